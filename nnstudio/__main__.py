@@ -1,0 +1,7 @@
+"""`python -m nnstudio` does what the `nnstudio` command does."""
+
+import sys
+
+from nnstudio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Datasets: toy sets, MNIST/IDX, CSV/NPZ, splits, scaling, augmentation. Never imports Qt."""

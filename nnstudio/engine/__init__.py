@@ -1,0 +1,1 @@
+"""The NumPy neural-network engine. Never imports Qt."""

@@ -1,0 +1,40 @@
+"""Start the Qt application and show the main window."""
+
+from __future__ import annotations
+
+import sys
+
+from nnstudio import APP_ID, APP_NAME, __version__
+
+
+def create_application(argv: list[str] | None = None):
+    """Return the running QApplication, creating it with nnstudio's identity if needed."""
+    from PySide6.QtGui import QGuiApplication, QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from nnstudio.resources import icon_path
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName("nnstudio")
+    app.setOrganizationName("nnstudio")
+    app.setApplicationVersion(__version__)
+    # Wayland matches the window to its launcher (and icon) through the desktop file id.
+    QGuiApplication.setDesktopFileName(APP_ID)
+    if icon_path().exists():
+        app.setWindowIcon(QIcon(str(icon_path())))
+    return app
+
+
+def run_app(project_path: str | None = None) -> int:
+    """Open the main window (and the project, if given) and run until it is closed."""
+    app = create_application()
+    from nnstudio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    if project_path:
+        window.open_project(project_path)
+    window.show()
+    return app.exec()

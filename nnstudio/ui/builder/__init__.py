@@ -1,0 +1,1 @@
+"""The layer builder: palette, stack, inspector, undo commands, network diagram."""

@@ -1,0 +1,1 @@
+"""The Draw tab: digit canvas and prediction view."""

@@ -1,0 +1,1 @@
+"""Live plots: loss and accuracy curves, decision boundary, histograms, confusion matrix."""

@@ -1,0 +1,33 @@
+"""Test configuration shared by every test folder."""
+
+import os
+from pathlib import Path
+
+# Qt must render offscreen in tests: set before any Qt module is imported.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keep QSettings, autosaves and downloads of the tests out of the user's real folders.
+_TEST_HOME = Path(__file__).resolve().parent.parent / ".pytest-home"
+os.environ.setdefault("NNSTUDIO_DATA_DIR", str(_TEST_HOME / "data"))
+os.environ.setdefault("XDG_CONFIG_HOME", str(_TEST_HOME / "config"))
+
+import pytest  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def mnist_dir() -> Path | None:
+    """The real MNIST for tests: NNSTUDIO_MNIST_DIR, else ../shared/data/mnist, else None."""
+    candidates = [os.environ.get("NNSTUDIO_MNIST_DIR"), PROJECT_ROOT.parent / "shared/data/mnist"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "t10k-labels-idx1-ubyte.gz").exists():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def mnist_path() -> Path:
+    """Folder of the real MNIST IDX files; skips the test when they are not on this machine."""
+    path = mnist_dir()
+    if path is None:
+        pytest.skip("real MNIST not found (set NNSTUDIO_MNIST_DIR or provide ../shared/data/mnist)")
+    return path
