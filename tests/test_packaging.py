@@ -1,0 +1,181 @@
+"""The launcher files validate, install for a user, and ship inside the wheel."""
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from nnstudio import APP_ID
+from nnstudio.desktop import desktop_entry_text, install_desktop_entry
+from nnstudio.resources import resource_path
+
+ROOT = Path(__file__).resolve().parent.parent
+DESKTOP_FILE = resource_path("desktop", f"{APP_ID}.desktop")
+METAINFO_FILE = resource_path("desktop", f"{APP_ID}.metainfo.xml")
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (Debian: desktop-file-utils / appstream)")
+    return path
+
+
+def test_desktop_entry_validates():
+    result = subprocess.run(
+        [_tool("desktop-file-validate"), str(DESKTOP_FILE)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_metainfo_validates():
+    result = subprocess.run(
+        [_tool("appstreamcli"), "validate", "--no-net", str(METAINFO_FILE)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_desktop_entry_names_the_app_id_and_category():
+    text = DESKTOP_FILE.read_text()
+    assert f"Icon={APP_ID}" in text
+    assert "Categories=Science;ArtificialIntelligence;Qt;" in text
+    assert "StartupWMClass=nnstudio" in text
+    assert (ROOT / "packaging" / f"{APP_ID}.desktop").resolve() == DESKTOP_FILE.resolve()
+
+
+def test_install_desktop_entry_for_a_user(tmp_path):
+    written = install_desktop_entry(data_home=tmp_path, command="/opt/nn/bin/nnstudio")
+    expected = {
+        tmp_path / "applications" / f"{APP_ID}.desktop",
+        tmp_path / "icons/hicolor/scalable/apps" / f"{APP_ID}.svg",
+        tmp_path / "icons/hicolor/48x48/apps" / f"{APP_ID}.png",
+        tmp_path / "icons/hicolor/256x256/apps" / f"{APP_ID}.png",
+        tmp_path / "metainfo" / f"{APP_ID}.metainfo.xml",
+        tmp_path / "mime/packages" / f"{APP_ID}.xml",
+    }
+    assert set(written) == expected
+    assert all(path.stat().st_size > 0 for path in expected)
+    entry = (tmp_path / "applications" / f"{APP_ID}.desktop").read_text()
+    assert "Exec=/opt/nn/bin/nnstudio %f" in entry
+    assert "TryExec=/opt/nn/bin/nnstudio" in entry
+    if shutil.which("desktop-file-validate"):
+        check = subprocess.run(
+            ["desktop-file-validate", str(tmp_path / "applications" / f"{APP_ID}.desktop")],
+            capture_output=True,
+            text=True,
+        )
+        assert check.returncode == 0, check.stdout
+
+
+def test_desktop_entry_text_keeps_every_other_key():
+    text = desktop_entry_text("/x/nnstudio")
+    shipped = [line for line in DESKTOP_FILE.read_text().splitlines() if "Exec=" not in line]
+    assert all(line in text.splitlines() for line in shipped)
+
+
+def test_icons_are_real_images_of_their_size():
+    from PySide6.QtGui import QImage
+
+    for size in (16, 32, 48, 64, 128, 256):
+        image = QImage(str(resource_path("icons", f"nnstudio-{size}.png")))
+        assert (image.width(), image.height()) == (size, size)
+        # Not a flat placeholder: the icon has many distinct colours.
+        colours = {image.pixel(x, y) for x in range(size) for y in range(size)}
+        assert len(colours) > 20 or size < 32
+
+
+@pytest.mark.slow
+def test_wheel_ships_resources_and_finds_them(tmp_path):
+    wheel_dir = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = wheel_dir.glob("nnstudio-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "nnstudio/resources/icons/nnstudio.svg" in names
+    assert f"nnstudio/resources/desktop/{APP_ID}.desktop" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    # Import from the unpacked wheel alone, not from the checkout.
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import nnstudio.resources as r;"
+        "assert r.__file__.startswith(sys.argv[1]), r.__file__;"
+        "print(r.icon_path().is_file(), r.icon_path(size=48).is_file())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(site)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def _readme_system_packages() -> set[str]:
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"apt-get install -y ([^\n`]+)", readme)
+    assert match, "README must list the system packages Qt needs"
+    return set(match.group(1).split())
+
+
+def test_readme_lists_every_system_library_qt_links_to():
+    """Each Debian package that Qt's libraries link to is named in the README or comes with it."""
+    if not (shutil.which("ldd") and shutil.which("dpkg") and shutil.which("apt-cache")):
+        pytest.skip("needs ldd, dpkg and apt-cache (Debian)")
+    import PySide6
+
+    qt = Path(PySide6.__file__).parent / "Qt"
+    libraries = [
+        qt / "plugins/platforms/libqxcb.so",
+        *sorted((qt / "lib").glob("libQt6XcbQpa.so*"))[:1],
+        *sorted((qt / "lib").glob("libQt6Gui.so*"))[:1],
+        *sorted((qt / "lib").glob("libQt6Widgets.so*"))[:1],
+    ]
+    needed = set()
+    for library in libraries:
+        output = subprocess.run(["ldd", str(library)], capture_output=True, text=True).stdout
+        for target in re.findall(r"=> (/\S+)", output):
+            if "PySide6" in target or "shiboken6" in target:
+                continue
+            owner = subprocess.run(
+                ["dpkg", "-S", str(Path(target).resolve())], capture_output=True, text=True
+            )
+            if owner.returncode == 0:
+                needed.add(owner.stdout.split(":")[0])
+    listed = _readme_system_packages()
+    closure = subprocess.run(
+        [
+            "apt-cache",
+            "depends",
+            "--recurse",
+            "--no-recommends",
+            "--no-suggests",
+            "--no-conflicts",
+            "--no-breaks",
+            "--no-replaces",
+            "--no-enhances",
+            "--installed",
+            *sorted(listed),
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
+    provided = listed | {line.strip() for line in closure.splitlines() if not line.startswith(" ")}
+    provided |= {re.sub(r":\w+$", "", name) for name in provided}
+    missing = sorted(pkg for pkg in needed if pkg not in provided and not _in_base_system(pkg))
+    assert not missing, f"README's apt-get line misses {missing}"
+
+
+def _in_base_system(package: str) -> bool:
+    """Packages every Debian system has (priority required), e.g. libc6."""
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Priority}", package], capture_output=True, text=True
+    )
+    return result.stdout.strip() in {"required", "important"}
