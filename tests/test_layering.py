@@ -10,7 +10,8 @@ import nnstudio.engine, nnstudio.data
 for package in (nnstudio.engine, nnstudio.data):
     for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         importlib.import_module(info.name)
-loaded = sorted(name for name in sys.modules if name.split(".")[0] in {"PySide6", "shiboken6", "pyqtgraph"} or name.startswith("nnstudio.ui") or name.startswith("nnstudio.training"))
+FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph", "nnstudio.ui", "nnstudio.training")
+loaded = sorted(name for name in sys.modules if name.startswith(FORBIDDEN))
 print(",".join(loaded))
 """
 
