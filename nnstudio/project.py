@@ -194,6 +194,20 @@ class Project:
         return augment_images
 
 
+def default_layers(dataset) -> list[dict[str, Any]]:
+    """A sensible first network for a dataset: Flatten for images, ReLU hidden layers and
+    one output per class (or regression target)."""
+    layers: list[dict[str, Any]] = []
+    if len(dataset.input_shape) > 1:
+        layers.append({"type": "Flatten"})
+    if dataset.is_image:
+        layers.append({"type": "Dense", "units": 128, "activation": "relu"})
+    else:
+        layers += [{"type": "Dense", "units": 32, "activation": "relu"} for _ in range(2)]
+    layers.append({"type": "Dense", "units": int(dataset.n_outputs)})
+    return layers
+
+
 def _sequential_from_config(sequential_cls, config: dict[str, Any], seed: int):
     """Build through from_config, seeding the weights with the project's seed."""
     model = sequential_cls.from_config(config)
@@ -208,10 +222,9 @@ def check_outputs(model, dataset, loss_name: str) -> None:
     outputs = int(math.prod(shape))
     if dataset.task == "classification":
         classes = dataset.n_classes
-        if loss_name == "binary_crossentropy":
-            wanted = 1 if classes == 2 else classes
-        else:
-            wanted = classes
+        # A binary cross-entropy on two classes uses one logit; everything else one per class.
+        binary = loss_name == "binary_crossentropy" and classes == 2
+        wanted = 1 if binary else classes
         if outputs != wanted or len(shape) != 1:
             raise ProjectError(
                 f"the last layer gives {shape} outputs but dataset {dataset.name!r} has "
