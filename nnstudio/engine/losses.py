@@ -1,0 +1,237 @@
+"""Losses: value and gradient with respect to the network's raw outputs, averaged over the batch.
+
+>>> import numpy as np
+>>> loss = get_loss("softmax_crossentropy")
+>>> value, grad = loss.value_and_grad(np.array([[2.0, 0.0]]), np.array([0]))
+>>> round(value, 4), grad.shape
+(0.1269, (1, 2))
+
+The classification losses take logits (no softmax/sigmoid layer at the end) and fuse the output
+function into the loss, which is both faster and stable: the values stay finite for logits of
+±1e4. ``output_activation(outputs)`` turns outputs into what a user reads (probabilities for
+classification, the outputs themselves for regression).
+
+Element-wise losses (mse, mae, huber, binary cross-entropy) average over every output of every
+sample, as Keras does; softmax cross-entropy averages over samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import sigmoid, softmax
+
+
+class Loss:
+    """Base class. Subclasses implement ``value_and_grad``."""
+
+    name = "base"
+    task = "regression"
+
+    def value_and_grad(self, outputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def value(self, outputs: np.ndarray, targets: np.ndarray) -> float:
+        return self.value_and_grad(outputs, targets)[0]
+
+    def output_activation(self, outputs: np.ndarray) -> np.ndarray:
+        """What the outputs mean to a user: the predictions themselves for regression."""
+        return outputs
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _regression_targets(outputs: np.ndarray, targets) -> np.ndarray:
+    """Targets in the outputs' dtype and shape; (N,) targets fit (N, 1) outputs."""
+    targets = np.asarray(targets, dtype=outputs.dtype)
+    if (
+        targets.shape != outputs.shape
+        and targets.size == outputs.size
+        and len(targets) == len(outputs)
+    ):
+        targets = targets.reshape(outputs.shape)
+    if targets.shape != outputs.shape:
+        raise ValueError(
+            f"targets of shape {targets.shape} do not match the network's outputs "
+            f"{outputs.shape}; the last layer needs one unit per target column."
+        )
+    return targets
+
+
+class MeanSquaredError(Loss):
+    """mean((y - t)^2). The usual regression loss; punishes large errors strongly."""
+
+    name = "mse"
+
+    def value_and_grad(self, outputs, targets):
+        diff = outputs - _regression_targets(outputs, targets)
+        value = float(np.vdot(diff, diff)) / diff.size
+        diff *= 2.0 / diff.size
+        return value, diff
+
+
+class MeanAbsoluteError(Loss):
+    """mean(|y - t|). Robust to outliers; its gradient has constant size."""
+
+    name = "mae"
+
+    def value_and_grad(self, outputs, targets):
+        diff = outputs - _regression_targets(outputs, targets)
+        value = float(np.abs(diff).sum()) / diff.size
+        grad = np.sign(diff)
+        grad *= 1.0 / diff.size
+        return value, grad
+
+
+class Huber(Loss):
+    """Squared error for |y - t| <= delta, linear beyond: MSE near the target, MAE far away.
+
+    >>> Huber(delta=1.0).value(np.array([[3.0]]), np.array([[0.0]]))
+    2.5
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        delta = float(delta)
+        if not delta > 0.0:
+            raise ValueError(f"huber delta must be > 0; got {delta}. Try 1.0.")
+        self.delta = delta
+
+    def value_and_grad(self, outputs, targets):
+        diff = outputs - _regression_targets(outputs, targets)
+        magnitude = np.abs(diff)
+        small = magnitude <= self.delta
+        quadratic = 0.5 * diff * diff
+        linear = self.delta * (magnitude - 0.5 * self.delta)
+        value = float(np.where(small, quadratic, linear).sum()) / diff.size
+        grad = np.clip(diff, -self.delta, self.delta)
+        grad *= 1.0 / diff.size
+        return value, grad
+
+    def get_config(self):
+        return {"name": self.name, "delta": self.delta}
+
+    def __repr__(self):
+        return f"Huber(delta={self.delta})"
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy from logits: one sigmoid output per yes/no target in {0, 1}.
+
+    Uses max(z, 0) - z t + log(1 + exp(-|z|)), which never overflows.
+    """
+
+    name = "binary_crossentropy"
+    task = "classification"
+
+    def value_and_grad(self, outputs, targets):
+        targets = _regression_targets(outputs, targets)
+        per_element = np.maximum(outputs, 0.0) - outputs * targets
+        per_element += np.log1p(np.exp(-np.abs(outputs)))
+        value = float(per_element.sum()) / outputs.size
+        grad = sigmoid(outputs)
+        grad -= targets
+        grad *= 1.0 / outputs.size
+        return value, grad
+
+    def output_activation(self, outputs):
+        return sigmoid(outputs)
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax cross-entropy from logits; targets are int labels (N,) or one-hot (N, K).
+
+    Fused with the softmax: loss = logsumexp(z) - z[target], gradient = softmax(z) - onehot,
+    both computed from z - max(z) so nothing overflows.
+    """
+
+    name = "softmax_crossentropy"
+    task = "classification"
+
+    def value_and_grad(self, outputs, targets):
+        if outputs.ndim != 2:
+            raise ValueError(
+                f"softmax_crossentropy needs outputs of shape (batch, classes); got "
+                f"{outputs.shape}. End the network with Dense(n_classes)."
+            )
+        n, k = outputs.shape
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sum_exp = exp.sum(axis=1, keepdims=True)
+        log_sum_exp = np.log(sum_exp)
+        probabilities = np.divide(exp, sum_exp, out=exp)
+        targets = np.asarray(targets)
+        if targets.ndim == 1:
+            labels = _labels(targets, k)
+            rows = np.arange(n)
+            value = float(log_sum_exp.sum() - shifted[rows, labels].sum()) / n
+            grad = probabilities
+            grad[rows, labels] -= 1.0
+        elif targets.shape == outputs.shape:
+            targets = targets.astype(outputs.dtype, copy=False)
+            # sum_k t_k (lse - z_k); t need not be exactly one-hot (label smoothing works).
+            value = float(np.sum(targets * (log_sum_exp - shifted))) / n
+            grad = probabilities * targets.sum(axis=1, keepdims=True)
+            grad -= targets
+        else:
+            raise ValueError(
+                f"softmax_crossentropy targets must be int labels of shape ({n},) or one-hot of "
+                f"shape {outputs.shape}; got {targets.shape}."
+            )
+        grad *= 1.0 / n
+        return value, grad
+
+    def output_activation(self, outputs):
+        return softmax(outputs, axis=1)
+
+
+def _labels(targets: np.ndarray, n_classes: int) -> np.ndarray:
+    """Integer class labels, checked against the number of outputs."""
+    if targets.dtype.kind not in "iub":
+        rounded = np.rint(targets)
+        if not np.array_equal(rounded, targets):
+            raise ValueError(
+                "softmax_crossentropy needs whole-number class labels; got fractional values. "
+                "Pass int labels or one-hot rows."
+            )
+        targets = rounded
+    labels = targets.astype(np.intp, copy=False)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"class labels must be in 0..{n_classes - 1} for a network with {n_classes} "
+            f"outputs; got labels from {labels.min()} to {labels.max()}. Make the last Dense "
+            "layer have one unit per class."
+        )
+    return labels
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossEntropy, SoftmaxCrossEntropy)
+}
+
+
+def loss_names() -> list[str]:
+    """All loss names, in a stable order."""
+    return list(LOSSES)
+
+
+def get_loss(name, **settings) -> Loss:
+    """The loss called ``name`` (instances pass through); ``settings`` go to its constructor.
+
+    >>> get_loss("huber", delta=2.0)
+    Huber(delta=2.0)
+    """
+    if isinstance(name, Loss):
+        return name
+    if name not in LOSSES:
+        raise ValueError(f"Could not interpret loss {name!r}. Known: {', '.join(LOSSES)}")
+    try:
+        return LOSSES[name](**settings)
+    except TypeError:
+        raise ValueError(f"loss {name!r} does not take the settings {sorted(settings)}.") from None
