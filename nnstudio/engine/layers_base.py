@@ -60,9 +60,9 @@ class Setting:
         if self.kind == "shape":
             return self._validate_shape(value, where)
         if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                if not (isinstance(value, float) and value.is_integer()):
-                    raise ValueError(f"{where} must be a whole number; got {value!r}.")
+            whole_float = isinstance(value, float) and value.is_integer()
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) or whole_float):
+                raise ValueError(f"{where} must be a whole number; got {value!r}.")
             value = int(value)
         elif self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
@@ -86,7 +86,9 @@ class Setting:
         try:
             dims = tuple(int(d) for d in value)
         except (TypeError, ValueError):
-            raise ValueError(f"{where} must be a list of sizes like [1, 28, 28]; got {value!r}.")
+            raise ValueError(
+                f"{where} must be a list of sizes like [1, 28, 28]; got {value!r}."
+            ) from None
         if not dims or any(d < 1 and d != -1 for d in dims) or dims.count(-1) > 1:
             raise ValueError(
                 f"{where} must be positive sizes (at most one -1 for 'the rest'); got {value!r}."

@@ -249,11 +249,11 @@ class Sequential:
 
     def summary_text(self) -> str:
         """The summary as a small text table, with each layer's settings."""
+        self._require_built()
         rows = [("Layer", "Output shape", "Parameters")]
-        rows += [
-            (f"{index} {layer!r}", str(shape), f"{count:,}")
-            for index, ((_, shape, count), layer) in enumerate(zip(self.summary(), self.layers))
-        ]
+        for index, layer in enumerate(self.layers):
+            count = f"{layer.count_params():,}"
+            rows.append((f"{index} {layer!r}", str(layer.output_shape), count))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
         lines.append(f"Total parameters: {self.count_params():,}")

@@ -6,19 +6,16 @@
 Dense(10)
 >>> list(layer_categories())[:2]
 ['Core', 'Convolution']
-
-``OPTIMIZERS`` and ``SCHEDULES`` come from optimizers.py and schedules.py, imported on first
-use (``registry.OPTIMIZERS`` or ``optimizer_names()``), so this module works without them.
 """
 
 from __future__ import annotations
-
-import importlib
 
 from . import layers
 from .activations import ACTIVATIONS
 from .layers_base import CATEGORIES, Layer
 from .losses import LOSSES
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -82,32 +79,11 @@ def layer_categories() -> dict[str, list[str]]:
     return {category: names for category, names in grouped.items() if names}
 
 
-def _optional_table(module_name: str, table: str) -> dict:
-    """``module.TABLE`` from a sibling module, or {} while that module does not exist yet."""
-    try:
-        module = importlib.import_module(f"{__package__}.{module_name}")
-    except ModuleNotFoundError as error:
-        if error.name != f"{__package__}.{module_name}":
-            raise
-        return {}
-    return dict(getattr(module, table, {}))
-
-
 def optimizer_names() -> list[str]:
-    """Names of the optimizers in optimizers.py (empty until that module exists)."""
-    return list(_optional_table("optimizers", "OPTIMIZERS"))
+    """Names of the optimizers ("sgd", "adam", ...), for menus."""
+    return list(OPTIMIZERS)
 
 
 def schedule_names() -> list[str]:
-    """Names of the learning-rate schedules in schedules.py (empty until it exists)."""
-    return list(_optional_table("schedules", "SCHEDULES"))
-
-
-def __getattr__(name: str):
-    # OPTIMIZERS / SCHEDULES are looked up lazily (PEP 562) to avoid importing those modules
-    # (and depending on them) when only layers are needed.
-    if name == "OPTIMIZERS":
-        return _optional_table("optimizers", "OPTIMIZERS")
-    if name == "SCHEDULES":
-        return _optional_table("schedules", "SCHEDULES")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """Names of the learning-rate schedules ("constant", "cosine", ...), for menus."""
+    return list(SCHEDULES)
