@@ -125,7 +125,7 @@ class Optimizer:
     # -- public API ---------------------------------------------------------------------------
     def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         """Update ``params`` in place from ``grads`` (same keys)."""
-        if len(self._scratch) != len(params):
+        if self._scratch.keys() != params.keys():
             self._allocate(params, grads)
         if self.clip_norm is not None:
             self.last_grad_norm = clip_by_global_norm(grads, self.clip_norm)
