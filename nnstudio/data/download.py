@@ -156,6 +156,7 @@ def download_file(
                 unreachable += 1
                 break
             except urllib.error.HTTPError as error:
+                error.close()
                 failures.append(f"{url}: HTTP {error.code} {error.reason}")
                 break
             except _Interrupted as error:
