@@ -1,0 +1,449 @@
+"""Model files (.nnz) and training checkpoints: zip archives of JSON and .npz, never pickle.
+
+A ``.nnz`` file is a zip holding ``model.json`` (format, format version, model config, loss,
+class names, preprocessing statistics, metadata, nnstudio version) and ``weights.npz`` (the
+model's ``state_dict``). A checkpoint is the same file plus ``optimizer.npz`` (the optimizer's
+state arrays) and ``training.json`` (optimizer settings, epoch, history, fit settings), so
+``load_model`` also opens a checkpoint and ``load_checkpoint`` resumes training from one.
+
+>>> import tempfile, pathlib, numpy as np
+>>> from nnstudio.engine.model import Sequential
+>>> from nnstudio.engine.layers import Dense
+>>> model = Sequential([Dense(3)], input_shape=(2,))
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.nnz"
+>>> _ = save_model(path, model, class_names=["a", "b", "c"])
+>>> bundle = load_model(path)
+>>> bundle.class_names, np.array_equal(bundle.model.predict(np.ones((1, 2))),
+...                                    model.predict(np.ones((1, 2))))
+(['a', 'b', 'c'], True)
+
+Saving is atomic: the archive is written to a temporary file in the same folder, flushed to
+disk, then moved over the destination with ``os.replace`` — a crash or a full disk leaves the
+previous file as it was. Every problem is a :class:`ModelFileError` (a ``ValueError``) whose
+message names the file, says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import nnstudio
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "ModelBundle",
+    "ModelFileError",
+    "load_checkpoint",
+    "load_model",
+    "save_checkpoint",
+    "save_model",
+]
+
+FORMAT = "nnstudio-model"
+FORMAT_VERSION = 1
+MODEL_JSON = "model.json"
+WEIGHTS_NPZ = "weights.npz"
+OPTIMIZER_NPZ = "optimizer.npz"
+TRAINING_JSON = "training.json"
+
+
+class ModelFileError(ValueError):
+    """A model or checkpoint file that cannot be read or written; ``path`` names it."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+
+
+@dataclass
+class ModelBundle:
+    """What ``load_model`` returns: the built model with its weights, and what came with it."""
+
+    model: object
+    loss: str = "softmax_crossentropy"
+    loss_settings: dict = field(default_factory=dict)
+    class_names: list[str] | None = None
+    preprocessing: dict | None = None
+    metadata: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    nnstudio_version: str | None = None
+    path: Path | None = None
+
+    def make_loss(self):
+        """The loss object the model was trained with."""
+        from nnstudio.engine.losses import get_loss
+
+        return get_loss(self.loss, **self.loss_settings)
+
+
+@dataclass
+class Checkpoint(ModelBundle):
+    """A model bundle plus what is needed to resume training exactly."""
+
+    optimizer: object = None
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    fit_config: object = None  # a FitConfig, or None when the checkpoint did not store one
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def _plain(value):
+    """JSON ``default=`` hook: NumPy scalars and arrays become plain Python values."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be stored in a model file")
+
+
+def _finite_or_none(value):
+    """NaN/inf are not JSON: store them as null (history values after a blow-up)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
+
+
+def _json_bytes(data: dict) -> bytes:
+    plain = json.loads(json.dumps(data, default=_plain))  # NumPy values -> Python values
+    return json.dumps(_finite_or_none(plain), indent=1, allow_nan=False).encode("utf-8")
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(array) for name, array in arrays.items()})
+    return buffer.getvalue()
+
+
+def _loss_fields(loss) -> dict:
+    if isinstance(loss, str):
+        return {"loss": loss, "loss_settings": {}}
+    config = dict(loss.get_config()) if hasattr(loss, "get_config") else {}
+    name = config.pop("name", getattr(loss, "name", None))
+    if not name:
+        raise ValueError(f"Cannot tell the name of loss {loss!r}; pass its name instead")
+    return {"loss": name, "loss_settings": config}
+
+
+def _model_json(model, loss, class_names, preprocessing, metadata) -> dict:
+    if not getattr(model, "built", True):
+        raise ValueError("The model is not built yet, so it has no weights to save; train it first")
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nnstudio_version": nnstudio.__version__,
+        "config": model.config(),
+        "dtype": np.dtype(getattr(model, "dtype", np.float32)).name,
+        **_loss_fields(loss),
+        "class_names": None if class_names is None else [str(name) for name in class_names],
+        "preprocessing": preprocessing,
+        "metadata": dict(metadata or {}),
+    }
+
+
+def _write_archive(file, members: dict[str, bytes]) -> None:
+    """Write the zip. JSON is compressed; arrays are stored (float noise barely compresses)."""
+    with zipfile.ZipFile(file, "w") as archive:
+        for name, data in members.items():
+            method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+            archive.writestr(name, data, compress_type=method)
+
+
+def _why(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "there is no permission to write there"
+    return error.strerror or str(error)
+
+
+def _atomic_save(path, members: dict[str, bytes]) -> Path:
+    """Write to a temporary file next to ``path``, fsync, then ``os.replace`` it into place."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ModelFileError(
+            f"Cannot save {path}: the folder {folder} does not exist. Choose an existing folder.",
+            path,
+        )
+    temporary = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            _write_archive(file, members)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as error:
+        previous = " The previous file was left unchanged." if path.exists() else ""
+        raise ModelFileError(
+            f"Could not save {path}: {_why(error)}.{previous} Free some space or choose another "
+            "folder, then save again.",
+            path,
+        ) from error
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.remove(temporary)
+    _sync_folder(folder)
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); not possible on Windows, harmless to skip."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def save_model(
+    path,
+    model,
+    *,
+    loss="softmax_crossentropy",
+    class_names=None,
+    preprocessing=None,
+    metadata=None,
+) -> Path:
+    """Save ``model`` (config + weights) to a ``.nnz`` file, atomically; returns the path.
+
+    ``loss`` is a loss name or object; ``preprocessing`` is the dataset's scaling statistics
+    (e.g. ``{"method": "standardize", "mean": [...], "std": [...]}``) so predictions can scale
+    new inputs the same way; ``metadata`` is any plain JSON (dataset name, test accuracy...).
+    """
+    info = _model_json(model, loss, class_names, preprocessing, metadata)
+    members = {MODEL_JSON: _json_bytes(info), WEIGHTS_NPZ: _npz_bytes(model.state_dict())}
+    return _atomic_save(path, members)
+
+
+def save_checkpoint(
+    path,
+    model,
+    optimizer,
+    *,
+    epoch: int,
+    history=None,
+    fit_config=None,
+    loss="softmax_crossentropy",
+    class_names=None,
+    preprocessing=None,
+    metadata=None,
+) -> Path:
+    """Save model + optimizer state + epoch + history (+ fit settings) to resume training.
+
+    ``epoch`` is the number of completed epochs; resume with
+    ``fit(..., initial_epoch=checkpoint.epoch, history=checkpoint.history)``.
+    """
+    if int(epoch) < 0:
+        raise ValueError(f"epoch must be >= 0; got {epoch}")
+    state = optimizer.state_dict()
+    arrays = {key: value for key, value in state.items() if isinstance(value, np.ndarray)}
+    scalars = {key: value for key, value in state.items() if key not in arrays}
+    training = {
+        "epoch": int(epoch),
+        "history": list(history or []),
+        "fit_config": None if fit_config is None else fit_config.to_dict(),
+        "optimizer": scalars,
+    }
+    info = _model_json(model, loss, class_names, preprocessing, metadata)
+    members = {
+        MODEL_JSON: _json_bytes(info),
+        WEIGHTS_NPZ: _npz_bytes(model.state_dict()),
+        TRAINING_JSON: _json_bytes(training),
+        OPTIMIZER_NPZ: _npz_bytes(arrays),
+    }
+    return _atomic_save(path, members)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _read_members(path: Path, kind: str) -> dict[str, bytes]:
+    """All members of the archive, or a ModelFileError saying why the file cannot be one."""
+    if not path.exists():
+        raise ModelFileError(f"{path} does not exist. Check the file name and folder.", path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not {kind}. Choose a .nnz file.", path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+        with open(path, "rb") as file:
+            starts_like_zip = file.read(4) == b"PK\x03\x04"
+        if starts_like_zip:
+            raise ModelFileError(
+                f"{path} is truncated or damaged ({error}); it cannot be read. Use another copy "
+                "or save the model again.",
+                path,
+            ) from error
+        raise ModelFileError(
+            f"{path} is not an nnstudio model file (it is not a .nnz archive). Choose a file "
+            "saved by nnstudio.",
+            path,
+        ) from error
+
+
+def _read_json(path: Path, members: dict, name: str) -> dict:
+    try:
+        data = json.loads(members[name].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(
+            f"{path} is damaged: {name} is not valid JSON ({error}). Use another copy.", path
+        ) from error
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path} is damaged: {name} is not a JSON object.", path)
+    return data
+
+
+def _read_npz(path: Path, members: dict, name: str) -> dict[str, np.ndarray]:
+    if name not in members:
+        raise ModelFileError(f"{path} is damaged: it has no {name}. Use another copy.", path)
+    try:
+        with np.load(io.BytesIO(members[name]), allow_pickle=False) as arrays:
+            return {key: arrays[key] for key in arrays.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        raise ModelFileError(
+            f"{path} is damaged: {name} cannot be read ({error}). Use another copy.", path
+        ) from error
+
+
+def _check_header(path: Path, members: dict) -> dict:
+    if MODEL_JSON not in members:
+        raise ModelFileError(
+            f"{path} is a zip archive but not an nnstudio model (it has no {MODEL_JSON}). "
+            "Choose a .nnz file saved by nnstudio.",
+            path,
+        )
+    info = _read_json(path, members, MODEL_JSON)
+    if info.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path} is not an nnstudio model file (format {info.get('format')!r}, expected "
+            f"{FORMAT!r}). Choose a .nnz file saved by nnstudio.",
+            path,
+        )
+    version = info.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{path} is damaged: bad format_version {version!r}.", path)
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} was written by a newer nnstudio (format {version}; this one reads up to "
+            f"{FORMAT_VERSION}). Update nnstudio to open it.",
+            path,
+        )
+    return info
+
+
+def _build_model(path: Path, info: dict, weights: dict[str, np.ndarray]):
+    from nnstudio.engine.model import Sequential
+
+    try:
+        model = Sequential.from_config(info.get("config"), dtype=info.get("dtype", "float32"))
+        if not model.built:
+            raise ValueError("the model config has no input_shape")
+        model.load_state_dict(weights)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ModelFileError(
+            f"{path} holds a model this nnstudio cannot rebuild: {error} "
+            f"(saved by nnstudio {info.get('nnstudio_version', '?')}). Update nnstudio or "
+            "save the model again.",
+            path,
+        ) from error
+    return model
+
+
+def _bundle_fields(path: Path, members: dict) -> dict:
+    info = _check_header(path, members)
+    model = _build_model(path, info, _read_npz(path, members, WEIGHTS_NPZ))
+    return {
+        "model": model,
+        "loss": info.get("loss") or "softmax_crossentropy",
+        "loss_settings": dict(info.get("loss_settings") or {}),
+        "class_names": info.get("class_names"),
+        "preprocessing": info.get("preprocessing"),
+        "metadata": dict(info.get("metadata") or {}),
+        "format_version": info["format_version"],
+        "nnstudio_version": info.get("nnstudio_version"),
+        "path": path,
+    }
+
+
+def load_model(path) -> ModelBundle:
+    """Load a ``.nnz`` model (or checkpoint) file; raises :class:`ModelFileError`."""
+    path = Path(path)
+    return ModelBundle(**_bundle_fields(path, _read_members(path, "a model file")))
+
+
+def _rebuild_optimizer(path: Path, scalars: dict, arrays: dict):
+    from nnstudio.engine.optimizers import get_optimizer
+
+    try:
+        optimizer = get_optimizer(str(scalars.get("type", "")))
+        optimizer.load_state_dict({**scalars, **arrays})
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(
+            f"{path} has an optimizer state this nnstudio cannot use: {error}. Update "
+            "nnstudio or train from the saved weights with a new optimizer.",
+            path,
+        ) from error
+    return optimizer
+
+
+def load_checkpoint(path) -> Checkpoint:
+    """Load a checkpoint saved by :func:`save_checkpoint`; raises :class:`ModelFileError`."""
+    from nnstudio.engine.training import FitConfig
+
+    path = Path(path)
+    members = _read_members(path, "a checkpoint")
+    fields = _bundle_fields(path, members)
+    if TRAINING_JSON not in members:
+        raise ModelFileError(
+            f"{path} is a model file without training state, not a checkpoint. Open it as a "
+            "model, or train it further from its weights with a new optimizer.",
+            path,
+        )
+    training = _read_json(path, members, TRAINING_JSON)
+    optimizer = _rebuild_optimizer(
+        path, dict(training.get("optimizer") or {}), _read_npz(path, members, OPTIMIZER_NPZ)
+    )
+    config = training.get("fit_config")
+    try:
+        fit_config = None if config is None else FitConfig.from_dict(config)
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(
+            f"{path} has training settings this nnstudio does not know: {error}. Update "
+            "nnstudio or start a new training run from the saved weights.",
+            path,
+        ) from error
+    return Checkpoint(
+        **fields,
+        optimizer=optimizer,
+        epoch=int(training.get("epoch", 0)),
+        history=list(training.get("history") or []),
+        fit_config=fit_config,
+    )
