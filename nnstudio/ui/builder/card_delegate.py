@@ -1,0 +1,308 @@
+"""Paints one layer of the stack as a card, and makes its fix buttons clickable.
+
+Layout of a card (computed once in ``card_layout`` so painting and clicking agree):
+
+    ┃ 3  [icon]  Conv2D 32 3×3 · relu                 → 32×26×26
+    ┃            2-D convolution over images             9,248 params
+    ┃   ┌ needs input (channels, height, width) … ───────────────────┐
+    ┃   │  [Insert Reshape to 1×28×28]  [Remove Conv2D]              │
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+
+from nnstudio.ui.builder import layer_meta
+from nnstudio.ui.builder.layer_icons import paint_glyph, type_color
+from nnstudio.ui.builder.problems import Fix, Problem
+
+CONFIG_ROLE = Qt.ItemDataRole.UserRole + 10
+INFO_ROLE = Qt.ItemDataRole.UserRole + 11
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 12
+
+ERROR_COLOR = QColor("#DC2626")
+WARNING_COLOR = QColor("#D97706")
+MARGIN_X, MARGIN_Y = 10, 5
+HEAD_HEIGHT = 54
+PILL_HEIGHT = 24
+
+
+def severity_color(problem: Problem) -> QColor:
+    return QColor(ERROR_COLOR if problem.is_error else WARNING_COLOR)
+
+
+def small_font(font: QFont, scale: float = 0.88) -> QFont:
+    small = QFont(font)
+    small.setPointSizeF(max(6.0, font.pointSizeF() * scale))
+    return small
+
+
+@dataclass
+class CardLayout:
+    card: QRectF
+    icon: QRectF
+    title: QRectF
+    subtitle: QRectF
+    problem_box: QRectF | None = None
+    message: QRectF | None = None
+    pills: list[tuple[QRectF, Fix]] = field(default_factory=list)
+
+
+def _message_text(problem: Problem) -> str:
+    return problem.message
+
+
+def card_layout(rect: QRectF, font: QFont, problem: Problem | None) -> CardLayout:
+    card = QRectF(rect).adjusted(MARGIN_X, MARGIN_Y, -MARGIN_X, -MARGIN_Y)
+    icon = QRectF(card.left() + 34, card.top() + (HEAD_HEIGHT - 30) / 2, 30, 30)
+    text_left = icon.right() + 12
+    title = QRectF(text_left, card.top() + 8, card.right() - text_left - 12, 20)
+    subtitle = QRectF(text_left, card.top() + 29, title.width(), 17)
+    layout = CardLayout(card, icon, title, subtitle)
+    if problem is None:
+        return layout
+    box = QRectF(card.left() + 14, card.top() + HEAD_HEIGHT, card.width() - 26, 0)
+    metrics = QFontMetricsF(small_font(font))
+    text_width = box.width() - 20
+    flags = int(Qt.TextFlag.TextWordWrap)
+    bounds = metrics.boundingRect(QRectF(0, 0, text_width, 10_000), flags, _message_text(problem))
+    message = QRectF(box.left() + 10, box.top() + 7, text_width, bounds.height())
+    layout.message = message
+    y = message.bottom() + 8
+    x = message.left()
+    pill_metrics = QFontMetricsF(small_font(font, 0.9))
+    for fix in problem.fixes:
+        width = pill_metrics.horizontalAdvance(fix.label) + 22
+        if x + width > box.right() - 8 and x > message.left():
+            x, y = message.left(), y + PILL_HEIGHT + 6
+        layout.pills.append((QRectF(x, y, width, PILL_HEIGHT), fix))
+        x += width + 8
+    bottom = (y + PILL_HEIGHT + 8) if problem.fixes else message.bottom() + 7
+    box.setBottom(bottom)
+    layout.problem_box = box
+    return layout
+
+
+class CardDelegate(QStyledItemDelegate):
+    """Cards with the type, key settings, output shape, parameter count and problems.
+
+    ``fix_clicked(Fix)`` is emitted when a fix button painted on a card is clicked.
+    """
+
+    fix_clicked = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._hover_pill: tuple[int, int] | None = None
+
+    # -- geometry ---------------------------------------------------------------------------
+    def sizeHint(self, option, index):
+        width = self._width(option)
+        layout = card_layout(QRectF(0, 0, width, 10_000), option.font, index.data(PROBLEM_ROLE))
+        height = (layout.problem_box.bottom() + 8) if layout.problem_box else HEAD_HEIGHT
+        return QSize(int(width), int(height + 2 * MARGIN_Y))
+
+    def _width(self, option) -> float:
+        view = self.parent()
+        if view is not None and hasattr(view, "viewport"):
+            return float(view.viewport().width())
+        return float(option.rect.width() or 400)
+
+    # -- painting ---------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option, index):
+        config = index.data(CONFIG_ROLE) or {}
+        info = index.data(INFO_ROLE)
+        problem = index.data(PROBLEM_ROLE)
+        layout = card_layout(QRectF(option.rect), option.font, problem)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_connector(painter, option, layout)
+        self._paint_frame(painter, option, layout, config, problem)
+        self._paint_head(painter, option, layout, config, index.row(), info)
+        if problem is not None:
+            self._paint_problem(painter, option, layout, problem, index.row())
+        painter.restore()
+
+    def _paint_connector(self, painter: QPainter, option, layout: CardLayout):
+        # A short line into each card makes the stack read as a pipeline from input to output.
+        color = QColor(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        color.setAlphaF(0.6)
+        painter.setPen(QPen(color, 2))
+        x = layout.icon.center().x()
+        painter.drawLine(QPointF(x, option.rect.top() - MARGIN_Y), QPointF(x, layout.card.top()))
+
+    def _paint_frame(self, painter, option, layout: CardLayout, config: dict, problem):
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        background = QColor(palette.color(QPalette.ColorRole.Base))
+        if hovered and not selected:
+            background = (
+                background.darker(103) if background.lightness() > 128 else background.lighter(115)
+            )
+        border = QColor(palette.color(QPalette.ColorRole.Mid))
+        border.setAlphaF(0.55)
+        width = 1.0
+        if problem is not None and problem.is_error:
+            border, width = QColor(ERROR_COLOR), 1.5
+        if selected:
+            border, width = QColor(palette.color(QPalette.ColorRole.Highlight)), 2.0
+        painter.setPen(QPen(border, width))
+        painter.setBrush(background)
+        painter.drawRoundedRect(layout.card, 9, 9)
+        stripe = QRectF(layout.card.left(), layout.card.top(), 5, layout.card.height())
+        painter.save()
+        painter.setClipRect(stripe.adjusted(0, 0, 0, 0))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(type_color(config.get("type", "")))
+        painter.drawRoundedRect(layout.card.adjusted(width / 2, width / 2, 0, -width / 2), 8, 8)
+        painter.restore()
+
+    def _paint_head(self, painter, option, layout: CardLayout, config, row: int, info):
+        palette = option.palette
+        muted = palette.color(QPalette.ColorRole.PlaceholderText)
+        text = palette.color(QPalette.ColorRole.Text)
+        type_name = config.get("type", "?")
+        number_rect = QRectF(layout.card.left() + 8, layout.card.top(), 22, HEAD_HEIGHT)
+        painter.setFont(small_font(option.font, 0.85))
+        painter.setPen(muted)
+        painter.drawText(
+            number_rect, Qt.AlignmentFlag.AlignCenter, str(layer_meta.layer_number(row))
+        )
+        paint_glyph(painter, layout.icon, type_name, str(config.get("function", "")))
+        right_width = 118
+        title_font = QFont(option.font)
+        title_font.setPointSizeF(option.font.pointSizeF() * 1.05)
+        title_font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(title_font)
+        painter.setPen(text)
+        title_rect = layout.title.adjusted(0, 0, -right_width, 0)
+        title = painter.fontMetrics().elidedText(
+            layer_meta.card_title(config), Qt.TextElideMode.ElideRight, int(title_rect.width())
+        )
+        painter.drawText(
+            title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
+        )
+        painter.setFont(small_font(option.font))
+        painter.setPen(muted)
+        subtitle_rect = layout.subtitle.adjusted(0, 0, -right_width, 0)
+        subtitle = painter.fontMetrics().elidedText(
+            layer_meta.description_of(type_name),
+            Qt.TextElideMode.ElideRight,
+            int(subtitle_rect.width()),
+        )
+        painter.drawText(
+            subtitle_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, subtitle
+        )
+        self._paint_numbers(painter, option, layout, info, right_width)
+
+    def _paint_numbers(self, painter, option, layout: CardLayout, info, right_width: int):
+        palette = option.palette
+        shape = layer_meta.format_shape(info.output_shape if info else None)
+        shape_rect = QRectF(layout.title.right() - right_width, layout.title.top(), right_width, 20)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        mono.setPointSizeF(option.font.pointSizeF() * 0.92)
+        painter.setFont(mono)
+        pill_width = painter.fontMetrics().horizontalAdvance(shape) + 14
+        pill = QRectF(shape_rect.right() - pill_width, shape_rect.top(), pill_width, 20)
+        fill = QColor(palette.color(QPalette.ColorRole.Highlight))
+        fill.setAlphaF(0.12 if shape != "?" else 0.0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(pill, 10, 10)
+        painter.setPen(
+            palette.color(
+                QPalette.ColorRole.Text if shape != "?" else QPalette.ColorRole.PlaceholderText
+            )
+        )
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, shape)
+        painter.setFont(small_font(option.font, 0.82))
+        painter.drawText(
+            QRectF(pill.left() - 18, pill.top(), 16, 20), Qt.AlignmentFlag.AlignCenter, "→"
+        )
+        params = info.n_params if info else None
+        if params:
+            label = f"{layer_meta.format_count(params)} params"
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            rect = QRectF(shape_rect.left() - 40, layout.subtitle.top(), right_width + 40, 17)
+            painter.drawText(
+                rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label
+            )
+
+    def _paint_problem(self, painter, option, layout: CardLayout, problem: Problem, row: int):
+        color = severity_color(problem)
+        tint = QColor(color)
+        tint.setAlphaF(0.10)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(tint)
+        painter.drawRoundedRect(layout.problem_box, 7, 7)
+        painter.setBrush(color)
+        bar = QRectF(
+            layout.problem_box.left(),
+            layout.problem_box.top() + 6,
+            3,
+            layout.problem_box.height() - 12,
+        )
+        painter.drawRoundedRect(bar, 1.5, 1.5)
+        painter.setFont(small_font(option.font))
+        painter.setPen(
+            color.darker(115)
+            if option.palette.color(QPalette.ColorRole.Base).lightness() > 128
+            else color.lighter(130)
+        )
+        painter.drawText(layout.message, int(Qt.TextFlag.TextWordWrap), _message_text(problem))
+        painter.setFont(small_font(option.font, 0.9))
+        for number, (rect, fix) in enumerate(layout.pills):
+            hovered = self._hover_pill == (row, number)
+            painter.setPen(QPen(color, 1.2))
+            fill = QColor(color)
+            fill.setAlphaF(0.9 if hovered else 0.0)
+            painter.setBrush(fill if hovered else option.palette.color(QPalette.ColorRole.Base))
+            painter.drawRoundedRect(rect, PILL_HEIGHT / 2, PILL_HEIGHT / 2)
+            painter.setPen(QColor("white") if hovered else color)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, fix.label)
+
+    # -- clicking the fix buttons -------------------------------------------------------------
+    def pill_at(self, option_rect, font, index, position) -> tuple[int, Fix] | None:
+        layout = card_layout(QRectF(option_rect), font, index.data(PROBLEM_ROLE))
+        for number, (rect, fix) in enumerate(layout.pills):
+            if rect.contains(QPointF(position)):
+                return number, fix
+        return None
+
+    def editorEvent(self, event, model, option, index):
+        kind = event.type()
+        if kind in (
+            QEvent.Type.MouseMove,
+            QEvent.Type.MouseButtonRelease,
+            QEvent.Type.MouseButtonPress,
+        ):
+            hit = self.pill_at(option.rect, option.font, index, event.position())
+            self._set_hover((index.row(), hit[0]) if hit else None)
+            if (
+                hit
+                and kind == QEvent.Type.MouseButtonRelease
+                and event.button() == Qt.MouseButton.LeftButton
+            ):
+                self.fix_clicked.emit(hit[1])
+                return True
+            if hit and kind == QEvent.Type.MouseButtonPress:
+                return True  # a click on a fix must not start a drag or change the selection
+        return super().editorEvent(event, model, option, index)
+
+    def _set_hover(self, hover):
+        if hover != self._hover_pill:
+            self._hover_pill = hover
+            view = self.parent()
+            if view is not None and hasattr(view, "viewport"):
+                cursor = Qt.CursorShape.PointingHandCursor if hover else Qt.CursorShape.ArrowCursor
+                view.viewport().setCursor(cursor)
+                view.viewport().update()
+
+    def clear_hover(self):
+        self._set_hover(None)

@@ -1,0 +1,307 @@
+"""QtModelBuilder: the Model tab — palette, layer stack, inspector and network diagram.
+
+Every edit becomes a command on ``undo_stack``; the BuilderModel announces what changed and the
+views follow. The main window wires three things:
+
+    builder.validity_changed.connect(lambda ok, why: (train.setEnabled(ok), train.setToolTip(why)))
+    builder.undo_stack.cleanChanged.connect(lambda clean: window.setWindowModified(not clean))
+    edit_menu.addActions([builder.undo_action, builder.redo_action])
+"""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence, QPalette, QUndoStack
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.ui.builder import layer_meta, presets
+from nnstudio.ui.builder.builder_model import BuilderModel
+from nnstudio.ui.builder.problems import Fix
+from nnstudio.ui.builder.qt_layer_inspector import QtLayerInspector
+from nnstudio.ui.builder.qt_layer_palette import QtLayerPalette
+from nnstudio.ui.builder.qt_layer_stack import QtLayerStack
+from nnstudio.ui.builder.qt_network_diagram import QtNetworkDiagram
+from nnstudio.ui.builder.undo_commands import (
+    FixCommand,
+    InsertLayerCommand,
+    MoveLayerCommand,
+    RemoveLayerCommand,
+    ReplaceLayersCommand,
+    SetSettingCommand,
+)
+
+
+def normalized_layers(layers: list[dict]) -> list[dict]:
+    """Each config as the engine writes it (every setting filled in); broken ones kept as is,
+    so the builder can show what is wrong with them instead of refusing the file."""
+    from nnstudio.engine import registry
+
+    result = []
+    for layer in layers:
+        try:
+            result.append(registry.layer_from_config(copy.deepcopy(layer)).get_config())
+        except (ValueError, TypeError, KeyError):
+            result.append(copy.deepcopy(layer))
+    return result
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * 0.8)
+    font.setBold(True)
+    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 110)
+    label.setFont(font)
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    label.setContentsMargins(10, 8, 10, 2)
+    return label
+
+
+def _column(caption: str, widget: QWidget, extra: QWidget | None = None) -> QWidget:
+    holder = QWidget()
+    layout = QVBoxLayout(holder)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    header = QHBoxLayout()
+    header.addWidget(_caption(caption))
+    header.addStretch(1)
+    if extra is not None:
+        header.addWidget(extra)
+    layout.addLayout(header)
+    layout.addWidget(widget, 1)
+    return holder
+
+
+class QtModelBuilder(QWidget):
+    """The layer builder. See the module docstring for how the window wires it."""
+
+    config_changed = Signal(dict)
+    validity_changed = Signal(bool, str)
+    preset_loaded = Signal(str, dict)  # preset name, its whole project (to switch dataset too)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = BuilderModel()
+        self.undo_stack = QUndoStack(self)
+        self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
+        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z)")
+        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z)")
+        self._pending_row: int | None = None
+        self._last_validity: tuple[bool, str] | None = None
+        self.palette_view = QtLayerPalette()
+        self.stack = QtLayerStack(self.model)
+        self.inspector = QtLayerInspector(self.model)
+        self.diagram = QtNetworkDiagram()
+        self._build_layout()
+        self._connect()
+        self._sync()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build_layout(self):
+        self.presets_button = QToolButton()
+        self.presets_button.setText("Presets")
+        self.presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.presets_button.setToolTip("Start from a ready-made network (undoable)")
+        self.presets_menu = QMenu(self.presets_button)
+        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
+        self.presets_button.setMenu(self.presets_menu)
+        toolbar = QHBoxLayout()
+        toolbar.setContentsMargins(0, 0, 6, 0)
+        toolbar.setSpacing(2)
+        for action in (self.undo_action, self.redo_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setAutoRaise(True)
+            toolbar.addWidget(button)
+        toolbar.addWidget(self.presets_button)
+        stack_column = _column("Network", self.stack, self._toolbar_widget(toolbar))
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(_column("Layer settings", self.inspector))
+        right.addWidget(_column("Diagram", self.diagram))
+        right.setSizes([360, 320])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(_column("Layers", self.palette_view))
+        self.splitter.addWidget(stack_column)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes([220, 480, 380])
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    @staticmethod
+    def _toolbar_widget(layout: QHBoxLayout) -> QWidget:
+        widget = QWidget()
+        widget.setLayout(layout)
+        return widget
+
+    def sizeHint(self) -> QSize:
+        return QSize(1180, 720)
+
+    def _connect(self):
+        self.palette_view.layer_activated.connect(self.append_layer)
+        self.stack.insert_requested.connect(self.insert_layer)
+        self.stack.move_requested.connect(self.move_layer)
+        self.stack.remove_requested.connect(self.remove_layer)
+        self.stack.duplicate_requested.connect(self.duplicate_layer)
+        self.stack.fix_requested.connect(self.apply_fix)
+        self.stack.current_changed.connect(self.inspector.show_layer)
+        self.inspector.setting_edited.connect(self.set_setting)
+        self.inspector.fix_requested.connect(self.apply_fix)
+        self.model.subscribe(self._on_model_event)
+
+    # -- the public API used by the main window -------------------------------------------------
+    def set_input_spec(self, input_shape: tuple, n_classes: int | None, task: str, loss_name: str):
+        """What the network is checked against: the dataset's input shape and classes (for
+        regression, the number of target values or None), the task and the loss."""
+        self.model.set_spec(input_shape, n_classes, task, loss_name)
+        if n_classes and task == "classification":
+            what = f"{n_classes} classes"
+        else:
+            what = f"{n_classes} target values" if n_classes else task
+        self.stack.input_card.set_shape(self.model.input_shape, f"One example · {what}")
+
+    def config(self) -> dict:
+        """The Sequential config: ``{"input_shape": [...], "layers": [...]}``."""
+        return self.model.config()
+
+    def set_config(self, cfg: dict) -> None:
+        """Replace the whole network (opening a project); clears the undo history."""
+        layers = normalized_layers(list(cfg.get("layers", [])))
+        if cfg.get("input_shape") is not None and self.model.input_shape is None:
+            self.model.input_shape = tuple(int(v) for v in cfg["input_shape"])
+        self.model.replace(layers)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.stack.select_row(-1)
+
+    def is_valid(self) -> bool:
+        return self.model.is_valid()
+
+    def problem(self) -> str:
+        return self.model.problem()
+
+    # -- edits (each one an undo command) ---------------------------------------------------------
+    def insert_layer(self, row: int, type_name: str) -> None:
+        if not layer_meta.is_known(type_name):
+            return
+        row = max(0, min(row, len(self.model)))
+        self.undo_stack.push(
+            InsertLayerCommand(self.model, row, self.model.new_layer(type_name, row))
+        )
+
+    def append_layer(self, type_name: str) -> None:
+        self.insert_layer(len(self.model), type_name)
+
+    def remove_layer(self, row: int) -> None:
+        if 0 <= row < len(self.model):
+            self.undo_stack.push(RemoveLayerCommand(self.model, row))
+
+    def duplicate_layer(self, row: int) -> None:
+        if 0 <= row < len(self.model):
+            layer = self.model.layer(row)
+            text = f"Duplicate {layer['type']}"
+            self.undo_stack.push(InsertLayerCommand(self.model, row + 1, layer, text))
+
+    def move_layer(self, source: int, destination: int) -> None:
+        count = len(self.model)
+        if source != destination and 0 <= source < count and 0 <= destination < count:
+            self.undo_stack.push(MoveLayerCommand(self.model, source, destination))
+
+    def set_setting(self, row: int, name: str, value) -> None:
+        if 0 <= row < len(self.model) and self.model.layer(row).get(name) != value:
+            self.undo_stack.push(SetSettingCommand(self.model, row, name, value))
+
+    def apply_fix(self, fix: Fix) -> None:
+        self.undo_stack.push(FixCommand(self.model, fix))
+
+    def replace_layers(self, layers: list[dict], text: str) -> None:
+        """Swap every layer in one undoable step (presets, clearing)."""
+        self.undo_stack.push(ReplaceLayersCommand(self.model, normalized_layers(layers), text))
+
+    # -- presets ------------------------------------------------------------------------------
+    def load_preset(self, name: str) -> None:
+        preset = presets.find_preset(name)
+        self.replace_layers(preset.model.get("layers", []), f"Load preset {preset.title}")
+        self.preset_loaded.emit(preset.name, dict(preset.project or {}))
+
+    def save_preset(self, title: str):
+        """Save the current network as the user's preset ``title``; returns the file path."""
+        return presets.save_user_preset(title, self.config())
+
+    def _fill_presets_menu(self):
+        self.presets_menu.clear()
+        last_source = None
+        for preset in presets.available_presets():
+            if last_source is not None and preset.source != last_source:
+                if preset.source == "user":
+                    self.presets_menu.addSection("Yours")
+                else:
+                    self.presets_menu.addSeparator()
+            last_source = preset.source
+            action = self.presets_menu.addAction(preset.title)
+            action.setToolTip(preset.description or preset.title)
+            action.triggered.connect(lambda _=False, n=preset.name: self.load_preset(n))
+        self.presets_menu.addSeparator()
+        save = self.presets_menu.addAction("Save as preset…")
+        save.setToolTip("Keep this network in the Presets menu")
+        save.triggered.connect(self._ask_save_preset)
+        clear = self.presets_menu.addAction("Clear network")
+        clear.setToolTip("Remove every layer (undoable)")
+        clear.triggered.connect(lambda: self.replace_layers([], "Clear network"))
+
+    def _ask_save_preset(self):
+        title, ok = QInputDialog.getText(self, "Save as preset", "Name of the preset:")
+        if not ok or not title.strip():
+            return
+        try:
+            self.save_preset(title)
+        except (OSError, ValueError) as error:
+            QMessageBox.warning(self, "Could not save the preset", str(error))
+
+    # -- following the model --------------------------------------------------------------------
+    def _on_model_event(self, event: str, *args):
+        if event == "inserted":
+            self._pending_row = args[0]
+        elif event == "removed":
+            self._pending_row = min(args[0], len(self.model) - 1)
+        elif event == "moved":
+            self._pending_row = args[1]
+        elif event == "changed":
+            self._pending_row = args[0]
+        elif event == "reset":
+            self._pending_row = -1
+        elif event == "settled":
+            self._sync()
+
+    def _sync(self):
+        if self._pending_row is not None:
+            self.stack.select_row(self._pending_row)
+            self.inspector.show_layer(self.stack.current_row())
+            self._pending_row = None
+        self.inspector.refresh()
+        config = self.config()
+        self.diagram.set_config(config)
+        self.config_changed.emit(config)
+        validity = (self.model.is_valid(), self.model.problem())
+        if validity != self._last_validity:
+            self._last_validity = validity
+            self.validity_changed.emit(*validity)
