@@ -196,7 +196,7 @@ def _classify_column(name, raw, lines, path, decimal_comma, force_text) -> _Colu
         if len(bad) <= TYPO_SHARE * len(present):
             row = np.flatnonzero(~missing)[bad[0]]
             raise DatasetError(
-                f"{path}, line {lines[row]}, column {name!r}: {present[bad[0]]!r} is not a "
+                f"{path}, line {lines[row]}, column {name!r}: {str(present[bad[0]])!r} is not a "
                 f"number, but the other values of this column are numbers "
                 f"({len(bad)} such value{'s' if len(bad) > 1 else ''}). Fix the value, or "
                 "leave it empty and choose an imputation."
@@ -206,7 +206,7 @@ def _classify_column(name, raw, lines, path, decimal_comma, force_text) -> _Colu
     if not np.isfinite(numbers).all():
         row = np.flatnonzero(~missing)[np.flatnonzero(~np.isfinite(numbers))[0]]
         raise DatasetError(
-            f"{path}, line {lines[row]}, column {name!r}: {raw[row]!r} is not a "
+            f"{path}, line {lines[row]}, column {name!r}: {str(raw[row])!r} is not a "
             "finite number. Replace it, or leave it empty and choose an "
             "imputation."
         )
@@ -553,7 +553,7 @@ def _npz_inputs(x: np.ndarray, path) -> np.ndarray:
     if not np.isfinite(x).all():
         where = np.argwhere(~np.isfinite(x))[0]
         raise DatasetError(
-            f"{path}: X{list(where)} is {x[tuple(where)]}; inputs must be finite "
+            f"{path}: X[{', '.join(map(str, where))}] is {x[tuple(where)]}; inputs must be finite "
             "numbers. Fill or remove missing values before saving."
         )
     if x.ndim in (1, 3):  # one feature per sample, or one channel per image

@@ -19,21 +19,6 @@ from nnstudio.data.idx import (
 ALL_DTYPES = [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64]
 
 
-def write_mnist_like(folder, n_train=30, n_test=10, n_classes=10, side=6, seed=0):
-    """The four MNIST-named files with random images and balanced labels."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(
-            folder / f"{prefix}-images-idx3-ubyte.gz",
-            rng.integers(0, 256, (n, side, side), dtype=np.uint8),
-        )
-        write_idx(
-            folder / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % n_classes).astype(np.uint8)
-        )
-    return folder
-
-
 @pytest.mark.parametrize("dtype", ALL_DTYPES)
 @pytest.mark.parametrize("name", ["a-idx3", "a-idx3.gz"])
 def test_round_trip_every_type_code(tmp_path, dtype, name):
@@ -141,8 +126,8 @@ def test_images_and_labels_swapped(tmp_path):
         read_labelled_images(tmp_path / "labels", tmp_path / "images")
 
 
-def test_folder_layout_accepts_raw_gzip_and_dotted_names(tmp_path):
-    folder = write_mnist_like(tmp_path / "set")
+def test_folder_layout_accepts_raw_gzip_and_dotted_names(tmp_path, mnist_like):
+    folder = mnist_like(tmp_path / "set")
     raw = folder / "t10k-labels-idx1-ubyte.gz"
     (folder / "t10k-labels.idx1-ubyte").write_bytes(gzip.decompress(raw.read_bytes()))
     raw.unlink()
@@ -152,15 +137,15 @@ def test_folder_layout_accepts_raw_gzip_and_dotted_names(tmp_path):
     assert x_train.shape == (30, 6, 6) and y_test.tolist() == list(range(10))
 
 
-def test_folder_missing_files_are_named(tmp_path):
-    folder = write_mnist_like(tmp_path / "set")
+def test_folder_missing_files_are_named(tmp_path, mnist_like):
+    folder = mnist_like(tmp_path / "set")
     (folder / "train-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(IdxError, match="lacks train-labels-idx1-ubyte.gz"):
         read_idx_folder(folder)
 
 
-def test_idx_folder_dataset(tmp_path):
-    folder = write_mnist_like(tmp_path / "set", n_train=40, n_test=10, n_classes=4)
+def test_idx_folder_dataset(tmp_path, mnist_like):
+    folder = mnist_like(tmp_path / "set", n_train=40, n_test=10, n_classes=4)
     ds = load_dataset(f"idx:{folder}", val_fraction=0.25, seed=3)
     assert ds.input_shape == (1, 6, 6) and ds.is_image
     assert (len(ds.x_train), len(ds.x_val), len(ds.x_test)) == (30, 10, 10)
