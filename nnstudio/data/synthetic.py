@@ -2,9 +2,9 @@
 
 Every generator takes (samples, noise, seed) and returns (x, y): x float32 (N, 2) with points
 in about [-1, 1] (no further scaling needed), y int64 labels (N,) for classification or float32
-(N, 1) in about [-1, 1] for regression. `noise` is the standard deviation of Gaussian jitter in
-those units (0.1 = a tenth of the half-width of the plot); 0 gives clean sets. Same seed, same
-data.
+(N, 1) in about [-1, 1] for regression. `noise` is the standard deviation of Gaussian jitter as
+a fraction of the plot's width (2): noise 0.1 moves points (regression: targets) by about 0.05,
+close to the Playground's noise slider at 10-20 %; 0 gives clean sets. Same seed, same data.
 
 >>> x, y = make_spiral(300, noise=0.05, seed=1, classes=3)
 >>> x.shape, x.dtype, sorted(set(y.tolist()))
@@ -34,9 +34,14 @@ def _per_class(samples: int, classes: int) -> np.ndarray:
     return np.arange(samples) % classes
 
 
+def _jitter(values, noise, rng):
+    """Gaussian noise with standard deviation `noise` times half the plot's width of 2."""
+    return values + rng.normal(0.0, noise / 2, values.shape) if noise else values
+
+
 def _finish(points, labels, noise, rng) -> tuple[np.ndarray, np.ndarray]:
     """Jitter the points, shuffle, and return the documented dtypes."""
-    points = points + rng.normal(0.0, noise, points.shape) if noise else points
+    points = _jitter(points, noise, rng)
     order = rng.permutation(len(points))
     return points[order].astype(np.float32), np.asarray(labels)[order].astype(np.int64)
 
@@ -56,11 +61,13 @@ def make_xor(samples=500, noise=0.1, seed=0):
     """Points in the four quadrants; class 1 where x1 * x2 > 0 (the XOR of the signs)."""
     _check(samples, noise)
     rng = np.random.default_rng(seed)
-    points = rng.uniform(-1.0, 1.0, (samples, 2))
-    # Push points a little away from the axes (the Playground's padding) so that a clean
-    # set (noise 0) is separable with a margin.
-    points += np.sign(points) * 0.05
-    labels = (points[:, 0] * points[:, 1] > 0).astype(np.int64)
+    labels = _per_class(samples, 2)
+    # Magnitudes start a little away from the axes (the Playground's padding), so a clean set
+    # (noise 0) is separable with a margin; the signs make the classes exactly balanced.
+    magnitude = rng.uniform(0.05, 1.0, (samples, 2))
+    sign_x1 = rng.choice([-1.0, 1.0], samples)
+    sign_x2 = np.where(labels == 1, sign_x1, -sign_x1)
+    points = magnitude * np.stack([sign_x1, sign_x2], axis=1)
     return _finish(points, labels, noise, rng)
 
 
@@ -79,12 +86,16 @@ def make_gaussian(samples=500, noise=0.1, seed=0, classes=2):
 
 
 def make_spiral(samples=500, noise=0.1, seed=0, classes=2):
-    """Interleaved spiral arms, one per class, each turning 1.75 times around the centre."""
+    """Interleaved spiral arms, one per class (two arms turn 1.75 times around the centre).
+
+    With more classes the arms turn less (3.5 / classes turns), so neighbouring arms stay as
+    far apart as in the two-class set and the set stays learnable at the same noise.
+    """
     _check(samples, noise, classes)
     rng = np.random.default_rng(seed)
     labels = _per_class(samples, classes)
     t = rng.uniform(0.0, 1.0, samples)
-    angle = 1.75 * 2 * np.pi * t + 2 * np.pi * labels / classes
+    angle = 3.5 / classes * 2 * np.pi * t + 2 * np.pi * labels / classes
     points = np.stack([t * np.sin(angle), t * np.cos(angle)], axis=1)
     return _finish(points, labels, noise, rng)
 
@@ -103,7 +114,7 @@ def make_moons(samples=500, noise=0.1, seed=0):
 
 
 def _finish_regression(points, targets, noise, rng):
-    targets = targets + rng.normal(0.0, noise, targets.shape) if noise else targets
+    targets = _jitter(targets, noise, rng)
     return points.astype(np.float32), targets.reshape(-1, 1).astype(np.float32)
 
 
