@@ -61,8 +61,9 @@ def load_training_images(limit: int | None = None, seed: int = 0):
         x = None
     if x is None:
         rng = np.random.default_rng(seed)
-        x = rng.random((60_000, 1, 28, 28), dtype=np.float32)
-        y = rng.integers(0, 10, 60_000).astype(np.int64)
+        n = 60_000 if limit is None else min(limit, 60_000)
+        x = rng.random((n, 1, 28, 28), dtype=np.float32)
+        y = rng.integers(0, 10, n).astype(np.int64)
     if limit is not None:
         x, y = x[:limit], y[:limit]
     return np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64), source
@@ -131,8 +132,8 @@ def time_nnstudio(
     from nnstudio.engine.optimizers import get_optimizer
     from nnstudio.engine.training import FitConfig, fit
 
-    model = Sequential.from_config({"input_shape": list(x.shape[1:]), "layers": MODELS[kind]})
-    model.reset_parameters(seed)
+    config = {"input_shape": list(x.shape[1:]), "layers": MODELS[kind]}
+    model = Sequential.from_config(config, seed=seed)
     times = _EpochTimes(report)
     config = FitConfig(
         epochs=epochs + WARMUP_EPOCHS, batch_size=batch_size, shuffle=True, seed=seed

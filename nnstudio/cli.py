@@ -45,6 +45,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -129,7 +139,7 @@ def _add_train(commands, common) -> None:
     opts = train.add_argument_group("training")
     opts.add_argument(
         "--epochs",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="passes over the training data (default 20; 10-30 for MNIST)",
     )
@@ -146,7 +156,15 @@ def _add_train(commands, common) -> None:
         metavar="RATE",
         help="learning rate (default 1e-3 for adam; 0.01-0.1 for sgd)",
     )
-    opts.add_argument("--seed", type=int, help="random seed for data, weights and shuffling")
+    opts.add_argument(
+        "--schedule",
+        metavar="NAME",
+        help="learning-rate schedule: constant (default), step, exponential or cosine "
+        "(cosine decays to 0 over the epochs and usually ends a little better)",
+    )
+    opts.add_argument(
+        "--seed", type=_non_negative_int, help="random seed for data, weights and shuffling"
+    )
     opts.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,

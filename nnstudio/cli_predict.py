@@ -32,7 +32,10 @@ def _model_input_shape(bundle) -> tuple[int, ...]:
 
 
 def _scaling(bundle) -> dict:
-    return (bundle.preprocessing or {}).get("scaling") or {"method": "none"}
+    preprocessing = bundle.preprocessing or {}
+    if "method" in preprocessing:  # a bare scaling dict, as engine.io's docstring shows
+        return preprocessing
+    return preprocessing.get("scaling") or {"method": "none"}
 
 
 def _unscale(x: np.ndarray, scaling: dict) -> np.ndarray:
@@ -192,31 +195,42 @@ def run_evaluate(args: argparse.Namespace) -> int:
 # -- predict: reading inputs --------------------------------------------------------------------
 
 
-def read_image_gray(path: Path) -> np.ndarray:
-    """A PNG/JPG (any size) as float32 (H, W) grey levels in [0, 1], through Qt's QImage,
-    which reads files without a display or a QApplication."""
+def _load_qimage(path: Path):
     from PySide6.QtGui import QImage
 
     image = QImage(str(path))
     if image.isNull():
         raise InputError(f"{path}: not an image Qt can read (use PNG or JPG)")
-    return _qimage_to_array(image.convertToFormat(QImage.Format.Format_Grayscale8))[..., 0]
+    return image
 
 
-def read_image_rgb(path: Path, height: int, width: int) -> np.ndarray:
-    """An image resized to (height, width) as float32 (3, H, W) in [0, 1]."""
+def _scaled(image, height: int | None, width: int | None):
+    if height is None or (image.height(), image.width()) == (height, width):
+        return image
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QImage
 
-    image = QImage(str(path))
-    if image.isNull():
-        raise InputError(f"{path}: not an image Qt can read (use PNG or JPG)")
-    image = image.scaled(
+    return image.scaled(
         width,
         height,
         Qt.AspectRatioMode.IgnoreAspectRatio,
         Qt.TransformationMode.SmoothTransformation,
     )
+
+
+def read_image_gray(path: Path, height: int | None = None, width: int | None = None):
+    """A PNG/JPG as float32 (H, W) grey levels in [0, 1] (resized when a size is given),
+    through Qt's QImage, which reads files without a display or a QApplication."""
+    from PySide6.QtGui import QImage
+
+    image = _scaled(_load_qimage(path), height, width)
+    return _qimage_to_array(image.convertToFormat(QImage.Format.Format_Grayscale8))[..., 0]
+
+
+def read_image_rgb(path: Path, height: int, width: int) -> np.ndarray:
+    """An image resized to (height, width) as float32 (3, H, W) in [0, 1]."""
+    from PySide6.QtGui import QImage
+
+    image = _scaled(_load_qimage(path), height, width)
     rgb = _qimage_to_array(image.convertToFormat(QImage.Format.Format_RGB888))
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
 
@@ -237,12 +251,24 @@ def _as_ink(gray: np.ndarray) -> np.ndarray:
     return 1.0 - gray if float(np.median(border)) > 0.5 else gray
 
 
-def _resize_gray(gray: np.ndarray, height: int, width: int) -> np.ndarray:
-    from nnstudio.data.digits import area_resample_matrix
+def _prepare_digit(path: Path, gray: np.ndarray) -> np.ndarray:
+    """The drawing canvas's MNIST-style preparation: crop to the ink, 20 px box, centre of
+    mass at the centre."""
+    try:
+        from nnstudio.data.digits import prepare_drawing
+    except ImportError:  # digits.py ships with the draw tab; fall back to a plain resize
+        return _plain_digit(path, gray)
+    digit = prepare_drawing(_as_ink(gray))
+    if digit is None:
+        raise InputError(f"{path}: the image is blank (no digit found)")
+    return digit
 
-    rows = area_resample_matrix(gray.shape[0], height / gray.shape[0], 0.0, height)
-    cols = area_resample_matrix(gray.shape[1], width / gray.shape[1], 0.0, width)
-    return (rows @ gray @ cols.T).astype(np.float32)
+
+def _plain_digit(path: Path, gray: np.ndarray) -> np.ndarray:
+    ink = _as_ink(gray)
+    if float(ink.max()) - float(ink.min()) < 1e-3:
+        raise InputError(f"{path}: the image is blank (no digit found)")
+    return read_image_gray(path, 28, 28) if ink is gray else 1.0 - read_image_gray(path, 28, 28)
 
 
 def image_input(path: Path, shape: tuple[int, ...]) -> np.ndarray:
@@ -254,16 +280,10 @@ def image_input(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     channels, height, width = shape
     if channels == 3:
         return read_image_rgb(path, height, width)
-    gray = read_image_gray(path)
     if (height, width) == (28, 28):
         # A digit model: the same MNIST-style preparation as the drawing canvas.
-        from nnstudio.data.digits import prepare_drawing
-
-        digit = prepare_drawing(_as_ink(gray))
-        if digit is None:
-            raise InputError(f"{path}: the image is blank (no digit found)")
-        return digit[None]
-    return _resize_gray(gray, height, width)[None]
+        return _prepare_digit(path, read_image_gray(path))[None]
+    return read_image_gray(path, height, width)[None]
 
 
 def _is_number(text: str) -> bool:
@@ -278,6 +298,14 @@ def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
     """Rows of a CSV file as model inputs, with labels "file:line" for the output. A header row
     is optional; with one, the model's feature columns are picked by name."""
     shape = _model_input_shape(bundle)
+    encoding = (bundle.preprocessing or {}).get("encoding")
+    if encoding:
+        # A model trained on a CSV file: encode the new rows exactly as its training rows
+        # (column order, categories one-hot, fill values).
+        from nnstudio.data.tabular import read_csv_features
+
+        x = read_csv_features(path, encoding)
+        return x.reshape((len(x), *shape)), [f"{path} row {i}" for i in range(1, len(x) + 1)]
     n_features = int(np.prod(shape))
     try:
         with open(path, newline="", encoding="utf-8-sig") as file:
@@ -288,9 +316,11 @@ def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
         raise InputError(f"{path}: the file has no rows")
     first_line = 1
     columns = None
-    if not all(_is_number(cell) for cell in rows[0]):
+    if not any(_is_number(cell) for cell in rows[0]):  # a header: names, no numbers
         header, rows, first_line = [c.strip() for c in rows[0]], rows[1:], 2
         columns = _pick_columns(path, header, bundle, n_features)
+        if not rows:
+            raise InputError(f"{path}: a header line but no rows to predict")
     values, labels = [], []
     for offset, row in enumerate(rows):
         line = first_line + offset

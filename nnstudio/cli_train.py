@@ -49,6 +49,8 @@ def _base_project(args: argparse.Namespace) -> Project:
         return load_project(args.project)
     if args.preset:
         return load_preset(args.preset)
+    if args.resume and not args.dataset:
+        return _project_of_checkpoint(args.resume)
     if not args.dataset:
         raise TrainUsageError(
             "nothing to train: give a project file, --preset NAME or "
@@ -63,6 +65,18 @@ def _base_project(args: argparse.Namespace) -> Project:
     )
 
 
+def _project_of_checkpoint(path: str) -> Project:
+    from nnstudio.engine.io import load_checkpoint
+
+    saved = (load_checkpoint(path).metadata or {}).get("project_file")
+    if saved is None:
+        raise TrainUsageError(
+            f"--resume {path}: the checkpoint does not hold its project; "
+            "give the project file or --dataset and --layers as before"
+        )
+    return Project.from_dict(saved, source=path)
+
+
 def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
     if args.dataset and args.dataset != project.dataset.name:
         project.dataset = DatasetSpec(args.dataset)
@@ -75,11 +89,15 @@ def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
 
 def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
     training = project.training
+    if args.optimizer and args.optimizer.lower() != training.optimizer.lower():
+        # Settings such as SGD's momentum mean nothing to another optimizer.
+        training.optimizer_settings = {}
     overrides = {
         "loss": args.loss,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": args.optimizer,
+        "schedule": args.schedule,
         "learning_rate": args.lr,
         "seed": args.seed,
         "augment": args.augment,
@@ -89,8 +107,6 @@ def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
     for key, value in overrides.items():
         if value is not None:
             setattr(training, key, value)
-    if training.epochs < 0:
-        raise TrainUsageError(f"--epochs must be 0 or more, got {training.epochs}")
 
 
 def project_from_args(args: argparse.Namespace) -> Project:
@@ -211,14 +227,15 @@ class TextProgress:
             return
         self.last_draw = now
         batches = max(1, int(info.get("batches") or 1))
-        batch = int(info.get("batch", 0)) + 1
+        batch = int(info.get("batch", 1))  # 1-based, like the epoch
         epoch = int(info.get("epoch", 1))
         epochs = self.epochs or epoch
         remaining = (epochs - epoch) * batches + (batches - batch)
         eta = (now - self.started) / self.done_batches * remaining
         filled = int(self.BAR_WIDTH * batch / batches)
         bar = "#" * filled + "." * (self.BAR_WIDTH - filled)
-        accuracy = f"  accuracy {_percent(self.last_accuracy)}" if self.last_accuracy else ""
+        running = info.get("accuracy", self.last_accuracy)
+        accuracy = f"  accuracy {_percent(running)}" if running is not None else ""
         self.err.write(
             f"\r\033[Kepoch {epoch}/{epochs} [{bar}] {100 * batch // batches:3d}%  "
             f"loss {float(info['loss']):.4f}{accuracy}  ETA {_format_duration(eta)}"
@@ -356,37 +373,42 @@ def _test_metrics(model, loss, dataset) -> dict[str, Any]:
 def _prepare_model(project: Project, dataset, args):
     """(model, optimizer, initial_epoch, history): fresh, or from --resume."""
     model = project.build_model(dataset)
-    optimizer = project.make_optimizer()
     if not args.resume:
-        return model, optimizer, 0, None
+        return model, project.make_optimizer(), 0, None
     from nnstudio.engine.io import load_checkpoint
 
     checkpoint = load_checkpoint(args.resume)
     restored = checkpoint.model
-    if tuple(restored.output_shape) != tuple(model.output_shape) or (
-        restored.config()["layers"] != model.config()["layers"]
-    ):
+    same_input = tuple(restored.input_shape) == tuple(model.input_shape)
+    if not same_input or restored.config()["layers"] != model.config()["layers"]:
         raise TrainUsageError(
             f"--resume {args.resume}: the checkpoint's model differs from this project's; "
             "resume with the same project or --layers"
         )
-    if checkpoint.optimizer_state:
-        optimizer.load_state_dict(checkpoint.optimizer_state)
+    if checkpoint.epoch >= project.training.epochs:
+        raise TrainUsageError(
+            f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
+            f"epochs; give --epochs above {checkpoint.epoch} (the total to reach)"
+        )
+    optimizer = checkpoint.optimizer or project.make_optimizer()
+    # The schedule starts from the project's base rate, not from the rate the run ended on.
+    optimizer.lr = project.training.learning_rate
     return restored, optimizer, int(checkpoint.epoch), list(checkpoint.history or [])
 
 
 def _save_outputs(args, project: Project, dataset, model, optimizer, result, summary) -> None:
-    from nnstudio.engine.io import save_checkpoint, save_model
-
     metadata = {
         "project": project.name,
-        "dataset": {"name": project.dataset.name, "options": project.dataset.options},
+        # What recreates this exact dataset (seed included), for evaluate's default.
+        "dataset": {"name": project.dataset_name(), "options": dataset.options},
         "training": vars(project.training),
         "epochs_completed": result.epochs_completed,
         "stopped_reason": result.stopped_reason,
         "test": {k[5:]: v for k, v in summary.items() if k.startswith("test_")},
     }
     if args.out:
+        from nnstudio.engine.io import save_model
+
         save_model(
             args.out,
             model,
@@ -399,13 +421,21 @@ def _save_outputs(args, project: Project, dataset, model, optimizer, result, sum
         summary["model"] = str(args.out)
         summary["history"] = str(history_path(args.out))
     if args.checkpoint:
+        from nnstudio.engine.io import save_checkpoint
+
+        # The whole project rides along, so `train --resume FILE` alone can continue.
+        metadata["project_file"] = project.to_dict()
         save_checkpoint(
             args.checkpoint,
             model,
             optimizer,
             epoch=len(result.history),
             history=result.history,
-            fit_config=vars(project.training),
+            fit_config=project.fit_config(),
+            loss=project.training.loss,
+            class_names=dataset.class_names,
+            preprocessing=dataset.preprocessing(),
+            metadata=metadata,
         )
         summary["checkpoint"] = str(args.checkpoint)
 

@@ -154,7 +154,7 @@ class Project:
                     "input_shape or pick a matching dataset"
                 )
             config["input_shape"] = list(dataset.input_shape)
-        model = _sequential_from_config(Sequential, config, self.training.seed)
+        model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)
         return model
@@ -206,14 +206,6 @@ def default_layers(dataset) -> list[dict[str, Any]]:
         layers += [{"type": "Dense", "units": 32, "activation": "relu"} for _ in range(2)]
     layers.append({"type": "Dense", "units": int(dataset.n_outputs)})
     return layers
-
-
-def _sequential_from_config(sequential_cls, config: dict[str, Any], seed: int):
-    """Build through from_config, seeding the weights with the project's seed."""
-    model = sequential_cls.from_config(config)
-    if hasattr(model, "reset_parameters") and config.get("input_shape") is not None:
-        model.reset_parameters(seed)
-    return model
 
 
 def check_outputs(model, dataset, loss_name: str) -> None:
@@ -307,13 +299,13 @@ def _parse_training(where: _Where, data: Any) -> TrainingSettings:
     if values["learning_rate"] <= 0:
         raise where.error("training.learning_rate", "must be above 0", "try 1e-3")
     _positive_int(where, "training.batch_size", values["batch_size"])
-    _require_type(where, "training.epochs", values["epochs"], (int,), "a whole number")
-    if values["epochs"] < 0:
-        raise where.error("training.epochs", f"must be 0 or more, got {values['epochs']}")
+    _positive_int(where, "training.epochs", values["epochs"])
     split = _number(where, "training.validation_split", values["validation_split"], 0.0, 0.9)
     if values["early_stopping"] is not None:
         _positive_int(where, "training.early_stopping", values["early_stopping"])
     _require_type(where, "training.seed", values["seed"], (int,), "a whole number")
+    if values["seed"] < 0:
+        raise where.error("training.seed", f"must be 0 or more, got {values['seed']}")
     _require_type(where, "training.augment", values["augment"], (bool,), "true or false")
     values["learning_rate"] = float(values["learning_rate"])
     values["validation_split"] = split
