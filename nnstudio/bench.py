@@ -328,3 +328,46 @@ def format_report(results: dict[str, Any]) -> str:
                 f"{entry['ratio_to_floor']:.2f}x (goal <= {goal}x)"
             )
     return "\n".join(lines)
+
+
+def train_preset(name: str, report: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train a shipped preset as `nnstudio train --preset NAME` does; returns the test
+    accuracy and the seconds spent in the fit loop (data loading not counted)."""
+    from nnstudio.engine.metrics import evaluate
+    from nnstudio.engine.training import fit
+    from nnstudio.project import load_preset
+
+    project = load_preset(name)
+    dataset = project.load_dataset()
+    model = project.build_model(dataset)
+    loss = project.make_loss()
+
+    class Report:
+        def on_epoch_end(self, info):
+            if report:
+                report(
+                    f"  {name} epoch {info['epoch']}: {info['seconds']:.1f} s, "
+                    f"val_accuracy {info.get('val_accuracy')}"
+                )
+
+    started = time.perf_counter()
+    result = fit(
+        model,
+        loss,
+        project.make_optimizer(),
+        dataset.x_train,
+        dataset.y_train,
+        project.fit_config(),
+        validation_data=dataset.validation_data,
+        callbacks=[Report()],
+        augment=project.make_augment(dataset),
+    )
+    seconds = time.perf_counter() - started
+    test = evaluate(model, loss, dataset.x_test, dataset.y_test)
+    return {
+        "preset": name,
+        "test_accuracy": float(test["accuracy"]),
+        "fit_seconds": seconds,
+        "epochs": result.epochs_completed,
+        "train_samples": int(len(dataset.x_train)),
+    }

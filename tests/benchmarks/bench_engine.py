@@ -1,0 +1,58 @@
+"""The engine's speed and accuracy goals (engine issue), measured on this machine.
+
+    NNSTUDIO_BENCH=1 pytest tests/benchmarks -s
+
+- MLP 784-128-10 (ReLU, softmax cross-entropy, Adam, batch 128, float32, 60,000 images):
+  median epoch time at most 0.7x PyTorch's (same model, optimizer, batch, threads) and within
+  2.5x of the matrix-product floor.
+- CNN conv3x3(16)-relu-maxpool-conv3x3(32)-relu-maxpool-dense(128)-dense(10): at most 1.5x
+  PyTorch's epoch time.
+- MNIST test accuracy: the mnist-mlp preset >= 98.0 % trained in under 60 s, the mnist-cnn
+  preset >= 99.0 %.
+
+Every figure is printed (run with -s); the assertions are the goals.
+"""
+
+import pytest
+
+from nnstudio import bench
+
+pytestmark = pytest.mark.benchmark
+
+
+def print_results(results):
+    print()
+    print(bench.format_report(results))
+
+
+def test_mlp_epoch_time_against_pytorch_and_the_gemm_floor():
+    results = bench.run_benchmarks(["mlp"], epochs=3, report=print)
+    print_results(results)
+    mlp = results["models"]["mlp"]
+    assert mlp["ratio_to_floor"] <= bench.GOALS["mlp"]["ratio_to_floor"]
+    if "torch" in mlp:
+        assert mlp["ratio_to_torch"] <= bench.GOALS["mlp"]["ratio_to_torch"]
+
+
+def test_cnn_epoch_time_against_pytorch():
+    if not bench.torch_available():
+        pytest.skip("PyTorch is not installed: nothing to compare the CNN with")
+    results = bench.run_benchmarks(["cnn"], epochs=3, report=print)
+    print_results(results)
+    assert results["models"]["cnn"]["ratio_to_torch"] <= bench.GOALS["cnn"]["ratio_to_torch"]
+
+
+def test_mnist_mlp_preset_reaches_98_percent_in_under_a_minute(mnist_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    result = bench.train_preset("mnist-mlp", report=print)
+    print(result)
+    assert result["test_accuracy"] >= 0.98
+    assert result["fit_seconds"] < 60
+
+
+@pytest.mark.slow
+def test_mnist_cnn_preset_reaches_99_percent(mnist_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    result = bench.train_preset("mnist-cnn", report=print)
+    print(result)
+    assert result["test_accuracy"] >= 0.99
