@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -23,60 +22,13 @@ from PySide6.QtWidgets import (
 
 from nnstudio.ui.builder import layer_meta
 from nnstudio.ui.builder.builder_model import BuilderModel
-from nnstudio.ui.builder.card_delegate import severity_color
 from nnstudio.ui.builder.layer_icons import layer_pixmap
-from nnstudio.ui.builder.problems import Problem
+from nnstudio.ui.builder.qt_problem_box import ProblemBox
 from nnstudio.ui.builder.setting_widgets import make_editor
 
 
 def _muted(label: QLabel) -> None:
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-
-
-class _ProblemBox(QFrame):
-    """The selected layer's problem in words, with real buttons for its fixes."""
-
-    fix_requested = Signal(object)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("problemBox")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.buttons = QHBoxLayout()
-        self.buttons.setSpacing(6)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 10)
-        layout.addWidget(self.message)
-        layout.addLayout(self.buttons)
-        self.fix_buttons: list[QPushButton] = []
-
-    def show_problem(self, problem: Problem | None) -> None:
-        for button in self.fix_buttons:
-            button.deleteLater()
-        self.fix_buttons = []
-        self.setVisible(problem is not None)
-        if problem is None:
-            return
-        color = severity_color(problem)
-        name = color.name()
-        tint = f"rgba({color.red()}, {color.green()}, {color.blue()}, 26)"
-        self.setStyleSheet(
-            f"#problemBox {{ border-left: 3px solid {name}; border-radius: 6px;"
-            f" background: {tint}; }}"
-        )
-        color = name
-        kind = "Problem" if problem.is_error else "Suggestion"
-        self.message.setText(f"<b style='color:{color}'>{kind}</b><br>{problem.message}")
-        for fix in problem.fixes:
-            button = QPushButton(fix.label)
-            button.setToolTip(f"{fix.label} — one click, undoable with Ctrl+Z")
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
-            button.clicked.connect(lambda _=False, f=fix: self.fix_requested.emit(f))
-            self.buttons.addWidget(button)
-            self.fix_buttons.append(button)
-        self.buttons.addStretch(1)
 
 
 class QtLayerInspector(QWidget):
@@ -119,7 +71,7 @@ class QtLayerInspector(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         top.addLayout(heading, 1)
-        self.problem_box = _ProblemBox()
+        self.problem_box = ProblemBox()
         self.problem_box.fix_requested.connect(self.fix_requested)
         self.form_host = QWidget()
         self.form = QFormLayout(self.form_host)

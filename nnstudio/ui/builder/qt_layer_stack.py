@@ -32,6 +32,7 @@ from nnstudio.ui.builder.card_delegate import CONFIG_ROLE, INFO_ROLE, PROBLEM_RO
 from nnstudio.ui.builder.layer_icons import layer_icon
 from nnstudio.ui.builder.qt_end_card import QtEndCard
 from nnstudio.ui.builder.qt_layer_palette import LAYER_TYPE_MIME
+from nnstudio.ui.builder.qt_problem_box import ProblemBox
 
 LAYER_INDEX_MIME = "application/x-nnstudio-layer-index"
 
@@ -315,11 +316,18 @@ class QtLayerStack(QWidget):
         self.view.setToolTip("The network, from the input (top) to the output (bottom)")
         self.input_card = QtEndCard("input", self)
         self.output_card = QtEndCard("output", self)
+        # Problems of the network as a whole (no layers, no dataset) have no card to sit on.
+        self.network_problem = ProblemBox(self)
+        self.network_problem.fix_requested.connect(self.fix_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.input_card)
         layout.addWidget(self.view, 1)
+        banner = QVBoxLayout()
+        banner.setContentsMargins(10, 0, 10, 4)
+        banner.addWidget(self.network_problem)
+        layout.addLayout(banner)
         layout.addWidget(self.output_card)
         self._make_actions()
         self.view.insert_requested.connect(self.insert_requested)
@@ -437,3 +445,5 @@ class QtLayerStack(QWidget):
         analysis = self.builder.analysis()
         self.input_card.set_shape(self.builder.input_shape)
         self.output_card.set_analysis(analysis)
+        whole = [p for p in analysis.problems if p.index is None]
+        self.network_problem.show_problem(whole[0] if whole else None)

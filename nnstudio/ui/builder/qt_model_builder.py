@@ -12,8 +12,19 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QPalette, QUndoStack
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+    QUndoStack,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
@@ -55,6 +66,46 @@ def normalized_layers(layers: list[dict]) -> list[dict]:
         except (ValueError, TypeError, KeyError):
             result.append(copy.deepcopy(layer))
     return result
+
+
+def describe_input(shape: tuple | None, n_classes: int | None, task: str) -> str:
+    """ "1-channel 28×28 images · 10 classes" — what the input card says about the data."""
+    if shape is None:
+        return "No dataset chosen yet"
+    if len(shape) == 3:
+        what = f"{shape[0]}-channel {shape[1]}×{shape[2]} images"
+    elif len(shape) == 1:
+        what = f"{shape[0]} feature{'s' if shape[0] != 1 else ''} per example"
+    else:
+        what = f"examples of shape {layer_meta.format_shape(shape)}"
+    if task == "classification" and n_classes:
+        return f"{what} · {n_classes} classes"
+    if n_classes:
+        return f"{what} · {n_classes} target value{'s' if n_classes != 1 else ''}"
+    return f"{what} · {task}"
+
+
+def _arrow_icon(color: QColor, mirrored: bool) -> QIcon:
+    """A curved undo arrow (mirrored: redo), painted so it matches any theme."""
+    pixmap = QPixmap(40, 40)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if mirrored:
+        painter.translate(40, 0)
+        painter.scale(-1, 1)
+    pen = QPen(
+        color, 3.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin
+    )
+    painter.setPen(pen)
+    path = QPainterPath(QPointF(10, 16))
+    path.lineTo(24, 16)
+    path.cubicTo(36, 16, 36, 33, 24, 33)
+    path.lineTo(16, 33)
+    painter.drawPath(path)
+    painter.drawPolyline([QPointF(16, 9), QPointF(9, 16), QPointF(16, 23)])
+    painter.end()
+    return QIcon(pixmap)
 
 
 def _caption(text: str) -> QLabel:
@@ -123,17 +174,21 @@ class QtModelBuilder(QWidget):
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 6, 0)
         toolbar.setSpacing(2)
-        for action in (self.undo_action, self.redo_action):
+        for action, mirrored in ((self.undo_action, False), (self.redo_action, True)):
+            action.setIcon(
+                _arrow_icon(self.palette().color(QPalette.ColorRole.ButtonText), mirrored)
+            )
             button = QToolButton()
             button.setDefaultAction(action)
             button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             toolbar.addWidget(button)
         toolbar.addWidget(self.presets_button)
         stack_column = _column("Network", self.stack, self._toolbar_widget(toolbar))
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_column("Layer settings", self.inspector))
         right.addWidget(_column("Diagram", self.diagram))
-        right.setSizes([360, 320])
+        right.setSizes([330, 430])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(_column("Layers", self.palette_view))
         self.splitter.addWidget(stack_column)
@@ -173,11 +228,9 @@ class QtModelBuilder(QWidget):
         """What the network is checked against: the dataset's input shape and classes (for
         regression, the number of target values or None), the task and the loss."""
         self.model.set_spec(input_shape, n_classes, task, loss_name)
-        if n_classes and task == "classification":
-            what = f"{n_classes} classes"
-        else:
-            what = f"{n_classes} target values" if n_classes else task
-        self.stack.input_card.set_shape(self.model.input_shape, f"One example · {what}")
+        self.stack.input_card.set_shape(
+            self.model.input_shape, describe_input(self.model.input_shape, n_classes, task)
+        )
 
     def config(self) -> dict:
         """The Sequential config: ``{"input_shape": [...], "layers": [...]}``."""
