@@ -23,7 +23,6 @@ from typing import Any
 from nnstudio.project import (
     DatasetSpec,
     Project,
-    ProjectError,
     TrainingSettings,
     default_layers,
     load_preset,
@@ -92,6 +91,8 @@ def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
     if args.optimizer and args.optimizer.lower() != training.optimizer.lower():
         # Settings such as SGD's momentum mean nothing to another optimizer.
         training.optimizer_settings = {}
+    if args.schedule and args.schedule.lower() != training.schedule.lower():
+        training.schedule_settings = {}
     overrides = {
         "loss": args.loss,
         "epochs": args.epochs,
@@ -215,9 +216,8 @@ class TextProgress:
         self.epochs = None
         self.bar_shown = False
 
-    def start(self, epochs: int, initial_epoch: int = 0) -> None:
+    def start(self, epochs: int) -> None:
         self.epochs = epochs
-        self.initial_epoch = initial_epoch
         self.started = time.perf_counter()
 
     def on_batch_end(self, info: dict[str, Any]) -> None:
@@ -464,6 +464,21 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
     )
 
 
+def _download_progress(progress):
+    """Download / file-reading progress for load_dataset: a line on stderr now and then."""
+    last = {"shown": 0.0}
+
+    def report(done, total, message=""):
+        now = time.perf_counter()
+        if now - last["shown"] < 1.0 and done != total:
+            return
+        last["shown"] = now
+        share = f" {100 * done / total:.0f}%" if total else ""
+        progress.note(f"nnstudio: {message or 'loading'}{share}")
+
+    return report
+
+
 def run_train(args: argparse.Namespace) -> int:
     from nnstudio.engine.training import TrainingControl
 
@@ -471,7 +486,7 @@ def run_train(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     _check_writable(args.out, "--out")
     _check_writable(args.checkpoint, "--checkpoint")
-    dataset = project.load_dataset(download=args.download)
+    dataset = project.load_dataset(progress=_download_progress(progress), download=args.download)
     finish_project(project, dataset)
     if args.save_project:
         save_project(project, args.save_project)
@@ -480,7 +495,7 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with InterruptHandler(control, progress) as interrupt:
         if isinstance(progress, TextProgress):
-            progress.start(project.training.epochs, initial_epoch)
+            progress.start(project.training.epochs)
         result = _fit(project, dataset, model, optimizer, progress, control, initial_epoch, history)
         interrupt.saving = True
         summary = {
@@ -497,6 +512,3 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"nnstudio: error: {result.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_INTERRUPTED if interrupt.interrupted else EXIT_OK
-
-
-__all__ = ["ProjectError", "project_from_args", "run_train", "history_path"]
