@@ -465,12 +465,13 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
 
 
 def _download_progress(progress):
-    """Download / file-reading progress for load_dataset: a line on stderr now and then."""
-    last = {"shown": 0.0}
+    """Download / file-reading progress for load_dataset: a line on stderr every second or
+    so, and only once the work has taken a second (a small CSV says nothing)."""
+    last = {"shown": time.perf_counter()}
 
     def report(done, total, message=""):
         now = time.perf_counter()
-        if now - last["shown"] < 1.0 and done != total:
+        if now - last["shown"] < 1.0:
             return
         last["shown"] = now
         share = f" {100 * done / total:.0f}%" if total else ""
