@@ -687,3 +687,67 @@ def test_bench_text_report(capsys):
 def test_bench_unknown_model_is_exit_2(capsys):
     assert main(["bench", "--models", "rnn"]) == 2
     assert_one_line_error(capsys.readouterr().err, "rnn")
+
+
+def test_csv_model_predicts_new_rows_encoded_like_its_training_rows(tmp_path, capsys):
+    table = tmp_path / "flowers.csv"
+    rows = ["size,colour,kind"]
+    for i in range(60):
+        colour, kind = ("red" if i % 2 else "blue"), ("big" if i % 3 else "small")
+        rows.append(f"{1 + (i % 3) * 2 + 0.1 * (i % 5)},{colour},{kind}")
+    table.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "flowers.nnz"
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                f"csv:{table}",
+                "--target",
+                "kind",
+                "--epochs",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    new_rows = tmp_path / "new.csv"
+    new_rows.write_text("colour,size\nred,1.0\nblue,5.2\n")  # other column order, no target
+    capsys.readouterr()
+    assert main(["predict", str(out), str(new_rows)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert all(line.split(": ")[1].split(" (")[0] in ("big", "small") for line in lines)
+
+
+def test_regression_model_trains_evaluates_and_predicts(tmp_path, capsys):
+    out = tmp_path / "plane.nnz"
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "plane",
+                "--samples",
+                "100",
+                "--epochs",
+                "2",
+                "--json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    final = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert final["test_mse"] >= 0 and "test_accuracy" not in final
+    assert main(["evaluate", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"mse", "rmse", "mae", "r2"} <= set(report)
+    points = tmp_path / "points.csv"
+    points.write_text("0.5,0.5\n")
+    assert main(["predict", str(out), str(points)]) == 0
+    value = capsys.readouterr().out.split(": ")[1]
+    assert np.isfinite(float(value))
