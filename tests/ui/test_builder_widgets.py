@@ -358,3 +358,29 @@ def test_diagram_hover_shows_neuron(qtbot):
     assert diagram._hover == (1, 0)
     image = diagram.grab().toImage()
     assert not image.isNull()
+
+
+def test_problem_box_never_keeps_stale_buttons(builder, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    builder.set_setting(2, "units", 7)  # error on layer 2
+    builder.stack.select_row(2)
+    builder.set_setting(1, "activation", "linear")  # warning on layer 1, selected at once
+    box = builder.inspector.problem_box
+    assert [b.text() for b in box.findChildren(QPushButton)] == ["Set activation to relu"]
+    qtbot.waitUntil(lambda: box.fix_buttons[0].isVisible())
+    shown = [b.text() for b in box.findChildren(QPushButton) if b.isVisible()]
+    assert shown == ["Set activation to relu"]
+    assert "Suggestion" in box.message.text()
+
+
+def test_inspector_shows_defaults_for_settings_missing_from_the_config(qtbot):
+    from nnstudio.ui.builder.builder_model import BuilderModel
+    from nnstudio.ui.builder.qt_layer_inspector import QtLayerInspector
+
+    model = BuilderModel([{"type": "Dense", "units": 3}], input_shape=(2,), n_classes=3)
+    inspector = QtLayerInspector(model)
+    qtbot.addWidget(inspector)
+    inspector.show_layer(0)
+    assert inspector.editors["use_bias"].value() is True
+    assert inspector.editors["activation"].value() == "linear"

@@ -153,9 +153,11 @@ class QtLayerInspector(QWidget):
         self.subtitle.setText(layer_meta.description_of(type_name))
         self.shape_label.setText(self._shape_text(info))
         self.problem_box.show_problem((info.error or info.warning) if info else None)
+        defaults = {s.name: s.default for s in layer_meta.settings_of(type_name)}
         for name, editor in self.editors.items():
-            if name in config and editor.value() != config[name]:
-                editor.set_value(config[name])
+            value = config.get(name, defaults.get(name))
+            if editor.value() != value:
+                editor.set_value(value)
 
     @staticmethod
     def _shape_text(info) -> str:

@@ -124,7 +124,9 @@ class StackListModel(QAbstractListModel):
         if len(self.builder):
             last = self.index(len(self.builder) - 1)
             self.dataChanged.emit(self.index(0), last)
-        self.layoutChanged.emit()  # card heights change when problems appear or go
+        # Card heights change when problems appear or go: have the view measure them again.
+        self.layoutAboutToBeChanged.emit()
+        self.layoutChanged.emit()
 
 
 class _StackView(QListView):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from nnstudio.ui.builder.card_delegate import severity_color
@@ -27,12 +28,31 @@ class ProblemBox(QFrame):
         layout.addWidget(self.message)
         layout.addLayout(self.buttons)
         self.fix_buttons: list[QPushButton] = []
+        self._color = QColor("#DC2626")
+
+    def paintEvent(self, event):
+        # Painted rather than styled so the tint follows the severity without style sheets.
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        tint = QColor(self._color)
+        tint.setAlphaF(0.11)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(tint)
+        painter.drawRoundedRect(QRectF(self.rect()), 7, 7)
+        painter.setBrush(self._color)
+        painter.drawRoundedRect(QRectF(0, 0, 3.5, self.height()), 1.5, 1.5)
+        painter.end()
 
     def _clear_buttons(self) -> None:
         while self.buttons.count():
             item = self.buttons.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget()
+            if widget is not None:
+                # Hidden at once: a button made and dropped in the same moment would otherwise
+                # still get its queued show() and cover the box until it is deleted.
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
         self.fix_buttons = []
 
     def show_problem(self, problem: Problem | None) -> None:
@@ -40,13 +60,9 @@ class ProblemBox(QFrame):
         self.setVisible(problem is not None)
         if problem is None:
             return
-        color = severity_color(problem)
-        name = color.name()
-        tint = f"rgba({color.red()}, {color.green()}, {color.blue()}, 26)"
-        self.setStyleSheet(
-            f"#problemBox {{ border-left: 3px solid {name}; border-radius: 6px;"
-            f" background: {tint}; }}"
-        )
+        self._color = severity_color(problem)
+        name = self._color.name()
+        self.update()
         kind = "Problem" if problem.is_error else "Suggestion"
         self.message.setText(f"<b style='color:{name}'>{kind}</b><br>{problem.message}")
         for fix in problem.fixes:
