@@ -99,6 +99,9 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
     group.add_argument(
         "--noise", type=float, metavar="X", help="noise of a toy 2-D set (default 0.1; try 0-0.5)"
     )
+    group.add_argument(
+        "--classes", type=_positive_int, metavar="K", help="classes of spiral/gaussian (2-6)"
+    )
     group.add_argument("--target", metavar="COLUMN", help="the target column of a CSV file")
     group.add_argument(
         "--download",

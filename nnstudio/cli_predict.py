@@ -84,7 +84,7 @@ def _dataset_for(args: argparse.Namespace, bundle):
             f"{args.model} does not say which dataset it was trained on; give --dataset NAME"
         )
     options = dict(recorded.get("options") or {}) if name == recorded.get("name") else {}
-    for key in ("samples", "noise", "target"):
+    for key in ("samples", "noise", "classes", "target"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     return load_dataset(name, download=args.download, **options)
@@ -143,7 +143,7 @@ def _report_text(report: dict, dataset, split: str, model_path: str, samples: in
         f"loss {report.get('loss', float('nan')):.4f}  accuracy {100 * report['accuracy']:.2f}%"
     )
     names = dataset.class_names or [str(i) for i in range(dataset.n_classes)]
-    width = max(8, *(len(n) for n in names))
+    width = max(len("weighted avg"), *(len(n) for n in names))
     lines.append(f"{'class':<{width}}  precision  recall     f1  support")
     for row, name in zip(report["per_class"], names, strict=False):
         lines.append(
@@ -158,8 +158,9 @@ def _report_text(report: dict, dataset, split: str, model_path: str, samples: in
         )
     lines.append("confusion matrix (rows: true class, columns: predicted class)")
     matrix = report["confusion_matrix"]
-    cell = max(5, len(str(max((max(r) for r in matrix), default=0))) + 1)
-    lines.append(" " * width + "".join(f"{n[: cell - 1]:>{cell}}" for n in names))
+    biggest = max((max(row) for row in matrix), default=0)
+    cell = max(5, len(str(biggest)) + 2, *(len(n) + 2 for n in names))
+    lines.append(" " * width + "".join(f"{n:>{cell}}" for n in names))
     for name, row in zip(names, matrix, strict=False):
         lines.append(f"{name:<{width}}" + "".join(f"{v:>{cell}}" for v in row))
     return "\n".join(lines)

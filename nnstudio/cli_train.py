@@ -80,7 +80,7 @@ def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
     if args.dataset and args.dataset != project.dataset.name:
         project.dataset = DatasetSpec(args.dataset)
         project.model.pop("input_shape", None)
-    for key in ("samples", "noise", "target"):
+    for key in ("samples", "noise", "classes", "target"):
         value = getattr(args, key, None)
         if value is not None:
             project.dataset.options[key] = value
@@ -260,12 +260,8 @@ class TextProgress:
 
     def final(self, summary: dict[str, Any]) -> None:
         self.clear_bar()
-        lines = [
-            f"{summary['stopped_reason']}: {summary['epochs_completed']} epochs in "
-            f"{_format_duration(summary['seconds'])}"
-        ]
-        if summary.get("message"):
-            lines.append(summary["message"])
+        message = summary.get("message") or f"{summary['epochs_completed']} epochs."
+        lines = [f"{message} Time: {_format_duration(summary['seconds'])}."]
         tests = {k: v for k, v in summary.items() if k.startswith("test_") and v is not None}
         if tests:
             lines.append(
