@@ -158,3 +158,16 @@ def test_idx_folder_dataset(tmp_path, mnist_like):
 def test_idx_folder_that_does_not_exist(tmp_path):
     with pytest.raises(DatasetError, match="is not a folder"):
         load_dataset(f"idx:{tmp_path / 'nowhere'}")
+
+
+def test_idx_folder_with_labels_of_the_other_set(tmp_path, mnist_like):
+    folder = mnist_like(tmp_path / "set", n_train=30, n_test=10)
+    train_labels = folder / "train-labels-idx1-ubyte.gz"
+    train_labels.write_bytes((folder / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    with pytest.raises(
+        IdxError,
+        match=r"train-labels-idx1-ubyte.gz holds 10 labels but .*"
+        r"train-images-idx3-ubyte.gz holds 30 images: the labels file belongs "
+        "to another set",
+    ):
+        load_dataset(f"idx:{folder}")

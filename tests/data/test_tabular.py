@@ -293,3 +293,28 @@ def test_npz_nan_input_is_located(tmp_path):
     np.savez(path, X=x, y=np.array([0, 1, 0, 1]))
     with pytest.raises(DatasetError, match=r"X\[2, 1\] is nan"):
         read_npz(path)
+
+
+def test_lines_of_delimiters_only_are_skipped(tmp_path):
+    table = read_csv(write(tmp_path, IRIS_LIKE + ",,,\n,,,\n"))
+    assert len(table.y) == 6
+
+
+def test_nan_text_counts_as_missing(tmp_path):
+    text = IRIS_LIKE.replace("6.3,4.7", "6.3,nan")
+    with pytest.raises(DatasetError, match=r"line 4, column 'petal': missing value"):
+        read_csv(write(tmp_path, text))
+
+
+def test_infinite_value_is_refused(tmp_path):
+    text = IRIS_LIKE.replace("6.3,4.7", "6.3,inf")
+    with pytest.raises(DatasetError, match=r"line 4, column 'petal': 'inf' is not a finite"):
+        read_csv(write(tmp_path, text))
+
+
+def test_reading_reports_progress(tmp_path):
+    calls = []
+    path = write(tmp_path, IRIS_LIKE)
+    read_csv(path, progress=lambda done, total, message: calls.append((done, total, message)))
+    size = path.stat().st_size
+    assert calls[-1] == (size, size, "Reading data.csv")
