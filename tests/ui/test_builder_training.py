@@ -96,3 +96,31 @@ def test_cnn_preset_builds_and_trains_one_epoch_on_small_images(builder):
     y = rng.integers(0, 10, size=64)
     result = fit(model, "softmax_crossentropy", "adam", x, y, FitConfig(epochs=1, batch_size=32))
     assert result.epochs_completed == 1 and np.isfinite(result.history[0]["loss"])
+
+
+def test_diagram_follows_a_real_training_session(builder, qtbot):
+    from nnstudio.training.session import TrainingSession
+
+    data = load_dataset("xor", samples=200, seed=0)
+    builder.set_input_spec(data.input_shape, data.n_classes, data.task, "softmax_crossentropy")
+    builder.load_preset("xor-net")
+    model = Sequential.from_config(builder.config())
+    session = TrainingSession(
+        model,
+        get_loss("softmax_crossentropy"),
+        get_optimizer("adam", lr=0.05),
+        data,
+        FitConfig(epochs=3),
+    )
+    session.weights_snapshot.connect(builder.diagram.update_weights)
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.start()
+    assert session.wait(5_000)
+    # the last snapshot is the trained model: the lines and neuron pictures show it
+    final = model.parameters()
+    assert set(builder.diagram.weights) == set(final)
+    for name, value in final.items():
+        np.testing.assert_array_equal(builder.diagram.weights[name], value)
+    x_min, x_max, _, _ = builder.diagram.extent
+    assert x_min < data.x_train[:, 0].min() and x_max > data.x_train[:, 0].max()
+    assert builder.diagram.neuron_picture(1, 0) is not None

@@ -384,3 +384,12 @@ def test_inspector_shows_defaults_for_settings_missing_from_the_config(qtbot):
     inspector.show_layer(0)
     assert inspector.editors["use_bias"].value() is True
     assert inspector.editors["activation"].value() == "linear"
+
+
+def test_diagram_draws_a_cnn_as_blocks_with_shapes(builder):
+    builder.load_preset("mnist-cnn")
+    diagram = builder.diagram
+    assert diagram.columns[0].shape == (1, 28, 28) and diagram.columns[0].neurons is None
+    assert diagram.columns[-1].neurons == 10
+    assert diagram.column_tooltip(1).startswith("<b>Conv2D 0</b>")
+    assert "values" in diagram.column_tooltip(1)

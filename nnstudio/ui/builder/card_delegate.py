@@ -26,8 +26,8 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 12
 
 ERROR_COLOR = QColor("#DC2626")
 WARNING_COLOR = QColor("#D97706")
-MARGIN_X, MARGIN_Y = 10, 5
-HEAD_HEIGHT = 54
+MARGIN_X, MARGIN_Y = 10, 3
+HEAD_HEIGHT = 48
 PILL_HEIGHT = 24
 
 
@@ -58,10 +58,10 @@ def _message_text(problem: Problem) -> str:
 
 def card_layout(rect: QRectF, font: QFont, problem: Problem | None) -> CardLayout:
     card = QRectF(rect).adjusted(MARGIN_X, MARGIN_Y, -MARGIN_X, -MARGIN_Y)
-    icon = QRectF(card.left() + 34, card.top() + (HEAD_HEIGHT - 30) / 2, 30, 30)
+    icon = QRectF(card.left() + 35, card.top() + (HEAD_HEIGHT - 28) / 2, 28, 28)
     text_left = icon.right() + 12
-    title = QRectF(text_left, card.top() + 8, card.right() - text_left - 12, 20)
-    subtitle = QRectF(text_left, card.top() + 29, title.width(), 17)
+    title = QRectF(text_left, card.top() + 5, card.right() - text_left - 12, 20)
+    subtitle = QRectF(text_left, card.top() + 25, title.width(), 17)
     layout = CardLayout(card, icon, title, subtitle)
     if problem is None:
         return layout

@@ -42,7 +42,7 @@ class QtEndCard(QWidget):
             self.setToolTip("What the dataset feeds into the first layer (one example, no batch)")
 
     def sizeHint(self) -> QSize:
-        return QSize(360, 58 + 2 * MARGIN_Y + (18 if self.kind == "output" else 0))
+        return QSize(360, 50 + 2 * MARGIN_Y + (18 if self.kind == "output" else 0))
 
     # -- content -----------------------------------------------------------------------------
     def set_shape(self, shape: tuple | None, description: str | None = None) -> None:
@@ -123,13 +123,13 @@ class QtEndCard(QWidget):
             painter.drawLine(QPointF(x, 0), QPointF(x, card.top()))
 
     def _paint_badge(self, painter: QPainter, card: QRectF):
-        center = QPointF(card.left() + 49, card.top() + 29)
+        center = QPointF(card.left() + 49, card.top() + 25)
         accent = QColor(palette_accent(self))
         ring = QColor(accent)
         ring.setAlphaF(0.18)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(ring)
-        painter.drawEllipse(center, 15, 15)
+        painter.drawEllipse(center, 14, 14)
         painter.setBrush(accent)
         painter.drawEllipse(center, 6, 6)
 
@@ -143,14 +143,14 @@ class QtEndCard(QWidget):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         title = "Input" if self.kind == "input" else "Output"
         painter.drawText(
-            QRectF(left, card.top() + 8, 200, 20), Qt.AlignmentFlag.AlignVCenter, title
+            QRectF(left, card.top() + 5, 200, 20), Qt.AlignmentFlag.AlignVCenter, title
         )
         painter.setFont(small_font(self.font()))
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        sub_rect = QRectF(left, card.top() + 29, card.right() - left - 12, 17)
+        sub_rect = QRectF(left, card.top() + 25, card.right() - left - 12, 17)
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignVCenter, self._subtitle)
         if self.kind == "output" and self._status:
-            status_rect = QRectF(left, card.top() + 47, card.right() - left - 12, 17)
+            status_rect = QRectF(left, card.top() + 43, card.right() - left - 12, 17)
             painter.setPen(self._status_color)
             bold = small_font(self.font())
             bold.setWeight(QFont.Weight.DemiBold)
@@ -170,7 +170,7 @@ class QtEndCard(QWidget):
         mono.setPointSizeF(self.font().pointSizeF() * 0.92)
         painter.setFont(mono)
         width = painter.fontMetrics().horizontalAdvance(text) + 14
-        pill = QRectF(card.right() - 12 - width, card.top() + 8, width, 20)
+        pill = QRectF(card.right() - 12 - width, card.top() + 5, width, 20)
         fill = QColor(palette_accent(self))
         fill.setAlphaF(0.14 if self._shape is not None else 0.0)
         painter.setPen(Qt.PenStyle.NoPen)

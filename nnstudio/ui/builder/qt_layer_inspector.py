@@ -127,6 +127,8 @@ class QtLayerInspector(QWidget):
         for setting in layer_meta.settings_of(type_name):
             editor = make_editor(setting)
             editor.setObjectName(f"setting_{setting.name}")
+            # Keep editors full height in a short panel: the scroll area scrolls instead.
+            editor.setMinimumHeight(editor.sizeHint().height())
             editor.edited.connect(lambda value, name=setting.name: self._edited(name, value))
             label = QLabel(setting.name.replace("_", " "))
             label.setToolTip(editor.toolTip())

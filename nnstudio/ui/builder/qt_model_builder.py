@@ -188,7 +188,7 @@ class QtModelBuilder(QWidget):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_column("Layer settings", self.inspector))
         right.addWidget(_column("Diagram", self.diagram))
-        right.setSizes([330, 430])
+        right.setSizes([370, 390])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(_column("Layers", self.palette_view))
         self.splitter.addWidget(stack_column)

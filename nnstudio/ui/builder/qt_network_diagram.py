@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPolygonF
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from nnstudio.ui.builder import layer_meta
 from nnstudio.ui.builder.checks import ShapeCache
@@ -392,6 +392,33 @@ class QtNetworkDiagram(QWidget):
         painter.drawText(QRectF(x, y, size, 16), Qt.AlignmentFlag.AlignCenter, label)
 
     # -- hovering ------------------------------------------------------------------------------
+    def column_at(self, position: QPointF) -> int | None:
+        """The column whose vertical band contains ``position`` (for tooltips)."""
+        if len(self.columns) < 2:
+            return None
+        half = self._column_gap() / 2
+        for number in range(len(self.columns)):
+            if abs(position.x() - self.column_x(number)) <= half:
+                return number
+        return None
+
+    def column_tooltip(self, number: int) -> str:
+        column = self.columns[number]
+        shape = column.shape
+        size = f" ({math.prod(shape):,} values)" if shape and len(shape) > 1 else ""
+        where = "" if column.layer_index is None else f" {column.layer_index}"
+        tags = f" · {' · '.join(column.tags)}" if column.tags else ""
+        output = f"output {layer_meta.format_shape(shape)}{size}"
+        return f"<b>{column.title}{where}</b>{tags}<br>{output}"
+
+    def event(self, event):
+        if event.type() == QEvent.Type.ToolTip:
+            number = self.column_at(QPointF(event.pos()))
+            if number is not None:
+                QToolTip.showText(event.globalPos(), self.column_tooltip(number), self)
+                return True
+        return super().event(event)
+
     def mouseMoveEvent(self, event):
         hit = self.neuron_at(event.position())
         if hit is not None and hit[0] == 0:
