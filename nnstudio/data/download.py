@@ -141,6 +141,9 @@ def download_file(
     the `.part` file up to `attempts` times per mirror. `what` and `advice` go into the
     messages ("Could not download MNIST: ...").
     """
+    urls = list(urls)
+    if not urls:
+        raise DownloadError(f"Could not download {what or Path(dest).name}: no mirror given.")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")

@@ -73,6 +73,9 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if start >= len(data) > 0:
+                    self.send_error(416, "Range Not Satisfiable")
+                    return
                 if start:
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -217,6 +220,22 @@ def test_server_ignoring_range_restarts_cleanly(server, payload, tmp_path):
     )
     assert dest.read_bytes() == data
     assert server.requests == [("/norange/f.gz", "bytes=100-")]
+
+
+def test_part_longer_than_the_file_restarts(server, payload, tmp_path):
+    data, digest = payload
+    server.files["f.gz"] = data
+    (tmp_path / "f.gz.part").write_bytes(b"\0" * (len(data) + 10))
+    dest = download_file(
+        [f"{server.url}/good/f.gz"], tmp_path / "f.gz", verify=gunzipped_sha256(digest)
+    )
+    assert dest.read_bytes() == data
+    assert server.requests == [("/good/f.gz", f"bytes={len(data) + 10}-"), ("/good/f.gz", None)]
+
+
+def test_no_mirror_given(tmp_path):
+    with pytest.raises(DownloadError, match="no mirror given"):
+        download_file([], tmp_path / "f.gz")
 
 
 def test_cancel_keeps_the_partial_file(server, tmp_path):
