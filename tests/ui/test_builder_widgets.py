@@ -393,3 +393,40 @@ def test_diagram_draws_a_cnn_as_blocks_with_shapes(builder):
     assert diagram.columns[-1].neurons == 10
     assert diagram.column_tooltip(1).startswith("<b>Conv2D 0</b>")
     assert "values" in diagram.column_tooltip(1)
+
+
+def test_float_editor_takes_exponents_and_steps_sensibly(builder, qtbot):
+    builder.stack.select_row(1)
+    l2 = builder.inspector.editors["l2"]
+    l2.stepBy(1)
+    assert builder.config()["layers"][1]["l2"] == pytest.approx(1e-4)
+    l2.setFocus()
+    l2.selectAll()
+    qtbot.keyClicks(l2, "3e-5")
+    assert builder.config()["layers"][1]["l2"] == pytest.approx(3e-5)
+    qtbot.keyClick(l2, Qt.Key.Key_Return)
+    assert l2.text() == "3e-05"  # shown the short way once typed in
+
+
+def test_shape_editor_applies_when_the_text_is_a_shape(qtbot):
+    builder = QtModelBuilder()
+    qtbot.addWidget(builder)
+    builder.set_input_spec((784,), 10, "classification", "softmax_crossentropy")
+    builder.set_config(
+        {
+            "layers": [
+                {"type": "Reshape", "shape": [1, 28, 28]},
+                {"type": "Flatten"},
+                {"type": "Dense", "units": 10},
+            ]
+        }
+    )
+    builder.stack.select_row(0)
+    editor = builder.inspector.editors["shape"]
+    editor.clear()
+    qtbot.keyClicks(editor, "4x14x")  # applied as typed: "4x14" was a shape, "4x14x" is not
+    assert builder.config()["layers"][0]["shape"] == [4, 14]
+    assert not builder.is_valid() and "Reshape" in builder.problem()
+    qtbot.keyClicks(editor, "14")
+    assert builder.config()["layers"][0]["shape"] == [4, 14, 14]
+    assert builder.is_valid()

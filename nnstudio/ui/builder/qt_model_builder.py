@@ -325,6 +325,16 @@ class QtModelBuilder(QWidget):
         title, ok = QInputDialog.getText(self, "Save as preset", "Name of the preset:")
         if not ok or not title.strip():
             return
+        taken = {p.title.lower() for p in presets.available_presets() if p.source == "user"}
+        if title.strip().lower() in taken:
+            answer = QMessageBox.question(
+                self,
+                "Replace preset?",
+                f"You already have a preset called “{title.strip()}”. "
+                "Replace it with this network?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         try:
             self.save_preset(title)
         except (OSError, ValueError) as error:

@@ -77,16 +77,19 @@ class FloatEditor(QDoubleSpinBox):
         self.setRange(low - 1 if self._optional else low, high)
         if self._optional:
             self.setSpecialValueText("auto")
-        self.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self.setSingleStep(self._step(setting))
         self.setToolTip(_tooltip(setting))
         self.valueChanged.connect(lambda _: self.edited.emit(self.value()))
 
     @staticmethod
     def _step(setting) -> float:
+        """An arrow press should make a sensible change: 0.1 for a rate, 1e-4 for a penalty
+        that starts at 0 within [0, 1] (l1/l2), the default's own decade otherwise."""
         default = setting.default if isinstance(setting.default, (int, float)) else 0.1
         if default and 0 < abs(default) < 1:
             return 10 ** math.floor(math.log10(abs(default)))
+        if default == 0 and setting.maximum is not None and setting.maximum <= 1:
+            return 1e-4
         return 0.1
 
     def textFromValue(self, value: float) -> str:
@@ -170,13 +173,13 @@ class BoolEditor(QCheckBox):
 
 
 def parse_shape(text: str) -> list[int] | None:
-    """ "1, 28, 28", "1x28x28" or "(1,28,28)" → [1, 28, 28]; None while it is not a shape yet."""
-    parts = [p for p in re.split(r"[\s,x×()\[\]]+", text.strip()) if p]
-    try:
-        dims = [int(p) for p in parts]
-    except ValueError:
+    """ "1, 28, 28", "1x28x28" or "(1,28,28)" → [1, 28, 28]; None while it is not a shape yet
+    (a trailing "x" or "," means the user is still typing)."""
+    body = text.strip().strip("()[]").strip()
+    if not re.fullmatch(r"-?\d+(\s*[,x×\s]\s*-?\d+)*", body):
         return None
-    if not dims or any(d < 1 and d != -1 for d in dims) or dims.count(-1) > 1:
+    dims = [int(p) for p in re.split(r"[\s,x×]+", body)]
+    if any(d < 1 and d != -1 for d in dims) or dims.count(-1) > 1:
         return None
     return dims
 
