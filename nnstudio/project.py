@@ -17,6 +17,7 @@ Presets (nnstudio/resources/presets/*.nnsproj) are ordinary projects: `list_pres
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import os
@@ -121,6 +122,10 @@ class Project:
             path = self.path.parent / path
         return path
 
+    def weights_path(self) -> Path | None:
+        """The trained weights (.nnz) the project points to, resolved, or None."""
+        return None if self.weights is None else self.resolve(self.weights)
+
     def dataset_name(self) -> str:
         """The catalog name with a file path made relative to the project's folder."""
         name = self.dataset.name
@@ -134,6 +139,13 @@ class Project:
         from nnstudio.data.catalog import load_dataset
 
         options = dict(self.dataset.options)
+        known = set(inspect.signature(load_dataset).parameters) - {"name", "progress", "download"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ProjectError(
+                f"{self.name}: dataset.options has unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"known keys: {', '.join(sorted(known))}"
+            )
         options.setdefault("seed", self.training.seed)
         return load_dataset(self.dataset_name(), progress=progress, download=download, **options)
 

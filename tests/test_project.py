@@ -268,3 +268,18 @@ def test_mnist_presets_build_on_mnist_shaped_data():
     for name in ("mnist-mlp", "mnist-cnn"):
         model = load_preset(name).build_model(dataset)
         assert tuple(model.output_shape) == (10,)
+
+
+def test_unknown_dataset_option_is_a_project_error():
+    project = spiral_project()
+    project.dataset.options["colour"] = "red"
+    with pytest.raises(ProjectError, match=r"dataset.options has unknown key\(s\) 'colour'"):
+        project.load_dataset()
+
+
+def test_weights_path_resolves_next_to_the_project(tmp_path):
+    project = spiral_project()
+    assert project.weights_path() is None
+    project.weights = "spiral.nnz"
+    save_project(project, tmp_path / "p.nnsproj")
+    assert load_project(tmp_path / "p.nnsproj").weights_path() == tmp_path.resolve() / "spiral.nnz"
