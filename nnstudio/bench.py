@@ -69,27 +69,55 @@ def load_training_images(limit: int | None = None, seed: int = 0):
     return np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64), source
 
 
-def blas_description() -> str:
-    """Which BLAS numpy uses and its kernel, e.g. "openblas 0.3.31 (Haswell), 2 threads"."""
-    try:
-        from threadpoolctl import threadpool_info  # optional, never a dependency
+def _openblas_runtime() -> tuple[str, int] | None:
+    """The kernel OpenBLAS picked at run time (it follows OPENBLAS_CORETYPE, which can make
+    numpy several times slower) and its thread count, asked from the loaded library itself.
+    Linux only (reads /proc/self/maps); None elsewhere or for another BLAS."""
+    import ctypes
 
-        for info in threadpool_info():
-            if info.get("user_api") == "blas":
-                return (
-                    f"{info.get('internal_api')} {info.get('version')} "
-                    f"({info.get('architecture')}), {info.get('num_threads')} threads"
-                )
-    except ImportError:
-        pass
     try:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", ""), ("scipy_openblas", "")):
+            corename = getattr(library, f"{prefix}_get_corename{suffix}", None)
+            threads = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
+            if corename is not None and threads is not None:
+                corename.restype = ctypes.c_char_p
+                return corename().decode(), int(threads())
+    return None
+
+
+def blas_description() -> str:
+    """Which BLAS numpy uses, its run-time kernel and threads, e.g.
+    "scipy-openblas 0.3.31 kernel SkylakeX, 2 threads"."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         text = f"{blas.get('name')} {blas.get('version')}"
-        detail = blas.get("openblas configuration", "")
-        return f"{text} ({detail.split(' MAX_THREADS')[0].split()[-1]} build)" if detail else text
-    except (TypeError, KeyError, AttributeError, IndexError):
-        return "unknown BLAS"
+    except (TypeError, KeyError, AttributeError):
+        text = "unknown BLAS"
+    runtime = _openblas_runtime()
+    if runtime is not None:
+        text += f" kernel {runtime[0]}, {runtime[1]} threads"
+    environment = {
+        k: os.environ[k]
+        for k in (
+            "OPENBLAS_CORETYPE",
+            "OPENBLAS_L2_SIZE",
+            "OPENBLAS_NUM_THREADS",
+            "OMP_NUM_THREADS",
+        )
+        if k in os.environ
+    }
+    if environment:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in environment.items()) + ")"
+    return text
 
 
 def _median(values: list[float]) -> float:
