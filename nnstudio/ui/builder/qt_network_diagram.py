@@ -140,7 +140,7 @@ class QtNetworkDiagram(QWidget):
 
     # -- geometry -------------------------------------------------------------------------------
     def _area(self) -> QRectF:
-        return QRectF(self.rect()).adjusted(34, 46, -34, -40)
+        return QRectF(self.rect()).adjusted(40, 46, -34, -40)
 
     def column_x(self, number: int) -> float:
         area = self._area()
@@ -291,10 +291,24 @@ class QtNetworkDiagram(QWidget):
         bias = (
             self.weights.get(f"{column.layer_index}.b") if column.layer_index is not None else None
         )
+        if number == 0:
+            self._paint_input_names(painter, column.neurons, radius)
         for neuron in range(column.neurons):
             center = self.neuron_center(number, neuron)
             rect = QRectF(center.x() - radius, center.y() - radius, 2 * radius, 2 * radius)
             self._paint_node(painter, number, neuron, rect, bias)
+
+    def _paint_input_names(self, painter: QPainter, count: int, radius: float):
+        """x1, x2, ... left of the input neurons, so the first lines read as "from feature i"."""
+        small = QFont(self.font())
+        small.setPointSizeF(self.font().pointSizeF() * 0.78)
+        painter.setFont(small)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        for neuron in range(count):
+            center = self.neuron_center(0, neuron)
+            rect = QRectF(center.x() - radius - 30, center.y() - 8, 26, 16)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(rect, align, f"x{neuron + 1}")
 
     def _paint_node(self, painter: QPainter, number: int, neuron: int, rect: QRectF, bias):
         palette = self.palette()
