@@ -87,7 +87,9 @@ def _dataset_for(args: argparse.Namespace, bundle):
     for key in ("samples", "noise", "classes", "target"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
-    return load_dataset(name, download=args.download, **options)
+    from nnstudio.cli_train import load_with_hint
+
+    return load_with_hint(load_dataset, name=name, download=args.download, **options)
 
 
 def _split(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:

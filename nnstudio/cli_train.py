@@ -460,6 +460,20 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
     )
 
 
+def load_with_hint(load, **kwargs):
+    """Call a dataset loader; when the set can be downloaded, say how on the command line."""
+    from nnstudio.data.dataset import DatasetNotFound
+
+    try:
+        return load(**kwargs)
+    except DatasetNotFound as error:
+        if getattr(error, "can_download", False) and not kwargs.get("download"):
+            raise DatasetNotFound(
+                f"{error} Or run again with --download.", error.name, error.can_download
+            ) from None
+        raise
+
+
 def _download_progress(progress):
     """Download / file-reading progress for load_dataset: a line on stderr every second or
     so, and only once the work has taken a second (a small CSV says nothing)."""
@@ -483,7 +497,9 @@ def run_train(args: argparse.Namespace) -> int:
     project = project_from_args(args)
     _check_writable(args.out, "--out")
     _check_writable(args.checkpoint, "--checkpoint")
-    dataset = project.load_dataset(progress=_download_progress(progress), download=args.download)
+    dataset = load_with_hint(
+        project.load_dataset, progress=_download_progress(progress), download=args.download
+    )
     finish_project(project, dataset)
     if args.save_project:
         save_project(project, args.save_project)

@@ -751,3 +751,12 @@ def test_regression_model_trains_evaluates_and_predicts(tmp_path, capsys):
     assert main(["predict", str(out), str(points)]) == 0
     value = capsys.readouterr().out.split(": ")[1]
     assert np.isfinite(float(value))
+
+
+def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NNSTUDIO_FASHION_MNIST_DIR", raising=False)
+    if Path("/usr/share/datasets/fashion-mnist").exists():
+        pytest.skip("Fashion-MNIST is installed system-wide here")
+    assert main(["train", "--dataset", "fashion-mnist", "--epochs", "1"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "Fashion-MNIST", "--download")
