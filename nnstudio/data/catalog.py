@@ -264,38 +264,42 @@ def dataset_from_arrays(
     options=None,
     encoding=None,
     test=None,
+    prepare=None,
 ) -> Dataset:
     """Split (stratified for classification, seeded), fit scaling on the training split, and
-    wrap everything in a Dataset. `test=(x_test, y_test)` supplies a fixed test set (then
-    `test_fraction` is not used)."""
+    wrap everything in a Dataset.
+
+    test=(x_test, y_test) supplies a fixed test set (then `test_fraction` is not used).
+    prepare(x) -> float array is applied to each split after splitting (MNIST: uint8 pixels to
+    float32 in [0, 1]), so the full set is never converted and then copied again.
+    """
     if task == "classification":
         _check_classes(name, y, class_names)
     labels = y if task == "classification" else len(y)
     train, val, held_out = split_indices(labels, val_fraction, 0.0 if test else test_fraction, seed)
     x_test, y_test = test if test else (x[held_out], y[held_out])
-    x_train, x_val = x[train], x[val]
-    stats = fit_scaler(x_train, scaling)
-    scale = (lambda a: a) if scaling == "none" else (lambda a: _scaled(a, stats))
+    inputs = [x[train], x[val], x_test]
+    if prepare is not None:
+        inputs = [prepare(part) for part in inputs]
+    stats = fit_scaler(inputs[0], scaling)
+    if scaling != "none":
+        inputs = [apply_scaling(part, stats) for part in inputs]
     return Dataset(
         name,
         task,
-        scale(x_train),
+        inputs[0],
         y[train],
-        scale(x_val),
+        inputs[1],
         y[val],
-        scale(x_test),
+        inputs[2],
         y_test,
-        input_shape=x.shape[1:],
+        input_shape=inputs[0].shape[1:],
         class_names=class_names,
         feature_names=feature_names,
         scaling=stats,
         options=options or {},
         encoding=encoding,
     )
-
-
-def _scaled(x, stats):
-    return apply_scaling(x, stats).astype(np.float32)
 
 
 def _unit_float(images: np.ndarray) -> np.ndarray:
@@ -315,29 +319,20 @@ def _load_idx(name, folder, class_names, *, seed, val_fraction, scaling):
     x_train, y_train, x_test, y_test = idx.read_idx_folder(folder, n_classes)
     if class_names is None:
         class_names = [str(k) for k in range(max(y_train.max(), y_test.max()) + 1)]
-    _check_classes(name, y_train, class_names)
-    # Split the uint8 images first and convert each split once: a quarter of the memory
-    # traffic of converting all 60,000 images and then copying the splits.
-    train, val, _ = split_indices(y_train, val_fraction, 0.0, seed)
     scaling = _check_scaling(scaling, "none")
-    parts = [_unit_float(x_train[train]), _unit_float(x_train[val]), _unit_float(x_test)]
-    stats = fit_scaler(parts[0], scaling)
-    if scaling != "none":
-        parts = [_scaled(p, stats) for p in parts]
     options = {"seed": seed, "val_fraction": val_fraction, "scaling": scaling}
-    return Dataset(
+    return dataset_from_arrays(
         name,
         "classification",
-        parts[0],
-        y_train[train],
-        parts[1],
-        y_train[val],
-        parts[2],
-        y_test,
-        input_shape=parts[0].shape[1:],
+        x_train,
+        y_train,
         class_names=class_names,
-        scaling=stats,
+        val_fraction=val_fraction,
+        seed=seed,
+        scaling=scaling,
         options=options,
+        test=(x_test, y_test),
+        prepare=_unit_float,
     )
 
 
