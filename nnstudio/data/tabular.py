@@ -100,7 +100,7 @@ def _counting_lines(file, total: int, progress: Callable | None, label: str) -> 
 def _read_rows(path: Path, delimiter: str | None, progress) -> tuple[list, list[int], str]:
     """(rows of str, line number of every row, delimiter); blank lines skipped, ragged rows
     refused with their line number."""
-    size = check_data_file(path)
+    size = path.stat().st_size
     encoding = _encoding_of(path)
     delimiter = delimiter or _sniff_delimiter(path, encoding)
     rows, lines = [], []
@@ -372,28 +372,8 @@ def _check_missing(columns, target_column, lines, impute, path) -> np.ndarray:
     return keep
 
 
-def read_csv(
-    path,
-    target=None,
-    *,
-    task=None,
-    impute=None,
-    delimiter=None,
-    header=None,
-    categorical: Iterable[str] = (),
-    progress: Callable | None = None,
-) -> Table:
-    """Read a CSV file into a Table: float32 features (N, F) and targets.
-
-    target: column name or index (negative counts from the end); default: the last column.
-    task: "classification" or "regression"; default: text or few integers → classification.
-    impute: None (missing values are an error naming line and column), "mean", "median",
-    "most_frequent" or "drop" (skip rows with a missing value).
-    header / delimiter: detected unless given. categorical: numeric columns to one-hot anyway
-    (codes such as postcodes). progress(done, total, message) is called while reading.
-    """
-    path = Path(path)
-    rows, lines, delimiter = _read_rows(path, delimiter, progress)
+def _header_and_names(rows, lines, header, path) -> tuple[list[str], list, list[int], bool]:
+    """(column names, data rows, their line numbers, whether line 1 was a header)."""
     has_header = _has_header(rows) if header is None else bool(header)
     if has_header:
         names = [n.strip() or f"column {i + 1}" for i, n in enumerate(rows[0])]
@@ -404,10 +384,53 @@ def read_csv(
         raise DatasetError(f"{path} has a header line but no data lines.")
     if len(names) < 2:
         raise DatasetError(
-            f"{path} has a single column ({names[0]!r}; delimiter "
-            f"{delimiter!r}): it needs features and a target. Check the "
-            "delimiter."
+            f"{path} has a single column ({names[0]!r}): it needs features and a target. "
+            "Check the delimiter."
         )
+    return names, rows, lines, has_header
+
+
+def _encode_features(columns, impute, path) -> tuple[np.ndarray, list[str], list[dict]]:
+    blocks, names, entries = [], [], []
+    for column in columns:
+        block, block_names, entry = _encode_feature(column, impute, path)
+        blocks.append(block)
+        names += block_names
+        entries.append(entry)
+    return np.concatenate(blocks, axis=1), names, entries
+
+
+def _rows_kept(column: _Column, keep: np.ndarray) -> _Column:
+    numbers = None if column.numbers is None else column.numbers[keep]
+    return _Column(column.name, column.raw[keep], column.missing[keep], numbers)
+
+
+def read_csv(
+    path,
+    target=None,
+    *,
+    task=None,
+    impute=None,
+    delimiter=None,
+    header=None,
+    categorical: Iterable[str] = (),
+    progress: Callable | None = None,
+    max_bytes: int | None = None,
+) -> Table:
+    """Read a CSV file into a Table: float32 features (N, F) and targets.
+
+    target: column name or index (negative counts from the end); default: the last column.
+    task: "classification" or "regression"; default: text or few integers → classification.
+    impute: None (missing values are an error naming line and column), "mean", "median",
+    "most_frequent" or "drop" (skip rows with a missing value).
+    header / delimiter: detected unless given. categorical: numeric columns to one-hot anyway
+    (codes such as postcodes). progress(done, total, message) is called while reading.
+    Files above max_bytes (default: 1 GB, NNSTUDIO_MAX_FILE_MB) are refused before reading.
+    """
+    path = Path(path)
+    check_data_file(path, max_bytes)
+    rows, lines, delimiter = _read_rows(path, delimiter, progress)
+    names, rows, lines, has_header = _header_and_names(rows, lines, header, path)
     target_at = _target_index(target, names, path)
     unknown = set(categorical) - set(names)
     if unknown:
@@ -435,22 +458,12 @@ def read_csv(
             f"{path}: every row has a missing value, so impute='drop' leaves "
             "nothing. Choose impute='mean' instead."
         )
-    columns = [
-        _Column(
-            c.name, c.raw[keep], c.missing[keep], None if c.numbers is None else c.numbers[keep]
-        )
-        for c in columns
-    ]
-    blocks, feature_names, entries = [], [], []
-    for column in columns:
-        block, block_names, entry = _encode_feature(column, impute, path)
-        blocks.append(block)
-        feature_names += block_names
-        entries.append(entry)
+    x, feature_names, entries = _encode_features(
+        [_rows_kept(c, keep) for c in columns], impute, path
+    )
+    target_column = _rows_kept(target_column, keep)
     values = (
-        target_column.numbers[keep]
-        if target_column.numbers is not None
-        else _stripped(target_column.raw[keep])
+        target_column.numbers if target_column.numbers is not None else _stripped(target_column.raw)
     )
     y, task, class_names = encode_target(
         values, task, f"{path}, target column {target_column.name!r}"
@@ -463,7 +476,7 @@ def read_csv(
         "target": target_column.name,
         "features": entries,
     }
-    return Table(np.concatenate(blocks, axis=1), y, task, feature_names, class_names, encoding)
+    return Table(x, y, task, feature_names, class_names, encoding)
 
 
 def encode_rows(rows: list[list[str]], names: list[str], encoding: dict, where="") -> np.ndarray:
@@ -507,6 +520,7 @@ def encode_rows(rows: list[list[str]], names: list[str], encoding: dict, where="
 def read_csv_features(path, encoding: dict) -> np.ndarray:
     """Features of a CSV file of new samples, encoded as at training time (prediction)."""
     path = Path(path)
+    check_data_file(path)
     rows, _, _ = _read_rows(path, encoding["delimiter"], None)
     if _has_header(rows):
         names, rows = [n.strip() for n in rows[0]], rows[1:]
