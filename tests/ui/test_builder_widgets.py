@@ -430,3 +430,35 @@ def test_shape_editor_applies_when_the_text_is_a_shape(qtbot):
     qtbot.keyClicks(editor, "14")
     assert builder.config()["layers"][0]["shape"] == [4, 14, 14]
     assert builder.is_valid()
+
+
+def test_set_settings_everywhere_is_one_undo_step(builder):
+    builder.set_settings_everywhere({"l2": 1e-4})
+    layers = builder.config()["layers"]
+    assert [layer.get("l2") for layer in layers] == [None, 1e-4, 1e-4]  # Flatten has no l2
+    assert builder.undo_stack.count() == 1
+    builder.undo_action.trigger()
+    assert [layer.get("l2") for layer in builder.config()["layers"]] == [None, 0.0, 0.0]
+    builder.set_settings_everywhere({"l2": 0.0})  # nothing to change: no empty command
+    assert builder.undo_stack.count() == 1
+
+
+def test_undo_actions_for_the_window_menu(qtbot):
+    window = QMainWindow()
+    window.setWindowTitle("project[*]")
+    builder = QtModelBuilder()
+    window.setCentralWidget(builder)
+    qtbot.addWidget(window)
+    edit_menu = window.menuBar().addMenu("&Edit")
+    edit_menu.addActions([builder.undo_action, builder.redo_action])  # the builder's own
+    undo, redo = edit_menu.actions()
+    assert undo.shortcut().toString() == "Ctrl+Z" and redo.shortcut().toString() == "Ctrl+Shift+Z"
+    assert undo.toolTip() and redo.toolTip()
+    builder.set_input_spec((2,), 2, "classification", "softmax_crossentropy")
+    assert not undo.isEnabled()
+    builder.append_layer("Dense")
+    assert undo.isEnabled() and "Insert Dense" in undo.text()
+    undo.trigger()
+    assert builder.config()["layers"] == [] and redo.isEnabled()
+    redo.trigger()
+    assert [layer["type"] for layer in builder.config()["layers"]] == ["Dense"]

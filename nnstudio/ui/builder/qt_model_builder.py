@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.ui.builder import layer_meta, presets
 from nnstudio.ui.builder.builder_model import BuilderModel
-from nnstudio.ui.builder.problems import Fix
+from nnstudio.ui.builder.problems import Edit, Fix
 from nnstudio.ui.builder.qt_layer_inspector import QtLayerInspector
 from nnstudio.ui.builder.qt_layer_palette import QtLayerPalette
 from nnstudio.ui.builder.qt_layer_stack import QtLayerStack
@@ -149,7 +149,8 @@ class QtModelBuilder(QWidget):
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo_action.setShortcuts(QKeySequence.StandardKey.Redo)
+        # PRODUCT.md promises Ctrl+Shift+Z; Ctrl+Y is what Windows users try first.
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z)")
         self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z)")
         self._pending_row: int | None = None
@@ -285,6 +286,22 @@ class QtModelBuilder(QWidget):
 
     def apply_fix(self, fix: Fix) -> None:
         self.undo_stack.push(FixCommand(self.model, fix))
+
+    def set_settings_everywhere(self, values: dict, text: str = "") -> None:
+        """Set e.g. ``{"l1": 0, "l2": 1e-4}`` on every layer that has those settings, as one
+        undoable step (the hyperparameter dock's regularization goes through here)."""
+        edits = []
+        for row, layer in enumerate(self.model.layers):
+            names = {setting.name for setting in layer_meta.settings_of(layer.get("type", ""))}
+            for name, value in values.items():
+                if name in names and layer.get(name) != value:
+                    edits.append(Edit("set", row, name=name, value=value))
+        if edits:
+            label = text or "Set " + ", ".join(
+                f"{k} to {v:g}" if isinstance(v, float) else f"{k} to {v}"
+                for k, v in values.items()
+            )
+            self.undo_stack.push(FixCommand(self.model, Fix(label, tuple(edits))))
 
     def replace_layers(self, layers: list[dict], text: str) -> None:
         """Swap every layer in one undoable step (presets, clearing)."""
