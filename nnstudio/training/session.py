@@ -173,7 +173,7 @@ class TrainingWorker(QObject):
     def on_batch_end(self, info: dict) -> None:
         now = time.monotonic()
         batches = max(int(info.get("batches", 1)), 1)
-        position = info["epoch"] - 1 + (info["batch"] + 1) / batches
+        position = info["epoch"] - 1 + info["batch"] / batches  # batch is 1-based
         self._pending_losses.append((position, float(info["loss"])))
         forced = self.force_update.is_set()
         if forced or self._progress.ready(now):

@@ -1,0 +1,92 @@
+"""Autosave: the open project is written to the user data folder every so often, and removed on
+a clean exit. A file left behind by a process that is no longer running means that nnstudio
+crashed (or was killed), so the next launch offers to restore it.
+
+Files are named ``autosave-<pid>.nnsproj`` so two windows open at once never overwrite each
+other's autosave and never offer to restore a file that is still in use.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PREFIX = "autosave-"
+SUFFIX = ".nnsproj"
+
+
+def default_folder() -> Path:
+    """<user data folder>/autosave (NNSTUDIO_DATA_DIR overrides the platform folder)."""
+    try:
+        from nnstudio.data.catalog import user_data_dir
+
+        base = Path(user_data_dir())
+    except ImportError:  # data layer without the catalog: same rule, computed here
+        base = Path(os.environ.get("NNSTUDIO_DATA_DIR") or Path.home() / ".local/share/nnstudio")
+    return base / "autosave"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else: do not steal its file
+    return True
+
+
+class Autosave:
+    """Where this process autosaves, and what earlier crashed processes left behind."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, pid: int | None = None):
+        self.folder = Path(folder) if folder is not None else default_folder()
+        self.pid = os.getpid() if pid is None else pid
+
+    @property
+    def path(self) -> Path:
+        return self.folder / f"{PREFIX}{self.pid}{SUFFIX}"
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path.with_suffix(".nnz")
+
+    def save(self, project, model=None, save_weights=None) -> Path:
+        """Write the project (and, with ``save_weights(path)``, its weights) atomically."""
+        from nnstudio.project import save_project
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        project = project.copy()
+        project.weights = None
+        if save_weights is not None:
+            save_weights(self.weights_path)
+            project.weights = self.weights_path.name
+        save_project(project, self.path)
+        return self.path
+
+    def leftovers(self) -> list[Path]:
+        """Autosaves of processes that are gone, newest first."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in self.folder.glob(f"{PREFIX}*{SUFFIX}"):
+            try:
+                pid = int(path.stem[len(PREFIX) :])
+            except ValueError:
+                continue
+            if not _pid_alive(pid):
+                found.append(path)
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    @staticmethod
+    def discard(path: str | os.PathLike) -> None:
+        """Remove an autosave and its weights file."""
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        path.with_suffix(".nnz").unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """A clean exit: this process's autosave is no longer needed."""
+        self.discard(self.path)

@@ -1,0 +1,357 @@
+"""Live training curves: loss, accuracy, learning rate and per-layer gradient norms.
+
+Follows the pyqtgraph advice for live data: the curve items are made once and fed with
+``setData``; incoming points only append to lists and mark the plots dirty, and a QTimer redraws
+at most ~10 times a second, so a burst of signals costs the GUI thread almost nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from nnstudio.ui import style
+
+REDRAW_MS = 100
+EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
+
+
+def _pen(color, width=2.0, dashed=False):
+    pen = pg.mkPen(color=color, width=width)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def _finite(values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, np.nan)
+
+
+class _HoverReadout:
+    """A vertical line and a label that follow the mouse and show the nearest epoch's values."""
+
+    def __init__(self, plot: pg.PlotWidget, series):
+        self.plot = plot
+        self.series = series  # callable -> (epochs array, {label: values})
+        self.line = pg.InfiniteLine(angle=90, pen=_pen("#94a3b8", 1, dashed=True))
+        self.label = pg.TextItem(
+            color=style.TEXT, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 225)
+        )
+        for item in (self.line, self.label):
+            item.setVisible(False)
+            item.setZValue(100)
+            plot.addItem(item, ignoreBounds=True)
+        self.proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
+
+    def _moved(self, event) -> None:
+        position = event[0]
+        view = self.plot.getPlotItem().vb
+        epochs, values = self.series()
+        if len(epochs) == 0 or not self.plot.sceneBoundingRect().contains(position):
+            self.hide()
+            return
+        x = view.mapSceneToView(position).x()
+        index = int(np.argmin(np.abs(epochs - x)))
+        lines = [f"epoch {int(epochs[index])}"]
+        for label, series in values.items():
+            if index < len(series) and np.isfinite(series[index]):
+                lines.append(f"{label}: {series[index]:.4g}")
+        self.line.setPos(epochs[index])
+        self.label.setText("\n".join(lines))
+        top_left = view.viewRange()
+        self.label.setPos(epochs[index], top_left[1][1])
+        self.line.setVisible(True)
+        self.label.setVisible(True)
+
+    def hide(self) -> None:
+        self.line.setVisible(False)
+        self.label.setVisible(False)
+
+
+class TrainingPlots(QWidget):
+    """Four live plots (loss, accuracy, learning rate, gradient norms) with run overlays."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss_plot = self._make_plot("lossPlot", "Loss", "loss")
+        self.accuracy_plot = self._make_plot("accuracyPlot", "Accuracy", "accuracy")
+        self.lr_plot = self._make_plot("learningRatePlot", "Learning rate", "lr")
+        self.grad_plot = self._make_plot("gradientNormPlot", "Gradient norm per layer", "norm")
+        self.grad_plot.setLogMode(y=True)
+        self.accuracy_plot.setYRange(0, 1)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.loss_plot, 0, 0)
+        layout.addWidget(self.accuracy_plot, 0, 1)
+        layout.addWidget(self.lr_plot, 1, 0)
+        layout.addWidget(self.grad_plot, 1, 1)
+        layout.setRowStretch(0, 3)
+        layout.setRowStretch(1, 2)
+        self._make_curves()
+        self._overlay_items: list = []
+        self._grad_curves: dict[str, pg.PlotDataItem] = {}
+        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS, timeout=self._redraw)
+        self.clear()
+        self._hovers = [
+            _HoverReadout(self.loss_plot, lambda: self._hover_series(("loss", "val_loss"))),
+            _HoverReadout(
+                self.accuracy_plot, lambda: self._hover_series(("accuracy", "val_accuracy"))
+            ),
+            _HoverReadout(self.lr_plot, lambda: self._hover_series(("lr",))),
+        ]
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _make_plot(self, name: str, title: str, y_label: str) -> pg.PlotWidget:
+        plot = pg.PlotWidget()
+        plot.setObjectName(name)
+        plot.setTitle(title, color=style.TEXT, size="10pt")
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", y_label)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(True)
+        plot.setToolTip(
+            f"{title}. Hover to read values; drag to pan, wheel to zoom, "
+            "right-click for options (log scale, export)."
+        )
+        plot.setMinimumSize(220, 160)
+        return plot
+
+    def _make_curves(self) -> None:
+        loss_item = self.loss_plot.getPlotItem()
+        loss_item.setClipToView(True)
+        loss_item.setDownsampling(auto=True, mode="peak")
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=style.TEXT)
+        self.batch_curve = self.loss_plot.plot(pen=_pen(style.BATCH_COLOR, 1), name="batch")
+        self.train_loss = self.loss_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
+        self.val_loss = self.loss_plot.plot(
+            pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
+        )
+        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=style.TEXT)
+        self.train_acc = self.accuracy_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
+        self.val_acc = self.accuracy_plot.plot(
+            pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
+        )
+        self.lr_curve = self.lr_plot.plot(pen=_pen(style.LR_COLOR), stepMode=None)
+        self.grad_plot.addLegend(offset=(-10, 10), labelTextColor=style.TEXT)
+
+    # -- data in --------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget the current run's curves (overlays stay)."""
+        self.epochs: list[dict] = []
+        self.batch_x: list[float] = []
+        self.batch_y: list[float] = []
+        for curve in self._grad_curves.values():
+            self.grad_plot.removeItem(curve)
+            self.grad_plot.getPlotItem().legend.removeItem(curve)
+        self._grad_curves = {}
+        self._dirty = True
+        self._redraw()
+
+    def set_task(self, task: str) -> None:
+        """Accuracy only means something for classification."""
+        self.accuracy_plot.setVisible(task != "regression")
+
+    def add_batches(self, losses) -> None:
+        """Append per-batch losses as (fractional epoch, loss) pairs."""
+        for x, y in losses:
+            self.batch_x.append(float(x))
+            self.batch_y.append(float(y) if math.isfinite(y) else float("nan"))
+        self._schedule()
+
+    def add_epochs(self, epochs) -> None:
+        self.epochs.extend(dict(epoch) for epoch in epochs)
+        self._schedule()
+
+    def set_history(self, history) -> None:
+        """Show a finished history (e.g. after opening a project) instead of the live run."""
+        self.clear()
+        self.add_epochs(history or [])
+
+    def set_overlays(self, runs) -> None:
+        """Draw other runs' epoch curves behind the live ones: [(label, history), ...]."""
+        for plot, item in self._overlay_items:
+            plot.removeItem(item)
+        self._overlay_items = []
+        for index, (label, history) in enumerate(runs):
+            color = style.RUN_COLORS[index % len(style.RUN_COLORS)]
+            self._add_overlay(label, history, color)
+
+    def _add_overlay(self, label: str, history, color: str) -> None:
+        x = np.array([h["epoch"] for h in history], dtype=float)
+        pairs = [
+            (self.loss_plot, "val_loss"),
+            (self.loss_plot, "loss"),
+            (self.accuracy_plot, "val_accuracy"),
+            (self.accuracy_plot, "accuracy"),
+        ]
+        for plot, key in pairs:
+            y = _finite([h.get(key, np.nan) if h.get(key) is not None else np.nan for h in history])
+            if not np.isfinite(y).any():
+                continue
+            dashed = key.startswith("val")
+            item = pg.PlotDataItem(x, y, pen=_pen(color, 1.4, dashed), connect="finite")
+            item.setOpacity(0.75)
+            item.setToolTip(f"{label}: {key}")
+            plot.addItem(item)
+            self._overlay_items.append((plot, item))
+
+    def _schedule(self) -> None:
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def series(self, key: str) -> np.ndarray:
+        return _finite([e.get(key) if e.get(key) is not None else np.nan for e in self.epochs])
+
+    def epoch_numbers(self) -> np.ndarray:
+        return np.array([e.get("epoch", i + 1) for i, e in enumerate(self.epochs)], dtype=float)
+
+    def _hover_series(self, keys):
+        names = {
+            "loss": "train",
+            "val_loss": "validation",
+            "accuracy": "train",
+            "val_accuracy": "validation",
+            "lr": "learning rate",
+        }
+        return self.epoch_numbers(), {names[k]: self.series(k) for k in keys}
+
+    def _redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        x = self.epoch_numbers()
+        self.batch_curve.setData(np.array(self.batch_x), _finite(self.batch_y), connect="finite")
+        for curve, key in (
+            (self.train_loss, "loss"),
+            (self.val_loss, "val_loss"),
+            (self.train_acc, "accuracy"),
+            (self.val_acc, "val_accuracy"),
+            (self.lr_curve, "lr"),
+        ):
+            curve.setData(x, self.series(key), connect="finite")
+        self._redraw_gradients(x)
+
+    def _redraw_gradients(self, x: np.ndarray) -> None:
+        names: list[str] = []
+        for epoch in self.epochs:
+            for name in epoch.get("grad_norms") or {}:
+                if name not in names:
+                    names.append(name)
+        for index, name in enumerate(names):
+            curve = self._grad_curves.get(name)
+            if curve is None:
+                color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
+                curve = self.grad_plot.plot(pen=_pen(color, 1.6), name=name)
+                self._grad_curves[name] = curve
+            y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
+            # Log axis: clamp zeros so the curve stays drawable.
+            curve.setData(x, np.maximum(_finite(y), 1e-12), connect="finite")
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def export_png(self, path: str) -> None:
+        """Save the four plots as one PNG image."""
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"Could not write the image {path}. Check the folder is writable.")
+
+    def export_csv(self, path: str) -> None:
+        """Save the epoch history (one row per epoch, one column per value) as CSV."""
+        columns = ["epoch", *EPOCH_SERIES[:-1], "lr", "seconds", "samples_per_second"]
+        layers: list[str] = []
+        for epoch in self.epochs:
+            layers += [n for n in (epoch.get("grad_norms") or {}) if n not in layers]
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns + [f"grad_norm {name}" for name in layers])
+            for epoch in self.epochs:
+                norms = epoch.get("grad_norms") or {}
+                row = [epoch.get(column, "") for column in columns]
+                writer.writerow(
+                    ["" if v is None else v for v in row] + [norms.get(n, "") for n in layers]
+                )
+
+
+class TrainingTab(QWidget):
+    """The Training tab: curves on the left; decision boundary and weight histograms on the
+    right; export buttons on top. Snapshots arriving while the tab is hidden are kept and drawn
+    when it is shown, so a hidden tab costs nothing."""
+
+    def __init__(self, parent=None):
+        from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
+
+        from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView
+        from nnstudio.ui.plots.histograms import WeightHistograms
+
+        super().__init__(parent)
+        self.plots = TrainingPlots()
+        self.boundary = DecisionBoundaryView()
+        self.histograms = WeightHistograms()
+        self._pending_snapshot = None
+        self.png_button = QPushButton(style.icon("export"), "Export PNG…")
+        self.png_button.setToolTip("Save the four training plots as one PNG image.")
+        self.csv_button = QPushButton(style.icon("csv"), "Export CSV…")
+        self.csv_button.setToolTip(
+            "Save the per-epoch history (loss, accuracy, learning rate, "
+            "gradient norms) as a CSV table for a spreadsheet."
+        )
+        self.caption = QLabel("Press Train (Space) to start.")
+        self.caption.setObjectName("sectionTitle")
+        top = QHBoxLayout()
+        top.addWidget(self.caption, 1)
+        top.addWidget(self.png_button)
+        top.addWidget(self.csv_button)
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.boundary)
+        side.addWidget(self.histograms)
+        side.setStretchFactor(0, 3)
+        side.setStretchFactor(1, 2)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.plots)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 10)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.splitter, 1)
+
+    def set_dataset(self, dataset) -> None:
+        two_d = tuple(dataset.input_shape) == (2,)
+        self.boundary.setVisible(two_d)
+        if two_d:
+            self.boundary.set_dataset(dataset)
+        self.plots.set_task(dataset.task)
+
+    def new_run(self) -> None:
+        self.plots.clear()
+        self.histograms.clear()
+
+    def apply_snapshot(self, snapshot: dict) -> None:
+        self._pending_snapshot = snapshot
+        if self.isVisible():
+            self._draw_snapshot()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._draw_snapshot()
+
+    def _draw_snapshot(self) -> None:
+        snapshot, self._pending_snapshot = self._pending_snapshot, None
+        if snapshot is None:
+            return
+        if snapshot.get("boundary") is not None and not self.boundary.isHidden():
+            self.boundary.set_boundary(snapshot["boundary"])
+        self.histograms.set_histograms(snapshot.get("histograms") or {})
