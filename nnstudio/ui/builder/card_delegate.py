@@ -165,74 +165,74 @@ class CardDelegate(QStyledItemDelegate):
     def _paint_head(self, painter, option, layout: CardLayout, config, row: int, info):
         palette = option.palette
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
-        text = palette.color(QPalette.ColorRole.Text)
         type_name = config.get("type", "?")
         number_rect = QRectF(layout.card.left() + 8, layout.card.top(), 22, HEAD_HEIGHT)
         painter.setFont(small_font(option.font, 0.85))
         painter.setPen(muted)
-        painter.drawText(
-            number_rect, Qt.AlignmentFlag.AlignCenter, str(layer_meta.layer_number(row))
-        )
+        number = str(layer_meta.layer_number(row))
+        painter.drawText(number_rect, Qt.AlignmentFlag.AlignCenter, number)
         paint_glyph(painter, layout.icon, type_name, str(config.get("function", "")))
-        right_width = 118
+        # The numbers are drawn first and the words take what is left, so a narrow stack
+        # shortens the description before it ever hides the shape.
+        shape_width, params_width = self._paint_numbers(painter, option, layout, info)
         title_font = QFont(option.font)
         title_font.setPointSizeF(option.font.pointSizeF() * 1.05)
         title_font.setWeight(QFont.Weight.DemiBold)
         painter.setFont(title_font)
-        painter.setPen(text)
-        title_rect = layout.title.adjusted(0, 0, -right_width, 0)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
         title = painter.fontMetrics().elidedText(
             layer_meta.card_title(config), Qt.TextElideMode.ElideRight, int(title_rect.width())
         )
-        painter.drawText(
-            title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
-        )
+        painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)
-        subtitle_rect = layout.subtitle.adjusted(0, 0, -right_width, 0)
+        subtitle_rect = layout.subtitle.adjusted(0, 0, -params_width - 8, 0)
+        description = layer_meta.description_of(type_name)
         subtitle = painter.fontMetrics().elidedText(
-            layer_meta.description_of(type_name),
-            Qt.TextElideMode.ElideRight,
-            int(subtitle_rect.width()),
+            description, Qt.TextElideMode.ElideRight, int(subtitle_rect.width())
         )
-        painter.drawText(
-            subtitle_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, subtitle
-        )
-        self._paint_numbers(painter, option, layout, info, right_width)
+        if len(subtitle) > 6:  # a couple of letters and "…" would be noise
+            painter.drawText(subtitle_rect, left, subtitle)
 
-    def _paint_numbers(self, painter, option, layout: CardLayout, info, right_width: int):
+    def _paint_numbers(self, painter, option, layout: CardLayout, info) -> tuple[float, float]:
+        """The output shape as a pill (title line) and the parameter count (second line),
+        right-aligned; returns the width each one took."""
         palette = option.palette
         shape = layer_meta.format_shape(info.output_shape if info else None)
-        shape_rect = QRectF(layout.title.right() - right_width, layout.title.top(), right_width, 20)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSizeF(option.font.pointSizeF() * 0.92)
         painter.setFont(mono)
         pill_width = painter.fontMetrics().horizontalAdvance(shape) + 14
-        pill = QRectF(shape_rect.right() - pill_width, shape_rect.top(), pill_width, 20)
+        pill = QRectF(layout.title.right() - pill_width, layout.title.top(), pill_width, 20)
         fill = QColor(palette.color(QPalette.ColorRole.Highlight))
         fill.setAlphaF(0.12 if shape != "?" else 0.0)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(pill, 10, 10)
-        painter.setPen(
-            palette.color(
-                QPalette.ColorRole.Text if shape != "?" else QPalette.ColorRole.PlaceholderText
-            )
-        )
+        known = shape != "?"
+        role = QPalette.ColorRole.Text if known else QPalette.ColorRole.PlaceholderText
+        painter.setPen(palette.color(role))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, shape)
         painter.setFont(small_font(option.font, 0.82))
         painter.drawText(
             QRectF(pill.left() - 18, pill.top(), 16, 20), Qt.AlignmentFlag.AlignCenter, "→"
         )
         params = info.n_params if info else None
+        params_width = 0.0
         if params:
             label = f"{layer_meta.format_count(params)} params"
+            params_width = painter.fontMetrics().horizontalAdvance(label)
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            rect = QRectF(shape_rect.left() - 40, layout.subtitle.top(), right_width + 40, 17)
+            rect = QRectF(
+                layout.subtitle.right() - params_width, layout.subtitle.top(), params_width, 17
+            )
             painter.drawText(
                 rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label
             )
+        return pill_width + 20, params_width
 
     def _paint_problem(self, painter, option, layout: CardLayout, problem: Problem, row: int):
         color = severity_color(problem)

@@ -199,6 +199,11 @@ class QtModelBuilder(QWidget):
         self.splitter.setStretchFactor(2, 0)
         self.splitter.setSizes([220, 480, 380])
         self.splitter.setChildrenCollapsible(False)
+        # The stack is the heart of the tab: it keeps room for readable cards.
+        self.palette_view.setMinimumWidth(150)
+        self.stack.setMinimumWidth(320)
+        right.setMinimumWidth(260)
+        self._sized = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -211,6 +216,17 @@ class QtModelBuilder(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(1180, 720)
+
+    def showEvent(self, event):
+        # Share the width out once the real width is known (the splitter would otherwise keep
+        # its construction-time guess, however narrow the tab turns out).
+        if not self._sized and self.width() > 0:
+            self._sized = True
+            width = self.width()
+            palette = max(150, min(230, int(width * 0.19)))
+            right = max(260, int(width * 0.36))
+            self.splitter.setSizes([palette, max(320, width - palette - right), right])
+        super().showEvent(event)
 
     def _connect(self):
         self.palette_view.layer_activated.connect(self.append_layer)
