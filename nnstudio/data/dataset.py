@@ -121,7 +121,7 @@ def apply_scaling(x: np.ndarray, scaling: dict | None) -> np.ndarray:
     return (x - offset) / divisor
 
 
-@dataclass
+@dataclass(eq=False)  # arrays have no single truth value: compare datasets by identity
 class Dataset:
     """Splits plus everything needed to describe them, preview them and recreate them.
 
@@ -156,6 +156,12 @@ class Dataset:
                 raise DatasetError(
                     f"Dataset {self.name!r}: the {part} split has {len(x)} inputs "
                     f"but {len(y)} targets."
+                )
+            if self.task == "classification" and (y.ndim != 1 or y.dtype.kind not in "iu"):
+                raise DatasetError(
+                    f"Dataset {self.name!r}: classification targets must be int labels (N,); "
+                    f"the {part} split has {y.dtype} {y.shape}. Use preprocessing.from_one_hot "
+                    "for one-hot rows."
                 )
             if x.shape[1:] != self.input_shape:
                 raise DatasetError(

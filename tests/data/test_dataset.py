@@ -117,6 +117,8 @@ def test_dataset_checks_its_arrays():
             np.zeros(4, np.int64),
             input_shape=(2,),
         )
+    with pytest.raises(DatasetError, match=r"classification targets must be int labels \(N,\)"):
+        Dataset("d", "classification", x, np.eye(4), x, np.eye(4), x, np.eye(4), input_shape=(2,))
     with pytest.raises(DatasetError, match="Unknown task 'clustering'"):
         Dataset("d", "clustering", x, x, x, x, x, x, input_shape=(2,))
 
