@@ -67,7 +67,7 @@ def _open(url: str, offset: int, timeout: float):
     try:
         return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError:
-        raise
+        raise  # an answer (404, 416...), not a failure to connect; HTTPError is a URLError
     except urllib.error.URLError as error:
         raise _Unreachable(str(error.reason)) from None
     except (TimeoutError, ConnectionError, http.client.HTTPException) as error:
