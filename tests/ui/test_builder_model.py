@@ -235,3 +235,24 @@ def test_card_titles_read_at_a_glance():
     assert layer_meta.card_title(conv) == "Conv2D 32 3×3 same · relu"
     assert layer_meta.card_title({"type": "Dropout", "rate": 0.25}) == "Dropout 0.25"
     assert layer_meta.format_shape((1, 28, 28)) == "1×28×28"
+
+
+def test_huge_layers_are_counted_not_built(monkeypatch):
+    from nnstudio.ui.builder import checks
+
+    built = []
+    original = checks._build_one.__globals__["np"].random.default_rng
+    monkeypatch.setattr(checks.np.random, "default_rng", lambda *a: built.append(a) or original(*a))
+    model = BuilderModel(
+        [{"type": "Dense", "units": 100_000}, {"type": "Dense", "units": 10}],
+        input_shape=(784,),
+        n_classes=10,
+    )
+    analysis = model.analysis()
+    assert analysis.layers[0].n_params == 784 * 100_000 + 100_000
+    assert analysis.layers[0].output_shape == (100_000,)
+    assert len(built) == 1  # only the second layer (1 M weights) was built
+    small = BuilderModel([{"type": "Dense", "units": 8}], input_shape=(4,), n_classes=8)
+    assert (
+        small.analysis().layers[0].n_params == Sequential.from_config(small.config()).count_params()
+    )
