@@ -262,3 +262,13 @@ def test_huge_layers_are_counted_not_built(monkeypatch):
     small = BuilderModel([{"type": "Dense", "units": 8}], input_shape=(4,), n_classes=8)
     engine = Sequential.from_config(small.config())
     assert small.analysis().layers[0].n_params == engine.count_params()
+
+
+def test_unknown_layer_type_is_shown_not_refused():
+    model = BuilderModel([{"type": "Dense", "units": 2}, {"type": "Quantum"}], input_shape=(2,))
+    assert not model.is_valid()
+    assert "Quantum" in model.problem() and "Known" in model.problem()
+    fix = model.fixes_for(1)[0]
+    assert fix.label == "Remove Quantum"
+    apply(model, fix)
+    assert model.layers == [{"type": "Dense", "units": 2}]

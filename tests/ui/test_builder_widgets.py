@@ -462,3 +462,9 @@ def test_undo_actions_for_the_window_menu(qtbot):
     assert builder.config()["layers"] == [] and redo.isEnabled()
     redo.trigger()
     assert [layer["type"] for layer in builder.config()["layers"]] == ["Dense"]
+
+
+def test_set_config_refuses_layers_that_are_not_configs(builder):
+    with pytest.raises(ValueError, match="not a layer config"):
+        builder.set_config({"layers": ["Dense"]})
+    assert types(builder) == ["Flatten", "Dense", "Dense"]  # nothing lost

@@ -60,7 +60,12 @@ def normalized_layers(layers: list[dict]) -> list[dict]:
     from nnstudio.engine import registry
 
     result = []
-    for layer in layers:
+    for number, layer in enumerate(layers):
+        if not isinstance(layer, dict):
+            raise ValueError(
+                f"Layer {number} of the model is {layer!r}, not a layer config such as "
+                '{"type": "Dense", "units": 10}. Fix the project file.'
+            )
         try:
             result.append(registry.layer_from_config(copy.deepcopy(layer)).get_config())
         except (ValueError, TypeError, KeyError):
