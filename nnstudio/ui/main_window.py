@@ -104,10 +104,12 @@ def _optional_panel(module: str, name: str):
     """A panel class from another part of the app, or None while it is not there yet."""
     import importlib
 
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+    for candidate in module.split("|"):
+        try:
+            return getattr(importlib.import_module(candidate), name)
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 class MainWindow(QMainWindow):
@@ -320,7 +322,9 @@ class MainWindow(QMainWindow):
             "Evaluation is not available in this build.",
         )
         self.draw = self._make_panel(
-            "nnstudio.ui.draw", "DrawPanel", "The drawing board is not available in this build."
+            "nnstudio.ui.draw|nnstudio.ui.draw.qt_draw_panel",
+            "DrawPanel",
+            "The drawing board is not available in this build.",
         )
         for widget, title, tip in (
             (self.builder, "Model", "Build the network from layers"),
@@ -409,13 +413,10 @@ class MainWindow(QMainWindow):
         if hasattr(self.builder, "config_changed"):
             self.builder.config_changed.connect(self._on_model_edited)
             self.builder.validity_changed.connect(self._on_validity_changed)
-            stack = self.builder.undo_stack
-            for action, shortcut in (
-                (stack.createUndoAction(self, "&Undo"), "Ctrl+Z"),
-                (stack.createRedoAction(self, "&Redo"), "Ctrl+Shift+Z"),
-            ):
-                action.setShortcut(QKeySequence(shortcut))
-                self.edit_menu.addAction(action)
+            # The builder's own undo/redo actions: one shortcut each, no ambiguity.
+            self.edit_menu.addActions([self.builder.undo_action, self.builder.redo_action])
+            if hasattr(self.builder, "preset_loaded"):
+                self.builder.preset_loaded.connect(self._on_builder_preset)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._refresh_timer = QTimer(self, interval=250, timeout=self._refresh_status)
 
@@ -792,13 +793,20 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(message, 8000)
 
     def _on_regularization_changed(self, l1: float, l2: float) -> None:
-        if hasattr(self.builder, "set_config"):
-            self._applying = True
-            try:
-                self.builder.set_config(apply_regularization(self.builder.config(), l1, l2))
-            finally:
-                self._applying = False
-        self._rebuild_model()
+        if hasattr(self.builder, "set_settings_everywhere"):
+            # One undoable edit in the builder; its config_changed rebuilds the model.
+            self.builder.set_settings_everywhere({"l1": l1, "l2": l2})
+        else:
+            self.project.model = apply_regularization(self.project.model, l1, l2)
+            self._rebuild_model()
+
+    def _on_builder_preset(self, _name: str, project: dict) -> None:
+        """A preset picked in the builder brings its dataset and training settings along."""
+        if project.get("training"):
+            self.hyperparameters.set_settings(project["training"])
+        dataset = project.get("dataset")
+        if dataset and hasattr(self.data_panel, "set_spec"):
+            self.data_panel.set_spec(dataset.get("name"), dict(dataset.get("options") or {}))
 
     def _on_hyperparameters_changed(self) -> None:
         if self.dataset is not None and hasattr(self.builder, "set_input_spec"):
@@ -1034,7 +1042,7 @@ class MainWindow(QMainWindow):
             self.builder, "network_diagram", None
         )
         if diagram is not None and self.tabs.currentWidget() is self.builder:
-            diagram.update_weights(snapshot["weights"])
+            diagram.update_weights(snapshot)
 
     def _on_session_finished(self, result: dict) -> None:
         self._end_session()

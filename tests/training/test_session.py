@@ -1,0 +1,209 @@
+"""TrainingSession: the fit loop on a worker thread, throttled signals, pause/resume/stop/step,
+learning-rate changes, NaN handling and clean shutdown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnstudio.data.catalog import load_dataset
+from nnstudio.engine.layers import Dense
+from nnstudio.engine.losses import get_loss
+from nnstudio.engine.model import Sequential
+from nnstudio.engine.optimizers import Adam, get_optimizer
+from nnstudio.engine.training import FitConfig
+from nnstudio.training.session import TrainingSession
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return load_dataset("spiral", samples=300, seed=0)
+
+
+_SESSIONS: list = []
+
+
+@pytest.fixture(autouse=True)
+def stop_sessions_after_each_test():
+    """A QThread destroyed while running aborts the process: always stop and wait."""
+    yield
+    while _SESSIONS:
+        assert _SESSIONS.pop().shutdown(10_000)
+
+
+def make_session(dataset, epochs=5, batch_size=16, lr=0.01, optimizer=None, **kwargs):
+    model = Sequential(
+        [Dense(16, activation="relu"), Dense(dataset.n_classes)],
+        input_shape=dataset.input_shape,
+        seed=0,
+    )
+    optimizer = optimizer or Adam(lr=lr)
+    config = FitConfig(epochs=epochs, batch_size=batch_size, seed=0)
+    session = TrainingSession(
+        model, get_loss("softmax_crossentropy"), optimizer, dataset, config, **kwargs
+    )
+    _SESSIONS.append(session)
+    return session, model
+
+
+class Recorder:
+    """Collects every signal of a session."""
+
+    def __init__(self, session):
+        self.batches, self.epochs, self.snapshots, self.results, self.errors = [], [], [], [], []
+        session.batch_progress.connect(self.batches.append)
+        session.epoch_done.connect(self.epochs.append)
+        session.weights_snapshot.connect(self.snapshots.append)
+        session.finished.connect(self.results.append)
+        session.failed.connect(self.errors.append)
+
+    def all_epochs(self):
+        return [epoch for payload in self.epochs for epoch in payload["epochs"]]
+
+
+def test_trains_on_a_worker_thread_and_reports_every_epoch(qtbot, spiral):
+    session, model = make_session(spiral, epochs=6)
+    record = Recorder(session)
+    before = model.state_dict()["0.W"].copy()
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.start()
+    assert session.wait(5000)
+    result = record.results[0]
+    assert result["stopped_reason"] == "completed"
+    assert [e["epoch"] for e in record.all_epochs()] == [1, 2, 3, 4, 5, 6]
+    assert len(result["history"]) == 6
+    assert not np.allclose(model.state_dict()["0.W"], before)
+    assert record.errors == []
+
+
+def test_snapshots_are_copies_with_histograms_and_a_boundary_grid(qtbot, spiral):
+    session, model = make_session(spiral, epochs=2)
+    record = Recorder(session)
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.start()
+    session.wait(5000)
+    last = record.snapshots[-1]
+    np.testing.assert_array_equal(last["weights"]["0.W"], model.parameters()["0.W"])
+    assert last["weights"]["0.W"] is not model.parameters()["0.W"]
+    counts, edges = last["histograms"]["0 Dense"]
+    assert counts.sum() == model.parameters()["0.W"].size and len(edges) == len(counts) + 1
+    boundary = last["boundary"]
+    assert boundary["kind"] == "classes"
+    assert boundary["values"].shape == (100, 100, spiral.n_classes)
+    np.testing.assert_allclose(boundary["values"].sum(axis=-1), 1.0, atol=1e-4)
+
+
+def test_signals_never_fire_faster_than_the_throttle(qtbot, spiral):
+    # Tiny batches: thousands of batches and many epochs a second without the throttle.
+    session, _ = make_session(spiral, epochs=40, batch_size=4, progress_hz=20, snapshot_hz=5)
+    record = Recorder(session)
+    with qtbot.waitSignal(session.finished, timeout=60_000):
+        session.start()
+    session.wait(5000)
+    n_batches = 40 * int(np.ceil(len(spiral.x_train) / 4))
+    # Every batch loss arrives, though in far fewer signals.
+    assert sum(len(p["losses"]) for p in record.batches) == n_batches
+    assert len(record.batches) < n_batches
+    assert len(record.all_epochs()) == 40
+    # The last emission of each kind is the flush at the end; all others respect the rate.
+    for payloads, hz in ((record.batches, 20), (record.epochs, 20), (record.snapshots, 5)):
+        times = [p["time"] for p in payloads[:-1]]
+        gaps = np.diff(times)
+        assert (gaps >= 1.0 / hz - 1e-6).all(), (hz, gaps.min())
+
+
+def test_pause_resume_and_stop(qtbot, spiral):
+    session, _ = make_session(spiral, epochs=10_000, batch_size=4)
+    record = Recorder(session)
+    with qtbot.waitSignal(session.batch_progress, timeout=10_000):
+        session.start()
+    with qtbot.waitSignal(session.paused_changed, timeout=1000) as paused:
+        session.pause()
+    assert paused.args == [True] and session.paused
+    qtbot.wait(150)  # let the batch in flight finish and its signals arrive
+    seen = sum(len(p["losses"]) for p in record.batches)
+    qtbot.wait(300)
+    assert sum(len(p["losses"]) for p in record.batches) == seen  # nothing while paused
+    session.resume()
+    qtbot.waitUntil(lambda: sum(len(p["losses"]) for p in record.batches) > seen, timeout=5000)
+    with qtbot.waitSignal(session.finished, timeout=10_000):
+        session.stop()
+    assert record.results[0]["stopped_reason"] == "stopped"
+    assert session.wait(5000)
+
+
+def test_step_runs_exactly_one_batch(qtbot, spiral):
+    session, _ = make_session(spiral, epochs=3, batch_size=8)
+    record = Recorder(session)
+    session.start(paused=True)
+    qtbot.wait(200)
+    assert record.batches == []  # started paused: no batch yet
+    for expected in (1, 2, 3):
+        session.step()
+        # The batch's signal leaves before the loop pauses again: wait for both.
+        qtbot.waitUntil(
+            lambda n=expected: (
+                sum(len(p["losses"]) for p in record.batches) == n and session.paused
+            ),
+            timeout=5000,
+        )
+    qtbot.wait(200)
+    assert sum(len(p["losses"]) for p in record.batches) == 3
+    assert record.batches[-1]["batch"] == 3
+    with qtbot.waitSignal(session.finished, timeout=10_000):
+        session.stop()
+
+
+def test_learning_rate_change_applies_to_the_next_batch(qtbot, spiral):
+    session, _ = make_session(spiral, epochs=3, batch_size=8, lr=0.01)
+    record = Recorder(session)
+    session.start(paused=True)
+    session.step()
+    qtbot.waitUntil(lambda: len(record.batches) == 1 and session.paused, timeout=5000)
+    assert record.batches[-1]["lr"] == pytest.approx(0.01)
+    session.set_learning_rate(0.002)
+    session.step()
+    qtbot.waitUntil(lambda: sum(len(p["losses"]) for p in record.batches) == 2, timeout=5000)
+    assert record.batches[-1]["lr"] == pytest.approx(0.002)
+    with qtbot.waitSignal(session.finished, timeout=10_000):
+        session.stop()
+
+
+def test_nan_loss_stops_with_advice_and_keeps_finite_weights(qtbot, spiral):
+    optimizer = get_optimizer("sgd", lr=1e9)
+    session, model = make_session(spiral, epochs=5, optimizer=optimizer)
+    record = Recorder(session)
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.start()
+    session.wait(5000)
+    result = record.results[0]
+    assert result["stopped_reason"] == "nan"
+    assert "learning rate" in result["message"]
+    assert all(np.isfinite(v).all() for v in model.parameters().values())
+
+
+def test_shutdown_while_training_stops_the_thread(qtbot, spiral):
+    session, _ = make_session(spiral, epochs=100_000, batch_size=4)
+    with qtbot.waitSignal(session.batch_progress, timeout=10_000):
+        session.start()
+    assert session.is_running()
+    assert session.shutdown(10_000)
+    assert not session._thread.isRunning()
+
+
+def test_shutdown_while_paused_also_ends(qtbot, spiral):
+    session, _ = make_session(spiral, epochs=100_000, batch_size=4)
+    session.start(paused=True)
+    qtbot.wait(100)
+    assert session.shutdown(10_000)
+
+
+def test_errors_become_a_failed_message(qtbot, spiral):
+    session, model = make_session(spiral, epochs=2)
+    session._worker._job["y"] = spiral.y_train[:5]  # x and y no longer match
+    record = Recorder(session)
+    with qtbot.waitSignal(session.failed, timeout=10_000):
+        session.start()
+    session.wait(5000)
+    assert "samples" in record.errors[0]
+    assert record.results == []

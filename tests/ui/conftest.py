@@ -1,0 +1,48 @@
+"""Shared fixtures for window tests: settings, autosaves and dialogs kept out of the way."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+
+@pytest.fixture
+def isolated_settings(tmp_path, monkeypatch, qapp):
+    """QSettings and the user data folder (autosaves) inside tmp_path for this test only."""
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "cfg"))
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    qapp.setOrganizationName("nnstudio-tests")
+    qapp.setApplicationName("nnstudio-tests")
+    QSettings().clear()
+    return tmp_path
+
+
+@pytest.fixture
+def make_window(qtbot, isolated_settings, monkeypatch):
+    """Build MainWindows that never block on a dialog and always stop their training."""
+    from nnstudio.ui.main_window import MainWindow
+
+    monkeypatch.setattr(
+        MainWindow, "_ask_save_changes", lambda self: QMessageBox.StandardButton.Discard
+    )
+    windows = []
+
+    def make(**kwargs):
+        window = MainWindow(**kwargs)
+        qtbot.addWidget(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown_training()
+
+
+@pytest.fixture
+def window(make_window):
+    """The first-launch window (spiral + small MLP) with short runs."""
+    window = make_window()
+    window.hyperparameters.epochs_box.setValue(8)
+    return window
