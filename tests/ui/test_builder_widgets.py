@@ -44,9 +44,10 @@ def row_point(builder, row, lower_half=False) -> QPointF:
     return QPointF(rect.center().x(), y)
 
 
-def drop(view, mime, position: QPointF):
-    """What Qt delivers during a real drag: enter, move (the indicator), then drop."""
-    viewport = view.viewport()
+def drop(view, mime, position: QPointF, target=None):
+    """What Qt delivers during a real drag: enter, move (the indicator), then drop.
+    ``target`` is the widget under the cursor (default: the list's viewport)."""
+    viewport = target if target is not None else view.viewport()
     actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     point = position.toPoint()
@@ -468,3 +469,15 @@ def test_set_config_refuses_layers_that_are_not_configs(builder):
     with pytest.raises(ValueError, match="not a layer config"):
         builder.set_config({"layers": ["Dense"]})
     assert types(builder) == ["Flatten", "Dense", "Dense"]  # nothing lost
+
+
+def test_drop_on_the_output_card_appends_and_on_the_input_card_inserts_first(builder):
+    stack = builder.stack
+    mime = builder.palette_view.list.mimeData([builder.palette_view.item_for("Softmax")])
+    output_center = QPointF(stack.output_card.geometry().center())
+    indicator, accepted_move, accepted_drop = drop(stack.view, mime, output_center, target=stack)
+    assert indicator == 3 and accepted_move and accepted_drop
+    assert types(builder)[-1] == "Softmax"
+    input_center = QPointF(stack.input_card.geometry().center())
+    indicator, _, _ = drop(stack.view, layer_index_mime(3), input_center, target=stack)
+    assert indicator == 0 and types(builder)[0] == "Softmax"

@@ -316,6 +316,7 @@ class QtLayerStack(QWidget):
         self.view.setItemDelegate(self.delegate)
         self.view.setModel(self.list_model)
         self.view.setToolTip("The network, from the input (top) to the output (bottom)")
+        self.setAcceptDrops(True)  # dropping on the input card inserts first, on the output appends
         self.input_card = QtEndCard("input", self)
         self.output_card = QtEndCard("output", self)
         # Problems of the network as a whole (no layers, no dataset) have no card to sit on.
@@ -340,6 +341,44 @@ class QtLayerStack(QWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
         builder.subscribe(self._on_event)
         self.refresh_totals()
+
+    # -- drops on the input and output cards: insert first / append ------------------------------
+    def _end_row(self, y: float) -> int:
+        return 0 if y < self.view.geometry().top() else len(self.builder)
+
+    def dragEnterEvent(self, event):
+        if _StackView._payload(event.mimeData()) is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+
+    def dragMoveEvent(self, event):
+        if _StackView._payload(event.mimeData()) is None:
+            event.ignore()
+            return
+        self.view._set_drop_row(self._end_row(event.position().y()))
+        event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event):
+        self.view._set_drop_row(None)
+        event.accept()
+
+    def dropEvent(self, event):
+        self.view._set_drop_row(None)
+        payload = _StackView._payload(event.mimeData())
+        if payload is None:
+            event.ignore()
+            return
+        row = self._end_row(event.position().y())
+        kind, value = payload
+        if kind == "insert":
+            self.insert_requested.emit(row, value)
+        else:
+            source = int(value)
+            destination = min(row, len(self.builder) - 1)
+            if destination != source:
+                self.move_requested.emit(source, destination)
+        event.acceptProposedAction()
 
     def _make_actions(self):
         def action(text, shortcuts, slot, tip):
