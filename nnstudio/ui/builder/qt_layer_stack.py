@@ -6,7 +6,7 @@ duplicate, fix) that the builder turns into undo commands, so every edit is undo
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
 
 from nnstudio.ui.builder import layer_meta
 from nnstudio.ui.builder.builder_model import BuilderModel
-from nnstudio.ui.builder.card_delegate import CONFIG_ROLE, INFO_ROLE, PROBLEM_ROLE, CardDelegate
+from nnstudio.ui.builder.card_delegate import CardDelegate
 from nnstudio.ui.builder.layer_icons import layer_icon
 from nnstudio.ui.builder.qt_end_card import QtEndCard
 from nnstudio.ui.builder.qt_layer_palette import LAYER_TYPE_MIME
 from nnstudio.ui.builder.qt_problem_box import ProblemBox
+from nnstudio.ui.builder.stack_list_model import StackListModel
 
 LAYER_INDEX_MIME = "application/x-nnstudio-layer-index"
 
@@ -42,91 +43,6 @@ def layer_index_mime(row: int) -> QMimeData:
     mime = QMimeData()
     mime.setData(LAYER_INDEX_MIME, str(row).encode())
     return mime
-
-
-class StackListModel(QAbstractListModel):
-    """A Qt view of the BuilderModel: one row per layer, kept in step through its events."""
-
-    def __init__(self, builder: BuilderModel, parent=None):
-        super().__init__(parent)
-        self.builder = builder
-        builder.subscribe(self._on_event)
-
-    def rowCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else len(self.builder)
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.builder):
-            return None
-        row = index.row()
-        if role == CONFIG_ROLE:
-            return self.builder.layer(row)
-        infos = self.builder.analysis().layers
-        info = infos[row] if row < len(infos) else None
-        if role == INFO_ROLE:
-            return info
-        if role == PROBLEM_ROLE:
-            return (info.error or info.warning) if info else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return layer_meta.card_title(self.builder.layer(row))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, info)
-        return None
-
-    def _tooltip(self, row: int, info) -> str:
-        config = self.builder.layer(row)
-        lines = [
-            f"<b>{layer_meta.card_title(config)}</b>",
-            layer_meta.description_of(config["type"]),
-        ]
-        if info and info.output_shape is not None:
-            lines.append(
-                f"Output {layer_meta.format_shape(info.output_shape)}, "
-                f"{layer_meta.format_count(info.n_params)} parameters"
-            )
-        for problem in info.problems if info else []:
-            lines.append(f"<span style='color:#DC2626'>{problem.message}</span>")
-        lines.append(
-            "<i>Drag to reorder · Delete removes · Ctrl+D duplicates · right-click for more</i>"
-        )
-        return "<br>".join(lines)
-
-    def flags(self, index):
-        base = super().flags(index)
-        if index.isValid():
-            return base | Qt.ItemFlag.ItemIsDragEnabled
-        return base | Qt.ItemFlag.ItemIsDropEnabled
-
-    def _on_event(self, event: str, *args):
-        if event == "before_insert":
-            self.beginInsertRows(QModelIndex(), args[0], args[0])
-        elif event == "inserted":
-            self.endInsertRows()
-        elif event == "before_remove":
-            self.beginRemoveRows(QModelIndex(), args[0], args[0])
-        elif event == "removed":
-            self.endRemoveRows()
-        elif event == "before_move":
-            source, destination = args
-            target = destination + 1 if destination > source else destination
-            self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
-        elif event == "moved":
-            self.endMoveRows()
-        elif event == "before_reset":
-            self.beginResetModel()
-        elif event == "reset":
-            self.endResetModel()
-        if event in ("inserted", "removed", "moved", "changed", "spec"):
-            self.refresh()
-
-    def refresh(self):
-        """Every card may change after any edit (shapes flow downwards): repaint them all."""
-        if len(self.builder):
-            last = self.index(len(self.builder) - 1)
-            self.dataChanged.emit(self.index(0), last)
-        # Card heights change when problems appear or go: have the view measure them again.
-        self.layoutAboutToBeChanged.emit()
-        self.layoutChanged.emit()
 
 
 class _StackView(QListView):
