@@ -459,6 +459,7 @@ def test_undo_actions_for_the_window_menu(qtbot):
     assert not undo.isEnabled()
     builder.append_layer("Dense")
     assert undo.isEnabled() and "Insert Dense" in undo.text()
+    assert undo.toolTip() == "Undo Insert Dense (Ctrl+Z)"
     undo.trigger()
     assert builder.config()["layers"] == [] and redo.isEnabled()
     redo.trigger()

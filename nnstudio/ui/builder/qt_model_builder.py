@@ -156,8 +156,10 @@ class QtModelBuilder(QWidget):
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
         # PRODUCT.md promises Ctrl+Shift+Z; Ctrl+Y is what Windows users try first.
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.undo_action.setToolTip("Undo the last change to the network (Ctrl+Z)")
-        self.redo_action.setToolTip("Redo the change just undone (Ctrl+Shift+Z)")
+        # The tooltips name the edit, like the menu text does ("Undo Insert Dense (Ctrl+Z)").
+        self.undo_stack.undoTextChanged.connect(self._update_undo_tooltips)
+        self.undo_stack.redoTextChanged.connect(self._update_undo_tooltips)
+        self._update_undo_tooltips()
         self._pending_row: int | None = None
         self._last_validity: tuple[bool, str] | None = None
         self.palette_view = QtLayerPalette()
@@ -167,6 +169,15 @@ class QtModelBuilder(QWidget):
         self._build_layout()
         self._connect()
         self._sync()
+
+    def _update_undo_tooltips(self, _text: str = "") -> None:
+        undo, redo = self.undo_stack.undoText(), self.undo_stack.redoText()
+        self.undo_action.setToolTip(
+            f"Undo {undo} (Ctrl+Z)" if undo else "Nothing to undo yet (Ctrl+Z)"
+        )
+        self.redo_action.setToolTip(
+            f"Redo {redo} (Ctrl+Shift+Z)" if redo else "Nothing to redo (Ctrl+Shift+Z)"
+        )
 
     # -- layout --------------------------------------------------------------------------------
     def _build_layout(self):

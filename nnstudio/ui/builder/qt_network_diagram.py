@@ -427,6 +427,8 @@ class QtNetworkDiagram(QWidget):
 
     def event(self, event):
         if event.type() == QEvent.Type.ToolTip:
+            if self._hover is not None and self.shows_plane:
+                return True  # the neuron's own picture is showing; no text over it
             number = self.column_at(QPointF(event.pos()))
             if number is not None:
                 QToolTip.showText(event.globalPos(), self.column_tooltip(number), self)
