@@ -482,3 +482,18 @@ def test_drop_on_the_output_card_appends_and_on_the_input_card_inserts_first(bui
     input_center = QPointF(stack.input_card.geometry().center())
     indicator, _, _ = drop(stack.view, layer_index_mime(3), input_center, target=stack)
     assert indicator == 0 and types(builder)[0] == "Softmax"
+
+
+def test_context_menu_inserts_below_and_drag_pixmap_is_the_card(builder):
+    menu = QMenu()
+    builder.stack._add_insert_menu(menu, 1)
+    insert = menu.actions()[0].menu()
+    categories = [action.text() for action in insert.actions()]
+    assert categories[:3] == ["Core", "Convolution", "Pooling"]
+    regularization = insert.actions()[categories.index("Regularization")].menu()
+    regularization.actions()[0].trigger()  # Dropout
+    assert types(builder) == ["Flatten", "Dropout", "Dense", "Dense"]
+    view = builder.stack.view
+    pixmap = view._card_pixmap(builder.stack.list_model.index(1))
+    assert not pixmap.isNull()
+    assert pixmap.width() == view.visualRect(builder.stack.list_model.index(1)).width()
