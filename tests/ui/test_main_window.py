@@ -1,0 +1,231 @@
+"""The main window: training through its own actions, pause/resume/stop/step, closing while
+training, the NaN path, project and settings round-trips, runs and autosave."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDockWidget
+
+from nnstudio.project import load_project
+
+
+def train_and_wait(qtbot, window, timeout=20_000):
+    with qtbot.waitSignal(window.training_finished, timeout=timeout) as blocker:
+        window.actionTrain.trigger()
+    return blocker.args[0]
+
+
+def batches_seen(window):
+    return len(window.training_tab.plots.batch_x)
+
+
+def test_first_launch_is_ready_to_train(make_window):
+    window = make_window()
+    assert window.dataset is not None and window.dataset.name == "spiral"
+    assert window.model is not None
+    assert window.actionTrain.isEnabled() and window.state == "idle"
+    for name in ("actionTrain", "actionPause", "actionStep", "actionReset"):
+        assert window.findChild(type(window.actionTrain), name) is not None
+    for name in ("lossPlot", "accuracyPlot", "decisionBoundary"):
+        assert window.findChild(object, name) is not None, name
+    assert "nnstudio" in window.windowTitle() and not window.isWindowModified()
+    assert {d.objectName() for d in window.findChildren(QDockWidget)} >= {
+        "dataDock",
+        "hyperparametersDock",
+        "runsDock",
+    }
+
+
+def test_train_through_the_window_actions(qtbot, window):
+    result = train_and_wait(qtbot, window)
+    assert result["stopped_reason"] == "completed"
+    assert window.state == "idle" and window.session is None
+    run = window.current_run
+    assert len(run.history) == 8 and run.status == "completed"
+    assert window.runs_panel.runs == [run]
+    curve = window.training_tab.plots.train_loss
+    qtbot.waitUntil(lambda: curve.getData()[0] is not None and len(curve.getData()[0]) == 8)
+    assert window.isWindowModified()  # trained weights are unsaved work
+    assert window.epoch_label.text() == "Epoch 8 / 8"
+
+
+def test_train_again_continues_the_same_run(qtbot, window):
+    train_and_wait(qtbot, window)
+    train_and_wait(qtbot, window)
+    assert [e["epoch"] for e in window.current_run.history] == list(range(1, 17))
+    assert len(window.runs_panel.runs) == 1
+
+
+def test_reset_weights_starts_a_new_run(qtbot, window):
+    train_and_wait(qtbot, window)
+    first = window.model.parameters()["0.W"].copy()
+    window.actionReset.trigger()
+    assert window.current_run is None
+    assert not np.allclose(window.model.parameters()["0.W"], first)
+    train_and_wait(qtbot, window)
+    assert [r.number for r in window.runs_panel.runs] == [1, 2]
+
+
+def test_pause_resume_step_and_stop(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(5000)
+    window.hyperparameters.batch_size_box.setValue(4)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: batches_seen(window) > 0, timeout=10_000)
+    assert window.actionPause.isVisible() or not window.actionTrain.isVisible()
+    window.actionPause.trigger()
+    assert window.state == "paused" and window.session.paused
+    qtbot.wait(200)
+    seen = batches_seen(window)
+    qtbot.wait(300)
+    assert batches_seen(window) == seen
+    window.actionStep.trigger()
+    qtbot.waitUntil(lambda: batches_seen(window) == seen + 1, timeout=5000)
+    window.actionTrain.trigger()  # resume
+    assert window.state == "training"
+    qtbot.waitUntil(lambda: batches_seen(window) > seen + 5, timeout=5000)
+    with qtbot.waitSignal(window.training_finished, timeout=10_000) as blocker:
+        window.actionStop.trigger()
+    assert blocker.args[0]["stopped_reason"] == "stopped"
+    assert window.state == "idle" and window.current_run.status == "stopped"
+
+
+def test_step_from_idle_trains_one_batch(qtbot, window):
+    window.actionStep.trigger()
+    assert window.state == "paused"
+    qtbot.waitUntil(lambda: batches_seen(window) == 1, timeout=5000)
+    qtbot.wait(100)
+    assert batches_seen(window) == 1
+
+
+def test_closing_while_training_stops_cleanly(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(100_000)
+    window.show()
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: batches_seen(window) > 0, timeout=10_000)
+    session = window.session
+    assert window.close()
+    assert window.session is None
+    assert not session._thread.isRunning()
+
+
+def test_nan_loss_pauses_with_advice_and_keeps_good_weights(qtbot, window):
+    hp = window.hyperparameters
+    hp.optimizer_box.setCurrentIndex(hp.optimizer_box.findData("sgd"))
+    hp.learning_rate_box.setValue(1e6)
+    window.show()
+    result = train_and_wait(qtbot, window)
+    assert result["stopped_reason"] == "nan"
+    assert window.state == "paused"
+    assert window.message_bar.isVisible()
+    assert "learning rate" in window.message_bar.text.text()
+    assert all(np.isfinite(v).all() for v in window.model.parameters().values())
+    assert window.current_run.status == "nan"
+
+
+def test_learning_rate_change_reaches_the_running_session(qtbot, window, monkeypatch):
+    window.hyperparameters.epochs_box.setValue(100_000)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: batches_seen(window) > 0, timeout=10_000)
+    window.toolbar_lr.setValue(0.0005)
+    qtbot.waitUntil(lambda: window._last_batch.get("lr") == 0.0005, timeout=5000)
+    window.actionStop.trigger()
+
+
+def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path):
+    window.hyperparameters.batch_size_box.setValue(16)
+    train_and_wait(qtbot, window)
+    path = tmp_path / "demo.nnsproj"
+    assert window.write_project(path)
+    assert not window.isWindowModified() and "demo" in window.windowTitle()
+    saved = load_project(path)
+    assert saved.training.batch_size == 16 and saved.weights == "demo.nnz"
+    other = make_window()
+    assert other.open_project(path)
+    assert other.hyperparameters.settings() == window.hyperparameters.settings()
+    assert other.project_path == path
+    for name, value in window.model.parameters().items():
+        np.testing.assert_array_equal(other.model.parameters()[name], value)
+    assert not other.isWindowModified()
+    assert str(path.resolve()) in other.recent_files
+
+
+def test_opening_a_broken_project_shows_a_message(window, tmp_path):
+    path = tmp_path / "broken.nnsproj"
+    path.write_text("{ not json")
+    window.show()
+    assert not window.open_project(path)
+    assert window.message_bar.isVisible() and "JSON" in window.message_bar.text.text()
+
+
+def test_settings_round_trip(make_window, tmp_path):
+    first = make_window()
+    first.resize(765, 555)  # fits the offscreen screen, so nothing clamps it
+    first.runs_dock.hide()
+    first.tabs.setCurrentIndex(1)
+    first._add_recent(tmp_path / "a.nnsproj")
+    first.save_settings()
+    assert QSettings().value("window/tab", type=int) == 1
+    second = make_window()
+    assert (second.size().width(), second.size().height()) == (765, 555)
+    assert second.runs_dock.isHidden()
+    assert second.tabs.currentIndex() == 1
+    assert second.recent_files == [str((tmp_path / "a.nnsproj").resolve())]
+    assert second.recent_menu.actions()[0].toolTip().endswith("a.nnsproj")
+
+
+def test_close_asks_to_save_and_cancel_keeps_the_window(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    train_and_wait(qtbot, window)
+    asked = []
+
+    def cancel(self):
+        asked.append(True)
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(type(window), "_ask_save_changes", cancel)
+    window.show()
+    assert not window.close()
+    assert asked and window.isVisible()
+
+
+def test_autosave_and_restore(qtbot, window, make_window, isolated_settings):
+    from nnstudio.training.autosave import Autosave
+
+    train_and_wait(qtbot, window)  # autosaves when the run ends
+    assert window.autosave.path.exists() and window.autosave.weights_path.exists()
+    # What a crashed process leaves behind: the same files under a pid that is gone.
+    crashed = Autosave(window.autosave.folder, pid=2**22 + 7)
+    crashed.save(window._collect_project(), save_weights=window._save_weights)
+    other = make_window()
+    assert crashed.path in other.autosave.leftovers()
+    other.restore_autosave(crashed.path)
+    assert other.project_path is None and other.isWindowModified()
+    for name, value in window.model.parameters().items():
+        np.testing.assert_array_equal(other.model.parameters()[name], value)
+
+
+def test_runs_can_be_overlaid_and_compared(qtbot, window):
+    from nnstudio.ui.runs import CompareDialog
+
+    train_and_wait(qtbot, window)
+    window.actionReset.trigger()
+    window.hyperparameters.batch_size_box.setValue(64)
+    train_and_wait(qtbot, window)
+    first, second = window.runs_panel.runs
+    window.runs_panel.set_checked(first, True)
+    assert len(window.training_tab.plots._overlay_items) >= 2
+    dialog = CompareDialog([first, second])
+    assert "batch_size" in dialog.differing and "optimizer" not in dialog.differing
+
+
+def test_every_control_has_a_tooltip(window):
+    from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox
+
+    for kind in (QAbstractSpinBox, QComboBox, QCheckBox):
+        for widget in window.hyperparameters.findChildren(kind):
+            if widget.parent() is not None and widget.objectName() != "qt_spinbox_lineedit":
+                assert widget.toolTip(), widget.objectName()
+    for action in window.actions():
+        assert action.toolTip(), action.objectName()
