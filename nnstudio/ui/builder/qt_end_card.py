@@ -148,7 +148,9 @@ class QtEndCard(QWidget):
         painter.setFont(small_font(self.font()))
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         sub_rect = QRectF(left, card.top() + 25, card.right() - left - 12, 17)
-        painter.drawText(sub_rect, Qt.AlignmentFlag.AlignVCenter, self._subtitle)
+        painter.drawText(
+            sub_rect, Qt.AlignmentFlag.AlignVCenter, _elided(painter, self._subtitle, sub_rect)
+        )
         if self.kind == "output" and self._status:
             status_rect = QRectF(left, card.top() + 43, card.right() - left - 12, 17)
             painter.setPen(self._status_color)
@@ -160,7 +162,8 @@ class QtEndCard(QWidget):
                 if self._status_color == OK_COLOR
                 else ("● " if self._status.startswith("Ready") else "✕ ")
             )
-            painter.drawText(status_rect, Qt.AlignmentFlag.AlignVCenter, mark + self._status)
+            status = _elided(painter, mark + self._status, status_rect)
+            painter.drawText(status_rect, Qt.AlignmentFlag.AlignVCenter, status)
         self._paint_shape(painter, card)
 
     def _paint_shape(self, painter: QPainter, card: QRectF):
@@ -178,6 +181,10 @@ class QtEndCard(QWidget):
         painter.drawRoundedRect(pill, 10, 10)
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _elided(painter: QPainter, text: str, rect: QRectF) -> str:
+    return painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
 
 
 def palette_accent(widget: QWidget) -> QColor:
