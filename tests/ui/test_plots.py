@@ -1,0 +1,157 @@
+"""Training plots, decision boundary and histograms: data in, items updated, exports."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_image
+from nnstudio.ui.plots.histograms import WeightHistograms
+from nnstudio.ui.plots.training_plots import TrainingPlots, TrainingTab
+
+
+def epochs(n, start=1):
+    return [
+        {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "val_loss": 1.2 / e,
+            "accuracy": 1 - 0.5 / e,
+            "val_accuracy": 1 - 0.6 / e,
+            "lr": 0.01,
+            "seconds": 0.1,
+            "samples_per_second": 1e4,
+            "grad_norms": {"0 Dense": 0.5 / e, "1 Dense": 0.0},
+        }
+        for e in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def plots(qtbot):
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, plots):
+    plots.add_epochs(epochs(3))
+    plots.add_batches([(0.5, 1.4), (1.0, 1.1), (1.5, float("nan"))])
+    assert plots.train_loss.getData()[0] is None or len(plots.train_loss.getData()[0]) == 0
+    qtbot.waitUntil(
+        lambda: (
+            plots.train_loss.getData()[0] is not None and len(plots.train_loss.getData()[0]) == 3
+        ),
+        timeout=2000,
+    )
+    x, y = plots.val_acc.getData()
+    np.testing.assert_allclose(y, [0.4, 0.7, 0.8])
+    assert len(plots.batch_curve.getData()[0]) == 3
+    assert set(plots._grad_curves) == {"0 Dense", "1 Dense"}
+    assert plots.findChild(type(plots.loss_plot), "lossPlot") is plots.loss_plot
+
+
+def test_clear_and_history(qtbot, plots):
+    plots.add_epochs(epochs(5))
+    plots.set_history(epochs(2))
+    assert len(plots.epochs) == 2 and plots.batch_x == []
+
+
+def test_overlays_add_and_remove_items(plots):
+    plots.set_overlays([("Run 1", epochs(4)), ("Run 2", epochs(2))])
+    assert len(plots._overlay_items) == 8  # 4 curves per run
+    plots.set_overlays([])
+    assert plots._overlay_items == []
+
+
+def test_hover_series_names_the_epoch_values(plots):
+    plots.add_epochs(epochs(3))
+    x, values = plots._hover_series(("loss", "val_loss"))
+    np.testing.assert_array_equal(x, [1, 2, 3])
+    assert values["validation"][1] == pytest.approx(0.6)
+
+
+def test_export_csv_and_png(qtbot, plots, tmp_path):
+    plots.add_epochs(epochs(3))
+    plots.export_csv(tmp_path / "h.csv")
+    with open(tmp_path / "h.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert float(rows[1]["val_loss"]) == pytest.approx(0.6)
+    assert "grad_norm 0 Dense" in rows[0]
+    plots.resize(600, 400)
+    plots.export_png(tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_class_image_is_paler_where_unsure():
+    sure = np.zeros((1, 2, 3), np.float32)
+    sure[0, 0, 0] = 1.0
+    sure[0, 1] = 1 / 3
+    image = class_image(sure)
+    assert image.shape == (1, 2, 3) and image.dtype == np.uint8
+    assert image[0, 1].min() > image[0, 0].min()  # unsure pixel is closer to white
+
+
+class FakeDataset:
+    def __init__(self, task="classification"):
+        rng = np.random.default_rng(0)
+        self.task = task
+        self.input_shape = (2,)
+        self.x_train = rng.normal(size=(20, 2)).astype(np.float32)
+        self.x_test = rng.normal(size=(5, 2)).astype(np.float32)
+        if task == "classification":
+            self.y_train, self.y_test = np.arange(20) % 3, np.arange(5) % 3
+        else:
+            self.y_train = rng.normal(size=(20, 1)).astype(np.float32)
+            self.y_test = rng.normal(size=(5, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_decision_boundary_draws_points_and_grids(qtbot, task):
+    view = DecisionBoundaryView()
+    qtbot.addWidget(view)
+    view.set_dataset(FakeDataset(task))
+    assert len(view.train_points.data) == 20 and len(view.test_points.data) == 5
+    if task == "classification":
+        values = np.full((10, 10, 3), 1 / 3, np.float32)
+        boundary = {"kind": "classes", "values": values, "extent": (-1, 1, -2, 2)}
+    else:
+        values = np.linspace(0, 1, 100, dtype=np.float32).reshape(10, 10)
+        boundary = {"kind": "value", "values": values, "extent": (-1, 1, -2, 2)}
+    view.set_boundary(boundary)
+    assert view.frames == 1 and view.image.image is not None
+    rect = view.image.mapRectToParent(view.image.boundingRect())
+    assert rect.width() == pytest.approx(2) and rect.height() == pytest.approx(4)
+    assert (view.color_bar is not None) == (task == "regression")
+
+
+def test_histograms_rebuild_only_when_layers_change(qtbot):
+    view = WeightHistograms()
+    qtbot.addWidget(view)
+    counts, edges = np.histogram(np.random.default_rng(0).normal(size=100), bins=10)
+    view.set_histograms({"0 Dense": (counts, edges), "1 Dense": (counts, edges)})
+    curves = dict(view.curves)
+    view.set_histograms({"0 Dense": (counts * 2, edges), "1 Dense": (counts, edges)})
+    assert view.curves == curves
+    np.testing.assert_array_equal(view.curves["0 Dense"].getData()[1], counts * 2)
+    view.set_histograms({"0 Dense": (counts, edges)})
+    assert list(view.curves) == ["0 Dense"]
+
+
+def test_training_tab_keeps_snapshots_while_hidden(qtbot):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(FakeDataset())
+    values = np.full((10, 10, 3), 1 / 3, np.float32)
+    snapshot = {
+        "boundary": {"kind": "classes", "values": values, "extent": (0, 1, 0, 1)},
+        "histograms": {},
+    }
+    tab.apply_snapshot(snapshot)
+    assert tab.boundary.frames == 0  # hidden: nothing drawn yet
+    tab.show()
+    qtbot.waitExposed(tab)
+    assert tab.boundary.frames == 1
