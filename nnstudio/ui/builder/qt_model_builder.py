@@ -1,7 +1,21 @@
 """QtModelBuilder: the Model tab — palette, layer stack, inspector and network diagram.
 
+Public API (what the main window uses):
+
+- ``QtModelBuilder(parent=None)``
+- ``set_input_spec(input_shape, n_classes, task, loss_name)``: what the network is checked
+  against (for regression pass the number of target values as ``n_classes``, or None)
+- ``config() -> dict`` / ``set_config(cfg)`` (replaces the network, clears the undo history)
+- ``is_valid()`` / ``problem()``: the first blocking problem in words ("" when valid)
+- signals ``config_changed(dict)``, ``validity_changed(bool, str)``, ``preset_loaded(str, dict)``
+- ``undo_stack`` (QUndoStack), ``undo_action`` / ``redo_action`` (Ctrl+Z / Ctrl+Shift+Z)
+- ``diagram``: QtNetworkDiagram with ``update_weights(snapshot)`` and ``set_config(cfg)``
+- ``set_settings_everywhere({"l2": 1e-4})``: one undoable step for dock-wide settings
+- ``load_preset(name)`` (undoable) and ``save_preset(title)``
+
 Every edit becomes a command on ``undo_stack``; the BuilderModel announces what changed and the
-views follow. The main window wires three things:
+views follow. The main window wires three things (``validity_changed`` is only emitted when the
+answer changes, so read ``is_valid()`` / ``problem()`` once after connecting):
 
     builder.validity_changed.connect(lambda ok, why: (train.setEnabled(ok), train.setToolTip(why)))
     builder.undo_stack.cleanChanged.connect(lambda clean: window.setWindowModified(not clean))
