@@ -288,24 +288,35 @@ class WeightedLayer(Layer):
         if self.use_bias:
             self.params["b"] = np.zeros(n_outputs, self.dtype)
 
-    def _activate(self, z):
-        """Apply the activation, in place when its derivative needs only the output."""
+    def _activate(self, z, out=None):
+        """Apply the activation, overwriting ``z`` (or writing ``out``) where possible.
+
+        Functions whose derivative needs only their output (relu, sigmoid, ...) work in place;
+        the others (gelu) keep the pre-activation for backward.
+        """
         function = self._activation
         if function.needs_input:
+            if out is not None:
+                np.copyto(out, z)
+                z = out
             self._z = z
             self._y = function.forward(z)
         else:
             self._z = None
-            self._y = function.forward(z, out=z)
+            self._y = function.forward(z, out=z if out is None else out)
         return self._y
 
-    def _activation_grad(self, grad_y):
-        """Gradient with respect to the pre-activation (may reuse grad_y's memory)."""
-        if isinstance(self._activation, act.Linear):
-            return grad_y
-        if not grad_y.flags.writeable:
-            grad_y = grad_y.copy()
-        return self._activation.backward(self._z, self._y, grad_y, out=grad_y)
+    def _activation_grad(self, grad_y, out=None):
+        """Gradient with respect to the pre-activation, written to ``out`` if given (else it
+        may reuse grad_y's memory)."""
+        if out is None:
+            if isinstance(self._activation, act.Linear):
+                return grad_y
+            out = grad_y if grad_y.flags.writeable else None
+        elif isinstance(self._activation, act.Linear):
+            np.copyto(out, grad_y)
+            return out
+        return self._activation.backward(self._z, self._y, grad_y, out=out)
 
     def penalty(self) -> float:
         W = self.params.get("W")

@@ -1,9 +1,15 @@
 """Image layers on NCHW batches: Conv2D (im2col + one matrix product), MaxPool2D, AvgPool2D.
 
-Convolution unrolls every k×k window into a column ("im2col", a strided view copied once) so
-the whole layer is a single batched matrix product. Its backward scatters the column gradient
-back with k·k strided additions ("col2im"), one per kernel offset, never one per pixel. The
-pooling layers loop over the pool's offsets the same way.
+Convolution unrolls every k×k window into a column ("im2col": a strided view, copied once) so
+the whole layer is one matrix product; its backward scatters the column gradient back with k·k
+strided additions ("col2im"), one per kernel offset, never one per pixel.
+
+The columns are taken over *flattened, padded image rows*: output pixel (r, c) reads the flat
+input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
+one long strided slice of the image instead of many short ones. That computes Wp - out_width
+extra "wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price
+for long copies; and the product for each sample lands directly in NCHW order. The pooling
+layers loop over the pool's offsets the same way.
 
 >>> import numpy as np
 >>> conv = Conv2D(8, kernel_size=3, padding="same", activation="relu")
@@ -16,7 +22,7 @@ pooling layers loop over the pool's offsets the same way.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .layers_base import (
     ACTIVATION_SETTING,
@@ -49,28 +55,44 @@ def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
     )
 
 
-def im2col(x, kernel, stride, out_h, out_w):
-    """(N, C, H, W) → (N, C·k·k, out_h·out_w): one column of k·k·C values per output pixel.
+def _flat_padded(x, pads, length):
+    """Zero-padded images as flat rows: (N, C, H, W) → (N, C, length), length ≥ Hp·Wp."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x.shape
+    height, width = h + top + bottom, w + left + right
+    flat = np.zeros((n, c, length), dtype=x.dtype)
+    image = flat[:, :, : height * width].reshape(n, c, height, width)
+    image[:, :, top : top + h, left : left + w] = x
+    return flat
 
-    The row order (channel, kernel row, kernel column) matches W.reshape(filters, -1). The copy
-    runs along image rows, so it is a few long strided copies, not per-pixel work.
+
+def _wide_columns(flat, kernel, stride, out_h, width):
+    """im2col over flattened rows: (N, C, L) → (N, C·k·k, out_h·width).
+
+    Row (c, i, j) of sample n holds flat[n, c, i·width + j + stride·m] for every wide output
+    position m = r·width + col (col < width, of which only col < out_width are real outputs).
     """
-    n, c = x.shape[:2]
-    windows = sliding_window_view(x, (kernel, kernel), axis=(2, 3))
-    windows = windows[:, :, ::stride, ::stride][:, :, :out_h, :out_w]
-    columns = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
-    return columns.reshape(n, c * kernel * kernel, out_h * out_w)
+    n, c, length = flat.shape
+    item = flat.itemsize
+    view = as_strided(
+        flat,
+        shape=(n, c, kernel, kernel, out_h * width),
+        strides=(c * length * item, length * item, width * item, item, stride * item),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view).reshape(n, c * kernel * kernel, out_h * width)
 
 
-def col2im(columns, input_shape, kernel, stride, out_h, out_w):
-    """Inverse scatter of im2col: sums each column gradient back onto the input pixels."""
-    n, c = input_shape[:2]
-    grad_x = np.zeros(input_shape, dtype=columns.dtype)
-    columns = columns.reshape(n, c, kernel, kernel, out_h, out_w)
+def _scatter_columns(grad_columns, channels, length, kernel, stride, width):
+    """col2im for _wide_columns: k·k strided additions of long rows → (N, C, L)."""
+    n, _, positions = grad_columns.shape
+    grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
+    grad_columns = grad_columns.reshape(n, channels, kernel, kernel, positions)
     for i in range(kernel):
         for j in range(kernel):
-            grad_x[_offset_slices(i, j, stride, out_h, out_w)] += columns[:, :, i, j]
-    return grad_x
+            start = i * width + j
+            grad_flat[:, :, start : start + stride * positions : stride] += grad_columns[:, :, i, j]
+    return grad_flat
 
 
 class Conv2D(WeightedLayer):
@@ -181,49 +203,51 @@ class Conv2D(WeightedLayer):
         shape = (self.filters, channels, k, k)
         self._init_weights(shape, channels * k * k, self.filters * k * k, self.filters, rng)
 
-    def _pad(self, x):
-        (top, bottom), (left, right) = (self._padding_for(size) for size in x.shape[2:])
-        if not (top or bottom or left or right):
-            return x
-        n, c, h, w = x.shape
-        padded = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-        padded[:, :, top : top + h, left : left + w] = x
-        return padded
+    def _geometry(self):
+        """Padding, padded width, and flat length that every wide window fits in."""
+        _, height, width = self.input_shape
+        pads = (self._padding_for(height), self._padding_for(width))
+        padded_h, padded_w = height + sum(pads[0]), width + sum(pads[1])
+        length = (padded_h + self.stride) * padded_w + self.kernel_size
+        return pads, padded_w, length
 
     def forward(self, x, training=False):
         n = len(x)
         filters, out_h, out_w = self.output_shape
-        padded = self._pad(x)
-        self._padded_shape = padded.shape
-        self._columns = im2col(padded, self.kernel_size, self.stride, out_h, out_w)
+        pads, width, length = self._geometry()
+        flat = _flat_padded(x, pads, length)
+        self._columns = _wide_columns(flat, self.kernel_size, self.stride, out_h, width)
+        # One product per sample (numpy loops over the batch inside matmul): (N, filters, m).
         z = np.matmul(self.params["W"].reshape(filters, -1), self._columns)
         if self.use_bias:
             z += self.params["b"][:, None]
-        return self._activate(z.reshape(n, filters, out_h, out_w))
+        z = z.reshape(n, filters, out_h, width)[..., :out_w]  # drop the wrap-around columns
+        return self._activate(z, out=np.empty((n, filters, out_h, out_w), dtype=z.dtype))
 
     def backward(self, grad_y, need_input_grad=True):
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
-        g = self._activation_grad(grad_y).reshape(n, filters, out_h * out_w)
-        W = self.params["W"].reshape(filters, -1)
-        # dW = sum over the batch of g[n] @ columns[n].T
-        per_sample = np.matmul(g, self._columns.transpose(0, 2, 1))
+        pads, width, length = self._geometry()
+        # Gradient on the wide grid; the wrap-around columns stay 0 so they add nothing.
+        wide = np.zeros((n, filters, out_h, width), dtype=grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[..., :out_w])
+        wide = wide.reshape(n, filters, out_h * width)
+        per_sample = np.matmul(wide, self._columns.transpose(0, 2, 1))
         np.sum(per_sample, axis=0, out=self.grads["W"].reshape(filters, -1))
         if self.use_bias:
-            np.sum(g, axis=(0, 2), out=self.grads["b"])
+            np.sum(wide, axis=(0, 2), out=self.grads["b"])
         self._add_penalty_grads()
         if not need_input_grad:
             return None
-        grad_columns = np.matmul(W.T, g)
-        grad_padded = col2im(
-            grad_columns, self._padded_shape, self.kernel_size, self.stride, out_h, out_w
+        grad_columns = np.matmul(self.params["W"].reshape(filters, -1).T, wide)
+        channels, height, in_width = self.input_shape
+        grad_flat = _scatter_columns(
+            grad_columns, channels, length, self.kernel_size, self.stride, width
         )
-        return self._unpad(grad_padded)
-
-    def _unpad(self, grad_padded):
-        height, width = self.input_shape[1:]
-        top, left = self._padding_for(height)[0], self._padding_for(width)[0]
-        return grad_padded[:, :, top : top + height, left : left + width]
+        (top, bottom), (left, _) = pads
+        padded_h = height + top + bottom
+        grad_padded = grad_flat[:, :, : padded_h * width].reshape(n, channels, padded_h, width)
+        return grad_padded[:, :, top : top + height, left : left + in_width]
 
 
 POOL_SETTINGS = [
@@ -272,6 +296,12 @@ class _Pool2D(Layer):
             )
         return (channels, (height - p) // s + 1, (width - p) // s + 1)
 
+    def _windows_tile_input(self) -> bool:
+        """True when every input value is in exactly one window (no overlap, gap or rest)."""
+        _, height, width = self.input_shape
+        p = self.pool_size
+        return self.step == p and height % p == 0 and width % p == 0
+
     def _offsets(self):
         """Index of the values every window sees at each of its p·p offsets."""
         _, out_h, out_w = self.output_shape
@@ -299,13 +329,18 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, grad_y, need_input_grad=True):
         x, y = self._x, self._y
-        grad_x = np.zeros(x.shape, dtype=grad_y.dtype)
-        unassigned = np.ones(y.shape, dtype=bool)
+        tiles = self._windows_tile_input()
+        grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
+        taken = np.zeros(y.shape, dtype=bool)
+        first_max = np.empty(y.shape, dtype=bool)
         for index in self._offsets():
-            first_max = x[index] == y
-            first_max &= unassigned
-            unassigned &= ~first_max
-            grad_x[index] += grad_y * first_max
+            np.equal(x[index], y, out=first_max)
+            np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
+            taken |= first_max
+            if tiles:
+                np.multiply(grad_y, first_max, out=grad_x[index])
+            else:
+                grad_x[index] += grad_y * first_max
         return grad_x
 
 
@@ -323,8 +358,13 @@ class AvgPool2D(_Pool2D):
         return y
 
     def backward(self, grad_y, need_input_grad=True):
-        grad_x = np.zeros((len(grad_y), *self.input_shape), dtype=grad_y.dtype)
+        shape = (len(grad_y), *self.input_shape)
+        tiles = self._windows_tile_input()
+        grad_x = np.empty(shape, grad_y.dtype) if tiles else np.zeros(shape, grad_y.dtype)
         share = grad_y * (1.0 / self.pool_size**2)
         for index in self._offsets():
-            grad_x[index] += share
+            if tiles:
+                grad_x[index] = share
+            else:
+                grad_x[index] += share
         return grad_x
