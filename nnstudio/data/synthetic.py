@@ -29,9 +29,11 @@ def _check(samples: int, noise: float, classes: int = 2) -> None:
         raise DatasetError(f"classes must be a whole number of at least 2 (got {classes}).")
 
 
-def _per_class(samples: int, classes: int) -> np.ndarray:
-    """Class label of every sample, as balanced as the sample count allows."""
-    return np.arange(samples) % classes
+def _start(samples, noise, seed, classes=2) -> tuple[np.random.Generator, np.ndarray]:
+    """Check the settings; the seeded generator and the class of every sample, as balanced
+    as the sample count allows."""
+    _check(samples, noise, classes)
+    return np.random.default_rng(seed), np.arange(samples) % classes
 
 
 def _jitter(values, noise, rng):
@@ -48,9 +50,7 @@ def _finish(points, labels, noise, rng) -> tuple[np.ndarray, np.ndarray]:
 
 def make_circle(samples=500, noise=0.1, seed=0):
     """A disc of class 1 (radius < 0.5) inside a ring of class 0 (radius 0.7 to 1)."""
-    _check(samples, noise)
-    rng = np.random.default_rng(seed)
-    labels = _per_class(samples, 2)
+    rng, labels = _start(samples, noise, seed)
     radius = np.where(labels == 1, rng.uniform(0.0, 0.5, samples), rng.uniform(0.7, 1.0, samples))
     angle = rng.uniform(0.0, 2 * np.pi, samples)
     points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
@@ -59,9 +59,7 @@ def make_circle(samples=500, noise=0.1, seed=0):
 
 def make_xor(samples=500, noise=0.1, seed=0):
     """Points in the four quadrants; class 1 where x1 * x2 > 0 (the XOR of the signs)."""
-    _check(samples, noise)
-    rng = np.random.default_rng(seed)
-    labels = _per_class(samples, 2)
+    rng, labels = _start(samples, noise, seed)
     # Magnitudes start a little away from the axes (the Playground's padding), so a clean set
     # (noise 0) is separable with a margin; the signs make the classes exactly balanced.
     magnitude = rng.uniform(0.05, 1.0, (samples, 2))
@@ -76,9 +74,7 @@ def make_gaussian(samples=500, noise=0.1, seed=0, classes=2):
 
     Two classes sit at (-0.42, -0.42) and (0.42, 0.42), as in the Playground.
     """
-    _check(samples, noise, classes)
-    rng = np.random.default_rng(seed)
-    labels = _per_class(samples, classes)
+    rng, labels = _start(samples, noise, seed, classes)
     angle = np.pi / 4 + np.pi + 2 * np.pi * labels / classes
     centres = 0.6 * np.stack([np.cos(angle), np.sin(angle)], axis=1)
     points = centres + rng.normal(0.0, 0.2, (samples, 2))
@@ -91,9 +87,7 @@ def make_spiral(samples=500, noise=0.1, seed=0, classes=2):
     With more classes the arms turn less (3.5 / classes turns), so neighbouring arms stay as
     far apart as in the two-class set and the set stays learnable at the same noise.
     """
-    _check(samples, noise, classes)
-    rng = np.random.default_rng(seed)
-    labels = _per_class(samples, classes)
+    rng, labels = _start(samples, noise, seed, classes)
     t = rng.uniform(0.0, 1.0, samples)
     angle = 3.5 / classes * 2 * np.pi * t + 2 * np.pi * labels / classes
     points = np.stack([t * np.sin(angle), t * np.cos(angle)], axis=1)
@@ -102,9 +96,7 @@ def make_spiral(samples=500, noise=0.1, seed=0, classes=2):
 
 def make_moons(samples=500, noise=0.1, seed=0):
     """Two interleaving half circles (scikit-learn's moons), centred and scaled to [-1, 1]."""
-    _check(samples, noise)
-    rng = np.random.default_rng(seed)
-    labels = _per_class(samples, 2)
+    rng, labels = _start(samples, noise, seed)
     t = rng.uniform(0.0, np.pi, samples)
     upper = np.stack([np.cos(t), np.sin(t)], axis=1)
     lower = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], axis=1)
