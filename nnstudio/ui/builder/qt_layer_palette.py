@@ -112,6 +112,8 @@ class _PaletteList(QListWidget):
         self.setItemDelegate(_PaletteDelegate(self))
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setFrameShape(QListWidget.Shape.NoFrame)
+        self.setObjectName("layerTypes")
+        self.setStyleSheet("QListWidget#layerTypes { border: none; }")
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.itemDoubleClicked.connect(self._activate)
 

@@ -68,6 +68,10 @@ class _StackView(QListView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Cards sit on the window colour, like the input and output cards around them.
         self.viewport().setBackgroundRole(QPalette.ColorRole.Window)
+        # The cards are the frame: no list border even under an application style sheet
+        # (only the border: a background rule would also replace the palette the cards use).
+        self.setObjectName("layerCards")
+        self.setStyleSheet("QListView#layerCards { border: none; }")
 
     # -- where a drop lands ------------------------------------------------------------------
     def drop_row_at(self, position) -> int:

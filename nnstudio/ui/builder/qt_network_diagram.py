@@ -339,6 +339,11 @@ class QtNetworkDiagram(QWidget):
         color = category_color(column.category) if column.category != "Input" else QColor("#64748B")
         fill = QColor(color)
         fill.setAlphaF(0.22)
+        if column.shape is None:  # after a problem: the shape is not known, say so by dashes
+            painter.setPen(QPen(color, 1.4, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, 4, 4)
+            return
         layers = self._map_count(column)
         painter.setPen(QPen(color, 1.4))
         for k in reversed(range(layers)):  # a stack of feature maps, back to front
