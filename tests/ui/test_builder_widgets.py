@@ -497,3 +497,14 @@ def test_context_menu_inserts_below_and_drag_pixmap_is_the_card(builder):
     pixmap = view._card_pixmap(builder.stack.list_model.index(1))
     assert not pixmap.isNull()
     assert pixmap.width() == view.visualRect(builder.stack.list_model.index(1)).width()
+
+
+def test_enter_on_a_card_goes_to_its_first_setting(builder, qtbot, monkeypatch):
+    focused = []
+    monkeypatch.setattr(builder.inspector, "focus_first_editor", lambda: focused.append(1))
+    view = builder.stack.view
+    builder.stack.select_row(1)
+    view.setFocus()
+    with qtbot.waitSignal(builder.stack.edit_requested) as blocker:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert blocker.args == [1] and builder.inspector.row == 1 and focused == [1]

@@ -168,6 +168,13 @@ class QtLayerInspector(QWidget):
         params = layer_meta.format_count(info.n_params)
         return f"→ {layer_meta.format_shape(info.output_shape)}  ·  {params} parameters"
 
+    def focus_first_editor(self) -> bool:
+        """Put the keyboard in the first setting (Enter on a card); False if it has none."""
+        for editor in self.editors.values():
+            editor.setFocus(Qt.FocusReason.TabFocusReason)
+            return True
+        return False
+
     def _edited(self, name: str, value) -> None:
         if self.row >= 0:
             self.setting_edited.emit(self.row, name, value)

@@ -50,6 +50,7 @@ class _StackView(QListView):
 
     insert_requested = Signal(int, str)
     move_requested = Signal(int, int)
+    edit_requested = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -72,6 +73,14 @@ class _StackView(QListView):
         # (only the border: a background rule would also replace the palette the cards use).
         self.setObjectName("layerCards")
         self.setStyleSheet("QListView#layerCards { border: none; }")
+
+    def keyPressEvent(self, event):
+        # Enter (or F2) on a card jumps to its settings, so the keyboard alone can edit.
+        keys = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_F2)
+        if event.key() in keys and self.currentIndex().isValid():
+            self.edit_requested.emit(self.currentIndex().row())
+            return
+        super().keyPressEvent(event)
 
     # -- where a drop lands ------------------------------------------------------------------
     def drop_row_at(self, position) -> int:
@@ -216,7 +225,8 @@ class QtLayerStack(QWidget):
 
     Signals (requests the builder turns into undo commands): ``insert_requested(row, type)``,
     ``move_requested(source, destination)``, ``remove_requested(row)``,
-    ``duplicate_requested(row)``, ``fix_requested(Fix)``; and ``current_changed(row)`` (-1: none).
+    ``duplicate_requested(row)``, ``fix_requested(Fix)``; ``current_changed(row)`` (-1: none)
+    and ``edit_requested(row)`` (Enter on a card: go to its settings).
     """
 
     insert_requested = Signal(int, str)
@@ -225,6 +235,7 @@ class QtLayerStack(QWidget):
     duplicate_requested = Signal(int)
     fix_requested = Signal(object)
     current_changed = Signal(int)
+    edit_requested = Signal(int)
 
     def __init__(self, builder: BuilderModel, parent=None):
         super().__init__(parent)
@@ -255,6 +266,7 @@ class QtLayerStack(QWidget):
         self._make_actions()
         self.view.insert_requested.connect(self.insert_requested)
         self.view.move_requested.connect(self.move_requested)
+        self.view.edit_requested.connect(self.edit_requested)
         self.delegate.fix_clicked.connect(self.fix_requested)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

@@ -266,6 +266,7 @@ class QtModelBuilder(QWidget):
         self.stack.duplicate_requested.connect(self.duplicate_layer)
         self.stack.fix_requested.connect(self.apply_fix)
         self.stack.current_changed.connect(self.inspector.show_layer)
+        self.stack.edit_requested.connect(self._edit_layer)
         self.inspector.setting_edited.connect(self.set_setting)
         self.inspector.fix_requested.connect(self.apply_fix)
         self.model.subscribe(self._on_model_event)
@@ -352,6 +353,10 @@ class QtModelBuilder(QWidget):
     def replace_layers(self, layers: list[dict], text: str) -> None:
         """Swap every layer in one undoable step (presets, clearing)."""
         self.undo_stack.push(ReplaceLayersCommand(self.model, normalized_layers(layers), text))
+
+    def _edit_layer(self, row: int) -> None:
+        self.inspector.show_layer(row)
+        self.inspector.focus_first_editor()
 
     # -- presets ------------------------------------------------------------------------------
     def load_preset(self, name: str) -> None:
