@@ -13,6 +13,7 @@ from .catalog import (
     dataset_from_arrays,
     download_mnist,
     find_mnist,
+    import_mnist,
     load_dataset,
     user_data_dir,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "find_mnist",
     "fit_scaler",
     "from_one_hot",
+    "import_mnist",
     "load_dataset",
     "make_augmenter",
     "one_hot",

@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -165,6 +166,16 @@ def _not_found(kind: str) -> DatasetNotFound:
     )
 
 
+def _verifier(kind: str, base: str):
+    """verify(path) for one of the four files: SHA-256 of the data when we know it, else the
+    structure (IDX header, shape, label range)."""
+    source = _source(kind)
+    expected = source["sha256"].get(base)
+    if expected:
+        return gunzipped_sha256(expected)
+    return _structure_check(base, len(source["class_names"]))
+
+
 def _structure_check(base: str, class_count: int):
     """Verifier for files without a known hash: IDX header, shape and label range."""
 
@@ -195,12 +206,7 @@ def download_mnist(
     advice = f"Download the four files yourself and choose their folder, or set {source['env']}."
     for number, base in enumerate(_MNIST_SHAPES, start=1):
         target = dest / f"{base}.gz"
-        expected = source["sha256"].get(base)
-        verify = (
-            gunzipped_sha256(expected)
-            if expected
-            else _structure_check(base, len(source["class_names"]))
-        )
+        verify = _verifier(kind, base)
         if target.exists():
             try:
                 verify(target)
@@ -222,6 +228,41 @@ def download_mnist(
             what=source["title"],
             advice=advice,
         )
+    return dest
+
+
+def import_mnist(kind: str, folder, dest=None) -> Path:
+    """Copy the four files of `kind` from a folder the user chose into `dest` (default: the
+    user's data folder), each verified first, so `load_dataset(kind)` finds them from then on.
+
+    For the "choose their folder" answer to a failed download. Files may be gzip or raw.
+    """
+    source = _source(kind)
+    found, missing = idx.find_idx_files(folder)
+    if missing:
+        raise DatasetNotFound(
+            f"{folder} lacks {', '.join(missing)}. Choose the folder holding the four "
+            f"{source['title']} files.",
+            name=kind,
+            can_download=True,
+        )
+    dest = Path(dest) if dest is not None else user_data_dir() / kind
+    dest.mkdir(parents=True, exist_ok=True)
+    for role, path in found.items():
+        base = idx.MNIST_FILES[role]
+        try:
+            _verifier(kind, base)(path)
+        except DatasetError as error:
+            raise DatasetError(
+                f"{path} is not the {source['title']} file {base}: {error}. Choose the "
+                "folder holding the original files."
+            ) from None
+        with path.open("rb") as file:
+            gzipped = file.read(2) == b"\x1f\x8b"
+        target = dest / (f"{base}.gz" if gzipped else base)
+        temporary = target.with_name(target.name + ".part")
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, target)
     return dest
 
 

@@ -16,6 +16,7 @@ from nnstudio.data import (
     catalog,
     dataset_from_arrays,
     find_mnist,
+    import_mnist,
     load_dataset,
     user_data_dir,
 )
@@ -198,3 +199,28 @@ def test_mnist_labels_outside_ten_classes(monkeypatch, tmp_path, mnist_like):
         DatasetError, match="label 10 at position 10 is outside the class range 0..9"
     ):
         load_dataset("mnist")
+
+
+def test_import_mnist_rejects_other_files(tmp_path, mnist_like):
+    folder = mnist_like(tmp_path / "small")
+    with pytest.raises(
+        DatasetError,
+        match=r"train-images-idx3-ubyte.gz is not the MNIST file "
+        r"train-images-idx3-ubyte: its data has SHA-256 .*, expected ba891046e650",
+    ):
+        import_mnist("mnist", folder, dest=tmp_path / "dest")
+    assert list((tmp_path / "dest").iterdir()) == []  # nothing copied
+    (folder / "t10k-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DatasetNotFound, match="lacks t10k-images-idx3-ubyte.gz"):
+        import_mnist("mnist", folder, dest=tmp_path / "dest")
+
+
+@pytest.mark.slow
+def test_import_mnist_from_a_chosen_folder(mnist_path, tmp_path, monkeypatch):
+    monkeypatch.delenv("NNSTUDIO_MNIST_DIR", raising=False)
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path))
+    assert find_mnist("mnist") is None
+    dest = import_mnist("mnist", mnist_path)
+    assert dest == tmp_path / "mnist"
+    assert sorted(p.name for p in dest.iterdir()) == sorted(p.name for p in mnist_path.glob("*.gz"))
+    assert find_mnist("mnist") == dest
