@@ -54,8 +54,10 @@ class Setting:
             return bool(value)
         if self.kind == "choice":
             if value not in self.choices:
-                allowed = ", ".join(repr(c) for c in self.choices)
-                raise ValueError(f"{where} must be one of {allowed}; got {value!r}.")
+                allowed = ", ".join(str(c) for c in self.choices)
+                raise ValueError(
+                    f"Could not interpret {self.name} {value!r} for {layer_name}. Known: {allowed}."
+                )
             return value
         if self.kind == "shape":
             return self._validate_shape(value, where)
@@ -220,7 +222,7 @@ class Layer:
         return config
 
     def __repr__(self) -> str:
-        required = _required_arguments(type(self))
+        required = required_settings(type(self))
         parts = []
         for setting in self.SETTINGS:
             value = getattr(self, setting.name)
@@ -337,8 +339,9 @@ class WeightedLayer(Layer):
             dW += (2.0 * self.l2) * W
 
 
-def _required_arguments(cls) -> set[str]:
-    """Constructor parameters without a default (shown without their name in repr)."""
+def required_settings(cls) -> set[str]:
+    """Constructor parameters without a default, e.g. {"units"} for Dense (repr shows them
+    without their name; a config must give them)."""
     parameters = inspect.signature(cls.__init__).parameters.values()
     return {
         p.name

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import layers
 from .activations import ACTIVATIONS
-from .layers_base import CATEGORIES, Layer
+from .layers_base import CATEGORIES, Layer, required_settings
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -67,8 +67,16 @@ def layer_from_config(config: dict) -> Layer:
     """
     if not isinstance(config, dict) or "type" not in config:
         raise ValueError(f"A layer config needs a 'type' such as 'Dense'; got {config!r}.")
+    cls = get_layer_class(config["type"])
     settings = {key: value for key, value in config.items() if key != "type"}
-    return get_layer_class(config["type"])(**settings)
+    unknown = sorted(set(settings) - {setting.name for setting in cls.SETTINGS})
+    if unknown:
+        known = ", ".join(setting.name for setting in cls.SETTINGS) or "none"
+        raise ValueError(f"{cls.__name__} has no setting {unknown[0]!r}. Settings: {known}.")
+    missing = sorted(required_settings(cls) - set(settings))
+    if missing:
+        raise ValueError(f"{cls.__name__} needs a value for {missing[0]!r}.")
+    return cls(**settings)
 
 
 def layer_categories() -> dict[str, list[str]]:
