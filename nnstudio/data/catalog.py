@@ -7,7 +7,8 @@ gaussians-regression, mnist, fashion-mnist, and idx:FOLDER, csv:PATH, npz:PATH.
 MNIST is looked for in NNSTUDIO_MNIST_DIR, then the user's data folder; Fashion-MNIST in
 NNSTUDIO_FASHION_MNIST_DIR, the user's data folder, then /usr/share/datasets/fashion-mnist
 (Debian's dataset-fashion-mnist package). Not found: DatasetNotFound (the GUI offers to
-download or to pick a folder), or a download when `download=True`.
+download — `download_mnist` or `download=True` — or to pick a folder — `import_mnist` copies
+its verified files into the user's data folder).
 
 >>> ds = load_dataset("spiral", samples=200, classes=3, seed=1)
 >>> ds.summary()["samples"], ds.n_classes
