@@ -52,10 +52,6 @@ class CardLayout:
     pills: list[tuple[QRectF, Fix]] = field(default_factory=list)
 
 
-def _message_text(problem: Problem) -> str:
-    return problem.message
-
-
 def card_layout(rect: QRectF, font: QFont, problem: Problem | None) -> CardLayout:
     card = QRectF(rect).adjusted(MARGIN_X, MARGIN_Y, -MARGIN_X, -MARGIN_Y)
     icon = QRectF(card.left() + 35, card.top() + (HEAD_HEIGHT - 28) / 2, 28, 28)
@@ -69,7 +65,7 @@ def card_layout(rect: QRectF, font: QFont, problem: Problem | None) -> CardLayou
     metrics = QFontMetricsF(small_font(font))
     text_width = box.width() - 20
     flags = int(Qt.TextFlag.TextWordWrap)
-    bounds = metrics.boundingRect(QRectF(0, 0, text_width, 10_000), flags, _message_text(problem))
+    bounds = metrics.boundingRect(QRectF(0, 0, text_width, 10_000), flags, problem.message)
     message = QRectF(box.left() + 10, box.top() + 7, text_width, bounds.height())
     layout.message = message
     y = message.bottom() + 8
@@ -255,7 +251,7 @@ class CardDelegate(QStyledItemDelegate):
             if option.palette.color(QPalette.ColorRole.Base).lightness() > 128
             else color.lighter(130)
         )
-        painter.drawText(layout.message, int(Qt.TextFlag.TextWordWrap), _message_text(problem))
+        painter.drawText(layout.message, int(Qt.TextFlag.TextWordWrap), problem.message)
         painter.setFont(small_font(option.font, 0.9))
         for number, (rect, fix) in enumerate(layout.pills):
             hovered = self._hover_pill == (row, number)
