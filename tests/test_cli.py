@@ -336,6 +336,26 @@ def test_checkpoint_then_resume_continues_the_epochs(tmp_path, capsys):
     assert records[-1]["epochs_completed"] == 4
 
 
+def test_resume_from_the_checkpoint_alone_matches_an_uninterrupted_run(tmp_path, capsys):
+    straight, resumed = tmp_path / "straight.nnz", tmp_path / "resumed.nnz"
+    checkpoint = tmp_path / "run.ckpt"
+    common = ["--json"]
+    assert main(["train", *TOY, "--epochs", "4", "--out", str(straight), *common]) == 0
+    assert main(["train", *TOY, "--epochs", "2", "--checkpoint", str(checkpoint), *common]) == 0
+    # No dataset or layers: the checkpoint carries its project.
+    assert (
+        main(
+            ["train", "--resume", str(checkpoint), "--epochs", "4", "--out", str(resumed), *common]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    a, b = load_model(straight).model.state_dict(), load_model(resumed).model.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6)
+
+
 def test_progress_bar_on_a_terminal_shows_loss_accuracy_and_eta():
     err, out = StringIO(), StringIO()
     progress = TextProgress(out=out, err=err, bar=True)
