@@ -468,7 +468,7 @@ def test_predict_csv_rows(toy_model, tmp_path, capsys):
         assert answer.split(" (")[0] in names and answer.endswith("%)")
 
 
-def test_predict_images_of_any_size_for_a_digit_model(digit_model, tmp_path, capsys):
+def test_predict_png_and_jpg_of_any_size_for_a_digit_model(digit_model, tmp_path, capsys):
     from PySide6.QtGui import QImage
 
     paths = []
@@ -476,7 +476,7 @@ def test_predict_images_of_any_size_for_a_digit_model(digit_model, tmp_path, cap
         picture = np.full((height, width), 255, np.uint8)  # dark ink on white paper
         picture[height // 4 : height // 4 + 6, 5 : width - 5] = 0
         image = QImage(picture.tobytes(), width, height, width, QImage.Format.Format_Grayscale8)
-        path = tmp_path / f"digit{index}.png"
+        path = tmp_path / f"digit{index}.{'png' if index == 0 else 'jpg'}"
         assert image.save(str(path))
         paths.append(str(path))
     assert main(["predict", str(digit_model), *paths, "--json", "--top", "3"]) == 0
