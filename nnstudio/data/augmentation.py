@@ -48,59 +48,89 @@ def _zero_padded(x: np.ndarray, before: int, after: int) -> np.ndarray:
 def _change_thickness(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Blend each image towards its 3×3 dilation (thicker) or erosion (thinner)."""
     padded = _zero_padded(x, 1, 1)
-    # Separable 3×3 max and min: rows first, then columns.
-    rows_max = np.maximum(np.maximum(padded[..., :-2], padded[..., 1:-1]), padded[..., 2:])
-    rows_min = np.minimum(np.minimum(padded[..., :-2], padded[..., 1:-1]), padded[..., 2:])
-    dilated = np.maximum(
-        np.maximum(rows_max[..., :-2, :], rows_max[..., 1:-1, :]), rows_max[..., 2:, :]
-    )
-    eroded = np.minimum(
-        np.minimum(rows_min[..., :-2, :], rows_min[..., 1:-1, :]), rows_min[..., 2:, :]
-    )
+    left, middle, right = padded[..., :-2], padded[..., 1:-1], padded[..., 2:]
+    # Separable 3×3 max and min: along rows first, then along columns. In-place operations:
+    # fewer temporary arrays matter more than arithmetic at this size.
+    rows_max = np.maximum(left, middle)
+    np.maximum(rows_max, right, out=rows_max)
+    rows_min = np.minimum(left, middle)
+    np.minimum(rows_min, right, out=rows_min)
+    dilated = np.maximum(rows_max[..., :-2, :], rows_max[..., 1:-1, :])
+    np.maximum(dilated, rows_max[..., 2:, :], out=dilated)
+    eroded = np.minimum(rows_min[..., :-2, :], rows_min[..., 1:-1, :])
+    np.minimum(eroded, rows_min[..., 2:, :], out=eroded)
     strength = rng.uniform(-1.0, 1.0, (len(x), 1, 1, 1)).astype(x.dtype)
-    thicker = np.maximum(strength, 0)
-    thinner = np.maximum(-strength, 0) * x.dtype.type(MAX_THINNING)
-    return x + thicker * (dilated - x) + thinner * (eroded - x)
+    dilated -= x
+    dilated *= np.maximum(strength, 0)
+    eroded -= x
+    eroded *= np.maximum(-strength, 0) * x.dtype.type(MAX_THINNING)
+    dilated += eroded
+    dilated += x
+    return dilated
+
+
+def _source_coordinates(n, h, w, dtype, rng, max_shift, max_rotation, scale):
+    """For every output pixel, where it comes from in the input (the inverse of a random
+    rotation, scale and shift per image): (rows, columns), each (n, h, w)."""
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation, n)).astype(dtype)
+    zoom = rng.uniform(scale[0], scale[1], n).astype(dtype)
+    shift = rng.uniform(-max_shift, max_shift, (2, n)).astype(dtype)
+    cos = (np.cos(angle) / zoom)[:, None, None]
+    sin = (np.sin(angle) / zoom)[:, None, None]
+    cy, cx = dtype.type((h - 1) / 2), dtype.type((w - 1) / 2)
+    dy = (np.arange(h, dtype=dtype) - cy)[None, :, None] - shift[0][:, None, None]
+    dx = (np.arange(w, dtype=dtype) - cx)[None, None, :] - shift[1][:, None, None]
+    # The small (n, h, 1) and (n, 1, w) terms are combined first: one full-size operation.
+    rows = (cos * dy + cy) + sin * dx
+    columns = (cx - sin * dy) + cos * dx
+    # Clipping the coordinates onto a zero border (1 pixel before, 2 after) keeps every
+    # index of the 2×2 neighbourhood inside the padded image without clipping indices.
+    np.clip(rows, -1, h, out=rows)
+    np.clip(columns, -1, w, out=columns)
+    return rows, columns
 
 
 def _affine_sample(x: np.ndarray, rng, max_shift, max_rotation, scale) -> np.ndarray:
     """Rotate by ±max_rotation degrees, scale by `scale`, shift by ±max_shift pixels (each
     image its own draw) with bilinear interpolation; outside the image counts as 0."""
     n, c, h, w = x.shape
-    dtype = x.dtype
-    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation, n)).astype(dtype)
-    zoom = rng.uniform(scale[0], scale[1], n).astype(dtype)
-    shift = rng.uniform(-max_shift, max_shift, (2, n)).astype(dtype)
-    cos = (np.cos(angle) / zoom)[:, None, None]
-    sin = (np.sin(angle) / zoom)[:, None, None]
-    cy, cx = (h - 1) / 2, (w - 1) / 2
-    # For every output pixel, where it comes from in the input (the inverse map).
-    dy = (np.arange(h, dtype=dtype) - cy)[None, :, None] - shift[0][:, None, None]
-    dx = (np.arange(w, dtype=dtype) - cx)[None, None, :] - shift[1][:, None, None]
-    # Clipping the coordinates onto a zero border (1 pixel before, 2 after) keeps every
-    # index of the 2×2 neighbourhood inside the padded image without clipping indices.
-    src_y = np.clip(cos * dy + sin * dx + cy, -1, h)
-    src_x = np.clip(cos * dx - sin * dy + cx, -1, w)
-    y0, x0 = np.floor(src_y), np.floor(src_x)
-    wy, wx = src_y - y0, src_x - x0
+    wy, wx = _source_coordinates(n, h, w, x.dtype, rng, max_shift, max_rotation, scale)
+    top_row, left_column = np.floor(wy), np.floor(wx)
+    wy -= top_row  # now the weights of the lower and right neighbours
+    wx -= left_column
     stride = w + 3
     plane = (h + 3) * stride
     # Offsets within one padded image are small enough to be exact in float32; the image's
     # start is added in integers (a large batch would overflow float32's exact range).
-    base = (np.arange(n, dtype=np.intp) * (c * plane))[:, None, None] + (stride + 1)
-    index = (y0 * stride + x0).astype(np.intp) + base
+    top_row *= stride
+    top_row += left_column
+    index = top_row.astype(np.intp)
+    index += (np.arange(n, dtype=np.intp) * (c * plane))[:, None, None] + (stride + 1)
     padded = _zero_padded(x, 1, 2).reshape(-1)
     out = np.empty_like(x)
     for channel in range(c):
-        at = index + channel * plane if channel else index
-        # take() with mode="clip" skips the bounds check that fancy indexing makes.
-        v00, v01 = padded.take(at, mode="clip"), padded.take(at + 1, mode="clip")
-        v10 = padded.take(at + stride, mode="clip")
-        v11 = padded.take(at + (stride + 1), mode="clip")
-        upper = v00 + wx * (v01 - v00)
-        lower = v10 + wx * (v11 - v10)
-        out[:, channel] = upper + wy * (lower - upper)
+        at = index + channel * plane if c > 1 else index
+        # take() with mode="clip" skips the bounds check that fancy indexing makes; moving
+        # `at` in place around the 2×2 neighbourhood saves a temporary index array each.
+        top_left = padded.take(at, mode="clip")
+        at += 1
+        top_right = padded.take(at, mode="clip")
+        at += stride
+        bottom_right = padded.take(at, mode="clip")
+        at -= 1
+        bottom_left = padded.take(at, mode="clip")
+        top = _lerp(top_left, top_right, wx)
+        bottom = _lerp(bottom_left, bottom_right, wx)
+        out[:, channel] = _lerp(top, bottom, wy)
     return out
+
+
+def _lerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """start + weight * (end - start), computed in `end`'s memory."""
+    end -= start
+    end *= weight
+    end += start
+    return end
 
 
 def augment_images(
