@@ -12,6 +12,7 @@
 Every figure is printed (run with -s); the assertions are the goals.
 """
 
+import contextlib
 import os
 import statistics
 import sys
@@ -36,11 +37,25 @@ def median_seconds(function, repeats: int) -> float:
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def mnist_dir(folder):
+    """NNSTUDIO_MNIST_DIR=folder for the duration, so `load_dataset("mnist")` finds it."""
+    old = os.environ.get("NNSTUDIO_MNIST_DIR")
+    os.environ["NNSTUDIO_MNIST_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["NNSTUDIO_MNIST_DIR"]
+        else:
+            os.environ["NNSTUDIO_MNIST_DIR"] = old
+
+
 def measure_mnist_load(folder) -> dict:
     from nnstudio.data import load_dataset
 
-    os.environ["NNSTUDIO_MNIST_DIR"] = str(folder)
-    seconds = median_seconds(lambda: load_dataset("mnist"), 5)
+    with mnist_dir(folder):
+        seconds = median_seconds(lambda: load_dataset("mnist"), 5)
     return {"mnist_load_median_s": seconds}
 
 
@@ -69,8 +84,8 @@ def training_step(preset: str, x: np.ndarray, y: np.ndarray):
 def measure_augmentation(folder) -> dict:
     from nnstudio.data import augment_images, load_dataset
 
-    os.environ["NNSTUDIO_MNIST_DIR"] = str(folder)
-    dataset = load_dataset("mnist")
+    with mnist_dir(folder):
+        dataset = load_dataset("mnist")
     x, y = dataset.x_train[:128], dataset.y_train[:128]
     rng = np.random.default_rng(0)
     augment = median_seconds(lambda: augment_images(x, rng), 50)
