@@ -165,7 +165,7 @@ class Sequential:
         x = np.asarray(x)
         if len(x) == 0:
             return np.zeros((0, *self.output_shape), self.dtype)
-        parts = [self.forward(x[i : i + batch_size]).copy() for i in range(0, len(x), batch_size)]
+        parts = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         return np.concatenate(parts)
 
     def input_gradient(self, x, class_index=None) -> np.ndarray:
