@@ -1,8 +1,9 @@
-"""Image layers on NCHW batches: Conv2D (im2col + one matrix product), MaxPool2D, AvgPool2D.
+"""Image layers on NCHW batches: Conv2D (im2col + matrix products), MaxPool2D, AvgPool2D.
 
 Convolution unrolls every k×k window into a column ("im2col": a strided view, copied once) so
-the whole layer is one matrix product; its backward scatters the column gradient back with k·k
-strided additions ("col2im"), one per kernel offset, never one per pixel.
+the whole layer is one batched matrix product (W times each sample's columns); its backward
+scatters the column gradient back with k·k strided additions ("col2im"), one per kernel
+offset, never one per pixel.
 
 The columns are taken over *flattened, padded image rows*: output pixel (r, c) reads the flat
 input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
@@ -320,6 +321,9 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         self._x = x
+        # p·p elementwise maxima of strided views: many times faster than
+        # x.reshape(n, c, h/p, p, w/p, p).max(axis=(3, 5)), NumPy's reduction over two
+        # non-adjacent short axes being slow.
         offsets = self._offsets()
         y = x[offsets[0]].copy()
         for index in offsets[1:]:
