@@ -1,15 +1,15 @@
 """Image layers on NCHW batches: Conv2D (im2col + matrix products), MaxPool2D, AvgPool2D.
 
 Convolution unrolls every k×k window into a column ("im2col": a strided view, copied once) so
-the whole layer is one batched matrix product (W times each sample's columns); its backward
-scatters the column gradient back with k·k strided additions ("col2im"), one per kernel
-offset, never one per pixel.
+the forward pass is one batched matrix product (W times each sample's columns) and the
+backward two large ones; the column gradient goes back with k·k strided additions ("col2im"),
+one per kernel offset, never one per pixel.
 
 The columns are taken over *flattened, padded image rows*: output pixel (r, c) reads the flat
 input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
 one long strided slice of the image instead of many short ones. That computes Wp - out_width
 extra "wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price
-for long copies; and the product for each sample lands directly in NCHW order. The pooling
+for long copies; and the forward product lands directly in NCHW order. The pooling
 layers loop over the pool's offsets the same way.
 
 >>> import numpy as np
@@ -56,7 +56,7 @@ def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
     )
 
 
-def _flat_padded(x, pads, length):
+def _pad_flat(x, pads, length):
     """Zero-padded images as flat rows: (N, C, H, W) → (N, C, length), length ≥ Hp·Wp."""
     (top, bottom), (left, right) = pads
     n, c, h, w = x.shape
@@ -68,31 +68,33 @@ def _flat_padded(x, pads, length):
 
 
 def _wide_columns(flat, kernel, stride, out_h, width):
-    """im2col over flattened rows: (N, C, L) → (N, C·k·k, out_h·width).
+    """im2col over flattened rows: (N, C, L) → (C·k·k, N·out_h·width).
 
-    Row (c, i, j) of sample n holds flat[n, c, i·width + j + stride·m] for every wide output
+    Row (c, i, j) holds flat[n, c, i·width + j + stride·m] for every sample n and wide output
     position m = r·width + col (col < width, of which only col < out_width are real outputs).
+    Each row is N long strided slices of the images, so the copy is fast.
     """
     n, c, length = flat.shape
     item = flat.itemsize
     view = as_strided(
         flat,
-        shape=(n, c, kernel, kernel, out_h * width),
-        strides=(c * length * item, length * item, width * item, item, stride * item),
+        shape=(c, kernel, kernel, n, out_h * width),
+        strides=(length * item, width * item, item, c * length * item, stride * item),
         writeable=False,
     )
-    return np.ascontiguousarray(view).reshape(n, c * kernel * kernel, out_h * width)
+    return np.ascontiguousarray(view).reshape(c * kernel * kernel, n * out_h * width)
 
 
-def _scatter_columns(grad_columns, channels, length, kernel, stride, width):
+def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
     """col2im for _wide_columns: k·k strided additions of long rows → (N, C, L)."""
-    n, _, positions = grad_columns.shape
     grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
-    grad_columns = grad_columns.reshape(n, channels, kernel, kernel, positions)
+    positions = grad_columns.shape[1] // n
+    grad_columns = grad_columns.reshape(channels, kernel, kernel, n, positions)
     for i in range(kernel):
         for j in range(kernel):
             start = i * width + j
-            grad_flat[:, :, start : start + stride * positions : stride] += grad_columns[:, :, i, j]
+            target = grad_flat[:, :, start : start + stride * positions : stride]
+            target += grad_columns[:, i, j].transpose(1, 0, 2)
     return grad_flat
 
 
@@ -216,10 +218,14 @@ class Conv2D(WeightedLayer):
         n = len(x)
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
-        flat = _flat_padded(x, pads, length)
-        self._columns = _wide_columns(flat, self.kernel_size, self.stride, out_h, width)
-        # One product per sample (numpy loops over the batch inside matmul): (N, filters, m).
-        z = np.matmul(self.params["W"].reshape(filters, -1), self._columns)
+        columns = _wide_columns(
+            _pad_flat(x, pads, length), self.kernel_size, self.stride, out_h, width
+        )
+        self._columns = columns
+        # One product per sample (NumPy loops inside matmul): measured faster here than one
+        # big product with these shapes, and the result is already in NCHW order.
+        per_sample = columns.reshape(len(columns), n, -1).transpose(1, 0, 2)
+        z = np.matmul(self.params["W"].reshape(filters, -1), per_sample)
         if self.use_bias:
             z += self.params["b"][:, None]
         z = z.reshape(n, filters, out_h, width)[..., :out_w]  # drop the wrap-around columns
@@ -229,21 +235,21 @@ class Conv2D(WeightedLayer):
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
-        # Gradient on the wide grid; the wrap-around columns stay 0 so they add nothing.
-        wide = np.zeros((n, filters, out_h, width), dtype=grad_y.dtype)
-        self._activation_grad(grad_y, out=wide[..., :out_w])
-        wide = wide.reshape(n, filters, out_h * width)
-        per_sample = np.matmul(wide, self._columns.transpose(0, 2, 1))
-        np.sum(per_sample, axis=0, out=self.grads["W"].reshape(filters, -1))
+        # The gradient on the wide grid, filters first so that the weight and column
+        # gradients are single large products; the wrap-around columns stay 0.
+        wide = np.zeros((filters, n, out_h, width), dtype=grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
+        wide = wide.reshape(filters, -1)
+        W = self.params["W"].reshape(filters, -1)
+        np.matmul(wide, self._columns.T, out=self.grads["W"].reshape(filters, -1))
         if self.use_bias:
-            np.sum(wide, axis=(0, 2), out=self.grads["b"])
+            np.sum(wide, axis=1, out=self.grads["b"])
         self._add_penalty_grads()
         if not need_input_grad:
             return None
-        grad_columns = np.matmul(self.params["W"].reshape(filters, -1).T, wide)
         channels, height, in_width = self.input_shape
         grad_flat = _scatter_columns(
-            grad_columns, channels, length, self.kernel_size, self.stride, width
+            np.matmul(W.T, wide), n, channels, length, self.kernel_size, self.stride, width
         )
         (top, bottom), (left, _) = pads
         padded_h = height + top + bottom
