@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from nnstudio.engine.metrics import predicted_labels, to_labels
-from nnstudio.engine.schedules import ConstantSchedule, CosineSchedule, get_schedule
+from nnstudio.engine.schedules import ConstantSchedule, get_schedule
 
 __all__ = [
     "FitConfig",
@@ -368,8 +368,6 @@ class _Trainer:
     def _prepare_schedule(self):
         schedule = self.config.make_schedule()
         self.schedule = None if isinstance(schedule, ConstantSchedule) else schedule
-        if isinstance(schedule, CosineSchedule) and schedule.total_steps <= schedule.warmup_steps:
-            raise ValueError("cosine schedule: warmup_steps must be smaller than the epochs")
         opt = self.optimizer
         # Resuming with a schedule: the optimizer's lr is a scheduled value; start from its base.
         resumed = self.schedule is not None and getattr(opt, "iterations", 0) > 0

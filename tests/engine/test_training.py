@@ -562,3 +562,26 @@ def test_optimizer_can_be_given_by_name():
     x, y = blobs(32)
     result = fit(mlp(), get_loss(CE), get_optimizer("rmsprop"), x, y, FitConfig(epochs=1))
     assert result.stopped_reason == "completed"
+
+
+@pytest.mark.slow
+def test_mnist_mlp_learns_real_digits(mnist_path):
+    from nnstudio.data.idx import read_idx
+    from nnstudio.engine.metrics import evaluate
+
+    def images(name):
+        return (read_idx(mnist_path / name).astype(np.float32) / 255).reshape(-1, 784)
+
+    x = images("train-images-idx3-ubyte.gz")[:20000]
+    y = read_idx(mnist_path / "train-labels-idx1-ubyte.gz")[:20000].astype(np.int64)
+    x_test = images("t10k-images-idx3-ubyte.gz")
+    y_test = read_idx(mnist_path / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    model = Sequential([Dense(128, activation="relu"), Dense(10)], input_shape=(784,))
+    result = fit(
+        model, CE, Adam(lr=1e-3), x, y, FitConfig(epochs=2, batch_size=128, validation_split=0.1)
+    )
+    assert result.stopped_reason == "completed"
+    assert result.history[-1]["val_accuracy"] > 0.9
+    report = evaluate(model, get_loss(CE), x_test, y_test)
+    assert report["accuracy"] > 0.92 and report["n_classes"] == 10
+    assert sum(row["support"] for row in report["per_class"]) == 10000
