@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -52,6 +53,8 @@ FINITE_CHECK_EVERY = 25
 VALIDATION_BATCH_SIZE = 1024
 # A training loss this many times the first one means the run diverged (see _set_explode_limit).
 EXPLODE_FACTOR = 1e6
+# Before the first loss is known: finite, so that an infinite first loss still counts as bad.
+NO_LIMIT_YET = sys.float_info.max
 
 
 # -- settings, result, control ----------------------------------------------------------------
@@ -341,7 +344,7 @@ class _Trainer:
         self.good_state = model.state_dict()  # last weights known to be finite
         self.good_where = f"the start of epoch {initial_epoch + 1}"
         self.stopped_reason, self.message = "completed", ""
-        self.explode_limit, self.first_loss = math.inf, math.nan
+        self.explode_limit, self.first_loss = NO_LIMIT_YET, math.nan
         self._prepare_early_stopping()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -496,7 +499,7 @@ class _Trainer:
             if not value <= explode_limit:  # also true for NaN; one comparison per batch
                 self._bad_loss(epoch, batch + 1, value)  # seen before the update
                 return None
-            if explode_limit == math.inf:
+            if explode_limit == NO_LIMIT_YET:
                 explode_limit = self._set_explode_limit(value)
             model.backward(grad_outputs, **backward_options)
             optimizer.step(params, grads)

@@ -397,13 +397,13 @@ class NanAtCall:
 
     task = "classification"
 
-    def __init__(self, n):
-        self.inner, self.calls, self.n = get_loss(CE), 0, n
+    def __init__(self, n, bad=math.nan):
+        self.inner, self.calls, self.n, self.bad = get_loss(CE), 0, n, bad
 
     def value_and_grad(self, outputs, targets):
         self.calls += 1
         value, grad = self.inner.value_and_grad(outputs, targets)
-        return (math.nan if self.calls == self.n else value), grad
+        return (self.bad if self.calls == self.n else value), grad
 
     def value(self, outputs, targets):
         return self.inner.value(outputs, targets)
@@ -432,6 +432,16 @@ def test_nan_loss_is_seen_before_the_update_so_weights_stay():
     assert "last good weights were kept" in result.message
     assert len(snapshots) == 2
     assert_same_weights(weights(model), snapshots[-1])  # the NaN batch changed nothing
+
+
+def test_infinite_first_loss_is_caught():
+    x, y = blobs(64)
+    model = mlp()
+    start = weights(model)
+    result = fit(model, NanAtCall(1, bad=math.inf), Adam(), x, y, FitConfig(epochs=1))
+    assert result.stopped_reason == "nan"
+    assert result.message.startswith("The loss became infinite at epoch 1, batch 1")
+    assert_same_weights(weights(model), start)
 
 
 def test_non_finite_weights_are_replaced_by_the_last_good_copy(monkeypatch):
