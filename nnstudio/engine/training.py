@@ -507,8 +507,9 @@ class _Trainer:
             total_loss += value * size
             seen += size
             if labels is not None:
-                batch_labels = labels[lo : lo + size] if order is None else labels[index]
-                correct += int(np.count_nonzero(predicted_labels(outputs) == batch_labels))
+                if labels is not y:  # one-hot or probability targets: their own label array
+                    yb = labels[lo : lo + size] if order is None else labels[index]
+                correct += int(np.count_nonzero(predicted_labels(outputs) == yb))
             if (batch + 1) % FINITE_CHECK_EVERY == 0 and not self._keep_if_finite(epoch, batch):
                 return None
             if batch_callbacks:
