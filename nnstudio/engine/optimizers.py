@@ -184,18 +184,29 @@ class Optimizer:
 
     # -- internals ----------------------------------------------------------------------------
     def _allocate(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Make zeroed state arrays and one scratch buffer per parameter (once)."""
+        """Make zeroed state arrays (or adopt loaded ones) and one scratch buffer per parameter.
+
+        Runs at the first step, or when the parameter names change (a new model)."""
         missing = sorted(set(params) - set(grads))
         if missing:
             raise ValueError(f"No gradient for parameter(s) {missing}; run backward() first.")
-        for name, p in params.items():
-            self._scratch[name] = np.empty_like(p)
-            for slot in self.SLOTS:
-                existing = self.state[slot].get(name)
-                if existing is None or existing.shape != p.shape:
-                    self.state[slot][name] = np.zeros_like(p)
-                else:  # loaded from a state dict: keep it, in the parameter's dtype
-                    self.state[slot][name] = existing.astype(p.dtype, copy=False)
+        self._scratch = {name: np.empty_like(p) for name, p in params.items()}
+        for slot in self.SLOTS:
+            loaded = self.state[slot]
+            for name, p in params.items():
+                existing = loaded.get(name)
+                if existing is not None and existing.shape != p.shape:
+                    raise ValueError(
+                        f"The optimizer state for {name!r} has shape {existing.shape} but the "
+                        f"parameter has shape {p.shape}: it belongs to another model. Use a new "
+                        "optimizer for this model."
+                    )
+            self.state[slot] = {
+                name: np.zeros_like(p)
+                if loaded.get(name) is None
+                else loaded[name].astype(p.dtype, copy=False)  # loaded: keep its values
+                for name, p in params.items()
+            }
 
     def _update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         raise NotImplementedError

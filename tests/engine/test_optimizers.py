@@ -292,3 +292,23 @@ def test_missing_gradient_is_reported():
 
 def test_repr_shows_settings():
     assert repr(SGD(lr=0.1, momentum=0.9)).startswith("SGD(lr=0.1, momentum=0.9")
+
+
+def test_state_of_another_model_is_refused():
+    opt = Adam()
+    opt.step({"w": np.zeros(3)}, {"w": np.ones(3)})
+    state = opt.state_dict()
+    other = Adam()
+    other.load_state_dict(state)
+    with pytest.raises(ValueError, match="state for 'w' has shape \\(3,\\) but the parameter"):
+        other.step({"w": np.zeros(4)}, {"w": np.ones(4)})
+
+
+def test_new_parameter_names_get_fresh_state():
+    opt = SGD(lr=0.1, momentum=0.9)
+    opt.step({"a": np.zeros(2)}, {"a": np.ones(2)})
+    params = {"b": np.zeros(2)}
+    opt.step(params, {"b": np.ones(2)})
+    opt.step(params, {"b": np.ones(2)})
+    assert set(opt.state["velocity"]) == {"b"} and set(opt._scratch) == {"b"}
+    np.testing.assert_allclose(params["b"], [-0.29, -0.29])  # 0.1 * (1 + 1.9)
