@@ -290,8 +290,18 @@ def _suggested_lr(optimizer, lr: float) -> str:
     default = inspect.signature(type(optimizer)).parameters.get("lr")
     default_lr = default.default if default is not None else None
     if isinstance(default_lr, float) and lr > default_lr:
-        return f"{default_lr:g}"
-    return f"{lr / 10:g}"
+        return _format_rate(default_lr)
+    return _format_rate(lr / 10)
+
+
+def _format_rate(lr: float) -> str:
+    """A learning rate as people write it: 0.001, 1e-5, 1e6 (not 1e+06).
+
+    >>> _format_rate(1e6), _format_rate(0.001), _format_rate(1e-05)
+    ('1e6', '0.001', '1e-5')
+    """
+    mantissa, _, exponent = f"{lr:g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
 # -- the loop -------------------------------------------------------------------------------------
@@ -575,9 +585,9 @@ class _Trainer:
             kept = "the last good weights were kept"
         self._set_stop(
             "nan",
-            f"{problem} at epoch {epoch + 1}, batch {batch} — the learning rate {lr:g} is "
-            f"probably too large; try {_suggested_lr(self.optimizer, lr)} (or gradient "
-            f"clipping). Training stopped and {kept}.",
+            f"{problem} at epoch {epoch + 1}, batch {batch} — the learning rate "
+            f"{_format_rate(lr)} is probably too large; try {_suggested_lr(self.optimizer, lr)} "
+            f"(or gradient clipping). Training stopped and {kept}.",
         )
         return False
 

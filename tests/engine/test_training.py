@@ -396,7 +396,7 @@ def test_nan_guard_fires_on_huge_learning_rate_and_keeps_finite_weights():
         start = weights(model)
         result = fit(model, CE, optimizer, x, y, FitConfig(epochs=5, batch_size=32))
         assert result.stopped_reason == "nan"
-        assert "learning rate 1e+06 is probably too large" in result.message
+        assert "learning rate 1e6 is probably too large" in result.message
         assert "epoch 1, batch" in result.message and "weights" in result.message
         assert all(np.isfinite(v).all() for v in model.state_dict().values())
         assert_same_weights(weights(model), start)  # blew up before the first check
