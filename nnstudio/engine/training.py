@@ -479,6 +479,9 @@ class _Trainer:
         x, y, n, batch_size = self.x, self.y, len(self.x), config.batch_size
         n_batches = self._batches()
         batch_callbacks = [cb.on_batch_end for cb in self.callbacks if hasattr(cb, "on_batch_end")]
+        # Per-layer gradient norms cost a pass over all gradients: only when a callback asks.
+        asked = [cb.grad_norms_every for cb in self.callbacks if getattr(cb, "grad_norms_every", 0)]
+        norms_every = min(asked) if asked else 0
         order = (
             np.random.default_rng([config.seed, epoch]).permutation(n) if config.shuffle else None
         )
@@ -534,6 +537,8 @@ class _Trainer:
                     "samples_per_second": seen / elapsed if elapsed > 0 else 0.0,
                     "accuracy": correct / seen if labels is not None else None,
                 }
+                if norms_every and (batch + 1) % norms_every == 0:
+                    info["grad_norms"] = layer_gradient_norms(model)
                 for callback in batch_callbacks:
                     callback(info)
             if control is not None and control._step_pending:
@@ -699,7 +704,8 @@ def fit(
     - ``callbacks``: objects with optional ``on_train_begin(info)``, ``on_batch_end(info)``,
       ``on_epoch_end(info)``, ``on_train_end(result)``. Batch info: epoch (1-based), batch
       (1-based), batches, loss, lr, seen (samples this epoch), samples_per_second, accuracy
-      (running, this epoch). Epoch info: epoch, epochs, loss, accuracy, val_loss,
+      (running, this epoch), and grad_norms every k batches when a callback has the attribute
+      ``grad_norms_every = k``. Epoch info: epoch, epochs, loss, accuracy, val_loss,
       val_accuracy, lr, seconds, samples_per_second, grad_norms ({"0 Dense": norm}) — plain
       floats, None where it does not apply.
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.

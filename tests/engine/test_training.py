@@ -520,6 +520,17 @@ def test_l2_penalty_is_part_of_the_reported_loss():
     )
 
 
+def test_batch_grad_norms_only_when_a_callback_asks():
+    x, y = blobs(64)
+    recorder, asking = Recorder(), Recorder()
+    asking.grad_norms_every = 2
+    fit(mlp(), CE, Adam(), x, y, FitConfig(epochs=1, batch_size=16), callbacks=[recorder])
+    assert all("grad_norms" not in info for info in recorder.batches)
+    fit(mlp(), CE, Adam(), x, y, FitConfig(epochs=1, batch_size=16), callbacks=[asking])
+    assert ["grad_norms" in info for info in asking.batches] == [False, True, False, True]
+    assert set(asking.batches[1]["grad_norms"]) == {"0 Dense", "1 Dense"}
+
+
 def test_layer_gradient_norms_match_manual_computation():
     x, y = blobs(32)
     model = mlp()
