@@ -220,7 +220,8 @@ class Activation(Layer):
 
     category = "Activation"
     description = "Applies an activation function (relu, tanh, softmax, ...) to each value."
-    ALPHA_DEFAULTS = {"leaky_relu": 0.01, "elu": 1.0}
+    #: Functions with an alpha setting (the others reject one).
+    TAKES_ALPHA = ("leaky_relu", "elu")
     SETTINGS = [
         Setting(
             "function",
@@ -245,7 +246,7 @@ class Activation(Layer):
         self._setup_function()
 
     def _setup_function(self):
-        takes_alpha = self.function in self.ALPHA_DEFAULTS
+        takes_alpha = self.function in self.TAKES_ALPHA
         if self.alpha is not None and not takes_alpha:
             raise ValueError(
                 f"activation {self.function!r} takes no alpha; got {self.alpha}. "
