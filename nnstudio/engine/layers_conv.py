@@ -56,6 +56,16 @@ def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
     )
 
 
+def _reduce_windows(ufunc, x, offsets):
+    """``ufunc`` (np.maximum, np.add) over the values each window sees at every offset."""
+    if len(offsets) == 1:
+        return x[offsets[0]].copy()
+    result = ufunc(x[offsets[0]], x[offsets[1]])
+    for index in offsets[2:]:
+        ufunc(result, x[index], out=result)
+    return result
+
+
 def _pad_flat(x, pads, length):
     """Zero-padded images as flat rows: (N, C, H, W) → (N, C, length), length ≥ Hp·Wp."""
     (top, bottom), (left, right) = pads
@@ -330,12 +340,8 @@ class MaxPool2D(_Pool2D):
         # p·p elementwise maxima of strided views: many times faster than
         # x.reshape(n, c, h/p, p, w/p, p).max(axis=(3, 5)), NumPy's reduction over two
         # non-adjacent short axes being slow.
-        offsets = self._offsets()
-        y = x[offsets[0]].copy()
-        for index in offsets[1:]:
-            np.maximum(y, x[index], out=y)
-        self._y = y
-        return y
+        self._y = _reduce_windows(np.maximum, x, self._offsets())
+        return self._y
 
     def backward(self, grad_y, need_input_grad=True):
         x, y = self._x, self._y
@@ -360,10 +366,7 @@ class AvgPool2D(_Pool2D):
     description = "Averages each window: smaller, smoother images."
 
     def forward(self, x, training=False):
-        offsets = self._offsets()
-        y = x[offsets[0]].copy()
-        for index in offsets[1:]:
-            y += x[index]
+        y = _reduce_windows(np.add, x, self._offsets())
         y *= 1.0 / self.pool_size**2
         return y
 
