@@ -26,6 +26,8 @@ PROGRESS_HZ = 20.0
 SNAPSHOT_HZ = 5.0
 GRID_SIZE = 100
 HISTOGRAM_BINS = 30
+# Histograms of big layers use an evenly strided sample: the shape is the same, the cost is not.
+HISTOGRAM_SAMPLE = 20_000
 
 
 class SnapshotMaker:
@@ -72,7 +74,10 @@ class SnapshotMaker:
         for name, value in weights.items():
             if not name.endswith(".W"):
                 continue
-            finite = value[np.isfinite(value)]
+            flat = value.reshape(-1)
+            if flat.size > HISTOGRAM_SAMPLE:
+                flat = flat[:: flat.size // HISTOGRAM_SAMPLE]
+            finite = flat[np.isfinite(flat)]
             if finite.size == 0:
                 continue
             counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
@@ -158,7 +163,7 @@ class TrainingWorker(QObject):
                 history=job["history"],
             )
             self._flush(time.monotonic())
-            self._emit_snapshot(time.monotonic(), {"epoch": result.epochs_completed, "final": True})
+            self._emit_snapshot(time.monotonic(), {"epoch": result.epochs_completed}, final=True)
             self.finished.emit(result_to_dict(result))
         except ValueError as error:  # the engine's user-facing errors already say what to do
             self.failed.emit(str(error))
@@ -206,10 +211,11 @@ class TrainingWorker(QObject):
         self._pending_epochs = []
         self.epoch_done.emit(payload)
 
-    def _emit_snapshot(self, now: float, info: dict) -> None:
+    def _emit_snapshot(self, now: float, info: dict, final: bool = False) -> None:
         self._snapshots.mark(now)
         payload = self._snapshot.make()
         payload.update(epoch=info.get("epoch", 0), batch=info.get("batch", 0), time=now)
+        payload["final"] = final
         self.weights_snapshot.emit(payload)
 
     def _flush(self, now: float) -> None:

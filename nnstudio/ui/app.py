@@ -32,9 +32,15 @@ def run_app(project_path: str | None = None) -> int:
     """Open the main window (and the project, if given) and run until it is closed."""
     app = create_application()
     from nnstudio.ui.main_window import MainWindow
+    from nnstudio.ui.style import apply_style
 
-    window = MainWindow()
+    apply_style(app)
+    window = MainWindow(load_default=not project_path)
     if project_path:
-        window.open_project(project_path)
+        window.open_project(project_path)  # on failure: the default project + a message
     window.show()
+    # After a crash, offer what the autosave kept (once the window is on screen).
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, window.offer_restore)
     return app.exec()

@@ -545,6 +545,8 @@ class MainWindow(QMainWindow):
         try:
             project = load_project(path)
         except ValueError as error:
+            if self.project is None:  # launched with a bad file: still give a usable window
+                self.load_default_project()
             self.show_message(str(error), "error")
             return False
         self._apply_project(project, Path(path))
@@ -986,6 +988,7 @@ class MainWindow(QMainWindow):
         if done >= self._target_epochs:
             self._target_epochs = done + project.training.epochs
         config.epochs = self._target_epochs
+        self.training_tab.plots.set_planned_epochs(self._target_epochs)
         session = TrainingSession(
             self.model,
             loss,

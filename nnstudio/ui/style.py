@@ -97,6 +97,17 @@ QHeaderView::section {{ background: {WINDOW}; border: none; border-bottom: 1px s
     padding: 4px 6px; color: {MUTED}; font-weight: 600; }}
 QTableView, QTreeView, QListView {{ border: 1px solid {BORDER}; border-radius: 6px;
     gridline-color: #eef1f5; selection-background-color: #dbe6fb; selection-color: {TEXT}; }}
+QAbstractSpinBox {{ padding-right: 18px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: border;
+    width: 16px; border: none; background: transparent; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QAbstractSpinBox::up-button:hover, QAbstractSpinBox::down-button:hover {{
+    background: #eef3fb; }}
+QAbstractSpinBox::up-arrow {{ image: url(ICONS/chevron-up.svg); width: 10px; height: 10px; }}
+QAbstractSpinBox::down-arrow {{ image: url(ICONS/chevron-down.svg); width: 10px; height: 10px; }}
+QComboBox::drop-down {{ border: none; width: 18px; }}
+QComboBox::down-arrow {{ image: url(ICONS/chevron-down.svg); width: 10px; height: 10px; }}
 QFrame#messageBar {{ border-radius: 8px; padding: 2px; }}
 QFrame#messageBar[level="info"] {{ background: #e8f0fe; border: 1px solid #bfd3fb; }}
 QFrame#messageBar[level="warning"] {{ background: #fff7e6; border: 1px solid #f5d08a; }}
@@ -137,7 +148,8 @@ def apply_style(app: QApplication) -> None:
     """Give the application nnstudio's look (idempotent)."""
     app.setStyle("Fusion")
     app.setPalette(palette())
-    app.setStyleSheet(STYLE_SHEET)
+    icons = resource_path("icons", "actions").as_posix()
+    app.setStyleSheet(STYLE_SHEET.replace("ICONS", icons))
     configure_pyqtgraph()
 
 

@@ -46,6 +46,9 @@ def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, p
         ),
         timeout=2000,
     )
+    # One plot per tick: the accuracy plot follows on a later tick.
+    assert plots._dirty, "all plots redrawn in one go"
+    qtbot.waitUntil(lambda: not plots._dirty, timeout=3000)
     x, y = plots.val_acc.getData()
     np.testing.assert_allclose(y, [0.4, 0.7, 0.8])
     assert len(plots.batch_curve.getData()[0]) == 3

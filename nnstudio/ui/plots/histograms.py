@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from nnstudio.ui import style
 
-MAX_COLUMNS = 3
+MAX_COLUMNS = 2
 
 
 class WeightHistograms(QWidget):
@@ -49,7 +49,8 @@ class WeightHistograms(QWidget):
         for index, name in enumerate(names):
             if index and index % columns == 0:
                 self.view.nextRow()
-            plot = self.view.addPlot(title=f"<span style='color:{style.MUTED}'>{name}</span>")
+            plot = self.view.addPlot()
+            plot.setTitle(name, color=style.MUTED, size="8pt")
             plot.hideAxis("left")
             plot.setMouseEnabled(x=False, y=False)
             plot.getAxis("bottom").setStyle(tickLength=-4)

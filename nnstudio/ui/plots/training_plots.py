@@ -1,14 +1,18 @@
 """Live training curves: loss, accuracy, learning rate and per-layer gradient norms.
 
 Follows the pyqtgraph advice for live data: the curve items are made once and fed with
-``setData``; incoming points only append to lists and mark the plots dirty, and a QTimer redraws
-at most ~10 times a second, so a burst of signals costs the GUI thread almost nothing.
+``setData``; incoming points only append to lists and mark the plots dirty, and a QTimer redraws.
+Painting a pyqtgraph plot is Python code that competes with the training thread for the GIL, so
+each timer tick refreshes ONE dirty plot (round robin): every GUI event stays short (the window
+answers within a frame or two) and the worker loses little time. During a run the epoch axis is
+fixed to the planned epochs, so the axes are not re-laid out at every point.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +21,15 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from nnstudio.ui import style
 
-REDRAW_MS = 100
+REDRAW_MS = 150  # one plot per tick: ~6 plot repaints a second at most while training
+PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
+HISTOGRAM_SECONDS = 2.0
+LEGEND = {
+    "labelTextColor": style.TEXT,
+    "labelTextSize": "8pt",
+    "brush": (255, 255, 255, 190),
+    "verSpacing": -6,
+}
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 
 
@@ -83,7 +95,9 @@ class TrainingPlots(QWidget):
         self.accuracy_plot = self._make_plot("accuracyPlot", "Accuracy", "accuracy")
         self.lr_plot = self._make_plot("learningRatePlot", "Learning rate", "lr")
         self.grad_plot = self._make_plot("gradientNormPlot", "Gradient norm per layer", "norm")
+        # Rates and gradient norms span decades: a log axis keeps both ends readable.
         self.grad_plot.setLogMode(y=True)
+        self.lr_plot.setLogMode(y=True)
         self.accuracy_plot.setYRange(0, 1)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -128,19 +142,22 @@ class TrainingPlots(QWidget):
         loss_item = self.loss_plot.getPlotItem()
         loss_item.setClipToView(True)
         loss_item.setDownsampling(auto=True, mode="peak")
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=style.TEXT)
-        self.batch_curve = self.loss_plot.plot(pen=_pen(style.BATCH_COLOR, 1), name="batch")
+        self.loss_plot.addLegend(offset=(-10, 10), **LEGEND)
+        # Thousands of faint segments: no antialiasing and "finite" gaps keep them cheap.
+        self.batch_curve = self.loss_plot.plot(
+            pen=_pen(style.BATCH_COLOR, 1), name="batch", antialias=False, connect="finite"
+        )
         self.train_loss = self.loss_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
         self.val_loss = self.loss_plot.plot(
             pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
         )
-        self.accuracy_plot.addLegend(offset=(-10, -10), labelTextColor=style.TEXT)
+        self.accuracy_plot.addLegend(offset=(-10, -10), **LEGEND)
         self.train_acc = self.accuracy_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
         self.val_acc = self.accuracy_plot.plot(
             pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
         )
         self.lr_curve = self.lr_plot.plot(pen=_pen(style.LR_COLOR), stepMode=None)
-        self.grad_plot.addLegend(offset=(-10, 10), labelTextColor=style.TEXT)
+        self.grad_plot.addLegend(offset=(-6, 6), colCount=2, **LEGEND)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -153,8 +170,16 @@ class TrainingPlots(QWidget):
             self.grad_plot.removeItem(curve)
             self.grad_plot.getPlotItem().legend.removeItem(curve)
         self._grad_curves = {}
-        self._dirty = True
-        self._redraw()
+        self._dirty = set(PLOT_ORDER)
+        self.redraw_all()
+
+    def set_planned_epochs(self, epochs: int) -> None:
+        """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
+        for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot, self.grad_plot):
+            if epochs > 0:
+                plot.setXRange(0, max(epochs, len(self.epochs)), padding=0.02)
+            else:
+                plot.enableAutoRange(axis="x")
 
     def set_task(self, task: str) -> None:
         """Accuracy only means something for classification."""
@@ -165,11 +190,11 @@ class TrainingPlots(QWidget):
         for x, y in losses:
             self.batch_x.append(float(x))
             self.batch_y.append(float(y) if math.isfinite(y) else float("nan"))
-        self._schedule()
+        self._schedule("loss")
 
     def add_epochs(self, epochs) -> None:
         self.epochs.extend(dict(epoch) for epoch in epochs)
-        self._schedule()
+        self._schedule(*PLOT_ORDER)
 
     def set_history(self, history) -> None:
         """Show a finished history (e.g. after opening a project) instead of the live run."""
@@ -204,8 +229,8 @@ class TrainingPlots(QWidget):
             plot.addItem(item)
             self._overlay_items.append((plot, item))
 
-    def _schedule(self) -> None:
-        self._dirty = True
+    def _schedule(self, *plots: str) -> None:
+        self._dirty.update(plots)
         if not self._timer.isActive():
             self._timer.start()
 
@@ -228,20 +253,35 @@ class TrainingPlots(QWidget):
         return self.epoch_numbers(), {names[k]: self.series(k) for k in keys}
 
     def _redraw(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
+        """Refresh the next dirty plot; come back for the others on the next tick."""
+        for name in PLOT_ORDER:
+            if name in self._dirty:
+                self._dirty.discard(name)
+                self._draw(name)
+                break
+        if self._dirty:
+            self._timer.start()
+
+    def redraw_all(self) -> None:
+        """Refresh every dirty plot at once (when not training, or before an export)."""
+        while self._dirty:
+            self._redraw()
+        self._timer.stop()
+
+    def _draw(self, name: str) -> None:
         x = self.epoch_numbers()
-        self.batch_curve.setData(np.array(self.batch_x), _finite(self.batch_y), connect="finite")
-        for curve, key in (
-            (self.train_loss, "loss"),
-            (self.val_loss, "val_loss"),
-            (self.train_acc, "accuracy"),
-            (self.val_acc, "val_accuracy"),
-            (self.lr_curve, "lr"),
-        ):
-            curve.setData(x, self.series(key), connect="finite")
-        self._redraw_gradients(x)
+        if name == "loss":
+            self.batch_curve.setData(np.array(self.batch_x), _finite(self.batch_y))
+            self.train_loss.setData(x, self.series("loss"), connect="finite")
+            self.val_loss.setData(x, self.series("val_loss"), connect="finite")
+        elif name == "accuracy":
+            self.train_acc.setData(x, self.series("accuracy"), connect="finite")
+            self.val_acc.setData(x, self.series("val_accuracy"), connect="finite")
+        elif name == "lr":
+            # Log axis: a rate of 0 (end of a cosine schedule) is clamped to stay drawable.
+            self.lr_curve.setData(x, np.maximum(self.series("lr"), 1e-12), connect="finite")
+        else:
+            self._redraw_gradients(x)
 
     def _redraw_gradients(self, x: np.ndarray) -> None:
         names: list[str] = []
@@ -263,11 +303,13 @@ class TrainingPlots(QWidget):
 
     def export_png(self, path: str) -> None:
         """Save the four plots as one PNG image."""
+        self.redraw_all()
         if not self.grab().save(str(path), "PNG"):
             raise OSError(f"Could not write the image {path}. Check the folder is writable.")
 
     def export_csv(self, path: str) -> None:
         """Save the epoch history (one row per epoch, one column per value) as CSV."""
+        self.redraw_all()
         columns = ["epoch", *EPOCH_SERIES[:-1], "lr", "seconds", "samples_per_second"]
         layers: list[str] = []
         for epoch in self.epochs:
@@ -299,6 +341,7 @@ class TrainingTab(QWidget):
         self.boundary = DecisionBoundaryView()
         self.histograms = WeightHistograms()
         self._pending_snapshot = None
+        self._histograms_drawn = -1e9
         self.png_button = QPushButton(style.icon("export"), "Export PNG…")
         self.png_button.setToolTip("Save the four training plots as one PNG image.")
         self.csv_button = QPushButton(style.icon("csv"), "Export CSV…")
@@ -354,4 +397,8 @@ class TrainingTab(QWidget):
             return
         if snapshot.get("boundary") is not None and not self.boundary.isHidden():
             self.boundary.set_boundary(snapshot["boundary"])
-        self.histograms.set_histograms(snapshot.get("histograms") or {})
+        # Histograms change slowly and cost a repaint of several small plots: every 2 s.
+        now = time.monotonic()
+        if now - self._histograms_drawn >= HISTOGRAM_SECONDS or snapshot.get("final"):
+            self._histograms_drawn = now
+            self.histograms.set_histograms(snapshot.get("histograms") or {})
