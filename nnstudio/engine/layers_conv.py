@@ -246,8 +246,9 @@ class Conv2D(WeightedLayer):
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
         # The gradient on the wide grid, filters first so that the weight and column
-        # gradients are single large products; the wrap-around columns stay 0.
-        wide = np.zeros((filters, n, out_h, width), dtype=grad_y.dtype)
+        # gradients are single large products; the wrap-around columns get 0.
+        wide = np.empty((filters, n, out_h, width), dtype=grad_y.dtype)
+        wide[..., out_w:] = 0.0
         self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
         wide = wide.reshape(filters, -1)
         W = self.params["W"].reshape(filters, -1)
