@@ -363,7 +363,7 @@ class HyperparametersPanel(QWidget):
             form,
             "learning_rate",
             "Learning rate",
-            ScientificSpinBox(1e-7, 100.0),
+            ScientificSpinBox(1e-7, 1e9),
             "Size of each update step. Adam: 1e-4–1e-2 (1e-3 default); SGD: 0.01–0.1. Too large "
             "and the loss explodes; too small and nothing happens. Can change while training.",
         )

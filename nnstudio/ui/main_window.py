@@ -274,7 +274,7 @@ class MainWindow(QMainWindow):
             [self.actionTrain, self.actionPause, self.actionStep, self.actionStop, self.actionReset]
         )
         bar.addSeparator()
-        self.toolbar_lr = ScientificSpinBox(1e-7, 100.0)
+        self.toolbar_lr = ScientificSpinBox(1e-7, 1e9)
         self.toolbar_lr.setObjectName("toolbarLearningRate")
         self.toolbar_lr.setToolTip(
             "Learning rate — takes effect on the next batch, even while "
@@ -296,6 +296,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(spacer)
         self.epoch_label = QLabel("Epoch 0 / 0")
         self.epoch_label.setObjectName("epochCounter")
+        self.epoch_label.setMinimumWidth(130)
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.epoch_label.setToolTip("Epochs trained in this run / planned.")
         self.epoch_progress = QProgressBar()
         self.epoch_progress.setObjectName("epochProgress")
@@ -433,8 +435,10 @@ class MainWindow(QMainWindow):
         self.actionPause.setVisible(training)
         self.actionStop.setEnabled(state != "idle")
         self.actionTrain.setText("Resume" if state == "paused" else "Train")
-        self.hyperparameters.set_training_locked(state != "idle")
-        self.toolbar_batch.setEnabled(state == "idle")
+        # Locked only while a session owns the model (a NaN pause has none: fix the rate).
+        busy = self.session is not None
+        self.hyperparameters.set_training_locked(busy)
+        self.toolbar_batch.setEnabled(not busy)
         if state == "idle":
             self._refresh_timer.stop()
         else:
