@@ -41,8 +41,9 @@ def small_cnn(**kwargs):
     )
 
 
-def test_module_examples():
-    assert doctest.testmod(model_module).failed == 0
+@pytest.mark.parametrize("module", [model_module, registry])
+def test_module_examples(module):
+    assert doctest.testmod(module).failed == 0
 
 
 def test_summary_and_counts():
