@@ -111,6 +111,9 @@ class Flatten(Layer):
     category = "Core"
     description = "Turns an image (or any shape) into a flat vector, for Dense layers."
 
+    def __init__(self):
+        super().__init__()
+
     def compute_output_shape(self, input_shape):
         return (math.prod(input_shape),)
 
@@ -273,10 +276,13 @@ class _FixedActivation(Activation):
     function_name = "relu"
     SETTINGS = []
 
-    def __init__(self, **settings):
-        Layer.__init__(self, **settings)
+    def __init__(self):
+        Layer.__init__(self)
+        self._use_fixed_function(alpha=None)
+
+    def _use_fixed_function(self, alpha):
         self.function = self.function_name
-        self.alpha = settings.get("alpha")
+        self.alpha = alpha
         self._setup_function()
 
 
@@ -304,7 +310,8 @@ class LeakyReLU(_FixedActivation):
     ]
 
     def __init__(self, alpha=0.01):
-        super().__init__(alpha=alpha)
+        Layer.__init__(self, alpha=alpha)  # validates alpha against SETTINGS
+        self._use_fixed_function(self.alpha)
 
 
 class ELU(_FixedActivation):
@@ -325,7 +332,8 @@ class ELU(_FixedActivation):
     ]
 
     def __init__(self, alpha=1.0):
-        super().__init__(alpha=alpha)
+        Layer.__init__(self, alpha=alpha)  # validates alpha against SETTINGS
+        self._use_fixed_function(self.alpha)
 
 
 class GELU(_FixedActivation):

@@ -66,8 +66,7 @@ def test_every_constructor_argument_is_described(name):
     assert cls.category in CATEGORIES
     assert cls.description and len(cls.description) < 100
     parameters = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    if parameters != ["settings"]:  # convenience layers without settings take **settings
-        assert [s.name for s in cls.SETTINGS] == parameters
+    assert [s.name for s in cls.SETTINGS] == parameters
     for setting in cls.SETTINGS:
         assert isinstance(setting, Setting)
         assert setting.kind in KINDS, setting
