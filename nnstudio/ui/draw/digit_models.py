@@ -73,7 +73,10 @@ class DigitModel:
 
     @property
     def test_accuracy(self) -> float | None:
+        """Accuracy on the MNIST test set as `nnstudio train` recorded it, if known."""
         value = self.metadata.get("mnist_test_accuracy")
+        if value is None:
+            value = (self.metadata.get("test") or {}).get("accuracy")
         return float(value) if value is not None else None
 
 

@@ -36,7 +36,7 @@ class Stroke:
             path.lineTo(self.points[0])
             return path
         # Quadratic segments through the mid-points smooth out the mouse's jagged sampling.
-        for current, following in zip(self.points[1:-1], self.points[2:]):
+        for current, following in zip(self.points[1:-1], self.points[2:], strict=False):
             path.quadTo(current, (current + following) / 2.0)
         path.lineTo(self.points[-1])
         return path
