@@ -1,0 +1,328 @@
+"""What a dataset looks like before training: scatter, image grid or table, plus a summary.
+
+The preview picks its view from the data: 2-D inputs get a scatter (classes in the shared
+palette, so the points match the decision boundary drawn later), images get a grid of samples
+with their labels, anything else a table. The summary under it counts the splits and shows the
+class balance as bars in the same colours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+
+from nnstudio.ui.colors import class_color, class_rgb
+from nnstudio.ui.plots.image_gallery import ImageGrid, Tile, scrolling, to_display_rgb
+from nnstudio.ui.plots.table_preview import ColumnTable
+
+MAX_SCATTER_POINTS = 5000  # beyond this a scatter is a blur and slows the dock down
+MAX_TABLE_ROWS = 500
+IMAGES_PER_CLASS = 6
+
+
+def class_label(class_names, index: int) -> str:
+    if class_names and 0 <= index < len(class_names):
+        return str(class_names[index])
+    return str(index)
+
+
+def _stack_splits(dataset):
+    """All samples of the dataset (train, validation, test) as one (x, y) pair."""
+    xs, ys = [], []
+    for x, y in (
+        (dataset.x_train, dataset.y_train),
+        (dataset.x_val, dataset.y_val),
+        (dataset.x_test, dataset.y_test),
+    ):
+        if x is not None and len(x):
+            xs.append(np.asarray(x))
+            ys.append(np.asarray(y))
+    if not xs:
+        return np.zeros((0, *dataset.input_shape), np.float32), np.zeros(0)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _split_sizes(dataset) -> dict[str, int]:
+    return {
+        name: (0 if x is None else len(x))
+        for name, x in (
+            ("train", dataset.x_train),
+            ("validation", dataset.x_val),
+            ("test", dataset.x_test),
+        )
+    }
+
+
+def class_counts(dataset) -> np.ndarray:
+    """Samples per class over every split."""
+    _, y = _stack_splits(dataset)
+    return np.bincount(np.asarray(y, dtype=np.int64), minlength=dataset.n_classes)
+
+
+def summary_html(dataset) -> str:
+    """One short paragraph: name, task, samples per split, features, classes or outputs."""
+    sizes = _split_sizes(dataset)
+    shape = tuple(dataset.input_shape)
+    if dataset.is_image:
+        features = f"{'×'.join(str(s) for s in shape)} images"
+    else:
+        count = int(np.prod(shape)) if shape else 0
+        features = f"{count} feature{'s' if count != 1 else ''}"
+    if dataset.task == "classification":
+        target = f"{dataset.n_classes} classes"
+    else:
+        target = f"regression, {dataset.n_outputs} output{'s' if dataset.n_outputs != 1 else ''}"
+    splits = " · ".join(f"{name} <b>{size:,}</b>" for name, size in sizes.items())
+    return (
+        f"<b>{dataset.name}</b> — {features}, {target}<br>{splits} (total {sum(sizes.values()):,})"
+    )
+
+
+class ClassBalanceChart(QWidget):
+    """Bars of samples per class, each in its class colour, with counts above the bars."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._names: list[str] = []
+        self.setToolTip(
+            "Class balance: how many samples each class has (all splits). "
+            "Very uneven bars mean accuracy alone can mislead."
+        )
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(96)
+
+    def set_counts(self, counts, names) -> None:
+        self._counts = np.asarray(counts, dtype=np.int64)
+        self._names = [str(name) for name in names]
+        self.update()
+
+    def counts(self) -> list[int]:
+        return self._counts.tolist()
+
+    def sizeHint(self) -> QSize:
+        return QSize(240, 96)
+
+    def paintEvent(self, event) -> None:
+        if not len(self._counts):
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        label_height, count_height = 16, 14
+        plot = QRectF(self.rect()).adjusted(4, count_height, -4, -label_height)
+        slot = plot.width() / len(self._counts)
+        top = max(int(self._counts.max()), 1)
+        show_labels = slot >= 14  # too narrow for text: the tooltip and table have the numbers
+        for k, count in enumerate(self._counts):
+            height = plot.height() * count / top
+            bar = QRectF(
+                plot.left() + k * slot + slot * 0.12, plot.bottom() - height, slot * 0.76, height
+            )
+            painter.fillRect(bar, QColor(class_color(k)))
+            if show_labels:
+                painter.setPen(self.palette().text().color())
+                above = QRectF(
+                    bar.left() - 10, bar.top() - count_height, bar.width() + 20, count_height
+                )
+                painter.drawText(above, Qt.AlignmentFlag.AlignCenter, f"{count:,}")
+                below = QRectF(plot.left() + k * slot, plot.bottom() + 1, slot, label_height)
+                name = painter.fontMetrics().elidedText(
+                    self._names[k] if k < len(self._names) else str(k),
+                    Qt.TextElideMode.ElideRight,
+                    int(slot),
+                )
+                painter.drawText(below, Qt.AlignmentFlag.AlignCenter, name)
+        painter.end()
+
+
+class ScatterPreview(pg.PlotWidget):
+    """2-D points; classes coloured from the shared palette, regression targets on viridis."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMenuEnabled(False)
+        self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
+        self.setAspectLocked(False)
+        self._legend = self.addLegend(
+            offset=(6, 6), labelTextSize="8pt", brush=(255, 255, 255, 200)
+        )
+        self.items: list[pg.ScatterPlotItem] = []
+        self.setToolTip(
+            "The data: every sample of every split, coloured by its class "
+            "(or by its target value for regression). Scroll to zoom."
+        )
+
+    def _reset(self, feature_names) -> None:
+        self.clear()
+        self._legend.clear()
+        self.items = []
+        names = list(feature_names or ["x₁", "x₂"])
+        self.setLabel("bottom", names[0])
+        self.setLabel("left", names[1] if len(names) > 1 else "")
+
+    def show_classes(self, x, y, class_names=None, feature_names=None) -> None:
+        self._reset(feature_names)
+        x, y = _thin(np.asarray(x), np.asarray(y))
+        for k in np.unique(y.astype(np.int64)):
+            mask = y == k
+            item = pg.ScatterPlotItem(
+                x[mask, 0],
+                x[mask, 1],
+                size=6,
+                pen=pg.mkPen(255, 255, 255, 160, width=0.6),
+                brush=pg.mkBrush(*class_rgb(int(k)), 220),
+                name=class_label(class_names, int(k)),
+            )
+            self.addItem(item)
+            self.items.append(item)
+        self.autoRange()
+
+    def show_values(self, x, values, feature_names=None) -> None:
+        """Regression: colour each point by its (first) target value."""
+        self._reset(feature_names)
+        x, values = _thin(np.asarray(x), np.asarray(values).reshape(len(x), -1)[:, 0])
+        colormap = pg.colormap.get("viridis")
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
+        brushes = [pg.mkBrush(c) for c in colormap.map(scaled, mode="qcolor")]
+        item = pg.ScatterPlotItem(
+            x[:, 0],
+            x[:, 1],
+            size=6,
+            pen=None,
+            brush=brushes,
+            name=f"target {low:.3g} (purple) … {high:.3g} (yellow)",
+        )
+        self.addItem(item)
+        self.items.append(item)
+        self.autoRange()
+
+
+def _thin(x, y):
+    """Every k-th point when there are too many to draw usefully (keeps the class mix)."""
+    if len(x) <= MAX_SCATTER_POINTS:
+        return x, y
+    step = -(-len(x) // MAX_SCATTER_POINTS)
+    return x[::step], y[::step]
+
+
+def image_tiles(x, y, class_names) -> list[Tile]:
+    """A few images of each class, class by class (or the first ones for many classes)."""
+    y = np.asarray(y, dtype=np.int64)
+    classes = np.unique(y)
+    if len(classes) <= 12:
+        picks = np.concatenate([np.flatnonzero(y == k)[:IMAGES_PER_CLASS] for k in classes])
+    else:
+        picks = np.arange(min(len(x), 60))
+    rgb = to_display_rgb(np.asarray(x)[picks])
+    return [
+        Tile(
+            rgb[i],
+            caption=class_label(class_names, int(y[j])),
+            tooltip=f"sample {int(j)}: {class_label(class_names, int(y[j]))}",
+        )
+        for i, j in enumerate(picks)
+    ]
+
+
+def table_columns(x, y, feature_names, class_names, task):
+    """Columns for the table view: the features (flattened) and the target."""
+    x = np.asarray(x)[:MAX_TABLE_ROWS].reshape(min(len(x), MAX_TABLE_ROWS), -1)
+    names = list(feature_names or [f"x{i + 1}" for i in range(x.shape[1])])
+    columns = [(names[i] if i < len(names) else f"x{i + 1}", x[:, i]) for i in range(x.shape[1])]
+    y = np.asarray(y)[:MAX_TABLE_ROWS]
+    if task == "classification":
+        columns.append(("target", [class_label(class_names, int(v)) for v in y]))
+    else:
+        y = y.reshape(len(y), -1)
+        columns += [
+            (f"target {i + 1}" if y.shape[1] > 1 else "target", y[:, i]) for i in range(y.shape[1])
+        ]
+    return columns
+
+
+class DataPreview(QWidget):
+    """Stack of scatter / images / table, with a summary and the class balance below."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.scatter = ScatterPreview()
+        self.images = ImageGrid(image_size=56)
+        self.images.setToolTip(
+            "A few samples of each class with their labels, as the model sees them (after scaling)."
+        )
+        self.table = ColumnTable()
+        self.table.setToolTip("The first rows of the data. Click a header to sort.")
+        self.placeholder = QLabel("Pick a dataset above, open a file, or drop one here.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: palette(placeholder-text);")
+        self.stack = QStackedWidget()
+        for page in (self.placeholder, self.scatter, scrolling(self.images), self.table):
+            self.stack.addWidget(page)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setContentsMargins(4, 4, 4, 0)
+        self.summary.setToolTip("How many samples each split holds and what the inputs are.")
+        self.balance = ClassBalanceChart()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.balance)
+        self.clear()
+
+    def view(self) -> str:
+        """Which view shows: "none", "scatter", "images" or "table"."""
+        return ("none", "scatter", "images", "table")[self.stack.currentIndex()]
+
+    def clear(self, message: str | None = None) -> None:
+        if message:
+            self.placeholder.setText(message)
+        self.stack.setCurrentIndex(0)
+        self.summary.setText("")
+        self.balance.hide()
+
+    def show_dataset(self, dataset) -> None:
+        x, y = _stack_splits(dataset)
+        classification = dataset.task == "classification"
+        if tuple(dataset.input_shape) == (2,):
+            if classification:
+                self.scatter.show_classes(x, y, dataset.class_names, dataset.feature_names)
+            else:
+                self.scatter.show_values(x, y, dataset.feature_names)
+            self.stack.setCurrentIndex(1)
+        elif dataset.is_image:
+            self.images.set_tiles(
+                image_tiles(dataset.x_train, dataset.y_train, dataset.class_names)
+            )
+            self.stack.setCurrentIndex(2)
+        else:
+            self.table.set_columns(
+                table_columns(x, y, dataset.feature_names, dataset.class_names, dataset.task)
+            )
+            self.stack.setCurrentIndex(3)
+        self.summary.setText(summary_html(dataset))
+        self._show_balance(dataset if classification else None)
+
+    def _show_balance(self, dataset) -> None:
+        if dataset is None:
+            self.balance.hide()
+            return
+        names = [class_label(dataset.class_names, k) for k in range(dataset.n_classes)]
+        self.balance.set_counts(class_counts(dataset), names)
+        self.balance.show()
+
+    def show_table(self, columns, summary: str = "") -> None:
+        """A raw table (e.g. a CSV before loading) with a note in the summary line."""
+        self.table.set_columns(columns)
+        self.stack.setCurrentIndex(3)
+        self.summary.setText(summary)
+        self.balance.hide()
