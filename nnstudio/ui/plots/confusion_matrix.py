@@ -87,7 +87,7 @@ class ConfusionMatrixView(QWidget):
 
     def _grid(self) -> QRectF:
         """The square area of the cells, centred in what is left after the axis labels."""
-        count = max(len(self._matrix), 1)
+        max(len(self._matrix), 1)
         area = QRectF(self.rect()).adjusted(self.MARGIN_LEFT, self.MARGIN_TOP, -8, -8)
         side = max(min(area.width(), area.height()), 1.0)
         left = area.left() + max(area.width() - side, 0.0) / 2

@@ -1,0 +1,183 @@
+"""Data panel: built-in sets, CSV files, errors in the panel, MNIST found or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnstudio.ui.data_panel import DataPanel
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    widget = DataPanel()
+    qtbot.addWidget(widget)
+    widget.resize(420, 760)
+    yield widget
+    widget._loader.wait()
+    widget._downloader.wait()
+
+
+def load(qtbot, panel, name, options=None):
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.set_spec(name, options or {})
+    return blocker.args[0]
+
+
+def test_picker_has_the_built_in_sets(panel):
+    picker = panel.findChild(type(panel.picker), "datasetPicker")
+    names = [picker.itemData(i) for i in range(picker.count())]
+    for name in ("circle", "xor", "spiral", "moons", "plane", "mnist", "fashion-mnist"):
+        assert name in names
+
+
+@pytest.mark.parametrize("name", ["circle", "xor", "gaussian", "spiral", "moons", "plane"])
+def test_each_toy_set_changes_preview_and_summary(qtbot, panel, name):
+    dataset = load(qtbot, panel, name, {"samples": 200, "seed": 1})
+    assert panel.dataset() is dataset
+    assert dataset.name == name
+    assert panel.preview.view() == "scatter"
+    assert name in panel.preview.summary.text()
+    assert "200" in panel.preview.summary.text()
+    if dataset.task == "classification":
+        assert sum(panel.preview.balance.counts()) == 200
+        points = sum(len(item.data) for item in panel.preview.scatter.items)
+        assert points == 200
+
+
+def test_toy_options_reach_the_loader(qtbot, panel):
+    dataset = load(
+        qtbot,
+        panel,
+        "spiral",
+        {"samples": 300, "noise": 0.3, "seed": 4, "val_fraction": 0.2, "test_fraction": 0.1},
+    )
+    name, options = panel.spec()
+    assert name == "spiral"
+    assert options["samples"] == 300 and options["seed"] == 4
+    assert options["noise"] == pytest.approx(0.3)
+    assert len(dataset.x_val) == 60 and len(dataset.x_test) == 30
+
+
+def test_editing_an_option_reloads_a_toy_set(qtbot, panel):
+    load(qtbot, panel, "moons", {"samples": 200})
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.samples.setValue(260)
+    assert (
+        len(blocker.args[0].y_train) + len(blocker.args[0].y_val) + len(blocker.args[0].y_test)
+        == 260
+    )
+
+
+def write_csv(path, rows):
+    path.write_text("\n".join(",".join(str(v) for v in row) for row in rows) + "\n")
+    return path
+
+
+def test_open_csv_with_a_chosen_target(qtbot, panel, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [["width", "height", "kind", "weight"]]
+    for i in range(120):
+        rows.append(
+            [
+                f"{rng.normal():.3f}",
+                f"{rng.normal():.3f}",
+                ["a", "b", "c"][i % 3],
+                f"{rng.normal():.3f}",
+            ]
+        )
+    path = write_csv(tmp_path / "things.csv", rows)
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
+        panel.open_file(path)
+    assert panel.picker.currentData() == f"csv:{path}"
+    assert [panel.target.itemText(i) for i in range(panel.target.count())] == rows[0]
+    panel.target.setCurrentIndex(panel.target.findText("kind"))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.load_button.click()
+    dataset = blocker.args[0]
+    assert dataset.task == "classification"
+    assert dataset.class_names == ["a", "b", "c"]
+    assert panel.spec()[1]["target"] == "kind"
+    assert panel.preview.view() == "table"
+    assert "3 classes" in panel.preview.summary.text()
+
+
+def test_bad_csv_shows_the_error_in_the_panel(qtbot, panel, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", [["a", "b", "y"], [1, 2, 0], [3, "", 1], [4, 5, 0]])
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
+        panel.open_file(path)
+    assert "missing" in blocker.args[0].lower() or "empty" in blocker.args[0].lower()
+    assert panel.message.text() == blocker.args[0]
+    assert panel.dataset() is None
+    # Filling the gaps makes the same file load.
+    panel.impute.setCurrentIndex(panel.impute.findData("mean"))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
+        panel.load_button.click()
+    assert panel.message.text() == ""
+
+
+def test_unknown_file_type_is_explained(qtbot, panel, tmp_path):
+    path = tmp_path / "notes.docx"
+    path.write_text("x")
+    with qtbot.waitSignal(panel.dataset_failed, timeout=5000):
+        panel.open_file(path)
+    assert "CSV" in panel.message.text()
+
+
+@pytest.mark.slow
+def test_mnist_preview_shows_labelled_images(qtbot, panel, mnist_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=60000) as blocker:
+        panel.set_spec("mnist", {})
+    dataset = blocker.args[0]
+    assert dataset.input_shape == (1, 28, 28)
+    assert len(dataset.x_test) == 10000
+    assert panel.preview.view() == "images"
+    captions = {tile.caption for tile in panel.preview.images.tiles()}
+    assert captions == set(dataset.class_names)
+    assert "10,000" in panel.preview.summary.text()
+
+
+def test_mnist_not_found_offers_download_or_folder(qtbot, panel, tmp_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(tmp_path / "empty-mnist"))
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "empty-data"))
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
+        panel.set_spec("mnist", {})
+    assert "not on this computer" in panel.message.text()
+    assert panel.message.action("Download…") is not None
+    assert panel.message.action("Choose folder…") is not None
+
+
+def test_choose_folder_imports_mnist_and_loads(qtbot, panel, tmp_path, monkeypatch, mnist_path):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(tmp_path / "empty-mnist"))
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "empty-data"))
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
+        panel.set_spec("mnist", {})
+    with qtbot.waitSignal(panel.dataset_changed, timeout=60000) as blocker:
+        panel.use_mnist_folder(str(mnist_path))
+    assert blocker.args[0].name == "mnist"
+    assert panel.message.text() == ""
+
+
+def test_download_can_be_cancelled(qtbot, panel, tmp_path, monkeypatch):
+    import threading
+
+    from nnstudio import data
+
+    started = threading.Event()
+
+    def fake_download(kind, progress=None, cancel=None, **_):
+        progress(10, 100, "file 1 of 4")
+        started.set()
+        cancel.wait(10)
+        raise data.DownloadCancelled("cancelled")
+
+    monkeypatch.setattr(data, "download_mnist", fake_download)
+    panel._missing_kind = "mnist"
+    panel.start_download()
+    qtbot.waitUntil(lambda: panel.message.progress.value() == 100, timeout=5000)
+    assert panel.message.action("Cancel") is not None
+    panel.message.action("Cancel").click()
+    assert "cancelled" in panel.message.text().lower()
+    assert panel.message.action("Download…") is not None
