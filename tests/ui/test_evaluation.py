@@ -1,0 +1,188 @@
+"""Evaluation tab: numbers match the engine, confusion cells show the right examples, export."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from nnstudio.data import load_dataset
+from nnstudio.engine import metrics
+from nnstudio.engine.layers import Dense, Flatten
+from nnstudio.engine.losses import get_loss
+from nnstudio.engine.model import Sequential
+from nnstudio.engine.optimizers import get_optimizer
+from nnstudio.engine.training import FitConfig, fit
+from nnstudio.ui.evaluation import EvaluationPanel
+
+
+def trained(dataset, loss_name, epochs=15, hidden=16):
+    model = Sequential(
+        [Dense(hidden, activation="relu"), Dense(dataset.n_outputs)],
+        input_shape=dataset.input_shape,
+        seed=0,
+    )
+    loss = get_loss(loss_name)
+    fit(
+        model,
+        loss,
+        get_optimizer("adam", lr=0.02),
+        dataset.x_train,
+        dataset.y_train,
+        FitConfig(epochs=epochs, batch_size=32, seed=0),
+    )
+    return model, loss
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = EvaluationPanel()
+    qtbot.addWidget(widget)
+    widget.resize(1000, 760)
+    yield widget
+    widget.wait()
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    dataset = load_dataset("spiral", samples=600, noise=0.2, seed=0, classes=3)
+    model, loss = trained(dataset, "softmax_crossentropy", epochs=10)
+    return dataset, model, loss
+
+
+def evaluate(qtbot, panel, model, loss, dataset):
+    with qtbot.waitSignal(panel.evaluated, timeout=30000) as blocker:
+        panel.evaluate(model, loss, dataset)
+    return blocker.args[0]
+
+
+def test_table_matches_the_engine_metrics(qtbot, panel, spiral):
+    dataset, model, loss = spiral
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    predicted = loss.output_activation(model.predict(dataset.x_test)).argmax(axis=1)
+    expected = metrics.classification_report(dataset.y_test, predicted, 3, dataset.class_names)
+    assert report["accuracy"] == pytest.approx(expected["accuracy"])
+    assert report["split"] == "test" and report["samples"] == len(dataset.x_test)
+    table = panel.metrics
+    assert table.source.rowCount() == 3
+    for row, values in enumerate(expected["per_class"]):
+        assert table.cell_text(row, 0) == values["class"]
+        assert float(table.cell_text(row, 1)) == pytest.approx(values["precision"], abs=1e-4)
+        assert float(table.cell_text(row, 2)) == pytest.approx(values["recall"], abs=1e-4)
+        assert float(table.cell_text(row, 3)) == pytest.approx(values["f1"], abs=1e-4)
+        assert int(table.cell_text(row, 4)) == values["support"]
+    assert float(panel.averages.cell_text(0, 3)) == pytest.approx(expected["macro"]["f1"], abs=1e-4)
+    assert float(panel.averages.cell_text(1, 1)) == pytest.approx(
+        expected["weighted"]["precision"], abs=1e-4
+    )
+    assert panel.confusion.matrix().tolist() == expected["confusion_matrix"]
+    assert f"{100 * expected['accuracy']:.2f} %" in panel.summary.text()
+
+
+def test_metrics_table_sorts_by_a_column(qtbot, panel, spiral):
+    dataset, model, loss = spiral
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    from PySide6.QtCore import Qt
+
+    panel.metrics.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    shown = [panel.metrics.cell_text(row, 0) for row in range(3)]
+    by_f1 = sorted(report["per_class"], key=lambda r: -r["f1"])
+    assert shown == [r["class"] for r in by_f1]
+
+
+def test_clicking_a_cell_shows_its_examples(qtbot, panel, spiral):
+    from PySide6.QtCore import Qt
+
+    dataset, model, loss = spiral
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    matrix = np.array(report["confusion_matrix"])
+    off = matrix - np.diag(np.diag(matrix))
+    true_class, predicted_class = np.unravel_index(off.argmax(), off.shape)
+    assert off[true_class, predicted_class] > 0, "the fixture model should make some mistakes"
+    panel.show()
+    center = panel.confusion.cell_rect(int(true_class), int(predicted_class)).center()
+    with qtbot.waitSignal(panel.cell_selected) as blocker:
+        qtbot.mouseClick(panel.confusion, Qt.MouseButton.LeftButton, pos=center)
+    assert blocker.args == [int(true_class), int(predicted_class)]
+    table = panel.examples.table
+    assert panel.examples.example_count() == matrix[true_class, predicted_class]
+    names = dataset.class_names
+    samples = [int(table.source.value(r, 0)) for r in range(table.source.rowCount())]
+    assert all(dataset.y_test[s] == true_class for s in samples)
+    probabilities = loss.output_activation(model.predict(dataset.x_test[samples]))
+    assert (probabilities.argmax(axis=1) == predicted_class).all()
+    assert table.source.value(0, 1) == names[true_class]
+    p_column = 3 + int(predicted_class)
+    assert table.source.value(0, p_column) == pytest.approx(
+        probabilities[0, predicted_class], abs=1e-5
+    )
+
+
+def test_regression_shows_errors_and_scatter(qtbot, panel):
+    dataset = load_dataset("plane", samples=300, noise=0.05, seed=0)
+    model, loss = trained(dataset, "mse", epochs=10)
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    expected = metrics.regression_report(dataset.y_test, model.predict(dataset.x_test))
+    for key in ("mse", "rmse", "mae", "r2"):
+        assert report[key] == pytest.approx(expected[key], rel=1e-5)
+    values = {
+        panel.metrics.source.value(r, 0): panel.metrics.source.value(r, 1)
+        for r in range(panel.metrics.source.rowCount())
+    }
+    assert values["R²"] == pytest.approx(expected["r2"], rel=1e-5)
+    assert panel.plot_stack.currentWidget() is panel.scatter
+    assert len(panel.scatter.points.data) == len(dataset.x_test)
+
+
+def test_exports_write_csv_and_png(qtbot, panel, spiral, tmp_path):
+    dataset, model, loss = spiral
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    panel.export_metrics_csv(tmp_path / "m.csv")
+    panel.export_confusion_csv(tmp_path / "c.csv")
+    assert panel.export_plot_png(tmp_path / "cm.png")
+    rows = list(csv.reader((tmp_path / "m.csv").read_text().splitlines()))
+    assert rows[0] == ["class", "precision", "recall", "f1", "support"]
+    assert float(rows[1][3]) == pytest.approx(report["per_class"][0]["f1"])
+    assert rows[4][0] == "macro avg"
+    matrix = list(csv.reader((tmp_path / "c.csv").read_text().splitlines()))
+    assert [[int(v) for v in row[1:]] for row in matrix[1:]] == report["confusion_matrix"]
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+
+
+def test_evaluation_is_deterministic_and_clear_resets(qtbot, panel, spiral):
+    dataset, model, loss = spiral
+    first = evaluate(qtbot, panel, model, loss, dataset)
+    second = evaluate(qtbot, panel, model, loss, dataset)
+    assert first == second
+    panel.clear()
+    assert panel.report() is None
+    assert panel.confusion.matrix().size == 0
+
+
+@pytest.mark.slow
+def test_mnist_mistakes_carry_saliency(qtbot, panel, mnist_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    dataset = load_dataset("mnist", seed=0)
+    model = Sequential([Flatten(), Dense(10)], input_shape=(1, 28, 28), seed=0)
+    loss = get_loss("softmax_crossentropy")
+    fit(
+        model,
+        loss,
+        get_optimizer("adam", lr=0.01),
+        dataset.x_train[:3000],
+        dataset.y_train[:3000],
+        FitConfig(epochs=1, batch_size=64, seed=0),
+    )
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    assert report["samples"] == 10000
+    tiles = panel.mistakes.grid.tiles()
+    assert len(tiles) == 24
+    result = panel._result
+    saliency = result["saliency"]
+    assert saliency.shape == (24, 1, 28, 28)
+    expected = model.input_gradient(
+        dataset.x_test[result["mistakes"][:2]], class_index=result["y_pred"][result["mistakes"][:2]]
+    )
+    np.testing.assert_allclose(saliency[:2], expected, rtol=1e-5, atol=1e-6)
+    assert all(t.caption_color == "#b00020" for t in tiles)
