@@ -438,6 +438,8 @@ class DataPanel(QWidget):
 
     def _on_failed(self, error) -> None:
         self._set_busy(False)
+        if self._kind(self.current_name()) != "csv":  # a CSV keeps its raw rows in view
+            self.preview.clear("Nothing loaded: see the message above.")
         if isinstance(error, data.DatasetNotFound) and error.can_download:
             self._offer_download(error)
         elif isinstance(error, (ValueError, OSError)):

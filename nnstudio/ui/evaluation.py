@@ -41,6 +41,10 @@ METRIC_TIPS = [
 ]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 class RegressionScatter(pg.PlotWidget):
     """Predicted against true values; the dashed diagonal is a perfect model."""
 
@@ -105,6 +109,8 @@ class EvaluationPanel(QWidget):
             "the number of samples of each class."
         )
         self.averages.setMaximumHeight(92)
+        self.metrics.stretch_columns()
+        self.averages.stretch_columns()
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
@@ -317,6 +323,8 @@ class EvaluationPanel(QWidget):
             report["confusion_matrix"], [class_label(names, k) for k in range(len(rows))]
         )
         self.plot_stack.setCurrentWidget(self.confusion)
+        self.averages.show()
+        self.tabs.show()
         self.examples.clear()
         self.examples_label.setText("Click a cell of the confusion matrix to see its samples.")
         self._show_mistakes()
@@ -340,6 +348,8 @@ class EvaluationPanel(QWidget):
             [("metric", [name for name, _ in keys]), ("value", [report[key] for _, key in keys])]
         )
         self.averages.set_columns([])
+        self.averages.hide()
+        self.tabs.hide()  # examples and mistakes are about classes
         self.scatter.set_values(result["y_true"], result["y_pred"])
         self.plot_stack.setCurrentWidget(self.scatter)
         self.examples.clear()

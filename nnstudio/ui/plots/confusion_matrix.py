@@ -133,10 +133,16 @@ class ConfusionMatrixView(QWidget):
 
     def _paint_cells(self, painter: QPainter, grid: QRectF, cell: float) -> None:
         font = QFont(self.font())
-        font.setPointSizeF(float(np.clip(cell / 4.2, 6.0, 11.0)))
+        size = float(np.clip(cell / 4.2, 6.0, 11.0))
+        widest = f"{int(self._matrix.max()):,}" if self._matrix.size else "0"
+        font.setPointSizeF(size)
         painter.setFont(font)
-        digits = len(f"{int(self._matrix.max()):,}") if self._matrix.size else 1
-        show_counts = painter.fontMetrics().horizontalAdvance("8" * digits) < cell - 2
+        # Shrink the text until the widest count fits (down to 6 pt, then counts are skipped).
+        while painter.fontMetrics().horizontalAdvance(widest) > cell - 4 and size > 6.0:
+            size -= 0.5
+            font.setPointSizeF(size)
+            painter.setFont(font)
+        show_counts = painter.fontMetrics().horizontalAdvance(widest) <= cell - 4
         for (row, column), count in np.ndenumerate(self._matrix):
             rect = QRectF(grid.left() + column * cell, grid.top() + row * cell, cell, cell)
             fraction = self._fractions[row, column]

@@ -117,8 +117,15 @@ class ColumnTable(QTableView):
         self.proxy.sort(-1)
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
 
+    def stretch_columns(self) -> None:
+        """Share the width among the columns (short tables of metrics)."""
+        self._stretch = True
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
     def set_columns(self, columns, **kwargs) -> None:
         self.source.set_columns(columns, **kwargs)
+        if getattr(self, "_stretch", False):
+            return
         self.resizeColumnsToContents()
         for column in range(self.source.columnCount()):
             self.setColumnWidth(column, min(self.columnWidth(column), 220))
