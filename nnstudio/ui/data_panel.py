@@ -7,7 +7,6 @@ the result. The window connects that signal to the builder's input shape.
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
@@ -28,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio import data
+from nnstudio.ui.plots.csv_preview import name_for_path, read_csv_head
 from nnstudio.ui.plots.data_preview import DataPreview
+from nnstudio.ui.plots.preview_download import MnistDownloadMixin
 from nnstudio.ui.plots.preview_jobs import JobRunner, MessageBar
 
 BUILT_IN = [*data.DATASET_NAMES]
@@ -46,46 +47,9 @@ SCALING_CHOICES = [
     ("Min–max to [0, 1]", "minmax"),
     ("None", "none"),
 ]
-CSV_PREVIEW_ROWS = 200
 
 
-def name_for_path(path: str) -> str:
-    """The dataset name ("csv:…", "npz:…", "idx:…") for a file or folder the user chose."""
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if target.is_dir():
-        return f"idx:{target}"
-    if suffix in (".csv", ".tsv", ".txt"):
-        return f"csv:{target}"
-    if suffix == ".npz":
-        return f"npz:{target}"
-    if "idx" in target.name or suffix == ".gz":
-        return f"idx:{target.parent}"  # one of the four IDX files: load its folder
-    raise data.DatasetError(
-        f"{target.name}: nnstudio opens CSV (.csv), NumPy (.npz) files and folders of IDX "
-        "files. Choose one of those."
-    )
-
-
-def read_csv_head(path: str, rows: int = CSV_PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
-    """Header and the first rows as text, for the preview before loading (cheap, no parsing)."""
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
-        sample = file.read(65536)
-        file.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(file, dialect)
-        head = [row for _, row in zip(range(rows + 1), reader, strict=False)]
-    if not head:
-        raise data.DatasetError(f"{path} is empty. Choose a CSV file with a header and rows.")
-    width = max(len(row) for row in head)
-    header = head[0] + [f"column {i + 1}" for i in range(len(head[0]), width)]
-    return header, [row + [""] * (width - len(row)) for row in head[1:]]
-
-
-class DataPanel(QWidget):
+class DataPanel(MnistDownloadMixin, QWidget):
     """Dataset picker, options, preview and summary. See the module docstring."""
 
     dataset_changed = Signal(object)
@@ -453,100 +417,6 @@ class DataPanel(QWidget):
     def _show_error(self, text: str) -> None:
         self.message.show_message(text, "error")
         self.dataset_failed.emit(text)
-
-    # -- MNIST not found: download or choose a folder ------------------------------------------
-    def _offer_download(self, error) -> None:
-        self._missing_kind = error.name
-        self.message.show_message(
-            str(error),
-            "warning",
-            [
-                (
-                    "Download…",
-                    "Download the four files into nnstudio's data folder (resumable).",
-                    self.start_download,
-                ),
-                (
-                    "Choose folder…",
-                    "Pick a folder that already holds the four IDX files.",
-                    self._ask_mnist_folder,
-                ),
-            ],
-        )
-        self.dataset_failed.emit(str(error))
-
-    def start_download(self) -> None:
-        kind = getattr(self, "_missing_kind", self.current_name())
-        self.message.show_message(
-            f"Downloading {kind}…",
-            "info",
-            [
-                (
-                    "Cancel",
-                    "Stop the download; it resumes where it stopped next time.",
-                    self.cancel_download,
-                )
-            ],
-        )
-        self.message.progress.setRange(0, 0)
-        self.message.progress.show()
-
-        def work(job):
-            return data.download_mnist(kind, progress=job.report, cancel=job.cancel_event)
-
-        self._downloader.start(work)
-
-    def cancel_download(self) -> None:
-        self._downloader.cancel()
-        self.message.show_message(
-            "Download cancelled. The part already fetched is kept; Download… resumes it.",
-            "warning",
-            [
-                ("Download…", "Resume the download.", self.start_download),
-                (
-                    "Choose folder…",
-                    "Pick a folder holding the four IDX files.",
-                    self._ask_mnist_folder,
-                ),
-            ],
-        )
-
-    def _on_download_progress(self, done, total, message) -> None:
-        bar = self.message.progress
-        if total:
-            bar.setRange(0, 1000)
-            bar.setValue(int(1000 * done / total))
-        if message:
-            self.message.label.setText(message)
-
-    def _on_downloaded(self, _folder) -> None:
-        self._set_busy(False)
-        self.message.hide()
-        self.load()
-
-    def _on_download_failed(self, error) -> None:
-        self._set_busy(False)
-        self._offer_download(
-            data.DatasetNotFound(
-                f"Download failed: {error}", getattr(self, "_missing_kind", "mnist"), True
-            )
-        )
-
-    def _ask_mnist_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with the four MNIST files")
-        if folder:
-            self.use_mnist_folder(folder)
-
-    def use_mnist_folder(self, folder: str) -> None:
-        """Copy (verified) MNIST files from ``folder`` into the data folder, then load."""
-        kind = getattr(self, "_missing_kind", self.current_name())
-
-        def work(job):
-            return data.import_mnist(kind, folder)
-
-        self.message.hide()
-        self._set_busy(True, f"Copying {kind} from {folder}…")
-        self._downloader.start(work)
 
     # -- files: dialog and drag and drop -------------------------------------------------------
     def _ask_file(self) -> None:
