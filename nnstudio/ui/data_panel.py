@@ -34,6 +34,7 @@ from nnstudio.ui.plots.preview_jobs import JobRunner, MessageBar
 
 BUILT_IN = [*data.DATASET_NAMES]
 IMAGE_SETS = ("mnist", "fashion-mnist")
+MULTI_CLASS_SETS = ("spiral", "gaussian")  # the toy sets that take a number of classes
 IMPUTE_CHOICES = [
     ("Stop with an error", None),
     ("Fill with the column mean", "mean"),
@@ -163,6 +164,14 @@ class DataPanel(MnistDownloadMixin, QWidget):
             step=0.05,
             decimals=2,
         )
+        self.classes = self._spin(
+            int,
+            2,
+            12,
+            2,
+            "Number of classes (spiral arms or blobs). "
+            "2–4 is easy to see; more makes the task harder.",
+        )
         self.val_percent = self._spin(
             int,
             0,
@@ -205,6 +214,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         for label, widget in (
             ("Samples", self.samples),
             ("Noise", self.noise),
+            ("Classes", self.classes),
             ("Target column", self.target),
             ("Missing values", self.impute),
             ("Validation", self.val_percent),
@@ -240,6 +250,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
             options["test_fraction"] = self.test_percent.value() / 100
         if kind == "toy":
             options.update(samples=self.samples.value(), noise=round(self.noise.value(), 4))
+            if name in MULTI_CLASS_SETS:
+                options["classes"] = self.classes.value()
         if kind == "csv":
             options.update(
                 target=self.target.currentText() or None, impute=self.impute.currentData()
@@ -318,6 +330,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def _apply_options(self, options: dict) -> None:
         self.samples.setValue(int(options.get("samples", self.samples.value())))
         self.noise.setValue(float(options.get("noise", self.noise.value())))
+        self.classes.setValue(int(options.get("classes") or 2))
         self.seed.setValue(int(options.get("seed", self.seed.value())))
         self.val_percent.setValue(round(100 * float(options.get("val_fraction", 0.15))))
         self.test_percent.setValue(round(100 * float(options.get("test_fraction", 0.15))))
@@ -331,6 +344,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         visible = {
             self.samples: kind == "toy",
             self.noise: kind == "toy",
+            self.classes: name in MULTI_CLASS_SETS,
             self.target: kind == "csv",
             self.impute: kind == "csv",
             self.test_percent: kind != "images",

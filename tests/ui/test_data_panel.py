@@ -181,3 +181,42 @@ def test_download_can_be_cancelled(qtbot, panel, tmp_path, monkeypatch):
     panel.message.action("Cancel").click()
     assert "cancelled" in panel.message.text().lower()
     assert panel.message.action("Download…") is not None
+
+
+def test_classes_option_for_spiral(qtbot, panel):
+    dataset = load(qtbot, panel, "spiral", {"samples": 300, "classes": 4})
+    assert dataset.n_classes == 4
+    assert panel.spec()[1]["classes"] == 4
+    assert len(panel.preview.balance.counts()) == 4
+    assert len(panel.preview.scatter.items) == 4
+
+
+def test_busy_indicator_while_loading(qtbot, panel):
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
+        panel.set_spec("moons", {"samples": 200})
+        assert panel.is_loading()
+        assert not panel.busy_bar.isHidden()
+    assert panel.busy_bar.isHidden()
+    assert not panel.is_loading()
+
+
+def test_dropping_a_file_opens_it(qtbot, panel, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = write_csv(
+        tmp_path / "drop.csv", [["a", "b", "y"]] + [[i, i % 5, i % 2] for i in range(40)]
+    )
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.dropEvent(event)
+    assert blocker.args[0].name == f"csv:{path}"
+    assert panel.acceptDrops()

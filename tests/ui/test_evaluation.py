@@ -186,3 +186,14 @@ def test_mnist_mistakes_carry_saliency(qtbot, panel, mnist_path, monkeypatch):
     )
     np.testing.assert_allclose(saliency[:2], expected, rtol=1e-5, atol=1e-6)
     assert all(t.caption_color == "#b00020" for t in tiles)
+    # A confusion cell of image data shows those images, with the model's probabilities.
+    matrix = np.array(report["confusion_matrix"])
+    off = matrix - np.diag(np.diag(matrix))
+    true_class, predicted_class = (int(v) for v in np.unravel_index(off.argmax(), off.shape))
+    panel.show_cell(true_class, predicted_class)
+    cell_tiles = panel.examples.grid.tiles()
+    assert len(cell_tiles) == min(60, matrix[true_class, predicted_class])
+    for tile in cell_tiles:
+        assert tile.marked_class == true_class
+        assert int(np.argmax(tile.probabilities)) == predicted_class
+        assert tile.probabilities.sum() == pytest.approx(1.0, abs=1e-4)

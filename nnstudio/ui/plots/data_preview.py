@@ -81,6 +81,14 @@ def summary_html(dataset) -> str:
     )
 
 
+def compact_count(count: int, metrics, width: float) -> str:
+    """ "6,903" when it fits above its bar, else "6.9k", else nothing (the tooltip has it)."""
+    for text in (f"{count:,}", f"{count / 1000:.1f}k" if count >= 1000 else f"{count}"):
+        if metrics.horizontalAdvance(text) <= width - 2:
+            return text
+    return ""
+
+
 class ClassBalanceChart(QWidget):
     """Bars of samples per class, each in its class colour, with counts above the bars."""
 
@@ -98,6 +106,10 @@ class ClassBalanceChart(QWidget):
     def set_counts(self, counts, names) -> None:
         self._counts = np.asarray(counts, dtype=np.int64)
         self._names = [str(name) for name in names]
+        exact = ", ".join(f"{n}: {c:,}" for n, c in zip(self._names, self._counts, strict=False))
+        self.setToolTip(
+            f"Class balance over all splits (uneven bars mean accuracy alone can mislead).\n{exact}"
+        )
         self.update()
 
     def counts(self) -> list[int]:
@@ -130,7 +142,11 @@ class ClassBalanceChart(QWidget):
                 above = QRectF(
                     bar.left() - 10, bar.top() - count_height, bar.width() + 20, count_height
                 )
-                painter.drawText(above, Qt.AlignmentFlag.AlignCenter, f"{count:,}")
+                painter.drawText(
+                    above,
+                    Qt.AlignmentFlag.AlignCenter,
+                    compact_count(count, painter.fontMetrics(), slot),
+                )
                 below = QRectF(plot.left() + k * slot, plot.bottom() + 1, slot, label_height)
                 name = painter.fontMetrics().elidedText(
                     self._names[k] if k < len(self._names) else str(k),
@@ -183,7 +199,7 @@ class ScatterPreview(pg.PlotWidget):
             self.items.append(item)
         self.autoRange()
 
-    def show_values(self, x, values, feature_names=None) -> None:
+    def show_values(self, x, values, feature_names=None) -> tuple[float, float]:
         """Regression: colour each point by its (first) target value."""
         self._reset(feature_names)
         x, values = _thin(np.asarray(x), np.asarray(values).reshape(len(x), -1)[:, 0])
@@ -191,17 +207,11 @@ class ScatterPreview(pg.PlotWidget):
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
         brushes = [pg.mkBrush(c) for c in colormap.map(scaled, mode="qcolor")]
-        item = pg.ScatterPlotItem(
-            x[:, 0],
-            x[:, 1],
-            size=6,
-            pen=None,
-            brush=brushes,
-            name=f"target {low:.3g} (purple) … {high:.3g} (yellow)",
-        )
+        item = pg.ScatterPlotItem(x[:, 0], x[:, 1], size=6, pen=None, brush=brushes)
         self.addItem(item)
         self.items.append(item)
         self.autoRange()
+        return low, high
 
 
 def _thin(x, y):
@@ -279,6 +289,21 @@ class DataPreview(QWidget):
         layout.addWidget(self.balance)
         self.clear()
 
+    def _set_summary(self, html: str) -> None:
+        self.summary.setText(html)
+        self._fit_summary()
+
+    def _fit_summary(self) -> None:
+        # A wrapped label in a layout does not always get the height its lines need.
+        width = max(self.width(), 100)
+        self.summary.setMinimumHeight(
+            self.summary.heightForWidth(width) if self.summary.text() else 0
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_summary()
+
     def view(self) -> str:
         """Which view shows: "none", "scatter", "images" or "table"."""
         return ("none", "scatter", "images", "table")[self.stack.currentIndex()]
@@ -287,17 +312,19 @@ class DataPreview(QWidget):
         if message:
             self.placeholder.setText(message)
         self.stack.setCurrentIndex(0)
-        self.summary.setText("")
+        self._set_summary("")
         self.balance.hide()
 
     def show_dataset(self, dataset) -> None:
         x, y = _stack_splits(dataset)
         classification = dataset.task == "classification"
+        colours = ""
         if tuple(dataset.input_shape) == (2,):
             if classification:
                 self.scatter.show_classes(x, y, dataset.class_names, dataset.feature_names)
             else:
-                self.scatter.show_values(x, y, dataset.feature_names)
+                low, high = self.scatter.show_values(x, y, dataset.feature_names)
+                colours = f"<br>Colour = target: {low:.3g} (purple) to {high:.3g} (yellow)"
             self.stack.setCurrentIndex(1)
         elif dataset.is_image:
             self.images.set_tiles(
@@ -309,7 +336,7 @@ class DataPreview(QWidget):
                 table_columns(x, y, dataset.feature_names, dataset.class_names, dataset.task)
             )
             self.stack.setCurrentIndex(3)
-        self.summary.setText(summary_html(dataset))
+        self._set_summary(summary_html(dataset) + colours)
         self._show_balance(dataset if classification else None)
 
     def _show_balance(self, dataset) -> None:
@@ -324,5 +351,5 @@ class DataPreview(QWidget):
         """A raw table (e.g. a CSV before loading) with a note in the summary line."""
         self.table.set_columns(columns)
         self.stack.setCurrentIndex(3)
-        self.summary.setText(summary)
+        self._set_summary(summary)
         self.balance.hide()
