@@ -35,6 +35,7 @@ from .layers_base import (
     Setting,
     ShapeError,
     WeightedLayer,
+    in_two_halves,
 )
 
 IMAGE_NEEDS = "input (channels, height, width)"
@@ -56,14 +57,14 @@ def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
     )
 
 
-def _reduce_windows(ufunc, x, offsets):
+def _reduce_windows(ufunc, x, offsets, out):
     """``ufunc`` (np.maximum, np.add) over the values each window sees at every offset."""
     if len(offsets) == 1:
-        return x[offsets[0]].copy()
-    result = ufunc(x[offsets[0]], x[offsets[1]])
+        np.copyto(out, x[offsets[0]])
+        return
+    ufunc(x[offsets[0]], x[offsets[1]], out=out)
     for index in offsets[2:]:
-        ufunc(result, x[index], out=result)
-    return result
+        ufunc(out, x[index], out=out)
 
 
 def _pad_flat(x, pads, length):
@@ -86,13 +87,16 @@ def _wide_columns(flat, kernel, stride, out_h, width):
     """
     n, c, length = flat.shape
     item = flat.itemsize
+    positions = out_h * width
     view = as_strided(
         flat,
-        shape=(c, kernel, kernel, n, out_h * width),
+        shape=(c, kernel, kernel, n, positions),
         strides=(length * item, width * item, item, c * length * item, stride * item),
         writeable=False,
     )
-    return np.ascontiguousarray(view).reshape(c * kernel * kernel, n * out_h * width)
+    columns = np.empty((c, kernel, kernel, n, positions), dtype=flat.dtype)
+    in_two_halves(lambda part: np.copyto(columns[:, :, :, part], view[:, :, :, part]), n)
+    return columns.reshape(c * kernel * kernel, n * positions)
 
 
 def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
@@ -100,11 +104,15 @@ def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
     grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
     positions = grad_columns.shape[1] // n
     grad_columns = grad_columns.reshape(channels, kernel, kernel, n, positions)
-    for i in range(kernel):
-        for j in range(kernel):
-            start = i * width + j
-            target = grad_flat[:, :, start : start + stride * positions : stride]
-            target += grad_columns[:, i, j].transpose(1, 0, 2)
+
+    def scatter(part):
+        for i in range(kernel):
+            for j in range(kernel):
+                start = i * width + j
+                target = grad_flat[part, :, start : start + stride * positions : stride]
+                target += grad_columns[:, i, j, part].transpose(1, 0, 2)
+
+    in_two_halves(scatter, n)
     return grad_flat
 
 
@@ -235,7 +243,9 @@ class Conv2D(WeightedLayer):
         # One product per sample (NumPy loops inside matmul): measured faster here than one
         # big product with these shapes, and the result is already in NCHW order.
         per_sample = columns.reshape(len(columns), n, -1).transpose(1, 0, 2)
-        z = np.matmul(self.params["W"].reshape(filters, -1), per_sample)
+        W = self.params["W"].reshape(filters, -1)
+        z = np.empty((n, filters, per_sample.shape[2]), dtype=columns.dtype)
+        in_two_halves(lambda part: np.matmul(W, per_sample[part], out=z[part]), n)
         if self.use_bias:
             z += self.params["b"][:, None]
         z = z.reshape(n, filters, out_h, width)[..., :out_w]  # drop the wrap-around columns
@@ -338,26 +348,35 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         self._x = x
+        y = np.empty((len(x), *self.output_shape), dtype=x.dtype)
+        offsets = self._offsets()
         # p·p elementwise maxima of strided views: many times faster than
         # x.reshape(n, c, h/p, p, w/p, p).max(axis=(3, 5)), NumPy's reduction over two
         # non-adjacent short axes being slow.
-        self._y = _reduce_windows(np.maximum, x, self._offsets())
-        return self._y
+        in_two_halves(lambda part: _reduce_windows(np.maximum, x[part], offsets, y[part]), len(x))
+        self._y = y
+        return y
 
     def backward(self, grad_y, need_input_grad=True):
         x, y = self._x, self._y
         tiles = self._windows_tile_input()
         grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
-        taken = np.zeros(y.shape, dtype=bool)
-        first_max = np.empty(y.shape, dtype=bool)
-        for index in self._offsets():
-            np.equal(x[index], y, out=first_max)
-            np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
-            taken |= first_max
-            if tiles:
-                np.multiply(grad_y, first_max, out=grad_x[index])
-            else:
-                grad_x[index] += grad_y * first_max
+        offsets = self._offsets()
+
+        def route(part):
+            values, pooled, grad, target = x[part], y[part], grad_y[part], grad_x[part]
+            taken = np.zeros(pooled.shape, dtype=bool)
+            first_max = np.empty_like(taken)
+            for index in offsets:
+                np.equal(values[index], pooled, out=first_max)
+                np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
+                taken |= first_max
+                if tiles:
+                    np.multiply(grad, first_max, out=target[index])
+                else:
+                    target[index] += grad * first_max
+
+        in_two_halves(route, len(x))
         return grad_x
 
 
@@ -367,7 +386,8 @@ class AvgPool2D(_Pool2D):
     description = "Averages each window: smaller, smoother images."
 
     def forward(self, x, training=False):
-        y = _reduce_windows(np.add, x, self._offsets())
+        y = np.empty((len(x), *self.output_shape), dtype=x.dtype)
+        _reduce_windows(np.add, x, self._offsets(), y)
         y *= 1.0 / self.pool_size**2
         return y
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nnstudio.engine import initializers, layers, layers_conv, layers_norm
+from nnstudio.engine import initializers, layers, layers_base, layers_conv, layers_norm
 from nnstudio.engine.initializers import get_initializer
 from nnstudio.engine.layers import (
     Activation,
@@ -52,7 +52,7 @@ EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("module", [layers, layers_conv, layers_norm, initializers])
+@pytest.mark.parametrize("module", [layers, layers_base, layers_conv, layers_norm, initializers])
 def test_module_examples(module):
     assert doctest.testmod(module).failed == 0
 
@@ -376,3 +376,36 @@ def test_initial_weights_follow_the_seed():
     other.build((4,), np.random.default_rng(4))
     np.testing.assert_array_equal(first.params["W"], second.params["W"])
     assert not np.array_equal(first.params["W"], other.params["W"])
+
+
+# --- batch splitting over two cores -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "input_shape"),
+    [
+        (lambda: Conv2D(4, activation="relu"), (3, 9, 8)),
+        (lambda: Conv2D(4, stride=2, padding="same", activation="gelu"), (3, 9, 8)),
+        (lambda: MaxPool2D(2), (3, 8, 8)),
+        (lambda: MaxPool2D(3, stride=2), (3, 9, 8)),
+        (lambda: AvgPool2D(2), (3, 9, 8)),
+    ],
+)
+def test_splitting_the_batch_over_two_threads_changes_nothing(monkeypatch, make, input_shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((41, *input_shape)).astype(np.float32)  # odd: unequal halves
+    x[:, :, :2, :2] = 0.0  # ties in the pooling windows
+    results = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(layers_base, "CORES", cores)
+        layer = make()
+        layer.build(input_shape, np.random.default_rng(1))
+        y = layer.forward(x, training=True)
+        grad_y = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
+        grad_x = layer.backward(grad_y)
+        results[cores] = (y, grad_x, {name: g.copy() for name, g in layer.grads.items()})
+    (y1, gx1, g1), (y2, gx2, g2) = results[1], results[2]
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(gx1, gx2)
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-6)
