@@ -312,22 +312,35 @@ def run_benchmarks(
         "blas": blas_description(),
         "cpu_count": os.cpu_count(),
         "threads": threads,
+        # Other work on the machine slows BLAS threads badly: keep the load with the figures.
+        "load_average_before": _load_average(),
         "models": {},
     }
     for kind in kinds:
         if report:
             report(f"{kind.upper()}: nnstudio")
         entry: dict[str, Any] = {"nnstudio": time_nnstudio(kind, x, y, epochs, report=report)}
-        if use_torch:
-            if report:
-                report(f"{kind.upper()}: PyTorch")
-            entry["torch"] = time_torch(kind, x, y, epochs, threads=threads, report=report)
-            entry["ratio_to_torch"] = entry["nnstudio"]["median"] / entry["torch"]["median"]
         if kind == "mlp":
             entry["gemm_floor"] = time_gemm_floor(x, epochs)
             entry["ratio_to_floor"] = entry["nnstudio"]["median"] / entry["gemm_floor"]["median"]
         results["models"][kind] = entry
+    # PyTorch last: its OpenMP threads keep spinning for a while after each parallel region
+    # and would slow down numpy's BLAS threads if nnstudio ran after it.
+    for kind in kinds if use_torch else ():
+        if report:
+            report(f"{kind.upper()}: PyTorch")
+        entry = results["models"][kind]
+        entry["torch"] = time_torch(kind, x, y, epochs, threads=threads, report=report)
+        entry["ratio_to_torch"] = entry["nnstudio"]["median"] / entry["torch"]["median"]
+    results["load_average_after"] = _load_average()
     return results
+
+
+def _load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not on Windows
+        return None
 
 
 GOALS = {"mlp": {"ratio_to_torch": 0.7, "ratio_to_floor": 2.5}, "cnn": {"ratio_to_torch": 1.5}}
@@ -338,7 +351,8 @@ def format_report(results: dict[str, Any]) -> str:
     lines = [
         f"data: {results['data']}, {results['samples']} samples, batch {results['batch_size']}, "
         f"median of {results['epochs']} epochs after {WARMUP_EPOCHS} warm-up",
-        f"numpy BLAS: {results['blas']}; CPUs: {results['cpu_count']}",
+        f"numpy BLAS: {results['blas']}; CPUs: {results['cpu_count']}; load average "
+        f"{results.get('load_average_before')} before, {results.get('load_average_after')} after",
     ]
     for kind, entry in results["models"].items():
         lines.append(f"{kind.upper()}: nnstudio {entry['nnstudio']['median']:.2f} s/epoch")
