@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -358,6 +359,7 @@ def required_settings(cls) -> set[str]:
 
 #: Batches smaller than this are not split: the thread hand-off would cost more than it saves.
 PARALLEL_MIN_BATCH = 16
+_HELPER_NAME = "nnstudio-batch"
 _helper: ThreadPoolExecutor | None = None
 
 
@@ -386,11 +388,13 @@ def in_two_halves(function, n: int) -> None:
     40.0
     """
     global _helper
-    if n < PARALLEL_MIN_BATCH or CORES < 2:
+    # On the helper thread itself (a nested call) splitting again would wait for itself.
+    nested = threading.current_thread().name.startswith(_HELPER_NAME)
+    if n < PARALLEL_MIN_BATCH or CORES < 2 or nested:
         function(slice(0, n))
         return
     if _helper is None:
-        _helper = ThreadPoolExecutor(1, thread_name_prefix="nnstudio-batch")
+        _helper = ThreadPoolExecutor(1, thread_name_prefix=_HELPER_NAME)
     half = n // 2
     other = _helper.submit(function, slice(half, n))
     function(slice(0, half))

@@ -409,3 +409,14 @@ def test_splitting_the_batch_over_two_threads_changes_nothing(monkeypatch, make,
     np.testing.assert_array_equal(gx1, gx2)
     for name in g1:
         np.testing.assert_allclose(g1[name], g2[name], rtol=1e-6)
+
+
+def test_nested_batch_splitting_does_not_wait_for_itself(monkeypatch):
+    monkeypatch.setattr(layers_base, "CORES", 2)
+    out = np.zeros(64)
+
+    def outer(part):
+        layers_base.in_two_halves(lambda inner: out.__setitem__(inner, 1.0), 64)
+
+    layers_base.in_two_halves(outer, 64)
+    assert out.sum() == 64
