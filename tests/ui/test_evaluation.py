@@ -197,3 +197,20 @@ def test_mnist_mistakes_carry_saliency(qtbot, panel, mnist_path, monkeypatch):
         assert tile.marked_class == true_class
         assert int(np.argmax(tile.probabilities)) == predicted_class
         assert tile.probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_clicking_a_gallery_tile_reports_its_index(qtbot):
+    from PySide6.QtCore import Qt
+
+    from nnstudio.ui.plots.image_gallery import ImageGrid, Tile
+
+    grid = ImageGrid(image_size=28)
+    qtbot.addWidget(grid)
+    grid.resize(400, 300)
+    grid.set_tiles([Tile(np.zeros((28, 28, 3), np.uint8), caption=str(i)) for i in range(7)])
+    grid.show()
+    target = grid._cell_rect(5).center()
+    with qtbot.waitSignal(grid.tile_clicked) as blocker:
+        qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=target)
+    assert blocker.args == [5]
+    assert grid.tile_at(grid._cell_rect(0).topLeft()) == 0

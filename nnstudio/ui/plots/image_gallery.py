@@ -146,17 +146,25 @@ class ImageGrid(QWidget):
         # A scroll area does not always honour heightForWidth; a minimum height does the job.
         self.setMinimumHeight(self.heightForWidth(max(self.width(), 1)))
 
+    def _left(self) -> int:
+        """Left edge of the first column: the grid is centred in the width it has."""
+        used = self._columns(self.width()) * self._cell_size().width()
+        return max(0, (self.width() - used) // 2)
+
     def _cell_rect(self, index: int) -> QRect:
         cell = self._cell_size()
         columns = self._columns(self.width())
         row, column = divmod(index, columns)
-        return QRect(column * cell.width(), row * cell.height(), cell.width(), cell.height())
+        return QRect(
+            self._left() + column * cell.width(), row * cell.height(), cell.width(), cell.height()
+        )
 
     def tile_at(self, pos: QPoint) -> int:
         """Index of the tile under ``pos`` or -1."""
         cell = self._cell_size()
-        column, row = pos.x() // cell.width(), pos.y() // cell.height()
-        if column >= self._columns(self.width()):
+        x = pos.x() - self._left()
+        column, row = x // cell.width(), pos.y() // cell.height()
+        if x < 0 or column >= self._columns(self.width()):
             return -1
         index = row * self._columns(self.width()) + column
         return index if 0 <= index < len(self._tiles) else -1
