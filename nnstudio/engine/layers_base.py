@@ -294,7 +294,8 @@ class WeightedLayer(Layer):
             self.params["b"] = np.zeros(n_outputs, self.dtype)
 
     def _activate(self, z, out=None):
-        """Apply the activation, overwriting ``z`` (or writing ``out``) where possible.
+        """Apply the activation, overwriting ``z`` (Dense) or writing ``out`` (Conv2D, whose
+        batch is then split over two threads).
 
         Functions whose derivative needs only their output (relu, sigmoid, ...) work in place;
         the others (gelu) keep the pre-activation for backward.
@@ -306,22 +307,34 @@ class WeightedLayer(Layer):
                 z = out
             self._z = z
             self._y = function.forward(z)
+        elif out is None:
+            self._z = None
+            self._y = function.forward(z, out=z)
         else:
             self._z = None
-            self._y = function.forward(z, out=z if out is None else out)
+            in_two_halves(lambda part: function.forward(z[part], out=out[part]), len(out))
+            self._y = out
         return self._y
 
     def _activation_grad(self, grad_y, out=None):
-        """Gradient with respect to the pre-activation, written to ``out`` if given (else it
-        may reuse grad_y's memory)."""
+        """Gradient with respect to the pre-activation, written to ``out`` if given (in two
+        halves of the batch), else possibly into grad_y's memory."""
+        function, z, y = self._activation, self._z, self._y
         if out is None:
-            if isinstance(self._activation, act.Linear):
+            if isinstance(function, act.Linear):
                 return grad_y
             out = grad_y if grad_y.flags.writeable else None
-        elif isinstance(self._activation, act.Linear):
-            np.copyto(out, grad_y)
-            return out
-        return self._activation.backward(self._z, self._y, grad_y, out=out)
+            return function.backward(z, y, grad_y, out=out)
+
+        def chain_rule(part):
+            pre = None if z is None else z[part]
+            if isinstance(function, act.Linear):
+                np.copyto(out[part], grad_y[part])
+            else:
+                function.backward(pre, y[part], grad_y[part], out=out[part])
+
+        in_two_halves(chain_rule, len(out))
+        return out
 
     def penalty(self) -> float:
         W = self.params.get("W")

@@ -386,6 +386,8 @@ def test_initial_weights_follow_the_seed():
     [
         (lambda: Conv2D(4, activation="relu"), (3, 9, 8)),
         (lambda: Conv2D(4, stride=2, padding="same", activation="gelu"), (3, 9, 8)),
+        (lambda: Conv2D(4, kernel_size=2), (3, 9, 8)),
+        (lambda: Conv2D(4, activation="softmax"), (3, 9, 8)),
         (lambda: MaxPool2D(2), (3, 8, 8)),
         (lambda: MaxPool2D(3, stride=2), (3, 9, 8)),
         (lambda: AvgPool2D(2), (3, 9, 8)),
