@@ -14,6 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -481,6 +483,12 @@ class MainWindow(QMainWindow):
         self.recent_files = [str(p) for p in settings.value("files/recent", [], type=list)]
         self._fill_recent_menu()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        # Space must reach the Train/Pause shortcut, not a spin box that took the focus.
+        if isinstance(QApplication.focusWidget(), QAbstractSpinBox) or not self.focusWidget():
+            self.tabs.setFocus()
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.maybe_save():
             event.ignore()
@@ -576,6 +584,9 @@ class MainWindow(QMainWindow):
 
     def _load_dataset(self, project) -> None:
         if hasattr(self.data_panel, "set_spec"):
+            # The panel loads on a worker thread; the project counts as "saved" once its
+            # dataset (with the panel's complete options) has arrived.
+            self._awaiting_project_dataset = True
             self.data_panel.set_spec(project.dataset.name, dict(project.dataset.options))
             return
         try:  # no data panel: load in place (toy sets take milliseconds)
@@ -744,6 +755,7 @@ class MainWindow(QMainWindow):
             return
         self.project_path = None  # the autosave is not the user's file: Save asks where
         self._saved_form = None
+        self._restored_unsaved = True  # still unsaved work once its dataset arrives
         self._update_title()
 
     def export_png(self) -> None:
@@ -779,10 +791,23 @@ class MainWindow(QMainWindow):
             )
         self.training_tab.set_dataset(dataset)
         self.message_bar.hide()
+        from_project = self._project_dataset_arrived()
         self._rebuild_model()
+        if from_project and not getattr(self, "_restored_unsaved", False):
+            self._saved_form = self._collect_project().to_dict()  # just opened = saved
+        self._restored_unsaved = False
         self._changed()
 
+    def _project_dataset_arrived(self) -> bool:
+        """True (once) when this dataset is the one an opened project asked for."""
+        awaiting = getattr(self, "_awaiting_project_dataset", False)
+        self._awaiting_project_dataset = False
+        return awaiting
+
     def _on_dataset_failed(self, message: str) -> None:
+        if self._project_dataset_arrived():
+            self._saved_form = self._collect_project().to_dict()
+            self._update_title()
         self.show_message(message, "error")
 
     def _on_model_edited(self, _config=None) -> None:
@@ -835,6 +860,8 @@ class MainWindow(QMainWindow):
         """Build the model for the current dataset and layers; a problem disables Train."""
         if self.dataset is None or self.project is None or self.session is not None:
             return
+        if getattr(self, "_awaiting_project_dataset", False):
+            return  # the old dataset is still loaded: build once the project's one arrives
         try:
             model = self._collect_project().build_model(self.dataset)
             self._load_pending_weights(model)
@@ -1133,7 +1160,9 @@ class MainWindow(QMainWindow):
         speed = self._last_speed
         self.status_speed.setText(f"{speed:,.0f} samples/s" if speed and self.session else "")
         self.status_eta.setText(self._time_left(done, target, speed))
-        if getattr(self, "_runs_dirty", False) and run is not None:
+        self._status_ticks = getattr(self, "_status_ticks", 0) + 1
+        # The runs table repaints a whole row: once a second is plenty.
+        if self._status_ticks % 4 == 0 and getattr(self, "_runs_dirty", False) and run:
             self._runs_dirty = False
             self.runs_panel.update_run(run)
 

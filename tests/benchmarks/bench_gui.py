@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 pytestmark = pytest.mark.benchmark
 
-EPOCHS = 2
+EPOCHS = 1
 
 
 @pytest.fixture
@@ -96,6 +96,8 @@ def test_window_responsive_and_fast_while_training_mnist(
     from nnstudio.ui.style import apply_style
 
     monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    # Closing the window at teardown must not wait on a "save changes?" dialog.
+    monkeypatch.setattr(MainWindow, "maybe_save", lambda self: True)
     apply_style(QApplication.instance())
     window = MainWindow()
     qtbot.addWidget(window)
@@ -113,7 +115,8 @@ def test_window_responsive_and_fast_while_training_mnist(
     project = window._collect_project()
 
     results = []
-    for order in ("headless", "window", "headless", "window"):  # interleaved: fair on a busy box
+    # Interleaved and best-of-3: other jobs on a shared machine only ever slow a run down.
+    for order in ("headless", "window") * 3:
         if order == "headless":
             results.append(("headless", *headless_speed(project, window.dataset)))
         else:
@@ -126,7 +129,7 @@ def test_window_responsive_and_fast_while_training_mnist(
     print(f"\nMNIST MLP ({window.dataset.x_train.shape[0]} training images, {EPOCHS} epochs/run)")
     for name, speed, wall, *_ in results:
         print(f"  {name:9s} {speed:10,.0f} samples/s   wall {wall:6.2f} s")
-    print(f"  in-window speed = {inside / headless:.1%} of headless (best of 2 each)")
+    print(f"  in-window speed = {inside / headless:.1%} of headless (best of 3 each)")
     print(
         f"  10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms"

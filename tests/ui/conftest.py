@@ -19,6 +19,19 @@ def isolated_settings(tmp_path, monkeypatch, qapp):
     return tmp_path
 
 
+def wait_until_ready(qtbot, window, name=None):
+    """The data panel loads datasets on a worker thread: wait for the dataset and the model."""
+    qtbot.waitUntil(
+        lambda: (
+            window.dataset is not None
+            and (name is None or window.dataset.name == name)
+            and window.model is not None
+            and not getattr(window, "_awaiting_project_dataset", False)
+        ),
+        timeout=20_000,
+    )
+
+
 @pytest.fixture
 def make_window(qtbot, isolated_settings, monkeypatch):
     """Build MainWindows that never block on a dialog and always stop their training."""
@@ -33,6 +46,8 @@ def make_window(qtbot, isolated_settings, monkeypatch):
         window = MainWindow(**kwargs)
         qtbot.addWidget(window)
         windows.append(window)
+        if kwargs.get("load_default", True):
+            wait_until_ready(qtbot, window)
         return window
 
     yield make
@@ -46,3 +61,9 @@ def window(make_window):
     window = make_window()
     window.hyperparameters.epochs_box.setValue(8)
     return window
+
+
+@pytest.fixture
+def ready(qtbot):
+    """``ready(window, name=None)`` waits until the window's dataset and model are there."""
+    return lambda window, name=None: wait_until_ready(qtbot, window, name)

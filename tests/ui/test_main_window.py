@@ -132,7 +132,7 @@ def test_learning_rate_change_reaches_the_running_session(qtbot, window, monkeyp
     window.actionStop.trigger()
 
 
-def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path):
+def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path, ready):
     window.hyperparameters.batch_size_box.setValue(16)
     train_and_wait(qtbot, window)
     path = tmp_path / "demo.nnsproj"
@@ -142,6 +142,7 @@ def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path):
     assert saved.training.batch_size == 16 and saved.weights == "demo.nnz"
     other = make_window()
     assert other.open_project(path)
+    ready(other)
     assert other.hyperparameters.settings() == window.hyperparameters.settings()
     assert other.project_path == path
     for name, value in window.model.parameters().items():
@@ -190,7 +191,7 @@ def test_close_asks_to_save_and_cancel_keeps_the_window(qtbot, window, monkeypat
     assert asked and window.isVisible()
 
 
-def test_autosave_and_restore(qtbot, window, make_window, isolated_settings):
+def test_autosave_and_restore(qtbot, window, make_window, isolated_settings, ready):
     from nnstudio.training.autosave import Autosave
 
     train_and_wait(qtbot, window)  # autosaves when the run ends
@@ -201,6 +202,7 @@ def test_autosave_and_restore(qtbot, window, make_window, isolated_settings):
     other = make_window()
     assert crashed.path in other.autosave.leftovers()
     other.restore_autosave(crashed.path)
+    ready(other)
     assert other.project_path is None and other.isWindowModified()
     for name, value in window.model.parameters().items():
         np.testing.assert_array_equal(other.model.parameters()[name], value)
@@ -229,3 +231,52 @@ def test_every_control_has_a_tooltip(window):
                 assert widget.toolTip(), widget.objectName()
     for action in window.actions():
         assert action.toolTip(), action.objectName()
+
+
+def test_space_starts_and_pauses_training(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    window.hyperparameters.epochs_box.setValue(100_000)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    # Shortcuts only reach the active window (offscreen activation takes an event cycle).
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    window.tabs.setFocus()
+    qtbot.keyClick(window.tabs, Qt.Key.Key_Space)
+    assert window.state == "training"
+    qtbot.waitUntil(lambda: batches_seen(window) > 0, timeout=10_000)
+    qtbot.keyClick(window.tabs, Qt.Key.Key_Space)
+    assert window.state == "paused"
+
+
+def test_regression_on_2d_input_draws_the_predicted_surface(qtbot, make_window, tmp_path, ready):
+    import json
+
+    project = {
+        "format": "nnstudio-project",
+        "version": 1,
+        "name": "plane",
+        "dataset": {"name": "plane", "options": {"samples": 200}},
+        "model": {
+            "layers": [
+                {"type": "Dense", "units": 8, "activation": "tanh"},
+                {"type": "Dense", "units": 1},
+            ]
+        },
+        "training": {"loss": "mse", "optimizer": "adam", "learning_rate": 0.01, "epochs": 3},
+    }
+    path = tmp_path / "plane.nnsproj"
+    path.write_text(json.dumps(project))
+    window = make_window(load_default=False)
+    assert window.open_project(path)
+    ready(window, "plane")
+    window.show()
+    window.tabs.setCurrentWidget(window.training_tab)
+    assert window.dataset.task == "regression"
+    train_and_wait(qtbot, window)
+    boundary = window.training_tab.boundary
+    qtbot.waitUntil(lambda: boundary.frames > 0, timeout=5000)
+    assert boundary.color_bar is not None  # a surface with a colour scale, not class colours
+    assert window.current_run.history[-1]["accuracy"] is None
