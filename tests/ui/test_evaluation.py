@@ -214,3 +214,34 @@ def test_clicking_a_gallery_tile_reports_its_index(qtbot):
         qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=target)
     assert blocker.args == [5]
     assert grid.tile_at(grid._cell_rect(0).topLeft()) == 0
+
+
+def test_binary_sigmoid_model_and_validation_fallback(qtbot, panel):
+    dataset = load_dataset("moons", samples=300, noise=0.1, seed=0, test_fraction=0.0)
+    model = Sequential([Dense(16, activation="relu"), Dense(1)], input_shape=(2,), seed=0)
+    loss = get_loss("binary_crossentropy")
+    fit(
+        model,
+        loss,
+        get_optimizer("adam", lr=0.02),
+        dataset.x_train,
+        dataset.y_train,
+        FitConfig(epochs=10, batch_size=32, seed=0),
+    )
+    report = evaluate(qtbot, panel, model, loss, dataset)
+    assert report["split"] == "validation"
+    assert report["samples"] == len(dataset.x_val)
+    predicted = (loss.output_activation(model.predict(dataset.x_val))[:, 0] > 0.5).astype(int)
+    assert report["accuracy"] == pytest.approx(np.mean(predicted == dataset.y_val))
+    assert panel.confusion.matrix().shape == (2, 2)
+
+
+def test_a_model_that_does_not_fit_the_data_is_explained(qtbot, panel, spiral):
+    dataset, _, loss = spiral
+    model = Sequential([Dense(3)], input_shape=(5,), seed=0)
+    panel.evaluate(model, loss, dataset)
+    qtbot.waitUntil(lambda: panel.message.text() != "", timeout=10000)
+    assert panel.message.text().startswith("Could not evaluate")
+    assert "(5,)" in panel.message.text() and "(2,)" in panel.message.text()
+    assert panel.report() is None
+    assert panel.evaluate_button.isEnabled()

@@ -50,6 +50,7 @@ def compute_evaluation(model, loss, dataset, cancel=None) -> dict:
             f"{dataset.name} has no test or validation samples to evaluate on. "
             "Give the test split a share above 0 % in the data panel."
         )
+    check_fits(model, loss, dataset)
     outputs = model.predict(x, batch_size=BATCH)
     result = {"split": split, "x": x, "y_true": y, "outputs": outputs, "task": loss.task}
     if loss.task == "regression":
@@ -73,6 +74,22 @@ def compute_evaluation(model, loss, dataset, cancel=None) -> dict:
     )
     result["report"] = report
     return result
+
+
+def check_fits(model, loss, dataset) -> None:
+    """Refuse, in words, a model whose input or output does not match the dataset."""
+    expected = tuple(dataset.input_shape)
+    shape = getattr(model, "input_shape", None)
+    if shape is not None and tuple(shape) != expected:
+        raise ValueError(
+            f"the model takes inputs of shape {tuple(shape)} but {dataset.name} has "
+            f"{expected}. Train a model on this dataset, or pick the dataset it was trained on."
+        )
+    if loss.task != dataset.task:
+        raise ValueError(
+            f"the loss {loss.name!r} is for {loss.task} but {dataset.name} is a {dataset.task} "
+            "dataset. Choose a matching loss in the hyperparameters and train again."
+        )
 
 
 def confident_mistakes(y_true, y_pred, probabilities, count: int = MISTAKES_SHOWN) -> np.ndarray:
