@@ -60,6 +60,8 @@ def saliency_overlay(rgb: np.ndarray, saliency: np.ndarray, strength: float = 0.
         heat = heat.sum(axis=0)
     top = float(np.percentile(heat, 99)) if heat.size else 0.0
     heat = np.clip(heat / top, 0.0, 1.0) if top > 0 else np.zeros_like(heat)
+    # The weakest fifth is noise on every pixel; dropping it keeps the strokes readable.
+    heat = np.clip((heat - 0.2) / 0.8, 0.0, 1.0)
     alpha = (heat * strength)[..., None]
     color = QColor(SALIENCY_COLOR)
     red = np.array([color.red(), color.green(), color.blue()], dtype=np.float32)
