@@ -220,3 +220,30 @@ def test_dropping_a_file_opens_it(qtbot, panel, tmp_path):
         panel.dropEvent(event)
     assert blocker.args[0].name == f"csv:{path}"
     assert panel.acceptDrops()
+
+
+def test_open_an_idx_folder_and_an_npz_file(qtbot, panel, tmp_path):
+    from nnstudio.data import write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for prefix, count in (("train", 60), ("t10k", 20)):
+        write_idx(
+            folder / f"{prefix}-images-idx3-ubyte",
+            rng.integers(0, 256, (count, 8, 8), dtype=np.uint8),
+        )
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", (np.arange(count) % 3).astype(np.uint8))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.open_file(folder / "train-images-idx3-ubyte")  # a file of the set opens its folder
+    assert blocker.args[0].input_shape == (1, 8, 8)
+    assert panel.preview.view() == "images"
+    assert panel.spec()[0] == f"idx:{folder}"
+
+    path = tmp_path / "points.npz"
+    np.savez(path, X=rng.normal(size=(80, 3)).astype(np.float32), y=np.arange(80) % 2)
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.open_file(path)
+    assert blocker.args[0].input_shape == (3,)
+    assert panel.preview.view() == "table"
+    assert panel.picker.currentText() == "points.npz"
