@@ -272,7 +272,11 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.load()
 
     def open_file(self, path) -> None:
-        """Open a CSV/NPZ file or IDX folder: add it to the picker and load it."""
+        """Open a CSV/NPZ file or IDX folder: add it to the picker and load it.
+
+        A CSV is only previewed: its raw rows show with the target column marked, and it
+        loads when the user has checked the options and pressed Load.
+        """
         try:
             name = name_for_path(str(path))
         except data.DatasetError as error:
@@ -283,7 +287,11 @@ class DataPanel(MnistDownloadMixin, QWidget):
             self._select_name(name)
         finally:
             self._updating = False
-        self.load()
+        self.message.hide()
+        if self._kind(name) == "csv":
+            self.load_button.setFocus()
+        else:
+            self.load()
 
     def load(self) -> None:
         """Load the current choice on a worker thread; ``dataset_changed`` follows."""
@@ -368,11 +376,21 @@ class DataPanel(MnistDownloadMixin, QWidget):
         keep = self.target.findText(previous)
         self.target.setCurrentIndex(keep if keep >= 0 else len(header) - 1)
         self.target.blockSignals(False)
-        columns = [(name, [row[i] for row in rows]) for i, name in enumerate(header)]
+        self._csv_head = (Path(path).name, header, rows)
+        self._show_csv_head()
+
+    def _show_csv_head(self) -> None:
+        """The raw rows with the target column in the accent colour."""
+        name, header, rows = self._csv_head
+        target = self.target.currentIndex()
+        # The target first (so it is in view however wide the file is), then file order.
+        order = [target] + [i for i in range(len(header)) if i != target] if target >= 0 else []
+        columns = [(header[i], [row[i] for row in rows]) for i in order]
         self.preview.show_table(
             columns,
-            f"<b>{Path(path).name}</b>: first {len(rows)} rows as "
-            "written in the file. Choose the target column, then Load.",
+            f"<b>{name}</b>: first {len(rows)} rows as written in the file, the target column "
+            f"(<b>{self.target.currentText()}</b>) first, in blue. Check the options, then Load.",
+            column_colors={0: "#0072B2"},
         )
 
     # -- reactions -----------------------------------------------------------------------------
@@ -390,7 +408,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
             self._reload_timer.start()
 
     def _csv_option_edited(self) -> None:
-        if not self._updating:
+        if not self._updating and getattr(self, "_csv_head", None):
+            self._show_csv_head()
             self.load_button.setFocus()
 
     def _set_busy(self, busy: bool, text: str = "") -> None:

@@ -88,11 +88,17 @@ def test_open_csv_with_a_chosen_target(qtbot, panel, tmp_path):
             ]
         )
     path = write_csv(tmp_path / "things.csv", rows)
-    with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
-        panel.open_file(path)
+    panel.open_file(path)
+    # Previewed, not loaded: the raw rows show with the default target (the last column).
     assert panel.picker.currentData() == f"csv:{path}"
     assert [panel.target.itemText(i) for i in range(panel.target.count())] == rows[0]
+    assert panel.preview.view() == "table" and not panel.is_loading()
+    assert panel.preview.table.source._headers[0] == "weight"  # the target comes first
+    assert panel.preview.table.cell_text(0, 0) == rows[1][3]
+    assert panel.preview.table.cell_text(0, 3) == rows[1][2]
+    assert panel.preview.table.source.rowCount() == 120
     panel.target.setCurrentIndex(panel.target.findText("kind"))
+    assert "kind" in panel.preview.summary.text()
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
         panel.load_button.click()
     dataset = blocker.args[0]
@@ -105,8 +111,9 @@ def test_open_csv_with_a_chosen_target(qtbot, panel, tmp_path):
 
 def test_bad_csv_shows_the_error_in_the_panel(qtbot, panel, tmp_path):
     path = write_csv(tmp_path / "bad.csv", [["a", "b", "y"], [1, 2, 0], [3, "", 1], [4, 5, 0]])
+    panel.open_file(path)
     with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
-        panel.open_file(path)
+        panel.load_button.click()
     assert "missing" in blocker.args[0].lower() or "empty" in blocker.args[0].lower()
     assert panel.message.text() == blocker.args[0]
     assert panel.dataset() is None
@@ -216,8 +223,10 @@ def test_dropping_a_file_opens_it(qtbot, panel, tmp_path):
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+    panel.dropEvent(event)
+    assert panel.picker.currentData() == f"csv:{path}"
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.dropEvent(event)
+        panel.load_button.click()
     assert blocker.args[0].name == f"csv:{path}"
     assert panel.acceptDrops()
 

@@ -62,6 +62,12 @@ def class_counts(dataset) -> np.ndarray:
     return np.bincount(np.asarray(y, dtype=np.int64), minlength=dataset.n_classes)
 
 
+def display_name(name: str) -> str:
+    """ "csv:/long/path/iris.csv" → "iris.csv"; built-in names unchanged."""
+    prefix, _, rest = name.partition(":")
+    return rest.rstrip("/").rsplit("/", 1)[-1] if rest and prefix in ("csv", "npz", "idx") else name
+
+
 def summary_html(dataset) -> str:
     """One short paragraph: name, task, samples per split, features, classes or outputs."""
     sizes = _split_sizes(dataset)
@@ -76,9 +82,7 @@ def summary_html(dataset) -> str:
     else:
         target = f"regression, {dataset.n_outputs} output{'s' if dataset.n_outputs != 1 else ''}"
     splits = " · ".join(f"{name} <b>{size:,}</b>" for name, size in sizes.items())
-    return (
-        f"<b>{dataset.name}</b> — {features}, {target}<br>{splits} (total {sum(sizes.values()):,})"
-    )
+    return f"<b>{display_name(dataset.name)}</b> — {features}, {target}<br>{splits} (total {sum(sizes.values()):,})"
 
 
 def compact_count(count: int, metrics, width: float) -> str:
@@ -347,9 +351,9 @@ class DataPreview(QWidget):
         self.balance.set_counts(class_counts(dataset), names)
         self.balance.show()
 
-    def show_table(self, columns, summary: str = "") -> None:
+    def show_table(self, columns, summary: str = "", column_colors=None) -> None:
         """A raw table (e.g. a CSV before loading) with a note in the summary line."""
-        self.table.set_columns(columns)
+        self.table.set_columns(columns, column_colors=column_colors)
         self.stack.setCurrentIndex(3)
         self._set_summary(summary)
         self.balance.hide()
