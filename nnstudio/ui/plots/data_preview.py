@@ -82,7 +82,9 @@ def summary_html(dataset) -> str:
     else:
         target = f"regression, {dataset.n_outputs} output{'s' if dataset.n_outputs != 1 else ''}"
     splits = " · ".join(f"{name} <b>{size:,}</b>" for name, size in sizes.items())
-    return f"<b>{display_name(dataset.name)}</b> — {features}, {target}<br>{splits} (total {sum(sizes.values()):,})"
+    total = sum(sizes.values())
+    title = display_name(dataset.name)
+    return f"<b>{title}</b> — {features}, {target}<br>{splits} (total {total:,})"
 
 
 def compact_count(count: int, metrics, width: float) -> str:
