@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QMetaMethod, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -162,6 +162,11 @@ class EvaluationPanel(QWidget):
             "Save the confusion matrix (or the regression scatter) as a PNG image.",
             lambda: self._ask_path("Save plot", "evaluation.png", self.export_plot_png),
         )
+        self.export_gallery_button = self._button(
+            "Mistakes PNG…",
+            "Save the gallery of the most confident mistakes (with saliency) as a PNG image.",
+            lambda: self._ask_path("Save mistakes", "mistakes.png", self.export_mistakes_png),
+        )
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
         for button in (
@@ -169,6 +174,7 @@ class EvaluationPanel(QWidget):
             self.export_metrics_button,
             self.export_matrix_button,
             self.export_png_button,
+            self.export_gallery_button,
         ):
             row.addWidget(button)
         return row
@@ -263,7 +269,7 @@ class EvaluationPanel(QWidget):
     def _request(self) -> None:
         # The window owns the model (it may be training): ask it; evaluate again on our own
         # references only when nobody is listening.
-        if self.receivers(self.evaluate_requested) > 0:
+        if self.isSignalConnected(QMetaMethod.fromSignal(self.evaluate_requested)):
             self.evaluate_requested.emit()
         elif self._model is not None:
             self.evaluate(self._model, self._loss, self._dataset)
@@ -363,6 +369,7 @@ class EvaluationPanel(QWidget):
         self.export_metrics_button.setEnabled(enabled)
         self.export_png_button.setEnabled(enabled)
         self.export_matrix_button.setEnabled(bool(classification))
+        self.export_gallery_button.setEnabled(bool(classification))
 
     def _ask_path(self, title: str, default: str, save) -> None:
         path, _ = QFileDialog.getSaveFileName(self, title, default)
@@ -411,3 +418,8 @@ class EvaluationPanel(QWidget):
         """Save the visible plot (confusion matrix or regression scatter) as a PNG."""
         widget = self.plot_stack.currentWidget()
         return widget.grab().save(str(Path(path)), "PNG")
+
+    def export_mistakes_png(self, path) -> bool:
+        """Save the whole mistakes gallery (not just the part scrolled into view) as a PNG."""
+        grid = self.mistakes.grid
+        return grid.grab(grid.rect()).save(str(Path(path)), "PNG")

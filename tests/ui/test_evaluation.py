@@ -245,3 +245,19 @@ def test_a_model_that_does_not_fit_the_data_is_explained(qtbot, panel, spiral):
     assert "(5,)" in panel.message.text() and "(2,)" in panel.message.text()
     assert panel.report() is None
     assert panel.evaluate_button.isEnabled()
+
+
+def test_evaluate_button_evaluates_on_demand(qtbot, panel, spiral, tmp_path):
+    dataset, model, loss = spiral
+    first = evaluate(qtbot, panel, model, loss, dataset)
+    panel.clear()
+    assert not panel.export_metrics_button.isEnabled()
+    with qtbot.waitSignal(panel.evaluated, timeout=30000) as blocker:
+        panel.evaluate_button.click()  # nobody listens to evaluate_requested: evaluates again
+    assert blocker.args[0] == first
+    assert panel.export_gallery_button.isEnabled()
+    assert panel.export_mistakes_png(tmp_path / "mistakes.png")
+    requests = []
+    panel.evaluate_requested.connect(lambda: requests.append(True))
+    panel.evaluate_button.click()  # the window listens: it is asked instead
+    assert requests == [True]
