@@ -260,7 +260,7 @@ class EvaluationPanel(QWidget):
         shown = f" (the {len(indices)} most confident shown)" if total > len(indices) else ""
         self.examples_label.setText(
             f"True <b>{class_label(names, true_class)}</b>, predicted "
-            f"<b>{class_label(names, predicted_class)}</b>: {total:,} samples{shown}."
+            f"<b>{class_label(names, predicted_class)}</b>: {plural(total, 'sample')}{shown}."
         )
         self.tabs.setCurrentIndex(0)
         self.cell_selected.emit(true_class, predicted_class)
@@ -295,7 +295,7 @@ class EvaluationPanel(QWidget):
         self.summary.setText(
             f"{result['split'].capitalize()} split, {report['samples']:,} samples: accuracy "
             f"<b>{100 * report['accuracy']:.2f} %</b> · loss {report['loss']:.4f} · "
-            f"{int((result['y_true'] != result['y_pred']).sum()):,} mistakes"
+            f"{plural(int((result['y_true'] != result['y_pred']).sum()), 'mistake')}"
         )
         rows = report["per_class"]
         self.metrics.set_columns(
