@@ -55,3 +55,15 @@ def test_mnist_digits_drawn_back_are_classified_the_same(mnist_path):
         first = digit_model.probabilities(original).argmax()
         same += int(first == digit_model.probabilities(redrawn).argmax())
     assert same >= 198
+
+
+def test_low_top_probability_is_shown_as_not_sure():
+    from nnstudio.ui.draw.digit_models import DIGIT_NAMES, describe
+
+    sure = np.full(10, 0.01)
+    sure[7] = 0.91
+    assert describe(sure, DIGIT_NAMES) == ("7", "91% sure")
+    unsure = np.full(10, 0.02)
+    unsure[[7, 1]] = [0.45, 0.39]
+    answer, sentence = describe(unsure, DIGIT_NAMES)
+    assert answer == "7" and sentence.startswith("Not sure") and "1 (39%)" in sentence

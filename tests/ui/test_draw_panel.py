@@ -58,7 +58,9 @@ def densify(stroke, step=0.012):
     points = [stroke[0]]
     for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
         count = max(1, int(np.hypot(x1 - x0, y1 - y0) / step))
-        points += [(x0 + (x1 - x0) * k / count, y0 + (y1 - y0) * k / count) for k in range(1, count + 1)]
+        points += [
+            (x0 + (x1 - x0) * k / count, y0 + (y1 - y0) * k / count) for k in range(1, count + 1)
+        ]
     return points
 
 
@@ -68,7 +70,10 @@ def draw(canvas, strokes, pen=20):
     rect = canvas.ink_rect()
 
     def at(point):
-        return QPoint(round(rect.left() + point[0] * rect.width()), round(rect.top() + point[1] * rect.height()))
+        return QPoint(
+            round(rect.left() + point[0] * rect.width()),
+            round(rect.top() + point[1] * rect.height()),
+        )
 
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     for stroke in strokes:
@@ -141,7 +146,9 @@ def test_prediction_updates_while_drawing(panel, qtbot):
     # The stroke is not finished, yet the throttled answer arrives.
     qtbot.waitUntil(lambda: panel.prediction.text() != "?", timeout=2000)
     assert panel.inputView.digit() is not None
-    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(0, 234))
+    QTest.mouseRelease(
+        canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(0, 234)
+    )
 
 
 def test_undo_removes_the_last_stroke_and_clear_everything(panel):
@@ -159,7 +166,12 @@ def test_undo_removes_the_last_stroke_and_clear_everything(panel):
     QTest.keyClick(panel.canvas, Qt.Key.Key_Escape)
     assert panel.canvas.is_empty() and panel.prediction.text() == "?"
     draw_digit(panel, 1)
-    QTest.mouseClick(panel.canvas, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, panel.canvas.rect().center())
+    QTest.mouseClick(
+        panel.canvas,
+        Qt.MouseButton.RightButton,
+        Qt.KeyboardModifier.NoModifier,
+        panel.canvas.rect().center(),
+    )
     assert panel.canvas.is_empty()
     draw_digit(panel, 1)
     panel.clearButton.click()
@@ -201,7 +213,10 @@ def test_saliency_overlay_shows_the_input_gradient(panel):
 
 
 def small_dense_model(outputs=10, input_shape=(1, 28, 28)):
-    config = {"input_shape": list(input_shape), "layers": [{"type": "Flatten"}, {"type": "Dense", "units": outputs}]}
+    config = {
+        "input_shape": list(input_shape),
+        "layers": [{"type": "Flatten"}, {"type": "Dense", "units": outputs}],
+    }
     return Sequential.from_config(config, seed=1)
 
 

@@ -71,14 +71,17 @@ def _to_qimage(digit: np.ndarray, saliency: np.ndarray | None) -> QImage:
     grey = np.clip(digit, 0.0, 1.0)[..., None] * np.ones(3, np.float32)
     rgb = grey * 255.0
     if saliency is not None:
-        scale = float(np.abs(saliency).max())
+        magnitude = np.abs(saliency)
+        # The 99th percentile, not the max: one extreme pixel must not wash out the rest.
+        scale = float(np.percentile(magnitude, 99))
         if scale > 0:
-            strength = np.clip(np.abs(saliency) / scale, 0.0, 1.0) ** 0.7
+            strength = np.clip(magnitude / scale, 0.0, 1.0)
+            strength = np.where(strength < 0.15, 0.0, strength)  # gradient noise stays hidden
             colour = np.where(
-                (saliency >= 0)[..., None], np.array([235, 60, 50]), np.array([50, 120, 235])
+                (saliency >= 0)[..., None], np.array([255, 70, 50]), np.array([60, 140, 255])
             )
-            alpha = (0.85 * strength)[..., None]
-            rgb = rgb * (1 - alpha) + colour * alpha
+            alpha = (0.75 * strength)[..., None]
+            rgb = rgb * 0.8 * (1 - alpha) + colour * alpha
     pixels = np.ascontiguousarray(np.clip(rgb, 0, 255).astype(np.uint8))
     image = QImage(pixels.data, 28, 28, 28 * 3, QImage.Format.Format_RGB888)
     return image.copy()  # detach from the NumPy buffer, which is freed on return
