@@ -270,3 +270,10 @@ def test_every_control_has_a_tooltip(panel):
     for kind in (QAbstractButton, QComboBox, QSlider):
         for control in panel.findChildren(kind):
             assert control.toolTip(), f"{control.objectName() or control.text()} has no tooltip"
+
+
+def test_untrained_current_model_is_listed_but_not_selected(panel):
+    assert panel.set_current_model(small_dense_model(), title="Fresh", trained=False)
+    assert panel.modelSelector.count() == 2
+    assert panel.modelSelector.currentText().startswith("Bundled")
+    assert panel.modelSelector.itemText(1) == "Fresh (not trained)"

@@ -68,12 +68,19 @@ class DrawPanel(QWidget):
     # --- public API ---------------------------------------------------------------------
 
     def set_current_model(
-        self, model, class_names=None, title: str = "Current model", scaling: dict | None = None
+        self,
+        model,
+        class_names=None,
+        title: str = "Current model",
+        scaling: dict | None = None,
+        trained: bool = True,
     ) -> bool:
-        """Offer ``model`` (a trained Sequential taking one 28×28 image) as "current model" and
-        select it; ``None`` removes the choice. Returns whether the model was accepted.
+        """Offer ``model`` (a Sequential taking one 28×28 image) as "current model"; ``None``
+        removes the choice. Returns whether the model was accepted.
 
-        Call it with None before training starts again: the panel must not run a model the
+        A trained model is selected at once; an untrained one (``trained=False``) is only
+        listed, so fresh random weights never replace the bundled model's answers. ``scaling``
+        is the training dataset's scaling dict. Give the panel a copy, never the model a
         training thread is changing."""
         self._remove_current_choice()
         self._current = None
@@ -84,8 +91,9 @@ class DrawPanel(QWidget):
             except DrawModelError as error:
                 self.modelSelector.setToolTip(f"{self._selector_help()}\n{error}")
             else:
-                self.modelSelector.addItem(title, CURRENT)
-                self.modelSelector.setCurrentIndex(self.modelSelector.count() - 1)
+                self.modelSelector.addItem(title if trained else f"{title} (not trained)", CURRENT)
+                if trained:
+                    self.modelSelector.setCurrentIndex(self.modelSelector.count() - 1)
         self.predict()
         return self._current is not None
 
