@@ -277,3 +277,15 @@ def test_untrained_current_model_is_listed_but_not_selected(panel):
     assert panel.modelSelector.count() == 2
     assert panel.modelSelector.currentText().startswith("Bundled")
     assert panel.modelSelector.itemText(1) == "Fresh (not trained)"
+
+
+def test_current_model_ending_in_softmax_is_not_softmaxed_twice(panel):
+    config = {
+        "input_shape": [1, 28, 28],
+        "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": "softmax"}],
+    }
+    model = Sequential.from_config(config, seed=3)
+    panel.set_current_model(model)
+    draw_digit(panel, 3)
+    expected = model.forward(panel.prepared_digit()[None, None]).ravel()
+    assert np.allclose(panel.probabilities(), expected, atol=1e-5)

@@ -43,6 +43,10 @@ class DigitModel:
 
     def __post_init__(self) -> None:
         self.input_shape = model_input_shape(self.model)
+        # A network ending in softmax already gives probabilities; softmax again would flatten.
+        self.outputs_are_probabilities = self.outputs_are_probabilities or ends_in_softmax(
+            self.model
+        )
         if self.input_shape not in IMAGE_SHAPES:
             raise DrawModelError(
                 f"{self.title} takes input {self.input_shape}; drawing needs a model whose "
@@ -86,6 +90,14 @@ def model_input_shape(model) -> tuple[int, ...] | None:
     if shape is None and hasattr(model, "config"):
         shape = model.config().get("input_shape")
     return tuple(int(size) for size in shape) if shape is not None else None
+
+
+def ends_in_softmax(model) -> bool:
+    layers = getattr(model, "layers", None) or []
+    if not layers:
+        return False
+    config = layers[-1].get_config()
+    return "softmax" in (config.get("type"), config.get("activation"), config.get("function"))
 
 
 def apply_scaling(x: np.ndarray, scaling: dict | None) -> np.ndarray:
