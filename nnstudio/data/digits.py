@@ -21,10 +21,11 @@ NumPy only: never imports Qt.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from nnstudio.atomic_file import write_atomically
 
 FIELD = 28  # MNIST image side
 BOX = 20  # the longer side of the digit after size normalisation
@@ -172,14 +173,7 @@ def add_drawing(image: np.ndarray, label: int, path: str | os.PathLike | None = 
 
 def _write_atomically(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".drawings-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, X=images, y=labels)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda stream: np.savez_compressed(stream, X=images, y=labels))
 
 
 def _user_data_dir() -> Path:

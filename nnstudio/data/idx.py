@@ -14,13 +14,13 @@ order. Files may be gzip-compressed (recognised by their first bytes, not their 
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import zlib
 from math import prod
 from pathlib import Path
 
 import numpy as np
+
+from nnstudio.atomic_file import write_atomically
 
 from .dataset import DatasetError, check_data_file
 
@@ -151,14 +151,7 @@ def write_idx(path, array, compress: bool | None = None) -> None:
     data = header + np.ascontiguousarray(array, native.newbyteorder(">")).tobytes()
     if path.name.endswith(".gz") if compress is None else compress:
         data = gzip.compress(data, mtime=0)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
 
 
 def _read_view(path, max_bytes=None) -> np.ndarray:

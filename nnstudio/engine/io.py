@@ -29,8 +29,6 @@ import errno
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 import nnstudio
+from nnstudio.atomic_file import write_atomically
 
 __all__ = [
     "FORMAT",
@@ -185,15 +184,8 @@ def _atomic_save(path, members: dict[str, bytes]) -> Path:
             f"Cannot save {path}: the folder {folder} does not exist. Choose an existing folder.",
             path,
         )
-    temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            _write_archive(file, members)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        temporary = None
+        write_atomically(path, lambda file: _write_archive(file, members))
     except OSError as error:
         previous = " The previous file was left unchanged." if path.exists() else ""
         raise ModelFileError(
@@ -201,25 +193,7 @@ def _atomic_save(path, members: dict[str, bytes]) -> Path:
             "folder, then save again.",
             path,
         ) from error
-    finally:
-        if temporary is not None and os.path.exists(temporary):
-            os.remove(temporary)
-    _sync_folder(folder)
     return path
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); not possible on Windows, harmless to skip."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def save_model(

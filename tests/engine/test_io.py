@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from nnstudio import atomic_file
 from nnstudio.engine import io
 from nnstudio.engine.io import (
     FORMAT_VERSION,
@@ -234,7 +235,7 @@ def test_failed_rename_leaves_no_temporary(tmp_path, monkeypatch):
     def refuse(source, target):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(io.os, "replace", refuse)
+    monkeypatch.setattr(atomic_file.os, "replace", refuse)
     with pytest.raises(ModelFileError, match="no permission to write there"):
         save_model(tmp_path / "net.nnz", Sequential([Dense(2)], input_shape=(2,)))
     assert list(tmp_path.iterdir()) == []
