@@ -383,7 +383,7 @@ class MainWindow(QMainWindow):
         )
         self.runs_dock = self._dock("runsDock", "Runs", self.runs_panel, area.BottomDockWidgetArea)
         self.data_dock.setMinimumWidth(280)
-        self.hyper_dock.setMinimumWidth(270)
+        self.hyper_dock.setMinimumWidth(310)
         self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
@@ -660,7 +660,9 @@ class MainWindow(QMainWindow):
         return True
 
     def _has_trained_weights(self) -> bool:
-        return bool(self.current_run and self.current_run.history) or self._pending_weights is None
+        """Weights worth a .nnz: trained here, or loaded from the project's file."""
+        trained = bool(self.current_run and self.current_run.history)
+        return trained or getattr(self, "_weights_restored", False)
 
     def _save_weights(self, path: Path) -> None:
         from nnstudio.engine.io import save_model
@@ -858,7 +860,11 @@ class MainWindow(QMainWindow):
 
     def _rebuild_model(self) -> None:
         """Build the model for the current dataset and layers; a problem disables Train."""
-        if self.dataset is None or self.project is None or self.session is not None:
+        if self.session is not None:
+            self._rebuild_pending = True  # the worker owns the model: rebuild when it ends
+            return
+        self._rebuild_pending = False
+        if self.dataset is None or self.project is None:
             return
         if getattr(self, "_awaiting_project_dataset", False):
             return  # the old dataset is still loaded: build once the project's one arrives
@@ -876,6 +882,7 @@ class MainWindow(QMainWindow):
 
     def _load_pending_weights(self, model) -> None:
         path, self._pending_weights = self._pending_weights, None
+        self._weights_restored = False
         if path is None:
             return
         from nnstudio.engine.io import load_model
@@ -981,6 +988,7 @@ class MainWindow(QMainWindow):
         if self.model is None:
             return
         self.model.reset_parameters(self.hyperparameters.settings()["seed"])
+        self._weights_restored = False
         self._weights_dirty = True
         self._new_run_state()
         self._share_model()
@@ -1080,6 +1088,7 @@ class MainWindow(QMainWindow):
 
     def _on_session_finished(self, result: dict) -> None:
         self._end_session()
+        self.training_tab.plots.redraw_all()  # idle now: show the final state at once
         run = self.current_run
         reason = result.get("stopped_reason") or "completed"
         if run is not None:
@@ -1119,6 +1128,8 @@ class MainWindow(QMainWindow):
         if session is not None:
             session.wait(5000)
             session.deleteLater()
+        if getattr(self, "_rebuild_pending", False):
+            QTimer.singleShot(0, self._rebuild_model)  # edits made while it trained
 
     def shutdown_training(self) -> None:
         """Stop a running session and wait for its thread (closing, opening, resetting)."""

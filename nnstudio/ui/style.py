@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
 from nnstudio.resources import resource_path
+from nnstudio.ui.colors import CLASS_COLORS as _SHARED_CLASS_COLORS
 
 ACCENT = "#2563eb"
 TEXT = "#1e293b"
@@ -27,19 +28,9 @@ TRAIN_COLOR = "#2563eb"
 VAL_COLOR = "#ea580c"
 BATCH_COLOR = (37, 99, 235, 55)
 LR_COLOR = "#7c3aed"
-# Colours for classes (decision boundary, points) and for overlaid runs: distinct and readable.
-CLASS_COLORS = [
-    "#2563eb",
-    "#ea580c",
-    "#16a34a",
-    "#dc2626",
-    "#9333ea",
-    "#0891b2",
-    "#ca8a04",
-    "#db2777",
-    "#4b5563",
-    "#65a30d",
-]
+# Classes share one palette with the data preview and the evaluation views (ui/colors.py),
+# so class 2 is the same colour in the scatter, the boundary behind it and the confusion matrix.
+CLASS_COLORS = list(_SHARED_CLASS_COLORS)
 RUN_COLORS = ["#0f766e", "#b91c1c", "#7c3aed", "#c2410c", "#0369a1", "#4d7c0f", "#be185d"]
 
 STATE_COLORS = {"idle": MUTED, "training": "#16a34a", "paused": "#d97706", "error": "#dc2626"}

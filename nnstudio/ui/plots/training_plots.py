@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from nnstudio.ui import style
 
-REDRAW_MS = 150  # one plot per tick: the loss ~3 times a second, the others ~1 time
+REDRAW_MS = 200  # one plot per tick: the loss ~2.5 times a second, each other plot ~1
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
 LEGEND = {
