@@ -423,10 +423,24 @@ def _load_toy(name, *, samples, noise, seed, classes, val_fraction, test_fractio
 
 
 def _load_file(
-    name, kind, path, *, seed, val_fraction, test_fraction, scaling, target, impute, task, progress
+    name,
+    kind,
+    path,
+    *,
+    seed,
+    val_fraction,
+    test_fraction,
+    scaling,
+    target,
+    columns,
+    impute,
+    task,
+    progress,
 ):
     if kind == "csv":
-        table = tabular.read_csv(path, target, task=task, impute=impute, progress=progress)
+        table = tabular.read_csv(
+            path, target, columns=columns, task=task, impute=impute, progress=progress
+        )
     else:
         table = tabular.read_npz(path, task=task)
     images = table.x.ndim == 4
@@ -438,6 +452,9 @@ def _load_file(
         "scaling": scaling,
     }
     options.update({"target": target, "impute": impute} if kind == "csv" else {})
+    if kind == "csv" and columns is not None:
+        columns = [columns] if isinstance(columns, (str, int)) else columns
+        options["columns"] = [c if isinstance(c, str) else int(c) for c in columns]
     if task is not None:
         options["task"] = task
     return dataset_from_arrays(
@@ -467,6 +484,7 @@ def load_dataset(
     test_fraction=0.15,
     scaling=None,
     target=None,
+    columns=None,
     impute=None,
     progress=None,
     download=False,
@@ -479,7 +497,8 @@ def load_dataset(
     `seed`; MNIST-like sets keep their own 10,000-image test set and take the validation split
     from their training images. scaling: "standardize", "minmax" or "none" (default: none for
     toy sets and images, standardize for tables), fitted on the training split. target,
-    impute, task: CSV/NPZ (see tabular.read_csv). progress(done, total, message): downloads
+    columns (the feature columns; default all but the target), impute, task: CSV/NPZ (see
+    tabular.read_csv). progress(done, total, message): downloads
     and CSV reading. download: fetch MNIST/Fashion-MNIST when not found.
     """
     if not isinstance(name, str) or not name.strip():
@@ -499,6 +518,7 @@ def load_dataset(
             path,
             test_fraction=test_fraction,
             target=target,
+            columns=columns,
             impute=impute,
             task=task,
             progress=progress,

@@ -1,9 +1,11 @@
 """CSV and NPZ files: a user's own tables, with clear errors for everything that goes wrong.
 
 CSV (standard library `csv`, no pandas): the header and the delimiter are detected, the target
-column is chosen by name or index (default: the last), numeric features become float32 and text
-features are one-hot encoded with their categories remembered (`Table.encoding`), so new rows
-can be encoded the same way at prediction time (`read_csv_features`).
+column is chosen by name or index (default: the last), and so are the feature columns (default:
+all the others). Numeric features become float32 and text features are one-hot encoded with
+their categories remembered (`Table.encoding`), so new rows can be encoded the same way at
+prediction time (`read_csv_features`). How single columns are parsed and encoded lives in
+`columns.py`; this module reads the files.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "pets.csv")
@@ -24,18 +26,37 @@ from pathlib import Path
 
 import numpy as np
 
+from .columns import (
+    IMPUTE_METHODS,
+    MAX_CATEGORIES,
+    MAX_INTEGER_CLASSES,
+    MISSING,
+    TYPO_SHARE,
+    check_missing,
+    classify_column,
+    encode_features,
+    encode_rows,
+    encode_target,
+    feature_indices,
+    is_number,
+    rows_kept,
+    stripped,
+)
 from .dataset import DatasetError, check_data_file
 
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-IMPUTE_METHODS = ("mean", "median", "most_frequent", "drop")
-# A text column with more distinct values than this is an identifier (a name, an id), not a
-# category: one-hot encoding it would make thousands of useless features.
-MAX_CATEGORIES = 100
-# Integer targets with at most this many distinct values are class labels; more are numbers.
-MAX_INTEGER_CLASSES = 20
-# A column is numeric with a few bad values (an error to report) rather than a text column
-# when at most this share of its values is not a number.
-TYPO_SHARE = 0.1
+__all__ = [
+    "IMPUTE_METHODS",
+    "MAX_CATEGORIES",
+    "MAX_INTEGER_CLASSES",
+    "MISSING",
+    "TYPO_SHARE",
+    "Table",
+    "encode_rows",
+    "encode_target",
+    "read_csv",
+    "read_csv_features",
+    "read_npz",
+]
 
 
 @dataclass
@@ -132,196 +153,21 @@ def _read_rows(path: Path, delimiter: str | None, progress) -> tuple[list, list[
     return rows, lines, delimiter
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def _has_header(rows: list[list[str]]) -> bool:
     """A first row of text over columns of numbers is a header; a row with a number is not."""
     first, rest = rows[0], rows[1:101]
-    if any(_is_number(cell) for cell in first if cell.strip()):
+    if any(is_number(cell) for cell in first if cell.strip()):
         return False
     if not rest:
         return True
     for column, name in enumerate(first):
         values = [row[column] for row in rest if row[column].strip()]
-        if values and all(_is_number(v) for v in values):
+        if values and all(is_number(v) for v in values):
             return True
         if name.strip() and name not in values:
             continue
         return False  # the "name" repeats as a value: it is data
     return True
-
-
-# ---------------------------------------------------------------------------------------------
-# Columns
-
-
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    return np.fromiter((v.strip().lower() in MISSING for v in values), bool, len(values))
-
-
-def _stripped(values) -> np.ndarray:
-    """The values without surrounding spaces, as a NumPy str array."""
-    return np.array([v.strip() for v in values], dtype=str)
-
-
-def _to_float(values, decimal_comma: bool) -> np.ndarray | None:
-    """float64 of all values (surrounding spaces allowed), or None if any is not a number.
-
-    Python's float() over the str objects is several times faster than NumPy's str→float
-    conversion, and parsing is most of the time spent reading a CSV.
-    """
-    try:
-        return np.fromiter(map(float, values), np.float64, len(values))
-    except ValueError:
-        pass
-    if decimal_comma:  # "3,5" in files that use ';' between fields
-        try:
-            comma = (float(v.replace(",", ".")) for v in values)
-            return np.fromiter(comma, np.float64, len(values))
-        except ValueError:
-            pass
-    return None
-
-
-@dataclass
-class _Column:
-    name: str
-    raw: np.ndarray  # the str values (object array: cheap to make, fast to parse)
-    missing: np.ndarray  # bool mask
-    numbers: np.ndarray | None  # float64 (NaN where missing) for numeric columns
-
-
-def _not_numbers(values: np.ndarray) -> list[int]:
-    return [i for i, v in enumerate(values) if not _is_number(v.strip().replace(",", "."))]
-
-
-def _check_typos(name, raw, missing, lines, path) -> None:
-    """A column of numbers with a few text values is an error naming the first bad value, its
-    line and its column; a column with many text values is a text column (returns)."""
-    present = raw[~missing]
-    sample = present[:1000]  # decide cheaply for clear text columns
-    if len(_not_numbers(sample)) > TYPO_SHARE * len(sample):
-        return
-    bad = _not_numbers(present)
-    if len(bad) <= TYPO_SHARE * len(present):
-        row = np.flatnonzero(~missing)[bad[0]]
-        raise DatasetError(
-            f"{path}, line {lines[row]}, column {name!r}: {str(raw[row])!r} is not a number, "
-            f"but the other values of this column are numbers ({len(bad)} such "
-            f"value{'s' if len(bad) > 1 else ''}). Fix the value, or leave it empty and choose "
-            "an imputation."
-        )
-
-
-def _classify_column(name, raw, lines, path, decimal_comma, force_text) -> _Column:
-    """A numeric column (float64 numbers, NaN where missing) or a text column."""
-    numbers = None if force_text else _to_float(raw, decimal_comma)
-    if numbers is not None and not np.isnan(numbers).any():  # the common case, fast
-        missing = np.zeros(len(raw), bool)
-    else:
-        missing = _missing_mask(raw)  # "NA", "?", "nan", empty, ...
-        numbers = None if force_text else _to_float(raw[~missing], decimal_comma)
-        if numbers is None:
-            if not force_text and (~missing).any():
-                _check_typos(name, raw, missing, lines, path)
-            return _Column(name, raw, missing, None)
-        full = np.full(len(raw), np.nan)
-        full[~missing] = numbers
-        numbers = full
-    infinite = np.isinf(numbers)
-    if infinite.any():
-        row = np.flatnonzero(infinite)[0]
-        raise DatasetError(
-            f"{path}, line {lines[row]}, column {name!r}: {str(raw[row])!r} is "
-            "not a finite number. Replace it, or leave it empty and choose an "
-            "imputation."
-        )
-    return _Column(name, raw, missing, numbers)
-
-
-def _fill_value(column: _Column, impute: str):
-    """The value that replaces missing entries: mean/median for numbers, else most frequent."""
-    if column.numbers is not None:
-        present = column.numbers[~column.missing]
-        if impute == "mean":
-            return float(present.mean())
-        if impute == "median":
-            return float(np.median(present))
-        values, counts = np.unique(present, return_counts=True)
-        return float(values[counts.argmax()])
-    values, counts = np.unique(_stripped(column.raw[~column.missing]), return_counts=True)
-    return str(values[counts.argmax()])
-
-
-def _encode_feature(column: _Column, impute, path) -> tuple[np.ndarray, list[str], dict]:
-    """(float32 block (N, k), feature names, encoding entry) of one feature column."""
-    fill = None
-    if column.missing.all():
-        raise DatasetError(f"{path}: column {column.name!r} is empty in every row; remove it.")
-    if column.missing.any():
-        fill = _fill_value(column, impute)
-    if column.numbers is not None:
-        values = np.where(column.missing, fill if fill is not None else 0.0, column.numbers)
-        entry = {"column": column.name, "kind": "numeric", "fill": fill}
-        return values.astype(np.float32)[:, None], [column.name], entry
-    text = _stripped(column.raw)
-    if fill is not None:
-        text = np.where(column.missing, fill, text)
-    categories = np.unique(text)
-    if len(categories) > MAX_CATEGORIES:
-        raise DatasetError(
-            f"{path}: column {column.name!r} has {len(categories):,} different text values; "
-            f"that is an identifier (a name or an id), not a category (at most "
-            f"{MAX_CATEGORIES}). Remove the column, or give it numbers."
-        )
-    block = (text[:, None] == categories[None, :]).astype(np.float32)
-    names = [f"{column.name}={c}" for c in categories]
-    entry = {
-        "column": column.name,
-        "kind": "categorical",
-        "categories": categories.tolist(),
-        "fill": fill,
-    }
-    return block, names, entry
-
-
-def _number_name(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def encode_target(values: np.ndarray, task: str | None, where: str):
-    """(y, task, class_names) from target values (numbers, or text for classes).
-
-    Text → classes in sorted order. Integers with at most MAX_INTEGER_CLASSES distinct values →
-    classes named by the integers. Other numbers → regression, float32 (N, 1).
-
-    >>> encode_target(np.array(["b", "a", "b"]), None, "t")
-    (array([1, 0, 1]), 'classification', ['a', 'b'])
-    """
-    numeric = values.dtype.kind in "iufb"
-    if task is None:
-        integral = numeric and np.array_equal(values, np.round(values))
-        few = numeric and len(np.unique(values)) <= MAX_INTEGER_CLASSES
-        task = "classification" if not numeric or (integral and few) else "regression"
-    if task == "regression":
-        if not numeric:
-            raise DatasetError(
-                f"{where} holds text ({str(values[0])!r}), but regression needs "
-                "numbers. Choose classification, or another target."
-            )
-        y = values.astype(np.float32)
-        return (y[:, None] if y.ndim == 1 else y), task, None
-    if task != "classification":
-        raise DatasetError(f"Unknown task {task!r}; use 'classification' or 'regression'.")
-    classes, labels = np.unique(values, return_inverse=True)
-    names = [_number_name(c) for c in classes] if numeric else [str(c) for c in classes]
-    return labels.reshape(-1).astype(np.int64), task, names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,35 +189,6 @@ def _target_index(target, names: list[str], path) -> int:
     )
 
 
-def _check_missing(columns, target_column, lines, impute, path) -> np.ndarray:
-    """Rows to keep. Without `impute`, any missing value is an error naming line and column."""
-    if impute is not None and impute not in IMPUTE_METHODS:
-        raise DatasetError(
-            f"Unknown impute {impute!r}. Choose one of: {', '.join(IMPUTE_METHODS)}."
-        )
-    keep = np.ones(len(lines), bool)
-    if impute == "drop":
-        for column in [*columns, target_column]:
-            keep &= ~column.missing
-        return keep
-    if target_column.missing.any():
-        line = lines[np.flatnonzero(target_column.missing)[0]]
-        raise DatasetError(
-            f"{path}, line {line}: the target column {target_column.name!r} is "
-            "empty. Fill it in, or choose impute='drop' to skip such rows."
-        )
-    if impute is None:
-        for column in columns:
-            if column.missing.any():
-                line = lines[np.flatnonzero(column.missing)[0]]
-                raise DatasetError(
-                    f"{path}, line {line}, column {column.name!r}: missing value "
-                    f"({column.missing.sum()} in this column). Fill it in, or choose an "
-                    "imputation: mean, median, most_frequent, or drop (skip such rows)."
-                )
-    return keep
-
-
 def _header_and_names(rows, lines, header, path) -> tuple[list[str], list, list[int], bool]:
     """(column names, data rows, their line numbers, whether line 1 was a header)."""
     has_header = _has_header(rows) if header is None else bool(header)
@@ -390,25 +207,11 @@ def _header_and_names(rows, lines, header, path) -> tuple[list[str], list, list[
     return names, rows, lines, has_header
 
 
-def _encode_features(columns, impute, path) -> tuple[np.ndarray, list[str], list[dict]]:
-    blocks, names, entries = [], [], []
-    for column in columns:
-        block, block_names, entry = _encode_feature(column, impute, path)
-        blocks.append(block)
-        names += block_names
-        entries.append(entry)
-    return np.concatenate(blocks, axis=1), names, entries
-
-
-def _rows_kept(column: _Column, keep: np.ndarray) -> _Column:
-    numbers = None if column.numbers is None else column.numbers[keep]
-    return _Column(column.name, column.raw[keep], column.missing[keep], numbers)
-
-
 def read_csv(
     path,
     target=None,
     *,
+    columns=None,
     task=None,
     impute=None,
     delimiter=None,
@@ -420,6 +223,8 @@ def read_csv(
     """Read a CSV file into a Table: float32 features (N, F) and targets.
 
     target: column name or index (negative counts from the end); default: the last column.
+    columns: the feature columns, names or indices (kept in file order); default: all but the
+    target. Columns left out are not parsed, so their gaps and odd values do not matter.
     task: "classification" or "regression"; default: text or few integers → classification.
     impute: None (missing values are an error naming line and column), "mean", "median",
     "most_frequent" or "drop" (skip rows with a missing value).
@@ -438,32 +243,34 @@ def read_csv(
             f"{path} has no column {sorted(unknown)[0]!r} (categorical). "
             f"Its columns are: {', '.join(names)}."
         )
+    used = feature_indices(columns, names, target_at, path)
     # One column at a time: a (rows × columns) array of str would need far more memory.
-    columns = [
-        _classify_column(
-            name,
-            np.array(values, dtype=object),
+    parsed = {
+        i: classify_column(
+            names[i],
+            np.array([row[i] for row in rows], dtype=object),
             lines,
             path,
             delimiter != ",",
-            name in set(categorical),
+            names[i] in set(categorical),
         )
-        for name, values in zip(names, zip(*rows, strict=True), strict=True)
-    ]
+        for i in [*used, target_at]
+    }
     del rows
-    target_column = columns.pop(target_at)
-    keep = _check_missing(columns, target_column, lines, impute, path)
+    target_column = parsed[target_at]
+    features = [parsed[i] for i in used]
+    keep = check_missing(features, target_column, lines, impute, path)
     if not keep.any():
         raise DatasetError(
             f"{path}: every row has a missing value, so impute='drop' leaves "
             "nothing. Choose impute='mean' instead."
         )
-    x, feature_names, entries = _encode_features(
-        [_rows_kept(c, keep) for c in columns], impute, path
+    x, feature_names, entries = encode_features(
+        [rows_kept(c, keep) for c in features], impute, path
     )
-    target_column = _rows_kept(target_column, keep)
+    target_column = rows_kept(target_column, keep)
     values = (
-        target_column.numbers if target_column.numbers is not None else _stripped(target_column.raw)
+        target_column.numbers if target_column.numbers is not None else stripped(target_column.raw)
     )
     y, task, class_names = encode_target(
         values, task, f"{path}, target column {target_column.name!r}"
@@ -474,51 +281,19 @@ def read_csv(
         "header": has_header,
         "columns": names,
         "target": target_column.name,
+        "feature_columns": [names[i] for i in used],
         "features": entries,
     }
     return Table(x, y, task, feature_names, class_names, encoding)
 
 
-def encode_rows(rows: list[list[str]], names: list[str], encoding: dict, where="") -> np.ndarray:
-    """Encode raw rows (lists of str, columns named `names`) exactly as `encoding` says.
-
-    Used at prediction time; unknown categories encode as all zeros, missing values take the
-    training fill value (or are an error when training had none).
-    """
-    raw = np.array(rows, dtype=object).reshape(len(rows), len(names)).T
-    blocks = []
-    for entry in encoding["features"]:
-        if entry["column"] not in names:
-            raise DatasetError(
-                f"{where} lacks the column {entry['column']!r} the model was "
-                f"trained with. Its columns are: {', '.join(names)}."
-            )
-        values = raw[names.index(entry["column"])]
-        missing = _missing_mask(values)
-        if missing.any() and entry["fill"] is None:
-            raise DatasetError(
-                f"{where}: column {entry['column']!r} has a missing value in row "
-                f"{np.flatnonzero(missing)[0] + 1}; the model has no fill value "
-                "for it. Fill it in."
-            )
-        if entry["kind"] == "numeric":
-            numbers = np.full(len(values), entry["fill"] or 0.0)
-            present = _to_float(values[~missing], encoding["delimiter"] != ",")
-            if present is None:
-                raise DatasetError(
-                    f"{where}: column {entry['column']!r} holds text, but the "
-                    "model was trained on numbers there."
-                )
-            numbers[~missing] = present
-            blocks.append(numbers[:, None])
-        else:
-            text = np.where(missing, entry["fill"] or "", _stripped(values))
-            blocks.append(text[:, None] == np.array(entry["categories"], dtype=str)[None, :])
-    return np.concatenate(blocks, axis=1).astype(np.float32)
-
-
 def read_csv_features(path, encoding: dict) -> np.ndarray:
-    """Features of a CSV file of new samples, encoded as at training time (prediction)."""
+    """Features of a CSV file of new samples, encoded as at training time (prediction).
+
+    Only the training's feature columns are read. With a header they are found by name; without
+    one the file holds all the training file's columns, those without the target, or only the
+    feature columns, in the training file's order.
+    """
     path = Path(path)
     check_data_file(path)
     rows, _, _ = _read_rows(path, encoding["delimiter"], None)
@@ -526,8 +301,11 @@ def read_csv_features(path, encoding: dict) -> np.ndarray:
         names, rows = [n.strip() for n in rows[0]], rows[1:]
     else:
         names = list(encoding["columns"])
+        features = encoding.get("feature_columns") or [e["column"] for e in encoding["features"]]
         if len(rows[0]) == len(names) - 1:  # no target column in the file
             names.remove(encoding["target"])
+        elif len(rows[0]) == len(features) and len(features) != len(names):
+            names = list(features)  # only the columns the model uses
     if not rows:
         raise DatasetError(f"{path} has a header line but no data lines.")
     return encode_rows(rows, names, encoding, str(path))
