@@ -20,6 +20,20 @@ def batches_seen(window):
     return len(window.training_tab.plots.batch_x)
 
 
+def wait_until_stable(qtbot, count, pause_ms=250, timeout_s=10):
+    """Wait until ``count()`` stops changing (signals queued on a busy machine arrive late)."""
+    import time
+
+    last, deadline = count(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        qtbot.wait(pause_ms)
+        now = count()
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("the count never settled")
+
+
 def test_first_launch_is_ready_to_train(make_window):
     window = make_window()
     assert window.dataset is not None and window.dataset.name == "spiral"
@@ -75,8 +89,7 @@ def test_pause_resume_step_and_stop(qtbot, window):
     assert window.actionPause.isVisible() or not window.actionTrain.isVisible()
     window.actionPause.trigger()
     assert window.state == "paused" and window.session.paused
-    qtbot.wait(200)
-    seen = batches_seen(window)
+    seen = wait_until_stable(qtbot, lambda: batches_seen(window))  # the batch in flight lands
     qtbot.wait(300)
     assert batches_seen(window) == seen
     window.actionStep.trigger()
