@@ -196,8 +196,11 @@ class TrainingPlots(QWidget):
         self._schedule("loss")
 
     def add_epochs(self, epochs) -> None:
+        first = not self.epochs
         self.epochs.extend(dict(epoch) for epoch in epochs)
         self._schedule(*PLOT_ORDER)
+        if first and self.epochs:
+            self.redraw_all()  # empty plots would otherwise wait their turn for a first point
 
     def set_history(self, history) -> None:
         """Show a finished history (e.g. after opening a project) instead of the live run."""
