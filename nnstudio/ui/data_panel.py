@@ -27,7 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio import data
-from nnstudio.ui.plots.csv_preview import name_for_path, read_csv_head
+from nnstudio.ui.plots.csv_preview import (
+    TARGET_COLOR,
+    UNUSED_COLOR,
+    ColumnPicker,
+    name_for_path,
+    read_csv_head,
+)
 from nnstudio.ui.plots.data_preview import DataPreview
 from nnstudio.ui.plots.preview_download import MnistDownloadMixin
 from nnstudio.ui.plots.preview_jobs import JobRunner, MessageBar
@@ -202,8 +208,12 @@ class DataPanel(MnistDownloadMixin, QWidget):
             "Random seed of the data and the split: the same seed gives the same samples.",
         )
         self.target = QComboBox()
-        self.target.setToolTip("The column the model predicts. The others are its inputs.")
-        self.target.currentIndexChanged.connect(self._csv_option_edited)
+        self.target.setToolTip(
+            "The column the model predicts. The columns checked below are its inputs."
+        )
+        self.target.currentIndexChanged.connect(self._target_edited)
+        self.columns = ColumnPicker()
+        self.columns.edited.connect(self._csv_option_edited)
         self.impute = self._combo(
             IMPUTE_CHOICES,
             "What to do with empty or NA cells: stop with an error, fill them, or drop those rows.",
@@ -216,6 +226,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
             ("Noise", self.noise),
             ("Classes", self.classes),
             ("Target column", self.target),
+            ("Input columns", self.columns),
             ("Missing values", self.impute),
             ("Validation", self.val_percent),
             ("Test", self.test_percent),
@@ -256,6 +267,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
             options.update(
                 target=self.target.currentText() or None, impute=self.impute.currentData()
             )
+            if self.columns.names() and not self.columns.all_chosen():
+                options["columns"] = self.columns.chosen()
         if self.scaling.currentData() is not None:
             options["scaling"] = self.scaling.currentData()
         return name, options
@@ -346,6 +359,9 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.impute.setCurrentIndex(max(self.impute.findData(options.get("impute")), 0))
         if options.get("target") is not None:
             self.target.setCurrentIndex(max(self.target.findText(str(options["target"])), 0))
+        if self._kind(self.current_name()) == "csv":
+            columns = options.get("columns")
+            self.columns.set_chosen(self.columns.names() if columns is None else columns)
 
     def _show_options_for(self, name: str) -> None:
         kind = self._kind(name)
@@ -354,6 +370,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
             self.noise: kind == "toy",
             self.classes: name in MULTI_CLASS_SETS,
             self.target: kind == "csv",
+            self.columns: kind == "csv",
             self.impute: kind == "csv",
             self.test_percent: kind != "images",
         }
@@ -376,21 +393,29 @@ class DataPanel(MnistDownloadMixin, QWidget):
         keep = self.target.findText(previous)
         self.target.setCurrentIndex(keep if keep >= 0 else len(header) - 1)
         self.target.blockSignals(False)
+        self.columns.set_columns(header, self.target.currentIndex())
         self._csv_head = (Path(path).name, header, rows)
         self._show_csv_head()
 
     def _show_csv_head(self) -> None:
-        """The raw rows with the target column in the accent colour."""
+        """The raw rows: the target column first in the accent colour, unused columns grey."""
         name, header, rows = self._csv_head
         target = self.target.currentIndex()
         # The target first (so it is in view however wide the file is), then file order.
         order = [target] + [i for i in range(len(header)) if i != target] if target >= 0 else []
         columns = [(header[i], [row[i] for row in rows]) for i in order]
+        used = self.columns.chosen_indices()
+        colors = {0: TARGET_COLOR} | {
+            at: UNUSED_COLOR for at, i in enumerate(order) if at and i not in used
+        }
+        unused = f", unused columns in grey ({len(colors) - 1})" if len(colors) > 1 else ""
         self.preview.show_table(
             columns,
             f"<b>{name}</b>: first {len(rows)} rows as written in the file, the target column "
-            f"(<b>{self.target.currentText()}</b>) first, in blue. Check the options, then Load.",
-            column_colors={0: "#0072B2"},
+            f"(<b>{self.target.currentText()}</b>) first, in blue{unused}. "
+            f"{len(used)} input column{'s' if len(used) != 1 else ''}. "
+            "Check the options, then Load.",
+            column_colors=colors,
         )
 
     # -- reactions -----------------------------------------------------------------------------
@@ -406,6 +431,10 @@ class DataPanel(MnistDownloadMixin, QWidget):
         # Cheap sets follow the controls live; files and MNIST wait for the Load button.
         if self._kind(self.current_name()) == "toy":
             self._reload_timer.start()
+
+    def _target_edited(self) -> None:
+        self.columns.set_target(self.target.currentIndex())
+        self._csv_option_edited()
 
     def _csv_option_edited(self) -> None:
         if not self._updating and getattr(self, "_csv_head", None):

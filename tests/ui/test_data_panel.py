@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from nnstudio.ui.data_panel import DataPanel
 
@@ -256,3 +257,110 @@ def test_open_an_idx_folder_and_an_npz_file(qtbot, panel, tmp_path):
     assert blocker.args[0].input_shape == (3,)
     assert panel.preview.view() == "table"
     assert panel.picker.currentText() == "points.npz"
+
+
+def csv_with_notes(tmp_path):
+    """Numbers, a category, a free-text column with gaps, and a class target."""
+    rng = np.random.default_rng(1)
+    rows = [["id", "width", "height", "town", "note", "kind"]]
+    for i in range(90):
+        note = "" if i % 4 else f"remark {i}"
+        rows.append(
+            [i, f"{rng.normal():.3f}", f"{rng.normal():.3f}", ["n", "s"][i % 2], note, "ab"[i % 2]]
+        )
+    return write_csv(tmp_path / "notes.csv", rows), rows[0]
+
+
+def toggle(qtbot, picker, name):
+    """Check or uncheck a column as a user does: select it, press Space."""
+    row = picker.names().index(name)
+    picker.list.setCurrentRow(row)
+    picker.list.setFocus()
+    qtbot.keyClick(picker.list.viewport(), Qt.Key.Key_Space)
+
+
+def test_csv_input_columns_are_picked_in_the_list(qtbot, panel, tmp_path):
+    path, header = csv_with_notes(tmp_path)
+    panel.open_file(path)
+    picker = panel.columns
+    assert picker.isVisibleTo(panel)
+    assert picker.names() == header
+    # Every column but the target is an input at first; the target cannot be checked.
+    assert picker.chosen() == header[:-1] and picker.all_chosen()
+    target_item = picker.list.item(header.index("kind"))
+    assert not target_item.flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert "target" in target_item.text()
+    assert "columns" not in panel.spec()[1]
+    with qtbot.waitSignal(picker.edited):
+        toggle(qtbot, picker, "id")
+    toggle(qtbot, picker, "note")
+    assert picker.chosen() == ["width", "height", "town"]
+    assert picker.count_label.text() == "3 of 5"
+    # The preview greys the unused columns (target first, then file order).
+    table = panel.preview.table.source
+    assert table._headers == ["kind", "id", "width", "height", "town", "note"]
+    assert set(table._column_colors) == {0, 1, 5}
+    assert "3 input columns" in panel.preview.summary.text()
+    assert panel.spec()[1]["columns"] == ["width", "height", "town"]
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.load_button.click()
+    dataset = blocker.args[0]
+    assert dataset.feature_names == ["width", "height", "town=n", "town=s"]
+    assert dataset.input_shape == (4,)
+    assert dataset.options["columns"] == ["width", "height", "town"]
+    assert dataset.class_names == ["a", "b"]
+
+
+def test_all_columns_with_gaps_fail_until_the_column_is_left_out(qtbot, panel, tmp_path):
+    path, _ = csv_with_notes(tmp_path)
+    panel.open_file(path)
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
+        panel.load_button.click()
+    assert "'note'" in blocker.args[0]
+    toggle(qtbot, panel.columns, "note")
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.load_button.click()
+    assert blocker.args[0].input_shape == (5,)  # id, width, height, town=n, town=s
+
+
+def test_no_input_column_is_explained(qtbot, panel, tmp_path):
+    path, _ = csv_with_notes(tmp_path)
+    panel.open_file(path)
+    qtbot.mouseClick(panel.columns.none_button, Qt.MouseButton.LeftButton)
+    assert panel.columns.chosen() == []
+    assert panel.spec()[1]["columns"] == []
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
+        panel.load_button.click()
+    assert "no feature columns chosen" in blocker.args[0]
+    assert panel.message.text() == blocker.args[0]
+    qtbot.mouseClick(panel.columns.all_button, Qt.MouseButton.LeftButton)
+    assert panel.columns.all_chosen() and "columns" not in panel.spec()[1]
+
+
+def test_changing_the_target_swaps_it_out_of_the_inputs(qtbot, panel, tmp_path):
+    path, header = csv_with_notes(tmp_path)
+    panel.open_file(path)
+    toggle(qtbot, panel.columns, "note")
+    panel.target.setCurrentIndex(panel.target.findText("town"))
+    picker = panel.columns
+    assert picker.chosen() == ["id", "width", "height", "kind"]  # the old target is an input
+    assert "town" not in panel.spec()[1]["columns"]
+    assert not picker.list.item(header.index("town")).flags() & Qt.ItemFlag.ItemIsUserCheckable
+    assert picker.list.item(header.index("kind")).flags() & Qt.ItemFlag.ItemIsUserCheckable
+
+
+def test_column_choice_round_trips_through_the_options(qtbot, panel, tmp_path):
+    path, _ = csv_with_notes(tmp_path)
+    options = {"target": "kind", "columns": ["height", "town"], "impute": None}
+    dataset = load(qtbot, panel, f"csv:{path}", options)
+    assert dataset.feature_names == ["height", "town=n", "town=s"]
+    assert panel.columns.chosen() == ["height", "town"]
+    name, spec = panel.spec()
+    assert spec["columns"] == ["height", "town"]
+    from nnstudio.data import load_dataset
+
+    again = load_dataset(name, **spec)
+    np.testing.assert_array_equal(again.x_train, dataset.x_train)
+    # Indices (as a hand-written project may hold) check the same columns.
+    load(qtbot, panel, f"csv:{path}", {"columns": [2, 3]})
+    assert panel.columns.chosen() == ["height", "town"]
