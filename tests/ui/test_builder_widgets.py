@@ -280,7 +280,7 @@ def test_config_changed_carries_the_config(builder, qtbot):
 def test_presets_load_undoably_and_menu_lists_them(builder):
     builder._fill_presets_menu()
     titles = [action.text() for action in builder.presets_menu.actions()]
-    assert {"XOR net", "2-D classifier", "MNIST MLP", "LeNet-style CNN"} <= set(titles)
+    assert {"XOR net", "2-D classifier", "MNIST MLP", "MNIST CNN"} <= set(titles)
     assert "Save as preset…" in titles
     builder.load_preset("mnist-cnn")
     assert types(builder)[:2] == ["Conv2D", "MaxPool2D"] and builder.is_valid()
