@@ -393,7 +393,12 @@ class DataPanel(MnistDownloadMixin, QWidget):
         keep = self.target.findText(previous)
         self.target.setCurrentIndex(keep if keep >= 0 else len(header) - 1)
         self.target.blockSignals(False)
+        # The same file again (picked anew in the list): keep the user's column choice.
+        same = self.columns.names() == header
+        chosen = self.columns.chosen()
         self.columns.set_columns(header, self.target.currentIndex())
+        if same:
+            self.columns.set_chosen(chosen)
         self._csv_head = (Path(path).name, header, rows)
         self._show_csv_head()
 

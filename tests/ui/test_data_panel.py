@@ -364,3 +364,16 @@ def test_column_choice_round_trips_through_the_options(qtbot, panel, tmp_path):
     # Indices (as a hand-written project may hold) check the same columns.
     load(qtbot, panel, f"csv:{path}", {"columns": [2, 3]})
     assert panel.columns.chosen() == ["height", "town"]
+
+
+def test_picking_the_file_again_keeps_the_column_choice(qtbot, panel, tmp_path):
+    path, _ = csv_with_notes(tmp_path)
+    panel.open_file(path)
+    toggle(qtbot, panel.columns, "note")
+    toggle(qtbot, panel.columns, "id")
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
+        panel.picker.setCurrentIndex(panel.picker.findData("xor"))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.picker.setCurrentIndex(panel.picker.findData(f"csv:{path}"))
+    assert panel.columns.chosen() == ["width", "height", "town"]
+    assert blocker.args[0].input_shape == (4,)
