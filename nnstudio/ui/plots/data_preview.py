@@ -171,9 +171,7 @@ class ScatterPreview(pg.PlotWidget):
         self.setMenuEnabled(False)
         self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
         self.setAspectLocked(False)
-        self._legend = self.addLegend(
-            offset=(6, 6), labelTextSize="8pt", brush=(255, 255, 255, 200)
-        )
+        # No legend over the points: the class-balance bars below name each colour.
         self.items: list[pg.ScatterPlotItem] = []
         self.setToolTip(
             "The data: every sample of every split, coloured by its class "
@@ -182,7 +180,6 @@ class ScatterPreview(pg.PlotWidget):
 
     def _reset(self, feature_names) -> None:
         self.clear()
-        self._legend.clear()
         self.items = []
         names = list(feature_names or ["x₁", "x₂"])
         self.setLabel("bottom", names[0])
