@@ -149,15 +149,25 @@ class Sequential:
     def backward(self, grad, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate d loss / d outputs; fills every layer's gradients.
 
-        Returns d loss / d inputs, or None with ``need_input_grad=False`` (training: the first
-        layer then skips a matrix product). ``grad`` itself is not modified.
+        Returns d loss / d inputs, or None with ``need_input_grad=False`` (training). Then
+        backpropagation ends at the first layer that has parameters: the layers before it
+        (Flatten, Reshape...) have nothing to learn, and the first weighted layer skips the
+        product for its input gradient — for an MNIST MLP, a quarter of the backward work.
+        ``grad`` itself is not modified.
         """
         grad = np.array(grad, dtype=self.dtype)  # a copy: layers may work in place
-        last = len(self.layers) - 1
-        for index in range(last, -1, -1):
-            wanted = need_input_grad or index > 0
+        first = 0 if need_input_grad else self._first_trainable_index()
+        for index in range(len(self.layers) - 1, first - 1, -1):
+            wanted = need_input_grad or index > first
             grad = self.layers[index].backward(grad, need_input_grad=wanted)
-        return grad
+        return grad if need_input_grad else None
+
+    def _first_trainable_index(self) -> int:
+        """Index of the first layer with parameters (0 when none has any)."""
+        for index, layer in enumerate(self.layers):
+            if layer.params:
+                return index
+        return 0
 
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Raw outputs in evaluation mode, computed in batches to bound memory."""

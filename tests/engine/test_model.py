@@ -180,6 +180,35 @@ def test_backward_leaves_the_callers_gradient_alone_and_can_skip_the_input():
         np.testing.assert_allclose(value, weights[name], rtol=1e-6)
 
 
+def test_training_backward_stops_at_the_first_layer_with_parameters(monkeypatch):
+    model = Sequential(
+        [Flatten(), Dense(4, activation="relu"), Dense(2)], input_shape=(2, 3), dtype=np.float64
+    )
+    x = np.random.default_rng(5).random((4, 2, 3))
+    grad = np.ones((4, 2))
+    model.forward(x, training=True)
+    model.backward(grad)
+    expected = {name: value.copy() for name, value in model.gradients().items()}
+    calls = []
+    monkeypatch.setattr(model.layers[0], "backward", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(
+        model.layers[1], "backward", _recording(model.layers[1].backward, calls, "dense0")
+    )
+    model.forward(x, training=True)
+    assert model.backward(grad, need_input_grad=False) is None
+    assert calls == [("dense0", False)]  # Flatten skipped; Dense 0 made no input gradient
+    for name, value in model.gradients().items():
+        np.testing.assert_allclose(value, expected[name])
+
+
+def _recording(backward, calls, label):
+    def wrapper(grad, need_input_grad=True):
+        calls.append((label, need_input_grad))
+        return backward(grad, need_input_grad=need_input_grad)
+
+    return wrapper
+
+
 def test_input_gradient_defaults_to_the_top_class():
     model = Sequential([Dense(3)], input_shape=(4,), dtype=np.float64)
     x = np.random.default_rng(4).random((2, 4))
