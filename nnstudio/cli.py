@@ -75,6 +75,22 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _column_list(text: str) -> list[str]:
+    columns = [name.strip() for name in text.split(",") if name.strip()]
+    if not columns:
+        raise argparse.ArgumentTypeError("name at least one column, e.g. --columns age,income")
+    return columns
+
+
+def _add_install_desktop(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add nnstudio to the desktop's application menu (launcher, icons, file types) "
+        "for the current user, then exit",
+    )
+
+
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -103,6 +119,12 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         "--classes", type=_positive_int, metavar="K", help="classes of spiral/gaussian (2-6)"
     )
     group.add_argument("--target", metavar="COLUMN", help="the target column of a CSV file")
+    group.add_argument(
+        "--columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="the CSV columns to use as inputs, by name or number (default: all but the target)",
+    )
     group.add_argument(
         "--download",
         action="store_true",
@@ -292,12 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser: the window's optional project, or one of the sub-commands."""
     parser = _Parser(
         prog="nnstudio",
-        usage="nnstudio [-h] [--version] [PROJECT.nnsproj | {train,evaluate,predict,bench} ...]",
+        usage="nnstudio [-h] [--version] [--install-desktop] "
+        "[PROJECT.nnsproj | {train,evaluate,predict,bench} ...]",
         description="A desktop studio for neural networks, written from scratch in NumPy. "
         "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
         epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
     )
     parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    _add_install_desktop(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     common = _common_options()
     _add_train(commands, common)
@@ -311,6 +335,7 @@ def _window_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nnstudio", description="Open the nnstudio window.")
     parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
     parser.add_argument("project", nargs="?", help="a project file (.nnsproj) to open")
+    _add_install_desktop(parser)
     return parser
 
 
@@ -388,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(_window_parser(), argv)
     if isinstance(args, int):
         return args
+    if args.install_desktop:
+        from nnstudio.desktop import main as install_desktop
+
+        return install_desktop()
     from nnstudio.ui.app import run_app
 
     return run_app(args.project)

@@ -84,7 +84,7 @@ def _dataset_for(args: argparse.Namespace, bundle):
             f"{args.model} does not say which dataset it was trained on; give --dataset NAME"
         )
     options = dict(recorded.get("options") or {}) if name == recorded.get("name") else {}
-    for key in ("samples", "noise", "classes", "target"):
+    for key in ("samples", "noise", "classes", "target", "columns"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     from nnstudio.cli_train import load_with_hint

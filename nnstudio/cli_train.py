@@ -80,7 +80,7 @@ def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
     if args.dataset and args.dataset != project.dataset.name:
         project.dataset = DatasetSpec(args.dataset)
         project.model.pop("input_shape", None)
-    for key in ("samples", "noise", "classes", "target"):
+    for key in ("samples", "noise", "classes", "target", "columns"):
         value = getattr(args, key, None)
         if value is not None:
             project.dataset.options[key] = value

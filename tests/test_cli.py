@@ -780,3 +780,29 @@ def test_missing_mnist_says_how_to_get_it(tmp_path, monkeypatch, capsys):
         pytest.skip("Fashion-MNIST is installed system-wide here")
     assert main(["train", "--dataset", "fashion-mnist", "--epochs", "1"]) == 2
     assert_one_line_error(capsys.readouterr().err, "Fashion-MNIST", "--download")
+
+
+def test_columns_choose_the_csv_inputs_for_training(tmp_path, capsys):
+    rows = "".join(f"{i},{(i * 7) % 5},{i % 2},{'a' if i % 2 else 'b'}\n" for i in range(40))
+    dataset = _csv(tmp_path, "x,noise,other,label\n" + rows)
+    out = tmp_path / "model.nnz"
+    args = ["train", "--dataset", dataset, "--target", "label", "--columns", "x,other"]
+    assert main([*args, "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    bundle = load_model(out)
+    assert bundle.model.config()["input_shape"] == [2]
+    assert bundle.metadata["dataset"]["options"]["columns"] == ["x", "other"]
+
+
+def test_columns_naming_an_unknown_column_is_exit_2(tmp_path, capsys):
+    dataset = _csv(tmp_path, "x,y,label\n" + GOOD_ROWS)
+    assert main(["train", "--dataset", dataset, "--target", "label", "--columns", "x,z"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "'z'")
+
+
+def test_install_desktop_writes_the_launcher_for_the_user(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["--install-desktop"]) == 0
+    entry = tmp_path / "applications" / "io.github.nnstudio.NNStudio.desktop"
+    assert entry.is_file() and "Exec=" in entry.read_text()
+    assert str(entry) in capsys.readouterr().out
