@@ -160,7 +160,7 @@ class TrainingControl:
         self._running = threading.Event()  # set = not paused
         self._running.set()
         self._lock = threading.Lock()
-        self._step_pending = False
+        self._steps_pending = 0  # Step pressed twice before a batch ran = two batches
         self._pending_lr: float | None = None
 
     def stop(self) -> None:
@@ -173,13 +173,13 @@ class TrainingControl:
 
     def resume(self) -> None:
         with self._lock:
-            self._step_pending = False
+            self._steps_pending = 0
         self._running.set()
 
     def step_once(self) -> None:
-        """Run exactly one batch, then pause again."""
+        """Run exactly one more batch, then pause again."""
         with self._lock:
-            self._step_pending = True
+            self._steps_pending += 1
         self._running.set()
 
     def set_learning_rate(self, lr: float) -> None:
@@ -208,11 +208,12 @@ class TrainingControl:
         return lr
 
     def _batch_done(self) -> None:
-        """After a batch: if it was a single step, pause again."""
+        """After a batch: if it was the last of the requested single steps, pause again."""
         with self._lock:
-            if self._step_pending:
-                self._step_pending = False
-                self._running.clear()
+            if self._steps_pending:
+                self._steps_pending -= 1
+                if not self._steps_pending:
+                    self._running.clear()
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -541,7 +542,7 @@ class _Trainer:
                     info["grad_norms"] = layer_gradient_norms(model)
                 for callback in batch_callbacks:
                     callback(info)
-            if control is not None and control._step_pending:
+            if control is not None and control._steps_pending:
                 control._batch_done()
         return {
             "loss": total_loss,

@@ -620,3 +620,17 @@ def test_mnist_mlp_learns_real_digits(mnist_path):
     report = evaluate(model, get_loss(CE), x[8000:], y[8000:])
     assert report["accuracy"] > 0.9 and report["n_classes"] == 10
     assert sum(row["support"] for row in report["per_class"]) == 2000
+
+
+def test_two_steps_asked_for_before_a_batch_runs_make_two_batches():
+    control = TrainingControl()
+    control.pause()
+    control.step_once()
+    control.step_once()  # pressed again before the loop got to run a batch
+    control._batch_done()
+    assert not control.paused  # one more step to go
+    control._batch_done()
+    assert control.paused
+    control.resume()
+    control._batch_done()
+    assert not control.paused  # resuming cancels the pending steps: no pause after a batch
