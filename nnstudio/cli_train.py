@@ -14,7 +14,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -333,14 +332,7 @@ def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
     for info in history:
         record = epoch_record(info)
         writer.writerow("" if record[k] is None else record[k] for k in EPOCH_KEYS)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(buffer.getvalue())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, buffer.getvalue())
 
 
 def _check_writable(path: str | None, what: str) -> None:

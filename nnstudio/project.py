@@ -21,7 +21,6 @@ import inspect
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -433,18 +432,7 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
     """Write the project as JSON, atomically: the old file stays whole if writing fails."""
     path = Path(path)
     text = json.dumps(project.to_dict(), indent=2, allow_nan=False) + "\n"
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text)
     project.path = path.resolve()
     return path
 
