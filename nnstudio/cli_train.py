@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nnstudio.atomic_file import write_atomically
 from nnstudio.project import (
     DatasetSpec,
     Project,

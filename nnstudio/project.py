@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnstudio.atomic_file import write_atomically
+
 FORMAT = "nnstudio-project"
 VERSION = 1
 SUFFIX = ".nnsproj"
