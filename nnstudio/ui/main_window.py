@@ -243,6 +243,8 @@ class MainWindow(QMainWindow):
         )
         self.actionAbout = a("actionAbout", "&About nnstudio", "Version and credits", self.about)
         self.actionPause.setVisible(False)
+        # The normal tooltips, restored when an invalid network (whose reason they show) is fixed.
+        self._normal_tips = {a: a.toolTip() for a in (self.actionTrain, self.actionStep)}
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -422,6 +424,9 @@ class MainWindow(QMainWindow):
             if hasattr(self.builder, "preset_loaded"):
                 self.builder.preset_loaded.connect(self._on_builder_preset)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        if hasattr(self.evaluation, "evaluate_requested"):
+            self.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
+        self.setAcceptDrops(True)
         self._refresh_timer = QTimer(self, interval=250, timeout=self._refresh_status)
 
     # -- state and status -----------------------------------------------------------------------
@@ -488,6 +493,24 @@ class MainWindow(QMainWindow):
         # Space must reach the Train/Pause shortcut, not a spin box that took the focus.
         if isinstance(QApplication.focusWidget(), QAbstractSpinBox) or not self.focusWidget():
             self.tabs.setFocus()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_dropped(paths[0])
+
+    def open_dropped(self, path) -> None:
+        """A file dropped on the window: a project opens as one, anything else is data."""
+        if str(path).lower().endswith(".nnsproj"):
+            if self.maybe_save():
+                self.open_project(path)
+        elif hasattr(self.data_panel, "open_file"):
+            self.data_panel.open_file(path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.maybe_save():
@@ -822,6 +845,9 @@ class MainWindow(QMainWindow):
     def _on_validity_changed(self, valid: bool, message: str) -> None:
         self.actionTrain.setEnabled(valid)
         self.actionStep.setEnabled(valid)
+        for action, tip in self._normal_tips.items():
+            # A disabled button says why it is disabled.
+            action.setToolTip(tip if valid or not message else message)
         if not valid and message:
             self.statusBar().showMessage(message, 8000)
 
@@ -908,7 +934,13 @@ class MainWindow(QMainWindow):
         if hasattr(self.draw, "set_current_model"):
             fits = model is not None and tuple(dataset.input_shape) in ((1, 28, 28), (784,))
             title = self.project_path.stem if self.project_path else self.project.name
-            self.draw.set_current_model(model if fits else None, names, title)
+            self.draw.set_current_model(
+                model if fits else None,
+                names,
+                title,
+                scaling=getattr(dataset, "scaling", None),
+                trained=self._has_trained_weights(),
+            )
         if hasattr(self.evaluation, "evaluate"):
             self._evaluation_stale = True
             if model is None:
@@ -926,6 +958,25 @@ class MainWindow(QMainWindow):
             self.evaluation.evaluate(model, self._collect_project().make_loss(), self.dataset)
         except ValueError as error:
             self.show_message(str(error), "warning")
+
+    def _on_evaluate_requested(self) -> None:
+        """The Evaluate tab's button: evaluate the current idle model (not one in training)."""
+        if self.session is not None:
+            self.show_message(
+                "Training owns the model: pause or stop it, then press Evaluate "
+                "(the results show the weights as they are then).",
+                "info",
+            )
+            return
+        self._share_model_quietly()
+        self._evaluate()
+
+    def _share_model_quietly(self) -> None:
+        """A fresh copy of the idle model for Evaluate (weights may have changed since)."""
+        import copy
+
+        if self.model is not None:
+            self._shared_model = copy.deepcopy(self.model)
 
     def _on_tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.evaluation and getattr(

@@ -1,0 +1,129 @@
+"""Window wiring: Train's tooltip says why it is disabled, the Draw tab gets the dataset's
+scaling and only takes over for trained weights, files dropped on the window open, and the
+Evaluate tab's button evaluates the window's current model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+BAD_CONFIG = {
+    "layers": [
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3},
+        {"type": "Dense", "units": 3},
+    ]
+}
+
+
+def drop_file(window, path) -> bool:
+    """Drag ``path`` onto the window and drop it, as a file manager would."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    action = Qt.DropAction.CopyAction
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(50, 50), action, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(50, 50), action, mime, buttons, mods)
+    QApplication.sendEvent(window, drop)
+    return drop.isAccepted()
+
+
+def digit_project(tmp_path, samples=60):
+    """An .nnsproj on a tiny 28×28 image set (an .npz) with a Flatten + Dense model."""
+    rng = np.random.default_rng(0)
+    x = rng.random((samples, 1, 28, 28), dtype=np.float32)
+    y = np.arange(samples) % 10
+    np.savez(tmp_path / "digits.npz", X=x, y=y)
+    project = {
+        "format": "nnstudio-project",
+        "version": 1,
+        "name": "tiny-digits",
+        "dataset": {"name": f"npz:{tmp_path / 'digits.npz'}", "options": {}},
+        "model": {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]},
+        "training": {
+            "loss": "softmax_crossentropy",
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "batch_size": 16,
+            "epochs": 1,
+        },
+    }
+    path = tmp_path / "tiny-digits.nnsproj"
+    path.write_text(json.dumps(project))
+    return path
+
+
+def test_invalid_network_explains_itself_in_the_train_tooltip(qtbot, window):
+    normal_train, normal_step = window.actionTrain.toolTip(), window.actionStep.toolTip()
+    good = window.builder.config()
+    with qtbot.waitSignal(window.builder.validity_changed, timeout=5000) as blocker:
+        window.builder.set_config(BAD_CONFIG)
+    valid, reason = blocker.args
+    assert not valid and reason
+    assert not window.actionTrain.isEnabled()
+    assert window.actionTrain.toolTip() == reason
+    assert window.actionStep.toolTip() == reason
+    with qtbot.waitSignal(window.builder.validity_changed, timeout=5000) as blocker:
+        window.builder.set_config(good)
+    assert blocker.args[0]
+    assert window.actionTrain.isEnabled()
+    assert window.actionTrain.toolTip() == normal_train
+    assert window.actionStep.toolTip() == normal_step
+
+
+def test_draw_tab_lists_an_untrained_model_and_selects_a_trained_one(
+    qtbot, make_window, tmp_path, ready
+):
+    from nnstudio.ui.draw.qt_draw_panel import CURRENT
+
+    window = make_window()
+    assert drop_file(window, digit_project(tmp_path))
+    ready(window, name=f"npz:{tmp_path / 'digits.npz'}")
+    selector = window.draw.modelSelector
+    currents = [i for i in range(selector.count()) if selector.itemData(i) == CURRENT]
+    assert len(currents) == 1 and "not trained" in selector.itemText(currents[0])
+    assert selector.currentData() != CURRENT  # fresh weights never replace the bundled model
+    assert window.draw._current.scaling == window.dataset.scaling
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    assert selector.currentData() == CURRENT
+    assert "not trained" not in selector.currentText()
+    assert window.draw._current.scaling == window.dataset.scaling
+
+
+def test_dropping_a_data_file_opens_it_in_the_data_panel(qtbot, window, tmp_path, ready):
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "points.npz", X=rng.normal(size=(80, 2)), y=np.arange(80) % 3)
+    name = f"npz:{tmp_path / 'points.npz'}"
+    assert drop_file(window, tmp_path / "points.npz")
+    ready(window, name=name)
+    assert window.data_panel.spec()[0] == name
+    assert window.project_path is None  # data, not a project
+
+
+def test_dropping_a_project_opens_it(qtbot, make_window, tmp_path, ready):
+    window = make_window()
+    path = digit_project(tmp_path)
+    assert drop_file(window, path)
+    ready(window, name=f"npz:{tmp_path / 'digits.npz'}")
+    assert window.project_path == path
+    assert "tiny-digits" in window.windowTitle()
+
+
+def test_evaluate_button_evaluates_the_current_model(qtbot, window):
+    panel = window.evaluation
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    window.reset_weights()  # the current model is no longer the one the panel last saw
+    with qtbot.waitSignal(panel.evaluated, timeout=20_000) as blocker:
+        panel.evaluate_button.click()
+    assert panel._model is not window.model  # a copy: training never touches it
+    for name, weights in window.model.parameters().items():
+        np.testing.assert_array_equal(panel._model.parameters()[name], weights)
+    assert blocker.args[0]["accuracy"] == panel._result["report"]["accuracy"]
