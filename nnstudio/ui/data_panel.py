@@ -506,7 +506,14 @@ class DataPanel(MnistDownloadMixin, QWidget):
             self.open_file(urls[0])
             event.acceptProposedAction()
 
-    def closeEvent(self, event) -> None:
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Cancel loads and downloads and wait for their threads (closing the window must never
+        destroy a thread that is still running). True when every thread has ended."""
+        self._reload_timer.stop()
         self._loader.cancel()
         self._downloader.cancel()
+        return self._loader.wait(msecs) and self._downloader.wait(msecs)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
         super().closeEvent(event)

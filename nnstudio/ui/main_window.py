@@ -425,6 +425,8 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
             event.ignore()
             return
         self.shutdown_training()
+        if hasattr(self.data_panel, "shutdown"):
+            self.data_panel.shutdown()  # a dataset still loading: wait for its thread
         self.save_settings()
         self.autosave.clear()
         super().closeEvent(event)

@@ -127,3 +127,31 @@ def test_evaluate_button_evaluates_the_current_model(qtbot, window):
     for name, weights in window.model.parameters().items():
         np.testing.assert_array_equal(panel._model.parameters()[name], weights)
     assert blocker.args[0]["accuracy"] == panel._result["report"]["accuracy"]
+
+
+def test_closing_while_a_dataset_loads_waits_for_the_loading_thread(
+    qtbot, make_window, monkeypatch
+):
+    import threading
+    import time
+
+    from nnstudio.ui import data_panel as data_panel_module
+
+    real_load = data_panel_module.data.load_dataset
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_load(name, **options):
+        started.set()
+        time.sleep(0.5)  # a big file or MNIST being read
+        dataset = real_load(name, **options)
+        finished.set()
+        return dataset
+
+    window = make_window()
+    monkeypatch.setattr(data_panel_module.data, "load_dataset", slow_load)
+    window.data_panel.set_spec("moons", {"samples": 200})
+    assert started.wait(10)
+    assert window.close()
+    # close() returned only after the loading thread was done: nothing left running.
+    assert finished.is_set()
+    assert window.data_panel._loader.pool.activeThreadCount() == 0
