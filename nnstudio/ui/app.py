@@ -28,8 +28,34 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+# Qt's X11 platform plugin aborts the process (a C++ qFatal, no Python error to catch) when
+# one of these is missing, so they are looked for first and named in words.
+X11_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0"}
+
+
+def missing_x11_packages() -> list[str]:
+    """Debian packages of the X11 libraries Qt needs that this system lacks (Linux/X11 only)."""
+    import ctypes.util
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return []
+    if not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return []
+    return [pkg for lib, pkg in X11_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
+
+
 def run_app(project_path: str | None = None) -> int:
     """Open the main window (and the project, if given) and run until it is closed."""
+    missing = missing_x11_packages()
+    if missing:
+        print(
+            "nnstudio: error: the window needs system libraries that are not installed: "
+            f"{' '.join(missing)}. Install them (Debian/Ubuntu: sudo apt-get install "
+            f"{' '.join(missing)}; see the README) and start nnstudio again.",
+            file=sys.stderr,
+        )
+        return 2
     app = create_application()
     from nnstudio.ui.main_window import MainWindow
     from nnstudio.ui.style import apply_style
