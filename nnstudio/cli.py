@@ -35,44 +35,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
+def _checked(convert, accept, requirement: str, kind: str):
+    """An argparse type: ``convert`` the text, then insist that ``accept(value)`` holds."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text} {requirement}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a number above 0")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 0 and below 1")
-    return value
+_positive_int = _checked(int, lambda v: v >= 1, "must be at least 1", "a whole number")
+_non_negative_int = _checked(int, lambda v: v >= 0, "must be 0 or more", "a whole number")
+_positive_float = _checked(
+    float, lambda v: 0 < v < float("inf"), "must be a number above 0", "a number"
+)
+_fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "must be at least 0 and below 1", "a number")
 
 
 def _column_list(text: str) -> list[str]:
