@@ -1,7 +1,7 @@
 """Speed benchmarks run on demand: `NNSTUDIO_BENCH=1 pytest tests/benchmarks -s`.
 
-Files here are named bench_*.py so the normal test run does not time anything; this conftest
-collects them and skips them unless NNSTUDIO_BENCH=1.
+Files here are named bench_*.py (collected through `python_files` in pyproject.toml); this
+conftest skips them unless NNSTUDIO_BENCH=1, so the normal test run times nothing.
 """
 
 import os
@@ -10,12 +10,6 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-
-
-def pytest_collect_file(parent, file_path):
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
 
 
 def pytest_collection_modifyitems(config, items):
