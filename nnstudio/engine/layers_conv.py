@@ -245,6 +245,7 @@ class Conv2D(WeightedLayer):
         z = np.matmul(self.params["W"].reshape(filters, -1), columns)
         if self.use_bias:
             z += self.params["b"][:, None]
+        # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
         z = z.reshape(filters, n, out_h, width)[..., :out_w].transpose(1, 0, 2, 3)
         return self._activate(z, out=np.empty((n, filters, out_h, out_w), dtype=z.dtype))
 
