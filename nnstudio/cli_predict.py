@@ -257,21 +257,12 @@ def _as_ink(gray: np.ndarray) -> np.ndarray:
 def _prepare_digit(path: Path, gray: np.ndarray) -> np.ndarray:
     """The drawing canvas's MNIST-style preparation: crop to the ink, 20 px box, centre of
     mass at the centre."""
-    try:
-        from nnstudio.data.digits import prepare_drawing
-    except ImportError:  # digits.py ships with the draw tab; fall back to a plain resize
-        return _plain_digit(path, gray)
+    from nnstudio.data.digits import prepare_drawing
+
     digit = prepare_drawing(_as_ink(gray))
     if digit is None:
         raise InputError(f"{path}: the image is blank (no digit found)")
     return digit
-
-
-def _plain_digit(path: Path, gray: np.ndarray) -> np.ndarray:
-    ink = _as_ink(gray)
-    if float(ink.max()) - float(ink.min()) < 1e-3:
-        raise InputError(f"{path}: the image is blank (no digit found)")
-    return read_image_gray(path, 28, 28) if ink is gray else 1.0 - read_image_gray(path, 28, 28)
 
 
 def image_input(path: Path, shape: tuple[int, ...]) -> np.ndarray:

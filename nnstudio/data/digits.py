@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.atomic_file import write_atomically
+from nnstudio.data.catalog import user_data_dir
 
 FIELD = 28  # MNIST image side
 BOX = 20  # the longer side of the digit after size normalisation
@@ -123,7 +124,7 @@ DRAWINGS_FILE = "drawings.npz"
 
 def drawings_path() -> Path:
     """Where corrected drawings are kept: ``<user data dir>/drawings/drawings.npz``."""
-    return _user_data_dir() / "drawings" / DRAWINGS_FILE
+    return Path(user_data_dir()) / "drawings" / DRAWINGS_FILE
 
 
 def drawings_dataset_name(path: str | os.PathLike | None = None) -> str:
@@ -174,15 +175,3 @@ def add_drawing(image: np.ndarray, label: int, path: str | os.PathLike | None = 
 def _write_atomically(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda stream: np.savez_compressed(stream, X=images, y=labels))
-
-
-def _user_data_dir() -> Path:
-    try:
-        from nnstudio.data.catalog import user_data_dir
-    except ImportError:  # the catalog is optional for this module; fall back to its rule
-        override = os.environ.get("NNSTUDIO_DATA_DIR")
-        if override:
-            return Path(override)
-        base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-        return Path(base) / "nnstudio"
-    return Path(user_data_dir())

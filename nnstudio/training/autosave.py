@@ -11,19 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nnstudio.data.catalog import user_data_dir
+
 PREFIX = "autosave-"
 SUFFIX = ".nnsproj"
 
 
 def default_folder() -> Path:
     """<user data folder>/autosave (NNSTUDIO_DATA_DIR overrides the platform folder)."""
-    try:
-        from nnstudio.data.catalog import user_data_dir
-
-        base = Path(user_data_dir())
-    except ImportError:  # data layer without the catalog: same rule, computed here
-        base = Path(os.environ.get("NNSTUDIO_DATA_DIR") or Path.home() / ".local/share/nnstudio")
-    return base / "autosave"
+    return Path(user_data_dir()) / "autosave"
 
 
 def _pid_alive(pid: int) -> bool:

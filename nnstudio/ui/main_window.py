@@ -27,6 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.ui import style
+from nnstudio.ui.builder import QtModelBuilder
+from nnstudio.ui.data_panel import DataPanel
+from nnstudio.ui.draw.qt_draw_panel import DrawPanel
+from nnstudio.ui.evaluation import EvaluationPanel
 from nnstudio.ui.hyperparameters import HyperparametersPanel, ScientificSpinBox, link_spin_boxes
 from nnstudio.ui.main_window_files import (  # noqa: F401 - part of this module's interface
     AUTOSAVE_MS,
@@ -45,8 +49,6 @@ from nnstudio.ui.main_window_model import (  # noqa: F401 - part of this module'
 from nnstudio.ui.main_window_training import TrainingMixin
 from nnstudio.ui.main_window_widgets import (  # noqa: F401 - part of this module's interface
     MessageBar,
-    _optional_panel,
-    _placeholder,
 )
 from nnstudio.ui.plots.training_plots import TrainingTab
 from nnstudio.ui.runs import RunsPanel
@@ -254,22 +256,10 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
-        self.builder = self._make_panel(
-            "nnstudio.ui.builder",
-            "QtModelBuilder",
-            "The layer builder is not available in this build.",
-        )
+        self.builder = QtModelBuilder()
         self.training_tab = TrainingTab()
-        self.evaluation = self._make_panel(
-            "nnstudio.ui.evaluation",
-            "EvaluationPanel",
-            "Evaluation is not available in this build.",
-        )
-        self.draw = self._make_panel(
-            "nnstudio.ui.draw|nnstudio.ui.draw.qt_draw_panel",
-            "DrawPanel",
-            "The drawing board is not available in this build.",
-        )
+        self.evaluation = EvaluationPanel()
+        self.draw = DrawPanel()
         for widget, title, tip in (
             (self.builder, "Model", "Build the network from layers"),
             (self.training_tab, "Training", "Live curves, decision boundary, weights"),
@@ -286,15 +276,6 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-    def _make_panel(self, module: str, name: str, missing: str):
-        cls = _optional_panel(module, name)
-        if cls is None:
-            return _placeholder(missing)
-        try:
-            return cls()
-        except Exception as error:  # noqa: BLE001 - one broken panel must not kill the app
-            return _placeholder(f"{missing}\n({error})")
-
     def _dock(self, name: str, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -309,11 +290,7 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        self.data_panel = self._make_panel(
-            "nnstudio.ui.data_panel",
-            "DataPanel",
-            "The dataset picker is not available in this build.",
-        )
+        self.data_panel = DataPanel()
         self.hyperparameters = HyperparametersPanel()
         self.runs_panel = RunsPanel()
         area = Qt.DockWidgetArea
@@ -351,19 +328,15 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.runs_panel.overlay_changed.connect(self._on_overlay_changed)
         self.training_tab.png_button.clicked.connect(self.export_png)
         self.training_tab.csv_button.clicked.connect(self.export_csv)
-        if hasattr(self.data_panel, "dataset_changed"):
-            self.data_panel.dataset_changed.connect(self._on_dataset_changed)
-            self.data_panel.dataset_failed.connect(self._on_dataset_failed)
-        if hasattr(self.builder, "config_changed"):
-            self.builder.config_changed.connect(self._on_model_edited)
-            self.builder.validity_changed.connect(self._on_validity_changed)
-            # The builder's own undo/redo actions: one shortcut each, no ambiguity.
-            self.edit_menu.addActions([self.builder.undo_action, self.builder.redo_action])
-            if hasattr(self.builder, "preset_loaded"):
-                self.builder.preset_loaded.connect(self._on_builder_preset)
+        self.data_panel.dataset_changed.connect(self._on_dataset_changed)
+        self.data_panel.dataset_failed.connect(self._on_dataset_failed)
+        self.builder.config_changed.connect(self._on_model_edited)
+        self.builder.validity_changed.connect(self._on_validity_changed)
+        # The builder's own undo/redo actions: one shortcut each, no ambiguity.
+        self.edit_menu.addActions([self.builder.undo_action, self.builder.redo_action])
+        self.builder.preset_loaded.connect(self._on_builder_preset)
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        if hasattr(self.evaluation, "evaluate_requested"):
-            self.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
+        self.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
         self.setAcceptDrops(True)
         self._refresh_timer = QTimer(self, interval=250, timeout=self._refresh_status)
 
@@ -425,8 +398,7 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
             event.ignore()
             return
         self.shutdown_training()
-        if hasattr(self.data_panel, "shutdown"):
-            self.data_panel.shutdown()  # a dataset still loading: wait for its thread
+        self.data_panel.shutdown()  # a dataset still loading: wait for its thread
         self.save_settings()
         self.autosave.clear()
         super().closeEvent(event)

@@ -71,7 +71,7 @@ class FilesMixin:
         if str(path).lower().endswith(".nnsproj"):
             if self.maybe_save():
                 self.open_project(path)
-        elif hasattr(self.data_panel, "open_file"):
+        else:
             self.data_panel.open_file(path)
 
     # -- project files --------------------------------------------------------------------------
@@ -149,8 +149,7 @@ class FilesMixin:
             self.hyperparameters.set_settings(vars(project.training))
             self.hyperparameters.set_regularization(*common_regularization(project.model))
             self._pending_weights = project.resolve(project.weights) if project.weights else None
-            if hasattr(self.builder, "set_config"):
-                self.builder.set_config(project.model)
+            self.builder.set_config(project.model)
             self._weights_dirty = False
             self._load_dataset(project)
         finally:
@@ -159,27 +158,19 @@ class FilesMixin:
         self._update_title()
 
     def _load_dataset(self, project) -> None:
-        if hasattr(self.data_panel, "set_spec"):
-            # The panel loads on a worker thread; the project counts as "saved" once its
-            # dataset (with the panel's complete options) has arrived.
-            self._awaiting_project_dataset = True
-            self.data_panel.set_spec(project.dataset.name, dict(project.dataset.options))
-            return
-        try:  # no data panel: load in place (toy sets take milliseconds)
-            self._on_dataset_changed(project.load_dataset())
-        except ValueError as error:
-            self._on_dataset_failed(str(error))
+        # The panel loads on a worker thread; the project counts as "saved" once its
+        # dataset (with the panel's complete options) has arrived.
+        self._awaiting_project_dataset = True
+        self.data_panel.set_spec(project.dataset.name, dict(project.dataset.options))
 
     def _collect_project(self):
         """The project as the window shows it now (what Save writes)."""
         project = self.project.copy()
         project.training = type(project.training)(**self.hyperparameters.settings())
-        if hasattr(self.builder, "config"):
-            project.model = self.builder.config()
+        project.model = self.builder.config()
         project.model = apply_regularization(project.model, *self.hyperparameters.regularization())
-        if hasattr(self.data_panel, "spec"):
-            name, options = self.data_panel.spec()
-            project.dataset = type(project.dataset)(name, dict(options))
+        name, options = self.data_panel.spec()
+        project.dataset = type(project.dataset)(name, dict(options))
         return project
 
     def is_modified(self) -> bool:

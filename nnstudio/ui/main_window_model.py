@@ -16,14 +16,13 @@ class ModelMixin:
         self.shutdown_training()
         self.dataset = dataset
         self.hyperparameters.set_task(dataset.task)
-        if hasattr(self.builder, "set_input_spec"):
-            outputs = dataset.n_classes if dataset.task == "classification" else dataset.n_outputs
-            self.builder.set_input_spec(
-                tuple(dataset.input_shape),
-                outputs,
-                dataset.task,
-                self.hyperparameters.settings()["loss"],
-            )
+        outputs = dataset.n_classes if dataset.task == "classification" else dataset.n_outputs
+        self.builder.set_input_spec(
+            tuple(dataset.input_shape),
+            outputs,
+            dataset.task,
+            self.hyperparameters.settings()["loss"],
+        )
         self.training_tab.set_dataset(dataset)
         self.message_bar.hide()
         from_project = self._project_dataset_arrived()
@@ -62,23 +61,19 @@ class ModelMixin:
             self.statusBar().showMessage(message, 8000)
 
     def _on_regularization_changed(self, l1: float, l2: float) -> None:
-        if hasattr(self.builder, "set_settings_everywhere"):
-            # One undoable edit in the builder; its config_changed rebuilds the model.
-            self.builder.set_settings_everywhere({"l1": l1, "l2": l2})
-        else:
-            self.project.model = apply_regularization(self.project.model, l1, l2)
-            self._rebuild_model()
+        # One undoable edit in the builder; its config_changed rebuilds the model.
+        self.builder.set_settings_everywhere({"l1": l1, "l2": l2})
 
     def _on_builder_preset(self, _name: str, project: dict) -> None:
         """A preset picked in the builder brings its dataset and training settings along."""
         if project.get("training"):
             self.hyperparameters.set_settings(project["training"])
         dataset = project.get("dataset")
-        if dataset and hasattr(self.data_panel, "set_spec"):
+        if dataset:
             self.data_panel.set_spec(dataset.get("name"), dict(dataset.get("options") or {}))
 
     def _on_hyperparameters_changed(self) -> None:
-        if self.dataset is not None and hasattr(self.builder, "set_input_spec"):
+        if self.dataset is not None:
             loss = self.hyperparameters.settings()["loss"]
             if loss != getattr(self, "_builder_loss", None):
                 self._builder_loss = loss
@@ -141,22 +136,20 @@ class ModelMixin:
         model = copy.deepcopy(self.model) if self.model is not None else None
         dataset = self.dataset
         names = getattr(dataset, "class_names", None)
-        if hasattr(self.draw, "set_current_model"):
-            fits = model is not None and tuple(dataset.input_shape) in ((1, 28, 28), (784,))
-            title = self.project_path.stem if self.project_path else self.project.name
-            self.draw.set_current_model(
-                model if fits else None,
-                names,
-                title,
-                scaling=getattr(dataset, "scaling", None),
-                trained=self._has_trained_weights(),
-            )
-        if hasattr(self.evaluation, "evaluate"):
-            self._evaluation_stale = True
-            if model is None:
-                self.evaluation.clear()
-            elif self.tabs.currentWidget() is self.evaluation:
-                self._evaluate(model)
+        fits = model is not None and tuple(dataset.input_shape) in ((1, 28, 28), (784,))
+        title = self.project_path.stem if self.project_path else self.project.name
+        self.draw.set_current_model(
+            model if fits else None,
+            names,
+            title,
+            scaling=getattr(dataset, "scaling", None),
+            trained=self._has_trained_weights(),
+        )
+        self._evaluation_stale = True
+        if model is None:
+            self.evaluation.clear()
+        elif self.tabs.currentWidget() is self.evaluation:
+            self._evaluate(model)
         self._shared_model = model
 
     def _evaluate(self, model=None) -> None:

@@ -1,4 +1,4 @@
-"""Small widgets of the main window: the message bar and placeholders for missing panels."""
+"""Small widgets of the main window: the message bar."""
 
 from __future__ import annotations
 
@@ -37,23 +37,3 @@ class MessageBar(QFrame):
         self.icon.setPixmap(style.icon(level).pixmap(20, 20))
         self.text.setText(text)
         self.show()
-
-
-def _placeholder(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setObjectName("placeholder")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    return label
-
-
-def _optional_panel(module: str, name: str):
-    """A panel class from another part of the app, or None while it is not there yet."""
-    import importlib
-
-    for candidate in module.split("|"):
-        try:
-            return getattr(importlib.import_module(candidate), name)
-        except (ImportError, AttributeError):
-            continue
-    return None
