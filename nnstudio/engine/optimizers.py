@@ -131,6 +131,7 @@ class Optimizer:
             self.last_grad_norm = clip_by_global_norm(grads, self.clip_norm)
         self.iterations += 1
         self._update(params, grads)
+        self._flush_tiny_state()
 
     def settings(self) -> dict:
         """The constructor arguments, as plain values (``type(self)(**settings)`` rebuilds it)."""
@@ -211,6 +212,33 @@ class Optimizer:
     def _update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
         raise NotImplementedError
 
+    def _slot_decay(self, slot: str) -> float:
+        """The factor a state slot is multiplied by at each step (0 when it does not decay)."""
+        return 0.0
+
+    def _flush_tiny_state(self) -> None:
+        """Set state values that have decayed to almost nothing to exactly 0.
+
+        A moment whose gradient stays exactly 0 (a dead ReLU unit, an always-black MNIST pixel)
+        only shrinks, geometrically, and reaches the subnormal floats (below 1.2e-38 in
+        float32), where x86 arithmetic is tens of times slower: without this, Adam's time per
+        step doubled within three MNIST epochs. A slot decaying by d per step is swept every
+        k = log(1e8) / -log(d) steps for values under ``tiny * 1e8``: anything above that
+        cannot get subnormal before the next sweep. Zeroing a value under 1e-30 changes no
+        update measurably, and the sweep depends only on the step count, so resumed runs
+        stay identical.
+        """
+        for slot, arrays in self.state.items():
+            decay = self._slot_decay(slot)
+            if not 0.0 < decay < 1.0:
+                continue
+            every = max(1, int(math.log(1e8) / -math.log(decay)))
+            if self.iterations % every:
+                continue
+            for array in arrays.values():
+                limit = np.finfo(array.dtype).tiny * 1e8
+                np.copyto(array, 0, where=np.abs(array) < limit)
+
     def _with_coupled_decay(self, p: np.ndarray, g: np.ndarray, scratch: np.ndarray):
         """The gradient plus the L2 term ``weight_decay * p`` (in ``scratch``; ``g`` untouched)."""
         if not self.weight_decay:
@@ -261,6 +289,9 @@ class SGD(Optimizer):
             "weight_decay": self.weight_decay,
             "clip_norm": self.clip_norm,
         }
+
+    def _slot_decay(self, slot: str) -> float:
+        return self.momentum
 
     def _update(self, params, grads):
         lr, mu = self.lr, self.momentum
@@ -325,6 +356,9 @@ class RMSprop(Optimizer):
             "weight_decay": self.weight_decay,
             "clip_norm": self.clip_norm,
         }
+
+    def _slot_decay(self, slot: str) -> float:
+        return self.rho if slot == "square_avg" else self.momentum
 
     def _update(self, params, grads):
         lr, rho, eps = self.lr, self.rho, self.eps
@@ -397,6 +431,9 @@ class Adam(Optimizer):
             "weight_decay": self.weight_decay,
             "clip_norm": self.clip_norm,
         }
+
+    def _slot_decay(self, slot: str) -> float:
+        return self.beta1 if slot == "m" else self.beta2
 
     def _update(self, params, grads):
         b1, b2, t = self.beta1, self.beta2, self.iterations

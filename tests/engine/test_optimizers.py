@@ -312,3 +312,44 @@ def test_new_parameter_names_get_fresh_state():
     opt.step(params, {"b": np.ones(2)})
     assert set(opt.state["velocity"]) == {"b"} and set(opt._scratch) == {"b"}
     np.testing.assert_allclose(params["b"], [-0.29, -0.29])  # 0.1 * (1 + 1.9)
+
+
+# -- subnormal moments ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [SGD(lr=0.01, momentum=0.9), RMSprop(rho=0.9, momentum=0.9), Adam(beta2=0.9), AdamW()],
+    ids=repr,
+)
+def test_moments_of_weights_without_gradient_go_to_zero_not_subnormal(optimizer):
+    # One real gradient, then zeros (a dead unit): 0.9**850 ~ 1e-39 would be a subnormal
+    # float32, which makes every later step on that array tens of times slower on x86.
+    params = {"w": np.ones(3, dtype=np.float32)}
+    optimizer.step(params, {"w": np.array([1.0, 0.5, 0.0], dtype=np.float32)})
+    zero = {"w": np.zeros(3, dtype=np.float32)}
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(900):
+        optimizer.step(params, zero)
+        for arrays in optimizer.state.values():
+            values = np.abs(arrays["w"])
+            assert not np.any((values > 0) & (values < tiny)), optimizer.iterations
+    first_moment = next(iter(optimizer.state.values()))["w"]
+    assert np.all(first_moment == 0)
+
+
+def test_flushing_leaves_ordinary_moments_alone():
+    flushed, reference = Adam(lr=0.01), Adam(lr=0.01)
+    rng = np.random.default_rng(3)
+    p1 = {"w": rng.standard_normal(50).astype(np.float32)}
+    p2 = {"w": p1["w"].copy()}
+    for _ in range(400):  # crosses several sweeps of m (every 174 steps)
+        g = {"w": rng.standard_normal(50).astype(np.float32)}
+        flushed.step(p1, g)
+        # The textbook step, without the sweep.
+        reference.iterations += 1
+        if not reference._scratch:
+            reference._allocate(p2, g)
+        reference._update(p2, g)
+    np.testing.assert_array_equal(p1["w"], p2["w"])
+    np.testing.assert_array_equal(flushed.state["v"]["w"], reference.state["v"]["w"])
