@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.engine.blas import openblas
+
 BATCH_SIZE = 128
 # The first epoch pays for thread start-up, allocations and (PyTorch) kernel selection; it is
 # run but not counted, for every contender alike.
@@ -69,31 +71,6 @@ def load_training_images(limit: int | None = None, seed: int = 0):
     return np.ascontiguousarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64), source
 
 
-def _openblas_runtime() -> tuple[str, int] | None:
-    """The kernel OpenBLAS picked at run time (it follows OPENBLAS_CORETYPE, which can make
-    numpy several times slower) and its thread count, asked from the loaded library itself.
-    Linux only (reads /proc/self/maps); None elsewhere or for another BLAS."""
-    import ctypes
-
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", ""), ("scipy_openblas", "")):
-            corename = getattr(library, f"{prefix}_get_corename{suffix}", None)
-            threads = getattr(library, f"{prefix}_get_num_threads{suffix}", None)
-            if corename is not None and threads is not None:
-                corename.restype = ctypes.c_char_p
-                return corename().decode(), int(threads())
-    return None
-
-
 def blas_description() -> str:
     """Which BLAS numpy uses, its run-time kernel and threads, e.g.
     "scipy-openblas 0.3.31 kernel SkylakeX, 2 threads"."""
@@ -102,9 +79,9 @@ def blas_description() -> str:
         text = f"{blas.get('name')} {blas.get('version')}"
     except (TypeError, KeyError, AttributeError):
         text = "unknown BLAS"
-    runtime = _openblas_runtime()
-    if runtime is not None:
-        text += f" kernel {runtime[0]}, {runtime[1]} threads"
+    library = openblas()
+    if library is not None:
+        text += f" kernel {library.kernel()}, {library.threads()} threads"
     environment = {
         k: os.environ[k]
         for k in (
