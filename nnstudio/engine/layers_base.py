@@ -14,9 +14,6 @@ Ownership rules that let layers work in place without surprises:
 from __future__ import annotations
 
 import inspect
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -294,8 +291,7 @@ class WeightedLayer(Layer):
             self.params["b"] = np.zeros(n_outputs, self.dtype)
 
     def _activate(self, z, out=None):
-        """Apply the activation, overwriting ``z`` (Dense) or writing ``out`` (Conv2D, whose
-        batch may then be split over two threads).
+        """Apply the activation, overwriting ``z`` (Dense) or writing ``out`` (Conv2D).
 
         Functions whose derivative needs only their output (relu, sigmoid, ...) work in place;
         the others (gelu) keep the pre-activation for backward.
@@ -307,18 +303,14 @@ class WeightedLayer(Layer):
                 z = out
             self._z = z
             self._y = function.forward(z)
-        elif out is None:
-            self._z = None
-            self._y = function.forward(z, out=z)
         else:
             self._z = None
-            in_two_halves(lambda part: function.forward(z[part], out=out[part]), len(out))
-            self._y = out
+            self._y = function.forward(z, out=z if out is None else out)
         return self._y
 
     def _activation_grad(self, grad_y, out=None):
-        """Gradient with respect to the pre-activation, written to ``out`` if given (in two
-        halves of the batch), else possibly into grad_y's memory."""
+        """Gradient with respect to the pre-activation, written to ``out`` if given, else
+        possibly into grad_y's memory."""
         function, z, y = self._activation, self._z, self._y
         if out is None:
             if isinstance(function, act.Linear):
@@ -326,14 +318,10 @@ class WeightedLayer(Layer):
             out = grad_y if grad_y.flags.writeable else None
             return function.backward(z, y, grad_y, out=out)
 
-        def chain_rule(part):
-            pre = None if z is None else z[part]
-            if isinstance(function, act.Linear):
-                np.copyto(out[part], grad_y[part])
-            else:
-                function.backward(pre, y[part], grad_y[part], out=out[part])
-
-        in_two_halves(chain_rule, len(out))
+        if isinstance(function, act.Linear):
+            np.copyto(out, grad_y)
+        else:
+            function.backward(z, y, grad_y, out=out)
         return out
 
     def penalty(self) -> float:
@@ -366,51 +354,3 @@ def required_settings(cls) -> set[str]:
         and p.name != "self"
         and p.kind is p.POSITIONAL_OR_KEYWORD
     }
-
-
-# --- using the second core ----------------------------------------------------------------
-
-#: Batches smaller than this are not split: the thread hand-off would cost more than it saves.
-PARALLEL_MIN_BATCH = 16
-_HELPER_NAME = "nnstudio-batch"
-_helper: ThreadPoolExecutor | None = None
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-#: Cores the batch splitting may use; 1 turns it off. Off unless NNSTUDIO_SPLIT_BATCHES=1:
-#: on 2 cores the MNIST CNN epoch measured 3-5 % slower with it (OpenBLAS already runs the
-#: large products on both cores, and each split ends waiting for the slower half).
-CORES = _cores() if os.environ.get("NNSTUDIO_SPLIT_BATCHES") == "1" else 1
-
-
-def in_two_halves(function, n: int) -> None:
-    """Call ``function(part)`` for both halves of a batch of ``n`` samples (``part`` a slice),
-    one half on a helper thread.
-
-    NumPy releases the GIL inside its loops, so on two cores the halves run at the same time:
-    elementwise work and stacks of small matrix products, which NumPy does on one core, then
-    use two. ``function`` must write only its part of the batch.
-
-    >>> out = np.zeros(40)
-    >>> in_two_halves(lambda part: out.__setitem__(part, 1.0), 40)
-    >>> float(out.sum())
-    40.0
-    """
-    global _helper
-    # On the helper thread itself (a nested call) splitting again would wait for itself.
-    nested = threading.current_thread().name.startswith(_HELPER_NAME)
-    if n < PARALLEL_MIN_BATCH or CORES < 2 or nested:
-        function(slice(0, n))
-        return
-    if _helper is None:
-        _helper = ThreadPoolExecutor(1, thread_name_prefix=_HELPER_NAME)
-    half = n // 2
-    other = _helper.submit(function, slice(half, n))
-    function(slice(0, half))
-    other.result()

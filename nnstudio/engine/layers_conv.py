@@ -35,7 +35,6 @@ from .layers_base import (
     Setting,
     ShapeError,
     WeightedLayer,
-    in_two_halves,
 )
 
 IMAGE_NEEDS = "input (channels, height, width)"
@@ -95,7 +94,7 @@ def _wide_columns(flat, kernel, stride, out_h, width):
         writeable=False,
     )
     columns = np.empty((c, kernel, kernel, n, positions), dtype=flat.dtype)
-    in_two_halves(lambda part: np.copyto(columns[:, :, :, part], view[:, :, :, part]), n)
+    np.copyto(columns, view)
     return columns.reshape(c * kernel * kernel, n * positions)
 
 
@@ -105,14 +104,11 @@ def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
     positions = grad_columns.shape[1] // n
     grad_columns = grad_columns.reshape(channels, kernel, kernel, n, positions)
 
-    def scatter(part):
-        for i in range(kernel):
-            for j in range(kernel):
-                start = i * width + j
-                target = grad_flat[part, :, start : start + stride * positions : stride]
-                target += grad_columns[:, i, j, part].transpose(1, 0, 2)
-
-    in_two_halves(scatter, n)
+    for i in range(kernel):
+        for j in range(kernel):
+            start = i * width + j
+            target = grad_flat[:, :, start : start + stride * positions : stride]
+            target += grad_columns[:, i, j].transpose(1, 0, 2)
     return grad_flat
 
 
@@ -351,7 +347,7 @@ class MaxPool2D(_Pool2D):
         # p·p elementwise maxima of strided views: many times faster than
         # x.reshape(n, c, h/p, p, w/p, p).max(axis=(3, 5)), NumPy's reduction over two
         # non-adjacent short axes being slow.
-        in_two_halves(lambda part: _reduce_windows(np.maximum, x[part], offsets, y[part]), len(x))
+        _reduce_windows(np.maximum, x, offsets, y)
         self._y = y
         return y
 
@@ -361,20 +357,16 @@ class MaxPool2D(_Pool2D):
         grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
         offsets = self._offsets()
 
-        def route(part):
-            values, pooled, grad, target = x[part], y[part], grad_y[part], grad_x[part]
-            taken = np.zeros(pooled.shape, dtype=bool)
-            first_max = np.empty_like(taken)
-            for index in offsets:
-                np.equal(values[index], pooled, out=first_max)
-                np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
-                taken |= first_max
-                if tiles:
-                    np.multiply(grad, first_max, out=target[index])
-                else:
-                    target[index] += grad * first_max
-
-        in_two_halves(route, len(x))
+        taken = np.zeros(y.shape, dtype=bool)
+        first_max = np.empty_like(taken)
+        for index in offsets:
+            np.equal(x[index], y, out=first_max)
+            np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
+            taken |= first_max
+            if tiles:
+                np.multiply(grad_y, first_max, out=grad_x[index])
+            else:
+                grad_x[index] += grad_y * first_max
         return grad_x
 
 
