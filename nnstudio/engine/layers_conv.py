@@ -77,8 +77,9 @@ def _pad_flat(x, pads, length):
     return flat
 
 
-def _wide_columns(flat, kernel, stride, out_h, width):
-    """im2col over flattened rows: (N, C, L) → (C·k·k, N·out_h·width).
+def _wide_columns(flat, kernel, stride, out_h, width, ones_row=False):
+    """im2col over flattened rows: (N, C, L) → (C·k·k, N·out_h·width), plus a last row of
+    ones with ``ones_row`` (the bias then rides along in the matrix products).
 
     Row (c, i, j) holds flat[n, c, i·width + j + stride·m] for every sample n and wide output
     position m = r·width + col (col < width, of which only col < out_width are real outputs).
@@ -93,9 +94,12 @@ def _wide_columns(flat, kernel, stride, out_h, width):
         strides=(length * item, width * item, item, c * length * item, stride * item),
         writeable=False,
     )
-    columns = np.empty((c, kernel, kernel, n, positions), dtype=flat.dtype)
-    np.copyto(columns, view)
-    return columns.reshape(c * kernel * kernel, n * positions)
+    rows = c * kernel * kernel
+    columns = np.empty((rows + ones_row, n * positions), dtype=flat.dtype)
+    np.copyto(columns[:rows].reshape(c, kernel, kernel, n, positions), view)
+    if ones_row:
+        columns[rows] = 1.0
+    return columns
 
 
 def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
@@ -233,32 +237,45 @@ class Conv2D(WeightedLayer):
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
         columns = _wide_columns(
-            _pad_flat(x, pads, length), self.kernel_size, self.stride, out_h, width
+            _pad_flat(x, pads, length), self.kernel_size, self.stride, out_h, width, self.use_bias
         )
         self._columns = columns
-        # One large product (BLAS uses every core), filters first; the activation below
-        # writes the NCHW output from a transposed view, so no extra copy is made.
-        z = np.matmul(self.params["W"].reshape(filters, -1), columns)
-        if self.use_bias:
-            z += self.params["b"][:, None]
+        # One large product, filters first, with the bias as a last weight column against the
+        # row of ones (one pass less than adding it afterwards). The activation below writes
+        # the NCHW output from a transposed view, so no extra copy is made.
+        z = np.matmul(self._weight_matrix(), columns)
         # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
         z = z.reshape(filters, n, out_h, width)[..., :out_w].transpose(1, 0, 2, 3)
         return self._activate(z, out=np.empty((n, filters, out_h, out_w), dtype=z.dtype))
+
+    def _weight_matrix(self):
+        """W as (filters, C·k·k), with the bias appended as a last column when used."""
+        W = self.params["W"].reshape(self.filters, -1)
+        return np.hstack([W, self.params["b"][:, None]]) if self.use_bias else W
+
+    def _wide_gradient_buffer(self, shape, dtype):
+        """A buffer for the output gradient on the wide grid, kept between batches: its
+        wrap-around columns are zeroed once, and only the real ones are written each time."""
+        buffer = getattr(self, "_wide_buffer", None)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._wide_buffer = np.zeros(shape, dtype)
+        return buffer
 
     def backward(self, grad_y, need_input_grad=True):
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
         # The gradient on the wide grid, filters first so that the weight and column
-        # gradients are single large products; the wrap-around columns get 0.
-        wide = np.empty((filters, n, out_h, width), dtype=grad_y.dtype)
-        wide[..., out_w:] = 0.0
+        # gradients are single large products; the wrap-around columns stay 0.
+        wide = self._wide_gradient_buffer((filters, n, out_h, width), grad_y.dtype)
         self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
         wide = wide.reshape(filters, -1)
         W = self.params["W"].reshape(filters, -1)
-        np.matmul(wide, self._columns.T, out=self.grads["W"].reshape(filters, -1))
+        # Against the row of ones, the last column of this product is the bias gradient.
+        weight_grads = np.matmul(wide, self._columns.T)
+        self.grads["W"].reshape(filters, -1)[:] = weight_grads[:, : W.shape[1]]
         if self.use_bias:
-            np.sum(wide, axis=1, out=self.grads["b"])
+            self.grads["b"][:] = weight_grads[:, -1]
         self._add_penalty_grads()
         if not need_input_grad:
             return None
@@ -357,12 +374,17 @@ class MaxPool2D(_Pool2D):
         grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
         offsets = self._offsets()
 
-        taken = np.zeros(y.shape, dtype=bool)
-        first_max = np.empty_like(taken)
-        for index in offsets:
-            np.equal(x[index], y, out=first_max)
-            np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
-            taken |= first_max
+        taken = np.equal(x[offsets[0]], y)  # windows whose maximum was already routed
+        first_max = taken.copy()
+        for number, index in enumerate(offsets):
+            if number == 0:
+                pass  # first_max is already this offset's equality
+            elif number == len(offsets) - 1:  # the maximum is here if at no offset before
+                np.logical_not(taken, out=first_max)
+            else:
+                np.equal(x[index], y, out=first_max)
+                np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
+                taken |= first_max
             if tiles:
                 np.multiply(grad_y, first_max, out=grad_x[index])
             else:
