@@ -248,6 +248,12 @@ class EvaluationPanel(QWidget):
     def wait(self, msecs: int = 30000) -> bool:
         return self._runner.wait(msecs)
 
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Cancel an evaluation still running and wait for its thread (the window is closing:
+        its thread must not outlive the widgets). True when the thread has ended."""
+        self._runner.cancel()
+        return self._runner.wait(msecs)
+
     def show_cell(self, true_class: int, predicted_class: int) -> None:
         """Show the samples of true class ``true_class`` predicted as ``predicted_class``."""
         if self._result is None or self._result["task"] != "classification":

@@ -399,6 +399,7 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
             return
         self.shutdown_training()
         self.data_panel.shutdown()  # a dataset still loading: wait for its thread
+        self.evaluation.shutdown()  # and an evaluation still running
         self.save_settings()
         self.autosave.clear()
         super().closeEvent(event)

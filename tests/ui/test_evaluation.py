@@ -261,3 +261,43 @@ def test_evaluate_button_evaluates_on_demand(qtbot, panel, spiral, tmp_path):
     panel.evaluate_requested.connect(lambda: requests.append(True))
     panel.evaluate_button.click()  # the window listens: it is asked instead
     assert requests == [True]
+
+
+def test_shutdown_cancels_a_running_evaluation_and_waits_for_its_thread(
+    qtbot, panel, spiral, monkeypatch
+):
+    from nnstudio.ui import evaluation
+
+    started, finished = [], []
+
+    def slow_evaluation(model, loss, dataset, cancel_event):
+        started.append(True)
+        cancel_event.wait(10)  # a long evaluation that listens for cancel
+        finished.append(cancel_event.is_set())
+        return None
+
+    monkeypatch.setattr(evaluation, "compute_evaluation", slow_evaluation)
+    dataset, model, loss = spiral
+    panel.evaluate(model, loss, dataset)
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    assert panel.shutdown(msecs=5000)
+    assert finished == [True]  # cancelled, and over before shutdown returned
+    assert panel._runner.pool.activeThreadCount() == 0
+
+
+def test_closing_the_window_ends_a_running_evaluation(qtbot, window, monkeypatch):
+    from nnstudio.ui import evaluation
+
+    started, finished = [], []
+
+    def slow_evaluation(model, loss, dataset, cancel_event):
+        started.append(True)
+        cancel_event.wait(10)
+        finished.append(cancel_event.is_set())
+
+    monkeypatch.setattr(evaluation, "compute_evaluation", slow_evaluation)
+    window.evaluation.evaluate_requested.emit()  # the Evaluate button
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    window.setWindowModified(False)
+    window.close()
+    assert finished == [True]
