@@ -93,6 +93,33 @@ def test_snapshots_are_copies_with_histograms_and_a_boundary_grid(qtbot, spiral)
     np.testing.assert_allclose(boundary["values"].sum(axis=-1), 1.0, atol=1e-4)
 
 
+def test_histograms_come_with_the_first_last_and_forced_snapshots_and_rarely_otherwise(
+    qtbot, spiral
+):
+    # Snapshots as often as batches end, histograms (almost) never on their own schedule.
+    session, model = make_session(
+        spiral, epochs=3, batch_size=4, snapshot_hz=1e6, histogram_hz=1e-6
+    )
+    record = Recorder(session)
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.start()
+    session.wait(5000)
+    with_histograms = [i for i, s in enumerate(record.snapshots) if "histograms" in s]
+    assert len(record.snapshots) > 10
+    assert with_histograms == [0, len(record.snapshots) - 1]  # the first, and the final one
+    assert record.snapshots[-1]["final"]
+    counts, _ = record.snapshots[-1]["histograms"]["0 Dense"]
+    assert counts.sum() == model.parameters()["0.W"].size
+    # A pause forces a snapshot with histograms, so the paused view is complete.
+    session, _ = make_session(spiral, epochs=50, batch_size=4, histogram_hz=1e-6)
+    record = Recorder(session)
+    session.start()
+    qtbot.waitUntil(lambda: len(record.snapshots) >= 2, timeout=10_000)
+    assert "histograms" not in record.snapshots[1]
+    session.pause()  # the snapshot made at the pause is the last one, and it has them
+    qtbot.waitUntil(lambda: "histograms" in record.snapshots[-1], timeout=10_000)
+
+
 def test_signals_never_fire_faster_than_the_throttle(qtbot, spiral):
     # Tiny batches: thousands of batches and many epochs a second without the throttle.
     session, _ = make_session(spiral, epochs=40, batch_size=4, progress_hz=20, snapshot_hz=5)
