@@ -57,6 +57,11 @@ class WeightHistograms(QWidget):
             color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
             brush = pg.mkColor(color)
             brush.setAlpha(110)
+            # Steps are horizontal and vertical edges: antialiasing them only costs paint time.
             self.curves[name] = plot.plot(
-                stepMode="center", fillLevel=0, brush=brush, pen=pg.mkPen(color, width=1.2)
+                stepMode="center",
+                fillLevel=0,
+                brush=brush,
+                pen=pg.mkPen(color, width=1.2),
+                antialias=False,
             )
