@@ -2,10 +2,17 @@
 
 Follows the pyqtgraph advice for live data: the curve items are made once and fed with
 ``setData``; incoming points only append to lists and mark the plots dirty, and a QTimer redraws.
-Painting a pyqtgraph plot is Python code that competes with the training thread for the GIL, so
-each timer tick refreshes ONE dirty plot (round robin): every GUI event stays short (the window
-answers within a frame or two) and the worker loses little time. During a run the epoch axis is
-fixed to the planned epochs, so the axes are not re-laid out at every point.
+Every redraw is GUI-thread time taken from the training thread (the GIL, and a core its matrix
+products use), so the redraws are rationed:
+
+- each timer tick refreshes ONE dirty plot, so every GUI event stays short;
+- the loss plot, dirtied by every batch, is redrawn at most every ``LOSS_REDRAW_S`` seconds; the
+  other plots only change at the end of an epoch and follow on the next ticks;
+- plots on a hidden tab are not drawn at all: they stay dirty and catch up when shown;
+- the axes (which also draw the grid) are cached as pixmaps, so a new curve point does not
+  re-render their text and lines unless the range moved. During a run the epoch axis is fixed
+  to the planned epochs, and the loss axis only moves when the losses leave its range (see
+  ``_fit_loss_range``), not each time the lowest loss drops a little.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
 from nnstudio.ui import style
 
-REDRAW_MS = 200  # one plot per tick: the loss ~2.5 times a second, each other plot ~1
+REDRAW_MS = 200  # one plot per tick
+LOSS_REDRAW_S = 0.4  # the per-batch loss curve: 2.5 times a second is live enough
+DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
 LEGEND = {
@@ -31,6 +40,7 @@ LEGEND = {
     "verSpacing": -6,
 }
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
+_now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
 
 
 def _pen(color, width=2.0, dashed=False):
@@ -112,8 +122,8 @@ class TrainingPlots(QWidget):
         self._make_curves()
         self._overlay_items: list = []
         self._grad_curves: dict[str, pg.PlotDataItem] = {}
-        self._last_drawn: str | None = None
-        self._turn = 0
+        self._loss_drawn = -1e9  # _now() of the last loss redraw
+        self._loss_range: tuple[float, float] | None = None  # the y range this code last set
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS, timeout=self._redraw)
         self.clear()
         self._hovers = [
@@ -139,6 +149,10 @@ class TrainingPlots(QWidget):
             "right-click for options (log scale, export)."
         )
         plot.setMinimumSize(220, 160)
+        for name in ("left", "bottom"):
+            # Repainted from a pixmap unless the axis itself changed (pyqtgraph calls update()
+            # on a range or size change, which drops the cached pixmap).
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
 
     def _make_curves(self) -> None:
@@ -169,6 +183,8 @@ class TrainingPlots(QWidget):
         self.epochs: list[dict] = []
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
+        # The per-batch points already converted to arrays: a redraw converts only the new ones.
+        self._batch_arrays = (np.empty(0), np.empty(0))
         for curve in self._grad_curves.values():
             self.grad_plot.removeItem(curve)
             self.grad_plot.getPlotItem().legend.removeItem(curve)
@@ -199,7 +215,7 @@ class TrainingPlots(QWidget):
         first = not self.epochs
         self.epochs.extend(dict(epoch) for epoch in epochs)
         self._schedule(*PLOT_ORDER)
-        if first and self.epochs:
+        if first and self.epochs and not self._on_hidden_tab():
             self.redraw_all()  # empty plots would otherwise wait their turn for a first point
 
     def set_history(self, history) -> None:
@@ -237,8 +253,20 @@ class TrainingPlots(QWidget):
 
     def _schedule(self, *plots: str) -> None:
         self._dirty.update(plots)
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self._timer.isActive() and not self._on_hidden_tab():
+            self._timer.start(self._next_delay())
+
+    def _on_hidden_tab(self) -> bool:
+        """True when the window is shown but these plots are not (another tab is current):
+        drawing now would be wasted, ``showEvent`` catches up. Plots that were never shown
+        (tests, exports) keep drawing on the timer."""
+        window = self.window()
+        return window is not self and window.isVisible() and not self.isVisible()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw_all()  # what arrived while the tab was hidden
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -259,39 +287,66 @@ class TrainingPlots(QWidget):
         return self.epoch_numbers(), {names[k]: self.series(k) for k in keys}
 
     def _redraw(self) -> None:
-        """Refresh one dirty plot: the loss every other tick, the others in turn (so the busy
-        loss curve cannot starve them); come back for the rest on the next tick."""
-        name = self._next_plot()
+        """Refresh one dirty plot, the loss when it is due, else the next epoch plot; come back
+        for the rest on a later tick."""
+        if self._on_hidden_tab():
+            return  # stays dirty until shown
+        name = self._next_plot(_now())
         if name is not None:
-            self._dirty.discard(name)
-            self._last_drawn = name
-            self._draw(name)
+            self._draw_plot(name)
         if self._dirty:
-            self._timer.start()
+            self._timer.start(self._next_delay())
 
-    def _next_plot(self) -> str | None:
-        if "loss" in self._dirty and (self._last_drawn != "loss" or self._dirty == {"loss"}):
+    def _loss_wait(self, now: float) -> float:
+        """Seconds until the loss plot may be redrawn again."""
+        wait = self._loss_drawn + LOSS_REDRAW_S - now
+        return wait if wait > DUE_SLACK_S else 0.0
+
+    def _next_plot(self, now: float) -> str | None:
+        if "loss" in self._dirty and self._loss_wait(now) == 0.0:
             return "loss"
-        others = [name for name in PLOT_ORDER[1:] if name in self._dirty]
-        if not others:
-            return None
-        after = self._turn % len(PLOT_ORDER[1:])
-        self._turn += 1
-        ordered = sorted(others, key=lambda n: (PLOT_ORDER[1:].index(n) - after) % 3)
-        return ordered[0]
+        return next((name for name in PLOT_ORDER[1:] if name in self._dirty), None)
+
+    def _next_delay(self) -> int:
+        """Milliseconds to the next tick: one tick while epoch plots wait, else until the loss
+        plot is due."""
+        if self._dirty - {"loss"}:
+            return REDRAW_MS
+        return max(1, math.ceil(1000 * self._loss_wait(_now())))
+
+    def _draw_plot(self, name: str) -> None:
+        self._dirty.discard(name)
+        if name == "loss":
+            self._loss_drawn = _now()
+        self._draw(name)
 
     def redraw_all(self) -> None:
         """Refresh every dirty plot at once (when not training, or before an export)."""
-        while self._dirty:
-            self._redraw()
+        for name in PLOT_ORDER:
+            if name in self._dirty:
+                self._draw_plot(name)
         self._timer.stop()
+
+    def _batch_data(self) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self._batch_arrays
+        if len(x) > len(self.batch_x):  # the lists were replaced (clear)
+            x, y = np.empty(0), np.empty(0)
+        if len(x) < len(self.batch_x):
+            start = len(x)
+            x = np.concatenate([x, np.asarray(self.batch_x[start:], dtype=float)])
+            y = np.concatenate([y, _finite(self.batch_y[start:])])
+            self._batch_arrays = (x, y)
+        return x, y
 
     def _draw(self, name: str) -> None:
         x = self.epoch_numbers()
         if name == "loss":
-            self.batch_curve.setData(np.array(self.batch_x), _finite(self.batch_y))
-            self.train_loss.setData(x, self.series("loss"), connect="finite")
-            self.val_loss.setData(x, self.series("val_loss"), connect="finite")
+            batch_x, batch_y = self._batch_data()
+            self.batch_curve.setData(batch_x, batch_y)
+            train, val = self.series("loss"), self.series("val_loss")
+            self.train_loss.setData(x, train, connect="finite")
+            self.val_loss.setData(x, val, connect="finite")
+            self._fit_loss_range(batch_y, train, val)
         elif name == "accuracy":
             self.train_acc.setData(x, self.series("accuracy"), connect="finite")
             self.val_acc.setData(x, self.series("val_accuracy"), connect="finite")
@@ -303,6 +358,40 @@ class TrainingPlots(QWidget):
             self.lr_plot.setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
         else:
             self._redraw_gradients(x)
+
+    def _fit_loss_range(self, *series: np.ndarray) -> None:
+        """Auto-range for the loss axis, with slack: the range moves only when a loss leaves it
+        (or the losses shrink to under half of it), and starts from 0 when the losses span more
+        than half of 0..highest. pyqtgraph's own auto-range moves the axis whenever the lowest
+        batch loss drops, which re-renders the axis and grid at nearly every redraw. Hands off
+        once the user has zoomed or panned, until they ask for auto-range again ("A" button,
+        "View all"); in log mode pyqtgraph's auto-range is used."""
+        view = self.loss_plot.getViewBox()
+        if self.loss_plot.getPlotItem().ctrl.logYCheck.isChecked():
+            if self._loss_range is not None:
+                self._loss_range = None
+                view.enableAutoRange(y=True)
+            return
+        if view.autoRangeEnabled()[1]:
+            self._loss_range = None  # auto-range (first draw, or asked for): ours to manage
+        elif self._loss_range is None or not np.allclose(view.viewRange()[1], self._loss_range):
+            return  # the user zoomed or panned: keep their view
+        overlays = [item.yData for plot, item in self._overlay_items if plot is self.loss_plot]
+        values = [np.asarray(v)[np.isfinite(v)] for v in (*series, *overlays) if v is not None]
+        values = [v for v in values if len(v)]
+        if not values:
+            return
+        low, high = min(v.min() for v in values), max(v.max() for v in values)
+        if self._loss_range is not None:
+            bottom, top = self._loss_range
+            if bottom <= low and high <= top and high - low >= 0.5 * (top - bottom):
+                return
+        span = max(high - low, abs(high) * 1e-3, 1e-12)
+        bottom, top = low - 0.15 * span, high + 0.05 * span
+        if 0 <= low < 0.5 * high:
+            bottom = 0.0  # a loss falling towards 0 reads best on an axis from 0
+        view.setYRange(bottom, top, padding=0)
+        self._loss_range = tuple(view.viewRange()[1])
 
     def _redraw_gradients(self, x: np.ndarray) -> None:
         names: list[str] = []
@@ -362,6 +451,7 @@ class TrainingTab(QWidget):
         self.boundary = DecisionBoundaryView()
         self.histograms = WeightHistograms()
         self._pending_snapshot = None
+        self._pending_histograms = None  # (histograms, final): kept until drawn
         self._histograms_drawn = -1e9
         self.png_button = QPushButton(style.icon("export"), "Export PNG…")
         self.png_button.setToolTip("Save the four training plots as one PNG image.")
@@ -404,7 +494,11 @@ class TrainingTab(QWidget):
         self.histograms.clear()
 
     def apply_snapshot(self, snapshot: dict) -> None:
+        """Draw a worker snapshot (now if the tab is visible, else when it is shown). Only some
+        snapshots carry histograms; the last ones that did are kept until drawn."""
         self._pending_snapshot = snapshot
+        if snapshot.get("histograms") is not None:
+            self._pending_histograms = (snapshot["histograms"], bool(snapshot.get("final")))
         if self.isVisible():
             self._draw_snapshot()
 
@@ -414,12 +508,15 @@ class TrainingTab(QWidget):
 
     def _draw_snapshot(self) -> None:
         snapshot, self._pending_snapshot = self._pending_snapshot, None
-        if snapshot is None:
+        boundary = snapshot.get("boundary") if snapshot is not None else None
+        if boundary is not None and not self.boundary.isHidden():
+            self.boundary.set_boundary(boundary)
+        if self._pending_histograms is None:
             return
-        if snapshot.get("boundary") is not None and not self.boundary.isHidden():
-            self.boundary.set_boundary(snapshot["boundary"])
         # Histograms change slowly and cost a repaint of several small plots: every 2 s.
-        now = time.monotonic()
-        if now - self._histograms_drawn >= HISTOGRAM_SECONDS or snapshot.get("final"):
+        histograms, final = self._pending_histograms
+        now = _now()
+        if now - self._histograms_drawn >= HISTOGRAM_SECONDS or final:
             self._histograms_drawn = now
-            self.histograms.set_histograms(snapshot.get("histograms") or {})
+            self._pending_histograms = None
+            self.histograms.set_histograms(histograms)

@@ -1,0 +1,199 @@
+"""How the Training tab rations its redraws while a run feeds it: the loss plot at a fixed rate
+however fast progress comes, epoch plots on the next ticks, nothing drawn on a hidden tab
+(caught up when shown), a loss axis that does not move at every point, and histograms kept
+until drawn. The clock is a fake one and timer ticks are called directly: no timing here."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+from nnstudio.ui.plots import training_plots
+from nnstudio.ui.plots.training_plots import (
+    DUE_SLACK_S,
+    LOSS_REDRAW_S,
+    PLOT_ORDER,
+    TrainingPlots,
+    TrainingTab,
+)
+
+
+def epochs(n, start=1):
+    return [
+        {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "val_loss": 1.2 / e,
+            "accuracy": 1 - 0.5 / e,
+            "val_accuracy": 1 - 0.6 / e,
+            "lr": 0.01,
+            "grad_norms": {"0 Dense": 0.5 / e},
+        }
+        for e in range(start, start + n)
+    ]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = time.monotonic() + 1000.0  # after anything the real clock stamped
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(training_plots, "_now", fake)
+    return fake
+
+
+@pytest.fixture
+def plots(qtbot):
+    widget = TrainingPlots()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def record_draws(plots, clock, monkeypatch) -> list[tuple[float, str]]:
+    draws: list[tuple[float, str]] = []
+    original = plots._draw
+
+    def draw(name):
+        draws.append((clock.now, name))
+        original(name)
+
+    monkeypatch.setattr(plots, "_draw", draw)
+    return draws
+
+
+def batch_count(plots) -> int:
+    x = plots.batch_curve.getData()[0]
+    return 0 if x is None else len(x)
+
+
+def test_loss_plot_is_redrawn_at_a_fixed_rate_however_fast_progress_comes(
+    plots, clock, monkeypatch
+):
+    draws = record_draws(plots, clock, monkeypatch)
+    seconds, per_second = 10, 20  # progress signals at 20 Hz, each followed by a timer tick
+    for step in range(seconds * per_second):
+        plots.add_batches([(step / 100, 1.0 / (step + 1))])
+        plots._redraw()
+        clock.advance(1 / per_second)
+    times = np.array([t for t, name in draws if name == "loss"])
+    assert len(times) <= seconds / LOSS_REDRAW_S + 1
+    assert len(times) >= seconds / LOSS_REDRAW_S - 1  # still live: a few times a second
+    assert np.diff(times).min() >= LOSS_REDRAW_S - DUE_SLACK_S
+    # Nothing is lost by drawing less often: the next redraw shows every batch.
+    plots.redraw_all()
+    assert batch_count(plots) == seconds * per_second
+
+
+def test_epoch_plots_follow_on_the_next_ticks_without_waiting_for_the_loss(
+    plots, clock, monkeypatch
+):
+    plots.add_epochs(epochs(1))  # the first epoch is drawn at once, the loss plot included
+    draws = record_draws(plots, clock, monkeypatch)
+    plots.add_epochs(epochs(1, start=2))
+    for _ in range(3):  # three ticks, no time passing: the loss plot is not due yet
+        plots._redraw()
+    assert [name for _, name in draws] == ["accuracy", "lr", "grad"]
+    assert plots._dirty == {"loss"}
+    clock.advance(LOSS_REDRAW_S)
+    plots._redraw()
+    assert not plots._dirty
+    np.testing.assert_allclose(plots.train_loss.getData()[1], [1.0, 0.5])
+
+
+def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot):
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    plots = TrainingPlots()  # owned by the tab widget
+    tabs.addTab(QWidget(), "Model")
+    tabs.addTab(plots, "Training")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    assert not plots.isVisible()
+    plots.add_epochs(epochs(2))
+    plots.add_batches([(0.5, 1.3), (1.0, 1.1), (1.5, 0.9)])
+    plots._redraw()  # a timer tick while hidden draws nothing and does not re-arm
+    assert plots._dirty == set(PLOT_ORDER)
+    assert not plots._timer.isActive()
+    assert batch_count(plots) == 0
+    assert len(plots.train_loss.getData()[0] or []) == 0
+
+    tabs.setCurrentWidget(plots)  # shown: everything that arrived is drawn at once
+    assert not plots._dirty
+    assert batch_count(plots) == 3
+    np.testing.assert_allclose(plots.val_acc.getData()[1], [0.4, 0.7])
+    assert set(plots._grad_curves) == {"0 Dense"}
+
+
+def test_loss_axis_moves_only_when_losses_leave_its_range(plots):
+    view = plots.loss_plot.getViewBox()
+    plots.add_batches([(i / 100, 2.0 * 0.9**i) for i in range(20)])
+    plots.redraw_all()
+    bottom, top = view.viewRange()[1]
+    assert bottom == 0.0 and 2.0 <= top < 2.5  # losses near 0: the axis starts at 0
+    for i in range(20, 200, 20):  # lower and lower losses, all inside the range
+        plots.add_batches([((i + k) / 100, 2.0 * 0.9 ** (i + k)) for k in range(20)])
+        plots.redraw_all()
+        assert view.viewRange()[1] == [bottom, top]
+    plots.add_batches([(2.0, 5.0)])  # a loss above the range: the axis grows to show it
+    plots.redraw_all()
+    assert view.viewRange()[1][1] >= 5.0
+
+
+def test_loss_axis_leaves_a_users_zoom_alone_until_auto_range_is_asked_for(plots):
+    view = plots.loss_plot.getViewBox()
+    plots.add_batches([(i / 100, 2.0 * 0.9**i) for i in range(20)])
+    plots.redraw_all()
+    view.setYRange(0.1, 0.2, padding=0)  # what a zoom with the mouse wheel ends with
+    plots.add_batches([(0.5, 3.0)])
+    plots.redraw_all()
+    np.testing.assert_allclose(view.viewRange()[1], [0.1, 0.2])
+    view.enableAutoRange(y=True)  # the "A" button
+    plots.add_batches([(0.6, 0.5)])
+    plots.redraw_all()
+    bottom, top = view.viewRange()[1]
+    assert bottom == 0.0 and top >= 3.0
+
+
+def test_loss_axis_in_log_mode_is_left_to_pyqtgraph(plots):
+    view = plots.loss_plot.getViewBox()
+    plots.add_batches([(0.1, 2.0), (0.2, 0.01)])
+    plots.redraw_all()
+    assert not view.autoRangeEnabled()[1]  # managed here
+    plots.loss_plot.setLogMode(y=True)
+    plots.add_batches([(0.3, 0.001)])
+    plots.redraw_all()
+    assert view.autoRangeEnabled()[1]
+
+
+def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_them(
+    qtbot, clock, monkeypatch
+):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitExposed(tab)
+    counts, edges = np.histogram(np.random.default_rng(0).normal(size=100), bins=10)
+    tab.apply_snapshot({"histograms": {"0 Dense": (counts, edges)}})
+    assert list(tab.histograms.curves) == ["0 Dense"]  # the first ones are drawn at once
+    clock.advance(0.5)
+    two_layers = {"0 Dense": (counts, edges), "1 Dense": (counts * 2, edges)}
+    tab.apply_snapshot({"histograms": two_layers})
+    assert list(tab.histograms.curves) == ["0 Dense"]  # too soon after the last: kept
+    clock.advance(training_plots.HISTOGRAM_SECONDS)
+    tab.apply_snapshot({"weights": {}})  # most snapshots carry no histograms
+    assert list(tab.histograms.curves) == ["0 Dense", "1 Dense"]
+    np.testing.assert_allclose(tab.histograms.curves["1 Dense"].getData()[1], counts * 2)
+    tab.apply_snapshot({"weights": {}})
+    assert list(tab.histograms.curves) == ["0 Dense", "1 Dense"]
