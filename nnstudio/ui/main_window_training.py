@@ -237,17 +237,27 @@ class TrainingMixin:
             [(run.label, run.history) for run in runs if run is not self.current_run]
         )
 
+    def _epoch_position(self, done: int, target: int) -> tuple[int, float]:
+        """The epoch to show and the progress in epochs: while a run trains, the epoch it is
+        in (not the last one finished) and how far into it, from the last batch report."""
+        info = self._last_batch
+        if self.session is None or done >= target or info.get("epoch") != done + 1:
+            return done, float(done)
+        fraction = info.get("batch", 0) / max(info.get("batches", 1), 1)
+        return done + 1, done + min(fraction, 1.0)
+
     def _refresh_status(self) -> None:
         """Status bar and epoch counter, at most 4 times a second while training."""
         run = self.current_run
         done = len(run.history) if run is not None else 0
         target = max(self._target_epochs, done)
+        shown, progress = self._epoch_position(done, target)
         self.epoch_label.setText(
-            f"Epoch {done} / {target or self.hyperparameters.settings()['epochs']}"
+            f"Epoch {shown} / {target or self.hyperparameters.settings()['epochs']}"
         )
-        self.epoch_progress.setRange(0, max(target, 1))
-        self.epoch_progress.setValue(done)
-        self.status_epoch.setText(f"Epoch {done} of {target}" if target else "")
+        self.epoch_progress.setRange(0, 100 * max(target, 1))
+        self.epoch_progress.setValue(round(100 * progress))
+        self.status_epoch.setText(f"Epoch {shown} of {target}" if target else "")
         speed = self._last_speed
         self.status_speed.setText(f"{speed:,.0f} samples/s" if speed and self.session else "")
         self.status_eta.setText(self._time_left(done, target, speed))

@@ -293,3 +293,22 @@ def test_regression_on_2d_input_draws_the_predicted_surface(qtbot, make_window, 
     qtbot.waitUntil(lambda: boundary.frames > 0, timeout=5000)
     assert boundary.color_bar is not None  # a surface with a colour scale, not class colours
     assert window.current_run.history[-1]["accuracy"] is None
+
+
+def test_status_shows_the_epoch_in_progress_and_how_far_into_it(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(3)
+    window.hyperparameters.batch_size_box.setValue(4)  # many batches per epoch
+    window.actionStep.trigger()  # one batch of epoch 1, then paused
+    qtbot.waitUntil(lambda: batches_seen(window) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window._last_batch.get("batch") == 1, timeout=5000)
+    window._refresh_status()
+    assert window.status_epoch.text() == "Epoch 1 of 3"  # in epoch 1, none finished
+    assert window.epoch_label.text() == "Epoch 1 / 3"
+    batches = window._last_batch["batches"]
+    assert 0 < window.epoch_progress.value() == round(100 / batches)
+    assert window.epoch_progress.maximum() == 300
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    window._refresh_status()
+    assert window.status_epoch.text() == "Epoch 3 of 3"
+    assert window.epoch_progress.value() == window.epoch_progress.maximum()
