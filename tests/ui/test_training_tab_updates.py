@@ -197,3 +197,23 @@ def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_th
     np.testing.assert_allclose(tab.histograms.curves["1 Dense"].getData()[1], counts * 2)
     tab.apply_snapshot({"weights": {}})
     assert list(tab.histograms.curves) == ["0 Dense", "1 Dense"]
+
+
+def test_the_first_epoch_is_visible_as_a_dot_before_there_is_a_line(plots):
+    from PySide6.QtGui import QColor
+
+    from nnstudio.ui import style
+
+    plots.resize(900, 600)
+    plots.add_epochs(epochs(1))  # one point: a line alone draws nothing
+    plots.redraw_all()
+    plots.accuracy_plot.getPlotItem().legend.hide()  # its swatches have the same colour
+    image = plots.accuracy_plot.grab().toImage()
+    train = QColor(style.TRAIN_COLOR)
+    dot_pixels = sum(
+        1
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y) == train
+    )
+    assert dot_pixels >= 4

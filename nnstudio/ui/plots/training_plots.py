@@ -50,6 +50,19 @@ def _pen(color, width=2.0, dashed=False):
     return pen
 
 
+def _epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: bool = False):
+    """A per-epoch curve with a dot at each epoch: the first epoch is a single point, which a
+    line alone would not show (a slow network would leave the plot empty for a whole epoch)."""
+    return plot.plot(
+        pen=_pen(color, dashed=dashed),
+        name=name,
+        symbol="o",
+        symbolSize=5,
+        symbolPen=None,
+        symbolBrush=pg.mkBrush(color),
+    )
+
+
 def _finite(values) -> np.ndarray:
     array = np.asarray(values, dtype=float)
     return np.where(np.isfinite(array), array, np.nan)
@@ -164,16 +177,12 @@ class TrainingPlots(QWidget):
         self.batch_curve = self.loss_plot.plot(
             pen=_pen(style.BATCH_COLOR, 1), name="batch", antialias=False, connect="finite"
         )
-        self.train_loss = self.loss_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
-        self.val_loss = self.loss_plot.plot(
-            pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
-        )
+        self.train_loss = _epoch_curve(self.loss_plot, style.TRAIN_COLOR, "train")
+        self.val_loss = _epoch_curve(self.loss_plot, style.VAL_COLOR, "validation", dashed=True)
         self.accuracy_plot.addLegend(offset=(-10, -10), **LEGEND)
-        self.train_acc = self.accuracy_plot.plot(pen=_pen(style.TRAIN_COLOR), name="train")
-        self.val_acc = self.accuracy_plot.plot(
-            pen=_pen(style.VAL_COLOR, dashed=True), name="validation"
-        )
-        self.lr_curve = self.lr_plot.plot(pen=_pen(style.LR_COLOR), stepMode=None)
+        self.train_acc = _epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
+        self.val_acc = _epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
+        self.lr_curve = _epoch_curve(self.lr_plot, style.LR_COLOR)
         self.grad_plot.addLegend(offset=(6, -6), **LEGEND)
 
     # -- data in --------------------------------------------------------------------------------
@@ -403,7 +412,7 @@ class TrainingPlots(QWidget):
             curve = self._grad_curves.get(name)
             if curve is None:
                 color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
-                curve = self.grad_plot.plot(pen=_pen(color, 1.6), name=name)
+                curve = _epoch_curve(self.grad_plot, color, name)
                 self._grad_curves[name] = curve
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
