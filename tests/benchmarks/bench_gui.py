@@ -22,6 +22,7 @@ pytestmark = pytest.mark.benchmark
 # Three epochs a run: a one-epoch run is mostly its own start and end (model copy, thread
 # start, final evaluation), which are one-off pauses, not the steady state of training.
 EPOCHS = 3
+PAIRS = 5
 
 
 @pytest.fixture
@@ -119,25 +120,31 @@ def test_window_responsive_and_fast_while_training_mnist(
     project = window._collect_project()
 
     results = []
-    # Interleaved and best-of-3: other jobs on a shared machine only ever slow a run down.
-    for order in ("headless", "window") * 3:
+    # Interleaved pairs (a headless run, then a window run): what else the shared machine
+    # does drifts slowly, so each pair compares like with like; the median of the pairs'
+    # ratios ignores the odd pair that another job disturbed.
+    for order in ("headless", "window") * PAIRS:
         if order == "headless":
             results.append(("headless", *headless_speed(project, window.dataset)))
         else:
             results.append(("window", *window_speed(qtbot, window)))
-    headless = max(r[1] for r in results if r[0] == "headless")
-    inside = max(r[1] for r in results if r[0] == "window")
+    headless = [r[1] for r in results if r[0] == "headless"]
+    inside = [r[1] for r in results if r[0] == "window"]
+    ratio = float(np.median([w / h for w, h in zip(inside, headless, strict=True)]))
     lateness = np.concatenate([r[3] for r in results if r[0] == "window"])
     p50, p99, worst = np.percentile(lateness, 50), np.percentile(lateness, 99), lateness.max()
     print(f"\nMNIST MLP ({window.dataset.x_train.shape[0]} training images, {EPOCHS} epochs/run)")
     for name, speed, wall, *rest in results:
         gui = f"   GUI thread CPU {rest[1]:5.2f} s" if rest else ""
         print(f"  {name:9s} {speed:10,.0f} samples/s   wall {wall:6.2f} s{gui}")
-    print(f"  in-window speed = {inside / headless:.1%} of headless (best of 3 each)")
+    print(
+        f"  in-window speed = {ratio:.1%} of headless (median of {PAIRS} pairs; medians "
+        f"{np.median(inside):,.0f} vs {np.median(headless):,.0f} samples/s)"
+    )
     print(
         f"  10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms"
     )
     window.shutdown_training()
     assert p99 <= 30.0
-    assert inside >= 0.9 * headless
+    assert ratio >= 0.9
