@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from nnstudio.engine import training
+from nnstudio.engine import fit_types, training
 from nnstudio.engine.layers import Dense, Dropout
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
@@ -72,6 +72,7 @@ def assert_same_weights(a, b):
 
 def test_docstring_examples_run():
     assert doctest.testmod(training).failed == 0
+    assert doctest.testmod(fit_types).failed == 0
 
 
 def test_fit_learns_and_reports_plain_values():
@@ -634,3 +635,4 @@ def test_two_steps_asked_for_before_a_batch_runs_make_two_batches():
     control.resume()
     control._batch_done()
     assert not control.paused  # resuming cancels the pending steps: no pause after a batch
+
