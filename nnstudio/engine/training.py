@@ -427,6 +427,9 @@ class _Trainer:
         return self.explode_limit
 
     def _wait_while_paused(self) -> float:
+        # Told before blocking: whatever the pauser asked for before pausing (a last snapshot
+        # of the weights) can still be done on this thread.
+        self._call("on_pause", None)
         began = time.perf_counter()
         self.control.wait_while_paused()
         return time.perf_counter() - began
@@ -570,7 +573,8 @@ def fit(
     - ``validation_data``: ``(x_val, y_val)``; otherwise ``config.validation_split`` of the
       data (a seeded random part) is held out. Validation runs after every epoch in eval mode.
     - ``callbacks``: objects with optional ``on_train_begin(info)``, ``on_batch_end(info)``,
-      ``on_epoch_end(info)``, ``on_train_end(result)``. Batch info: epoch (1-based), batch
+      ``on_epoch_end(info)``, ``on_train_end(result)``, ``on_pause(None)`` (the loop is about
+      to wait while paused, between batches). Batch info: epoch (1-based), batch
       (1-based), batches, loss, lr, seen (samples this epoch), samples_per_second, accuracy
       (running, this epoch), and grad_norms every k batches when a callback has the attribute
       ``grad_norms_every = k``. Epoch info: epoch, epochs, loss, accuracy, val_loss,

@@ -154,6 +154,7 @@ class TrainingWorker(QObject):
         # Set from the GUI thread (pause / step) so the views show the exact paused state.
         self.force_update = force_update
         self._snapshot = SnapshotMaker(job["model"], job["loss"], job["dataset"])
+        self._last_info = {"epoch": job["initial_epoch"], "batch": 0}  # the last batch's report
 
     @Slot()
     def run(self) -> None:
@@ -194,12 +195,23 @@ class TrainingWorker(QObject):
         batches = max(int(info.get("batches", 1)), 1)
         position = info["epoch"] - 1 + info["batch"] / batches  # batch is 1-based
         self._pending_losses.append((position, float(info["loss"])))
+        self._last_info = info
         forced = self.force_update.is_set()
         if forced or self._progress.ready(now):
             self._emit_progress(now, info)
         if forced or self._snapshots.ready(now):
             self.force_update.clear()
             self._emit_snapshot(now, info, histograms=forced)
+
+    def on_pause(self, _info) -> None:
+        """The loop is about to wait while paused. A pause asked for a last snapshot; if it came
+        after this batch's ``on_batch_end`` had looked, make it now, or the paused view would
+        miss it until training resumes."""
+        if self.force_update.is_set():
+            self.force_update.clear()
+            now = time.monotonic()
+            self._flush(now)
+            self._emit_snapshot(now, self._last_info, histograms=True)
 
     def on_epoch_end(self, info: dict) -> None:
         self._pending_epochs.append(dict(info))

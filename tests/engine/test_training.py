@@ -636,3 +636,30 @@ def test_two_steps_asked_for_before_a_batch_runs_make_two_batches():
     control._batch_done()
     assert not control.paused  # resuming cancels the pending steps: no pause after a batch
 
+
+def test_on_pause_is_called_before_the_loop_waits():
+    x, y = blobs()
+    control = TrainingControl()
+    calls = []
+
+    class PauseAtBatchThree:
+        def on_batch_end(self, info):
+            if info["epoch"] == 1 and info["batch"] == 3:
+                control.pause()
+
+        def on_pause(self, info):
+            calls.append(control.paused)  # still paused: the loop has not waited yet
+            control.resume()  # so the wait that follows returns at once
+
+    result = fit(
+        mlp(),
+        CE,
+        Adam(),
+        x,
+        y,
+        FitConfig(epochs=1, batch_size=32),
+        callbacks=[PauseAtBatchThree()],
+        control=control,
+    )
+    assert calls == [True]
+    assert result.stopped_reason == "completed"

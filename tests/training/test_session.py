@@ -234,3 +234,30 @@ def test_errors_become_a_failed_message(qtbot, spiral):
     session.wait(5000)
     assert "samples" in record.errors[0]
     assert record.results == []
+
+
+def test_a_pause_that_lands_after_the_batch_looked_still_gets_its_snapshot(
+    qtbot, spiral, monkeypatch
+):
+    # The race: pause() comes after on_batch_end checked for a forced update, so no batch
+    # end will see it; the loop's on_pause, called before it blocks, must make the snapshot.
+    from nnstudio.training.session import TrainingWorker
+
+    session, _ = make_session(spiral, epochs=50, batch_size=4, histogram_hz=1e-6)
+    original = TrainingWorker.on_batch_end
+
+    def pause_right_after_the_check(worker, info):
+        original(worker, info)
+        if info["epoch"] == 1 and info["batch"] == 3:
+            session.pause()
+
+    monkeypatch.setattr(TrainingWorker, "on_batch_end", pause_right_after_the_check)
+    record = Recorder(session)
+    session.start()
+    qtbot.waitUntil(lambda: session.paused, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: bool(record.snapshots) and record.snapshots[-1]["batch"] == 3, timeout=10_000
+    )
+    assert "histograms" in record.snapshots[-1]
+    with qtbot.waitSignal(session.finished, timeout=20_000):
+        session.stop()
