@@ -6,9 +6,11 @@ this view only sets bar data on items it keeps.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from nnstudio.ui import style
 
@@ -31,17 +33,40 @@ class WeightHistograms(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self._reach: dict[str, float] = {}  # each plot's x range is -reach..reach
 
     def clear(self) -> None:
         self.view.clear()
         self.curves = {}
+        self._reach = {}
+
+    def reset(self) -> None:
+        """A new run: empty the bars but keep the plots. Building a plot costs tens of
+        milliseconds of the GUI thread, taken from the training that is about to start."""
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self._reach = {}
 
     def set_histograms(self, histograms: dict) -> None:
         """{layer label: (counts, edges)} -> step-filled curves, rebuilt only when layers change."""
         if list(histograms) != list(self.curves):
             self._rebuild(list(histograms))
         for name, (counts, edges) in histograms.items():
-            self.curves[name].setData(np.asarray(edges), np.asarray(counts))
+            edges = np.asarray(edges)
+            self.curves[name].setData(edges, np.asarray(counts))
+            self._steady_x_range(name, float(np.max(np.abs(edges))))
+
+    def _steady_x_range(self, name: str, reach: float) -> None:
+        """A symmetric x range of a round size (0.1, 0.2, 0.5, 1, ...) that changes only when
+        the weights outgrow it or shrink to under half of it. Following every snapshot's
+        extremes would re-render the axis at every update, for no gain in reading."""
+        current = self._reach.get(name)
+        if current is not None and 0.5 * current <= reach <= current:
+            return
+        scale = 10.0 ** math.floor(math.log10(max(reach, 1e-6)))
+        size = next(step * scale for step in (1, 2, 5, 10) if step * scale >= reach)
+        self._reach[name] = size
+        self.curves[name].getViewBox().setXRange(-size, size, padding=0.02)
 
     def _rebuild(self, names: list[str]) -> None:
         self.clear()
@@ -54,6 +79,8 @@ class WeightHistograms(QWidget):
             plot.hideAxis("left")
             plot.setMouseEnabled(x=False, y=False)
             plot.getAxis("bottom").setStyle(tickLength=-4)
+            # Repainted from a pixmap while its range stays (see _steady_x_range).
+            plot.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
             brush = pg.mkColor(color)
             brush.setAlpha(110)
