@@ -217,3 +217,59 @@ def test_the_first_epoch_is_visible_as_a_dot_before_there_is_a_line(plots):
         if image.pixelColor(x, y) == train
     )
     assert dot_pixels >= 4
+
+
+def test_batch_redraws_leave_the_epoch_curves_alone_until_an_epoch_ends(plots):
+    plots.add_epochs(epochs(2))
+    plots.redraw_all()
+    drawn = plots.train_loss.getData()[0]
+    plots.add_batches([(2.5, 0.3)])
+    plots.redraw_all()
+    assert plots.train_loss.getData()[0] is drawn  # not set again (same arrays)
+    assert batch_count(plots) == 1
+    plots.add_epochs(epochs(1, start=3))
+    plots.redraw_all()
+    np.testing.assert_array_equal(plots.train_loss.getData()[0], [1, 2, 3])
+
+
+def test_a_new_run_keeps_the_learning_rate_axis_until_its_first_rate(plots):
+    view = plots.lr_plot.getViewBox()
+    plots.add_epochs(epochs(2))
+    plots.redraw_all()
+    before = view.viewRange()[1]
+    plots.clear()  # a new run, no rates yet: the axis is not moved to a meaningless 0..1
+    assert view.viewRange()[1] == before
+    plots.add_epochs([{**epochs(1)[0], "lr": 0.05}])
+    plots.redraw_all()
+    assert view.viewRange()[1][1] == pytest.approx(0.05 * 1.15)
+
+
+def test_a_new_run_empties_the_histograms_but_keeps_their_plots(qtbot):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitExposed(tab)
+    counts, edges = np.histogram(np.random.default_rng(0).normal(size=100), bins=10)
+    tab.apply_snapshot({"histograms": {"0 Dense": (counts, edges)}, "final": True})
+    curve = tab.histograms.curves["0 Dense"]
+    tab.new_run()
+    assert tab.histograms.curves == {"0 Dense": curve}
+    assert curve.getData()[1] is None  # the last run's weights are not shown as the new one's
+
+
+def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(qtbot):
+    from nnstudio.ui.plots.histograms import WeightHistograms
+
+    view = WeightHistograms()
+    qtbot.addWidget(view)
+
+    def show(reach):
+        edges = np.linspace(-reach, 0.5 * reach, 11)
+        view.set_histograms({"0 Dense": (np.ones(10), edges)})
+        low, high = view.curves["0 Dense"].getViewBox().viewRange()[0]
+        return round(-low / 1.04, 6), round(high / 1.04, 6)  # padding=0.02 on both sides
+
+    assert show(0.3) == (0.5, 0.5)  # symmetric, and rounded up to 1, 2 or 5 × 10^k
+    assert show(0.45) == (0.5, 0.5)  # still inside: unchanged
+    assert show(0.7) == (1.0, 1.0)  # outgrown
+    assert show(0.15) == (0.2, 0.2)  # shrunk to under half

@@ -137,6 +137,8 @@ class TrainingPlots(QWidget):
         self._grad_curves: dict[str, pg.PlotDataItem] = {}
         self._loss_drawn = -1e9  # _now() of the last loss redraw
         self._loss_range: tuple[float, float] | None = None  # the y range this code last set
+        self._epoch_version = 0  # counts changes to self.epochs
+        self._loss_epoch_version = -1  # the epochs the loss plot's epoch curves show
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS, timeout=self._redraw)
         self.clear()
         self._hovers = [
@@ -190,6 +192,7 @@ class TrainingPlots(QWidget):
     def clear(self) -> None:
         """Forget the current run's curves (overlays stay)."""
         self.epochs: list[dict] = []
+        self._epochs_changed()
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
         # The per-batch points already converted to arrays: a redraw converts only the new ones.
@@ -200,6 +203,12 @@ class TrainingPlots(QWidget):
         self._grad_curves = {}
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
+
+    def _epochs_changed(self) -> None:
+        # The loss plot is redrawn for new batches far more often than epochs end: its epoch
+        # curves are only set again when the epochs changed (each setData re-lays-out and
+        # repaints the curve and its dots).
+        self._epoch_version += 1
 
     def set_planned_epochs(self, epochs: int) -> None:
         """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
@@ -223,6 +232,7 @@ class TrainingPlots(QWidget):
     def add_epochs(self, epochs) -> None:
         first = not self.epochs
         self.epochs.extend(dict(epoch) for epoch in epochs)
+        self._epochs_changed()
         self._schedule(*PLOT_ORDER)
         if first and self.epochs and not self._on_hidden_tab():
             self.redraw_all()  # empty plots would otherwise wait their turn for a first point
@@ -353,8 +363,10 @@ class TrainingPlots(QWidget):
             batch_x, batch_y = self._batch_data()
             self.batch_curve.setData(batch_x, batch_y)
             train, val = self.series("loss"), self.series("val_loss")
-            self.train_loss.setData(x, train, connect="finite")
-            self.val_loss.setData(x, val, connect="finite")
+            if self._loss_epoch_version != self._epoch_version:
+                self._loss_epoch_version = self._epoch_version
+                self.train_loss.setData(x, train, connect="finite")
+                self.val_loss.setData(x, val, connect="finite")
             self._fit_loss_range(batch_y, train, val)
         elif name == "accuracy":
             self.train_acc.setData(x, self.series("accuracy"), connect="finite")
@@ -364,7 +376,9 @@ class TrainingPlots(QWidget):
             self.lr_curve.setData(x, rates, connect="finite")
             top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
             # From 0, so a schedule's decay reads as a shape (a flat rate is not "zoomed in").
-            self.lr_plot.setYRange(0, top * 1.15 if top > 0 else 1.0, padding=0)
+            # No rates yet (a new run): keep the axis, as the next run's rate is often the same.
+            if top > 0:
+                self.lr_plot.setYRange(0, top * 1.15, padding=0)
         else:
             self._redraw_gradients(x)
 
@@ -500,7 +514,7 @@ class TrainingTab(QWidget):
 
     def new_run(self) -> None:
         self.plots.clear()
-        self.histograms.clear()
+        self.histograms.reset()
 
     def apply_snapshot(self, snapshot: dict) -> None:
         """Draw a worker snapshot (now if the tab is visible, else when it is shown). Only some
