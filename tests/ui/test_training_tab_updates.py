@@ -112,6 +112,21 @@ def test_epoch_plots_follow_on_the_next_ticks_without_waiting_for_the_loss(
     np.testing.assert_allclose(plots.train_loss.getData()[1], [1.0, 0.5])
 
 
+def test_every_epoch_plot_gets_its_turn_when_epochs_end_faster_than_ticks(
+    plots, clock, monkeypatch
+):
+    """A spiral trains dozens of epochs a second: each tick finds every epoch plot dirty
+    again. All of them must still be redrawn, not the first in line each time."""
+    plots.add_epochs(epochs(1))
+    draws = record_draws(plots, clock, monkeypatch)
+    for epoch in range(2, 8):
+        plots.add_epochs(epochs(1, start=epoch))  # a new epoch before every tick
+        plots._redraw()
+    drawn = [name for _, name in draws]
+    assert {"accuracy", "lr", "grad"} <= set(drawn)
+    assert drawn[:3] == ["accuracy", "lr", "grad"]
+
+
 def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot):
     tabs = QTabWidget()
     qtbot.addWidget(tabs)
@@ -273,3 +288,16 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
     assert show(0.45) == (0.5, 0.5)  # still inside: unchanged
     assert show(0.7) == (1.0, 1.0)  # outgrown
     assert show(0.15) == (0.2, 0.2)  # shrunk to under half
+
+
+def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots):
+    plots.add_epochs(epochs(training_plots.MAX_DOTTED_EPOCHS))
+    plots.redraw_all()
+    assert plots.val_acc.opts["symbol"] == "o"
+    plots.add_epochs(epochs(1, start=training_plots.MAX_DOTTED_EPOCHS + 1))
+    plots.redraw_all()
+    curves = [plots.train_loss, plots.val_loss, plots.train_acc, plots.val_acc, plots.lr_curve]
+    curves += list(plots._grad_curves.values())
+    assert [curve.opts["symbol"] for curve in curves] == [None] * len(curves)
+    plots.set_history(epochs(2))  # a short run again: dots again
+    assert plots.train_loss.opts["symbol"] == "o"

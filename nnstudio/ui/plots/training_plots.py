@@ -39,6 +39,7 @@ LEGEND = {
     "brush": (255, 255, 255, 190),
     "verSpacing": -6,
 }
+MAX_DOTTED_EPOCHS = 30  # epoch curves mark each epoch with a dot up to this many epochs
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 _now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
 
@@ -61,6 +62,15 @@ def _epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: bo
         symbolPen=None,
         symbolBrush=pg.mkBrush(color),
     )
+
+
+def _set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Set an epoch curve's points, with dots while there are few: then each dot is an epoch
+    to read. With many they merge into a thick, noisy line and cost paint time for nothing."""
+    dotted = len(x) <= MAX_DOTTED_EPOCHS
+    if dotted != (curve.opts["symbol"] is not None):
+        curve.setSymbol("o" if dotted else None)
+    curve.setData(x, y, connect="finite")
 
 
 def _finite(values) -> np.ndarray:
@@ -136,6 +146,7 @@ class TrainingPlots(QWidget):
         self._overlay_items: list = []
         self._grad_curves: dict[str, pg.PlotDataItem] = {}
         self._loss_drawn = -1e9  # _now() of the last loss redraw
+        self._epoch_turns = list(PLOT_ORDER[1:])  # the epoch plots, least recently drawn first
         self._loss_range: tuple[float, float] | None = None  # the y range this code last set
         self._epoch_version = 0  # counts changes to self.epochs
         self._loss_epoch_version = -1  # the epochs the loss plot's epoch curves show
@@ -324,7 +335,9 @@ class TrainingPlots(QWidget):
     def _next_plot(self, now: float) -> str | None:
         if "loss" in self._dirty and self._loss_wait(now) == 0.0:
             return "loss"
-        return next((name for name in PLOT_ORDER[1:] if name in self._dirty), None)
+        # Epoch plots take turns: with epochs ending faster than ticks come (small data sets),
+        # a fixed order would redraw the first of them every time and never reach the others.
+        return next((name for name in self._epoch_turns if name in self._dirty), None)
 
     def _next_delay(self) -> int:
         """Milliseconds to the next tick: one tick while epoch plots wait, else until the loss
@@ -337,6 +350,9 @@ class TrainingPlots(QWidget):
         self._dirty.discard(name)
         if name == "loss":
             self._loss_drawn = _now()
+        else:  # to the back of the queue
+            self._epoch_turns.remove(name)
+            self._epoch_turns.append(name)
         self._draw(name)
 
     def redraw_all(self) -> None:
@@ -365,15 +381,15 @@ class TrainingPlots(QWidget):
             train, val = self.series("loss"), self.series("val_loss")
             if self._loss_epoch_version != self._epoch_version:
                 self._loss_epoch_version = self._epoch_version
-                self.train_loss.setData(x, train, connect="finite")
-                self.val_loss.setData(x, val, connect="finite")
+                _set_epoch_data(self.train_loss, x, train)
+                _set_epoch_data(self.val_loss, x, val)
             self._fit_loss_range(batch_y, train, val)
         elif name == "accuracy":
-            self.train_acc.setData(x, self.series("accuracy"), connect="finite")
-            self.val_acc.setData(x, self.series("val_accuracy"), connect="finite")
+            _set_epoch_data(self.train_acc, x, self.series("accuracy"))
+            _set_epoch_data(self.val_acc, x, self.series("val_accuracy"))
         elif name == "lr":
             rates = self.series("lr")
-            self.lr_curve.setData(x, rates, connect="finite")
+            _set_epoch_data(self.lr_curve, x, rates)
             top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
             # From 0, so a schedule's decay reads as a shape (a flat rate is not "zoomed in").
             # No rates yet (a new run): keep the axis, as the next run's rate is often the same.
@@ -430,7 +446,7 @@ class TrainingPlots(QWidget):
                 self._grad_curves[name] = curve
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
-            curve.setData(x, np.maximum(_finite(y), 1e-12), connect="finite")
+            _set_epoch_data(curve, x, np.maximum(_finite(y), 1e-12))
 
     # -- export ---------------------------------------------------------------------------------
 
