@@ -282,9 +282,11 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
         edges = np.linspace(-reach, 0.5 * reach, 11)
         view.set_histograms({"0 Dense": (np.ones(10), edges)})
         low, high = view.curves["0 Dense"].getViewBox().viewRange()[0]
-        return round(-low / 1.04, 6), round(high / 1.04, 6)  # padding=0.02 on both sides
+        return round(-low / 1.24, 6), round(high / 1.24, 6)  # padding=0.12 on both sides
 
     assert show(0.3) == (0.5, 0.5)  # symmetric, and rounded up to 1, 2 or 5 × 10^k
+    ticks = view.plots["0 Dense"].getAxis("bottom")._tickLevels[0]
+    assert [label for _, label in ticks] == ["-0.5", "0", "0.5"]  # three, never crowded
     assert show(0.45) == (0.5, 0.5)  # still inside: unchanged
     assert show(0.7) == (1.0, 1.0)  # outgrown
     assert show(0.15) == (0.2, 0.2)  # shrunk to under half

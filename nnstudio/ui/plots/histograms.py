@@ -33,11 +33,13 @@ class WeightHistograms(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.plots: dict[str, pg.PlotItem] = {}
         self._reach: dict[str, float] = {}  # each plot's x range is -reach..reach
 
     def clear(self) -> None:
         self.view.clear()
         self.curves = {}
+        self.plots = {}
         self._reach = {}
 
     def reset(self) -> None:
@@ -66,7 +68,10 @@ class WeightHistograms(QWidget):
         scale = 10.0 ** math.floor(math.log10(max(reach, 1e-6)))
         size = next(step * scale for step in (1, 2, 5, 10) if step * scale >= reach)
         self._reach[name] = size
-        self.curves[name].getViewBox().setXRange(-size, size, padding=0.02)
+        plot = self.plots[name]
+        plot.setXRange(-size, size, padding=0.12)
+        # Three labelled ticks: a narrow plot's automatic ticks run into each other.
+        plot.getAxis("bottom").setTicks([[(-size, f"{-size:g}"), (0.0, "0"), (size, f"{size:g}")]])
 
     def _rebuild(self, names: list[str]) -> None:
         self.clear()
@@ -74,11 +79,11 @@ class WeightHistograms(QWidget):
         for index, name in enumerate(names):
             if index and index % columns == 0:
                 self.view.nextRow()
-            plot = self.view.addPlot()
+            plot = self.plots[name] = self.view.addPlot()
             plot.setTitle(name, color=style.MUTED, size="8pt")
             plot.hideAxis("left")
             plot.setMouseEnabled(x=False, y=False)
-            plot.getAxis("bottom").setStyle(tickLength=-4)
+            plot.getAxis("bottom").setStyle(tickLength=-4, hideOverlappingLabels=False)
             # Repainted from a pixmap while its range stays (see _steady_x_range).
             plot.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
