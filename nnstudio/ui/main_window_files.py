@@ -144,6 +144,10 @@ class FilesMixin:
     def _apply_project(self, project, path: Path | None) -> None:
         self.shutdown_training()
         self._applying = True
+        # The panel loads the dataset on a worker thread; the project counts as "saved" once
+        # it (with the panel's complete options) has arrived, and until then the layers are
+        # not built or judged against the dataset that is still loaded.
+        self._awaiting_project_dataset = True
         try:
             self.project, self.project_path = project, path
             self.hyperparameters.set_settings(vars(project.training))
@@ -151,17 +155,11 @@ class FilesMixin:
             self._pending_weights = project.resolve(project.weights) if project.weights else None
             self.builder.set_config(project.model)
             self._weights_dirty = False
-            self._load_dataset(project)
+            self.data_panel.set_spec(project.dataset.name, dict(project.dataset.options))
         finally:
             self._applying = False
         self._saved_form = self._collect_project().to_dict()
         self._update_title()
-
-    def _load_dataset(self, project) -> None:
-        # The panel loads on a worker thread; the project counts as "saved" once its
-        # dataset (with the panel's complete options) has arrived.
-        self._awaiting_project_dataset = True
-        self.data_panel.set_spec(project.dataset.name, dict(project.dataset.options))
 
     def _collect_project(self):
         """The project as the window shows it now (what Save writes)."""

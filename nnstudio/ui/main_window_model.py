@@ -57,8 +57,15 @@ class ModelMixin:
         for action, tip in self._normal_tips.items():
             # A disabled button says why it is disabled.
             action.setToolTip(tip if valid or not message else message)
-        if not valid and message:
-            self.statusBar().showMessage(message, 8000)
+        status = self.statusBar()
+        if valid:
+            if status.currentMessage() == getattr(self, "_validity_message", None):
+                status.clearMessage()  # the problem it named is fixed
+        elif message and not getattr(self, "_awaiting_project_dataset", False):
+            # (While an opened project's dataset loads, the builder still checks the layers
+            # against the old dataset: that complaint would be about a mix that never exists.)
+            self._validity_message = message
+            status.showMessage(message, 8000)
 
     def _on_regularization_changed(self, l1: float, l2: float) -> None:
         # One undoable edit in the builder; its config_changed rebuilds the model.

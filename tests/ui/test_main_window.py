@@ -312,3 +312,37 @@ def test_status_shows_the_epoch_in_progress_and_how_far_into_it(qtbot, window):
     window._refresh_status()
     assert window.status_epoch.text() == "Epoch 3 of 3"
     assert window.epoch_progress.value() == window.epoch_progress.maximum()
+
+
+def test_opening_a_project_does_not_judge_its_layers_by_the_old_dataset(
+    qtbot, window, tmp_path, ready
+):
+    """A CNN project opened over the spiral: until its images arrive, the layers would not fit
+    the spiral's 2 features. That mix never exists, so it must not be reported."""
+    from nnstudio.project import load_preset, save_project
+
+    rng = np.random.default_rng(0)
+    images = tmp_path / "images.npz"
+    np.savez(images, X=rng.random((60, 1, 28, 28), dtype=np.float32), y=np.arange(60) % 10)
+    project = load_preset("mnist-cnn")
+    project.dataset = type(project.dataset)(f"npz:{images}", {})
+    path = save_project(project, tmp_path / "cnn.nnsproj")
+    window.show()
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    assert window.open_project(path)
+    ready(window)
+    assert window.model is not None and window.actionTrain.isEnabled()
+    assert not [m for m in messages if "Conv2D" in m], messages
+
+
+def test_a_layer_problem_leaves_the_status_bar_once_it_is_fixed(window):
+    window.show()
+    good = window.builder.config()
+    bad = {**good, "layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3}]}
+    window.builder.set_config(bad)
+    assert "Conv2D" in window.statusBar().currentMessage()
+    assert not window.actionTrain.isEnabled()
+    window.builder.set_config(good)
+    assert window.actionTrain.isEnabled()
+    assert window.statusBar().currentMessage() == ""
