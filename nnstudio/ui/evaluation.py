@@ -18,14 +18,17 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from nnstudio.ui import style
 from nnstudio.ui.plots.confusion_matrix import ConfusionMatrixView
 from nnstudio.ui.plots.data_preview import class_label
 from nnstudio.ui.plots.mistakes_gallery import ExamplesView, cell_examples, compute_evaluation
@@ -109,6 +112,8 @@ class EvaluationPanel(QWidget):
             "the number of samples of each class."
         )
         self.averages.setMaximumHeight(92)
+        for table in (self.metrics, self.averages):
+            table.verticalHeader().setVisible(False)  # the class column names each row
         self.metrics.stretch_columns()
         self.averages.stretch_columns()
         left = QWidget()
@@ -125,58 +130,73 @@ class EvaluationPanel(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(self.plot_stack)
-        top.setSizes([380, 520])
+        top.setSizes([440, 460])  # the metrics need about 400 pixels to show whole
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(top)
         body.addWidget(self._build_examples())
         body.setSizes([480, 300])
         layout.addWidget(body, 1)
 
-    def _button(self, text: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        return button
+    def _export_action(self, menu: QMenu, text: str, tip: str, title: str, default: str, save):
+        action = menu.addAction(text)
+        action.setToolTip(tip)
+        action.triggered.connect(lambda: self._ask_path(title, default, save))
+        return action
 
     def _build_toolbar(self) -> QHBoxLayout:
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setToolTip("Headline numbers of the last evaluation.")
-        self.evaluate_button = self._button(
-            "Evaluate", "Evaluate the current model on the test split now.", self._request
-        )
-        self.export_metrics_button = self._button(
-            "Metrics CSV…",
+        # Wraps rather than widening the window: the headline can be long.
+        self.summary.setWordWrap(True)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Evaluate the current model on the test split now.")
+        self.evaluate_button.clicked.connect(self._request)
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        self.export_metrics_action = self._export_action(
+            menu,
+            "Metrics table as CSV…",
             "Save the metrics table (and averages) as a CSV file.",
-            lambda: self._ask_path("Save metrics", "metrics.csv", self.export_metrics_csv),
+            "Save metrics",
+            "metrics.csv",
+            self.export_metrics_csv,
         )
-        self.export_matrix_button = self._button(
-            "Confusion CSV…",
+        self.export_matrix_action = self._export_action(
+            menu,
+            "Confusion matrix as CSV…",
             "Save the confusion matrix counts as a CSV file.",
-            lambda: self._ask_path(
-                "Save confusion matrix", "confusion.csv", self.export_confusion_csv
-            ),
+            "Save confusion matrix",
+            "confusion.csv",
+            self.export_confusion_csv,
         )
-        self.export_png_button = self._button(
-            "Plot PNG…",
+        self.export_png_action = self._export_action(
+            menu,
+            "Plot as PNG…",
             "Save the confusion matrix (or the regression scatter) as a PNG image.",
-            lambda: self._ask_path("Save plot", "evaluation.png", self.export_plot_png),
+            "Save plot",
+            "evaluation.png",
+            self.export_plot_png,
         )
-        self.export_gallery_button = self._button(
-            "Mistakes PNG…",
+        self.export_gallery_action = self._export_action(
+            menu,
+            "Mistakes as PNG…",
             "Save the gallery of the most confident mistakes (with saliency) as a PNG image.",
-            lambda: self._ask_path("Save mistakes", "mistakes.png", self.export_mistakes_png),
+            "Save mistakes",
+            "mistakes.png",
+            self.export_mistakes_png,
         )
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setIcon(style.icon("export"))
+        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setMenu(menu)
+        self.export_button.setToolTip("Save the metrics, the confusion matrix or the plots.")
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
-        for button in (
-            self.evaluate_button,
-            self.export_metrics_button,
-            self.export_matrix_button,
-            self.export_png_button,
-            self.export_gallery_button,
-        ):
-            row.addWidget(button)
+        row.addWidget(self.evaluate_button)
+        row.addWidget(self.export_button)
         return row
 
     def _build_examples(self) -> QTabWidget:
@@ -372,10 +392,11 @@ class EvaluationPanel(QWidget):
         classification = (
             enabled and self._result is not None and (self._result["task"] == "classification")
         )
-        self.export_metrics_button.setEnabled(enabled)
-        self.export_png_button.setEnabled(enabled)
-        self.export_matrix_button.setEnabled(bool(classification))
-        self.export_gallery_button.setEnabled(bool(classification))
+        self.export_metrics_action.setEnabled(enabled)
+        self.export_png_action.setEnabled(enabled)
+        self.export_matrix_action.setEnabled(bool(classification))
+        self.export_gallery_action.setEnabled(bool(classification))
+        self.export_button.setEnabled(enabled)
 
     def _ask_path(self, title: str, default: str, save) -> None:
         path, _ = QFileDialog.getSaveFileName(self, title, default)

@@ -251,11 +251,11 @@ def test_evaluate_button_evaluates_on_demand(qtbot, panel, spiral, tmp_path):
     dataset, model, loss = spiral
     first = evaluate(qtbot, panel, model, loss, dataset)
     panel.clear()
-    assert not panel.export_metrics_button.isEnabled()
+    assert not panel.export_metrics_action.isEnabled()
     with qtbot.waitSignal(panel.evaluated, timeout=30000) as blocker:
         panel.evaluate_button.click()  # nobody listens to evaluate_requested: evaluates again
     assert blocker.args[0] == first
-    assert panel.export_gallery_button.isEnabled()
+    assert panel.export_gallery_action.isEnabled()
     assert panel.export_mistakes_png(tmp_path / "mistakes.png")
     requests = []
     panel.evaluate_requested.connect(lambda: requests.append(True))
@@ -301,3 +301,22 @@ def test_closing_the_window_ends_a_running_evaluation(qtbot, window, monkeypatch
     window.setWindowModified(False)
     window.close()
     assert finished == [True]
+
+
+def test_export_menu_saves_the_chosen_file(qtbot, panel, spiral, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    dataset, model, loss = spiral
+    evaluate(qtbot, panel, model, loss, dataset)
+    target = tmp_path / "metrics.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert panel.export_metrics_action in panel.export_button.menu().actions()
+    panel.export_metrics_action.trigger()
+    assert target.read_text().splitlines()[0].startswith("class,precision")
+
+
+def test_a_long_headline_wraps_instead_of_widening_the_window(qtbot, panel, spiral):
+    dataset, model, loss = spiral
+    evaluate(qtbot, panel, model, loss, dataset)
+    panel.summary.setText("A long headline, " * 20)
+    assert panel.minimumSizeHint().width() < 700

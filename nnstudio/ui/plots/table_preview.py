@@ -118,9 +118,11 @@ class ColumnTable(QTableView):
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
 
     def stretch_columns(self) -> None:
-        """Share the width among the columns (short tables of metrics)."""
+        """Columns as wide as their contents, the last one taking the spare width (short
+        tables of metrics). Narrower than that, the table scrolls rather than clipping the
+        headers and numbers."""
         self._stretch = True
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
     def set_columns(self, columns, **kwargs) -> None:
         self.source.set_columns(columns, **kwargs)
