@@ -10,8 +10,8 @@ training control (main_window_training).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -63,7 +64,6 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
     def __init__(self, parent=None, *, load_default: bool = True):
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self.resize(1400, 880)
         self._init_training_state()
         self._init_file_state()
         self._build_actions()
@@ -73,6 +73,7 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self._build_docks()
         self._build_status_bar()
         self._wire()
+        self._fit_to_screen()
         self.restore_settings()
         self._set_state("idle")
         if load_default:
@@ -294,7 +295,13 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.hyperparameters = HyperparametersPanel()
         self.runs_panel = RunsPanel()
         area = Qt.DockWidgetArea
-        self.data_dock = self._dock("dataDock", "Data", self.data_panel, area.LeftDockWidgetArea)
+        # Scrolls rather than making the window taller than a 768-pixel-high screen.
+        data_scroll = QScrollArea()
+        data_scroll.setWidgetResizable(True)
+        data_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        data_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        data_scroll.setWidget(self.data_panel)
+        self.data_dock = self._dock("dataDock", "Data", data_scroll, area.LeftDockWidgetArea)
         self.hyper_dock = self._dock(
             "hyperparametersDock", "Hyperparameters", self.hyperparameters, area.RightDockWidgetArea
         )
@@ -363,6 +370,18 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
             self._refresh_timer.start()
         self._refresh_status()
         self.state_changed.emit(state)
+
+    def _fit_to_screen(self) -> None:
+        """The first-launch size: roomy, but never larger than the screen (a 1366×768 laptop
+        gets a window it can see whole). Saved geometry, when there is one, wins."""
+        size = QSize(1400, 880)
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry().size()
+            size = size.boundedTo(
+                QSize(int(available.width() * 0.95), int(available.height() * 0.92))
+            )
+        self.resize(size.expandedTo(self.minimumSizeHint()))
 
     def show_message(self, text: str, level: str = "info") -> None:
         self.message_bar.show_message(text, level)

@@ -346,3 +346,13 @@ def test_a_layer_problem_leaves_the_status_bar_once_it_is_fixed(window):
     window.builder.set_config(good)
     assert window.actionTrain.isEnabled()
     assert window.statusBar().currentMessage() == ""
+
+
+def test_the_window_fits_a_1366_by_768_laptop_screen(make_window):
+    """Docks, tabs and toolbar together must not demand more than such a screen has left
+    after its task bar and the window's title bar."""
+    window = make_window()
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)  # each tab's own minimum counts
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 1366 and hint.height() <= 700, (window.tabs.tabText(index), hint)

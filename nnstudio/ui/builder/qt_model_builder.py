@@ -231,8 +231,8 @@ class QtModelBuilder(QWidget):
         self.splitter.setChildrenCollapsible(False)
         # The stack is the heart of the tab: it keeps room for readable cards.
         self.palette_view.setMinimumWidth(150)
-        self.stack.setMinimumWidth(320)
-        right.setMinimumWidth(260)
+        self.stack.setMinimumWidth(300)
+        right.setMinimumWidth(240)
         self._sized = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

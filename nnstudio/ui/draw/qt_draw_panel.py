@@ -150,6 +150,8 @@ class DrawPanel(QWidget):
         side = QVBoxLayout()
         side.addWidget(self.canvas, 1)
         side.addLayout(self._build_canvas_tools())
+        # Under the drawing it corrects; it also keeps the tab short enough for a laptop screen.
+        side.addWidget(self._build_correction_box())
         return side
 
     def _build_canvas_tools(self) -> QHBoxLayout:
@@ -186,9 +188,7 @@ class DrawPanel(QWidget):
         side = QVBoxLayout()
         side.addLayout(self._build_model_row())
         side.addLayout(self._build_answer_row())
-        side.addWidget(self._build_probabilities_box())
-        side.addWidget(self._build_correction_box())
-        side.addStretch(1)
+        side.addWidget(self._build_probabilities_box(), 1)
         return side
 
     def _build_model_row(self) -> QHBoxLayout:

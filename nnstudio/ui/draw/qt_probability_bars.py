@@ -26,7 +26,7 @@ class QtProbabilityBars(QWidget):
             "How likely the model finds each digit (they add up to 100 %).\n"
             "One tall bar: the model is sure. Several medium bars: it hesitates between them."
         )
-        self.setMinimumSize(220, 120)
+        self.setMinimumSize(220, 90)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self._probabilities: np.ndarray | None = None
         self._class_names: list[str] = list(DIGIT_NAMES)

@@ -45,7 +45,7 @@ class DecisionBoundaryView(QWidget):
         self.plot.setAspectLocked(False)
         self.plot.setTitle("Decision boundary", color=style.TEXT, size="10pt")
         self.plot.showGrid(x=False, y=False)
-        self.plot.setMinimumSize(240, 240)
+        self.plot.setMinimumSize(200, 200)
         self.setToolTip(
             "The model's answer over the whole input plane, redrawn while it trains. Circles: "
             "training points; hollow diamonds: test points. Paler colour = less sure."

@@ -28,7 +28,7 @@ class WeightHistograms(QWidget):
             "smooth; exploding or all-zero weights show up here first."
         )
         self.view = pg.GraphicsLayoutWidget()
-        self.view.setMinimumHeight(160)
+        self.view.setMinimumHeight(120)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)

@@ -174,7 +174,7 @@ class TrainingPlots(QWidget):
             f"{title}. Hover to read values; drag to pan, wheel to zoom, "
             "right-click for options (log scale, export)."
         )
-        plot.setMinimumSize(220, 160)
+        plot.setMinimumSize(200, 130)
         for name in ("left", "bottom"):
             # Repainted from a pixmap unless the axis itself changed (pyqtgraph calls update()
             # on a range or size change, which drops the cached pixmap).
