@@ -114,8 +114,8 @@ class EvaluationPanel(QWidget):
         self.averages.setMaximumHeight(92)
         for table in (self.metrics, self.averages):
             table.verticalHeader().setVisible(False)  # the class column names each row
-        self.metrics.stretch_columns()
-        self.averages.stretch_columns()
+        self.metrics.fit_columns_to_contents()
+        self.averages.fit_columns_to_contents()
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)

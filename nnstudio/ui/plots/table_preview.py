@@ -117,16 +117,16 @@ class ColumnTable(QTableView):
         self.proxy.sort(-1)
         self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
 
-    def stretch_columns(self) -> None:
+    def fit_columns_to_contents(self) -> None:
         """Columns as wide as their contents, the last one taking the spare width (short
         tables of metrics). Narrower than that, the table scrolls rather than clipping the
         headers and numbers."""
-        self._stretch = True
+        self._columns_follow_contents = True
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
     def set_columns(self, columns, **kwargs) -> None:
         self.source.set_columns(columns, **kwargs)
-        if getattr(self, "_stretch", False):
+        if getattr(self, "_columns_follow_contents", False):  # the header sizes them
             return
         self.resizeColumnsToContents()
         for column in range(self.source.columnCount()):

@@ -148,7 +148,10 @@ class TrainingPlots(QWidget):
         self._loss_drawn = -1e9  # _now() of the last loss redraw
         self._epoch_turns = list(PLOT_ORDER[1:])  # the epoch plots, least recently drawn first
         self._loss_range: tuple[float, float] | None = None  # the y range this code last set
-        self._epoch_version = 0  # counts changes to self.epochs
+        # The loss plot is redrawn for new batches far more often than epochs end: its epoch
+        # curves are set again only when self.epochs changed (counted here), since each
+        # setData re-lays-out and repaints a curve and its dots.
+        self._epoch_version = 0
         self._loss_epoch_version = -1  # the epochs the loss plot's epoch curves show
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS, timeout=self._redraw)
         self.clear()
@@ -203,7 +206,7 @@ class TrainingPlots(QWidget):
     def clear(self) -> None:
         """Forget the current run's curves (overlays stay)."""
         self.epochs: list[dict] = []
-        self._epochs_changed()
+        self._epoch_version += 1
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
         # The per-batch points already converted to arrays: a redraw converts only the new ones.
@@ -214,12 +217,6 @@ class TrainingPlots(QWidget):
         self._grad_curves = {}
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
-
-    def _epochs_changed(self) -> None:
-        # The loss plot is redrawn for new batches far more often than epochs end: its epoch
-        # curves are only set again when the epochs changed (each setData re-lays-out and
-        # repaints the curve and its dots).
-        self._epoch_version += 1
 
     def set_planned_epochs(self, epochs: int) -> None:
         """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
@@ -243,7 +240,7 @@ class TrainingPlots(QWidget):
     def add_epochs(self, epochs) -> None:
         first = not self.epochs
         self.epochs.extend(dict(epoch) for epoch in epochs)
-        self._epochs_changed()
+        self._epoch_version += 1
         self._schedule(*PLOT_ORDER)
         if first and self.epochs and not self._on_hidden_tab():
             self.redraw_all()  # empty plots would otherwise wait their turn for a first point
