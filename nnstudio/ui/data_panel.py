@@ -240,6 +240,10 @@ class DataPanel(MnistDownloadMixin, QWidget):
         box = QComboBox()
         for label, value in choices:
             box.addItem(label, value)
+        # May be narrower than its longest choice (shown whole in the open list): the dock's
+        # width is the window's, on a small screen.
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(12)
         box.setToolTip(tip)
         box.currentIndexChanged.connect(self._options_edited)
         return box

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -50,6 +49,7 @@ from nnstudio.ui.main_window_model import (  # noqa: F401 - part of this module'
 from nnstudio.ui.main_window_training import TrainingMixin
 from nnstudio.ui.main_window_widgets import (  # noqa: F401 - part of this module's interface
     MessageBar,
+    VerticalScrollArea,
 )
 from nnstudio.ui.plots.training_plots import TrainingTab
 from nnstudio.ui.runs import RunsPanel
@@ -231,7 +231,12 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.toolbar_batch.setToolTip(
             "Batch size: samples per update (16–256). Applies from the next run."
         )
-        for label, widget in (("Learning rate", self.toolbar_lr), ("Batch", self.toolbar_batch)):
+        # Narrow boxes: the whole toolbar, progress bar included, fits a 1366-pixel screen.
+        for label, widget, width in (
+            ("Learning rate", self.toolbar_lr, 96),
+            ("Batch", self.toolbar_batch, 76),
+        ):
+            widget.setMaximumWidth(width)
             bar.addWidget(QLabel(label))
             bar.addWidget(widget)
         spacer = QWidget()
@@ -241,12 +246,12 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         bar.addWidget(spacer)
         self.epoch_label = QLabel("Epoch 0 / 0")
         self.epoch_label.setObjectName("epochCounter")
-        self.epoch_label.setMinimumWidth(130)
+        self.epoch_label.setMinimumWidth(110)
         self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.epoch_label.setToolTip("Epochs trained in this run / planned.")
         self.epoch_progress = QProgressBar()
         self.epoch_progress.setObjectName("epochProgress")
-        self.epoch_progress.setFixedWidth(160)
+        self.epoch_progress.setFixedWidth(120)
         self.epoch_progress.setTextVisible(False)
         self.epoch_progress.setToolTip("Progress of the run.")
         bar.addWidget(self.epoch_label)
@@ -296,11 +301,7 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.runs_panel = RunsPanel()
         area = Qt.DockWidgetArea
         # Scrolls rather than making the window taller than a 768-pixel-high screen.
-        data_scroll = QScrollArea()
-        data_scroll.setWidgetResizable(True)
-        data_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        data_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        data_scroll.setWidget(self.data_panel)
+        data_scroll = VerticalScrollArea(self.data_panel)
         self.data_dock = self._dock("dataDock", "Data", data_scroll, area.LeftDockWidgetArea)
         self.hyper_dock = self._dock(
             "hyperparametersDock", "Hyperparameters", self.hyperparameters, area.RightDockWidgetArea

@@ -1,9 +1,9 @@
-"""Small widgets of the main window: the message bar."""
+"""Small widgets of the main window: the message bar and a dock's vertical scroll area."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton
 
 from nnstudio.ui import style
 
@@ -37,3 +37,23 @@ class MessageBar(QFrame):
         self.icon.setPixmap(style.icon(level).pixmap(20, 20))
         self.text.setText(text)
         self.show()
+
+
+class VerticalScrollArea(QScrollArea):
+    """Scrolls its widget up and down only, and asks for its full width: a dock holding it can
+    be short (the window fits a small screen) but never cuts its fields off at the side."""
+
+    MIN_HEIGHT = 80
+
+    def __init__(self, widget, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(widget)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        width = (
+            self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        )
+        return QSize(width, self.MIN_HEIGHT)
