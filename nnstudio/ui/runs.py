@@ -85,7 +85,7 @@ class Run:
             if isinstance(value, dict):
                 rows.update({f"{key}.{k}": _text(v) for k, v in value.items()})
             else:
-                rows[key] = _text(value)
+                rows[key] = _text(value, key)
         rows["epochs trained"] = str(len(self.history))
         for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
             rows[f"final {key}"] = _text(self.final(key))
@@ -93,9 +93,43 @@ class Run:
         return rows
 
 
-def _text(value) -> str:
+# Row names of the compare dialog in words (the keys are the project file's).
+ROW_LABELS = {
+    "dataset": "Dataset",
+    "model": "Model",
+    "loss": "Loss",
+    "optimizer": "Optimizer",
+    "learning_rate": "Learning rate",
+    "batch_size": "Batch size",
+    "epochs": "Epochs planned",
+    "schedule": "Learning-rate schedule",
+    "validation_split": "Validation split",
+    "early_stopping": "Early stopping (patience)",
+    "seed": "Seed",
+    "augment": "Augment images",
+    "beta1": "β₁",
+    "beta2": "β₂",
+    "weight_decay": "Weight decay",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov momentum",
+    "rho": "ρ (decay)",
+    "eps": "ε",
+}
+
+
+def row_label(name: str) -> str:
+    """ "optimizer_settings.beta1" -> "β₁", "schedule_settings.min_lr" -> "Min lr"."""
+    key = name.rsplit(".", 1)[-1]
+    return ROW_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _text(value, key: str = "") -> str:
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if key == "validation_split" and not value:
+        return "the dataset's"  # 0: fit validates on the dataset's own validation split
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -238,7 +272,7 @@ class CompareDialog(QDialog):
         self.table = QTableWidget(len(names), len(runs))
         self.table.setObjectName("compareTable")
         self.table.setHorizontalHeaderLabels([run.label for run in runs])
-        self.table.setVerticalHeaderLabels(names)
+        self.table.setVerticalHeaderLabels([row_label(name) for name in names])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         tint = QBrush(QColor("#fff3d6"))

@@ -234,6 +234,10 @@ def test_runs_can_be_overlaid_and_compared(qtbot, window):
     assert len(window.training_tab.plots._overlay_items) >= 2
     dialog = CompareDialog([first, second])
     assert "batch_size" in dialog.differing and "optimizer" not in dialog.differing
+    # Rows in words, not the project file's keys.
+    labels = [dialog.table.verticalHeaderItem(r).text() for r in range(dialog.table.rowCount())]
+    assert "Batch size" in labels and "Learning rate" in labels
+    assert not [label for label in labels if "_" in label], labels
 
 
 def test_every_control_has_a_tooltip(window):
