@@ -303,3 +303,16 @@ def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots):
     assert [curve.opts["symbol"] for curve in curves] == [None] * len(curves)
     plots.set_history(epochs(2))  # a short run again: dots again
     assert plots.train_loss.opts["symbol"] == "o"
+
+
+def test_gradient_axis_labels_decades_not_every_minor_tick(plots):
+    axis = plots.grad_plot.getAxis("left")
+    assert axis.style["maxTextLevel"] == 0  # only the first level below gets labels
+
+    def labelled(low, high):
+        levels = axis.logTickValues(np.log10(low), np.log10(high), 100, [])
+        return [float(f"{10**v:.3g}") for v in levels[0][1]], len(levels[1][1])
+
+    assert labelled(0.005, 30) == ([0.01, 0.1, 1.0, 10.0], 31)  # wide: decades only
+    assert labelled(0.07, 3) == ([0.1, 1.0], 13)  # two decades still say enough
+    assert labelled(0.2, 3) == ([0.2, 0.5, 1.0, 2.0], 7)  # under two: 1, 2 and 5

@@ -78,6 +78,27 @@ def _finite(values) -> np.ndarray:
     return np.where(np.isfinite(array), array, np.nan)
 
 
+class _DecadeAxis(pg.AxisItem):
+    """A log axis labelled at 0.1, 1, 10, … (and at 2 and 5 too while fewer than two decades
+    show), with unlabelled minor ticks. pyqtgraph labels all of 2..9 on a short range: on a
+    small plot the labels pile up on each other."""
+
+    def __init__(self, orientation: str):
+        super().__init__(orientation)
+        self.setStyle(maxTextLevel=0)
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph's
+        decades = range(math.floor(minVal), math.ceil(maxVal) + 1)
+        labelled_steps = (1, 2, 5) if sum(minVal <= d <= maxVal for d in decades) < 2 else (1,)
+        labelled, minor = [], []
+        for decade in decades:
+            for step in range(1, 10):
+                value = decade + math.log10(step)
+                if minVal <= value <= maxVal:
+                    (labelled if step in labelled_steps else minor).append(value)
+        return [(None, labelled), (None, minor)]
+
+
 class _HoverReadout:
     """A vertical line and a label that follow the mouse and show the nearest epoch's values."""
 
@@ -127,7 +148,9 @@ class TrainingPlots(QWidget):
         self.loss_plot = self._make_plot("lossPlot", "Loss", "loss")
         self.accuracy_plot = self._make_plot("accuracyPlot", "Accuracy", "accuracy")
         self.lr_plot = self._make_plot("learningRatePlot", "Learning rate", "lr")
-        self.grad_plot = self._make_plot("gradientNormPlot", "Gradient norm per layer", "norm")
+        self.grad_plot = self._make_plot(
+            "gradientNormPlot", "Gradient norm per layer", "norm", left_axis=_DecadeAxis("left")
+        )
         # Gradient norms span decades: a log axis keeps every layer readable.
         self.grad_plot.setLogMode(y=True)
         for plot in (self.grad_plot, self.lr_plot):
@@ -165,8 +188,8 @@ class TrainingPlots(QWidget):
 
     # -- construction ---------------------------------------------------------------------------
 
-    def _make_plot(self, name: str, title: str, y_label: str) -> pg.PlotWidget:
-        plot = pg.PlotWidget()
+    def _make_plot(self, name: str, title: str, y_label: str, left_axis=None) -> pg.PlotWidget:
+        plot = pg.PlotWidget(axisItems={"left": left_axis} if left_axis is not None else None)
         plot.setObjectName(name)
         plot.setTitle(title, color=style.TEXT, size="10pt")
         plot.setLabel("bottom", "epoch")
@@ -199,7 +222,8 @@ class TrainingPlots(QWidget):
         self.train_acc = _epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
         self.val_acc = _epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
         self.lr_curve = _epoch_curve(self.lr_plot, style.LR_COLOR)
-        self.grad_plot.addLegend(offset=(6, -6), **LEGEND)
+        # Two columns: one column of layer names would cover half the curves.
+        self.grad_plot.addLegend(offset=(6, 2), colCount=2, **LEGEND)
 
     # -- data in --------------------------------------------------------------------------------
 
