@@ -67,3 +67,26 @@ def window(make_window):
 def ready(qtbot):
     """``ready(window, name=None)`` waits until the window's dataset and model are there."""
     return lambda window, name=None: wait_until_ready(qtbot, window, name)
+
+
+def _epochs(n, start=1):
+    return [
+        {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "val_loss": 1.2 / e,
+            "accuracy": 1 - 0.5 / e,
+            "val_accuracy": 1 - 0.6 / e,
+            "lr": 0.01,
+            "seconds": 0.1,
+            "samples_per_second": 1e4,
+            "grad_norms": {"0 Dense": 0.5 / e, "1 Dense": 0.0},
+        }
+        for e in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def epochs():
+    """``epochs(n, start=1)``: n made-up epoch reports, as the training worker sends them."""
+    return _epochs

@@ -12,23 +12,6 @@ from nnstudio.ui.plots.histograms import WeightHistograms
 from nnstudio.ui.plots.training_plots import TrainingPlots, TrainingTab
 
 
-def epochs(n, start=1):
-    return [
-        {
-            "epoch": e,
-            "loss": 1.0 / e,
-            "val_loss": 1.2 / e,
-            "accuracy": 1 - 0.5 / e,
-            "val_accuracy": 1 - 0.6 / e,
-            "lr": 0.01,
-            "seconds": 0.1,
-            "samples_per_second": 1e4,
-            "grad_norms": {"0 Dense": 0.5 / e, "1 Dense": 0.0},
-        }
-        for e in range(start, start + n)
-    ]
-
-
 @pytest.fixture
 def plots(qtbot):
     widget = TrainingPlots()
@@ -36,7 +19,7 @@ def plots(qtbot):
     return widget
 
 
-def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, plots):
+def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, plots, epochs):
     plots.add_epochs(epochs(1))
     assert len(plots.train_loss.getData()[0]) == 1  # the first point shows at once
     plots.add_epochs(epochs(2, start=2))
@@ -58,27 +41,27 @@ def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, p
     assert plots.findChild(type(plots.loss_plot), "lossPlot") is plots.loss_plot
 
 
-def test_clear_and_history(qtbot, plots):
+def test_clear_and_history(qtbot, plots, epochs):
     plots.add_epochs(epochs(5))
     plots.set_history(epochs(2))
     assert len(plots.epochs) == 2 and plots.batch_x == []
 
 
-def test_overlays_add_and_remove_items(plots):
+def test_overlays_add_and_remove_items(plots, epochs):
     plots.set_overlays([("Run 1", epochs(4)), ("Run 2", epochs(2))])
     assert len(plots._overlay_items) == 8  # 4 curves per run
     plots.set_overlays([])
     assert plots._overlay_items == []
 
 
-def test_hover_series_names_the_epoch_values(plots):
+def test_hover_series_names_the_epoch_values(plots, epochs):
     plots.add_epochs(epochs(3))
     x, values = plots._hover_series(("loss", "val_loss"))
     np.testing.assert_array_equal(x, [1, 2, 3])
     assert values["validation"][1] == pytest.approx(0.6)
 
 
-def test_export_csv_and_png(qtbot, plots, tmp_path):
+def test_export_csv_and_png(qtbot, plots, tmp_path, epochs):
     plots.add_epochs(epochs(3))
     plots.export_csv(tmp_path / "h.csv")
     with open(tmp_path / "h.csv", encoding="utf-8") as handle:

@@ -21,21 +21,6 @@ from nnstudio.ui.plots.training_plots import (
 )
 
 
-def epochs(n, start=1):
-    return [
-        {
-            "epoch": e,
-            "loss": 1.0 / e,
-            "val_loss": 1.2 / e,
-            "accuracy": 1 - 0.5 / e,
-            "val_accuracy": 1 - 0.6 / e,
-            "lr": 0.01,
-            "grad_norms": {"0 Dense": 0.5 / e},
-        }
-        for e in range(start, start + n)
-    ]
-
-
 class FakeClock:
     def __init__(self):
         self.now = time.monotonic() + 1000.0  # after anything the real clock stamped
@@ -97,7 +82,7 @@ def test_loss_plot_is_redrawn_at_a_fixed_rate_however_fast_progress_comes(
 
 
 def test_epoch_plots_follow_on_the_next_ticks_without_waiting_for_the_loss(
-    plots, clock, monkeypatch
+    plots, clock, monkeypatch, epochs
 ):
     plots.add_epochs(epochs(1))  # the first epoch is drawn at once, the loss plot included
     draws = record_draws(plots, clock, monkeypatch)
@@ -113,7 +98,7 @@ def test_epoch_plots_follow_on_the_next_ticks_without_waiting_for_the_loss(
 
 
 def test_every_epoch_plot_gets_its_turn_when_epochs_end_faster_than_ticks(
-    plots, clock, monkeypatch
+    plots, clock, monkeypatch, epochs
 ):
     """A spiral trains dozens of epochs a second: each tick finds every epoch plot dirty
     again. All of them must still be redrawn, not the first in line each time."""
@@ -127,7 +112,7 @@ def test_every_epoch_plot_gets_its_turn_when_epochs_end_faster_than_ticks(
     assert drawn[:3] == ["accuracy", "lr", "grad"]
 
 
-def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot):
+def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot, epochs):
     tabs = QTabWidget()
     qtbot.addWidget(tabs)
     plots = TrainingPlots()  # owned by the tab widget
@@ -148,7 +133,7 @@ def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot):
     assert not plots._dirty
     assert batch_count(plots) == 3
     np.testing.assert_allclose(plots.val_acc.getData()[1], [0.4, 0.7])
-    assert set(plots._grad_curves) == {"0 Dense"}
+    assert set(plots._grad_curves) == set(epochs(1)[0]["grad_norms"])  # a curve per layer
 
 
 def test_loss_axis_moves_only_when_losses_leave_its_range(plots):
@@ -214,7 +199,7 @@ def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_th
     assert list(tab.histograms.curves) == ["0 Dense", "1 Dense"]
 
 
-def test_the_first_epoch_is_visible_as_a_dot_before_there_is_a_line(plots):
+def test_the_first_epoch_is_visible_as_a_dot_before_there_is_a_line(plots, epochs):
     from PySide6.QtGui import QColor
 
     from nnstudio.ui import style
@@ -234,7 +219,7 @@ def test_the_first_epoch_is_visible_as_a_dot_before_there_is_a_line(plots):
     assert dot_pixels >= 4
 
 
-def test_batch_redraws_leave_the_epoch_curves_alone_until_an_epoch_ends(plots):
+def test_batch_redraws_leave_the_epoch_curves_alone_until_an_epoch_ends(plots, epochs):
     plots.add_epochs(epochs(2))
     plots.redraw_all()
     drawn = plots.train_loss.getData()[0]
@@ -247,7 +232,7 @@ def test_batch_redraws_leave_the_epoch_curves_alone_until_an_epoch_ends(plots):
     np.testing.assert_array_equal(plots.train_loss.getData()[0], [1, 2, 3])
 
 
-def test_a_new_run_keeps_the_learning_rate_axis_until_its_first_rate(plots):
+def test_a_new_run_keeps_the_learning_rate_axis_until_its_first_rate(plots, epochs):
     view = plots.lr_plot.getViewBox()
     plots.add_epochs(epochs(2))
     plots.redraw_all()
@@ -292,7 +277,7 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
     assert show(0.15) == (0.2, 0.2)  # shrunk to under half
 
 
-def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots):
+def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots, epochs):
     plots.add_epochs(epochs(training_plots.MAX_DOTTED_EPOCHS))
     plots.redraw_all()
     assert plots.val_acc.opts["symbol"] == "o"
