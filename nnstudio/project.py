@@ -170,6 +170,8 @@ class Project:
         model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)
+            if dataset.task == "regression" and len(dataset.y_train):
+                add_target_scale(model, dataset.y_train)
         return model
 
     def make_loss(self):
@@ -219,6 +221,16 @@ def default_layers(dataset) -> list[dict[str, Any]]:
         layers += [{"type": "Dense", "units": 32, "activation": "relu"} for _ in range(2)]
     layers.append({"type": "Dense", "units": int(dataset.n_outputs)})
     return layers
+
+
+def add_target_scale(model, y_train) -> None:
+    """End a regression model with a fixed Rescale to its targets' spread and mean, so the
+    layers learn outputs of size ~1 whatever the targets' units (see engine Rescale)."""
+    from nnstudio.engine.layers import Rescale
+
+    input_shape = model.input_shape
+    model.add(Rescale.for_targets(y_train))
+    model.build(input_shape)  # the same seed: the same initial weights as before
 
 
 def check_outputs(model, dataset, loss_name: str) -> None:

@@ -364,6 +364,64 @@ class Softmax(_FixedActivation):
     description = "Turns scores into probabilities that sum to 1."
 
 
+class Rescale(Layer):
+    """``y = x · scale + offset`` per output value, with fixed numbers (nothing is trained).
+
+    A project puts it after a regression network's last layer, made from the training targets'
+    spread and mean (``Rescale.for_targets``). The network then learns outputs of size ~1 in
+    any units: Adam moves a weight by about the learning rate per step, so outputs of 50,000
+    would take thousands of steps. Outputs, metrics and saved models stay in the data's units.
+    Not offered in the layer palette.
+
+    >>> layer = Rescale([2.0], [10.0])
+    >>> layer.build((1,))
+    (1,)
+    >>> layer.forward(np.array([[1.0]], np.float32)).tolist()
+    [[12.0]]
+    """
+
+    category = "Core"
+    description = "Scales the outputs to the units of regression targets (added automatically)."
+    SETTINGS = [
+        Setting(
+            "scale", "numbers", help="Multiplies each output.", minimum=0.0, exclusive_minimum=True
+        ),
+        Setting("offset", "numbers", help="Is added to each output after the scaling."),
+    ]
+
+    def __init__(self, scale, offset):
+        super().__init__(scale=scale, offset=offset)
+        if len(self.scale) != len(self.offset):
+            raise ValueError(
+                f"Rescale needs as many offsets as scales; got {len(self.scale)} and "
+                f"{len(self.offset)}."
+            )
+
+    @classmethod
+    def for_targets(cls, y: np.ndarray) -> Rescale:
+        """From regression targets (N, k): their spread and mean per column (a constant
+        column keeps a scale of 1)."""
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        spread = y.std(axis=0)
+        scale = np.where(spread > 1e-12 * np.maximum(np.abs(y.mean(axis=0)), 1.0), spread, 1.0)
+        return cls(scale.tolist(), y.mean(axis=0).tolist())
+
+    def compute_output_shape(self, input_shape):
+        if tuple(input_shape) != (len(self.scale),):
+            raise ShapeError(f"input ({len(self.scale)},)", input_shape)
+        return tuple(input_shape)
+
+    def _build(self, input_shape, rng):
+        self._scale = np.asarray(self.scale, dtype=self.dtype)
+        self._offset = np.asarray(self.offset, dtype=self.dtype)
+
+    def forward(self, x, training=False):
+        return x * self._scale + self._offset
+
+    def backward(self, grad_y, need_input_grad=True):
+        return grad_y * self._scale if need_input_grad else None
+
+
 __all__ = [
     "CATEGORIES",
     "Layer",
@@ -385,4 +443,5 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "Softmax",
+    "Rescale",
 ]

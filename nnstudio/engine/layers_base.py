@@ -14,6 +14,7 @@ Ownership rules that let layers work in place without surprises:
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,8 @@ CATEGORIES = ("Core", "Convolution", "Pooling", "Normalization", "Regularization
 class Setting:
     """One constructor argument of a layer, described for the inspector, the CLI and checks.
 
-    ``kind`` is one of "int", "float", "choice", "bool", "shape". ``minimum``/``maximum`` are
+    ``kind`` is one of "int", "float", "choice", "bool", "shape", "numbers" (a list of finite
+    numbers, one per feature). ``minimum``/``maximum`` are
     inclusive bounds; ``choices`` lists the allowed values of a "choice". A ``default`` of
     ``None`` means the value may be left unset (the help says what that means).
     """
@@ -61,6 +63,8 @@ class Setting:
             return value
         if self.kind == "shape":
             return self._validate_shape(value, where)
+        if self.kind == "numbers":
+            return self._validate_numbers(value, where)
         if self.kind == "int":
             whole_float = isinstance(value, float) and value.is_integer()
             if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) or whole_float):
@@ -83,6 +87,17 @@ class Setting:
             high_text = "" if high is None else f"<= {high}"
             bounds = " and ".join(text for text in (low_text, high_text) if text)
             raise ValueError(f"{where} must be {bounds}; got {value!r}. Try {self.default!r}.")
+
+    def _validate_numbers(self, value, where):
+        try:
+            numbers = tuple(float(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a list of numbers; got {value!r}.") from None
+        if not numbers or not all(math.isfinite(v) for v in numbers):
+            raise ValueError(f"{where} must be one or more finite numbers; got {value!r}.")
+        for number in numbers:
+            self._check_range(number, where)
+        return numbers
 
     def _validate_shape(self, value, where):
         try:

@@ -53,8 +53,14 @@ __all__ = [
 ]
 
 
+# Layers that models may contain but people do not pick: not in the palette or LAYERS.
+AUTOMATIC_LAYERS: dict[str, type[Layer]] = {"Rescale": layers.Rescale}
+
+
 def get_layer_class(name: str) -> type[Layer]:
     """The layer class registered as ``name`` ("Dense", "Conv2D", ...)."""
+    if name in AUTOMATIC_LAYERS:
+        return AUTOMATIC_LAYERS[name]
     if name not in LAYERS:
         raise ValueError(f"Unknown layer type {name!r}. Known: {', '.join(LAYERS)}")
     return LAYERS[name]

@@ -20,6 +20,7 @@ from nnstudio.engine.layers import (
     LeakyReLU,
     MaxPool2D,
     ReLU,
+    Rescale,
     Reshape,
     Sigmoid,
     Softmax,
@@ -151,6 +152,10 @@ def test_avg_pool(pool_size, stride):
 def test_flatten_and_reshape():
     check_layer_gradients(Flatten(), (2, 3, 4))
     check_layer_gradients(Reshape((3, -1)), (12,))
+
+
+def test_rescale():
+    check_layer_gradients(Rescale([2.0, 0.5, 3.0], [1.0, -2.0, 0.5]), (3,))
 
 
 def test_dropout_with_a_fixed_mask_in_training_mode():

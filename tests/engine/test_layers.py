@@ -376,3 +376,21 @@ def test_initial_weights_follow_the_seed():
     other.build((4,), np.random.default_rng(4))
     np.testing.assert_array_equal(first.params["W"], second.params["W"])
     assert not np.array_equal(first.params["W"], other.params["W"])
+
+
+def test_rescale_is_made_from_targets_and_checks_its_numbers():
+    from nnstudio.engine.layers import Rescale
+    from nnstudio.engine.registry import LAYERS, layer_from_config
+
+    y = np.array([[10.0, 7.0], [30.0, 7.0], [20.0, 7.0]])
+    layer = Rescale.for_targets(y)
+    np.testing.assert_allclose(layer.offset, [20.0, 7.0])
+    np.testing.assert_allclose(layer.scale, [y[:, 0].std(), 1.0])  # a constant column: 1
+    assert repr(layer_from_config(layer.get_config())) == repr(layer)
+    assert "Rescale" not in LAYERS  # models get it; people do not pick it from the palette
+    with pytest.raises(ValueError, match="scale must be >"):
+        Rescale([0.0], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        Rescale([1.0], [float("nan")])
+    with pytest.raises(ValueError, match="as many offsets"):
+        Rescale([1.0, 2.0], [0.0])
