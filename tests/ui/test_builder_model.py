@@ -272,3 +272,13 @@ def test_unknown_layer_type_is_shown_not_refused():
     assert fix.label == "Remove Quantum"
     apply(model, fix)
     assert model.layers == [{"type": "Dense", "units": 2}]
+
+
+def test_output_size_problem_counts_targets_in_words():
+    from nnstudio.ui.builder.checks import output_size_problem
+
+    layers = [{"type": "Dense", "units": 3}]
+    one = output_size_problem(layers, (3,), 1, "regression")
+    assert "the data has 1 target value:" in one.message
+    two = output_size_problem(layers, (3,), 2, "regression")
+    assert "the data has 2 target values:" in two.message

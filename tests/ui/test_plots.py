@@ -103,6 +103,8 @@ def test_decision_boundary_draws_points_and_grids(qtbot, task):
     qtbot.addWidget(view)
     view.set_dataset(FakeDataset(task))
     assert len(view.train_points.data) == 20 and len(view.test_points.data) == 5
+    title = view.plot.getPlotItem().titleLabel.text
+    assert title == ("Predicted value" if task == "regression" else "Decision boundary")
     if task == "classification":
         values = np.full((10, 10, 3), 1 / 3, np.float32)
         boundary = {"kind": "classes", "values": values, "extent": (-1, 1, -2, 2)}

@@ -179,7 +179,8 @@ def _last_sizing_layer(layers: list[dict]) -> int | None:
 def output_size_problem(layers, output_shape, expected: int, task: str) -> Problem | None:
     if output_shape is None or tuple(output_shape) == (expected,):
         return None
-    what = f"{expected} classes" if task == "classification" else f"{expected} target values"
+    targets = "1 target value" if expected == 1 else f"{expected} target values"
+    what = f"{expected} classes" if task == "classification" else targets
     if expected == 1 and task == "classification":
         what = "2 classes (one output for binary cross-entropy)"
     message = (

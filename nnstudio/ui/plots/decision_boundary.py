@@ -67,6 +67,9 @@ class DecisionBoundaryView(QWidget):
     def set_dataset(self, dataset) -> None:
         """Show the points of a 2-D dataset (scaled as the model sees them)."""
         self.task = dataset.task
+        # For regression the heatmap is the predicted value, not a boundary between classes.
+        title = "Predicted value" if dataset.task == "regression" else "Decision boundary"
+        self.plot.setTitle(title, color=style.TEXT, size="10pt")
         self.image.clear()
         self._set_points(self.train_points, dataset.x_train, dataset.y_train, filled=True)
         self._set_points(self.test_points, dataset.x_test, dataset.y_test, filled=False)
