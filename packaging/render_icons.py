@@ -1,6 +1,6 @@
 """Render the application icon's PNG sizes from its SVG source.
 
-Run from the project root after editing nnstudio/resources/icons/nnstudio.svg:
+Run from the project root after editing resources/icons/nnstudio.svg:
     python packaging/render_icons.py
 """
 
@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
 from PySide6.QtSvg import QSvgRenderer  # noqa: E402
 
-ICONS = "nnstudio/resources/icons"
+ICONS = "resources/icons"
 SIZES = (16, 32, 48, 64, 128, 256)
 
 

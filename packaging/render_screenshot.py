@@ -16,7 +16,7 @@ os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="nnstudio-shot-
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
 from nnstudio.ui.app import create_application  # noqa: E402
-from nnstudio.ui.main_window import MainWindow  # noqa: E402
+from nnstudio.ui.window.main_window import MainWindow  # noqa: E402
 
 
 def wait(milliseconds: int) -> None:
@@ -34,9 +34,7 @@ def wait_for(signal, timeout_ms: int) -> None:
 
 def main(argv: list[str]) -> int:
     output = (
-        argv[1]
-        if len(argv) > 1 and not argv[1].startswith("--")
-        else "nnstudio/resources/screenshot.png"
+        argv[1] if len(argv) > 1 and not argv[1].startswith("--") else "resources/screenshot.png"
     )
     tab = argv[argv.index("--tab") + 1] if "--tab" in argv else "Training"
     create_application()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from nnstudio import APP_ID
-from nnstudio.desktop import desktop_entry_text, install_desktop_entry
-from nnstudio.resources import resource_path
+from nnstudio.cli.desktop import desktop_entry_text, install_desktop_entry
+from nnstudio.paths import resource_path
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKTOP_FILE = resource_path("desktop", f"{APP_ID}.desktop")
@@ -108,7 +108,7 @@ def test_wheel_ships_resources_and_finds_them(tmp_path):
     # Import from the unpacked wheel alone, not from the checkout.
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import nnstudio.resources as r;"
+        "import nnstudio.paths as r;"
         "assert r.__file__.startswith(sys.argv[1]), r.__file__;"
         "print(r.icon_path().is_file(), r.icon_path(size=48).is_file())"
     )

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import nnstudio
-from nnstudio.resources import icon_path
+from nnstudio.paths import icon_path
 
 
 def test_version_command():

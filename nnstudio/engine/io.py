@@ -390,7 +390,7 @@ def _rebuild_optimizer(path: Path, scalars: dict, arrays: dict):
 
 def load_checkpoint(path) -> Checkpoint:
     """Load a checkpoint saved by :func:`save_checkpoint`; raises :class:`ModelFileError`."""
-    from nnstudio.engine.training import FitConfig
+    from nnstudio.engine.fit import FitConfig
 
     path = Path(path)
     members = _read_members(path, "a checkpoint")

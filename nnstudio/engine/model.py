@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers_base import Layer, ShapeError
+from nnstudio.engine.layers.base import Layer, ShapeError
+
 from .registry import layer_from_config
 
 

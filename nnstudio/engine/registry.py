@@ -10,9 +10,10 @@ Dense(10)
 
 from __future__ import annotations
 
-from . import layers
+from nnstudio.engine import layers
+from nnstudio.engine.layers.base import CATEGORIES, Layer, required_settings
+
 from .activations import ACTIVATIONS
-from .layers_base import CATEGORIES, Layer, required_settings
 from .losses import LOSSES
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES

@@ -158,7 +158,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from nnstudio.engine.training import fit
+        from nnstudio.engine.fit import fit
 
         job = self._job
         try:
@@ -290,7 +290,7 @@ class TrainingSession(QObject):
         parent: QObject | None = None,
     ):
         super().__init__(parent)
-        from nnstudio.engine.training import TrainingControl
+        from nnstudio.engine.fit import TrainingControl
 
         self.control = TrainingControl()
         self.fit_config = fit_config

@@ -8,7 +8,7 @@ __all__ = ["MainWindow"]
 def __getattr__(name: str):
     # Imported lazily so `import nnstudio.ui.something` does not build the whole window.
     if name == "MainWindow":
-        from nnstudio.ui.main_window import MainWindow
+        from nnstudio.ui.window.main_window import MainWindow
 
         return MainWindow
     raise AttributeError(name)

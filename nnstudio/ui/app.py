@@ -12,7 +12,7 @@ def create_application(argv: list[str] | None = None):
     from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
-    from nnstudio.resources import icon_path
+    from nnstudio.paths import icon_path
 
     app = QApplication.instance()
     if app is None:
@@ -57,8 +57,8 @@ def run_app(project_path: str | None = None) -> int:
         )
         return 2
     app = create_application()
-    from nnstudio.ui.main_window import MainWindow
     from nnstudio.ui.style import apply_style
+    from nnstudio.ui.window.main_window import MainWindow
 
     apply_style(app)
     window = MainWindow(load_default=not project_path)

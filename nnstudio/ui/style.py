@@ -12,7 +12,7 @@ from functools import cache
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
-from nnstudio.resources import resource_path
+from nnstudio.paths import resource_path
 from nnstudio.ui.colors import CLASS_COLORS as _SHARED_CLASS_COLORS
 
 ACCENT = "#2563eb"

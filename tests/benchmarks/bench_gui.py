@@ -60,7 +60,7 @@ class LatenessProbe:
 
 
 def headless_speed(project, dataset) -> tuple[float, float]:
-    from nnstudio.engine.training import fit
+    from nnstudio.engine.fit import fit
 
     model = project.build_model(dataset)
     config = project.fit_config()
@@ -98,9 +98,9 @@ def window_speed(qtbot, window, epochs=EPOCHS) -> tuple[float, float, np.ndarray
 def test_window_responsive_and_fast_while_training_mnist(
     qtbot, mnist_path, monkeypatch, isolated_settings
 ):
-    from nnstudio.project import _presets_dir
-    from nnstudio.ui.main_window import MainWindow
+    from nnstudio.project.project_file import _presets_dir
     from nnstudio.ui.style import apply_style
+    from nnstudio.ui.window.main_window import MainWindow
 
     monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
     # Closing the window at teardown must not wait on a "save changes?" dialog.

@@ -11,6 +11,7 @@ import pytest
 
 from nnstudio import atomic_file
 from nnstudio.engine import io
+from nnstudio.engine.fit import FitConfig, TrainingControl, fit
 from nnstudio.engine.io import (
     FORMAT_VERSION,
     ModelFileError,
@@ -22,7 +23,6 @@ from nnstudio.engine.io import (
 from nnstudio.engine.layers import BatchNorm, Dense, Dropout
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import SGD, Adam
-from nnstudio.engine.training import FitConfig, TrainingControl, fit
 
 CE = "softmax_crossentropy"
 

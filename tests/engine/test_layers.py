@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nnstudio.engine import initializers, layers, layers_base, layers_conv, layers_norm
+from nnstudio.engine import initializers
 from nnstudio.engine.initializers import get_initializer
 from nnstudio.engine.layers import (
     Activation,
@@ -23,7 +23,11 @@ from nnstudio.engine.layers import (
     Reshape,
     ShapeError,
 )
-from nnstudio.engine.layers_base import CATEGORIES, Setting, required_settings
+from nnstudio.engine.layers import base as layers_base
+from nnstudio.engine.layers import conv as layers_conv
+from nnstudio.engine.layers import core as layers
+from nnstudio.engine.layers import norm as layers_norm
+from nnstudio.engine.layers.base import CATEGORIES, Setting, required_settings
 from nnstudio.engine.registry import LAYERS, layer_from_config
 
 KINDS = {"int", "float", "choice", "bool", "shape"}

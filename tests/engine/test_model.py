@@ -8,6 +8,7 @@ import pytest
 
 from nnstudio.engine import model as model_module
 from nnstudio.engine import registry
+from nnstudio.engine.fit import FitConfig, fit
 from nnstudio.engine.layers import (
     BatchNorm,
     Conv2D,
@@ -21,7 +22,6 @@ from nnstudio.engine.layers import (
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import Adam
-from nnstudio.engine.training import FitConfig, fit
 
 
 def small_cnn(**kwargs):

@@ -4,14 +4,14 @@ threads restored, never used where it would change the result (BatchNorm)."""
 import numpy as np
 import pytest
 
-from nnstudio.engine import blas, parallel
+from nnstudio.engine import blas
+from nnstudio.engine.fit import FitConfig, fit, parallel
+from nnstudio.engine.fit.parallel import HalfBatchRunner, can_split, worth_splitting
 from nnstudio.engine.layers import BatchNorm, Dense, Dropout, Flatten
-from nnstudio.engine.layers_conv import Conv2D, MaxPool2D
+from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import Adam
-from nnstudio.engine.parallel import HalfBatchRunner, can_split, worth_splitting
-from nnstudio.engine.training import FitConfig, fit
 
 CE = get_loss("softmax_crossentropy")
 needs_openblas = pytest.mark.skipif(

@@ -8,18 +8,19 @@ import threading
 import numpy as np
 import pytest
 
-from nnstudio.engine import fit_types, training
-from nnstudio.engine.layers import Dense, Dropout
-from nnstudio.engine.losses import get_loss
-from nnstudio.engine.model import Sequential
-from nnstudio.engine.optimizers import SGD, Adam, get_optimizer
-from nnstudio.engine.training import (
+from nnstudio.engine.fit import control as fit_types
+from nnstudio.engine.fit import loop as training
+from nnstudio.engine.fit.loop import (
     FitConfig,
     FitResult,
     TrainingControl,
     fit,
     layer_gradient_norms,
 )
+from nnstudio.engine.layers import Dense, Dropout
+from nnstudio.engine.losses import get_loss
+from nnstudio.engine.model import Sequential
+from nnstudio.engine.optimizers import SGD, Adam, get_optimizer
 
 CE = "softmax_crossentropy"
 

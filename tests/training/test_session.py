@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from nnstudio.data.catalog import load_dataset
+from nnstudio.engine.fit import FitConfig
 from nnstudio.engine.layers import Dense
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import Adam, get_optimizer
-from nnstudio.engine.training import FitConfig
 from nnstudio.training.session import TrainingSession
 
 

@@ -35,7 +35,7 @@ def wait_until_ready(qtbot, window, name=None):
 @pytest.fixture
 def make_window(qtbot, isolated_settings, monkeypatch):
     """Build MainWindows that never block on a dialog and always stop their training."""
-    from nnstudio.ui.main_window import MainWindow
+    from nnstudio.ui.window.main_window import MainWindow
 
     monkeypatch.setattr(
         MainWindow, "_ask_save_changes", lambda self: QMessageBox.StandardButton.Discard

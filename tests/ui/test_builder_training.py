@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from nnstudio.data.catalog import load_dataset
+from nnstudio.engine.fit import FitConfig, fit
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import get_optimizer
-from nnstudio.engine.training import FitConfig, fit
-from nnstudio.ui.builder.qt_model_builder import QtModelBuilder
+from nnstudio.ui.builder.model_builder import QtModelBuilder
 
 CNN_JSON = """
 {"input_shape": [1, 28, 28], "layers": [

@@ -7,11 +7,11 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, 
 from PySide6.QtWidgets import QApplication, QComboBox, QDoubleSpinBox, QMainWindow, QMenu, QSpinBox
 
 from nnstudio.engine import registry
-from nnstudio.ui.builder import presets
+from nnstudio.project import presets
 from nnstudio.ui.builder.card_delegate import PROBLEM_ROLE, card_layout
-from nnstudio.ui.builder.qt_layer_palette import LAYER_TYPE_MIME
-from nnstudio.ui.builder.qt_layer_stack import layer_index_mime
-from nnstudio.ui.builder.qt_model_builder import QtModelBuilder
+from nnstudio.ui.builder.layer_palette import LAYER_TYPE_MIME
+from nnstudio.ui.builder.layer_stack import layer_index_mime
+from nnstudio.ui.builder.model_builder import QtModelBuilder
 
 MLP = {
     "layers": [
@@ -376,8 +376,8 @@ def test_problem_box_never_keeps_stale_buttons(builder, qtbot):
 
 
 def test_inspector_shows_defaults_for_settings_missing_from_the_config(qtbot):
-    from nnstudio.ui.builder.builder_model import BuilderModel
-    from nnstudio.ui.builder.qt_layer_inspector import QtLayerInspector
+    from nnstudio.project.builder_model import BuilderModel
+    from nnstudio.ui.builder.layer_inspector import QtLayerInspector
 
     model = BuilderModel([{"type": "Dense", "units": 3}], input_shape=(2,), n_classes=3)
     inspector = QtLayerInspector(model)

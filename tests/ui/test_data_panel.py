@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from nnstudio.ui.data_panel import DataPanel
+from nnstudio.ui.panels.data_panel import DataPanel
 
 
 @pytest.fixture

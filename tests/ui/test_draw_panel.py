@@ -7,9 +7,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from nnstudio.engine.model import Sequential
-from nnstudio.ui.draw.qt_draw_panel import DrawPanel
-from nnstudio.ui.draw.qt_model_input_view import QtModelInputView
-from nnstudio.ui.draw.qt_probability_bars import QtProbabilityBars
+from nnstudio.ui.draw.draw_panel import DrawPanel
+from nnstudio.ui.draw.model_input_view import QtModelInputView
+from nnstudio.ui.draw.probability_bars import QtProbabilityBars
 
 
 def arc(cx, cy, rx, ry, start, end, n=24):

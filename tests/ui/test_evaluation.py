@@ -9,12 +9,12 @@ import pytest
 
 from nnstudio.data import load_dataset
 from nnstudio.engine import metrics
+from nnstudio.engine.fit import FitConfig, fit
 from nnstudio.engine.layers import Dense, Flatten
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import get_optimizer
-from nnstudio.engine.training import FitConfig, fit
-from nnstudio.ui.evaluation import EvaluationPanel
+from nnstudio.ui.panels.evaluation import EvaluationPanel
 
 
 def trained(dataset, loss_name, epochs=15, hidden=16):
@@ -202,7 +202,7 @@ def test_mnist_mistakes_carry_saliency(qtbot, panel, mnist_path, monkeypatch):
 def test_clicking_a_gallery_tile_reports_its_index(qtbot):
     from PySide6.QtCore import Qt
 
-    from nnstudio.ui.plots.image_gallery import ImageGrid, Tile
+    from nnstudio.ui.widgets.image_gallery import ImageGrid, Tile
 
     grid = ImageGrid(image_size=28)
     qtbot.addWidget(grid)
@@ -266,7 +266,7 @@ def test_evaluate_button_evaluates_on_demand(qtbot, panel, spiral, tmp_path):
 def test_shutdown_cancels_a_running_evaluation_and_waits_for_its_thread(
     qtbot, panel, spiral, monkeypatch
 ):
-    from nnstudio.ui import evaluation
+    from nnstudio.ui.panels import evaluation
 
     started, finished = [], []
 
@@ -286,7 +286,7 @@ def test_shutdown_cancels_a_running_evaluation_and_waits_for_its_thread(
 
 
 def test_closing_the_window_ends_a_running_evaluation(qtbot, window, monkeypatch):
-    from nnstudio.ui import evaluation
+    from nnstudio.ui.panels import evaluation
 
     started, finished = [], []
 

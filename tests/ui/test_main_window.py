@@ -206,7 +206,7 @@ def test_close_asks_to_save_and_cancel_keeps_the_window(qtbot, window, monkeypat
 
 
 def test_autosave_and_restore(qtbot, window, make_window, isolated_settings, ready):
-    from nnstudio.training.autosave import Autosave
+    from nnstudio.project.autosave import Autosave
 
     train_and_wait(qtbot, window)  # autosaves when the run ends
     assert window.autosave.path.exists() and window.autosave.weights_path.exists()
@@ -223,7 +223,7 @@ def test_autosave_and_restore(qtbot, window, make_window, isolated_settings, rea
 
 
 def test_runs_can_be_overlaid_and_compared(qtbot, window):
-    from nnstudio.ui.runs import CompareDialog
+    from nnstudio.ui.panels.runs import CompareDialog
 
     train_and_wait(qtbot, window)
     window.actionReset.trigger()

@@ -80,7 +80,7 @@ def test_invalid_network_explains_itself_in_the_train_tooltip(qtbot, window):
 def test_draw_tab_lists_an_untrained_model_and_selects_a_trained_one(
     qtbot, make_window, tmp_path, ready
 ):
-    from nnstudio.ui.draw.qt_draw_panel import CURRENT
+    from nnstudio.ui.draw.draw_panel import CURRENT
 
     window = make_window()
     assert drop_file(window, digit_project(tmp_path))
@@ -135,7 +135,7 @@ def test_closing_while_a_dataset_loads_waits_for_the_loading_thread(
     import threading
     import time
 
-    from nnstudio.ui import data_panel as data_panel_module
+    from nnstudio.ui.panels import data_panel as data_panel_module
 
     real_load = data_panel_module.data.load_dataset
     started, finished = threading.Event(), threading.Event()

@@ -11,15 +11,15 @@ __all__ = ["QtModelBuilder", "QtNetworkDiagram", "BuilderModel"]
 
 def __getattr__(name: str):
     if name == "QtModelBuilder":
-        from nnstudio.ui.builder.qt_model_builder import QtModelBuilder
+        from nnstudio.ui.builder.model_builder import QtModelBuilder
 
         return QtModelBuilder
     if name == "QtNetworkDiagram":
-        from nnstudio.ui.builder.qt_network_diagram import QtNetworkDiagram
+        from nnstudio.ui.builder.network_diagram import QtNetworkDiagram
 
         return QtNetworkDiagram
     if name == "BuilderModel":
-        from nnstudio.ui.builder.builder_model import BuilderModel
+        from nnstudio.project.builder_model import BuilderModel
 
         return BuilderModel
     raise AttributeError(name)

@@ -16,9 +16,9 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
-from nnstudio.ui.builder import layer_meta
+from nnstudio.project import layer_meta
+from nnstudio.project.problems import Fix, Problem
 from nnstudio.ui.builder.layer_icons import paint_glyph, type_color
-from nnstudio.ui.builder.problems import Fix, Problem
 
 CONFIG_ROLE = Qt.ItemDataRole.UserRole + 10
 INFO_ROLE = Qt.ItemDataRole.UserRole + 11

@@ -13,7 +13,7 @@ from functools import lru_cache
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
-from nnstudio.ui.builder import layer_meta
+from nnstudio.project import layer_meta
 
 CATEGORY_COLORS = {
     "Core": "#3B82F6",

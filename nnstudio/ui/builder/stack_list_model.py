@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
-from nnstudio.ui.builder import layer_meta
-from nnstudio.ui.builder.builder_model import BuilderModel
+from nnstudio.project import layer_meta
+from nnstudio.project.builder_model import BuilderModel
 from nnstudio.ui.builder.card_delegate import CONFIG_ROLE, INFO_ROLE, PROBLEM_ROLE
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from nnstudio.ui.builder.builder_model import BuilderModel
-from nnstudio.ui.builder.problems import Edit, Fix
+from nnstudio.project.builder_model import BuilderModel
+from nnstudio.project.problems import Edit, Fix
 
 _SET_SETTING_ID = 6001  # consecutive edits of one setting merge into one command
 

@@ -15,8 +15,8 @@ from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from nnstudio.ui.colors import class_color, class_rgb
-from nnstudio.ui.plots.image_gallery import ImageGrid, Tile, scrolling, to_display_rgb
-from nnstudio.ui.plots.table_preview import ColumnTable
+from nnstudio.ui.widgets.image_gallery import ImageGrid, Tile, scrolling, to_display_rgb
+from nnstudio.ui.widgets.table_preview import ColumnTable
 
 MAX_SCATTER_POINTS = 5000  # beyond this a scatter is a blur and slows the dock down
 MAX_TABLE_ROWS = 500

@@ -1,0 +1,409 @@
+"""The `nnstudio` command: no sub-command opens the window; train / evaluate / predict /
+bench run headless.
+
+    nnstudio [PROJECT.nnsproj]                 open the window (and the project)
+    nnstudio train PROJECT.nnsproj | --dataset NAME --layers "Dense(128,relu),Dense(10)" ...
+    nnstudio evaluate MODEL.nnz --dataset NAME [--json]
+    nnstudio predict MODEL.nnz FILE...
+    nnstudio bench
+
+Exit codes: 0 success, 2 bad arguments or bad input (one line on stderr), 1 unexpected failure
+(the traceback only with --debug). The headless sub-commands never import Qt, except predict
+for reading PNG/JPG images (QImage needs no display).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from nnstudio import __version__
+
+COMMANDS = ("train", "evaluate", "predict", "bench")
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(ValueError):
+    """Bad command-line input found after parsing (a file that does not fit, say)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: "nnstudio train: error: ... (see --help)"."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _checked(convert, accept, requirement: str, kind: str):
+    """An argparse type: ``convert`` the text, then insist that ``accept(value)`` holds."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text} {requirement}")
+        return value
+
+    return parse
+
+
+_positive_int = _checked(int, lambda v: v >= 1, "must be at least 1", "a whole number")
+_non_negative_int = _checked(int, lambda v: v >= 0, "must be 0 or more", "a whole number")
+_positive_float = _checked(
+    float, lambda v: 0 < v < float("inf"), "must be a number above 0", "a number"
+)
+_fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "must be at least 0 and below 1", "a number")
+
+
+def _column_list(text: str) -> list[str]:
+    columns = [name.strip() for name in text.split(",") if name.strip()]
+    if not columns:
+        raise argparse.ArgumentTypeError("name at least one column, e.g. --columns age,income")
+    return columns
+
+
+def _add_install_desktop(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add nnstudio to the desktop's application menu (launcher, icons, file types) "
+        "for the current user, then exit",
+    )
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an unexpected error"
+    )
+    return common
+
+
+def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("dataset")
+    group.add_argument(
+        "--dataset",
+        metavar="NAME",
+        required=required,
+        help="circle, xor, gaussian, spiral, moons, plane, gaussians-regression, mnist, "
+        "fashion-mnist, idx:FOLDER, csv:PATH or npz:PATH",
+    )
+    group.add_argument(
+        "--samples", type=_positive_int, help="points of a toy 2-D set (default 500)"
+    )
+    group.add_argument(
+        "--noise", type=float, metavar="X", help="noise of a toy 2-D set (default 0.1; try 0-0.5)"
+    )
+    group.add_argument(
+        "--classes", type=_positive_int, metavar="K", help="classes of spiral/gaussian (2-6)"
+    )
+    group.add_argument("--target", metavar="COLUMN", help="the target column of a CSV file")
+    group.add_argument(
+        "--columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="the CSV columns to use as inputs, by name or number (default: all but the target)",
+    )
+    group.add_argument(
+        "--download",
+        action="store_true",
+        help="download MNIST / Fashion-MNIST when not found on this machine",
+    )
+    return parent
+
+
+def _add_train(commands, common) -> None:
+    train = commands.add_parser(
+        "train",
+        prog="nnstudio train",
+        parents=[common, _dataset_options()],
+        help="train a network without the window",
+        description="Train a network headless: from a project file, a preset, or options. "
+        "Options given next to a project or preset override its settings.",
+    )
+    train.add_argument("project", nargs="?", metavar="PROJECT.nnsproj", help="a project file")
+    model = train.add_argument_group("model")
+    model.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="start from a shipped preset, e.g. "
+        "mnist-mlp, mnist-cnn, spiral-mlp, xor-net, 2d-classifier",
+    )
+    model.add_argument(
+        "--layers",
+        metavar="TEXT",
+        help='the network in short form, e.g. "Conv2D(16,3,relu),MaxPool2D(2),Flatten,'
+        'Dense(128,relu),Dense(10)"; the last layer has one unit per class',
+    )
+    model.add_argument(
+        "--loss",
+        help="softmax_crossentropy (classes), binary_crossentropy, "
+        "mse (regression), mae or huber; default fits the dataset",
+    )
+    opts = train.add_argument_group("training")
+    opts.add_argument(
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
+        help="passes over the training data (default 20; 10-20 for MNIST); with --resume, "
+        "the total to reach",
+    )
+    opts.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="B",
+        help="samples per weight update (default 32; 128 is fast on MNIST)",
+    )
+    opts.add_argument("--optimizer", help="adam (default, a good start), adamw, sgd or rmsprop")
+    opts.add_argument(
+        "--lr",
+        type=_positive_float,
+        metavar="RATE",
+        help="learning rate (default 0.01; 1e-3 suits adam on MNIST, 0.01-0.1 sgd)",
+    )
+    opts.add_argument(
+        "--schedule",
+        metavar="NAME",
+        help="learning-rate schedule: constant (default), step, exponential or cosine "
+        "(cosine decays to 0 over the epochs and usually ends a little better)",
+    )
+    opts.add_argument(
+        "--seed", type=_non_negative_int, help="random seed for data, weights and shuffling"
+    )
+    opts.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="shift/rotate/scale images a little each batch (image sets only)",
+    )
+    opts.add_argument(
+        "--val-split",
+        type=_fraction,
+        metavar="FRACTION",
+        help="hold out this part of the training data for validation (e.g. 0.1)",
+    )
+    opts.add_argument(
+        "--early-stopping",
+        type=_positive_int,
+        metavar="PATIENCE",
+        help="stop after this many epochs without a better validation loss (e.g. 5)",
+    )
+    files = train.add_argument_group("files")
+    files.add_argument(
+        "--out",
+        metavar="MODEL.nnz",
+        help="save the trained model here (and MODEL-history.csv beside it)",
+    )
+    files.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="also save a checkpoint (model + optimizer state) to resume from",
+    )
+    files.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue training from a checkpoint written by --checkpoint",
+    )
+    files.add_argument(
+        "--save-project",
+        metavar="FILE.nnsproj",
+        help="write the project these options describe, to open in the window",
+    )
+    train.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per epoch and a final one, nothing else",
+    )
+
+
+def _add_evaluate(commands, common) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        prog="nnstudio evaluate",
+        parents=[common, _dataset_options()],
+        help="metrics and confusion matrix of a saved model",
+        description="Evaluate a saved model on a dataset's test split: accuracy, per-class "
+        "precision/recall/F1 and the confusion matrix (MSE/RMSE/MAE/R² for regression).",
+    )
+    evaluate.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
+    evaluate.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="which split to evaluate (default test)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+def _add_predict(commands, common) -> None:
+    predict = commands.add_parser(
+        "predict",
+        prog="nnstudio predict",
+        parents=[common],
+        help="classify images or CSV rows with a saved model",
+        description="Print the predicted class and its probability for each input: images "
+        "(PNG/JPG, any size; digit models get MNIST-style preprocessing) or CSV rows.",
+    )
+    predict.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="images or CSV files")
+    predict.add_argument(
+        "--top",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="also list the K most likely classes (default 1)",
+    )
+    predict.add_argument("--json", action="store_true", help="one JSON object per input")
+
+
+def _add_bench(commands, common) -> None:
+    bench = commands.add_parser(
+        "bench",
+        prog="nnstudio bench",
+        parents=[common],
+        help="measure the engine's training speed on this machine",
+        description="Median epoch time of an MLP 784-128-10 and a small CNN on MNIST-shaped "
+        "data (the real MNIST when found), next to PyTorch when it is installed and the "
+        "matrix-product floor.",
+    )
+    bench.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=3,
+        help="timed epochs per model (default 3; the median is reported)",
+    )
+    bench.add_argument("--models", default="mlp,cnn", help="which models: mlp, cnn or mlp,cnn")
+    bench.add_argument(
+        "--samples",
+        type=_positive_int,
+        metavar="N",
+        help="use only the first N images (quicker, less exact)",
+    )
+    bench.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=2,
+        help="threads for PyTorch (numpy's BLAS uses its own setting; default 2)",
+    )
+    bench.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    bench.add_argument("--json", action="store_true", help="print the results as one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: the window's optional project, or one of the sub-commands."""
+    parser = _Parser(
+        prog="nnstudio",
+        usage="nnstudio [-h] [--version] [--install-desktop] "
+        "[PROJECT.nnsproj | {train,evaluate,predict,bench} ...]",
+        description="A desktop studio for neural networks, written from scratch in NumPy. "
+        "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
+        epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    _add_install_desktop(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    common = _common_options()
+    _add_train(commands, common)
+    _add_evaluate(commands, common)
+    _add_predict(commands, common)
+    _add_bench(commands, common)
+    return parser
+
+
+def _window_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nnstudio", description="Open the nnstudio window.")
+    parser.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    parser.add_argument("project", nargs="?", help="a project file (.nnsproj) to open")
+    _add_install_desktop(parser)
+    return parser
+
+
+def _first_positional(argv: list[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.command == "train":
+        from nnstudio.cli.train import run_train
+
+        return run_train(args)
+    if args.command in ("evaluate", "predict"):
+        from nnstudio.cli import predict as cli_predict
+
+        return (
+            cli_predict.run_evaluate(args)
+            if args.command == "evaluate"
+            else (cli_predict.run_predict(args))
+        )
+    from nnstudio.cli.bench import run_bench
+
+    return run_bench(args)
+
+
+def _bad_input(error: BaseException) -> int:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    print(f"nnstudio: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """Run a sub-command and turn its errors into the exit codes of the command line."""
+    try:
+        return _run_command(args)
+    except (ValueError, OSError) as error:
+        # Every user-facing error of the engine, data layer and project file is a ValueError
+        # subclass; OSError is a file that cannot be read or written.
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        return _bad_input(error)
+    except KeyboardInterrupt:
+        print("nnstudio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last resort of a command-line tool
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        else:
+            print(
+                f"nnstudio: unexpected error: {type(error).__name__}: {error} "
+                "(run again with --debug for the details)",
+                file=sys.stderr,
+            )
+        return EXIT_FAILURE
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """Parse, returning argparse's exit code (0 for --help/--version, 2 for bad arguments)
+    instead of raising, so that main() always returns an int."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = _first_positional(argv)
+    if first in COMMANDS or first is None and any(a in ("-h", "--help") for a in argv):
+        args = _parse(build_parser(), argv)
+        if isinstance(args, int):
+            return args
+        if args.command is not None:
+            return run_headless(args)
+    args = _parse(_window_parser(), argv)
+    if isinstance(args, int):
+        return args
+    if args.install_desktop:
+        from nnstudio.cli.desktop import main as install_desktop
+
+        return install_desktop()
+    from nnstudio.ui.app import run_app
+
+    return run_app(args.project)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Training: the one fit loop (CLI, the window's worker, tests) and what it is told and reports.
+
+- loop.py: ``fit`` and the per-epoch work
+- control.py: FitConfig (the settings), FitResult (what fit returns), TrainingControl (stop,
+  pause, single step and learning-rate changes between batches)
+- parallel.py: each batch split over two cores for networks that gain from it
+"""
+
+from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl
+from nnstudio.engine.fit.loop import fit, layer_gradient_norms
+
+__all__ = ["FitConfig", "FitResult", "TrainingControl", "fit", "layer_gradient_norms"]

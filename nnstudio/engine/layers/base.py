@@ -1,0 +1,371 @@
+"""The Layer base class, its Setting metadata and ShapeError.
+
+A layer follows Keras's split: settings in ``__init__`` (validated at once against the class's
+``SETTINGS``), weights in ``build(input_shape, rng, dtype) -> output_shape``, then
+``forward(x, training)`` and ``backward(grad_y)``. Shapes exclude the batch dimension.
+
+Ownership rules that let layers work in place without surprises:
+
+- ``forward`` never modifies its input ``x`` (the previous layer may keep it for its backward).
+- ``backward`` may overwrite ``grad_y`` (it belongs to the backward pass; Sequential hands the
+  last layer a copy of the caller's gradient).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnstudio.engine import activations as act
+from nnstudio.engine.initializers import get_initializer, initializer_names
+
+CATEGORIES = ("Core", "Convolution", "Pooling", "Normalization", "Regularization", "Activation")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One constructor argument of a layer, described for the inspector, the CLI and checks.
+
+    ``kind`` is one of "int", "float", "choice", "bool", "shape", "numbers" (a list of finite
+    numbers, one per feature). ``minimum``/``maximum`` are
+    inclusive bounds; ``choices`` lists the allowed values of a "choice". A ``default`` of
+    ``None`` means the value may be left unset (the help says what that means).
+    """
+
+    name: str
+    kind: str
+    default: object = None
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple | None = None
+    help: str = ""
+    #: An exclusive lower bound (e.g. a rate that must be > 0 but may be tiny).
+    exclusive_minimum: bool = field(default=False, compare=False)
+
+    def validate(self, value, layer_name: str):
+        """Return ``value`` converted to this setting's kind, or raise ValueError."""
+        where = f"{layer_name} {self.name}"
+        if value is None and self.default is None:
+            return None
+        if self.kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{where} must be true or false; got {value!r}.")
+            return bool(value)
+        if self.kind == "choice":
+            if value not in self.choices:
+                allowed = ", ".join(str(c) for c in self.choices)
+                raise ValueError(
+                    f"Could not interpret {self.name} {value!r} for {layer_name}. Known: {allowed}."
+                )
+            return value
+        if self.kind == "shape":
+            return self._validate_shape(value, where)
+        if self.kind == "numbers":
+            return self._validate_numbers(value, where)
+        if self.kind == "int":
+            whole_float = isinstance(value, float) and value.is_integer()
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) or whole_float):
+                raise ValueError(f"{where} must be a whole number; got {value!r}.")
+            value = int(value)
+        elif self.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ValueError(f"{where} must be a number; got {value!r}.")
+            value = float(value)
+            if not np.isfinite(value):
+                raise ValueError(f"{where} must be a finite number; got {value!r}.")
+        self._check_range(value, where)
+        return value
+
+    def _check_range(self, value, where):
+        low, high = self.minimum, self.maximum
+        too_low = low is not None and (value <= low if self.exclusive_minimum else value < low)
+        if too_low or (high is not None and value > high):
+            low_text = "" if low is None else f"{'>' if self.exclusive_minimum else '>='} {low}"
+            high_text = "" if high is None else f"<= {high}"
+            bounds = " and ".join(text for text in (low_text, high_text) if text)
+            raise ValueError(f"{where} must be {bounds}; got {value!r}. Try {self.default!r}.")
+
+    def _validate_numbers(self, value, where):
+        try:
+            numbers = tuple(float(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a list of numbers; got {value!r}.") from None
+        if not numbers or not all(math.isfinite(v) for v in numbers):
+            raise ValueError(f"{where} must be one or more finite numbers; got {value!r}.")
+        for number in numbers:
+            self._check_range(number, where)
+        return numbers
+
+    def _validate_shape(self, value, where):
+        try:
+            dims = tuple(int(d) for d in value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where} must be a list of sizes like [1, 28, 28]; got {value!r}."
+            ) from None
+        if not dims or any(d < 1 and d != -1 for d in dims) or dims.count(-1) > 1:
+            raise ValueError(
+                f"{where} must be positive sizes (at most one -1 for 'the rest'); got {value!r}."
+            )
+        return dims
+
+
+class ShapeError(ValueError):
+    """A layer cannot take the shape it is given.
+
+    ``layer_index``/``layer_name`` say which layer, ``got`` the shape it got (without the batch
+    dimension), ``needs`` what it needs in words. Layers raise it without an index; Sequential
+    fills in the position and where the shape came from.
+    """
+
+    def __init__(
+        self,
+        needs: str,
+        got: tuple,
+        *,
+        hint: str = "",
+        layer_name: str = "",
+        layer_index: int | None = None,
+        source: str = "the input",
+    ):
+        self.needs = needs
+        self.got = tuple(got)
+        self.hint = hint
+        self.layer_name = layer_name
+        self.layer_index = layer_index
+        self.source = source
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = self.layer_name or "layer"
+        if self.layer_index is not None:
+            where = f"layer {self.layer_index} ({self.layer_name})"
+        message = f"{where} needs {self.needs}; it got {self.got} from {self.source}."
+        return f"{message} {self.hint}" if self.hint else message
+
+    def located(self, layer_index: int, layer_name: str, source: str) -> ShapeError:
+        """The same error, placed at a layer of a model."""
+        return ShapeError(
+            self.needs,
+            self.got,
+            hint=self.hint,
+            layer_name=layer_name,
+            layer_index=layer_index,
+            source=source,
+        )
+
+
+class Layer:
+    """Base class of every layer. Subclasses set the class attributes and override
+    ``compute_output_shape``, ``forward``, ``backward`` and, if they have weights, ``_build``.
+    """
+
+    category = "Core"
+    description = ""
+    SETTINGS: list[Setting] = []
+
+    def __init__(self, **settings):
+        for setting in self.SETTINGS:
+            value = settings.pop(setting.name, setting.default)
+            setattr(self, setting.name, setting.validate(value, type(self).__name__))
+        if settings:
+            known = ", ".join(s.name for s in self.SETTINGS) or "none"
+            raise ValueError(
+                f"{type(self).__name__} has no setting {sorted(settings)[0]!r}. Settings: {known}."
+            )
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+        self.dtype = np.dtype(np.float32)
+
+    # --- shapes and weights -------------------------------------------------------------
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """Output shape for ``input_shape`` (both without batch); raises ShapeError."""
+        return tuple(input_shape)
+
+    def build(self, input_shape, rng: np.random.Generator | None = None, dtype=np.float32):
+        """Check the input shape, make the weights, return the output shape."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = self.compute_output_shape(input_shape)
+        self.input_shape = input_shape
+        self.dtype = np.dtype(dtype)
+        self._build(input_shape, rng if rng is not None else np.random.default_rng(0))
+        self.grads = {name: np.zeros_like(value) for name, value in self.params.items()}
+        return self.output_shape
+
+    def _build(self, input_shape: tuple, rng: np.random.Generator) -> None:
+        """Make ``self.params`` and ``self.buffers`` (layers without weights do nothing)."""
+
+    @property
+    def built(self) -> bool:
+        return self.output_shape is not None
+
+    # --- computation --------------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_y: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        """Gradient with respect to the input; fills ``self.grads`` (penalties included).
+
+        With ``need_input_grad=False`` (the first layer of a model in training) it may skip
+        that product and return None.
+        """
+        raise NotImplementedError
+
+    def penalty(self) -> float:
+        """The L1/L2 weight penalty this layer adds to the loss (0 without one)."""
+        return 0.0
+
+    def count_params(self) -> int:
+        return int(sum(value.size for value in self.params.values()))
+
+    # --- description --------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        """Plain JSON values: {"type": "Dense", "units": 10, ...}."""
+        config = {"type": type(self).__name__}
+        for setting in self.SETTINGS:
+            value = getattr(self, setting.name)
+            config[setting.name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    def __repr__(self) -> str:
+        required = required_settings(type(self))
+        parts = []
+        for setting in self.SETTINGS:
+            value = getattr(self, setting.name)
+            if setting.name in required:
+                parts.append(repr(value))
+            elif value != setting.default:
+                parts.append(f"{setting.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+ACTIVATION_CHOICES = tuple(act.ACTIVATIONS)
+
+# Settings shared by Dense and Conv2D.
+ACTIVATION_SETTING = Setting(
+    "activation",
+    "choice",
+    "linear",
+    choices=ACTIVATION_CHOICES,
+    help="Function applied to the outputs. relu for hidden layers; linear for the last layer "
+    "(the loss applies softmax/sigmoid itself).",
+)
+INITIALIZER_SETTING = Setting(
+    "initializer",
+    "choice",
+    "auto",
+    choices=tuple(initializer_names()),
+    help="How the weights start. auto picks he for the relu family and glorot otherwise; "
+    "keep auto unless you are experimenting.",
+)
+USE_BIAS_SETTING = Setting(
+    "use_bias",
+    "bool",
+    True,
+    help="Add a learned offset to each output. Keep it on (turn it off before BatchNorm).",
+)
+L1_SETTING = Setting(
+    "l1",
+    "float",
+    0.0,
+    minimum=0.0,
+    maximum=1.0,
+    help="L1 penalty on the weights (adds l1 * sum|W| to the loss); pushes weights to exactly "
+    "zero. 0 to disable; 1e-5 to 1e-3 is a typical range.",
+)
+L2_SETTING = Setting(
+    "l2",
+    "float",
+    0.0,
+    minimum=0.0,
+    maximum=1.0,
+    help="L2 penalty on the weights (adds l2 * sum W^2 to the loss); keeps weights small and "
+    "curbs overfitting. 0 to disable; 1e-4 is a good start.",
+)
+
+
+class WeightedLayer(Layer):
+    """Shared parts of Dense and Conv2D: fused activation, initializer, L1/L2 penalties."""
+
+    def _setup_activation(self):
+        self._activation = act.get_activation(self.activation)
+
+    def _init_weights(self, shape, fan_in, fan_out, n_outputs, rng):
+        init = get_initializer(self.initializer, activation=self.activation)
+        self.params["W"] = init(shape, fan_in, fan_out, rng, self.dtype)
+        if self.use_bias:
+            self.params["b"] = np.zeros(n_outputs, self.dtype)
+
+    def _activate(self, z, out=None):
+        """Apply the activation, overwriting ``z`` (Dense) or writing ``out`` (Conv2D).
+
+        Functions whose derivative needs only their output (relu, sigmoid, ...) work in place;
+        the others (gelu) keep the pre-activation for backward.
+        """
+        function = self._activation
+        if function.needs_input:
+            if out is not None:
+                np.copyto(out, z)
+                z = out
+            self._z = z
+            self._y = function.forward(z)
+        else:
+            self._z = None
+            self._y = function.forward(z, out=z if out is None else out)
+        return self._y
+
+    def _activation_grad(self, grad_y, out=None):
+        """Gradient with respect to the pre-activation, written to ``out`` if given, else
+        possibly into grad_y's memory."""
+        function, z, y = self._activation, self._z, self._y
+        if out is None:
+            if isinstance(function, act.Linear):
+                return grad_y
+            out = grad_y if grad_y.flags.writeable else None
+            return function.backward(z, y, grad_y, out=out)
+
+        if isinstance(function, act.Linear):
+            np.copyto(out, grad_y)
+        else:
+            function.backward(z, y, grad_y, out=out)
+        return out
+
+    def penalty(self) -> float:
+        W = self.params.get("W")
+        if W is None:
+            return 0.0
+        total = 0.0
+        if self.l1:
+            total += self.l1 * float(np.abs(W).sum())
+        if self.l2:
+            total += self.l2 * float(np.vdot(W, W))
+        return total
+
+    def _add_penalty_grads(self):
+        W, dW = self.params["W"], self.grads["W"]
+        if self.l1:
+            dW += self.l1 * np.sign(W)
+        if self.l2:
+            dW += (2.0 * self.l2) * W
+
+
+def required_settings(cls) -> set[str]:
+    """Constructor parameters without a default, e.g. {"units"} for Dense (repr shows them
+    without their name; a config must give them)."""
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return {
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty
+        and p.name != "self"
+        and p.kind is p.POSITIONAL_OR_KEYWORD
+    }

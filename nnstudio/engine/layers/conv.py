@@ -1,0 +1,418 @@
+"""Image layers on NCHW batches: Conv2D (im2col + matrix products), MaxPool2D, AvgPool2D.
+
+Convolution unrolls every k×k window into a column ("im2col": a strided view, copied once) so
+the forward pass is one batched matrix product (W times each sample's columns) and the
+backward two large ones; the column gradient goes back with k·k strided additions ("col2im"),
+one per kernel offset, never one per pixel.
+
+The columns are taken over *flattened, padded image rows*: output pixel (r, c) reads the flat
+input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
+one long strided slice of the image instead of many short ones. That computes Wp - out_width
+extra "wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price
+for long copies; and the forward product lands directly in NCHW order. The pooling
+layers loop over the pool's offsets the same way.
+
+>>> import numpy as np
+>>> conv = Conv2D(8, kernel_size=3, padding="same", activation="relu")
+>>> conv.build((1, 28, 28), np.random.default_rng(0))
+(8, 28, 28)
+>>> MaxPool2D(2).compute_output_shape((8, 28, 28))
+(8, 14, 14)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from nnstudio.engine.layers.base import (
+    ACTIVATION_SETTING,
+    INITIALIZER_SETTING,
+    L1_SETTING,
+    L2_SETTING,
+    USE_BIAS_SETTING,
+    Layer,
+    Setting,
+    ShapeError,
+    WeightedLayer,
+)
+
+IMAGE_NEEDS = "input (channels, height, width)"
+
+
+def _check_image(input_shape, layer_kind: str):
+    if len(input_shape) != 3:
+        hint = "Add Reshape before it (e.g. Reshape([1, 28, 28])) or remove " + layer_kind + "."
+        raise ShapeError(IMAGE_NEEDS, input_shape, hint=hint)
+
+
+def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
+    """Index of the input values that kernel offset (offset_h, offset_w) sees in every window."""
+    return (
+        slice(None),
+        slice(None),
+        slice(offset_h, offset_h + stride * (out_h - 1) + 1, stride),
+        slice(offset_w, offset_w + stride * (out_w - 1) + 1, stride),
+    )
+
+
+def _reduce_windows(ufunc, x, offsets, out):
+    """``ufunc`` (np.maximum, np.add) over the values each window sees at every offset."""
+    if len(offsets) == 1:
+        np.copyto(out, x[offsets[0]])
+        return
+    ufunc(x[offsets[0]], x[offsets[1]], out=out)
+    for index in offsets[2:]:
+        ufunc(out, x[index], out=out)
+
+
+def _pad_flat(x, pads, length):
+    """Zero-padded images as flat rows: (N, C, H, W) → (N, C, length), length ≥ Hp·Wp."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x.shape
+    height, width = h + top + bottom, w + left + right
+    flat = np.zeros((n, c, length), dtype=x.dtype)
+    image = flat[:, :, : height * width].reshape(n, c, height, width)
+    image[:, :, top : top + h, left : left + w] = x
+    return flat
+
+
+def _wide_columns(flat, kernel, stride, out_h, width, ones_row=False):
+    """im2col over flattened rows: (N, C, L) → (C·k·k, N·out_h·width), plus a last row of
+    ones with ``ones_row`` (the bias then rides along in the matrix products).
+
+    Row (c, i, j) holds flat[n, c, i·width + j + stride·m] for every sample n and wide output
+    position m = r·width + col (col < width, of which only col < out_width are real outputs).
+    Each row is N long strided slices of the images, so the copy is fast.
+    """
+    n, c, length = flat.shape
+    item = flat.itemsize
+    positions = out_h * width
+    view = as_strided(
+        flat,
+        shape=(c, kernel, kernel, n, positions),
+        strides=(length * item, width * item, item, c * length * item, stride * item),
+        writeable=False,
+    )
+    rows = c * kernel * kernel
+    columns = np.empty((rows + ones_row, n * positions), dtype=flat.dtype)
+    np.copyto(columns[:rows].reshape(c, kernel, kernel, n, positions), view)
+    if ones_row:
+        columns[rows] = 1.0
+    return columns
+
+
+def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
+    """col2im for _wide_columns: k·k strided additions of long rows → (N, C, L)."""
+    grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
+    positions = grad_columns.shape[1] // n
+    grad_columns = grad_columns.reshape(channels, kernel, kernel, n, positions)
+
+    for i in range(kernel):
+        for j in range(kernel):
+            start = i * width + j
+            target = grad_flat[:, :, start : start + stride * positions : stride]
+            target += grad_columns[:, i, j].transpose(1, 0, 2)
+    return grad_flat
+
+
+class Conv2D(WeightedLayer):
+    """2-D convolution: ``filters`` learned k×k kernels slid over the image.
+
+    Input (channels, height, width) → output (filters, out_height, out_width), where
+    out = ceil(size / stride) for padding="same" and (size - k) // stride + 1 for "valid".
+    W has shape (filters, channels, k, k).
+
+    >>> Conv2D(16, kernel_size=5, stride=2)
+    Conv2D(16, kernel_size=5, stride=2)
+    """
+
+    category = "Convolution"
+    description = "Slides learned filters over an image to detect local patterns (edges, strokes)."
+    SETTINGS = [
+        Setting(
+            "filters",
+            "int",
+            16,
+            minimum=1,
+            maximum=4096,
+            help="Number of filters (output channels). 8-64 for small images; more filters "
+            "see more kinds of patterns but cost time.",
+        ),
+        Setting(
+            "kernel_size",
+            "int",
+            3,
+            minimum=1,
+            maximum=15,
+            help="Width and height of each filter in pixels. 3 is the usual choice; "
+            "5 sees more at once.",
+        ),
+        Setting(
+            "stride",
+            "int",
+            1,
+            minimum=1,
+            maximum=8,
+            help="Step between filter positions. 1 keeps the resolution; 2 halves it "
+            "(an alternative to pooling).",
+        ),
+        Setting(
+            "padding",
+            "choice",
+            "valid",
+            choices=("valid", "same"),
+            help="'valid' uses only full windows (the image shrinks by kernel_size - 1); "
+            "'same' pads with zeros so the size is kept (divided by stride).",
+        ),
+        ACTIVATION_SETTING,
+        INITIALIZER_SETTING,
+        USE_BIAS_SETTING,
+        L1_SETTING,
+        L2_SETTING,
+    ]
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,
+        stride=1,
+        padding="valid",
+        activation="linear",
+        initializer="auto",
+        use_bias=True,
+        l1=0.0,
+        l2=0.0,
+    ):
+        super().__init__(
+            filters=filters,
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            activation=activation or "linear",
+            initializer=initializer,
+            use_bias=use_bias,
+            l1=l1,
+            l2=l2,
+        )
+        self._setup_activation()
+
+    def _padding_for(self, size):
+        """(before, after) zero padding along one axis of length ``size``."""
+        if self.padding == "valid":
+            return 0, 0
+        out = -(-size // self.stride)  # ceil
+        total = max((out - 1) * self.stride + self.kernel_size - size, 0)
+        return total // 2, total - total // 2
+
+    def compute_output_shape(self, input_shape):
+        _check_image(input_shape, "Conv2D")
+        _, height, width = input_shape
+        k, s = self.kernel_size, self.stride
+        out = [(size + sum(self._padding_for(size)) - k) // s + 1 for size in (height, width)]
+        if min(out) < 1:
+            raise ShapeError(
+                f"an image of at least {k}×{k} pixels",
+                input_shape,
+                hint="Use padding='same', a smaller kernel_size, or fewer "
+                "pooling layers before it.",
+            )
+        return (self.filters, out[0], out[1])
+
+    def _build(self, input_shape, rng):
+        channels, k = input_shape[0], self.kernel_size
+        shape = (self.filters, channels, k, k)
+        self._init_weights(shape, channels * k * k, self.filters * k * k, self.filters, rng)
+
+    def _geometry(self):
+        """Padding, padded width, and flat length that every wide window fits in."""
+        _, height, width = self.input_shape
+        pads = (self._padding_for(height), self._padding_for(width))
+        padded_h, padded_w = height + sum(pads[0]), width + sum(pads[1])
+        length = (padded_h + self.stride) * padded_w + self.kernel_size
+        return pads, padded_w, length
+
+    def forward(self, x, training=False):
+        n = len(x)
+        filters, out_h, out_w = self.output_shape
+        pads, width, length = self._geometry()
+        columns = _wide_columns(
+            _pad_flat(x, pads, length), self.kernel_size, self.stride, out_h, width, self.use_bias
+        )
+        self._columns = columns
+        # One large product, filters first, with the bias as a last weight column against the
+        # row of ones (one pass less than adding it afterwards). The activation below writes
+        # the NCHW output from a transposed view, so no extra copy is made.
+        z = np.matmul(self._weight_matrix(), columns)
+        # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
+        z = z.reshape(filters, n, out_h, width)[..., :out_w].transpose(1, 0, 2, 3)
+        return self._activate(z, out=np.empty((n, filters, out_h, out_w), dtype=z.dtype))
+
+    def _weight_matrix(self):
+        """W as (filters, C·k·k), with the bias appended as a last column when used."""
+        W = self.params["W"].reshape(self.filters, -1)
+        return np.hstack([W, self.params["b"][:, None]]) if self.use_bias else W
+
+    def _wide_gradient_buffer(self, shape, dtype):
+        """A buffer for the output gradient on the wide grid, kept between batches: its
+        wrap-around columns are zeroed once, and only the real ones are written each time."""
+        buffer = getattr(self, "_wide_buffer", None)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._wide_buffer = np.zeros(shape, dtype)
+        return buffer
+
+    def backward(self, grad_y, need_input_grad=True):
+        n = len(grad_y)
+        filters, out_h, out_w = self.output_shape
+        pads, width, length = self._geometry()
+        # The gradient on the wide grid, filters first so that the weight and column
+        # gradients are single large products; the wrap-around columns stay 0.
+        wide = self._wide_gradient_buffer((filters, n, out_h, width), grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
+        wide = wide.reshape(filters, -1)
+        W = self.params["W"].reshape(filters, -1)
+        # Columns times gradient rather than gradient times columns: the same product, but
+        # OpenBLAS does it up to 1.6× faster in this orientation (long inner dimension).
+        # Against the row of ones, the last row is the bias gradient.
+        weight_grads = np.matmul(self._columns, wide.T)
+        self.grads["W"].reshape(filters, -1)[:] = weight_grads[: W.shape[1]].T
+        if self.use_bias:
+            self.grads["b"][:] = weight_grads[-1]
+        self._add_penalty_grads()
+        if not need_input_grad:
+            return None
+        channels, height, in_width = self.input_shape
+        grad_flat = _scatter_columns(
+            np.matmul(W.T, wide), n, channels, length, self.kernel_size, self.stride, width
+        )
+        (top, bottom), (left, _) = pads
+        padded_h = height + top + bottom
+        grad_padded = grad_flat[:, :, : padded_h * width].reshape(n, channels, padded_h, width)
+        return grad_padded[:, :, top : top + height, left : left + in_width]
+
+
+POOL_SETTINGS = [
+    Setting(
+        "pool_size",
+        "int",
+        2,
+        minimum=1,
+        maximum=16,
+        help="Width and height of the pooling window. 2 halves the image size.",
+    ),
+    Setting(
+        "stride",
+        "int",
+        None,
+        minimum=1,
+        maximum=16,
+        help="Step between windows; empty means the same as pool_size (windows do not "
+        "overlap), which is the usual choice.",
+    ),
+]
+
+
+class _Pool2D(Layer):
+    """Shared shape logic of MaxPool2D and AvgPool2D (windows that do not fit are dropped)."""
+
+    category = "Pooling"
+    SETTINGS = POOL_SETTINGS
+
+    def __init__(self, pool_size=2, stride=None):
+        super().__init__(pool_size=pool_size, stride=stride)
+
+    @property
+    def step(self) -> int:
+        return self.stride or self.pool_size
+
+    def compute_output_shape(self, input_shape):
+        _check_image(input_shape, type(self).__name__)
+        channels, height, width = input_shape
+        p, s = self.pool_size, self.step
+        if height < p or width < p:
+            raise ShapeError(
+                f"an image of at least {p}×{p} pixels",
+                input_shape,
+                hint="Use a smaller pool_size or remove a pooling layer.",
+            )
+        return (channels, (height - p) // s + 1, (width - p) // s + 1)
+
+    def _windows_tile_input(self) -> bool:
+        """True when every input value is in exactly one window (no overlap, gap or rest)."""
+        _, height, width = self.input_shape
+        p = self.pool_size
+        return self.step == p and height % p == 0 and width % p == 0
+
+    def _offsets(self):
+        """Index of the values every window sees at each of its p·p offsets."""
+        _, out_h, out_w = self.output_shape
+        p = self.pool_size
+        return [_offset_slices(i, j, self.step, out_h, out_w) for i in range(p) for j in range(p)]
+
+
+class MaxPool2D(_Pool2D):
+    """Keeps the largest value of each pool_size×pool_size window.
+
+    The gradient goes to the first maximum of each window (as in PyTorch), so ties (such as
+    windows of zeros after ReLU) do not multiply it.
+    """
+
+    description = "Keeps the largest value of each window: smaller images, some shift tolerance."
+
+    def forward(self, x, training=False):
+        self._x = x
+        y = np.empty((len(x), *self.output_shape), dtype=x.dtype)
+        offsets = self._offsets()
+        # p·p elementwise maxima of strided views: many times faster than
+        # x.reshape(n, c, h/p, p, w/p, p).max(axis=(3, 5)), NumPy's reduction over two
+        # non-adjacent short axes being slow.
+        _reduce_windows(np.maximum, x, offsets, y)
+        self._y = y
+        return y
+
+    def backward(self, grad_y, need_input_grad=True):
+        x, y = self._x, self._y
+        tiles = self._windows_tile_input()
+        grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
+        offsets = self._offsets()
+
+        taken = np.equal(x[offsets[0]], y)  # windows whose maximum was already routed
+        first_max = taken.copy()
+        for number, index in enumerate(offsets):
+            if number == 0:
+                pass  # first_max is already this offset's equality
+            elif number == len(offsets) - 1:  # the maximum is here if at no offset before
+                np.logical_not(taken, out=first_max)
+            else:
+                np.equal(x[index], y, out=first_max)
+                np.greater(first_max, taken, out=first_max)  # a maximum, and the first one
+                taken |= first_max
+            if tiles:
+                np.multiply(grad_y, first_max, out=grad_x[index])
+            else:
+                grad_x[index] += grad_y * first_max
+        return grad_x
+
+
+class AvgPool2D(_Pool2D):
+    """Averages each pool_size×pool_size window."""
+
+    description = "Averages each window: smaller, smoother images."
+
+    def forward(self, x, training=False):
+        y = np.empty((len(x), *self.output_shape), dtype=x.dtype)
+        _reduce_windows(np.add, x, self._offsets(), y)
+        y *= 1.0 / self.pool_size**2
+        return y
+
+    def backward(self, grad_y, need_input_grad=True):
+        shape = (len(grad_y), *self.input_shape)
+        tiles = self._windows_tile_input()
+        grad_x = np.empty(shape, grad_y.dtype) if tiles else np.zeros(shape, grad_y.dtype)
+        share = grad_y * (1.0 / self.pool_size**2)
+        for index in self._offsets():
+            if tiles:
+                grad_x[index] = share
+            else:
+                grad_x[index] += share
+        return grad_x

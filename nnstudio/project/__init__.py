@@ -1,0 +1,40 @@
+"""The Qt-free application layer that the command line and the window share.
+
+- project_file.py: the project file (.nnsproj) and the engine objects it builds
+- presets.py: shipped and user presets
+- autosave.py, layer_text.py (``--layers`` text), digit_models.py (the Draw tab's models)
+- builder_model.py, layer_meta.py, network_checks.py, problems.py, diagram_layout.py: the
+  layer builder's model and its live checks
+"""
+
+from nnstudio.project.project_file import (
+    FORMAT,
+    SUFFIX,
+    VERSION,
+    DatasetSpec,
+    Project,
+    ProjectError,
+    TrainingSettings,
+    check_outputs,
+    default_layers,
+    list_presets,
+    load_preset,
+    load_project,
+    save_project,
+)
+
+__all__ = [
+    "FORMAT",
+    "SUFFIX",
+    "VERSION",
+    "DatasetSpec",
+    "Project",
+    "ProjectError",
+    "TrainingSettings",
+    "check_outputs",
+    "default_layers",
+    "list_presets",
+    "load_preset",
+    "load_project",
+    "save_project",
+]

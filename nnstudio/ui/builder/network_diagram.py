@@ -1,0 +1,457 @@
+"""QtNetworkDiagram: the network drawn TensorFlow-Playground style, live during training.
+
+Neurons are nodes, weights are lines (blue positive, orange negative, thicker when larger);
+layers wider than 16 neurons become a block labelled with their shape. With a 2-D input every
+neuron shows its own output over the input plane, and hovering one shows it large.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from nnstudio.project import layer_meta
+from nnstudio.project.diagram_layout import (
+    Column,
+    NeuronProbe,
+    columns_for,
+    small_enough_to_probe,
+)
+from nnstudio.project.network_checks import ShapeCache
+from nnstudio.ui.builder.layer_icons import category_color
+
+POSITIVE = QColor("#0877BD")  # the Playground's colours: blue for +, orange for -
+NEGATIVE = QColor("#F59322")
+THUMB_SIZE = 24  # resolution of the in-node pictures; the hover picture uses 96
+HOVER_SIZE = 96
+_DEFAULT_EXTENT = (-2.5, 2.5, -2.5, 2.5)
+
+
+def diverging_image(values: np.ndarray) -> QImage:
+    """Orange (negative) → white (0) → blue (positive), scaled by the largest magnitude."""
+    scale = float(np.max(np.abs(values))) or 1.0
+    t = np.clip(values / scale, -1.0, 1.0)[..., None]
+    white = np.array([255, 255, 255], dtype=np.float32)
+    blue = np.array([8, 119, 189], dtype=np.float32)
+    orange = np.array([245, 147, 34], dtype=np.float32)
+    rgb = np.where(t >= 0, white + t * (blue - white), white - t * (orange - white))
+    height, width = values.shape
+    rgba = np.empty((height, width, 4), dtype=np.uint8)
+    rgba[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
+    rgba[..., 3] = 255
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()  # own the pixels: the numpy buffer goes away
+
+
+class QtNetworkDiagram(QWidget):
+    """``set_config(cfg)`` to show a network, ``update_weights(snapshot)`` while it trains.
+
+    ``update_weights`` takes parameter name → array (``{"0.W": ..., "0.b": ...}``) or the
+    training session's whole snapshot (its ``"weights"``, and ``"boundary"["extent"]`` for the
+    plane of 2-D inputs).
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("networkDiagram")
+        self.setMouseTracking(True)
+        self.setMinimumSize(240, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip(
+            "The network: lines are weights (blue positive, orange negative, thicker = larger). "
+            "Layers wider than 16 neurons are drawn as blocks."
+        )
+        self.columns: list[Column] = []
+        self.weights: dict[str, np.ndarray] = {}
+        self.extent = _DEFAULT_EXTENT
+        self._config: dict = {}
+        self._cache = ShapeCache()
+        self._probe: NeuronProbe | None = None
+        self._thumbs: dict[tuple[int, int], QImage] = {}
+        self._hover: tuple[int, int] | None = None
+        self._hover_image: QImage | None = None
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 300)
+
+    # -- data -----------------------------------------------------------------------------------
+    def set_config(self, cfg: dict) -> None:
+        if cfg == self._config:
+            return
+        self._config = {
+            "input_shape": cfg.get("input_shape"),
+            "layers": list(cfg.get("layers", [])),
+        }
+        self.columns = columns_for(self._config, self._cache)
+        self._probe = self._make_probe()
+        self.weights = self._probe.weights() if self._probe else {}
+        self._hover = None
+        self._refresh_pictures()
+        self.update()
+
+    def _make_probe(self) -> NeuronProbe | None:
+        known = all(column.shape is not None for column in self.columns)
+        if not known or len(self.columns) < 2 or not small_enough_to_probe(self.columns):
+            return None
+        try:
+            return NeuronProbe(self._config)
+        except ValueError:
+            return None
+
+    def update_weights(self, snapshot: dict) -> None:
+        """New weights from training (copies); redraws the lines and neuron pictures."""
+        weights = snapshot.get("weights") if isinstance(snapshot.get("weights"), dict) else snapshot
+        boundary = snapshot.get("boundary")
+        if isinstance(boundary, dict) and boundary.get("extent") is not None:
+            self.extent = tuple(float(v) for v in boundary["extent"])
+        self.weights = {k: np.asarray(v) for k, v in weights.items() if isinstance(v, np.ndarray)}
+        if self._probe is not None:
+            self._probe.load(self.weights)
+        self._refresh_pictures()
+        self.update()
+
+    def set_input_extent(self, extent: tuple) -> None:
+        """The part of the input plane the neuron pictures show: (x_min, x_max, y_min, y_max)."""
+        self.extent = tuple(float(v) for v in extent)
+        self._refresh_pictures()
+        self.update()
+
+    @property
+    def shows_plane(self) -> bool:
+        return bool(self.columns) and self.columns[0].shape == (2,) and self._probe is not None
+
+    def _refresh_pictures(self) -> None:
+        self._thumbs = {}
+        if not self.shows_plane:
+            return
+        maps = self._probe.neuron_maps(self.columns, self.extent, THUMB_SIZE)
+        self._thumbs = {key: diverging_image(values) for key, values in maps.items()}
+        self._hover_image = None
+
+    def neuron_picture(self, column: int, neuron: int, size: int = HOVER_SIZE) -> np.ndarray | None:
+        """The output of one neuron over the input plane (None unless the input is 2-D)."""
+        if not self.shows_plane:
+            return None
+        return self._probe.neuron_maps(self.columns, self.extent, size).get((column, neuron))
+
+    # -- geometry -------------------------------------------------------------------------------
+    def _area(self) -> QRectF:
+        return QRectF(self.rect()).adjusted(40, 46, -34, -40)
+
+    def column_x(self, number: int) -> float:
+        area = self._area()
+        if len(self.columns) == 1:
+            return area.center().x()
+        return area.left() + number * area.width() / (len(self.columns) - 1)
+
+    def _spacing(self) -> float:
+        most = max((c.neurons or 0 for c in self.columns), default=1) or 1
+        return min(40.0, self._area().height() / most)
+
+    def node_radius(self) -> float:
+        gap = min(self._spacing(), self._column_gap())
+        return max(4.0, min(15.0, gap * 0.36))
+
+    def _column_gap(self) -> float:
+        if len(self.columns) < 2:
+            return 80.0
+        return self._area().width() / (len(self.columns) - 1)
+
+    def neuron_center(self, number: int, neuron: int) -> QPointF:
+        column = self.columns[number]
+        count = column.neurons or 1
+        spacing = self._spacing()
+        top = self._area().center().y() - spacing * (count - 1) / 2
+        return QPointF(self.column_x(number), top + neuron * spacing)
+
+    def block_rect(self, number: int) -> QRectF:
+        """Images are drawn as a stack of maps whose height follows their size in pixels;
+        flat vectors as a bar whose height follows the number of values (log scale)."""
+        column, area = self.columns[number], self._area()
+        shape = column.shape or ()
+        gap = self._column_gap()
+        if len(shape) == 3:
+            tallest = max(
+                (c.shape[1] for c in self.columns if c.shape and len(c.shape) == 3), default=1
+            )
+            fraction = 0.25 + 0.6 * shape[1] / max(tallest, 1)
+            width = max(8.0, min(30.0, gap * 0.42) - 3.5 * (self._map_count(column) - 1))
+        else:
+            size = math.prod(shape) if shape else 1
+            fraction = 0.3 + 0.55 * min(1.0, math.log10(max(size, 10)) / 4.0)
+            width = max(8.0, min(16.0, gap * 0.3))
+        height = area.height() * fraction
+        return QRectF(
+            self.column_x(number) - width / 2, area.center().y() - height / 2, width, height
+        )
+
+    @staticmethod
+    def _map_count(column: Column) -> int:
+        if column.shape and len(column.shape) == 3:
+            return max(1, min(4, int(math.log2(column.shape[0] + 1))))
+        return 1
+
+    def neuron_at(self, position: QPointF) -> tuple[int, int] | None:
+        radius = self.node_radius() + 2
+        for number, column in enumerate(self.columns):
+            for neuron in range(column.neurons or 0):
+                delta = self.neuron_center(number, neuron) - position
+                if abs(delta.x()) <= radius and abs(delta.y()) <= radius:
+                    return number, neuron
+        return None
+
+    # -- painting -------------------------------------------------------------------------------
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if not self.columns or len(self.columns) < 2:
+            self._paint_empty(painter)
+        else:
+            for number in range(1, len(self.columns)):
+                self._paint_links(painter, number)
+            for number in range(len(self.columns)):
+                self._paint_column(painter, number)
+            if self._hover is not None:
+                self._paint_hover(painter, *self._hover)
+        painter.end()
+
+    def _paint_empty(self, painter: QPainter):
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Add layers to see the network")
+
+    def _dense_weights(self, number: int) -> np.ndarray | None:
+        column = self.columns[number]
+        if column.layer_index is None:
+            return None
+        matrix = self.weights.get(f"{column.layer_index}.W")
+        previous = self.columns[number - 1]
+        if matrix is None or matrix.ndim != 2 or previous.neurons is None or column.neurons is None:
+            return None
+        if matrix.shape != (previous.neurons, column.neurons):
+            return None
+        return matrix
+
+    def _paint_links(self, painter: QPainter, number: int):
+        previous, column = self.columns[number - 1], self.columns[number]
+        matrix = self._dense_weights(number)
+        if matrix is not None:
+            self._paint_weight_lines(painter, number, matrix)
+            return
+        left = self._edge_points(number - 1, right_side=True)
+        right = self._edge_points(number, right_side=False)
+        funnel = QPolygonF([left[0], right[0], right[1], left[1]])
+        shade = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        shade.setAlphaF(0.09 if previous.shape and column.shape else 0.04)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(shade)
+        painter.drawPolygon(funnel)
+
+    def _edge_points(self, number: int, right_side: bool) -> tuple[QPointF, QPointF]:
+        column = self.columns[number]
+        if column.neurons is not None:
+            radius = self.node_radius()
+            top = self.neuron_center(number, 0)
+            bottom = self.neuron_center(number, column.neurons - 1)
+            x = top.x() + (radius if right_side else -radius)
+            return QPointF(x, top.y() - radius), QPointF(x, bottom.y() + radius)
+        rect = self.block_rect(number)
+        x = rect.right() if right_side else rect.left()
+        return QPointF(x, rect.top()), QPointF(x, rect.bottom())
+
+    def _paint_weight_lines(self, painter: QPainter, number: int, matrix: np.ndarray):
+        finite = np.nan_to_num(matrix.astype(np.float64))
+        scale = float(np.max(np.abs(finite))) or 1.0
+        # Thin lines first, so the strong weights sit on top and read clearly.
+        order = np.argsort(np.abs(finite), axis=None)
+        for flat in order:
+            i, j = np.unravel_index(flat, finite.shape)
+            value = finite[i, j]
+            strength = abs(value) / scale
+            color = QColor(POSITIVE if value >= 0 else NEGATIVE)
+            color.setAlphaF(0.18 + 0.72 * strength)
+            painter.setPen(
+                QPen(color, 0.6 + 4.0 * strength, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+            )
+            painter.drawLine(
+                self.neuron_center(number - 1, int(i)), self.neuron_center(number, int(j))
+            )
+
+    def _paint_column(self, painter: QPainter, number: int):
+        column = self.columns[number]
+        self._paint_labels(painter, number)
+        if column.neurons is None:
+            self._paint_block(painter, number)
+            return
+        radius = self.node_radius()
+        bias = (
+            self.weights.get(f"{column.layer_index}.b") if column.layer_index is not None else None
+        )
+        if number == 0:
+            self._paint_input_names(painter, column.neurons, radius)
+        for neuron in range(column.neurons):
+            center = self.neuron_center(number, neuron)
+            rect = QRectF(center.x() - radius, center.y() - radius, 2 * radius, 2 * radius)
+            self._paint_node(painter, number, neuron, rect, bias)
+
+    def _paint_input_names(self, painter: QPainter, count: int, radius: float):
+        """x1, x2, ... left of the input neurons, so the first lines read as "from feature i"."""
+        small = QFont(self.font())
+        small.setPointSizeF(self.font().pointSizeF() * 0.78)
+        painter.setFont(small)
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        for neuron in range(count):
+            center = self.neuron_center(0, neuron)
+            rect = QRectF(center.x() - radius - 30, center.y() - 8, 26, 16)
+            align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(rect, align, f"x{neuron + 1}")
+
+    def _paint_node(self, painter: QPainter, number: int, neuron: int, rect: QRectF, bias):
+        palette = self.palette()
+        thumb = self._thumbs.get((number, neuron))
+        border = QColor(palette.color(QPalette.ColorRole.WindowText))
+        border.setAlphaF(0.55)
+        if bias is not None and bias.ndim == 1 and neuron < len(bias):
+            border = QColor(POSITIVE if bias[neuron] >= 0 else NEGATIVE)
+        hovered = self._hover == (number, neuron)
+        painter.setPen(QPen(border, 2.2 if hovered else 1.4))
+        if thumb is not None and rect.width() >= 10:
+            path = QPainterPath()
+            path.addRoundedRect(rect, 3, 3)
+            painter.save()
+            painter.setClipPath(path)
+            painter.drawImage(rect, thumb)
+            painter.restore()
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, 3, 3)
+            return
+        fill = QColor(palette.color(QPalette.ColorRole.Base))
+        painter.setBrush(fill if number else QColor(palette.color(QPalette.ColorRole.Mid)))
+        painter.drawEllipse(rect)
+
+    def _paint_block(self, painter: QPainter, number: int):
+        column = self.columns[number]
+        rect = self.block_rect(number)
+        color = category_color(column.category) if column.category != "Input" else QColor("#64748B")
+        fill = QColor(color)
+        fill.setAlphaF(0.22)
+        if column.shape is None:  # after a problem: the shape is not known, say so by dashes
+            painter.setPen(QPen(color, 1.4, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect, 4, 4)
+            return
+        layers = self._map_count(column)
+        painter.setPen(QPen(color, 1.4))
+        for k in reversed(range(layers)):  # a stack of feature maps, back to front
+            offset = 3.5 * k
+            painter.setBrush(fill if k else QColor(color.red(), color.green(), color.blue(), 90))
+            painter.drawRoundedRect(rect.translated(offset, -offset), 4, 4)
+
+    def _paint_labels(self, painter: QPainter, number: int):
+        """Title and tags above, shape below. When columns are close, labels alternate
+        between two rows so neighbours never overlap."""
+        column = self.columns[number]
+        palette = self.palette()
+        x, gap = self.column_x(number), self._column_gap()
+        crowded = gap < 78
+        width = (2 * gap - 6) if crowded else max(60.0, gap - 4)
+        row = (number % 2) if crowded else 0
+        title_font = QFont(self.font())
+        title_font.setPointSizeF(self.font().pointSizeF() * 0.9)
+        title_font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(title_font)
+        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+        title = painter.fontMetrics().elidedText(
+            column.title, Qt.TextElideMode.ElideRight, int(width)
+        )
+        painter.drawText(
+            QRectF(x - width / 2, 4 + 16 * row, width, 16), Qt.AlignmentFlag.AlignCenter, title
+        )
+        small = QFont(self.font())
+        small.setPointSizeF(self.font().pointSizeF() * 0.78)
+        painter.setFont(small)
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        if not crowded:
+            tags = painter.fontMetrics().elidedText(
+                " · ".join(column.tags), Qt.TextElideMode.ElideRight, int(width)
+            )
+            painter.drawText(
+                QRectF(x - width / 2, 21, width, 16), Qt.AlignmentFlag.AlignCenter, tags
+            )
+        shape = layer_meta.format_shape(column.shape)
+        bottom = self.height() - 18 - 14 * (1 - row if crowded else 0)
+        painter.drawText(
+            QRectF(x - width / 2, bottom, width, 16), Qt.AlignmentFlag.AlignCenter, shape
+        )
+
+    def _paint_hover(self, painter: QPainter, number: int, neuron: int):
+        if self._hover_image is None:
+            values = self.neuron_picture(number, neuron)
+            if values is None:
+                return
+            self._hover_image = diverging_image(values)
+        center = self.neuron_center(number, neuron)
+        size = 132.0
+        x = center.x() + self.node_radius() + 10
+        if x + size > self.width() - 4:
+            x = center.x() - self.node_radius() - 10 - size
+        y = min(max(4.0, center.y() - size / 2), self.height() - size - 22)
+        frame = QRectF(x, y, size, size + 18)
+        painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+        painter.setBrush(self.palette().color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(frame.adjusted(-4, -4, 4, 4), 6, 6)
+        painter.drawImage(QRectF(x, y + 18, size, size), self._hover_image)
+        painter.setPen(self.palette().color(QPalette.ColorRole.Text))
+        column = self.columns[number]
+        label = f"{column.title} {column.layer_index} · neuron {neuron}"
+        painter.drawText(QRectF(x, y, size, 16), Qt.AlignmentFlag.AlignCenter, label)
+
+    # -- hovering ------------------------------------------------------------------------------
+    def column_at(self, position: QPointF) -> int | None:
+        """The column whose vertical band contains ``position`` (for tooltips)."""
+        if len(self.columns) < 2:
+            return None
+        half = self._column_gap() / 2
+        for number in range(len(self.columns)):
+            if abs(position.x() - self.column_x(number)) <= half:
+                return number
+        return None
+
+    def column_tooltip(self, number: int) -> str:
+        column = self.columns[number]
+        shape = column.shape
+        size = f" ({math.prod(shape):,} values)" if shape and len(shape) > 1 else ""
+        where = "" if column.layer_index is None else f" {column.layer_index}"
+        tags = f" · {' · '.join(column.tags)}" if column.tags else ""
+        output = f"output {layer_meta.format_shape(shape)}{size}"
+        return f"<b>{column.title}{where}</b>{tags}<br>{output}"
+
+    def event(self, event):
+        if event.type() == QEvent.Type.ToolTip:
+            if self._hover is not None and self.shows_plane:
+                return True  # the neuron's own picture is showing; no text over it
+            number = self.column_at(QPointF(event.pos()))
+            if number is not None:
+                QToolTip.showText(event.globalPos(), self.column_tooltip(number), self)
+                return True
+        return super().event(event)
+
+    def mouseMoveEvent(self, event):
+        hit = self.neuron_at(event.position())
+        if hit is not None and hit[0] == 0:
+            hit = None  # an input neuron's output is just its coordinate
+        if hit != self._hover:
+            self._hover = hit
+            self._hover_image = None
+            self.update()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event):
+        if self._hover is not None:
+            self._hover = None
+            self.update()
+        super().leaveEvent(event)

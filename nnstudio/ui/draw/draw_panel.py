@@ -1,0 +1,357 @@
+"""DrawPanel: the Draw tab. Draw a digit, see what the model reads and what it answers, live.
+
+Prediction runs in the GUI thread: one 28×28 forward pass takes about a millisecond, far less
+than a thread hop would cost. While a stroke is drawn, a single-shot timer throttles it to a
+few answers a second; every finished stroke, undo or clear answers at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.data.digits import add_drawing, drawings_dataset_name, drawings_path, prepare_drawing
+from nnstudio.project.digit_models import (
+    DIGIT_NAMES,
+    DigitModel,
+    DrawModelError,
+    describe,
+    load_bundled_model,
+)
+from nnstudio.ui.draw.digit_canvas import MAX_PEN_WIDTH, MIN_PEN_WIDTH, QtDigitCanvas
+from nnstudio.ui.draw.model_input_view import QtModelInputView
+from nnstudio.ui.draw.probability_bars import QtProbabilityBars
+
+THROTTLE_MS = 60  # while drawing: at most ~16 answers a second
+BUNDLED, CURRENT = "bundled", "current"
+
+
+class DrawPanel(QWidget):
+    """The Draw tab. ``set_current_model(model)`` offers the user's own model in the selector.
+
+    Signals: ``predicted(str)`` after every answer (the class name, "" when the canvas is
+    empty); ``drawingSaved(str, int)`` with the dataset file and its new size after a
+    correction was kept.
+    """
+
+    predicted = Signal(str)
+    drawingSaved = Signal(str, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("drawPanel")
+        self._bundled: DigitModel | None = None
+        self._bundled_error: str | None = None
+        self._current: DigitModel | None = None
+        self._digit: np.ndarray | None = None
+        self._probabilities: np.ndarray | None = None
+        self.last_latency_ms = 0.0  # mouse release → answer shown, for benchmarks
+        self._throttle = QTimer(self, singleShot=True, interval=THROTTLE_MS)
+        self._throttle.timeout.connect(self.predict)
+        self._build()
+        self._show_empty()
+
+    # --- public API ---------------------------------------------------------------------
+
+    def set_current_model(
+        self,
+        model,
+        class_names=None,
+        title: str = "Current model",
+        scaling: dict | None = None,
+        trained: bool = True,
+    ) -> bool:
+        """Offer ``model`` (a Sequential taking one 28×28 image) as "current model"; ``None``
+        removes the choice. Returns whether the model was accepted.
+
+        A trained model is selected at once; an untrained one (``trained=False``) is only
+        listed, so fresh random weights never replace the bundled model's answers. ``scaling``
+        is the training dataset's scaling dict. Give the panel a copy, never the model a
+        training thread is changing."""
+        self._remove_current_choice()
+        self._current = None
+        if model is not None:
+            try:
+                names = list(class_names) if class_names else list(DIGIT_NAMES)
+                self._current = DigitModel(model, title, names, scaling=scaling)
+            except DrawModelError as error:
+                self.modelSelector.setToolTip(f"{self._selector_help()}\n{error}")
+            else:
+                self.modelSelector.addItem(title if trained else f"{title} (not trained)", CURRENT)
+                if trained:
+                    self.modelSelector.setCurrentIndex(self.modelSelector.count() - 1)
+        self.predict()
+        return self._current is not None
+
+    def active_model(self) -> DigitModel | None:
+        """The model answering now (the bundled one is loaded on first use)."""
+        if self.modelSelector.currentData() == CURRENT and self._current is not None:
+            return self._current
+        return self._bundled_model()
+
+    def prepared_digit(self) -> np.ndarray | None:
+        """The 28×28 image the model read last (None when the canvas is empty)."""
+        return None if self._digit is None else self._digit.copy()
+
+    def probabilities(self) -> np.ndarray | None:
+        return None if self._probabilities is None else self._probabilities.copy()
+
+    def predict(self) -> None:
+        """Read the canvas and show the answer of the active model."""
+        started = time.perf_counter()
+        self._throttle.stop()
+        digit = prepare_drawing(self.canvas.ink())
+        self._digit = digit
+        self._probabilities = None
+        if digit is None:
+            self._show_empty()
+            return
+        model = self.active_model()
+        if model is None:
+            self._show_unavailable(digit)
+            return
+        probabilities = model.probabilities(digit)
+        self._probabilities = probabilities
+        self._show_answer(model, digit, probabilities)
+        self.last_latency_ms = (time.perf_counter() - started) * 1000.0
+
+    def showEvent(self, event) -> None:
+        # Load the bundled model as soon as the tab shows, not on the first stroke, so even the
+        # first answer comes within a few milliseconds of the mouse release.
+        if self._bundled is None and self._bundled_error is None:
+            QTimer.singleShot(0, self._bundled_model)
+        super().showEvent(event)
+
+    # --- layout -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QHBoxLayout(self)
+        layout.addLayout(self._build_drawing_side(), 3)
+        layout.addLayout(self._build_answer_side(), 2)
+
+    def _build_drawing_side(self) -> QVBoxLayout:
+        self.canvas = QtDigitCanvas(self)
+        self.canvas.strokeMoved.connect(self._on_stroke_moved)
+        self.canvas.drawingChanged.connect(self.predict)
+        side = QVBoxLayout()
+        side.addWidget(self.canvas, 1)
+        side.addLayout(self._build_canvas_tools())
+        # Under the drawing it corrects; it also keeps the tab short enough for a laptop screen.
+        side.addWidget(self._build_correction_box())
+        return side
+
+    def _build_canvas_tools(self) -> QHBoxLayout:
+        tools = QHBoxLayout()
+        self.penWidth = QSlider(Qt.Orientation.Horizontal, objectName="digitPenWidth")
+        self.penWidth.setRange(MIN_PEN_WIDTH, MAX_PEN_WIDTH)
+        self.penWidth.setValue(int(self.canvas.pen_width()))
+        self.penWidth.setToolTip(
+            "Pen width. About a tenth of the digit's height looks like MNIST's handwriting; "
+            "the model copes with thinner and thicker strokes too."
+        )
+        self.penWidth.valueChanged.connect(self.canvas.set_pen_width)
+        self.undoButton = QPushButton("Undo stroke", objectName="digitUndo")
+        self.undoButton.setToolTip("Remove the last stroke (Ctrl+Z in the canvas).")
+        self.undoButton.clicked.connect(self.canvas.undo)
+        self.clearButton = QPushButton("Clear", objectName="digitClear")
+        self.clearButton.setToolTip("Erase the drawing (Esc or right-click in the canvas).")
+        self.clearButton.clicked.connect(self.canvas.clear)
+        self.colours = QComboBox(objectName="digitColours")
+        self.colours.addItems(["White on black", "Black on white"])
+        self.colours.setToolTip(
+            "How the canvas looks. The model always gets white ink on black, like MNIST."
+        )
+        self.colours.currentIndexChanged.connect(
+            lambda index: self.canvas.set_black_on_white(index == 1)
+        )
+        pen_label = QLabel("Pen")
+        pen_label.setToolTip(self.penWidth.toolTip())
+        for widget in (pen_label, self.penWidth, self.undoButton, self.clearButton, self.colours):
+            tools.addWidget(widget)
+        return tools
+
+    def _build_answer_side(self) -> QVBoxLayout:
+        side = QVBoxLayout()
+        side.addLayout(self._build_model_row())
+        side.addLayout(self._build_answer_row())
+        side.addWidget(self._build_probabilities_box(), 1)
+        return side
+
+    def _build_model_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.modelSelector = QComboBox(objectName="digitModelSelector")
+        self.modelSelector.addItem("Bundled digit model", BUNDLED)
+        self.modelSelector.setToolTip(self._selector_help())
+        self.modelSelector.currentIndexChanged.connect(lambda _index: self.predict())
+        label = QLabel("Model")
+        label.setToolTip(self._selector_help())
+        row.addWidget(label)
+        row.addWidget(self.modelSelector, 1)
+        return row
+
+    def _build_answer_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        answer = QVBoxLayout()
+        self.prediction = QLabel("?", objectName="digitPrediction")
+        font = QFont(self.prediction.font())
+        font.setPointSize(72)
+        font.setBold(True)
+        self.prediction.setFont(font)
+        self.prediction.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.prediction.setMinimumWidth(130)
+        self.prediction.setToolTip("The digit the model reads in your drawing.")
+        self.certainty = QLabel(objectName="digitCertainty")
+        self.certainty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.certainty.setWordWrap(True)
+        self.certainty.setToolTip(
+            "How sure the model is: the probability of its answer. Below 60 % it says "
+            "'Not sure' and names its two best guesses."
+        )
+        answer.addWidget(self.prediction)
+        answer.addWidget(self.certainty)
+        row.addLayout(answer, 1)
+        row.addLayout(self._build_input_column())
+        return row
+
+    def _build_input_column(self) -> QVBoxLayout:
+        column = QVBoxLayout()
+        caption = QLabel("What the model sees")
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.inputView = QtModelInputView(self)
+        caption.setToolTip(self.inputView.toolTip())
+        self.saliencyCheck = QCheckBox("Saliency", objectName="digitSaliency")
+        self.saliencyCheck.setToolTip(
+            "Colour the pixels by how they push the answer (the gradient of its score with "
+            "respect to the input): red — more ink here makes the answer more likely; blue — "
+            "less likely."
+        )
+        self.saliencyCheck.toggled.connect(lambda _on: self.predict())
+        column.addWidget(caption)
+        column.addWidget(self.inputView)
+        column.addWidget(self.saliencyCheck, 0, Qt.AlignmentFlag.AlignHCenter)
+        return column
+
+    def _build_probabilities_box(self) -> QGroupBox:
+        box = QGroupBox("Probabilities")
+        self.bars = QtProbabilityBars(self)
+        QVBoxLayout(box).addWidget(self.bars)
+        return box
+
+    def _build_correction_box(self) -> QGroupBox:
+        box = QGroupBox("Wrong answer?")
+        box.setToolTip(
+            "Keep this drawing with its right label in your own small dataset; add it to "
+            "training to teach a model your handwriting."
+        )
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("That's wrong — it was a"))
+        self.correctLabel = QComboBox(objectName="digitCorrectLabel")
+        self.correctLabel.addItems(DIGIT_NAMES)
+        self.correctLabel.setToolTip("The digit you meant to draw.")
+        self.keepButton = QPushButton("Keep drawing", objectName="digitKeep")
+        self.keepButton.setToolTip(
+            f"Save the 28×28 drawing with this label to your personal dataset ({drawings_path()})."
+        )
+        self.keepButton.clicked.connect(self._keep_drawing)
+        row.addWidget(self.correctLabel)
+        row.addWidget(self.keepButton)
+        row.addStretch(1)
+        self.keptStatus = QLabel(objectName="digitKeptStatus")
+        self.keptStatus.setWordWrap(True)
+        self.keptStatus.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keptStatus.setToolTip("Pick this dataset name in the data panel to train on it.")
+        layout.addLayout(row)
+        layout.addWidget(self.keptStatus)
+        return box
+
+    # --- behaviour ----------------------------------------------------------------------
+
+    def _on_stroke_moved(self) -> None:
+        if not self._throttle.isActive():
+            self._throttle.start()
+
+    def _bundled_model(self) -> DigitModel | None:
+        if self._bundled is None and self._bundled_error is None:
+            try:
+                self._bundled = load_bundled_model()
+            except (ValueError, OSError, ImportError) as error:
+                self._bundled_error = str(error)
+            else:
+                self._describe_bundled()
+        return self._bundled
+
+    def _describe_bundled(self) -> None:
+        accuracy = self._bundled.test_accuracy
+        if accuracy is not None:
+            index = self.modelSelector.findData(BUNDLED)
+            self.modelSelector.setItemText(index, f"Bundled digit model ({accuracy:.2%} on MNIST)")
+
+    def _show_empty(self) -> None:
+        self.prediction.setText("?")
+        self.certainty.setText("Draw a digit")
+        self.bars.set_probabilities(None)
+        self.inputView.set_image(None)
+        self.keepButton.setEnabled(False)
+        self.predicted.emit("")
+
+    def _show_unavailable(self, digit: np.ndarray) -> None:
+        self.prediction.setText("?")
+        self.certainty.setText(self._bundled_error or "No model can read drawings.")
+        self.bars.set_probabilities(None)
+        self.inputView.set_image(digit)
+        self.keepButton.setEnabled(True)
+
+    def _show_answer(self, model: DigitModel, digit: np.ndarray, probabilities) -> None:
+        answer, sureness = describe(probabilities, model.class_names)
+        self.prediction.setText(answer)
+        self.certainty.setText(sureness)
+        self.bars.set_probabilities(probabilities, model.class_names)
+        saliency = None
+        if self.saliencyCheck.isChecked():
+            saliency = model.saliency(digit, int(np.argmax(probabilities)))
+        self.inputView.set_image(digit, saliency)
+        self.keepButton.setEnabled(True)
+        self.predicted.emit(answer)
+
+    def _keep_drawing(self) -> None:
+        if self._digit is None:
+            return
+        label = self.correctLabel.currentIndex()
+        try:
+            count = add_drawing(self._digit, label)
+        except (ValueError, OSError) as error:
+            self.keptStatus.setText(f"Could not save the drawing: {error}")
+            return
+        name = drawings_dataset_name()
+        noun = "drawing" if count == 1 else "drawings"
+        self.keptStatus.setText(f"Kept as a {label}. {count} {noun} in dataset {name}")
+        self.drawingSaved.emit(str(drawings_path()), count)
+
+    def _remove_current_choice(self) -> None:
+        index = self.modelSelector.findData(CURRENT)
+        if index >= 0:
+            self.modelSelector.removeItem(index)
+        self.modelSelector.setToolTip(self._selector_help())
+
+    @staticmethod
+    def _selector_help() -> str:
+        return (
+            "Which model reads your drawing: the digit model bundled with nnstudio (a small CNN "
+            "trained on MNIST with augmentation), or the model you trained, when it takes one "
+            "28×28 image."
+        )

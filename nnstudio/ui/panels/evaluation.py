@@ -1,0 +1,452 @@
+"""The Evaluate tab: metrics on the test split, confusion matrix, examples and mistakes.
+
+``evaluate(model, loss, dataset)`` runs prediction, metrics and saliency on a worker thread
+(``plots.mistakes_gallery.compute_evaluation``) and fills the views when it is done; the
+``evaluated`` signal carries the report so tests and the window can wait for it.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QMetaMethod, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.ui import style
+from nnstudio.ui.panels.mistakes_gallery import ExamplesView, cell_examples, compute_evaluation
+from nnstudio.ui.plots.confusion_matrix import ConfusionMatrixView
+from nnstudio.ui.plots.data_preview import class_label
+from nnstudio.ui.widgets.jobs import JobRunner, MessageBar
+from nnstudio.ui.widgets.table_preview import ColumnTable
+
+METRIC_TIPS = [
+    "Class name",
+    "Of the samples predicted as this class, the share that are it",
+    "Of the samples of this class, the share the model found",
+    "Harmonic mean of precision and recall",
+    "Samples of this class in the split",
+]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+class RegressionScatter(pg.PlotWidget):
+    """Predicted against true values; the dashed diagonal is a perfect model."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMenuEnabled(False)
+        self.setLabel("bottom", "true value")
+        self.setLabel("left", "predicted value")
+        self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
+        self.points = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(0, 114, 178, 150))
+        self.diagonal = pg.PlotDataItem(
+            pen=pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine)
+        )
+        self.addItem(self.diagonal)
+        self.addItem(self.points)
+        self.setToolTip(
+            "Each point is a sample: its true target (x) and the model's prediction "
+            "(y). Points on the dashed line are perfect."
+        )
+
+    def set_values(self, true, predicted) -> None:
+        true, predicted = np.ravel(true), np.ravel(predicted)
+        self.points.setData(true, predicted)
+        low = float(min(true.min(), predicted.min())) if true.size else 0.0
+        high = float(max(true.max(), predicted.max())) if true.size else 1.0
+        self.diagonal.setData([low, high], [low, high])
+        self.autoRange()
+
+
+class EvaluationPanel(QWidget):
+    """Metrics table, confusion matrix, examples of a cell, most confident mistakes, export."""
+
+    evaluated = Signal(dict)
+    cell_selected = Signal(int, int)
+    evaluate_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._model = self._loss = self._dataset = None
+        self._result: dict | None = None
+        self._runner = JobRunner(self)
+        self._runner.done.connect(self._on_done)
+        self._runner.failed.connect(self._on_failed)
+        self._build()
+        self.clear()
+
+    # -- construction --------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(self._build_toolbar())
+        self.message = MessageBar()
+        layout.addWidget(self.message)
+        self.metrics = ColumnTable()
+        self.metrics.setToolTip(
+            "Per-class metrics on the evaluated split. Click a header to "
+            "sort; the averages are listed below."
+        )
+        self.averages = ColumnTable(sortable=False)
+        self.averages.setToolTip(
+            "Macro average: every class counts the same. Weighted: by "
+            "the number of samples of each class."
+        )
+        self.averages.setMaximumHeight(92)
+        for table in (self.metrics, self.averages):
+            table.verticalHeader().setVisible(False)  # the class column names each row
+        self.metrics.fit_columns_to_contents()
+        self.averages.fit_columns_to_contents()
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.metrics, 1)
+        column.addWidget(self.averages)
+        self.confusion = ConfusionMatrixView()
+        self.confusion.cell_clicked.connect(self.show_cell)
+        self.scatter = RegressionScatter()
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(self.confusion)
+        self.plot_stack.addWidget(self.scatter)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(self.plot_stack)
+        top.setSizes([440, 460])  # the metrics need about 400 pixels to show whole
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(top)
+        body.addWidget(self._build_examples())
+        body.setSizes([480, 300])
+        layout.addWidget(body, 1)
+
+    def _export_action(self, menu: QMenu, text: str, tip: str, title: str, default: str, save):
+        action = menu.addAction(text)
+        action.setToolTip(tip)
+        action.triggered.connect(lambda: self._ask_path(title, default, save))
+        return action
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setToolTip("Headline numbers of the last evaluation.")
+        # Wraps rather than widening the window: the headline can be long.
+        self.summary.setWordWrap(True)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Evaluate the current model on the test split now.")
+        self.evaluate_button.clicked.connect(self._request)
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        self.export_metrics_action = self._export_action(
+            menu,
+            "Metrics table as CSV…",
+            "Save the metrics table (and averages) as a CSV file.",
+            "Save metrics",
+            "metrics.csv",
+            self.export_metrics_csv,
+        )
+        self.export_matrix_action = self._export_action(
+            menu,
+            "Confusion matrix as CSV…",
+            "Save the confusion matrix counts as a CSV file.",
+            "Save confusion matrix",
+            "confusion.csv",
+            self.export_confusion_csv,
+        )
+        self.export_png_action = self._export_action(
+            menu,
+            "Plot as PNG…",
+            "Save the confusion matrix (or the regression scatter) as a PNG image.",
+            "Save plot",
+            "evaluation.png",
+            self.export_plot_png,
+        )
+        self.export_gallery_action = self._export_action(
+            menu,
+            "Mistakes as PNG…",
+            "Save the gallery of the most confident mistakes (with saliency) as a PNG image.",
+            "Save mistakes",
+            "mistakes.png",
+            self.export_mistakes_png,
+        )
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setIcon(style.icon("export"))
+        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setMenu(menu)
+        self.export_button.setToolTip("Save the metrics, the confusion matrix or the plots.")
+        row = QHBoxLayout()
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.evaluate_button)
+        row.addWidget(self.export_button)
+        return row
+
+    def _build_examples(self) -> QTabWidget:
+        self.examples = ExamplesView("Click a cell of the confusion matrix to see its samples.")
+        self.examples_label = QLabel()
+        self.mistakes = ExamplesView("No mistakes to show yet.")
+        self.saliency_box = QCheckBox("Show saliency")
+        self.saliency_box.setChecked(True)
+        self.saliency_box.setToolTip(
+            "Red marks the pixels that pushed the model most towards "
+            "its (wrong) answer: the gradient of that class's output "
+            "with respect to the input."
+        )
+        self.saliency_box.toggled.connect(self._show_mistakes)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._page(self.examples_label, self.examples), "Examples in cell")
+        self.tabs.addTab(self._page(self.saliency_box, self.mistakes), "Most confident mistakes")
+        self.tabs.setTabToolTip(
+            0,
+            "The samples behind the selected confusion-matrix cell, "
+            "with the model's probabilities (hover for all of them).",
+        )
+        self.tabs.setTabToolTip(
+            1,
+            "Wrong answers the model was surest about: often mislabelled "
+            "or genuinely ambiguous samples.",
+        )
+        return self.tabs
+
+    @staticmethod
+    def _page(header: QWidget, view: QWidget) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(header)
+        layout.addWidget(view, 1)
+        return page
+
+    # -- public API ----------------------------------------------------------------------------
+    def evaluate(self, model, loss, dataset) -> None:
+        """Evaluate on the test split (validation if there is none); ``evaluated`` follows."""
+        if isinstance(loss, str):
+            from nnstudio.engine.losses import get_loss
+
+            loss = get_loss(loss)
+        self._model, self._loss, self._dataset = model, loss, dataset
+        self.message.hide()
+        self.summary.setText(f"Evaluating on {dataset.name}…")
+        self.evaluate_button.setEnabled(False)
+        self._runner.start(lambda job: compute_evaluation(model, loss, dataset, job.cancel_event))
+
+    def clear(self) -> None:
+        """Forget the last evaluation (e.g. when the model or the dataset changed)."""
+        self._runner.cancel()
+        self._result = None
+        self.summary.setText("Not evaluated yet — train a model, then press Evaluate.")
+        self.metrics.set_columns([])
+        self.averages.set_columns([])
+        self.confusion.clear()
+        self.examples.clear()
+        self.mistakes.clear()
+        self.examples_label.setText("")
+        self._enable_exports(False)
+        self.evaluate_button.setEnabled(True)
+
+    def report(self) -> dict | None:
+        return None if self._result is None else self._result["report"]
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._runner.wait(msecs)
+
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Cancel an evaluation still running and wait for its thread (the window is closing:
+        its thread must not outlive the widgets). True when the thread has ended."""
+        self._runner.cancel()
+        return self._runner.wait(msecs)
+
+    def show_cell(self, true_class: int, predicted_class: int) -> None:
+        """Show the samples of true class ``true_class`` predicted as ``predicted_class``."""
+        if self._result is None or self._result["task"] != "classification":
+            return
+        self.confusion.select(true_class, predicted_class)
+        indices = cell_examples(self._result, true_class, predicted_class)
+        self.examples.show_examples(self._result, indices, self._dataset)
+        total = int(self._result["report"]["confusion_matrix"][true_class][predicted_class])
+        names = self._dataset.class_names
+        shown = f" (the {len(indices)} most confident shown)" if total > len(indices) else ""
+        self.examples_label.setText(
+            f"True <b>{class_label(names, true_class)}</b>, predicted "
+            f"<b>{class_label(names, predicted_class)}</b>: {plural(total, 'sample')}{shown}."
+        )
+        self.tabs.setCurrentIndex(0)
+        self.cell_selected.emit(true_class, predicted_class)
+
+    # -- results -------------------------------------------------------------------------------
+    def _request(self) -> None:
+        # The window owns the model (it may be training): ask it; evaluate again on our own
+        # references only when nobody is listening.
+        if self.isSignalConnected(QMetaMethod.fromSignal(self.evaluate_requested)):
+            self.evaluate_requested.emit()
+        elif self._model is not None:
+            self.evaluate(self._model, self._loss, self._dataset)
+
+    def _on_done(self, result: dict) -> None:
+        self._result = result
+        self.evaluate_button.setEnabled(True)
+        report = result["report"]
+        if result["task"] == "regression":
+            self._show_regression(result)
+        else:
+            self._show_classification(result)
+        self._enable_exports(True)
+        self.evaluated.emit(report)
+
+    def _on_failed(self, error) -> None:
+        self.evaluate_button.setEnabled(True)
+        self.summary.setText("Evaluation failed.")
+        self.message.show_message(f"Could not evaluate: {error}", "error")
+
+    def _show_classification(self, result: dict) -> None:
+        report, names = result["report"], self._dataset.class_names
+        self.summary.setText(
+            f"{result['split'].capitalize()} split, {report['samples']:,} samples: accuracy "
+            f"<b>{100 * report['accuracy']:.2f} %</b> · loss {report['loss']:.4f} · "
+            f"{plural(int((result['y_true'] != result['y_pred']).sum()), 'mistake')}"
+        )
+        rows = report["per_class"]
+        self.metrics.set_columns(
+            [
+                (header, [row[key] for row in rows])
+                for header, key in (
+                    ("class", "class"),
+                    ("precision", "precision"),
+                    ("recall", "recall"),
+                    ("F1", "f1"),
+                    ("support", "support"),
+                )
+            ],
+            header_tips=METRIC_TIPS,
+            column_colors=None,
+        )
+        averages = [("macro avg", report["macro"]), ("weighted avg", report["weighted"])]
+        self.averages.set_columns(
+            [("average", [name for name, _ in averages])]
+            + [
+                (header, [values[key] for _, values in averages])
+                for header, key in (
+                    ("precision", "precision"),
+                    ("recall", "recall"),
+                    ("F1", "f1"),
+                    ("support", "support"),
+                )
+            ]
+        )
+        self.confusion.set_matrix(
+            report["confusion_matrix"], [class_label(names, k) for k in range(len(rows))]
+        )
+        self.plot_stack.setCurrentWidget(self.confusion)
+        self.averages.show()
+        self.tabs.show()
+        self.examples.clear()
+        self.examples_label.setText("Click a cell of the confusion matrix to see its samples.")
+        self._show_mistakes()
+
+    def _show_mistakes(self) -> None:
+        result = self._result
+        if result is None or result["task"] != "classification":
+            return
+        saliency = result["saliency"] if self.saliency_box.isChecked() else None
+        self.saliency_box.setVisible(result["saliency"] is not None)
+        self.mistakes.show_examples(result, result["mistakes"], self._dataset, saliency)
+
+    def _show_regression(self, result: dict) -> None:
+        report = result["report"]
+        self.summary.setText(
+            f"{result['split'].capitalize()} split, {report['samples']:,} samples: "
+            f"R² <b>{report['r2']:.4f}</b> · RMSE {report['rmse']:.4g}"
+        )
+        keys = [("MSE", "mse"), ("RMSE", "rmse"), ("MAE", "mae"), ("R²", "r2"), ("loss", "loss")]
+        self.metrics.set_columns(
+            [("metric", [name for name, _ in keys]), ("value", [report[key] for _, key in keys])]
+        )
+        self.averages.set_columns([])
+        self.averages.hide()
+        self.tabs.hide()  # examples and mistakes are about classes
+        self.scatter.set_values(result["y_true"], result["y_pred"])
+        self.plot_stack.setCurrentWidget(self.scatter)
+        self.examples.clear()
+        self.mistakes.clear()
+
+    # -- export --------------------------------------------------------------------------------
+    def _enable_exports(self, enabled: bool) -> None:
+        classification = (
+            enabled and self._result is not None and (self._result["task"] == "classification")
+        )
+        self.export_metrics_action.setEnabled(enabled)
+        self.export_png_action.setEnabled(enabled)
+        self.export_matrix_action.setEnabled(bool(classification))
+        self.export_gallery_action.setEnabled(bool(classification))
+        self.export_button.setEnabled(enabled)
+
+    def _ask_path(self, title: str, default: str, save) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, title, default)
+        if path:
+            try:
+                save(path)
+            except OSError as error:
+                self.message.show_message(
+                    f"Could not save {path}: {error.strerror or error}. Choose another folder.",
+                    "error",
+                )
+
+    def export_metrics_csv(self, path) -> None:
+        report = self.report()
+        if report is None:
+            return
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            if report["task"] == "regression":
+                writer.writerow(["metric", "value"])
+                writer.writerows([key, report[key]] for key in ("mse", "rmse", "mae", "r2", "loss"))
+                return
+            writer.writerow(["class", "precision", "recall", "f1", "support"])
+            for row in report["per_class"]:
+                writer.writerow([row[k] for k in ("class", "precision", "recall", "f1", "support")])
+            for name in ("macro", "weighted"):
+                values = report[name]
+                writer.writerow(
+                    [f"{name} avg"] + [values[k] for k in ("precision", "recall", "f1", "support")]
+                )
+            writer.writerow(["accuracy", report["accuracy"], "", "", report["samples"]])
+            writer.writerow(["loss", report["loss"], "", "", report["samples"]])
+
+    def export_confusion_csv(self, path) -> None:
+        report = self.report()
+        if report is None or report["task"] != "classification":
+            return
+        names = self.confusion.class_names()
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["true \\ predicted", *names])
+            for name, row in zip(names, report["confusion_matrix"], strict=True):
+                writer.writerow([name, *row])
+
+    def export_plot_png(self, path) -> bool:
+        """Save the visible plot (confusion matrix or regression scatter) as a PNG."""
+        widget = self.plot_stack.currentWidget()
+        return widget.grab().save(str(Path(path)), "PNG")
+
+    def export_mistakes_png(self, path) -> bool:
+        """Save the whole mistakes gallery (not just the part scrolled into view) as a PNG."""
+        grid = self.mistakes.grid
+        return grid.grab(grid.rect()).save(str(Path(path)), "PNG")
