@@ -209,6 +209,27 @@ class Project:
         return augment_images
 
 
+# Layers whose weights L1/L2 apply to (the Hyperparameters dock sets them on all of them).
+WEIGHT_LAYERS = ("Dense", "Conv2D")
+
+
+def apply_regularization(config: dict, l1: float, l2: float) -> dict:
+    """A copy of a model config with L1/L2 set on every weight layer (the dock's values)."""
+    config = copy.deepcopy(config)
+    for layer in config.get("layers", []):
+        if layer.get("type") in WEIGHT_LAYERS:
+            layer["l1"], layer["l2"] = float(l1), float(l2)
+    return config
+
+
+def common_regularization(config: dict) -> tuple[float, float]:
+    """The L1/L2 of the first weight layer (what the dock shows)."""
+    for layer in config.get("layers", []):
+        if layer.get("type") in WEIGHT_LAYERS:
+            return float(layer.get("l1", 0.0) or 0.0), float(layer.get("l2", 0.0) or 0.0)
+    return 0.0, 0.0
+
+
 def default_layers(dataset) -> list[dict[str, Any]]:
     """A sensible first network for a dataset: Flatten for images, ReLU hidden layers and
     one output per class (or regression target)."""

@@ -50,12 +50,7 @@ from nnstudio.ui.window.main_window_files import (  # noqa: F401 - part of this 
     SETTINGS_VERSION,
     FilesMixin,
 )
-from nnstudio.ui.window.main_window_model import (  # noqa: F401 - part of this module's interface
-    WEIGHT_LAYERS,
-    ModelMixin,
-    apply_regularization,
-    common_regularization,
-)
+from nnstudio.ui.window.main_window_model import ModelMixin
 from nnstudio.ui.window.main_window_training import TrainingMixin
 
 

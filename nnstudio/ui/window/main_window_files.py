@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from nnstudio.ui.window.main_window_model import apply_regularization, common_regularization
+from nnstudio.project.project_file import apply_regularization, common_regularization
 
 SETTINGS_VERSION = 1
 AUTOSAVE_MS = 60_000

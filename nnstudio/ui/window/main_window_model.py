@@ -6,6 +6,8 @@ model, and sharing idle copies of it with the Evaluate and Draw tabs.
 
 from __future__ import annotations
 
+from nnstudio.project.project_file import common_regularization
+
 
 class ModelMixin:
     """Dataset and model handling of ``MainWindow``."""
@@ -193,27 +195,3 @@ class ModelMixin:
             self, "_evaluation_stale", False
         ):
             self._evaluate()
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-WEIGHT_LAYERS = ("Dense", "Conv2D")
-
-
-def apply_regularization(config: dict, l1: float, l2: float) -> dict:
-    """A copy of a model config with L1/L2 set on every weight layer (the dock's values)."""
-    import copy
-
-    config = copy.deepcopy(config)
-    for layer in config.get("layers", []):
-        if layer.get("type") in WEIGHT_LAYERS:
-            layer["l1"], layer["l2"] = float(l1), float(l2)
-    return config
-
-
-def common_regularization(config: dict) -> tuple[float, float]:
-    """The L1/L2 of the first weight layer (what the dock shows)."""
-    for layer in config.get("layers", []):
-        if layer.get("type") in WEIGHT_LAYERS:
-            return float(layer.get("l1", 0.0) or 0.0), float(layer.get("l2", 0.0) or 0.0)
-    return 0.0, 0.0
