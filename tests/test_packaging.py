@@ -1,12 +1,18 @@
-"""The launcher files validate, install for a user, and ship inside the wheel."""
+"""The launcher files validate and install for a user; the wheel ships the resources and,
+installed in a fresh virtual environment, works from outside the checkout; the repository's
+top level reads as the design card says."""
 
+import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnstudio import APP_ID
@@ -91,18 +97,52 @@ def test_icons_are_real_images_of_their_size():
         assert len(colours) > 20 or size < 32
 
 
-@pytest.mark.slow
-def test_wheel_ships_resources_and_finds_them(tmp_path):
-    wheel_dir = tmp_path / "wheel"
+# The design card's top level: these, plus dotfiles and dot-folders (.ci, .gitignore).
+TOP_LEVEL = {"pyproject.toml", "README.md", "nnstudio", "resources", "tests", "packaging"}
+# What a working copy holds beside the tracked files (all in .gitignore).
+UNTRACKED_OUTPUTS = {"build", "dist", "venv", "bench-results", "__pycache__"}
+
+
+def _top_level_entries() -> set[str]:
+    """The first path component of every tracked file, or of the folder's entries without git."""
+    if shutil.which("git") and (ROOT / ".git").exists():
+        listed = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        return {name.split("/", 1)[0] for name in listed}
+    return {
+        entry.name
+        for entry in ROOT.iterdir()
+        if entry.name not in UNTRACKED_OUTPUTS and not entry.name.endswith(".egg-info")
+    }
+
+
+def test_the_top_level_reads_as_the_design_card_says():
+    entries = _top_level_entries()
+    assert {name for name in entries if not name.startswith(".")} == TOP_LEVEL
+    for folder in ("nnstudio", "resources", "tests", "packaging"):
+        assert (ROOT / folder).is_dir(), folder
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel ``pip wheel`` builds from the checkout (once for this module)."""
+    wheel_dir = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = wheel_dir.glob("nnstudio-*.whl")
+    (built,) = wheel_dir.glob("nnstudio-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_wheel_ships_resources_and_finds_them(wheel, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "nnstudio/resources/icons/nnstudio.svg" in names
     assert f"nnstudio/resources/desktop/{APP_ID}.desktop" in names
+    assert "nnstudio/resources/models/digit-model.nnz" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     # Import from the unpacked wheel alone, not from the checkout.
@@ -116,6 +156,75 @@ def test_wheel_ships_resources_and_finds_them(tmp_path):
         [sys.executable, "-I", "-c", probe, str(site)], capture_output=True, text=True, cwd=tmp_path
     )
     assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+def _fresh_venv(folder: Path, wheel: Path) -> Path:
+    """A new virtual environment with the wheel installed and no download: the running
+    environment's site-packages is made visible (a .pth file) for the dependencies only."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps"]
+    subprocess.run([*install, "-q", str(wheel)], check=True, capture_output=True)
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # Lines of a .pth file are appended to sys.path, after the venv's own site-packages: the
+    # installed nnstudio comes first, and .pth files over there (the checkout's editable
+    # install) are not run.
+    running = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    (Path(site) / "running-environment.pth").write_text("\n".join(sorted(running)) + "\n")
+    return python
+
+
+def _tiny_mnist_folder(folder: Path) -> Path:
+    """The four MNIST-named IDX files with a few 28x28 images of every digit."""
+    from nnstudio.data.idx import MNIST_FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    for part, count in (("train", 30), ("test", 20)):
+        images = rng.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+        labels = (np.arange(count) % 10).astype(np.uint8)
+        write_idx(folder / f"{MNIST_FILES[f'{part}_images']}.gz", images)
+        write_idx(folder / f"{MNIST_FILES[f'{part}_labels']}.gz", labels)
+    return folder
+
+
+@pytest.mark.slow
+def test_installed_wheel_evaluates_its_bundled_model_from_outside_the_checkout(wheel, tmp_path):
+    python = _fresh_venv(tmp_path / "venv", wheel)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    environment["NNSTUDIO_DATA_DIR"] = str(tmp_path / "data")
+
+    def run(*command):
+        return subprocess.run(
+            command, capture_output=True, text=True, cwd=outside, env=environment, check=False
+        )
+
+    where = run(
+        str(python),
+        "-c",
+        "import nnstudio, nnstudio.paths as p;"
+        "print(nnstudio.__file__); print(p.resource_path('models', 'digit-model.nnz'))",
+    )
+    assert where.returncode == 0, where.stderr  # an installed copy without its resources fails
+    package_file, model = where.stdout.split()
+    venv = str((tmp_path / "venv").resolve())
+    assert package_file.startswith(venv) and model.startswith(venv), where.stdout + where.stderr
+    assert Path(model).is_file()
+    command = python.with_name("nnstudio.exe" if os.name == "nt" else "nnstudio")
+    folder = _tiny_mnist_folder(tmp_path / "tiny-mnist")
+    result = run(str(command), "evaluate", model, "--dataset", f"idx:{folder}", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["samples"] == 20 and report["split"] == "test"
+    assert 0.0 <= report["accuracy"] <= 1.0
+    assert report["class_names"] == [str(digit) for digit in range(10)]
 
 
 def _readme_system_packages() -> set[str]:

@@ -8,8 +8,8 @@ bench run headless.
     nnstudio bench
 
 Exit codes: 0 success, 2 bad arguments or bad input (one line on stderr), 1 unexpected failure
-(the traceback only with --debug). The headless sub-commands never import Qt, except predict
-for reading PNG/JPG images (QImage needs no display).
+(the traceback only with --debug). The headless sub-commands never import Qt (predict reads
+images with Pillow); only the window, opened without a sub-command, loads it.
 """
 
 from __future__ import annotations

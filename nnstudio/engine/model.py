@@ -150,7 +150,8 @@ class Sequential:
     def backward(self, grad, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate d loss / d outputs; fills every layer's gradients.
 
-        Returns d loss / d inputs, or None with ``need_input_grad=False`` (training). Then
+        Returns d loss / d inputs, or None with ``need_input_grad=False`` (what ``fit`` always
+        passes: the keyword is part of the model contract fit relies on). Then
         backpropagation ends at the first layer that has parameters: the layers before it
         (Flatten, Reshape...) have nothing to learn, and the first weighted layer skips the
         product for its input gradient — for an MNIST MLP, a quarter of the backward work.

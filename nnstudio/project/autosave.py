@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nnstudio.data.catalog import user_data_dir
+from nnstudio.paths import user_data_dir
 
 PREFIX = "autosave-"
 SUFFIX = ".nnsproj"

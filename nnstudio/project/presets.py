@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnstudio.atomic_file import write_atomically
-from nnstudio.data.catalog import user_data_dir
+from nnstudio.paths import user_data_dir
 from nnstudio.project import list_presets, load_preset
 
 

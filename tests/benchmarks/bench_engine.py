@@ -15,7 +15,7 @@ Every figure is printed (run with -s); the assertions are the goals.
 
 import pytest
 
-from nnstudio.cli import benchmark as bench
+from nnstudio.cli import bench
 
 pytestmark = pytest.mark.benchmark
 

@@ -14,8 +14,8 @@ from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import Adam
 
 CE = get_loss("softmax_crossentropy")
-needs_openblas = pytest.mark.skipif(
-    blas.openblas() is None, reason="NumPy's BLAS here is not an OpenBLAS we can control"
+needs_blas_control = pytest.mark.skipif(
+    not blas.blas_controllable(), reason="NumPy's BLAS here has no thread control"
 )
 
 
@@ -51,7 +51,7 @@ def test_two_halves_give_the_whole_batch_gradient(n):
     x, y = images(n)
     model = small_cnn(l2=0.01)
     expected_value, expected = whole_batch_gradients(model, x, y)
-    runner = HalfBatchRunner(model, CE, {"need_input_grad": False})
+    runner = HalfBatchRunner(model, CE)
     try:
         value, outputs = runner.run(x, y)
     finally:
@@ -87,7 +87,7 @@ def test_only_models_without_running_state_can_be_split():
     assert not can_split(Sequential([Dense(2)]))  # not built yet
 
 
-@needs_openblas
+@needs_blas_control
 def test_worth_splitting_convolutions_only_unless_told(monkeypatch):
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     monkeypatch.delenv("NNSTUDIO_SPLIT_BATCHES", raising=False)
@@ -114,7 +114,7 @@ def train(split: str, monkeypatch, dtype=np.float64, lr=0.01, dropout=False, epo
     return model, result
 
 
-@needs_openblas
+@needs_blas_control
 def test_fit_on_two_cores_trains_as_on_whole_batches(monkeypatch):
     split_model, split_result = train("1", monkeypatch)
     whole_model, whole_result = train("0", monkeypatch)
@@ -124,7 +124,7 @@ def test_fit_on_two_cores_trains_as_on_whole_batches(monkeypatch):
     assert split_result.history[-1]["accuracy"] == whole_result.history[-1]["accuracy"]
 
 
-@needs_openblas
+@needs_blas_control
 def test_fit_on_two_cores_is_deterministic_with_dropout(monkeypatch):
     first, _ = train("1", monkeypatch, dtype=np.float32, dropout=True)
     second, _ = train("1", monkeypatch, dtype=np.float32, dropout=True)
@@ -132,15 +132,14 @@ def test_fit_on_two_cores_is_deterministic_with_dropout(monkeypatch):
         np.testing.assert_array_equal(weights, second.parameters()[name])
 
 
-@needs_openblas
+@needs_blas_control
 def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch):
-    library = blas.openblas()
-    before = library.threads()
+    before = blas.blas_threads()
     seen = []
 
     class Watch:
         def on_batch_end(self, info):
-            seen.append(library.threads())
+            seen.append(blas.blas_threads())
 
     monkeypatch.setattr(parallel, "_cores", lambda: 2)
     monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", "1")
@@ -154,18 +153,33 @@ def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch):
     assert result.stopped_reason == "nan"
     assert all(np.all(np.isfinite(w)) for w in model.parameters().values())
     assert seen and set(seen) == {1}  # one BLAS thread per half while training
-    assert library.threads() == before
+    assert blas.blas_threads() == before
 
 
-@needs_openblas
+@needs_blas_control
 def test_single_threaded_blas_blocks_nest():
-    library = blas.openblas()
-    before = library.threads()
+    before = blas.blas_threads()
     with blas.single_threaded_blas() as outer:
         with blas.single_threaded_blas() as inner:
-            assert outer and inner and library.threads() == 1
-        assert library.threads() == 1  # the outer block is still running
-    assert library.threads() == before
+            assert outer and inner and blas.blas_threads() == 1
+        assert blas.blas_threads() == 1  # the outer block is still running
+    assert blas.blas_threads() == before
+
+
+def test_single_threaded_blas_changes_nothing_when_the_blas_cannot_be_controlled(monkeypatch):
+    monkeypatch.setattr(blas, "_blas_libraries", lambda: ())
+    with blas.single_threaded_blas() as controlled:
+        assert controlled is False
+    assert blas.blas_threads() is None and blas.describe_blas() is None
+    assert not worth_splitting(small_cnn(), 32)  # no split without a one-thread BLAS
+
+
+@needs_blas_control
+def test_the_blas_is_described_by_name_version_and_threads():
+    text = blas.describe_blas()
+    info = blas._blas_libraries()[0].info()
+    assert text.startswith(f"{info['internal_api']} {info['version']}")
+    assert text.endswith(f"{blas.blas_threads()} threads")
 
 
 def test_the_helper_thread_ignores_the_float_errors_its_caller_ignores():

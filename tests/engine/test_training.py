@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nnstudio.engine.fit import control as fit_types
+from nnstudio.engine.fit import guard, validation
 from nnstudio.engine.fit import loop as training
 from nnstudio.engine.fit.loop import (
     FitConfig,
@@ -72,8 +73,8 @@ def assert_same_weights(a, b):
 
 
 def test_docstring_examples_run():
-    assert doctest.testmod(training).failed == 0
-    assert doctest.testmod(fit_types).failed == 0
+    for module in (training, fit_types, guard, validation):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_fit_learns_and_reports_plain_values():
@@ -629,12 +630,12 @@ def test_two_steps_asked_for_before_a_batch_runs_make_two_batches():
     control.pause()
     control.step_once()
     control.step_once()  # pressed again before the loop got to run a batch
-    control._batch_done()
+    control.batch_done()
     assert not control.paused  # one more step to go
-    control._batch_done()
+    control.batch_done()
     assert control.paused
     control.resume()
-    control._batch_done()
+    control.batch_done()
     assert not control.paused  # resuming cancels the pending steps: no pause after a batch
 
 
@@ -664,3 +665,60 @@ def test_on_pause_is_called_before_the_loop_waits():
     )
     assert calls == [True]
     assert result.stopped_reason == "completed"
+
+
+def test_fit_drives_the_control_through_its_public_api_only():
+    x, y = blobs()
+    control = TrainingControl()
+
+    class PublicOnly:
+        """TrainingControl without its private members: what fit may use."""
+
+        def __getattr__(self, name):
+            if name.startswith("_"):
+                raise AttributeError(f"fit read TrainingControl.{name}")
+            return getattr(control, name)
+
+    seen = []
+
+    class Drive:
+        def on_batch_end(self, info):
+            seen.append((info["epoch"], info["batch"], info["lr"]))
+            if info["batch"] == 1:
+                control.set_learning_rate(0.002)
+            if info["batch"] == 2:
+                control.pause()
+            if info["epoch"] == 2:
+                control.stop()
+
+        def on_pause(self, info):
+            control.resume()
+
+    result = fit(
+        mlp(),
+        CE,
+        Adam(lr=0.01),
+        x,
+        y,
+        FitConfig(epochs=5, batch_size=32),
+        callbacks=[Drive()],
+        control=PublicOnly(),
+    )
+    assert result.stopped_reason == "stopped"
+    assert seen[0][2] == pytest.approx(0.01) and seen[1][2] == pytest.approx(0.002)
+    assert seen[-1][:2] == (2, 1)  # stopped before the second batch of epoch 2
+
+
+def test_fit_asks_the_model_for_no_input_gradient():
+    x, y = blobs(64)
+    model = mlp()
+    asked = []
+    backward = model.backward
+
+    def recording_backward(grad, need_input_grad=True):
+        asked.append(need_input_grad)
+        return backward(grad, need_input_grad=need_input_grad)
+
+    model.backward = recording_backward
+    fit(model, CE, Adam(), x, y, FitConfig(epochs=1, batch_size=16))
+    assert asked == [False] * 4

@@ -110,8 +110,9 @@ def test_histograms_come_with_the_first_last_and_forced_snapshots_and_rarely_oth
     assert record.snapshots[-1]["final"]
     counts, _ = record.snapshots[-1]["histograms"]["0 Dense"]
     assert counts.sum() == model.parameters()["0.W"].size
-    # A pause forces a snapshot with histograms, so the paused view is complete.
-    session, _ = make_session(spiral, epochs=50, batch_size=4, histogram_hz=1e-6)
+    # A pause forces a snapshot with histograms, so the paused view is complete. (Epochs
+    # enough that the run cannot end before its second snapshot; the fixture stops it.)
+    session, _ = make_session(spiral, epochs=100_000, batch_size=4, histogram_hz=1e-6)
     record = Recorder(session)
     session.start()
     qtbot.waitUntil(lambda: len(record.snapshots) >= 2, timeout=10_000)

@@ -1,8 +1,11 @@
 """Training: the one fit loop (CLI, the window's worker, tests) and what it is told and reports.
 
-- loop.py: ``fit`` and the per-epoch work
+- loop.py: ``fit``, the batches of an epoch and the epoch report
 - control.py: FitConfig (the settings), FitResult (what fit returns), TrainingControl (stop,
   pause, single step and learning-rate changes between batches)
+- inputs.py: the training and validation arrays, checked once
+- validation.py: the validation pass and early stopping, after each epoch
+- guard.py: the NaN guard (finite weights kept, a message naming the learning rate)
 - parallel.py: each batch split over two cores for networks that gain from it
 """
 

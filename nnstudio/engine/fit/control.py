@@ -1,6 +1,6 @@
 """What a training run is told and what it reports: :class:`FitConfig` (the settings),
 :class:`FitResult` (what ``fit`` returns) and :class:`TrainingControl` (stop, pause, single
-step and learning-rate changes from another thread). The loop itself is in training.py.
+step and learning-rate changes from another thread). The loop itself is in loop.py.
 """
 
 from __future__ import annotations
@@ -101,15 +101,21 @@ class FitResult:
 class TrainingControl:
     """Stop / pause / single-step / learning-rate requests from another thread.
 
-    The fit loop checks it between batches; the checks are attribute reads and
-    ``Event.is_set()`` calls. A paused loop blocks in :meth:`wait_while_paused` on an Event —
-    no polling, no sleeping.
+    The other thread calls :meth:`stop`, :meth:`pause`, :meth:`resume`, :meth:`step_once` and
+    :meth:`set_learning_rate`. The fit loop asks between batches, through :attr:`paused`,
+    :meth:`wait_while_paused`, :attr:`stopped`, :meth:`take_learning_rate` and, after each
+    batch, :meth:`batch_done`; each is an attribute read or an ``Event`` check. A paused loop
+    blocks on an Event — no polling, no sleeping.
 
     >>> control = TrainingControl()
     >>> control.pause(); control.paused
     True
     >>> control.step_once(); control.paused   # runs one batch, then the loop pauses again
     False
+    >>> control.batch_done(); control.paused
+    True
+    >>> control.set_learning_rate(0.01); control.take_learning_rate(), control.take_learning_rate()
+    (0.01, None)
     >>> control.stop(); control.stopped
     True
     """
@@ -121,6 +127,8 @@ class TrainingControl:
         self._lock = threading.Lock()
         self._steps_pending = 0  # Step pressed twice before a batch ran = two batches
         self._pending_lr: float | None = None
+
+    # -- asked by the other thread ----------------------------------------------------------------
 
     def stop(self) -> None:
         """Stop after the current batch (also wakes a paused loop so it can finish)."""
@@ -149,6 +157,8 @@ class TrainingControl:
         with self._lock:
             self._pending_lr = value
 
+    # -- asked by the fit loop, between batches ---------------------------------------------------
+
     @property
     def stopped(self) -> bool:
         return self._stop_event.is_set()
@@ -161,13 +171,18 @@ class TrainingControl:
         """Block while paused; True when running again (False if ``timeout`` ran out)."""
         return self._running.wait(timeout)
 
-    def _take_learning_rate(self) -> float | None:
+    def take_learning_rate(self) -> float | None:
+        """The rate set since the last call, or None; each rate is handed out once."""
+        if self._pending_lr is None:  # the usual case, answered without taking the lock
+            return None
         with self._lock:
             lr, self._pending_lr = self._pending_lr, None
         return lr
 
-    def _batch_done(self) -> None:
+    def batch_done(self) -> None:
         """After a batch: if it was the last of the requested single steps, pause again."""
+        if not self._steps_pending:  # the usual case, answered without taking the lock
+            return
         with self._lock:
             if self._steps_pending:
                 self._steps_pending -= 1

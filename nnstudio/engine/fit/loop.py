@@ -24,9 +24,7 @@ so resuming from a checkpoint at an epoch boundary repeats the uninterrupted run
 
 from __future__ import annotations
 
-import inspect
 import math
-import sys
 import time
 from contextlib import contextmanager
 
@@ -34,7 +32,10 @@ import numpy as np
 
 from nnstudio.engine.blas import single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
+from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
+from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
 from nnstudio.engine.fit.parallel import HalfBatchRunner, worth_splitting
+from nnstudio.engine.fit.validation import EarlyStopping, validate
 from nnstudio.engine.metrics import predicted_labels, to_labels
 from nnstudio.engine.schedules import ConstantSchedule
 
@@ -50,12 +51,6 @@ __all__ = [
 # A non-finite loss is caught at every batch for free; this only catches the rare weights that
 # went non-finite while the loss stayed finite (e.g. -inf hidden behind a ReLU).
 FINITE_CHECK_EVERY = 25
-# Validation runs in eval mode with batches at least this large (no backward pass to store).
-VALIDATION_BATCH_SIZE = 1024
-# A training loss this many times the first one means the run diverged (see _set_explode_limit).
-EXPLODE_FACTOR = 1e6
-# Before the first loss is known: finite, so that an infinite first loss still counts as bad.
-NO_LIMIT_YET = sys.float_info.max
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -84,67 +79,6 @@ def _has_penalty(model) -> bool:
     if layers is None:
         return True
     return any(getattr(layer, "l1", 0) or getattr(layer, "l2", 0) for layer in layers)
-
-
-def _all_finite(arrays) -> bool:
-    return all(np.isfinite(a).all() for a in arrays)
-
-
-def _model_dtype(model):
-    params = model.parameters()
-    return next(iter(params.values())).dtype if params else np.dtype(np.float32)
-
-
-def _prepare_inputs(x, y, dtype, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays in the model's dtype, checked for length and NaN/inf (once, not per batch)."""
-    x = np.ascontiguousarray(x, dtype=dtype)
-    y = np.asarray(y)
-    if y.dtype.kind == "f" and y.dtype != dtype:
-        y = y.astype(dtype)
-    if len(x) != len(y):
-        raise ValueError(f"{what}: x has {len(x)} samples but y has {len(y)}; they must match")
-    if len(x) == 0:
-        raise ValueError(f"{what}: there are no samples to train on")
-    for name, array in (("x", x), ("y", y)):
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            bad = int(np.argwhere(~np.isfinite(array.reshape(len(array), -1)))[0, 0])
-            raise ValueError(
-                f"{what}: {name} contains NaN or infinite values (first at sample {bad}); "
-                "clean or impute the data before training"
-            )
-    return x, y
-
-
-def _split_validation(x, y, fraction: float, seed: int):
-    """A seeded random split (a sorted file would otherwise validate on one class only)."""
-    n_val = int(round(len(x) * fraction))
-    if n_val < 1 or n_val >= len(x):
-        raise ValueError(
-            f"validation_split={fraction} leaves {len(x) - n_val} training and {n_val} "
-            f"validation samples out of {len(x)}; choose a split that keeps both non-empty"
-        )
-    order = np.random.default_rng([seed, 0x5EED]).permutation(len(x))
-    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return x[train], y[train], x[val], y[val]
-
-
-def _suggested_lr(optimizer, lr: float) -> str:
-    """A learning rate to try after a blow-up: the optimizer's default, or ten times smaller."""
-    default = inspect.signature(type(optimizer)).parameters.get("lr")
-    default_lr = default.default if default is not None else None
-    if isinstance(default_lr, float) and lr > default_lr:
-        return _format_rate(default_lr)
-    return _format_rate(lr / 10)
-
-
-def _format_rate(lr: float) -> str:
-    """A learning rate as people write it: 0.001, 1e-5, 1e6 (not 1e+06).
-
-    >>> _format_rate(1e6), _format_rate(0.001), _format_rate(1e-05)
-    ('1e6', '0.001', '1e-5')
-    """
-    mantissa, _, exponent = f"{lr:g}".partition("e")
-    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
 # -- the loop -------------------------------------------------------------------------------------
@@ -189,15 +123,8 @@ class _Trainer:
         self.params = model.parameters()
         self.grads = model.gradients()
         self.has_penalty = _has_penalty(model)
-        # Training never needs d loss / d input: let the first layer skip that matrix product.
-        parameters = inspect.signature(model.backward).parameters
-        self.backward_options = (
-            {"need_input_grad": False} if "need_input_grad" in parameters else {}
-        )
-        self.good_state = model.state_dict()  # last weights known to be finite
-        self.good_where = f"the start of epoch {initial_epoch + 1}"
+        self.guard = DivergenceGuard(model, optimizer, f"the start of epoch {initial_epoch + 1}")
         self.stopped_reason, self.message = "completed", ""
-        self.explode_limit, self.first_loss = NO_LIMIT_YET, math.nan
         self._prepare_early_stopping()
         self.halves: HalfBatchRunner | None = None  # set while batches are split over 2 cores
 
@@ -209,7 +136,7 @@ class _Trainer:
             return
         with single_threaded_blas() as controlled:
             if controlled:
-                self.halves = HalfBatchRunner(self.model, self.loss, self.backward_options)
+                self.halves = HalfBatchRunner(self.model, self.loss)
             try:
                 yield
             finally:
@@ -222,12 +149,12 @@ class _Trainer:
         model = self.model
         if not getattr(model, "built", True):
             model.build(tuple(np.shape(x)[1:]))
-        dtype = _model_dtype(model)
-        x, y = _prepare_inputs(x, y, dtype, "training data")
+        dtype = model_dtype(model)
+        x, y = prepare_inputs(x, y, dtype, "training data")
         if validation_data is not None:
-            x_val, y_val = _prepare_inputs(*validation_data, dtype, "validation data")
+            x_val, y_val = prepare_inputs(*validation_data, dtype, "validation data")
         elif self.config.validation_split > 0:
-            x, y, x_val, y_val = _split_validation(
+            x, y, x_val, y_val = split_validation(
                 x, y, self.config.validation_split, self.config.seed
             )
         else:
@@ -249,16 +176,14 @@ class _Trainer:
 
     def _prepare_early_stopping(self):
         """Monitor val_loss (or loss); when resuming, recover best and patience from history."""
-        self.monitor = "val_loss" if self.x_val is not None else "loss"
-        self.best_value, self.best_epoch, self.wait = math.inf, None, 0
-        self.best_state = None
-        delta = self.config.early_stopping_min_delta
-        for entry in self.history:
-            value = entry.get(self.monitor)
-            if value is not None and value < self.best_value - delta:
-                self.best_value, self.best_epoch, self.wait = value, entry["epoch"], 0
-            else:
-                self.wait += 1
+        config = self.config
+        self.early_stopping = EarlyStopping(
+            "val_loss" if self.x_val is not None else "loss",
+            config.early_stopping_patience,
+            config.early_stopping_min_delta,
+            config.restore_best_weights,
+        )
+        self.early_stopping.resume(self.history)
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> FitResult:
@@ -285,8 +210,8 @@ class _Trainer:
             stopped_reason=self.stopped_reason,
             message=self.message,
             epochs_completed=len(self.history),
-            best_epoch=self.best_epoch,
-            monitor=self.monitor,
+            best_epoch=self.early_stopping.best_epoch,
+            monitor=self.early_stopping.monitor,
         )
         self._call("on_train_end", result)
         return result
@@ -303,16 +228,18 @@ class _Trainer:
         if totals is None:
             return False
         seconds_train = time.perf_counter() - started - totals["paused"]
-        if not _all_finite(self.params.values()):
-            return self._blow_up(epoch, totals["batches"], "The weights became NaN or infinite")
-        self.good_state = self.model.state_dict()
-        self.good_where = f"the end of epoch {epoch + 1}"
+        if not self.guard.weights_finite():
+            return self._blow_up(epoch, totals["batches"], WEIGHTS_PROBLEM)
+        self.guard.keep(f"the end of epoch {epoch + 1}")
         info = self._epoch_info(epoch, totals, seconds_train, started)
         if info is None:
             return False
         self.history.append(info)
         self._call("on_epoch_end", info)
-        return self._early_stopping(info)
+        if self.early_stopping.update(info, self.model):
+            return True
+        self._set_stop("early_stopping", self.early_stopping.stop(info["epoch"], self.model))
+        return False
 
     def _start_epoch_lr(self, epoch: int) -> None:
         opt = self.optimizer
@@ -340,7 +267,7 @@ class _Trainer:
         # Refetched each epoch: cheap, and robust to a layer that replaced its arrays.
         params = self.params = model.parameters()
         grads = self.grads = model.gradients()
-        backward_options, halves = self.backward_options, self.halves
+        halves = self.halves
         x, y, n, batch_size = self.x, self.y, len(self.x), config.batch_size
         n_batches = self._batches()
         batch_callbacks = [cb.on_batch_end for cb in self.callbacks if hasattr(cb, "on_batch_end")]
@@ -352,16 +279,15 @@ class _Trainer:
         )
         augment_rng = np.random.default_rng([config.seed, epoch, 1]) if augment else None
         total_loss, correct, seen, paused = 0.0, 0, 0, 0.0
-        explode_limit = self.explode_limit
+        explode_limit = self.guard.limit
         for batch in range(n_batches):
             if control is not None:
-                if not control._running.is_set():
+                if control.paused:
                     paused += self._wait_while_paused()
-                if control._stop_event.is_set():
+                if control.stopped:
                     self._set_stop("stopped", f"Stopped at epoch {epoch + 1}, batch {batch + 1}.")
                     return None
-                if control._pending_lr is not None:
-                    self._override_lr(control._take_learning_rate())
+                self._override_lr(control.take_learning_rate())
             lo = batch * batch_size
             if order is None:
                 xb, yb = x[lo : lo + batch_size], y[lo : lo + batch_size]
@@ -375,14 +301,16 @@ class _Trainer:
             else:
                 outputs = model.forward(xb, training=True)
                 value, grad_outputs = loss.value_and_grad(outputs, yb)
-                model.backward(grad_outputs, **backward_options)
+                # Training never needs d loss / d input (see fit's model contract).
+                model.backward(grad_outputs, need_input_grad=False)
             if self.has_penalty:
                 value += model.penalty()
             if not value <= explode_limit:  # also true for NaN; one comparison per batch
-                self._bad_loss(epoch, batch + 1, value)  # seen before the update
+                # Seen before the update: the weights are still those of the last batch.
+                self._set_stop("nan", self.guard.bad_loss(epoch, batch + 1, value))
                 return None
             if explode_limit == NO_LIMIT_YET:
-                explode_limit = self._set_explode_limit(value)
+                explode_limit = self.guard.set_limit(value)
             optimizer.step(params, grads)
             size = len(xb)
             total_loss += value * size
@@ -409,8 +337,8 @@ class _Trainer:
                     info["grad_norms"] = layer_gradient_norms(model)
                 for callback in batch_callbacks:
                     callback(info)
-            if control is not None and control._steps_pending:
-                control._batch_done()
+            if control is not None:
+                control.batch_done()
         return {
             "loss": total_loss,
             "correct": correct,
@@ -418,13 +346,6 @@ class _Trainer:
             "paused": paused,
             "batches": n_batches,
         }
-
-    def _set_explode_limit(self, first_loss: float) -> float:
-        """Divergence guard: Adam with lr=1e6 drives the loss to ~1e12 without ever making it
-        NaN, so a loss a million times the first one (at least 1) also counts as a blow-up."""
-        self.first_loss = first_loss
-        self.explode_limit = EXPLODE_FACTOR * max(first_loss, 1.0)
-        return self.explode_limit
 
     def _wait_while_paused(self) -> float:
         # Told before blocking: whatever the pauser asked for before pausing (a last snapshot
@@ -442,42 +363,14 @@ class _Trainer:
 
     def _keep_if_finite(self, epoch: int, batch: int) -> bool:
         """Every few batches: check the weights and keep a copy of them while they are good."""
-        if not _all_finite(self.params.values()):
-            self._blow_up(epoch, batch + 1, "The weights became NaN or infinite")
-            return False
-        self.good_state = self.model.state_dict()
-        self.good_where = f"epoch {epoch + 1}, batch {batch + 1}"
+        if not self.guard.weights_finite():
+            return self._blow_up(epoch, batch + 1, WEIGHTS_PROBLEM)
+        self.guard.keep(f"epoch {epoch + 1}, batch {batch + 1}")
         return True
 
-    def _blow_up(self, epoch: int, batch: int, problem: str, restore: bool = False) -> bool:
-        """Stop with reason "nan", keeping finite weights: the current ones when they are
-        finite (a bad loss is seen before the update) unless ``restore``, else the last copy."""
-        lr = float(self.optimizer.lr)
-        restore = restore or not _all_finite(self.params.values())
-        if restore:
-            self.model.load_state_dict(self.good_state)
-            kept = f"the last good weights (from {self.good_where}) were restored"
-        else:
-            kept = "the last good weights were kept"
-        self._set_stop(
-            "nan",
-            f"{problem} at epoch {epoch + 1}, batch {batch} — the learning rate "
-            f"{_format_rate(lr)} is probably too large; try {_suggested_lr(self.optimizer, lr)} "
-            f"(or gradient clipping). Training stopped and {kept}.",
-        )
+    def _blow_up(self, epoch: int, batch: int, problem: str) -> bool:
+        self._set_stop("nan", self.guard.blow_up(epoch, batch, problem))
         return False
-
-    def _bad_loss(self, epoch: int, batch: int, value: float) -> None:
-        if math.isfinite(value):
-            self._blow_up(
-                epoch,
-                batch,
-                f"The loss exploded to {value:.3g} (it was {self.first_loss:.3g} at the start)",
-                restore=True,  # these weights are what blew up; an older copy is better
-            )
-        else:
-            kind = "NaN" if math.isnan(value) else "infinite"
-            self._blow_up(epoch, batch, f"The loss became {kind}")
 
     def _epoch_info(self, epoch, totals, seconds_train, started) -> dict | None:
         seen = totals["seen"]
@@ -494,52 +387,21 @@ class _Trainer:
             "grad_norms": layer_gradient_norms(self.model),
         }
         if self.x_val is not None:
-            info["val_loss"], info["val_accuracy"] = self._validate()
+            info["val_loss"], info["val_accuracy"] = validate(
+                self.model,
+                self.loss,
+                self.x_val,
+                self.y_val,
+                self.val_labels,
+                self.config.batch_size,
+                self.has_penalty,
+            )
             if not math.isfinite(info["val_loss"]):
                 problem = "The validation loss became NaN or infinite"
                 self._blow_up(epoch, totals["batches"], problem)
                 return None
         info["seconds"] = time.perf_counter() - started - totals["paused"]
         return info
-
-    def _validate(self) -> tuple[float, float | None]:
-        """Loss (and accuracy) on the validation set in eval mode, with large batches."""
-        size = max(VALIDATION_BATCH_SIZE, self.config.batch_size)
-        total, correct = 0.0, 0
-        for lo in range(0, len(self.x_val), size):
-            outputs = self.model.forward(self.x_val[lo : lo + size], training=False)
-            total += self.loss.value(outputs, self.y_val[lo : lo + size]) * len(outputs)
-            if self.val_labels is not None:
-                hits = predicted_labels(outputs) == self.val_labels[lo : lo + size]
-                correct += int(np.count_nonzero(hits))
-        if self.has_penalty:
-            total += self.model.penalty() * len(self.x_val)
-        n = len(self.x_val)
-        return total / n, (correct / n if self.val_labels is not None else None)
-
-    def _early_stopping(self, info: dict) -> bool:
-        """Track the best epoch; False when patience ran out (best weights restored)."""
-        config, value = self.config, info[self.monitor]
-        if value < self.best_value - config.early_stopping_min_delta:
-            self.best_value, self.best_epoch, self.wait = value, info["epoch"], 0
-            if config.restore_best_weights and config.early_stopping_patience is not None:
-                self.best_state = self.model.state_dict()
-            return True
-        self.wait += 1
-        patience = config.early_stopping_patience
-        if patience is None or self.wait < patience:
-            return True
-        restored = ""
-        if config.restore_best_weights and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
-            restored = " (its weights were restored)"
-        self._set_stop(
-            "early_stopping",
-            f"Stopped early after epoch {info['epoch']}: {self.monitor} did not improve by more "
-            f"than {config.early_stopping_min_delta:g} for {patience} epochs; the best was "
-            f"{self.best_value:.4g} at epoch {self.best_epoch}{restored}.",
-        )
-        return False
 
     def _set_stop(self, reason: str, message: str) -> None:
         self.stopped_reason, self.message = reason, message
@@ -568,6 +430,10 @@ def fit(
 ) -> FitResult:
     """Train ``model`` in place on ``(x, y)``; returns a :class:`FitResult`.
 
+    - ``model``: a :class:`~nnstudio.engine.model.Sequential`, or any object with its training
+      contract: ``forward(x, training)``, ``backward(grad, need_input_grad)`` — fit always
+      passes ``need_input_grad=False``, since training never needs d loss / d input —
+      ``parameters()``, ``gradients()``, ``state_dict()``, ``load_state_dict()``, ``penalty()``.
     - ``loss``: a loss object (``value_and_grad``, ``value``, ``task``) or its name.
     - ``optimizer``: an optimizer (``step(params, grads)``, ``lr``) or its name.
     - ``validation_data``: ``(x_val, y_val)``; otherwise ``config.validation_split`` of the

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnstudio.engine.blas import openblas
+from nnstudio.engine.blas import blas_controllable
 
 #: Halves smaller than this are not worth the hand-off to another thread.
 MIN_HALF = 8
@@ -43,7 +43,7 @@ def worth_splitting(model, batch_size: int) -> bool:
     setting = os.environ.get("NNSTUDIO_SPLIT_BATCHES", "")
     if setting == "0" or not can_split(model) or batch_size < 2 * MIN_HALF:
         return False
-    if _cores() < 2 or openblas() is None:  # BLAS threads must be controllable
+    if _cores() < 2 or not blas_controllable():  # each half needs a one-thread BLAS
         return False
     if setting == "1":
         return True
@@ -62,13 +62,13 @@ class HalfBatchRunner:
     """Forward, loss and backward of a batch as two halves on two threads (see module doc).
 
     Use as ``value, outputs = runner.run(x_batch, y_batch)``; afterwards the model's
-    gradients hold the whole batch's gradient, as ``model.backward`` would have left them.
+    gradients hold the whole batch's gradient, as ``model.backward(grad,
+    need_input_grad=False)`` would have left them.
     Call ``close()`` when done (it stops the helper thread).
     """
 
-    def __init__(self, model, loss, backward_options: dict | None = None):
+    def __init__(self, model, loss):
         self.model, self.loss = model, loss
-        self.backward_options = backward_options or {}
         self.twin = type(model).from_config(model.config(), seed=model.seed, dtype=model.dtype)
         self.twin.build(model.input_shape)
         self.share_weights()
@@ -116,7 +116,7 @@ class HalfBatchRunner:
     def _forward_backward(self, model, x, y):
         outputs = model.forward(x, training=True)
         value, grad_outputs = self.loss.value_and_grad(outputs, y)
-        model.backward(grad_outputs, **self.backward_options)
+        model.backward(grad_outputs, need_input_grad=False)  # training: no input gradient
         return float(value), outputs
 
     def close(self) -> None:

@@ -1,0 +1,109 @@
+"""The project a ``nnstudio train`` command line describes: a project file, a preset, a
+checkpoint's project or options alone, then the options given next to it as overrides."""
+
+from __future__ import annotations
+
+import argparse
+
+from nnstudio.project import (
+    DatasetSpec,
+    Project,
+    TrainingSettings,
+    default_layers,
+    load_preset,
+    load_project,
+)
+
+
+class TrainUsageError(ValueError):
+    """Options that do not go together; the message says which."""
+
+
+def _base_project(args: argparse.Namespace) -> Project:
+    if args.project and args.preset:
+        raise TrainUsageError("give a project file or --preset, not both")
+    if args.project:
+        return load_project(args.project)
+    if args.preset:
+        return load_preset(args.preset)
+    if args.resume and not args.dataset:
+        return _project_of_checkpoint(args.resume)
+    if not args.dataset:
+        raise TrainUsageError(
+            "nothing to train: give a project file, --preset NAME or "
+            "--dataset NAME (see nnstudio train --help)"
+        )
+    # Options only: the model and loss are chosen once the dataset is known (finish_project).
+    return Project(
+        name=args.dataset,
+        dataset=DatasetSpec(args.dataset),
+        model={"layers": []},
+        training=TrainingSettings(epochs=20, loss=""),
+    )
+
+
+def _project_of_checkpoint(path: str) -> Project:
+    from nnstudio.engine.io import load_checkpoint
+
+    saved = (load_checkpoint(path).metadata or {}).get("project_file")
+    if saved is None:
+        raise TrainUsageError(
+            f"--resume {path}: the checkpoint does not hold its project; "
+            "give the project file or --dataset and --layers as before"
+        )
+    return Project.from_dict(saved, source=path)
+
+
+def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
+    if args.dataset and args.dataset != project.dataset.name:
+        project.dataset = DatasetSpec(args.dataset)
+        project.model.pop("input_shape", None)
+    for key in ("samples", "noise", "classes", "target", "columns"):
+        value = getattr(args, key, None)
+        if value is not None:
+            project.dataset.options[key] = value
+
+
+def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
+    training = project.training
+    if args.optimizer and args.optimizer.lower() != training.optimizer.lower():
+        # Settings such as SGD's momentum mean nothing to another optimizer.
+        training.optimizer_settings = {}
+    if args.schedule and args.schedule.lower() != training.schedule.lower():
+        training.schedule_settings = {}
+    overrides = {
+        "loss": args.loss,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "schedule": args.schedule,
+        "learning_rate": args.lr,
+        "seed": args.seed,
+        "augment": args.augment,
+        "validation_split": args.val_split,
+        "early_stopping": args.early_stopping,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(training, key, value)
+
+
+def project_from_args(args: argparse.Namespace) -> Project:
+    """The project a `train` command line describes: file or preset, then the overrides."""
+    project = _base_project(args)
+    _apply_dataset_options(project, args)
+    if args.layers:
+        from nnstudio.project.layer_text import parse_layers
+
+        project.model = {"layers": parse_layers(args.layers)}
+    _apply_training_options(project, args)
+    return project
+
+
+def finish_project(project: Project, dataset) -> None:
+    """Fill in what only the dataset decides: the loss and, without --layers, a model."""
+    if not project.training.loss:
+        regression = dataset.task == "regression"
+        project.training.loss = "mse" if regression else "softmax_crossentropy"
+    if not project.model.get("layers"):
+        project.model = {"layers": default_layers(dataset)}

@@ -1,0 +1,303 @@
+"""What a training run reports to the views, and when — without Qt.
+
+:class:`TrainingReporter` is a callback of the engine's fit loop. It turns the loop's
+per-batch and per-epoch reports into few, small payloads and hands them to three plain
+callables (a Qt worker passes its signals' ``emit``; a test passes ``list.append``):
+
+- progress  at most ``progress_hz`` per second; carries every batch loss since the last one in
+  ``"losses"`` as (epoch position, loss) pairs, so the per-batch curve still gets all of them;
+- epochs    at most ``progress_hz`` per second; tiny data sets finish hundreds of epochs a
+  second, so pending epochs are coalesced into ``"epochs"`` (the last one is always flushed);
+- snapshot  at most ``snapshot_hz`` per second: weight copies and, for 2-D inputs, the model's
+  predictions on a grid (computed on the training thread, off the GUI's); weight histograms
+  only at most ``histogram_hz`` per second (they change slowly and cost about a millisecond
+  of the training thread for a 784-512-10 MLP), and in the first, the last and every forced
+  snapshot. A forced snapshot (pause, single step) is asked for through ``force_update``.
+
+Every payload is a copy: the views never hold a reference to the live weights.
+:func:`make_job` and :func:`run_job` are the run itself: what to train, and the fit call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from nnstudio.engine.fit import fit
+
+PROGRESS_HZ = 20.0
+SNAPSHOT_HZ = 5.0
+HISTOGRAM_HZ = 0.5
+GRID_SIZE = 100
+HISTOGRAM_BINS = 30
+# Histograms of big layers use an evenly strided sample: the shape is the same, the cost is not.
+HISTOGRAM_SAMPLE = 20_000
+
+
+class SnapshotMaker:
+    """Copies of what the views draw, made on the training thread between two batches."""
+
+    def __init__(self, model, loss, dataset, grid_size: int = GRID_SIZE):
+        self.model = model
+        self.loss = loss
+        self.grid = None
+        if tuple(getattr(dataset, "input_shape", ())) == (2,):
+            self.grid, self.extent = self._make_grid(dataset, grid_size)
+        self.size = grid_size
+
+    @staticmethod
+    def _make_grid(dataset, size: int):
+        parts = [p for p in (dataset.x_train, dataset.x_val, dataset.x_test) if p is not None]
+        points = np.concatenate([p for p in parts if len(p)])
+        low, high = points.min(axis=0), points.max(axis=0)
+        margin = 0.1 * np.maximum(high - low, 1e-3)
+        low, high = low - margin, high + margin
+        xs = np.linspace(low[0], high[0], size, dtype=np.float32)
+        ys = np.linspace(low[1], high[1], size, dtype=np.float32)
+        gx, gy = np.meshgrid(xs, ys)  # row = y, column = x
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(points.dtype)
+        return grid, (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+
+    def make(self, histograms: bool = True) -> dict:
+        weights = {name: np.array(value) for name, value in self.model.parameters().items()}
+        payload = {"weights": weights}
+        if histograms:
+            payload["histograms"] = self._histograms(weights)
+        if self.grid is not None:
+            payload["boundary"] = self._boundary()
+        return payload
+
+    def _layer_label(self, name: str) -> str:
+        index = name.split(".")[0]
+        layers = getattr(self.model, "layers", None)
+        try:
+            return f"{index} {type(layers[int(index)]).__name__}"
+        except (TypeError, ValueError, IndexError):
+            return index
+
+    def _histograms(self, weights: dict) -> dict:
+        result = {}
+        for name, value in weights.items():
+            if not name.endswith(".W"):
+                continue
+            flat = value.reshape(-1)
+            if flat.size > HISTOGRAM_SAMPLE:
+                flat = flat[:: flat.size // HISTOGRAM_SAMPLE]
+            finite = flat[np.isfinite(flat)]
+            if finite.size == 0:
+                continue
+            counts, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
+            result[self._layer_label(name)] = (counts.astype(np.float32), edges.astype(np.float32))
+        return result
+
+    def _boundary(self) -> dict:
+        with np.errstate(all="ignore"):
+            outputs = self.model.predict(self.grid, batch_size=self.grid.shape[0])
+            values = np.asarray(self.loss.output_activation(outputs), dtype=np.float32)
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        n = self.size
+        if getattr(self.loss, "task", "classification") == "regression":
+            return {"kind": "value", "values": values[:, 0].reshape(n, n), "extent": self.extent}
+        if values.shape[1] == 1:  # one sigmoid output: probability of class 1
+            values = np.concatenate([1.0 - values, values], axis=1)
+        return {"kind": "classes", "values": values.reshape(n, n, -1), "extent": self.extent}
+
+
+def make_job(
+    model, loss, optimizer, dataset, fit_config, augment=None, initial_epoch=0, history=None
+) -> dict:
+    """Everything one run needs, as :func:`run_job` takes it: the dataset's training split to
+    train on and its validation split (when it has one) to validate on."""
+    validation = None
+    if getattr(dataset, "x_val", None) is not None and len(dataset.x_val):
+        validation = (dataset.x_val, dataset.y_val)
+    return {
+        "model": model,
+        "loss": loss,
+        "optimizer": optimizer,
+        "dataset": dataset,
+        "x": dataset.x_train,
+        "y": dataset.y_train,
+        "config": fit_config,
+        "validation_data": validation,
+        "augment": augment,
+        "initial_epoch": initial_epoch,
+        "history": history,
+    }
+
+
+def run_job(job: dict, control, callbacks):
+    """Train as the job says, on this thread; returns fit's FitResult."""
+    return fit(
+        job["model"],
+        job["loss"],
+        job["optimizer"],
+        job["x"],
+        job["y"],
+        job["config"],
+        validation_data=job["validation_data"],
+        callbacks=callbacks,
+        control=control,
+        augment=job["augment"],
+        initial_epoch=job["initial_epoch"],
+        history=job["history"],
+    )
+
+
+def result_to_dict(result) -> dict:
+    """A FitResult as a plain dict (history, stopped_reason, message, ...)."""
+    if dataclasses.is_dataclass(result):
+        return dataclasses.asdict(result)
+    keys = ("history", "stopped_reason", "message", "epochs_completed", "best_epoch")
+    return {key: getattr(result, key, None) for key in keys}
+
+
+def failure_message(error: Exception) -> str:
+    """What the window shows when training raised instead of finishing."""
+    if isinstance(error, ValueError):  # the engine's user-facing errors already say what to do
+        return str(error)
+    return (
+        f"Training stopped because of an unexpected error ({type(error).__name__}: "
+        f"{error}). Your project is unchanged; please report this."
+    )
+
+
+class Throttle:
+    """Lets an event through at most ``hz`` times per second."""
+
+    def __init__(self, hz: float):
+        self.interval = 1.0 / hz
+        self.last = -1e9
+
+    def ready(self, now: float) -> bool:
+        return now - self.last >= self.interval
+
+    def mark(self, now: float) -> None:
+        self.last = now
+
+
+Outlet = Callable[[dict], None]
+
+
+class TrainingReporter:
+    """The fit callback that decides what the views get and when (see the module doc).
+
+    ``TrainingReporter(model, loss, dataset, progress=..., epochs=..., snapshot=...)``; call
+    :meth:`start` before ``fit`` (the first snapshot), pass the reporter (or an object that
+    forwards ``on_batch_end``, ``on_pause`` and ``on_epoch_end`` to it) as a fit callback,
+    then :meth:`finish` with fit's result. ``clock`` gives the time in seconds
+    (``time.monotonic``; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        model,
+        loss,
+        dataset,
+        *,
+        progress: Outlet,
+        epochs: Outlet,
+        snapshot: Outlet,
+        force_update: threading.Event | None = None,
+        progress_hz: float = PROGRESS_HZ,
+        snapshot_hz: float = SNAPSHOT_HZ,
+        histogram_hz: float = HISTOGRAM_HZ,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._outlets = {"progress": progress, "epochs": epochs, "snapshot": snapshot}
+        self._clock = clock
+        self._progress = Throttle(progress_hz)
+        self._epochs = Throttle(progress_hz)
+        self._snapshots = Throttle(snapshot_hz)
+        self._histograms = Throttle(histogram_hz)
+        self._pending_losses: list[tuple[float, float]] = []
+        self._pending_epochs: list[dict] = []
+        # Set from the GUI thread (pause / step) so the views show the exact paused state.
+        self.force_update = force_update if force_update is not None else threading.Event()
+        self._snapshot = SnapshotMaker(model, loss, dataset)
+        self._last_info: dict = {"epoch": 0, "batch": 0}  # the last batch's report
+
+    def start(self, initial_epoch: int = 0) -> None:
+        """The snapshot of the weights before the first batch (with histograms)."""
+        self._last_info = {"epoch": initial_epoch, "batch": 0}
+        self._emit_snapshot(self._clock(), self._last_info)
+
+    def finish(self, result) -> dict:
+        """Flush what the throttles held back, then the final snapshot; returns the result as
+        a plain dict."""
+        self._flush(self._clock())
+        self._emit_snapshot(self._clock(), {"epoch": result.epochs_completed}, final=True)
+        return result_to_dict(result)
+
+    # -- callbacks called by the engine's fit loop (training thread) --------------------------
+
+    def on_batch_end(self, info: dict) -> None:
+        now = self._clock()
+        batches = max(int(info.get("batches", 1)), 1)
+        position = info["epoch"] - 1 + info["batch"] / batches  # batch is 1-based
+        self._pending_losses.append((position, float(info["loss"])))
+        self._last_info = info
+        forced = self.force_update.is_set()
+        if forced or self._progress.ready(now):
+            self._emit_progress(now, info)
+        if forced or self._snapshots.ready(now):
+            self.force_update.clear()
+            self._emit_snapshot(now, info, histograms=forced)
+
+    def on_pause(self, _info) -> None:
+        """The loop is about to wait while paused. A pause asked for a last snapshot; if it came
+        after this batch's ``on_batch_end`` had looked, make it now, or the paused view would
+        miss it until training resumes."""
+        if self.force_update.is_set():
+            self.force_update.clear()
+            now = self._clock()
+            self._flush(now)
+            self._emit_snapshot(now, self._last_info, histograms=True)
+
+    def on_epoch_end(self, info: dict) -> None:
+        self._pending_epochs.append(dict(info))
+        now = self._clock()
+        if self._epochs.ready(now):
+            self._emit_epochs(now)
+
+    # -- emission -------------------------------------------------------------------------------
+
+    def _emit_progress(self, now: float, info: dict) -> None:
+        self._progress.mark(now)
+        payload = dict(info)
+        payload["losses"] = self._pending_losses
+        payload["time"] = now
+        self._pending_losses = []
+        self._outlets["progress"](payload)
+
+    def _emit_epochs(self, now: float) -> None:
+        self._epochs.mark(now)
+        payload = dict(self._pending_epochs[-1])
+        payload["epochs"] = self._pending_epochs
+        payload["time"] = now
+        self._pending_epochs = []
+        self._outlets["epochs"](payload)
+
+    def _emit_snapshot(
+        self, now: float, info: dict, final: bool = False, histograms: bool = False
+    ) -> None:
+        self._snapshots.mark(now)
+        histograms = histograms or final or self._histograms.ready(now)
+        if histograms:
+            self._histograms.mark(now)
+        payload = self._snapshot.make(histograms=histograms)
+        payload.update(epoch=info.get("epoch", 0), batch=info.get("batch", 0), time=now)
+        payload["final"] = final
+        self._outlets["snapshot"](payload)
+
+    def _flush(self, now: float) -> None:
+        """Emit what the throttle held back, so the views end on the final state."""
+        if self._pending_losses:
+            last = self._pending_losses[-1]
+            self._emit_progress(now, {"epoch": int(np.ceil(last[0])), "loss": last[1]})
+        if self._pending_epochs:
+            self._emit_epochs(now)
