@@ -7,7 +7,7 @@ Every activation is a small object with
 - ``backward(x, y, grad_y, out=None) -> grad_x``: the chain rule through the function. ``x`` may
   be ``None`` when ``needs_input`` is False (the derivative is computed from ``y`` alone), which
   lets a layer overwrite its pre-activation with the activation.
-- ``name`` and ``get_config()``.
+- ``name``, ``SETTINGS`` (leaky_relu's and elu's ``alpha``) and ``get_config()``.
 
 >>> import numpy as np
 >>> relu = get_activation("relu")
@@ -15,6 +15,8 @@ Every activation is a small object with
 array([0., 2.])
 >>> get_activation("leaky_relu", alpha=0.1)
 LeakyReLU(alpha=0.1)
+>>> get_activation("elu").get_config()
+{'type': 'elu', 'alpha': 1.0}
 
 All functions stay finite and warning-free for inputs as large as ±1e4 (and beyond): the
 exponentials only ever see non-positive arguments.
@@ -26,6 +28,8 @@ import math
 
 import numpy as np
 
+from .settings import Configurable, Setting
+
 # sqrt(2 / pi) as a Python float, so float32 arrays stay float32 (NumPy scalars would upcast).
 _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_K = 0.044715
@@ -34,12 +38,16 @@ _GELU_K = 0.044715
 _GELU_CLIP = 20.0
 
 
-class ActivationFunction:
+class ActivationFunction(Configurable):
     """Base class: an elementwise (or row-wise, for softmax) function and its derivative."""
 
     name = "base"
     #: True when backward() needs the pre-activation x (False: y alone is enough).
     needs_input = False
+
+    @classmethod
+    def config_type(cls) -> str:
+        return cls.name
 
     def forward(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -48,12 +56,6 @@ class ActivationFunction:
         self, x: np.ndarray | None, y: np.ndarray, grad_y: np.ndarray, out=None
     ) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()
@@ -97,12 +99,18 @@ class LeakyReLU(ActivationFunction):
     """
 
     name = "leaky_relu"
-
-    def __init__(self, alpha: float = 0.01):
-        alpha = float(alpha)
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"leaky_relu alpha must be in [0, 1); got {alpha}. Try 0.01.")
-        self.alpha = alpha
+    SETTINGS = (
+        Setting(
+            "alpha",
+            "float",
+            0.01,
+            minimum=0,
+            maximum=1,
+            exclusive_maximum=True,
+            label="α",
+            help="Slope for negative inputs; 0.01 keeps a small gradient where relu has none.",
+        ),
+    )
 
     def forward(self, x, out=None):
         # max(x, alpha x) equals x for x > 0 and alpha x otherwise when 0 <= alpha < 1.
@@ -112,23 +120,22 @@ class LeakyReLU(ActivationFunction):
         slope = np.where(y > 0.0, 1.0, self.alpha).astype(grad_y.dtype, copy=False)
         return np.multiply(grad_y, slope, out=out)
 
-    def get_config(self):
-        return {"name": self.name, "alpha": self.alpha}
-
-    def __repr__(self):
-        return f"LeakyReLU(alpha={self.alpha})"
-
 
 class ELU(ActivationFunction):
     """y = x for x > 0, alpha * (exp(x) - 1) otherwise. Smooth, with negative outputs."""
 
     name = "elu"
-
-    def __init__(self, alpha: float = 1.0):
-        alpha = float(alpha)
-        if not alpha > 0.0:
-            raise ValueError(f"elu alpha must be > 0; got {alpha}. Try 1.0.")
-        self.alpha = alpha
+    SETTINGS = (
+        Setting(
+            "alpha",
+            "float",
+            1.0,
+            minimum=0,
+            exclusive_minimum=True,
+            label="α",
+            help="The value approached for very negative inputs (-alpha); 1.0 is standard.",
+        ),
+    )
 
     def forward(self, x, out=None):
         # expm1 of min(x, 0): never overflows, and is accurate near 0.
@@ -144,12 +151,6 @@ class ELU(ActivationFunction):
         # For x <= 0: d/dx alpha (e^x - 1) = alpha e^x = y + alpha. y > 0 exactly where x > 0.
         slope = np.where(y > 0.0, 1.0, y + self.alpha).astype(grad_y.dtype, copy=False)
         return np.multiply(grad_y, slope, out=out)
-
-    def get_config(self):
-        return {"name": self.name, "alpha": self.alpha}
-
-    def __repr__(self):
-        return f"ELU(alpha={self.alpha})"
 
 
 class GELU(ActivationFunction):
@@ -280,9 +281,10 @@ def get_activation(name, **settings) -> ActivationFunction:
         known = ", ".join(ACTIVATIONS)
         raise ValueError(f"Could not interpret activation {name!r}. Known: {known}")
     cls = ACTIVATIONS[key]
-    if settings and cls not in (LeakyReLU, ELU):
+    if settings and not cls.SETTINGS:
+        configurable = ", ".join(name for name, other in ACTIVATIONS.items() if other.SETTINGS)
         raise ValueError(
             f"activation {key!r} takes no settings; got {sorted(settings)}. "
-            "Only leaky_relu and elu take alpha."
+            f"Only {configurable} take settings."
         )
     return cls(**settings)

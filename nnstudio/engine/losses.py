@@ -13,6 +13,14 @@ classification, the outputs themselves for regression).
 
 Element-wise losses (mse, mae, huber, binary cross-entropy) average over every output of every
 sample, as Keras does; softmax cross-entropy averages over samples.
+
+Each loss says what it is for (``task``: "classification" or "regression"), has a ``label`` and
+``help`` for menus, and lists its settings (Huber's ``delta``) in ``SETTINGS``:
+
+>>> Huber.task, Huber.label, [setting.name for setting in Huber.SETTINGS]
+('regression', 'Huber', ['delta'])
+>>> get_loss("huber", delta=2.0).get_config()
+{'type': 'huber', 'delta': 2.0}
 """
 
 from __future__ import annotations
@@ -20,13 +28,18 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import sigmoid, softmax
+from .settings import Configurable, Setting
 
 
-class Loss:
+class Loss(Configurable):
     """Base class. Subclasses implement ``value_and_grad``."""
 
     name = "base"
     task = "regression"
+
+    @classmethod
+    def config_type(cls) -> str:
+        return cls.name
 
     def value_and_grad(self, outputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError
@@ -37,12 +50,6 @@ class Loss:
     def output_activation(self, outputs: np.ndarray) -> np.ndarray:
         """What the outputs mean to a user: the predictions themselves for regression."""
         return outputs
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 def _regression_targets(outputs: np.ndarray, targets) -> np.ndarray:
@@ -66,6 +73,8 @@ class MeanSquaredError(Loss):
     """mean((y - t)^2). The usual regression loss; punishes large errors strongly."""
 
     name = "mse"
+    label = "Mean squared error"
+    help = "For predicting numbers; punishes big errors strongly."
 
     def value_and_grad(self, outputs, targets):
         diff = outputs - _regression_targets(outputs, targets)
@@ -78,6 +87,8 @@ class MeanAbsoluteError(Loss):
     """mean(|y - t|). Robust to outliers; its gradient has constant size."""
 
     name = "mae"
+    label = "Mean absolute error"
+    help = "For predicting numbers; robust to outliers, slower to settle."
 
     def value_and_grad(self, outputs, targets):
         diff = outputs - _regression_targets(outputs, targets)
@@ -95,12 +106,20 @@ class Huber(Loss):
     """
 
     name = "huber"
-
-    def __init__(self, delta: float = 1.0):
-        delta = float(delta)
-        if not delta > 0.0:
-            raise ValueError(f"huber delta must be > 0; got {delta}. Try 1.0.")
-        self.delta = delta
+    label = "Huber"
+    help = "For predicting numbers: squared for small errors, absolute for big ones."
+    SETTINGS = (
+        Setting(
+            "delta",
+            "float",
+            1.0,
+            minimum=0,
+            exclusive_minimum=True,
+            label="δ",
+            help="The error size where the loss turns from squared to linear, in the targets' "
+            "units. 1.0 is standard.",
+        ),
+    )
 
     def value_and_grad(self, outputs, targets):
         diff = outputs - _regression_targets(outputs, targets)
@@ -113,12 +132,6 @@ class Huber(Loss):
         grad *= 1.0 / diff.size
         return value, grad
 
-    def get_config(self):
-        return {"name": self.name, "delta": self.delta}
-
-    def __repr__(self):
-        return f"Huber(delta={self.delta})"
-
 
 class BinaryCrossEntropy(Loss):
     """Binary cross-entropy from logits: one sigmoid output per yes/no target in {0, 1}.
@@ -128,6 +141,8 @@ class BinaryCrossEntropy(Loss):
 
     name = "binary_crossentropy"
     task = "classification"
+    label = "Binary cross-entropy"
+    help = "For two classes with one output (the sigmoid is applied inside)."
 
     def value_and_grad(self, outputs, targets):
         targets = _regression_targets(outputs, targets)
@@ -152,6 +167,11 @@ class SoftmaxCrossEntropy(Loss):
 
     name = "softmax_crossentropy"
     task = "classification"
+    label = "Softmax cross-entropy"
+    help = (
+        "For one class per sample out of several (MNIST, spiral). "
+        "The last layer gives one raw score per class."
+    )
 
     def value_and_grad(self, outputs, targets):
         if outputs.ndim != 2:
@@ -221,17 +241,23 @@ def loss_names() -> list[str]:
     return list(LOSSES)
 
 
+def loss_class(name: str) -> type[Loss]:
+    """The loss class called ``name`` ("mse", "softmax_crossentropy", ...)."""
+    if name not in LOSSES:
+        raise ValueError(f"Could not interpret loss {name!r}. Known: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
 def get_loss(name, **settings) -> Loss:
     """The loss called ``name`` (instances pass through); ``settings`` go to its constructor.
 
     >>> get_loss("huber", delta=2.0)
     Huber(delta=2.0)
+    >>> get_loss("mse", delta=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: MeanSquaredError has no setting 'delta'. Known settings: none.
     """
     if isinstance(name, Loss):
         return name
-    if name not in LOSSES:
-        raise ValueError(f"Could not interpret loss {name!r}. Known: {', '.join(LOSSES)}")
-    try:
-        return LOSSES[name](**settings)
-    except TypeError:
-        raise ValueError(f"loss {name!r} does not take the settings {sorted(settings)}.") from None
+    return loss_class(name)(**settings)

@@ -12,6 +12,13 @@ name -> array with the same dotted keys ("0.W", "0.b", ...), as returned by
 >>> params["0.W"]
 array([0.95, 2.05], dtype=float32)
 
+Each optimizer lists its settings once, in ``SETTINGS`` (label, range, help): the constructor
+validates against them and ``get_config()`` writes them, and the Hyperparameters dock builds
+its fields from them:
+
+>>> [setting.label for setting in Adam.SETTINGS]
+['Learning rate', 'β₁', 'β₂', 'ε', 'Weight decay', 'Clip gradients']
+
 Per-parameter state (momentum buffers, moment estimates) is allocated at the first step and
 updated in place afterwards, so a step allocates nothing. ``state_dict()`` returns plain
 scalars plus arrays keyed "<slot>.<parameter>" (e.g. "m.0.W"); ``load_state_dict`` restores
@@ -23,10 +30,20 @@ float32 (an ``np.float64`` scalar would upcast every update to float64).
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
+
+from nnstudio.engine.optimizer_base import (
+    CLIP_NORM,
+    EPS,
+    WEIGHT_DECAY,
+    Optimizer,
+    clip_by_global_norm,
+    global_norm,
+    learning_rate,
+)
+from nnstudio.engine.settings import Setting
 
 __all__ = [
     "OPTIMIZERS",
@@ -38,214 +55,22 @@ __all__ = [
     "clip_by_global_norm",
     "get_optimizer",
     "global_norm",
+    "optimizer_class",
 ]
 
 
-def _non_negative(name: str, value) -> float:
-    """Return ``value`` as a float, or fail naming the setting when it is negative or not finite."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return number
-
-
-def _fraction(name: str, value) -> float:
-    """A decay rate such as beta1 or rho: must be in [0, 1)."""
-    number = _non_negative(name, value)
-    if number >= 1.0:
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}")
-    return number
-
-
-def _positive_or_none(name: str, value) -> float | None:
-    if value is None:
-        return None
-    number = _non_negative(name, value)
-    if number == 0:
-        raise ValueError(f"{name} must be > 0 or None (no clipping); got {value!r}")
-    return number
-
-
-def global_norm(grads: dict[str, np.ndarray]) -> float:
-    """The L2 norm of all gradients together, as one vector.
-
-    >>> global_norm({"a": np.array([3.0]), "b": np.array([4.0])})
-    5.0
-    """
-    total = 0.0
-    for g in grads.values():
-        flat = g.reshape(-1)
-        total += float(np.dot(flat, flat))  # BLAS dot: one pass, no temporary array
-    return math.sqrt(total)
-
-
-def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
-    """Scale all gradients in place so their global norm is at most ``max_norm``.
-
-    Returns the norm before clipping (as PyTorch's ``clip_grad_norm_`` does).
-
-    >>> g = {"a": np.array([3.0, 4.0])}
-    >>> clip_by_global_norm(g, 1.0)
-    5.0
-    >>> g["a"]
-    array([0.6, 0.8])
-    """
-    norm = global_norm(grads)
-    if norm > max_norm and math.isfinite(norm):
-        scale = max_norm / (norm + 1e-12)
-        for g in grads.values():
-            g *= scale
-    return norm
-
-
-class Optimizer:
-    """Base class: settings, learning rate, clipping, lazily allocated per-parameter state.
-
-    Subclasses set ``SLOTS`` (names of their per-parameter state arrays) and implement
-    ``_update(params, grads)``.
-    """
-
-    name = "optimizer"
-    SLOTS: tuple[str, ...] = ()
-
-    def __init__(self, lr: float, weight_decay: float = 0.0, clip_norm: float | None = None):
-        self.lr = _non_negative("lr", lr)
-        # The learning rate schedules start from; the fit loop keeps it up to date.
-        self.base_lr = self.lr
-        self.weight_decay = _non_negative("weight_decay", weight_decay)
-        self.clip_norm = _positive_or_none("clip_norm", clip_norm)
-        self.iterations = 0
-        self.last_grad_norm: float | None = None  # before clipping; set only when clipping
-        self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self.SLOTS}
-        self._scratch: dict[str, np.ndarray] = {}
-
-    # -- public API ---------------------------------------------------------------------------
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Update ``params`` in place from ``grads`` (same keys)."""
-        if self._scratch.keys() != params.keys():
-            self._allocate(params, grads)
-        if self.clip_norm is not None:
-            self.last_grad_norm = clip_by_global_norm(grads, self.clip_norm)
-        self.iterations += 1
-        self._update(params, grads)
-        self._flush_tiny_state()
-
-    def settings(self) -> dict:
-        """The constructor arguments, as plain values (``type(self)(**settings)`` rebuilds it)."""
-        return {"lr": self.lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
-
-    def get_config(self) -> dict:
-        """Settings plus ``"type"``: what a project or checkpoint file stores."""
-        return {"type": type(self).__name__, **self.settings()}
-
-    def state_dict(self) -> dict:
-        """Scalars and copies of the state arrays, keyed "<slot>.<parameter>" (e.g. "m.0.W")."""
-        state = {
-            "type": type(self).__name__,
-            **self.settings(),
-            "base_lr": self.base_lr,
-            "iterations": self.iterations,
-        }
-        for slot, arrays in self.state.items():
-            for name, array in arrays.items():
-                state[f"{slot}.{name}"] = array.copy()
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict()`` returned (settings, step count and state arrays)."""
-        kind = state.get("type", type(self).__name__)
-        if kind != type(self).__name__:
-            raise ValueError(
-                f"This optimizer state is for {kind}, not {type(self).__name__}; "
-                f"create a {kind} optimizer to load it."
-            )
-        settings = {key: state[key] for key in self.settings() if key in state}
-        type(self).__init__(self, **settings)  # validates the settings again
-        self.base_lr = _non_negative("base_lr", state.get("base_lr", self.lr))
-        self.iterations = int(state.get("iterations", 0))
-        for key, value in state.items():
-            slot, _, name = key.partition(".")
-            if name and slot in self.state and isinstance(value, np.ndarray):
-                self.state[slot][name] = np.array(value, copy=True)
-        # Scratch buffers follow the loaded state's shapes at the next step.
-        self._scratch = {}
-
-    def reset(self) -> None:
-        """Forget all state (as a freshly built optimizer with the same settings)."""
-        self.iterations = 0
-        self.state = {slot: {} for slot in self.SLOTS}
-        self._scratch = {}
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{key}={value!r}" for key, value in self.settings().items())
-        return f"{type(self).__name__}({shown})"
-
-    # -- internals ----------------------------------------------------------------------------
-    def _allocate(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """Make zeroed state arrays (or adopt loaded ones) and one scratch buffer per parameter.
-
-        Runs at the first step, or when the parameter names change (a new model)."""
-        missing = sorted(set(params) - set(grads))
-        if missing:
-            raise ValueError(f"No gradient for parameter(s) {missing}; run backward() first.")
-        self._scratch = {name: np.empty_like(p) for name, p in params.items()}
-        for slot in self.SLOTS:
-            loaded = self.state[slot]
-            for name, p in params.items():
-                existing = loaded.get(name)
-                if existing is not None and existing.shape != p.shape:
-                    raise ValueError(
-                        f"The optimizer state for {name!r} has shape {existing.shape} but the "
-                        f"parameter has shape {p.shape}: it belongs to another model. Use a new "
-                        "optimizer for this model."
-                    )
-            self.state[slot] = {
-                name: np.zeros_like(p)
-                if loaded.get(name) is None
-                else loaded[name].astype(p.dtype, copy=False)  # loaded: keep its values
-                for name, p in params.items()
-            }
-
-    def _update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        raise NotImplementedError
-
-    def _slot_decay(self, slot: str) -> float:
-        """The factor a state slot is multiplied by at each step (0 when it does not decay)."""
-        return 0.0
-
-    def _flush_tiny_state(self) -> None:
-        """Set state values that have decayed to almost nothing to exactly 0.
-
-        A moment whose gradient stays exactly 0 (a dead ReLU unit, an always-black MNIST pixel)
-        only shrinks, geometrically, and reaches the subnormal floats (below 1.2e-38 in
-        float32), where x86 arithmetic is tens of times slower: without this, Adam's time per
-        step doubled within three MNIST epochs. A slot decaying by d per step is swept every
-        k = log(1e8) / -log(d) steps for values under ``tiny * 1e8``: anything above that
-        cannot get subnormal before the next sweep. Zeroing a value under 1e-30 changes no
-        update measurably, and the sweep depends only on the step count, so resumed runs
-        stay identical.
-        """
-        for slot, arrays in self.state.items():
-            decay = self._slot_decay(slot)
-            if not 0.0 < decay < 1.0:
-                continue
-            every = max(1, int(math.log(1e8) / -math.log(decay)))
-            if self.iterations % every:
-                continue
-            for array in arrays.values():
-                limit = np.finfo(array.dtype).tiny * 1e8
-                np.copyto(array, 0, where=np.abs(array) < limit)
-
-    def _with_coupled_decay(self, p: np.ndarray, g: np.ndarray, scratch: np.ndarray):
-        """The gradient plus the L2 term ``weight_decay * p`` (in ``scratch``; ``g`` untouched)."""
-        if not self.weight_decay:
-            return g
-        np.multiply(p, self.weight_decay, out=scratch)
-        scratch += g
-        return scratch
+def _decay_rate(name: str, default: float, label: str, help: str) -> Setting:
+    """A factor kept from one step to the next (momentum, β, ρ): in [0, 1)."""
+    return Setting(
+        name,
+        "float",
+        default,
+        minimum=0,
+        maximum=1,
+        exclusive_maximum=True,
+        label=label,
+        help=help,
+    )
 
 
 class SGD(Optimizer):
@@ -264,31 +89,37 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    label = "SGD"
+    help = (
+        "Plain stochastic gradient descent; with momentum 0.9 a solid baseline. "
+        "Good learning rates: 0.01 to 0.1."
+    )
     SLOTS = ("velocity",)
+    SETTINGS = (
+        learning_rate(0.01, "For SGD 0.01 to 0.1."),
+        _decay_rate(
+            "momentum",
+            0.0,
+            "Momentum",
+            "Keeps a running direction so steps build up speed. 0 = none; 0.9 is typical.",
+        ),
+        Setting(
+            "nesterov",
+            "bool",
+            False,
+            label="Nesterov",
+            help="Look-ahead momentum: often converges a little faster. Needs momentum > 0.",
+        ),
+        WEIGHT_DECAY,
+        CLIP_NORM,
+    )
 
-    def __init__(
-        self,
-        lr: float = 0.01,
-        momentum: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        clip_norm: float | None = None,
-    ):
-        self.momentum = _fraction("momentum", momentum)
-        if nesterov and self.momentum == 0:
+    def _check_settings(self):
+        if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0")
-        self.nesterov = bool(nesterov)
-        self.SLOTS = ("velocity",) if self.momentum else ()  # plain SGD keeps no state
-        super().__init__(lr, weight_decay, clip_norm)
 
-    def settings(self) -> dict:
-        return {
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
-            "clip_norm": self.clip_norm,
-        }
+    def _slots(self):
+        return self.SLOTS if self.momentum else ()  # plain SGD keeps no state
 
     def _slot_decay(self, slot: str) -> float:
         return self.momentum
@@ -330,32 +161,30 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    label = "RMSprop"
+    help = "Scales each step by the recent size of its gradient. Good learning rate: about 1e-3."
     SLOTS = ("square_avg", "momentum_buffer")
+    SETTINGS = (
+        learning_rate(1e-3, "For RMSprop about 1e-3."),
+        _decay_rate(
+            "rho",
+            0.9,
+            "ρ",
+            "Decay of RMSprop's running average of squared gradients. 0.9 is the standard.",
+        ),
+        EPS,
+        _decay_rate(
+            "momentum",
+            0.0,
+            "Momentum",
+            "Momentum on RMSprop's scaled steps. 0 (none) is usual; 0.9 can speed it up.",
+        ),
+        WEIGHT_DECAY,
+        CLIP_NORM,
+    )
 
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        rho: float = 0.9,
-        eps: float = 1e-8,
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
-        clip_norm: float | None = None,
-    ):
-        self.rho = _fraction("rho", rho)
-        self.eps = _non_negative("eps", eps)
-        self.momentum = _fraction("momentum", momentum)
-        self.SLOTS = ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def settings(self) -> dict:
-        return {
-            "lr": self.lr,
-            "rho": self.rho,
-            "eps": self.eps,
-            "momentum": self.momentum,
-            "weight_decay": self.weight_decay,
-            "clip_norm": self.clip_norm,
-        }
+    def _slots(self):
+        return self.SLOTS if self.momentum else ("square_avg",)
 
     def _slot_decay(self, slot: str) -> float:
         return self.rho if slot == "square_avg" else self.momentum
@@ -405,32 +234,32 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    label = "Adam"
+    help = (
+        "Adaptive and forgiving: the usual first choice. Good learning rate: 1e-3 "
+        "(up to 1e-2 for tiny 2-D problems)."
+    )
     SLOTS = ("m", "v")
+    SETTINGS = (
+        learning_rate(1e-3, "For Adam 1e-4 to 1e-2; 1e-3 is the usual start."),
+        _decay_rate(
+            "beta1",
+            0.9,
+            "β₁",
+            "How much of the past gradient direction Adam keeps. 0.9 is almost always right.",
+        ),
+        _decay_rate(
+            "beta2",
+            0.999,
+            "β₂",
+            "How much of the past gradient size Adam keeps. 0.999 is the standard; 0.99 for "
+            "noisy problems.",
+        ),
+        EPS,
+        WEIGHT_DECAY,
+        CLIP_NORM,
+    )
     decoupled = False
-
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        clip_norm: float | None = None,
-    ):
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _non_negative("eps", eps)
-        super().__init__(lr, weight_decay, clip_norm)
-
-    def settings(self) -> dict:
-        return {
-            "lr": self.lr,
-            "beta1": self.beta1,
-            "beta2": self.beta2,
-            "eps": self.eps,
-            "weight_decay": self.weight_decay,
-            "clip_norm": self.clip_norm,
-        }
 
     def _slot_decay(self, slot: str) -> float:
         return self.beta1 if slot == "m" else self.beta2
@@ -476,18 +305,19 @@ class AdamW(Adam):
     """
 
     name = "adamw"
+    label = "AdamW"
+    help = "Adam with decoupled weight decay. Good learning rate 1e-3, weight decay 0.01."
+    SETTINGS = tuple(
+        setting.with_default(
+            0.01,
+            help="Shrinks every weight by lr × weight_decay at each step, apart from the "
+            "gradient (decoupled decay): fights overfitting. 0.01 is the usual value.",
+        )
+        if setting is WEIGHT_DECAY
+        else setting
+        for setting in Adam.SETTINGS
+    )
     decoupled = True
-
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        beta1: float = 0.9,
-        beta2: float = 0.999,
-        eps: float = 1e-8,
-        weight_decay: float = 0.01,
-        clip_norm: float | None = None,
-    ):
-        super().__init__(lr, beta1, beta2, eps, weight_decay, clip_norm)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
@@ -498,22 +328,26 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The optimizer class called ``name``, case and "-"/"_" ignored ("AdamW", "adam_w").
+
+    >>> optimizer_class("AdamW").label
+    'AdamW'
+    """
+    key = str(name).lower().replace("-", "").replace("_", "")
+    if key not in OPTIMIZERS:
+        raise ValueError(f"Could not interpret optimizer {name!r}. Known: {', '.join(OPTIMIZERS)}.")
+    return OPTIMIZERS[key]
+
+
 def get_optimizer(name: str, **settings) -> Optimizer:
     """Build an optimizer by name (case-insensitive), e.g. ``get_optimizer("adam", lr=1e-3)``.
+
+    Unknown settings fail naming the known ones.
 
     >>> get_optimizer("SGD", lr=0.1, momentum=0.9)
     SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0, clip_norm=None)
     """
     if isinstance(name, Optimizer):
         return name
-    key = str(name).lower().replace("-", "").replace("_", "")
-    if key not in OPTIMIZERS:
-        raise ValueError(f"Could not interpret optimizer {name!r}. Known: {', '.join(OPTIMIZERS)}.")
-    cls = OPTIMIZERS[key]
-    try:
-        return cls(**settings)
-    except TypeError as error:  # unknown keyword: say which settings exist
-        known = list(inspect.signature(cls).parameters)
-        raise ValueError(
-            f"{cls.__name__} got an unknown setting ({error}). Known settings: {', '.join(known)}."
-        ) from None
+    return optimizer_class(name)(**settings)

@@ -6,6 +6,19 @@
 Dense(10)
 >>> list(layer_categories())[:2]
 ['Core', 'Convolution']
+
+Losses, optimizers and schedules describe themselves the same way layers do (``label``,
+``help``, ``SETTINGS``; losses also their ``task``), so menus are made from these tables:
+
+>>> [(name, cls.label) for name, cls in OPTIMIZERS.items()][:2]
+[('sgd', 'SGD'), ('rmsprop', 'RMSprop')]
+>>> [name for name in losses_for_task("regression")]
+['mse', 'mae', 'huber']
+
+Every config names its class with "type"; the "name" key of older files is read too:
+
+>>> schedule_from_config({"name": "step", "gamma": 0.5})
+StepSchedule(step_size=10, gamma=0.5)
 """
 
 from __future__ import annotations
@@ -13,10 +26,11 @@ from __future__ import annotations
 from nnstudio.engine import layers
 from nnstudio.engine.layers.base import CATEGORIES, Layer, required_settings
 
-from .activations import ACTIVATIONS
-from .losses import LOSSES
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES
+from .activations import ACTIVATIONS, ActivationFunction, get_activation
+from .losses import LOSSES, Loss, get_loss
+from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from .schedules import SCHEDULES, Schedule, get_schedule
+from .settings import split_config
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls
@@ -46,10 +60,15 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "SCHEDULES",
-    "layer_from_config",
-    "layer_categories",
+    "activation_from_config",
     "get_layer_class",
+    "layer_categories",
+    "layer_from_config",
+    "loss_from_config",
+    "losses_for_task",
+    "optimizer_from_config",
     "optimizer_names",
+    "schedule_from_config",
     "schedule_names",
 ]
 
@@ -102,3 +121,32 @@ def optimizer_names() -> list[str]:
 def schedule_names() -> list[str]:
     """Names of the learning-rate schedules ("constant", "cosine", ...), for menus."""
     return list(SCHEDULES)
+
+
+def losses_for_task(task: str) -> dict[str, type[Loss]]:
+    """The losses meant for "classification" or "regression", in menu order."""
+    return {name: cls for name, cls in LOSSES.items() if cls.task == task}
+
+
+def optimizer_from_config(config) -> Optimizer:
+    """An optimizer from ``get_config()`` output: {"type": "SGD", "lr": 0.1, ...}."""
+    kind, settings = split_config(config)
+    return get_optimizer(kind, **settings)
+
+
+def schedule_from_config(config) -> Schedule:
+    """A schedule from ``get_config()`` output: {"type": "cosine", "min_lr": 0.0, ...}."""
+    kind, settings = split_config(config)
+    return get_schedule(kind, **settings)
+
+
+def loss_from_config(config) -> Loss:
+    """A loss from ``get_config()`` output: {"type": "huber", "delta": 1.0}."""
+    kind, settings = split_config(config)
+    return get_loss(kind, **settings)
+
+
+def activation_from_config(config) -> ActivationFunction:
+    """An activation function from ``get_config()`` output: {"type": "elu", "alpha": 1.0}."""
+    kind, settings = split_config(config)
+    return get_activation(kind, **settings)

@@ -108,7 +108,7 @@ def test_lookup_details():
     relu = activations.ReLU()
     assert get_activation(relu) is relu
     assert repr(get_activation("leaky_relu", alpha=0.2)) == "LeakyReLU(alpha=0.2)"
-    assert get_activation("elu", alpha=0.5).get_config() == {"name": "elu", "alpha": 0.5}
+    assert get_activation("elu", alpha=0.5).get_config() == {"type": "elu", "alpha": 0.5}
     assert get_activation("tanh") == get_activation("tanh")
     assert get_activation("elu", alpha=0.5) != get_activation("elu")
     assert activations.activation_names() == NAMES

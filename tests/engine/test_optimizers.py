@@ -252,7 +252,7 @@ def test_optimizer_clip_norm_scales_update():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: SGD(lr=-1), "lr must be a finite number >= 0; got -1"),
+        (lambda: SGD(lr=-1), "SGD lr must be >= 0; got -1. Try 0.01"),
         (lambda: SGD(lr=float("nan")), "lr"),
         (lambda: SGD(lr="fast"), "lr must be a number; got 'fast'"),
         (lambda: SGD(momentum=1.5), "momentum must be in \\[0, 1\\); got 1.5"),

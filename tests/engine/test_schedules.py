@@ -84,7 +84,23 @@ def test_negative_epoch_fails():
 def test_state_dict_round_trip():
     schedule = get_schedule("cosine", total_steps=20, min_lr=1e-4, warmup_steps=2)
     state = schedule.state_dict()
-    assert state == {"name": "cosine", "total_steps": 20, "min_lr": 1e-4, "warmup_steps": 2}
+    assert state == {"type": "cosine", "total_steps": 20, "min_lr": 1e-4, "warmup_steps": 2}
     other = CosineSchedule(total_steps=3)
     other.load_state_dict(state)
     assert [other(0.1, e) for e in range(25)] == [schedule(0.1, e) for e in range(25)]
+
+
+def test_old_state_with_a_name_key_still_loads():
+    # Before one config key everywhere, schedule configs said "name" instead of "type".
+    schedule = StepSchedule()
+    schedule.load_state_dict({"name": "step", "step_size": 3, "gamma": 0.5})
+    assert schedule.get_config() == {"type": "step", "step_size": 3, "gamma": 0.5}
+
+
+def test_settings_are_described_for_the_window():
+    for cls in schedules.SCHEDULES.values():
+        assert cls.label and cls.help.endswith("."), cls
+        assert cls().get_config()["type"] == cls.name
+        for setting in cls.SETTINGS:
+            assert setting.label and len(setting.help) > 20 and setting.help.endswith("."), setting
+            assert setting.validate(setting.default, cls.__name__) == setting.default

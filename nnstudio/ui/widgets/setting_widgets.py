@@ -1,8 +1,9 @@
 """One editor widget per engine ``Setting`` kind, all with the same small interface.
 
 Every editor has ``value()``, ``set_value(v)`` (silent: no signal) and a ``edited`` signal
-emitted while the user types, so the inspector can apply changes at once without caring
-which widget it is talking to.
+emitted while the user types, so the layer inspector and the Hyperparameters dock apply
+changes at once without caring which widget they are talking to. Range, tooltip (label, help,
+allowed values, default) and the text of an unset value all come from the Setting.
 """
 
 from __future__ import annotations
@@ -11,25 +12,26 @@ import math
 import re
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
 
 from nnstudio.ui.builder.layer_icons import layer_icon
+from nnstudio.ui.widgets.number_input import log_step, number_state, parse_number
 
 _INT_LIMIT = 1_000_000  # spin boxes need finite ranges; the engine checks the real bounds
 _ACTIVATION_NAMES = {"linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"}
 
 
-def _tooltip(setting) -> str:
-    parts = [f"<b>{setting.name}</b>"]
+def setting_tooltip(setting) -> str:
+    """Label, help, allowed values and default of a Setting, for a tooltip."""
+    parts = [f"<b>{setting.label}</b>"]
     if setting.help:
         parts.append(setting.help)
-    if setting.minimum is not None or setting.maximum is not None:
-        low = "−∞" if setting.minimum is None else f"{setting.minimum:g}"
-        high = "∞" if setting.maximum is None else f"{setting.maximum:g}"
-        parts.append(f"<i>Range {low} … {high}; default {setting.default!r}</i>")
-    elif setting.default is not None:
-        parts.append(f"<i>Default {setting.default!r}</i>")
+    default = setting.none_label if setting.default is None else repr(setting.default)
+    bounds = setting.bounds_text()
+    if bounds:
+        parts.append(f"<i>Allowed: {bounds}; default {default}</i>")
+    elif setting.kind not in ("choice", "bool") or setting.default is not None:
+        parts.append(f"<i>Default {default}</i>")
     return "<br>".join(parts)
 
 
@@ -45,9 +47,9 @@ class IntEditor(QSpinBox):
         high = int(setting.maximum) if setting.maximum is not None else _INT_LIMIT
         self.setRange(low - 1 if self._optional else low, high)
         if self._optional:
-            self.setSpecialValueText("auto")
+            self.setSpecialValueText(setting.none_label)
         self.setAccelerated(True)
-        self.setToolTip(_tooltip(setting))
+        self.setToolTip(setting_tooltip(setting))
         self.valueChanged.connect(lambda _: self.edited.emit(self.value()))
 
     def value(self):
@@ -61,31 +63,38 @@ class IntEditor(QSpinBox):
 
 
 class FloatEditor(QDoubleSpinBox):
-    """Numbers shown the short way ("0.5", "1e-05") and typed either way, exponents included."""
+    """Numbers shown the short way ("0.5", "1e-05") and typed either way, exponents included.
+    A ``log_scale`` setting steps by quarter decades, as the learning rate does."""
 
     edited = Signal(object)
 
     def __init__(self, setting, parent=None):
         super().__init__(parent)
         self._optional = setting.default is None
+        self._log_scale = setting.log_scale
         self.setDecimals(10)
         low = setting.minimum if setting.minimum is not None else -1e9
-        if getattr(setting, "exclusive_minimum", False):
+        if setting.exclusive_minimum:
             low = low + 1e-9  # "more than 0" in a box that only knows "at least"
         high = setting.maximum if setting.maximum is not None else 1e9
+        if setting.exclusive_maximum:
+            high = high - 1e-9  # "less than 1" (a decay rate)
         self._low = low
         self.setRange(low - 1 if self._optional else low, high)
         if self._optional:
-            self.setSpecialValueText("auto")
+            self.setSpecialValueText(setting.none_label)
         self.setSingleStep(self._step(setting))
-        self.setToolTip(_tooltip(setting))
+        self.setToolTip(setting_tooltip(setting))
         self.valueChanged.connect(lambda _: self.edited.emit(self.value()))
 
     @staticmethod
     def _step(setting) -> float:
-        """An arrow press should make a sensible change: 0.1 for a rate, 1e-4 for a penalty
-        that starts at 0 within [0, 1] (l1/l2), the default's own decade otherwise."""
+        """An arrow press should make a sensible change: 0.01 for a decay rate in [0, 1), 1e-4
+        for a penalty that starts at 0 within [0, 1] (l1/l2), the default's own decade
+        otherwise, 0.1 when nothing says better."""
         default = setting.default if isinstance(setting.default, (int, float)) else 0.1
+        if setting.exclusive_maximum and setting.maximum == 1:
+            return 0.01
         if default and 0 < abs(default) < 1:
             return 10 ** math.floor(math.log10(abs(default)))
         if default == 0 and setting.maximum is not None and setting.maximum <= 1:
@@ -96,26 +105,21 @@ class FloatEditor(QDoubleSpinBox):
         return f"{value:g}"
 
     def valueFromText(self, text: str) -> float:
-        try:
-            return float(text.strip())
-        except ValueError:
-            return self.value() if not self._optional else self.minimum()
+        value = parse_number(text)
+        if value is not None:
+            return value
+        return self.value() if not self._optional else self.minimum()
 
     def validate(self, text: str, position: int):
-        stripped = text.strip()
-        if self._optional and stripped == self.specialValueText():
-            return QValidator.State.Acceptable, text, position
-        if re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", stripped):
-            value = float(stripped)
-            ok = self.minimum() <= value <= self.maximum()
-            return (
-                (QValidator.State.Acceptable if ok else QValidator.State.Intermediate),
-                text,
-                position,
-            )
-        if re.fullmatch(r"[-+]?[\d.]*([eE][-+]?\d*)?", stripped):
-            return QValidator.State.Intermediate, text, position
-        return QValidator.State.Invalid, text, position
+        special = self.specialValueText() if self._optional else ""
+        return number_state(text, self.minimum(), self.maximum(), special), text, position
+
+    def stepBy(self, steps: int) -> None:
+        current = self.value()
+        if not self._log_scale or current is None:
+            super().stepBy(steps)
+            return
+        self.setValue(log_step(current, steps, max(self._low, 0.0)))
 
     def value(self):
         raw = super().value()
@@ -141,7 +145,7 @@ class ChoiceEditor(QComboBox):
                 self.addItem(layer_icon("Activation", text), text)
             else:
                 self.addItem(text)
-        self.setToolTip(_tooltip(setting))
+        self.setToolTip(setting_tooltip(setting))
         self.currentIndexChanged.connect(lambda _: self.edited.emit(self.value()))
 
     def value(self):
@@ -160,7 +164,7 @@ class BoolEditor(QCheckBox):
 
     def __init__(self, setting, parent=None):
         super().__init__(parent)
-        self.setToolTip(_tooltip(setting))
+        self.setToolTip(setting_tooltip(setting))
         self.toggled.connect(lambda on: self.edited.emit(bool(on)))
 
     def value(self):
@@ -192,7 +196,7 @@ class ShapeEditor(QLineEdit):
     def __init__(self, setting, parent=None):
         super().__init__(parent)
         self.setPlaceholderText("e.g. 1, 28, 28")
-        self.setToolTip(_tooltip(setting))
+        self.setToolTip(setting_tooltip(setting))
         self.textEdited.connect(self._on_text)
 
     def _on_text(self, text: str):
