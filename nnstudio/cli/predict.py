@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from nnstudio.data.preprocessing import apply_scaling, saved_scaling, undo_scaling
+from nnstudio.engine.io import json_plain
 
 EXIT_OK = 0
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm"}
@@ -32,43 +33,11 @@ def _model_input_shape(bundle) -> tuple[int, ...]:
 
 
 def _scaling(bundle) -> dict:
-    preprocessing = bundle.preprocessing or {}
-    if "method" in preprocessing:  # a bare scaling dict, as engine.io's docstring shows
-        return preprocessing
-    return preprocessing.get("scaling") or {"method": "none"}
-
-
-def _unscale(x: np.ndarray, scaling: dict) -> np.ndarray:
-    """Undo a scaling dict (the inverse of data.dataset.apply_scaling)."""
-    method = scaling.get("method", "none")
-    if method == "none":
-        return x
-    shape = (1, -1) + (1,) * (x.ndim - 2) if x.ndim > 2 else (1, -1)
-    if method == "standardize":
-        scale, offset = scaling["std"], scaling["mean"]
-    else:
-        offset = np.asarray(scaling["min"])
-        scale = np.asarray(scaling["max"]) - offset
-    scale = np.asarray(scale, dtype=x.dtype).reshape(shape)
-    return x * scale + np.asarray(offset, dtype=x.dtype).reshape(shape)
+    return saved_scaling(bundle.preprocessing)
 
 
 def _same_scaling(a: dict, b: dict) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, np.ndarray):
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # -- evaluate -----------------------------------------------------------------------------------
@@ -101,33 +70,24 @@ def _split(dataset, split: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _fit_inputs(x: np.ndarray, dataset, bundle, model_path: str) -> np.ndarray:
-    """The dataset's inputs as the model was trained on them: shape check, and the model's own
-    scaling when it differs from the one fitted on this dataset."""
-    shape = _model_input_shape(bundle)
-    if tuple(dataset.input_shape) != shape:
-        raise InputError(
-            f"{model_path} takes inputs of shape {shape} but dataset "
-            f"{dataset.name!r} has {tuple(dataset.input_shape)}"
-        )
+def _check_fits(bundle, dataset, model_path: str) -> None:
+    """The model's input shape, loss and outputs against the dataset, as the Evaluate tab
+    checks them."""
+    from nnstudio.project.evaluation import fit_problem
+
+    _model_input_shape(bundle)  # a model file without its input shape cannot be checked
+    problem = fit_problem(bundle.model, bundle.loss, dataset)
+    if problem is not None:
+        raise InputError(f"{model_path} {problem[0]}")
+
+
+def _fit_inputs(x: np.ndarray, dataset, bundle) -> np.ndarray:
+    """The dataset's inputs as the model was trained on them: the model's own scaling when it
+    differs from the one fitted on this dataset."""
     model_scaling = _scaling(bundle)
     if _same_scaling(model_scaling, dataset.scaling):
         return x
-    from nnstudio.data.dataset import apply_scaling
-
-    return apply_scaling(_unscale(x, dataset.scaling), model_scaling)
-
-
-def _check_classes(bundle, dataset, model_path: str) -> None:
-    if dataset.task != "classification":
-        return
-    outputs = int(np.prod(bundle.model.output_shape))
-    binary = bundle.loss == "binary_crossentropy" and dataset.n_classes == 2
-    if outputs != (1 if binary else dataset.n_classes):
-        raise InputError(
-            f"{model_path} has {outputs} outputs but dataset {dataset.name!r} has "
-            f"{dataset.n_classes} classes"
-        )
+    return apply_scaling(undo_scaling(x, dataset.scaling), model_scaling)
 
 
 def _report_text(report: dict, dataset, split: str, model_path: str, samples: int) -> str:
@@ -170,16 +130,14 @@ def _report_text(report: dict, dataset, split: str, model_path: str, samples: in
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from nnstudio.engine.io import load_model
-    from nnstudio.engine.losses import get_loss
-    from nnstudio.engine.metrics import evaluate
+    from nnstudio.project.evaluation import evaluate
 
     bundle = load_model(args.model)
     dataset = _dataset_for(args, bundle)
     x, y = _split(dataset, args.split)
-    x = _fit_inputs(x, dataset, bundle, args.model)
-    _check_classes(bundle, dataset, args.model)
-    loss = get_loss(bundle.loss)
-    report = evaluate(bundle.model, loss, x, y)
+    _check_fits(bundle, dataset, args.model)
+    x = _fit_inputs(x, dataset, bundle)
+    report = evaluate(bundle.model, bundle.loss, x, y)["report"]
     if dataset.task == "classification" and dataset.class_names:
         report["class_names"] = list(dataset.class_names)
     if args.json:
@@ -189,7 +147,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             "split": args.split,
             "samples": len(x),
         }
-        print(json.dumps(_plain({**header, **report}), allow_nan=False))
+        print(json.dumps(json_plain({**header, **report}), allow_nan=False))
     else:
         print(_report_text(report, dataset, args.split, args.model, len(x)))
     return EXIT_OK
@@ -198,53 +156,70 @@ def run_evaluate(args: argparse.Namespace) -> int:
 # -- predict: reading inputs --------------------------------------------------------------------
 
 
-def _load_qimage(path: Path):
-    from PySide6.QtGui import QImage
+def _open_image(path: Path):
+    """The image in ``path`` through Pillow (no Qt: the command line runs without it)."""
+    from PIL import Image, UnidentifiedImageError
 
-    image = QImage(str(path))
-    if image.isNull():
-        raise InputError(f"{path}: not an image Qt can read (use PNG or JPG)")
+    try:
+        # Decoded whole while the file is open (a truncated file fails here), so the file is
+        # closed whatever happens; the pixels stay in memory.
+        with open(path, "rb") as file:
+            image = Image.open(file)
+            image.load()
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: the image is too large to read") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InputError(f"{path}: not an image nnstudio can read (use PNG or JPG)") from None
     return image
 
 
-def _scaled(image, height: int | None, width: int | None):
-    if height is None or (image.height(), image.width()) == (height, width):
+def _resized(image, height: int | None, width: int | None):
+    """``image`` at (height, width). Bilinear when it grows and a Hamming window when it
+    shrinks: of Pillow's filters, the ones closest to the smooth scaling of Qt's QImage that
+    earlier versions used, so models see the same inputs as before."""
+    if height is None or (image.height, image.width) == (height, width):
         return image
-    from PySide6.QtCore import Qt
+    from PIL import Image
 
-    return image.scaled(
-        width,
-        height,
-        Qt.AspectRatioMode.IgnoreAspectRatio,
-        Qt.TransformationMode.SmoothTransformation,
-    )
+    shrinks = height < image.height or width < image.width
+    method = Image.Resampling.HAMMING if shrinks else Image.Resampling.BILINEAR
+    return image.resize((width, height), method)
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    """Grey levels of 8-bit sRGB colours (H, W, 3) in [0, 1]: the luminance of the linear
+    values, encoded back to sRGB and rounded to 8 bits, as QImage's Grayscale8 conversion does
+    (a weighted sum of the encoded values would darken saturated colours)."""
+    values = rgb.astype(np.float64) / 255.0
+    linear = np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
+    y = linear @ np.array([0.2126, 0.7152, 0.0722])
+    encoded = np.where(y <= 0.0031308, 12.92 * y, 1.055 * y ** (1 / 2.4) - 0.055)
+    return (np.round(encoded * 255.0) / 255.0).astype(np.float32)
+
+
+def _gray_levels(image, height: int | None, width: int | None) -> np.ndarray:
+    """(H, W) float32 grey levels in [0, 1]; 16-bit grey images keep their precision."""
+    if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" in some Pillow versions)
+        return np.asarray(_resized(image.convert("F"), height, width), np.float32) / 65535.0
+    if image.mode in ("1", "L", "LA"):
+        gray = _resized(image.convert("L"), height, width)
+        return np.asarray(gray, np.float32) / 255.0
+    return _luminance(np.asarray(_resized(image.convert("RGB"), height, width)))
 
 
 def read_image_gray(path: Path, height: int | None = None, width: int | None = None):
-    """A PNG/JPG as float32 (H, W) grey levels in [0, 1] (resized when a size is given),
-    through Qt's QImage, which reads files without a display or a QApplication."""
-    from PySide6.QtGui import QImage
-
-    image = _scaled(_load_qimage(path), height, width)
-    return _qimage_to_array(image.convertToFormat(QImage.Format.Format_Grayscale8))[..., 0]
+    """A PNG/JPG/BMP/GIF/PGM/PPM as float32 (H, W) grey levels in [0, 1] (resized when a size
+    is given). Transparency is ignored, as the colour values are read."""
+    return _gray_levels(_open_image(path), height, width)
 
 
 def read_image_rgb(path: Path, height: int, width: int) -> np.ndarray:
     """An image resized to (height, width) as float32 (3, H, W) in [0, 1]."""
-    from PySide6.QtGui import QImage
-
-    image = _scaled(_load_qimage(path), height, width)
-    rgb = _qimage_to_array(image.convertToFormat(QImage.Format.Format_RGB888))
+    image = _open_image(path)
+    if image.mode.startswith("I"):  # 16-bit grey: Pillow's RGB conversion would clip it
+        return np.repeat(_gray_levels(image, height, width)[None], 3, axis=0)
+    rgb = np.asarray(_resized(image.convert("RGB"), height, width), np.float32) / 255.0
     return np.ascontiguousarray(rgb.transpose(2, 0, 1))
-
-
-def _qimage_to_array(image) -> np.ndarray:
-    height, width = image.height(), image.width()
-    channels = image.depth() // 8
-    # Rows are padded to 4 bytes: read bytesPerLine and cut the padding off.
-    raw = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-    rows = raw.reshape(height, image.bytesPerLine())[:, : width * channels]
-    return rows.reshape(height, width, channels).astype(np.float32) / 255.0
 
 
 def _as_ink(gray: np.ndarray) -> np.ndarray:
@@ -371,9 +346,6 @@ def _class_name(bundle, index: int) -> str:
 
 
 def _classification_rows(bundle, probabilities: np.ndarray, top: int) -> list[dict]:
-    if probabilities.shape[1] == 1:  # one sigmoid output: probability of class 1
-        p = probabilities[:, 0]
-        probabilities = np.stack([1.0 - p, p], axis=1)
     rows = []
     for probs in probabilities:
         order = np.argsort(-probs, kind="stable")[:top]
@@ -386,27 +358,31 @@ def _classification_rows(bundle, probabilities: np.ndarray, top: int) -> list[di
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from nnstudio.data.dataset import apply_scaling
     from nnstudio.engine.io import load_model
     from nnstudio.engine.losses import get_loss
+    from nnstudio.engine.metrics import class_probabilities
 
     bundle = load_model(args.model)
     x, labels = collect_inputs(args.files, bundle)
     x = apply_scaling(x, _scaling(bundle))
     loss = get_loss(bundle.loss)
-    outputs = loss.output_activation(bundle.model.predict(x))
+    outputs = bundle.model.predict(x)
     if loss.task != "classification":
-        for label, values in zip(labels, np.atleast_2d(outputs), strict=True):
+        predictions = loss.output_activation(outputs)
+        for label, values in zip(labels, np.atleast_2d(predictions), strict=True):
             record = {"input": label, "prediction": [float(v) for v in np.ravel(values)]}
             print(
-                json.dumps(_plain(record))
+                json.dumps(json_plain(record))
                 if args.json
                 else f"{label}: {', '.join(f'{v:.6g}' for v in record['prediction'])}"
             )
         return EXIT_OK
-    for label, row in zip(labels, _classification_rows(bundle, outputs, args.top), strict=True):
+    probabilities = class_probabilities(outputs, loss)
+    for label, row in zip(
+        labels, _classification_rows(bundle, probabilities, args.top), strict=True
+    ):
         if args.json:
-            print(json.dumps(_plain({"input": label, **row})))
+            print(json.dumps(json_plain({"input": label, **row})))
             continue
         others = ", ".join(f"{r['class']} {100 * r['probability']:.1f}%" for r in row["top"][1:])
         print(

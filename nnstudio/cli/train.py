@@ -2,6 +2,8 @@
 
 The same `Project` helpers as the window build the dataset, model, loss, optimizer and fit
 configuration, so a run on the command line and a run in the window are the same training.
+Which project the options describe is train_options.py's part; this module runs it, reports
+progress, handles Ctrl+C and writes the files.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import argparse
 import csv
 import io
 import json
-import math
 import os
 import signal
 import sys
@@ -20,131 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from nnstudio.atomic_file import write_atomically
-from nnstudio.project import (
-    DatasetSpec,
-    Project,
-    TrainingSettings,
-    default_layers,
-    load_preset,
-    load_project,
-    save_project,
-)
+from nnstudio.cli.train_options import TrainUsageError, finish_project, project_from_args
+from nnstudio.engine.io import json_plain
+from nnstudio.project import Project, save_project
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 EPOCH_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
 
-class TrainUsageError(ValueError):
-    """Options that do not go together; the message says which."""
-
-
-# -- the project these options describe ---------------------------------------------------------
-
-
-def _base_project(args: argparse.Namespace) -> Project:
-    if args.project and args.preset:
-        raise TrainUsageError("give a project file or --preset, not both")
-    if args.project:
-        return load_project(args.project)
-    if args.preset:
-        return load_preset(args.preset)
-    if args.resume and not args.dataset:
-        return _project_of_checkpoint(args.resume)
-    if not args.dataset:
-        raise TrainUsageError(
-            "nothing to train: give a project file, --preset NAME or "
-            "--dataset NAME (see nnstudio train --help)"
-        )
-    # Options only: the model and loss are chosen once the dataset is known (finish_project).
-    return Project(
-        name=args.dataset,
-        dataset=DatasetSpec(args.dataset),
-        model={"layers": []},
-        training=TrainingSettings(epochs=20, loss=""),
-    )
-
-
-def _project_of_checkpoint(path: str) -> Project:
-    from nnstudio.engine.io import load_checkpoint
-
-    saved = (load_checkpoint(path).metadata or {}).get("project_file")
-    if saved is None:
-        raise TrainUsageError(
-            f"--resume {path}: the checkpoint does not hold its project; "
-            "give the project file or --dataset and --layers as before"
-        )
-    return Project.from_dict(saved, source=path)
-
-
-def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
-    if args.dataset and args.dataset != project.dataset.name:
-        project.dataset = DatasetSpec(args.dataset)
-        project.model.pop("input_shape", None)
-    for key in ("samples", "noise", "classes", "target", "columns"):
-        value = getattr(args, key, None)
-        if value is not None:
-            project.dataset.options[key] = value
-
-
-def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
-    training = project.training
-    if args.optimizer and args.optimizer.lower() != training.optimizer.lower():
-        # Settings such as SGD's momentum mean nothing to another optimizer.
-        training.optimizer_settings = {}
-    if args.schedule and args.schedule.lower() != training.schedule.lower():
-        training.schedule_settings = {}
-    overrides = {
-        "loss": args.loss,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
-        "schedule": args.schedule,
-        "learning_rate": args.lr,
-        "seed": args.seed,
-        "augment": args.augment,
-        "validation_split": args.val_split,
-        "early_stopping": args.early_stopping,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(training, key, value)
-
-
-def project_from_args(args: argparse.Namespace) -> Project:
-    """The project a `train` command line describes: file or preset, then the overrides."""
-    project = _base_project(args)
-    _apply_dataset_options(project, args)
-    if args.layers:
-        from nnstudio.project.layer_text import parse_layers
-
-        project.model = {"layers": parse_layers(args.layers)}
-    _apply_training_options(project, args)
-    return project
-
-
-def finish_project(project: Project, dataset) -> None:
-    """Fill in what only the dataset decides: the loss and, without --layers, a model."""
-    if not project.training.loss:
-        regression = dataset.task == "regression"
-        project.training.loss = "mse" if regression else "softmax_crossentropy"
-    if not project.model.get("layers"):
-        project.model = {"layers": default_layers(dataset)}
-
-
 # -- progress -----------------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe: NaN and infinity become null (strict JSON has no NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return value
-
-
 def epoch_record(info: dict[str, Any]) -> dict[str, Any]:
-    return {key: _plain(info.get(key)) for key in EPOCH_KEYS}
+    return {key: json_plain(info.get(key)) for key in EPOCH_KEYS}
 
 
 def _format_duration(seconds: float) -> str:
@@ -185,7 +74,7 @@ class JsonProgress:
         self.out = out or sys.stdout
 
     def emit(self, record: dict[str, Any]) -> None:
-        self.out.write(json.dumps({k: _plain(v) for k, v in record.items()}, allow_nan=False))
+        self.out.write(json.dumps(json_plain(record), allow_nan=False))
         self.out.write("\n")
         self.out.flush()
 
@@ -356,7 +245,7 @@ def _test_metrics(model, loss, dataset) -> dict[str, Any]:
         if dataset.task == "classification"
         else ("loss", "mse", "rmse", "mae", "r2")
     )
-    return {f"test_{key}": _plain(report.get(key)) for key in keys}
+    return {f"test_{key}": json_plain(report.get(key)) for key in keys}
 
 
 def _prepare_model(project: Project, dataset, args):

@@ -94,31 +94,74 @@ def apply_scaling(x: np.ndarray, scaling: dict | None) -> np.ndarray:
     """Scale inputs with statistics made by `preprocessing.fit_scaler`; returns float32.
 
     Statistics are per feature for flat inputs (N, F) and per channel for images (N, C, H, W),
-    so the same dict works for a batch of any size, at training or at prediction time.
+    so the same dict works for a batch of any size, at training or at prediction time. This and
+    `undo_scaling` are the only code that reads the statistics: training, the command line and
+    the Draw tab scale through them, so they can never disagree.
 
     >>> scaling = {"method": "standardize", "mean": [1.0], "std": [2.0]}
     >>> apply_scaling(np.array([[3.0]]), scaling).tolist()
     [[1.0]]
     """
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-    x = np.asarray(x, dtype=dtype)
+    x = _as_float(x)
+    terms = _scaling_terms(scaling, x)
+    if terms is None:
+        return x
+    offset, divisor = terms
+    return (x - offset) / divisor
+
+
+def undo_scaling(x: np.ndarray, scaling: dict | None) -> np.ndarray:
+    """The inverse of `apply_scaling`: scaled inputs back in the data's own units.
+
+    >>> scaling = {"method": "minmax", "min": [2.0], "max": [4.0]}
+    >>> undo_scaling(apply_scaling(np.array([[3.0]]), scaling), scaling).tolist()
+    [[3.0]]
+    """
+    x = _as_float(x)
+    terms = _scaling_terms(scaling, x)
+    if terms is None:
+        return x
+    offset, divisor = terms
+    return x * divisor + offset
+
+
+def _as_float(x) -> np.ndarray:
+    """float64 stays float64 (gradient checks); everything else becomes float32."""
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+
+
+def _scaling_terms(scaling: dict | None, x: np.ndarray):
+    """(offset, divisor) shaped to broadcast over ``x``, or None for no scaling."""
     method = (scaling or {}).get("method", "none")
     if method == "none":
-        return x
+        return None
     if method == "standardize":
-        offset, divisor = scaling["mean"], scaling["std"]
+        offset, divisor = np.asarray(scaling["mean"]), np.asarray(scaling["std"])
     elif method == "minmax":
-        low, high = np.asarray(scaling["min"]), np.asarray(scaling["max"])
-        offset, divisor = low, high - low
+        offset = np.asarray(scaling["min"])
+        divisor = np.asarray(scaling["max"]) - offset
     else:
         raise DatasetError(
             f"Unknown scaling method {method!r}. Known: {', '.join(SCALING_METHODS)}."
         )
     # Per-channel statistics of images broadcast over height and width.
     shape = (1, -1) + (1,) * (x.ndim - 2) if x.ndim > 2 else (1, -1)
-    offset = np.asarray(offset, dtype=dtype).reshape(shape)
-    divisor = np.asarray(divisor, dtype=dtype).reshape(shape)
-    return (x - offset) / divisor
+    return offset.astype(x.dtype).reshape(shape), divisor.astype(x.dtype).reshape(shape)
+
+
+def saved_scaling(preprocessing: dict | None) -> dict:
+    """The scaling dict inside what `Dataset.preprocessing` wrote into a model file (a bare
+    scaling dict is accepted too); ``{"method": "none"}`` when the model has none.
+
+    >>> saved_scaling({"dataset": "moons", "scaling": {"method": "none"}})
+    {'method': 'none'}
+    """
+    if not isinstance(preprocessing, dict):
+        return {"method": "none"}
+    if "method" in preprocessing:
+        return preprocessing
+    return preprocessing.get("scaling") or {"method": "none"}
 
 
 @dataclass(eq=False)  # arrays have no single truth value: compare datasets by identity

@@ -2,7 +2,8 @@
 
 Scaling statistics are fitted on the training split only (fitting them on all the data would
 leak the validation and test sets into training) and are plain lists, so they go into the
-project file and the model file as JSON.
+project file and the model file as JSON. ``apply_scaling`` / ``undo_scaling`` (defined beside
+the Dataset that carries the statistics, re-exported here) are the one place that uses them.
 
 >>> import numpy as np
 >>> x = np.arange(20, dtype=np.float32).reshape(10, 2); y = np.array([0, 1] * 5)
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import SCALING_METHODS, DatasetError, apply_scaling
+from .dataset import SCALING_METHODS, DatasetError, apply_scaling, saved_scaling, undo_scaling
 
 __all__ = [
     "apply_scaling",
@@ -23,8 +24,10 @@ __all__ = [
     "fit_scaler",
     "from_one_hot",
     "one_hot",
+    "saved_scaling",
     "split",
     "split_indices",
+    "undo_scaling",
 ]
 
 

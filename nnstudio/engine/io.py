@@ -37,6 +37,7 @@ import numpy as np
 
 import nnstudio
 from nnstudio.atomic_file import write_atomically
+from nnstudio.engine.settings import split_config
 
 __all__ = [
     "FORMAT",
@@ -44,6 +45,7 @@ __all__ = [
     "Checkpoint",
     "ModelBundle",
     "ModelFileError",
+    "json_plain",
     "load_checkpoint",
     "load_model",
     "save_checkpoint",
@@ -100,31 +102,35 @@ class Checkpoint(ModelBundle):
 # -- writing --------------------------------------------------------------------------------------
 
 
-def _plain(value):
-    """JSON ``default=`` hook: NumPy scalars and arrays become plain Python values."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
+def json_plain(value):
+    """``value`` as plain JSON values: NumPy arrays and numbers become lists and Python numbers,
+    tuples lists, paths strings, and NaN or infinity None (strict JSON has neither; a history
+    after a blow-up holds them). Model files, ``--json`` output and reports all go through it.
+
+    >>> json_plain({"loss": np.float32(0.5), "shape": (1, 2), "val": float("nan")})
+    {'loss': 0.5, 'shape': [1, 2], 'val': None}
+    """
+    if isinstance(value, dict):
+        return {key: json_plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_plain(item) for item in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return json_plain(value.tolist())
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"{type(value).__name__} cannot be stored in a model file")
-
-
-def _finite_or_none(value):
-    """NaN/inf are not JSON: store them as null (history values after a blow-up)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(item) for item in value]
-    return value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
 def _json_bytes(data: dict) -> bytes:
-    plain = json.loads(json.dumps(data, default=_plain))  # NumPy values -> Python values
-    return json.dumps(_finite_or_none(plain), indent=1, allow_nan=False).encode("utf-8")
+    try:
+        plain = json_plain(data)
+    except TypeError as error:
+        raise TypeError(f"{error}: it cannot be stored in a model file") from None
+    return json.dumps(plain, indent=1, allow_nan=False).encode("utf-8")
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -134,13 +140,17 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def _loss_fields(loss) -> dict:
+    """The loss as model.json stores it: its name and its settings."""
     if isinstance(loss, str):
         return {"loss": loss, "loss_settings": {}}
     config = dict(loss.get_config()) if hasattr(loss, "get_config") else {}
-    name = config.pop("name", getattr(loss, "name", None))
-    if not name:
-        raise ValueError(f"Cannot tell the name of loss {loss!r}; pass its name instead")
-    return {"loss": name, "loss_settings": config}
+    if "type" not in config and "name" not in config:
+        config["type"] = getattr(loss, "name", None)
+    try:
+        name, settings = split_config(config)
+    except ValueError:
+        raise ValueError(f"Cannot tell the name of loss {loss!r}; pass its name instead") from None
+    return {"loss": name, "loss_settings": settings}
 
 
 def _model_json(model, loss, class_names, preprocessing, metadata) -> dict:
@@ -356,8 +366,7 @@ def _bundle_fields(path: Path, members: dict) -> dict:
     model = _build_model(path, info, _read_npz(path, members, WEIGHTS_NPZ))
     return {
         "model": model,
-        "loss": info.get("loss") or "softmax_crossentropy",
-        "loss_settings": dict(info.get("loss_settings") or {}),
+        **_read_loss(path, info),
         "class_names": info.get("class_names"),
         "preprocessing": info.get("preprocessing"),
         "metadata": dict(info.get("metadata") or {}),
@@ -373,11 +382,23 @@ def load_model(path) -> ModelBundle:
     return ModelBundle(**_bundle_fields(path, _read_members(path, "a model file")))
 
 
+def _read_loss(path: Path, info: dict) -> dict:
+    """model.json's loss name and settings. A loss stored as a whole config is read too, with
+    "type" or, as configs said before, "name"."""
+    try:
+        name, settings = split_config(info.get("loss") or "softmax_crossentropy")
+    except ValueError as error:
+        message = f"{path} is damaged: its loss cannot be read ({error}). Use another copy."
+        raise ModelFileError(message, path) from None
+    return {"loss": name, "loss_settings": {**settings, **dict(info.get("loss_settings") or {})}}
+
+
 def _rebuild_optimizer(path: Path, scalars: dict, arrays: dict):
     from nnstudio.engine.optimizers import get_optimizer
 
     try:
-        optimizer = get_optimizer(str(scalars.get("type", "")))
+        kind = scalars.get("type", scalars.get("name", ""))  # "name": older configs' key
+        optimizer = get_optimizer(str(kind))
         optimizer.load_state_dict({**scalars, **arrays})
     except (ValueError, TypeError) as error:
         raise ModelFileError(

@@ -19,11 +19,14 @@ import numpy as np
 
 __all__ = [
     "accuracy",
+    "class_probabilities",
     "classification_report",
     "confusion_matrix",
     "evaluate",
+    "outputs_and_loss",
     "predicted_labels",
     "regression_report",
+    "task_report",
     "to_labels",
 ]
 
@@ -54,6 +57,33 @@ def predicted_labels(outputs: np.ndarray) -> np.ndarray:
     if outputs.ndim == 2 and outputs.shape[1] == 1:
         return (outputs[:, 0] > 0).astype(np.int64)
     return np.argmax(outputs.reshape(len(outputs), -1), axis=1)
+
+
+def class_probabilities(outputs: np.ndarray, loss) -> np.ndarray:
+    """(N, K) class probabilities from raw model outputs and the classification loss they were
+    trained with (its softmax or sigmoid). One sigmoid output, the probability of class 1,
+    becomes the two columns (1 - p, p), so every caller reads K columns for K classes.
+
+    >>> class_probabilities(np.array([[0.0], [np.log(3.0)]]), "binary_crossentropy").tolist()
+    [[0.5, 0.5], [0.25, 0.75]]
+    """
+    loss = _loss_object(loss)
+    if loss.task != "classification":
+        raise ValueError(f"the loss {loss.name!r} is for regression: it gives no probabilities")
+    probabilities = np.asarray(loss.output_activation(np.asarray(outputs)))
+    probabilities = probabilities.reshape(len(probabilities), -1)
+    if probabilities.shape[1] == 1:
+        probabilities = np.concatenate([1.0 - probabilities, probabilities], axis=1)
+    return probabilities
+
+
+def _loss_object(loss):
+    """A loss object from itself or its name ("softmax_crossentropy")."""
+    if isinstance(loss, str):
+        from nnstudio.engine.losses import get_loss
+
+        return get_loss(loss)
+    return loss
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -183,18 +213,11 @@ def regression_report(y_true, y_pred) -> dict:
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(error))), "r2": r2}
 
 
-def evaluate(model, loss, x, y, batch_size: int = 1024, class_names=None) -> dict:
-    """Run ``model`` in eval mode over ``x`` in batches; the report for the loss's task + "loss".
-
-    ``loss`` is a loss object (``value``, ``task``) or its name. Classification reports also
-    hold ``"n_classes"``; the loss is the mean over all samples (batches weighted by size).
-    """
-    if isinstance(loss, str):
-        from nnstudio.engine.losses import get_loss
-
-        loss = get_loss(loss)
-    x = np.asarray(x)
-    y = np.asarray(y)
+def outputs_and_loss(model, loss, x, y, batch_size: int = 1024) -> tuple[np.ndarray, float]:
+    """The model's raw outputs over ``x`` in eval mode, batch by batch (memory stays bounded on
+    a big test set), and the mean loss over all samples (batches weighted by size)."""
+    loss = _loss_object(loss)
+    x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
     if len(x) == 0:
@@ -207,16 +230,32 @@ def evaluate(model, loss, x, y, batch_size: int = 1024, class_names=None) -> dic
         out = model.forward(x[start : start + batch_size], training=False)
         total_loss += loss.value(out, y[start : start + batch_size]) * len(out)
         outputs.append(out)
-    outputs = np.concatenate(outputs)
-    if getattr(loss, "task", "classification") == "classification":
+    return np.concatenate(outputs), float(total_loss / len(x))
+
+
+def task_report(outputs, y, loss, class_names=None, n_classes: int | None = None) -> dict:
+    """The report for the loss's task from raw outputs: classification_report (labels by
+    argmax, or logit > 0 for one output) plus ``"n_classes"``, or regression_report (a
+    regression network's outputs are its predictions)."""
+    loss = _loss_object(loss)
+    y = np.asarray(y)
+    if getattr(loss, "task", "classification") != "classification":
+        return regression_report(y, outputs.reshape(y.shape) if outputs.size == y.size else outputs)
+    if n_classes is None:
         n_classes = max(outputs.shape[1] if outputs.ndim == 2 else 1, 2)
-        report = classification_report(
-            to_labels(y), predicted_labels(outputs), n_classes, class_names
-        )
-        report["n_classes"] = n_classes
-    else:
-        report = regression_report(
-            y, outputs.reshape(y.shape) if outputs.size == y.size else outputs
-        )
-    report["loss"] = float(total_loss / len(x))
+    report = classification_report(to_labels(y), predicted_labels(outputs), n_classes, class_names)
+    report["n_classes"] = int(n_classes)
+    return report
+
+
+def evaluate(model, loss, x, y, batch_size: int = 1024, class_names=None) -> dict:
+    """Run ``model`` in eval mode over ``x`` in batches; the report for the loss's task + "loss".
+
+    ``loss`` is a loss object (``value``, ``task``) or its name. Classification reports also
+    hold ``"n_classes"``; the loss is the mean over all samples (batches weighted by size).
+    ``nnstudio.project.evaluation`` adds probabilities, mistakes and saliency on top.
+    """
+    outputs, mean_loss = outputs_and_loss(model, loss, x, y, batch_size)
+    report = task_report(outputs, y, loss, class_names)
+    report["loss"] = mean_loss
     return report

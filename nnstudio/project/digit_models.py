@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nnstudio.data.preprocessing import apply_scaling, saved_scaling
+from nnstudio.engine.losses import get_loss
+from nnstudio.engine.metrics import class_probabilities
 from nnstudio.paths import resource_path
 
 BUNDLED_MODEL = ("models", "digit-model.nnz")
@@ -31,7 +34,8 @@ class DigitModel:
     """A model that reads a prepared (28, 28) drawing: the answer's probabilities and saliency.
 
     ``scaling`` is the dataset's scaling dict (``{"method": "standardize", "mean": [...],
-    "std": [...]}``): the drawing goes through it as the training images did.
+    "std": [...]}``): the drawing goes through it as the training images did. ``loss`` (a
+    classification loss's name) turns the outputs into probabilities as training read them.
     """
 
     model: object
@@ -40,9 +44,15 @@ class DigitModel:
     scaling: dict | None = None
     outputs_are_probabilities: bool = False
     metadata: dict = field(default_factory=dict)
+    loss: str = "softmax_crossentropy"
 
     def __post_init__(self) -> None:
         self.input_shape = model_input_shape(self.model)
+        if get_loss(self.loss).task != "classification":
+            raise DrawModelError(
+                f"{self.title} was trained with the regression loss {self.loss!r}; drawing "
+                "needs a model that tells classes apart."
+            )
         # A network ending in softmax already gives probabilities; softmax again would flatten.
         self.outputs_are_probabilities = self.outputs_are_probabilities or ends_in_softmax(
             self.model
@@ -55,17 +65,16 @@ class DigitModel:
 
     def model_input(self, digit: np.ndarray) -> np.ndarray:
         """The batch of one the model takes, scaled as its training data was."""
-        x = np.asarray(digit, dtype=np.float32).reshape(1, -1)
-        x = apply_scaling(x, self.scaling)
-        return x.reshape((1, *self.input_shape))
+        x = np.asarray(digit, dtype=np.float32).reshape((1, *self.input_shape))
+        return apply_scaling(x, self.scaling)
 
     def probabilities(self, digit: np.ndarray) -> np.ndarray:
-        """Probabilities (n_classes,) of a prepared (28, 28) drawing; sums to 1."""
+        """Probabilities (n_classes,) of a prepared (28, 28) drawing."""
         outputs = self.model.forward(self.model_input(digit), training=False)
-        outputs = np.asarray(outputs, dtype=np.float64).reshape(-1)
         if self.outputs_are_probabilities:
+            outputs = np.asarray(outputs, dtype=np.float64).reshape(-1)
             return outputs / max(outputs.sum(), 1e-12)
-        return softmax(outputs)
+        return class_probabilities(outputs, self.loss)[0]
 
     def saliency(self, digit: np.ndarray, class_index: int) -> np.ndarray:
         """How much each pixel pushes the score of ``class_index``: d score / d pixel, (28, 28).
@@ -98,26 +107,6 @@ def ends_in_softmax(model) -> bool:
         return False
     config = layers[-1].get_config()
     return "softmax" in (config.get("type"), config.get("activation"), config.get("function"))
-
-
-def apply_scaling(x: np.ndarray, scaling: dict | None) -> np.ndarray:
-    """The dataset scaling (standardize / minmax / none) applied to flat inputs (N, features)."""
-    method = (scaling or {}).get("method", "none")
-    if method == "standardize":
-        mean = np.asarray(scaling["mean"], np.float32).reshape(-1)
-        std = np.asarray(scaling["std"], np.float32).reshape(-1)
-        return (x - mean) / np.where(std > 0, std, 1.0)
-    if method == "minmax":
-        low = np.asarray(scaling["min"], np.float32).reshape(-1)
-        high = np.asarray(scaling["max"], np.float32).reshape(-1)
-        span = high - low
-        return (x - low) / np.where(span > 0, span, 1.0)
-    return x
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
 
 
 def describe(probabilities: np.ndarray, class_names: Sequence[str]) -> tuple[str, str]:
@@ -155,18 +144,11 @@ def load_digit_model(path: str | Path, title: str | None = None) -> DigitModel:
     from nnstudio.engine.io import load_model
 
     bundle = load_model(path)
-    metadata = dict(bundle.metadata or {})
     return DigitModel(
         model=bundle.model,
         title=title or Path(path).stem,
         class_names=list(bundle.class_names or DIGIT_NAMES),
-        scaling=_scaling_from(bundle.preprocessing),
-        metadata=metadata,
+        scaling=saved_scaling(bundle.preprocessing),
+        metadata=dict(bundle.metadata or {}),
+        loss=bundle.loss or "softmax_crossentropy",
     )
-
-
-def _scaling_from(preprocessing) -> dict | None:
-    if not preprocessing:
-        return None
-    # The io layer stores the dataset's scaling dict; accept it bare or under "scaling".
-    return preprocessing.get("scaling", preprocessing) if isinstance(preprocessing, dict) else None

@@ -8,7 +8,6 @@ tried on a copy of the network: a button never promises something that does not 
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 
@@ -42,20 +41,9 @@ class ShapeCache:
         return self._entries[key]
 
 
-# Above this many weights a layer is not built just to count them (typing 100000 units would
-# otherwise allocate hundreds of megabytes per keystroke); its count is worked out instead.
+# Above this many parameters a layer is not built just to count them (typing 100000 units
+# would otherwise allocate hundreds of megabytes per keystroke): the engine counts them.
 BUILD_LIMIT = 4_000_000
-
-
-def _weight_count(config: dict, input_shape: tuple) -> int:
-    """Weights of a Dense (inputs × units) or Conv2D (filters × channels × kernel area)."""
-    if "units" in config:
-        return math.prod(input_shape) * int(config["units"])
-    if "filters" in config and input_shape:
-        kernel = config.get("kernel_size", 1)
-        area = math.prod(kernel) if isinstance(kernel, (list, tuple)) else int(kernel) ** 2
-        return int(config["filters"]) * int(input_shape[0]) * area
-    return 0
 
 
 def _build_one(config: dict, input_shape: tuple) -> tuple:
@@ -64,11 +52,9 @@ def _build_one(config: dict, input_shape: tuple) -> tuple:
 
     try:
         layer = registry.layer_from_config(dict(config))
-        weights = _weight_count(config, input_shape)
-        if weights > BUILD_LIMIT:
+        n_params = layer.parameter_count(input_shape)
+        if n_params > BUILD_LIMIT:
             output = layer.compute_output_shape(tuple(input_shape))
-            biases = config.get("units") or config.get("filters") or 0
-            n_params = weights + (int(biases) if config.get("use_bias", True) else 0)
             return tuple(int(v) for v in output), n_params, None
         output = layer.build(tuple(input_shape), np.random.default_rng(0))
     except (ValueError, KeyError, TypeError) as error:  # ShapeError is a ValueError

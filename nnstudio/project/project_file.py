@@ -210,14 +210,19 @@ class Project:
 
 
 # Layers whose weights L1/L2 apply to (the Hyperparameters dock sets them on all of them).
-WEIGHT_LAYERS = ("Dense", "Conv2D")
+def _has_regularized_weights(layer: dict) -> bool:
+    """Whether the engine's layer class of this config takes L1/L2 (unknown types do not)."""
+    from nnstudio.engine.registry import LAYERS
+
+    layer_class = LAYERS.get(layer.get("type"))
+    return layer_class is not None and layer_class.has_regularized_weights
 
 
 def apply_regularization(config: dict, l1: float, l2: float) -> dict:
     """A copy of a model config with L1/L2 set on every weight layer (the dock's values)."""
     config = copy.deepcopy(config)
     for layer in config.get("layers", []):
-        if layer.get("type") in WEIGHT_LAYERS:
+        if _has_regularized_weights(layer):
             layer["l1"], layer["l2"] = float(l1), float(l2)
     return config
 
@@ -225,7 +230,7 @@ def apply_regularization(config: dict, l1: float, l2: float) -> dict:
 def common_regularization(config: dict) -> tuple[float, float]:
     """The L1/L2 of the first weight layer (what the dock shows)."""
     for layer in config.get("layers", []):
-        if layer.get("type") in WEIGHT_LAYERS:
+        if _has_regularized_weights(layer):
             return float(layer.get("l1", 0.0) or 0.0), float(layer.get("l2", 0.0) or 0.0)
     return 0.0, 0.0
 
@@ -323,6 +328,19 @@ def _unknown_keys(where: _Where, section: str, data: dict, known) -> None:
         )
 
 
+def _split_training_config(where: _Where, values: dict, key: str) -> None:
+    """An optimizer or schedule written as a whole config ({"type": "cosine", "min_lr": 0}, or
+    with "name" as older configs said) becomes its name plus ``<key>_settings``."""
+    from nnstudio.engine.settings import split_config
+
+    try:
+        name, settings = split_config(values[key])
+    except ValueError:
+        raise where.error(f"training.{key}", 'has no "type"', 'e.g. "adam" or "cosine"') from None
+    values[key] = name
+    values[f"{key}_settings"] = {**values[f"{key}_settings"], **settings}
+
+
 def _parse_training(where: _Where, data: Any) -> TrainingSettings:
     if data is None:
         return TrainingSettings()
@@ -330,10 +348,13 @@ def _parse_training(where: _Where, data: Any) -> TrainingSettings:
     defaults = TrainingSettings()
     _unknown_keys(where, "training", data, vars(defaults))
     values = {**vars(defaults), **data}
-    for key in ("loss", "optimizer", "schedule"):
-        _require_type(where, f"training.{key}", values[key], (str,), "a name")
     for key in ("optimizer_settings", "schedule_settings"):
         _require_type(where, f"training.{key}", values[key], (dict,), "an object")
+    for key in ("optimizer", "schedule"):
+        if isinstance(values[key], dict):
+            _split_training_config(where, values, key)
+    for key in ("loss", "optimizer", "schedule"):
+        _require_type(where, f"training.{key}", values[key], (str,), "a name")
     _number(
         where,
         "training.learning_rate",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from nnstudio.cli import main
 from nnstudio.cli.train import TextProgress, history_path
@@ -468,17 +469,19 @@ def test_predict_csv_rows(toy_model, tmp_path, capsys):
         assert answer.split(" (")[0] in names and answer.endswith("%)")
 
 
-def test_predict_png_and_jpg_of_any_size_for_a_digit_model(digit_model, tmp_path, capsys):
-    from PySide6.QtGui import QImage
+def write_digit_picture(path: Path, height: int = 28, width: int = 28) -> Path:
+    """A bar of dark ink on white paper, as a scanned or drawn digit would be."""
+    picture = np.full((height, width), 255, np.uint8)
+    picture[height // 4 : height // 4 + 6, 5 : width - 5] = 0
+    Image.fromarray(picture).save(path)
+    return path
 
+
+def test_predict_png_and_jpg_of_any_size_for_a_digit_model(digit_model, tmp_path, capsys):
     paths = []
     for index, (height, width) in enumerate([(28, 28), (90, 60)]):
-        picture = np.full((height, width), 255, np.uint8)  # dark ink on white paper
-        picture[height // 4 : height // 4 + 6, 5 : width - 5] = 0
-        image = QImage(picture.tobytes(), width, height, width, QImage.Format.Format_Grayscale8)
         path = tmp_path / f"digit{index}.{'png' if index == 0 else 'jpg'}"
-        assert image.save(str(path))
-        paths.append(str(path))
+        paths.append(str(write_digit_picture(path, height, width)))
     assert main(["predict", str(digit_model), *paths, "--json", "--top", "3"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["input"] for r in records] == paths
@@ -487,13 +490,38 @@ def test_predict_png_and_jpg_of_any_size_for_a_digit_model(digit_model, tmp_path
         assert record["top"][0]["probability"] >= record["top"][1]["probability"]
 
 
-def test_predict_blank_image_is_exit_2(digit_model, tmp_path, capsys):
-    from PySide6.QtGui import QImage
+def test_predict_reads_images_without_qt(digit_model, tmp_path):
+    picture = write_digit_picture(tmp_path / "digit.png")
+    code = (
+        "import sys; from nnstudio.cli import main\n"
+        f"code = main(['predict', {str(digit_model)!r}, {str(picture)!r}, '--json'])\n"
+        "qt = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'pyqtgraph'))]\n"
+        "print('QT', qt, code, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert "QT [] 0" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["input"] == str(picture)
 
-    image = QImage(30, 30, QImage.Format.Format_Grayscale8)
-    image.fill(255)
+
+def test_grey_levels_are_the_luminance_of_the_colours(tmp_path):
+    from nnstudio.cli.predict import read_image_gray, read_image_rgb
+
+    colours = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [128, 128, 128]]], np.uint8)
+    Image.fromarray(colours).save(tmp_path / "colours.png")
+    gray = read_image_gray(tmp_path / "colours.png")
+    # The grey levels Qt gave (linear-light luminance, back in sRGB): pure green is far
+    # lighter than pure blue, and a grey stays the same grey.
+    np.testing.assert_allclose(gray, [[127 / 255, 220 / 255], [76 / 255, 128 / 255]], atol=1e-6)
+    rgb = read_image_rgb(tmp_path / "colours.png", 4, 4)
+    assert rgb.shape == (3, 4, 4) and rgb.dtype == np.float32
+    assert rgb[0, 0, 0] == 1.0 and rgb[1, 0, 0] == 0.0  # the red corner, resized bilinearly
+
+
+def test_predict_blank_image_is_exit_2(digit_model, tmp_path, capsys):
     path = tmp_path / "blank.png"
-    image.save(str(path))
+    Image.new("L", (30, 30), 255).save(path)
     assert main(["predict", str(digit_model), str(path)]) == 2
     assert_one_line_error(capsys.readouterr().err, "blank.png", "blank")
 
@@ -520,13 +548,16 @@ def test_predict_file_that_is_not_an_image_is_exit_2(digit_model, tmp_path, caps
     assert_one_line_error(capsys.readouterr().err, "picture.png", "not an image")
 
 
-def test_predict_image_for_a_model_of_points_is_exit_2(toy_model, tmp_path, capsys):
-    from PySide6.QtGui import QImage
+def test_predict_truncated_image_is_exit_2(digit_model, tmp_path, capsys):
+    path = write_digit_picture(tmp_path / "cut.png")
+    path.write_bytes(path.read_bytes()[:60])
+    assert main(["predict", str(digit_model), str(path)]) == 2
+    assert_one_line_error(capsys.readouterr().err, "cut.png", "not an image")
 
-    image = QImage(8, 8, QImage.Format.Format_Grayscale8)
-    image.fill(0)
+
+def test_predict_image_for_a_model_of_points_is_exit_2(toy_model, tmp_path, capsys):
     path = tmp_path / "square.png"
-    image.save(str(path))
+    Image.new("L", (8, 8), 0).save(path)
     assert main(["predict", str(toy_model), str(path)]) == 2
     assert_one_line_error(capsys.readouterr().err, "not images")
 

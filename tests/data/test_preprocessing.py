@@ -87,6 +87,30 @@ def test_images_are_scaled_per_channel():
     np.testing.assert_allclose(scaled[:, 1].mean(), 0, atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["standardize", "minmax", "none"])
+@pytest.mark.parametrize("shape", [(6, 3), (6, 2, 4, 4)])
+def test_undo_scaling_gives_the_inputs_back(method, shape):
+    from nnstudio.data.preprocessing import undo_scaling
+
+    x = np.random.default_rng(1).normal(5.0, 3.0, shape).astype(np.float32)
+    stats = fit_scaler(x, method)
+    scaled = apply_scaling(x, stats)
+    if method != "none":
+        assert not np.allclose(scaled, x)
+    restored = undo_scaling(scaled, stats)
+    assert restored.dtype == np.float32
+    np.testing.assert_allclose(restored, x, rtol=1e-5, atol=1e-5)
+
+
+def test_a_models_scaling_is_found_in_its_preprocessing():
+    from nnstudio.data.preprocessing import saved_scaling
+
+    stats = {"method": "minmax", "min": [0.0], "max": [2.0]}
+    assert saved_scaling({"dataset": "moons", "scaling": stats}) == stats
+    assert saved_scaling(stats) == stats  # a bare scaling dict
+    assert saved_scaling(None) == saved_scaling({"dataset": "moons"}) == {"method": "none"}
+
+
 def test_statistics_are_plain_json_values():
     import json
 

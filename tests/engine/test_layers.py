@@ -398,3 +398,58 @@ def test_rescale_is_made_from_targets_and_checks_its_numbers():
         Rescale([1.0], [float("nan")])
     with pytest.raises(ValueError, match="as many offsets"):
         Rescale([1.0, 2.0], [0.0])
+
+
+# --- what a layer knows about itself without being built ----------------------------------
+
+# An input each layer type takes at its SETTINGS defaults (Reshape's default is 1×28×28).
+DEFAULT_INPUTS = {"Dense": (6,), "Reshape": (784,), "Rescale": (2,)}
+# Settings besides the defaults whose parameter count differs (no bias, other kernels).
+COUNT_VARIANTS = [
+    (Dense(7, use_bias=False), (5,)),
+    (Conv2D(4, kernel_size=5, padding="same", use_bias=False), (3, 9, 9)),
+    (Conv2D(2, kernel_size=1, stride=2), (6, 4, 4)),
+    (BatchNorm(), (5,)),
+]
+
+
+def default_layer(name):
+    from nnstudio.engine.layers import Rescale
+
+    if name == "Rescale":
+        return Rescale([2.0, 1.0], [0.0, 3.0]), DEFAULT_INPUTS[name]
+    return make_default(LAYERS[name]), DEFAULT_INPUTS.get(name, (3, 8, 8))
+
+
+@pytest.mark.parametrize("name", [*LAYERS, "Rescale"])
+def test_parameter_count_equals_the_built_layers_for_every_type(name):
+    layer, shape = default_layer(name)
+    counted = layer.parameter_count(shape)
+    assert layer.params == {}  # counted, not allocated
+    layer.build(shape, np.random.default_rng(0))
+    assert counted == layer.count_params()
+
+
+@pytest.mark.parametrize(("layer", "shape"), EXAMPLES + COUNT_VARIANTS, ids=repr)
+def test_parameter_count_equals_the_built_layers_for_other_settings(layer, shape):
+    fresh = layer_from_config(layer.get_config())
+    counted = fresh.parameter_count(shape)
+    fresh.build(shape, np.random.default_rng(0))
+    assert counted == fresh.count_params()
+
+
+def test_parameter_count_refuses_an_input_the_layer_cannot_take():
+    with pytest.raises(ShapeError, match="Flatten"):
+        Dense(10).parameter_count((1, 28, 28))
+    assert Dense(100_000).parameter_count((784,)) == 784 * 100_000 + 100_000
+
+
+@pytest.mark.parametrize("name", [*LAYERS, "Rescale"])
+def test_regularized_weights_are_the_layers_with_l1_and_l2(name):
+    layer, shape = default_layer(name)
+    names = {setting.name for setting in type(layer).SETTINGS}
+    assert type(layer).has_regularized_weights == ({"l1", "l2"} <= names)
+    if type(layer).has_regularized_weights:
+        penalized = layer_from_config({**layer.get_config(), "l2": 0.1})
+        penalized.build(shape, np.random.default_rng(0))
+        assert penalized.penalty() > 0

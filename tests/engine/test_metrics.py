@@ -153,3 +153,23 @@ def test_evaluate_regression():
 def test_evaluate_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="x has 2 samples but y has 3"):
         evaluate(LinearModel(np.eye(2)), ArgmaxLoss(), np.eye(2), np.array([0, 1, 1]))
+
+
+def test_class_probabilities_from_softmax_and_from_one_sigmoid_output():
+    from nnstudio.engine.metrics import class_probabilities
+
+    logits = np.array([[1.0, 2.0, 0.5], [0.0, 0.0, 0.0]], np.float32)
+    probabilities = class_probabilities(logits, "softmax_crossentropy")
+    assert probabilities.dtype == np.float32  # the outputs' precision, not a float64 copy
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(probabilities[1], [1 / 3] * 3, rtol=1e-6)
+    assert probabilities[0].argmax() == 1
+    one_output = class_probabilities(np.array([[2.0], [-1.0]]), "binary_crossentropy")
+    p = 1.0 / (1.0 + np.exp(-np.array([2.0, -1.0])))
+    np.testing.assert_allclose(one_output, np.stack([1.0 - p, p], axis=1))
+    # Labels read from the probabilities agree with the labels read from the logits.
+    assert (
+        one_output.argmax(axis=1).tolist() == predicted_labels(np.array([[2.0], [-1.0]])).tolist()
+    )
+    with pytest.raises(ValueError, match="regression"):
+        class_probabilities(np.zeros((2, 1)), "mse")

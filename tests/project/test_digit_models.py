@@ -67,3 +67,32 @@ def test_low_top_probability_is_shown_as_not_sure():
     unsure[[7, 1]] = [0.45, 0.39]
     answer, sentence = describe(unsure, DIGIT_NAMES)
     assert answer == "7" and sentence.startswith("Not sure") and "1 (39%)" in sentence
+
+
+def test_a_drawing_is_scaled_and_read_as_the_models_loss_reads_outputs():
+    from nnstudio.engine.layers import Dense, Flatten
+    from nnstudio.engine.model import Sequential
+    from nnstudio.project.digit_models import DigitModel
+
+    model = Sequential([Flatten(), Dense(1)], input_shape=(1, 28, 28), seed=0)
+    scaling = {"method": "standardize", "mean": [0.5], "std": [0.25]}
+    digit_model = DigitModel(
+        model, "odd or even", ["even", "odd"], scaling=scaling, loss="binary_crossentropy"
+    )
+    digit = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    x = digit_model.model_input(digit)
+    np.testing.assert_allclose(x, ((digit - 0.5) / 0.25)[None, None], rtol=1e-6)
+    logit = float(model.forward(x)[0, 0])
+    p = 1.0 / (1.0 + np.exp(-logit))
+    # One sigmoid output: the two classes' probabilities, as the Evaluate tab shows them.
+    np.testing.assert_allclose(digit_model.probabilities(digit), [1.0 - p, p], rtol=1e-5)
+
+
+def test_a_regression_model_cannot_read_drawings():
+    from nnstudio.engine.layers import Dense, Flatten
+    from nnstudio.engine.model import Sequential
+    from nnstudio.project.digit_models import DigitModel, DrawModelError
+
+    model = Sequential([Flatten(), Dense(1)], input_shape=(1, 28, 28), seed=0)
+    with pytest.raises(DrawModelError, match="regression loss 'mse'"):
+        DigitModel(model, "brightness", loss="mse")

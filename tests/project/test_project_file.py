@@ -343,3 +343,26 @@ def test_regression_models_end_in_the_targets_units(tmp_path):
     save_model(tmp_path / "prices.nnz", model, loss="mse")
     loaded = load_model(tmp_path / "prices.nnz").model
     np.testing.assert_allclose(loaded.predict(x[:5]), model.predict(x[:5]), rtol=1e-6)
+
+
+def test_regularization_goes_to_the_layers_with_regularized_weights():
+    from nnstudio.project.project_file import apply_regularization, common_regularization
+
+    config = {
+        "layers": [
+            {"type": "Conv2D", "filters": 4},
+            {"type": "Flatten"},
+            {"type": "Dense", "units": 3},
+            {"type": "Quantum"},  # unknown types are left alone, not refused
+        ]
+    }
+    regularized = apply_regularization(config, 1e-4, 1e-3)
+    assert [("l1" in layer, "l2" in layer) for layer in regularized["layers"]] == [
+        (True, True),
+        (False, False),
+        (True, True),
+        (False, False),
+    ]
+    assert "l1" not in config["layers"][0]  # a copy: the given config is unchanged
+    assert common_regularization(regularized) == (1e-4, 1e-3)
+    assert common_regularization({"layers": [{"type": "Flatten"}]}) == (0.0, 0.0)

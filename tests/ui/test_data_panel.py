@@ -64,7 +64,7 @@ def test_toy_options_reach_the_loader(qtbot, panel):
 def test_editing_an_option_reloads_a_toy_set(qtbot, panel):
     load(qtbot, panel, "moons", {"samples": 200})
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.samples.setValue(260)
+        panel.options.samples.setValue(260)
     assert (
         len(blocker.args[0].y_train) + len(blocker.args[0].y_val) + len(blocker.args[0].y_test)
         == 260
@@ -92,16 +92,18 @@ def test_open_csv_with_a_chosen_target(qtbot, panel, tmp_path):
     panel.open_file(path)
     # Previewed, not loaded: the raw rows show with the default target (the last column).
     assert panel.picker.currentData() == f"csv:{path}"
-    assert [panel.target.itemText(i) for i in range(panel.target.count())] == rows[0]
+    assert [panel.options.target.itemText(i) for i in range(panel.options.target.count())] == rows[
+        0
+    ]
     assert panel.preview.view() == "table" and not panel.is_loading()
     assert panel.preview.table.source._headers[0] == "weight"  # the target comes first
     assert panel.preview.table.cell_text(0, 0) == rows[1][3]
     assert panel.preview.table.cell_text(0, 3) == rows[1][2]
     assert panel.preview.table.source.rowCount() == 120
-    panel.target.setCurrentIndex(panel.target.findText("kind"))
+    panel.options.target.setCurrentIndex(panel.options.target.findText("kind"))
     assert "kind" in panel.preview.summary.text()
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     dataset = blocker.args[0]
     assert dataset.task == "classification"
     assert dataset.class_names == ["a", "b", "c"]
@@ -114,14 +116,14 @@ def test_bad_csv_shows_the_error_in_the_panel(qtbot, panel, tmp_path):
     path = write_csv(tmp_path / "bad.csv", [["a", "b", "y"], [1, 2, 0], [3, "", 1], [4, 5, 0]])
     panel.open_file(path)
     with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert "missing" in blocker.args[0].lower() or "empty" in blocker.args[0].lower()
     assert panel.message.text() == blocker.args[0]
     assert panel.dataset() is None
     # Filling the gaps makes the same file load.
-    panel.impute.setCurrentIndex(panel.impute.findData("mean"))
+    panel.options.impute.setCurrentIndex(panel.options.impute.findData("mean"))
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert panel.message.text() == ""
 
 
@@ -227,7 +229,7 @@ def test_dropping_a_file_opens_it(qtbot, panel, tmp_path):
     panel.dropEvent(event)
     assert panel.picker.currentData() == f"csv:{path}"
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert blocker.args[0].name == f"csv:{path}"
     assert panel.acceptDrops()
 
@@ -282,7 +284,7 @@ def toggle(qtbot, picker, name):
 def test_csv_input_columns_are_picked_in_the_list(qtbot, panel, tmp_path):
     path, header = csv_with_notes(tmp_path)
     panel.open_file(path)
-    picker = panel.columns
+    picker = panel.options.columns
     assert picker.isVisibleTo(panel)
     assert picker.names() == header
     # Every column but the target is an input at first; the target cannot be checked.
@@ -303,7 +305,7 @@ def test_csv_input_columns_are_picked_in_the_list(qtbot, panel, tmp_path):
     assert "3 input columns" in panel.preview.summary.text()
     assert panel.spec()[1]["columns"] == ["width", "height", "town"]
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     dataset = blocker.args[0]
     assert dataset.feature_names == ["width", "height", "town=n", "town=s"]
     assert dataset.input_shape == (4,)
@@ -315,34 +317,34 @@ def test_all_columns_with_gaps_fail_until_the_column_is_left_out(qtbot, panel, t
     path, _ = csv_with_notes(tmp_path)
     panel.open_file(path)
     with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert "'note'" in blocker.args[0]
-    toggle(qtbot, panel.columns, "note")
+    toggle(qtbot, panel.options.columns, "note")
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert blocker.args[0].input_shape == (5,)  # id, width, height, town=n, town=s
 
 
 def test_no_input_column_is_explained(qtbot, panel, tmp_path):
     path, _ = csv_with_notes(tmp_path)
     panel.open_file(path)
-    qtbot.mouseClick(panel.columns.none_button, Qt.MouseButton.LeftButton)
-    assert panel.columns.chosen() == []
+    qtbot.mouseClick(panel.options.columns.none_button, Qt.MouseButton.LeftButton)
+    assert panel.options.columns.chosen() == []
     assert panel.spec()[1]["columns"] == []
     with qtbot.waitSignal(panel.dataset_failed, timeout=20000) as blocker:
-        panel.load_button.click()
+        panel.options.load_button.click()
     assert "no feature columns chosen" in blocker.args[0]
     assert panel.message.text() == blocker.args[0]
-    qtbot.mouseClick(panel.columns.all_button, Qt.MouseButton.LeftButton)
-    assert panel.columns.all_chosen() and "columns" not in panel.spec()[1]
+    qtbot.mouseClick(panel.options.columns.all_button, Qt.MouseButton.LeftButton)
+    assert panel.options.columns.all_chosen() and "columns" not in panel.spec()[1]
 
 
 def test_changing_the_target_swaps_it_out_of_the_inputs(qtbot, panel, tmp_path):
     path, header = csv_with_notes(tmp_path)
     panel.open_file(path)
-    toggle(qtbot, panel.columns, "note")
-    panel.target.setCurrentIndex(panel.target.findText("town"))
-    picker = panel.columns
+    toggle(qtbot, panel.options.columns, "note")
+    panel.options.target.setCurrentIndex(panel.options.target.findText("town"))
+    picker = panel.options.columns
     assert picker.chosen() == ["id", "width", "height", "kind"]  # the old target is an input
     assert "town" not in panel.spec()[1]["columns"]
     assert not picker.list.item(header.index("town")).flags() & Qt.ItemFlag.ItemIsUserCheckable
@@ -354,7 +356,7 @@ def test_column_choice_round_trips_through_the_options(qtbot, panel, tmp_path):
     options = {"target": "kind", "columns": ["height", "town"], "impute": None}
     dataset = load(qtbot, panel, f"csv:{path}", options)
     assert dataset.feature_names == ["height", "town=n", "town=s"]
-    assert panel.columns.chosen() == ["height", "town"]
+    assert panel.options.columns.chosen() == ["height", "town"]
     name, spec = panel.spec()
     assert spec["columns"] == ["height", "town"]
     from nnstudio.data import load_dataset
@@ -363,17 +365,36 @@ def test_column_choice_round_trips_through_the_options(qtbot, panel, tmp_path):
     np.testing.assert_array_equal(again.x_train, dataset.x_train)
     # Indices (as a hand-written project may hold) check the same columns.
     load(qtbot, panel, f"csv:{path}", {"columns": [2, 3]})
-    assert panel.columns.chosen() == ["height", "town"]
+    assert panel.options.columns.chosen() == ["height", "town"]
 
 
 def test_picking_the_file_again_keeps_the_column_choice(qtbot, panel, tmp_path):
     path, _ = csv_with_notes(tmp_path)
     panel.open_file(path)
-    toggle(qtbot, panel.columns, "note")
-    toggle(qtbot, panel.columns, "id")
+    toggle(qtbot, panel.options.columns, "note")
+    toggle(qtbot, panel.options.columns, "id")
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000):
         panel.picker.setCurrentIndex(panel.picker.findData("xor"))
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
         panel.picker.setCurrentIndex(panel.picker.findData(f"csv:{path}"))
-    assert panel.columns.chosen() == ["width", "height", "town"]
+    assert panel.options.columns.chosen() == ["width", "height", "town"]
     assert blocker.args[0].input_shape == (4,)
+
+
+def test_the_options_box_gives_each_kind_of_dataset_its_own_keywords(qtbot):
+    from nnstudio.ui.panels.data_options import DataOptions
+
+    options = DataOptions()
+    qtbot.addWidget(options)
+    saved = {"samples": 300, "noise": 0.25, "classes": 4, "seed": 7, "val_fraction": 0.1}
+    options.apply({**saved, "test_fraction": 0.2, "scaling": "minmax"}, "spiral")
+    spiral = options.options("spiral")
+    assert spiral == {**saved, "test_fraction": 0.2, "scaling": "minmax"}
+    assert "classes" not in options.options("moons")  # two moons, always
+    mnist = options.options("mnist")  # MNIST keeps its own test set and has no sample count
+    assert mnist == {"seed": 7, "val_fraction": 0.1, "scaling": "minmax"}
+    options.show()
+    options.show_for("mnist")
+    assert not options.samples.isVisible() and not options.test_percent.isVisible()
+    options.show_for("csv:/tmp/table.csv")
+    assert options.target.isVisible() and not options.noise.isVisible()

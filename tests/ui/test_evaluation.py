@@ -276,7 +276,7 @@ def test_shutdown_cancels_a_running_evaluation_and_waits_for_its_thread(
         finished.append(cancel_event.is_set())
         return None
 
-    monkeypatch.setattr(evaluation, "compute_evaluation", slow_evaluation)
+    monkeypatch.setattr(evaluation, "evaluate_dataset", slow_evaluation)
     dataset, model, loss = spiral
     panel.evaluate(model, loss, dataset)
     qtbot.waitUntil(lambda: bool(started), timeout=5000)
@@ -295,7 +295,7 @@ def test_closing_the_window_ends_a_running_evaluation(qtbot, window, monkeypatch
         cancel_event.wait(10)
         finished.append(cancel_event.is_set())
 
-    monkeypatch.setattr(evaluation, "compute_evaluation", slow_evaluation)
+    monkeypatch.setattr(evaluation, "evaluate_dataset", slow_evaluation)
     window.evaluation.evaluate_requested.emit()  # the Evaluate button
     qtbot.waitUntil(lambda: bool(started), timeout=5000)
     window.setWindowModified(False)

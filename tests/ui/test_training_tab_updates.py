@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from nnstudio.ui.plots import training_plots
+from nnstudio.ui.plots import curve_items, training_plots
 from nnstudio.ui.plots.training_plots import (
     DUE_SLACK_S,
     LOSS_REDRAW_S,
@@ -278,10 +278,10 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
 
 
 def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots, epochs):
-    plots.add_epochs(epochs(training_plots.MAX_DOTTED_EPOCHS))
+    plots.add_epochs(epochs(curve_items.MAX_DOTTED_EPOCHS))
     plots.redraw_all()
     assert plots.val_acc.opts["symbol"] == "o"
-    plots.add_epochs(epochs(1, start=training_plots.MAX_DOTTED_EPOCHS + 1))
+    plots.add_epochs(epochs(1, start=curve_items.MAX_DOTTED_EPOCHS + 1))
     plots.redraw_all()
     curves = [plots.train_loss, plots.val_loss, plots.train_acc, plots.val_acc, plots.lr_curve]
     curves += list(plots._grad_curves.values())

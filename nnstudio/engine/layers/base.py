@@ -14,103 +14,17 @@ Ownership rules that let layers work in place without surprises:
 from __future__ import annotations
 
 import inspect
-import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from nnstudio.engine import activations as act
 from nnstudio.engine.initializers import get_initializer, initializer_names
 
+# Setting lives in engine/settings.py (optimizers, schedules and losses use it too); layer
+# modules and tests keep importing it from here.
+from nnstudio.engine.settings import Setting
+
 CATEGORIES = ("Core", "Convolution", "Pooling", "Normalization", "Regularization", "Activation")
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One constructor argument of a layer, described for the inspector, the CLI and checks.
-
-    ``kind`` is one of "int", "float", "choice", "bool", "shape", "numbers" (a list of finite
-    numbers, one per feature). ``minimum``/``maximum`` are
-    inclusive bounds; ``choices`` lists the allowed values of a "choice". A ``default`` of
-    ``None`` means the value may be left unset (the help says what that means).
-    """
-
-    name: str
-    kind: str
-    default: object = None
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple | None = None
-    help: str = ""
-    #: An exclusive lower bound (e.g. a rate that must be > 0 but may be tiny).
-    exclusive_minimum: bool = field(default=False, compare=False)
-
-    def validate(self, value, layer_name: str):
-        """Return ``value`` converted to this setting's kind, or raise ValueError."""
-        where = f"{layer_name} {self.name}"
-        if value is None and self.default is None:
-            return None
-        if self.kind == "bool":
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{where} must be true or false; got {value!r}.")
-            return bool(value)
-        if self.kind == "choice":
-            if value not in self.choices:
-                allowed = ", ".join(str(c) for c in self.choices)
-                raise ValueError(
-                    f"Could not interpret {self.name} {value!r} for {layer_name}. Known: {allowed}."
-                )
-            return value
-        if self.kind == "shape":
-            return self._validate_shape(value, where)
-        if self.kind == "numbers":
-            return self._validate_numbers(value, where)
-        if self.kind == "int":
-            whole_float = isinstance(value, float) and value.is_integer()
-            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) or whole_float):
-                raise ValueError(f"{where} must be a whole number; got {value!r}.")
-            value = int(value)
-        elif self.kind == "float":
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise ValueError(f"{where} must be a number; got {value!r}.")
-            value = float(value)
-            if not np.isfinite(value):
-                raise ValueError(f"{where} must be a finite number; got {value!r}.")
-        self._check_range(value, where)
-        return value
-
-    def _check_range(self, value, where):
-        low, high = self.minimum, self.maximum
-        too_low = low is not None and (value <= low if self.exclusive_minimum else value < low)
-        if too_low or (high is not None and value > high):
-            low_text = "" if low is None else f"{'>' if self.exclusive_minimum else '>='} {low}"
-            high_text = "" if high is None else f"<= {high}"
-            bounds = " and ".join(text for text in (low_text, high_text) if text)
-            raise ValueError(f"{where} must be {bounds}; got {value!r}. Try {self.default!r}.")
-
-    def _validate_numbers(self, value, where):
-        try:
-            numbers = tuple(float(v) for v in value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where} must be a list of numbers; got {value!r}.") from None
-        if not numbers or not all(math.isfinite(v) for v in numbers):
-            raise ValueError(f"{where} must be one or more finite numbers; got {value!r}.")
-        for number in numbers:
-            self._check_range(number, where)
-        return numbers
-
-    def _validate_shape(self, value, where):
-        try:
-            dims = tuple(int(d) for d in value)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{where} must be a list of sizes like [1, 28, 28]; got {value!r}."
-            ) from None
-        if not dims or any(d < 1 and d != -1 for d in dims) or dims.count(-1) > 1:
-            raise ValueError(
-                f"{where} must be positive sizes (at most one -1 for 'the rest'); got {value!r}."
-            )
-        return dims
 
 
 class ShapeError(ValueError):
@@ -166,6 +80,9 @@ class Layer:
     category = "Core"
     description = ""
     SETTINGS: list[Setting] = []
+    #: True when the layer's weights take L1/L2 penalties (its ``l1``/``l2`` settings): the
+    #: project's one regularization setting is applied to exactly these layers.
+    has_regularized_weights = False
 
     def __init__(self, **settings):
         for setting in self.SETTINGS:
@@ -225,6 +142,18 @@ class Layer:
 
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))
+
+    def parameter_count(self, input_shape) -> int:
+        """The parameters ``build(input_shape)`` would make, counted without making them (the
+        builder sizes a 100,000-unit layer this way instead of allocating it). Raises
+        ShapeError for an input the layer cannot take, as ``build`` does."""
+        input_shape = tuple(int(d) for d in input_shape)
+        self.compute_output_shape(input_shape)
+        return int(self._parameter_count(input_shape))
+
+    def _parameter_count(self, input_shape: tuple) -> int:
+        """``parameter_count`` for an input already checked; layers with weights override it."""
+        return 0
 
     # --- description --------------------------------------------------------------------
 
@@ -295,6 +224,8 @@ L2_SETTING = Setting(
 
 class WeightedLayer(Layer):
     """Shared parts of Dense and Conv2D: fused activation, initializer, L1/L2 penalties."""
+
+    has_regularized_weights = True
 
     def _setup_activation(self):
         self._activation = act.get_activation(self.activation)

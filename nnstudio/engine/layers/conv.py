@@ -224,6 +224,10 @@ class Conv2D(WeightedLayer):
         shape = (self.filters, channels, k, k)
         self._init_weights(shape, channels * k * k, self.filters * k * k, self.filters, rng)
 
+    def _parameter_count(self, input_shape):
+        """W (filters × channels × k × k) and b (filters)."""
+        return self.filters * (input_shape[0] * self.kernel_size**2 + int(self.use_bias))
+
     def _geometry(self):
         """Padding, padded width, and flat length that every wide window fits in."""
         _, height, width = self.input_shape

@@ -15,6 +15,8 @@ and re-exports the others, so ``from nnstudio.engine.layers import Conv2D`` work
 (2, 3)
 >>> dense
 Dense(3, activation='relu')
+>>> Dense(10).parameter_count((784,))  # counted without allocating the weights
+7850
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ class Dense(WeightedLayer):
     def _build(self, input_shape, rng):
         fan_in = input_shape[0]
         self._init_weights((fan_in, self.units), fan_in, self.units, self.units, rng)
+
+    def _parameter_count(self, input_shape):
+        """W (inputs × units) and b (units)."""
+        return (input_shape[0] + int(self.use_bias)) * self.units
 
     def forward(self, x, training=False):
         self._x = x

@@ -69,6 +69,10 @@ class BatchNorm(Layer):
         self.buffers["running_mean"] = np.zeros(channels, self.dtype)
         self.buffers["running_var"] = np.ones(channels, self.dtype)
 
+    def _parameter_count(self, input_shape):
+        """gamma and beta per feature or channel (the running statistics are not trained)."""
+        return 2 * input_shape[0]
+
     def _axes_and_shape(self, x):
         """Axes to average over, and the shape that broadcasts a per-channel vector."""
         if x.ndim == 2:

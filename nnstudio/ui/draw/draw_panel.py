@@ -74,20 +74,22 @@ class DrawPanel(QWidget):
         title: str = "Current model",
         scaling: dict | None = None,
         trained: bool = True,
+        loss: str = "softmax_crossentropy",
     ) -> bool:
         """Offer ``model`` (a Sequential taking one 28×28 image) as "current model"; ``None``
         removes the choice. Returns whether the model was accepted.
 
         A trained model is selected at once; an untrained one (``trained=False``) is only
         listed, so fresh random weights never replace the bundled model's answers. ``scaling``
-        is the training dataset's scaling dict. Give the panel a copy, never the model a
-        training thread is changing."""
+        is the training dataset's scaling dict, ``loss`` the name of the loss it trains with
+        (its outputs become probabilities as that loss reads them). Give the panel a copy,
+        never the model a training thread is changing."""
         self._remove_current_choice()
         self._current = None
         if model is not None:
             try:
                 names = list(class_names) if class_names else list(DIGIT_NAMES)
-                self._current = DigitModel(model, title, names, scaling=scaling)
+                self._current = DigitModel(model, title, names, scaling=scaling, loss=loss)
             except DrawModelError as error:
                 self.modelSelector.setToolTip(f"{self._selector_help()}\n{error}")
             else:

@@ -13,15 +13,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -30,30 +26,16 @@ from nnstudio import data
 from nnstudio.ui.panels.csv_preview import (
     TARGET_COLOR,
     UNUSED_COLOR,
-    ColumnPicker,
     name_for_path,
     read_csv_head,
 )
 from nnstudio.ui.panels.data_download import MnistDownloadMixin
+from nnstudio.ui.panels.data_options import IMAGE_SETS, DataOptions, dataset_kind
 from nnstudio.ui.plots.data_preview import DataPreview
-from nnstudio.ui.widgets.jobs import JobRunner, MessageBar
+from nnstudio.ui.widgets.jobs import JobRunner
+from nnstudio.ui.widgets.message_bar import MessageBar
 
 BUILT_IN = [*data.DATASET_NAMES]
-IMAGE_SETS = ("mnist", "fashion-mnist")
-MULTI_CLASS_SETS = ("spiral", "gaussian")  # the toy sets that take a number of classes
-IMPUTE_CHOICES = [
-    ("Stop with an error", None),
-    ("Fill with the column mean", "mean"),
-    ("Fill with the column median", "median"),
-    ("Fill with the most frequent value", "most_frequent"),
-    ("Drop rows with missing values", "drop"),
-]
-SCALING_CHOICES = [
-    ("Default for this data", None),
-    ("Standardize (mean 0, std 1)", "standardize"),
-    ("Min–max to [0, 1]", "minmax"),
-    ("None", "none"),
-]
 
 
 class DataPanel(MnistDownloadMixin, QWidget):
@@ -88,11 +70,11 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.message = MessageBar()
         layout.addWidget(self.message)
         layout.addLayout(self._build_busy())
-        self.options_box = QGroupBox("Options")
-        self.options_form = QFormLayout(self.options_box)
-        self.options_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._build_options()
-        layout.addWidget(self.options_box)
+        self.options = DataOptions()
+        self.options.edited.connect(self._options_edited)
+        self.options.csv_edited.connect(self._csv_option_edited)
+        self.options.load_button.clicked.connect(self.load)
+        layout.addWidget(self.options)
         self.preview = DataPreview()
         layout.addWidget(self.preview, 1)
 
@@ -138,116 +120,6 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self._set_busy(False)
         return row
 
-    def _spin(self, kind, low, high, value, tip, step=None, decimals=None, suffix=""):
-        box = QSpinBox() if kind is int else QDoubleSpinBox()
-        box.setRange(low, high)
-        if decimals is not None:
-            box.setDecimals(decimals)
-        if step is not None:
-            box.setSingleStep(step)
-        box.setValue(value)
-        box.setSuffix(suffix)
-        box.setToolTip(tip)
-        box.valueChanged.connect(self._options_edited)
-        return box
-
-    def _build_options(self) -> None:
-        self.samples = self._spin(
-            int,
-            20,
-            100_000,
-            500,
-            "Number of generated points. 200–1,000 trains in seconds.",
-            step=100,
-        )
-        self.noise = self._spin(
-            float,
-            0.0,
-            2.0,
-            0.1,
-            "How much the points scatter around "
-            "their shape. 0.1 is clean; 0.3 makes the task harder.",
-            step=0.05,
-            decimals=2,
-        )
-        self.classes = self._spin(
-            int,
-            2,
-            12,
-            2,
-            "Number of classes (spiral arms or blobs). "
-            "2–4 is easy to see; more makes the task harder.",
-        )
-        self.val_percent = self._spin(
-            int,
-            0,
-            50,
-            15,
-            "Share held out to watch overfitting while training. 10–20 % is usual.",
-            suffix=" %",
-        )
-        self.test_percent = self._spin(
-            int,
-            0,
-            50,
-            15,
-            "Share held out for the final evaluation. MNIST keeps its own 10,000 test images.",
-            suffix=" %",
-        )
-        self.scaling = self._combo(
-            SCALING_CHOICES,
-            "How inputs are rescaled, fitted on the "
-            "training split. Standardize suits tables; images are "
-            "already in [0, 1].",
-        )
-        self.seed = self._spin(
-            int,
-            0,
-            2**31 - 1,
-            0,
-            "Random seed of the data and the split: the same seed gives the same samples.",
-        )
-        self.target = QComboBox()
-        self.target.setToolTip(
-            "The column the model predicts. The columns checked below are its inputs."
-        )
-        self.target.currentIndexChanged.connect(self._target_edited)
-        self.columns = ColumnPicker()
-        self.columns.edited.connect(self._csv_option_edited)
-        self.impute = self._combo(
-            IMPUTE_CHOICES,
-            "What to do with empty or NA cells: stop with an error, fill them, or drop those rows.",
-        )
-        self.load_button = QPushButton("Load")
-        self.load_button.setToolTip("Load the data with these options.")
-        self.load_button.clicked.connect(self.load)
-        for label, widget in (
-            ("Samples", self.samples),
-            ("Noise", self.noise),
-            ("Classes", self.classes),
-            ("Target column", self.target),
-            ("Input columns", self.columns),
-            ("Missing values", self.impute),
-            ("Validation", self.val_percent),
-            ("Test", self.test_percent),
-            ("Scaling", self.scaling),
-            ("Seed", self.seed),
-            ("", self.load_button),
-        ):
-            self.options_form.addRow(label, widget)
-
-    def _combo(self, choices, tip: str) -> QComboBox:
-        box = QComboBox()
-        for label, value in choices:
-            box.addItem(label, value)
-        # May be narrower than its longest choice (shown whole in the open list): the dock's
-        # width is the window's, on a small screen.
-        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        box.setMinimumContentsLength(12)
-        box.setToolTip(tip)
-        box.currentIndexChanged.connect(self._options_edited)
-        return box
-
     # -- public API ----------------------------------------------------------------------------
     def current_name(self) -> str:
         return self.picker.currentData() or ""
@@ -259,23 +131,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def spec(self) -> tuple[str, dict]:
         """(name, options) — the keyword arguments of ``load_dataset`` for the current choice."""
         name = self.current_name()
-        options = {"seed": self.seed.value(), "val_fraction": self.val_percent.value() / 100}
-        kind = self._kind(name)
-        if kind != "images":
-            options["test_fraction"] = self.test_percent.value() / 100
-        if kind == "toy":
-            options.update(samples=self.samples.value(), noise=round(self.noise.value(), 4))
-            if name in MULTI_CLASS_SETS:
-                options["classes"] = self.classes.value()
-        if kind == "csv":
-            options.update(
-                target=self.target.currentText() or None, impute=self.impute.currentData()
-            )
-            if self.columns.names() and not self.columns.all_chosen():
-                options["columns"] = self.columns.chosen()
-        if self.scaling.currentData() is not None:
-            options["scaling"] = self.scaling.currentData()
-        return name, options
+        return name, self.options.options(name)
 
     def set_spec(self, name: str, options: dict | None = None) -> None:
         """Select ``name`` with ``options`` (as in a project file) and load it."""
@@ -283,7 +139,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self._updating = True
         try:
             self._select_name(name)
-            self._apply_options(options)
+            self.options.apply(options, name)
         finally:
             self._updating = False
         self.load()
@@ -305,8 +161,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
         finally:
             self._updating = False
         self.message.hide()
-        if self._kind(name) == "csv":
-            self.load_button.setFocus()
+        if dataset_kind(name) == "csv":
+            self.options.load_button.setFocus()
         else:
             self.load()
 
@@ -327,17 +183,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def is_loading(self) -> bool:
         return self._loader.busy()
 
-    # -- options per kind of dataset -----------------------------------------------------------
-    @staticmethod
-    def _kind(name: str) -> str:
-        if name in IMAGE_SETS or name.startswith("idx:"):
-            return "images"
-        if name.startswith("csv:"):
-            return "csv"
-        if name.startswith("npz:"):
-            return "npz"
-        return "toy"
-
+    # -- the dataset's name and options --------------------------------------------------------
     @staticmethod
     def _title(name: str) -> str:
         prefix, _, rest = name.partition(":")
@@ -352,35 +198,9 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.picker.setCurrentIndex(index)
         self._show_options_for(name)
 
-    def _apply_options(self, options: dict) -> None:
-        self.samples.setValue(int(options.get("samples", self.samples.value())))
-        self.noise.setValue(float(options.get("noise", self.noise.value())))
-        self.classes.setValue(int(options.get("classes") or 2))
-        self.seed.setValue(int(options.get("seed", self.seed.value())))
-        self.val_percent.setValue(round(100 * float(options.get("val_fraction", 0.15))))
-        self.test_percent.setValue(round(100 * float(options.get("test_fraction", 0.15))))
-        self.scaling.setCurrentIndex(max(self.scaling.findData(options.get("scaling")), 0))
-        self.impute.setCurrentIndex(max(self.impute.findData(options.get("impute")), 0))
-        if options.get("target") is not None:
-            self.target.setCurrentIndex(max(self.target.findText(str(options["target"])), 0))
-        if self._kind(self.current_name()) == "csv":
-            columns = options.get("columns")
-            self.columns.set_chosen(self.columns.names() if columns is None else columns)
-
     def _show_options_for(self, name: str) -> None:
-        kind = self._kind(name)
-        visible = {
-            self.samples: kind == "toy",
-            self.noise: kind == "toy",
-            self.classes: name in MULTI_CLASS_SETS,
-            self.target: kind == "csv",
-            self.columns: kind == "csv",
-            self.impute: kind == "csv",
-            self.test_percent: kind != "images",
-        }
-        for widget, shown in visible.items():
-            self.options_form.setRowVisible(widget, shown)
-        if kind == "csv":
+        self.options.show_for(name)
+        if dataset_kind(name) == "csv":
             self._preview_csv(name.partition(":")[2])
 
     def _preview_csv(self, path: str) -> None:
@@ -390,30 +210,18 @@ class DataPanel(MnistDownloadMixin, QWidget):
         except (OSError, data.DatasetError) as error:
             self._show_error(f"Could not read {path}: {error}")
             return
-        previous = self.target.currentText()
-        self.target.blockSignals(True)
-        self.target.clear()
-        self.target.addItems(header)
-        keep = self.target.findText(previous)
-        self.target.setCurrentIndex(keep if keep >= 0 else len(header) - 1)
-        self.target.blockSignals(False)
-        # The same file again (picked anew in the list): keep the user's column choice.
-        same = self.columns.names() == header
-        chosen = self.columns.chosen()
-        self.columns.set_columns(header, self.target.currentIndex())
-        if same:
-            self.columns.set_chosen(chosen)
+        self.options.set_csv_header(header)
         self._csv_head = (Path(path).name, header, rows)
         self._show_csv_head()
 
     def _show_csv_head(self) -> None:
         """The raw rows: the target column first in the accent colour, unused columns grey."""
         name, header, rows = self._csv_head
-        target = self.target.currentIndex()
+        target = self.options.target.currentIndex()
         # The target first (so it is in view however wide the file is), then file order.
         order = [target] + [i for i in range(len(header)) if i != target] if target >= 0 else []
         columns = [(header[i], [row[i] for row in rows]) for i in order]
-        used = self.columns.chosen_indices()
+        used = self.options.columns.chosen_indices()
         colors = {0: TARGET_COLOR} | {
             at: UNUSED_COLOR for at, i in enumerate(order) if at and i not in used
         }
@@ -421,7 +229,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.preview.show_table(
             columns,
             f"<b>{name}</b>: first {len(rows)} rows as written in the file, the target column "
-            f"(<b>{self.target.currentText()}</b>) first, in blue{unused}. "
+            f"(<b>{self.options.target.currentText()}</b>) first, in blue{unused}. "
             f"{len(used)} input column{'s' if len(used) != 1 else ''}. "
             "Check the options, then Load.",
             column_colors=colors,
@@ -438,17 +246,13 @@ class DataPanel(MnistDownloadMixin, QWidget):
         if self._updating:
             return
         # Cheap sets follow the controls live; files and MNIST wait for the Load button.
-        if self._kind(self.current_name()) == "toy":
+        if dataset_kind(self.current_name()) == "toy":
             self._reload_timer.start()
-
-    def _target_edited(self) -> None:
-        self.columns.set_target(self.target.currentIndex())
-        self._csv_option_edited()
 
     def _csv_option_edited(self) -> None:
         if not self._updating and getattr(self, "_csv_head", None):
             self._show_csv_head()
-            self.load_button.setFocus()
+            self.options.load_button.setFocus()
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self.busy_bar.setVisible(busy)
@@ -473,7 +277,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
 
     def _on_failed(self, error) -> None:
         self._set_busy(False)
-        if self._kind(self.current_name()) != "csv":  # a CSV keeps its raw rows in view
+        if dataset_kind(self.current_name()) != "csv":  # a CSV keeps its raw rows in view
             self.preview.clear("Nothing loaded: see the message above.")
         if isinstance(error, data.DatasetNotFound) and error.can_download:
             self._offer_download(error)

@@ -1,8 +1,9 @@
 """The Evaluate tab: metrics on the test split, confusion matrix, examples and mistakes.
 
 ``evaluate(model, loss, dataset)`` runs prediction, metrics and saliency on a worker thread
-(``plots.mistakes_gallery.compute_evaluation``) and fills the views when it is done; the
-``evaluated`` signal carries the report so tests and the window can wait for it.
+(``nnstudio.project.evaluation.evaluate_dataset``, the same numbers as ``nnstudio evaluate``)
+and fills the views when it is done; the ``evaluated`` signal carries the report so tests and
+the window can wait for it.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.project.evaluation import cell_examples, evaluate_dataset
 from nnstudio.ui import style
-from nnstudio.ui.panels.mistakes_gallery import ExamplesView, cell_examples, compute_evaluation
+from nnstudio.ui.panels.mistakes_gallery import ExamplesView
 from nnstudio.ui.plots.confusion_matrix import ConfusionMatrixView
 from nnstudio.ui.plots.data_preview import class_label
-from nnstudio.ui.widgets.jobs import JobRunner, MessageBar
+from nnstudio.ui.widgets.jobs import JobRunner
+from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.table_preview import ColumnTable
 
 METRIC_TIPS = [
@@ -237,16 +240,13 @@ class EvaluationPanel(QWidget):
 
     # -- public API ----------------------------------------------------------------------------
     def evaluate(self, model, loss, dataset) -> None:
-        """Evaluate on the test split (validation if there is none); ``evaluated`` follows."""
-        if isinstance(loss, str):
-            from nnstudio.engine.losses import get_loss
-
-            loss = get_loss(loss)
+        """Evaluate on the test split (validation if there is none); ``evaluated`` follows.
+        ``loss`` is a loss or its name."""
         self._model, self._loss, self._dataset = model, loss, dataset
         self.message.hide()
         self.summary.setText(f"Evaluating on {dataset.name}…")
         self.evaluate_button.setEnabled(False)
-        self._runner.start(lambda job: compute_evaluation(model, loss, dataset, job.cancel_event))
+        self._runner.start(lambda job: evaluate_dataset(model, loss, dataset, job.cancel_event))
 
     def clear(self) -> None:
         """Forget the last evaluation (e.g. when the model or the dataset changed)."""

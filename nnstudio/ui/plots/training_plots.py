@@ -27,117 +27,23 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
 from nnstudio.ui import style
+from nnstudio.ui.plots.curve_items import (
+    LEGEND,
+    DecadeAxis,
+    HoverReadout,
+    epoch_curve,
+    finite,
+    pen,
+    set_epoch_data,
+)
 
 REDRAW_MS = 200  # one plot per tick
 LOSS_REDRAW_S = 0.4  # the per-batch loss curve: 2.5 times a second is live enough
 DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
-LEGEND = {
-    "labelTextColor": style.TEXT,
-    "labelTextSize": "8pt",
-    "brush": (255, 255, 255, 190),
-    "verSpacing": -6,
-}
-MAX_DOTTED_EPOCHS = 30  # epoch curves mark each epoch with a dot up to this many epochs
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 _now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
-
-
-def _pen(color, width=2.0, dashed=False):
-    pen = pg.mkPen(color=color, width=width)
-    if dashed:
-        pen.setStyle(Qt.PenStyle.DashLine)
-    return pen
-
-
-def _epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: bool = False):
-    """A per-epoch curve with a dot at each epoch: the first epoch is a single point, which a
-    line alone would not show (a slow network would leave the plot empty for a whole epoch)."""
-    return plot.plot(
-        pen=_pen(color, dashed=dashed),
-        name=name,
-        symbol="o",
-        symbolSize=5,
-        symbolPen=None,
-        symbolBrush=pg.mkBrush(color),
-    )
-
-
-def _set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
-    """Set an epoch curve's points, with dots while there are few: then each dot is an epoch
-    to read. With many they merge into a thick, noisy line and cost paint time for nothing."""
-    dotted = len(x) <= MAX_DOTTED_EPOCHS
-    if dotted != (curve.opts["symbol"] is not None):
-        curve.setSymbol("o" if dotted else None)
-    curve.setData(x, y, connect="finite")
-
-
-def _finite(values) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    return np.where(np.isfinite(array), array, np.nan)
-
-
-class _DecadeAxis(pg.AxisItem):
-    """A log axis labelled at 0.1, 1, 10, … (and at 2 and 5 too while fewer than two decades
-    show), with unlabelled minor ticks. pyqtgraph labels all of 2..9 on a short range: on a
-    small plot the labels pile up on each other."""
-
-    def __init__(self, orientation: str):
-        super().__init__(orientation)
-        self.setStyle(maxTextLevel=0)
-
-    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph's
-        decades = range(math.floor(minVal), math.ceil(maxVal) + 1)
-        labelled_steps = (1, 2, 5) if sum(minVal <= d <= maxVal for d in decades) < 2 else (1,)
-        labelled, minor = [], []
-        for decade in decades:
-            for step in range(1, 10):
-                value = decade + math.log10(step)
-                if minVal <= value <= maxVal:
-                    (labelled if step in labelled_steps else minor).append(value)
-        return [(None, labelled), (None, minor)]
-
-
-class _HoverReadout:
-    """A vertical line and a label that follow the mouse and show the nearest epoch's values."""
-
-    def __init__(self, plot: pg.PlotWidget, series):
-        self.plot = plot
-        self.series = series  # callable -> (epochs array, {label: values})
-        self.line = pg.InfiniteLine(angle=90, pen=_pen("#94a3b8", 1, dashed=True))
-        self.label = pg.TextItem(
-            color=style.TEXT, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 225)
-        )
-        for item in (self.line, self.label):
-            item.setVisible(False)
-            item.setZValue(100)
-            plot.addItem(item, ignoreBounds=True)
-        self.proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
-
-    def _moved(self, event) -> None:
-        position = event[0]
-        view = self.plot.getPlotItem().vb
-        epochs, values = self.series()
-        if len(epochs) == 0 or not self.plot.sceneBoundingRect().contains(position):
-            self.hide()
-            return
-        x = view.mapSceneToView(position).x()
-        index = int(np.argmin(np.abs(epochs - x)))
-        lines = [f"epoch {int(epochs[index])}"]
-        for label, series in values.items():
-            if index < len(series) and np.isfinite(series[index]):
-                lines.append(f"{label}: {series[index]:.4g}")
-        self.line.setPos(epochs[index])
-        self.label.setText("\n".join(lines))
-        top_left = view.viewRange()
-        self.label.setPos(epochs[index], top_left[1][1])
-        self.line.setVisible(True)
-        self.label.setVisible(True)
-
-    def hide(self) -> None:
-        self.line.setVisible(False)
-        self.label.setVisible(False)
 
 
 class TrainingPlots(QWidget):
@@ -149,7 +55,7 @@ class TrainingPlots(QWidget):
         self.accuracy_plot = self._make_plot("accuracyPlot", "Accuracy", "accuracy")
         self.lr_plot = self._make_plot("learningRatePlot", "Learning rate", "lr")
         self.grad_plot = self._make_plot(
-            "gradientNormPlot", "Gradient norm per layer", "norm", left_axis=_DecadeAxis("left")
+            "gradientNormPlot", "Gradient norm per layer", "norm", left_axis=DecadeAxis("left")
         )
         # Gradient norms span decades: a log axis keeps every layer readable.
         self.grad_plot.setLogMode(y=True)
@@ -179,11 +85,11 @@ class TrainingPlots(QWidget):
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS, timeout=self._redraw)
         self.clear()
         self._hovers = [
-            _HoverReadout(self.loss_plot, lambda: self._hover_series(("loss", "val_loss"))),
-            _HoverReadout(
+            HoverReadout(self.loss_plot, lambda: self._hover_series(("loss", "val_loss"))),
+            HoverReadout(
                 self.accuracy_plot, lambda: self._hover_series(("accuracy", "val_accuracy"))
             ),
-            _HoverReadout(self.lr_plot, lambda: self._hover_series(("lr",))),
+            HoverReadout(self.lr_plot, lambda: self._hover_series(("lr",))),
         ]
 
     # -- construction ---------------------------------------------------------------------------
@@ -214,14 +120,14 @@ class TrainingPlots(QWidget):
         self.loss_plot.addLegend(offset=(-10, 10), **LEGEND)
         # Thousands of faint segments: no antialiasing and "finite" gaps keep them cheap.
         self.batch_curve = self.loss_plot.plot(
-            pen=_pen(style.BATCH_COLOR, 1), name="batch", antialias=False, connect="finite"
+            pen=pen(style.BATCH_COLOR, 1), name="batch", antialias=False, connect="finite"
         )
-        self.train_loss = _epoch_curve(self.loss_plot, style.TRAIN_COLOR, "train")
-        self.val_loss = _epoch_curve(self.loss_plot, style.VAL_COLOR, "validation", dashed=True)
+        self.train_loss = epoch_curve(self.loss_plot, style.TRAIN_COLOR, "train")
+        self.val_loss = epoch_curve(self.loss_plot, style.VAL_COLOR, "validation", dashed=True)
         self.accuracy_plot.addLegend(offset=(-10, -10), **LEGEND)
-        self.train_acc = _epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
-        self.val_acc = _epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
-        self.lr_curve = _epoch_curve(self.lr_plot, style.LR_COLOR)
+        self.train_acc = epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
+        self.val_acc = epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
+        self.lr_curve = epoch_curve(self.lr_plot, style.LR_COLOR)
         # Two columns: one column of layer names would cover half the curves.
         self.grad_plot.addLegend(offset=(6, 2), colCount=2, **LEGEND)
 
@@ -292,11 +198,11 @@ class TrainingPlots(QWidget):
             (self.accuracy_plot, "accuracy"),
         ]
         for plot, key in pairs:
-            y = _finite([h.get(key, np.nan) if h.get(key) is not None else np.nan for h in history])
+            y = finite([h.get(key, np.nan) if h.get(key) is not None else np.nan for h in history])
             if not np.isfinite(y).any():
                 continue
             dashed = key.startswith("val")
-            item = pg.PlotDataItem(x, y, pen=_pen(color, 1.4, dashed), connect="finite")
+            item = pg.PlotDataItem(x, y, pen=pen(color, 1.4, dashed), connect="finite")
             item.setOpacity(0.75)
             item.setToolTip(f"{label}: {key}")
             plot.addItem(item)
@@ -322,7 +228,7 @@ class TrainingPlots(QWidget):
     # -- drawing --------------------------------------------------------------------------------
 
     def series(self, key: str) -> np.ndarray:
-        return _finite([e.get(key) if e.get(key) is not None else np.nan for e in self.epochs])
+        return finite([e.get(key) if e.get(key) is not None else np.nan for e in self.epochs])
 
     def epoch_numbers(self) -> np.ndarray:
         return np.array([e.get("epoch", i + 1) for i, e in enumerate(self.epochs)], dtype=float)
@@ -390,7 +296,7 @@ class TrainingPlots(QWidget):
         if len(x) < len(self.batch_x):
             start = len(x)
             x = np.concatenate([x, np.asarray(self.batch_x[start:], dtype=float)])
-            y = np.concatenate([y, _finite(self.batch_y[start:])])
+            y = np.concatenate([y, finite(self.batch_y[start:])])
             self._batch_arrays = (x, y)
         return x, y
 
@@ -402,15 +308,15 @@ class TrainingPlots(QWidget):
             train, val = self.series("loss"), self.series("val_loss")
             if self._loss_epoch_version != self._epoch_version:
                 self._loss_epoch_version = self._epoch_version
-                _set_epoch_data(self.train_loss, x, train)
-                _set_epoch_data(self.val_loss, x, val)
+                set_epoch_data(self.train_loss, x, train)
+                set_epoch_data(self.val_loss, x, val)
             self._fit_loss_range(batch_y, train, val)
         elif name == "accuracy":
-            _set_epoch_data(self.train_acc, x, self.series("accuracy"))
-            _set_epoch_data(self.val_acc, x, self.series("val_accuracy"))
+            set_epoch_data(self.train_acc, x, self.series("accuracy"))
+            set_epoch_data(self.val_acc, x, self.series("val_accuracy"))
         elif name == "lr":
             rates = self.series("lr")
-            _set_epoch_data(self.lr_curve, x, rates)
+            set_epoch_data(self.lr_curve, x, rates)
             top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
             # From 0, so a schedule's decay reads as a shape (a flat rate is not "zoomed in").
             # No rates yet (a new run): keep the axis, as the next run's rate is often the same.
@@ -463,11 +369,11 @@ class TrainingPlots(QWidget):
             curve = self._grad_curves.get(name)
             if curve is None:
                 color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
-                curve = _epoch_curve(self.grad_plot, color, name)
+                curve = epoch_curve(self.grad_plot, color, name)
                 self._grad_curves[name] = curve
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
-            _set_epoch_data(curve, x, np.maximum(_finite(y), 1e-12))
+            set_epoch_data(curve, x, np.maximum(finite(y), 1e-12))
 
     # -- export ---------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Background jobs and the inline message bar of the data and evaluation panels.
+"""Background jobs of the data and evaluation panels (their messages: ``message_bar``).
 
 Loading MNIST or a big CSV takes seconds; it runs as a plain Python function on a
 QThreadPool thread and reports back through queued signals, so the window keeps painting.
@@ -12,7 +12,6 @@ import threading
 import traceback
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
 
 class JobSignals(QObject):
@@ -100,70 +99,3 @@ class JobRunner(QObject):
     def _on_progress(self, request, done, total, message) -> None:
         if request == self._request:
             self.progress.emit(done, total, message)
-
-
-class MessageBar(QFrame):
-    """An inline note at the top of a panel: errors in words, with optional action buttons.
-
-    Used instead of message boxes so a bad file or a missing download never stacks dialogs
-    (and never blocks a test).
-    """
-
-    STYLES = {
-        "error": "background:#fdecea; border:1px solid #f5c2c0; color:#611a15;",
-        "warning": "background:#fff4e5; border:1px solid #ffd59e; color:#663c00;",
-        "info": "background:#e8f4fd; border:1px solid #b6dcfb; color:#0d3c61;",
-    }
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("messageBar")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setStyleSheet("border:none; background:transparent;")
-        self.progress = QProgressBar()
-        self.progress.setToolTip("Download progress")
-        self.progress.hide()
-        self.buttons = QHBoxLayout()
-        self.buttons.addStretch(1)
-        self.close_button = QPushButton("✕")
-        self.close_button.setFlat(True)
-        self.close_button.setFixedWidth(24)
-        self.close_button.setToolTip("Hide this message")
-        self.close_button.clicked.connect(self.hide)
-        top = QHBoxLayout()
-        top.addWidget(self.label, 1)
-        top.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 6, 6)
-        layout.addLayout(top)
-        layout.addWidget(self.progress)
-        layout.addLayout(self.buttons)
-        self._actions: list[QPushButton] = []
-        self.hide()
-
-    def show_message(self, text: str, kind: str = "error", actions=()) -> None:
-        """Show ``text``; ``actions`` are (label, tooltip, callback) buttons under it."""
-        self.setStyleSheet(f"#messageBar {{{self.STYLES.get(kind, self.STYLES['info'])}}}")
-        self.label.setText(text)
-        self.kind = kind
-        for button in self._actions:
-            self.buttons.removeWidget(button)
-            button.deleteLater()
-        self._actions = []
-        for label, tooltip, callback in actions:
-            button = QPushButton(label)
-            button.setToolTip(tooltip)
-            button.clicked.connect(callback)
-            self.buttons.addWidget(button)
-            self._actions.append(button)
-        self.progress.hide()
-        self.show()
-
-    def action(self, label: str) -> QPushButton | None:
-        """The action button whose text is ``label`` (tests and the panel use it)."""
-        return next((b for b in self._actions if b.text() == label), None)
-
-    def text(self) -> str:
-        return "" if self.isHidden() else self.label.text()

@@ -1,59 +1,97 @@
-"""Small widgets of the main window: the message bar and a dock's vertical scroll area."""
+"""The message bar: errors and warnings in words, inline, at the top of the window or a panel.
+
+It replaces message boxes, so a bad file or a missing download never stacks dialogs (and never
+blocks a test). Its colours come from the application style sheet (``QFrame#messageBar``
+with the ``level`` property, in ``nnstudio.ui.style``).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QToolButton
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from nnstudio.ui import style
 
+# The main window imported the scroll area from here; it lives in its own module now.
+from nnstudio.ui.widgets.scroll_area import VerticalScrollArea  # noqa: F401
+
+LEVELS = ("info", "warning", "error")
+
 
 class MessageBar(QFrame):
-    """An inline message above the tabs (errors and warnings in words, never a traceback)."""
+    """An icon, a selectable text, a close button and, when asked, action buttons under the
+    text (``show_message(..., actions=...)``) and a progress bar (``progress``, for
+    downloads). ``text()`` is the message shown, "" while hidden."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("messageBar")
+        self.level = "info"
         self.icon = QLabel()
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setIcon(style.icon("close"))
-        close.setAutoRaise(True)
-        close.setToolTip("Hide this message.")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton()
+        self.close_button.setIcon(style.icon("close"))
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide this message.")
+        self.close_button.clicked.connect(self.hide)
+        self.progress = QProgressBar()
+        self.progress.setToolTip("Download progress")
+        self.progress.hide()
+        self.buttons = QHBoxLayout()
+        self.buttons.addStretch(1)
+        self._actions: list[QPushButton] = []
+        top = QHBoxLayout()
+        top.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.label, 1)
+        top.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.icon)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addLayout(self.buttons)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info") -> None:
+    def show_message(self, text: str, level: str = "info", actions=()) -> None:
+        """Show ``text`` at ``level`` ("info", "warning" or "error"); ``actions`` are
+        (label, tooltip, callback) buttons under it, replacing those of the last message."""
+        if level not in LEVELS:
+            raise ValueError(f"message level must be one of {', '.join(LEVELS)}; got {level!r}")
+        self.level = level
+        # A dynamic property only restyles after the style sheet is applied again.
         self.setProperty("level", level)
         self.style().unpolish(self)
         self.style().polish(self)
         self.icon.setPixmap(style.icon(level).pixmap(20, 20))
-        self.text.setText(text)
+        self.label.setText(text)
+        self._set_actions(actions)
+        self.progress.hide()
         self.show()
 
+    def _set_actions(self, actions) -> None:
+        for button in self._actions:
+            self.buttons.removeWidget(button)
+            button.deleteLater()
+        self._actions = []
+        for label, tooltip, callback in actions:
+            button = QPushButton(label)
+            button.setToolTip(tooltip)
+            button.clicked.connect(callback)
+            self.buttons.addWidget(button)
+            self._actions.append(button)
 
-class VerticalScrollArea(QScrollArea):
-    """Scrolls its widget up and down only, and asks for its full width: a dock holding it can
-    be short (the window fits a small screen) but never cuts its fields off at the side."""
+    def action(self, label: str) -> QPushButton | None:
+        """The action button whose text is ``label`` (tests and the panels use it)."""
+        return next((b for b in self._actions if b.text() == label), None)
 
-    MIN_HEIGHT = 80
-
-    def __init__(self, widget, parent=None):
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setWidget(widget)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        width = (
-            self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
-        )
-        return QSize(width, self.MIN_HEIGHT)
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()

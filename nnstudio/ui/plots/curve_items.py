@@ -1,0 +1,116 @@
+"""The pieces the training plots are drawn with: pens, per-epoch curves (dotted while epochs
+are few), a decade-labelled log axis and the hover readout of an epoch's values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from nnstudio.ui import style
+
+LEGEND = {
+    "labelTextColor": style.TEXT,
+    "labelTextSize": "8pt",
+    "brush": (255, 255, 255, 190),
+    "verSpacing": -6,
+}
+MAX_DOTTED_EPOCHS = 30  # epoch curves mark each epoch with a dot up to this many epochs
+
+
+def pen(color, width=2.0, dashed=False):
+    pen = pg.mkPen(color=color, width=width)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    return pen
+
+
+def epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: bool = False):
+    """A per-epoch curve with a dot at each epoch: the first epoch is a single point, which a
+    line alone would not show (a slow network would leave the plot empty for a whole epoch)."""
+    return plot.plot(
+        pen=pen(color, dashed=dashed),
+        name=name,
+        symbol="o",
+        symbolSize=5,
+        symbolPen=None,
+        symbolBrush=pg.mkBrush(color),
+    )
+
+
+def set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Set an epoch curve's points, with dots while there are few: then each dot is an epoch
+    to read. With many they merge into a thick, noisy line and cost paint time for nothing."""
+    dotted = len(x) <= MAX_DOTTED_EPOCHS
+    if dotted != (curve.opts["symbol"] is not None):
+        curve.setSymbol("o" if dotted else None)
+    curve.setData(x, y, connect="finite")
+
+
+def finite(values) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, np.nan)
+
+
+class DecadeAxis(pg.AxisItem):
+    """A log axis labelled at 0.1, 1, 10, … (and at 2 and 5 too while fewer than two decades
+    show), with unlabelled minor ticks. pyqtgraph labels all of 2..9 on a short range: on a
+    small plot the labels pile up on each other."""
+
+    def __init__(self, orientation: str):
+        super().__init__(orientation)
+        self.setStyle(maxTextLevel=0)
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph's
+        decades = range(math.floor(minVal), math.ceil(maxVal) + 1)
+        labelled_steps = (1, 2, 5) if sum(minVal <= d <= maxVal for d in decades) < 2 else (1,)
+        labelled, minor = [], []
+        for decade in decades:
+            for step in range(1, 10):
+                value = decade + math.log10(step)
+                if minVal <= value <= maxVal:
+                    (labelled if step in labelled_steps else minor).append(value)
+        return [(None, labelled), (None, minor)]
+
+
+class HoverReadout:
+    """A vertical line and a label that follow the mouse and show the nearest epoch's values."""
+
+    def __init__(self, plot: pg.PlotWidget, series):
+        self.plot = plot
+        self.series = series  # callable -> (epochs array, {label: values})
+        self.line = pg.InfiniteLine(angle=90, pen=pen("#94a3b8", 1, dashed=True))
+        self.label = pg.TextItem(
+            color=style.TEXT, anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 225)
+        )
+        for item in (self.line, self.label):
+            item.setVisible(False)
+            item.setZValue(100)
+            plot.addItem(item, ignoreBounds=True)
+        self.proxy = pg.SignalProxy(plot.scene().sigMouseMoved, rateLimit=30, slot=self._moved)
+
+    def _moved(self, event) -> None:
+        position = event[0]
+        view = self.plot.getPlotItem().vb
+        epochs, values = self.series()
+        if len(epochs) == 0 or not self.plot.sceneBoundingRect().contains(position):
+            self.hide()
+            return
+        x = view.mapSceneToView(position).x()
+        index = int(np.argmin(np.abs(epochs - x)))
+        lines = [f"epoch {int(epochs[index])}"]
+        for label, series in values.items():
+            if index < len(series) and np.isfinite(series[index]):
+                lines.append(f"{label}: {series[index]:.4g}")
+        self.line.setPos(epochs[index])
+        self.label.setText("\n".join(lines))
+        top_left = view.viewRange()
+        self.label.setPos(epochs[index], top_left[1][1])
+        self.line.setVisible(True)
+        self.label.setVisible(True)
+
+    def hide(self) -> None:
+        self.line.setVisible(False)
+        self.label.setVisible(False)

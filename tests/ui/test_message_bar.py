@@ -1,0 +1,43 @@
+"""The one message bar of the window and the panels: levels, actions, progress, its text."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnstudio.ui.widgets import jobs
+from nnstudio.ui.widgets.message_bar import MessageBar
+
+
+@pytest.fixture
+def bar(qtbot):
+    widget = MessageBar()
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_a_message_shows_its_level_and_hides_with_its_text(bar):
+    assert bar.isHidden() and bar.text() == ""
+    bar.show_message("The file is not a CSV.", "error")
+    assert not bar.isHidden() and bar.text() == "The file is not a CSV."
+    assert bar.property("level") == "error" == bar.level  # the style sheet colours by it
+    assert not bar.icon.pixmap().isNull()
+    bar.close_button.click()
+    assert bar.text() == ""
+    with pytest.raises(ValueError, match="'success'"):
+        bar.show_message("Done.", "success")
+
+
+def test_actions_belong_to_the_message_that_offered_them(bar, qtbot):
+    clicked = []
+    download = ("Download…", "Fetch it.", lambda: clicked.append("download"))
+    bar.show_message("MNIST is not here.", "warning", [download])
+    bar.progress.show()
+    bar.action("Download…").click()
+    assert clicked == ["download"]
+    bar.show_message("Downloaded.", "info")
+    assert bar.action("Download…") is None
+    assert bar.progress.isHidden()  # a new message starts without the old progress
+
+
+def test_there_is_one_message_bar_class():
+    assert not hasattr(jobs, "MessageBar")
