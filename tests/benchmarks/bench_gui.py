@@ -100,11 +100,12 @@ def test_window_responsive_and_fast_while_training_mnist(
 ):
     from nnstudio.project.project_file import _presets_dir
     from nnstudio.ui.style import apply_style
+    from nnstudio.ui.window.files import FileController
     from nnstudio.ui.window.main_window import MainWindow
 
     monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
     # Closing the window at teardown must not wait on a "save changes?" dialog.
-    monkeypatch.setattr(MainWindow, "maybe_save", lambda self: True)
+    monkeypatch.setattr(FileController, "maybe_save", lambda self: True)
     apply_style(QApplication.instance())
     window = MainWindow()
     qtbot.addWidget(window)
@@ -120,7 +121,7 @@ def test_window_responsive_and_fast_while_training_mnist(
         timeout=120_000,
     )
     window.tabs.setCurrentWidget(window.training_tab)
-    project = window._collect_project()
+    project = window.document.to_project()
 
     # Warm-up: the first run in a window builds its plots' items and fills caches once.
     window_speed(qtbot, window, epochs=1)
@@ -153,6 +154,6 @@ def test_window_responsive_and_fast_while_training_mnist(
         f"  10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms"
     )
-    window.shutdown_training()
+    window.training.shutdown()
     assert p99 <= 30.0
     assert ratio >= 0.9

@@ -26,7 +26,7 @@ def wait_until_ready(qtbot, window, name=None):
             window.dataset is not None
             and (name is None or window.dataset.name == name)
             and window.model is not None
-            and not getattr(window, "_awaiting_project_dataset", False)
+            and not window.document.awaiting_dataset
         ),
         timeout=20_000,
     )
@@ -35,10 +35,11 @@ def wait_until_ready(qtbot, window, name=None):
 @pytest.fixture
 def make_window(qtbot, isolated_settings, monkeypatch):
     """Build MainWindows that never block on a dialog and always stop their training."""
+    from nnstudio.ui.window.files import FileController
     from nnstudio.ui.window.main_window import MainWindow
 
     monkeypatch.setattr(
-        MainWindow, "_ask_save_changes", lambda self: QMessageBox.StandardButton.Discard
+        FileController, "ask_save_changes", lambda self: QMessageBox.StandardButton.Discard
     )
     windows = []
 
@@ -52,7 +53,7 @@ def make_window(qtbot, isolated_settings, monkeypatch):
 
     yield make
     for window in windows:
-        window.shutdown_training()
+        window.training.shutdown()
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_train_through_the_window_actions(qtbot, window):
     curve = window.training_tab.plots.train_loss
     qtbot.waitUntil(lambda: curve.getData()[0] is not None and len(curve.getData()[0]) == 8)
     assert window.isWindowModified()  # trained weights are unsaved work
-    assert window.epoch_label.text() == "Epoch 8 / 8"
+    assert window.status.epoch_label.text() == "Epoch 8 / 8"
 
 
 def test_train_again_continues_the_same_run(qtbot, window):
@@ -132,7 +132,7 @@ def test_nan_loss_pauses_with_advice_and_keeps_good_weights(qtbot, window):
     assert result["stopped_reason"] == "nan"
     assert window.state == "paused"
     assert window.message_bar.isVisible()
-    assert "learning rate" in window.message_bar.text.text()
+    assert "learning rate" in window.message_bar.text()
     assert all(np.isfinite(v).all() for v in window.model.parameters().values())
     assert window.current_run.status == "nan"
 
@@ -142,7 +142,7 @@ def test_learning_rate_change_reaches_the_running_session(qtbot, window, monkeyp
     window.actionTrain.trigger()
     qtbot.waitUntil(lambda: batches_seen(window) > 0, timeout=10_000)
     window.toolbar_lr.setValue(0.0005)
-    qtbot.waitUntil(lambda: window._last_batch.get("lr") == 0.0005, timeout=5000)
+    qtbot.waitUntil(lambda: window.training.last_batch.get("lr") == 0.0005, timeout=5000)
     window.actionStop.trigger()
 
 
@@ -150,7 +150,7 @@ def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path, r
     window.hyperparameters.batch_size_box.setValue(16)
     train_and_wait(qtbot, window)
     path = tmp_path / "demo.nnsproj"
-    assert window.write_project(path)
+    assert window.files.write_project(path)
     assert not window.isWindowModified() and "demo" in window.windowTitle()
     saved = load_project(path)
     assert saved.training.batch_size == 16 and saved.weights == "demo.nnz"
@@ -158,11 +158,11 @@ def test_project_round_trip_with_weights(qtbot, window, make_window, tmp_path, r
     assert other.open_project(path)
     ready(other)
     assert other.hyperparameters.settings() == window.hyperparameters.settings()
-    assert other.project_path == path
+    assert other.document.path == path
     for name, value in window.model.parameters().items():
         np.testing.assert_array_equal(other.model.parameters()[name], value)
     assert not other.isWindowModified()
-    assert str(path.resolve()) in other.recent_files
+    assert str(path.resolve()) in other.files.recent_files
 
 
 def test_opening_a_broken_project_shows_a_message(window, tmp_path):
@@ -170,7 +170,7 @@ def test_opening_a_broken_project_shows_a_message(window, tmp_path):
     path.write_text("{ not json")
     window.show()
     assert not window.open_project(path)
-    assert window.message_bar.isVisible() and "JSON" in window.message_bar.text.text()
+    assert window.message_bar.isVisible() and "JSON" in window.message_bar.text()
 
 
 def test_settings_round_trip(make_window, tmp_path):
@@ -178,14 +178,14 @@ def test_settings_round_trip(make_window, tmp_path):
     first.resize(765, 555)  # fits the offscreen screen, so nothing clamps it
     first.runs_dock.hide()
     first.tabs.setCurrentIndex(1)
-    first._add_recent(tmp_path / "a.nnsproj")
-    first.save_settings()
+    first.files.add_recent(tmp_path / "a.nnsproj")
+    first.files.save_settings()
     assert QSettings().value("window/tab", type=int) == 1
     second = make_window()
     assert (second.size().width(), second.size().height()) == (765, 555)
     assert second.runs_dock.isHidden()
     assert second.tabs.currentIndex() == 1
-    assert second.recent_files == [str((tmp_path / "a.nnsproj").resolve())]
+    assert second.files.recent_files == [str((tmp_path / "a.nnsproj").resolve())]
     assert second.recent_menu.actions()[0].toolTip().endswith("a.nnsproj")
 
 
@@ -199,7 +199,7 @@ def test_close_asks_to_save_and_cancel_keeps_the_window(qtbot, window, monkeypat
         asked.append(True)
         return QMessageBox.StandardButton.Cancel
 
-    monkeypatch.setattr(type(window), "_ask_save_changes", cancel)
+    monkeypatch.setattr(type(window.files), "ask_save_changes", cancel)
     window.show()
     assert not window.close()
     assert asked and window.isVisible()
@@ -209,15 +209,15 @@ def test_autosave_and_restore(qtbot, window, make_window, isolated_settings, rea
     from nnstudio.project.autosave import Autosave
 
     train_and_wait(qtbot, window)  # autosaves when the run ends
-    assert window.autosave.path.exists() and window.autosave.weights_path.exists()
+    assert window.files.autosave.path.exists() and window.files.autosave.weights_path.exists()
     # What a crashed process leaves behind: the same files under a pid that is gone.
-    crashed = Autosave(window.autosave.folder, pid=2**22 + 7)
-    crashed.save(window._collect_project(), save_weights=window._save_weights)
+    crashed = Autosave(window.files.autosave.folder, pid=2**22 + 7)
+    crashed.save(window.document.to_project(), save_weights=window.files.save_weights)
     other = make_window()
-    assert crashed.path in other.autosave.leftovers()
-    other.restore_autosave(crashed.path)
+    assert crashed.path in other.files.autosave.leftovers()
+    other.files.restore_autosave(crashed.path)
     ready(other)
-    assert other.project_path is None and other.isWindowModified()
+    assert other.document.path is None and other.isWindowModified()
     for name, value in window.model.parameters().items():
         np.testing.assert_array_equal(other.model.parameters()[name], value)
 
@@ -305,18 +305,18 @@ def test_status_shows_the_epoch_in_progress_and_how_far_into_it(qtbot, window):
     window.hyperparameters.batch_size_box.setValue(4)  # many batches per epoch
     window.actionStep.trigger()  # one batch of epoch 1, then paused
     qtbot.waitUntil(lambda: batches_seen(window) == 1, timeout=5000)
-    qtbot.waitUntil(lambda: window._last_batch.get("batch") == 1, timeout=5000)
-    window._refresh_status()
-    assert window.status_epoch.text() == "Epoch 1 of 3"  # in epoch 1, none finished
-    assert window.epoch_label.text() == "Epoch 1 / 3"
-    batches = window._last_batch["batches"]
-    assert 0 < window.epoch_progress.value() == round(100 / batches)
-    assert window.epoch_progress.maximum() == 300
+    qtbot.waitUntil(lambda: window.training.last_batch.get("batch") == 1, timeout=5000)
+    window.status.refresh()
+    assert window.status.status_epoch.text() == "Epoch 1 of 3"  # in epoch 1, none finished
+    assert window.status.epoch_label.text() == "Epoch 1 / 3"
+    batches = window.training.last_batch["batches"]
+    assert 0 < window.status.epoch_progress.value() == round(100 / batches)
+    assert window.status.epoch_progress.maximum() == 300
     with qtbot.waitSignal(window.training_finished, timeout=20_000):
         window.actionTrain.trigger()
-    window._refresh_status()
-    assert window.status_epoch.text() == "Epoch 3 of 3"
-    assert window.epoch_progress.value() == window.epoch_progress.maximum()
+    window.status.refresh()
+    assert window.status.status_epoch.text() == "Epoch 3 of 3"
+    assert window.status.epoch_progress.value() == window.status.epoch_progress.maximum()
 
 
 def test_opening_a_project_does_not_judge_its_layers_by_the_old_dataset(

@@ -104,7 +104,7 @@ def test_dropping_a_data_file_opens_it_in_the_data_panel(qtbot, window, tmp_path
     assert drop_file(window, tmp_path / "points.npz")
     ready(window, name=name)
     assert window.data_panel.spec()[0] == name
-    assert window.project_path is None  # data, not a project
+    assert window.document.path is None  # data, not a project
 
 
 def test_dropping_a_project_opens_it(qtbot, make_window, tmp_path, ready):
@@ -112,7 +112,7 @@ def test_dropping_a_project_opens_it(qtbot, make_window, tmp_path, ready):
     path = digit_project(tmp_path)
     assert drop_file(window, path)
     ready(window, name=f"npz:{tmp_path / 'digits.npz'}")
-    assert window.project_path == path
+    assert window.document.path == path
     assert "tiny-digits" in window.windowTitle()
 
 
@@ -120,7 +120,7 @@ def test_evaluate_button_evaluates_the_current_model(qtbot, window):
     panel = window.evaluation
     with qtbot.waitSignal(window.training_finished, timeout=20_000):
         window.actionTrain.trigger()
-    window.reset_weights()  # the current model is no longer the one the panel last saw
+    window.training.reset_weights()  # the current model is no longer the one the panel last saw
     with qtbot.waitSignal(panel.evaluated, timeout=20_000) as blocker:
         panel.evaluate_button.click()
     assert panel._model is not window.model  # a copy: training never touches it
@@ -155,3 +155,49 @@ def test_closing_while_a_dataset_loads_waits_for_the_loading_thread(
     # close() returned only after the loading thread was done: nothing left running.
     assert finished.is_set()
     assert window.data_panel._loader.pool.activeThreadCount() == 0
+
+
+def test_the_title_star_follows_the_document(make_window):
+    window = make_window()
+    planned = window.hyperparameters.epochs_box.value()
+    assert not window.isWindowModified() and not window.document.is_modified()
+    window.hyperparameters.epochs_box.setValue(planned + 1)
+    assert window.document.training.epochs == planned + 1
+    assert window.isWindowModified()
+    window.hyperparameters.epochs_box.setValue(planned)  # back to what was opened
+    assert not window.isWindowModified()
+
+
+def test_regularization_in_the_dock_is_an_undoable_edit_of_the_layers(window):
+    window.hyperparameters.l2_box.setValue(0.001)
+    dense = [layer for layer in window.document.model["layers"] if layer["type"] == "Dense"]
+    assert dense and all(layer["l2"] == 0.001 for layer in dense)
+    window.builder.undo_action.trigger()
+    assert window.hyperparameters.regularization()[1] == 0.0  # the dock follows the layers
+    assert all(layer["l2"] == 0.0 for layer in window.document.model["layers"])
+
+
+def test_a_builder_preset_brings_its_dataset_and_training_settings(make_window, ready):
+    window = make_window()
+    window.builder.load_preset("xor-net")
+    ready(window, "xor")
+    assert window.document.dataset.name == "xor"
+    assert window.hyperparameters.settings()["learning_rate"] == 0.03
+    assert window.document.training.epochs == 60
+    assert window.model is not None and window.actionTrain.isEnabled()
+
+
+def test_clearing_finished_runs_keeps_the_current_one(qtbot, window):
+    for _ in range(2):
+        with qtbot.waitSignal(window.training_finished, timeout=20_000):
+            window.actionTrain.trigger()
+        window.actionReset.trigger()  # the next Train is a new run
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    first, second, third = window.runs_panel.runs
+    window.runs_panel.set_checked(second, True)
+    assert window.training_tab.plots._overlay_items
+    window.runs_panel.clear_button.click()
+    assert window.runs_panel.runs == window.document.runs == [third]
+    assert window.runs_panel.table.rowCount() == 1
+    assert not window.training_tab.plots._overlay_items  # the ticked run is gone

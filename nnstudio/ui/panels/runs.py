@@ -1,13 +1,11 @@
-"""Runs: every training run of this session, kept with its settings, history and final metrics.
+"""Runs: every training run of this session, with its settings, history and final metrics.
 
 Tick runs to overlay their curves on the Training tab; select two or more and press Compare to
-see their settings side by side, with the rows that differ highlighted.
+see their settings side by side, with the rows that differ highlighted. The runs themselves
+(``nnstudio.project.runs.Run``) belong to the project document; this dock only shows them.
 """
 
 from __future__ import annotations
-
-import copy
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -24,7 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.project.runs import STATUS_WORDS, Run, row_label, value_text
 from nnstudio.ui import style
+
+__all__ = ["COLUMNS", "CompareDialog", "Run", "RunsPanel"]
 
 COLUMNS = [
     "Run",
@@ -40,105 +41,17 @@ COLUMNS = [
     "Accuracy",
     "Val acc.",
 ]
-STATUS_WORDS = {
-    "training": "training…",
-    "completed": "done",
-    "stopped": "stopped",
-    "early_stopping": "early stop",
-    "nan": "NaN — paused",
-    "failed": "failed",
-}
-
-
-@dataclass
-class Run:
-    """One training run: what it was trained with and what came out."""
-
-    number: int
-    dataset: str
-    model_config: dict
-    settings: dict
-    history: list = field(default_factory=list)
-    status: str = "training"
-
-    @property
-    def label(self) -> str:
-        return f"Run {self.number}"
-
-    def model_summary(self) -> str:
-        parts = []
-        for layer in self.model_config.get("layers", []):
-            size = layer.get("units", layer.get("filters"))
-            parts.append(f"{layer.get('type', '?')}{f'({size})' if size is not None else ''}")
-        return " → ".join(parts)
-
-    def final(self, key: str):
-        for epoch in reversed(self.history):
-            if epoch.get(key) is not None:
-                return epoch[key]
-        return None
-
-    def comparison_rows(self) -> dict[str, str]:
-        """Flat name → text of everything worth comparing between runs."""
-        rows = {"dataset": self.dataset, "model": self.model_summary()}
-        for key, value in self.settings.items():
-            if isinstance(value, dict):
-                rows.update({f"{key}.{k}": _text(v) for k, v in value.items()})
-            else:
-                rows[key] = _text(value, key)
-        rows["epochs trained"] = str(len(self.history))
-        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
-            rows[f"final {key}"] = _text(self.final(key))
-        rows["status"] = STATUS_WORDS.get(self.status, self.status)
-        return rows
-
-
-# Row names of the compare dialog in words (the keys are the project file's).
-ROW_LABELS = {
-    "dataset": "Dataset",
-    "model": "Model",
-    "loss": "Loss",
-    "optimizer": "Optimizer",
-    "learning_rate": "Learning rate",
-    "batch_size": "Batch size",
-    "epochs": "Epochs planned",
-    "schedule": "Learning-rate schedule",
-    "validation_split": "Validation split",
-    "early_stopping": "Early stopping (patience)",
-    "seed": "Seed",
-    "augment": "Augment images",
-    "beta1": "β₁",
-    "beta2": "β₂",
-    "weight_decay": "Weight decay",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov momentum",
-    "rho": "ρ (decay)",
-    "eps": "ε",
-}
-
-
-def row_label(name: str) -> str:
-    """ "optimizer_settings.beta1" -> "β₁", "schedule_settings.min_lr" -> "Min lr"."""
-    key = name.rsplit(".", 1)[-1]
-    return ROW_LABELS.get(key, key.replace("_", " ").capitalize())
-
-
-def _text(value, key: str = "") -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if key == "validation_split" and not value:
-        return "the dataset's"  # 0: fit validates on the dataset's own validation split
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 class RunsPanel(QWidget):
-    """The Runs dock. ``overlay_changed`` carries the ticked runs (other than the live one)."""
+    """The Runs dock: a view of a list of runs (``set_runs``), one row each.
+
+    ``overlay_changed`` carries the ticked runs; ``clear_requested`` asks the owner of the
+    runs to forget the finished ones (the dock then gets the shorter list).
+    """
 
     overlay_changed = Signal(list)
+    clear_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -168,7 +81,7 @@ class RunsPanel(QWidget):
         self.compare_button.clicked.connect(self.compare_selected)
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
-        self.clear_button.clicked.connect(self.clear_finished)
+        self.clear_button.clicked.connect(self.clear_requested)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.compare_button)
@@ -178,24 +91,25 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(buttons)
 
-    def add_run(self, dataset: str, model_config: dict, settings: dict) -> Run:
-        number = self.runs[-1].number + 1 if self.runs else 1
-        run = Run(number, dataset, copy.deepcopy(model_config), copy.deepcopy(settings))
-        self.runs.append(run)
-        self._refresh()
-        return run
+    def set_runs(self, runs: list[Run]) -> None:
+        """Show these runs (ticks stay with their runs, not with their rows)."""
+        checked = self.checked_runs()
+        self.runs = list(runs)
+        self.table.blockSignals(True)
+        self.table.setRowCount(0)  # rows may have shifted: fresh items, fresh ticks
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            self._fill_row(row, run)
+            if run in checked:
+                self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
+        self.table.blockSignals(False)
+        if any(run not in self.runs for run in checked):
+            self.overlay_changed.emit(self.checked_runs())
 
     def update_run(self, run: Run) -> None:
         """Redraw the row of a run whose history or status changed."""
         if run in self.runs:
             self._fill_row(self.runs.index(run), run)
-
-    def _refresh(self) -> None:
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self.runs))
-        for row, run in enumerate(self.runs):
-            self._fill_row(row, run)
-        self.table.blockSignals(False)
 
     def _fill_row(self, row: int, run: Run) -> None:
         s = run.settings
@@ -219,7 +133,7 @@ class RunsPanel(QWidget):
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, column, item)
-            item.setText(_text(value))
+            item.setText(value_text(value))
         first = self.table.item(row, 0)
         first.setFlags(first.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         if first.data(Qt.ItemDataRole.CheckStateRole) is None:
@@ -246,11 +160,6 @@ class RunsPanel(QWidget):
     def selected_runs(self) -> list[Run]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.runs[row] for row in rows]
-
-    def clear_finished(self) -> None:
-        self.runs = [run for run in self.runs if run.status == "training"]
-        self._refresh()
-        self.overlay_changed.emit(self.checked_runs())
 
     def compare_selected(self) -> None:
         runs = self.selected_runs() or self.checked_runs() or self.runs[-2:]

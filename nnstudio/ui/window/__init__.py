@@ -1,0 +1,1 @@
+"""The main window and the parts it is made of (see main_window.py for the list)."""

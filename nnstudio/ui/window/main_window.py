@@ -1,60 +1,52 @@
-"""MainWindow: toolbar, menus, docks, tabs and status bar, wired to the panels and to training.
+"""MainWindow: the tabs and docks of nnstudio, as a view of one ProjectDocument.
 
-The window owns the project (what is saved), the dataset and the model. While a
-TrainingSession runs, the model belongs to the worker thread: the window only reads what the
-session's signals carry, and gives the Evaluate and Draw tabs a copy once the run has ended.
-This module builds the window and wires its parts; the behaviour lives in three mixins:
-project files and settings (main_window_files), dataset and model (main_window_model) and
-training control (main_window_training).
+The window builds its widgets and hands the behaviour to small parts, each in its own module:
+
+- ``document`` (nnstudio.project.document): the project, its runs and the run state
+- ``bindings``: the Data, Hyperparameters, Model and Runs panels bound to the document
+- ``files``: new / open / save, recent files, presets, autosave, settings, exports
+- ``models``: the dataset, the model built for it, idle copies for Evaluate and Draw
+- ``training``: train / pause / step / stop / reset with one TrainingSession per run
+- ``window_actions`` and ``status``: the actions, menus, toolbar and status bar
+
+While a TrainingSession runs, the model belongs to the worker thread: the window only reads
+what the session's signals carry, and gives the Evaluate and Draw tabs a copy once the run
+has ended.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QDockWidget,
-    QLabel,
     QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from nnstudio.ui import style
+from nnstudio.project.document import ProjectDocument, RunState
 from nnstudio.ui.builder import QtModelBuilder
 from nnstudio.ui.draw.draw_panel import DrawPanel
 from nnstudio.ui.panels.data_panel import DataPanel
 from nnstudio.ui.panels.evaluation import EvaluationPanel
-from nnstudio.ui.panels.hyperparameters import (
-    HyperparametersPanel,
-    ScientificSpinBox,
-    link_spin_boxes,
-)
+from nnstudio.ui.panels.hyperparameters import HyperparametersPanel
 from nnstudio.ui.panels.runs import RunsPanel
 from nnstudio.ui.plots.training_plots import TrainingTab
-from nnstudio.ui.widgets.message_bar import (  # noqa: F401 - part of this module's interface
-    MessageBar,
-    VerticalScrollArea,
-)
-from nnstudio.ui.window.main_window_files import (  # noqa: F401 - part of this module's interface
-    AUTOSAVE_MS,
-    DEFAULT_PRESET,
-    DEFAULT_PROJECT,
-    MAX_RECENT,
-    SETTINGS_VERSION,
-    FilesMixin,
-)
-from nnstudio.ui.window.main_window_model import ModelMixin
-from nnstudio.ui.window.main_window_training import TrainingMixin
+from nnstudio.ui.widgets.message_bar import MessageBar
+from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
+from nnstudio.ui.window.actions import WindowActions
+from nnstudio.ui.window.bindings import PanelBindings
+from nnstudio.ui.window.files import FileController
+from nnstudio.ui.window.model_sync import ModelSync
+from nnstudio.ui.window.status import StatusView
+from nnstudio.ui.window.training import TrainingController
 
 
-class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """The nnstudio window. Built without being shown; call ``show()`` to display it."""
 
     state_changed = Signal(str)
@@ -63,199 +55,63 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
     def __init__(self, parent=None, *, load_default: bool = True):
         super().__init__(parent)
         self.setObjectName("mainWindow")
-        self._init_training_state()
-        self._init_file_state()
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        self.document = ProjectDocument()
         self._build_central()
+        self._build_panels()
+        self.status = StatusView(self, self.document)
+        self.files = FileController(self, self.document)
+        self.models = ModelSync(self, self.document)
+        self.training = TrainingController(self, self.document)
+        self.window_actions = WindowActions(self, self.document)
         self._build_docks()
-        self._build_status_bar()
-        self._wire()
+        self.bindings = PanelBindings(self, self.document)
+        self.document.subscribe(self._on_document_event)
+        self.training_tab.png_button.clicked.connect(self.files.export_png)
+        self.training_tab.csv_button.clicked.connect(self.files.export_csv)
+        self.setAcceptDrops(True)
         self._fit_to_screen()
-        self.restore_settings()
-        self._set_state("idle")
+        self.files.restore_settings()
+        self.training.set_state(RunState.IDLE)
         if load_default:
-            self.load_default_project()
+            self.files.load_default_project()
 
-    # -- actions and menus ----------------------------------------------------------------------
+    # -- what tests and tools read ----------------------------------------------------------------
 
-    def _action(self, name, text, tip, slot, shortcut=None, icon=None) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
-        if icon:
-            action.setIcon(style.icon(icon))
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even when the toolbar is hidden
-        return action
+    @property
+    def state(self) -> RunState:
+        """Idle, training or paused (equal to the strings "idle", "training", "paused")."""
+        return self.document.run_state
 
-    def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
-        a = self._action
-        self.actionNew = a(
-            "actionNew",
-            "&New",
-            "Start a new project (spiral + small MLP)",
-            self.new_project,
-            key.New,
-            "new",
-        )
-        self.actionOpen = a(
-            "actionOpen",
-            "&Open…",
-            "Open a project file (.nnsproj)",
-            self.open_project_dialog,
-            key.Open,
-            "open",
-        )
-        self.actionSave = a(
-            "actionSave",
-            "&Save",
-            "Save the project, with trained weights",
-            self.save,
-            key.Save,
-            "save",
-        )
-        self.actionSaveAs = a(
-            "actionSaveAs",
-            "Save &As…",
-            "Save the project under a new name",
-            self.save_as,
-            key.SaveAs,
-        )
-        self.actionQuit = a("actionQuit", "&Quit", "Close nnstudio", self.close, key.Quit)
-        self.actionTrain = a(
-            "actionTrain",
-            "Train",
-            "Train the network (continues a paused or finished run)",
-            self.train,
-            "Space",
-            "train",
-        )
-        self.actionPause = a(
-            "actionPause",
-            "Pause",
-            "Pause training after the current batch",
-            self.pause,
-            "Space",
-            "pause",
-        )
-        self.actionStep = a(
-            "actionStep",
-            "Step",
-            "Train exactly one batch, then pause",
-            self.step,
-            "Ctrl+Right",
-            "step",
-        )
-        self.actionStop = a(
-            "actionStop",
-            "Stop",
-            "End this run (the weights stay as they are)",
-            self.stop,
-            "Ctrl+.",
-            "stop",
-        )
-        self.actionReset = a(
-            "actionReset",
-            "Reset weights",
-            "Start over with fresh random weights (a new run)",
-            self.reset_weights,
-            "Ctrl+R",
-            "reset",
-        )
-        self.actionExportPng = a(
-            "actionExportPng",
-            "Export plots as PNG…",
-            "Save the training plots as an image",
-            self.export_png,
-        )
-        self.actionExportCsv = a(
-            "actionExportCsv",
-            "Export history as CSV…",
-            "Save the epoch history as a table",
-            self.export_csv,
-        )
-        self.actionAbout = a("actionAbout", "&About nnstudio", "Version and credits", self.about)
-        self.actionPause.setVisible(False)
-        # The normal tooltips, restored when an invalid network (whose reason they show) is fixed.
-        self._normal_tips = {a: a.toolTip() for a in (self.actionTrain, self.actionStep)}
+    @property
+    def session(self):
+        """The running TrainingSession, or None."""
+        return self.training.session
 
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.actionNew, self.actionOpen])
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.presets_menu = file_menu.addMenu("New from &Preset")
-        file_menu.addSeparator()
-        file_menu.addActions([self.actionSave, self.actionSaveAs])
-        file_menu.addSeparator()
-        file_menu.addActions([self.actionExportPng, self.actionExportCsv])
-        file_menu.addSeparator()
-        file_menu.addAction(self.actionQuit)
-        self.edit_menu = bar.addMenu("&Edit")
-        training = bar.addMenu("&Training")
-        training.addActions(
-            [self.actionTrain, self.actionPause, self.actionStep, self.actionStop, self.actionReset]
-        )
-        self.view_menu = bar.addMenu("&View")
-        bar.addMenu("&Help").addAction(self.actionAbout)
-        self._fill_presets_menu()
+    @property
+    def dataset(self):
+        return self.models.dataset
 
-    def _build_toolbar(self) -> None:
-        bar = self.addToolBar("Main")
-        bar.setObjectName("mainToolBar")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.addActions([self.actionNew, self.actionOpen, self.actionSave])
-        bar.addSeparator()
-        bar.addActions(
-            [self.actionTrain, self.actionPause, self.actionStep, self.actionStop, self.actionReset]
-        )
-        bar.addSeparator()
-        self.toolbar_lr = ScientificSpinBox(1e-7, 1e9)
-        self.toolbar_lr.setObjectName("toolbarLearningRate")
-        self.toolbar_lr.setToolTip(
-            "Learning rate — takes effect on the next batch, even while "
-            "training. Adam: ~1e-3; SGD: 0.01–0.1."
-        )
-        self.toolbar_batch = QSpinBox()
-        self.toolbar_batch.setObjectName("toolbarBatchSize")
-        self.toolbar_batch.setRange(1, 65536)
-        self.toolbar_batch.setToolTip(
-            "Batch size: samples per update (16–256). Applies from the next run."
-        )
-        # Narrow boxes: the whole toolbar, progress bar included, fits a 1366-pixel screen.
-        for label, widget, width in (
-            ("Learning rate", self.toolbar_lr, 96),
-            ("Batch", self.toolbar_batch, 76),
-        ):
-            widget.setMaximumWidth(width)
-            bar.addWidget(QLabel(label))
-            bar.addWidget(widget)
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        bar.addWidget(spacer)
-        self.epoch_label = QLabel("Epoch 0 / 0")
-        self.epoch_label.setObjectName("epochCounter")
-        self.epoch_label.setMinimumWidth(110)
-        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.epoch_label.setToolTip("Epochs trained in this run / planned.")
-        self.epoch_progress = QProgressBar()
-        self.epoch_progress.setObjectName("epochProgress")
-        self.epoch_progress.setFixedWidth(120)
-        self.epoch_progress.setTextVisible(False)
-        self.epoch_progress.setToolTip("Progress of the run.")
-        bar.addWidget(self.epoch_label)
-        bar.addWidget(self.epoch_progress)
-        self.toolbar = bar
+    @property
+    def model(self):
+        return self.models.model
+
+    @property
+    def current_run(self):
+        return self.document.current_run
+
+    def open_project(self, path) -> bool:
+        """Open a project file; False (and a message in the window) when it cannot be used."""
+        return self.files.open_project(path)
+
+    def offer_restore(self) -> None:
+        """After a crash, offer what the autosave kept."""
+        self.files.offer_restore()
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        """A message above the tabs: "info", "warning" or "error"."""
+        self.message_bar.show_message(text, level)
+
+    # -- building -------------------------------------------------------------------------------
 
     def _build_central(self) -> None:
         self.tabs = QTabWidget()
@@ -281,6 +137,11 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
+    def _build_panels(self) -> None:
+        self.data_panel = DataPanel()
+        self.hyperparameters = HyperparametersPanel()
+        self.runs_panel = RunsPanel()
+
     def _dock(self, name: str, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
@@ -295,9 +156,6 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
-        self.data_panel = DataPanel()
-        self.hyperparameters = HyperparametersPanel()
-        self.runs_panel = RunsPanel()
         area = Qt.DockWidgetArea
         # Scrolls rather than making the window taller than a 768-pixel-high screen.
         data_scroll = VerticalScrollArea(self.data_panel)
@@ -309,67 +167,6 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         self.data_dock.setMinimumWidth(280)
         self.hyper_dock.setMinimumWidth(310)
         self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.state_label = QLabel()
-        self.state_label.setObjectName("stateLabel")
-        self.state_label.setToolTip("Idle, training or paused.")
-        self.status_epoch = QLabel()
-        self.status_speed = QLabel()
-        self.status_speed.setToolTip("Training speed in samples per second.")
-        self.status_eta = QLabel()
-        self.status_eta.setToolTip("Estimated time until the planned epochs are done.")
-        bar.addWidget(self.state_label)
-        for label in (self.status_epoch, self.status_speed, self.status_eta):
-            label.setMinimumWidth(110)
-            bar.addPermanentWidget(label)
-
-    def _wire(self) -> None:
-        hp = self.hyperparameters
-        hp.changed.connect(self._on_hyperparameters_changed)
-        hp.learning_rate_changed.connect(self._on_learning_rate_changed)
-        hp.regularization_changed.connect(self._on_regularization_changed)
-        link_spin_boxes(hp.learning_rate_box, self.toolbar_lr)
-        link_spin_boxes(hp.batch_size_box, self.toolbar_batch)
-        self.runs_panel.overlay_changed.connect(self._on_overlay_changed)
-        self.training_tab.png_button.clicked.connect(self.export_png)
-        self.training_tab.csv_button.clicked.connect(self.export_csv)
-        self.data_panel.dataset_changed.connect(self._on_dataset_changed)
-        self.data_panel.dataset_failed.connect(self._on_dataset_failed)
-        self.builder.config_changed.connect(self._on_model_edited)
-        self.builder.validity_changed.connect(self._on_validity_changed)
-        # The builder's own undo/redo actions: one shortcut each, no ambiguity.
-        self.edit_menu.addActions([self.builder.undo_action, self.builder.redo_action])
-        self.builder.preset_loaded.connect(self._on_builder_preset)
-        self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
-        self.setAcceptDrops(True)
-        self._refresh_timer = QTimer(self, interval=250, timeout=self._refresh_status)
-
-    # -- state and status -----------------------------------------------------------------------
-
-    def _set_state(self, state: str, detail: str = "") -> None:
-        self.state = state
-        words = {"idle": "Idle", "training": "Training", "paused": "Paused"}
-        color = style.STATE_COLORS.get(state, style.MUTED)
-        text = words.get(state, state) + (f" — {detail}" if detail else "")
-        self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
-        training = state == "training"
-        self.actionTrain.setVisible(not training)
-        self.actionPause.setVisible(training)
-        self.actionStop.setEnabled(state != "idle")
-        self.actionTrain.setText("Resume" if state == "paused" else "Train")
-        # Locked only while a session owns the model (a NaN pause has none: fix the rate).
-        busy = self.session is not None
-        self.hyperparameters.set_training_locked(busy)
-        self.toolbar_batch.setEnabled(not busy)
-        if state == "idle":
-            self._refresh_timer.stop()
-        else:
-            self._refresh_timer.start()
-        self._refresh_status()
-        self.state_changed.emit(state)
 
     def _fit_to_screen(self) -> None:
         """The first-launch size: roomy, but never larger than the screen (a 1366×768 laptop
@@ -383,18 +180,18 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
             )
         self.resize(size.expandedTo(self.minimumSizeHint()))
 
-    def show_message(self, text: str, level: str = "info") -> None:
-        self.message_bar.show_message(text, level)
+    # -- following the document -----------------------------------------------------------------
 
-    def about(self) -> None:
-        from nnstudio import __version__
+    def _on_document_event(self, event: str, *args) -> None:
+        if event == "file_changed":
+            self.setWindowTitle(f"{self.document.name}[*] — nnstudio")
+            self.setWindowModified(self.document.is_modified())
+        elif event == "modified":
+            self.setWindowModified(args[0])
+        elif event == "run_state":
+            self.state_changed.emit(args[0].value)
 
-        QMessageBox.about(
-            self,
-            "About nnstudio",
-            f"<h3>nnstudio {__version__}</h3><p>A desktop studio for neural "
-            "networks, written from scratch in NumPy.</p>",
-        )
+    # -- Qt events ------------------------------------------------------------------------------
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -410,15 +207,15 @@ class MainWindow(FilesMixin, ModelMixin, TrainingMixin, QMainWindow):
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            self.open_dropped(paths[0])
+            self.files.open_dropped(paths[0])
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if not self.maybe_save():
+        if not self.files.maybe_save():
             event.ignore()
             return
-        self.shutdown_training()
+        self.training.shutdown()
         self.data_panel.shutdown()  # a dataset still loading: wait for its thread
         self.evaluation.shutdown()  # and an evaluation still running
-        self.save_settings()
-        self.autosave.clear()
+        self.files.save_settings()
+        self.files.autosave.clear()
         super().closeEvent(event)

@@ -1,0 +1,309 @@
+"""ProjectDocument: the open project as the window edits it, without Qt.
+
+The document is what Save writes (training settings, dataset spec, model config), plus what
+the window needs to know about it: the runs of this session, the copy last saved (for
+"modified"), the weights waiting for their dataset, and whether training is idle, running or
+paused. Panels write into it through its setters and redraw from its events, the way the
+builder's views follow ``BuilderModel``; nothing here reads a widget.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+
+from nnstudio.project.project_file import (
+    DatasetSpec,
+    Project,
+    TrainingSettings,
+    common_regularization,
+)
+from nnstudio.project.runs import Run
+
+Listener = Callable[..., None]
+
+
+class RunState(str, Enum):
+    """Where training is. A ``str`` so that ``state == "idle"`` reads naturally in tests."""
+
+    IDLE = "idle"
+    TRAINING = "training"
+    PAUSED = "paused"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ProjectDocument:
+    """The open project, its runs and its run state; emits events when they change.
+
+    Events sent to subscribers (``listener(event, *args)``):
+
+    - ``("project_loaded",)``: a whole project replaced the old one. Views show it all and
+      may hand back their normal form of it through the setters while handling this event:
+      the "saved" copy is taken after every listener has run.
+    - ``("file_changed",)``: the file the document belongs to (``path``, ``name``) changed:
+      after a load (once the saved copy is taken), a save, or restoring an autosave.
+    - ``("training_changed",)``, ``("dataset_changed",)``, ``("model_changed",)``: one part
+      changed through a setter (never sent when the new value equals the old one).
+    - ``("modified", bool)``: ``is_modified()`` flipped.
+    - ``("run_state", RunState)``: training started, paused or ended (sent on every
+      ``set_run_state``, as the detail text may change alone).
+    - ``("runs_changed",)``: a run was added or removed.
+    - ``("run_updated", run)``: one run's history or status changed.
+
+    >>> document = ProjectDocument()
+    >>> document.load(Project(name="demo"))
+    >>> document.set_training({**vars(document.training), "batch_size": 64})
+    >>> document.is_modified()
+    True
+    """
+
+    def __init__(self):
+        self._listeners: list[Listener] = []
+        # The project as loaded or last saved: its name, description, metadata, weights file
+        # and the folder relative paths resolve against. The editable parts live below.
+        self._project: Project | None = None
+        self.path: Path | None = None  # the user's file; None for new projects and autosaves
+        self.training = TrainingSettings()
+        self.dataset = DatasetSpec()
+        self.model: dict = {"layers": []}
+        self.runs: list[Run] = []
+        self.current_run: Run | None = None
+        self.run_state = RunState.IDLE
+        self.run_detail = ""
+        self.pending_weights: Path | None = None
+        self.weights_restored = False
+        self.weights_dirty = False
+        self.awaiting_dataset = False
+        self.restored_unsaved = False
+        self._saved: dict | None = None
+        self._modified = False
+        self._runs_started = 0
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: str, *args) -> None:
+        for listener in list(self._listeners):
+            listener(event, *args)
+
+    def _check_modified(self) -> None:
+        modified = self.is_modified()
+        if modified != self._modified:
+            self._modified = modified
+            self._emit("modified", modified)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._project is not None
+
+    @property
+    def name(self) -> str:
+        """The name the window shows: the file's, else the project's own."""
+        if self.path is not None:
+            return self.path.stem
+        return self._project.name if self._project is not None else "untitled"
+
+    def regularization(self) -> tuple[float, float]:
+        """The L1/L2 the Hyperparameters dock shows (those of the first weight layer)."""
+        return common_regularization(self.model)
+
+    def to_project(self) -> Project:
+        """A copy of the project as it stands now (what Save writes)."""
+        project = self._project.copy() if self._project is not None else Project()
+        project.training = copy.deepcopy(self.training)
+        project.dataset = copy.deepcopy(self.dataset)
+        project.model = copy.deepcopy(self.model)
+        return project
+
+    def is_modified(self) -> bool:
+        """Unsaved work: trained or reset weights, or settings unlike the saved copy."""
+        if self._project is None:
+            return False
+        return self.weights_dirty or self._saved is None or self._form() != self._saved
+
+    def _form(self) -> dict:
+        return self.to_project().to_dict()
+
+    def has_trained_weights(self) -> bool:
+        """Weights worth a .nnz: trained in this run, or loaded from the project's file."""
+        trained = self.current_run is not None and bool(self.current_run.history)
+        return trained or self.weights_restored
+
+    # -- whole projects -------------------------------------------------------------------------
+
+    def load(self, project: Project, path: Path | str | None = None) -> None:
+        """Replace the document with ``project`` (``path``: the user's file, if any).
+
+        Its dataset still has to load: until ``dataset_arrived`` the document is
+        ``awaiting_dataset`` and keeps the project's weights in ``pending_weights``.
+        """
+        self._project = project.copy()
+        self.path = Path(path) if path is not None else None
+        self.training = copy.deepcopy(project.training)
+        self.dataset = copy.deepcopy(project.dataset)
+        self.model = copy.deepcopy(project.model)
+        self.pending_weights = project.weights_path()
+        self.weights_restored = False
+        self.weights_dirty = False
+        self.restored_unsaved = False
+        self.awaiting_dataset = True
+        self._emit("project_loaded")
+        self._saved = self._form()
+        self._emit("file_changed")
+        self._check_modified()
+
+    def mark_saved(self, project: Project, path: Path | str) -> None:
+        """``project`` (this document, named and with its weights file) was written to
+        ``path``: it is the saved copy now."""
+        self._project = project.copy()
+        self.path = Path(path)
+        self.weights_dirty = False
+        self.restored_unsaved = False
+        self._saved = self._form()
+        self._emit("file_changed")
+        self._check_modified()
+
+    def mark_restored_autosave(self) -> None:
+        """The loaded project is an autosave: unsaved work, and not the user's file (Save
+        asks where), even once its dataset arrives."""
+        self.path = None
+        self._saved = None
+        self.restored_unsaved = True
+        self._emit("file_changed")
+        self._check_modified()
+
+    # -- the parts ------------------------------------------------------------------------------
+
+    def set_training(self, settings: TrainingSettings | dict) -> None:
+        if isinstance(settings, dict):
+            settings = TrainingSettings(**copy.deepcopy(settings))
+        if settings == self.training:
+            return
+        self.training = copy.deepcopy(settings)
+        self._emit("training_changed")
+        self._check_modified()
+
+    def set_dataset(self, spec: DatasetSpec) -> None:
+        if spec == self.dataset:
+            return
+        self.dataset = copy.deepcopy(spec)
+        self._emit("dataset_changed")
+        self._check_modified()
+
+    def set_model(self, config: dict) -> None:
+        if config == self.model:
+            return
+        self.model = copy.deepcopy(config)
+        self._emit("model_changed")
+        self._check_modified()
+
+    def dataset_arrived(self, spec: DatasetSpec) -> bool:
+        """A dataset loaded, as ``spec`` (with every option filled in). Returns True when it
+        is the one a just-opened project asked for: the project counts as saved from here,
+        as its spec now reads the way the loader writes it."""
+        from_project = self.awaiting_dataset
+        self.awaiting_dataset = False
+        self.set_dataset(spec)
+        self._settle_opened_project(from_project)
+        return from_project
+
+    def dataset_failed(self) -> None:
+        """The dataset did not load. An opened project is still as it was opened."""
+        from_project = self.awaiting_dataset
+        self.awaiting_dataset = False
+        self._settle_opened_project(from_project)
+
+    def _settle_opened_project(self, from_project: bool) -> None:
+        if from_project and not self.restored_unsaved:
+            self._saved = self._form()
+        if from_project:
+            self.restored_unsaved = False
+        self._check_modified()
+
+    # -- weights --------------------------------------------------------------------------------
+
+    def take_pending_weights(self) -> Path | None:
+        """A new model is being built: the saved weights to load into it, once (None after).
+
+        None while the project's dataset is still loading: those weights belong to the model
+        built for it. The new model starts with fresh weights unless
+        ``mark_weights_restored`` follows.
+        """
+        if self.awaiting_dataset:
+            return None
+        path, self.pending_weights = self.pending_weights, None
+        self.weights_restored = False
+        return path
+
+    def mark_weights_restored(self) -> None:
+        self.weights_restored = True
+
+    def mark_weights_changed(self) -> None:
+        """Training (or a reset) changed the weights: unsaved work."""
+        self.weights_dirty = True
+        self._check_modified()
+
+    def mark_weights_reset(self) -> None:
+        """Fresh random weights: nothing trained is left, and the next Train is a new run."""
+        self.weights_restored = False
+        self.current_run = None
+        self.mark_weights_changed()
+
+    # -- runs and run state ---------------------------------------------------------------------
+
+    def set_run_state(self, state: RunState | str, detail: str = "") -> None:
+        self.run_state = RunState(state)
+        self.run_detail = detail
+        self._emit("run_state", self.run_state)
+
+    def forget_current_run(self) -> None:
+        """A new model or fresh weights: the next Train starts a new run."""
+        self.current_run = None
+
+    def start_run(self, dataset_name: str) -> Run:
+        """The run the next epochs belong to: the current one continued, or a new one (with
+        the settings as they are now)."""
+        run = self.current_run
+        if run is None:
+            self._runs_started += 1
+            run = Run(self._runs_started, dataset_name, copy.deepcopy(self.model), {})
+            self.runs.append(run)
+            self.current_run = run
+            self._emit("runs_changed")
+        run.status = "training"
+        run.settings = copy.deepcopy(vars(self.training))
+        self._emit("run_updated", run)
+        return run
+
+    def record_epochs(self, epochs: list[dict]) -> None:
+        """Epoch reports of the current run, as the training worker sent them."""
+        if self.current_run is None:
+            return
+        self.current_run.history.extend(epochs)
+        self._emit("run_updated", self.current_run)
+
+    def finish_run(self, status: str, history: list[dict] | None = None) -> None:
+        """The current run ended (``status``: completed, stopped, nan, early_stopping,
+        failed); ``history`` replaces the epochs recorded so far when given."""
+        run = self.current_run
+        if run is None:
+            return
+        if history:
+            run.history = list(history)
+        run.status = status
+        self._emit("run_updated", run)
+
+    def clear_finished_runs(self) -> None:
+        """Forget every run except the current one and any still training."""
+        kept = [r for r in self.runs if r is self.current_run or r.status == "training"]
+        if len(kept) != len(self.runs):
+            self.runs = kept
+            self._emit("runs_changed")

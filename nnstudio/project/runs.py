@@ -1,0 +1,109 @@
+"""Training runs of one session (Qt-free): what each run was trained with and what came out.
+
+The project document keeps the list; the Runs dock and its Compare dialog only show it. The
+words used for statuses and settings live here too, so every view names them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUS_WORDS = {
+    "training": "training…",
+    "completed": "done",
+    "stopped": "stopped",
+    "early_stopping": "early stop",
+    "nan": "NaN — paused",
+    "failed": "failed",
+}
+
+# Setting names in words (the keys are the project file's).
+ROW_LABELS = {
+    "dataset": "Dataset",
+    "model": "Model",
+    "loss": "Loss",
+    "optimizer": "Optimizer",
+    "learning_rate": "Learning rate",
+    "batch_size": "Batch size",
+    "epochs": "Epochs planned",
+    "schedule": "Learning-rate schedule",
+    "validation_split": "Validation split",
+    "early_stopping": "Early stopping (patience)",
+    "seed": "Seed",
+    "augment": "Augment images",
+    "beta1": "β₁",
+    "beta2": "β₂",
+    "weight_decay": "Weight decay",
+    "momentum": "Momentum",
+    "nesterov": "Nesterov momentum",
+    "rho": "ρ (decay)",
+    "eps": "ε",
+}
+
+
+def row_label(name: str) -> str:
+    """ "optimizer_settings.beta1" -> "β₁", "schedule_settings.min_lr" -> "Min lr"."""
+    key = name.rsplit(".", 1)[-1]
+    return ROW_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def value_text(value, key: str = "") -> str:
+    """A setting or metric as a table shows it: "—" for nothing, "on"/"off", 4 digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if key == "validation_split" and not value:
+        return "the dataset's"  # 0: fit validates on the dataset's own validation split
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@dataclass(eq=False)  # two runs with the same numbers are still two runs
+class Run:
+    """One training run: what it was trained with and what came out.
+
+    >>> run = Run(1, "spiral", {"layers": [{"type": "Dense", "units": 3}]}, {"batch_size": 32})
+    >>> run.label, run.model_summary()
+    ('Run 1', 'Dense(3)')
+    """
+
+    number: int
+    dataset: str
+    model_config: dict
+    settings: dict
+    history: list = field(default_factory=list)
+    status: str = "training"
+
+    @property
+    def label(self) -> str:
+        return f"Run {self.number}"
+
+    def model_summary(self) -> str:
+        parts = []
+        for layer in self.model_config.get("layers", []):
+            size = layer.get("units", layer.get("filters"))
+            parts.append(f"{layer.get('type', '?')}{f'({size})' if size is not None else ''}")
+        return " → ".join(parts)
+
+    def final(self, key: str):
+        """The last value of a metric in the history (None when it was never reported)."""
+        for epoch in reversed(self.history):
+            if epoch.get(key) is not None:
+                return epoch[key]
+        return None
+
+    def comparison_rows(self) -> dict[str, str]:
+        """Flat name → text of everything worth comparing between runs."""
+        rows = {"dataset": self.dataset, "model": self.model_summary()}
+        for key, value in self.settings.items():
+            if isinstance(value, dict):
+                rows.update({f"{key}.{k}": value_text(v) for k, v in value.items()})
+            else:
+                rows[key] = value_text(value, key)
+        rows["epochs trained"] = str(len(self.history))
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            rows[f"final {key}"] = value_text(self.final(key))
+        rows["status"] = STATUS_WORDS.get(self.status, self.status)
+        return rows

@@ -1,0 +1,239 @@
+"""The window's commands: its QActions, the menus and the toolbar that show them.
+
+``WindowActions`` puts them on the window the way a Qt Designer form's ``setupUi`` does
+(``window.actionTrain``, ``window.recent_menu``, ``window.toolbar_lr``...), connects each one
+to the file or training controller, and keeps Train / Pause / Stop matching the document's
+run state and the network's validity.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMessageBox, QSpinBox, QWidget
+
+from nnstudio.project.document import RunState
+from nnstudio.ui import style
+from nnstudio.ui.panels.hyperparameters import ScientificSpinBox, link_spin_boxes
+
+
+class WindowActions:
+    """Creates the actions, menus and toolbar of ``window`` and keeps their state."""
+
+    def __init__(self, window, document):
+        self.window = window
+        self._create_file_actions()
+        self._create_training_actions()
+        self._build_menus()
+        self._build_toolbar()
+        # The normal tooltips, restored when an invalid network (whose reason they show) is fixed.
+        self._normal_tips = {a: a.toolTip() for a in (window.actionTrain, window.actionStep)}
+        document.subscribe(self._on_document_event)
+
+    def _action(self, name, text, tip, slot, shortcut=None, icon=None) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})")
+        if icon:
+            action.setIcon(style.icon(icon))
+        action.triggered.connect(slot)
+        self.window.addAction(action)  # shortcuts work even when the toolbar is hidden
+        return action
+
+    def _create_file_actions(self) -> None:
+        w, files, key, a = self.window, self.window.files, QKeySequence.StandardKey, self._action
+        w.actionNew = a(
+            "actionNew",
+            "&New",
+            "Start a new project (spiral + small MLP)",
+            files.new_project,
+            key.New,
+            "new",
+        )
+        w.actionOpen = a(
+            "actionOpen",
+            "&Open…",
+            "Open a project file (.nnsproj)",
+            files.open_project_dialog,
+            key.Open,
+            "open",
+        )
+        w.actionSave = a(
+            "actionSave",
+            "&Save",
+            "Save the project, with trained weights",
+            files.save,
+            key.Save,
+            "save",
+        )
+        w.actionSaveAs = a(
+            "actionSaveAs",
+            "Save &As…",
+            "Save the project under a new name",
+            files.save_as,
+            key.SaveAs,
+        )
+        w.actionQuit = a("actionQuit", "&Quit", "Close nnstudio", w.close, key.Quit)
+        w.actionExportPng = a(
+            "actionExportPng",
+            "Export plots as PNG…",
+            "Save the training plots as an image",
+            files.export_png,
+        )
+        w.actionExportCsv = a(
+            "actionExportCsv",
+            "Export history as CSV…",
+            "Save the epoch history as a table",
+            files.export_csv,
+        )
+        w.actionAbout = a("actionAbout", "&About nnstudio", "Version and credits", self.about)
+
+    def _create_training_actions(self) -> None:
+        w, training, a = self.window, self.window.training, self._action
+        w.actionTrain = a(
+            "actionTrain",
+            "Train",
+            "Train the network (continues a paused or finished run)",
+            training.train,
+            "Space",
+            "train",
+        )
+        w.actionPause = a(
+            "actionPause",
+            "Pause",
+            "Pause training after the current batch",
+            training.pause,
+            "Space",
+            "pause",
+        )
+        w.actionStep = a(
+            "actionStep",
+            "Step",
+            "Train exactly one batch, then pause",
+            training.step,
+            "Ctrl+Right",
+            "step",
+        )
+        w.actionStop = a(
+            "actionStop",
+            "Stop",
+            "End this run (the weights stay as they are)",
+            training.stop,
+            "Ctrl+.",
+            "stop",
+        )
+        w.actionReset = a(
+            "actionReset",
+            "Reset weights",
+            "Start over with fresh random weights (a new run)",
+            training.reset_weights,
+            "Ctrl+R",
+            "reset",
+        )
+        w.actionPause.setVisible(False)
+
+    def _training_actions(self) -> list[QAction]:
+        w = self.window
+        return [w.actionTrain, w.actionPause, w.actionStep, w.actionStop, w.actionReset]
+
+    def _build_menus(self) -> None:
+        w = self.window
+        bar = w.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([w.actionNew, w.actionOpen])
+        w.recent_menu = file_menu.addMenu("Open &Recent")
+        w.presets_menu = file_menu.addMenu("New from &Preset")
+        file_menu.addSeparator()
+        file_menu.addActions([w.actionSave, w.actionSaveAs])
+        file_menu.addSeparator()
+        file_menu.addActions([w.actionExportPng, w.actionExportCsv])
+        file_menu.addSeparator()
+        file_menu.addAction(w.actionQuit)
+        w.edit_menu = bar.addMenu("&Edit")
+        # The builder's own undo/redo actions: one shortcut each, no ambiguity.
+        w.edit_menu.addActions([w.builder.undo_action, w.builder.redo_action])
+        bar.addMenu("&Training").addActions(self._training_actions())
+        w.view_menu = bar.addMenu("&View")  # the docks add their own entries
+        bar.addMenu("&Help").addAction(w.actionAbout)
+        w.files.fill_presets_menu()
+
+    def _build_toolbar(self) -> None:
+        w = self.window
+        bar = w.addToolBar("Main")
+        bar.setObjectName("mainToolBar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions([w.actionNew, w.actionOpen, w.actionSave])
+        bar.addSeparator()
+        bar.addActions(self._training_actions())
+        bar.addSeparator()
+        self._add_quick_settings(bar)
+        spacer = QWidget()
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
+        bar.addWidget(spacer)
+        bar.addWidget(w.status.epoch_label)
+        bar.addWidget(w.status.epoch_progress)
+        w.toolbar = bar
+
+    def _add_quick_settings(self, bar) -> None:
+        """The learning rate and batch size, mirrored from the Hyperparameters dock."""
+        w = self.window
+        w.toolbar_lr = ScientificSpinBox(1e-7, 1e9)
+        w.toolbar_lr.setObjectName("toolbarLearningRate")
+        w.toolbar_lr.setToolTip(
+            "Learning rate — takes effect on the next batch, even while "
+            "training. Adam: ~1e-3; SGD: 0.01–0.1."
+        )
+        w.toolbar_batch = QSpinBox()
+        w.toolbar_batch.setObjectName("toolbarBatchSize")
+        w.toolbar_batch.setRange(1, 65536)
+        w.toolbar_batch.setToolTip(
+            "Batch size: samples per update (16–256). Applies from the next run."
+        )
+        # Narrow boxes: the whole toolbar, progress bar included, fits a 1366-pixel screen.
+        for label, widget, width in (
+            ("Learning rate", w.toolbar_lr, 96),
+            ("Batch", w.toolbar_batch, 76),
+        ):
+            widget.setMaximumWidth(width)
+            bar.addWidget(QLabel(label))
+            bar.addWidget(widget)
+        link_spin_boxes(w.hyperparameters.learning_rate_box, w.toolbar_lr)
+        link_spin_boxes(w.hyperparameters.batch_size_box, w.toolbar_batch)
+
+    # -- keeping the state ----------------------------------------------------------------------
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if event == "run_state":
+            self.show_run_state(args[0])
+
+    def show_run_state(self, state: RunState) -> None:
+        w = self.window
+        training = state == RunState.TRAINING
+        w.actionTrain.setVisible(not training)
+        w.actionPause.setVisible(training)
+        w.actionStop.setEnabled(state != RunState.IDLE)
+        w.actionTrain.setText("Resume" if state == RunState.PAUSED else "Train")
+
+    def show_validity(self, valid: bool, message: str) -> None:
+        """Train and Step only for a network that can be trained; when disabled, their
+        tooltips say why."""
+        for action, tip in self._normal_tips.items():
+            action.setEnabled(valid)
+            action.setToolTip(tip if valid or not message else message)
+
+    def about(self) -> None:
+        from nnstudio import __version__
+
+        QMessageBox.about(
+            self.window,
+            "About nnstudio",
+            f"<h3>nnstudio {__version__}</h3><p>A desktop studio for neural "
+            "networks, written from scratch in NumPy.</p>",
+        )

@@ -1,0 +1,122 @@
+"""PanelBindings: the Data, Hyperparameters, Model (builder) and Runs panels bound to the
+project document.
+
+Two directions, nothing else: a panel's signal calls a document setter, and a document event
+calls the panel's setter. A panel that caused the event already shows the value, so each
+``_show_*`` first compares and only then writes (that also ends the round trip). A panel may
+normalise what it is given (the dock fills in defaults, the builder fills in each layer's
+settings); its normal form then goes back into the document, so "modified" compares like with
+like.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+
+from nnstudio.project.project_file import DatasetSpec
+
+
+class PanelBindings:
+    """Keeps the four panels and the document showing the same project."""
+
+    RUN_ROW_MS = 1000  # a runs-table row repaints whole: once a second while a run trains
+
+    def __init__(self, window, document):
+        self.document = document
+        self.data_panel = window.data_panel
+        self.hyperparameters = window.hyperparameters
+        self.builder = window.builder
+        self.runs_panel = window.runs_panel
+        self.plots = window.training_tab.plots
+        self._late_rows: set = set()
+        self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
+        self._row_timer.timeout.connect(self._show_late_rows)
+        self._connect_panels()
+        document.subscribe(self._on_document_event)
+
+    def _connect_panels(self) -> None:
+        self.hyperparameters.changed.connect(self._training_edited)
+        self.hyperparameters.regularization_changed.connect(self._regularization_edited)
+        self.builder.config_changed.connect(self.document.set_model)
+        self.builder.preset_loaded.connect(self._preset_loaded)
+        self.runs_panel.clear_requested.connect(self.document.clear_finished_runs)
+        self.runs_panel.overlay_changed.connect(self._show_overlays)
+
+    # -- panels -> document ---------------------------------------------------------------------
+
+    def _training_edited(self) -> None:
+        self.document.set_training(self.hyperparameters.settings())
+
+    def _regularization_edited(self, l1: float, l2: float) -> None:
+        # One undoable edit in the builder; its config_changed then updates the document.
+        self.builder.set_settings_everywhere({"l1": l1, "l2": l2})
+
+    def _preset_loaded(self, _name: str, project: dict) -> None:
+        """A preset picked in the builder brings its dataset and training settings along."""
+        training = project.get("training")
+        if training:
+            self.hyperparameters.set_settings(training)
+            self._training_edited()
+        dataset = project.get("dataset")
+        if dataset:
+            options = dict(dataset.get("options") or {})
+            self.document.set_dataset(DatasetSpec(dataset.get("name"), options))
+
+    # -- document -> panels ---------------------------------------------------------------------
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if event == "project_loaded":
+            self._show_project()
+        elif event == "training_changed":
+            self._show_training()
+        elif event == "dataset_changed":
+            self._show_dataset()
+        elif event == "model_changed":
+            self._show_model()
+        elif event == "runs_changed":
+            self.runs_panel.set_runs(self.document.runs)
+        elif event == "run_updated":
+            self._show_run(args[0])
+
+    def _show_project(self) -> None:
+        document = self.document
+        self.hyperparameters.set_settings(vars(document.training))
+        self.builder.set_config(document.model)  # its config_changed brings the normal form
+        self.hyperparameters.set_regularization(*document.regularization())
+        # Always (re)loaded: the document waits for this dataset even when it is the same.
+        self.data_panel.set_spec(document.dataset.name, dict(document.dataset.options))
+        self._training_edited()
+
+    def _show_training(self) -> None:
+        wanted = vars(self.document.training)
+        if self.hyperparameters.settings() != wanted:
+            self.hyperparameters.set_settings(wanted)
+            self._training_edited()
+
+    def _show_dataset(self) -> None:
+        spec = self.document.dataset
+        if self.data_panel.spec() != (spec.name, spec.options):
+            self.data_panel.set_spec(spec.name, dict(spec.options))
+
+    def _show_model(self) -> None:
+        if self.builder.config() != self.document.model:
+            self.builder.set_config(self.document.model)
+        self.hyperparameters.set_regularization(*self.document.regularization())
+
+    def _show_run(self, run) -> None:
+        """A run's row: at once, except while it trains (then at most once a second)."""
+        if run.status == "training" and self._row_timer.isActive():
+            self._late_rows.add(run)
+            return
+        self._late_rows.discard(run)
+        self.runs_panel.update_run(run)
+        self._row_timer.start()
+
+    def _show_late_rows(self) -> None:
+        rows, self._late_rows = self._late_rows, set()
+        for run in rows:
+            self.runs_panel.update_run(run)
+
+    def _show_overlays(self, runs) -> None:
+        current = self.document.current_run
+        self.plots.set_overlays([(run.label, run.history) for run in runs if run is not current])

@@ -1,0 +1,310 @@
+"""FileController: new / open / save, recent files, presets, autosave and restore, window
+settings and exports.
+
+Opening hands the project to the document (the panels follow its events); saving writes what
+the document holds, plus the trained weights as a .nnz next to the project file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from nnstudio.project.autosave import Autosave
+
+SETTINGS_VERSION = 1
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+DEFAULT_PRESET = "spiral-mlp"
+# Used when the presets are missing: the same spiral + small MLP as the preset.
+DEFAULT_PROJECT = {
+    "format": "nnstudio-project",
+    "version": 1,
+    "name": "spiral",
+    "dataset": {"name": "spiral", "options": {"samples": 600, "noise": 0.1}},
+    "model": {
+        "layers": [
+            {"type": "Dense", "units": 32, "activation": "relu"},
+            {"type": "Dense", "units": 32, "activation": "relu"},
+            {"type": "Dense", "units": 3},
+        ]
+    },
+    "training": {
+        "loss": "softmax_crossentropy",
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 32,
+        "epochs": 200,
+    },
+}
+PROJECT_FILTER = "nnstudio projects (*.nnsproj)"
+
+
+class FileController:
+    """Project files, recent files, autosave and window settings of the main window."""
+
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.recent_files: list[str] = []
+        self.autosave = Autosave()
+        self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
+        self._autosave_timer.start()
+
+    # -- window settings ------------------------------------------------------------------------
+
+    def save_settings(self) -> None:
+        window, settings = self.window, QSettings()
+        settings.setValue("window/version", SETTINGS_VERSION)
+        settings.setValue("window/geometry", window.saveGeometry())
+        settings.setValue("window/state", window.saveState(SETTINGS_VERSION))
+        settings.setValue("window/tab", window.tabs.currentIndex())
+        settings.setValue("files/recent", self.recent_files)
+
+    def restore_settings(self) -> None:
+        window, settings = self.window, QSettings()
+        geometry = settings.value("window/geometry", None)
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        state = settings.value("window/state", None)
+        if state is not None:
+            window.restoreState(state, SETTINGS_VERSION)
+        window.tabs.setCurrentIndex(settings.value("window/tab", 0, type=int))
+        self.recent_files = [str(p) for p in settings.value("files/recent", [], type=list)]
+        self._fill_recent_menu()
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def load_default_project(self) -> None:
+        """The first-launch project: a spiral and a small MLP, so Train shows something at once."""
+        from nnstudio.project import Project, load_preset
+
+        try:
+            project = load_preset(DEFAULT_PRESET)
+        except (ValueError, OSError):
+            project = Project.from_dict(DEFAULT_PROJECT)
+        self._apply_project(project, None)
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.load_default_project()
+
+    def new_from_preset(self, name: str) -> None:
+        from nnstudio.project import load_preset
+
+        if not self.maybe_save():
+            return
+        try:
+            self._apply_project(load_preset(name), None)
+        except ValueError as error:
+            self.window.show_message(str(error), "error")
+
+    def open_project_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open project", self._last_folder(), f"{PROJECT_FILTER};;All files (*)"
+        )
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path) -> bool:
+        """Load a project file; problems go to the message bar."""
+        if not self._open(path):
+            return False
+        self.add_recent(path)
+        return True
+
+    def _open(self, path) -> bool:
+        from nnstudio.project import load_project
+
+        try:
+            project = load_project(path)
+        except ValueError as error:
+            if not self.document.is_loaded:  # launched with a bad file: still a usable window
+                self.load_default_project()
+            self.window.show_message(str(error), "error")
+            return False
+        self._apply_project(project, Path(path))
+        return True
+
+    def open_dropped(self, path) -> None:
+        """A file dropped on the window: a project opens as one, anything else is data."""
+        if str(path).lower().endswith(".nnsproj"):
+            if self.maybe_save():
+                self.open_project(path)
+        else:
+            self.window.data_panel.open_file(path)
+
+    def _apply_project(self, project, path: Path | None) -> None:
+        self.window.training.shutdown()  # the session's model is about to be replaced
+        self.document.load(project, path)
+
+    # -- saving ---------------------------------------------------------------------------------
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self.write_project(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = str(Path(self._last_folder()) / f"{self.document.name}.nnsproj")
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Save project", suggested, PROJECT_FILTER
+        )
+        if not path:
+            return False
+        if not path.endswith(".nnsproj"):
+            path += ".nnsproj"
+        return self.write_project(Path(path))
+
+    def write_project(self, path) -> bool:
+        """Save the project (+ trained weights as a .nnz next to it); errors in words."""
+        from nnstudio.project import save_project
+
+        path = Path(path)
+        project = self.document.to_project()
+        project.name = path.stem
+        try:
+            if self._weights_worth_saving():
+                self.save_weights(path.with_suffix(".nnz"))
+                project.weights = path.with_suffix(".nnz").name
+            save_project(project, path)
+        except (OSError, ValueError) as error:
+            self.window.show_message(
+                f"Could not save {path}: {error}. The previous file is unchanged.", "error"
+            )
+            return False
+        self.document.mark_saved(project, path)
+        self.add_recent(path)
+        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def _weights_worth_saving(self) -> bool:
+        return self.window.models.model is not None and self.document.has_trained_weights()
+
+    def save_weights(self, path: Path) -> None:
+        """The model as a .nnz, with what predicting needs (class names, input scaling)."""
+        from nnstudio.engine.io import save_model
+
+        if self.window.training.session is not None:
+            raise OSError("training is running; pause or stop it before saving the weights")
+        dataset = self.window.models.dataset
+        save_model(
+            path,
+            self.window.models.model,
+            loss=self.document.training.loss,
+            class_names=getattr(dataset, "class_names", None),
+            preprocessing=dataset.preprocessing() if dataset is not None else None,
+        )
+
+    def maybe_save(self) -> bool:
+        """Ask to save unsaved changes; False means the user cancelled."""
+        if not self.document.is_modified():
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def ask_save_changes(self):
+        path = self.document.path
+        button = QMessageBox.StandardButton
+        return QMessageBox.question(
+            self.window,
+            "Save changes?",
+            f"Save the changes to {path.name if path else 'this project'} before closing it?",
+            button.Save | button.Discard | button.Cancel,
+            button.Save,
+        )
+
+    # -- recent files and presets ---------------------------------------------------------------
+
+    def _last_folder(self) -> str:
+        return str(Path(self.recent_files[0]).parent) if self.recent_files else str(Path.home())
+
+    def add_recent(self, path) -> None:
+        path = str(Path(path).resolve())
+        self.recent_files = [path] + [p for p in self.recent_files if p != path]
+        del self.recent_files[MAX_RECENT:]
+        QSettings().setValue("files/recent", self.recent_files)
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.window.recent_menu
+        menu.clear()
+        for index, path in enumerate(self.recent_files):
+            action = menu.addAction(f"&{index + 1} {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(
+                lambda _=False, p=path: self.maybe_save() and self.open_project(p)
+            )
+        menu.setEnabled(bool(self.recent_files))
+
+    def fill_presets_menu(self) -> None:
+        from nnstudio.project import list_presets
+
+        menu = self.window.presets_menu
+        for name in list_presets():
+            action = menu.addAction(name)
+            action.triggered.connect(lambda _=False, n=name: self.new_from_preset(n))
+        menu.setEnabled(bool(menu.actions()))
+
+    # -- autosave -------------------------------------------------------------------------------
+
+    def autosave_now(self) -> None:
+        """Write the autosave when something changed (never while training: the model is busy)."""
+        document = self.document
+        busy = self.window.training.session is not None
+        if not document.is_loaded or busy or not document.is_modified():
+            return
+        save_weights = self.save_weights if self._weights_worth_saving() else None
+        try:
+            self.autosave.save(document.to_project(), save_weights=save_weights)
+        except (OSError, ValueError) as error:
+            self.window.statusBar().showMessage(f"Autosave failed: {error}", 6000)
+
+    def offer_restore(self) -> None:
+        """After a crash, offer the autosave the crashed window left behind."""
+        leftovers = self.autosave.leftovers()
+        if not leftovers:
+            return
+        answer = QMessageBox.question(
+            self.window,
+            "Restore unsaved work?",
+            "nnstudio did not close properly last time. Restore the project it autosaved?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        self.restore_autosave(leftovers[0] if answer == QMessageBox.StandardButton.Yes else None)
+        for path in leftovers:
+            self.autosave.discard(path)
+
+    def restore_autosave(self, path) -> None:
+        # Not added to the recent files: the autosave is discarded right after.
+        if path is not None and self._open(path):
+            self.document.mark_restored_autosave()
+
+    # -- exports --------------------------------------------------------------------------------
+
+    def export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export plots", "training.png", "PNG (*.png)"
+        )
+        if path:
+            self._export(self.window.training_tab.plots.export_png, path)
+
+    def export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export history", "history.csv", "CSV (*.csv)"
+        )
+        if path:
+            self._export(self.window.training_tab.plots.export_csv, path)
+
+    def _export(self, write, path) -> None:
+        try:
+            write(path)
+            self.window.statusBar().showMessage(f"Exported {path}", 4000)
+        except OSError as error:
+            self.window.show_message(f"Could not export {path}: {error}", "error")

@@ -1,0 +1,185 @@
+"""ModelSync: the dataset the Data panel loaded, the model built for it from the document,
+and the idle copies of that model given to the Evaluate and Draw tabs.
+
+The model is rebuilt when the document's model config changes or a dataset arrives, except
+while a session trains it (then once the session has ended) and while an opened project's
+dataset is still loading (the layers would be built for the old data).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from nnstudio.project.document import RunState
+from nnstudio.project.project_file import DatasetSpec
+
+DRAW_INPUT_SHAPES = ((1, 28, 28), (784,))  # what the Draw tab's canvas can feed a model
+
+
+def output_count(dataset) -> int:
+    """What the last layer must give: one per class, or one per regression target."""
+    return dataset.n_classes if dataset.task == "classification" else dataset.n_outputs
+
+
+class ModelSync:
+    """Keeps ``model`` built for ``dataset`` and the document's layers, and shares it."""
+
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.dataset = None
+        self.model = None
+        self.rebuild_pending = False  # the layers changed while a session owned the model
+        self._shared_model = None  # the copy the Evaluate tab works on
+        self._evaluation_stale = False
+        self._checked_loss = None  # the loss the builder judges the last layer against
+        self._validity_message = None
+        self._taking_dataset = False  # one rebuild once a new dataset is in, not one per step
+        document.subscribe(self._on_document_event)
+        window.data_panel.dataset_changed.connect(self.use_dataset)
+        window.data_panel.dataset_failed.connect(self._on_dataset_failed)
+        window.builder.validity_changed.connect(self._on_validity_changed)
+        window.tabs.currentChanged.connect(self._on_tab_changed)
+        window.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
+
+    # -- a dataset arrives ----------------------------------------------------------------------
+
+    def use_dataset(self, dataset) -> None:
+        """The Data panel loaded ``dataset``: check the layers against it and rebuild."""
+        window = self.window
+        window.training.shutdown()
+        self.dataset = dataset
+        self._taking_dataset = True
+        try:
+            window.hyperparameters.set_task(dataset.task)  # may switch to a fitting loss
+            self._check_layers_against_dataset()
+            window.training_tab.set_dataset(dataset)
+            window.message_bar.hide()
+            name, options = window.data_panel.spec()
+            self.document.dataset_arrived(DatasetSpec(name, dict(options)))
+        finally:
+            self._taking_dataset = False
+        self.rebuild_model()
+
+    def _check_layers_against_dataset(self) -> None:
+        d, loss = self.dataset, self.document.training.loss
+        self._checked_loss = loss
+        self.window.builder.set_input_spec(tuple(d.input_shape), output_count(d), d.task, loss)
+
+    def _on_dataset_failed(self, message: str) -> None:
+        self.document.dataset_failed()
+        self.window.show_message(message, "error")
+
+    # -- following the document -----------------------------------------------------------------
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if self.document.awaiting_dataset:
+            return  # the old dataset is still loaded: wait for the project's one
+        if event == "training_changed" and self.dataset is not None:
+            if self.document.training.loss != self._checked_loss:
+                self._check_layers_against_dataset()
+        elif event == "model_changed" and not self._taking_dataset:
+            self.rebuild_model()
+
+    def _on_validity_changed(self, valid: bool, message: str) -> None:
+        self.window.window_actions.show_validity(valid, message)
+        status = self.window.statusBar()
+        if valid:
+            if status.currentMessage() == self._validity_message:
+                status.clearMessage()  # the problem it named is fixed
+        elif message and not self.document.awaiting_dataset:
+            # (While an opened project's dataset loads, the builder still checks the layers
+            # against the old dataset: that complaint would be about a mix that never exists.)
+            self._validity_message = message
+            status.showMessage(message, 8000)
+
+    # -- the model ------------------------------------------------------------------------------
+
+    def rebuild_model(self) -> None:
+        """Build the model for the current dataset and layers; a problem disables Train."""
+        if self.window.training.session is not None:
+            self.rebuild_pending = True  # the worker owns the model: rebuild when it ends
+            return
+        self.rebuild_pending = False
+        document = self.document
+        if self.dataset is None or not document.is_loaded or document.awaiting_dataset:
+            return
+        try:
+            model = document.to_project().build_model(self.dataset)
+            self._load_pending_weights(model)
+        except ValueError as error:
+            self.model = None
+            self.window.show_message(str(error), "warning")
+            self.share_model()
+            return
+        self.model = model
+        self.window.training.new_run()
+        if document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
+            self.window.training.set_state(RunState.IDLE)
+        self.share_model()
+
+    def _load_pending_weights(self, model) -> None:
+        path = self.document.take_pending_weights()
+        if path is None:
+            return
+        from nnstudio.engine.io import load_model
+
+        try:
+            model.load_state_dict(load_model(path).model.state_dict())
+        except (ValueError, OSError, KeyError) as error:
+            self.window.show_message(
+                f"The saved weights {path.name} could not be used ({error}); "
+                "the model starts from fresh weights.",
+                "warning",
+            )
+        else:
+            self.document.mark_weights_restored()
+
+    # -- sharing with the Evaluate and Draw tabs ------------------------------------------------
+
+    def share_model(self) -> None:
+        """Give Evaluate and Draw a copy of the idle model (they never see the training one)."""
+        window, dataset = self.window, self.dataset
+        model = copy.deepcopy(self.model) if self.model is not None else None
+        fits = model is not None and tuple(dataset.input_shape) in DRAW_INPUT_SHAPES
+        window.draw.set_current_model(
+            model if fits else None,
+            getattr(dataset, "class_names", None),
+            self.document.name,
+            scaling=getattr(dataset, "scaling", None),
+            trained=self.document.has_trained_weights(),
+        )
+        self._shared_model = model
+        self._evaluation_stale = True
+        if model is None:
+            window.evaluation.clear()
+        elif window.tabs.currentWidget() is window.evaluation:
+            self._evaluate()
+
+    def _evaluate(self) -> None:
+        model = self._shared_model
+        if model is None or self.dataset is None:
+            return
+        self._evaluation_stale = False
+        try:
+            loss = self.document.to_project().make_loss()
+            self.window.evaluation.evaluate(model, loss, self.dataset)
+        except ValueError as error:
+            self.window.show_message(str(error), "warning")
+
+    def _on_evaluate_requested(self) -> None:
+        """The Evaluate tab's button: evaluate the current idle model (not one in training)."""
+        if self.window.training.session is not None:
+            self.window.show_message(
+                "Training owns the model: pause or stop it, then press Evaluate "
+                "(the results show the weights as they are then).",
+                "info",
+            )
+            return
+        if self.model is not None:  # weights may have changed since the last copy
+            self._shared_model = copy.deepcopy(self.model)
+        self._evaluate()
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.window.tabs.currentWidget() is self.window.evaluation and self._evaluation_stale:
+            self._evaluate()

@@ -1,0 +1,109 @@
+"""The window's status: the state label and speed / time left in the status bar, and the
+epoch counter with its progress bar (which the toolbar shows).
+
+``StatusView`` follows the document's run state and, while a run goes on, redraws four times
+a second from what the training controller last heard from its session.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar
+
+from nnstudio.project.document import RunState
+from nnstudio.ui import style
+
+STATE_WORDS = {RunState.IDLE: "Idle", RunState.TRAINING: "Training", RunState.PAUSED: "Paused"}
+
+
+def epoch_position(done: int, target: int, last_batch: dict, running: bool) -> tuple[int, float]:
+    """The epoch to show and the progress in epochs: while a run trains, the epoch it is in
+    (not the last one finished) and how far into it, from the last batch report."""
+    if not running or done >= target or last_batch.get("epoch") != done + 1:
+        return done, float(done)
+    fraction = last_batch.get("batch", 0) / max(last_batch.get("batches", 1), 1)
+    return done + 1, done + min(fraction, 1.0)
+
+
+def time_left_text(epochs_left: int, samples_per_epoch: int, speed: float) -> str:
+    """ "42 s left", "3 min 05 s left"; "" without a speed to go by."""
+    if not speed:
+        return ""
+    seconds = epochs_left * samples_per_epoch / speed
+    if seconds < 60:
+        return f"{seconds:.0f} s left"
+    return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s left"
+
+
+class StatusView:
+    """State, epoch, speed and time left, for the window's status bar and toolbar."""
+
+    REFRESH_MS = 250
+
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.state_label = QLabel()
+        self.state_label.setObjectName("stateLabel")
+        self.state_label.setToolTip("Idle, training or paused.")
+        self.status_epoch = QLabel()
+        self.status_speed = QLabel()
+        self.status_speed.setToolTip("Training speed in samples per second.")
+        self.status_eta = QLabel()
+        self.status_eta.setToolTip("Estimated time until the planned epochs are done.")
+        self._build_epoch_counter()
+        bar = window.statusBar()
+        bar.addWidget(self.state_label)
+        for label in (self.status_epoch, self.status_speed, self.status_eta):
+            label.setMinimumWidth(110)
+            bar.addPermanentWidget(label)
+        self._timer = QTimer(window, interval=self.REFRESH_MS, timeout=self.refresh)
+        document.subscribe(self._on_document_event)
+
+    def _build_epoch_counter(self) -> None:
+        self.epoch_label = QLabel("Epoch 0 / 0")
+        self.epoch_label.setObjectName("epochCounter")
+        self.epoch_label.setMinimumWidth(110)
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.epoch_label.setToolTip("Epochs trained in this run / planned.")
+        self.epoch_progress = QProgressBar()
+        self.epoch_progress.setObjectName("epochProgress")
+        self.epoch_progress.setFixedWidth(120)
+        self.epoch_progress.setTextVisible(False)
+        self.epoch_progress.setToolTip("Progress of the run.")
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if event == "run_state":
+            self._show_state(args[0], self.document.run_detail)
+
+    def _show_state(self, state: RunState, detail: str) -> None:
+        color = style.STATE_COLORS.get(state.value, style.MUTED)
+        text = STATE_WORDS[state] + (f" — {detail}" if detail else "")
+        self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
+        if state == RunState.IDLE:
+            self._timer.stop()
+        else:
+            self._timer.start()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Epoch counter, progress, speed and time left as they are now."""
+        training = self.window.training
+        run = self.document.current_run
+        done = len(run.history) if run is not None else 0
+        target = max(training.target_epochs, done)
+        running = training.session is not None
+        shown, progress = epoch_position(done, target, training.last_batch, running)
+        self.epoch_label.setText(f"Epoch {shown} / {target or self.document.training.epochs}")
+        self.epoch_progress.setRange(0, 100 * max(target, 1))
+        self.epoch_progress.setValue(round(100 * progress))
+        self.status_epoch.setText(f"Epoch {shown} of {target}" if target else "")
+        speed = training.last_speed if running else 0.0
+        self.status_speed.setText(f"{speed:,.0f} samples/s" if speed else "")
+        self.status_eta.setText(self._time_left(target - done, speed))
+
+    def _time_left(self, epochs_left: int, speed: float) -> str:
+        dataset = self.window.models.dataset
+        if self.document.run_state != RunState.TRAINING or dataset is None:
+            return ""
+        return time_left_text(epochs_left, len(dataset.x_train), speed)

@@ -1,0 +1,234 @@
+"""TrainingController: train / pause / step / stop / reset, and one TrainingSession per run.
+
+While a session runs, the model belongs to its worker thread: this controller only reads what
+the session's signals carry, records the epochs in the document's current run and sets the
+document's run state (the toolbar and the status bar follow that). Once the session ends, the
+model is shared again with the Evaluate and Draw tabs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+
+from nnstudio.project.document import RunState
+
+NO_MODEL_MESSAGE = (
+    "There is no valid model to train yet: pick a dataset and fix the problems shown on the "
+    "Model tab."
+)
+NAN_MESSAGE = "The loss became NaN; try a smaller learning rate. The last good weights were kept."
+
+
+class TrainingController:
+    """Runs training for the window: ``session`` is the running TrainingSession, or None."""
+
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.session = None
+        self.target_epochs = 0  # where the current run's epoch counter is heading
+        self.last_batch: dict = {}  # the latest batch report (the status bar reads it)
+        self.last_speed = 0.0
+        self._optimizer = None
+        self._optimizer_key = None
+        window.hyperparameters.learning_rate_changed.connect(self._on_learning_rate_changed)
+
+    # -- the commands ---------------------------------------------------------------------------
+
+    def train(self) -> None:
+        """Train ▶: start, resume a paused session, or continue after a finished run."""
+        if self.session is None:
+            self._start_session(paused=False)
+        elif self.document.run_state == RunState.PAUSED:
+            self.session.resume()
+            self.set_state(RunState.TRAINING)
+
+    def pause(self) -> None:
+        if self.session is not None and self.document.run_state == RunState.TRAINING:
+            self.session.pause()
+            self.set_state(RunState.PAUSED)
+
+    def step(self) -> None:
+        """One batch, then paused (starts a paused session when none is running)."""
+        if self.session is None and not self._start_session(paused=True):
+            return
+        self.session.step()
+        self.set_state(RunState.PAUSED, "one batch at a time")
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop()  # finished follows, and ends the run
+        elif self.document.run_state == RunState.PAUSED:
+            self.set_state(RunState.IDLE)  # a NaN pause has no session left to stop
+
+    def reset_weights(self) -> None:
+        """Fresh random weights: a new run starts with the next Train."""
+        self.shutdown()
+        model = self.window.models.model
+        if model is None:
+            return
+        model.reset_parameters(self.document.training.seed)
+        self.document.mark_weights_reset()
+        self.new_run()
+        self.window.models.share_model()
+        self.set_state(RunState.IDLE)
+
+    def shutdown(self) -> None:
+        """Stop a running session and wait for its thread (closing, opening, new data)."""
+        session = self.session
+        if session is None:
+            return
+        for signal in self._signals(session):
+            signal.disconnect()
+        session.shutdown(30_000)
+        self.session = None
+        session.deleteLater()
+        self.document.finish_run("stopped")
+        self.set_state(RunState.IDLE)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def set_state(self, state: RunState, detail: str = "") -> None:
+        # Settings stay locked only while a session owns the model (a NaN pause has none:
+        # the user must be able to lower the learning rate).
+        busy = self.session is not None
+        self.window.hyperparameters.set_training_locked(busy)
+        self.window.toolbar_batch.setEnabled(not busy)
+        self.document.set_run_state(state, detail)
+
+    def new_run(self) -> None:
+        """Fresh weights or a new model: the next Train starts a new run."""
+        self.document.forget_current_run()
+        self._optimizer = None
+        self.target_epochs = 0
+        self.last_batch = {}
+        self.window.training_tab.new_run()
+        self.window.status.refresh()
+
+    # -- a session ------------------------------------------------------------------------------
+
+    def _optimizer_for(self, project):
+        """Keep the optimizer (and its momentum / Adam moments) while its settings are the same."""
+        t = project.training
+        key = (t.optimizer, repr(sorted(t.optimizer_settings.items())))
+        if self._optimizer is None or key != self._optimizer_key:
+            self._optimizer, self._optimizer_key = project.make_optimizer(), key
+        self._optimizer.lr = t.learning_rate
+        return self._optimizer
+
+    def _start_session(self, paused: bool) -> bool:
+        from nnstudio.training.session import TrainingSession
+
+        window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
+        if model is None or dataset is None:
+            window.show_message(NO_MODEL_MESSAGE, "warning")
+            return False
+        project = self.document.to_project()
+        try:
+            loss, optimizer = project.make_loss(), self._optimizer_for(project)
+            config = project.fit_config()
+            augment = project.make_augment(dataset)
+        except ValueError as error:
+            window.show_message(str(error), "error")
+            return False
+        run = self.document.start_run(dataset.name)
+        done = len(run.history)
+        if done >= self.target_epochs:
+            self.target_epochs = done + project.training.epochs
+        config.epochs = self.target_epochs
+        window.training_tab.plots.set_planned_epochs(self.target_epochs)
+        session = TrainingSession(
+            model,
+            loss,
+            optimizer,
+            dataset,
+            config,
+            augment,
+            initial_epoch=done,
+            history=list(run.history),
+            parent=window,
+        )
+        self._connect(session)
+        self.session = session
+        window.message_bar.hide()
+        window.training_tab.caption.setText(f"{run.label} — {dataset.name}")
+        session.start(paused=paused)
+        self.set_state(RunState.PAUSED if paused else RunState.TRAINING)
+        return True
+
+    @staticmethod
+    def _signals(session):
+        return (
+            session.batch_progress,
+            session.epoch_done,
+            session.weights_snapshot,
+            session.finished,
+            session.failed,
+        )
+
+    def _connect(self, session) -> None:
+        slots = (
+            self._on_batch_progress,
+            self._on_epoch_done,
+            self._on_weights_snapshot,
+            self._on_session_finished,
+            self._on_session_failed,
+        )
+        for signal, slot in zip(self._signals(session), slots, strict=True):
+            signal.connect(slot)
+
+    def _on_learning_rate_changed(self, lr: float) -> None:
+        if self.session is not None:
+            self.session.set_learning_rate(lr)
+
+    def _on_batch_progress(self, info: dict) -> None:
+        self.last_batch = info
+        if info.get("samples_per_second"):
+            self.last_speed = float(info["samples_per_second"])
+        self.window.training_tab.plots.add_batches(info.get("losses", ()))
+
+    def _on_epoch_done(self, payload: dict) -> None:
+        if self.document.current_run is None:
+            return
+        epochs = payload.get("epochs") or [payload]
+        self.document.record_epochs(epochs)
+        self.window.training_tab.plots.add_epochs(epochs)
+
+    def _on_weights_snapshot(self, snapshot: dict) -> None:
+        window = self.window
+        window.training_tab.apply_snapshot(snapshot)
+        if window.tabs.currentWidget() is window.builder:
+            window.builder.diagram.update_weights(snapshot)
+
+    def _on_session_finished(self, result: dict) -> None:
+        window = self.window
+        self._end_session()
+        window.training_tab.plots.redraw_all()  # idle now: show the final state at once
+        reason = result.get("stopped_reason") or "completed"
+        self.document.finish_run(reason, result.get("history"))
+        self.document.mark_weights_changed()
+        if reason == "nan":
+            window.show_message(result.get("message") or NAN_MESSAGE, "warning")
+            self.set_state(RunState.PAUSED, "the loss became NaN")
+        else:
+            if reason == "early_stopping" and result.get("message"):
+                window.show_message(result["message"], "info")
+            self.set_state(RunState.IDLE)
+        window.models.share_model()
+        window.training_finished.emit(result)
+        window.files.autosave_now()
+
+    def _on_session_failed(self, message: str) -> None:
+        self._end_session()
+        self.document.finish_run("failed")
+        self.window.show_message(message, "error")
+        self.set_state(RunState.IDLE)
+        self.window.training_finished.emit({"stopped_reason": "failed", "message": message})
+
+    def _end_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.wait(5000)
+            session.deleteLater()
+        if self.window.models.rebuild_pending:
+            QTimer.singleShot(0, self.window.models.rebuild_model)  # edits made while it trained

@@ -1,0 +1,284 @@
+"""The project document without Qt: modified, awaiting the dataset, pending weights, run state,
+runs, and the events that tell the window about each."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnstudio.project.document import ProjectDocument, RunState
+from nnstudio.project.project_file import DatasetSpec, Project, TrainingSettings
+
+
+def make_project(tmp_path=None, weights=None) -> Project:
+    project = Project(
+        name="demo",
+        dataset=DatasetSpec("spiral", {"samples": 200}),
+        model={"layers": [{"type": "Dense", "units": 3}]},
+        training=TrainingSettings(batch_size=16, epochs=5),
+        weights=weights,
+    )
+    if tmp_path is not None:
+        project.path = tmp_path / "demo.nnsproj"
+    return project
+
+
+class Recorder:
+    """Subscribes to a document and keeps every event it sends."""
+
+    def __init__(self, document):
+        self.events = []
+        document.subscribe(lambda *event: self.events.append(event))
+
+    def names(self):
+        return [event[0] for event in self.events]
+
+    def take(self):
+        events, self.events = self.events, []
+        return events
+
+
+@pytest.fixture
+def document():
+    document = ProjectDocument()
+    document.load(make_project())
+    return document
+
+
+@pytest.fixture
+def events(document):
+    return Recorder(document)
+
+
+def with_training(document, **changes) -> dict:
+    return {**vars(document.training), **changes}
+
+
+def test_importing_the_document_loads_no_qt():
+    code = (
+        "import sys\n"
+        "import nnstudio.project.document, nnstudio.project.runs\n"
+        "print(sorted(n for n in sys.modules if n.startswith(('PySide6', 'shiboken6', "
+        "'pyqtgraph', 'nnstudio.ui', 'nnstudio.training'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_an_empty_document_is_not_modified():
+    document = ProjectDocument()
+    assert not document.is_loaded and not document.is_modified()
+    assert document.name == "untitled" and document.run_state == RunState.IDLE
+
+
+def test_loading_a_project_announces_it_and_waits_for_its_dataset():
+    document = ProjectDocument()
+    events = Recorder(document)
+    document.load(make_project(), Path("/somewhere/demo.nnsproj"))
+    assert events.names() == ["project_loaded", "file_changed"]
+    assert document.awaiting_dataset and not document.is_modified()
+    assert document.name == "demo" and document.path == Path("/somewhere/demo.nnsproj")
+    assert document.training.batch_size == 16
+    assert document.to_project().to_dict() == make_project().to_dict()
+
+
+def test_editing_training_settings_makes_it_modified_and_setting_them_back_does_not(
+    document, events
+):
+    saved = vars(document.training).copy()
+    document.set_training(with_training(document, batch_size=64))
+    assert document.is_modified() and document.training.batch_size == 64
+    assert events.take() == [("training_changed",), ("modified", True)]
+    document.set_training(with_training(document, learning_rate=0.5))
+    assert events.take() == [("training_changed",)]  # "modified" only when it flips
+    document.set_training(saved)
+    assert not document.is_modified()
+    assert events.take() == [("training_changed",), ("modified", False)]
+
+
+def test_setting_the_same_value_sends_nothing(document, events):
+    document.set_training(TrainingSettings(**vars(document.training)))
+    document.set_model({"layers": [{"type": "Dense", "units": 3}]})
+    document.set_dataset(DatasetSpec("spiral", {"samples": 200}))
+    assert events.events == [] and not document.is_modified()
+
+
+def test_model_and_dataset_edits_are_modifications(document, events):
+    document.set_model({"layers": [{"type": "Dense", "units": 4}]})
+    assert events.take() == [("model_changed",), ("modified", True)]
+    document.set_model({"layers": [{"type": "Dense", "units": 3}]})
+    document.set_dataset(DatasetSpec("moons", {}))
+    assert events.take() == [
+        ("model_changed",),
+        ("modified", False),
+        ("dataset_changed",),
+        ("modified", True),
+    ]
+
+
+def test_the_document_keeps_its_own_copies(document):
+    settings = with_training(document, batch_size=8)
+    document.set_training(settings)
+    settings["batch_size"] = 1
+    project = document.to_project()
+    project.model["layers"].clear()
+    assert document.training.batch_size == 8 and document.model["layers"]
+
+
+def test_what_views_hand_back_while_a_project_loads_is_part_of_the_saved_copy():
+    """The dock and the builder fill in defaults when they show a project: that is not an
+    edit, so the freshly opened project is not "modified"."""
+    document = ProjectDocument()
+
+    def normalise(event, *args):
+        if event == "project_loaded":
+            document.set_model({"layers": [{"type": "Dense", "units": 3, "use_bias": True}]})
+
+    document.subscribe(normalise)
+    document.load(make_project())
+    assert document.model["layers"][0]["use_bias"] is True
+    assert not document.is_modified()
+
+
+def test_the_projects_dataset_arriving_makes_it_saved_in_its_complete_form(document, events):
+    complete = DatasetSpec("spiral", {"samples": 200, "noise": 0.1, "seed": 0})
+    assert document.dataset_arrived(complete)
+    assert not document.awaiting_dataset and not document.is_modified()
+    assert document.dataset == complete
+    assert ("dataset_changed",) in events.take()
+    # Any later dataset is the user's choice: an edit.
+    assert not document.dataset_arrived(DatasetSpec("moons", {"samples": 100}))
+    assert document.is_modified()
+
+
+def test_edits_made_before_the_dataset_arrives_are_kept_as_the_opened_state(document):
+    document.set_training(with_training(document, epochs=7))
+    document.dataset_arrived(DatasetSpec("spiral", {"samples": 200}))
+    assert not document.is_modified()  # the dock's normal form while it loaded, not an edit
+
+
+def test_a_failed_dataset_ends_the_wait_and_keeps_the_project_as_opened(document):
+    document.dataset_failed()
+    assert not document.awaiting_dataset and not document.is_modified()
+    assert document.dataset == DatasetSpec("spiral", {"samples": 200})
+    document.dataset_failed()  # a later failure changes nothing
+    assert not document.is_modified()
+
+
+def test_pending_weights_are_taken_once_the_dataset_arrives(tmp_path):
+    document = ProjectDocument()
+    document.load(make_project(tmp_path, weights="demo.nnz"), tmp_path / "demo.nnsproj")
+    assert document.pending_weights == tmp_path / "demo.nnz"  # next to the project file
+    assert document.take_pending_weights() is None  # the model for the old dataset: not yet
+    assert document.pending_weights == tmp_path / "demo.nnz"
+    document.dataset_arrived(DatasetSpec("spiral", {"samples": 200}))
+    assert document.take_pending_weights() == tmp_path / "demo.nnz"
+    assert document.take_pending_weights() is None and document.pending_weights is None
+    assert not document.has_trained_weights()
+    document.mark_weights_restored()
+    assert document.has_trained_weights() and not document.is_modified()
+
+
+def test_a_rebuilt_model_loses_the_restored_weights(tmp_path):
+    document = ProjectDocument()
+    document.load(make_project(tmp_path, weights="demo.nnz"))
+    document.dataset_arrived(DatasetSpec("spiral", {}))
+    document.take_pending_weights()
+    document.mark_weights_restored()
+    assert document.take_pending_weights() is None  # a second build: fresh weights
+    assert not document.has_trained_weights()
+
+
+def test_a_project_without_weights_has_none_pending(document):
+    document.dataset_arrived(DatasetSpec("spiral", {}))
+    assert document.take_pending_weights() is None
+
+
+def test_trained_or_reset_weights_are_unsaved_work(document, events):
+    document.dataset_arrived(DatasetSpec("spiral", {}))
+    events.take()
+    document.mark_weights_changed()
+    assert document.is_modified() and events.take() == [("modified", True)]
+    document.mark_saved(document.to_project(), "/tmp/demo.nnsproj")
+    assert not document.is_modified() and not document.weights_dirty
+    document.mark_weights_reset()
+    assert document.is_modified() and not document.weights_restored
+
+
+def test_saving_names_the_document_after_its_file(document, events):
+    document.set_training(with_training(document, epochs=99))
+    project = document.to_project()
+    project.name, project.weights = "saved", "saved.nnz"
+    document.mark_saved(project, Path("/data/saved.nnsproj"))
+    assert events.take()[-2:] == [("file_changed",), ("modified", False)]
+    assert document.name == "saved" and document.path == Path("/data/saved.nnsproj")
+    assert document.to_project().weights == "saved.nnz"
+    assert document.to_project().training.epochs == 99
+
+
+def test_a_restored_autosave_stays_unsaved_after_its_dataset_arrives(document, events):
+    document.mark_restored_autosave()
+    assert document.path is None and document.is_modified()
+    assert events.take() == [("file_changed",), ("modified", True)]
+    document.dataset_arrived(DatasetSpec("spiral", {"samples": 200}))
+    assert document.is_modified() and not document.restored_unsaved
+
+
+def test_run_state_is_an_enum_that_reads_as_a_string(document, events):
+    document.set_run_state("paused", "one batch at a time")
+    assert document.run_state is RunState.PAUSED and document.run_state == "paused"
+    assert document.run_detail == "one batch at a time" and str(document.run_state) == "paused"
+    assert events.take() == [("run_state", RunState.PAUSED)]
+    document.set_run_state(RunState.IDLE)
+    assert document.run_detail == "" and events.take() == [("run_state", RunState.IDLE)]
+    with pytest.raises(ValueError):
+        document.set_run_state("running")
+
+
+def test_a_run_records_its_settings_and_epochs(document, events):
+    run = document.start_run("spiral")
+    assert events.take() == [("runs_changed",), ("run_updated", run)]
+    assert document.runs == [run] and document.current_run is run
+    assert run.label == "Run 1" and run.status == "training"
+    assert run.settings["batch_size"] == 16 and run.model_config == document.model
+    assert not document.has_trained_weights()
+    document.record_epochs([{"epoch": 1, "loss": 0.5}, {"epoch": 2, "loss": 0.4}])
+    assert events.take() == [("run_updated", run)]
+    assert document.has_trained_weights()
+    document.finish_run("completed")
+    assert run.status == "completed" and len(run.history) == 2
+
+
+def test_training_again_continues_the_run_until_the_weights_are_new(document):
+    first = document.start_run("spiral")
+    document.finish_run("completed", [{"epoch": 1, "loss": 0.3}])
+    document.set_training(with_training(document, batch_size=64))
+    assert document.start_run("spiral") is first  # continued, with the settings of now
+    assert first.status == "training" and first.settings["batch_size"] == 64
+    document.finish_run("stopped")
+    document.forget_current_run()
+    second = document.start_run("spiral")
+    assert second is not first and [r.number for r in document.runs] == [1, 2]
+
+
+def test_clearing_finished_runs_keeps_the_current_one_and_never_reuses_a_number(document, events):
+    first = document.start_run("spiral")
+    document.finish_run("completed")
+    document.forget_current_run()
+    second = document.start_run("spiral")
+    document.finish_run("completed")
+    events.take()
+    document.clear_finished_runs()
+    assert document.runs == [second] and events.take() == [("runs_changed",)]
+    document.forget_current_run()
+    assert document.start_run("spiral").number == 3
+    assert first not in document.runs
+
+
+def test_recording_without_a_run_does_nothing(document, events):
+    document.record_epochs([{"epoch": 1}])
+    document.finish_run("completed")
+    assert events.events == []
