@@ -8,6 +8,7 @@
   layer builder's model and its live checks
 """
 
+from nnstudio.project.presets import list_presets, load_preset
 from nnstudio.project.project_file import (
     FORMAT,
     SUFFIX,
@@ -18,8 +19,6 @@ from nnstudio.project.project_file import (
     TrainingSettings,
     check_outputs,
     default_layers,
-    list_presets,
-    load_preset,
     load_project,
     save_project,
 )

@@ -1,7 +1,7 @@
 """Model presets: the ones shipped as project files and the user's own.
 
-Shipped presets are ``resources/presets/*.nnsproj`` read through
-``nnstudio.project``; the user's are project files in ``<user data>/presets/``. A preset's
+Shipped presets are ``resources/presets/*.nnsproj`` (ordinary project files: `list_presets()`,
+`load_preset(name)`); the user's are project files in ``<user data>/presets/``. A preset's
 "model" is a Sequential config; the builder only takes its layers (the input shape comes from
 the dataset that is chosen).
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnstudio.atomic_file import write_atomically
-from nnstudio.paths import user_data_dir
-from nnstudio.project import list_presets, load_preset
+from nnstudio.paths import resource_path, user_data_dir
+from nnstudio.project.project_file import SUFFIX, Project, ProjectError, load_project
 
 
 @dataclass
@@ -26,6 +26,30 @@ class Preset:
     description: str = ""
     model: dict = field(default_factory=dict)
     project: dict | None = None  # the whole project, for a window that also sets the dataset
+
+
+def shipped_presets_dir() -> Path:
+    """The presets that ship with nnstudio (``resources/presets``)."""
+    return resource_path("presets")
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets ("mnist-mlp", ...), sorted."""
+    folder = shipped_presets_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob(f"*{SUFFIX}"))
+
+
+def load_preset(name: str) -> Project:
+    """A shipped preset as a Project (not tied to a file: saving it asks for a new path)."""
+    path = shipped_presets_dir() / f"{name}{SUFFIX}"
+    if not path.is_file():
+        known = ", ".join(list_presets()) or "none"
+        raise ProjectError(f"unknown preset {name!r}. Known: {known}")
+    project = load_project(path)
+    project.path = None
+    return project
 
 
 def user_presets_dir() -> Path:

@@ -10,8 +10,7 @@ build the same dataset, model, loss, optimizer and fit configuration from the sa
     result = fit(model, project.make_loss(), project.make_optimizer(),
                  dataset.x_train, dataset.y_train, project.fit_config())
 
-Presets (resources/presets/*.nnsproj) are ordinary projects: `list_presets()`,
-`load_preset(name)`.
+Presets (resources/presets/*.nnsproj) are ordinary projects: see presets.py.
 """
 
 from __future__ import annotations
@@ -491,31 +490,3 @@ def save_project(project: Project, path: str | os.PathLike) -> Path:
     write_atomically(path, text)
     project.path = path.resolve()
     return path
-
-
-# -- presets ------------------------------------------------------------------------------------
-
-
-def _presets_dir() -> Path:
-    from nnstudio.paths import resource_path
-
-    return resource_path("presets")
-
-
-def list_presets() -> list[str]:
-    """Names of the shipped presets ("mnist-mlp", ...), sorted."""
-    folder = _presets_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob(f"*{SUFFIX}"))
-
-
-def load_preset(name: str) -> Project:
-    """A shipped preset as a Project (not tied to a file: saving it asks for a new path)."""
-    path = _presets_dir() / f"{name}{SUFFIX}"
-    if not path.is_file():
-        known = ", ".join(list_presets()) or "none"
-        raise ProjectError(f"unknown preset {name!r}. Known: {known}")
-    project = load_project(path)
-    project.path = None
-    return project

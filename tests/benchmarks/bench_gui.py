@@ -98,7 +98,7 @@ def window_speed(qtbot, window, epochs=EPOCHS) -> tuple[float, float, np.ndarray
 def test_window_responsive_and_fast_while_training_mnist(
     qtbot, mnist_path, monkeypatch, isolated_settings
 ):
-    from nnstudio.project.project_file import _presets_dir
+    from nnstudio.project.presets import shipped_presets_dir
     from nnstudio.ui.style import apply_style
     from nnstudio.ui.window.files import FileController
     from nnstudio.ui.window.main_window import MainWindow
@@ -111,7 +111,7 @@ def test_window_responsive_and_fast_while_training_mnist(
     qtbot.addWidget(window)
     window.resize(1400, 880)  # a desktop-sized window: bigger plots cost more to paint
     window.show()
-    assert window.open_project(_presets_dir() / "mnist-mlp.nnsproj")
+    assert window.open_project(shipped_presets_dir() / "mnist-mlp.nnsproj")
     qtbot.waitUntil(
         lambda: (
             window.dataset is not None
