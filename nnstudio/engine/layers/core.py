@@ -1,11 +1,7 @@
-"""Layers: the building blocks of a Sequential model.
+"""The core layers: Dense, Flatten, Reshape, Dropout, Rescale and the activation layers.
 
-This module holds the core layers (Dense, Flatten, Reshape, Dropout and the activation layers)
-and re-exports the others, so ``from nnstudio.engine.layers import Conv2D`` works:
-
-- base.py: Layer, Setting, ShapeError
-- conv.py: Conv2D, MaxPool2D, AvgPool2D
-- norm.py: BatchNorm
+``nnstudio.engine.layers`` gathers these and the image and normalisation layers in one
+namespace (``from nnstudio.engine.layers import Dense, Conv2D``).
 
 >>> import numpy as np
 >>> dense = Dense(3, activation="relu")
@@ -29,7 +25,6 @@ from nnstudio.engine import activations as act
 from nnstudio.engine.layers.base import (
     ACTIVATION_CHOICES,
     ACTIVATION_SETTING,
-    CATEGORIES,
     INITIALIZER_SETTING,
     L1_SETTING,
     L2_SETTING,
@@ -39,8 +34,6 @@ from nnstudio.engine.layers.base import (
     ShapeError,
     WeightedLayer,
 )
-from nnstudio.engine.layers.conv import AvgPool2D, Conv2D, MaxPool2D
-from nnstudio.engine.layers.norm import BatchNorm
 
 
 class Dense(WeightedLayer):
@@ -426,28 +419,3 @@ class Rescale(Layer):
 
     def backward(self, grad_y, need_input_grad=True):
         return grad_y * self._scale if need_input_grad else None
-
-
-__all__ = [
-    "CATEGORIES",
-    "Layer",
-    "Setting",
-    "ShapeError",
-    "Dense",
-    "Conv2D",
-    "MaxPool2D",
-    "AvgPool2D",
-    "Flatten",
-    "Reshape",
-    "Dropout",
-    "BatchNorm",
-    "Activation",
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "GELU",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "Rescale",
-]
