@@ -18,6 +18,8 @@ STATUS_WORDS = {
 }
 
 # Setting names in words (the keys are the project file's).
+# The rows of a run's own settings; an optimizer's or a schedule's settings are labelled as
+# the engine describes them (their SETTINGS), the same words the Hyperparameters dock shows.
 ROW_LABELS = {
     "dataset": "Dataset",
     "model": "Model",
@@ -31,19 +33,25 @@ ROW_LABELS = {
     "early_stopping": "Early stopping (patience)",
     "seed": "Seed",
     "augment": "Augment images",
-    "beta1": "β₁",
-    "beta2": "β₂",
-    "weight_decay": "Weight decay",
-    "momentum": "Momentum",
-    "nesterov": "Nesterov momentum",
-    "rho": "ρ (decay)",
-    "eps": "ε",
 }
+
+
+def _setting_labels() -> dict[str, str]:
+    """Every optimizer and schedule setting's label by name ("beta1" -> "β₁")."""
+    from nnstudio.engine.registry import OPTIMIZERS, SCHEDULES
+
+    return {
+        setting.name: setting.label
+        for cls in (*OPTIMIZERS.values(), *SCHEDULES.values())
+        for setting in cls.SETTINGS
+    }
 
 
 def row_label(name: str) -> str:
     """ "optimizer_settings.beta1" -> "β₁", "schedule_settings.min_lr" -> "Min lr"."""
-    key = name.rsplit(".", 1)[-1]
+    section, _, key = name.rpartition(".")
+    if section in ("optimizer_settings", "schedule_settings"):
+        return _setting_labels().get(key, key.replace("_", " ").capitalize())
     return ROW_LABELS.get(key, key.replace("_", " ").capitalize())
 
 

@@ -508,3 +508,19 @@ def test_enter_on_a_card_goes_to_its_first_setting(builder, qtbot, monkeypatch):
     with qtbot.waitSignal(builder.stack.edit_requested) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_Return)
     assert blocker.args == [1] and builder.inspector.row == 1 and focused == [1]
+
+
+def test_inspector_rows_are_labelled_as_the_engine_describes_each_setting(qtbot):
+    from nnstudio.engine.registry import LAYERS
+    from nnstudio.project.builder_model import BuilderModel
+    from nnstudio.ui.builder.layer_inspector import QtLayerInspector
+
+    model = BuilderModel([{"type": "Conv2D", "filters": 8}], input_shape=(1, 28, 28))
+    inspector = QtLayerInspector(model)
+    qtbot.addWidget(inspector)
+    inspector.show_layer(0)
+    form = inspector.form
+    for setting in LAYERS["Conv2D"].SETTINGS:
+        editor = inspector.editors[setting.name]
+        assert form.labelForField(editor).text() == setting.label
+    assert form.labelForField(inspector.editors["kernel_size"]).text() == "Kernel size"

@@ -130,7 +130,7 @@ class QtLayerInspector(QWidget):
             # Keep editors full height in a short panel: the scroll area scrolls instead.
             editor.setMinimumHeight(editor.sizeHint().height())
             editor.edited.connect(lambda value, name=setting.name: self._edited(name, value))
-            label = QLabel(setting.name.replace("_", " "))
+            label = QLabel(setting.label)
             label.setToolTip(editor.toolTip())
             self.form.addRow(label, editor)
             self.editors[setting.name] = editor
