@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from nnstudio.cli.images import (  # re-exported: the image readers moved there
+    IMAGE_SUFFIXES,
+    InputError,
+    image_input,
+    read_image_gray,
+    read_image_rgb,
+)
 from nnstudio.data.preprocessing import apply_scaling, saved_scaling, undo_scaling
 from nnstudio.engine.io import json_plain
+from nnstudio.safe_read import FileReadError, check_file, open_file, shorten
+
+# Inputs are float32: a larger value would turn infinite and every output NaN.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 EXIT_OK = 0
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm"}
 
-
-class InputError(ValueError):
-    """A file given to predict/evaluate that cannot be used; says which and why."""
+__all__ = ["InputError", "csv_inputs", "image_input", "read_image_gray", "read_image_rgb"]
 
 
 # -- shared -------------------------------------------------------------------------------------
@@ -32,8 +41,40 @@ def _model_input_shape(bundle) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
+_SCALING_KEYS = {"none": (), "standardize": ("mean", "std"), "minmax": ("min", "max")}
+
+
+def _scaling_problem(scaling) -> str | None:
+    if not isinstance(scaling, dict) or scaling.get("method", "none") not in _SCALING_KEYS:
+        return "has an unknown method"
+    keys = _SCALING_KEYS[scaling.get("method", "none")]
+    arrays = []
+    for key in keys:
+        try:
+            arrays.append(np.asarray(scaling[key], dtype=np.float64))
+        except (KeyError, TypeError, ValueError):
+            return f"has no list of numbers {key!r}"
+        if arrays[-1].ndim > 1 or not np.isfinite(arrays[-1]).all():
+            return f"{key!r} is not a list of finite numbers"
+    if arrays and (arrays[0].shape != arrays[1].shape):
+        return "has lists of different lengths"
+    divisor = arrays[1] if keys == ("mean", "std") else arrays[1] - arrays[0] if arrays else None
+    if divisor is not None and not (np.abs(divisor) > 0).all():
+        return "would divide by zero"
+    return None
+
+
 def _scaling(bundle) -> dict:
-    return saved_scaling(bundle.preprocessing)
+    """The model's scaling statistics, checked: a damaged file is one clear line, not a
+    KeyError or a division by zero while predicting."""
+    scaling = saved_scaling(bundle.preprocessing)
+    problem = _scaling_problem(scaling)
+    if problem:
+        raise InputError(
+            f"the model file's preprocessing scaling {problem}; the file is damaged. "
+            "Save the model again."
+        )
+    return scaling
 
 
 def _same_scaling(a: dict, b: dict) -> bool:
@@ -43,16 +84,73 @@ def _same_scaling(a: dict, b: dict) -> bool:
 # -- evaluate -----------------------------------------------------------------------------------
 
 
+# Recorded options that may recreate a built-in dataset, with the JSON types they may have.
+_RECORDED_OPTIONS = {
+    "samples": int,
+    "noise": (int, float),
+    "classes": int,
+    "seed": int,
+    "val_fraction": (int, float),
+    "test_fraction": (int, float),
+    "scaling": str,
+    "task": str,
+    "impute": str,
+    "target": (str, int),
+    "columns": list,
+}
+# A toy set is made in memory: samples=10**12 in a model file must not be tried.
+_RECORDED_RANGES = {"samples": (1, 1_000_000), "classes": (1, 100), "noise": (0, 1e6)}
+FILE_PREFIXES = ("csv:", "npz:", "idx:")
+
+
+def _recorded_dataset(args, bundle) -> tuple[str | None, dict]:
+    """(name, options) the model's metadata records, checked: wrong types are refused naming
+    the field, unknown options are dropped."""
+    recorded = (bundle.metadata or {}).get("dataset") or {}
+    if not isinstance(recorded, dict):
+        raise InputError(f"{args.model}: metadata.dataset must be an object; give --dataset NAME")
+    name, options = recorded.get("name"), recorded.get("options") or {}
+    if name is not None and not isinstance(name, str):
+        raise InputError(f"{args.model}: metadata.dataset.name is not a name; give --dataset")
+    if not isinstance(options, dict):
+        raise InputError(f"{args.model}: metadata.dataset.options must be an object")
+    checked = {}
+    for key, value in options.items():
+        kind = _RECORDED_OPTIONS.get(key)
+        if kind is None or value is None:
+            continue
+        low, high = _RECORDED_RANGES.get(key, (None, None))
+        if (
+            not isinstance(value, kind)
+            or isinstance(value, bool)
+            or (low is not None and not low <= value <= high)
+        ):
+            raise InputError(
+                f"{args.model}: metadata.dataset.options.{key} is not usable "
+                f"({shorten(repr(value), 40)}); give the dataset's options yourself"
+            )
+        checked[key] = value
+    return name, checked
+
+
 def _dataset_for(args: argparse.Namespace, bundle):
+    """The dataset to evaluate on. Only the user's arguments choose a file: a model file
+    that names one (csv:/etc/shadow) is not followed — that would let a downloaded model read
+    any local file and echo it in an error."""
     from nnstudio.data.catalog import load_dataset
 
-    recorded = (bundle.metadata or {}).get("dataset") or {}
-    name = args.dataset or recorded.get("name")
+    recorded, recorded_options = _recorded_dataset(args, bundle)
+    name = args.dataset or recorded
     if not name:
         raise InputError(
             f"{args.model} does not say which dataset it was trained on; give --dataset NAME"
         )
-    options = dict(recorded.get("options") or {}) if name == recorded.get("name") else {}
+    if args.dataset is None and name.lower().startswith(FILE_PREFIXES):
+        raise InputError(
+            f"{args.model} was trained on the file {shorten(name, 80)}; nnstudio reads only "
+            f"files you name: give --dataset {name.split(':', 1)[0]}:PATH"
+        )
+    options = recorded_options if name == recorded else {}
     for key in ("samples", "noise", "classes", "target", "columns"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
@@ -156,103 +254,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 # -- predict: reading inputs --------------------------------------------------------------------
 
 
-def _open_image(path: Path):
-    """The image in ``path`` through Pillow (no Qt: the command line runs without it)."""
-    from PIL import Image, UnidentifiedImageError
-
+def _number(path: Path, line: int, column: int, cell: str) -> float:
+    """A cell as a finite float32-sized number, or an InputError naming line and column."""
     try:
-        # Decoded whole while the file is open (a truncated file fails here), so the file is
-        # closed whatever happens; the pixels stay in memory.
-        with open(path, "rb") as file:
-            image = Image.open(file)
-            image.load()
-    except Image.DecompressionBombError:
-        raise InputError(f"{path}: the image is too large to read") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InputError(f"{path}: not an image nnstudio can read (use PNG or JPG)") from None
-    return image
-
-
-def _resized(image, height: int | None, width: int | None):
-    """``image`` at (height, width). Bilinear when it grows and a Hamming window when it
-    shrinks: of Pillow's filters, the ones closest to the smooth scaling of Qt's QImage that
-    earlier versions used, so models see the same inputs as before."""
-    if height is None or (image.height, image.width) == (height, width):
-        return image
-    from PIL import Image
-
-    shrinks = height < image.height or width < image.width
-    method = Image.Resampling.HAMMING if shrinks else Image.Resampling.BILINEAR
-    return image.resize((width, height), method)
-
-
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    """Grey levels of 8-bit sRGB colours (H, W, 3) in [0, 1]: the luminance of the linear
-    values, encoded back to sRGB and rounded to 8 bits, as QImage's Grayscale8 conversion does
-    (a weighted sum of the encoded values would darken saturated colours)."""
-    values = rgb.astype(np.float64) / 255.0
-    linear = np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
-    y = linear @ np.array([0.2126, 0.7152, 0.0722])
-    encoded = np.where(y <= 0.0031308, 12.92 * y, 1.055 * y ** (1 / 2.4) - 0.055)
-    return (np.round(encoded * 255.0) / 255.0).astype(np.float32)
-
-
-def _gray_levels(image, height: int | None, width: int | None) -> np.ndarray:
-    """(H, W) float32 grey levels in [0, 1]; 16-bit grey images keep their precision."""
-    if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" in some Pillow versions)
-        return np.asarray(_resized(image.convert("F"), height, width), np.float32) / 65535.0
-    if image.mode in ("1", "L", "LA"):
-        gray = _resized(image.convert("L"), height, width)
-        return np.asarray(gray, np.float32) / 255.0
-    return _luminance(np.asarray(_resized(image.convert("RGB"), height, width)))
-
-
-def read_image_gray(path: Path, height: int | None = None, width: int | None = None):
-    """A PNG/JPG/BMP/GIF/PGM/PPM as float32 (H, W) grey levels in [0, 1] (resized when a size
-    is given). Transparency is ignored, as the colour values are read."""
-    return _gray_levels(_open_image(path), height, width)
-
-
-def read_image_rgb(path: Path, height: int, width: int) -> np.ndarray:
-    """An image resized to (height, width) as float32 (3, H, W) in [0, 1]."""
-    image = _open_image(path)
-    if image.mode.startswith("I"):  # 16-bit grey: Pillow's RGB conversion would clip it
-        return np.repeat(_gray_levels(image, height, width)[None], 3, axis=0)
-    rgb = np.asarray(_resized(image.convert("RGB"), height, width), np.float32) / 255.0
-    return np.ascontiguousarray(rgb.transpose(2, 0, 1))
-
-
-def _as_ink(gray: np.ndarray) -> np.ndarray:
-    """MNIST digits are light ink on black; a scan or drawing is usually dark on white. The
-    border tells the background: a light border means dark ink, so invert."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return 1.0 - gray if float(np.median(border)) > 0.5 else gray
-
-
-def _prepare_digit(path: Path, gray: np.ndarray) -> np.ndarray:
-    """The drawing canvas's MNIST-style preparation: crop to the ink, 20 px box, centre of
-    mass at the centre."""
-    from nnstudio.data.digits import prepare_drawing
-
-    digit = prepare_drawing(_as_ink(gray))
-    if digit is None:
-        raise InputError(f"{path}: the image is blank (no digit found)")
-    return digit
-
-
-def image_input(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """One image file as one model input of `shape` (channels, height, width)."""
-    if len(shape) != 3 or shape[0] not in (1, 3):
+        value = float(cell)
+    except ValueError:
         raise InputError(
-            f"{path}: the model takes inputs of shape {shape}, not images; give CSV rows instead"
+            f"{path} line {line}, column {column}: {shorten(repr(cell), 40)} is not a number"
+        ) from None
+    if not abs(value) <= FLOAT32_MAX:  # NaN, inf, 1e309, and 1e300 (inf as float32)
+        raise InputError(
+            f"{path} line {line}, column {column}: {shorten(repr(cell), 40)} is not a finite "
+            "number the model can use (float32 holds up to ±3.4e38); replace it"
         )
-    channels, height, width = shape
-    if channels == 3:
-        return read_image_rgb(path, height, width)
-    if (height, width) == (28, 28):
-        # A digit model: the same MNIST-style preparation as the drawing canvas.
-        return _prepare_digit(path, read_image_gray(path))[None]
-    return read_image_gray(path, height, width)[None]
+    return value
 
 
 def _is_number(text: str) -> bool:
@@ -261,6 +276,23 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The non-blank rows, read within the size and parsing-cost limits."""
+    from nnstudio.data.tabular import check_parse_cost
+
+    try:
+        check_parse_cost(path, check_file(path, "a CSV file"))
+        with open_file(path, "a CSV file") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            return [row for row in csv.reader(text) if any(cell.strip() for cell in row)]
+    except FileReadError as error:
+        raise InputError(str(error)) from None
+    except csv.Error as error:
+        raise InputError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: cannot read the file ({error})") from None
 
 
 def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
@@ -276,11 +308,7 @@ def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
         x = read_csv_features(path, encoding)
         return x.reshape((len(x), *shape)), [f"{path} row {i}" for i in range(1, len(x) + 1)]
     n_features = int(np.prod(shape))
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            rows = [row for row in csv.reader(file) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read the file ({error})") from None
+    rows = _csv_rows(path)
     if not rows:
         raise InputError(f"{path}: the file has no rows")
     first_line = 1
@@ -290,18 +318,18 @@ def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
         columns = _pick_columns(path, header, bundle, n_features)
         if not rows:
             raise InputError(f"{path}: a header line but no rows to predict")
+    width = len(header) if columns is not None else None
     values, labels = [], []
     for offset, row in enumerate(rows):
         line = first_line + offset
+        if width is not None and len(row) != width:
+            raise InputError(f"{path} line {line}: {len(row)} values, the header has {width}")
         cells = [row[i] for i in columns] if columns is not None else row
         if len(cells) != n_features:
             raise InputError(
                 f"{path} line {line}: {len(cells)} values, the model needs {n_features}"
             )
-        for column, cell in enumerate(cells, start=1):
-            if not _is_number(cell):
-                raise InputError(f"{path} line {line}, column {column}: {cell!r} is not a number")
-        values.append([float(cell) for cell in cells])
+        values.append([_number(path, line, i, cell) for i, cell in enumerate(cells, start=1)])
         labels.append(f"{path}:{line}")
     x = np.asarray(values, dtype=np.float32).reshape((len(values), *shape))
     return x, labels
@@ -309,12 +337,25 @@ def csv_inputs(path: Path, bundle) -> tuple[np.ndarray, list[str]]:
 
 def _pick_columns(path: Path, header: list[str], bundle, n_features: int) -> list[int] | None:
     names = (bundle.preprocessing or {}).get("feature_names")
+    if names is not None and not (
+        isinstance(names, list) and all(isinstance(name, str) for name in names)
+    ):
+        raise InputError("the model file's preprocessing.feature_names is not a list of names")
+    duplicates = sorted({name for name in header if header.count(name) > 1})
     if names and all(name in header for name in names):
+        used = [name for name in duplicates if name in names]
+        if used:
+            raise InputError(
+                f"{path}: the header names column {used[0]!r} twice, so which one the model "
+                "reads is unclear; rename one of them"
+            )
         return [header.index(name) for name in names]
     if len(header) == n_features:
         return None
     wanted = ", ".join(names) if names else f"{n_features} numeric columns"
-    raise InputError(f"{path}: the header does not have the model's features ({wanted})")
+    raise InputError(
+        f"{path}: the header does not have the model's features ({shorten(wanted, 150)})"
+    )
 
 
 def collect_inputs(files: list[str], bundle) -> tuple[np.ndarray, list[str]]:
@@ -322,8 +363,10 @@ def collect_inputs(files: list[str], bundle) -> tuple[np.ndarray, list[str]]:
     batches, labels = [], []
     for name in files:
         path = Path(name)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
+        try:  # a FIFO or /dev/zero is named for what it is (and never opened)
+            check_file(path, "an image or CSV file")
+        except FileReadError as error:
+            raise InputError(str(error)) from None
         suffix = path.suffix.lower()
         if suffix == ".csv":
             x, row_labels = csv_inputs(path, bundle)
@@ -357,6 +400,20 @@ def _classification_rows(bundle, probabilities: np.ndarray, top: int) -> list[di
     return rows
 
 
+def _finite_outputs(model, x: np.ndarray, model_path) -> np.ndarray:
+    """Weights that blew up in training give NaN for every input: say so, not "nan%"."""
+    with np.errstate(all="ignore"):  # the overflow is what the error below reports
+        outputs = model.predict(x)
+    bad = ~np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"{model_path} gives NaN or infinite outputs for {int(bad.sum())} of {len(bad)} "
+            "inputs: its weights are not usable (training probably diverged); train it again "
+            "with a smaller learning rate"
+        )
+    return outputs
+
+
 def run_predict(args: argparse.Namespace) -> int:
     from nnstudio.engine.io import load_model
     from nnstudio.engine.losses import get_loss
@@ -366,7 +423,7 @@ def run_predict(args: argparse.Namespace) -> int:
     x, labels = collect_inputs(args.files, bundle)
     x = apply_scaling(x, _scaling(bundle))
     loss = get_loss(bundle.loss)
-    outputs = bundle.model.predict(x)
+    outputs = _finite_outputs(bundle.model, x, args.model)
     if loss.task != "classification":
         predictions = loss.output_activation(outputs)
         for label, values in zip(labels, np.atleast_2d(predictions), strict=True):

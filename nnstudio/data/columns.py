@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.safe_read import shorten
+
 from .dataset import DatasetError
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -23,6 +25,8 @@ MAX_INTEGER_CLASSES = 20
 # A column is numeric with a few bad values (an error to report) rather than a text column
 # when at most this share of its values is not a number.
 TYPO_SHARE = 0.1
+# Features are float32: a larger value would become infinite (with a RuntimeWarning).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def is_number(text: str) -> bool:
@@ -106,13 +110,13 @@ def classify_column(name, raw, lines, path, decimal_comma, force_text) -> Column
         full = np.full(len(raw), np.nan)
         full[~missing] = numbers
         numbers = full
-    infinite = np.isinf(numbers)
+    infinite = np.abs(numbers) > FLOAT32_MAX  # inf, 1e309, and 1e300 (inf as float32)
     if infinite.any():
         row = np.flatnonzero(infinite)[0]
         raise DatasetError(
-            f"{path}, line {lines[row]}, column {name!r}: {str(raw[row])!r} is "
-            "not a finite number. Replace it, or leave it empty and choose an "
-            "imputation."
+            f"{path}, line {lines[row]}, column {name!r}: {str(raw[row]).strip()!r} is "
+            "not a finite number nnstudio can use (float32 holds up to ±3.4e38). Replace "
+            "it, or leave it empty and choose an imputation."
         )
     return Column(name, raw, missing, numbers)
 
@@ -288,13 +292,18 @@ def encode_rows(rows: list[list[str]], names: list[str], encoding: dict, where="
     Used at prediction time; unknown categories encode as all zeros, missing values take the
     training fill value (or are an error when training had none).
     """
+    if rows and len(rows[0]) != len(names):
+        raise DatasetError(
+            f"{where} has {len(rows[0])} columns, but the model was trained on "
+            f"{len(names)} ({shorten(', '.join(names), 120)}). Give the same columns."
+        )
     raw = np.array(rows, dtype=object).reshape(len(rows), len(names)).T
     blocks = []
     for entry in encoding["features"]:
         if entry["column"] not in names:
             raise DatasetError(
                 f"{where} lacks the column {entry['column']!r} the model was "
-                f"trained with. Its columns are: {', '.join(names)}."
+                f"trained with. Its columns are: {shorten(', '.join(names), 200)}."
             )
         values = raw[names.index(entry["column"])]
         missing = missing_mask(values)
@@ -305,16 +314,81 @@ def encode_rows(rows: list[list[str]], names: list[str], encoding: dict, where="
                 "for it. Fill it in."
             )
         if entry["kind"] == "numeric":
-            numbers = np.full(len(values), entry["fill"] or 0.0)
-            present = to_float(values[~missing], encoding["delimiter"] != ",")
-            if present is None:
-                raise DatasetError(
-                    f"{where}: column {entry['column']!r} holds text, but the "
-                    "model was trained on numbers there."
-                )
-            numbers[~missing] = present
-            blocks.append(numbers[:, None])
+            blocks.append(_numeric_block(values, missing, entry, encoding, where))
         else:
             text = np.where(missing, entry["fill"] or "", stripped(values))
             blocks.append(text[:, None] == np.array(entry["categories"], dtype=str)[None, :])
     return np.concatenate(blocks, axis=1).astype(np.float32)
+
+
+def _numeric_block(values, missing, entry: dict, encoding: dict, where: str) -> np.ndarray:
+    numbers = np.full(len(values), entry["fill"] or 0.0)
+    present = to_float(values[~missing], encoding["delimiter"] != ",")
+    if present is None:
+        raise DatasetError(
+            f"{where}: column {entry['column']!r} holds text, but the "
+            "model was trained on numbers there."
+        )
+    numbers[~missing] = present
+    bad = ~(np.abs(numbers) <= FLOAT32_MAX)  # NaN, inf, 1e309, 1e300
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DatasetError(
+            f"{where} row {row + 1}, column {entry['column']!r}: {str(values[row]).strip()!r} "
+            "is not a finite number nnstudio can use (float32 holds up to ±3.4e38). "
+            "Replace it."
+        )
+    return numbers[:, None]
+
+
+def _encoding_problem(encoding) -> str | None:
+    """What is wrong with a model file's CSV encoding, as "field: problem", or None."""
+    if not isinstance(encoding, dict):
+        return "must be an object"
+    if not isinstance(encoding.get("delimiter"), str) or len(encoding["delimiter"]) != 1:
+        return "delimiter: must be one character"
+    for key in ("columns", "feature_columns"):
+        value = encoding.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(n, str) for n in value)
+        ):
+            return f"{key}: must be a list of column names"
+    if not isinstance(encoding.get("columns"), list):
+        return "columns: is missing"
+    if encoding.get("target") is not None and not isinstance(encoding["target"], str):
+        return "target: must be a column name"
+    features = encoding.get("features")
+    if not isinstance(features, list) or not features:
+        return "features: must be a non-empty list"
+    for index, entry in enumerate(features):
+        problem = _entry_problem(entry)
+        if problem:
+            return f"features[{index}]{problem}"
+    return None
+
+
+def _entry_problem(entry) -> str | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("column"), str):
+        return ": must be an object with a column name"
+    fill = entry.get("fill")
+    if entry.get("kind") == "numeric":
+        ok = fill is None or (isinstance(fill, (int, float)) and not isinstance(fill, bool))
+        return None if ok and (fill is None or abs(fill) <= FLOAT32_MAX) else ".fill: not a number"
+    if entry.get("kind") != "categorical":
+        return ".kind: must be numeric or categorical"
+    categories = entry.get("categories")
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        return ".categories: must be a list of text"
+    return None if fill is None or isinstance(fill, str) else ".fill: must be text"
+
+
+def checked_encoding(encoding) -> dict:
+    """A model file's CSV encoding, after checking every field `encode_rows` reads: a wrong
+    type is a DatasetError naming the field, not a TypeError deep inside the encoding."""
+    problem = _encoding_problem(encoding)
+    if problem:
+        raise DatasetError(
+            f"The model file's preprocessing.encoding.{problem}; the file is damaged. "
+            "Save the model again."
+        )
+    return encoding

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnstudio.safe_read import FileReadError, check_file
+
 TASKS = ("classification", "regression")
 SCALING_METHODS = ("standardize", "minmax", "none")
 
@@ -77,7 +79,10 @@ def check_data_file(path, max_bytes: int | None = None) -> int:
         raise DatasetNotFound(f"{path} does not exist. Check the path.", name=str(path))
     if path.is_dir():
         raise DatasetError(f"{path} is a folder; choose a file.")
-    size = path.stat().st_size
+    try:  # a FIFO or /dev/zero is refused before it is opened (reading it never ends)
+        size = check_file(path, "a data file", max_bytes=2**63)
+    except FileReadError as error:
+        raise DatasetError(str(error)) from None
     if size == 0:
         raise DatasetError(f"{path} is empty (0 bytes). Choose a file that holds data.")
     limit = max_file_bytes() if max_bytes is None else max_bytes

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.atomic_file import write_atomically
+from nnstudio.safe_read import FileReadError, limit_hint, max_file_bytes, read_bytes
 
 from .dataset import DatasetError, check_data_file
 
@@ -49,14 +50,29 @@ class IdxError(DatasetError):
     """A file that is not a valid IDX file, or IDX files that do not belong together."""
 
 
-def _decompress(raw: bytes, path: Path) -> bytes:
+def _decompress(raw: bytes, path: Path, limit: int | None = None) -> bytes:
+    """gunzip, stopping at ``limit`` bytes: a small .gz can expand a thousandfold."""
+    limit = max_file_bytes() if limit is None else limit
     try:
-        return gzip.decompress(raw)
+        inflater = zlib.decompressobj(wbits=31)
+        data = inflater.decompress(raw, limit + 1)
+        while inflater.eof and inflater.unused_data and len(data) <= limit:
+            rest = inflater.unused_data  # a file of several gzip members, as gzip allows
+            inflater = zlib.decompressobj(wbits=31)
+            data += inflater.decompress(rest, limit + 1 - len(data))
     except (OSError, EOFError, zlib.error) as error:
         raise IdxError(
             f"{path} is a damaged gzip file ({error}); it is probably truncated by an "
             "interrupted download. Get the file again."
         ) from None
+    if len(data) > limit:
+        raise IdxError(f"{path} expands to more than {limit_hint(limit)}.")
+    if not inflater.eof:
+        raise IdxError(
+            f"{path} is a damaged gzip file (it ends early); it is probably truncated by an "
+            "interrupted download. Get the file again."
+        )
+    return data
 
 
 def _parse_header(head: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
@@ -108,14 +124,14 @@ def _decode(raw: bytes, path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype, prod(shape), start).reshape(shape)
 
 
-def read_idx_bytes(raw: bytes, path="<bytes>") -> np.ndarray:
+def read_idx_bytes(raw: bytes, path="<bytes>", max_bytes: int | None = None) -> np.ndarray:
     """Decode IDX data held in memory (gzip or raw) into a read-only array in file byte order.
 
     The download code uses it to check a file's structure before keeping it.
     """
     path = Path(path)
     if raw[:2] == _GZIP_MAGIC:
-        raw = _decompress(raw, path)
+        raw = _decompress(raw, path, max_bytes)
     return _decode(raw, path)
 
 
@@ -127,7 +143,7 @@ def read_idx(path, max_bytes: int | None = None) -> np.ndarray:
     """
     path = Path(path)
     check_data_file(path, max_bytes)
-    array = read_idx_bytes(path.read_bytes(), path)
+    array = read_idx_bytes(_read(path, max_bytes), path, max_bytes)
     return array.astype(array.dtype.newbyteorder("="))  # copies: writable and native
 
 
@@ -157,7 +173,14 @@ def write_idx(path, array, compress: bool | None = None) -> None:
 def _read_view(path, max_bytes=None) -> np.ndarray:
     path = Path(path)
     check_data_file(path, max_bytes)
-    return read_idx_bytes(path.read_bytes(), path)
+    return read_idx_bytes(_read(path, max_bytes), path, max_bytes)
+
+
+def _read(path: Path, max_bytes: int | None) -> bytes:
+    try:
+        return read_bytes(path, "an IDX file", max_bytes)
+    except FileReadError as error:
+        raise IdxError(str(error)) from None
 
 
 def read_labelled_images(

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import codecs
 import csv
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from nnstudio.safe_read import FileReadError, format_size, limit_hint, load_npz, max_file_bytes
+from nnstudio.safe_read import open_file as _open_checked
 
 from .columns import (
     IMPUTE_METHODS,
@@ -33,6 +35,7 @@ from .columns import (
     MISSING,
     TYPO_SHARE,
     check_missing,
+    checked_encoding,
     classify_column,
     encode_features,
     encode_rows,
@@ -74,10 +77,47 @@ class Table:
 # ---------------------------------------------------------------------------------------------
 # Reading rows
 
+# What parsing costs per cell: a str object (~50 bytes + text), its pointer in the row list,
+# and the column's object array. Checking the estimate before reading keeps a 100k × 500 CSV
+# (a 400 MB file) from taking 5 GB; the file-size limit alone would let it.
+BYTES_PER_CELL = 80
+
+
+def _open(path: Path):
+    """``path`` for binary reading: regular files only (a FIFO would block forever)."""
+    try:
+        return _open_checked(path, "a CSV file", 2**63)
+    except FileReadError as error:
+        raise DatasetError(str(error)) from None
+
+
+def _open_text(path: Path, encoding: str):
+    import io
+
+    return io.TextIOWrapper(_open(path), encoding=encoding, newline="")
+
+
+def check_parse_cost(path, size: int, max_bytes: int | None = None) -> None:
+    """Refuse a CSV whose parsing would need more memory than the limit, estimated from the
+    cells in its first 64 KB before anything else is read."""
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    with _open(Path(path)) as file:
+        sample = file.read(1 << 16)
+    lines = sample[: sample.rfind(b"\n") + 1] or sample
+    separators = max(lines.count(sep) for sep in (b",", b";", b"\t", b"|"))
+    cells = separators + max(lines.count(b"\n"), 1)
+    estimate = size / max(len(lines), 1) * cells * BYTES_PER_CELL
+    if estimate > limit:
+        raise DatasetError(
+            f"{path} holds about {size / max(len(lines), 1) * cells:,.0f} values; parsing them "
+            f"needs about {format_size(estimate)} of memory, more than {limit_hint(limit)}. "
+            "Use a smaller sample of the file."
+        )
+
 
 def _encoding_of(path: Path) -> str:
     """utf-8 (with or without BOM), else latin-1; refuses binary files."""
-    with path.open("rb") as file:
+    with _open(path) as file:
         head = file.read(1 << 16)
     if b"\x00" in head:
         raise DatasetError(
@@ -86,7 +126,7 @@ def _encoding_of(path: Path) -> str:
         )
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        with path.open("rb") as file:
+        with _open(path) as file:
             while chunk := file.read(1 << 20):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
@@ -96,7 +136,7 @@ def _encoding_of(path: Path) -> str:
 
 
 def _sniff_delimiter(path: Path, encoding: str) -> str:
-    with path.open(encoding=encoding, newline="") as file:
+    with _open_text(path, encoding) as file:
         sample = file.read(1 << 16)
     sample = sample[: sample.rfind("\n") + 1] or sample  # whole lines only
     try:
@@ -125,7 +165,7 @@ def _read_rows(path: Path, delimiter: str | None, progress) -> tuple[list, list[
     encoding = _encoding_of(path)
     delimiter = delimiter or _sniff_delimiter(path, encoding)
     rows, lines = [], []
-    with path.open(encoding=encoding, newline="") as file:
+    with _open_text(path, encoding) as file:
         reader = csv.reader(
             _counting_lines(file, size, progress, f"Reading {path.name}"), delimiter=delimiter
         )
@@ -174,6 +214,19 @@ def _has_header(rows: list[list[str]]) -> bool:
 # CSV
 
 
+def _refuse_duplicates(names: list[str], path) -> None:
+    """Columns are chosen by name, so two columns of one name would make the second
+    unreachable (and the first used twice at prediction time)."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            raise DatasetError(
+                f"{path}: the header names column {name!r} twice (columns {seen[name] + 1} "
+                f"and {index + 1}). Rename one of them so every column name is unique."
+            )
+        seen[name] = index
+
+
 def _target_index(target, names: list[str], path) -> int:
     if target is None:
         return len(names) - 1
@@ -194,6 +247,7 @@ def _header_and_names(rows, lines, header, path) -> tuple[list[str], list, list[
     has_header = _has_header(rows) if header is None else bool(header)
     if has_header:
         names = [n.strip() or f"column {i + 1}" for i, n in enumerate(rows[0])]
+        _refuse_duplicates(names, path)
         rows, lines = rows[1:], lines[1:]
     else:
         names = [f"column {i + 1}" for i in range(len(rows[0]))]
@@ -233,7 +287,7 @@ def read_csv(
     Files above max_bytes (default: 1 GB, NNSTUDIO_MAX_FILE_MB) are refused before reading.
     """
     path = Path(path)
-    check_data_file(path, max_bytes)
+    check_parse_cost(path, check_data_file(path, max_bytes), max_bytes)
     rows, lines, delimiter = _read_rows(path, delimiter, progress)
     names, rows, lines, has_header = _header_and_names(rows, lines, header, path)
     target_at = _target_index(target, names, path)
@@ -295,10 +349,12 @@ def read_csv_features(path, encoding: dict) -> np.ndarray:
     feature columns, in the training file's order.
     """
     path = Path(path)
-    check_data_file(path)
+    encoding = checked_encoding(encoding)
+    check_parse_cost(path, check_data_file(path))
     rows, _, _ = _read_rows(path, encoding["delimiter"], None)
     if _has_header(rows):
         names, rows = [n.strip() for n in rows[0]], rows[1:]
+        _refuse_duplicates(names, path)
     else:
         names = list(encoding["columns"])
         features = encoding.get("feature_columns") or [e["column"] for e in encoding["features"]]
@@ -315,17 +371,8 @@ def read_csv_features(path, encoding: dict) -> np.ndarray:
 # NPZ
 
 
-def _npz_array(archive, names, path):
-    for name in names:
-        if name in archive.files:
-            try:
-                return archive[name]
-            except ValueError:
-                raise DatasetError(
-                    f"{path}: array {name!r} stores Python objects, which nnstudio never "
-                    "loads (unsafe). Save numeric arrays (np.savez(path, X=..., y=...))."
-                ) from None
-    return None
+def _first(arrays: dict, names):
+    return next((arrays[name] for name in names if name in arrays), None)
 
 
 def read_npz(path, task=None, max_bytes: int | None = None) -> Table:
@@ -338,27 +385,23 @@ def read_npz(path, task=None, max_bytes: int | None = None) -> Table:
     path = Path(path)
     check_data_file(path, max_bytes)
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        arrays = load_npz(path, "a NumPy .npz archive", max_bytes)
+    except FileReadError as error:
+        if "Python objects" in str(error):
+            raise DatasetError(
+                f"{error} Save numeric arrays (np.savez(path, X=..., y=...))."
+            ) from None
         raise DatasetError(
             f"{path} is not a NumPy .npz archive ({error}). Save one with "
             "np.savez(path, X=inputs, y=targets)."
         ) from None
-    with archive:
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DatasetError(
-                f"{path} holds a single array; nnstudio needs an .npz with "
-                "arrays X and y (np.savez(path, X=inputs, y=targets))."
-            )
-        x = _npz_array(archive, ("X", "x"), path)
-        y = _npz_array(archive, ("y", "Y"), path)
-        if x is None or y is None:
-            raise DatasetError(
-                f"{path} has arrays {', '.join(archive.files) or 'none'}; it "
-                "needs X (inputs) and y (targets)."
-            )
-        class_names = _npz_array(archive, ("class_names",), path)
-        feature_names = _npz_array(archive, ("feature_names",), path)
+    x, y = _first(arrays, ("X", "x")), _first(arrays, ("y", "Y"))
+    if x is None or y is None:
+        raise DatasetError(
+            f"{path} has arrays {', '.join(arrays) or 'none'}; it needs X (inputs) and y (targets)."
+        )
+    class_names = arrays.get("class_names")
+    feature_names = arrays.get("feature_names")
     return _table_from_arrays(x, y, task, class_names, feature_names, path)
 
 

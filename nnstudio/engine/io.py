@@ -36,8 +36,18 @@ from pathlib import Path
 import numpy as np
 
 import nnstudio
-from nnstudio.atomic_file import write_atomically
+from nnstudio.atomic_file import SaveTargetError, write_atomically
+from nnstudio.engine.model_file_checks import check_model_size, field_problem, non_finite
 from nnstudio.engine.settings import split_config
+from nnstudio.safe_read import (
+    FileReadError,
+    ZipReader,
+    json_max_bytes,
+    load_npz,
+    open_file,
+    parse_json,
+    shorten,
+)
 
 __all__ = [
     "FORMAT",
@@ -45,6 +55,7 @@ __all__ = [
     "Checkpoint",
     "ModelBundle",
     "ModelFileError",
+    "check_model_size",
     "json_plain",
     "load_checkpoint",
     "load_model",
@@ -196,6 +207,8 @@ def _atomic_save(path, members: dict[str, bytes]) -> Path:
         )
     try:
         write_atomically(path, lambda file: _write_archive(file, members))
+    except SaveTargetError as error:  # /dev/null, a FIFO, a read-only file: already worded
+        raise ModelFileError(str(error), path) from error
     except OSError as error:
         previous = " The previous file was left unchanged." if path.exists() else ""
         raise ModelFileError(
@@ -268,22 +281,20 @@ def save_checkpoint(
 # -- reading --------------------------------------------------------------------------------------
 
 
-def _read_members(path: Path, kind: str) -> dict[str, bytes]:
-    """All members of the archive, or a ModelFileError saying why the file cannot be one."""
-    if not path.exists():
-        raise ModelFileError(f"{path} does not exist. Check the file name and folder.", path)
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder, not {kind}. Choose a .nnz file.", path)
+def _open_archive(path: Path, kind: str) -> ZipReader:
+    """The archive, opened for reading members one at a time, or a ModelFileError saying why
+    the file cannot be one (missing, a folder or a FIFO, too large, not a zip, truncated)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return {name: archive.read(name) for name in archive.namelist()}
+        return ZipReader(path, kind)
+    except FileReadError as error:
+        raise ModelFileError(str(error), path) from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
-        with open(path, "rb") as file:
+        with open_file(path, kind) as file:
             starts_like_zip = file.read(4) == b"PK\x03\x04"
         if starts_like_zip:
             raise ModelFileError(
-                f"{path} is truncated or damaged ({error}); it cannot be read. Use another copy "
-                "or save the model again.",
+                f"{path} is truncated or damaged ({shorten(error, 120)}); it cannot be read. "
+                "Use another copy or save the model again.",
                 path,
             ) from error
         raise ModelFileError(
@@ -293,81 +304,101 @@ def _read_members(path: Path, kind: str) -> dict[str, bytes]:
         ) from error
 
 
-def _read_json(path: Path, members: dict, name: str) -> dict:
+def _read_json(path: Path, archive: ZipReader, name: str) -> dict:
     try:
-        data = json.loads(members[name].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(
-            f"{path} is damaged: {name} is not valid JSON ({error}). Use another copy.", path
-        ) from error
+        data = parse_json(archive.read(name, json_max_bytes()), f"{path}: {name}")
+    except FileReadError as error:
+        raise ModelFileError(f"{error} The file is damaged; use another copy.", path) from None
     if not isinstance(data, dict):
         raise ModelFileError(f"{path} is damaged: {name} is not a JSON object.", path)
     return data
 
 
-def _read_npz(path: Path, members: dict, name: str) -> dict[str, np.ndarray]:
-    if name not in members:
+def _read_npz(path: Path, archive: ZipReader, name: str) -> dict[str, np.ndarray]:
+    if name not in archive:
         raise ModelFileError(f"{path} is damaged: it has no {name}. Use another copy.", path)
     try:
-        with np.load(io.BytesIO(members[name]), allow_pickle=False) as arrays:
-            return {key: arrays[key] for key in arrays.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelFileError(
-            f"{path} is damaged: {name} cannot be read ({error}). Use another copy.", path
-        ) from error
+        return load_npz(archive.read(name), f"{path}: {name}", archive.limit)
+    except FileReadError as error:
+        message = str(error).replace("archive", f"{path}: {name}", 1)
+        raise ModelFileError(f"{message} Use another copy.", path) from None
 
 
-def _check_header(path: Path, members: dict) -> dict:
-    if MODEL_JSON not in members:
+def _check_header(path: Path, archive: ZipReader) -> dict:
+    if MODEL_JSON not in archive:
         raise ModelFileError(
             f"{path} is a zip archive but not an nnstudio model (it has no {MODEL_JSON}). "
             "Choose a .nnz file saved by nnstudio.",
             path,
         )
-    info = _read_json(path, members, MODEL_JSON)
+    info = _read_json(path, archive, MODEL_JSON)
     if info.get("format") != FORMAT:
         raise ModelFileError(
-            f"{path} is not an nnstudio model file (format {info.get('format')!r}, expected "
-            f"{FORMAT!r}). Choose a .nnz file saved by nnstudio.",
+            f"{path} is not an nnstudio model file (format {shorten(repr(info.get('format')), 60)}"
+            f", expected {FORMAT!r}). Choose a .nnz file saved by nnstudio.",
             path,
         )
     version = info.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"{path} is damaged: bad format_version {version!r}.", path)
+        raise ModelFileError(
+            f"{path} is damaged: bad format_version {shorten(repr(version), 60)}.", path
+        )
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by a newer nnstudio (format {version}; this one reads up to "
             f"{FORMAT_VERSION}). Update nnstudio to open it.",
             path,
         )
+    problem = field_problem(info)
+    if problem:
+        raise ModelFileError(
+            f"{path} is damaged: {problem}. Use another copy or save the model again.", path
+        )
     return info
 
 
-def _build_model(path: Path, info: dict, weights: dict[str, np.ndarray]):
+def _build_model(path: Path, info: dict, archive: ZipReader):
     from nnstudio.engine.model import Sequential
 
+    dtype = info.get("dtype", "float32")
     try:
-        model = Sequential.from_config(info.get("config"), dtype=info.get("dtype", "float32"))
+        config = info.get("config")
+        if not isinstance(config, dict):
+            raise ValueError("it has no model config")
+        check_model_size(config, dtype)
+        weights = _read_npz(path, archive, WEIGHTS_NPZ)
+        bad = non_finite(weights)
+        if bad:
+            raise ModelFileError(
+                f"{path}: its weights {bad} hold NaN or infinite values (the training "
+                "diverged), so every prediction would be NaN. Train again with a lower "
+                "learning rate.",
+                path,
+            )
+        model = Sequential.from_config(config, dtype=dtype)
         if not model.built:
             raise ValueError("the model config has no input_shape")
         model.load_state_dict(weights)
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
+        if isinstance(error, ModelFileError):
+            raise
         raise ModelFileError(
-            f"{path} holds a model this nnstudio cannot rebuild: {error} "
-            f"(saved by nnstudio {info.get('nnstudio_version', '?')}). Update nnstudio or "
-            "save the model again.",
+            f"{path} holds a model this nnstudio cannot rebuild: {shorten(error, 200)} "
+            f"(saved by nnstudio {shorten(info.get('nnstudio_version', '?'), 30)}). Update "
+            "nnstudio or save the model again.",
             path,
         ) from error
     return model
 
 
-def _bundle_fields(path: Path, members: dict) -> dict:
-    info = _check_header(path, members)
-    model = _build_model(path, info, _read_npz(path, members, WEIGHTS_NPZ))
+def _bundle_fields(path: Path, archive: ZipReader) -> dict:
+    info = _check_header(path, archive)
+    model = _build_model(path, info, archive)
+    names = info.get("class_names")
     return {
         "model": model,
         **_read_loss(path, info),
-        "class_names": info.get("class_names"),
+        "class_names": None if names is None else [str(name) for name in names],
         "preprocessing": info.get("preprocessing"),
         "metadata": dict(info.get("metadata") or {}),
         "format_version": info["format_version"],
@@ -377,9 +408,13 @@ def _bundle_fields(path: Path, members: dict) -> dict:
 
 
 def load_model(path) -> ModelBundle:
-    """Load a ``.nnz`` model (or checkpoint) file; raises :class:`ModelFileError`."""
+    """Load a ``.nnz`` model (or checkpoint) file; raises :class:`ModelFileError`.
+
+    Only ``model.json`` and ``weights.npz`` are read, each after its declared size passed the
+    limit (``NNSTUDIO_MAX_FILE_MB``); other members are never decompressed."""
     path = Path(path)
-    return ModelBundle(**_bundle_fields(path, _read_members(path, "a model file")))
+    with _open_archive(path, "a model file") as archive:
+        return ModelBundle(**_bundle_fields(path, archive))
 
 
 def _read_loss(path: Path, info: dict) -> dict:
@@ -387,8 +422,12 @@ def _read_loss(path: Path, info: dict) -> dict:
     "type" or, as configs said before, "name"."""
     try:
         name, settings = split_config(info.get("loss") or "softmax_crossentropy")
-    except ValueError as error:
-        message = f"{path} is damaged: its loss cannot be read ({error}). Use another copy."
+        if not isinstance(name, str) or not isinstance(settings, dict):
+            raise ValueError(f"{shorten(repr(info.get('loss')), 60)} is not a loss name")
+    except (ValueError, TypeError) as error:
+        message = (
+            f"{path} is damaged: its loss cannot be read ({shorten(error, 100)}). Use another copy."
+        )
         raise ModelFileError(message, path) from None
     return {"loss": name, "loss_settings": {**settings, **dict(info.get("loss_settings") or {})}}
 
@@ -400,13 +439,26 @@ def _rebuild_optimizer(path: Path, scalars: dict, arrays: dict):
         kind = scalars.get("type", scalars.get("name", ""))  # "name": older configs' key
         optimizer = get_optimizer(str(kind))
         optimizer.load_state_dict({**scalars, **arrays})
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ModelFileError(
-            f"{path} has an optimizer state this nnstudio cannot use: {error}. Update "
-            "nnstudio or train from the saved weights with a new optimizer.",
+            f"{path} has an optimizer state this nnstudio cannot use: {shorten(error, 120)}. "
+            "Update nnstudio or train from the saved weights with a new optimizer.",
             path,
         ) from error
     return optimizer
+
+
+def _training_field(path: Path, training: dict, key: str, kind, default):
+    value = training.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ModelFileError(
+            f"{path} is damaged: training.json's {key} has the wrong type "
+            f"({shorten(repr(value), 60)}). Use another copy.",
+            path,
+        )
+    return value
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -414,31 +466,30 @@ def load_checkpoint(path) -> Checkpoint:
     from nnstudio.engine.fit import FitConfig
 
     path = Path(path)
-    members = _read_members(path, "a checkpoint")
-    fields = _bundle_fields(path, members)
-    if TRAINING_JSON not in members:
-        raise ModelFileError(
-            f"{path} is a model file without training state, not a checkpoint. Open it as a "
-            "model, or train it further from its weights with a new optimizer.",
-            path,
-        )
-    training = _read_json(path, members, TRAINING_JSON)
-    optimizer = _rebuild_optimizer(
-        path, dict(training.get("optimizer") or {}), _read_npz(path, members, OPTIMIZER_NPZ)
-    )
+    with _open_archive(path, "a checkpoint") as archive:
+        fields = _bundle_fields(path, archive)
+        if TRAINING_JSON not in archive:
+            raise ModelFileError(
+                f"{path} is a model file without training state, not a checkpoint. Open it as "
+                "a model, or train it further from its weights with a new optimizer.",
+                path,
+            )
+        training = _read_json(path, archive, TRAINING_JSON)
+        scalars = _training_field(path, training, "optimizer", dict, {})
+        optimizer = _rebuild_optimizer(path, dict(scalars), _read_npz(path, archive, OPTIMIZER_NPZ))
+    epoch = _training_field(path, training, "epoch", int, 0)
+    history = _training_field(path, training, "history", list, [])
     config = training.get("fit_config")
     try:
         fit_config = None if config is None else FitConfig.from_dict(config)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ModelFileError(
-            f"{path} has training settings this nnstudio does not know: {error}. Update "
-            "nnstudio or start a new training run from the saved weights.",
+            f"{path} has training settings this nnstudio does not know: {shorten(error, 120)}. "
+            "Update nnstudio or start a new training run from the saved weights.",
             path,
         ) from error
+    if epoch < 0:
+        raise ModelFileError(f"{path} is damaged: training.json's epoch is {epoch}.", path)
     return Checkpoint(
-        **fields,
-        optimizer=optimizer,
-        epoch=int(training.get("epoch", 0)),
-        history=list(training.get("history") or []),
-        fit_config=fit_config,
+        **fields, optimizer=optimizer, epoch=epoch, history=list(history), fit_config=fit_config
     )

@@ -25,10 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from nnstudio.atomic_file import write_atomically
+from nnstudio.safe_read import (
+    FileReadError,
+    MissingFile,
+    json_max_bytes,
+    max_file_bytes,
+    parse_json,
+    read_bytes,
+)
 
 FORMAT = "nnstudio-project"
 VERSION = 1
 SUFFIX = ".nnsproj"
+MAX_LAYERS = 1000  # as in model files (engine.io): far beyond any real network
 
 _TOP_KEYS = {
     "format",
@@ -108,7 +117,9 @@ class Project:
     @classmethod
     def from_dict(cls, data: Any, source: str | os.PathLike | None = None) -> Project:
         """Validate the JSON form and build a Project; ProjectError says what is wrong."""
-        return _parse_project(data, _Where(source))
+        from nnstudio.project.project_parse import parse_project
+
+        return parse_project(data, source)
 
     def copy(self) -> Project:
         return copy.deepcopy(self)
@@ -152,6 +163,7 @@ class Project:
     def build_model(self, dataset=None):
         """The Sequential of the project, built for the dataset's input shape and checked
         against its outputs (classes or regression targets)."""
+        from nnstudio.engine.io import check_model_size
         from nnstudio.engine.model import Sequential
 
         if not self.model.get("layers"):
@@ -166,6 +178,11 @@ class Project:
                     "input_shape or pick a matching dataset"
                 )
             config["input_shape"] = list(dataset.input_shape)
+        try:  # refuse Dense(100000) x 3 before allocating gigabytes; training holds about
+            # four copies of the weights (weights, gradients, two optimizer moments)
+            check_model_size(config, limit=max_file_bytes() // 4)
+        except (ValueError, TypeError, KeyError) as error:
+            raise ProjectError(f"{self.name}: the model is too large: {error}") from None
         model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)
@@ -281,203 +298,25 @@ def check_outputs(model, dataset, loss_name: str) -> None:
             )
 
 
-# -- validation ---------------------------------------------------------------------------------
-
-
-class _Where:
-    """Prefix for messages: the file name when there is one."""
-
-    def __init__(self, source):
-        self.source = str(source) if source is not None else "project"
-
-    def error(self, key: str, problem: str, fix: str = "") -> ProjectError:
-        message = f"{self.source}: {key} {problem}"
-        return ProjectError(message + (f"; {fix}" if fix else ""))
-
-
-def _require_type(where: _Where, key: str, value, kinds, kind_name: str):
-    if isinstance(value, bool) and bool not in kinds:
-        raise where.error(key, f"must be {kind_name}, got {value!r}")
-    if not isinstance(value, kinds):
-        raise where.error(key, f"must be {kind_name}, got {value!r}")
-    return value
-
-
-def _positive_int(where: _Where, key: str, value) -> int:
-    _require_type(where, key, value, (int,), "a whole number")
-    if value < 1:
-        raise where.error(key, f"must be at least 1, got {value}")
-    return value
-
-
-def _number(where: _Where, key: str, value, low: float, high: float, fix: str = "") -> float:
-    _require_type(where, key, value, (int, float), "a number")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise where.error(key, f"must be between {low:g} and {high:g}, got {value!r}", fix)
-    return float(value)
-
-
-def _unknown_keys(where: _Where, section: str, data: dict, known) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise where.error(
-            f"{section}" if section else "the file",
-            f"has unknown key(s) {', '.join(map(repr, unknown))}",
-            f"known keys: {', '.join(sorted(known))}",
-        )
-
-
-def _split_training_config(where: _Where, values: dict, key: str) -> None:
-    """An optimizer or schedule written as a whole config ({"type": "cosine", "min_lr": 0}, or
-    with "name" as older configs said) becomes its name plus ``<key>_settings``."""
-    from nnstudio.engine.settings import split_config
-
-    try:
-        name, settings = split_config(values[key])
-    except ValueError:
-        raise where.error(f"training.{key}", 'has no "type"', 'e.g. "adam" or "cosine"') from None
-    values[key] = name
-    values[f"{key}_settings"] = {**values[f"{key}_settings"], **settings}
-
-
-def _parse_training(where: _Where, data: Any) -> TrainingSettings:
-    if data is None:
-        return TrainingSettings()
-    _require_type(where, "training", data, (dict,), "an object")
-    defaults = TrainingSettings()
-    _unknown_keys(where, "training", data, vars(defaults))
-    values = {**vars(defaults), **data}
-    for key in ("optimizer_settings", "schedule_settings"):
-        _require_type(where, f"training.{key}", values[key], (dict,), "an object")
-    for key in ("optimizer", "schedule"):
-        if isinstance(values[key], dict):
-            _split_training_config(where, values, key)
-    for key in ("loss", "optimizer", "schedule"):
-        _require_type(where, f"training.{key}", values[key], (str,), "a name")
-    _number(
-        where,
-        "training.learning_rate",
-        values["learning_rate"],
-        0.0,
-        1e9,
-        "a good value is 1e-3 for Adam, 0.01-0.1 for SGD",
-    )
-    if values["learning_rate"] <= 0:
-        raise where.error("training.learning_rate", "must be above 0", "try 1e-3")
-    _positive_int(where, "training.batch_size", values["batch_size"])
-    _positive_int(where, "training.epochs", values["epochs"])
-    split = _number(where, "training.validation_split", values["validation_split"], 0.0, 0.9)
-    if values["early_stopping"] is not None:
-        _positive_int(where, "training.early_stopping", values["early_stopping"])
-    _require_type(where, "training.seed", values["seed"], (int,), "a whole number")
-    if values["seed"] < 0:
-        raise where.error("training.seed", f"must be 0 or more, got {values['seed']}")
-    _require_type(where, "training.augment", values["augment"], (bool,), "true or false")
-    values["learning_rate"] = float(values["learning_rate"])
-    values["validation_split"] = split
-    return TrainingSettings(**copy.deepcopy(values))
-
-
-def _parse_dataset(where: _Where, data: Any) -> DatasetSpec:
-    if data is None:
-        raise where.error("dataset", "is missing", 'add "dataset": {"name": "spiral"}')
-    if isinstance(data, str):  # a bare name is accepted as shorthand
-        data = {"name": data}
-    _require_type(where, "dataset", data, (dict,), "an object")
-    _unknown_keys(where, "dataset", data, {"name", "options"})
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise where.error(
-            "dataset.name",
-            f"must be a dataset name, got {name!r}",
-            "e.g. spiral, mnist or csv:data.csv",
-        )
-    options = data.get("options") or {}
-    _require_type(where, "dataset.options", options, (dict,), "an object")
-    return DatasetSpec(name, copy.deepcopy(options))
-
-
-def _parse_model(where: _Where, data: Any) -> dict[str, Any]:
-    if data is None:
-        return {"layers": []}
-    _require_type(where, "model", data, (dict,), "an object")
-    layers = data.get("layers", [])
-    _require_type(where, "model.layers", layers, (list,), "a list")
-    for index, layer in enumerate(layers):
-        key = f"model.layers[{index}]"
-        _require_type(where, key, layer, (dict,), "an object")
-        if not isinstance(layer.get("type"), str):
-            raise where.error(key, 'has no "type"', 'e.g. {"type": "Dense", "units": 10}')
-    shape = data.get("input_shape")
-    if shape is not None and (
-        not isinstance(shape, list)
-        or not shape
-        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
-    ):
-        raise where.error(
-            "model.input_shape",
-            f"must be a list of sizes, got {shape!r}",
-            "e.g. [1, 28, 28] or [2]",
-        )
-    return copy.deepcopy(data)
-
-
-def _parse_project(data: Any, where: _Where) -> Project:
-    _require_type(where, "the file", data, (dict,), "a JSON object")
-    if data.get("format") != FORMAT:
-        raise where.error(
-            "the file",
-            f'is not an nnstudio project (no "format": "{FORMAT}")',
-            "open a .nnsproj file saved by nnstudio",
-        )
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise where.error("version", f"must be a whole number, got {version!r}")
-    if version > VERSION:
-        raise ProjectError(
-            f"{where.source} was written by a newer nnstudio (project format {version}; "
-            f"this one reads up to {VERSION}). Update nnstudio."
-        )
-    _unknown_keys(where, "", data, _TOP_KEYS)
-    name = data.get("name", "untitled")
-    _require_type(where, "name", name, (str,), "text")
-    description = data.get("description", "")
-    _require_type(where, "description", description, (str,), "text")
-    metadata = data.get("metadata") or {}
-    _require_type(where, "metadata", metadata, (dict,), "an object")
-    weights = data.get("weights")
-    if weights is not None:
-        _require_type(where, "weights", weights, (str,), "a file path or null")
-    return Project(
-        name=name,
-        dataset=_parse_dataset(where, data.get("dataset")),
-        model=_parse_model(where, data.get("model")),
-        training=_parse_training(where, data.get("training")),
-        weights=weights,
-        description=description,
-        metadata=copy.deepcopy(metadata),
-    )
-
-
 # -- files --------------------------------------------------------------------------------------
 
 
 def load_project(path: str | os.PathLike) -> Project:
-    """Read and validate a project file. Every problem is a ProjectError naming file and key."""
+    """Read and validate a project file. Every problem is a ProjectError naming file and key.
+
+    The file must be a regular file within the JSON size limit (a 2 GB file or /dev/zero fails
+    at once, before reading) and nested at most ``MAX_JSON_DEPTH`` levels."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        raw = read_bytes(path, "a project file", json_max_bytes())
+    except MissingFile:
         raise ProjectError(f"{path}: no such project file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ProjectError(f"{path}: cannot read the project file ({error})") from None
+    except FileReadError as error:
+        raise ProjectError(str(error)) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ProjectError(
-            f"{path}: not valid JSON at line {error.lineno}, column {error.colno} "
-            f"({error.msg}); fix the file or save the project again"
-        ) from None
+        data = parse_json(raw, str(path))
+    except FileReadError as error:
+        raise ProjectError(f"{error} Fix the file or save the project again.") from None
     project = Project.from_dict(data, source=path)
     project.path = path.resolve()
     return project

@@ -318,3 +318,117 @@ def test_reading_reports_progress(tmp_path):
     read_csv(path, progress=lambda done, total, message: calls.append((done, total, message)))
     size = path.stat().st_size
     assert calls[-1] == (size, size, "Reading data.csv")
+
+
+# -- hostile CSV / NPZ / IDX files (issue 23) -----------------------------------------------------
+
+
+def test_duplicate_header_names_are_refused_naming_the_duplicate(tmp_path):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,label\n1,2,x\n3,4,y\n")
+    with pytest.raises(DatasetError, match="names column 'a' twice \\(columns 1 and 2\\)"):
+        read_csv(path)  # before the fix: the second 'a' silently shadowed
+
+
+def test_1e300_is_refused_without_a_runtime_warning(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("a,b,label\n1,2,x\n1e300,4,y\n")
+    # pytest turns warnings into errors here, so a leaked RuntimeWarning fails this test.
+    with pytest.raises(DatasetError, match="line 3, column 'a': '1e300' is not a finite"):
+        read_csv(path)
+
+
+def test_parsing_cost_is_estimated_before_reading(tmp_path):
+    """A 100k × 500 table (~450 MB) would take ~5 GB to parse; refused from its first lines."""
+    path = tmp_path / "wide.csv"
+    row = ",".join(["0.123456"] * 499) + ",1\n"
+    with open(path, "wb") as file:
+        file.write((",".join(f"c{i}" for i in range(499)) + ",label\n").encode())
+        file.write(row.encode() * 100)
+        file.truncate(100_000 * len(row))
+    with pytest.raises(DatasetError, match="parsing them needs about .* GB of memory"):
+        read_csv(path)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_or_device_is_named_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DatasetError, match="named pipe"):
+        read_csv(fifo)
+    with pytest.raises(DatasetError, match="character device"):
+        read_csv("/dev/zero")  # before the fix: grew to 23 GB
+
+
+@pytest.mark.parametrize("cell", ["inf", "1e309", "1e300", "nan"])
+def test_prediction_rows_with_non_finite_values_name_row_and_column(tmp_path, cell):
+    train = tmp_path / "train.csv"
+    train.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")
+    encoding = read_csv(train).encoding
+    new = tmp_path / "new.csv"
+    new.write_text(f"a,b\n1,2\n3,{cell}\n")
+    # "nan" reads as a missing value (as in training), which this model has no fill for.
+    words = "column 'b' has a missing value in row 2" if cell == "nan" else "is not a finite"
+    with pytest.raises(
+        DatasetError, match=words if cell == "nan" else f"row 2, column 'b': '{cell}' {words}"
+    ):
+        read_csv_features(new, encoding)  # before the fix: inf / NaN predictions, exit 0
+
+
+def test_prediction_with_duplicate_header_is_refused(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    encoding = read_csv(train).encoding
+    new = tmp_path / "new.csv"
+    new.write_text("a,a,b\n1,9,2\n")
+    with pytest.raises(DatasetError, match="names column 'a' twice"):
+        read_csv_features(new, encoding)  # before the fix: the first 'a' used, the second ignored
+
+
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        ({"delimiter": 5}, "delimiter"),
+        ({"features": 5}, "features"),
+        (
+            {"features": [{"column": "a", "kind": "categorical", "categories": 5}]},
+            r"features\[0\]\.categories",
+        ),
+        ({"columns": None}, "columns"),
+    ],
+)
+def test_a_damaged_encoding_names_the_field(tmp_path, damage, words):
+    train = tmp_path / "train.csv"
+    train.write_text("a,b,label\n1,2,x\n3,4,y\n")
+    encoding = {**read_csv(train).encoding, **damage}
+    with pytest.raises(DatasetError, match=f"preprocessing.encoding.{words}"):
+        read_csv_features(train, encoding)  # before the fix: TypeError / KeyError
+
+
+def test_npz_header_claiming_terabytes_is_refused(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "fuzz"))
+    from hostile_corpus import npy_claiming, stored, write_zip
+
+    path = write_zip(
+        tmp_path / "d.npz",
+        [stored("X.npy", npy_claiming((10**14,), bytes(8))), stored("y.npy", b"")],
+    )
+    with pytest.raises(DatasetError, match="declares shape"):
+        read_npz(path)  # before the fix: MemoryError
+
+
+def test_a_gzip_bomb_idx_is_refused_at_the_limit(tmp_path):
+    import gzip
+
+    from nnstudio.data.idx import IdxError, read_idx
+
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    header = bytes([0, 0, 8, 1]) + (64 * 2**20).to_bytes(4, "big")
+    path.write_bytes(gzip.compress(header + bytes(64 * 2**20)))
+    with pytest.raises(IdxError, match="expands to more than the 1.0 MB limit"):
+        read_idx(path, max_bytes=2**20)

@@ -4,7 +4,9 @@ import doctest
 import errno
 import io as stdlib_io
 import json
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,7 +199,7 @@ def test_pickled_weights_are_refused(tmp_path):
     buffer = stdlib_io.BytesIO()
     np.savez(buffer, **{"0.W": np.array([{"evil": 1}], dtype=object)})
     rewrite(path, **{"weights.npz": buffer.getvalue()})
-    with pytest.raises(ModelFileError, match="weights.npz cannot be read"):
+    with pytest.raises(ModelFileError, match="weights.npz.*Python objects"):
         load_model(path)
 
 
@@ -330,3 +332,87 @@ def test_checkpoint_with_unknown_optimizer(tmp_path):
     rewrite(path, **{"training.json": json.dumps(training).encode()})
     with pytest.raises(ModelFileError, match="optimizer state this nnstudio cannot use.*Lion"):
         load_checkpoint(path)
+
+
+# -- hostile files (issue 23) ---------------------------------------------------------------------
+
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "fuzz"))
+from hostile_corpus import GB, Member, deflated_zeros, stored, write_zip  # noqa: E402
+
+
+def _bomb_members(path, **members):
+    """The members of ``path`` (good ones) with some replaced by hostile ones."""
+    with zipfile.ZipFile(path) as archive:
+        good = {name: stored(name, archive.read(name)) for name in archive.namelist()}
+    good.update(members)
+    return write_zip(path, [member for member in good.values() if member is not None])
+
+
+def _bomb(size):
+    return lambda name: Member(name, deflated_zeros(size * GB), size * GB, True)
+
+
+def test_an_unused_3gb_member_is_never_read(tmp_path):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    _bomb_members(path, junk=_bomb(3)("junk"))
+    assert path.stat().st_size < 10 * 2**20
+    assert load_model(path).model.input_shape == (2,)  # before the fix: 6 GB of memory
+
+
+@pytest.mark.parametrize("member", ["weights.npz", "model.json"])
+def test_a_bomb_as_weights_or_model_json_is_refused_from_its_declared_size(tmp_path, member):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    _bomb_members(path, **{member: _bomb(3)(member)})
+    with pytest.raises(ModelFileError, match=f"{member} declares 3.0 GB, more than the"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_weights_are_refused_on_load(tmp_path, value):
+    model = Sequential([Dense(2)], input_shape=(2,))
+    path = save_model(tmp_path / "m.nnz", model)
+    weights = {**model.state_dict(), "0.W": np.full((2, 2), value, np.float32)}
+    buffer = stdlib_io.BytesIO()
+    np.savez(buffer, **weights)
+    rewrite(path, **{"weights.npz": buffer.getvalue()})
+    with pytest.raises(ModelFileError, match="0.W hold NaN or infinite values"):
+        load_model(path)
+
+
+def test_absurd_sizes_are_refused_before_allocating(tmp_path):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    big = {"input_shape": [784], "layers": [{"type": "Dense", "units": 100000}] * 3}
+    rewrite(path, info={"config": big})
+    with pytest.raises(ModelFileError, match="parameters.*more than the"):
+        load_model(path)  # before the fix: MemoryError (40 GB)
+    huge_input = {"input_shape": [10**12], "layers": [{"type": "Dense", "units": 2}]}
+    rewrite(path, info={"config": huge_input})
+    with pytest.raises(ModelFileError, match="too large|more than the"):
+        load_model(path)
+
+
+def test_a_100000_layer_file_gives_a_short_message(tmp_path):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    rewrite(path, info={"config": {"input_shape": [2], "layers": [{"type": "ReLU"}] * 100_000}})
+    with pytest.raises(ModelFileError, match="100,000 layers, more than the 1,000") as error:
+        load_model(path)
+    assert len(str(error.value)) < 500
+
+
+def test_deeply_nested_model_json_is_a_model_file_error(tmp_path):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    rewrite(path, **{"model.json": ("[" * 100_000 + "]" * 100_000).encode()})
+    with pytest.raises(ModelFileError, match="nested deeper"):
+        load_model(path)  # before the fix: RecursionError
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("metadata", 5), ("loss_settings", [1]), ("class_names", 5), ("preprocessing", [])],
+)
+def test_wrong_types_in_model_json_name_the_field(tmp_path, field, value):
+    path = save_model(tmp_path / "m.nnz", Sequential([Dense(2)], input_shape=(2,)))
+    rewrite(path, info={field: value})
+    with pytest.raises(ModelFileError, match=f"model.json's {field} must be"):
+        load_model(path)  # before the fix: TypeError / AttributeError later on

@@ -132,7 +132,7 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, change, words):
 def test_invalid_json_says_line_and_column(tmp_path):
     path = tmp_path / "broken.nnsproj"
     path.write_text('{\n  "format": "nnstudio-project",\n  "version": 1,,\n}')
-    with pytest.raises(ProjectError, match=r"broken.nnsproj: not valid JSON at line 3"):
+    with pytest.raises(ProjectError, match=r"broken.nnsproj is not valid JSON at line 3"):
         load_project(path)
 
 
@@ -366,3 +366,77 @@ def test_regularization_goes_to_the_layers_with_regularized_weights():
     assert "l1" not in config["layers"][0]  # a copy: the given config is unchanged
     assert common_regularization(regularized) == (1e-4, 1e-3)
     assert common_regularization({"layers": [{"type": "Flatten"}]}) == (0.0, 0.0)
+
+
+# -- hostile project files (issue 23) -------------------------------------------------------------
+
+
+def _hostile(tmp_path, **changes):
+    data = {
+        "format": "nnstudio-project",
+        "version": 1,
+        "dataset": {"name": "moons", "options": {}},
+        "model": {"layers": [{"type": "Dense", "units": 2}]},
+    }
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            data.setdefault(section, {})[field] = value
+        else:
+            data[section] = value
+    path = tmp_path / "hostile.nnsproj"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_2gb_project_fails_at_once_without_reading(tmp_path):
+    import resource
+
+    path = tmp_path / "huge.nnsproj"
+    with open(path, "wb") as file:
+        file.truncate(2 * 2**30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ProjectError, match="2.0 GB, more than the 64.0 MB limit.*NNSTUDIO_MAX"):
+        load_project(path)  # before the fix: 4.2 GB of memory, then "not valid JSON"
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KB
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_or_dev_zero_project_is_named_and_never_read(tmp_path):
+    fifo = tmp_path / "pipe.nnsproj"
+    os.mkfifo(fifo)
+    with pytest.raises(ProjectError, match="named pipe"):
+        load_project(fifo)  # before the fix: blocks forever
+    with pytest.raises(ProjectError, match="character device"):
+        load_project("/dev/zero")  # before the fix: grows until killed
+
+
+def test_deeply_nested_project_is_a_project_error(tmp_path):
+    path = tmp_path / "deep.nnsproj"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ProjectError, match="nested deeper than the 64 levels"):
+        load_project(path)  # before the fix: RecursionError
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"dataset__options": {"test_fraction": "a"}}, "dataset.options.test_fraction"),
+        ({"dataset__options": {"samples": 10**10}}, "dataset.options.samples"),
+        ({"dataset__options": {"columns": {"a": 1}}}, "dataset.options.columns"),
+        ({"model__layers": [{"type": "ReLU"}] * 100_000}, "100,000 layers"),
+    ],
+)
+def test_bad_values_name_the_field(tmp_path, changes, words):
+    with pytest.raises(ProjectError, match=words) as error:
+        load_project(_hostile(tmp_path, **changes))
+    assert len(str(error.value)) < 400
+
+
+def test_a_huge_model_is_refused_before_allocating(tmp_path):
+    layers = [{"type": "Dense", "units": 100000}] * 3 + [{"type": "Dense", "units": 2}]
+    project = load_project(_hostile(tmp_path, model__layers=layers))
+    from nnstudio.data.catalog import load_dataset
+
+    with pytest.raises(ProjectError, match="too large.*parameters"):
+        project.build_model(load_dataset("moons", samples=40))  # before the fix: MemoryError
