@@ -3,15 +3,21 @@
 The same `Project` helpers as the window build the dataset, model, loss, optimizer and fit
 configuration, so a run on the command line and a run in the window are the same training.
 Which project the options describe is train_options.py's part; this module runs it, reports
-progress, handles Ctrl+C and writes the files.
+progress, handles Ctrl+C and SIGTERM and writes the files.
+
+Files are written only when the model holds at least one finished epoch: Ctrl+C a second into
+a run never replaces a good model, checkpoint or history with a barely trained one. Every
+output path is checked before training starts, so a read-only folder fails in a second rather
+than after the last epoch.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
-import json
+import math
 import os
 import signal
 import sys
@@ -20,189 +26,81 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nnstudio.atomic_file import write_atomically
+from nnstudio.atomic_file import SaveTargetError, check_writable, write_atomically
 from nnstudio.cli.train_options import TrainUsageError, finish_project, project_from_args
+from nnstudio.cli.train_progress import EPOCH_KEYS, JsonProgress, TextProgress, epoch_record
 from nnstudio.engine.io import json_plain
 from nnstudio.project import Project, save_project
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
-EPOCH_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")
 
 
-# -- progress -----------------------------------------------------------------------------------
+# -- Ctrl+C and SIGTERM -------------------------------------------------------------------------
 
 
-def epoch_record(info: dict[str, Any]) -> dict[str, Any]:
-    return {key: json_plain(info.get(key)) for key in EPOCH_KEYS}
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C or SIGTERM before training started, or a second one during it: quit unsaved."""
 
-
-def _format_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def _percent(value) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
-
-
-def _number(value) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def format_epoch_line(info: dict[str, Any]) -> str:
-    record = epoch_record(info)
-    parts = [
-        f"epoch {record['epoch']}/{info.get('epochs', '?')}",
-        f"loss {_number(record['loss'])}",
-    ]
-    if record["accuracy"] is not None:
-        parts.append(f"accuracy {_percent(record['accuracy'])}")
-    if record["val_loss"] is not None:
-        parts.append(f"val_loss {_number(record['val_loss'])}")
-    if record["val_accuracy"] is not None:
-        parts.append(f"val_accuracy {_percent(record['val_accuracy'])}")
-    parts.append(f"lr {record['lr']:.3g}" if record["lr"] is not None else "lr -")
-    parts.append(f"{record['seconds'] or 0:.1f} s")
-    return "  ".join(parts)
-
-
-class JsonProgress:
-    """One JSON object per epoch on stdout, then the final one; nothing else."""
-
-    def __init__(self, out=None):
-        self.out = out or sys.stdout
-
-    def emit(self, record: dict[str, Any]) -> None:
-        self.out.write(json.dumps(json_plain(record), allow_nan=False))
-        self.out.write("\n")
-        self.out.flush()
-
-    def on_epoch_end(self, info: dict[str, Any]) -> None:
-        self.emit(epoch_record(info))
-
-    def note(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    def final(self, summary: dict[str, Any]) -> None:
-        self.emit({"final": True, **summary})
-
-
-class TextProgress:
-    """Epoch lines on stdout; on a terminal also a live bar (loss, accuracy, ETA) on stderr."""
-
-    BAR_WIDTH = 24
-    REDRAW_SECONDS = 0.1
-
-    def __init__(self, out=None, err=None, bar: bool | None = None):
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
-        self.bar = self.err.isatty() if bar is None else bar
-        self.started = time.perf_counter()
-        self.last_draw = 0.0
-        self.done_batches = 0
-        self.last_accuracy = None
-        self.epochs = None
-        self.bar_shown = False
-
-    def start(self, epochs: int) -> None:
-        self.epochs = epochs
-        self.started = time.perf_counter()
-
-    def on_batch_end(self, info: dict[str, Any]) -> None:
-        self.done_batches += 1
-        now = time.perf_counter()
-        if not self.bar or now - self.last_draw < self.REDRAW_SECONDS:
-            return
-        self.last_draw = now
-        batches = max(1, int(info.get("batches") or 1))
-        batch = int(info.get("batch", 1))  # 1-based, like the epoch
-        epoch = int(info.get("epoch", 1))
-        epochs = self.epochs or epoch
-        remaining = (epochs - epoch) * batches + (batches - batch)
-        eta = (now - self.started) / self.done_batches * remaining
-        filled = int(self.BAR_WIDTH * batch / batches)
-        bar = "#" * filled + "." * (self.BAR_WIDTH - filled)
-        running = info.get("accuracy", self.last_accuracy)
-        accuracy = f"  accuracy {_percent(running)}" if running is not None else ""
-        self.err.write(
-            f"\r\033[Kepoch {epoch}/{epochs} [{bar}] {100 * batch // batches:3d}%  "
-            f"loss {float(info['loss']):.4f}{accuracy}  ETA {_format_duration(eta)}"
-        )
-        self.err.flush()
-        self.bar_shown = True
-
-    def clear_bar(self) -> None:
-        if self.bar_shown:
-            self.err.write("\r\033[K")
-            self.err.flush()
-            self.bar_shown = False
-
-    def on_epoch_end(self, info: dict[str, Any]) -> None:
-        self.clear_bar()
-        self.last_accuracy = info.get("accuracy")
-        print(format_epoch_line(info), file=self.out, flush=True)
-
-    def note(self, message: str) -> None:
-        self.clear_bar()
-        print(message, file=self.err, flush=True)
-
-    def final(self, summary: dict[str, Any]) -> None:
-        self.clear_bar()
-        message = summary.get("message") or f"{summary['epochs_completed']} epochs."
-        lines = [f"{message} Time: {_format_duration(summary['seconds'])}."]
-        tests = {k: v for k, v in summary.items() if k.startswith("test_") and v is not None}
-        if tests:
-            lines.append(
-                "test: "
-                + "  ".join(
-                    f"{k[5:]} {_percent(v) if k == 'test_accuracy' else _number(v)}"
-                    for k, v in tests.items()
-                )
-            )
-        for key, label in (
-            ("model", "model saved to"),
-            ("history", "history saved to"),
-            ("checkpoint", "checkpoint saved to"),
-        ):
-            if summary.get(key):
-                lines.append(f"{label} {summary[key]}")
-        print("\n".join(lines), file=self.out, flush=True)
-
-
-# -- Ctrl+C -------------------------------------------------------------------------------------
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class InterruptHandler:
-    """SIGINT asks the fit loop to stop after the current batch; a second one during training
-    quits at once; while saving, further ones wait so the file is never left half-written."""
+    """SIGINT (Ctrl+C) and SIGTERM alike, so `kill` and a closing terminal save like Ctrl+C.
 
-    def __init__(self, control, progress):
-        self.control = control
+    Before training (loading the data) there is nothing to save: quit at once. During training
+    the first one asks the fit loop to stop after the current batch and a second one quits at
+    once; while saving, further ones wait so that the save completes.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, progress):
         self.progress = progress
-        self.interrupted = False
+        self.control = None  # set by training(): until then a signal quits at once
+        self.signum: int | None = None
         self.saving = False
-        self.previous = None
+        self.previous: dict[int, Any] = {}
+
+    @property
+    def interrupted(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal, as a shell reports it: 130 for Ctrl+C, 143 for SIGTERM."""
+        return 128 + (self.signum or signal.SIGINT)
+
+    def training(self, control) -> None:
+        self.control = control
 
     def __call__(self, signum, frame) -> None:
         if self.saving:
+            self.signum = self.signum or signum
             return
-        if self.interrupted:
-            raise KeyboardInterrupt
-        self.interrupted = True
+        if self.control is None or self.interrupted:
+            self.signum = self.signum or signum
+            raise Interrupted(signum)
+        self.signum = signum
         self.control.stop()
-        self.progress.note(
-            "nnstudio: stopping after this batch and saving (Ctrl+C again to quit without saving)"
-        )
+        self._note("nnstudio: stopping after this batch (Ctrl+C again to quit without saving)")
+
+    def _note(self, message: str) -> None:
+        # A handler runs between two bytecodes, possibly inside a write to stderr.
+        with contextlib.suppress(RuntimeError):
+            self.progress.note(message)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self)
+            for number in self.SIGNALS:
+                self.previous[number] = signal.signal(number, self)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        self.previous.clear()
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -225,10 +123,23 @@ def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
     write_atomically(path, buffer.getvalue())
 
 
-def _check_writable(path: str | None, what: str) -> None:
-    """Fail before training, not after an hour of it, when the output folder is missing."""
-    if path and not Path(path).expanduser().resolve().parent.is_dir():
-        raise TrainUsageError(f"{what} {path}: the folder {Path(path).parent} does not exist")
+def _check_writable(path: str | os.PathLike | None, what: str) -> None:
+    """Fail before training, not after an hour of it, when an output cannot be written."""
+    if not path:
+        return
+    try:
+        check_writable(path)
+    except SaveTargetError as error:
+        raise TrainUsageError(f"{what}: {error}") from None
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every file the run will write: --out and its history, --checkpoint, --save-project."""
+    _check_writable(args.out, "--out")
+    if args.out:
+        _check_writable(history_path(args.out), "--out (its history)")
+    _check_writable(args.checkpoint, "--checkpoint")
+    _check_writable(args.save_project, "--save-project")
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -246,6 +157,22 @@ def _test_metrics(model, loss, dataset) -> dict[str, Any]:
         else ("loss", "mse", "rmse", "mae", "r2")
     )
     return {f"test_{key}": json_plain(report.get(key)) for key in keys}
+
+
+def _refuse_unusable_weights(model, dataset, result) -> None:
+    """Finite weights can still give NaN (a blow-up in the very last update, seen by no loss
+    and no validation): such a model must not replace anything."""
+    import numpy as np
+
+    if not result.history:
+        return  # nothing will be saved anyway
+    with np.errstate(all="ignore"):  # the overflow is what is reported
+        outputs = model.predict(dataset.x_train[:256])
+    if not np.isfinite(outputs).all():
+        raise TrainUsageError(
+            "the trained weights give NaN or infinite outputs (the last updates blew up), so "
+            "nothing was saved; train again with a smaller learning rate"
+        )
 
 
 def _prepare_model(project: Project, dataset, args):
@@ -268,13 +195,80 @@ def _prepare_model(project: Project, dataset, args):
             f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
             f"epochs; give --epochs above {checkpoint.epoch} (the total to reach)"
         )
-    optimizer = checkpoint.optimizer or project.make_optimizer()
-    # The schedule starts from the project's base rate, not from the rate the run ended on.
-    optimizer.lr = project.training.learning_rate
+    optimizer = _resumed_optimizer(project, checkpoint.optimizer, args)
     return restored, optimizer, int(checkpoint.epoch), list(checkpoint.history or [])
 
 
-def _save_outputs(args, project: Project, dataset, model, optimizer, result, summary) -> None:
+def _resumed_optimizer(project: Project, saved, args):
+    """The project's optimizer and learning rate (--optimizer, --lr) apply on --resume too.
+
+    The same optimizer carries its state (momentum, moments) on with the project's rate;
+    another one starts with a fresh state. Either change is said in a line on stderr.
+    """
+    from nnstudio.engine.fit.guard import format_rate
+
+    wanted = project.make_optimizer()
+    lr = float(project.training.learning_rate)
+    if saved is None or type(saved) is not type(wanted):
+        if saved is not None:
+            _note(
+                f"nnstudio: --resume: continuing with {wanted.label} (learning rate "
+                f"{format_rate(lr)}) instead of the checkpoint's {saved.label}, "
+                "with a fresh optimizer state"
+            )
+        optimizer = wanted
+    else:
+        optimizer = saved
+        before = float(getattr(saved, "base_lr", saved.lr))
+        if not math.isclose(before, lr, rel_tol=1e-6):
+            _note(
+                f"nnstudio: --resume: learning rate {format_rate(lr)} instead of the "
+                f"checkpoint's {format_rate(before)}; the {saved.label} state carries on"
+            )
+    # The schedule starts from the project's base rate, not from the rate the run ended on
+    # (the fit loop takes base_lr of a resumed optimizer as the schedule's base).
+    optimizer.lr = optimizer.base_lr = lr
+    return optimizer
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _nothing_to_save(args: argparse.Namespace) -> str:
+    """Why a run that finished no epoch writes nothing, naming what it left alone."""
+    kept = [str(p) for p in (args.out, args.checkpoint) if p and Path(p).exists()]
+    left = f" ({', '.join(kept)} left as {'it was' if len(kept) == 1 else 'they were'})"
+    return "No epoch finished, so nothing was saved" + (left if kept else "") + "."
+
+
+class EpochEndState:
+    """The model and optimizer as the last finished epoch left them (a fit callback).
+
+    A checkpoint records how many epochs finished; after a stop or a blow-up mid-epoch it
+    holds this state rather than the half epoch since, so resuming from it repeats the
+    uninterrupted run exactly.
+    """
+
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.state = (model.state_dict(), optimizer.state_dict())  # a resume's starting point
+
+    def on_epoch_end(self, info) -> None:
+        self.state = (self.model.state_dict(), self.optimizer.state_dict())
+
+    def restore(self, result) -> None:
+        """Put that state back when the run ended inside an epoch (stopped or diverged)."""
+        if result.stopped_reason in ("stopped", "nan"):
+            self.model.load_state_dict(self.state[0])
+            self.optimizer.load_state_dict(self.state[1])
+
+
+def _save_outputs(
+    args, project: Project, dataset, model, optimizer, result, summary, epoch_end=None
+) -> None:
+    if not result.history:
+        return  # a barely trained model must not replace a good file (see run_train)
     metadata = {
         "project": project.name,
         # What recreates this exact dataset (seed included), for evaluate's default.
@@ -303,6 +297,8 @@ def _save_outputs(args, project: Project, dataset, model, optimizer, result, sum
 
         # The whole project rides along, so `train --resume FILE` alone can continue.
         metadata["project_file"] = project.to_dict()
+        if epoch_end is not None:
+            epoch_end.restore(result)  # after --out: the model file keeps the latest weights
         save_checkpoint(
             args.checkpoint,
             model,
@@ -318,14 +314,17 @@ def _save_outputs(args, project: Project, dataset, model, optimizer, result, sum
         summary["checkpoint"] = str(args.checkpoint)
 
 
-def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, history):
+def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, history, extra=()):
     from nnstudio.engine.fit import fit
 
     config = project.fit_config()
     validation = None if config.validation_split else dataset.validation_data
     if project.training.early_stopping and not (validation or config.validation_split):
         raise TrainUsageError("early stopping needs validation data: add --val-split 0.1")
-    callbacks = [progress]
+    from nnstudio.project.doctor import TrainingDoctor
+
+    doctor = progress.doctor = TrainingDoctor()  # first: it adds health to each epoch's report
+    callbacks = [doctor, progress, *extra]
     return fit(
         model,
         project.make_loss(),
@@ -373,12 +372,21 @@ def _download_progress(progress):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    progress = JsonProgress() if args.json else TextProgress()
+    handler = InterruptHandler(progress)
+    try:
+        with handler:
+            return _train(args, progress, handler)
+    except Interrupted as interrupt:
+        print("nnstudio: interrupted; nothing was saved", file=sys.stderr, flush=True)
+        return 128 + interrupt.signum
+
+
+def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> int:
     from nnstudio.engine.fit import TrainingControl
 
-    progress = JsonProgress() if args.json else TextProgress()
     project = project_from_args(args)
-    _check_writable(args.out, "--out")
-    _check_writable(args.checkpoint, "--checkpoint")
+    check_outputs(args)
     dataset = load_with_hint(
         project.load_dataset, progress=_download_progress(progress), download=args.download
     )
@@ -388,22 +396,30 @@ def run_train(args: argparse.Namespace) -> int:
     model, optimizer, initial_epoch, history = _prepare_model(project, dataset, args)
     control = TrainingControl()
     started = time.perf_counter()
-    with InterruptHandler(control, progress) as interrupt:
-        if isinstance(progress, TextProgress):
-            progress.start(project.training.epochs)
-        result = _fit(project, dataset, model, optimizer, progress, control, initial_epoch, history)
-        interrupt.saving = True
-        summary = {
-            "epochs_completed": result.epochs_completed,
-            "stopped_reason": result.stopped_reason,
-            "message": result.message,
-            "seconds": time.perf_counter() - started,
-            **_test_metrics(model, project.make_loss(), dataset),
-        }
-        _save_outputs(args, project, dataset, model, optimizer, result, summary)
+    interrupt.training(control)
+    if isinstance(progress, TextProgress):
+        progress.start(project.training.epochs)
+    epoch_end = EpochEndState(model, optimizer)
+    result = _fit(
+        project, dataset, model, optimizer, progress, control, initial_epoch, history, [epoch_end]
+    )
+    interrupt.saving = True
+    _refuse_unusable_weights(model, dataset, result)
+    summary = {
+        "epochs_completed": result.epochs_completed,
+        "stopped_reason": result.stopped_reason,
+        "message": result.message,
+        "seconds": time.perf_counter() - started,
+        **_test_metrics(model, project.make_loss(), dataset),
+    }
+    _save_outputs(args, project, dataset, model, optimizer, result, summary, epoch_end)
     progress.final(summary)
+    unsaved = "" if result.history or not (args.out or args.checkpoint) else _nothing_to_save(args)
     if result.stopped_reason == "nan":
-        # Training diverged: the last good weights were saved, but the run did not succeed.
-        print(f"nnstudio: error: {result.message}", file=sys.stderr)
+        # Training diverged: the last good weights were restored, but the run did not succeed.
+        problem = " ".join(filter(None, [result.message, unsaved]))
+        print(f"nnstudio: error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_INTERRUPTED if interrupt.interrupted else EXIT_OK
+    if unsaved:
+        _note(f"nnstudio: {unsaved}")
+    return interrupt.exit_code if interrupt.interrupted else EXIT_OK

@@ -42,23 +42,46 @@ def suggested_lr(optimizer, lr: float) -> str:
 
 
 class DivergenceGuard:
-    """Keeps the last weights known to be finite, and words what went wrong.
+    """Keeps the last weights known to give finite outputs, and words what went wrong.
 
     The loop compares each batch's loss with :attr:`limit` (one comparison, also false for
     NaN), calls :meth:`keep` whenever it has checked the weights, and on trouble stops with
-    the message :meth:`bad_loss` or :meth:`blow_up` returns (both leave finite weights in the
-    model).
+    the message :meth:`bad_loss` or :meth:`blow_up` returns. Both put the last *tested* good
+    weights back into the model.
+
+    Finite weights are not yet good weights: SGD with lr=1e30 makes weights of ~1e29 whose
+    outputs are all NaN. So a copy taken by :meth:`keep` is only a candidate until a batch has
+    been trained with it — the optimizer's step counter moved on, and the loop only steps after
+    a batch whose loss was finite and under the limit — and the candidate that is there when
+    trouble comes is dropped when that never happened.
     """
 
     def __init__(self, model, optimizer, where: str):
         self.model, self.optimizer = model, optimizer
         self.limit, self.first_loss = NO_LIMIT_YET, math.nan
-        self.keep(where)
+        # The weights training starts from are the fallback, tested or not: nothing is older.
+        self.good_state, self.good_where = model.state_dict(), where
+        self.candidate = None  # (state, where, optimizer steps when it was taken)
 
     def keep(self, where: str) -> None:
-        """Remember the model's current weights as good; ``where``: "epoch 2, batch 25"."""
-        self.good_state = self.model.state_dict()
-        self.good_where = where
+        """Remember the model's current weights as a candidate; ``where``: "epoch 2, batch 25"."""
+        self._promote_tested_candidate()
+        self.candidate = (self.model.state_dict(), where, self._steps())
+
+    def _steps(self) -> int | None:
+        steps = getattr(self.optimizer, "iterations", None)
+        return steps if isinstance(steps, int) else None
+
+    def _promote_tested_candidate(self) -> None:
+        """The candidate becomes the good copy once a batch trained on it had a finite loss."""
+        if self.candidate is None:
+            return
+        state, where, steps = self.candidate
+        now = self._steps()
+        # An optimizer without a step counter: trust the copy once the next one is taken.
+        if steps is None or now is None or now > steps:
+            self.good_state, self.good_where = state, where
+        self.candidate = None
 
     def weights_finite(self) -> bool:
         return all_finite(self.model.parameters().values())
@@ -73,26 +96,22 @@ class DivergenceGuard:
     def bad_loss(self, epoch: int, batch: int, value: float) -> str:
         """A batch's loss was NaN, infinite or above the limit (seen before the update)."""
         if math.isfinite(value):
-            return self.blow_up(
-                epoch,
-                batch,
-                f"The loss exploded to {value:.3g} (it was {self.first_loss:.3g} at the start)",
-                restore=True,  # these weights are what blew up; an older copy is better
-            )
-        kind = "NaN" if math.isnan(value) else "infinite"
-        return self.blow_up(epoch, batch, f"The loss became {kind}")
-
-    def blow_up(self, epoch: int, batch: int, problem: str, restore: bool = False) -> str:
-        """Keep finite weights — the current ones when they are finite, unless ``restore``,
-        else the last good copy — and return the message (``epoch`` 0-based, ``batch`` 1-based)."""
-        lr = float(self.optimizer.lr)
-        if restore or not self.weights_finite():
-            self.model.load_state_dict(self.good_state)
-            kept = f"the last good weights (from {self.good_where}) were restored"
+            start = f"{self.first_loss:.3g}"
+            problem = f"The loss exploded to {value:.3g} (it was {start} at the start)"
         else:
-            kept = "the last good weights were kept"
+            problem = f"The loss became {'NaN' if math.isnan(value) else 'infinite'}"
+        return self.blow_up(epoch, batch, problem)
+
+    def blow_up(self, epoch: int, batch: int, problem: str) -> str:
+        """Put the last tested good weights back and return the message (``epoch`` 0-based,
+        ``batch`` 1-based). The current weights are what produced the problem — a bad loss,
+        non-finite weights or validation loss — so they are never the ones kept."""
+        lr = float(self.optimizer.lr)
+        self._promote_tested_candidate()
+        self.model.load_state_dict(self.good_state)
         return (
             f"{problem} at epoch {epoch + 1}, batch {batch} — the learning rate "
             f"{format_rate(lr)} is probably too large; try {suggested_lr(self.optimizer, lr)} "
-            f"(or gradient clipping). Training stopped and {kept}."
+            f"(or gradient clipping). Training stopped and the last good weights "
+            f"(from {self.good_where}) were restored."
         )
