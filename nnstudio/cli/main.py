@@ -6,6 +6,7 @@ bench run headless.
     nnstudio evaluate MODEL.nnz --dataset NAME [--json]
     nnstudio predict MODEL.nnz FILE...
     nnstudio bench
+    nnstudio lr-find PROJECT.nnsproj | --preset NAME | --dataset NAME --layers ... [--json]
 
 Exit codes: 0 success, 2 bad arguments or bad input (one line on stderr), 1 unexpected failure
 (the traceback only with --debug). The headless sub-commands never import Qt (predict reads
@@ -20,7 +21,7 @@ import traceback
 
 from nnstudio import __version__
 
-COMMANDS = ("train", "evaluate", "predict", "bench")
+COMMANDS = ("train", "evaluate", "predict", "bench", "lr-find")
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -206,7 +207,8 @@ def _add_train(commands, common) -> None:
     files.add_argument(
         "--resume",
         metavar="CHECKPOINT",
-        help="continue training from a checkpoint written by --checkpoint",
+        help="continue training from a checkpoint written by --checkpoint; --optimizer and "
+        "--lr given with it apply (another optimizer starts with a fresh state)",
     )
     files.add_argument(
         "--save-project",
@@ -298,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnstudio",
         usage="nnstudio [-h] [--version] [--install-desktop] "
-        "[PROJECT.nnsproj | {train,evaluate,predict,bench} ...]",
+        "[PROJECT.nnsproj | {train,evaluate,predict,bench,lr-find} ...]",
         description="A desktop studio for neural networks, written from scratch in NumPy. "
         "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
         epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
@@ -311,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands, common)
     _add_predict(commands, common)
     _add_bench(commands, common)
+    from nnstudio.cli import lr_find  # no Qt, no engine at import: cheap
+
+    lr_find.add_parser(commands, common, _dataset_options(), _positive_int, _non_negative_int)
     return parser
 
 
@@ -339,15 +344,33 @@ def _run_command(args: argparse.Namespace) -> int:
             if args.command == "evaluate"
             else (cli_predict.run_predict(args))
         )
+    if args.command == "lr-find":
+        from nnstudio.cli.lr_find import run_lr_find
+
+        return run_lr_find(args)
     from nnstudio.cli.bench import run_bench
 
     return run_bench(args)
 
 
 def _bad_input(error: BaseException) -> int:
+    """One short line: a message that echoes a 100,000-layer config is cut off."""
+    from nnstudio.safe_read import shorten
+
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    print(f"nnstudio: error: {message}", file=sys.stderr)
+    print(f"nnstudio: error: {shorten(message, 400)}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _input_too_large(error: BaseException) -> BaseException:
+    """RecursionError and MemoryError only come from input too deep or too large (files are
+    checked before reading; this is the last net): say so, as bad input."""
+    if isinstance(error, RecursionError):
+        return ValueError("the input is nested too deeply to read; check the file")
+    return MemoryError(
+        "the input needs more memory than this computer has; use a smaller model or file "
+        "(or lower NNSTUDIO_MAX_FILE_MB so such files are refused before reading)"
+    )
 
 
 def run_headless(args: argparse.Namespace) -> int:
@@ -360,6 +383,10 @@ def run_headless(args: argparse.Namespace) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         return _bad_input(error)
+    except (RecursionError, MemoryError) as error:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        return _bad_input(_input_too_large(error))
     except KeyboardInterrupt:
         print("nnstudio: interrupted", file=sys.stderr)
         return 130
@@ -368,7 +395,7 @@ def run_headless(args: argparse.Namespace) -> int:
             traceback.print_exc()
         else:
             print(
-                f"nnstudio: unexpected error: {type(error).__name__}: {error} "
+                f"nnstudio: unexpected error: {type(error).__name__}: {str(error)[:300]} "
                 "(run again with --debug for the details)",
                 file=sys.stderr,
             )

@@ -4,6 +4,7 @@
 - presets.py: shipped and user presets
 - autosave.py, layer_text.py (``--layers`` text), digit_models.py (the Draw tab's models)
 - evaluation.py: a model evaluated on a dataset (``nnstudio evaluate`` and the Evaluate tab)
+- doctor.py: the training doctor's warnings in words, with their fixes
 - builder_model.py, layer_meta.py, network_checks.py, problems.py, diagram_layout.py: the
   layer builder's model and its live checks
 """

@@ -7,6 +7,8 @@
 - validation.py: the validation pass and early stopping, after each epoch
 - guard.py: the NaN guard (finite weights kept, a message naming the learning rate)
 - parallel.py: each batch split over two cores for networks that gain from it
+- health.py: layer health sampled every few batches (the training doctor's numbers)
+- lr_finder.py: the learning-rate range test on a copy of the model
 """
 
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl

@@ -116,6 +116,8 @@ class _Trainer:
         self.model, self.loss, self.optimizer, self.config = model, loss, optimizer, config
         self.control, self.augment = control, augment
         self.callbacks = list(callbacks)
+        # The training doctor's sampler (a callback with ``health_every``), or None.
+        self.health = next((cb for cb in self.callbacks if getattr(cb, "health_every", 0)), None)
         self.history = [dict(entry) for entry in (history or [])]
         self.initial_epoch = initial_epoch
         self._prepare_data(x, y, validation_data)
@@ -274,6 +276,8 @@ class _Trainer:
         # Per-layer gradient norms cost a pass over all gradients: only when a callback asks.
         asked = [cb.grad_norms_every for cb in self.callbacks if getattr(cb, "grad_norms_every", 0)]
         norms_every = min(asked) if asked else 0
+        health = self.health
+        health_every = health.health_every if health is not None else 0
         order = (
             np.random.default_rng([config.seed, epoch]).permutation(n) if config.shuffle else None
         )
@@ -311,7 +315,13 @@ class _Trainer:
                 return None
             if explode_limit == NO_LIMIT_YET:
                 explode_limit = self.guard.set_limit(value)
+            # Every k batches, and the first (a full one): tiny data sets have fewer than k.
+            sampled = health_every and (batch == 0 or (batch + 1) % health_every == 0)
+            if sampled:
+                health.before_update(model)  # this batch's activations and gradients
             optimizer.step(params, grads)
+            if sampled:
+                health.after_update(model)  # the step's size against the weights
             size = len(xb)
             total_loss += value * size
             seen += size
@@ -445,7 +455,9 @@ def fit(
       (running, this epoch), and grad_norms every k batches when a callback has the attribute
       ``grad_norms_every = k``. Epoch info: epoch, epochs, loss, accuracy, val_loss,
       val_accuracy, lr, seconds, samples_per_second, grad_norms ({"0 Dense": norm}) — plain
-      floats, None where it does not apply.
+      floats, None where it does not apply. A callback with ``health_every = k`` (the
+      training doctor's HealthMonitor) has ``before_update(model)`` and
+      ``after_update(model)`` called around the optimizer's step every k batches.
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.
     - ``augment(x_batch, rng) -> x_batch``: applied to training batches only.
     - ``initial_epoch`` and ``history``: resume after ``initial_epoch`` completed epochs (from a

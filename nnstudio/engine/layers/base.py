@@ -140,6 +140,12 @@ class Layer:
         """The L1/L2 weight penalty this layer adds to the loss (0 without one)."""
         return 0.0
 
+    def last_activation(self) -> tuple[str, np.ndarray] | None:
+        """(activation name, output of the last forward) for layers that apply an activation,
+        else None. The output is the array the layer keeps for its backward anyway, so the
+        training doctor reads it for free (never modify it)."""
+        return None
+
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))
 
@@ -269,6 +275,10 @@ class WeightedLayer(Layer):
         else:
             function.backward(z, y, grad_y, out=out)
         return out
+
+    def last_activation(self) -> tuple[str, np.ndarray] | None:
+        y = getattr(self, "_y", None)
+        return None if y is None else (self.activation, y)
 
     def penalty(self) -> float:
         W = self.params.get("W")

@@ -268,6 +268,10 @@ class Activation(Layer):
             grad_y = grad_y.copy()
         return self._function.backward(self._x, self._y, grad_y, out=grad_y)
 
+    def last_activation(self):
+        y = getattr(self, "_y", None)
+        return None if y is None else (self.function, y)
+
 
 class _FixedActivation(Activation):
     """Base of the convenience layers (ReLU, Tanh, ...): Activation with the function fixed."""

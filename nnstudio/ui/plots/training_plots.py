@@ -409,6 +409,7 @@ class TrainingTab(QWidget):
     def __init__(self, parent=None):
         from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
 
+        from nnstudio.ui.panels.health import HealthPanel
         from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView
         from nnstudio.ui.plots.histograms import WeightHistograms
 
@@ -416,6 +417,7 @@ class TrainingTab(QWidget):
         self.plots = TrainingPlots()
         self.boundary = DecisionBoundaryView()
         self.histograms = WeightHistograms()
+        self.health = HealthPanel()  # the training doctor: a row a layer, and its warnings
         self._pending_snapshot = None
         self._pending_histograms = None  # (histograms, final): kept until drawn
         self._histograms_drawn = -1e9
@@ -446,7 +448,11 @@ class TrainingTab(QWidget):
         layout.setContentsMargins(10, 8, 10, 10)
         layout.setSpacing(6)
         layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
+        body = QSplitter(Qt.Orientation.Vertical)  # the health panel spans the tab's width
+        body.addWidget(self.splitter)
+        body.addWidget(self.health)
+        body.setSizes([560, 190])  # (in proportion) room for a few layers and a warning
+        layout.addWidget(body, 1)
 
     def set_dataset(self, dataset) -> None:
         two_d = tuple(dataset.input_shape) == (2,)
@@ -458,6 +464,7 @@ class TrainingTab(QWidget):
     def new_run(self) -> None:
         self.plots.clear()
         self.histograms.reset()
+        self.health.clear()
 
     def apply_snapshot(self, snapshot: dict) -> None:
         """Draw a worker snapshot (now if the tab is visible, else when it is shown). Only some

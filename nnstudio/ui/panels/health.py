@@ -1,0 +1,178 @@
+"""HealthPanel: the training doctor on the Training tab — a row a layer, coloured, and the
+warnings in words, each with its one-click fixes.
+
+The panel only shows what the epoch reports carried (``health`` and ``warnings``, made by
+nnstudio/project/doctor.py on the training thread); a fix button emits
+``fix_requested(action, warning)`` and the window's DoctorController carries it out.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.ui import style
+
+COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
+GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
+# The buttons a warning offers: (action, label). The DoctorController knows each action.
+FIX_BUTTONS = {
+    "vanishing_gradient": [("switch_to_relu", "Switch to ReLU")],
+    "saturated": [("switch_to_relu", "Switch to ReLU")],
+    "dead_relu": [("switch_to_leaky_relu", "Switch to LeakyReLU"), ("halve_lr", "Halve the rate")],
+    "exploding_gradient": [("halve_lr", "Halve the rate")],
+    "lr_too_high": [("halve_lr", "Halve the rate")],
+    "nan": [("halve_lr_and_train", "Halve the rate and restart from the last good epoch")],
+    "lr_too_low": [("raise_lr", "Raise the rate 10×")],
+    "overfitting": [("add_dropout", "Add Dropout"), ("early_stopping", "Turn on early stopping")],
+    "underfitting": [("find_lr", "Find learning rate…")],
+}
+
+
+def _shade(value, fair: float, bad: float, low_is_bad: bool = False) -> str:
+    """The background of a number: green when healthy, amber past ``fair``, red past ``bad``."""
+    if value is None:
+        return ""
+    if low_is_bad:
+        value, fair, bad = -value, -fair, -bad
+    return BAD if value >= bad else FAIR if value >= fair else GOOD
+
+
+def _cells(name: str, row: dict) -> list[tuple[str, str]]:
+    """(text, background) for each column of a layer's row."""
+    dead, saturated = row.get("dead_fraction"), row.get("saturated_fraction")
+    grad, ratio = row.get("grad_norm"), row.get("update_ratio")
+    mean, spread = row.get("activation_mean"), row.get("activation_std")
+    ratio_shade = ""
+    if ratio is not None:  # healthy near 1e-3: too small or too large are both trouble
+        ratio_shade = GOOD if 1e-5 <= ratio <= 0.05 else FAIR if 1e-7 <= ratio <= 0.5 else BAD
+    activation = row.get("activation") or ""
+    return [
+        (f"{name} {activation}".strip(), ""),
+        ("–" if dead is None else f"{dead:.0%}", _shade(dead, 0.25, 0.5)),
+        ("–" if saturated is None else f"{saturated:.0%}", _shade(saturated, 0.25, 0.5)),
+        ("–" if grad is None else f"{grad:.2g}", ""),
+        ("–" if ratio is None else f"{ratio:.1e}", ratio_shade),
+        ("–" if mean is None else f"{mean:.2f} ± {spread:.2f}", ""),
+    ]
+
+
+class WarningRow(QFrame):
+    """One warning: what is wrong, what to try, and its fix buttons."""
+
+    def __init__(self, warning: dict, on_fix, parent=None):
+        super().__init__(parent)
+        self.setObjectName("healthWarning")
+        self.warning = warning
+        self.setStyleSheet(f"#healthWarning {{ background: {FAIR}; border-radius: 6px; }}")
+        text = QLabel(f"{warning['message']} <b>{warning['fix']}.</b>")
+        text.setWordWrap(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for action, label in FIX_BUTTONS.get(warning["kind"], []):
+            button = QPushButton(label)
+            button.setObjectName(f"fix_{action}")
+            button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
+            buttons.addWidget(button)
+            self.buttons[action] = button
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(text)
+        layout.addLayout(buttons)
+
+
+class HealthPanel(QWidget):
+    """Per-layer health (a table, coloured) and the doctor's warnings with fix buttons."""
+
+    fix_requested = Signal(str, dict)  # action, the warning it answers
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("healthPanel")
+        self.title = QLabel("Layer health — appears after the first epoch")
+        self.title.setObjectName("sectionTitle")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("healthTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)  # compact: more layers in view
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setToolTip(
+            "Dead: ReLU units that never fired. Saturated: sigmoid/tanh units stuck at a flat "
+            "end. Gradient: its size. Step: how much one update changes the weights (healthy "
+            "near 1e-3: ‖Δw‖/‖w‖). Green is healthy, amber worth watching, red a problem."
+        )
+        warnings = QWidget()
+        self.warnings_box = QVBoxLayout(warnings)
+        self.warnings_box.setContentsMargins(0, 0, 4, 0)
+        self.warnings_box.addStretch(1)  # rows go above it, at the top
+        self.warning_rows: list[WarningRow] = []
+        scroll = QScrollArea()  # several warnings scroll rather than squeeze each other
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(warnings)
+        columns = QHBoxLayout()  # the table and the warnings side by side: compact in height
+        columns.addWidget(self.table, 3)
+        columns.addWidget(scroll, 2)
+        # An explicit small minimum (the layout's own would be larger): the window must still
+        # fit a 1366×768 screen; the splitter above gives the panel its room.
+        self.setMinimumHeight(48)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addLayout(columns, 1)
+        self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
+
+    def clear(self) -> None:
+        self.table.setRowCount(0)
+        self.set_warnings([])
+        self._shown = None
+        self.title.setText("Layer health — appears after the first epoch")
+
+    def show_epoch(self, epoch: dict) -> None:
+        """An epoch report with ``health`` and ``warnings`` (others are ignored)."""
+        health, warnings = epoch.get("health"), epoch.get("warnings")
+        if health is None or (health, warnings) == self._shown:
+            return
+        self._shown = (health, warnings)
+        self.title.setText(f"Layer health — epoch {epoch.get('epoch', '?')}")
+        self.set_health(health)
+        self.set_warnings(warnings or [])
+        named = {warning.get("layer") for warning in warnings or ()}
+        for row, name in enumerate(health):  # the layers a warning is about, in red
+            if name in named:
+                self.table.item(row, 0).setBackground(QColor(BAD))
+
+    def set_health(self, health: dict) -> None:
+        self.table.setRowCount(len(health))
+        for row, (name, numbers) in enumerate(health.items()):
+            for column, (text, shade) in enumerate(_cells(name, numbers)):
+                item = QTableWidgetItem(text)
+                if shade:
+                    item.setBackground(QColor(shade))
+                    item.setForeground(QColor(style.TEXT))
+                self.table.setItem(row, column, item)
+
+    def set_warnings(self, warnings: list[dict]) -> None:
+        for old in self.warning_rows:
+            self.warnings_box.removeWidget(old)
+            old.deleteLater()
+        self.warning_rows = [WarningRow(w, self.fix_requested.emit) for w in warnings]
+        for position, row in enumerate(self.warning_rows):
+            self.warnings_box.insertWidget(position, row)

@@ -1,0 +1,227 @@
+"""The training doctor: layer health numbers, no false alarms on the shipped presets, and each
+warning made to happen on purpose with its kind and its fix."""
+
+import doctest
+
+import numpy as np
+import pytest
+
+from nnstudio.engine.fit import fit, health
+from nnstudio.engine.fit.health import HealthMonitor
+from nnstudio.engine.layers import Dense
+from nnstudio.engine.losses import get_loss
+from nnstudio.engine.model import Sequential
+from nnstudio.engine.optimizers import SGD
+from nnstudio.project import list_presets, load_preset
+from nnstudio.project.doctor import FIXES, HealthWarning, TrainingDoctor, diagnose
+
+MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model"}
+
+
+def train(project, epochs, dataset=None, model_hook=None):
+    """A short run of ``project`` with the doctor on: (result, doctor)."""
+    dataset = dataset or project.load_dataset()
+    model = project.build_model(dataset)
+    if model_hook is not None:
+        model_hook(model)
+    config = project.fit_config()
+    config.epochs = epochs
+    doctor = TrainingDoctor()
+    result = fit(
+        model,
+        project.make_loss(),
+        project.make_optimizer(),
+        dataset.x_train,
+        dataset.y_train,
+        config,
+        validation_data=dataset.validation_data,
+        callbacks=[doctor],
+        augment=project.make_augment(dataset),
+    )
+    return result, doctor
+
+
+def kinds(result) -> set[str]:
+    return {w["kind"] for epoch in result.history for w in epoch["warnings"]}
+
+
+def warnings_of(result, kind: str) -> list[dict]:
+    return [w for w in result.history[-1]["warnings"] if w["kind"] == kind]
+
+
+def spiral(layers, **training):
+    project = load_preset("spiral-mlp")
+    project.model = {"layers": layers}
+    for key, value in training.items():
+        setattr(project.training, key, value)
+    return project
+
+
+def test_doctests():
+    assert doctest.testmod(health).failed == 0
+
+
+# -- the numbers --------------------------------------------------------------------------------
+
+
+def test_health_numbers_match_what_they_claim():
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(6, activation="relu"), Dense(2)], input_shape=(3,), seed=0)
+    model.layers[0].params["b"][:3] = -100.0  # three units can never fire
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 40)
+    outputs = model.forward(x, training=True)
+    _, grad = get_loss("softmax_crossentropy").value_and_grad(outputs, y)
+    model.backward(grad, need_input_grad=False)
+    grads = {k: v.copy() for k, v in model.gradients().items()}
+    monitor = HealthMonitor(every=1)
+    monitor.before_update(model)
+    SGD(lr=0.1).step(model.parameters(), model.gradients())
+    monitor.after_update(model)
+    summary = monitor.epoch_summary()
+    first = summary["0 Dense"]
+    assert first["dead_fraction"] == pytest.approx(0.5)
+    grad_norm = np.sqrt(sum(np.sum(grads[k] ** 2) for k in ("0.W", "0.b")))
+    assert first["grad_norm"] == pytest.approx(grad_norm, rel=1e-5)
+    weights = np.sqrt(sum(np.sum(model.parameters()[k] ** 2) for k in ("0.W", "0.b")))
+    assert first["update_ratio"] == pytest.approx(0.1 * grad_norm / weights, rel=1e-4)
+    activations = model.layers[0].last_activation()[1]
+    assert first["activation_mean"] == pytest.approx(float(activations.mean()), rel=1e-5)
+    assert summary["1 Dense"]["dead_fraction"] is None  # linear: cannot die
+
+
+def test_the_doctor_does_not_change_training():
+    project = load_preset("2d-classifier")
+    dataset = project.load_dataset()
+    weights = []
+    for callbacks in ([], [TrainingDoctor(every=1)]):
+        model = project.build_model(dataset)
+        config = project.fit_config()
+        config.epochs = 3
+        fit(model, project.make_loss(), project.make_optimizer(), dataset.x_train,
+            dataset.y_train, config, callbacks=callbacks)  # fmt: skip
+        weights.append(model.state_dict())
+    for name, value in weights[0].items():
+        np.testing.assert_array_equal(value, weights[1][name])
+
+
+def test_every_epoch_report_gains_health_and_warnings():
+    result, _ = train(load_preset("xor-net"), epochs=2)
+    for epoch in result.history:
+        assert set(epoch["health"]) == {"0 Dense", "1 Dense"}
+        assert epoch["health"]["0 Dense"]["saturated_fraction"] is not None  # tanh
+        assert isinstance(epoch["warnings"], list)
+
+
+# -- no false alarms ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(set(list_presets()) - MNIST_PRESETS))
+def test_toy_presets_train_without_warnings(name):
+    project = load_preset(name)
+    result, doctor = train(project, epochs=min(project.training.epochs, 30))
+    assert result.stopped_reason in ("completed", "early_stopping")
+    assert kinds(result) == set(), [e["warnings"] for e in result.history if e["warnings"]]
+    assert doctor.final_warnings == []
+
+
+@pytest.mark.parametrize("name", sorted(MNIST_PRESETS & set(list_presets())))
+def test_mnist_presets_train_without_warnings(name, mnist_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    project = load_preset(name)
+    dataset = project.load_dataset()
+    dataset.x_train, dataset.y_train = dataset.x_train[:2000], dataset.y_train[:2000]
+    dataset.x_val, dataset.y_val = dataset.x_val[:500], dataset.y_val[:500]
+    result, _ = train(project, epochs=2, dataset=dataset)
+    assert kinds(result) == set(), [e["warnings"] for e in result.history]
+
+
+# -- each warning on purpose --------------------------------------------------------------------
+
+
+def test_a_deep_sigmoid_network_gets_vanishing_gradients():
+    layers = [{"type": "Dense", "units": 32, "activation": "sigmoid"}] * 8
+    result, _ = train(spiral([*layers, {"type": "Dense", "units": 3}]), epochs=3)
+    (warning,) = warnings_of(result, "vanishing_gradient")
+    assert "ReLU or BatchNorm" in warning["fix"]
+    assert warning["layer"] == "0 Dense"
+    assert "smaller than the last layer" in warning["message"]
+    assert "sigmoid" in warning["message"]
+
+
+def test_sigmoid_units_with_huge_weights_are_saturated():
+    def blow_up_weights(model):
+        model.layers[0].params["W"] *= 200.0
+
+    layers = [
+        {"type": "Dense", "units": 32, "activation": "sigmoid"},
+        {"type": "Dense", "units": 3},
+    ]
+    result, _ = train(spiral(layers), epochs=1, model_hook=blow_up_weights)
+    (warning,) = warnings_of(result, "saturated")
+    assert warning["layer"] == "0 Dense"
+    assert "ReLU or BatchNorm" in warning["fix"]
+
+
+def test_sgd_at_rate_50_blows_up_and_says_the_rate_is_too_high():
+    project = spiral(load_preset("spiral-mlp").model["layers"], optimizer="sgd", learning_rate=50.0)
+    result, doctor = train(project, epochs=3)
+    assert result.stopped_reason == "nan"
+    (warning,) = doctor.final_warnings
+    assert warning["kind"] == "nan"
+    assert "learning rate is too high" in warning["message"]
+    assert "at epoch 1, batch" in warning["message"]
+    assert warning["fix"].startswith("Halve the learning rate")
+
+
+def test_a_tiny_dataset_with_a_big_network_overfits():
+    big = [{"type": "Dense", "units": 256, "activation": "relu"}] * 3
+    project = spiral([*big, {"type": "Dense", "units": 3}])
+    project.dataset.options.update(samples=60, noise=0.3)
+    result, _ = train(project, epochs=100)
+    (warning,) = warnings_of(result, "overfitting")
+    assert "Dropout" in warning["fix"] and "early stopping" in warning["fix"]
+    assert warning["layer"] is None
+    assert "validation loss rose" in warning["message"]
+
+
+def test_relus_killed_by_a_bad_init_are_dead():
+    def bad_init(model):
+        model.layers[1].params["b"][:] = -20.0  # every unit of layer 1 starts (and stays) off
+
+    result, _ = train(load_preset("spiral-mlp"), epochs=2, model_hook=bad_init)
+    dead = warnings_of(result, "dead_relu")
+    assert dead[0]["layer"] == "1 Dense"  # (layer 2, fed only zeros, dies with it)
+    assert "LeakyReLU" in dead[0]["fix"]
+    assert "100%" in dead[0]["message"]
+    assert not warnings_of(result, "vanishing_gradient")  # the dead units explain it
+
+
+# -- the rules on their own ---------------------------------------------------------------------
+
+
+def row(grad=0.1, ratio=1e-3, activation="relu", **extra):
+    return {"activation": activation, "grad_norm": grad, "update_ratio": ratio, **extra}
+
+
+def test_rules_for_rates_exploding_gradients_and_underfitting():
+    history = [{"epoch": e, "loss": 1.0, "val_loss": None, "accuracy": 0.3, "lr": 1e-9}
+               for e in range(1, 11)]  # fmt: skip
+    tiny = {"0 Dense": row(ratio=1e-8), "1 Dense": row(ratio=1e-8, activation="linear")}
+    assert {w.kind for w in diagnose(tiny, history)} == {"lr_too_low", "underfitting"}
+    huge = {"0 Dense": row(ratio=0.9), "1 Dense": row(activation="linear")}
+    (high,) = [w for w in diagnose(huge, history[:1]) if w.kind == "lr_too_high"]
+    assert "90%" in high.message and high.fix == FIXES["lr_too_high"]
+    steep = {"0 Dense": row(grad=500.0), "1 Dense": row(grad=0.01, activation="linear")}
+    (exploding,) = diagnose(steep, history[:1])
+    assert exploding.kind == "exploding_gradient" and "clipping" in exploding.fix
+
+
+def test_warning_dict_has_the_documented_keys():
+    warning = HealthWarning("dead_relu", "message", "1 Dense")
+    assert warning.to_dict() == {
+        "layer": "1 Dense",
+        "kind": "dead_relu",
+        "message": "message",
+        "fix": FIXES["dead_relu"],
+    }

@@ -1,0 +1,129 @@
+"""The training doctor in the window: the health panel fed by real runs, warnings with their
+one-click fixes (undoable builder edits, the Hyperparameters dock), and the LR finder dialog."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+SIGMOID_8 = [{"type": "Dense", "units": 32, "activation": "sigmoid"}] * 8
+
+
+def train_to_the_end(qtbot, window, timeout=30_000) -> dict:
+    with qtbot.waitSignal(window.training_finished, timeout=timeout) as blocker:
+        window.training.train()
+    qtbot.waitUntil(lambda: window.training.session is None, timeout=10_000)
+    return blocker.args[0]
+
+
+def output_layer(window) -> dict:
+    return {"type": "Dense", "units": window.dataset.n_classes}
+
+
+def fix_button(panel, kind: str, action: str):
+    row = next(r for r in panel.warning_rows if r.warning["kind"] == kind)
+    return row.buttons[action]
+
+
+def test_the_health_panel_shows_a_row_a_layer_after_a_run(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(3)
+    result = train_to_the_end(qtbot, window)
+    assert result["stopped_reason"] == "completed"
+    panel = window.training_tab.health
+    assert panel.objectName() == "healthPanel"
+    health = window.current_run.history[-1]["health"]
+    assert panel.table.rowCount() == len(health) > 0
+    assert panel.table.item(0, 0).text().startswith(next(iter(health)))
+    assert "epoch 3" in panel.title.text()
+    # The step-size column is coloured: green for a healthy ratio near 1e-3.
+    assert panel.table.item(0, 4).background().color().name() == "#dcfce7"
+    assert panel.warning_rows == []  # the first-launch network is healthy
+
+
+def test_a_deep_sigmoid_network_is_told_to_switch_to_relu(qtbot, window):
+    window.builder.replace_layers([*SIGMOID_8, output_layer(window)], "Deep sigmoid")
+    window.hyperparameters.epochs_box.setValue(2)
+    train_to_the_end(qtbot, window)
+    panel = window.training_tab.health
+    row = next(r for r in panel.warning_rows if r.warning["kind"] == "vanishing_gradient")
+    assert "ReLU or BatchNorm" in row.warning["fix"]
+    qtbot.mouseClick(row.buttons["switch_to_relu"], Qt.MouseButton.LeftButton)
+    layers = window.builder.config()["layers"]
+    assert [layer.get("activation") for layer in layers[:8]] == ["relu"] * 8
+    window.builder.undo_stack.undo()  # one undoable step
+    assert window.builder.config()["layers"][0]["activation"] == "sigmoid"
+
+
+def test_a_blow_up_offers_half_the_rate_and_a_restart(qtbot, window):
+    dock = window.hyperparameters
+    dock.optimizer_box.setCurrentIndex(dock.optimizer_box.findData("sgd"))
+    dock.learning_rate_box.setValue(50.0)
+    result = train_to_the_end(qtbot, window)
+    assert result["stopped_reason"] == "nan"
+    panel = window.training_tab.health
+    button = fix_button(panel, "nan", "halve_lr_and_train")
+    assert "learning rate is too high" in panel.warning_rows[0].warning["message"]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert dock.learning_rate_box.value() == 25.0
+    assert window.training.session is not None  # training went on from the good weights
+    window.training.shutdown()
+
+
+def test_overfitting_fixes_add_dropout_and_early_stopping(qtbot, window):
+    panel = window.training_tab.health
+    warning = {"layer": None, "kind": "overfitting", "message": "m", "fix": "f"}
+    panel.set_warnings([warning])
+    qtbot.mouseClick(fix_button(panel, "overfitting", "add_dropout"), Qt.MouseButton.LeftButton)
+    layers = window.builder.config()["layers"]
+    assert layers[-2]["type"] == "Dropout" and layers[-1]["type"] == "Dense"
+    assert window.training_tab.health.warning_rows == []  # a new model: a new run, new health
+    panel.set_warnings([warning])
+    qtbot.mouseClick(fix_button(panel, "overfitting", "early_stopping"), Qt.MouseButton.LeftButton)
+    assert window.hyperparameters.early_box.isChecked()
+    assert window.document.training.early_stopping is not None
+
+
+def test_dead_relus_switch_to_leaky_relu_and_halve_the_rate(qtbot, window):
+    panel = window.training_tab.health
+    rate = window.hyperparameters.learning_rate_box.value()
+    panel.set_warnings([{"layer": "0 Dense", "kind": "dead_relu", "message": "m", "fix": "f"}])
+    qtbot.mouseClick(fix_button(panel, "dead_relu", "halve_lr"), Qt.MouseButton.LeftButton)
+    assert window.hyperparameters.learning_rate_box.value() == rate / 2
+    panel.set_warnings([{"layer": "0 Dense", "kind": "dead_relu", "message": "m", "fix": "f"}])
+    qtbot.mouseClick(
+        fix_button(panel, "dead_relu", "switch_to_leaky_relu"), Qt.MouseButton.LeftButton
+    )
+    activations = {layer.get("activation") for layer in window.builder.config()["layers"]}
+    assert "relu" not in activations and "leaky_relu" in activations
+
+
+def test_the_lr_finder_dialog_plots_the_curve_and_uses_the_rate(qtbot, window):
+    weights = {k: v.copy() for k, v in window.model.state_dict().items()}
+    window.actionFindLearningRate.trigger()
+    dialog = window.doctor.dialog
+    assert dialog.objectName() == "lrFinderDialog"
+    with qtbot.waitSignal(dialog.result_shown, timeout=30_000) as blocker:
+        pass
+    result = blocker.args[0]
+    assert dialog.plot.getPlotItem().ctrl.logXCheck.isChecked()  # the rate axis is logarithmic
+    x, y = dialog.curve.getData()
+    assert len(x) == len(result.lrs) > 10
+    assert dialog.marker.isVisible()
+    marked = 10 ** dialog.marker.value()  # the axis is log10 of the rate
+    assert abs(marked - result.suggested_lr) <= 1e-6 * result.suggested_lr
+    assert "Suggested learning rate" in dialog.message.text()
+    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    expected = float(f"{result.suggested_lr:.2g}")
+    assert abs(window.hyperparameters.learning_rate_box.value() - expected) <= 1e-9 * expected
+    assert window.document.training.learning_rate == pytest.approx(expected)
+    for name, value in window.model.state_dict().items():  # the window's model is untouched
+        assert (value == weights[name]).all(), name
+
+
+def test_the_lr_finder_waits_while_training_owns_the_model(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(500)
+    window.training.train()
+    window.actionFindLearningRate.trigger()
+    assert window.doctor.dialog is None
+    assert "Training owns the model" in window.message_bar.text()
+    window.training.shutdown()
