@@ -132,7 +132,9 @@ class TrainingControl:
 
     def stop(self) -> None:
         """Stop after the current batch (also wakes a paused loop so it can finish)."""
-        self._stop_event.set()
+        with self._lock:
+            self._stop_event.set()
+            self._steps_pending = 0  # a single step still running must not pause it again
         self._running.set()
 
     def pause(self) -> None:
@@ -186,5 +188,7 @@ class TrainingControl:
         with self._lock:
             if self._steps_pending:
                 self._steps_pending -= 1
-                if not self._steps_pending:
+                # A stop that came during the step wins: pausing now would leave the loop
+                # waiting for a resume that never comes.
+                if not self._steps_pending and not self._stop_event.is_set():
                     self._running.clear()
