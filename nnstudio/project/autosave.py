@@ -62,6 +62,27 @@ class Autosave:
         save_project(project, self.path)
         return self.path
 
+    def adopt(self, path: str | os.PathLike) -> Path:
+        """Make a crashed process's autosave this process's own (moved, with its weights), so
+        it stays until this process ends cleanly; returns the new path. Restoring needs this:
+        the weights are read only once the project's dataset has loaded, after the restore."""
+        from nnstudio.project import load_project, save_project
+
+        path = Path(path)
+        if path == self.path:
+            return path
+        project = load_project(path)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        own_weights = path.with_suffix(".nnz")  # only the autosave's own file ever moves
+        self.weights_path.unlink(missing_ok=True)
+        keeps_weights = project.weights == own_weights.name and own_weights.is_file()
+        project.weights = self.weights_path.name if keeps_weights else None
+        if keeps_weights:
+            os.replace(own_weights, self.weights_path)
+        save_project(project, self.path)
+        self.discard(path)
+        return self.path
+
     def leftovers(self) -> list[Path]:
         """Autosaves of processes that are gone, newest first."""
         if not self.folder.is_dir():

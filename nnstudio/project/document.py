@@ -41,6 +41,7 @@ class ProjectDocument:
 
     Events sent to subscribers (``listener(event, *args)``):
 
+    - ``("restored",)``: a failed open put the document back as it was; views show it again.
     - ``("project_loaded",)``: a whole project replaced the old one. Views show it all and
       may hand back their normal form of it through the setters while handling this event:
       the "saved" copy is taken after every listener has run.
@@ -158,6 +159,27 @@ class ProjectDocument:
         self._emit("project_loaded")
         self._saved = self._form()
         self._emit("file_changed")
+        self._check_modified()
+
+    # Shared, not copied, by snapshot/restore: runs are this session's history, not the file's.
+    _SHARED = ("runs", "current_run")
+
+    def snapshot(self) -> dict:
+        """Everything ``restore`` needs to put the document back as it is now (an open that
+        fails halfway must leave it exactly as before)."""
+        state = {k: v for k, v in vars(self).items() if k not in ("_listeners", *self._SHARED)}
+        state = copy.deepcopy(state)
+        state.update(runs=list(self.runs), current_run=self.current_run)
+        return state
+
+    def restore(self, state: dict) -> None:
+        """Back to a ``snapshot``. Views show it again on ``("restored",)``."""
+        for key, value in state.items():
+            setattr(self, key, value if key in self._SHARED else copy.deepcopy(value))
+        self.runs = list(state["runs"])
+        self._emit("restored")
+        self._emit("file_changed")
+        self._modified = not self.is_modified()  # always tell the views: they may be off
         self._check_modified()
 
     def mark_saved(self, project: Project, path: Path | str) -> None:

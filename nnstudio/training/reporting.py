@@ -12,7 +12,9 @@ callables (a Qt worker passes its signals' ``emit``; a test passes ``list.append
   predictions on a grid (computed on the training thread, off the GUI's); weight histograms
   only at most ``histogram_hz`` per second (they change slowly and cost about a millisecond
   of the training thread for a 784-512-10 MLP), and in the first, the last and every forced
-  snapshot. A forced snapshot (pause, single step) is asked for through ``force_update``.
+  snapshot. A forced snapshot (pause, single step) is asked for through ``force_update``;
+- state     (optional) only when ``state_requested`` is set: at the next epoch end, a copy of
+  the weights and the model's config, for an autosave while training runs.
 
 Every payload is a copy: the views never hold a reference to the live weights.
 :func:`make_job` and :func:`run_job` are the run itself: what to train, and the fit call.
@@ -115,10 +117,13 @@ def make_job(
     validation = None
     if getattr(dataset, "x_val", None) is not None and len(dataset.x_val):
         validation = (dataset.x_val, dataset.y_val)
+    from nnstudio.project.doctor import TrainingDoctor
+
     return {
         "model": model,
         "loss": loss,
         "optimizer": optimizer,
+        "doctor": TrainingDoctor(),  # layer health and warnings in each epoch's report
         "dataset": dataset,
         "x": dataset.x_train,
         "y": dataset.y_train,
@@ -140,7 +145,8 @@ def run_job(job: dict, control, callbacks):
         job["y"],
         job["config"],
         validation_data=job["validation_data"],
-        callbacks=callbacks,
+        # The doctor first: it adds "health" and "warnings" to the epoch reports the rest get.
+        callbacks=(job["doctor"], *callbacks) if job.get("doctor") else callbacks,
         control=control,
         augment=job["augment"],
         initial_epoch=job["initial_epoch"],
@@ -202,6 +208,7 @@ class TrainingReporter:
         progress: Outlet,
         epochs: Outlet,
         snapshot: Outlet,
+        state: Outlet | None = None,
         force_update: threading.Event | None = None,
         progress_hz: float = PROGRESS_HZ,
         snapshot_hz: float = SNAPSHOT_HZ,
@@ -209,6 +216,11 @@ class TrainingReporter:
         clock: Callable[[], float] = time.monotonic,
     ):
         self._outlets = {"progress": progress, "epochs": epochs, "snapshot": snapshot}
+        self._state_outlet = state
+        # Set from the GUI thread: at the next epoch end, hand over a copy of the weights
+        # (what an autosave during training writes; the GUI must not read the live model).
+        self.state_requested = threading.Event()
+        self._model = model
         self._clock = clock
         self._progress = Throttle(progress_hz)
         self._epochs = Throttle(progress_hz)
@@ -263,6 +275,18 @@ class TrainingReporter:
         now = self._clock()
         if self._epochs.ready(now):
             self._emit_epochs(now)
+        if self.state_requested.is_set() and self._state_outlet is not None:
+            self.state_requested.clear()
+            self._flush(now)  # the epochs the copy includes reach the views before it
+            self._state_outlet(self.state_copy(info))
+
+    def state_copy(self, info: dict) -> dict:
+        """The model's weights and config as they are between two epochs (copies)."""
+        return {
+            "epoch": int(info.get("epoch", 0)),
+            "config": self._model.config(),
+            "state": self._model.state_dict(),
+        }
 
     # -- emission -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ across threads as signals:
 - ``epoch_done``       finished epochs, coalesced, at most ``progress_hz`` per second;
 - ``weights_snapshot`` weight copies, histograms and the decision-boundary grid, at most
   ``snapshot_hz`` per second (histograms ``histogram_hz``);
+- ``state_copy``       after ``request_state()``: the weights and config at the next epoch end;
 - ``finished`` (the result as a plain dict) or ``failed`` (a message for the user).
 """
 
@@ -38,6 +39,7 @@ class TrainingWorker(QObject):
     batch_progress = Signal(dict)
     epoch_done = Signal(dict)
     weights_snapshot = Signal(dict)
+    state_copy = Signal(dict)
     finished = Signal(dict)
     failed = Signal(str)
 
@@ -60,6 +62,7 @@ class TrainingWorker(QObject):
             progress=self.batch_progress.emit,
             epochs=self.epoch_done.emit,
             snapshot=self.weights_snapshot.emit,
+            state=self.state_copy.emit,
             force_update=force_update,
             progress_hz=progress_hz,
             snapshot_hz=snapshot_hz,
@@ -71,7 +74,10 @@ class TrainingWorker(QObject):
         try:
             self._reporter.start(self._job["initial_epoch"])
             result = run_job(self._job, self._control, callbacks=(self,))
-            self.finished.emit(self._reporter.finish(result))
+            payload = self._reporter.finish(result)
+            doctor = self._job.get("doctor")  # after a blow-up, its words on why
+            payload["warnings"] = doctor.final_warnings if doctor is not None else []
+            self.finished.emit(payload)
         except Exception as error:  # noqa: BLE001 - a worker must report, never die silently
             self.failed.emit(failure_message(error))
 
@@ -86,6 +92,11 @@ class TrainingWorker(QObject):
     def on_epoch_end(self, info: dict) -> None:
         self._reporter.on_epoch_end(info)
 
+    @property
+    def state_requested(self) -> threading.Event:
+        """Set from any thread: the loop hands a state copy at its next epoch end."""
+        return self._reporter.state_requested
+
 
 class TrainingSession(QObject):
     """One training run on a worker thread.
@@ -98,6 +109,7 @@ class TrainingSession(QObject):
     batch_progress = Signal(dict)
     epoch_done = Signal(dict)
     weights_snapshot = Signal(dict)
+    state_copy = Signal(dict)  # after request_state(): weights and config at an epoch end
     finished = Signal(dict)
     failed = Signal(str)
     paused_changed = Signal(bool)
@@ -126,6 +138,8 @@ class TrainingSession(QObject):
         self._worker = TrainingWorker(
             job, self.control, self._force_update, progress_hz, snapshot_hz, histogram_hz
         )
+        # Kept here: the worker object is deleted once its thread ends.
+        self._state_requested = self._worker.state_requested
         self._thread = QThread(self)
         self._thread.setObjectName("nnstudio-training")
         self._running = False
@@ -143,6 +157,7 @@ class TrainingSession(QObject):
         worker.batch_progress.connect(self.batch_progress)
         worker.epoch_done.connect(self.epoch_done)
         worker.weights_snapshot.connect(self.weights_snapshot)
+        worker.state_copy.connect(self.state_copy)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
 
@@ -174,6 +189,10 @@ class TrainingSession(QObject):
         """Ask the loop to end after the current batch; ``finished`` follows."""
         self.control.stop()
 
+    def request_state(self) -> None:
+        """Ask for ``state_copy`` at the next epoch end (the model stays the worker's)."""
+        self._state_requested.set()
+
     def set_learning_rate(self, lr: float) -> None:
         """Takes effect before the next batch."""
         self.control.set_learning_rate(float(lr))
@@ -194,7 +213,8 @@ class TrainingSession(QObject):
         return bool(self._thread.wait(ms))
 
     def shutdown(self, ms: int = 10_000) -> bool:
-        """Stop and wait: what closing the window does while training runs."""
+        """Stop and wait: what closing the window does while training runs. True when the
+        thread has ended."""
         self.stop()
         return self.wait(ms)
 

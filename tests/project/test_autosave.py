@@ -34,3 +34,31 @@ def test_clear_removes_this_process_files_only(tmp_path):
 def test_default_folder_follows_the_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path))
     assert Autosave().folder == tmp_path / "autosave"
+
+
+def test_adopt_makes_a_leftover_this_process_autosave_with_its_weights(tmp_path):
+    project = Project(name="demo", model={"layers": [{"type": "Dense", "units": 2}]})
+    crashed = Autosave(tmp_path, pid=DEAD_PID)
+    crashed.save(project, save_weights=lambda path: path.write_bytes(b"weights"))
+    mine = Autosave(tmp_path)
+    adopted = mine.adopt(crashed.path)
+    assert adopted == mine.path and not crashed.path.exists()
+    assert not crashed.weights_path.exists() and mine.weights_path.read_bytes() == b"weights"
+    restored = load_project(mine.path)
+    assert restored.weights_path() == mine.weights_path.resolve()
+    assert restored.name == "demo" and mine.leftovers() == []
+
+
+def test_adopt_never_moves_a_file_the_project_names_elsewhere(tmp_path):
+    other = tmp_path / "precious.nnz"
+    other.write_bytes(b"keep")
+    crashed = Autosave(tmp_path / "autosave", pid=DEAD_PID)
+    crashed.save(Project(name="demo", weights=str(other)))
+    project = load_project(crashed.path)
+    project.weights = str(other)
+    from nnstudio.project import save_project
+
+    save_project(project, crashed.path)
+    mine = Autosave(tmp_path / "autosave")
+    assert load_project(mine.adopt(crashed.path)).weights is None
+    assert other.read_bytes() == b"keep"

@@ -282,3 +282,29 @@ def test_recording_without_a_run_does_nothing(document, events):
     document.record_epochs([{"epoch": 1}])
     document.finish_run("completed")
     assert events.events == []
+
+
+def test_restore_puts_a_half_loaded_document_back_exactly(tmp_path):
+    """What a failed open relies on: a snapshot taken before ``load`` brings back every part,
+    the path, the saved copy and the flags, and tells the views."""
+    document = ProjectDocument()
+    document.load(make_project(tmp_path), tmp_path / "demo.nnsproj")
+    document.dataset_arrived(DatasetSpec("spiral", {"samples": 200}))
+    run = document.start_run("spiral")
+    document.set_training({**vars(document.training), "batch_size": 64})  # unsaved edit
+    before = document.snapshot()
+    form, modified = document.to_project().to_dict(), document.is_modified()
+    other = make_project()
+    other.model = {"layers": [{"type": "Dense", "units": 7}]}
+    other.training.seed = 99
+    document.load(other, tmp_path / "other.nnsproj")  # the open that then fails
+    recorder = Recorder(document)
+    document.restore(before)
+    assert document.to_project().to_dict() == form
+    assert document.path == tmp_path / "demo.nnsproj"
+    assert document.is_modified() == modified is True
+    assert not document.awaiting_dataset and document.current_run is run
+    assert recorder.names()[:2] == ["restored", "file_changed"]
+    assert ("modified", True) in recorder.events
+    document.set_training({**vars(document.training), "batch_size": 16})  # edits still count
+    assert document.training.batch_size == 16

@@ -228,3 +228,42 @@ def test_results_and_failures_become_plain_values():
     assert failure_message(ValueError("x has 5 samples")) == "x has 5 samples"
     unexpected = failure_message(KeyError("boom"))
     assert "unexpected error (KeyError" in unexpected and "please report" in unexpected
+
+
+class StateAtEpoch:
+    """A fit callback that asks for a state copy at epoch ``ask_at`` (before the reporter's
+    epoch end runs) and records the live weights the copy must equal."""
+
+    def __init__(self, reporter, model, ask_at):
+        self.reporter, self.model, self.ask_at, self.expected = reporter, model, ask_at, None
+
+    def on_epoch_end(self, info):
+        if info["epoch"] == self.ask_at:
+            self.reporter.state_requested.set()
+            self.expected = self.model.state_dict()
+
+
+def test_a_state_copy_comes_only_on_request_at_the_next_epoch_end(spiral):
+    states = []
+    model, loss = classifier(spiral)
+    reporter = TrainingReporter(
+        model,
+        loss,
+        spiral,
+        progress=lambda p: None,
+        epochs=lambda p: None,
+        snapshot=lambda p: None,
+        state=states.append,
+    )
+    asker = StateAtEpoch(reporter, model, ask_at=2)
+    job = make_job(model, loss, Adam(lr=0.01), spiral, FitConfig(epochs=4, batch_size=16))
+    reporter.start()
+    run_job(job, None, callbacks=(asker, reporter))
+    assert [state["epoch"] for state in states] == [2]  # once, and only when asked
+    copy = states[0]
+    assert copy["config"] == model.config()
+    assert set(copy["state"]) == set(asker.expected)
+    for name, value in asker.expected.items():
+        np.testing.assert_array_equal(copy["state"][name], value)
+    # A copy, not the live arrays: training went on after it without changing it.
+    assert not np.array_equal(copy["state"]["0.W"], model.parameters()["0.W"])

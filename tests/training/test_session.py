@@ -262,3 +262,27 @@ def test_a_pause_that_lands_after_the_batch_looked_still_gets_its_snapshot(
     assert "histograms" in record.snapshots[-1]
     with qtbot.waitSignal(session.finished, timeout=20_000):
         session.stop()
+
+
+def test_stop_ends_a_run_whose_single_step_finishes_after_the_stop(qtbot, spiral):
+    """Step, then Stop before that batch ends: the step's end must not pause the loop again
+    after the stop woke it (a paused loop would wait forever), so the run finishes."""
+    session, _ = make_session(spiral, epochs=50)
+    session.control.step_once()
+    session.stop()
+    session.control.batch_done()  # the step's batch ending after the stop
+    assert session.control.stopped and not session.control.paused
+    with qtbot.waitSignal(session.finished, timeout=10_000) as blocker:
+        session.start()
+    assert blocker.args[0]["stopped_reason"] == "stopped"
+
+
+def test_a_state_copy_arrives_on_request(qtbot, spiral):
+    session, model = make_session(spiral, epochs=100_000)
+    states = []
+    session.state_copy.connect(states.append)
+    session.start()
+    session.request_state()
+    qtbot.waitUntil(lambda: bool(states), timeout=10_000)
+    assert states[0]["epoch"] >= 1 and set(states[0]["state"]) == set(model.state_dict())
+    assert session.shutdown(10_000)

@@ -29,6 +29,7 @@ NEGATIVE = QColor("#F59322")
 THUMB_SIZE = 24  # resolution of the in-node pictures; the hover picture uses 96
 HOVER_SIZE = 96
 _DEFAULT_EXTENT = (-2.5, 2.5, -2.5, 2.5)
+MAX_DRAWN_COLUMNS = 120
 
 
 def diverging_image(values: np.ndarray) -> QImage:
@@ -66,6 +67,8 @@ class QtNetworkDiagram(QWidget):
             "Layers wider than 16 neurons are drawn as blocks."
         )
         self.columns: list[Column] = []
+        self._most_neurons = 1
+        self._tallest_map = 1
         self.weights: dict[str, np.ndarray] = {}
         self.extent = _DEFAULT_EXTENT
         self._config: dict = {}
@@ -87,11 +90,27 @@ class QtNetworkDiagram(QWidget):
             "layers": list(cfg.get("layers", [])),
         }
         self.columns = columns_for(self._config, self._cache)
+        self._measure_columns()
         self._probe = self._make_probe()
         self.weights = self._probe.weights() if self._probe else {}
         self._hover = None
         self._refresh_pictures()
         self.update()
+
+    @property
+    def shown(self) -> int:
+        """How many columns are drawn: all, up to MAX_DRAWN_COLUMNS (beyond that, each would
+        be thinner than a pixel, and the lines between them only cost painting time)."""
+        return min(len(self.columns), MAX_DRAWN_COLUMNS)
+
+    def _measure_columns(self) -> None:
+        """What the layout of every column depends on, found once per network: asking the
+        columns again for each neuron drawn made painting O(n²) (1,000 layers took minutes)."""
+        shown = self.columns[: self.shown]
+        self._most_neurons = max((c.neurons or 0 for c in shown), default=1) or 1
+        self._tallest_map = max(
+            (c.shape[1] for c in shown if c.shape and len(c.shape) == 3), default=1
+        )
 
     def _make_probe(self) -> NeuronProbe | None:
         known = all(column.shape is not None for column in self.columns)
@@ -144,22 +163,21 @@ class QtNetworkDiagram(QWidget):
 
     def column_x(self, number: int) -> float:
         area = self._area()
-        if len(self.columns) == 1:
+        if self.shown == 1:
             return area.center().x()
-        return area.left() + number * area.width() / (len(self.columns) - 1)
+        return area.left() + number * area.width() / (self.shown - 1)
 
     def _spacing(self) -> float:
-        most = max((c.neurons or 0 for c in self.columns), default=1) or 1
-        return min(40.0, self._area().height() / most)
+        return min(40.0, self._area().height() / self._most_neurons)
 
     def node_radius(self) -> float:
         gap = min(self._spacing(), self._column_gap())
         return max(4.0, min(15.0, gap * 0.36))
 
     def _column_gap(self) -> float:
-        if len(self.columns) < 2:
+        if self.shown < 2:
             return 80.0
-        return self._area().width() / (len(self.columns) - 1)
+        return self._area().width() / (self.shown - 1)
 
     def neuron_center(self, number: int, neuron: int) -> QPointF:
         column = self.columns[number]
@@ -175,10 +193,7 @@ class QtNetworkDiagram(QWidget):
         shape = column.shape or ()
         gap = self._column_gap()
         if len(shape) == 3:
-            tallest = max(
-                (c.shape[1] for c in self.columns if c.shape and len(c.shape) == 3), default=1
-            )
-            fraction = 0.25 + 0.6 * shape[1] / max(tallest, 1)
+            fraction = 0.25 + 0.6 * shape[1] / max(self._tallest_map, 1)
             width = max(8.0, min(30.0, gap * 0.42) - 3.5 * (self._map_count(column) - 1))
         else:
             size = math.prod(shape) if shape else 1
@@ -197,7 +212,7 @@ class QtNetworkDiagram(QWidget):
 
     def neuron_at(self, position: QPointF) -> tuple[int, int] | None:
         radius = self.node_radius() + 2
-        for number, column in enumerate(self.columns):
+        for number, column in enumerate(self.columns[: self.shown]):
             for neuron in range(column.neurons or 0):
                 delta = self.neuron_center(number, neuron) - position
                 if abs(delta.x()) <= radius and abs(delta.y()) <= radius:
@@ -209,16 +224,33 @@ class QtNetworkDiagram(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        if not self.columns or len(self.columns) < 2:
+        if self.shown < 2:
             self._paint_empty(painter)
         else:
-            for number in range(1, len(self.columns)):
+            for number in range(1, self.shown):
                 self._paint_links(painter, number)
-            for number in range(len(self.columns)):
+            for number in range(self.shown):
                 self._paint_column(painter, number)
             if self._hover is not None:
                 self._paint_hover(painter, *self._hover)
+            if self.shown < len(self.columns):
+                self._paint_cut_note(painter)
         painter.end()
+
+    def _paint_cut_note(self, painter: QPainter):
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(
+            QRectF(self.rect()).adjusted(8, 0, -8, -2),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+            self.cut_note(),
+        )
+
+    def cut_note(self) -> str:
+        """What the diagram leaves out, in words ("" when it shows every column)."""
+        hidden = len(self.columns) - self.shown
+        if hidden <= 0:
+            return ""
+        return f"The first {self.shown} columns of {len(self.columns)} are drawn; {hidden} more"
 
     def _paint_empty(self, painter: QPainter):
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
@@ -413,10 +445,10 @@ class QtNetworkDiagram(QWidget):
     # -- hovering ------------------------------------------------------------------------------
     def column_at(self, position: QPointF) -> int | None:
         """The column whose vertical band contains ``position`` (for tooltips)."""
-        if len(self.columns) < 2:
+        if self.shown < 2:
             return None
         half = self._column_gap() / 2
-        for number in range(len(self.columns)):
+        for number in range(self.shown):
             if abs(position.x() - self.column_x(number)) <= half:
                 return number
         return None

@@ -8,6 +8,8 @@ as written — including the empty cells that would stop the real loader — bef
 from __future__ import annotations
 
 import csv
+import io
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,11 +24,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio import data
+from nnstudio import data, safe_read
 
 CSV_PREVIEW_ROWS = 200
+PREVIEW_BYTES = 4 * 2**20  # enough for 200 rows of any sane table
 TARGET_COLOR = "#0072B2"  # the target column, here and in the preview table
 UNUSED_COLOR = "#A0A0A0"  # columns the model does not use, in the preview table
+
+
+def check_data_path(name: str) -> None:
+    """Before a dataset file loads on a worker: refuse what is not an ordinary file (a FIFO
+    would block the worker, and closing the window waits for it) or an IDX folder. A missing
+    file is left to the loader, whose message offers what to do."""
+    prefix, _, rest = name.partition(":")
+    if not rest or prefix not in ("csv", "npz", "idx") or not os.path.lexists(rest):
+        return
+    if prefix == "idx" and os.path.isdir(rest):
+        return
+    safe_read.check_file(rest, "a data file")
 
 
 def name_for_path(path: str) -> str:
@@ -48,16 +63,27 @@ def name_for_path(path: str) -> str:
 
 
 def read_csv_head(path: str, rows: int = CSV_PREVIEW_ROWS) -> tuple[list[str], list[list[str]]]:
-    """Header and the first rows as text, for the preview before loading (cheap, no parsing)."""
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
-        sample = file.read(65536)
-        file.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.reader(file, dialect)
-        head = [row for _, row in zip(range(rows + 1), reader, strict=False)]
+    """Header and the first rows as text, for the preview before loading (cheap, no parsing).
+
+    Runs on the GUI thread, so it opens only a regular file (a FIFO would block it forever)
+    and reads at most PREVIEW_BYTES of it (``/dev/zero`` or a file with no line breaks would
+    otherwise fill the memory)."""
+    with safe_read.open_file(path, "a CSV file") as file:
+        raw = file.read(PREVIEW_BYTES + 1)
+    text = raw[:PREVIEW_BYTES].decode("utf-8-sig", errors="replace")
+    if len(raw) > PREVIEW_BYTES:  # cut off: the last line may be a part of a row
+        text = text[: text.rfind("\n") + 1]
+        if not text:
+            raise data.DatasetError(
+                f"{path}: no line break in its first {PREVIEW_BYTES // 2**20} MB; "
+                "choose a CSV file (one row per line)."
+            )
+    try:
+        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    head = [row for _, row in zip(range(rows + 1), reader, strict=False)]
     if not head:
         raise data.DatasetError(f"{path} is empty. Choose a CSV file with a header and rows.")
     width = max(len(row) for row in head)

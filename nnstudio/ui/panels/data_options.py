@@ -38,6 +38,51 @@ SCALING_CHOICES = [
 ]
 
 
+def _check_number(key, value, kind, low, high) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        word = "a number" if kind is float else "a whole number"
+        raise ValueError(f"dataset.options.{key} must be {word}; got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(
+            f"dataset.options.{key} must be between {low:g} and {high:g}; got {value!r}"
+        )
+
+
+# key -> (type, lowest, highest): what the Data dock's controls can show.
+_NUMBER_OPTIONS = {
+    "samples": (int, 20, 100_000),
+    "noise": (float, 0.0, 2.0),
+    "seed": (int, 0, 2**31 - 1),
+    "val_fraction": (float, 0.0, 0.5),
+    "test_fraction": (float, 0.0, 0.5),
+}
+
+
+def check_options(options: dict, name: str) -> None:
+    """Raise ValueError (naming the option) when ``options`` of a project file are not values
+    the dock's controls can show: checked before a project opens, so it never half-opens."""
+    for key, (kind, low, high) in _NUMBER_OPTIONS.items():
+        if key in options:
+            _check_number(key, options[key], kind, low, high)
+    if options.get("classes") is not None:
+        _check_number("classes", options["classes"], int, 2, 12)
+    for key, choices in (("scaling", SCALING_CHOICES), ("impute", IMPUTE_CHOICES)):
+        allowed = [value for _, value in choices]
+        if options.get(key) not in allowed:
+            known = ", ".join(str(v) for v in allowed if v is not None)
+            raise ValueError(f"dataset.options.{key} must be one of {known}; got {options[key]!r}")
+    for key in ("target", "task"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            raise ValueError(f"dataset.options.{key} must be a column name; got {value!r}")
+    columns = options.get("columns")
+    if columns is not None and (
+        not isinstance(columns, list)
+        or not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in columns)
+    ):
+        raise ValueError(f"dataset.options.columns must be a list of column names; got {columns!r}")
+
+
 def dataset_kind(name: str) -> str:
     """ "images", "csv", "npz" or "toy": which options the dataset ``name`` takes."""
     if name in IMAGE_SETS or name.startswith("idx:"):

@@ -26,6 +26,7 @@ from nnstudio import data
 from nnstudio.ui.panels.csv_preview import (
     TARGET_COLOR,
     UNUSED_COLOR,
+    check_data_path,
     name_for_path,
     read_csv_head,
 )
@@ -172,6 +173,12 @@ class DataPanel(MnistDownloadMixin, QWidget):
         name, options = self.spec()
         if not name:
             return
+        try:
+            check_data_path(name)
+        except ValueError as error:
+            self._set_busy(False)
+            self._show_error(str(error))
+            return
         self.message.hide()
         self._set_busy(True, f"Loading {self._title(name)}…")
 
@@ -207,7 +214,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         """Fill the target combo from the header and show the raw rows before loading."""
         try:
             header, rows = read_csv_head(path)
-        except (OSError, data.DatasetError) as error:
+        except (OSError, ValueError) as error:  # DatasetError, safe_read.FileReadError
             self._show_error(f"Could not read {path}: {error}")
             return
         self.options.set_csv_header(header)

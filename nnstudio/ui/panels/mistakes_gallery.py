@@ -29,7 +29,8 @@ def probability_text(probabilities, class_names) -> str:
 
 def example_tiles(result, indices, class_names, saliency=None) -> list[Tile]:
     """Image tiles: "true → predicted p %" captions, probability bars, optional saliency."""
-    if len(indices) == 0:
+    indices = np.asarray(indices, dtype=np.intp).reshape(-1)
+    if indices.size == 0:
         return []
     rgb = to_display_rgb(result["x"][indices])
     tiles = []
@@ -64,7 +65,11 @@ def example_tiles(result, indices, class_names, saliency=None) -> list[Tile]:
 
 
 def example_columns(result, indices, class_names, feature_names) -> list:
-    """Table columns: the sample's features, true and predicted class, and the probabilities."""
+    """Table columns: the sample's features, true and predicted class, and the probabilities.
+    No samples (a model without a mistake) is an empty table, not a reshape of nothing."""
+    indices = np.asarray(indices, dtype=np.intp).reshape(-1)
+    if indices.size == 0:
+        return []
     x = np.asarray(result["x"])[indices].reshape(len(indices), -1)
     features = [
         (feature_names[i] if feature_names and i < len(feature_names) else f"x{i + 1}", x[:, i])

@@ -156,7 +156,8 @@ class WindowActions:
         w.edit_menu = bar.addMenu("&Edit")
         # The builder's own undo/redo actions: one shortcut each, no ambiguity.
         w.edit_menu.addActions([w.builder.undo_action, w.builder.redo_action])
-        bar.addMenu("&Training").addActions(self._training_actions())
+        w.training_menu = bar.addMenu("&Training")
+        w.training_menu.addActions(self._training_actions())
         w.view_menu = bar.addMenu("&View")  # the docks add their own entries
         bar.addMenu("&Help").addAction(w.actionAbout)
         w.files.fill_presets_menu()

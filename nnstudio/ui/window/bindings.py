@@ -67,6 +67,8 @@ class PanelBindings:
     def _on_document_event(self, event: str, *args) -> None:
         if event == "project_loaded":
             self._show_project()
+        elif event == "restored":
+            self._show_restored()
         elif event == "training_changed":
             self._show_training()
         elif event == "dataset_changed":
@@ -86,6 +88,13 @@ class PanelBindings:
         # Always (re)loaded: the document waits for this dataset even when it is the same.
         self.data_panel.set_spec(document.dataset.name, dict(document.dataset.options))
         self._training_edited()
+
+    def _show_restored(self) -> None:
+        """After a failed open: each panel back to the document, touched only where it
+        differs (so an unchanged dataset is not loaded again)."""
+        self._show_training()
+        self._show_model()
+        self._show_dataset()
 
     def _show_training(self) -> None:
         wanted = vars(self.document.training)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from nnstudio.project.autosave import Autosave
+from nnstudio.ui.window.project_checks import OpenRefused
 
 SETTINGS_VERSION = 1
 AUTOSAVE_MS = 60_000
@@ -98,7 +99,7 @@ class FileController:
             return
         try:
             self._apply_project(load_preset(name), None)
-        except ValueError as error:
+        except ValueError as error:  # OpenRefused too
             self.window.show_message(str(error), "error")
 
     def open_project_dialog(self) -> None:
@@ -118,16 +119,18 @@ class FileController:
         return True
 
     def _open(self, path) -> bool:
-        from nnstudio.project import load_project
+        """Open ``path`` whole or not at all: everything is checked before the window changes,
+        and anything that still fails while the panels take the project puts them back."""
+        from nnstudio.ui.window.project_checks import read_project
 
         try:
-            project = load_project(path)
-        except ValueError as error:
+            project = read_project(path)
+            self._apply_project(project, Path(path))
+        except OpenRefused as error:
             if not self.document.is_loaded:  # launched with a bad file: still a usable window
                 self.load_default_project()
-            self.window.show_message(str(error), "error")
+            self.window.show_message(f"Could not open the project: {error}", "error")
             return False
-        self._apply_project(project, Path(path))
         return True
 
     def open_dropped(self, path) -> None:
@@ -139,8 +142,14 @@ class FileController:
             self.window.data_panel.open_file(path)
 
     def _apply_project(self, project, path: Path | None) -> None:
+        before = self.document.snapshot()
         self.window.training.shutdown()  # the session's model is about to be replaced
-        self.document.load(project, path)
+        try:
+            self.document.load(project, path)
+        except Exception as error:  # noqa: BLE001 - a failed open must leave the window as it was
+            self.document.restore(before)
+            name = path.name if path is not None else project.name
+            raise OpenRefused(f"{name}: {type(error).__name__}: {error}") from None
 
     # -- saving ---------------------------------------------------------------------------------
 
@@ -185,16 +194,17 @@ class FileController:
     def _weights_worth_saving(self) -> bool:
         return self.window.models.model is not None and self.document.has_trained_weights()
 
-    def save_weights(self, path: Path) -> None:
-        """The model as a .nnz, with what predicting needs (class names, input scaling)."""
+    def save_weights(self, path: Path, model=None) -> None:
+        """The model (the window's idle one unless given) as a .nnz, with what predicting
+        needs (class names, input scaling)."""
         from nnstudio.engine.io import save_model
 
-        if self.window.training.session is not None:
+        if model is None and self.window.training.session is not None:
             raise OSError("training is running; pause or stop it before saving the weights")
         dataset = self.window.models.dataset
         save_model(
             path,
-            self.window.models.model,
+            model if model is not None else self.window.models.model,
             loss=self.document.training.loss,
             class_names=getattr(dataset, "class_names", None),
             preprocessing=dataset.preprocessing() if dataset is not None else None,
@@ -254,15 +264,38 @@ class FileController:
 
     # -- autosave -------------------------------------------------------------------------------
 
-    def autosave_now(self) -> None:
-        """Write the autosave when something changed (never while training: the model is busy)."""
+    def autosave_wanted(self) -> bool:
+        """Something to autosave: a project whose dataset is in, with unsaved changes."""
         document = self.document
-        busy = self.window.training.session is not None
-        if not document.is_loaded or busy or not document.is_modified():
+        return document.is_loaded and not document.awaiting_dataset and document.is_modified()
+
+    def autosave_now(self) -> None:
+        """Write the autosave when something changed. While training runs the model is the
+        worker's: the training controller asks it for a copy (``autosave_training_state``)."""
+        if self.window.training.session is not None or not self.autosave_wanted():
             return
         save_weights = self.save_weights if self._weights_worth_saving() else None
+        self._write_autosave(save_weights)
+
+    def autosave_training_state(self, payload: dict) -> None:
+        """The training worker's copy of the weights at an epoch end: autosave them, so a
+        crash mid-run loses at most the epochs since."""
+        from nnstudio.engine.model import Sequential
+
+        window = self.window
+        if window.training.session is None or window.models.rebuild_pending:
+            return  # late, or the layers were edited since: the copy fits no saved project
         try:
-            self.autosave.save(document.to_project(), save_weights=save_weights)
+            model = Sequential.from_config(payload["config"])
+            model.load_state_dict(payload["state"])
+        except (ValueError, KeyError, TypeError, MemoryError) as error:
+            window.statusBar().showMessage(f"Autosave failed: {error}", 6000)
+            return
+        self._write_autosave(lambda path: self.save_weights(path, model))
+
+    def _write_autosave(self, save_weights) -> None:
+        try:
+            self.autosave.save(self.document.to_project(), save_weights=save_weights)
         except (OSError, ValueError) as error:
             self.window.statusBar().showMessage(f"Autosave failed: {error}", 6000)
 
@@ -278,12 +311,21 @@ class FileController:
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         )
         self.restore_autosave(leftovers[0] if answer == QMessageBox.StandardButton.Yes else None)
-        for path in leftovers:
+        for path in leftovers[1:] if answer == QMessageBox.StandardButton.Yes else leftovers:
             self.autosave.discard(path)
 
     def restore_autosave(self, path) -> None:
-        # Not added to the recent files: the autosave is discarded right after.
-        if path is not None and self._open(path):
+        """Open a crashed window's autosave as unsaved work. It becomes this window's own
+        autosave first: its weights load only once the dataset has arrived (in the
+        background), so they must still be there then, and a second crash keeps them too."""
+        if path is None:
+            return
+        try:
+            path = self.autosave.adopt(path)
+        except (OSError, ValueError) as error:
+            self.window.show_message(f"Could not restore the autosave {path}: {error}", "error")
+            return
+        if self._open(path):  # not added to the recent files: it is no user's file
             self.document.mark_restored_autosave()
 
     # -- exports --------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
+from nnstudio.ui.window.doctor import DoctorController
 from nnstudio.ui.window.files import FileController
 from nnstudio.ui.window.model_sync import ModelSync
 from nnstudio.ui.window.status import StatusView
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.window_actions = WindowActions(self, self.document)
         self._build_docks()
         self.bindings = PanelBindings(self, self.document)
+        self.doctor = DoctorController(self, self.document)  # health panel, LR finder
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)

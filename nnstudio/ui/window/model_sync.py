@@ -10,10 +10,30 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+
+from nnstudio import safe_read
 from nnstudio.project.document import RunState
 from nnstudio.project.project_file import DatasetSpec
+from nnstudio.ui.window.project_checks import check_weights_file, model_size_problem
 
 DRAW_INPUT_SHAPES = ((1, 28, 28), (784,))  # what the Draw tab's canvas can feed a model
+
+
+def load_whole_state(model, state: dict) -> None:
+    """Load ``state`` into ``model`` all or nothing: a mismatch found halfway through would
+    leave a mix of saved and fresh weights behind the message "starts from fresh weights"."""
+    live = {**model.parameters(), **model.buffers()}
+    for name, target in live.items():
+        value = state.get(name)
+        if value is not None and (
+            np.shape(value) != target.shape or np.asarray(value).dtype.kind != "f"
+        ):
+            raise ValueError(
+                f"weight {name!r} is {np.asarray(value).dtype} {np.shape(value)}; "
+                f"the model needs float {target.shape}"
+            )
+    model.load_state_dict(state)  # names are checked before anything is copied
 
 
 def output_count(dataset) -> int:
@@ -105,18 +125,26 @@ class ModelSync:
         if self.dataset is None or not document.is_loaded or document.awaiting_dataset:
             return
         try:
-            model = document.to_project().build_model(self.dataset)
-            self._load_pending_weights(model)
-        except ValueError as error:
+            model = self._build(document.to_project())
+        except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as error:
+            # Whatever the layers say, the user gets words and a window that still works.
             self.model = None
-            self.window.show_message(str(error), "warning")
+            self.window.show_message(safe_read.shorten(str(error) or repr(error)), "warning")
             self.share_model()
             return
+        self._load_pending_weights(model)
         self.model = model
         self.window.training.new_run()
         if document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
             self.window.training.set_state(RunState.IDLE)
         self.share_model()
+
+    def _build(self, project):
+        """The model for the dataset; refused before allocating anything when too big."""
+        problem = model_size_problem(project.model.get("layers", []), self.dataset.input_shape)
+        if problem:
+            raise ValueError(f"{problem[0].upper()}{problem[1:]}.")
+        return project.build_model(self.dataset)
 
     def _load_pending_weights(self, model) -> None:
         path = self.document.take_pending_weights()
@@ -125,10 +153,12 @@ class ModelSync:
         from nnstudio.engine.io import load_model
 
         try:
-            model.load_state_dict(load_model(path).model.state_dict())
-        except (ValueError, OSError, KeyError) as error:
+            check_weights_file(path)  # never open a FIFO or a huge file on the GUI thread
+            load_whole_state(model, load_model(path).model.state_dict())
+        except Exception as error:  # noqa: BLE001 - a hostile .nnz is a message, never a crash
+            reason = safe_read.shorten(str(error) or type(error).__name__, 200)
             self.window.show_message(
-                f"The saved weights {path.name} could not be used ({error}); "
+                f"The saved weights {path.name} could not be used ({reason}); "
                 "the model starts from fresh weights.",
                 "warning",
             )

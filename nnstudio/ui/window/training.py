@@ -16,7 +16,13 @@ NO_MODEL_MESSAGE = (
     "There is no valid model to train yet: pick a dataset and fix the problems shown on the "
     "Model tab."
 )
-NAN_MESSAGE = "The loss became NaN; try a smaller learning rate. The last good weights were kept."
+NAN_MESSAGE = "The loss became NaN; try a smaller learning rate. The last good weights were restored."
+# While a run trains, the autosave asks the worker for a copy of the weights: every few
+# minutes, or every few seconds (in practice each epoch end) when the model is small enough
+# that copying and writing it costs nothing noticeable.
+AUTOSAVE_TRAINING_MS = 180_000
+AUTOSAVE_CHEAP_MS = 10_000
+CHEAP_PARAMETERS = 1_000_000
 
 
 class TrainingController:
@@ -31,6 +37,8 @@ class TrainingController:
         self.last_speed = 0.0
         self._optimizer = None
         self._optimizer_key = None
+        self.autosave_timer = QTimer(window, timeout=self._request_autosave_state)
+        self._stuck_sessions: list = []
         window.hyperparameters.learning_rate_changed.connect(self._on_learning_rate_changed)
 
     # -- the commands ---------------------------------------------------------------------------
@@ -80,9 +88,13 @@ class TrainingController:
             return
         for signal in self._signals(session):
             signal.disconnect()
-        session.shutdown(30_000)
+        ended = session.shutdown(30_000)
+        self.autosave_timer.stop()
         self.session = None
-        session.deleteLater()
+        if ended:
+            session.deleteLater()
+        else:  # deleting a QThread that still runs aborts the process: keep it instead
+            self._stuck_sessions.append(session)
         self.document.finish_run("stopped")
         self.set_state(RunState.IDLE)
 
@@ -153,8 +165,14 @@ class TrainingController:
         window.message_bar.hide()
         window.training_tab.caption.setText(f"{run.label} — {dataset.name}")
         session.start(paused=paused)
+        cheap = model.count_params() <= CHEAP_PARAMETERS
+        self.autosave_timer.start(AUTOSAVE_CHEAP_MS if cheap else AUTOSAVE_TRAINING_MS)
         self.set_state(RunState.PAUSED if paused else RunState.TRAINING)
         return True
+
+    def _request_autosave_state(self) -> None:
+        if self.session is not None and self.window.files.autosave_wanted():
+            self.session.request_state()
 
     @staticmethod
     def _signals(session):
@@ -164,6 +182,7 @@ class TrainingController:
             session.weights_snapshot,
             session.finished,
             session.failed,
+            session.state_copy,
         )
 
     def _connect(self, session) -> None:
@@ -173,6 +192,7 @@ class TrainingController:
             self._on_weights_snapshot,
             self._on_session_finished,
             self._on_session_failed,
+            self.window.files.autosave_training_state,
         )
         for signal, slot in zip(self._signals(session), slots, strict=True):
             signal.connect(slot)
@@ -226,9 +246,12 @@ class TrainingController:
         self.window.training_finished.emit({"stopped_reason": "failed", "message": message})
 
     def _end_session(self) -> None:
+        self.autosave_timer.stop()
         session, self.session = self.session, None
         if session is not None:
-            session.wait(5000)
-            session.deleteLater()
+            if session.wait(5000):
+                session.deleteLater()
+            else:  # see shutdown
+                self._stuck_sessions.append(session)
         if self.window.models.rebuild_pending:
             QTimer.singleShot(0, self.window.models.rebuild_model)  # edits made while it trained
