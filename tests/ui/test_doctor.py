@@ -35,6 +35,7 @@ def test_the_health_panel_shows_a_row_a_layer_after_a_run(qtbot, window):
     assert panel.table.rowCount() == len(health) > 0
     assert panel.table.item(0, 0).text().startswith(next(iter(health)))
     assert "epoch 3" in panel.title.text()
+    assert window.health_dock.widget() is panel  # in its own dock, beside Runs
     # The step-size column is coloured: green for a healthy ratio near 1e-3.
     assert panel.table.item(0, 4).background().color().name() == "#dcfce7"
     assert panel.warning_rows == []  # the first-launch network is healthy
@@ -43,8 +44,16 @@ def test_the_health_panel_shows_a_row_a_layer_after_a_run(qtbot, window):
 def test_a_deep_sigmoid_network_is_told_to_switch_to_relu(qtbot, window):
     window.builder.replace_layers([*SIGMOID_8, output_layer(window)], "Deep sigmoid")
     window.hyperparameters.epochs_box.setValue(2)
+    assert window.tabifiedDockWidgets(window.runs_dock) == [window.health_dock]
+    window.show()
+    qtbot.waitExposed(window)
+    window.runs_dock.raise_()
+    assert window.health_dock.visibleRegion().isEmpty()
     train_to_the_end(qtbot, window)
     panel = window.training_tab.health
+    # The new trouble brought the Layer health dock in front of the Runs dock.
+    qtbot.waitUntil(lambda: not window.health_dock.visibleRegion().isEmpty(), timeout=5_000)
+    assert window.runs_dock.visibleRegion().isEmpty()
     row = next(r for r in panel.warning_rows if r.warning["kind"] == "vanishing_gradient")
     assert "ReLU or BatchNorm" in row.warning["fix"]
     qtbot.mouseClick(row.buttons["switch_to_relu"], Qt.MouseButton.LeftButton)

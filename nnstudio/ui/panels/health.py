@@ -69,6 +69,9 @@ def _cells(name: str, row: dict) -> list[tuple[str, str]]:
     ]
 
 
+WAITING = "The health of each layer appears after the first epoch."
+
+
 class WarningRow(QFrame):
     """One warning: what is wrong, what to try, and its fix buttons."""
 
@@ -103,7 +106,7 @@ class HealthPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("healthPanel")
-        self.title = QLabel("Layer health — appears after the first epoch")
+        self.title = QLabel(WAITING)
         self.title.setObjectName("sectionTitle")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("healthTable")
@@ -134,7 +137,7 @@ class HealthPanel(QWidget):
         # fit a 1366×768 screen; the splitter above gives the panel its room.
         self.setMinimumHeight(48)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(8, 2, 8, 4)  # its dock's title already says what it is
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
@@ -143,7 +146,7 @@ class HealthPanel(QWidget):
         self.table.setRowCount(0)
         self.set_warnings([])
         self._shown = None
-        self.title.setText("Layer health — appears after the first epoch")
+        self.title.setText(WAITING)
 
     def show_epoch(self, epoch: dict) -> None:
         """An epoch report with ``health`` and ``warnings`` (others are ignored)."""
@@ -151,7 +154,7 @@ class HealthPanel(QWidget):
         if health is None or (health, warnings) == self._shown:
             return
         self._shown = (health, warnings)
-        self.title.setText(f"Layer health — epoch {epoch.get('epoch', '?')}")
+        self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
         self.set_health(health)
         self.set_warnings(warnings or [])
         named = {warning.get("layer") for warning in warnings or ()}

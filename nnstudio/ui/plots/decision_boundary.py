@@ -45,7 +45,9 @@ class DecisionBoundaryView(QWidget):
         self.plot.setAspectLocked(False)
         self.plot.setTitle("Decision boundary", color=style.TEXT, size="10pt")
         self.plot.showGrid(x=False, y=False)
-        self.plot.setMinimumSize(200, 200)
+        # 160 high, not more: on a 768-pixel screen the layer health panel under the plots
+        # needs the rest of the Training tab's height.
+        self.plot.setMinimumSize(200, 160)
         self.setToolTip(
             "The model's answer over the whole input plane, redrawn while it trains. Circles: "
             "training points; hollow diamonds: test points. Paler colour = less sure."

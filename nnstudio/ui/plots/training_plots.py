@@ -417,7 +417,9 @@ class TrainingTab(QWidget):
         self.plots = TrainingPlots()
         self.boundary = DecisionBoundaryView()
         self.histograms = WeightHistograms()
-        self.health = HealthPanel()  # the training doctor: a row a layer, and its warnings
+        # The training doctor's rows and warnings: cleared with each run here, shown by the
+        # window in a dock of its own (beside Runs), where it has room on a 768-pixel screen.
+        self.health = HealthPanel()
         self._pending_snapshot = None
         self._pending_histograms = None  # (histograms, final): kept until drawn
         self._histograms_drawn = -1e9
@@ -448,11 +450,7 @@ class TrainingTab(QWidget):
         layout.setContentsMargins(10, 8, 10, 10)
         layout.setSpacing(6)
         layout.addLayout(top)
-        body = QSplitter(Qt.Orientation.Vertical)  # the health panel spans the tab's width
-        body.addWidget(self.splitter)
-        body.addWidget(self.health)
-        body.setSizes([560, 190])  # (in proportion) room for a few layers and a warning
-        layout.addWidget(body, 1)
+        layout.addWidget(self.splitter, 1)
 
     def set_dataset(self, dataset) -> None:
         two_d = tuple(dataset.input_shape) == (2,)

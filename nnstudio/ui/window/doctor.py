@@ -49,6 +49,7 @@ class DoctorController:
         self.document = document
         self.panel = window.training_tab.health
         self.dialog = None
+        self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)
         window.training_finished.connect(self._on_training_finished)
         document.subscribe(self._on_document_event)
@@ -66,6 +67,14 @@ class DoctorController:
             history = args[0].history
             if history:
                 self.panel.show_epoch(history[-1])
+                self._bring_forward_new_trouble(history[-1].get("warnings") or [])
+
+    def _bring_forward_new_trouble(self, warnings: list[dict]) -> None:
+        """A new kind of warning raises the Layer health dock over the Runs dock, once."""
+        kinds = {(w.get("kind"), w.get("layer")) for w in warnings}
+        if kinds - self._seen_trouble:
+            self.window.health_dock.raise_()
+        self._seen_trouble = kinds
 
     def _on_training_finished(self, result: dict) -> None:
         """A blow-up has no epoch report: its warning comes with the result."""

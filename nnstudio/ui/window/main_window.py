@@ -166,6 +166,15 @@ class MainWindow(QMainWindow):
             "hyperparametersDock", "Hyperparameters", self.hyperparameters, area.RightDockWidgetArea
         )
         self.runs_dock = self._dock("runsDock", "Runs", self.runs_panel, area.BottomDockWidgetArea)
+        self.health_dock = self._dock(
+            "healthDock", "Layer health", self.training_tab.health, area.BottomDockWidgetArea
+        )
+        # Tabbed with Runs: the health rows and warnings get the dock's height, which the
+        # Training tab's plots cannot spare on a 768-pixel screen. The tab bar this adds is
+        # paid for by a smaller minimum for the runs table (the dock starts 170 high anyway).
+        self.tabifyDockWidget(self.runs_dock, self.health_dock)
+        self.runs_dock.raise_()
+        self.runs_panel.setMinimumHeight(72)
         self.data_dock.setMinimumWidth(280)
         self.hyper_dock.setMinimumWidth(310)
         self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)

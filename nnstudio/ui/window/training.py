@@ -16,7 +16,9 @@ NO_MODEL_MESSAGE = (
     "There is no valid model to train yet: pick a dataset and fix the problems shown on the "
     "Model tab."
 )
-NAN_MESSAGE = "The loss became NaN; try a smaller learning rate. The last good weights were restored."
+NAN_MESSAGE = (
+    "The loss became NaN; try a smaller learning rate. The last good weights were restored."
+)
 # While a run trains, the autosave asks the worker for a copy of the weights: every few
 # minutes, or every few seconds (in practice each epoch end) when the model is small enough
 # that copying and writing it costs nothing noticeable.
