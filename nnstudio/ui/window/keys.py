@@ -33,9 +33,20 @@ def takes_space_as_text(widget) -> bool:
     return False
 
 
-class _SpaceFilter(QObject):
-    """One application-wide filter for every window (one per window would run once per open
-    or not-yet-deleted window on every event of the application)."""
+class SpaceToTrain(QObject):
+    """Installed on the application; ``toggle`` runs for Space pressed in ``window``."""
+
+    def __init__(self, window, toggle):
+        super().__init__(window)
+        self._window = window
+        self._toggle = toggle
+        QApplication.instance().installEventFilter(self)
+        window.destroyed.connect(self._remove)
+
+    def _remove(self, *_args) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if event.type() != QEvent.Type.KeyPress:
@@ -44,28 +55,11 @@ class _SpaceFilter(QObject):
             return False
         # The key reaches the window's QWindow first, then the focus widget: act on the
         # first widget that gets it (returning True stops it going further).
-        if not watched.isWidgetType():
-            return False
-        toggle = getattr(watched.window(), "space_toggle", None)
-        if toggle is None:
+        if not watched.isWidgetType() or watched.window() is not self._window:
             return False
         focus = QApplication.focusWidget()
         if takes_space_as_text(watched) or (focus is not None and takes_space_as_text(focus)):
             return False
         if not event.isAutoRepeat():
-            toggle()
+            self._toggle()
         return True  # neither the spin box's text nor a button's click sees this Space
-
-
-_FILTER: _SpaceFilter | None = None
-
-
-class SpaceToTrain:
-    """Space pressed anywhere in ``window`` runs ``toggle`` (through one shared filter)."""
-
-    def __init__(self, window, toggle):
-        global _FILTER
-        window.space_toggle = toggle
-        if _FILTER is None:
-            _FILTER = _SpaceFilter()
-            QApplication.instance().installEventFilter(_FILTER)
