@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project import layer_meta
 from nnstudio.ui.builder.layer_icons import category_color, layer_icon, paint_glyph
-from nnstudio.ui.widgets.fit_text import fitted, short_forms
 
 LAYER_TYPE_MIME = "application/x-nnstudio-layer-type"
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -94,8 +93,9 @@ class _PaletteDelegate(QStyledItemDelegate):
         painter.setFont(small)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
         bottom = text_rect.adjusted(0, text_rect.height() / 2 + 1, 0, 0)
-        description = layer_meta.description_of(type_name)
-        text = fitted(painter.fontMetrics(), bottom.width(), *short_forms(description))
+        text = painter.fontMetrics().elidedText(
+            layer_meta.description_of(type_name), Qt.TextElideMode.ElideRight, int(bottom.width())
+        )
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
 
 
