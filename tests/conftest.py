@@ -31,3 +31,26 @@ def mnist_path() -> Path:
     if path is None:
         pytest.skip("real MNIST not found (set NNSTUDIO_MNIST_DIR or provide ../shared/data/mnist)")
     return path
+
+
+@pytest.fixture
+def read_only_folder(tmp_path, monkeypatch) -> Path:
+    """An empty folder no file can be created in. Root writes into any folder, so for root
+    the temporary files every save starts with are refused there, as the kernel would."""
+    import errno
+    import tempfile
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve() == folder.resolve():
+            raise PermissionError(errno.EACCES, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    yield folder
+    folder.chmod(0o700)

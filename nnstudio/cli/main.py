@@ -7,6 +7,10 @@ bench run headless.
     nnstudio predict MODEL.nnz FILE...
     nnstudio bench
     nnstudio lr-find PROJECT.nnsproj | --preset NAME | --dataset NAME --layers ... [--json]
+    nnstudio sweep PROJECT.nnsproj | --preset NAME | ... --grid SPEC | --random N --ranges SPEC
+    nnstudio export MODEL.nnz --format onnx|python --out FILE
+    nnstudio import MODEL.onnx --out MODEL.nnz
+    nnstudio lessons [check ID [--solution]] [--json]
 
 Exit codes: 0 success, 2 bad arguments or bad input (one line on stderr), 1 unexpected failure
 (the traceback only with --debug). The headless sub-commands never import Qt (predict reads
@@ -21,7 +25,17 @@ import traceback
 
 from nnstudio import __version__
 
-COMMANDS = ("train", "evaluate", "predict", "bench", "lr-find")
+COMMANDS = (
+    "train",
+    "evaluate",
+    "predict",
+    "bench",
+    "lr-find",
+    "sweep",
+    "export",
+    "import",
+    "lessons",
+)
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -299,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser: the window's optional project, or one of the sub-commands."""
     parser = _Parser(
         prog="nnstudio",
-        usage="nnstudio [-h] [--version] [--install-desktop] "
-        "[PROJECT.nnsproj | {train,evaluate,predict,bench,lr-find} ...]",
+        usage="nnstudio [-h] [--version] [--install-desktop] [PROJECT.nnsproj | "
+        "{train,evaluate,predict,bench,lr-find,sweep,export,import,lessons} ...]",
         description="A desktop studio for neural networks, written from scratch in NumPy. "
         "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
         epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
@@ -316,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     from nnstudio.cli import lr_find  # no Qt, no engine at import: cheap
 
     lr_find.add_parser(commands, common, _dataset_options(), _positive_int, _non_negative_int)
+    from nnstudio.cli import sweep  # no Dask, no engine at import
+
+    sweep.add_parser(commands, common, _dataset_options(), _positive_int, _non_negative_int)
+    from nnstudio.cli import export  # onnx is imported only when a command runs
+
+    export.add_parsers(commands, common)
+    from nnstudio.cli import lessons  # the lessons and the engine load only when it runs
+
+    lessons.add_parser(commands, common)
     return parser
 
 
@@ -348,6 +371,18 @@ def _run_command(args: argparse.Namespace) -> int:
         from nnstudio.cli.lr_find import run_lr_find
 
         return run_lr_find(args)
+    if args.command == "sweep":
+        from nnstudio.cli.sweep import run_sweep
+
+        return run_sweep(args)
+    if args.command in ("export", "import"):
+        from nnstudio.cli import export
+
+        return export.run_export(args) if args.command == "export" else export.run_import(args)
+    if args.command == "lessons":
+        from nnstudio.cli.lessons import run_lessons
+
+        return run_lessons(args)
     from nnstudio.cli.bench import run_bench
 
     return run_bench(args)

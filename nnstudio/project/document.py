@@ -20,7 +20,7 @@ from nnstudio.project.project_file import (
     TrainingSettings,
     common_regularization,
 )
-from nnstudio.project.runs import Run
+from nnstudio.project.runs import Run, run_from_dict, run_to_dict
 
 Listener = Callable[..., None]
 
@@ -73,6 +73,7 @@ class ProjectDocument:
         self.model: dict = {"layers": []}
         self.runs: list[Run] = []
         self.current_run: Run | None = None
+        self.resumable_run: Run | None = None  # a reopened project's run, until its weights load
         self.run_state = RunState.IDLE
         self.run_detail = ""
         self.pending_weights: Path | None = None
@@ -122,6 +123,12 @@ class ProjectDocument:
         project.training = copy.deepcopy(self.training)
         project.dataset = copy.deepcopy(self.dataset)
         project.model = copy.deepcopy(self.model)
+        project.metadata.pop("runs", None)
+        project.metadata.pop("current_run", None)
+        if self.runs:  # the runs and their curves are kept with the project
+            project.metadata["runs"] = [run_to_dict(run) for run in self.runs]
+            current = self.current_run
+            project.metadata["current_run"] = current.number if current is not None else None
         return project
 
     def is_modified(self) -> bool:
@@ -156,20 +163,23 @@ class ProjectDocument:
         self.weights_dirty = False
         self.restored_unsaved = False
         self.awaiting_dataset = True
+        self._take_saved_runs(project.metadata)
         self._emit("project_loaded")
         self._saved = self._form()
         self._emit("file_changed")
         self._check_modified()
 
     # Shared, not copied, by snapshot/restore: runs are this session's history, not the file's.
-    _SHARED = ("runs", "current_run")
+    _SHARED = ("runs", "current_run", "resumable_run")
 
     def snapshot(self) -> dict:
         """Everything ``restore`` needs to put the document back as it is now (an open that
         fails halfway must leave it exactly as before)."""
         state = {k: v for k, v in vars(self).items() if k not in ("_listeners", *self._SHARED)}
         state = copy.deepcopy(state)
-        state.update(runs=list(self.runs), current_run=self.current_run)
+        state.update(
+            runs=list(self.runs), current_run=self.current_run, resumable_run=self.resumable_run
+        )
         return state
 
     def restore(self, state: dict) -> None:
@@ -190,6 +200,14 @@ class ProjectDocument:
         self.weights_dirty = False
         self.restored_unsaved = False
         self._saved = self._form()
+        self._emit("file_changed")
+        self._check_modified()
+
+    def rename(self, name: str) -> None:
+        """The project took a preset: it is named after it until saved under a file name."""
+        if self._project is None or self.path is not None or self._project.name == name:
+            return
+        self._project.name = name
         self._emit("file_changed")
         self._check_modified()
 
@@ -285,6 +303,38 @@ class ProjectDocument:
         self.run_state = RunState(state)
         self.run_detail = detail
         self._emit("run_state", self.run_state)
+        run = self.current_run
+        wanted = {RunState.TRAINING: "training", RunState.PAUSED: "paused"}.get(self.run_state)
+        live = run is not None and run.status in ("training", "paused")
+        if live and wanted and run.status != wanted:  # the Runs dock reads "paused" too
+            run.status = wanted
+            self._emit("run_updated", run)
+
+    def _take_saved_runs(self, metadata: dict) -> None:
+        """The runs a project file kept replace this session's; the one that was current
+        waits in ``resumable_run`` until its weights (and optimizer) are back."""
+        self.resumable_run = None
+        runs = [run_from_dict(data) for data in metadata.get("runs") or []]
+        runs = [run for run in runs if run is not None]
+        if not runs:
+            return
+        self.runs, self.current_run = runs, None
+        self._runs_started = max(run.number for run in runs)
+        wanted = metadata.get("current_run")
+        self.resumable_run = next((run for run in runs if run.number == wanted), None)
+        self._emit("runs_changed")
+
+    def resume_run(self, history: list[dict] | None = None) -> Run | None:
+        """The saved project's weights are loaded: its current run continues from here
+        (``history``: the checkpoint's, when it knows more epochs than the project file)."""
+        run, self.resumable_run = self.resumable_run, None
+        if run is None:
+            return None
+        if history and len(history) > len(run.history):
+            run.history = list(history)
+        self.current_run = run
+        self._emit("run_updated", run)
+        return run
 
     def forget_current_run(self) -> None:
         """A new model or fresh weights: the next Train starts a new run."""
@@ -304,6 +354,25 @@ class ProjectDocument:
         run.settings = copy.deepcopy(vars(self.training))
         self._emit("run_updated", run)
         return run
+
+    def add_finished_run(
+        self, dataset_name: str, model: dict, settings: dict, history: list, status: str
+    ) -> Run:
+        """A run trained elsewhere (a sweep's trial): kept and shown like the others."""
+        self._runs_started += 1
+        run = Run(self._runs_started, dataset_name, copy.deepcopy(model), dict(settings))
+        run.history, run.status = list(history), status
+        self.runs.append(run)
+        self._emit("runs_changed")
+        return run
+
+    def note_live_setting(self, key: str, value) -> None:
+        """A setting changed while the current run trains (the learning rate): the run
+        trains with it from now on, so its row shows it."""
+        run = self.current_run
+        if run is not None and run.settings.get(key) != value:
+            run.settings[key] = value
+            self._emit("run_updated", run)
 
     def record_epochs(self, epochs: list[dict]) -> None:
         """Epoch reports of the current run, as the training worker sent them."""
@@ -325,7 +394,7 @@ class ProjectDocument:
 
     def clear_finished_runs(self) -> None:
         """Forget every run except the current one and any still training."""
-        kept = [r for r in self.runs if r is self.current_run or r.status == "training"]
+        kept = [r for r in self.runs if r is self.current_run or r.status in ("training", "paused")]
         if len(kept) != len(self.runs):
             self.runs = kept
             self._emit("runs_changed")

@@ -251,6 +251,20 @@ def _linear_stack_warnings(layers: list[dict]) -> list[Problem]:
     return problems
 
 
+def _dropout_at_the_end(layers: list[dict]) -> list[Problem]:
+    """Dropout after the output layer zeroes answers at random while training (issue 21)."""
+    index = len(layers) - 1
+    if index < 1 or layers[index].get("type") != "Dropout":
+        return []
+    message = (
+        "Dropout after the output layer: while training it zeroes some of the network's "
+        "answers at random, so the loss measures damaged outputs. Put Dropout before the last "
+        "Dense."
+    )
+    fix = Fix("Remove this Dropout", (Edit("remove", index),))
+    return [Problem(index, message, (fix,), severity="warning")]
+
+
 def _empty_network_problem(input_shape, expected: int | None) -> Problem:
     message = "The network has no layers yet: drag one in from the palette or pick a preset."
     if expected is None or input_shape is None:
@@ -288,6 +302,7 @@ def analyze(layers, input_shape, n_classes, task, loss_name, cache: ShapeCache) 
             problems.append(size_problem)
     problems += output_activation_problems(layers, task, loss_name)
     problems += _linear_stack_warnings(layers)
+    problems += _dropout_at_the_end(layers)
     for problem in problems:
         if problem.index is not None and 0 <= problem.index < len(infos):
             infos[problem.index].problems.append(problem)

@@ -6,10 +6,13 @@ words used for statuses and settings live here too, so every view names them the
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 
 STATUS_WORDS = {
     "training": "training…",
+    "paused": "paused",
     "completed": "done",
     "stopped": "stopped",
     "early_stopping": "early stop",
@@ -115,3 +118,50 @@ class Run:
             rows[f"final {key}"] = value_text(self.final(key))
         rows["status"] = STATUS_WORDS.get(self.status, self.status)
         return rows
+
+
+# -- kept in the project file (issue 21: reopening a project shows its runs) ---------------------
+
+
+def _plain_number(value):
+    """JSON has no NaN: a diverged epoch's loss is kept as None ("—" in the tables)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_to_dict(run: Run) -> dict:
+    """The JSON form of a run, as the project file's metadata keeps it."""
+    history = [
+        {str(k): _plain_number(v) for k, v in epoch.items() if isinstance(v, (int, float, str))}
+        for epoch in run.history
+        if isinstance(epoch, dict)
+    ]
+    settings = json.loads(json.dumps(run.settings, default=str))
+    return {
+        "number": run.number,
+        "dataset": run.dataset,
+        "model": run.model_config,
+        "settings": settings,
+        "history": history,
+        "status": "stopped" if run.status in ("training", "paused") else run.status,
+    }
+
+
+def run_from_dict(data) -> Run | None:
+    """A run read back from a project file; None for an entry that is not one (a hand-edited
+    file loses that run, never the project)."""
+    if not isinstance(data, dict):
+        return None
+    number, history = data.get("number"), data.get("history")
+    if not isinstance(number, int) or isinstance(number, bool) or not isinstance(history, list):
+        return None
+    model, settings = data.get("model"), data.get("settings")
+    return Run(
+        number,
+        str(data.get("dataset", "")),
+        model if isinstance(model, dict) else {},
+        settings if isinstance(settings, dict) else {},
+        [epoch for epoch in history if isinstance(epoch, dict)],
+        str(data.get("status", "stopped")),
+    )

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 from nnstudio.project import layer_meta
 from nnstudio.project.problems import Fix, Problem
 from nnstudio.ui.builder.layer_icons import paint_glyph, type_color
+from nnstudio.ui.widgets.fit_text import fitted, main_text, short_forms
 
 CONFIG_ROLE = Qt.ItemDataRole.UserRole + 10
 INFO_ROLE = Qt.ItemDataRole.UserRole + 11
@@ -178,18 +179,17 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
-        title = painter.fontMetrics().elidedText(
-            layer_meta.card_title(config), Qt.TextElideMode.ElideRight, int(title_rect.width())
+        title = main_text(
+            painter.fontMetrics(), layer_meta.card_title(config), title_rect.width(), "layer card"
         )
         painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)
         subtitle_rect = layout.subtitle.adjusted(0, 0, -params_width - 8, 0)
         description = layer_meta.description_of(type_name)
-        subtitle = painter.fontMetrics().elidedText(
-            description, Qt.TextElideMode.ElideRight, int(subtitle_rect.width())
-        )
-        if len(subtitle) > 6:  # a couple of letters and "…" would be noise
+        # The whole description, or its short form ("Fully connected"), never a cut word.
+        subtitle = fitted(painter.fontMetrics(), subtitle_rect.width(), *short_forms(description))
+        if subtitle:
             painter.drawText(subtitle_rect, left, subtitle)
 
     def _paint_numbers(self, painter, option, layout: CardLayout, info) -> tuple[float, float]:

@@ -21,6 +21,7 @@ from nnstudio.ui.builder.card_delegate import (
     WARNING_COLOR,
     small_font,
 )
+from nnstudio.ui.widgets.fit_text import fitted, main_text, short_forms
 
 OK_COLOR = QColor("#16A34A")
 
@@ -148,9 +149,8 @@ class QtEndCard(QWidget):
         painter.setFont(small_font(self.font()))
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         sub_rect = QRectF(left, card.top() + 25, card.right() - left - 12, 17)
-        painter.drawText(
-            sub_rect, Qt.AlignmentFlag.AlignVCenter, _elided(painter, self._subtitle, sub_rect)
-        )
+        subtitle = fitted(painter.fontMetrics(), sub_rect.width(), *_subtitle_forms(self._subtitle))
+        painter.drawText(sub_rect, Qt.AlignmentFlag.AlignVCenter, subtitle)
         if self.kind == "output" and self._status:
             status_rect = QRectF(left, card.top() + 43, card.right() - left - 12, 17)
             painter.setPen(self._status_color)
@@ -162,7 +162,9 @@ class QtEndCard(QWidget):
                 if self._status_color == OK_COLOR
                 else ("● " if self._status.startswith("Ready") else "✕ ")
             )
-            status = _elided(painter, mark + self._status, status_rect)
+            status = main_text(
+                painter.fontMetrics(), mark + self._status, status_rect.width(), "output card"
+            )
             painter.drawText(status_rect, Qt.AlignmentFlag.AlignVCenter, status)
         self._paint_shape(painter, card)
 
@@ -183,8 +185,10 @@ class QtEndCard(QWidget):
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
 
-def _elided(painter: QPainter, text: str, rect: QRectF) -> str:
-    return painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+def _subtitle_forms(text: str) -> list[str]:
+    """ "8,707 parameters · 34.0 KB of weights" and shorter: "8,707 params · 34.0 KB"."""
+    short = text.replace(" of weights", "").replace(" parameters", " params")
+    return [text, short, short.split(" · ")[0], *short_forms(text)[1:]]
 
 
 def palette_accent(widget: QWidget) -> QColor:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project import layer_meta
 from nnstudio.ui.builder.layer_icons import category_color, layer_icon, paint_glyph
+from nnstudio.ui.widgets.fit_text import fitted, short_forms
 
 LAYER_TYPE_MIME = "application/x-nnstudio-layer-type"
 _TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -93,9 +94,8 @@ class _PaletteDelegate(QStyledItemDelegate):
         painter.setFont(small)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
         bottom = text_rect.adjusted(0, text_rect.height() / 2 + 1, 0, 0)
-        text = painter.fontMetrics().elidedText(
-            layer_meta.description_of(type_name), Qt.TextElideMode.ElideRight, int(bottom.width())
-        )
+        description = layer_meta.description_of(type_name)
+        text = fitted(painter.fontMetrics(), bottom.width(), *short_forms(description))
         painter.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
 
 

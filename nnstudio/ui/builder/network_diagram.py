@@ -23,6 +23,7 @@ from nnstudio.project.diagram_layout import (
 )
 from nnstudio.project.network_checks import ShapeCache
 from nnstudio.ui.builder.layer_icons import category_color
+from nnstudio.ui.widgets.fit_text import fitted, main_text
 
 POSITIVE = QColor("#0877BD")  # the Playground's colours: blue for +, orange for -
 NEGATIVE = QColor("#F59322")
@@ -397,9 +398,7 @@ class QtNetworkDiagram(QWidget):
         title_font.setWeight(QFont.Weight.DemiBold)
         painter.setFont(title_font)
         painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        title = painter.fontMetrics().elidedText(
-            column.title, Qt.TextElideMode.ElideRight, int(width)
-        )
+        title = main_text(painter.fontMetrics(), column.title, width, "diagram")
         painter.drawText(
             QRectF(x - width / 2, 4 + 16 * row, width, 16), Qt.AlignmentFlag.AlignCenter, title
         )
@@ -408,9 +407,7 @@ class QtNetworkDiagram(QWidget):
         painter.setFont(small)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         if not crowded:
-            tags = painter.fontMetrics().elidedText(
-                " · ".join(column.tags), Qt.TextElideMode.ElideRight, int(width)
-            )
+            tags = fitted(painter.fontMetrics(), width, " · ".join(column.tags), *column.tags[:1])
             painter.drawText(
                 QRectF(x - width / 2, 21, width, 16), Qt.AlignmentFlag.AlignCenter, tags
             )

@@ -15,6 +15,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,13 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.data.digits import add_drawing, drawings_dataset_name, drawings_path, prepare_drawing
+from nnstudio.data.digits import add_drawing, drawings_path, prepare_drawing
 from nnstudio.project.digit_models import (
     DIGIT_NAMES,
     DigitModel,
     DrawModelError,
     describe,
     load_bundled_model,
+    load_digit_model,
 )
 from nnstudio.ui.draw.digit_canvas import MAX_PEN_WIDTH, MIN_PEN_WIDTH, QtDigitCanvas
 from nnstudio.ui.draw.model_input_view import QtModelInputView
@@ -57,6 +59,7 @@ class DrawPanel(QWidget):
         self._bundled: DigitModel | None = None
         self._bundled_error: str | None = None
         self._current: DigitModel | None = None
+        self._files: dict[str, DigitModel] = {}  # models opened from .nnz files, by item data
         self._digit: np.ndarray | None = None
         self._probabilities: np.ndarray | None = None
         self.last_latency_ms = 0.0  # mouse release → answer shown, for benchmarks
@@ -101,9 +104,38 @@ class DrawPanel(QWidget):
 
     def active_model(self) -> DigitModel | None:
         """The model answering now (the bundled one is loaded on first use)."""
-        if self.modelSelector.currentData() == CURRENT and self._current is not None:
+        data = self.modelSelector.currentData()
+        if data == CURRENT and self._current is not None:
             return self._current
+        if data in self._files:
+            return self._files[data]
         return self._bundled_model()
+
+    def open_model_file(self, path) -> bool:
+        """Offer the model in a .nnz file and select it; a model that cannot read drawings
+        (or no model at all) is refused with a sentence under the selector."""
+        from nnstudio import safe_read
+
+        try:
+            safe_read.check_file(path, "a model file (.nnz)")
+            model = load_digit_model(path)
+        except (ValueError, OSError) as error:  # DrawModelError, ModelFileError, FileReadError
+            self.modelStatus.setText(f"Cannot use this file: {safe_read.shorten(str(error), 300)}")
+            return False
+        key = f"file:{path}"
+        if key not in self._files:
+            self.modelSelector.addItem(f"{model.title} (file)", key)
+        self._files[key] = model
+        self.modelStatus.setText("")
+        self.modelSelector.setCurrentIndex(self.modelSelector.findData(key))
+        return True
+
+    def _open_model_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a model for drawings", "", "nnstudio models (*.nnz);;All files (*)"
+        )
+        if path:
+            self.open_model_file(path)
 
     def prepared_digit(self) -> np.ndarray | None:
         """The 28×28 image the model read last (None when the canvas is empty)."""
@@ -161,6 +193,7 @@ class DrawPanel(QWidget):
         self.penWidth = QSlider(Qt.Orientation.Horizontal, objectName="digitPenWidth")
         self.penWidth.setRange(MIN_PEN_WIDTH, MAX_PEN_WIDTH)
         self.penWidth.setValue(int(self.canvas.pen_width()))
+        self.penWidth.setMinimumWidth(64)  # at 1366×768 the row squeezed it to a dot
         self.penWidth.setToolTip(
             "Pen width. About a tenth of the digit's height looks like MNIST's handwriting; "
             "the model copes with thinner and thicker strokes too."
@@ -189,6 +222,13 @@ class DrawPanel(QWidget):
     def _build_answer_side(self) -> QVBoxLayout:
         side = QVBoxLayout()
         side.addLayout(self._build_model_row())
+        self.modelStatus = QLabel("", objectName="digitModelStatus")
+        self.modelStatus.setWordWrap(True)
+        # On a row of its own: beside the selector it made the tab too wide for 1366 pixels.
+        files = QHBoxLayout()
+        files.addWidget(self.openModelButton)
+        files.addWidget(self.modelStatus, 1)
+        side.addLayout(files)
         side.addLayout(self._build_answer_row())
         side.addWidget(self._build_probabilities_box(), 1)
         return side
@@ -201,6 +241,12 @@ class DrawPanel(QWidget):
         self.modelSelector.currentIndexChanged.connect(lambda _index: self.predict())
         label = QLabel("Model")
         label.setToolTip(self._selector_help())
+        self.openModelButton = QPushButton("Open model file…", objectName="digitOpenModel")
+        self.openModelButton.setToolTip(
+            "Read drawings with a model saved as .nnz (File → Save Model…, or `nnstudio train "
+            "--out`): any model whose input is one 28×28 image."
+        )
+        self.openModelButton.clicked.connect(self._open_model_dialog)
         row.addWidget(label)
         row.addWidget(self.modelSelector, 1)
         return row
@@ -339,9 +385,10 @@ class DrawPanel(QWidget):
         except (ValueError, OSError) as error:
             self.keptStatus.setText(f"Could not save the drawing: {error}")
             return
-        name = drawings_dataset_name()
         noun = "drawing" if count == 1 else "drawings"
-        self.keptStatus.setText(f"Kept as a {label}. {count} {noun} in dataset {name}")
+        self.keptStatus.setText(
+            f"Kept as a {label}. {count} {noun} in “My drawings” (in the Data dock's picker)."
+        )
         self.drawingSaved.emit(str(drawings_path()), count)
 
     def _remove_current_choice(self) -> None:

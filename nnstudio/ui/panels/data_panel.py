@@ -39,6 +39,9 @@ from nnstudio.ui.widgets.message_bar import MessageBar
 BUILT_IN = [*data.DATASET_NAMES]
 
 
+MY_DRAWINGS = "My drawings"
+
+
 class DataPanel(MnistDownloadMixin, QWidget):
     """Dataset picker, options, preview and summary. See the module docstring."""
 
@@ -50,6 +53,10 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.setAcceptDrops(True)
         self._dataset = None
         self._updating = False
+        # Asked before a new dataset replaces the loaded one (the window asks while a run
+        # trains on it); False keeps the loaded one and puts the picker back.
+        self.confirm_load = None
+        self._loaded_spec: tuple[str, dict] | None = None
         self._loader = JobRunner(self)
         self._loader.done.connect(self._on_loaded)
         self._loader.failed.connect(self._on_failed)
@@ -75,9 +82,11 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.options.edited.connect(self._options_edited)
         self.options.csv_edited.connect(self._csv_option_edited)
         self.options.load_button.clicked.connect(self.load)
-        layout.addWidget(self.options)
+        # The preview first: on a 768-pixel screen it used to sit below the fold, under the
+        # options; the options scroll into view instead.
         self.preview = DataPreview()
         layout.addWidget(self.preview, 1)
+        layout.addWidget(self.options)
 
     def _build_picker(self) -> QHBoxLayout:
         self.picker = QComboBox()
@@ -94,6 +103,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
             )
         self.picker.insertSeparator(len(BUILT_IN) - len(IMAGE_SETS))
         self.picker.setCurrentIndex(self.picker.findData("spiral"))
+        self.offer_drawings()
         self.picker.currentIndexChanged.connect(self._on_picked)
         self.open_button = QPushButton("Open file…")
         self.open_button.setToolTip(
@@ -173,6 +183,9 @@ class DataPanel(MnistDownloadMixin, QWidget):
         name, options = self.spec()
         if not name:
             return
+        if self.confirm_load is not None and not self.confirm_load():
+            self._show_loaded_choice()
+            return
         try:
             check_data_path(name)
         except ValueError as error:
@@ -187,12 +200,42 @@ class DataPanel(MnistDownloadMixin, QWidget):
 
         self._loader.start(work)
 
+    def _show_loaded_choice(self) -> None:
+        """The picker and options back to the dataset that stays loaded."""
+        if self._loaded_spec is None:
+            return
+        name, options = self._loaded_spec
+        self._updating = True
+        try:
+            self._select_name(name)
+            self.options.apply(dict(options), name)
+        finally:
+            self._updating = False
+
     def is_loading(self) -> bool:
         return self._loader.busy()
 
     # -- the dataset's name and options --------------------------------------------------------
+    def offer_drawings(self) -> None:
+        """List "My drawings" (the digits corrected on the Draw tab) once there are any."""
+        from nnstudio.data.digits import drawings_dataset_name, drawings_path
+
+        name = drawings_dataset_name()
+        if self.picker.findData(name) >= 0 or not drawings_path().is_file():
+            return
+        self.picker.addItem(MY_DRAWINGS, name)
+        self.picker.setItemData(
+            self.picker.count() - 1,
+            "The digits you corrected on the Draw tab (28×28 images, like MNIST).",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+
     @staticmethod
     def _title(name: str) -> str:
+        from nnstudio.data.digits import drawings_dataset_name
+
+        if name == drawings_dataset_name():
+            return MY_DRAWINGS
         prefix, _, rest = name.partition(":")
         return Path(rest).name if rest else name
 
@@ -278,6 +321,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def _on_loaded(self, dataset) -> None:
         self._set_busy(False)
         self._dataset = dataset
+        self._loaded_spec = self.spec()
         self.message.hide()
         self.preview.show_dataset(dataset)
         self.dataset_changed.emit(dataset)

@@ -211,6 +211,10 @@ class HyperparametersPanel(QWidget):
         self.optimizer_rows.show_only(optimizer)
         self.schedule_rows.show_only(self.schedule_box.currentData())
         self.patience_box.setEnabled(self.early_box.isChecked() and not self._locked)
+        # One validation setting in the window: the Data dock's split. This row only shows
+        # for a project that asks fit to split the training data itself (a value above 0).
+        form, _widget = self._fields["validation_split"]
+        form.setRowVisible(self.validation_box, self.validation_box.value() > 0)
         self._describe_learning_rate(optimizer)
 
     def _describe_learning_rate(self, optimizer: str) -> None:
@@ -301,6 +305,7 @@ class HyperparametersPanel(QWidget):
         self.epochs_box.setValue(int(s.get("epochs", EPOCHS.default)))
         self.seed_box.setValue(int(s.get("seed", SEED.default)))
         self.validation_box.setValue(float(s.get("validation_split", VALIDATION_SPLIT.default)))
+        self._update_visible_rows()
         patience = s.get("early_stopping")
         self.early_box.setChecked(patience is not None)
         if patience is not None:

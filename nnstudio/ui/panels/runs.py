@@ -70,13 +70,13 @@ class RunsPanel(QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.setToolTip(
             "Every training run of this session. Tick a run to overlay its "
-            "curves on the Training tab; select several and press Compare."
+            "curves on the Training tab; tick several and press Compare."
         )
         self.table.itemChanged.connect(self._item_changed)
         self.compare_button = QPushButton(style.icon("compare"), "Compare")
         self.compare_button.setToolTip(
-            "Show the selected runs' settings and results side by "
-            "side; rows that differ are highlighted."
+            "Show the ticked runs' settings and results side by "
+            "side (the selected rows when none is ticked); rows that differ are highlighted."
         )
         self.compare_button.clicked.connect(self.compare_selected)
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
@@ -162,7 +162,8 @@ class RunsPanel(QWidget):
         return [self.runs[row] for row in rows]
 
     def compare_selected(self) -> None:
-        runs = self.selected_runs() or self.checked_runs() or self.runs[-2:]
+        # The ticked runs (those overlaid on the plots); selected rows when none is ticked.
+        runs = self.checked_runs() or self.selected_runs() or self.runs[-2:]
         if runs:
             CompareDialog(runs, self).exec()
 

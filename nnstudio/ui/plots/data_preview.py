@@ -12,7 +12,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.ui.colors import class_color, class_rgb
 from nnstudio.ui.widgets.image_gallery import ImageGrid, Tile, scrolling, to_display_rgb
@@ -173,10 +181,26 @@ class ScatterPreview(pg.PlotWidget):
         self.setAspectLocked(False)
         # No legend over the points: the class-balance bars below name each colour.
         self.items: list[pg.ScatterPlotItem] = []
+        for name in ("left", "bottom"):
+            # Axes in the data's own units: "×0.001" scaling read as ticks up to 600.
+            self.getAxis(name).enableAutoSIPrefix(False)
         self.setToolTip(
             "The data: every sample of every split, coloured by its class "
-            "(or by its target value for regression). Scroll to zoom."
+            "(or by its target value for regression). Drag to pan, Ctrl+wheel to zoom."
         )
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """The plain wheel scrolls the Data dock it sits in; Ctrl+wheel zooms the points."""
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(event)
+            return
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is None:
+            event.ignore()
+        else:  # handed on explicitly: Qt only passes an ignored wheel on when it came from a mouse
+            QApplication.sendEvent(parent.verticalScrollBar(), event)
 
     def _reset(self, feature_names) -> None:
         self.clear()

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
 from nnstudio.ui import style
@@ -150,9 +150,20 @@ class TrainingPlots(QWidget):
 
     def set_planned_epochs(self, epochs: int) -> None:
         """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
+        self._planned_epochs = epochs
+        self._fit_epoch_axis()
+
+    def _fit_epoch_axis(self) -> None:
+        """Epochs from 0 to the longest of the plan, the live run and every overlaid run, so
+        a run with more epochs is not cut off and one with fewer is not squeezed."""
+        planned = getattr(self, "_planned_epochs", 0)
+        overlaid = [
+            len(item.xData) for _plot, item in self._overlay_items if item.xData is not None
+        ]
+        longest = max([planned, len(self.epochs), *overlaid])
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot, self.grad_plot):
-            if epochs > 0:
-                plot.setXRange(0, max(epochs, len(self.epochs)), padding=0.02)
+            if planned > 0 or overlaid:
+                plot.setXRange(0, max(longest, 1), padding=0.02)
             else:
                 plot.enableAutoRange(axis="x")
 
@@ -184,10 +195,14 @@ class TrainingPlots(QWidget):
         """Draw other runs' epoch curves behind the live ones: [(label, history), ...]."""
         for plot, item in self._overlay_items:
             plot.removeItem(item)
+            legend = plot.getPlotItem().legend
+            if legend is not None:
+                legend.removeItem(item)
         self._overlay_items = []
         for index, (label, history) in enumerate(runs):
             color = style.RUN_COLORS[index % len(style.RUN_COLORS)]
             self._add_overlay(label, history, color)
+        self._fit_epoch_axis()
 
     def _add_overlay(self, label: str, history, color: str) -> None:
         x = np.array([h["epoch"] for h in history], dtype=float)
@@ -206,6 +221,9 @@ class TrainingPlots(QWidget):
             item.setOpacity(0.75)
             item.setToolTip(f"{label}: {key}")
             plot.addItem(item)
+            legend = plot.getPlotItem().legend
+            if legend is not None and not dashed:  # one entry per run: its training curve
+                legend.addItem(item, label)
             self._overlay_items.append((plot, item))
 
     def _schedule(self, *plots: str) -> None:
@@ -401,93 +419,7 @@ class TrainingPlots(QWidget):
                 )
 
 
-class TrainingTab(QWidget):
-    """The Training tab: curves on the left; decision boundary and weight histograms on the
-    right; export buttons on top. Snapshots arriving while the tab is hidden are kept and drawn
-    when it is shown, so a hidden tab costs nothing."""
+# The Training tab lives in training_tab.py; importing it from here keeps working.
+from nnstudio.ui.plots.training_tab import TrainingTab  # noqa: E402
 
-    def __init__(self, parent=None):
-        from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
-
-        from nnstudio.ui.panels.health import HealthPanel
-        from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView
-        from nnstudio.ui.plots.histograms import WeightHistograms
-
-        super().__init__(parent)
-        self.plots = TrainingPlots()
-        self.boundary = DecisionBoundaryView()
-        self.histograms = WeightHistograms()
-        # The training doctor's rows and warnings: cleared with each run here, shown by the
-        # window in a dock of its own (beside Runs), where it has room on a 768-pixel screen.
-        self.health = HealthPanel()
-        self._pending_snapshot = None
-        self._pending_histograms = None  # (histograms, final): kept until drawn
-        self._histograms_drawn = -1e9
-        self.png_button = QPushButton(style.icon("export"), "Export PNG…")
-        self.png_button.setToolTip("Save the four training plots as one PNG image.")
-        self.csv_button = QPushButton(style.icon("csv"), "Export CSV…")
-        self.csv_button.setToolTip(
-            "Save the per-epoch history (loss, accuracy, learning rate, "
-            "gradient norms) as a CSV table for a spreadsheet."
-        )
-        self.caption = QLabel("Press Train (Space) to start.")
-        self.caption.setObjectName("sectionTitle")
-        top = QHBoxLayout()
-        top.addWidget(self.caption, 1)
-        top.addWidget(self.png_button)
-        top.addWidget(self.csv_button)
-        side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.boundary)
-        side.addWidget(self.histograms)
-        side.setStretchFactor(0, 3)
-        side.setStretchFactor(1, 2)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.plots)
-        self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 8, 10, 10)
-        layout.setSpacing(6)
-        layout.addLayout(top)
-        layout.addWidget(self.splitter, 1)
-
-    def set_dataset(self, dataset) -> None:
-        two_d = tuple(dataset.input_shape) == (2,)
-        self.boundary.setVisible(two_d)
-        if two_d:
-            self.boundary.set_dataset(dataset)
-        self.plots.set_task(dataset.task)
-
-    def new_run(self) -> None:
-        self.plots.clear()
-        self.histograms.reset()
-        self.health.clear()
-
-    def apply_snapshot(self, snapshot: dict) -> None:
-        """Draw a worker snapshot (now if the tab is visible, else when it is shown). Only some
-        snapshots carry histograms; the last ones that did are kept until drawn."""
-        self._pending_snapshot = snapshot
-        if snapshot.get("histograms") is not None:
-            self._pending_histograms = (snapshot["histograms"], bool(snapshot.get("final")))
-        if self.isVisible():
-            self._draw_snapshot()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._draw_snapshot()
-
-    def _draw_snapshot(self) -> None:
-        snapshot, self._pending_snapshot = self._pending_snapshot, None
-        boundary = snapshot.get("boundary") if snapshot is not None else None
-        if boundary is not None and not self.boundary.isHidden():
-            self.boundary.set_boundary(boundary)
-        if self._pending_histograms is None:
-            return
-        # Histograms change slowly and cost a repaint of several small plots: every 2 s.
-        histograms, final = self._pending_histograms
-        now = _now()
-        if now - self._histograms_drawn >= HISTOGRAM_SECONDS or final:
-            self._histograms_drawn = now
-            self._pending_histograms = None
-            self.histograms.set_histograms(histograms)
+__all__ = ["TrainingPlots", "TrainingTab"]

@@ -38,6 +38,8 @@ def number_state(text: str, minimum: float, maximum: float, special: str = "") -
     """Acceptable for a number in [minimum, maximum] (or the box's ``special`` text),
     Intermediate for what may become one (half-typed, or out of range while typing),
     Invalid for anything else (letters, two signs)."""
+    if text and not text.strip():
+        return QValidator.State.Invalid  # a space typed over a selected value must not blank it
     stripped = text.strip()
     if special and stripped == special:
         return QValidator.State.Acceptable

@@ -57,7 +57,7 @@ class WindowActions:
         w.actionOpen = a(
             "actionOpen",
             "&Open…",
-            "Open a project file (.nnsproj)",
+            "Open a project (.nnsproj) or a model file (.nnz)",
             files.open_project_dialog,
             key.Open,
             "open",
@@ -77,6 +77,12 @@ class WindowActions:
             files.save_as,
             key.SaveAs,
         )
+        w.actionSaveModel = a(
+            "actionSaveModel",
+            "Save &Model…",
+            "Save the model and its weights as a .nnz file (for Draw, predict, sharing)",
+            files.models.save_model_dialog,
+        )
         w.actionQuit = a("actionQuit", "&Quit", "Close nnstudio", w.close, key.Quit)
         w.actionExportPng = a(
             "actionExportPng",
@@ -90,24 +96,42 @@ class WindowActions:
             "Save the epoch history as a table",
             files.export_csv,
         )
+        w.actionExportModel = a(
+            "actionExportModel",
+            "Export &model…",
+            "Export the trained model as ONNX or as a Python script that needs only NumPy",
+            w.exporter.export_model,
+        )
         w.actionAbout = a("actionAbout", "&About nnstudio", "Version and credits", self.about)
+        w.actionShortcuts = a(
+            "actionShortcuts",
+            "&Keyboard shortcuts",
+            "Every key the window answers to",
+            self.show_shortcuts,
+        )
+        w.actionSettingsHelp = a(
+            "actionSettingsHelp",
+            "&What each setting means",
+            "Every layer, optimizer, schedule and loss setting, explained",
+            self.show_settings_help,
+        )
 
     def _create_training_actions(self) -> None:
         w, training, a = self.window, self.window.training, self._action
         w.actionTrain = a(
             "actionTrain",
             "Train",
-            "Train the network (continues a paused or finished run)",
+            "Train the network (continues a paused or finished run) (Space)",
             training.train,
-            "Space",
+            None,
             "train",
         )
         w.actionPause = a(
             "actionPause",
             "Pause",
-            "Pause training after the current batch",
+            "Pause training after the current batch (Space)",
             training.pause,
-            "Space",
+            None,
             "pause",
         )
         w.actionStep = a(
@@ -148,9 +172,9 @@ class WindowActions:
         w.recent_menu = file_menu.addMenu("Open &Recent")
         w.presets_menu = file_menu.addMenu("New from &Preset")
         file_menu.addSeparator()
-        file_menu.addActions([w.actionSave, w.actionSaveAs])
+        file_menu.addActions([w.actionSave, w.actionSaveAs, w.actionSaveModel])
         file_menu.addSeparator()
-        file_menu.addActions([w.actionExportPng, w.actionExportCsv])
+        file_menu.addActions([w.actionExportPng, w.actionExportCsv, w.actionExportModel])
         file_menu.addSeparator()
         file_menu.addAction(w.actionQuit)
         w.edit_menu = bar.addMenu("&Edit")
@@ -159,7 +183,10 @@ class WindowActions:
         w.training_menu = bar.addMenu("&Training")
         w.training_menu.addActions(self._training_actions())
         w.view_menu = bar.addMenu("&View")  # the docks add their own entries
-        bar.addMenu("&Help").addAction(w.actionAbout)
+        w.help_menu = bar.addMenu("&Help")
+        w.help_menu.addActions([w.actionShortcuts, w.actionSettingsHelp])
+        w.help_menu.addSeparator()
+        w.help_menu.addAction(w.actionAbout)
         w.files.fill_presets_menu()
 
     def _build_toolbar(self) -> None:
@@ -228,6 +255,18 @@ class WindowActions:
         for action, tip in self._normal_tips.items():
             action.setEnabled(valid)
             action.setToolTip(tip if valid or not message else message)
+
+    def show_shortcuts(self):
+        from nnstudio.ui.window.help import shortcuts_html, show_help
+
+        return show_help(
+            self.window, "Keyboard shortcuts", shortcuts_html(self.window), "shortcuts"
+        )
+
+    def show_settings_help(self):
+        from nnstudio.ui.window.help import settings_html, show_help
+
+        return show_help(self.window, "What each setting means", settings_html(), "settingsHelp")
 
     def about(self) -> None:
         from nnstudio import __version__

@@ -28,6 +28,7 @@ class PanelBindings:
         self.builder = window.builder
         self.runs_panel = window.runs_panel
         self.plots = window.training_tab.plots
+        self.status_bar = window.statusBar()
         self._late_rows: set = set()
         self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
         self._row_timer.timeout.connect(self._show_late_rows)
@@ -51,8 +52,10 @@ class PanelBindings:
         # One undoable edit in the builder; its config_changed then updates the document.
         self.builder.set_settings_everywhere({"l1": l1, "l2": l2})
 
-    def _preset_loaded(self, _name: str, project: dict) -> None:
-        """A preset picked in the builder brings its dataset and training settings along."""
+    def _preset_loaded(self, name: str, project: dict) -> None:
+        """A preset picked in the builder brings its dataset, training settings and name
+        along (Save then proposes "MNIST CNN.nnsproj", and the Draw tab says which model)."""
+        self.document.rename(str(project.get("name") or name))
         training = project.get("training")
         if training:
             self.hyperparameters.set_settings(training)
@@ -127,5 +130,16 @@ class PanelBindings:
             self.runs_panel.update_run(run)
 
     def _show_overlays(self, runs) -> None:
-        current = self.document.current_run
-        self.plots.set_overlays([(run.label, run.history) for run in runs if run is not current])
+        """Overlay the ticked runs of the dataset on screen: another dataset's loss (a
+        regression's MSE on an MNIST plot) is another quantity, so it is named, not drawn."""
+        current, dataset = self.document.current_run, self.document.dataset.name
+        others = [run for run in runs if run is not current]
+        same = [run for run in others if run.dataset == dataset]
+        self.plots.set_overlays([(run.label, run.history) for run in same])
+        skipped = [run.label for run in others if run not in same]
+        if skipped:
+            self.status_bar.showMessage(
+                f"Not overlaid: {', '.join(skipped)} trained on another dataset than "
+                f"{dataset!r}; Compare shows them side by side.",
+                8000,
+            )

@@ -12,7 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from nnstudio import safe_read
 from nnstudio.project.autosave import Autosave
+from nnstudio.ui.window.model_files import ModelFiles
 from nnstudio.ui.window.project_checks import OpenRefused
 
 SETTINGS_VERSION = 1
@@ -41,6 +43,10 @@ DEFAULT_PROJECT = {
     },
 }
 PROJECT_FILTER = "nnstudio projects (*.nnsproj)"
+OPEN_FILTER = (
+    "Projects and models (*.nnsproj *.nnz *.onnx);;nnstudio projects (*.nnsproj);;"
+    "Models (*.nnz);;ONNX models (*.onnx)"
+)
 
 
 class FileController:
@@ -51,6 +57,7 @@ class FileController:
         self.document = document
         self.recent_files: list[str] = []
         self.autosave = Autosave()
+        self.models = ModelFiles(window, document)  # .nnz files: Open and Save Model…
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
 
@@ -106,17 +113,34 @@ class FileController:
         if not self.maybe_save():
             return
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Open project", self._last_folder(), f"{PROJECT_FILTER};;All files (*)"
+            self.window, "Open", self._last_folder(), f"{OPEN_FILTER};;All files (*)"
         )
         if path:
             self.open_project(path)
 
     def open_project(self, path) -> bool:
-        """Load a project file; problems go to the message bar."""
-        if not self._open(path):
+        """Load a project file, or a model file with a project around it; a file of another
+        kind, and any other problem, gets words in the message bar."""
+        from nnstudio.ui.window.file_kinds import MODEL, PROJECT, file_kind, wrong_kind_message
+
+        try:
+            # ONNX by its suffix: its protobuf bytes may pass for text (export.py imports it)
+            kind = "onnx" if str(path).lower().endswith(".onnx") else file_kind(path)
+        except ValueError as error:  # missing, a folder, a FIFO, too large
+            self.window.show_message(f"Could not open: {safe_read.shorten(str(error))}", "error")
             return False
-        self.add_recent(path)
-        return True
+        if kind == "onnx":
+            opened = self.window.exporter.open_onnx(path)
+        elif kind == MODEL:
+            opened = self.models.open_model(path)
+        elif kind == PROJECT:
+            opened = self._open(path)
+        else:
+            self.window.show_message(wrong_kind_message(path, kind), "error")
+            return False
+        if opened:
+            self.add_recent(path)
+        return opened
 
     def _open(self, path) -> bool:
         """Open ``path`` whole or not at all: everything is checked before the window changes,
@@ -134,12 +158,16 @@ class FileController:
         return True
 
     def open_dropped(self, path) -> None:
-        """A file dropped on the window: a project opens as one, anything else is data."""
-        if str(path).lower().endswith(".nnsproj"):
+        """A file dropped on the window: a project or model opens as one, anything else is data."""
+        if str(path).lower().endswith((".nnsproj", ".nnz", ".onnx")):
             if self.maybe_save():
                 self.open_project(path)
         else:
             self.window.data_panel.open_file(path)
+
+    def apply_project(self, project, path: Path | None) -> None:
+        """Make ``project`` the open one; OpenRefused (window unchanged) when it cannot."""
+        self._apply_project(project, path)
 
     def _apply_project(self, project, path: Path | None) -> None:
         before = self.document.snapshot()
@@ -178,7 +206,7 @@ class FileController:
         project.name = path.stem
         try:
             if self._weights_worth_saving():
-                self.save_weights(path.with_suffix(".nnz"))
+                self.save_weights(path.with_suffix(".nnz"), resumable=True)
                 project.weights = path.with_suffix(".nnz").name
             save_project(project, path)
         except (OSError, ValueError) as error:
@@ -194,20 +222,33 @@ class FileController:
     def _weights_worth_saving(self) -> bool:
         return self.window.models.model is not None and self.document.has_trained_weights()
 
-    def save_weights(self, path: Path, model=None) -> None:
+    def save_weights(self, path: Path, model=None, metadata=None, resumable=False) -> None:
         """The model (the window's idle one unless given) as a .nnz, with what predicting
-        needs (class names, input scaling)."""
-        from nnstudio.engine.io import save_model
+        needs (class names, input scaling). ``resumable``: a checkpoint when a run is under
+        way, with the optimizer's state and the epochs, so reopening continues that run."""
+        from nnstudio.engine.io import save_checkpoint, save_model
 
         if model is None and self.window.training.session is not None:
             raise OSError("training is running; pause or stop it before saving the weights")
         dataset = self.window.models.dataset
-        save_model(
+        fields = {
+            "loss": self.document.training.loss,
+            "class_names": getattr(dataset, "class_names", None),
+            "preprocessing": dataset.preprocessing() if dataset is not None else None,
+        }
+        model = model if model is not None else self.window.models.model
+        state = self.window.training.checkpoint_state() if resumable else None
+        if state is None:
+            save_model(path, model, metadata=metadata, **fields)
+            return
+        save_checkpoint(
             path,
-            model if model is not None else self.window.models.model,
-            loss=self.document.training.loss,
-            class_names=getattr(dataset, "class_names", None),
-            preprocessing=dataset.preprocessing() if dataset is not None else None,
+            model,
+            state["optimizer"],
+            epoch=len(state["history"]),
+            history=state["history"],
+            metadata={**(metadata or {}), "target_epochs": state["target_epochs"]},
+            **fields,
         )
 
     def maybe_save(self) -> bool:
@@ -231,6 +272,9 @@ class FileController:
         )
 
     # -- recent files and presets ---------------------------------------------------------------
+
+    def last_folder(self) -> str:
+        return self._last_folder()
 
     def _last_folder(self) -> str:
         return str(Path(self.recent_files[0]).parent) if self.recent_files else str(Path.home())
@@ -274,7 +318,9 @@ class FileController:
         worker's: the training controller asks it for a copy (``autosave_training_state``)."""
         if self.window.training.session is not None or not self.autosave_wanted():
             return
-        save_weights = self.save_weights if self._weights_worth_saving() else None
+        save_weights = None
+        if self._weights_worth_saving():
+            save_weights = lambda path: self.save_weights(path, resumable=True)  # noqa: E731
         self._write_autosave(save_weights)
 
     def autosave_training_state(self, payload: dict) -> None:

@@ -41,9 +41,13 @@ from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
+from nnstudio.ui.window.export import ExportController
 from nnstudio.ui.window.files import FileController
+from nnstudio.ui.window.keys import SpaceToTrain
+from nnstudio.ui.window.lessons import LessonsController
 from nnstudio.ui.window.model_sync import ModelSync
 from nnstudio.ui.window.status import StatusView
+from nnstudio.ui.window.sweeps import SweepController
 from nnstudio.ui.window.training import TrainingController
 
 
@@ -63,13 +67,18 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, self.document)
         self.models = ModelSync(self, self.document)
         self.training = TrainingController(self, self.document)
+        self.exporter = ExportController(self, self.document)  # File → Export model…
         self.window_actions = WindowActions(self, self.document)
         self._build_docks()
+        self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
         self.bindings = PanelBindings(self, self.document)
         self.doctor = DoctorController(self, self.document)  # health panel, LR finder
+        self.sweeps = SweepController(self, self.document)  # Training → Sweep…
+        self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
+        self.draw.drawingSaved.connect(lambda *_: self.data_panel.offer_drawings())
         self.setAcceptDrops(True)
         self._fit_to_screen()
         self.files.restore_settings()

@@ -36,6 +36,17 @@ def load_whole_state(model, state: dict) -> None:
     model.load_state_dict(state)  # names are checked before anything is copied
 
 
+def read_weights(path):
+    """The model file's bundle: a Checkpoint when it holds training state too."""
+    import zipfile
+
+    from nnstudio.engine.io import load_checkpoint, load_model
+
+    with zipfile.ZipFile(path) as archive:
+        resumable = "training.json" in archive.namelist()
+    return load_checkpoint(path) if resumable else load_model(path)
+
+
 def output_count(dataset) -> int:
     """What the last layer must give: one per class, or one per regression target."""
     return dataset.n_classes if dataset.task == "classification" else dataset.n_outputs
@@ -55,6 +66,7 @@ class ModelSync:
         self._checked_loss = None  # the loss the builder judges the last layer against
         self._validity_message = None
         self._taking_dataset = False  # one rebuild once a new dataset is in, not one per step
+        self._build_problem = None  # the banner a failed build showed, until a build succeeds
         document.subscribe(self._on_document_event)
         window.data_panel.dataset_changed.connect(self.use_dataset)
         window.data_panel.dataset_failed.connect(self._on_dataset_failed)
@@ -129,15 +141,28 @@ class ModelSync:
         except (ValueError, TypeError, KeyError, MemoryError, RecursionError) as error:
             # Whatever the layers say, the user gets words and a window that still works.
             self.model = None
-            self.window.show_message(safe_read.shorten(str(error) or repr(error)), "warning")
+            self._build_problem = safe_read.shorten(str(error) or repr(error))
+            self.window.show_message(self._build_problem, "warning")
             self.share_model()
             return
-        self._load_pending_weights(model)
+        self._clear_build_problem()
+        checkpoint = self._load_pending_weights(model)
         self.model = model
-        self.window.training.new_run()
+        if checkpoint is not None and document.resumable_run is not None:
+            self.window.training.resume_from(checkpoint)  # a saved run continues
+        else:
+            self.window.training.new_run()
         if document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
             self.window.training.set_state(RunState.IDLE)
         self.share_model()
+
+    def _clear_build_problem(self) -> None:
+        """The layers build now: a banner still naming the old problem would contradict the
+        Model tab's "Ready to train" (issue 21, item 3)."""
+        bar = self.window.message_bar
+        if self._build_problem is not None and bar.text() == self._build_problem:
+            bar.hide()
+        self._build_problem = None
 
     def _build(self, project):
         """The model for the dataset; refused before allocating anything when too big."""
@@ -146,15 +171,17 @@ class ModelSync:
             raise ValueError(f"{problem[0].upper()}{problem[1:]}.")
         return project.build_model(self.dataset)
 
-    def _load_pending_weights(self, model) -> None:
+    def _load_pending_weights(self, model):
+        """Load the project's saved weights into ``model``; returns the file's bundle (a
+        Checkpoint, with the optimizer's state, when the project was saved mid-run)."""
         path = self.document.take_pending_weights()
         if path is None:
-            return
-        from nnstudio.engine.io import load_model
-
+            self.document.resumable_run = None  # no weights: its run cannot continue
+            return None
         try:
             check_weights_file(path)  # never open a FIFO or a huge file on the GUI thread
-            load_whole_state(model, load_model(path).model.state_dict())
+            bundle = read_weights(path)
+            load_whole_state(model, bundle.model.state_dict())
         except Exception as error:  # noqa: BLE001 - a hostile .nnz is a message, never a crash
             reason = safe_read.shorten(str(error) or type(error).__name__, 200)
             self.window.show_message(
@@ -162,8 +189,10 @@ class ModelSync:
                 "the model starts from fresh weights.",
                 "warning",
             )
-        else:
-            self.document.mark_weights_restored()
+            self.document.resumable_run = None
+            return None
+        self.document.mark_weights_restored()
+        return bundle
 
     # -- sharing with the Evaluate and Draw tabs ------------------------------------------------
 

@@ -75,6 +75,8 @@ class StatusView:
     def _on_document_event(self, event: str, *args) -> None:
         if event == "run_state":
             self._show_state(args[0], self.document.run_detail)
+        elif event == "training_changed":
+            self.refresh()  # "Epoch 0 / 3000" as the Epochs box is typed into
 
     def _show_state(self, state: RunState, detail: str) -> None:
         color = style.STATE_COLORS.get(state.value, style.MUTED)
@@ -91,7 +93,7 @@ class StatusView:
         training = self.window.training
         run = self.document.current_run
         done = len(run.history) if run is not None else 0
-        target = max(training.target_epochs, done)
+        target = training.planned_target()
         running = training.session is not None
         shown, progress = epoch_position(done, target, training.last_batch, running)
         self.epoch_label.setText(f"Epoch {shown} / {target or self.document.training.epochs}")

@@ -9,6 +9,7 @@ model is shared again with the Evaluate and Draw tabs.
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
 
 from nnstudio.project.document import RunState
 
@@ -35,6 +36,7 @@ class TrainingController:
         self.document = document
         self.session = None
         self.target_epochs = 0  # where the current run's epoch counter is heading
+        self.plan_epochs = None  # the Epochs setting that target was planned with
         self.last_batch: dict = {}  # the latest batch report (the status bar reads it)
         self.last_speed = 0.0
         self._optimizer = None
@@ -42,16 +44,46 @@ class TrainingController:
         self.autosave_timer = QTimer(window, timeout=self._request_autosave_state)
         self._stuck_sessions: list = []
         window.hyperparameters.learning_rate_changed.connect(self._on_learning_rate_changed)
+        window.data_panel.confirm_load = self.confirm_dataset_change
 
     # -- the commands ---------------------------------------------------------------------------
 
     def train(self) -> None:
         """Train ▶: start, resume a paused session, or continue after a finished run."""
         if self.session is None:
-            self._start_session(paused=False)
+            if self._start_session(paused=False):
+                self._show_training_tab()
         elif self.document.run_state == RunState.PAUSED:
             self.session.resume()
             self.set_state(RunState.TRAINING)
+
+    def confirm_dataset_change(self) -> bool:
+        """Asked before another dataset replaces the one a run is training on."""
+        if self.session is None:
+            return True
+        button = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self.window,
+            "Stop training?",
+            "A run is training on this dataset. Stop it and switch to the new dataset? The "
+            "model is then rebuilt for the new data (save the project first to keep it).",
+            button.Yes | button.No,
+            button.No,
+        )
+        return answer == button.Yes
+
+    def _show_training_tab(self) -> None:
+        """Train pressed on the Model tab: show the curves, or a short run is over unseen."""
+        window = self.window
+        if window.tabs.currentWidget() is window.builder:
+            window.tabs.setCurrentWidget(window.training_tab)
+
+    def toggle(self) -> None:
+        """Space: pause a training run, else train (when the network can be trained)."""
+        if self.document.run_state == RunState.TRAINING:
+            self.pause()
+        elif self.window.actionTrain.isEnabled():
+            self.train()
 
     def pause(self) -> None:
         if self.session is not None and self.document.run_state == RunState.TRAINING:
@@ -113,11 +145,60 @@ class TrainingController:
     def new_run(self) -> None:
         """Fresh weights or a new model: the next Train starts a new run."""
         self.document.forget_current_run()
+        self.new_run_view()
+
+    def resume_from(self, bundle) -> None:
+        """A reopened project's weights are in: its run continues where it stopped, with the
+        curves shown, the epoch counter where it was and (from a checkpoint) the optimizer's
+        momentum, so the next Train's loss follows on from the last one."""
+        history = getattr(bundle, "history", None)
+        run = self.document.resume_run(history)
+        self.new_run_view()
+        if run is None:
+            return
+        self.target_epochs = max(len(run.history), int(bundle.metadata.get("target_epochs", 0)))
+        self.plan_epochs = self.document.training.epochs
+        optimizer = getattr(bundle, "optimizer", None)
+        training = self.document.training
+        fresh = self.document.to_project().make_optimizer() if optimizer is not None else None
+        if optimizer is not None and type(optimizer) is type(fresh):
+            self._optimizer = optimizer
+            self._optimizer_key = (
+                training.optimizer,
+                repr(sorted(training.optimizer_settings.items())),
+            )
+        plots = self.window.training_tab.plots
+        plots.set_planned_epochs(self.target_epochs)
+        plots.add_epochs(run.history)
+        self.window.status.refresh()
+
+    def planned_target(self) -> int:
+        """Where the epoch counter is heading: the running plan, or, once the Epochs setting
+        was changed while idle, that many more (what the next Train will do)."""
+        run = self.document.current_run
+        done = len(run.history) if run is not None else 0
+        if self.session is None and self.document.training.epochs != self.plan_epochs:
+            return done + self.document.training.epochs
+        return max(self.target_epochs, done)
+
+    def new_run_view(self) -> None:
         self._optimizer = None
         self.target_epochs = 0
+        self.plan_epochs = None
         self.last_batch = {}
         self.window.training_tab.new_run()
         self.window.status.refresh()
+
+    def checkpoint_state(self) -> dict | None:
+        """What Save needs to resume the current run exactly, or None (no optimizer yet)."""
+        run = self.document.current_run
+        if self._optimizer is None or run is None or not run.history:
+            return None
+        return {
+            "optimizer": self._optimizer,
+            "history": list(run.history),
+            "target_epochs": self.target_epochs,
+        }
 
     # -- a session ------------------------------------------------------------------------------
 
@@ -147,8 +228,9 @@ class TrainingController:
             return False
         run = self.document.start_run(dataset.name)
         done = len(run.history)
-        if done >= self.target_epochs:
+        if done >= self.target_epochs or project.training.epochs != self.plan_epochs:
             self.target_epochs = done + project.training.epochs
+        self.plan_epochs = project.training.epochs
         config.epochs = self.target_epochs
         window.training_tab.plots.set_planned_epochs(self.target_epochs)
         session = TrainingSession(
@@ -202,9 +284,14 @@ class TrainingController:
     def _on_learning_rate_changed(self, lr: float) -> None:
         if self.session is not None:
             self.session.set_learning_rate(lr)
+            self.document.note_live_setting("learning_rate", lr)  # the Runs dock's LR column
 
     def _on_batch_progress(self, info: dict) -> None:
         self.last_batch = info
+        if self.document.run_state == RunState.PAUSED and "batches" in info:
+            # After Step: which batch it was and its loss, in the state line.
+            detail = f"batch {info['batch']} of {info['batches']}, loss {info['loss']:.4g}"
+            self.set_state(RunState.PAUSED, detail)
         if info.get("samples_per_second"):
             self.last_speed = float(info["samples_per_second"])
         self.window.training_tab.plots.add_batches(info.get("losses", ()))

@@ -1,0 +1,194 @@
+"""Where a sweep's trials run: a local pool of processes (one per core) or a Dask cluster.
+
+Both hand a trial over as JSON text and get JSON text back (sweep.run_trial), and both report
+each trial as it finishes, so a caller can print it and keep it before the next one ends::
+
+    outcome = run_trials(trials, on_result=print)                  # this machine
+    outcome = run_trials(trials, scheduler="tcp://10.0.0.5:8786")  # a Dask cluster
+
+A stop (the ``stop`` event, or Ctrl+C) cancels the trials not yet finished and returns those
+that did. On a cluster, a trial whose worker dies is run again on another worker: the
+scheduler reschedules it, and ``retries`` covers a trial that raised for another reason.
+``distributed`` is imported only for ``scheduler=``; it is the optional ``cluster`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nnstudio.project.sweep import SweepError, run_trial
+
+CLUSTER_HINT = "pip install 'nnstudio[cluster]'"
+RETRIES = 2
+WAIT_SECONDS = 0.2  # how soon a stop request is seen while every trial is still running
+
+
+@dataclass
+class SweepOutcome:
+    records: list[dict] = field(default_factory=list)  # in the order they finished
+    interrupted: bool = False
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run_trials(
+    trials: list[dict],
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    stop: threading.Event | None = None,
+) -> SweepOutcome:
+    """Run every trial; see the module docstring. ``workers``: local processes (default one
+    per core, never more than there are trials)."""
+    texts = [json.dumps(trial, allow_nan=False) for trial in trials]
+    runner = _DaskRunner(scheduler) if scheduler else _PoolRunner(workers or cores(), len(texts))
+    outcome = SweepOutcome()
+    try:
+        runner.submit(texts)
+        _collect(runner, len(texts), outcome, on_result, stop or threading.Event())
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        runner.close(cancel=outcome.interrupted)
+    return outcome
+
+
+def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None:
+    while len(outcome.records) < count:
+        if stop.is_set():
+            outcome.interrupted = True
+            return
+        try:
+            record = runner.finished.get(timeout=WAIT_SECONDS)
+        except queue.Empty:
+            continue
+        outcome.records.append(record)
+        if on_result is not None:
+            on_result(record)
+
+
+def _failed(trial_text: str, message: str) -> dict:
+    trial = json.loads(trial_text)
+    record = {key: trial[key] for key in ("trial", "settings", "seed")}
+    return {**record, "error": message, "seconds": None, "worker": None}
+
+
+# -- this machine ---------------------------------------------------------------------------------
+
+
+def _pool_worker_init() -> None:
+    # Ctrl+C reaches the whole process group: only the parent acts on it (it keeps the
+    # finished trials and ends the pool), so a trial is never cut short by the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _PoolRunner:
+    """One process per core, started fresh (spawn): no state of the caller — a window's Qt
+    threads, a loaded dataset — is inherited, and the same on Linux, macOS and Windows."""
+
+    def __init__(self, workers: int, trials: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.finished: queue.Queue = queue.Queue()
+        self.pool = ProcessPoolExecutor(
+            max_workers=max(1, min(workers, trials)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_pool_worker_init,
+        )
+        self.futures = []
+
+    def submit(self, texts: list[str]) -> None:
+        for text in texts:
+            future = self.pool.submit(run_trial, text)
+            future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
+            self.futures.append(future)
+
+    @staticmethod
+    def _record(future, text: str) -> dict:
+        if future.cancelled():
+            return _failed(text, "cancelled")
+        error = future.exception()
+        if error is not None:  # a worker process that died (BrokenProcessPool) or a bug
+            return _failed(text, f"the trial's process failed: {type(error).__name__}: {error}")
+        return json.loads(future.result())
+
+    def close(self, cancel: bool) -> None:
+        if cancel:
+            for future in self.futures:
+                future.cancel()
+            # A running trial cannot be cancelled: end its process rather than wait for it.
+            # The pool keeps its processes in a private mapping; without it, waiting is the
+            # fallback.
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+# -- a Dask cluster -------------------------------------------------------------------------------
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise SweepError(f"--scheduler needs Dask's distributed package: {CLUSTER_HINT}") from None
+    return distributed
+
+
+class _DaskRunner:
+    """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``)."""
+
+    def __init__(self, address: str):
+        distributed = _import_distributed()
+        self.finished: queue.Queue = queue.Queue()
+        try:
+            self.client = distributed.Client(address, timeout="10s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise SweepError(
+                f"cannot reach the Dask scheduler at {address} ({error}); start one with "
+                "`dask scheduler` and workers with `dask worker ADDRESS`"
+            ) from None
+        self.futures = []
+
+    def submit(self, texts: list[str]) -> None:
+        for text in texts:
+            number = json.loads(text)["trial"]
+            future = self.client.submit(
+                run_trial,
+                text,
+                key=f"nnstudio-trial-{number}-{os.urandom(4).hex()}",
+                pure=False,
+                retries=RETRIES,
+            )
+            future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
+            self.futures.append(future)
+
+    @staticmethod
+    def _record(future, text: str) -> dict:
+        if future.status == "cancelled":
+            return _failed(text, "cancelled")
+        if future.status == "error":
+            error = future.exception()
+            if isinstance(error, ModuleNotFoundError) and "nnstudio" in str(error):
+                return _failed(text, "nnstudio is not installed on the worker; install it there")
+            kind = type(error).__name__
+            return _failed(text, f"the trial failed on the cluster: {kind}: {error}")
+        return json.loads(future.result())
+
+    def close(self, cancel: bool) -> None:
+        if cancel and self.futures:
+            self.client.cancel(self.futures)
+        self.client.close()

@@ -1,0 +1,189 @@
+"""LessonsController: Help → Lessons, the Lessons dock bound to the project document.
+
+The lessons themselves and their checks are Qt-free (project/lessons.py, lesson_checks.py).
+This controller fills a :class:`LessonState` from the window: the document's project, a copy
+of every run as it finishes (with the trained weights' spread and, when the lesson asks, the
+test-split evaluation of the model), and the answer typed in the panel. It checks again on
+the document's events: a run finished, the settings, the model or the dataset changed.
+
+Runs are copied when they finish rather than read from the document later: training a run
+again after a blow-up continues that same run, and the blow-up is part of what a lesson about
+learning rates checks.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget
+
+from nnstudio.paths import user_data_dir
+from nnstudio.project import lessons as lesson_files
+from nnstudio.project.lesson_checks import LessonState, RunRecord, weight_spread
+from nnstudio.project.project_file import save_project
+from nnstudio.ui.panels.lessons import LessonsPanel
+
+WORK_FOLDER = "lesson-projects"  # the starting projects the window opens, one per lesson
+
+
+class LessonsController:
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.lessons, problems = lesson_files.load_lessons()
+        self.progress = lesson_files.load_progress()
+        self.lesson = None
+        self.runs: list[RunRecord] = []
+        self.evaluation: dict | None = None
+        self.answer = ""
+        self.panel = LessonsPanel()
+        self.panel.set_lessons(self.lessons, self.progress, problems)
+        self._build_dock()
+        self._connect()
+        document.subscribe(self._on_document_event)
+
+    def _build_dock(self) -> None:
+        window = self.window
+        self.dock = QDockWidget("Lessons", window)
+        self.dock.setObjectName("lessonsDock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        window.tabifyDockWidget(window.hyper_dock, self.dock)
+        self.dock.hide()  # until Help → Lessons
+        window.view_menu.addAction(self.dock.toggleViewAction())
+        window.actionLessons = action = QAction("&Lessons", window)
+        action.setObjectName("actionLessons")
+        action.setStatusTip("Guided tasks from layers to MNIST, checked as you work")
+        action.triggered.connect(self.open)
+        window.help_menu.insertAction(window.help_menu.actions()[0], action)
+
+    def _connect(self) -> None:
+        panel = self.panel
+        panel.lesson_selected.connect(self.select)
+        panel.set_up_requested.connect(lambda _id: self.set_up())
+        panel.solution_requested.connect(lambda _id: self.show_solution())
+        panel.answer_changed.connect(self._on_answer)
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Help → Lessons: show the dock, on the first lesson not passed yet."""
+        self.dock.show()
+        self.dock.raise_()
+        if self.lesson is None and self.lessons:
+            todo = [l for l in self.lessons if not self.progress.get(l.id, {}).get("passed")]
+            self.panel.select((todo or self.lessons)[0].id)
+
+    def select(self, lesson_id: str) -> None:
+        self.lesson = next(lesson for lesson in self.lessons if lesson.id == lesson_id)
+        self.answer = ""
+        self.panel.show_lesson(self.lesson)
+        self.recheck()
+
+    def set_up(self) -> bool:
+        """Open the lesson's starting project the way File → Open does (it is written to the
+        user's data folder first, so Save keeps the learner's work on it)."""
+        lesson, files = self.lesson, self.window.files
+        if lesson is None or not files.maybe_save():
+            return False
+        path = Path(user_data_dir()) / WORK_FOLDER / f"{lesson.id}.nnsproj"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_project(lesson_files.set_up(lesson), path)
+        except (OSError, ValueError) as error:
+            self.window.show_message(f"Could not set up the lesson: {error}", "error")
+            return False
+        if not self.window.open_project(path):
+            return False
+        self.runs, self.evaluation = [], None  # runs before the set-up belong to other work
+        self._record(started=True)
+        self.recheck()
+        return True
+
+    def show_solution(self) -> None:
+        """Apply the solution to the open project (its settings and layers) and explain it."""
+        lesson, document = self.lesson, self.document
+        if lesson is None:
+            return
+        solved = lesson_files.apply_solution(document.to_project(), lesson)
+        document.set_training(solved.training)
+        document.set_model(solved.model)
+        document.set_dataset(solved.dataset)
+        text = lesson.solution["explanation"]
+        answer = lesson_files.solution_answer(lesson, self.state())
+        if lesson.answer_prompt and answer:
+            self.panel.set_answer(answer)
+        elif lesson.answer_prompt:
+            text += " Train first: then Show me reads the answer from the run's matrix."
+        elif len(lesson.steps) > 1:
+            text += " (Show me set the last of these; train a run for each.)"
+        else:
+            text += " Press Train to see it work."
+        self.panel.show_solution(text)
+        self._record(solution_shown=True)
+        self.recheck()
+
+    # -- the check ------------------------------------------------------------------------------
+
+    def state(self) -> LessonState:
+        return LessonState(
+            self.document.to_project(), list(self.runs), self.evaluation, self.answer
+        )
+
+    def recheck(self) -> tuple[bool, str] | None:
+        if self.lesson is None:
+            return None
+        passed, message = lesson_files.check(self.lesson, self.state())
+        self.panel.set_check(passed, message)
+        if passed and not self.progress.get(self.lesson.id, {}).get("passed"):
+            self._record(passed=True)
+        return passed, message
+
+    def _record(self, **marks) -> None:
+        try:
+            self.progress = lesson_files.record_progress(self.lesson.id, **marks)
+        except OSError as error:  # a read-only data folder: the lesson still works
+            self.window.statusBar().showMessage(f"Lesson progress not saved: {error}", 6000)
+            self.progress.setdefault(self.lesson.id, {}).update(marks)
+        self.panel.set_lessons(self.lessons, self.progress)
+
+    def _on_answer(self, text: str) -> None:
+        self.answer = text
+        self.recheck()
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if event == "run_updated" and args[0].status != "training":
+            self._run_finished(args[0])
+        elif event in ("training_changed", "model_changed", "dataset_changed", "project_loaded"):
+            self.recheck()
+
+    def _run_finished(self, run) -> None:
+        """A copy of the run as it ended, with what the checks read from its model. The
+        session has ended by now, so the model is the window's again."""
+        model, dataset = self.window.models.model, self.window.models.dataset
+        spread = weight_spread(model.parameters()) if model is not None else None
+        self.runs.append(
+            RunRecord(
+                copy.deepcopy(run.history),
+                run.status,
+                copy.deepcopy(run.settings),
+                copy.deepcopy(run.model_config),
+                spread,
+            )
+        )
+        if self.lesson is not None and "evaluation" in self.lesson.needs:
+            self.evaluation = self._evaluate(model, dataset)
+        self.recheck()
+
+    def _evaluate(self, model, dataset) -> dict | None:
+        from nnstudio.project.lesson_runner import evaluation_report
+
+        if model is None or dataset is None:
+            return None
+        try:
+            return evaluation_report(model, self.document.training.loss, dataset)
+        except ValueError:  # a model that does not fit the data: no report to read
+            return None

@@ -1,0 +1,298 @@
+"""Lessons: the shipped files, their checks on the start and on their own solution, the check
+kinds one by one, malformed files and the progress file."""
+
+import json
+
+import pytest
+
+from nnstudio.project import lesson_checks as checks
+from nnstudio.project.lesson_checks import LessonState, RunRecord, validate_check
+from nnstudio.project.lesson_runner import run_check
+from nnstudio.project.lessons import (
+    LessonError,
+    apply_solution,
+    load_lesson,
+    load_lessons,
+    load_progress,
+    progress_path,
+    record_progress,
+    set_up,
+)
+from nnstudio.project.project_file import Project
+
+CURRICULUM = [
+    "architecture",
+    "initialization",
+    "forward-pass",
+    "losses",
+    "backpropagation",
+    "gradient-descent",
+    "adam",
+    "epochs-batches",
+    "metrics",
+    "regression-rmse",
+    "l1-l2",
+    "dropout",
+    "batch-norm",
+    "mnist-mlp",
+    "confusion-matrix",
+]
+SHIPPED, PROBLEMS = load_lessons()
+BY_ID = {lesson.id: lesson for lesson in SHIPPED}
+MNIST_LESSONS = {"mnist-mlp", "confusion-matrix"}
+
+
+def test_the_shipped_lessons_all_load_in_curriculum_order():
+    assert PROBLEMS == []
+    assert [lesson.id for lesson in SHIPPED][: len(CURRICULUM)] == CURRICULUM
+    for lesson in SHIPPED:
+        assert (
+            lesson.hints and lesson.task and lesson.explanation and lesson.solution["explanation"]
+        )
+
+
+@pytest.mark.parametrize("lesson_id", CURRICULUM)
+def test_a_lessons_check_fails_on_its_start_and_passes_on_its_solution(
+    lesson_id, request, monkeypatch
+):
+    if lesson_id in MNIST_LESSONS:
+        monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(request.getfixturevalue("mnist_path")))
+    lesson = BY_ID[lesson_id]
+    passed, message = run_check(lesson, solution=False)
+    assert not passed, message
+    passed, message = run_check(lesson, solution=True)
+    assert passed, message
+
+
+def test_set_up_takes_the_preset_and_the_lessons_changes(tmp_path):
+    lesson_file = tmp_path / "01-x.json"
+    data = _minimal()
+    data["start"] = {"preset": "spiral-mlp", "project": {"training": {"epochs": 3}}}
+    lesson_file.write_text(json.dumps(data))
+    lesson = load_lesson(lesson_file)
+    project = set_up(lesson)
+    assert project.dataset.name == "spiral"  # from the preset
+    assert project.training.epochs == 3  # the lesson's change
+    assert project.name == "lesson-x"
+
+
+def test_apply_solution_returns_a_changed_copy():
+    lesson = BY_ID["adam"]
+    start = set_up(lesson)
+    solved = apply_solution(start, lesson)
+    assert (start.training.optimizer, solved.training.optimizer) == ("sgd", "adam")
+    l2 = BY_ID["l1-l2"]
+    regularized = apply_solution(set_up(l2), l2)
+    assert all(layer["l2"] == 0.001 for layer in regularized.model["layers"])
+
+
+# -- malformed files ----------------------------------------------------------------------------
+
+
+def _minimal(**changes) -> dict:
+    data = {
+        "id": "x",
+        "title": "X",
+        "explanation": "Words.",
+        "start": {
+            "project": {
+                "dataset": {"name": "moons", "options": {"samples": 50}},
+                "model": {"layers": [{"type": "Dense", "units": 2}]},
+            }
+        },
+        "task": "Do it.",
+        "hints": ["One."],
+        "check": {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.9},
+        "solution": {"explanation": "Like this.", "training": {"epochs": 5}},
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"check": {"kind": "magic"}}, "'check.kind'"),
+        (
+            {"check": {"kind": "final_metric", "metric": "val_accuracy", "at_least": "lots"}},
+            "'check.at_least'",
+        ),
+        ({"check": {"kind": "all", "checks": [{"kind": "layer_count"}]}}, "'check.checks[0].type'"),
+        ({"title": ""}, "'title'"),
+        ({"hints": 3}, "'hints'"),
+        ({"start": {"preset": "no-such-preset"}}, "'start.preset'"),
+        ({"solution": {"explanation": "x", "steps": [{"weights": 1}]}}, "'solution.steps[0]'"),
+        ({"check": {"kind": "confused_pair"}}, "'answer'"),
+        ({"colour": "red"}, "'colour'"),
+    ],
+)
+def test_a_malformed_lesson_is_skipped_with_the_file_and_the_field(tmp_path, changes, field):
+    (tmp_path / "01-good.json").write_text(json.dumps(_minimal()))
+    (tmp_path / "02-bad.json").write_text(json.dumps(_minimal(id="bad", **changes)))
+    lessons, problems = load_lessons([tmp_path])
+    assert [lesson.id for lesson in lessons] == ["x"]
+    assert len(problems) == 1
+    assert "02-bad.json" in problems[0] and field in problems[0]
+
+
+def test_a_file_that_is_not_json_or_repeats_an_id_is_skipped(tmp_path):
+    (tmp_path / "01-a.json").write_text(json.dumps(_minimal()))
+    (tmp_path / "02-b.json").write_text(json.dumps(_minimal()))
+    (tmp_path / "03-c.json").write_text("{not json")
+    lessons, problems = load_lessons([tmp_path])
+    assert len(lessons) == 1
+    assert any("02-b.json" in p and "'id'" in p for p in problems)
+    assert any("03-c.json" in p for p in problems)
+    with pytest.raises(LessonError, match="03-c.json"):
+        load_lesson(tmp_path / "03-c.json")
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+def test_progress_is_kept_in_the_user_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    assert load_progress() == {}
+    record_progress("adam", passed=True)
+    record_progress("adam", solution_shown=True)
+    assert progress_path() == tmp_path / "data" / "lessons-progress.json"
+    assert load_progress() == {"adam": {"passed": True, "solution_shown": True}}
+    progress_path().write_text("[broken")
+    assert load_progress() == {}  # a broken file never stops the app
+
+
+# -- the check kinds ----------------------------------------------------------------------------
+
+
+def _project(layers=None, **training) -> Project:
+    project = Project()
+    project.model = {
+        "layers": layers
+        or [{"type": "Dense", "units": 8, "activation": "relu"}, {"type": "Dense", "units": 2}]
+    }
+    for key, value in training.items():
+        setattr(project.training, key, value)
+    return project
+
+
+def _run(project=None, history=None, status="completed", spread=None) -> RunRecord:
+    project = project or _project()
+    return RunRecord(history or [], status, dict(vars(project.training)), project.model, spread)
+
+
+def _ok(check, state) -> bool:
+    validate_check(check)
+    return checks.evaluate_check(check, state)[0]
+
+
+def test_final_metric_reads_the_last_epoch_of_the_latest_run():
+    check = {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.9}
+    state = LessonState(_project())
+    assert not _ok(check, state)  # no run yet
+    state.runs.append(_run(history=[{"val_accuracy": 0.95}, {"val_accuracy": 0.8}]))
+    assert not _ok(check, state)
+    state.runs.append(_run(history=[{"val_accuracy": 0.92}]))
+    assert _ok(check, state)
+
+
+def test_evaluation_metric_reads_the_report():
+    report = {
+        "accuracy": 0.9,
+        "macro": {"f1": 0.88, "precision": 0.9, "recall": 0.9},
+        "per_class": [{"recall": 0.95, "precision": 0.9}, {"recall": 0.7, "precision": 0.9}],
+    }
+    state = LessonState(_project(), evaluation=report)
+    assert _ok({"kind": "evaluation_metric", "metric": "macro_f1", "at_least": 0.85}, state)
+    assert not _ok({"kind": "evaluation_metric", "metric": "min_recall", "at_least": 0.8}, state)
+    regression = LessonState(_project(), evaluation={"rmse": 0.1})
+    assert _ok({"kind": "evaluation_metric", "metric": "rmse", "at_most": 0.16}, regression)
+    assert not _ok(
+        {"kind": "evaluation_metric", "metric": "rmse", "at_most": 0.16}, LessonState(_project())
+    )
+
+
+def test_structure_checks_read_the_network_the_latest_run_trained():
+    small, big = (
+        _project(),
+        _project([{"type": "Dense", "units": 64}, {"type": "Dense", "units": 2}]),
+    )
+    check = {"kind": "max_hidden_units", "at_most": 8}
+    assert _ok(check, LessonState(small))  # before a run: the project itself
+    assert not _ok(check, LessonState(small, runs=[_run(big)]))  # the run used 64 units
+    assert _ok(
+        {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}, LessonState(small)
+    )
+    assert not _ok(
+        {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}, LessonState(big)
+    )  # linear by default
+    assert not _ok({"kind": "layer_count", "type": "Dropout", "at_least": 1}, LessonState(small))
+    with_dropout = _project(
+        [{"type": "Dense", "units": 8}, {"type": "Dropout"}, {"type": "Dense", "units": 2}]
+    )
+    assert _ok({"kind": "layer_count", "type": "Dropout", "at_least": 1}, LessonState(with_dropout))
+
+
+def test_training_setting_checks_choices_and_bounds():
+    state = LessonState(_project(optimizer="sgd", epochs=40))
+    assert not _ok({"kind": "training_setting", "setting": "optimizer", "one_of": ["adam"]}, state)
+    assert _ok({"kind": "training_setting", "setting": "optimizer", "one_of": ["sgd"]}, state)
+    assert _ok({"kind": "training_setting", "setting": "epochs", "at_most": 50}, state)
+    assert not _ok({"kind": "training_setting", "setting": "epochs", "at_least": 50}, state)
+
+
+def test_weight_spread_ratio_compares_with_the_run_without_regularization():
+    plain = _project()
+    l2 = _project(
+        [{"type": "Dense", "units": 8, "l2": 0.01}, {"type": "Dense", "units": 2, "l2": 0.01}]
+    )
+    check = {"kind": "weight_spread_ratio", "at_most": 0.5}
+    assert not _ok(check, LessonState(l2, runs=[_run(l2, spread=0.1)]))  # nothing to compare
+    assert _ok(check, LessonState(l2, runs=[_run(plain, spread=0.4), _run(l2, spread=0.1)]))
+    assert not _ok(check, LessonState(l2, runs=[_run(plain, spread=0.4), _run(l2, spread=0.3)]))
+    assert checks.weight_spread({"0.W": [1.0, -1.0], "0.b": [50.0]}) == 1.0  # biases left out
+
+
+def test_diverges_then_converges_needs_a_blow_up_before_a_good_run():
+    sgd = _project(optimizer="sgd")
+    check = {
+        "kind": "diverges_then_converges",
+        "optimizer": "sgd",
+        "metric": "val_accuracy",
+        "at_least": 0.9,
+    }
+    good = _run(
+        sgd, history=[{"loss": 0.7, "val_accuracy": 0.5}, {"loss": 0.1, "val_accuracy": 0.95}]
+    )
+    blown = _run(sgd, status="nan")
+    climbing = _run(sgd, history=[{"loss": 0.7}, {"loss": 3.0}])
+    assert not _ok(check, LessonState(sgd, runs=[good]))
+    assert not _ok(check, LessonState(sgd, runs=[good, blown]))  # the order matters
+    assert _ok(check, LessonState(sgd, runs=[blown, good]))
+    assert _ok(check, LessonState(sgd, runs=[climbing, good]))
+    adam_good = _run(_project(optimizer="adam"), history=good.history)
+    assert not _ok(check, LessonState(sgd, runs=[blown, adam_good]))
+
+
+def test_confused_pair_compares_the_answer_with_the_matrix():
+    report = {"confusion_matrix": [[9, 1, 0], [4, 5, 1], [0, 2, 7]], "class_names": ["a", "b", "c"]}
+    check = {"kind": "confused_pair"}
+    assert not _ok(check, LessonState(_project(), evaluation=report))  # no answer
+    assert not _ok(check, LessonState(_project(), evaluation=report, answer="b c"))
+    assert _ok(check, LessonState(_project(), evaluation=report, answer="B and A"))
+    assert checks.solve_confused_pair(LessonState(_project(), evaluation=report)) == "a b"
+
+
+def test_all_passes_only_when_every_part_does_and_names_what_is_missing():
+    check = {
+        "kind": "all",
+        "checks": [
+            {"kind": "max_hidden_units", "at_most": 8},
+            {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.9},
+        ],
+    }
+    state = LessonState(_project(), runs=[_run(history=[{"val_accuracy": 0.5}])])
+    validate_check(check)
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "Validation accuracy is 0.5" in message and "hidden units" not in message
+    state.runs.append(_run(history=[{"val_accuracy": 0.95}]))
+    assert checks.evaluate_check(check, state)[0]

@@ -1,0 +1,90 @@
+"""The Lessons panel in the window: Help → Lessons, Set up through the normal open path, hints
+one at a time, the live check turning green after a short training, Show me, progress marks
+and a malformed lesson file named in the panel."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+
+from nnstudio.project.lessons import load_progress
+from nnstudio.ui.panels.lessons import PASSED_MARK
+
+
+def open_lesson(qtbot, window, ready, lesson_id):
+    window.actionLessons.trigger()
+    panel = window.lessons.panel
+    panel.select(lesson_id)
+    qtbot.mouseClick(panel.set_up_button, Qt.MouseButton.LeftButton)
+    ready(window)
+    return panel
+
+
+def train_and_wait(qtbot, window):
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionTrain.trigger()
+
+
+def test_help_lessons_shows_the_panel_with_every_lesson(window):
+    window.actionLessons.trigger()
+    panel = window.findChild(type(window.lessons.panel), "lessonsPanel")
+    assert panel is window.lessons.panel and window.lessons.dock.isVisibleTo(window)
+    assert panel.list.count() >= 12
+    assert window.lessons.lesson.id == "architecture"  # the first one not passed yet
+    assert "Your task:" in panel.text.toPlainText()
+
+
+def test_set_up_opens_the_start_and_hints_come_one_at_a_time(qtbot, window, ready):
+    panel = open_lesson(qtbot, window, ready, "epochs-batches")
+    assert window.document.training.batch_size == 512  # the lesson's starting project
+    assert window.dataset.name == "circle"
+    assert window.document.path.name == "epochs-batches.nnsproj"
+    assert not panel.passed and panel.check_label.text().startswith("Not yet")
+    assert "Hint 1" not in panel.text.toPlainText()
+    qtbot.mouseClick(panel.hint_button, Qt.MouseButton.LeftButton)
+    assert "Hint 1" in panel.text.toPlainText() and "Hint 2" not in panel.text.toPlainText()
+    assert panel.hint_button.text() == "Hint (2 left)"
+
+
+def test_the_check_turns_green_after_the_learners_own_short_training(qtbot, window, ready):
+    panel = open_lesson(qtbot, window, ready, "epochs-batches")
+    train_and_wait(qtbot, window)  # batch 512: one update per epoch, not enough
+    assert not panel.passed
+    window.hyperparameters.batch_size_box.setValue(16)
+    window.actionReset.trigger()
+    train_and_wait(qtbot, window)
+    assert panel.passed, panel.check_label.text()
+    assert panel.check_label.text().startswith("Passed")
+    assert load_progress()["epochs-batches"]["passed"] is True
+    row = next(
+        panel.list.item(i)
+        for i in range(panel.list.count())
+        if panel.list.item(i).data(Qt.ItemDataRole.UserRole) == "epochs-batches"
+    )
+    assert row.text().startswith(PASSED_MARK)
+
+
+def test_show_me_applies_the_solution_and_explains_it(qtbot, window, ready):
+    panel = open_lesson(qtbot, window, ready, "adam")
+    assert window.document.training.optimizer == "sgd"
+    qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)
+    assert window.document.training.optimizer == "adam"
+    assert window.hyperparameters.settings()["optimizer"] == "adam"  # the dock follows
+    assert "Solution:" in panel.text.toPlainText()
+    assert load_progress()["adam"]["solution_shown"] is True
+    ready(window)
+    train_and_wait(qtbot, window)
+    assert panel.passed, panel.check_label.text()
+
+
+def test_a_malformed_lesson_file_is_named_and_the_rest_still_load(make_window, tmp_path):
+    folder = tmp_path / "data" / "lessons"  # make_window's user data folder
+    folder.mkdir(parents=True)
+    (folder / "99-broken.json").write_text(json.dumps({"id": "broken", "title": ""}))
+    window = make_window()
+    window.actionLessons.trigger()
+    panel = window.lessons.panel
+    assert not panel.problems.isHidden()
+    assert "99-broken.json" in panel.problems.text() and "'title'" in panel.problems.text()
+    assert panel.list.count() >= 12

@@ -1,0 +1,62 @@
+"""Step, Stop and the epoch counter say what happened (issue 21, item 8), and Train pressed on
+the Model tab shows the run (item 6)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+
+def test_step_shows_the_batch_and_its_loss(make_window, qtbot):
+    window = make_window()
+    window.hyperparameters.epochs_box.setValue(300)
+    window.actionStep.trigger()
+    qtbot.waitUntil(lambda: "batch 1 of" in window.status.state_label.text(), timeout=10_000)
+    assert "loss" in window.status.state_label.text()
+    assert window.status.epoch_label.text() == "Epoch 1 / 300"
+    assert window.runs_panel.table.item(0, 1).text() == "paused"
+
+
+def test_stop_keeps_the_epoch_counter(make_window, qtbot):
+    window = make_window()
+    window.hyperparameters.epochs_box.setValue(300)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: len(window.current_run.history) >= 2, timeout=10_000)
+    with qtbot.waitSignal(window.training_finished, timeout=10_000):
+        window.actionStop.trigger()
+    done = len(window.current_run.history)
+    assert window.status.epoch_label.text() == f"Epoch {done} / 300"
+    assert window.runs_panel.table.item(0, 1).text() == "stopped"
+
+
+def test_typing_epochs_updates_the_counter(make_window, qtbot):
+    window = make_window()
+    box = window.hyperparameters.epochs_box
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "3000")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert window.status.epoch_label.text() == "Epoch 0 / 3000"
+
+
+def test_new_epochs_after_a_stop_plan_that_many_more(make_window, qtbot):
+    window = make_window()
+    window.hyperparameters.epochs_box.setValue(300)
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: len(window.current_run.history) >= 1, timeout=10_000)
+    with qtbot.waitSignal(window.training_finished, timeout=10_000):
+        window.actionStop.trigger()
+    done = len(window.current_run.history)
+    window.hyperparameters.epochs_box.setValue(2)
+    assert window.status.epoch_label.text() == f"Epoch {done} / {done + 2}"
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    assert len(window.current_run.history) == done + 2
+
+
+def test_train_from_the_model_tab_shows_the_training_tab(make_window, qtbot):
+    window = make_window()
+    window.tabs.setCurrentWidget(window.builder)
+    window.hyperparameters.epochs_box.setValue(2)
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    assert window.tabs.currentWidget() is window.training_tab
