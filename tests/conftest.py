@@ -1,5 +1,6 @@
 """Test configuration shared by every test folder."""
 
+import gc
 import os
 from pathlib import Path
 
@@ -13,6 +14,24 @@ os.environ.setdefault("XDG_CONFIG_HOME", str(_TEST_HOME / "config"))
 import pytest  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread(request):
+    """As in the app (nnstudio.ui.app.collect_garbage_on_gui_thread): a window test trains
+    and loads on worker threads, and a cycle collection there would delete Qt objects (the
+    windows of earlier tests) off the GUI thread, crashing or hanging the run. So no automatic
+    collection during a Qt test; a full one on the GUI thread after it."""
+    if "qapp" not in request.fixturenames:
+        yield
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 def mnist_dir() -> Path | None:

@@ -28,6 +28,17 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+def collect_garbage_on_gui_thread():
+    """Python's cycle collector runs in whichever thread allocates when it is due: with a
+    training worker busy allocating, that is usually the worker, and a cycle holding a Qt
+    object (a closed dialog, a replaced plot) then deletes it off the GUI thread, which
+    crashes or hangs Qt. pyqtgraph's collector turns automatic collection off and collects on
+    a timer in the GUI thread instead; keep the object it returns alive."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=1.0)
+
+
 # Qt's X11 platform plugin aborts the process (a C++ qFatal, no Python error to catch) when
 # one of these is missing, so they are looked for first and named in words.
 X11_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0"}
@@ -61,6 +72,7 @@ def run_app(project_path: str | None = None) -> int:
     from nnstudio.ui.window.main_window import MainWindow
 
     apply_style(app)
+    garbage_collector = collect_garbage_on_gui_thread()  # noqa: F841 - alive while app runs
     window = MainWindow(load_default=not project_path)
     if project_path:
         window.open_project(project_path)  # on failure: the default project + a message

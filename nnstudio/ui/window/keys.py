@@ -2,12 +2,14 @@
 
 A QAction shortcut loses Space to whichever widget has the focus: a spin box takes it as text
 (and the learning rate went blank), a button or a combo box as a click. So Space is not a
-shortcut here but a key the window catches first, through an application event filter, except
-where it is text being typed: a line edit of its own, a text editor, or the check box of a
-list row (the CSV column picker ticks columns with Space).
+shortcut here but a key the window catches first, through an event filter on the focus
+widget, except where it is text being typed: a line edit of its own, a text editor, or the
+check box of a list row (the CSV column picker ticks columns with Space).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
@@ -34,31 +36,36 @@ def takes_space_as_text(widget) -> bool:
 
 
 class SpaceToTrain(QObject):
-    """Installed on the application; ``toggle`` runs for Space pressed in ``window``."""
+    """``toggle`` runs for Space pressed in ``window``, whichever of its widgets has the focus.
+
+    The filter sits on the focus widget alone and moves with the focus: an application-wide
+    filter would run Python for every event of every object in the application (and of every
+    window not yet deleted), which starved the GUI thread while training sent its updates.
+    """
 
     def __init__(self, window, toggle):
         super().__init__(window)
         self._window = window
         self._toggle = toggle
-        QApplication.instance().installEventFilter(self)
-        window.destroyed.connect(self._remove)
+        self._watched = None
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+        window.installEventFilter(self)  # Space with no widget focused reaches the window
 
-    def _remove(self, *_args) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+    def _on_focus_changed(self, _old, new) -> None:
+        if self._watched is not None:
+            with contextlib.suppress(RuntimeError):  # the widget may be deleted already
+                self._watched.removeEventFilter(self)
+            self._watched = None
+        if new is not None and new is not self._window and new.window() is self._window:
+            new.installEventFilter(self)
+            self._watched = new
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if event.type() != QEvent.Type.KeyPress:
             return False
         if event.key() != Qt.Key.Key_Space or event.modifiers() != Qt.KeyboardModifier.NoModifier:
             return False
-        # The key reaches the window's QWindow first, then the focus widget: act on the
-        # first widget that gets it (returning True stops it going further).
-        if not watched.isWidgetType() or watched.window() is not self._window:
-            return False
-        focus = QApplication.focusWidget()
-        if takes_space_as_text(watched) or (focus is not None and takes_space_as_text(focus)):
+        if takes_space_as_text(watched):
             return False
         if not event.isAutoRepeat():
             self._toggle()

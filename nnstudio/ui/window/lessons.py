@@ -155,7 +155,7 @@ class LessonsController:
         self.recheck()
 
     def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_updated" and args[0].status != "training":
+        if event == "run_updated" and args[0].status not in ("training", "paused"):
             self._run_finished(args[0])
         elif event in ("training_changed", "model_changed", "dataset_changed", "project_loaded"):
             self.recheck()
