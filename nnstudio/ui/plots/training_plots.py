@@ -59,7 +59,8 @@ class TrainingPlots(QWidget):
         )
         # Gradient norms span decades: a log axis keeps every layer readable.
         self.grad_plot.setLogMode(y=True)
-        for plot in (self.grad_plot, self.lr_plot):
+        # A loss of 0.8 reads 0.8, never "800" under a "(x0.001)" label.
+        for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.lr_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
         self.accuracy_plot.setYRange(0, 1)
         layout = QGridLayout(self)
