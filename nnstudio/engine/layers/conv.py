@@ -9,8 +9,11 @@ The columns are taken over *flattened, padded image rows*: output pixel (r, c) r
 input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
 one long strided slice of the image instead of many short ones. That computes Wp - out_width
 extra "wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price
-for long copies; and the forward product lands directly in NCHW order. The pooling
-layers loop over the pool's offsets the same way.
+for long copies. Layers with few values per window (the first, on grey images) keep the
+columns samples first, so that the product lands directly in NCHW order; the others keep them
+filters first, for two single large products in backward. The pooling layers loop over the
+pool's offsets the same way, except the usual 2×2 max-pooling of even sizes, done in two
+halving steps.
 
 >>> import numpy as np
 >>> conv = Conv2D(8, kernel_size=3, padding="same", activation="relu")
@@ -38,6 +41,10 @@ from nnstudio.engine.layers.base import (
 )
 
 IMAGE_NEEDS = "input (channels, height, width)"
+#: Layers with at most this many input values per window (C·k·k) lay their columns out
+#: samples first (_sample_columns); measured on the MNIST CNN (one thread, batch 64), the
+#: first layer (9) took about a fifth less time that way and the second (144) 8 % more.
+SAMPLES_FIRST_MAX_ROWS = 32
 
 
 def _check_image(input_shape, layer_kind: str):
@@ -100,6 +107,43 @@ def _wide_columns(flat, kernel, stride, out_h, width, ones_row=False):
     if ones_row:
         columns[rows] = 1.0
     return columns
+
+
+def _sample_columns(flat, kernel, stride, out_h, width, ones_row=False):
+    """im2col like _wide_columns, samples first: (N, C, L) → (N, C·k·k (+1), out_h·width).
+
+    Each sample's columns are then a matrix of its own, and W times them (a stacked product)
+    lands directly in NCHW order: no transposed copy of the output, which for layers with few
+    input values per window (the first layer on a grey image: C·k·k = 9) costs more than the
+    product itself.
+    """
+    n, c, length = flat.shape
+    item = flat.itemsize
+    positions = out_h * width
+    view = as_strided(
+        flat,
+        shape=(n, c, kernel, kernel, positions),
+        strides=(c * length * item, length * item, width * item, item, stride * item),
+        writeable=False,
+    )
+    rows = c * kernel * kernel
+    columns = np.empty((n, rows + ones_row, positions), dtype=flat.dtype)
+    np.copyto(columns[:, :rows].reshape(n, c, kernel, kernel, positions), view)
+    if ones_row:
+        columns[:, rows] = 1.0
+    return columns
+
+
+def _scatter_sample_columns(grad_columns, channels, length, kernel, stride, width):
+    """col2im for _sample_columns: (N, C·k·k, positions) → (N, C, L), k·k strided additions."""
+    n, _, positions = grad_columns.shape
+    grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
+    grad_columns = grad_columns.reshape(n, channels, kernel, kernel, positions)
+    for i in range(kernel):
+        for j in range(kernel):
+            start = i * width + j
+            grad_flat[:, :, start : start + stride * positions : stride] += grad_columns[:, :, i, j]
+    return grad_flat
 
 
 def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
@@ -236,13 +280,25 @@ class Conv2D(WeightedLayer):
         length = (padded_h + self.stride) * padded_w + self.kernel_size
         return pads, padded_w, length
 
+    def _samples_first(self) -> bool:
+        """Whether the columns are laid out samples first (see _sample_columns)."""
+        return self.input_shape[0] * self.kernel_size**2 <= SAMPLES_FIRST_MAX_ROWS
+
     def forward(self, x, training=False):
         n = len(x)
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()
-        columns = _wide_columns(
-            _pad_flat(x, pads, length), self.kernel_size, self.stride, out_h, width, self.use_bias
-        )
+        flat = _pad_flat(x, pads, length)
+        out = np.empty((n, filters, out_h, out_w), dtype=x.dtype)
+        if self._samples_first():
+            columns = _sample_columns(
+                flat, self.kernel_size, self.stride, out_h, width, self.use_bias
+            )
+            self._columns = columns
+            # A stacked product (one per sample) that comes out as (N, filters, positions).
+            z = np.matmul(self._weight_matrix(), columns)
+            return self._activate(z.reshape(n, filters, out_h, width)[..., :out_w], out=out)
+        columns = _wide_columns(flat, self.kernel_size, self.stride, out_h, width, self.use_bias)
         self._columns = columns
         # One large product, filters first, with the bias as a last weight column against the
         # row of ones (one pass less than adding it afterwards). The activation below writes
@@ -250,7 +306,7 @@ class Conv2D(WeightedLayer):
         z = np.matmul(self._weight_matrix(), columns)
         # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
         z = z.reshape(filters, n, out_h, width)[..., :out_w].transpose(1, 0, 2, 3)
-        return self._activate(z, out=np.empty((n, filters, out_h, out_w), dtype=z.dtype))
+        return self._activate(z, out=out)
 
     def _weight_matrix(self):
         """W as (filters, C·k·k), with the bias appended as a last column when used."""
@@ -266,33 +322,80 @@ class Conv2D(WeightedLayer):
         return buffer
 
     def backward(self, grad_y, need_input_grad=True):
+        if self._samples_first():
+            grad_flat = self._backward_samples_first(grad_y, need_input_grad)
+        else:
+            grad_flat = self._backward_filters_first(grad_y, need_input_grad)
+        if grad_flat is None:
+            return None
+        n = len(grad_y)
+        pads, width, _ = self._geometry()
+        channels, height, in_width = self.input_shape
+        (top, bottom), (left, _) = pads
+        padded_h = height + top + bottom
+        grad_padded = grad_flat[:, :, : padded_h * width].reshape(n, channels, padded_h, width)
+        return grad_padded[:, :, top : top + height, left : left + in_width]
+
+    def _store_weight_grads(self, weight_grads):
+        """dW (and db, the last column, against the row of ones) from a (filters, C·k·k (+1))
+        product."""
+        filters = self.filters
+        rows = self.grads["W"].size // filters
+        self.grads["W"].reshape(filters, -1)[:] = weight_grads[:, :rows]
+        if self.use_bias:
+            self.grads["b"][:] = weight_grads[:, rows]
+        self._add_penalty_grads()
+
+    def _backward_samples_first(self, grad_y, need_input_grad):
+        """Backward for samples-first columns; returns the flat input gradient or None."""
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
-        pads, width, length = self._geometry()
+        _, width, length = self._geometry()
+        # The output gradient on the wide grid in NCHW order; the wrap-around columns stay 0.
+        wide = self._wide_gradient_buffer((n, filters, out_h, width), grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[..., :out_w])
+        wide = wide.reshape(n, filters, -1)
+        # Per-sample products (filters × C·k·k each), summed over the batch.
+        per_sample = np.matmul(wide, self._columns.transpose(0, 2, 1))
+        self._store_weight_grads(per_sample.sum(axis=0))
+        if not need_input_grad:
+            return None
+        W = self.params["W"].reshape(filters, -1)
+        return _scatter_sample_columns(
+            np.matmul(W.T, wide),
+            self.input_shape[0],
+            length,
+            self.kernel_size,
+            self.stride,
+            width,
+        )
+
+    def _backward_filters_first(self, grad_y, need_input_grad):
+        """Backward for the (C·k·k, N·positions) columns; the flat input gradient or None."""
+        n = len(grad_y)
+        filters, out_h, out_w = self.output_shape
+        _, width, length = self._geometry()
         # The gradient on the wide grid, filters first so that the weight and column
         # gradients are single large products; the wrap-around columns stay 0.
         wide = self._wide_gradient_buffer((filters, n, out_h, width), grad_y.dtype)
         self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
         wide = wide.reshape(filters, -1)
-        W = self.params["W"].reshape(filters, -1)
         # Columns times gradient rather than gradient times columns: the same product, but
         # OpenBLAS does it up to 1.6× faster in this orientation (long inner dimension).
         # Against the row of ones, the last row is the bias gradient.
-        weight_grads = np.matmul(self._columns, wide.T)
-        self.grads["W"].reshape(filters, -1)[:] = weight_grads[: W.shape[1]].T
-        if self.use_bias:
-            self.grads["b"][:] = weight_grads[-1]
-        self._add_penalty_grads()
+        self._store_weight_grads(np.matmul(self._columns, wide.T).T)
         if not need_input_grad:
             return None
-        channels, height, in_width = self.input_shape
-        grad_flat = _scatter_columns(
-            np.matmul(W.T, wide), n, channels, length, self.kernel_size, self.stride, width
+        W = self.params["W"].reshape(filters, -1)
+        return _scatter_columns(
+            np.matmul(W.T, wide),
+            n,
+            self.input_shape[0],
+            length,
+            self.kernel_size,
+            self.stride,
+            width,
         )
-        (top, bottom), (left, _) = pads
-        padded_h = height + top + bottom
-        grad_padded = grad_flat[:, :, : padded_h * width].reshape(n, channels, padded_h, width)
-        return grad_padded[:, :, top : top + height, left : left + in_width]
 
 
 POOL_SETTINGS = [
@@ -365,6 +468,8 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         self._x = x
+        if self._halves_size():
+            return self._forward_halving(x)
         y = np.empty((len(x), *self.output_shape), dtype=x.dtype)
         offsets = self._offsets()
         # p·p elementwise maxima of strided views: many times faster than
@@ -374,7 +479,35 @@ class MaxPool2D(_Pool2D):
         self._y = y
         return y
 
+    def _halves_size(self) -> bool:
+        """The usual 2×2 pool with stride 2 over even sizes, done in two steps (see
+        _forward_halving); on odd sizes the cut-off last row and column make the steps' loops
+        short, and the p·p offsets are quicker."""
+        return self.pool_size == 2 and self._windows_tile_input()
+
+    def _pairs(self, x):
+        """The left and right values of each horizontal pair in the rows that windows see."""
+        _, out_h, out_w = self.output_shape
+        rows = x[:, :, : 2 * out_h]
+        return rows[..., 0 : 2 * out_w : 2], rows[..., 1 : 2 * out_w : 2]
+
+    def _forward_halving(self, x):
+        """2×2 maxima as the maximum of horizontal pairs, then of vertical pairs of those.
+
+        The first step reads every other value of the batch as one long loop (NumPy joins
+        the rows); the second compares whole half rows. Together about a fifth quicker than
+        the four offsets, whose loops are one short output row each.
+        """
+        n, (channels, out_h, out_w) = len(x), self.output_shape
+        left, right = self._pairs(x)
+        pairs = self._pair_maxima = np.maximum(left, right)
+        rows = pairs.reshape(n, channels, out_h, 2, out_w)
+        y = self._y = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])
+        return y
+
     def backward(self, grad_y, need_input_grad=True):
+        if self._halves_size():
+            return self._backward_halving(grad_y)
         x, y = self._x, self._y
         tiles = self._windows_tile_input()
         grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
@@ -395,6 +528,26 @@ class MaxPool2D(_Pool2D):
                 np.multiply(grad_y, first_max, out=grad_x[index])
             else:
                 grad_x[index] += grad_y * first_max
+        return grad_x
+
+    def _backward_halving(self, grad_y):
+        """The two steps of _forward_halving backwards. Strict comparisons send the gradient
+        to the upper row and the left value on ties: the first maximum in reading order."""
+        x, pairs = self._x, self._pair_maxima
+        n, (channels, out_h, out_w) = len(x), self.output_shape
+        rows = pairs.reshape(n, channels, out_h, 2, out_w)
+        grad_pairs = np.empty(pairs.shape, grad_y.dtype)
+        grad_rows = grad_pairs.reshape(rows.shape)
+        lower = np.multiply(grad_y, rows[:, :, :, 1] > rows[:, :, :, 0], out=grad_rows[:, :, :, 1])
+        np.subtract(grad_y, lower, out=grad_rows[:, :, :, 0])  # exact: g - g or g - 0
+
+        _, height, width = self.input_shape
+        tiles = self._windows_tile_input()
+        grad_x = np.empty(x.shape, grad_y.dtype) if tiles else np.zeros(x.shape, grad_y.dtype)
+        left, right = self._pairs(x)
+        grad_left, grad_right = self._pairs(grad_x)
+        np.multiply(grad_pairs, right > left, out=grad_right)
+        np.subtract(grad_pairs, grad_right, out=grad_left)
         return grad_x
 
 
