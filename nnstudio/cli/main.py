@@ -5,6 +5,7 @@ bench run headless.
     nnstudio train PROJECT.nnsproj | --dataset NAME --layers "Dense(128,relu),Dense(10)" ...
     nnstudio evaluate MODEL.nnz --dataset NAME [--json]
     nnstudio predict MODEL.nnz FILE...
+    nnstudio explain MODEL.nnz --dataset NAME --index I [--json]
     nnstudio bench
     nnstudio lr-find PROJECT.nnsproj | --preset NAME | --dataset NAME --layers ... [--json]
     nnstudio sweep PROJECT.nnsproj | --preset NAME | ... --grid SPEC | --random N --ranges SPEC
@@ -29,6 +30,7 @@ COMMANDS = (
     "train",
     "evaluate",
     "predict",
+    "explain",
     "bench",
     "lr-find",
     "sweep",
@@ -225,6 +227,13 @@ def _add_train(commands, common) -> None:
         "--lr given with it apply (another optimizer starts with a fresh state)",
     )
     files.add_argument(
+        "--from-epoch",
+        type=_non_negative_int,
+        metavar="K",
+        help="with --resume: branch from epoch K of the checkpoint's timeline (its weights and "
+        "optimizer state then) instead of its last epoch; the options given apply",
+    )
+    files.add_argument(
         "--save-project",
         metavar="FILE.nnsproj",
         help="write the project these options describe, to open in the window",
@@ -314,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnstudio",
         usage="nnstudio [-h] [--version] [--install-desktop] [PROJECT.nnsproj | "
-        "{train,evaluate,predict,bench,lr-find,sweep,export,import,lessons} ...]",
+        "{train,evaluate,predict,explain,bench,lr-find,sweep,export,import,lessons} ...]",
         description="A desktop studio for neural networks, written from scratch in NumPy. "
         "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
         epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
@@ -326,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands, common)
     _add_evaluate(commands, common)
     _add_predict(commands, common)
+    from nnstudio.cli import explain  # the engine loads only when it runs
+
+    explain.add_parser(commands, common, _dataset_options(), _non_negative_int)
     _add_bench(commands, common)
     from nnstudio.cli import lr_find  # no Qt, no engine at import: cheap
 
@@ -367,6 +379,10 @@ def _run_command(args: argparse.Namespace) -> int:
             if args.command == "evaluate"
             else (cli_predict.run_predict(args))
         )
+    if args.command == "explain":
+        from nnstudio.cli.explain import run_explain
+
+        return run_explain(args)
     if args.command == "lr-find":
         from nnstudio.cli.lr_find import run_lr_find
 

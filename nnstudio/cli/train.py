@@ -176,10 +176,13 @@ def _refuse_unusable_weights(model, dataset, result) -> None:
 
 
 def _prepare_model(project: Project, dataset, args):
-    """(model, optimizer, initial_epoch, history): fresh, or from --resume."""
+    """(model, optimizer, initial_epoch, history, timeline): fresh, or from --resume (and
+    --from-epoch)."""
     model = project.build_model(dataset)
+    if getattr(args, "from_epoch", None) is not None and not args.resume:
+        raise TrainUsageError("--from-epoch needs --resume CHECKPOINT (the run to branch from)")
     if not args.resume:
-        return model, project.make_optimizer(), 0, None
+        return model, project.make_optimizer(), 0, None, None
     from nnstudio.engine.io import load_checkpoint
 
     checkpoint = load_checkpoint(args.resume)
@@ -190,13 +193,72 @@ def _prepare_model(project: Project, dataset, args):
             f"--resume {args.resume}: the checkpoint's model differs from this project's; "
             "resume with the same project or --layers"
         )
+    timeline = _checkpoint_timeline(checkpoint)
+    if getattr(args, "from_epoch", None) is not None:
+        return _branch(project, args, checkpoint, timeline)
     if checkpoint.epoch >= project.training.epochs:
         raise TrainUsageError(
             f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
             f"epochs; give --epochs above {checkpoint.epoch} (the total to reach)"
         )
     optimizer = _resumed_optimizer(project, checkpoint.optimizer, args)
-    return restored, optimizer, int(checkpoint.epoch), list(checkpoint.history or [])
+    history = list(checkpoint.history or [])
+    return restored, optimizer, int(checkpoint.epoch), history, timeline
+
+
+def _checkpoint_timeline(checkpoint):
+    """The timeline of the run a checkpoint holds (the window saves one per run; the one
+    continued is the last), or None when it has none."""
+    from nnstudio.project.timeline import timelines_from_files
+
+    if checkpoint.timeline is None:
+        return None
+    try:
+        timelines = timelines_from_files(*checkpoint.timeline)
+    except ValueError:
+        return None  # a damaged timeline costs the past epochs, never the resume itself
+    current = checkpoint.timeline[0].get("current")
+    if current in timelines:
+        return timelines[current]
+    return timelines[max(timelines)] if timelines else None
+
+
+def _branch(project: Project, args, checkpoint, timeline):
+    """--from-epoch K: the checkpoint's snapshot of epoch K, its optimizer state carried into
+    the project's optimizer (with the options given now), and the history up to K."""
+    from nnstudio.project.timeline import restore
+
+    k, where = args.from_epoch, f"--from-epoch {args.from_epoch}"
+    if timeline is None or not len(timeline):
+        raise TrainUsageError(
+            f"{where}: {args.resume} holds no timeline of past epochs (saved without one); "
+            "--resume alone continues from its last epoch"
+        )
+    snapshot = timeline.get(k)
+    if snapshot is None:
+        kept = timeline.epochs()
+        near = sorted({timeline.nearest(k).epoch, kept[min(len(kept) - 1, _after(kept, k))]})
+        raise TrainUsageError(
+            f"{where}: {args.resume}'s timeline has no epoch {k} (it keeps epochs "
+            f"{kept[0]}..{kept[-1]}{', older ones thinned' if timeline.thinned else ''}); "
+            f"nearest kept: {' or '.join(map(str, near))}"
+        )
+    if k >= project.training.epochs:
+        raise TrainUsageError(
+            f"{where}: give --epochs above {k} (the total to reach from there); "
+            f"now {project.training.epochs}"
+        )
+    model, optimizer = checkpoint.model, project.make_optimizer()
+    optimizer.lr = float(project.training.learning_rate)
+    if not restore(snapshot, model, optimizer) and snapshot.optimizer:
+        _note(f"nnstudio: {where}: {optimizer.label} starts with a fresh optimizer state")
+    timeline.truncate_after(k)
+    return model, optimizer, k, list(checkpoint.history or [])[:k], timeline
+
+
+def _after(epochs: list[int], k: int) -> int:
+    """The index of the first kept epoch after ``k``."""
+    return next((i for i, e in enumerate(epochs) if e > k), len(epochs) - 1)
 
 
 def _resumed_optimizer(project: Project, saved, args):
@@ -265,7 +327,15 @@ class EpochEndState:
 
 
 def _save_outputs(
-    args, project: Project, dataset, model, optimizer, result, summary, epoch_end=None
+    args,
+    project: Project,
+    dataset,
+    model,
+    optimizer,
+    result,
+    summary,
+    epoch_end=None,
+    timeline=None,
 ) -> None:
     if not result.history:
         return  # a barely trained model must not replace a good file (see run_train)
@@ -310,8 +380,21 @@ def _save_outputs(
             class_names=dataset.class_names,
             preprocessing=dataset.preprocessing(),
             metadata=metadata,
+            timeline=_timeline_files(timeline, len(result.history)),
         )
         summary["checkpoint"] = str(args.checkpoint)
+
+
+def _timeline_files(timeline, epochs: int):
+    """The run's timeline as a checkpoint keeps it (run 1, the one continued), up to the epoch
+    the checkpoint holds (a stop mid-epoch saves the last finished one)."""
+    if timeline is None:
+        return None
+    from nnstudio.project.timeline import timelines_to_files
+
+    timeline.truncate_after(epochs)
+    meta, arrays = timelines_to_files({1: timeline})
+    return {**meta, "current": 1}, arrays
 
 
 def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, history, extra=()):
@@ -393,15 +476,20 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
     finish_project(project, dataset)
     if args.save_project:
         save_project(project, args.save_project)
-    model, optimizer, initial_epoch, history = _prepare_model(project, dataset, args)
+    model, optimizer, initial_epoch, history, timeline = _prepare_model(project, dataset, args)
+    from nnstudio.project.timeline import TimelineRecorder
+
+    recorder = TimelineRecorder(model, optimizer, project.training.seed, timeline)
     control = TrainingControl()
     started = time.perf_counter()
     interrupt.training(control)
     if isinstance(progress, TextProgress):
         progress.start(project.training.epochs)
     epoch_end = EpochEndState(model, optimizer)
+    # A timeline only when it will be saved: it copies the state at every epoch end.
+    extra = [epoch_end, recorder] if args.checkpoint else [epoch_end]
     result = _fit(
-        project, dataset, model, optimizer, progress, control, initial_epoch, history, [epoch_end]
+        project, dataset, model, optimizer, progress, control, initial_epoch, history, extra
     )
     interrupt.saving = True
     _refuse_unusable_weights(model, dataset, result)
@@ -412,7 +500,9 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
         "seconds": time.perf_counter() - started,
         **_test_metrics(model, project.make_loss(), dataset),
     }
-    _save_outputs(args, project, dataset, model, optimizer, result, summary, epoch_end)
+    _save_outputs(
+        args, project, dataset, model, optimizer, result, summary, epoch_end, recorder.timeline
+    )
     progress.final(summary)
     unsaved = "" if result.history or not (args.out or args.checkpoint) else _nothing_to_save(args)
     if result.stopped_reason == "nan":

@@ -1,7 +1,8 @@
 """Datasets by name: the toy sets, MNIST, Fashion-MNIST and the user's own files.
 
 Names (GUI picker, project files, CLI): circle, xor, gaussian, spiral, moons, plane,
-gaussians-regression, mnist, fashion-mnist, and idx:FOLDER, csv:PATH, npz:PATH.
+gaussians-regression, mnist, fashion-mnist, mnist+drawings (MNIST with the Draw tab's kept
+drawings mixed in, drawings_mix.py), and idx:FOLDER, csv:PATH, npz:PATH.
 `load_dataset(name, **options)` returns a `Dataset` whose `options` recreate it exactly.
 
 MNIST and Fashion-MNIST are looked for as mnist.py says. Not found: DatasetNotFound (the GUI
@@ -25,6 +26,7 @@ from nnstudio.paths import user_data_dir
 
 from . import idx, synthetic, tabular
 from .dataset import SCALING_METHODS, Dataset, DatasetError, DatasetNotFound, apply_scaling
+from .drawings_mix import MIX_DESCRIPTION, MIX_NAME, load_mnist_with_drawings
 from .mnist import (
     MNIST_SOURCES,
     download_mnist,
@@ -62,6 +64,7 @@ DESCRIPTIONS = {
     "idx:": "A folder holding the four MNIST-named IDX files",
     "csv:": "A CSV table: one row per sample, a target column",
     "npz:": "A NumPy .npz file with arrays X and y",
+    MIX_NAME: MIX_DESCRIPTION,
 }
 
 
@@ -323,6 +326,10 @@ def load_dataset(
             **common,
         )
     key = name.strip().lower()
+    if key == MIX_NAME:  # the Draw tab's kept drawings, oversampled into MNIST's training split
+        return load_mnist_with_drawings(
+            lambda: _load_mnist("mnist", progress=progress, download=download, **common)
+        )
     if key in MNIST_SOURCES:
         return _load_mnist(key, progress=progress, download=download, **common)
     if key in synthetic.TOY_SETS:

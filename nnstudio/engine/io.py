@@ -4,7 +4,9 @@ A ``.nnz`` file is a zip holding ``model.json`` (format, format version, model c
 class names, preprocessing statistics, metadata, nnstudio version) and ``weights.npz`` (the
 model's ``state_dict``). A checkpoint is the same file plus ``optimizer.npz`` (the optimizer's
 state arrays) and ``training.json`` (optimizer settings, epoch, history, fit settings), so
-``load_model`` also opens a checkpoint and ``load_checkpoint`` resumes training from one.
+``load_model`` also opens a checkpoint and ``load_checkpoint`` resumes training from one. A
+checkpoint may also hold a run timeline (``timeline.json`` + ``timeline.npz``: the weights and
+optimizer state of past epochs, see nnstudio.project.timeline); files without one still load.
 
 >>> import tempfile, pathlib, numpy as np
 >>> from nnstudio.engine.model import Sequential
@@ -69,6 +71,8 @@ MODEL_JSON = "model.json"
 WEIGHTS_NPZ = "weights.npz"
 OPTIMIZER_NPZ = "optimizer.npz"
 TRAINING_JSON = "training.json"
+TIMELINE_JSON = "timeline.json"
+TIMELINE_NPZ = "timeline.npz"
 
 
 class ModelFileError(ValueError):
@@ -108,6 +112,10 @@ class Checkpoint(ModelBundle):
     epoch: int = 0
     history: list[dict] = field(default_factory=list)
     fit_config: object = None  # a FitConfig, or None when the checkpoint did not store one
+    # (timeline.json, timeline.npz) as read, or None: no timeline, or a damaged one (then
+    # timeline_problem says what; the model and optimizer still load)
+    timeline: tuple[dict, dict] | None = None
+    timeline_problem: str = ""
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -251,11 +259,13 @@ def save_checkpoint(
     class_names=None,
     preprocessing=None,
     metadata=None,
+    timeline: tuple[dict, dict] | None = None,
 ) -> Path:
     """Save model + optimizer state + epoch + history (+ fit settings) to resume training.
 
     ``epoch`` is the number of completed epochs; resume with
-    ``fit(..., initial_epoch=checkpoint.epoch, history=checkpoint.history)``.
+    ``fit(..., initial_epoch=checkpoint.epoch, history=checkpoint.history)``. ``timeline``:
+    (plain JSON, name → array) of past epochs' states, stored as they are.
     """
     if int(epoch) < 0:
         raise ValueError(f"epoch must be >= 0; got {epoch}")
@@ -275,6 +285,9 @@ def save_checkpoint(
         TRAINING_JSON: _json_bytes(training),
         OPTIMIZER_NPZ: _npz_bytes(arrays),
     }
+    if timeline is not None:
+        members[TIMELINE_JSON] = _json_bytes(timeline[0])
+        members[TIMELINE_NPZ] = _npz_bytes(timeline[1])
     return _atomic_save(path, members)
 
 
@@ -477,6 +490,7 @@ def load_checkpoint(path) -> Checkpoint:
         training = _read_json(path, archive, TRAINING_JSON)
         scalars = _training_field(path, training, "optimizer", dict, {})
         optimizer = _rebuild_optimizer(path, dict(scalars), _read_npz(path, archive, OPTIMIZER_NPZ))
+        timeline, timeline_problem = _read_timeline(path, archive)
     epoch = _training_field(path, training, "epoch", int, 0)
     history = _training_field(path, training, "history", list, [])
     config = training.get("fit_config")
@@ -491,5 +505,23 @@ def load_checkpoint(path) -> Checkpoint:
     if epoch < 0:
         raise ModelFileError(f"{path} is damaged: training.json's epoch is {epoch}.", path)
     return Checkpoint(
-        **fields, optimizer=optimizer, epoch=epoch, history=list(history), fit_config=fit_config
+        **fields,
+        optimizer=optimizer,
+        epoch=epoch,
+        history=list(history),
+        fit_config=fit_config,
+        timeline=timeline,
+        timeline_problem=timeline_problem,
     )
+
+
+def _read_timeline(path: Path, archive: ZipReader) -> tuple[tuple[dict, dict] | None, str]:
+    """The timeline members as read, or (None, why) when damaged: a timeline is a view of the
+    past, and losing it must not lose the model it came with."""
+    if TIMELINE_JSON not in archive:
+        return None, ""
+    try:
+        meta = _read_json(path, archive, TIMELINE_JSON)
+        return (meta, _read_npz(path, archive, TIMELINE_NPZ)), ""
+    except ModelFileError as error:
+        return None, str(error)

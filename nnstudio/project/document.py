@@ -392,6 +392,39 @@ class ProjectDocument:
         run.status = status
         self._emit("run_updated", run)
 
+    def branch_run(self, parent: Run, epoch: int) -> Run:
+        """A new run continued from epoch ``epoch`` of ``parent`` (which stays untouched): the
+        parent's first ``epoch`` epochs as its history, its snapshot of that epoch as the start
+        of its timeline, the settings of now. It becomes the current run (issue 19)."""
+        self._runs_started += 1
+        run = Run(
+            self._runs_started,
+            parent.dataset,
+            copy.deepcopy(parent.model_config),
+            copy.deepcopy(vars(self.training)),
+            [dict(entry) for entry in parent.history[:epoch]],
+            "stopped",
+            branched_from={"run": parent.number, "epoch": int(epoch)},
+        )
+        if parent.timeline is not None:
+            run.timeline = parent.timeline.copy_until(epoch)
+        self.runs.append(run)
+        self.current_run = run
+        self.resumable_run = None
+        self._emit("runs_changed")
+        self._emit("run_updated", run)
+        return run
+
+    def timelines(self) -> dict:
+        """Run number → timeline, for every run that has one (what a save keeps)."""
+        return {run.number: run.timeline for run in self.runs if run.timeline is not None}
+
+    def attach_timelines(self, timelines: dict) -> None:
+        """Timelines read back from a saved checkpoint, given to the runs they belong to."""
+        for run in self.runs:
+            if run.number in timelines:
+                run.timeline = timelines[run.number]
+
     def clear_finished_runs(self) -> None:
         """Forget every run except the current one and any still training."""
         kept = [r for r in self.runs if r is self.current_run or r.status in ("training", "paused")]

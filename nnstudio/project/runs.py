@@ -86,10 +86,20 @@ class Run:
     settings: dict
     history: list = field(default_factory=list)
     status: str = "training"
+    # The weights of past epochs (nnstudio.project.timeline.RunTimeline), or None; kept in the
+    # project's checkpoint, not in the project file's JSON.
+    timeline: object = field(default=None, repr=False)
+    # {"run": parent number, "epoch": k} for a run continued from epoch k of another one
+    branched_from: dict | None = None
 
     @property
     def label(self) -> str:
         return f"Run {self.number}"
+
+    @property
+    def branch_epoch(self) -> int:
+        """The epoch this run's own curves start from (0 unless it was branched)."""
+        return int((self.branched_from or {}).get("epoch", 0))
 
     def model_summary(self) -> str:
         parts = []
@@ -145,6 +155,7 @@ def run_to_dict(run: Run) -> dict:
         "settings": settings,
         "history": history,
         "status": "stopped" if run.status in ("training", "paused") else run.status,
+        **({"branched_from": dict(run.branched_from)} if run.branched_from else {}),
     }
 
 
@@ -157,6 +168,11 @@ def run_from_dict(data) -> Run | None:
     if not isinstance(number, int) or isinstance(number, bool) or not isinstance(history, list):
         return None
     model, settings = data.get("model"), data.get("settings")
+    branch = data.get("branched_from")
+    valid_branch = isinstance(branch, dict) and all(
+        isinstance(branch.get(key), int) and not isinstance(branch.get(key), bool)
+        for key in ("run", "epoch")
+    )
     return Run(
         number,
         str(data.get("dataset", "")),
@@ -164,4 +180,5 @@ def run_from_dict(data) -> Run | None:
         settings if isinstance(settings, dict) else {},
         [epoch for epoch in history if isinstance(epoch, dict)],
         str(data.get("status", "stopped")),
+        branched_from={"run": branch["run"], "epoch": branch["epoch"]} if valid_branch else None,
     )

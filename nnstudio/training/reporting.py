@@ -15,6 +15,8 @@ callables (a Qt worker passes its signals' ``emit``; a test passes ``list.append
   snapshot. A forced snapshot (pause, single step) is asked for through ``force_update``;
 - state     (optional) only when ``state_requested`` is set: at the next epoch end, a copy of
   the weights and the model's config, for an autosave while training runs.
+- timeline  (optional) at the start and at every epoch end, unthrottled: copies of the model's
+  and the optimizer's state and the seed, for the run's timeline (nnstudio.project.timeline).
 
 Every payload is a copy: the views never hold a reference to the live weights.
 :func:`make_job` and :func:`run_job` are the run itself: what to train, and the fit call.
@@ -209,6 +211,9 @@ class TrainingReporter:
         epochs: Outlet,
         snapshot: Outlet,
         state: Outlet | None = None,
+        timeline: Outlet | None = None,
+        optimizer=None,
+        seed: int | None = None,
         force_update: threading.Event | None = None,
         progress_hz: float = PROGRESS_HZ,
         snapshot_hz: float = SNAPSHOT_HZ,
@@ -217,6 +222,8 @@ class TrainingReporter:
     ):
         self._outlets = {"progress": progress, "epochs": epochs, "snapshot": snapshot}
         self._state_outlet = state
+        self._timeline_outlet = timeline
+        self._optimizer, self._seed = optimizer, seed
         # Set from the GUI thread: at the next epoch end, hand over a copy of the weights
         # (what an autosave during training writes; the GUI must not read the live model).
         self.state_requested = threading.Event()
@@ -237,6 +244,7 @@ class TrainingReporter:
         """The snapshot of the weights before the first batch (with histograms)."""
         self._last_info = {"epoch": initial_epoch, "batch": 0}
         self._emit_snapshot(self._clock(), self._last_info)
+        self._emit_timeline(initial_epoch)
 
     def finish(self, result) -> dict:
         """Flush what the throttles held back, then the final snapshot; returns the result as
@@ -275,6 +283,7 @@ class TrainingReporter:
         now = self._clock()
         if self._epochs.ready(now):
             self._emit_epochs(now)
+        self._emit_timeline(int(info.get("epoch", 0)))
         if self.state_requested.is_set() and self._state_outlet is not None:
             self.state_requested.clear()
             self._flush(now)  # the epochs the copy includes reach the views before it
@@ -287,6 +296,20 @@ class TrainingReporter:
             "config": self._model.config(),
             "state": self._model.state_dict(),
         }
+
+    def _emit_timeline(self, epoch: int) -> None:
+        """Copies of the state between two epochs: a timeline snapshot (see the module doc)."""
+        if self._timeline_outlet is None:
+            return
+        optimizer = self._optimizer
+        self._timeline_outlet(
+            {
+                "epoch": epoch,
+                "weights": self._model.state_dict(),
+                "optimizer": optimizer.state_dict() if optimizer is not None else {},
+                "seed": self._seed,
+            }
+        )
 
     # -- emission -------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ across threads as signals:
 - ``weights_snapshot`` weight copies, histograms and the decision-boundary grid, at most
   ``snapshot_hz`` per second (histograms ``histogram_hz``);
 - ``state_copy``       after ``request_state()``: the weights and config at the next epoch end;
+- ``timeline_snapshot`` at the start and every epoch end: copies of the model's and the
+  optimizer's state and the seed, for the run's timeline;
 - ``finished`` (the result as a plain dict) or ``failed`` (a message for the user).
 """
 
@@ -40,6 +42,7 @@ class TrainingWorker(QObject):
     epoch_done = Signal(dict)
     weights_snapshot = Signal(dict)
     state_copy = Signal(dict)
+    timeline_snapshot = Signal(dict)
     finished = Signal(dict)
     failed = Signal(str)
 
@@ -63,6 +66,9 @@ class TrainingWorker(QObject):
             epochs=self.epoch_done.emit,
             snapshot=self.weights_snapshot.emit,
             state=self.state_copy.emit,
+            timeline=self.timeline_snapshot.emit,
+            optimizer=job["optimizer"],
+            seed=getattr(job["config"], "seed", None),
             force_update=force_update,
             progress_hz=progress_hz,
             snapshot_hz=snapshot_hz,
@@ -110,6 +116,7 @@ class TrainingSession(QObject):
     epoch_done = Signal(dict)
     weights_snapshot = Signal(dict)
     state_copy = Signal(dict)  # after request_state(): weights and config at an epoch end
+    timeline_snapshot = Signal(dict)  # start and every epoch end: state copies for the timeline
     finished = Signal(dict)
     failed = Signal(str)
     paused_changed = Signal(bool)
@@ -158,6 +165,7 @@ class TrainingSession(QObject):
         worker.epoch_done.connect(self.epoch_done)
         worker.weights_snapshot.connect(self.weights_snapshot)
         worker.state_copy.connect(self.state_copy)
+        worker.timeline_snapshot.connect(self.timeline_snapshot)
         worker.finished.connect(self.finished)
         worker.failed.connect(self.failed)
 

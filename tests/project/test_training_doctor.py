@@ -15,7 +15,7 @@ from nnstudio.engine.optimizers import SGD
 from nnstudio.project import list_presets, load_preset
 from nnstudio.project.doctor import FIXES, HealthWarning, TrainingDoctor, diagnose
 
-MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model"}
+MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model", "mnist-784-128-10"}
 
 
 def train(project, epochs, dataset=None, model_hook=None):

@@ -232,6 +232,10 @@ class WeightedLayer(Layer):
     """Shared parts of Dense and Conv2D: fused activation, initializer, L1/L2 penalties."""
 
     has_regularized_weights = True
+    #: When True, forward keeps a copy of the pre-activation z (``recorded_z``) and backward a
+    #: copy of dL/dz (``recorded_grad_z``). Off in training (the copies cost memory and time);
+    #: the one-sample explainer (nnstudio.project.explain) turns it on for its own model copy.
+    record_internals = False
 
     def _setup_activation(self):
         self._activation = act.get_activation(self.activation)
@@ -249,6 +253,8 @@ class WeightedLayer(Layer):
         the others (gelu) keep the pre-activation for backward.
         """
         function = self._activation
+        if self.record_internals:
+            self.recorded_z = np.array(z, copy=True)
         if function.needs_input:
             if out is not None:
                 np.copyto(out, z)
@@ -266,15 +272,19 @@ class WeightedLayer(Layer):
         function, z, y = self._activation, self._z, self._y
         if out is None:
             if isinstance(function, act.Linear):
-                return grad_y
-            out = grad_y if grad_y.flags.writeable else None
-            return function.backward(z, y, grad_y, out=out)
-
-        if isinstance(function, act.Linear):
-            np.copyto(out, grad_y)
+                grad_z = grad_y
+            else:
+                out = grad_y if grad_y.flags.writeable else None
+                grad_z = function.backward(z, y, grad_y, out=out)
         else:
-            function.backward(z, y, grad_y, out=out)
-        return out
+            if isinstance(function, act.Linear):
+                np.copyto(out, grad_y)
+            else:
+                function.backward(z, y, grad_y, out=out)
+            grad_z = out
+        if self.record_internals:
+            self.recorded_grad_z = np.array(grad_z, copy=True)
+        return grad_z
 
     def last_activation(self) -> tuple[str, np.ndarray] | None:
         y = getattr(self, "_y", None)
