@@ -14,8 +14,10 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
+
+from tests.benchmarks.conftest import open_mnist_preset
 
 pytestmark = pytest.mark.benchmark
 
@@ -25,15 +27,6 @@ EPOCHS = 2
 # Other tenants of the machine change its speed by up to 25 % within a minute: many short,
 # interleaved pairs, the order flipped from pair to pair, and the median of their ratios.
 PAIRS = 12
-
-
-@pytest.fixture
-def isolated_settings(tmp_path, monkeypatch, qapp):
-    """Window settings and autosaves in tmp_path, not in the user's folders."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
-    qapp.setOrganizationName("nnstudio-bench")
 
 
 class LatenessProbe:
@@ -98,28 +91,16 @@ def window_speed(qtbot, window, epochs=EPOCHS) -> tuple[float, float, np.ndarray
 def test_window_responsive_and_fast_while_training_mnist(
     qtbot, mnist_path, monkeypatch, isolated_settings
 ):
-    from nnstudio.project.presets import shipped_presets_dir
     from nnstudio.ui.style import apply_style
-    from nnstudio.ui.window.files import FileController
     from nnstudio.ui.window.main_window import MainWindow
 
     monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
-    # Closing the window at teardown must not wait on a "save changes?" dialog.
-    monkeypatch.setattr(FileController, "maybe_save", lambda self: True)
     apply_style(QApplication.instance())
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(1400, 880)  # a desktop-sized window: bigger plots cost more to paint
     window.show()
-    assert window.open_project(shipped_presets_dir() / "mnist-mlp.nnsproj")
-    qtbot.waitUntil(
-        lambda: (
-            window.dataset is not None
-            and window.dataset.name == "mnist"
-            and window.model is not None
-        ),
-        timeout=120_000,
-    )
+    open_mnist_preset(qtbot, window, "mnist-mlp")
     window.tabs.setCurrentWidget(window.training_tab)
     project = window.document.to_project()
 

@@ -19,3 +19,34 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def isolated_settings(tmp_path, monkeypatch, qapp):
+    """Window settings and autosaves in tmp_path, not in the user's folders; closing a window
+    at teardown never waits on a "save changes?" dialog."""
+    from PySide6.QtCore import QSettings
+
+    from nnstudio.ui.window.files import FileController
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    monkeypatch.setenv("NNSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    qapp.setOrganizationName("nnstudio-bench")
+    monkeypatch.setattr(FileController, "maybe_save", lambda self: True)
+    return tmp_path
+
+
+def open_mnist_preset(qtbot, window, preset: str) -> None:
+    """Open the shipped MNIST preset ``preset`` and wait until its data and model are there."""
+    from nnstudio.project.presets import shipped_presets_dir
+
+    assert window.open_project(shipped_presets_dir() / f"{preset}.nnsproj")
+    qtbot.waitUntil(
+        lambda: (
+            window.dataset is not None
+            and window.dataset.name == "mnist"
+            and window.model is not None
+        ),
+        timeout=120_000,
+    )

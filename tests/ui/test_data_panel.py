@@ -89,21 +89,24 @@ def test_open_csv_with_a_chosen_target(qtbot, panel, tmp_path):
             ]
         )
     path = write_csv(tmp_path / "things.csv", rows)
-    panel.open_file(path)
-    # Previewed, not loaded: the raw rows show with the default target (the last column).
-    assert panel.picker.currentData() == f"csv:{path}"
-    assert [panel.options.target.itemText(i) for i in range(panel.options.target.count())] == rows[
-        0
-    ]
-    assert panel.preview.view() == "table" and not panel.is_loading()
-    assert panel.preview.table.source._headers[0] == "weight"  # the target comes first
-    assert panel.preview.table.cell_text(0, 0) == rows[1][3]
-    assert panel.preview.table.cell_text(0, 3) == rows[1][2]
-    assert panel.preview.table.source.rowCount() == 120
-    panel.options.target.setCurrentIndex(panel.options.target.findText("kind"))
-    assert "kind" in panel.preview.summary.text()
+    # Opened like an NPZ: it loads at once, with the guessed target (the last column), while
+    # the raw rows show with that target first.
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.options.load_button.click()
+        panel.open_file(path)
+        assert panel.is_loading()
+        assert panel.picker.currentData() == f"csv:{path}"
+        targets = [panel.options.target.itemText(i) for i in range(panel.options.target.count())]
+        assert targets == rows[0]
+        assert panel.preview.view() == "table"
+        assert panel.preview.table.source._headers[0] == "weight"  # the target comes first
+        assert panel.preview.table.cell_text(0, 0) == rows[1][3]
+        assert panel.preview.table.cell_text(0, 3) == rows[1][2]
+        assert panel.preview.table.source.rowCount() == 120
+    assert blocker.args[0].task == "regression" and panel.spec()[1]["target"] == "weight"
+    # Another target loads again by itself, no Load click.
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.options.target.setCurrentIndex(panel.options.target.findText("kind"))
+        assert "kind" in panel.preview.summary.text()
     dataset = blocker.args[0]
     assert dataset.task == "classification"
     assert dataset.class_names == ["a", "b", "c"]
@@ -304,8 +307,9 @@ def test_csv_input_columns_are_picked_in_the_list(qtbot, panel, tmp_path):
     assert set(table._column_colors) == {0, 1, 5}
     assert "3 input columns" in panel.preview.summary.text()
     assert panel.spec()[1]["columns"] == ["width", "height", "town"]
+    # The column choice reloads by itself (once, after the clicks).
     with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
-        panel.options.load_button.click()
+        pass
     dataset = blocker.args[0]
     assert dataset.feature_names == ["width", "height", "town=n", "town=s"]
     assert dataset.input_shape == (4,)

@@ -74,3 +74,26 @@ def test_lr_column_follows_a_live_change(qtbot, make_window):
     lr_column = runs_module.COLUMNS.index("LR")
     qtbot.waitUntil(lambda: window.runs_panel.table.item(0, lr_column).text() == "0.002")
     window.training.shutdown()
+
+
+def test_compare_overlays_the_ticked_runs_curves_and_marks_what_differs(two_runs, monkeypatch):
+    window = two_runs
+    shown = []
+    monkeypatch.setattr(runs_module.CompareDialog, "exec", lambda self: shown.append(self))
+    for run in window.document.runs:
+        window.runs_panel.set_checked(run, True)
+    window.runs_panel.compare_button.click()
+    dialog = shown[0]
+    for key in ("loss", "accuracy"):
+        labels = _legend_labels(dialog.plots[key])
+        assert "Run 1" in labels and "Run 2" in labels
+        lengths = sorted(
+            len(item.getData()[0]) for item in dialog.plots[key].getPlotItem().listDataItems()
+        )
+        assert lengths[0] == 3 and lengths[-1] == 12  # each run by its own epochs
+    assert "epochs" in dialog.differing  # 12 and 3 planned
+    headers = [dialog.table.verticalHeaderItem(r) for r in range(dialog.table.rowCount())]
+    bold = [r for r, header in enumerate(headers) if header.font().bold()]
+    assert len(bold) == len(dialog.differing) > 0
+    assert dialog.table.item(bold[0], 0).background().color().name() == "#fff3d6"
+    assert "differ" in dialog.note.text()

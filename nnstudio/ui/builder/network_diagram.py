@@ -11,7 +11,17 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from nnstudio.project import layer_meta
@@ -112,6 +122,36 @@ class QtNetworkDiagram(QWidget):
         self._tallest_map = max(
             (c.shape[1] for c in shown if c.shape and len(c.shape) == 3), default=1
         )
+        # The widest title or shape: how many rows the labels need to stay apart.
+        titles, shapes = QFontMetricsF(self._title_font()), QFontMetricsF(self._small_font())
+        self._widest_label = max(
+            (
+                max(titles.horizontalAdvance(c.title), shapes.horizontalAdvance(_shape_text(c)))
+                for c in shown
+            ),
+            default=0.0,
+        )
+
+    def _title_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(self.font().pointSizeF() * 0.9)
+        font.setWeight(QFont.Weight.DemiBold)
+        return font
+
+    def _small_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(self.font().pointSizeF() * 0.78)
+        return font
+
+    def label_rows(self) -> int:
+        """Rows the column labels alternate between: 1 when columns are far apart, 2 or 3 when
+        they are close (a label may then be as wide as 2 or 3 columns)."""
+        if self.shown < 2:
+            return 1
+        gap = (self.width() - 74) / (self.shown - 1)
+        if gap >= 78:
+            return 1
+        return 2 if 2 * gap - 6 >= getattr(self, "_widest_label", 0.0) else 3
 
     def _make_probe(self) -> NeuronProbe | None:
         known = all(column.shape is not None for column in self.columns)
@@ -160,7 +200,8 @@ class QtNetworkDiagram(QWidget):
 
     # -- geometry -------------------------------------------------------------------------------
     def _area(self) -> QRectF:
-        return QRectF(self.rect()).adjusted(40, 46, -34, -40)
+        extra = 10 if self.label_rows() == 3 else 0  # a third row of labels above and below
+        return QRectF(self.rect()).adjusted(40, 46 + extra, -34, -40 - extra)
 
     def column_x(self, number: int) -> float:
         area = self._area()
@@ -385,37 +426,69 @@ class QtNetworkDiagram(QWidget):
             painter.drawRoundedRect(rect.translated(offset, -offset), 4, 4)
 
     def _paint_labels(self, painter: QPainter, number: int):
-        """Title and tags above, shape below. When columns are close, labels alternate
-        between two rows so neighbours never overlap."""
-        column = self.columns[number]
         palette = self.palette()
-        x, gap = self.column_x(number), self._column_gap()
-        crowded = gap < 78
-        width = (2 * gap - 6) if crowded else max(60.0, gap - 4)
-        row = (number % 2) if crowded else 0
-        title_font = QFont(self.font())
-        title_font.setPointSizeF(self.font().pointSizeF() * 0.9)
-        title_font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(title_font)
-        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        title = main_text(painter.fontMetrics(), column.title, width, "diagram")
-        painter.drawText(
-            QRectF(x - width / 2, 4 + 16 * row, width, 16), Qt.AlignmentFlag.AlignCenter, title
-        )
-        small = QFont(self.font())
-        small.setPointSizeF(self.font().pointSizeF() * 0.78)
-        painter.setFont(small)
-        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        for font, role, rect, text in self._label_items(number):
+            painter.setFont(font)
+            painter.setPen(palette.color(role))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _label_items(self, number: int):
+        """(font, colour role, rect, text) of a column's labels: title and tags above, shape
+        below. When columns are close, labels alternate between two rows so neighbours never
+        overlap."""
+        column = self.columns[number]
+        x, gap, rows = self.column_x(number), self._column_gap(), self.label_rows()
+        crowded = rows > 1
+        width = (rows * gap - 6) if crowded else max(60.0, gap - 4)
+        row = number % rows
+        title_font = self._title_font()
+        title = main_text(QFontMetricsF(title_font), column.title, width, "diagram")
+        text_role, note_role = QPalette.ColorRole.WindowText, QPalette.ColorRole.PlaceholderText
+        items = [(title_font, text_role, QRectF(x - width / 2, 4 + 16 * row, width, 16), title)]
+        small = self._small_font()
         if not crowded:
-            tags = fitted(painter.fontMetrics(), width, " · ".join(column.tags), *column.tags[:1])
-            painter.drawText(
-                QRectF(x - width / 2, 21, width, 16), Qt.AlignmentFlag.AlignCenter, tags
-            )
-        shape = layer_meta.format_shape(column.shape)
-        bottom = self.height() - 18 - 14 * (1 - row if crowded else 0)
-        painter.drawText(
-            QRectF(x - width / 2, bottom, width, 16), Qt.AlignmentFlag.AlignCenter, shape
+            tags = fitted(QFontMetricsF(small), width, " · ".join(column.tags), *column.tags[:1])
+            items.append((small, note_role, QRectF(x - width / 2, 21, width, 16), tags))
+        # Beyond three rows' room a shape is left out (the tooltip has it) rather than cut.
+        shape = fitted(QFontMetricsF(small), width, _shape_text(column))
+        bottom = self.height() - 18 - 14 * (rows - 1 - row)
+        items.append((small, note_role, QRectF(x - width / 2, bottom, width, 16), shape))
+        return items
+
+    def label_boxes(self) -> list[tuple[int, QRectF]]:
+        """Where each column's label text is drawn (its own width, centred in its room): for
+        tests that check neighbours never overlap."""
+        boxes = []
+        for number in range(self.shown):
+            for font, _role, rect, text in self._label_items(number):
+                if text:
+                    metrics = QFontMetricsF(font)
+                    width = metrics.horizontalAdvance(text)
+                    box = QRectF(rect.center().x() - width / 2, 0, width, metrics.height())
+                    box.moveCenter(rect.center())
+                    boxes.append((number, box))
+        return boxes
+
+    def hover_frame(self, number: int, neuron: int) -> tuple[QRectF, QRectF, str]:
+        """The hover picture's rect, its caption's rect and caption: beside the neuron when
+        there is room, smaller when the diagram is small, and always inside the widget."""
+        center, radius = self.neuron_center(number, neuron), self.node_radius()
+        size = max(24.0, min(132.0, self.width() - 16.0, self.height() - 34.0))
+        x = center.x() + radius + 10
+        if x + size > self.width() - 8:
+            x = center.x() - radius - 10 - size
+        x = min(max(8.0, x), self.width() - size - 8)
+        y = min(max(8.0, center.y() - size / 2), self.height() - size - 26)
+        column = self.columns[number]
+        metrics = QFontMetricsF(self.font())
+        caption = fitted(
+            metrics,
+            size,
+            f"{column.title} {column.layer_index} · neuron {neuron}",
+            f"neuron {neuron}",
+            str(neuron),
         )
+        return QRectF(x, y + 18, size, size), QRectF(x, y, size, 16), caption
 
     def _paint_hover(self, painter: QPainter, number: int, neuron: int):
         if self._hover_image is None:
@@ -423,21 +496,15 @@ class QtNetworkDiagram(QWidget):
             if values is None:
                 return
             self._hover_image = diverging_image(values)
-        center = self.neuron_center(number, neuron)
-        size = 132.0
-        x = center.x() + self.node_radius() + 10
-        if x + size > self.width() - 4:
-            x = center.x() - self.node_radius() - 10 - size
-        y = min(max(4.0, center.y() - size / 2), self.height() - size - 22)
-        frame = QRectF(x, y, size, size + 18)
+        picture, caption_rect, caption = self.hover_frame(number, neuron)
+        frame = picture.united(caption_rect)
         painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
         painter.setBrush(self.palette().color(QPalette.ColorRole.Base))
         painter.drawRoundedRect(frame.adjusted(-4, -4, 4, 4), 6, 6)
-        painter.drawImage(QRectF(x, y + 18, size, size), self._hover_image)
+        painter.drawImage(picture, self._hover_image)
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
-        column = self.columns[number]
-        label = f"{column.title} {column.layer_index} · neuron {neuron}"
-        painter.drawText(QRectF(x, y, size, 16), Qt.AlignmentFlag.AlignCenter, label)
+        painter.setFont(self.font())
+        painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, caption)
 
     # -- hovering ------------------------------------------------------------------------------
     def column_at(self, position: QPointF) -> int | None:
@@ -484,3 +551,7 @@ class QtNetworkDiagram(QWidget):
             self._hover = None
             self.update()
         super().leaveEvent(event)
+
+
+def _shape_text(column: Column) -> str:
+    return layer_meta.format_shape(column.shape)

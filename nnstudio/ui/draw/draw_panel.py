@@ -8,6 +8,7 @@ few answers a second; every finished stroke, undo or clear answers at once.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -35,11 +36,13 @@ from nnstudio.project.digit_models import (
     load_digit_model,
 )
 from nnstudio.ui.draw.digit_canvas import MAX_PEN_WIDTH, MIN_PEN_WIDTH, QtDigitCanvas
+from nnstudio.ui.draw.fine_tune import FineTuneBox
 from nnstudio.ui.draw.model_input_view import QtModelInputView
 from nnstudio.ui.draw.probability_bars import QtProbabilityBars
 
 THROTTLE_MS = 60  # while drawing: at most ~16 answers a second
 BUNDLED, CURRENT = "bundled", "current"
+TUNED = "tuned"  # the fine-tuned model while the user decides to keep or undo it
 
 
 class DrawPanel(QWidget):
@@ -60,6 +63,8 @@ class DrawPanel(QWidget):
         self._bundled_error: str | None = None
         self._current: DigitModel | None = None
         self._files: dict[str, DigitModel] = {}  # models opened from .nnz files, by item data
+        self._before_tuning = BUNDLED  # the selector's choice a fine-tune started from
+        self._kept_tunes = 0
         self._digit: np.ndarray | None = None
         self._probabilities: np.ndarray | None = None
         self.last_latency_ms = 0.0  # mouse release → answer shown, for benchmarks
@@ -174,8 +179,8 @@ class DrawPanel(QWidget):
 
     def _build(self) -> None:
         layout = QHBoxLayout(self)
-        layout.addLayout(self._build_drawing_side(), 3)
-        layout.addLayout(self._build_answer_side(), 2)
+        layout.addLayout(self._build_drawing_side(), 1)
+        layout.addLayout(self._build_answer_side(), 1)
 
     def _build_drawing_side(self) -> QVBoxLayout:
         self.canvas = QtDigitCanvas(self)
@@ -288,9 +293,16 @@ class DrawPanel(QWidget):
             "less likely."
         )
         self.saliencyCheck.toggled.connect(lambda _on: self.predict())
+        # The window connects it: the inspector follows this drawing through the model.
+        self.explainButton = QPushButton("See the math", objectName="digitExplain")
+        self.explainButton.setToolTip(
+            "Follow your drawing through the model, layer by layer: the forward pass, the "
+            "loss for the digit you meant, the backward pass and one update, with the numbers."
+        )
         column.addWidget(caption)
         column.addWidget(self.inputView)
         column.addWidget(self.saliencyCheck, 0, Qt.AlignmentFlag.AlignHCenter)
+        column.addWidget(self.explainButton, 0, Qt.AlignmentFlag.AlignHCenter)
         return column
 
     def _build_probabilities_box(self) -> QGroupBox:
@@ -300,7 +312,7 @@ class DrawPanel(QWidget):
         return box
 
     def _build_correction_box(self) -> QGroupBox:
-        box = QGroupBox("Wrong answer?")
+        box = QGroupBox("Wrong answer? Teach the model")
         box.setToolTip(
             "Keep this drawing with its right label in your own small dataset; add it to "
             "training to teach a model your handwriting."
@@ -325,6 +337,11 @@ class DrawPanel(QWidget):
         self.keptStatus.setToolTip("Pick this dataset name in the data panel to train on it.")
         layout.addLayout(row)
         layout.addWidget(self.keptStatus)
+        self.fineTune = FineTuneBox(self.active_model, self)
+        self.fineTune.tuned.connect(self._offer_tuned)
+        self.fineTune.undone.connect(self._drop_tuned)
+        self.fineTune.kept.connect(self._keep_tuned)
+        layout.addWidget(self.fineTune)
         return box
 
     # --- behaviour ----------------------------------------------------------------------
@@ -347,7 +364,14 @@ class DrawPanel(QWidget):
         accuracy = self._bundled.test_accuracy
         if accuracy is not None:
             index = self.modelSelector.findData(BUNDLED)
-            self.modelSelector.setItemText(index, f"Bundled digit model ({accuracy:.2%} on MNIST)")
+            # Short enough to show whole in the selector at 1366×768; the tooltip says more.
+            self.modelSelector.setItemText(index, f"Bundled model · {accuracy:.1%} on MNIST")
+            self.modelSelector.setItemData(
+                index,
+                f"The digit model bundled with nnstudio: {accuracy:.2%} right on the 10,000 "
+                "MNIST test images.",
+                Qt.ItemDataRole.ToolTipRole,
+            )
 
     def _show_empty(self) -> None:
         self.prediction.setText("?")
@@ -390,6 +414,41 @@ class DrawPanel(QWidget):
             f"Kept as a {label}. {count} {noun} in “My drawings” (in the Data dock's picker)."
         )
         self.drawingSaved.emit(str(drawings_path()), count)
+        self.fineTune.refresh()
+
+    # --- fine-tuning: the tuned model answers until the user keeps or undoes it ----------
+
+    def shutdown(self, msecs: int = 30_000) -> bool:
+        """Stop a fine-tune still running and wait for its thread (the window closes)."""
+        return self.fineTune.shutdown(msecs)
+
+    def _offer_tuned(self, start_from: DigitModel, result) -> None:
+        self._drop_tuned(reselect=False)
+        self._before_tuning = self.modelSelector.currentData()
+        title = f"{start_from.title} + drawings"
+        self._files[TUNED] = replace(start_from, model=result.model, title=title)
+        self.modelSelector.addItem(title, TUNED)
+        self.modelSelector.setCurrentIndex(self.modelSelector.count() - 1)
+
+    def _drop_tuned(self, reselect: bool = True) -> None:
+        index = self.modelSelector.findData(TUNED)
+        if index < 0:
+            return
+        self._files.pop(TUNED, None)
+        self.modelSelector.removeItem(index)
+        if reselect:
+            self.modelSelector.setCurrentIndex(
+                max(self.modelSelector.findData(self._before_tuning), 0)
+            )
+
+    def _keep_tuned(self) -> None:
+        index = self.modelSelector.findData(TUNED)
+        if index < 0:
+            return
+        self._kept_tunes += 1
+        key = f"{TUNED}:{self._kept_tunes}"
+        self._files[key] = self._files.pop(TUNED)
+        self.modelSelector.setItemData(index, key)
 
     def _remove_current_choice(self) -> None:
         index = self.modelSelector.findData(CURRENT)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from nnstudio.project.digit_models import DIGIT_NAMES, NOT_SURE_BELOW
@@ -56,7 +56,7 @@ class QtProbabilityBars(QWidget):
         count = len(self._class_names)
         metrics = painter.fontMetrics()
         label_height = metrics.height() + 4
-        plot = QRectF(4, label_height, self.width() - 8, self.height() - 2 * label_height - 2)
+        plot = self._plot_rect(metrics)
         slot = plot.width() / max(count, 1)
         best = -1 if self._probabilities is None else int(np.argmax(self._probabilities))
         palette = self.palette()
@@ -75,12 +75,50 @@ class QtProbabilityBars(QWidget):
             painter.setPen(text_colour)
             under = QRectF(left - slot * 0.15, plot.bottom() + 2, slot, label_height)
             painter.drawText(under, Qt.AlignmentFlag.AlignCenter, _short(name))
-            if value >= 0.01:
-                above = QRectF(
-                    under.left(), plot.bottom() - height - label_height, slot, label_height
-                )
-                painter.drawText(above, Qt.AlignmentFlag.AlignCenter, f"{value:.0%}")
+        painter.setFont(self.value_font())
+        for above, text in self.value_labels(metrics):
+            painter.drawText(above, Qt.AlignmentFlag.AlignCenter, text)
         painter.end()
+
+    def _plot_rect(self, metrics) -> QRectF:
+        label_height = metrics.height() + 4
+        return QRectF(4, label_height, self.width() - 8, self.height() - 2 * label_height - 2)
+
+    def value_font(self) -> QFont:
+        """The font of the percentages: smaller when the bars are narrow, so that "100%" fits
+        its slot (it was clipped to ".00%")."""
+        font = QFont(self.font())
+        slot = (self.width() - 8) / max(len(self._class_names), 1)
+        for _ in range(4):
+            if QFontMetrics(font).horizontalAdvance("100%") + 2 <= slot:
+                break
+            font.setPointSizeF(font.pointSizeF() * 0.9)
+        return font
+
+    def value_labels(self, metrics=None) -> list[tuple[QRectF, str]]:
+        """The percentages above the bars (1 % and more) and where they are drawn in
+        ``value_font``: centred on their bar, at least as wide as their text, inside the
+        widget. Where two would still touch, the smaller value's label is left out."""
+        if self._probabilities is None:
+            return []
+        plot = self._plot_rect(metrics or QFontMetrics(self.font()))
+        value_metrics = QFontMetrics(self.value_font())
+        label_height = value_metrics.height() + 4
+        slot = plot.width() / max(len(self._class_names), 1)
+        labels: list[tuple[QRectF, str]] = []
+        for index in np.argsort(-self._probabilities, kind="stable"):
+            value = float(self._probabilities[index])
+            if value < 0.01:
+                break
+            text = f"{value:.0%}"
+            width = max(slot, value_metrics.horizontalAdvance(text) + 2)
+            centre = plot.left() + (index + 0.5) * slot
+            left = min(max(0.0, centre - width / 2), self.width() - width)
+            top = max(0.0, plot.bottom() - plot.height() * value - label_height)
+            rect = QRectF(left, top, width, label_height)
+            if not any(rect.intersects(placed) for placed, _text in labels):
+                labels.append((rect, text))
+        return labels
 
     def _bar_colour(self, is_answer: bool, value: float) -> QColor:
         if not is_answer:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from nnstudio.data.drawings_mix import MIX_NAME
 from nnstudio.ui.panels.csv_preview import ColumnPicker
 
 IMAGE_SETS = ("mnist", "fashion-mnist")
@@ -85,7 +86,7 @@ def check_options(options: dict, name: str) -> None:
 
 def dataset_kind(name: str) -> str:
     """ "images", "csv", "npz" or "toy": which options the dataset ``name`` takes."""
-    if name in IMAGE_SETS or name.startswith("idx:"):
+    if name in IMAGE_SETS or name == MIX_NAME or name.startswith("idx:"):
         return "images"
     if name.startswith("csv:"):
         return "csv"

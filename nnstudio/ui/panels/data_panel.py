@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio import data
+from nnstudio.data.drawings_mix import MIX_DESCRIPTION, MIX_NAME, MIX_TITLE
 from nnstudio.ui.panels.csv_preview import (
     TARGET_COLOR,
     UNUSED_COLOR,
@@ -158,8 +159,9 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def open_file(self, path) -> None:
         """Open a CSV/NPZ file or IDX folder: add it to the picker and load it.
 
-        A CSV is only previewed: its raw rows show with the target column marked, and it
-        loads when the user has checked the options and pressed Load.
+        A CSV loads at once too, with the guessed target (the last column): its raw rows show
+        with the target marked while it loads, and changing the target or the input columns
+        loads it again.
         """
         try:
             name = name_for_path(str(path))
@@ -172,10 +174,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         finally:
             self._updating = False
         self.message.hide()
-        if dataset_kind(name) == "csv":
-            self.options.load_button.setFocus()
-        else:
-            self.load()
+        self.load()
 
     def load(self) -> None:
         """Load the current choice on a worker thread; ``dataset_changed`` follows."""
@@ -217,17 +216,38 @@ class DataPanel(MnistDownloadMixin, QWidget):
 
     # -- the dataset's name and options --------------------------------------------------------
     def offer_drawings(self) -> None:
-        """List "My drawings" (the digits corrected on the Draw tab) once there are any."""
+        """List "My drawings" (the digits corrected on the Draw tab) and "MNIST + my drawings"
+        once there are any."""
         from nnstudio.data.digits import drawings_dataset_name, drawings_path
 
-        name = drawings_dataset_name()
-        if self.picker.findData(name) >= 0 or not drawings_path().is_file():
+        if not drawings_path().is_file():
             return
-        self.picker.addItem(MY_DRAWINGS, name)
-        self.picker.setItemData(
-            self.picker.count() - 1,
-            "The digits you corrected on the Draw tab (28×28 images, like MNIST).",
-            Qt.ItemDataRole.ToolTipRole,
+        for title, name, tip in (
+            (
+                MY_DRAWINGS,
+                drawings_dataset_name(),
+                "The digits you corrected on the Draw tab (28×28 images, like MNIST).",
+            ),
+            (MIX_TITLE, MIX_NAME, MIX_DESCRIPTION),
+        ):
+            if self.picker.findData(name) < 0:
+                self.picker.addItem(title, name)
+                self.picker.setItemData(self.picker.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+
+    def _say_how_drawings_count(self, dataset) -> None:
+        """After "MNIST + my drawings" loads: how much the drawings weigh in training."""
+        count = getattr(dataset, "drawing_count", 0)
+        if not count:
+            return
+        repeats = dataset.drawing_repeats
+        noun = "drawing" if count == 1 else "drawings"
+        times = "once" if repeats == 1 else f"{repeats:,} times"
+        self.message.show_message(
+            f"{MIX_TITLE}: your {count} {noun}, each repeated {times}, are "
+            f"{count * repeats:,} of the {len(dataset.y_train):,} training images (about "
+            f"{count * repeats / len(dataset.y_train):.0%}), so they count; validation and "
+            "test are MNIST only.",
+            "info",
         )
 
     @staticmethod
@@ -236,6 +256,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
 
         if name == drawings_dataset_name():
             return MY_DRAWINGS
+        if name == MIX_NAME:
+            return MIX_TITLE
         prefix, _, rest = name.partition(":")
         return Path(rest).name if rest else name
 
@@ -281,7 +303,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
             f"<b>{name}</b>: first {len(rows)} rows as written in the file, the target column "
             f"(<b>{self.options.target.currentText()}</b>) first, in blue{unused}. "
             f"{len(used)} input column{'s' if len(used) != 1 else ''}. "
-            "Check the options, then Load.",
+            "Change the target or the columns and it loads again.",
             column_colors=colors,
         )
 
@@ -302,7 +324,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
     def _csv_option_edited(self) -> None:
         if not self._updating and getattr(self, "_csv_head", None):
             self._show_csv_head()
-            self.options.load_button.setFocus()
+            # A few clicks in the column list make one reload, not one each.
+            self._reload_timer.start()
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self.busy_bar.setVisible(busy)
@@ -324,6 +347,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self._loaded_spec = self.spec()
         self.message.hide()
         self.preview.show_dataset(dataset)
+        self._say_how_drawings_count(dataset)
         self.dataset_changed.emit(dataset)
 
     def _on_failed(self, error) -> None:

@@ -86,6 +86,8 @@ class EvaluationPanel(QWidget):
     evaluated = Signal(dict)
     cell_selected = Signal(int, int)
     evaluate_requested = Signal()
+    evaluate_epoch_requested = Signal(int)  # the Training tab's timeline is at that epoch
+    explain_requested = Signal(int)  # an example was clicked: "See the math" for that sample
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -155,6 +157,14 @@ class EvaluationPanel(QWidget):
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.setToolTip("Evaluate the current model on the test split now.")
         self.evaluate_button.clicked.connect(self._request)
+        # Shown while the timeline is scrubbed back: evaluate the model of that epoch.
+        self.evaluate_epoch_button = QPushButton("Evaluate epoch")
+        self.evaluate_epoch_button.setObjectName("evaluateEpochButton")
+        self.evaluate_epoch_button.setVisible(False)
+        self.evaluate_epoch_button.clicked.connect(
+            lambda: self.evaluate_epoch_requested.emit(self._offered_epoch)
+        )
+        self._offered_epoch = -1
         menu = QMenu(self)
         menu.setToolTipsVisible(True)
         self.export_metrics_action = self._export_action(
@@ -199,6 +209,7 @@ class EvaluationPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
         row.addWidget(self.evaluate_button)
+        row.addWidget(self.evaluate_epoch_button)
         row.addWidget(self.export_button)
         return row
 
@@ -214,6 +225,8 @@ class EvaluationPanel(QWidget):
             "with respect to the input."
         )
         self.saliency_box.toggled.connect(self._show_mistakes)
+        for view in (self.examples, self.mistakes):
+            view.example_chosen.connect(self.explain_requested)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._page(self.examples_label, self.examples), "Examples in cell")
         self.tabs.addTab(self._page(self.saliency_box, self.mistakes), "Most confident mistakes")
@@ -225,7 +238,8 @@ class EvaluationPanel(QWidget):
         self.tabs.setTabToolTip(
             1,
             "Wrong answers the model was surest about: often mislabelled "
-            "or genuinely ambiguous samples.",
+            "or genuinely ambiguous samples. Click one (double-click a table row) to see the "
+            "math: its forward and backward pass, with the numbers.",
         )
         return self.tabs
 
@@ -248,6 +262,17 @@ class EvaluationPanel(QWidget):
         self.evaluate_button.setEnabled(False)
         self._runner.start(lambda job: evaluate_dataset(model, loss, dataset, job.cancel_event))
 
+    def offer_epoch(self, epoch: int | None) -> None:
+        """Offer to evaluate the model of ``epoch`` (the timeline's), or stop offering."""
+        self._offered_epoch = -1 if epoch is None else int(epoch)
+        self.evaluate_epoch_button.setVisible(epoch is not None)
+        if epoch is not None:
+            self.evaluate_epoch_button.setText(f"Evaluate epoch {epoch}")
+            self.evaluate_epoch_button.setToolTip(
+                f"Evaluate the model as it was at the end of epoch {epoch} (the Training "
+                "tab's timeline); Evaluate uses the current one."
+            )
+
     def clear(self) -> None:
         """Forget the last evaluation (e.g. when the model or the dataset changed)."""
         self._runner.cancel()
@@ -264,6 +289,20 @@ class EvaluationPanel(QWidget):
 
     def report(self) -> dict | None:
         return None if self._result is None else self._result["report"]
+
+    def explain_source(self) -> dict | None:
+        """What "See the math" needs for an evaluated example: the evaluated model (a copy
+        the panel owns), its loss and the split's inputs and targets."""
+        result = self._result
+        if result is None or self._model is None:
+            return None
+        return {
+            "model": self._model,
+            "loss": self._loss,
+            "x": result["x"],
+            "y": result["y_true"],
+            "split": result.get("split", "test"),
+        }
 
     def wait(self, msecs: int = 30000) -> bool:
         return self._runner.wait(msecs)
@@ -356,6 +395,10 @@ class EvaluationPanel(QWidget):
         )
         self.plot_stack.setCurrentWidget(self.confusion)
         self.averages.show()
+        # The splitter may not squeeze the tables below their columns (Support was cut).
+        self.metrics.parentWidget().setMinimumWidth(
+            max(_columns_width(self.metrics), _columns_width(self.averages))
+        )
         self.tabs.show()
         self.examples.clear()
         self.examples_label.setText("Click a cell of the confusion matrix to see its samples.")
@@ -381,6 +424,7 @@ class EvaluationPanel(QWidget):
         )
         self.averages.set_columns([])
         self.averages.hide()
+        self.metrics.parentWidget().setMinimumWidth(_columns_width(self.metrics))
         self.tabs.hide()  # examples and mistakes are about classes
         self.scatter.set_values(result["y_true"], result["y_pred"])
         self.plot_stack.setCurrentWidget(self.scatter)
@@ -450,3 +494,13 @@ class EvaluationPanel(QWidget):
         """Save the whole mistakes gallery (not just the part scrolled into view) as a PNG."""
         grid = self.mistakes.grid
         return grid.grab(grid.rect()).save(str(Path(path)), "PNG")
+
+
+def _columns_width(table) -> int:
+    """The width a metrics table needs to show every column whole, a scroll bar included."""
+    header = table.horizontalHeader()
+    columns = range(table.model().columnCount())
+    width = sum(
+        max(table.sizeHintForColumn(c), header.sectionSizeFromContents(c).width()) for c in columns
+    )
+    return width + 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width()

@@ -7,6 +7,7 @@ What they show (predictions, probabilities, mistakes, saliency) is computed by
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStackedWidget
 
 from nnstudio.ui.plots.data_preview import class_label
@@ -50,6 +51,7 @@ def example_tiles(result, indices, class_names, saliency=None) -> list[Tile]:
             f"Sample {int(index)} of the {result['split']} split\n"
             f"true: {class_label(class_names, true)}, predicted: {name}\n\n"
             + probability_text(probabilities, class_names)
+            + "\n\nClick to see the math: this sample's forward and backward pass"
         )
         tiles.append(
             Tile(
@@ -89,17 +91,36 @@ def example_columns(result, indices, class_names, feature_names) -> list:
 
 
 class ExamplesView(QStackedWidget):
-    """Images as a grid, anything else as a table — whichever suits the data."""
+    """Images as a grid, anything else as a table — whichever suits the data.
+
+    ``example_chosen(sample index)``: a tile was clicked or a table row double-clicked (the
+    window opens "See the math" on that sample)."""
+
+    example_chosen = Signal(int)
 
     def __init__(self, empty_text: str, parent=None):
         super().__init__(parent)
         self.grid = ImageGrid(image_size=56)
         self.grid.set_empty_text(empty_text)
         self.table = ColumnTable()
+        self.table.setToolTip("Double-click a row to see the math for that sample")
         self.addWidget(scrolling(self.grid))
         self.addWidget(self.table)
+        self._indices = np.zeros(0, np.intp)
+        self.grid.tile_clicked.connect(self._on_tile_clicked)
+        self.table.doubleClicked.connect(self._on_row_double_clicked)
+
+    def _on_tile_clicked(self, position: int) -> None:
+        if 0 <= position < len(self._indices):
+            self.example_chosen.emit(int(self._indices[position]))
+
+    def _on_row_double_clicked(self, index) -> None:
+        row = self.table.proxy.mapToSource(index).row()
+        if 0 <= row < len(self._indices):
+            self.example_chosen.emit(int(self._indices[row]))
 
     def show_examples(self, result, indices, dataset, saliency=None) -> None:
+        self._indices = np.asarray(indices, dtype=np.intp).reshape(-1)
         if dataset.is_image:
             self.grid.set_tiles(example_tiles(result, indices, dataset.class_names, saliency))
             self.setCurrentIndex(0)
@@ -110,6 +131,7 @@ class ExamplesView(QStackedWidget):
             self.setCurrentIndex(1)
 
     def clear(self) -> None:
+        self._indices = np.zeros(0, np.intp)
         self.grid.set_tiles([])
         self.table.set_columns([])
         self.setCurrentIndex(0)

@@ -7,6 +7,7 @@ see their settings side by side, with the rows that differ highlighted. The runs
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -26,6 +28,16 @@ from nnstudio.project.runs import STATUS_WORDS, Run, row_label, value_text
 from nnstudio.ui import style
 
 __all__ = ["COLUMNS", "CompareDialog", "Run", "RunsPanel"]
+
+COMPARED_CURVES = [("loss", "Loss"), ("accuracy", "Accuracy")]
+
+
+def run_color(index: int) -> str:
+    """The colour of the ``index``-th compared run (curves and column header)."""
+    from nnstudio.ui.colors import class_color
+
+    return class_color(index)
+
 
 COLUMNS = [
     "Run",
@@ -82,13 +94,15 @@ class RunsPanel(QWidget):
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
         self.clear_button.clicked.connect(self.clear_requested)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        # Beside the table, not under it: on a 768-pixel screen the dock is ~70 pixels high,
+        # and a row of buttons below covered the table's only row.
+        buttons = QVBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.clear_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 8)
-        layout.addWidget(self.table)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
     def set_runs(self, runs: list[Run]) -> None:
@@ -169,12 +183,15 @@ class RunsPanel(QWidget):
 
 
 class CompareDialog(QDialog):
-    """Runs side by side: one column per run, rows that differ tinted."""
+    """Runs side by side: their loss and accuracy curves overlaid by epoch (one colour per run,
+    the same colour on its column's header), and their settings in one column per run with the
+    rows that differ tinted and in bold."""
 
     def __init__(self, runs: list[Run], parent=None):
         super().__init__(parent)
         self.setWindowTitle("Compare runs")
-        self.resize(640, 520)
+        self.resize(820, 640)
+        self.plots = {key: self._curves(runs, key, title) for key, title in COMPARED_CURVES}
         rows_per_run = [run.comparison_rows() for run in runs]
         names: list[str] = []
         for rows in rows_per_run:
@@ -182,6 +199,8 @@ class CompareDialog(QDialog):
         self.table = QTableWidget(len(names), len(runs))
         self.table.setObjectName("compareTable")
         self.table.setHorizontalHeaderLabels([run.label for run in runs])
+        for column in range(len(runs)):
+            self.table.horizontalHeaderItem(column).setForeground(QBrush(QColor(run_color(column))))
         self.table.setVerticalHeaderLabels([row_label(name) for name in names])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -192,6 +211,11 @@ class CompareDialog(QDialog):
             differs = len(set(texts)) > 1
             if differs:
                 self.differing.append(name)
+                header = self.table.verticalHeaderItem(row)
+                bold = header.font()
+                bold.setBold(True)
+                header.setFont(bold)
+                header.setToolTip("The runs differ here.")
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if differs:
@@ -199,6 +223,39 @@ class CompareDialog(QDialog):
                 self.table.setItem(row, column, item)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        curves = QHBoxLayout()
+        for plot in self.plots.values():
+            curves.addWidget(plot)
+        count = len(self.differing)
+        verb = "setting differs" if count == 1 else "settings differ"
+        self.note = QLabel(
+            f"{count} {verb} (tinted, in bold)." if count else "The runs have the same settings."
+        )
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
+        layout.addLayout(curves, 1)
+        layout.addWidget(self.note)
+        layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
+
+    @staticmethod
+    def _curves(runs: list[Run], key: str, title: str):
+        """One plot of ``key`` by epoch with a named curve per run (validation dashed)."""
+        import pyqtgraph as pg
+
+        from nnstudio.ui.plots.curve_items import LEGEND, epoch_curve, finite, set_epoch_data
+
+        plot = pg.PlotWidget(title=title)
+        plot.setObjectName(f"compare_{key}")
+        plot.setBackground("w")
+        plot.setMinimumHeight(180)
+        # Loss falls and accuracy rises: each legend in the corner its curves leave empty.
+        plot.addLegend(offset=(-8, 8) if key == "loss" else (-8, -8), **LEGEND)
+        plot.setLabel("bottom", "epoch")
+        for column, run in enumerate(runs):
+            epochs = np.arange(1, len(run.history) + 1, dtype=float)
+            for metric, dashed, suffix in ((key, False, ""), (f"val_{key}", True, " (val.)")):
+                values = finite([entry.get(metric) for entry in run.history])
+                if len(values) and np.isfinite(values).any():
+                    curve = epoch_curve(plot, run_color(column), f"{run.label}{suffix}", dashed)
+                    set_epoch_data(curve, epochs, values)
+        return plot

@@ -22,6 +22,7 @@ class TrainingTab(QWidget):
         from nnstudio.ui.panels.health import HealthPanel
         from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView
         from nnstudio.ui.plots.histograms import WeightHistograms
+        from nnstudio.ui.plots.timeline_slider import TimelineBar
 
         super().__init__(parent)
         self.plots = TrainingPlots()
@@ -40,10 +41,17 @@ class TrainingTab(QWidget):
             "Save the per-epoch history (loss, accuracy, learning rate, "
             "gradient norms) as a CSV table for a spreadsheet."
         )
+        self.explain_button = QPushButton("See the math…")
+        self.explain_button.setObjectName("explainSampleButton")
+        self.explain_button.setToolTip(
+            "Follow one training sample through the network: each layer's z and a, the loss, "
+            "the backward pass and what the optimizer would change, with the real numbers."
+        )
         self.caption = QLabel("Press Train (Space) to start.")
         self.caption.setObjectName("sectionTitle")
         top = QHBoxLayout()
         top.addWidget(self.caption, 1)
+        top.addWidget(self.explain_button)
         top.addWidget(self.png_button)
         top.addWidget(self.csv_button)
         side = QSplitter(Qt.Orientation.Vertical)
@@ -61,6 +69,9 @@ class TrainingTab(QWidget):
         layout.setSpacing(6)
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
+        # Under the plots: scrub back through the run's epochs (the window wires it).
+        self.timeline = TimelineBar()
+        layout.addWidget(self.timeline)
 
     def set_dataset(self, dataset) -> None:
         two_d = tuple(dataset.input_shape) == (2,)

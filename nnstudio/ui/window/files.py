@@ -206,7 +206,7 @@ class FileController:
         project.name = path.stem
         try:
             if self._weights_worth_saving():
-                self.save_weights(path.with_suffix(".nnz"), resumable=True)
+                self.save_weights(path.with_suffix(".nnz"), resumable=True, with_timeline=True)
                 project.weights = path.with_suffix(".nnz").name
             save_project(project, path)
         except (OSError, ValueError) as error:
@@ -222,10 +222,14 @@ class FileController:
     def _weights_worth_saving(self) -> bool:
         return self.window.models.model is not None and self.document.has_trained_weights()
 
-    def save_weights(self, path: Path, model=None, metadata=None, resumable=False) -> None:
+    def save_weights(
+        self, path: Path, model=None, metadata=None, resumable=False, with_timeline=False
+    ) -> None:
         """The model (the window's idle one unless given) as a .nnz, with what predicting
         needs (class names, input scaling). ``resumable``: a checkpoint when a run is under
-        way, with the optimizer's state and the epochs, so reopening continues that run."""
+        way, with the optimizer's state and the epochs, so reopening continues that run.
+        ``with_timeline``: with the runs' timelines too (a project save; autosaves skip them,
+        they can be hundreds of megabytes)."""
         from nnstudio.engine.io import save_checkpoint, save_model
 
         if model is None and self.window.training.session is not None:
@@ -248,6 +252,7 @@ class FileController:
             epoch=len(state["history"]),
             history=state["history"],
             metadata={**(metadata or {}), "target_epochs": state["target_epochs"]},
+            timeline=self.window.timeline.files() if with_timeline else None,
             **fields,
         )
 

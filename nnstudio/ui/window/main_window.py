@@ -36,6 +36,7 @@ from nnstudio.ui.panels.evaluation import EvaluationPanel
 from nnstudio.ui.panels.hyperparameters import HyperparametersPanel
 from nnstudio.ui.panels.runs import RunsPanel
 from nnstudio.ui.plots.training_plots import TrainingTab
+from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.window.actions import WindowActions
@@ -43,11 +44,13 @@ from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
 from nnstudio.ui.window.export import ExportController
 from nnstudio.ui.window.files import FileController
+from nnstudio.ui.window.inspector import InspectorController
 from nnstudio.ui.window.keys import SpaceToTrain
 from nnstudio.ui.window.lessons import LessonsController
 from nnstudio.ui.window.model_sync import ModelSync
 from nnstudio.ui.window.status import StatusView
 from nnstudio.ui.window.sweeps import SweepController
+from nnstudio.ui.window.timeline import TimelineController
 from nnstudio.ui.window.training import TrainingController
 
 
@@ -69,11 +72,14 @@ class MainWindow(QMainWindow):
         self.training = TrainingController(self, self.document)
         self.exporter = ExportController(self, self.document)  # File → Export model…
         self.window_actions = WindowActions(self, self.document)
+        self.timeline = TimelineController(self, self.document)  # scrub back, branch a run
         self._build_docks()
+        self._order_tab_keys()
         self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
         self.bindings = PanelBindings(self, self.document)
         self.doctor = DoctorController(self, self.document)  # health panel, LR finder
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
+        self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
@@ -188,6 +194,20 @@ class MainWindow(QMainWindow):
         self.hyper_dock.setMinimumWidth(310)
         self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)
 
+    def _order_tab_keys(self) -> None:
+        # Tab follows each panel's rows as they show, not the order the widgets were made in.
+        for panel in (
+            self.data_panel,
+            self.hyperparameters,
+            self.runs_panel,
+            self.training_tab.health,
+            self.builder,
+            self.training_tab,
+            self.evaluation,
+            self.draw,
+        ):
+            tab_order.follow_layout(panel)
+
     def _fit_to_screen(self) -> None:
         """The first-launch size: roomy, but never larger than the screen (a 1366×768 laptop
         gets a window it can see whole). Saved geometry, when there is one, wins."""
@@ -236,6 +256,7 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.data_panel.shutdown()  # a dataset still loading: wait for its thread
         self.evaluation.shutdown()  # and an evaluation still running
+        self.draw.shutdown()  # and a fine-tune on the drawings
         self.files.save_settings()
         self.files.autosave.clear()
         super().closeEvent(event)

@@ -154,6 +154,7 @@ class TrainingController:
         history = getattr(bundle, "history", None)
         run = self.document.resume_run(history)
         self.new_run_view()
+        self.window.timeline.attach(bundle)  # the runs' timelines, when the file kept them
         if run is None:
             return
         self.target_epochs = max(len(run.history), int(bundle.metadata.get("target_epochs", 0)))
@@ -170,6 +171,26 @@ class TrainingController:
         plots = self.window.training_tab.plots
         plots.set_planned_epochs(self.target_epochs)
         plots.add_epochs(run.history)
+        self.window.status.refresh()
+
+    def adopt_branch(self, run, optimizer) -> None:
+        """``run`` was branched from an epoch of another run (the timeline): the next Train
+        continues it with ``optimizer``, which carries that epoch's state."""
+        self.new_run_view()
+        training = self.document.training
+        self._optimizer = optimizer
+        self._optimizer_key = (
+            training.optimizer,
+            repr(sorted(training.optimizer_settings.items())),
+        )
+        self.target_epochs = len(run.history)
+        start = run.branch_epoch
+        plots = self.window.training_tab.plots
+        plots.add_epochs(run.history[start - 1 :] if start else [])  # its curves start at k
+        parent = run.branched_from["run"]
+        self.window.training_tab.caption.setText(
+            f"{run.label} — from epoch {start} of Run {parent}"
+        )
         self.window.status.refresh()
 
     def planned_target(self) -> int:
@@ -245,6 +266,7 @@ class TrainingController:
             parent=window,
         )
         self._connect(session)
+        window.timeline.watch(session, run)  # before the worker owns the model
         self.session = session
         window.message_bar.hide()
         window.training_tab.caption.setText(f"{run.label} — {dataset.name}")
@@ -305,6 +327,8 @@ class TrainingController:
 
     def _on_weights_snapshot(self, snapshot: dict) -> None:
         window = self.window
+        if window.timeline.hold_live(snapshot):
+            return  # the timeline shows a past epoch: kept for its way back to the end
         window.training_tab.apply_snapshot(snapshot)
         if window.tabs.currentWidget() is window.builder:
             window.builder.diagram.update_weights(snapshot)

@@ -1,0 +1,163 @@
+"""The last two pages of the "See the math" inspector: what one optimizer step would do to the
+chosen unit's weights, and the gradient check against finite differences."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QPushButton
+
+from nnstudio.project.explain import format_number as fmt
+from nnstudio.project.explain import unit_parameter_entries
+from nnstudio.ui.panels.sample_inspector_pages import InspectorPage, monospace, wrapped_label
+from nnstudio.ui.panels.sample_inspector_views import fill_table, numbers_table
+
+
+class UpdatePage(InspectorPage):
+    def __init__(self):
+        super().__init__()
+        self.title = wrapped_label(name="inspectorUpdateTitle", big=True)
+        self.formula = monospace(wrapped_label(name="inspectorUpdateFormula"))
+        self.note = wrapped_label()
+        for widget in (self.title, self.formula, self.note):
+            self.layout_.addWidget(widget)
+        self.table = numbers_table("inspectorUpdateTable")
+        self.layout_.addWidget(self.table, 1)
+
+    def show(self, explanation, step, unit: int) -> None:
+        if step is None or not explanation.updates:
+            self.title.setText("<b>Update</b>")
+            self.formula.setText("No optimizer to preview (or no layer with weights).")
+            self.table.setRowCount(0)
+            return
+        entries = unit_parameter_entries(step, unit, 10)
+        first = explanation.updates[next(iter(entries))]
+        what = "channel" if step.kind == "Conv2D" else "unit"
+        self.title.setText(
+            f"<b>Update</b> — one {explanation.optimizer} step for {step.name}, {what} {unit}, "
+            "with this sample's gradient alone"
+        )
+        self.formula.setText(first.formula)
+        notes = [
+            f"Dropout ({s.name}) zeroed {int((s.mask == 0).sum())} of {s.mask.size} values: "
+            "their weights get no gradient from this sample."
+            for s in explanation.layers
+            if s.mask is not None
+        ]
+        self.note.setText(" ".join(notes))
+        self.note.setVisible(bool(notes))
+        term_names = list(first.terms)
+        headers = [("weight", "Engine name and index"), ("w", "The weight now")]
+        headers += [(name, TERM_TIPS.get(name.split(" ")[0], name)) for name in term_names]
+        headers.append(("w after", "The weight after the step"))
+        rows, tips = [], []
+        for name, indices in entries.items():
+            update = explanation.updates[name]
+            for index in indices:
+                index = tuple(int(i) for i in index)
+                label = f"{name}{list(index)}"
+                values = [
+                    float(update.terms[t][index]) if t in update.terms else 0.0 for t in term_names
+                ]
+                row = [label, float(update.before[index]), *values, float(update.after[index])]
+                rows.append(row)
+                tips.append(
+                    [f"weight {label}", f"w = {fmt(row[1])}"]
+                    + [
+                        f"{t} of {label} = {fmt(v)}"
+                        for t, v in zip(term_names, values, strict=True)
+                    ]
+                    + [f"w after = {fmt(row[1])} + ({fmt(row[-1] - row[1])}) = {fmt(row[-1])}"]
+                )
+        fill_table(self.table, headers, rows, tips)
+
+
+TERM_TIPS = {
+    "gradient": "g: this sample's gradient (penalty terms included)",
+    "L1": "l1·sign(W): the L1 penalty's part of g",
+    "L2": "2·l2·W: the L2 penalty's part of g",
+    "weight": "weight_decay·w, added to g by the optimizer",
+    "velocity": "SGD momentum: v = μ·v + g",
+    "m": "Adam's first moment: m = β₁·m + (1 − β₁)·g",
+    "v": "Adam's second moment: v = β₂·v + (1 − β₂)·g²",
+    "m̂": "m bias-corrected: m / (1 − β₁^t)",
+    "v̂": "v bias-corrected: v / (1 − β₂^t)",
+    "s": "RMSprop's running mean of g²",
+    "step": "Δw: what the step adds to the weight",
+}
+
+
+class CheckPage(InspectorPage):
+    def __init__(self):
+        super().__init__()
+        self.title = wrapped_label("<b>Check</b> — backprop against finite differences", big=True)
+        self.text = wrapped_label()
+        self.check_button = QPushButton("Check this gradient", objectName="inspectorCheckButton")
+        self.check_button.setAutoDefault(False)
+        self.check_button.setToolTip(
+            "Nudge each weight by ±ε, run the forward pass again and compare the slope of the "
+            "loss with the gradient backprop gave"
+        )
+        self.result = wrapped_label(name="inspectorCheckResult", big=True)
+        row = QHBoxLayout()
+        row.addWidget(self.check_button)
+        row.addWidget(self.result, 1)
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.text)
+        self.layout_.addLayout(row)
+        self.table = numbers_table("inspectorCheckTable")
+        self.layout_.addWidget(self.table, 1)
+
+    def describe(self, step, unit: int) -> None:
+        if step is None:
+            self.text.setText("This network has no weights to check.")
+            self.check_button.setEnabled(False)
+            return
+        self.check_button.setEnabled(True)
+        what = "channel" if step.kind == "Conv2D" else "unit"
+        self.text.setText(
+            f"Checks {step.name}, {what} {unit}: its largest weight gradients and its bias. "
+            "For each weight w: numeric = (L(w + ε) − L(w − ε)) / 2ε with ε = 1e-5, on a "
+            "float64 copy of the model in the same mode (and with the same dropout mask)."
+        )
+
+    def clear(self) -> None:
+        self.result.setText("")
+        self.table.setRowCount(0)
+
+    def show_running(self) -> None:
+        self.result.setText("Checking…")
+        self.check_button.setEnabled(False)
+
+    def show_error(self, message: str) -> None:
+        self.check_button.setEnabled(True)
+        self.result.setText(f"The check failed: {message}")
+
+    def show_check(self, check, explanation) -> None:
+        self.check_button.setEnabled(True)
+        verdict = "they agree" if check.max_relative_error < 1e-4 else "they differ"
+        self.result.setText(
+            f"max relative error {check.max_relative_error:.2e} over {len(check.rows)} "
+            f"weights: {verdict}"
+        )
+        headers = [
+            ("weight", "Engine name and index"),
+            ("backprop", "The gradient the inspector shows (float32, the training dtype)"),
+            ("backprop (float64)", "The same backward pass in float64"),
+            ("finite differences", "(L(w + ε) − L(w − ε)) / 2ε"),
+            ("relative error", "|backprop − numeric| / max(|backprop|, |numeric|, 1e-5)"),
+        ]
+        rows, tips = [], []
+        for row in check.rows:
+            label = f"{row['parameter']}{row['index']}"
+            rows.append(
+                [label, row["shown"], row["analytic"], row["numeric"], row["relative_error"]]
+            )
+            tips.append(
+                [
+                    f"weight {label}",
+                    f"backprop: {fmt(row['shown'])}",
+                    f"backprop in float64: {fmt(row['analytic'])}",
+                    f"numeric: {fmt(row['numeric'])}",
+                    f"relative error {row['relative_error']:.2e}",
+                ]
+            )
+        fill_table(self.table, headers, rows, tips)

@@ -1,0 +1,361 @@
+"""TimelineController: the current run's timeline wired to the window (issue 19).
+
+- While a session trains, its ``timeline_snapshot`` copies (the start, every epoch end) go
+  into the run's :class:`~nnstudio.project.timeline.RunTimeline`; the slider under the
+  Training tab's plots grows with them.
+- Moving the slider back to epoch k shows that epoch everywhere: the decision boundary or
+  regression surface, the weight histograms, the network diagram's weights, a marker on every
+  curve, and the Evaluate tab offers "Evaluate epoch k". All of it is computed on a *copy* of
+  the model (the scrub model) loaded with the snapshot's weights, never on the live one, so
+  scrubbing works during training too: live snapshots are then held back, and the right end
+  shows the latest of them again. At the end, when idle, the views show the current model.
+- Branch (``actionBranchRun``, also in the slider's context menu): "Continue from epoch k as
+  a new run" loads epoch k's weights and optimizer state into the idle model and a fresh
+  optimizer built with today's settings, and starts a new run (a new row in the Runs dock)
+  whose curves begin at epoch k, overlaid on its parent's. The parent run stays as it was.
+  Branching needs the model, so it waits until training has stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
+
+from nnstudio.project.timeline import (
+    RunTimeline,
+    Snapshot,
+    restore,
+    timelines_from_files,
+    timelines_to_files,
+)
+from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker
+from nnstudio.ui.plots.timeline_slider import EpochMarkers
+
+REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
+# While the slider moves, the boundary is computed on a coarse grid (a quarter of the points:
+# a step stays well under 100 ms); once it rests, the full grid follows.
+COARSE_GRID = 50
+REFINE_MS = 150
+
+
+class TimelineController:
+    """Keeps the timeline slider, the views it drives and the branch action."""
+
+    def __init__(self, window, document):
+        self.window = window
+        self.document = document
+        self.bar = window.training_tab.timeline
+        self.slider = self.bar.slider
+        self.markers = EpochMarkers(window.training_tab.plots)
+        self.scrubbed_epoch: int | None = None  # None: at the end (the current model)
+        self.shown_weights: dict | None = None  # what the views were last given
+        self._shown_run = None
+        self._watched_run = None  # the run a session's snapshots belong to
+        self._held_live: dict | None = None  # the latest live snapshot while scrubbed
+        self._scrub_model = None
+        self._scrub_key = None
+        self._makers: dict[int, object] = {}  # grid size -> SnapshotMaker on the scrub model
+        self._pending_diagram: dict | None = None  # drawn when the Model tab is shown
+        self._refresh_timer = QTimer(window, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
+        self._refine_timer.timeout.connect(self._refine)
+        window.tabs.currentChanged.connect(self._draw_pending_diagram)
+        self.action = self._make_action()
+        self.slider.add_context_action(self.action)
+        self.slider.epoch_chosen.connect(self._on_epoch_chosen)
+        window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
+        self._evaluated_epoch: int | None = None
+        window.evaluation.evaluated.connect(self._name_evaluated_epoch)
+        document.subscribe(self._on_document_event)
+        self.refresh()
+
+    def _make_action(self) -> QAction:
+        window = self.window
+        action = QAction("Continue from this epoch as a new run", window)
+        action.setObjectName("actionBranchRun")
+        action.setStatusTip(
+            "Start a new run from the timeline's epoch: its weights and optimizer state, with "
+            "the settings you have now; the original run stays as it is"
+        )
+        action.setToolTip(action.statusTip())
+        action.triggered.connect(self.branch)
+        window.actionBranchRun = action
+        window.addAction(action)
+        window.training_menu.addSeparator()
+        window.training_menu.addAction(action)
+        return action
+
+    # -- what a session sends -------------------------------------------------------------------
+
+    def watch(self, session, run) -> None:
+        """A session is about to train ``run`` (the model is still idle: copy it now)."""
+        self.return_to_end()
+        if run.timeline is None:
+            run.timeline = RunTimeline()
+        self._watched_run = run
+        self._scrub_model_now()
+        session.timeline_snapshot.connect(self._on_timeline_snapshot)
+
+    def _on_timeline_snapshot(self, payload: dict) -> None:
+        run = self._watched_run
+        if run is None or run.timeline is None:
+            return
+        optimizer = payload.get("optimizer") or {}
+        seed = payload.get("seed")
+        run.timeline.add(Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed))
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def hold_live(self, snapshot: dict) -> bool:
+        """A live weights snapshot: True when the views show a past epoch (it is kept for the
+        way back to the end instead of being drawn)."""
+        if self.scrubbed_epoch is None:
+            return False
+        self._held_live = snapshot
+        return True
+
+    # -- the slider -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """The slider over the current run's kept epochs; back to the end for another run."""
+        run = self.document.current_run
+        if run is not self._shown_run:
+            self._shown_run = run
+            self.return_to_end()
+        timeline = run.timeline if run is not None else None
+        epochs = timeline.epochs() if timeline is not None else []
+        self.slider.set_epochs(epochs)
+        note = timeline.spacing_note() if timeline is not None else ""
+        self.bar.show_position(
+            self.scrubbed_epoch if self.scrubbed_epoch is not None else (epochs or [None])[-1],
+            epochs[-1] if epochs else None,
+            note,
+        )
+        self._update_action()
+
+    def _update_action(self) -> None:
+        run = self.document.current_run
+        epoch = self._branch_epoch()
+        idle = self.window.training.session is None
+        self.action.setEnabled(idle and epoch is not None and self.window.models.model is not None)
+        where = f"epoch {epoch}" if epoch is not None else "this epoch"
+        self.action.setText(f"Continue from {where} as a new run")
+        if run is not None and not idle:
+            self.action.setToolTip("Stop training first: branching needs the model")
+        else:
+            self.action.setToolTip(self.action.statusTip())
+
+    def _branch_epoch(self) -> int | None:
+        run = self.document.current_run
+        if run is None or run.timeline is None or not len(run.timeline):
+            return None
+        return self.scrubbed_epoch if self.scrubbed_epoch is not None else run.timeline.last
+
+    def _on_epoch_chosen(self, epoch: int, at_end: bool) -> None:
+        if at_end:
+            self.return_to_end()
+        else:
+            self.show_epoch(epoch)
+        self.refresh()
+
+    def show_epoch(self, epoch: int) -> None:
+        """The views as they were at the end of ``epoch`` (a kept one)."""
+        run = self.document.current_run
+        snapshot = run.timeline.get(epoch) if run is not None and run.timeline else None
+        if snapshot is None:
+            return
+        payload = self._payload(snapshot.weights, COARSE_GRID)
+        if payload is None:
+            return
+        self.scrubbed_epoch = epoch
+        self._draw(payload, snapshot.weights)
+        if payload.get("boundary") is not None:
+            self._refine_timer.start()
+        self.window.training_tab.plots.redraw_all()  # the curves up to date under the marker
+        self.markers.show(epoch)
+        self.window.evaluation.offer_epoch(epoch)
+
+    def return_to_end(self, redraw: bool = False) -> None:
+        """The current model again (or the latest live snapshot while a session trains);
+        the views are drawn again when they showed a past epoch, or when ``redraw``."""
+        was, self.scrubbed_epoch = self.scrubbed_epoch, None
+        self._refine_timer.stop()
+        self.markers.hide()
+        self.window.evaluation.offer_epoch(None)
+        if was is None and not redraw:
+            return
+        held, self._held_live = self._held_live, None
+        window = self.window
+        if window.training.session is not None:
+            if held is not None:
+                window.training_tab.apply_snapshot(held)
+                self._pending_diagram = held
+                self._draw_pending_diagram()
+                self.shown_weights = held.get("weights")
+            return
+        model = window.models.model
+        if model is not None:
+            state = model.state_dict()
+            payload = self._payload(state)
+            if payload is not None:
+                self._draw(payload, state)
+
+    def _draw(self, payload: dict, weights: dict) -> None:
+        window = self.window
+        tab = window.training_tab
+        if payload.get("boundary") is not None and not tab.boundary.isHidden():
+            tab.boundary.set_boundary(payload["boundary"])
+        if payload.get("histograms"):
+            tab.histograms.set_histograms(payload["histograms"])
+        self.shown_weights = weights
+        # The diagram's neuron pictures cost tens of milliseconds: only on its own tab.
+        if window.tabs.currentWidget() is window.builder:
+            window.builder.diagram.update_weights(payload)
+            self._pending_diagram = None
+        else:
+            self._pending_diagram = {"weights": weights, "boundary": payload.get("boundary")}
+
+    def _draw_pending_diagram(self, _index: int = 0) -> None:
+        window = self.window
+        if self._pending_diagram is not None and window.tabs.currentWidget() is window.builder:
+            pending, self._pending_diagram = self._pending_diagram, None
+            window.builder.diagram.update_weights(pending)
+
+    def _refine(self) -> None:
+        """The slider rests on a past epoch: its boundary on the full grid."""
+        run, epoch = self.document.current_run, self.scrubbed_epoch
+        snapshot = run.timeline.get(epoch) if epoch is not None and run and run.timeline else None
+        if snapshot is None:
+            return
+        payload = self._payload(snapshot.weights, histograms=False)
+        boundary = self.window.training_tab.boundary
+        if payload is not None and payload.get("boundary") is not None and not boundary.isHidden():
+            boundary.set_boundary(payload["boundary"])
+
+    # -- the scrub model: a copy, never the live one ----------------------------------------------
+
+    def _scrub_model_now(self):
+        """A copy of the idle model for drawing past epochs, made again for a new model or
+        dataset; while a session trains, the copy made before it started."""
+        models = self.window.models
+        if self.window.training.session is not None:
+            return self._scrub_model
+        key = (id(models.model), id(models.dataset))
+        if key != self._scrub_key:
+            self._scrub_key = key
+            self._scrub_model = copy.deepcopy(models.model) if models.model is not None else None
+            self._makers = {}
+        return self._scrub_model
+
+    def _payload(self, weights: dict, grid: int = GRID_SIZE, histograms=True) -> dict | None:
+        """What a worker snapshot carries (weights, histograms, boundary grid) for ``weights``,
+        made on the scrub model, on a ``grid`` × ``grid`` boundary grid."""
+
+        model = self._scrub_model_now()
+        dataset = self.window.models.dataset
+        if model is None or dataset is None:
+            return None
+        try:
+            model.load_state_dict(weights)
+        except (ValueError, KeyError) as error:  # a run of another network
+            self.window.statusBar().showMessage(f"This epoch cannot be shown: {error}", 6000)
+            return None
+        maker = self._makers.get(grid)
+        if maker is None:
+            loss = self.document.to_project().make_loss()
+            maker = self._makers[grid] = SnapshotMaker(model, loss, dataset, grid_size=grid)
+        return maker.make(histograms=histograms)
+
+    # -- Evaluate the model of an epoch ---------------------------------------------------------
+
+    def evaluate_epoch(self, epoch: int) -> None:
+        run = self.document.current_run
+        snapshot = run.timeline.get(epoch) if run is not None and run.timeline else None
+        model = self._scrub_model_now()
+        if snapshot is None or model is None:
+            return
+        evaluated = copy.deepcopy(model)  # the Evaluate tab keeps it; the scrub model moves on
+        evaluated.load_state_dict(snapshot.weights)
+        loss = self.document.to_project().make_loss()
+        self._evaluated_epoch = epoch
+        self.window.evaluation.evaluate(evaluated, loss, self.window.models.dataset)
+
+    def _name_evaluated_epoch(self, _report) -> None:
+        """The headline says which epoch's model it is about."""
+        epoch, self._evaluated_epoch = self._evaluated_epoch, None
+        if epoch is not None:
+            summary = self.window.evaluation.summary
+            summary.setText(f"<b>Epoch {epoch}</b> · {summary.text()}")
+
+    # -- branching ------------------------------------------------------------------------------
+
+    def branch(self) -> None:
+        """Continue from the slider's epoch as a new run (see the module doc)."""
+        window = self.window
+        parent, epoch = self.document.current_run, self._branch_epoch()
+        if window.training.session is not None:
+            window.show_message("Stop training first: a new run needs the model.", "info")
+            return
+        model = window.models.model
+        if parent is None or epoch is None or model is None:
+            return
+        project = self.document.to_project()
+        try:
+            optimizer = project.make_optimizer()
+            optimizer.lr = float(self.document.training.learning_rate)
+            carried = restore(parent.timeline.get(epoch), model, optimizer)
+        except ValueError as error:
+            window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+            return
+        self.scrubbed_epoch = None
+        run = self.document.branch_run(parent, epoch)
+        window.training.adopt_branch(run, optimizer)
+        self.document.mark_weights_changed()
+        window.models.share_model()
+        if parent in window.runs_panel.runs:
+            window.runs_panel.set_checked(parent, True)  # its curves behind the new ones
+        self.refresh()
+        self.return_to_end(redraw=True)  # the branch's start: the model as it is now
+        fresh = "" if carried else f" ({optimizer.label} starts with a fresh state)"
+        window.statusBar().showMessage(
+            f"{run.label} continues from epoch {epoch} of {parent.label}{fresh}; press Train.",
+            8000,
+        )
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def files(self) -> tuple[dict, dict] | None:
+        """Every run's timeline for the project's checkpoint, or None when there is none."""
+        timelines = self.document.timelines()
+        if not timelines:
+            return None
+        meta, arrays = timelines_to_files(timelines)
+        current = self.document.current_run
+        meta["current"] = current.number if current is not None else None
+        return meta, arrays
+
+    def attach(self, bundle) -> None:
+        """A reopened project's checkpoint: give its runs their timelines back."""
+        problem = getattr(bundle, "timeline_problem", "")
+        stored = getattr(bundle, "timeline", None)
+        try:
+            if stored is not None:
+                self.document.attach_timelines(timelines_from_files(*stored))
+        except ValueError as error:
+            problem = str(error)
+        if problem:
+            self.window.statusBar().showMessage(
+                f"The runs' timelines could not be read ({problem}); the runs are kept.", 8000
+            )
+        self.refresh()
+
+    # -- following the document -----------------------------------------------------------------
+
+    def _on_document_event(self, event: str, *args) -> None:
+        if event in ("runs_changed", "run_state", "model_changed"):
+            self.refresh()  # Branch follows Train / Stop at once
+        elif event == "run_updated" and not self._refresh_timer.isActive():
+            self._refresh_timer.start()
