@@ -46,10 +46,8 @@ class FineTuneResult:
 
     def summary(self) -> str:
         """Two short lines for the Draw tab."""
-        lines = [
-            f"Your {self.drawings} drawings: {self.drawings_before:.0%} → "
-            f"{self.drawings_after:.0%} read right."
-        ]
+        noun = "drawing" if self.drawings == 1 else f"{self.drawings} drawings"
+        lines = [f"Your {noun}: {self.drawings_before:.0%} → {self.drawings_after:.0%} read right."]
         if self.mnist_before is not None:
             lines.append(f"MNIST test: {self.mnist_before:.1%} → {self.mnist_after:.1%}.")
         else:

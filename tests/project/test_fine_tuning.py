@@ -10,7 +10,7 @@ from nnstudio.engine.fit import TrainingControl
 from nnstudio.engine.layers import Dense, Flatten
 from nnstudio.engine.model import Sequential
 from nnstudio.project.digit_models import DigitModel
-from nnstudio.project.fine_tune import accuracy_on, copy_model, fine_tune
+from nnstudio.project.fine_tune import FineTuneResult, accuracy_on, copy_model, fine_tune
 
 
 def _digit_model():
@@ -70,3 +70,12 @@ def test_copy_model_gives_independent_weights():
     twin.parameters()["1.W"][...] = 0.0
     assert np.abs(twin.parameters()["1.W"]).sum() == 0
     assert np.abs(model.parameters()["1.W"]).sum() > 0
+
+
+def test_the_summary_counts_one_drawing_in_the_singular():
+    def result(drawings):
+        return FineTuneResult(None, 0.5, 1.0, 0.99, 0.98, drawings, 1, 3)
+
+    assert result(1).summary().startswith("Your drawing: 50% → 100% read right.")
+    assert result(6).summary().startswith("Your 6 drawings: 50%")
+    assert "MNIST test: 99.0% → 98.0%." in result(6).summary()

@@ -172,3 +172,16 @@ def test_a_saved_project_keeps_its_timelines(qtbot, make_window, ready, trained,
             assert _same(runs[number].timeline.get(epoch).weights, timeline.get(epoch).weights)
     slider = again.training_tab.timeline.slider
     assert (slider.minimum(), slider.maximum()) == (2, 4)  # the current run: the branch
+
+
+def test_a_reopened_project_shows_its_models_boundary_before_any_training(
+    qtbot, make_window, ready, trained, tmp_path
+):
+    path = tmp_path / "reopened.nnsproj"
+    assert trained.files.write_project(path)
+    again = make_window(load_default=False)
+    assert again.open_project(path)
+    ready(again)
+    boundary = again.training_tab.boundary
+    qtbot.waitUntil(lambda: boundary.frames > 0, timeout=5000)
+    assert boundary.image.image is not None

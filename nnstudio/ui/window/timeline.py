@@ -351,6 +351,8 @@ class TimelineController:
                 f"The runs' timelines could not be read ({problem}); the runs are kept.", 8000
             )
         self.refresh()
+        # The reopened model's boundary and histograms now, not only after the next Train.
+        self.return_to_end(redraw=True)
 
     # -- following the document -----------------------------------------------------------------
 
