@@ -21,6 +21,7 @@ images with Pillow); only the window, opened without a sub-command, loads it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -39,6 +40,7 @@ COMMANDS = (
     "lessons",
 )
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool its reader left
 
 
 class UsageError(ValueError):
@@ -428,6 +430,11 @@ def run_headless(args: argparse.Namespace) -> int:
     """Run a sub-command and turn its errors into the exit codes of the command line."""
     try:
         return _run_command(args)
+    except BrokenPipeError:
+        # The reader stopped early (``nnstudio explain … | head``): as for any Unix tool,
+        # that is no error to report. Later writes to the closed pipe go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (ValueError, OSError) as error:
         # Every user-facing error of the engine, data layer and project file is a ValueError
         # subclass; OSError is a file that cannot be read or written.

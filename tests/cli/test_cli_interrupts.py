@@ -352,3 +352,27 @@ def test_predict_with_weights_that_give_nan_is_exit_2(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("nnstudio: error:"), result.stderr
     assert "NaN or infinite outputs for 3 of 3 inputs" in lines[0]
     assert "nan%" not in result.stdout and "Warning" not in result.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_error_message(tmp_path):
+    """`nnstudio explain … | head`: the pipe is closed before the walk-through is written."""
+    import numpy as np
+
+    from nnstudio.paths import resource_path
+
+    images = tmp_path / "images.npz"
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 1, 28, 28)).astype(np.uint8)
+    np.savez(images, x=pixels, y=np.arange(20) % 10)
+    model = str(resource_path("models/digit-model.nnz"))
+    command = ["explain", model, "--dataset", f"npz:{images}", "--index", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnstudio", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # the reader is gone before the first line (start-up takes ~1 s)
+    with process.stderr:
+        stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141, stderr
+    assert stderr == ""
