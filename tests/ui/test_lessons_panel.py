@@ -35,6 +35,15 @@ def test_help_lessons_shows_the_panel_with_every_lesson(window):
     assert "Your task:" in panel.text.toPlainText()
 
 
+def test_the_dock_shown_from_the_view_menu_has_a_lesson_too(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    window.lessons.dock.toggleViewAction().trigger()  # View → Lessons, not Help → Lessons
+    qtbot.waitUntil(lambda: window.lessons.dock.isVisible(), timeout=2000)
+    assert window.lessons.lesson is not None
+    assert "Your task:" in window.lessons.panel.text.toPlainText()
+
+
 def test_set_up_opens_the_start_and_hints_come_one_at_a_time(qtbot, window, ready):
     panel = open_lesson(qtbot, window, ready, "epochs-batches")
     assert window.document.training.batch_size == 512  # the lesson's starting project

@@ -53,6 +53,9 @@ class LessonsController:
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.tabifyDockWidget(window.hyper_dock, self.dock)
         self.dock.hide()  # until Help → Lessons
+        # Shown another way too (View → Lessons, or the window's restored layout): never
+        # empty. Tabbed behind another dock it reports "not visible", so any change will do.
+        self.dock.visibilityChanged.connect(lambda _visible: self._choose_a_lesson())
         window.view_menu.addAction(self.dock.toggleViewAction())
         window.actionLessons = action = QAction("&Lessons", window)
         action.setObjectName("actionLessons")
@@ -73,6 +76,10 @@ class LessonsController:
         """Help → Lessons: show the dock, on the first lesson not passed yet."""
         self.dock.show()
         self.dock.raise_()
+        self._choose_a_lesson()
+
+    def _choose_a_lesson(self) -> None:
+        """With no lesson chosen yet, the first one not passed (or the first of all)."""
         if self.lesson is None and self.lessons:
             todo = [l for l in self.lessons if not self.progress.get(l.id, {}).get("passed")]
             self.panel.select((todo or self.lessons)[0].id)
