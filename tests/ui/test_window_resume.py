@@ -28,6 +28,8 @@ def test_reopened_project_continues_its_run(qtbot, make_window, ready, tmp_path)
     assert second.runs_panel.table.rowCount() == 1
     assert len(second.training_tab.plots.epochs) == 3  # the curves are back
     assert second.status.epoch_label.text() == "Epoch 3 / 3"
+    caption = second.training_tab.caption.text()
+    assert caption.startswith("Run 1 — spiral, epoch 3") and "Press Train" not in caption
 
     _train(qtbot, second, 1)
     assert second.current_run is run and len(run.history) == 4

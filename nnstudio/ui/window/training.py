@@ -171,6 +171,9 @@ class TrainingController:
         plots = self.window.training_tab.plots
         plots.set_planned_epochs(self.target_epochs)
         plots.add_epochs(run.history)
+        self.window.training_tab.caption.setText(
+            f"{run.label} — {run.dataset}, epoch {len(run.history)}: Train continues it"
+        )
         self.window.status.refresh()
 
     def adopt_branch(self, run, optimizer) -> None:
