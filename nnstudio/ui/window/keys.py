@@ -40,7 +40,7 @@ class SpaceToTrain(QObject):
 
     The filter sits on the focus widget alone and moves with the focus: an application-wide
     filter would run Python for every event of every object in the application (and of every
-    window not yet deleted), which starved the GUI thread while training sent its updates.
+    window not yet deleted), all for a key pressed now and then.
     """
 
     def __init__(self, window, toggle):
