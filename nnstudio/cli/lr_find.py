@@ -57,8 +57,9 @@ def _curve_lines(result, rows: int = 12) -> list[str]:
 
 def run_lr_find(args: argparse.Namespace) -> int:
     from nnstudio.cli.train import load_with_hint
-    from nnstudio.cli.train_options import finish_project, project_from_args
+    from nnstudio.cli.train_options import project_from_args
     from nnstudio.engine.fit.lr_finder import find_lr
+    from nnstudio.project import finish_project
 
     project = project_from_args(args)
     dataset = load_with_hint(project.load_dataset, download=args.download)

@@ -94,7 +94,8 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
 
 
 def _base_project(args):
-    from nnstudio.cli.train_options import finish_project, project_from_args
+    from nnstudio.cli.train_options import project_from_args
+    from nnstudio.project import finish_project
 
     project = project_from_args(args)
     if not project.model.get("layers") or not project.training.loss:

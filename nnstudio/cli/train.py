@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from nnstudio.atomic_file import SaveTargetError, check_writable, write_atomically
-from nnstudio.cli.train_options import TrainUsageError, finish_project, project_from_args
+from nnstudio.cli.train_options import TrainUsageError, project_from_args
 from nnstudio.cli.train_progress import EPOCH_KEYS, JsonProgress, TextProgress, epoch_record
 from nnstudio.engine.io import json_plain
-from nnstudio.project import Project, save_project
+from nnstudio.project import Project, finish_project, save_project
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
 

@@ -9,7 +9,6 @@ from nnstudio.project import (
     DatasetSpec,
     Project,
     TrainingSettings,
-    default_layers,
     load_preset,
     load_project,
 )
@@ -98,12 +97,3 @@ def project_from_args(args: argparse.Namespace) -> Project:
         project.model = {"layers": parse_layers(args.layers)}
     _apply_training_options(project, args)
     return project
-
-
-def finish_project(project: Project, dataset) -> None:
-    """Fill in what only the dataset decides: the loss and, without --layers, a model."""
-    if not project.training.loss:
-        regression = dataset.task == "regression"
-        project.training.loss = "mse" if regression else "softmax_crossentropy"
-    if not project.model.get("layers"):
-        project.model = {"layers": default_layers(dataset)}

@@ -20,6 +20,7 @@ from nnstudio.project.project_file import (
     TrainingSettings,
     check_outputs,
     default_layers,
+    finish_project,
     load_project,
     save_project,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "TrainingSettings",
     "check_outputs",
     "default_layers",
+    "finish_project",
     "list_presets",
     "load_preset",
     "load_project",

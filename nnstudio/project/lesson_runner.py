@@ -54,15 +54,14 @@ class _Datasets:
 def train_project(project: Project, dataset) -> tuple[RunRecord, object]:
     """One run of ``project`` from fresh weights: (its record, the trained model)."""
     from nnstudio.engine.blas import single_threaded_blas
+    from nnstudio.project.doctor import TrainingDoctor
 
     model = project.build_model(dataset)
-    config = project.fit_config()
-    validation = None if config.validation_split else dataset.validation_data
     # One BLAS thread: the lessons' networks are small, and on a machine that is busy with
     # other work a second thread's spin-waits made a toy lesson 8x and the MNIST lesson 6x
     # slower (9 s instead of 1 s; 60 s instead of 9 s), while alone it gains little.
     with single_threaded_blas():
-        result = _fit(project, dataset, model, config, validation)
+        result = project.fit(model, dataset, callbacks=[TrainingDoctor()])
     record = RunRecord(
         history=result.history,
         status=result.stopped_reason,
@@ -71,23 +70,6 @@ def train_project(project: Project, dataset) -> tuple[RunRecord, object]:
         weight_spread=weight_spread(model.parameters()),
     )
     return record, model
-
-
-def _fit(project: Project, dataset, model, config, validation):
-    from nnstudio.engine.fit import fit
-    from nnstudio.project.doctor import TrainingDoctor
-
-    return fit(
-        model,
-        project.make_loss(),
-        project.make_optimizer(),
-        dataset.x_train,
-        dataset.y_train,
-        config,
-        validation_data=validation,
-        callbacks=[TrainingDoctor()],
-        augment=project.make_augment(dataset),
-    )
 
 
 def run_lesson(lesson: Lesson, solution: bool = False, download: bool = False) -> LessonState:

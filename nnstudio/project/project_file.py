@@ -7,8 +7,7 @@ build the same dataset, model, loss, optimizer and fit configuration from the sa
     project = load_project("spiral.nnsproj")
     dataset = project.load_dataset()
     model = project.build_model(dataset)
-    result = fit(model, project.make_loss(), project.make_optimizer(),
-                 dataset.x_train, dataset.y_train, project.fit_config())
+    result = project.fit(model, dataset)  # fit() with the project's loss, optimizer, config
 
 Presets (resources/presets/*.nnsproj) are ordinary projects: see presets.py.
 """
@@ -224,6 +223,25 @@ class Project:
 
         return augment_images
 
+    def fit(self, model, dataset, config=None, callbacks=()):
+        """Train ``model`` on ``dataset`` with this project's loss, optimizer, augmentation
+        and (unless ``config`` is given) fit configuration; validation is the dataset's own
+        split unless the project holds out a part of the training data instead."""
+        from nnstudio.engine.fit import fit
+
+        config = config if config is not None else self.fit_config()
+        return fit(
+            model,
+            self.make_loss(),
+            self.make_optimizer(),
+            dataset.x_train,
+            dataset.y_train,
+            config,
+            validation_data=None if config.validation_split else dataset.validation_data,
+            callbacks=callbacks,
+            augment=self.make_augment(dataset),
+        )
+
 
 # Layers whose weights L1/L2 apply to (the Hyperparameters dock sets them on all of them).
 def _has_regularized_weights(layer: dict) -> bool:
@@ -249,6 +267,16 @@ def common_regularization(config: dict) -> tuple[float, float]:
         if _has_regularized_weights(layer):
             return float(layer.get("l1", 0.0) or 0.0), float(layer.get("l2", 0.0) or 0.0)
     return 0.0, 0.0
+
+
+def finish_project(project: Project, dataset) -> None:
+    """Fill in what only the dataset decides: the loss and, with no layers given, a model
+    (``nnstudio train``, ``lr-find`` and every sweep trial alike)."""
+    if not project.training.loss:
+        regression = dataset.task == "regression"
+        project.training.loss = "mse" if regression else "softmax_crossentropy"
+    if not project.model.get("layers"):
+        project.model = {"layers": default_layers(dataset)}
 
 
 def default_layers(dataset) -> list[dict[str, Any]]:

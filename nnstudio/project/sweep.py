@@ -338,30 +338,14 @@ def _metrics(project: Project, dataset, model, result) -> dict[str, Any]:
 
 def _train(project: Project, worker: str) -> tuple[dict[str, Any], list[dict]]:
     from nnstudio.engine.blas import single_threaded_blas
-    from nnstudio.engine.fit import fit
-    from nnstudio.project.project_file import default_layers
+    from nnstudio.project.project_file import finish_project
 
     _check_dataset_file(project, worker)
     with single_threaded_blas(), one_core_per_trial():
         dataset = project.load_dataset()
-        if not project.training.loss:  # as `nnstudio train` picks it (train_options.py)
-            regression = dataset.task == "regression"
-            project.training.loss = "mse" if regression else "softmax_crossentropy"
-        if not project.model.get("layers"):
-            project.model = {"layers": default_layers(dataset)}
+        finish_project(project, dataset)  # the loss and model `nnstudio train` would pick
         model = project.build_model(dataset)
-        config = project.fit_config()
-        result = fit(
-            model,
-            project.make_loss(),
-            project.make_optimizer(),
-            dataset.x_train,
-            dataset.y_train,
-            config,
-            validation_data=None if config.validation_split else dataset.validation_data,
-            augment=project.make_augment(dataset),
-        )
-        return _metrics(project, dataset, model, result)
+        return _metrics(project, dataset, model, project.fit(model, dataset))
 
 
 def run_trial(trial_json: str) -> str:
