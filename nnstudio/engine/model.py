@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.engine.layers.base import Layer, ShapeError
+from nnstudio.engine.layers.fused import training_steps
 
 from .registry import layer_from_config
 
@@ -37,6 +38,8 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64; got {self.dtype}.")
         self.input_shape: tuple | None = None
+        self._fused_steps: dict = {}  # ConvMaxPool steps by conv index (training_steps)
+        self._last_steps: list | None = None  # what the last forward ran, for backward
         if input_shape is not None:
             self.build(input_shape)
 
@@ -75,6 +78,7 @@ class Sequential:
         Raises ShapeError naming the first layer that cannot take its input.
         """
         input_shape = tuple(int(d) for d in input_shape)
+        self._last_steps = None
         seeds = np.random.SeedSequence(self.seed).spawn(len(self.layers))
         shape, source = input_shape, "the input"
         for index, layer in enumerate(self.layers):
@@ -140,12 +144,24 @@ class Sequential:
         return x
 
     def forward(self, x, training: bool = False) -> np.ndarray:
-        """Outputs for a batch ``x`` (converted to the model's dtype if needed)."""
+        """Outputs for a batch ``x`` (converted to the model's dtype if needed).
+
+        In training, a Conv2D followed by a 2×2 MaxPool2D runs as one fused step (same
+        result, less memory traffic: see layers/fused.py); evaluation runs layer by layer.
+        """
         self._require_built()
         x = self._as_input(x)
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        steps = self._steps(training)
+        self._last_steps = steps
+        for _, step in steps:
+            x = step.forward(x, training)
         return x
+
+    def _steps(self, training: bool) -> list[tuple[int, object]]:
+        """[(index of the step's first layer, layer or fused step)] for a forward pass."""
+        if training:
+            return training_steps(self.layers, self._fused_steps)
+        return list(enumerate(self.layers))
 
     def backward(self, grad, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate d loss / d outputs; fills every layer's gradients.
@@ -159,9 +175,13 @@ class Sequential:
         """
         grad = np.array(grad, dtype=self.dtype)  # a copy: layers may work in place
         first = 0 if need_input_grad else self._first_trainable_index()
-        for index in range(len(self.layers) - 1, first - 1, -1):
-            wanted = need_input_grad or index > first
-            grad = self.layers[index].backward(grad, need_input_grad=wanted)
+        # The steps of the last forward (a fused step keeps the caches its backward needs).
+        steps = self._last_steps or list(enumerate(self.layers))
+        for start, step in reversed(steps):
+            wanted = need_input_grad or start > first
+            grad = step.backward(grad, need_input_grad=wanted)
+            if start <= first:
+                break
         return grad if need_input_grad else None
 
     def _first_trainable_index(self) -> int:

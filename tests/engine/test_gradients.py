@@ -310,10 +310,14 @@ def test_sequential_input_gradient_matches_finite_differences():
 
 
 def test_sequential_parameter_gradients_with_loss_and_penalty():
-    model = _small_cnn()
-    loss = get_loss("softmax_crossentropy")
     rng = np.random.default_rng(8)
-    x, labels = rng.standard_normal((3, 2, 6, 6)), rng.integers(0, 3, 3)
+    check_model_gradients(_small_cnn(), rng.standard_normal((3, 2, 6, 6)), rng.integers(0, 3, 3))
+
+
+def check_model_gradients(model, x, labels):
+    """A training step's parameter gradients (softmax cross-entropy plus the penalties)
+    against finite differences of the same training-mode forward pass."""
+    loss = get_loss("softmax_crossentropy")
 
     def total():
         return loss.value(model.forward(x, training=True), labels) + model.penalty()

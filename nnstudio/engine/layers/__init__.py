@@ -3,6 +3,7 @@
 - base.py: Layer, Setting, ShapeError and the settings every weight layer shares
 - core.py: Dense, Flatten, Reshape, Dropout, Rescale and the activation layers
 - conv.py: Conv2D, MaxPool2D, AvgPool2D
+- fused.py: Conv2D + MaxPool2D(2) as one training step (Sequential uses it in fit)
 - norm.py: BatchNorm
 """
 

@@ -241,6 +241,9 @@ class Conv2D(WeightedLayer):
         )
         self._setup_activation()
 
+    #: The ConvMaxPool step (fused.py) that ran this layer's last forward, or None.
+    _fused_step = None
+
     def _padding_for(self, size):
         """(before, after) zero padding along one axis of length ``size``."""
         if self.padding == "valid":
@@ -284,7 +287,13 @@ class Conv2D(WeightedLayer):
         """Whether the columns are laid out samples first (see _sample_columns)."""
         return self.input_shape[0] * self.kernel_size**2 <= SAMPLES_FIRST_MAX_ROWS
 
+    def last_activation(self):
+        if self._fused_step is not None:  # the last forward was fused with the pool after it
+            return self.activation, self._fused_step.conv_activations()
+        return super().last_activation()
+
     def forward(self, x, training=False):
+        self._fused_step = None
         n = len(x)
         filters, out_h, out_w = self.output_shape
         pads, width, length = self._geometry()

@@ -1,0 +1,286 @@
+"""Conv2D followed by MaxPool2D(2) computed as one step while training (``ConvMaxPool``).
+
+A 2×2 max-pool keeps one of every four convolution outputs. Computed apart, the convolution
+writes all of them in image order, and the pool then picks every other value of every row
+(short strided loops, forward and, three times over, backward). Computed together, the
+convolution's outputs come out grouped by their place in the pool window — all top-left
+partners, then all top-right, bottom-left, bottom-right — so the pool is three maxima of long
+contiguous blocks and its backward six long elementwise passes; outputs that no window
+keeps (the last row and column of an odd-sized image) are not computed at all.
+
+How: the padded input is split into its four "phase" images (even/odd rows × even/odd
+columns, each about half the size). Output (2a + di, 2b + dj) of a stride-1 k×k convolution
+reads input row 2a + di + i = 2(a + (di + i) // 2) + (di + i) % 2: row a + (di + i) // 2 of
+phase (di + i) % 2, and likewise for the columns. So for every kernel offset (i, j) and
+window place (di, dj), the values that all windows need are one contiguous run of a flattened
+phase image (the im2col trick of conv.py on half-size images, with the same wrap-around
+columns that are computed and then ignored). The columns are laid out filters first, as
+(C·k·k + 1, 4 places, N samples, positions), so forward is one matrix product and backward
+two.
+
+The result is exactly that of the two layers apart: max(relu(z)) = relu(max(z)) (ReLU is
+monotone), the bias still rides in the product, and the gradient goes to the first maximum
+of each window in reading order, as MaxPool2D sends it. Only ReLU and linear convolutions of
+stride 1 are fused; others, and layers that record their internals for the explainer, run
+apart. Sequential fuses only in training (``training_steps``); evaluation runs layer by layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
+
+FUSED_ACTIVATIONS = ("linear", "relu")
+#: The four places of a 2×2 window in reading order: (row, column) within the window.
+PLACES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def can_fuse(layer, following) -> bool:
+    """Whether ``layer`` and the layer after it can run as one ConvMaxPool step."""
+    return (
+        type(layer) is Conv2D
+        and type(following) is MaxPool2D
+        and layer.stride == 1
+        and layer.activation in FUSED_ACTIVATIONS
+        and not layer.record_internals
+        and following.pool_size == 2
+        and following.step == 2
+    )
+
+
+def training_steps(layers, cache: dict) -> list[tuple[int, object]]:
+    """The layers as training runs them: [(index of the first layer, step)], where a step is
+    a layer or a ConvMaxPool over two. ``cache`` keeps the fused steps (and their buffers)
+    from one batch to the next; it is keyed by the conv layer's index."""
+    steps, index = [], 0
+    while index < len(layers):
+        layer = layers[index]
+        following = layers[index + 1] if index + 1 < len(layers) else None
+        if following is not None and can_fuse(layer, following):
+            step = cache.get(index)
+            if step is None or not step.runs(layer, following):
+                step = cache[index] = ConvMaxPool(layer, following)
+            steps.append((index, step))
+            index += 2
+        else:
+            steps.append((index, layer))
+            index += 1
+    return steps
+
+
+class _PhaseGeometry:
+    """Where the phase images and the columns of a ConvMaxPool lie (see the module doc)."""
+
+    def __init__(self, conv: Conv2D):
+        self.channels, self.height, self.width = conv.input_shape
+        self.filters = conv.filters
+        self.kernel = k = conv.kernel_size
+        (self.top, _), (self.left, _) = conv._geometry()[0]
+        _, out_h, out_w = conv.output_shape
+        self.out_h, self.out_w = out_h // 2, out_w // 2  # the pooled size
+        reach = k // 2  # how many phase rows (columns) past a window's own the kernel reads
+        self.phase_h, self.phase_w = self.out_h + reach, self.out_w + reach
+        # One flattened phase image, with room for the wrap-around reads of its last row.
+        self.phase_length = self.phase_h * self.phase_w + reach
+        self.positions = self.out_h * self.phase_w  # per sample and place, wrap-around included
+        self.rows = self.channels * k * k
+
+    def phase_slices(self, phase_row: int, phase_col: int):
+        """(rows, columns) of one phase image that fall inside the input, and the input
+        rows and columns (strided slices) that they hold."""
+        rows, source_rows = _phase_axis(phase_row, self.top, self.height, self.phase_h)
+        cols, source_cols = _phase_axis(phase_col, self.left, self.width, self.phase_w)
+        return rows, cols, source_rows, source_cols
+
+    def column_runs(self):
+        """For each (kernel row i, kernel column j, place): the phase image and the start of
+        the contiguous run, in it, that the columns of rows (·, i, j) and that place copy."""
+        for i in range(self.kernel):
+            for j in range(self.kernel):
+                for place, (di, dj) in enumerate(PLACES):
+                    u, v = di + i, dj + j
+                    phase = 2 * (u % 2) + v % 2
+                    start = (u // 2) * self.phase_w + v // 2
+                    yield i * self.kernel + j, place, phase, start
+
+
+def _phase_axis(phase: int, before: int, size: int, phase_size: int):
+    """Along one axis: the phase positions p (padded index 2p + phase) inside the image, and
+    the image indices they hold, as two slices."""
+    first = max(0, -(-(before - phase) // 2))  # first p with 2p + phase - before >= 0
+    last = min(phase_size, (size + before - phase + 1) // 2)  # 2p + phase - before < size
+    if last <= first:
+        return slice(0, 0), slice(0, 0)
+    start = 2 * first + phase - before
+    return slice(first, last), slice(start, start + 2 * (last - first) - 1, 2)
+
+
+class ConvMaxPool:
+    """A Conv2D (stride 1, ReLU or linear) and the MaxPool2D(2) after it as one training step.
+
+    ``forward(x, training)`` and ``backward(grad_y, need_input_grad)`` behave as the two
+    layers' would one after the other; the conv layer's gradients are filled as its own
+    backward fills them, and its ``last_activation()`` reads this step's outputs.
+    """
+
+    def __init__(self, conv: Conv2D, pool: MaxPool2D):
+        self.conv, self.pool = conv, pool
+        self.input_shape = conv.input_shape
+        self.geometry = _PhaseGeometry(conv)
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def runs(self, conv, pool) -> bool:
+        """Whether this step still stands for these two layers, as built now."""
+        return self.conv is conv and self.pool is pool and conv.input_shape == self.input_shape
+
+    def _buffer(self, name, shape, dtype, fill=None):
+        """An array kept between batches (reallocated when the batch size changes)."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(shape, dtype)
+            if fill is not None:
+                buffer.fill(fill)
+        return buffer
+
+    # --- forward ------------------------------------------------------------------------
+
+    def forward(self, x, training=False):
+        g, conv = self.geometry, self.conv
+        n = len(x)
+        phases = self._split_phases(x)
+        columns = self._columns(phases, n, x.dtype)
+        columns = columns.reshape(len(columns), -1)
+        z = self._buffer("z", (g.filters, columns.shape[1]), x.dtype)
+        self._z = np.matmul(conv._weight_matrix(), columns, out=z)
+        places = z.reshape(g.filters, 4, -1)
+        # Maxima of the two rows' pairs, then of those: kept for backward's routing.
+        pair_shape = places[:, 0].shape
+        self._upper = self._buffer("upper", pair_shape, x.dtype)
+        self._lower = self._buffer("lower", pair_shape, x.dtype)
+        np.maximum(places[:, 0], places[:, 1], out=self._upper)
+        np.maximum(places[:, 2], places[:, 3], out=self._lower)
+        pooled = np.maximum(self._upper, self._lower)
+        # (filters, N, rows, wide columns) → NCHW without the wrap-around columns.
+        view = pooled.reshape(g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
+        y = np.empty((n, g.filters, g.out_h, g.out_w), x.dtype)
+        if conv.activation == "relu":
+            np.maximum(view.transpose(1, 0, 2, 3), 0, out=y)
+        else:
+            np.copyto(y, view.transpose(1, 0, 2, 3))
+        self._y = y
+        conv._y = conv._z = None
+        conv._fused_step = self  # conv.last_activation() reads conv_activations()
+        return y
+
+    def _split_phases(self, x):
+        """The four phase images of the zero-padded input, as (C, 4, N, phase_length)."""
+        g = self.geometry
+        shape = (g.channels, 4, len(x), g.phase_length)
+        phases = self._buffer("phases", shape, x.dtype, fill=0.0)  # outside the image: 0
+        for phase, (phase_row, phase_col) in enumerate(PLACES):
+            rows, cols, source_rows, source_cols = g.phase_slices(phase_row, phase_col)
+            image = phases[:, phase, :, : g.phase_h * g.phase_w]
+            image = image.reshape(g.channels, len(x), g.phase_h, g.phase_w)
+            image[:, :, rows, cols] = x[:, :, source_rows, source_cols].transpose(1, 0, 2, 3)
+        return phases
+
+    def _columns(self, phases, n, dtype):
+        """im2col by place: (C·k·k (+1 row of ones), 4, N, positions)."""
+        g, use_bias = self.geometry, self.conv.use_bias
+        shape = (g.rows + use_bias, 4, n, g.positions)
+        columns = self._buffer("columns", shape, dtype)
+        if use_bias:
+            columns[g.rows] = 1.0
+        step = g.kernel * g.kernel
+        for offset, place, phase, start in g.column_runs():
+            # Rows (c, i, j) for every channel c: every k·k-th row from offset.
+            target = columns[offset : g.rows : step, place]
+            np.copyto(target, phases[:, phase, :, start : start + g.positions])
+        self._columns_used = columns
+        return columns
+
+    def conv_activations(self):
+        """The conv layer's outputs that the pool saw, (N, filters, 4 places, H/2, W/2):
+        what the training doctor samples as the layer's activations."""
+        g = self.geometry
+        n = self._y.shape[0]
+        z = self._z.reshape(g.filters, 4, n, g.out_h, g.phase_w)[..., : g.out_w]
+        z = z.transpose(2, 0, 1, 3, 4)
+        return np.maximum(z, 0) if self.conv.activation == "relu" else z
+
+    # --- backward -----------------------------------------------------------------------
+
+    def backward(self, grad_y, need_input_grad=True):
+        g, conv = self.geometry, self.conv
+        n = len(grad_y)
+        grad_pooled = self._pooled_gradient(grad_y)
+        grad_z = self._route(grad_pooled, n, grad_y.dtype).reshape(g.filters, -1)
+        columns = self._columns_used.reshape(len(self._columns_used), -1)
+        # Columns times gradient: the orientation OpenBLAS runs fastest (see Conv2D).
+        conv._store_weight_grads(np.matmul(columns, grad_z.T).T)
+        if not need_input_grad:
+            return None
+        W = conv.params["W"].reshape(g.filters, -1)
+        grad_columns = np.matmul(W.T, grad_z).reshape(g.rows, 4, n, g.positions)
+        return self._merge_phases(self._scatter(grad_columns, n, grad_y.dtype), n)
+
+    def _pooled_gradient(self, grad_y):
+        """dL/d(pooled pre-activation) on the wide grid, (filters, N·positions); the
+        wrap-around columns are zeroed once and never written."""
+        g = self.geometry
+        shape = (g.filters, len(grad_y), g.out_h, g.phase_w)
+        wide = self._buffer("grad_pooled", shape, grad_y.dtype, fill=0.0)
+        target = wide[..., : g.out_w].transpose(1, 0, 2, 3)
+        if self.conv.activation == "relu":
+            np.multiply(grad_y, self._y > 0, out=target)
+        else:
+            np.copyto(target, grad_y)
+        return wide.reshape(g.filters, -1)
+
+    def _route(self, grad_pooled, n, dtype):
+        """Each window's gradient to its first maximum in reading order: to the lower pair
+        only if it is strictly larger, then to the right value only if strictly larger."""
+        g = self.geometry
+        grad_z = self._buffer("grad_z", (g.filters, 4, n * g.positions), dtype)
+        places = self._z.reshape(g.filters, 4, -1)
+        upper, lower = grad_z[:, 0], grad_z[:, 2]  # the rows' shares, split further below
+        np.multiply(grad_pooled, self._lower > self._upper, out=lower)
+        np.subtract(grad_pooled, lower, out=upper)  # exact: g - g or g - 0
+        for left, right in ((0, 1), (2, 3)):
+            np.multiply(grad_z[:, left], places[:, right] > places[:, left], out=grad_z[:, right])
+            np.subtract(grad_z[:, left], grad_z[:, right], out=grad_z[:, left])
+        return grad_z
+
+    def _scatter(self, grad_columns, n, dtype):
+        """col2im by place: the column gradient summed back onto the phase images.
+
+        Runs that land on the same phase positions are first summed where they are (long
+        contiguous additions), and each sum is then added once into the phase images (whose
+        rows are as short as the pooled image's)."""
+        g = self.geometry
+        grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
+        step = g.kernel * g.kernel
+        sums: dict[tuple[int, int], np.ndarray] = {}
+        for offset, place, phase, start in g.column_runs():
+            run = grad_columns[offset : g.rows : step, place]
+            total = sums.get((phase, start))
+            if total is None:
+                sums[phase, start] = run.copy()
+            else:
+                total += run
+        for (phase, start), total in sums.items():
+            grad_phases[:, phase, :, start : start + g.positions] += total
+        return grad_phases
+
+    def _merge_phases(self, grad_phases, n):
+        """The phase images' gradient back on the input (N, C, H, W); input values that no
+        kept output reads (past the last pooled window) get 0."""
+        g = self.geometry
+        grad_x = np.zeros((n, g.channels, g.height, g.width), grad_phases.dtype)
+        for phase, (phase_row, phase_col) in enumerate(PLACES):
+            rows, cols, source_rows, source_cols = g.phase_slices(phase_row, phase_col)
+            image = grad_phases[:, phase, :, : g.phase_h * g.phase_w]
+            image = image.reshape(g.channels, n, g.phase_h, g.phase_w)
+            grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols].transpose(1, 0, 2, 3)
+        return grad_x
