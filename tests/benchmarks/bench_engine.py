@@ -7,11 +7,15 @@
   interleaved with PyTorch's) and within 2.5x of the matrix-product floor.
 - CNN conv3x3(16)-relu-maxpool-conv3x3(32)-relu-maxpool-dense(128)-dense(10): at most 0.8x
   PyTorch's epoch time (issue 22).
+- The fused Conv2D + MaxPool2D training step (layers/fused.py): the CNN's epoch faster with it
+  than without (NNSTUDIO_FUSE_CONV_POOL=0), the two interleaved.
 - MNIST test accuracy: the mnist-mlp preset >= 98.0 % trained in under 60 s, the mnist-cnn
   preset >= 99.0 %.
 
 Every figure is printed (run with -s); the assertions are the goals.
 """
+
+import statistics
 
 import pytest
 
@@ -40,6 +44,31 @@ def test_cnn_epoch_time_against_pytorch():
     results = bench.run_benchmarks(["cnn"], epochs=3, report=print)
     print_results(results)
     assert results["models"]["cnn"]["ratio_to_torch"] <= bench.GOALS["cnn"]["ratio_to_torch"]
+
+
+def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
+    """Epochs of 20,000 images, fused and apart in turn (the order alternating), so that the
+    machine's drift slows both alike; the ratio of the medians is printed."""
+    x, y, source = bench.load_training_images(limit=20_000)
+    runners = {
+        "fused": bench.NnstudioEpochs("cnn", x, y),
+        "apart": bench.NnstudioEpochs("cnn", x, y),
+    }
+    seconds = {name: [] for name in runners}
+    for round_number in range(7):  # the first round is a warm-up
+        names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
+        for name in names:
+            monkeypatch.setenv("NNSTUDIO_FUSE_CONV_POOL", "1" if name == "fused" else "0")
+            epoch = runners[name].run_epoch()
+            if round_number:
+                seconds[name].append(epoch)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    ratio = medians["fused"] / medians["apart"]
+    print(
+        f"\nCNN on {len(x)} images ({source}): fused {medians['fused']:.2f} s, apart "
+        f"{medians['apart']:.2f} s per epoch -> {ratio:.2f}x"
+    )
+    assert ratio < 1.0
 
 
 def test_mnist_mlp_preset_reaches_98_percent_in_under_a_minute(mnist_path, monkeypatch):

@@ -163,3 +163,9 @@ def test_batches_of_changing_size_reuse_nothing_stale():
     for size in (5, 2, 5):
         x = rng.standard_normal((size, 2, 9, 8)).astype(np.float32)
         np.testing.assert_allclose(model.forward(x, training=True), reference.forward(x), atol=1e-5)
+
+
+def test_the_fusion_can_be_turned_off_to_compare(monkeypatch):
+    monkeypatch.setenv("NNSTUDIO_FUSE_CONV_POOL", "0")
+    model = _model()
+    assert [step for _, step in model._steps(training=True)] == model.layers

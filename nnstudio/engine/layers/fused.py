@@ -23,9 +23,12 @@ monotone), the bias still rides in the product, and the gradient goes to the fir
 of each window in reading order, as MaxPool2D sends it. Only ReLU and linear convolutions of
 stride 1 are fused; others, and layers that record their internals for the explainer, run
 apart. Sequential fuses only in training (``training_steps``); evaluation runs layer by layer.
+NNSTUDIO_FUSE_CONV_POOL=0 runs every layer apart in training too (to compare the two).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -53,6 +56,8 @@ def training_steps(layers, cache: dict) -> list[tuple[int, object]]:
     """The layers as training runs them: [(index of the first layer, step)], where a step is
     a layer or a ConvMaxPool over two. ``cache`` keeps the fused steps (and their buffers)
     from one batch to the next; it is keyed by the conv layer's index."""
+    if os.environ.get("NNSTUDIO_FUSE_CONV_POOL") == "0":
+        return list(enumerate(layers))
     steps, index = [], 0
     while index < len(layers):
         layer = layers[index]
