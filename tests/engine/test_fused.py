@@ -169,3 +169,18 @@ def test_the_fusion_can_be_turned_off_to_compare(monkeypatch):
     monkeypatch.setenv("NNSTUDIO_FUSE_CONV_POOL", "0")
     model = _model()
     assert [step for _, step in model._steps(training=True)] == model.layers
+
+
+def test_a_deep_copy_leaves_the_buffers_behind_and_still_trains():
+    """The inspector and the doctor deep-copy a model that may be mid-training."""
+    import copy
+
+    model = _model(dtype=np.float32)
+    x = np.random.default_rng(9).standard_normal((4, 2, 9, 8)).astype(np.float32)
+    model.forward(x, training=True)
+    twin = copy.deepcopy(model)
+    fused = twin._fused_steps[0]
+    assert fused._buffers == {} and fused.conv is twin.layers[0]
+    assert twin.layers[0].last_activation() is None  # nothing computed by the copy yet
+    np.testing.assert_allclose(twin.forward(x, training=True), model.forward(x), atol=1e-5)
+    assert twin.layers[0].last_activation()[1].shape == (4, 3, 4, 4, 4)

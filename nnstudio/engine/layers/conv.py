@@ -289,7 +289,8 @@ class Conv2D(WeightedLayer):
 
     def last_activation(self):
         if self._fused_step is not None:  # the last forward was fused with the pool after it
-            return self.activation, self._fused_step.conv_activations()
+            activations = self._fused_step.conv_activations()
+            return None if activations is None else (self.activation, activations)
         return super().last_activation()
 
     def forward(self, x, training=False):

@@ -135,6 +135,15 @@ class ConvMaxPool:
         self.geometry = _PhaseGeometry(conv)
         self._buffers: dict[str, np.ndarray] = {}
 
+    def __getstate__(self):
+        """Copies (the inspector and the doctor deep-copy models) leave the buffers and the
+        last batch's caches behind: megabytes that the copy would remake on its first batch."""
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        for cache in ("_z", "_upper", "_lower", "_y", "_columns_used"):
+            state.pop(cache, None)
+        return state
+
     def runs(self, conv, pool) -> bool:
         """Whether this step still stands for these two layers, as built now."""
         return self.conv is conv and self.pool is pool and conv.input_shape == self.input_shape
@@ -207,7 +216,9 @@ class ConvMaxPool:
 
     def conv_activations(self):
         """The conv layer's outputs that the pool saw, (N, filters, 4 places, H/2, W/2):
-        what the training doctor samples as the layer's activations."""
+        what the training doctor samples as the layer's activations (None before a forward)."""
+        if getattr(self, "_z", None) is None:
+            return None  # a copy made between batches: no forward yet
         g = self.geometry
         n = self._y.shape[0]
         z = self._z.reshape(g.filters, 4, n, g.out_h, g.phase_w)[..., : g.out_w]
