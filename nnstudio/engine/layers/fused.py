@@ -90,15 +90,18 @@ class _PhaseGeometry:
         self.phase_length = self.phase_h * self.phase_w + reach
         self.positions = self.out_h * self.phase_w  # per sample and place, wrap-around included
         self.rows = self.channels * k * k
+        # Worked out once here, used by every batch's forward and backward.
+        self.phase_regions = tuple(self._phase_region(*place) for place in PLACES)
+        self.column_runs = tuple(self._column_runs())
 
-    def phase_slices(self, phase_row: int, phase_col: int):
+    def _phase_region(self, phase_row: int, phase_col: int):
         """(rows, columns) of one phase image that fall inside the input, and the input
         rows and columns (strided slices) that they hold."""
         rows, source_rows = _phase_axis(phase_row, self.top, self.height, self.phase_h)
         cols, source_cols = _phase_axis(phase_col, self.left, self.width, self.phase_w)
         return rows, cols, source_rows, source_cols
 
-    def column_runs(self):
+    def _column_runs(self):
         """For each (kernel row i, kernel column j, place): the phase image and the start of
         the contiguous run, in it, that the columns of rows (·, i, j) and that place copy."""
         for i in range(self.kernel):
@@ -108,6 +111,12 @@ class _PhaseGeometry:
                     phase = 2 * (u % 2) + v % 2
                     start = (u // 2) * self.phase_w + v // 2
                     yield i * self.kernel + j, place, phase, start
+
+    def phase_images(self, phases, phase: int, n: int):
+        """One phase's images of all samples, (C, N, phase rows, phase columns), as a view of
+        a (C, 4, N, phase_length) array."""
+        flat = phases[:, phase, :, : self.phase_h * self.phase_w]
+        return flat.reshape(self.channels, n, self.phase_h, self.phase_w)
 
 
 def _phase_axis(phase: int, before: int, size: int, phase_size: int):
@@ -192,10 +201,8 @@ class ConvMaxPool:
         g = self.geometry
         shape = (g.channels, 4, len(x), g.phase_length)
         phases = self._buffer("phases", shape, x.dtype, fill=0.0)  # outside the image: 0
-        for phase, (phase_row, phase_col) in enumerate(PLACES):
-            rows, cols, source_rows, source_cols = g.phase_slices(phase_row, phase_col)
-            image = phases[:, phase, :, : g.phase_h * g.phase_w]
-            image = image.reshape(g.channels, len(x), g.phase_h, g.phase_w)
+        for phase, (rows, cols, source_rows, source_cols) in enumerate(g.phase_regions):
+            image = g.phase_images(phases, phase, len(x))
             image[:, :, rows, cols] = x[:, :, source_rows, source_cols].transpose(1, 0, 2, 3)
         return phases
 
@@ -207,7 +214,7 @@ class ConvMaxPool:
         if use_bias:
             columns[g.rows] = 1.0
         step = g.kernel * g.kernel
-        for offset, place, phase, start in g.column_runs():
+        for offset, place, phase, start in g.column_runs:
             # Rows (c, i, j) for every channel c: every k·k-th row from offset.
             target = columns[offset : g.rows : step, place]
             np.copyto(target, phases[:, phase, :, start : start + g.positions])
@@ -278,7 +285,7 @@ class ConvMaxPool:
         grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
         step = g.kernel * g.kernel
         sums: dict[tuple[int, int], np.ndarray] = {}
-        for offset, place, phase, start in g.column_runs():
+        for offset, place, phase, start in g.column_runs:
             run = grad_columns[offset : g.rows : step, place]
             total = sums.get((phase, start))
             if total is None:
@@ -294,9 +301,7 @@ class ConvMaxPool:
         kept output reads (past the last pooled window) get 0."""
         g = self.geometry
         grad_x = np.zeros((n, g.channels, g.height, g.width), grad_phases.dtype)
-        for phase, (phase_row, phase_col) in enumerate(PLACES):
-            rows, cols, source_rows, source_cols = g.phase_slices(phase_row, phase_col)
-            image = grad_phases[:, phase, :, : g.phase_h * g.phase_w]
-            image = image.reshape(g.channels, n, g.phase_h, g.phase_w)
+        for phase, (rows, cols, source_rows, source_cols) in enumerate(g.phase_regions):
+            image = g.phase_images(grad_phases, phase, n)
             grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols].transpose(1, 0, 2, 3)
         return grad_x
