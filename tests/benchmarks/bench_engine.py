@@ -15,8 +15,6 @@
 Every figure is printed (run with -s); the assertions are the goals.
 """
 
-import statistics
-
 import pytest
 
 from nnstudio.cli import bench
@@ -54,15 +52,13 @@ def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
         "fused": bench.NnstudioEpochs("cnn", x, y),
         "apart": bench.NnstudioEpochs("cnn", x, y),
     }
-    seconds = {name: [] for name in runners}
-    for round_number in range(7):  # the first round is a warm-up
+    for round_number in range(6 + bench.WARMUP_EPOCHS):
         names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
         for name in names:
             monkeypatch.setenv("NNSTUDIO_FUSE_CONV_POOL", "1" if name == "fused" else "0")
-            epoch = runners[name].run_epoch()
-            if round_number:
-                seconds[name].append(epoch)
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
+            runners[name].run_epoch()
+    # Each runner's median leaves out its warm-up epochs, as the bench does.
+    medians = {name: runner.result()["median"] for name, runner in runners.items()}
     ratio = medians["fused"] / medians["apart"]
     print(
         f"\nCNN on {len(x)} images ({source}): fused {medians['fused']:.2f} s, apart "
