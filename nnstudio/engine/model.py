@@ -16,8 +16,11 @@ Parameters are named "<layer index>.<name>" ("0.W", "2.gamma"); ``parameters()``
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from nnstudio.engine.flat import pack
 from nnstudio.engine.layers.base import Layer, ShapeError
 from nnstudio.engine.layers.fused import training_steps
 
@@ -88,7 +91,25 @@ class Sequential:
                 raise error.located(index, type(layer).__name__, source) from None
             source = f"layer {index} ({type(layer).__name__})"
         self.input_shape = input_shape
+        self._pack_arrays()
         return shape
+
+    def _pack_arrays(self) -> None:
+        """All weights into one flat buffer and all gradients into another, so that an
+        optimizer step is a few calls over two buffers instead of a few per array
+        (engine/flat.py); the layers' arrays become views of them."""
+        pack([layer.params for layer in self.layers])
+        pack([layer.grads for layer in self.layers])
+
+    def __deepcopy__(self, memo):
+        """A copy whose weights and gradients are again one buffer each (a plain deep copy
+        gives every array its own memory: the copy would train, slower, array by array)."""
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        if clone.built:
+            clone._pack_arrays()
+        return clone
 
     def check(self, input_shape) -> list[tuple[int, str]]:
         """Problems with the layer stack for ``input_shape``, as [(layer_index, message)].

@@ -124,11 +124,11 @@ class SGD(Optimizer):
     def _slot_decay(self, slot: str) -> float:
         return self.momentum
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, state, spares):
         lr, mu = self.lr, self.momentum
-        velocity = self.state.get("velocity")
+        velocity = state.get("velocity")
         for name, p in params.items():
-            scratch = self._scratch[name]
+            scratch = spares[name]
             g = self._with_coupled_decay(p, grads[name], scratch)
             if velocity is None:
                 np.multiply(g, lr, out=scratch)
@@ -189,12 +189,12 @@ class RMSprop(Optimizer):
     def _slot_decay(self, slot: str) -> float:
         return self.rho if slot == "square_avg" else self.momentum
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, state, spares):
         lr, rho, eps = self.lr, self.rho, self.eps
-        square_avg = self.state["square_avg"]
-        buffers = self.state.get("momentum_buffer")
+        square_avg = state["square_avg"]
+        buffers = state.get("momentum_buffer")
         for name, p in params.items():
-            scratch = self._scratch[name]
+            scratch = spares[name]
             g = grads[name]
             if self.weight_decay:  # rare path: a temporary is fine here
                 g = g + self.weight_decay * p
@@ -264,7 +264,7 @@ class Adam(Optimizer):
     def _slot_decay(self, slot: str) -> float:
         return self.beta1 if slot == "m" else self.beta2
 
-    def _update(self, params, grads):
+    def _update(self, params, grads, state, spares):
         b1, b2, t = self.beta1, self.beta2, self.iterations
         # With M = m / (1-b1) and V = v / (1-b2):
         #   lr * m_hat / (sqrt(v_hat) + eps) = step * M / (sqrt(V) + eps_scaled)
@@ -273,9 +273,9 @@ class Adam(Optimizer):
         step = self.lr * correction1 / correction2
         eps_scaled = self.eps / correction2
         decay = 1.0 - self.lr * self.weight_decay if self.decoupled else None
-        m_all, v_all = self.state["m"], self.state["v"]
+        m_all, v_all = state["m"], state["v"]
         for name, p in params.items():
-            scratch = self._scratch[name]
+            scratch = spares[name]
             g = grads[name] if self.decoupled else self._with_coupled_decay(p, grads[name], scratch)
             m, v = m_all[name], v_all[name]
             m *= b1

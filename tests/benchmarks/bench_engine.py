@@ -9,15 +9,26 @@
   PyTorch's epoch time (issue 22).
 - The fused Conv2D + MaxPool2D training step (layers/fused.py): the CNN's epoch faster with it
   than without (NNSTUDIO_FUSE_CONV_POOL=0), the two interleaved.
+- The optimizer step over one flat buffer (engine/flat.py): a Playground-sized network's
+  batches faster with the weights packed than apart, the two interleaved.
 - MNIST test accuracy: the mnist-mlp preset >= 98.0 % trained in under 60 s, the mnist-cnn
   preset >= 99.0 %.
 
 Every figure is printed (run with -s); the assertions are the goals.
 """
 
+import numpy as np
 import pytest
 
 from nnstudio.cli import bench
+from nnstudio.engine.model import Sequential
+from nnstudio.engine.optimizers import get_optimizer
+
+TOY_LAYERS = [
+    {"type": "Dense", "units": 8, "activation": "tanh"},
+    {"type": "Dense", "units": 8, "activation": "tanh"},
+    {"type": "Dense", "units": 2},
+]
 
 pytestmark = pytest.mark.benchmark
 
@@ -63,6 +74,41 @@ def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
     print(
         f"\nCNN on {len(x)} images ({source}): fused {medians['fused']:.2f} s, apart "
         f"{medians['apart']:.2f} s per epoch -> {ratio:.2f}x"
+    )
+    assert ratio < 1.0
+
+
+def _toy_epochs(x, y, packed: bool):
+    """A Playground-sized network (2-8-8-2, tanh, Adam, batch 16) on a 2-D set, one epoch
+    per call; ``packed=False`` gives every layer separate arrays again (the state before
+    engine/flat.py), so its optimizer steps array by array."""
+    runner = bench.NnstudioEpochs("mlp", x, y, batch_size=16)
+    runner.model = Sequential.from_config({"input_shape": [2], "layers": TOY_LAYERS}, seed=0)
+    runner.optimizer = get_optimizer("adam", lr=1e-2)
+    if not packed:
+        for layer in runner.model.layers:
+            layer.params = {name: array.copy() for name, array in layer.params.items()}
+            layer.grads = {name: array.copy() for name, array in layer.grads.items()}
+    return runner
+
+
+def test_flat_optimizer_step_on_a_small_network():
+    """The time per batch of a Playground-sized network, whose steps are mostly NumPy's
+    per-call overhead, with the weights in one buffer and apart, interleaved."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8000, 2)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    runners = {"flat": _toy_epochs(x, y, packed=True), "apart": _toy_epochs(x, y, packed=False)}
+    for round_number in range(8 + bench.WARMUP_EPOCHS):
+        names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
+        for name in names:
+            runners[name].run_epoch()
+    batches = len(x) / 16
+    per_batch = {name: r.result()["median"] / batches * 1e6 for name, r in runners.items()}
+    ratio = per_batch["flat"] / per_batch["apart"]
+    print(
+        f"\n2-8-8-2 network, batch 16: {per_batch['flat']:.0f} us per batch with one buffer, "
+        f"{per_batch['apart']:.0f} us apart -> {ratio:.2f}x"
     )
     assert ratio < 1.0
 

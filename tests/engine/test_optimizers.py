@@ -350,6 +350,6 @@ def test_flushing_leaves_ordinary_moments_alone():
         reference.iterations += 1
         if not reference._scratch:
             reference._allocate(p2, g)
-        reference._update(p2, g)
+        reference._update(p2, g, reference.state, reference._scratch)
     np.testing.assert_array_equal(p1["w"], p2["w"])
     np.testing.assert_array_equal(flushed.state["v"]["w"], reference.state["v"]["w"])
