@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -304,8 +305,8 @@ class _UpdateArrays:
         return (
             len(params) == len(kept_params)
             and len(grads) == len(kept_grads)
-            and all(a is b for a, b in zip(kept_params, params.values(), strict=True))
-            and all(a is b for a, b in zip(kept_grads, grads.values(), strict=True))
+            and all(map(operator.is_, kept_params, params.values()))
+            and all(map(operator.is_, kept_grads, grads.values()))
         )
 
     def __deepcopy__(self, memo):
