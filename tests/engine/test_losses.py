@@ -34,6 +34,22 @@ def test_gradients_are_averaged_over_the_batch():
     np.testing.assert_allclose(grad, (probabilities - np.eye(3)[labels]) / 4)
 
 
+@pytest.mark.parametrize("classes", [2, 10, losses.SHORT_ROWS, losses.SHORT_ROWS + 1, 100])
+def test_softmax_crossentropy_matches_a_float64_reference_for_short_and_long_rows(classes):
+    """Few classes take the row maxima on the transposed scores, many take them as they are:
+    both give the textbook value and gradient, also for a transposed (non-contiguous) batch."""
+    rng = np.random.default_rng(classes)
+    logits = (rng.standard_normal((classes, 37)) * 5).astype(np.float32).T  # (37, classes)
+    labels = rng.integers(0, classes, 37)
+    value, grad = get_loss("softmax_crossentropy").value_and_grad(logits, labels)
+    z = logits.astype(np.float64)
+    log_probabilities = z - z.max(axis=1, keepdims=True)
+    log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
+    assert value == pytest.approx(-log_probabilities[np.arange(37), labels].mean(), rel=1e-5)
+    expected = (np.exp(log_probabilities) - np.eye(classes)[labels]) / 37
+    np.testing.assert_allclose(grad, expected, atol=1e-7)
+
+
 def test_int_labels_and_one_hot_agree():
     loss = get_loss("softmax_crossentropy")
     logits = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
