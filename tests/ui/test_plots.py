@@ -54,6 +54,18 @@ def test_overlays_add_and_remove_items(plots, epochs):
     assert plots._overlay_items == []
 
 
+def test_overlays_shown_after_the_curves_widen_the_loss_axis(plots, epochs):
+    """A run continued from epoch 40 of another has one epoch so far; the other run's curve,
+    added after it, must fit on the loss axis too (it used to show as a zoomed-in band)."""
+    plots.set_history(epochs(1, start=40))  # loss 1/40, val_loss 1.2/40
+    plots.redraw_all()
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert high < 0.1  # only the one epoch: a tight axis
+    plots.set_overlays([("Run 1", epochs(60))])  # losses from 1/60 up to 1.2
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert low <= 1 / 60 and high >= 1.2
+
+
 def test_hover_series_names_the_epoch_values(plots, epochs):
     plots.add_epochs(epochs(3))
     x, values = plots._hover_series(("loss", "val_loss"))

@@ -204,6 +204,8 @@ class TrainingPlots(QWidget):
             color = style.RUN_COLORS[index % len(style.RUN_COLORS)]
             self._add_overlay(label, history, color)
         self._fit_epoch_axis()
+        # The loss axis must hold the other runs' curves too, also when no new loss comes.
+        self._fit_loss_range(self._batch_data()[1], self.series("loss"), self.series("val_loss"))
 
     def _add_overlay(self, label: str, history, color: str) -> None:
         x = np.array([h["epoch"] for h in history], dtype=float)
