@@ -282,10 +282,10 @@ class _UpdateArrays:
     def choose(cls, optimizer, params, grads) -> _UpdateArrays:
         """Flat buffers when the arrays tile them, else the arrays; the optimizer's state
         keeps its values (a flat state buffer starts as a copy of the arrays it replaces)."""
-        grads = {name: grads[name] for name in params}
-        members = tuple(params.values()), tuple(grads.values())
-        flat_params, flat_grads = flat_base(list(members[0])), flat_base(list(members[1]))
-        if flat_params is None or flat_grads is None or not same_layout(*members):
+        grads = {name: grads[name] for name in params}  # in the parameters' order
+        members = tuple(params), tuple(params.values()), tuple(grads.values())
+        flat_params, flat_grads = flat_base(list(members[1])), flat_base(list(members[2]))
+        if flat_params is None or flat_grads is None or not same_layout(*members[1:]):
             return cls(members, params, grads, optimizer.state, optimizer._scratch)
         state = {}
         for slot, arrays in optimizer.state.items():
@@ -301,12 +301,11 @@ class _UpdateArrays:
     def serves(self, params, grads) -> bool:
         """Whether ``params`` and ``grads`` are still the very arrays these were chosen for
         (a layer that replaced an array, or another model, makes the optimizer choose again)."""
-        kept_params, kept_grads = self._members
+        names, kept_params, kept_grads = self._members
         return (
             len(params) == len(kept_params)
-            and len(grads) == len(kept_grads)
             and all(map(operator.is_, kept_params, params.values()))
-            and all(map(operator.is_, kept_grads, grads.values()))
+            and all(map(operator.is_, kept_grads, map(grads.get, names)))
         )
 
     def __deepcopy__(self, memo):

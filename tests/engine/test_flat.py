@@ -97,6 +97,24 @@ def test_the_flat_step_equals_the_step_array_by_array(name, settings):
         assert flat_base(list(arrays.values())) is None
 
 
+def test_gradients_given_in_another_order_take_the_flat_path_too():
+    packed, apart = _model(), _model()
+    _unpack(apart)
+    flat_optimizer, reference = get_optimizer("adam", lr=1e-2), get_optimizer("adam", lr=1e-2)
+    loss, buffers = get_loss("softmax_crossentropy"), []
+    for x, y in _batches(3):
+        for model, optimizer in ((packed, flat_optimizer), (apart, reference)):
+            _, grad = loss.value_and_grad(model.forward(x, training=True), y)
+            model.backward(grad, need_input_grad=False)
+            reversed_grads = dict(reversed(list(model.gradients().items())))
+            optimizer.step(model.parameters(), reversed_grads)
+        buffers.append(flat_base(list(flat_optimizer.state["m"].values())))
+    for key, value in apart.parameters().items():
+        np.testing.assert_allclose(packed.parameters()[key], value, rtol=1e-6, atol=1e-7)
+    # One flat state buffer, kept from step to step (not set up again at every step).
+    assert buffers[0] is not None and all(buffer is buffers[0] for buffer in buffers)
+
+
 def test_a_layer_that_replaces_an_array_is_still_updated():
     model = _model()
     optimizer = get_optimizer("adam", lr=1e-2)
