@@ -108,6 +108,7 @@ class RunsPanel(QWidget):
     def set_runs(self, runs: list[Run]) -> None:
         """Show these runs (ticks stay with their runs, not with their rows)."""
         checked = self.checked_runs()
+        added = any(run not in self.runs for run in runs)
         self.runs = list(runs)
         self.table.blockSignals(True)
         self.table.setRowCount(0)  # rows may have shifted: fresh items, fresh ticks
@@ -117,6 +118,9 @@ class RunsPanel(QWidget):
             if run in checked:
                 self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
         self.table.blockSignals(False)
+        if added:
+            # A new run is the last row: keep it in sight in a short Runs panel.
+            self.table.scrollToBottom()
         if any(run not in self.runs for run in checked):
             self.overlay_changed.emit(self.checked_runs())
 
