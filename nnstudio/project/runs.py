@@ -140,13 +140,39 @@ def _plain_number(value):
     return value
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _epoch_to_dict(epoch: dict) -> dict:
+    """An epoch's report as JSON: its numbers and words, and the per-layer gradient norms
+    (the Training tab's gradient plot after the project is opened again)."""
+    plain = {str(k): _plain_number(v) for k, v in epoch.items() if isinstance(v, (int, float, str))}
+    norms = epoch.get("grad_norms")
+    if isinstance(norms, dict):
+        plain["grad_norms"] = {
+            str(name): None if value is None else _plain_number(float(value))
+            for name, value in norms.items()
+            if value is None or _is_number(value)  # None: a norm read back as null
+        }
+    return plain
+
+
+def _epoch_from_dict(epoch: dict) -> dict:
+    """An epoch read back; gradient norms that are not {layer: number or null} are dropped
+    (a hand-edited file loses them, not the run)."""
+    norms = epoch.get("grad_norms")
+    valid = isinstance(norms, dict) and all(
+        value is None or _is_number(value) for value in norms.values()
+    )
+    if norms is None or valid:
+        return epoch
+    return {key: value for key, value in epoch.items() if key != "grad_norms"}
+
+
 def run_to_dict(run: Run) -> dict:
     """The JSON form of a run, as the project file's metadata keeps it."""
-    history = [
-        {str(k): _plain_number(v) for k, v in epoch.items() if isinstance(v, (int, float, str))}
-        for epoch in run.history
-        if isinstance(epoch, dict)
-    ]
+    history = [_epoch_to_dict(epoch) for epoch in run.history if isinstance(epoch, dict)]
     settings = json.loads(json.dumps(run.settings, default=str))
     return {
         "number": run.number,
@@ -178,7 +204,7 @@ def run_from_dict(data) -> Run | None:
         str(data.get("dataset", "")),
         model if isinstance(model, dict) else {},
         settings if isinstance(settings, dict) else {},
-        [epoch for epoch in history if isinstance(epoch, dict)],
+        [_epoch_from_dict(epoch) for epoch in history if isinstance(epoch, dict)],
         str(data.get("status", "stopped")),
         branched_from={"run": branch["run"], "epoch": branch["epoch"]} if valid_branch else None,
     )
