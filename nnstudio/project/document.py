@@ -127,7 +127,8 @@ class ProjectDocument:
         project.metadata.pop("current_run", None)
         if self.runs:  # the runs and their curves are kept with the project
             project.metadata["runs"] = [run_to_dict(run) for run in self.runs]
-            current = self.current_run
+            # A reopened project's run is still its current one while its weights load.
+            current = self.current_run if self.current_run is not None else self.resumable_run
             project.metadata["current_run"] = current.number if current is not None else None
         return project
 

@@ -308,3 +308,22 @@ def test_restore_puts_a_half_loaded_document_back_exactly(tmp_path):
     assert ("modified", True) in recorder.events
     document.set_training({**vars(document.training), "batch_size": 16})  # edits still count
     assert document.training.batch_size == 16
+
+
+def test_a_reopened_project_whose_run_resumes_is_not_modified():
+    """Its weights load after the dataset arrives, and only then is its run current again:
+    closing it straight away must not ask to save changes nobody made."""
+    from nnstudio.project.runs import Run, run_to_dict
+
+    project = make_project()
+    run = Run(1, "spiral", project.model, {"batch_size": 16}, [{"epoch": 1, "loss": 0.5}])
+    project.metadata["runs"] = [run_to_dict(run)]
+    project.metadata["current_run"] = 1
+    document = ProjectDocument()
+    document.load(project)
+    document.dataset_arrived(DatasetSpec("spiral", {"samples": 200}))
+    assert not document.is_modified()
+    resumed = document.resume_run()  # the weights are in: the run continues
+    assert resumed is not None and resumed.number == 1
+    assert not document.is_modified()
+    assert document.to_project().metadata["current_run"] == 1
