@@ -2,6 +2,7 @@
 
 import gc
 import os
+import threading
 from pathlib import Path
 
 # Qt must render offscreen in tests: set before any Qt module is imported.
@@ -14,6 +15,26 @@ os.environ.setdefault("XDG_CONFIG_HOME", str(_TEST_HOME / "config"))
 import pytest  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+#: A test still running after this long has hung (the slowest take about two minutes). pytest's
+#: faulthandler_timeout (pyproject.toml, the same figure) prints every thread's stack then, and
+#: this ends the run 30 s later, so a hang shows where it is within minutes instead of holding
+#: CI until its time limit. NNSTUDIO_TEST_HANG_SECONDS changes it (with -o faulthandler_timeout).
+HANG_SECONDS = float(os.environ.get("NNSTUDIO_TEST_HANG_SECONDS", "600"))
+
+
+def _end_the_hung_run() -> None:
+    os._exit(3)  # no cleanup: it could wait on whatever hung
+
+
+@pytest.fixture(autouse=True)
+def _end_the_run_if_a_test_hangs():
+    watchdog = threading.Timer(HANG_SECONDS + 30, _end_the_hung_run)
+    watchdog.daemon = True
+    watchdog.start()
+    yield
+    watchdog.cancel()
 
 
 @pytest.fixture(autouse=True)
