@@ -66,7 +66,12 @@ def run_trials(
 
 
 def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None:
-    while len(outcome.records) < count:
+    """Take finished trials until every trial number has reported once. Counting records
+    would end a sweep early if a trial reported twice (a cluster that lost a finished result
+    with its worker and ran the trial again) and leave another trial out while the sweep
+    claimed success; a trial that reports again is ignored."""
+    reported: set[int] = set()
+    while len(reported) < count:
         if stop.is_set():
             outcome.interrupted = True
             return
@@ -74,6 +79,9 @@ def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None
             record = runner.finished.get(timeout=WAIT_SECONDS)
         except queue.Empty:
             continue
+        if record["trial"] in reported:
+            continue
+        reported.add(record["trial"])
         outcome.records.append(record)
         if on_result is not None:
             on_result(record)
@@ -83,6 +91,18 @@ def _failed(trial_text: str, message: str) -> dict:
     trial = json.loads(trial_text)
     record = {key: trial[key] for key in ("trial", "settings", "seed")}
     return {**record, "error": message, "seconds": None, "worker": None}
+
+
+def _report_when_done(runner, future, text: str) -> None:
+    """A future's done-callback: put the trial's record on ``runner.finished``, whatever
+    happens. A callback that raised (a result lost with its worker, a record that is not
+    JSON) would put nothing, and the sweep would wait for that trial for ever."""
+    try:
+        record = runner.record(future, text)
+    except Exception as error:  # any failure becomes the trial's error
+        kind = type(error).__name__
+        record = _failed(text, f"the trial's result could not be read: {kind}: {error}")
+    runner.finished.put(record)
 
 
 # -- this machine ---------------------------------------------------------------------------------
@@ -113,11 +133,11 @@ class _PoolRunner:
     def submit(self, texts: list[str]) -> None:
         for text in texts:
             future = self.pool.submit(run_trial, text)
-            future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
+            future.add_done_callback(lambda f, text=text: _report_when_done(self, f, text))
             self.futures.append(future)
 
     @staticmethod
-    def _record(future, text: str) -> dict:
+    def record(future, text: str) -> dict:
         if future.cancelled():
             return _failed(text, "cancelled")
         error = future.exception()
@@ -173,11 +193,11 @@ class _DaskRunner:
                 pure=False,
                 retries=RETRIES,
             )
-            future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
+            future.add_done_callback(lambda f, text=text: _report_when_done(self, f, text))
             self.futures.append(future)
 
     @staticmethod
-    def _record(future, text: str) -> dict:
+    def record(future, text: str) -> dict:
         if future.status == "cancelled":
             return _failed(text, "cancelled")
         if future.status == "error":

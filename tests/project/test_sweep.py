@@ -3,6 +3,7 @@ trial, the best of them, and the local process pool."""
 
 import json
 import os
+import queue
 import sys
 import threading
 
@@ -21,7 +22,13 @@ from nnstudio.project.sweep import (
     random_settings,
     run_trial,
 )
-from nnstudio.project.sweep_runner import _import_distributed, run_trials
+from nnstudio.project.sweep_runner import (
+    SweepOutcome,
+    _collect,
+    _import_distributed,
+    _report_when_done,
+    run_trials,
+)
 
 
 def small_project(**training) -> Project:
@@ -225,6 +232,38 @@ def test_a_stop_keeps_the_finished_trials_and_cancels_the_rest():
     outcome = run_trials(trials, workers=1, on_result=lambda record: stop.set(), stop=stop)
     assert outcome.interrupted
     assert len(outcome.records) == 1 and "metrics" in outcome.records[0]
+
+
+class _FakeRunner:
+    """Stands in for a pool or a cluster: records are put on ``finished`` by hand."""
+
+    def __init__(self, record=None):
+        self.finished = queue.Queue()
+        self.record = record
+
+
+def test_a_trial_that_reports_twice_does_not_end_the_sweep_before_the_others():
+    # A cluster that loses a finished result with its worker runs the trial again: the
+    # second report must not count for a trial that has not reported yet.
+    runner = _FakeRunner()
+    for number in (1, 2, 2, 3):
+        runner.finished.put({"trial": number, "metrics": {}})
+    outcome, seen = SweepOutcome(), []
+    _collect(runner, 3, outcome, seen.append, threading.Event())
+    assert [r["trial"] for r in outcome.records] == [1, 2, 3]
+    assert seen == outcome.records
+
+
+def test_a_record_that_cannot_be_read_reports_the_trial_as_failed_instead_of_hanging():
+    def lost(future, text):
+        raise RuntimeError("the result was lost with its worker")
+
+    runner = _FakeRunner(record=lost)
+    text = json.dumps({"trial": 4, "settings": {"lr": 0.1}, "seed": 7})
+    _report_when_done(runner, future=None, text=text)
+    record = runner.finished.get_nowait()
+    assert record["trial"] == 4 and record["settings"] == {"lr": 0.1}
+    assert "could not be read" in record["error"] and "lost with its worker" in record["error"]
 
 
 def test_without_distributed_the_message_says_what_to_install(monkeypatch):
