@@ -1,14 +1,25 @@
-"""Test configuration shared by every test folder."""
+"""Test configuration shared by every test folder.
 
+Two runs, one suite:
+- ``pytest`` (the default, for every change): the tests not marked ``slow``, in parallel on
+  every core (pytest-xdist's ``-n auto`` in pyproject.toml).
+- ``CI=true pytest`` (what .ci/run sets) or ``pytest -m ""``: everything, the slow tests too
+  (real MNIST training, the packaging checks, long fuzz runs, Dask clusters). Benchmarks stay
+  opt-in (NNSTUDIO_BENCH=1, tests/benchmarks/conftest.py).
+"""
+
+import faulthandler
 import gc
 import os
-import threading
+import sys
 from pathlib import Path
 
 # Qt must render offscreen in tests: set before any Qt module is imported.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Keep QSettings, autosaves and downloads of the tests out of the user's real folders.
-_TEST_HOME = Path(__file__).resolve().parent.parent / ".pytest-home"
+# Keep QSettings, autosaves and downloads of the tests out of the user's real folders, and
+# out of each other's: every xdist worker has a home of its own.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_TEST_HOME = Path(__file__).resolve().parent.parent / ".pytest-home" / _WORKER
 os.environ.setdefault("NNSTUDIO_DATA_DIR", str(_TEST_HOME / "data"))
 os.environ.setdefault("XDG_CONFIG_HOME", str(_TEST_HOME / "config"))
 
@@ -16,25 +27,58 @@ import pytest  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: CI runs every test; a developer's default run leaves out the ones marked slow.
+RUN_SLOW_TESTS = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-#: A test still running after this long has hung (the slowest take about two minutes). pytest's
-#: faulthandler_timeout (pyproject.toml, the same figure) prints every thread's stack then, and
-#: this ends the run 30 s later, so a hang shows where it is within minutes instead of holding
-#: CI until its time limit. NNSTUDIO_TEST_HANG_SECONDS changes it (with -o faulthandler_timeout).
-HANG_SECONDS = float(os.environ.get("NNSTUDIO_TEST_HANG_SECONDS", "600"))
-
-
-def _end_the_hung_run() -> None:
-    os._exit(3)  # no cleanup: it could wait on whatever hung
+#: A test still running after this long has hung: every thread's stack is printed and its
+#: process ends (under xdist the worker is replaced, the test fails and the run goes on).
+#: The longest default test takes a few seconds; slow ones (real MNIST) up to two minutes.
+HANG_SECONDS = float(os.environ.get("NNSTUDIO_TEST_HANG_SECONDS", "60"))
+SLOW_HANG_SECONDS = 600.0
 
 
-@pytest.fixture(autouse=True)
-def _end_the_run_if_a_test_hangs():
-    watchdog = threading.Timer(HANG_SECONDS + 30, _end_the_hung_run)
-    watchdog.daemon = True
-    watchdog.start()
-    yield
-    watchdog.cancel()
+def pytest_configure(config):
+    # pytest captures fd 2 during a test; the stacks of a hung test must reach the terminal,
+    # so the watchdog writes to a copy of the real stderr taken while capture is suspended.
+    config._nnstudio_real_stderr = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the slow tests unless CI=true or the command line chose markers itself."""
+    for item in items:
+        if "mnist_path" in getattr(item, "fixturenames", ()):  # reads the real MNIST
+            item.add_marker(pytest.mark.slow)
+    if RUN_SLOW_TESTS or config.getoption("markexpr"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def pytest_report_header(config):
+    if RUN_SLOW_TESTS:
+        return "nnstudio: CI=true, every test runs (slow ones included)"
+    return "nnstudio: slow tests deselected; CI=true (or -m '') runs them too"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Arm a watchdog over setup, call and teardown: faulthandler's own thread prints every
+    thread's stack and ends the process even when the hung code holds the GIL."""
+    seconds = SLOW_HANG_SECONDS if item.get_closest_marker("slow") else HANG_SECONDS
+    faulthandler.dump_traceback_later(seconds, exit=True, file=item.config._nnstudio_real_stderr)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_sessionfinish(session):
+    # Closing the last windows, threads and clusters must not hang either.
+    faulthandler.dump_traceback_later(
+        SLOW_HANG_SECONDS, exit=True, file=session.config._nnstudio_real_stderr
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +86,35 @@ def _collect_garbage_on_the_gui_thread(request):
     """As in the app (nnstudio.ui.app.collect_garbage_on_gui_thread): a window test trains
     and loads on worker threads, and a cycle collection there would delete Qt objects (the
     windows of earlier tests) off the GUI thread, crashing or hanging the run. So no automatic
-    collection during a Qt test; a full one on the GUI thread after it."""
+    collection during a Qt test; a full one on the GUI thread after it.
+
+    That full collection walked every object of the process after every window test (a quarter
+    of the window tests' time): what survives it is frozen (gc.freeze), so the next one walks
+    only what later tests made."""
     if "qapp" not in request.fixturenames:
         yield
         return
-    gc.collect()
     gc.disable()
     try:
         yield
     finally:
         gc.collect()
+        gc.freeze()
         gc.enable()
+
+
+@pytest.fixture
+def settled_while_parked():
+    """``settled_while_parked(session)`` waits until the session's training loop blocks in
+    its pause, then delivers what it sent before. From then on nothing can arrive until it
+    is resumed, so a test checks that nothing happens without sleeping and hoping."""
+    from PySide6.QtCore import QCoreApplication
+
+    def settle(session) -> None:
+        assert session.control.wait_until_parked(timeout=10), "the loop never paused"
+        QCoreApplication.processEvents()
+
+    return settle
 
 
 def mnist_dir() -> Path | None:

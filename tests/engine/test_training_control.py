@@ -22,3 +22,18 @@ def test_a_step_without_stop_still_pauses_after_its_batch():
     assert not control.paused  # one of the two steps is left
     control.batch_done()
     assert control.paused and not control.stopped
+
+
+def test_a_watcher_sees_the_loop_parked_only_while_it_waits_in_a_pause():
+    import threading
+
+    control = TrainingControl()
+    assert not control.wait_until_parked(timeout=0)  # running: never parked
+    control.pause()
+    assert not control.parked  # paused, but the loop has not reached its wait yet
+    loop = threading.Thread(target=control.wait_while_paused)
+    loop.start()
+    assert control.wait_until_parked(timeout=10)
+    control.resume()
+    loop.join(timeout=10)
+    assert not loop.is_alive() and not control.parked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QCoreApplication
 
 from nnstudio.data.catalog import load_dataset
 from nnstudio.engine.fit import FitConfig
@@ -140,7 +141,7 @@ def test_signals_never_fire_faster_than_the_throttle(qtbot, spiral):
         assert (gaps >= 1.0 / hz - 1e-6).all(), (hz, gaps.min())
 
 
-def test_pause_resume_and_stop(qtbot, spiral):
+def test_pause_resume_and_stop(qtbot, spiral, settled_while_parked):
     session, _ = make_session(spiral, epochs=10_000, batch_size=4)
     record = Recorder(session)
     with qtbot.waitSignal(session.batch_progress, timeout=10_000):
@@ -148,10 +149,11 @@ def test_pause_resume_and_stop(qtbot, spiral):
     with qtbot.waitSignal(session.paused_changed, timeout=1000) as paused:
         session.pause()
     assert paused.args == [True] and session.paused
-    qtbot.wait(150)  # let the batch in flight finish and its signals arrive
+    settled_while_parked(session)  # the batch in flight finished and its signals arrived
     seen = sum(len(p["losses"]) for p in record.batches)
-    qtbot.wait(300)
+    QCoreApplication.processEvents()
     assert sum(len(p["losses"]) for p in record.batches) == seen  # nothing while paused
+    assert session.control.parked
     session.resume()
     qtbot.waitUntil(lambda: sum(len(p["losses"]) for p in record.batches) > seen, timeout=5000)
     with qtbot.waitSignal(session.finished, timeout=10_000):
@@ -160,11 +162,11 @@ def test_pause_resume_and_stop(qtbot, spiral):
     assert session.wait(5000)
 
 
-def test_step_runs_exactly_one_batch(qtbot, spiral):
+def test_step_runs_exactly_one_batch(qtbot, spiral, settled_while_parked):
     session, _ = make_session(spiral, epochs=3, batch_size=8)
     record = Recorder(session)
     session.start(paused=True)
-    qtbot.wait(200)
+    settled_while_parked(session)
     assert record.batches == []  # started paused: no batch yet
     for expected in (1, 2, 3):
         session.step()
@@ -175,7 +177,7 @@ def test_step_runs_exactly_one_batch(qtbot, spiral):
             ),
             timeout=5000,
         )
-    qtbot.wait(200)
+    settled_while_parked(session)
     assert sum(len(p["losses"]) for p in record.batches) == 3
     assert record.batches[-1]["batch"] == 3
     with qtbot.waitSignal(session.finished, timeout=10_000):
@@ -222,7 +224,7 @@ def test_shutdown_while_training_stops_the_thread(qtbot, spiral):
 def test_shutdown_while_paused_also_ends(qtbot, spiral):
     session, _ = make_session(spiral, epochs=100_000, batch_size=4)
     session.start(paused=True)
-    qtbot.wait(100)
+    assert session.control.wait_until_parked(timeout=10)
     assert session.shutdown(10_000)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QSize
+from PySide6.QtCore import QCoreApplication, QSettings, QSize
 from PySide6.QtWidgets import QDockWidget
 
 from nnstudio.project import load_project
@@ -19,20 +19,6 @@ def train_and_wait(qtbot, window, timeout=20_000):
 
 def batches_seen(window):
     return len(window.training_tab.plots.batch_x)
-
-
-def wait_until_stable(qtbot, count, pause_ms=250, timeout_s=10):
-    """Wait until ``count()`` stops changing (signals queued on a busy machine arrive late)."""
-    import time
-
-    last, deadline = count(), time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        qtbot.wait(pause_ms)
-        now = count()
-        if now == last:
-            return now
-        last = now
-    raise AssertionError("the count never settled")
 
 
 def test_first_launch_is_ready_to_train(make_window):
@@ -82,7 +68,7 @@ def test_reset_weights_starts_a_new_run(qtbot, window):
     assert [r.number for r in window.runs_panel.runs] == [1, 2]
 
 
-def test_pause_resume_step_and_stop(qtbot, window):
+def test_pause_resume_step_and_stop(qtbot, window, settled_while_parked):
     window.hyperparameters.epochs_box.setValue(5000)
     window.hyperparameters.batch_size_box.setValue(4)
     window.actionTrain.trigger()
@@ -90,9 +76,10 @@ def test_pause_resume_step_and_stop(qtbot, window):
     assert window.actionPause.isVisible() or not window.actionTrain.isVisible()
     window.actionPause.trigger()
     assert window.state == "paused" and window.session.paused
-    seen = wait_until_stable(qtbot, lambda: batches_seen(window))  # the batch in flight lands
-    qtbot.wait(300)
-    assert batches_seen(window) == seen
+    settled_while_parked(window.session)
+    seen = batches_seen(window)
+    QCoreApplication.processEvents()
+    assert batches_seen(window) == seen and window.session.control.parked
     window.actionStep.trigger()
     qtbot.waitUntil(lambda: batches_seen(window) == seen + 1, timeout=5000)
     window.actionTrain.trigger()  # resume
@@ -104,11 +91,11 @@ def test_pause_resume_step_and_stop(qtbot, window):
     assert window.state == "idle" and window.current_run.status == "stopped"
 
 
-def test_step_from_idle_trains_one_batch(qtbot, window):
+def test_step_from_idle_trains_one_batch(qtbot, window, settled_while_parked):
     window.actionStep.trigger()
     assert window.state == "paused"
     qtbot.waitUntil(lambda: batches_seen(window) == 1, timeout=5000)
-    qtbot.wait(100)
+    settled_while_parked(window.session)  # paused again after its one batch
     assert batches_seen(window) == 1
 
 

@@ -124,6 +124,7 @@ class TrainingControl:
         self._stop_event = threading.Event()
         self._running = threading.Event()  # set = not paused
         self._running.set()
+        self._parked = threading.Event()  # set while the loop blocks in wait_while_paused
         self._lock = threading.Lock()
         self._steps_pending = 0  # Step pressed twice before a batch ran = two batches
         self._pending_lr: float | None = None
@@ -171,7 +172,23 @@ class TrainingControl:
 
     def wait_while_paused(self, timeout: float | None = None) -> bool:
         """Block while paused; True when running again (False if ``timeout`` ran out)."""
-        return self._running.wait(timeout)
+        self._parked.set()
+        try:
+            return self._running.wait(timeout)
+        finally:
+            self._parked.clear()
+
+    # -- asked by a watcher -----------------------------------------------------------------------
+
+    def wait_until_parked(self, timeout: float | None = None) -> bool:
+        """Block until the loop is waiting in a pause (True), or ``timeout`` runs out (False).
+        Once parked, everything the loop reported before pausing has been sent: a watcher can
+        check that nothing more happens without sleeping and hoping."""
+        return self._parked.wait(timeout)
+
+    @property
+    def parked(self) -> bool:
+        return self._parked.is_set()
 
     def take_learning_rate(self) -> float | None:
         """The rate set since the last call, or None; each rate is handed out once."""
