@@ -234,6 +234,7 @@ def _readme_system_packages() -> set[str]:
     return set(match.group(1).split())
 
 
+@pytest.mark.slow
 def test_readme_lists_every_system_library_qt_links_to():
     """Each Debian package that Qt's libraries link to is named in the README or comes with it."""
     if not (shutil.which("ldd") and shutil.which("dpkg") and shutil.which("apt-cache")):

@@ -166,8 +166,10 @@ def cluster():
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
-            worker_dashboard_address=None,
+            # ":0": any free port. None still binds the default 8787, which a second run
+            # or another xdist worker already holds.
+            dashboard_address=":0",
+            worker_dashboard_address=":0",
         ) as local,
         distributed.Client(local, set_as_default=False) as client,
     ):
@@ -185,6 +187,7 @@ def kill_worker_running_a_trial(client, address: str) -> int:
     return int(running[0].split("-")[2])  # nnstudio-trial-N-...
 
 
+@pytest.mark.slow
 def test_a_grid_on_a_dask_cluster_survives_a_worker_killed_mid_sweep(cluster):
     local, client = cluster
     grid = "lr=0.003,0.01,0.03;batch_size=16,32"

@@ -10,6 +10,9 @@ from hostile_corpus import build, run_in_subprocess
 
 PEAK_LIMIT = 1 << 30
 
+# Hundreds of CLI runs and memory-capped subprocesses: CI runs them (CI=true).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

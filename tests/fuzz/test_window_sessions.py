@@ -204,6 +204,7 @@ class Session:
         self.window.tabs.setCurrentIndex(int(self.rng.integers(self.window.tabs.count())))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(FIRST_SEED, FIRST_SEED + SESSIONS))
 def test_a_random_window_session(qtbot, isolated, uncaught, seed):
     from nnstudio.ui.window.main_window import MainWindow
@@ -227,6 +228,7 @@ def test_a_random_window_session(qtbot, isolated, uncaught, seed):
 # -- hostile model files as a project's weights (issue 23, item 9) --------------------------------
 
 
+@pytest.mark.slow
 def test_hostile_weights_files_never_raise_in_the_window(qtbot, isolated, uncaught, tmp_path):
     """Every hostile .nnz of the corpus, named as the weights of a moons project whose layers
     match the corpus's good model: the window says the weights could not be used (or uses

@@ -51,7 +51,13 @@ def test_the_shipped_lessons_all_load_in_curriculum_order():
         )
 
 
-@pytest.mark.parametrize("lesson_id", CURRICULUM)
+@pytest.mark.parametrize(
+    "lesson_id",
+    [
+        pytest.param(lesson_id, marks=pytest.mark.slow if lesson_id in MNIST_LESSONS else ())
+        for lesson_id in CURRICULUM
+    ],
+)
 def test_a_lessons_check_fails_on_its_start_and_passes_on_its_solution(
     lesson_id, request, monkeypatch
 ):
