@@ -143,7 +143,7 @@ def test_branching_waits_for_training_to_stop(qtbot, window):
     window.actionTrain.trigger()
     qtbot.waitUntil(lambda: len(window.current_run.timeline or ()) > 3, timeout=30_000)
     slider = window.training_tab.timeline.slider
-    qtbot.waitUntil(lambda: slider.maximum() >= 1, timeout=5000)  # its coalesced refresh
+    qtbot.waitUntil(lambda: slider.maximum() >= 3, timeout=5000)  # its coalesced refresh
     assert not window.actionBranchRun.isEnabled()
     slider.setValue(1)  # scrubbing while training works on copies
     assert window.timeline.scrubbed_epoch == 1
