@@ -23,6 +23,13 @@ _TEST_HOME = Path(__file__).resolve().parent.parent / ".pytest-home" / _WORKER
 os.environ.setdefault("NNSTUDIO_DATA_DIR", str(_TEST_HOME / "data"))
 os.environ.setdefault("XDG_CONFIG_HOME", str(_TEST_HOME / "config"))
 
+# xdist runs one worker per core: a BLAS that also starts a thread per core in each of them
+# fights for the cores (a small training test took 2.4 s instead of 0.4 s). One BLAS thread a
+# worker, here and in the command-line runs the tests start. Set before NumPy loads its BLAS.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
+
 import pytest  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

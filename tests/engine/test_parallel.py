@@ -132,9 +132,20 @@ def test_fit_on_two_cores_is_deterministic_with_dropout(monkeypatch):
         np.testing.assert_array_equal(weights, second.parameters()[name])
 
 
+@pytest.fixture
+def two_blas_threads():
+    """A BLAS on two threads, so that restoring its count is seen (the parallel test run gives
+    each worker one thread, which a block setting one thread would seem to restore)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        yield
+
+
 @needs_blas_control
-def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch):
+def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch, two_blas_threads):
     before = blas.blas_threads()
+    assert before == 2
     seen = []
 
     class Watch:
@@ -157,8 +168,9 @@ def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch):
 
 
 @needs_blas_control
-def test_single_threaded_blas_blocks_nest():
+def test_single_threaded_blas_blocks_nest(two_blas_threads):
     before = blas.blas_threads()
+    assert before == 2
     with blas.single_threaded_blas() as outer:
         with blas.single_threaded_blas() as inner:
             assert outer and inner and blas.blas_threads() == 1
