@@ -80,6 +80,26 @@ def test_install_desktop_entry_for_a_user(tmp_path):
         assert check.returncode == 0, check.stdout
 
 
+def test_the_launcher_opens_projects_and_models(tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    kinds = {"application/x-nnstudio-project": "*.nnsproj", "application/x-nnstudio-model": "*.nnz"}
+    mime_line = next(line for line in DESKTOP_FILE.read_text().splitlines() if "MimeType=" in line)
+    assert set(filter(None, mime_line.split("=", 1)[1].split(";"))) == set(kinds)
+    provides = ElementTree.parse(METAINFO_FILE).getroot().find("provides")
+    assert {element.text for element in provides.iter("mediatype")} == set(kinds)
+    namespace = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    mime_file = resource_path("desktop", f"{APP_ID}.mime.xml")
+    for mime in ElementTree.parse(mime_file).getroot().findall("m:mime-type", namespace):
+        assert mime.find("m:glob", namespace).get("pattern") == kinds[mime.get("type")]
+        assert mime.find("m:icon", namespace).get("name") == APP_ID  # an icon installed too
+    install_desktop_entry(data_home=tmp_path, command="/opt/nn/bin/nnstudio")
+    if shutil.which("update-mime-database"):  # the installed database knows both kinds
+        globs = (tmp_path / "mime" / "globs2").read_text()
+        for mime_type, pattern in kinds.items():
+            assert f"{mime_type}:{pattern}" in globs
+
+
 def test_desktop_entry_text_keeps_every_other_key():
     text = desktop_entry_text("/x/nnstudio")
     shipped = [line for line in DESKTOP_FILE.read_text().splitlines() if "Exec=" not in line]

@@ -56,8 +56,84 @@ def missing_x11_packages() -> list[str]:
     return [pkg for lib, pkg in X11_LIBRARIES.items() if ctypes.util.find_library(lib) is None]
 
 
+NO_DISPLAY = (
+    "no display found: nnstudio needs a desktop session; "
+    "the command line works headless: nnstudio train --help"
+)
+# Qt platforms that need no display server.
+HEADLESS_PLATFORMS = {
+    "offscreen",
+    "minimal",
+    "minimalegl",
+    "vnc",
+    "eglfs",
+    "linuxfb",
+    "vkkhrdisplay",
+}
+
+
+def missing_display() -> bool:
+    """True when Qt would find no display to open a window on (on Linux and the BSDs, where
+    its X11 and Wayland plugins then abort the process with a core dump)."""
+    import os
+
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False  # Windows and macOS always have their own platform
+    platforms = os.environ.get("QT_QPA_PLATFORM", "").replace(",", ";").split(";")
+    names = {platform.split(":")[0].strip() for platform in platforms if platform.strip()}
+    if names & HEADLESS_PLATFORMS:
+        return False
+    wayland = "xcb" not in names and _wayland_socket_exists(os.environ)
+    x11 = not any(name.startswith("wayland") for name in names) and _x11_reachable(os.environ)
+    return not (wayland or x11)
+
+
+def _wayland_socket_exists(environ) -> bool:
+    from pathlib import Path
+
+    name = environ.get("WAYLAND_DISPLAY")
+    if not name:
+        return False
+    path = Path(name) if name.startswith("/") else Path(environ.get("XDG_RUNTIME_DIR", "")) / name
+    return path.is_socket()
+
+
+def _x11_reachable(environ) -> bool:
+    """An X server answers at $DISPLAY. A local display (":0") is its Unix socket, in the
+    file system or Linux's abstract namespace; a remote one (ssh -X gives "localhost:10.0")
+    is a TCP port. Each is tried for at most a second."""
+    import re
+    import socket
+
+    display = environ.get("DISPLAY", "")
+    match = re.fullmatch(r"(?:unix)?(?P<host>[^:]*):(?P<number>\d+)(?:\.\d+)?", display)
+    if match is None:
+        return False
+    host, number = match["host"], int(match["number"])
+    if host:
+        targets = [(socket.AF_INET, (host, 6000 + number))]
+    else:
+        path = f"/tmp/.X11-unix/X{number}"
+        targets = [(socket.AF_UNIX, path), (socket.AF_UNIX, "\0" + path)]
+    for family, address in targets:
+        try:
+            if family == socket.AF_INET:
+                socket.create_connection(address, timeout=1.0).close()
+            else:
+                with socket.socket(family) as connection:
+                    connection.settimeout(1.0)
+                    connection.connect(address)
+            return True
+        except OSError:
+            continue
+    return False
+
+
 def run_app(project_path: str | None = None) -> int:
     """Open the main window (and the project, if given) and run until it is closed."""
+    if missing_display():
+        print(f"nnstudio: error: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     missing = missing_x11_packages()
     if missing:
         print(
