@@ -1,8 +1,12 @@
 """Entry point of the PyInstaller build: the same as the `nnstudio` command."""
 
+import multiprocessing
 import sys
 
 from nnstudio.cli import main
 
 if __name__ == "__main__":
+    # A sweep's trials run in spawned processes: in a frozen app those start this executable
+    # again, and freeze_support turns them into workers instead of a second nnstudio.
+    multiprocessing.freeze_support()
     sys.exit(main())
