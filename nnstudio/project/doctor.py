@@ -3,9 +3,17 @@ with a fix a learner can try.
 
 :class:`TrainingDoctor` is a fit callback. Its :class:`~nnstudio.engine.fit.health.HealthMonitor`
 samples every few batches; at the end of each epoch the doctor adds ``health`` (per layer)
-and ``warnings`` (a list of ``{"layer", "kind", "message", "fix"}``) to the epoch's report,
-so ``nnstudio train --json`` prints them and the window's health panel shows them. When a run
-blows up (NaN), :attr:`final_warnings` says when and why.
+and ``warnings`` to the epoch's report, so ``nnstudio train --json`` prints them and the
+window's health panel shows them. A warning is ``{"layer", "kind", "message", "fix", "action",
+"changes", "explains"}``: ``fix`` says what to try in words, ``action`` names the one-click fix
+in :data:`REMEDIES` and ``changes`` the settings it sets (``{"learning_rate": 0.001}``).
+When a run blows up (NaN), :attr:`final_warnings` says when and why.
+
+The doctor names causes before symptoms, the most basic first: a start the network cannot
+learn from (all-zero weights, units that are copies of one another), then a blow-up (the loss
+far above where it started), and only then dead units, vanishing gradients or the rate. A
+cause folds the symptoms it explains into its own warning (``explains``), so a learner gets
+one piece of advice that works instead of several that fight each other.
 
 Thresholds are chosen so that the shipped presets train without a warning (a test proves it
 for each); every rule names the numbers it saw, so a learner can check the claim.
@@ -15,35 +23,41 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
-from nnstudio.engine.fit.guard import format_rate
+from nnstudio.engine.fit.guard import format_rate, safer_lr
 from nnstudio.engine.fit.health import HEALTH_EVERY, SQUASHING, HealthMonitor
+from nnstudio.project.problems import Edit, Fix
 
-__all__ = ["FIXES", "KINDS", "HealthWarning", "TrainingDoctor", "diagnose"]
+__all__ = [
+    "ACTIONS",
+    "CAUSES",
+    "FIXES",
+    "FixContext",
+    "KINDS",
+    "REMEDIES",
+    "HealthWarning",
+    "Remedy",
+    "TrainingDoctor",
+    "apply_remedy",
+    "diagnose",
+    "layer_fix",
+    "remedy_changes",
+    "training_changes",
+]
 
+CAUSES = ("zero_init", "symmetric_init", "blow_up", "nan")  # most basic first
 KINDS = (
+    *CAUSES,
     "vanishing_gradient",
     "exploding_gradient",
     "dead_relu",
     "saturated",
-    "nan",
     "lr_too_high",
     "lr_too_low",
     "overfitting",
     "underfitting",
 )
-FIXES = {
-    "vanishing_gradient": "Try ReLU or BatchNorm",
-    "saturated": "Try ReLU or BatchNorm",
-    "exploding_gradient": "Lower the learning rate or turn on gradient clipping (1 to 5)",
-    "dead_relu": "Use LeakyReLU or a smaller learning rate",
-    "nan": "Halve the learning rate and restart from the last good epoch",
-    "lr_too_high": "Halve the learning rate",
-    "lr_too_low": "Raise the learning rate 10× (or use the LR finder)",
-    "overfitting": "Add Dropout or turn on early stopping",
-    "underfitting": "Use a bigger network (more units or layers) or train longer",
-}
 VANISHING = 1e-3  # a layer's gradient this many times smaller than the last layer's
 EXPLODING = 1e3  # ... or this many times larger
 DEAD = 0.5  # share of a ReLU layer's units never active in an epoch's samples
@@ -53,24 +67,252 @@ TINY_STEP = 1e-6  # ... and a step this small changes nothing
 OVERFIT_WINDOW = 5  # epochs averaged: a small validation set's loss is noisy
 OVERFIT_RISE = 1.3  # mean validation loss 30 % above its best mean ...
 OVERFIT_EPOCHS = 5  # ... at least this many epochs after it, while training improves
+BLOW_UP = 10.0  # an epoch's mean loss this many times the first batch's: the run blew up
+BLOW_UP_RISE = 1.0  # ... and at least this much above it (a loss near 0 may triple harmlessly)
+DROPOUT_RATE = 0.3
+PATIENCE = 10  # epochs early stopping waits (the Hyperparameters dock's default)
+
+
+# -- the fixes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One fix a warning offers: ``action`` its name, ``label`` its button, ``detailed`` the
+    button once the new values are known (``{learning_rate}`` and the like, from the
+    warning's changes), ``sets`` the project setting it changes, and whether it also gives the
+    network fresh weights (the project's initializer and seed): after a blow-up the weights
+    are damaged, and no setting repairs them."""
+
+    action: str
+    label: str
+    detailed: str = ""
+    sets: str | None = None
+    resets_weights: bool = False
+
+    def button_text(self, changes: dict | None = None) -> str:
+        shown = {
+            k: format_rate(v) if k == "learning_rate" else v for k, v in (changes or {}).items()
+        }
+        try:
+            return self.detailed.format(**shown) if self.detailed else self.label
+        except KeyError:  # a warning without the values: the plain label
+            return self.label
+
+
+REMEDIES = {
+    remedy.action: remedy
+    for remedy in (
+        Remedy(
+            "reinitialize",
+            "Reset weights with a random initializer",
+            "Reset weights with {initializer} initialization",
+            "initializer",
+            resets_weights=True,
+        ),  # fmt: skip
+        Remedy(
+            "reset_and_lower_lr",
+            "Reset weights and lower the rate",
+            "Reset weights and use rate {learning_rate}",
+            "learning_rate",
+            resets_weights=True,
+        ),  # fmt: skip
+        Remedy("switch_to_relu", "Switch to ReLU", sets="activation"),
+        Remedy("switch_to_leaky_relu", "Switch to LeakyReLU", sets="activation"),
+        Remedy(
+            "halve_lr", "Halve the rate", "Halve the rate (to {learning_rate})", "learning_rate"
+        ),  # fmt: skip
+        Remedy(
+            "raise_lr",
+            "Raise the rate 10×",
+            "Raise the rate 10× (to {learning_rate})",
+            "learning_rate",
+        ),  # fmt: skip
+        Remedy("add_dropout", "Add Dropout", sets="dropout"),
+        Remedy("early_stopping", "Turn on early stopping", sets="early_stopping"),
+        Remedy("find_lr", "Find learning rate…"),
+    )
+}
+#: What each kind of warning says to try, in words, and its one-click fixes (the first is the
+#: warning's ``action``).
+FIXES = {
+    "zero_init": "Give the layers a random initializer (He for ReLU) and start again",
+    "symmetric_init": "Give the layers a random initializer (He for ReLU) and start again",
+    "blow_up": "Start again from fresh weights with a smaller learning rate",
+    "nan": "Start again from fresh weights with a smaller learning rate",
+    "vanishing_gradient": "Try ReLU or BatchNorm",
+    "saturated": "Try ReLU or BatchNorm",
+    "exploding_gradient": "Lower the learning rate or turn on gradient clipping (1 to 5)",
+    "dead_relu": "Use LeakyReLU or a smaller learning rate",
+    "lr_too_high": "Halve the learning rate",
+    "lr_too_low": "Raise the learning rate 10× (or use the LR finder)",
+    "overfitting": "Add Dropout or turn on early stopping",
+    "underfitting": "Use a bigger network (more units or layers) or train longer",
+}
+ACTIONS = {
+    "zero_init": ("reinitialize",),
+    "symmetric_init": ("reinitialize",),
+    "blow_up": ("reset_and_lower_lr",),
+    "nan": ("reset_and_lower_lr",),
+    "vanishing_gradient": ("switch_to_relu",),
+    "saturated": ("switch_to_relu",),
+    "exploding_gradient": ("halve_lr",),
+    "dead_relu": ("switch_to_leaky_relu", "halve_lr"),
+    "lr_too_high": ("halve_lr",),
+    "lr_too_low": ("raise_lr", "find_lr"),
+    "overfitting": ("add_dropout", "early_stopping"),
+    "underfitting": ("find_lr",),
+}
+#: Without a sigmoid or tanh layer there is nothing for "Switch to ReLU" to switch: a ReLU
+#: network with vanishing gradients needs BatchNorm or fewer layers, and no button pretends.
+NO_SQUASHING_VANISHING = "Add BatchNorm between the layers, or use fewer layers"
+
+
+@dataclass
+class FixContext:
+    """What a fix's new values are computed from: the run's rate and optimizer, and the
+    activations of the layers (He initialization for ReLU, Glorot for the rest)."""
+
+    learning_rate: float | None = None
+    optimizer: object = None
+    relu_only: bool = True
+
+
+def remedy_changes(action: str, context: FixContext) -> dict:
+    """The settings ``action`` sets, e.g. {"learning_rate": 0.001}."""
+    lr = context.learning_rate
+    if action == "reinitialize":
+        return {"initializer": "he" if context.relu_only else "auto"}
+    if action == "reset_and_lower_lr" and lr:
+        return {"learning_rate": safer_lr(context.optimizer, lr)}
+    if action == "halve_lr" and lr:
+        return {"learning_rate": float(f"{lr / 2:.3g}")}
+    if action == "raise_lr" and lr:
+        return {"learning_rate": float(f"{lr * 10:.3g}")}
+    return {
+        "switch_to_relu": {"activation": "relu"},
+        "switch_to_leaky_relu": {"activation": "leaky_relu"},
+        "add_dropout": {"dropout": DROPOUT_RATE},
+        "early_stopping": {"early_stopping": PATIENCE},
+    }.get(action, {})
+
+
+# -- what a fix changes in the project ----------------------------------------------------------
+
+TRAINING_SETTINGS = ("learning_rate", "early_stopping")  # the rest of a fix's changes: layers
+
+
+def activation_edits(layers: list[dict], old: tuple[str, ...], new: str) -> list[Edit]:
+    """Edits that give every layer with an ``old`` activation the ``new`` one: Dense/Conv2D's
+    ``activation``, Activation's ``function``, and standalone Sigmoid/Tanh/ReLU layers replaced."""
+    standalone = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
+    replacement = {"relu": "ReLU", "leaky_relu": "LeakyReLU"}[new]
+    edits: list[Edit] = []
+    for index, layer in enumerate(layers):
+        if layer.get("activation") in old:
+            edits.append(Edit("set", index, name="activation", value=new))
+        elif layer.get("type") == "Activation" and layer.get("function") in old:
+            edits.append(Edit("set", index, name="function", value=new))
+        elif layer.get("type") in {standalone[name] for name in old if name in standalone}:
+            edits += [Edit("remove", index), Edit("insert", index, layer={"type": replacement})]
+    return edits
+
+
+def dropout_edit(layers: list[dict], rate: float) -> list[Edit]:
+    """Dropout before the last layer (where it regularises most), unless one is there."""
+    if len(layers) < 2 or layers[-2].get("type") == "Dropout":
+        return []
+    return [Edit("insert", len(layers) - 1, layer={"type": "Dropout", "rate": rate})]
+
+
+def initializer_edits(layers: list[dict], initializer: str) -> list[Edit]:
+    """Every layer that starts its weights at zero gets ``initializer`` instead."""
+    return [
+        Edit("set", index, name="initializer", value=initializer)
+        for index, layer in enumerate(layers)
+        if layer.get("initializer") == "zeros"
+    ]
+
+
+def layer_fix(layers: list[dict], action: str, changes: dict) -> Fix | None:
+    """The edits to the network that ``action`` with ``changes`` makes, as one undoable fix
+    (None when it changes no layer, e.g. a learning rate)."""
+    if "activation" in changes:
+        old = SQUASHING if changes["activation"] == "relu" else ("relu",)
+        edits = activation_edits(layers, tuple(old), changes["activation"])
+    elif "initializer" in changes:
+        edits = initializer_edits(layers, changes["initializer"])
+    elif "dropout" in changes:
+        edits = dropout_edit(layers, changes["dropout"])
+    else:
+        edits = []
+    return Fix(REMEDIES[action].button_text(changes), tuple(edits)) if edits else None
+
+
+def training_changes(changes: dict) -> dict:
+    """The training settings among a fix's changes: {"learning_rate": 0.001}."""
+    return {key: value for key, value in changes.items() if key in TRAINING_SETTINGS}
+
+
+def apply_remedy(project, action: str, changes: dict):
+    """A copy of ``project`` with the fix applied to its document (the window does the same
+    through its undoable edits). Resetting the weights is the caller's part: a project built
+    again trains from fresh weights anyway."""
+    from nnstudio.project.project_file import Project
+
+    data = project.to_dict()
+    fix = layer_fix(data["model"]["layers"], action, changes)
+    if fix is not None:
+        data["model"]["layers"] = fix.applied_to(data["model"]["layers"])
+    data["training"].update(training_changes(changes))
+    data["weights"] = None
+    changed = Project.from_dict(data, source="the doctor's fix")
+    changed.path = project.path
+    return changed
 
 
 @dataclass
 class HealthWarning:
     """One thing the doctor noticed. ``layer`` is the layer's label ("2 Dense") or None for
-    the network as a whole; ``fix`` what to try, in words."""
+    the network as a whole; ``fix`` what to try, in words; ``action`` and ``changes`` the
+    one-click fix (see :data:`REMEDIES`); ``explains`` the symptoms this cause accounts for;
+    ``more`` the other fixes offered, as ``{"action", "changes"}``."""
 
     kind: str
     message: str
     layer: str | None = None
     fix: str = ""
+    action: str | None = None
+    changes: dict = field(default_factory=dict)
+    explains: list[str] = field(default_factory=list)
+    more: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         self.fix = self.fix or FIXES[self.kind]
 
+    def prescribe(self, context: FixContext) -> HealthWarning:
+        """Fill in the one-click fixes for this kind (unless a rule chose them already)."""
+        if self.action is None and not self.more:
+            actions = ACTIONS.get(self.kind, ())
+            if self.kind == "vanishing_gradient" and self.fix == NO_SQUASHING_VANISHING:
+                actions = ()
+            fixes = [{"action": a, "changes": remedy_changes(a, context)} for a in actions]
+            if fixes:
+                self.action, self.changes = fixes[0]["action"], fixes[0]["changes"]
+                self.more = fixes[1:]
+        return self
+
     def to_dict(self) -> dict:
-        data = asdict(self)
-        return {key: data[key] for key in ("layer", "kind", "message", "fix")}
+        return {
+            "layer": self.layer,
+            "kind": self.kind,
+            "message": self.message,
+            "fix": self.fix,
+            "action": self.action,
+            "changes": dict(self.changes),
+            "explains": list(self.explains),
+            "more": [dict(fix) for fix in self.more],
+        }
 
 
 # -- the rules ----------------------------------------------------------------------------------
@@ -80,11 +322,16 @@ def _weighted(health: dict) -> list[tuple[str, dict]]:
     return [(name, row) for name, row in health.items() if row.get("grad_norm") is not None]
 
 
-def _layer_range(names: list[str]) -> str:
+def _layers_named(names: list[str]) -> str:
+    """ "Layer 2" or "Layers 0–2": the first and the last of ``names``."""
     numbers = [name.split()[0] for name in names]
     if len(numbers) == 1:
-        return f"Layer {numbers[0]} gets"
-    return f"Layers {numbers[0]}–{numbers[-1]} get"
+        return f"Layer {numbers[0]}"
+    return f"Layers {numbers[0]}–{numbers[-1]}"
+
+
+def _layer_range(names: list[str]) -> str:
+    return _layers_named(names) + (" gets" if len(names) == 1 else " get")
 
 
 def _gradient_rules(health: dict) -> list[HealthWarning]:
@@ -112,6 +359,7 @@ def _gradient_rules(health: dict) -> list[HealthWarning]:
                 f"{_layer_range([n for n, _r in small])} gradients {factor:,.0f}× smaller "
                 f"than the last layer{why}, so they hardly learn.",
                 small[0][0],
+                fix="" if squashed else NO_SQUASHING_VANISHING,
             )
         )
     if large:
@@ -233,11 +481,79 @@ def _fit_rules(history: list[dict]) -> list[HealthWarning]:
     return []
 
 
-def diagnose(health: dict, history: list[dict]) -> list[HealthWarning]:
+def _initialization_rule(health: dict) -> HealthWarning | None:
+    """Layers that start where nothing can be learned: all-zero weights (no signal, no
+    gradient) or units that are copies of one another (the same gradient keeps them copies)."""
+    zero = [name for name, row in health.items() if row.get("zero_weights")]
+    copies = [
+        name for name, row in health.items() if row.get("identical_units") and name not in zero
+    ]
+    if zero:
+        return HealthWarning(
+            "zero_init",
+            f"{_layers_named(zero)} {'has' if len(zero) == 1 else 'have'} all-zero "
+            "weights, and they stay zero: a unit with zero weights outputs the same for every "
+            "sample and passes no gradient back, so the layers before it cannot learn either. "
+            "Zero is a fine start for biases, never for weights.",
+            zero[0],
+        )
+    if copies:
+        return HealthWarning(
+            "symmetric_init",
+            f"The units of {_layers_named(copies).lower()} all have the same weights: they "
+            "compute the same thing, get the same gradient and stay copies of one another, so "
+            "the layer works like a single unit. Only random starting weights tell them apart.",
+            copies[0],
+        )
+    return None
+
+
+def _blow_up_rule(history: list[dict], start_loss: float | None) -> HealthWarning | None:
+    """An epoch whose mean loss went far above where training started: the rate threw the
+    weights somewhere they cannot come back from (dead units, huge weights)."""
+    if not start_loss or not history:
+        return None
+    losses = [(h.get("loss"), h.get("epoch")) for h in history if h.get("loss") is not None]
+    peak, epoch = max(losses, default=(None, None), key=lambda pair: pair[0])
+    if peak is None or peak < BLOW_UP * start_loss or peak < start_loss + BLOW_UP_RISE:
+        return None
+    lr = history[-1].get("lr")
+    rate = f"the learning rate {format_rate(lr)}" if lr else "the learning rate"
+    return HealthWarning(
+        "blow_up",
+        f"The loss blew up: from {start_loss:.3g} at the start to {peak:,.4g} in epoch {epoch} "
+        f"({peak / start_loss:,.0f}× higher): {rate} is far too high. The jump left the weights "
+        "damaged (units that died in it stay dead), so a smaller rate alone cannot repair "
+        "them: start again from fresh weights.",
+    )
+
+
+def _relu_only(health: dict) -> bool:
+    activations = {row.get("activation") for row in health.values()} - {None, "linear", "softmax"}
+    return bool(activations) and activations <= {"relu", "leaky_relu", "elu", "gelu"}
+
+
+def diagnose(
+    health: dict,
+    history: list[dict],
+    start_loss: float | None = None,
+    optimizer=None,
+) -> list[HealthWarning]:
     """The warnings for an epoch's ``health`` (HealthMonitor.epoch_summary) and the epochs so
-    far (the last one is the current epoch)."""
-    warnings = _gradient_rules(health) + _unit_rules(health) + _step_rules(health, history)
-    return warnings + _fit_rules(history)
+    far (the last one is the current epoch). ``start_loss``: the first batch's loss (to tell
+    a blow-up); ``optimizer``: the run's (the safe rate to restart with after a blow-up).
+
+    A cause (a bad start, a blow-up) comes alone: the symptoms it explains are folded into
+    its ``explains``, so no symptom's fix sends the learner the wrong way."""
+    symptoms = _gradient_rules(health) + _unit_rules(health) + _step_rules(health, history)
+    symptoms += _fit_rules(history)
+    cause = _initialization_rule(health) or _blow_up_rule(history, start_loss)
+    if cause is not None:
+        cause.explains = [symptom.message for symptom in symptoms]
+        symptoms = [cause]
+    lr = history[-1].get("lr") if history else None
+    context = FixContext(lr, optimizer, _relu_only(health))
+    return [warning.prescribe(context) for warning in symptoms]
 
 
 # -- the fit callback ---------------------------------------------------------------------------
@@ -245,17 +561,19 @@ def diagnose(health: dict, history: list[dict]) -> list[HealthWarning]:
 
 class TrainingDoctor:
     """A fit callback: samples layer health and adds ``health`` and ``warnings`` to each
-    epoch's report (the same dict the other callbacks get, so put it first)."""
+    epoch's report (the same dict the other callbacks get, so put it first). ``optimizer``:
+    the run's, for the rate a fix after a blow-up restarts with."""
 
-    def __init__(self, every: int = HEALTH_EVERY):
+    def __init__(self, every: int = HEALTH_EVERY, optimizer=None):
         self.monitor = HealthMonitor(every)
         self.health_every = self.monitor.health_every
+        self.optimizer = optimizer
         self.history: list[dict] = []
         self.final_warnings: list[dict] = []  # after a blow-up: when and why
 
     # the fit loop calls these two around the optimizer's step every ``health_every`` batches
-    def before_update(self, model) -> None:
-        self.monitor.before_update(model)
+    def before_update(self, model, loss: float | None = None) -> None:
+        self.monitor.before_update(model, loss)
 
     def after_update(self, model) -> None:
         self.monitor.after_update(model)
@@ -265,11 +583,15 @@ class TrainingDoctor:
         self.history.append({k: info.get(k) for k in ("epoch", "loss", "val_loss", "accuracy")})
         self.history[-1]["lr"] = info.get("lr")
         info["health"] = health
-        info["warnings"] = [w.to_dict() for w in diagnose(health, self.history)]
+        warnings = diagnose(health, self.history, self.monitor.start_loss, self.optimizer)
+        info["warnings"] = [w.to_dict() for w in warnings]
 
     def on_train_end(self, result) -> None:
         if getattr(result, "stopped_reason", None) == "nan":
-            self.final_warnings = [blow_up_warning(self.monitor, result).to_dict()]
+            lr = self.history[-1]["lr"] if self.history else getattr(self.optimizer, "lr", None)
+            warning = blow_up_warning(self.monitor, result)
+            warning.prescribe(FixContext(lr, self.optimizer))
+            self.final_warnings = [warning.to_dict()]
 
 
 def blow_up_warning(monitor: HealthMonitor, result) -> HealthWarning:
@@ -286,4 +608,8 @@ def blow_up_warning(monitor: HealthMonitor, result) -> HealthWarning:
         growth = f", after the gradient norm grew {factor:,.0f}× in {batches} batches"
     exploded = "exploded" in message
     what = "The loss exploded" if exploded else "The loss became NaN"
-    return HealthWarning("nan", f"{what} {where}{growth}: the learning rate is too high.")
+    return HealthWarning(
+        "nan",
+        f"{what} {where}{growth}: the learning rate is too high. The weights it reached are "
+        "not worth keeping: start again from fresh weights.",
+    )

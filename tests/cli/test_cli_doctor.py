@@ -66,8 +66,18 @@ def test_train_json_names_vanishing_gradients_with_a_fix(capsys):
     assert main(["train", *MOONS, "--layers", SIGMOID_8, "--epochs", "2", "--json"]) == 0
     *epochs, _final = json_lines(capsys.readouterr().out)
     warning = next(w for w in epochs[-1]["warnings"] if w["kind"] == "vanishing_gradient")
-    assert set(warning) == {"layer", "kind", "message", "fix"}
+    assert set(warning) == {
+        "layer",
+        "kind",
+        "message",
+        "fix",
+        "action",
+        "changes",
+        "explains",
+        "more",
+    }
     assert "ReLU or BatchNorm" in warning["fix"]
+    assert (warning["action"], warning["changes"]) == ("switch_to_relu", {"activation": "relu"})
 
 
 def test_train_text_shows_each_warning_once(capsys):
@@ -87,6 +97,36 @@ def test_a_blow_up_ends_with_the_doctors_words(capsys, json_flag):
         (warning,) = final["warnings"]
         assert warning["kind"] == "nan"
         assert "learning rate is too high" in warning["message"]
-        assert warning["fix"].startswith("Halve the learning rate")
+        assert "fresh weights" in warning["fix"]
+        assert warning["action"] == "reset_and_lower_lr"
+        assert warning["changes"] == {"learning_rate": 0.01}  # SGD's own default
     else:
         assert "too large" in captured.err
+
+
+def test_train_json_names_a_zero_initialized_network_by_its_initializer(tmp_path, capsys):
+    """Lesson 2's start from the command line: one warning, the cause, with its fix."""
+    project = load_preset("2d-classifier")
+    for layer in project.model["layers"]:
+        layer["initializer"] = "zeros"
+    path = save_project(project, tmp_path / "zeros.nnsproj")
+    assert main(["train", str(path), "--epochs", "3", "--json"]) == 0
+    *epochs, _final = json_lines(capsys.readouterr().out)
+    for record in epochs:
+        (warning,) = record["warnings"]
+        assert warning["kind"] == "zero_init"
+        assert warning["action"] == "reinitialize"
+        assert warning["changes"] == {"initializer": "he"}
+        assert warning["explains"]  # the dead units, folded under their cause
+
+
+def test_train_json_names_an_adam_blow_up_and_the_rate_to_restart_with(capsys):
+    args = ["train", "--preset", "2d-classifier", "--optimizer", "adam", "--lr", "10"]
+    assert main([*args, "--epochs", "3", "--json"]) == 0
+    *epochs, _final = json_lines(capsys.readouterr().out)
+    (warning,) = epochs[-1]["warnings"]
+    assert warning["kind"] == "blow_up"
+    assert (warning["action"], warning["changes"]) == (
+        "reset_and_lower_lr",
+        {"learning_rate": 0.001},
+    )

@@ -13,7 +13,15 @@ from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import SGD
 from nnstudio.project import list_presets, load_preset
-from nnstudio.project.doctor import FIXES, HealthWarning, TrainingDoctor, diagnose
+from nnstudio.project.doctor import (
+    FIXES,
+    REMEDIES,
+    FixContext,
+    HealthWarning,
+    TrainingDoctor,
+    apply_remedy,
+    diagnose,
+)
 
 MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model", "mnist-784-128-10"}
 
@@ -26,11 +34,12 @@ def train(project, epochs, dataset=None, model_hook=None):
         model_hook(model)
     config = project.fit_config()
     config.epochs = epochs
-    doctor = TrainingDoctor()
+    optimizer = project.make_optimizer()
+    doctor = TrainingDoctor(optimizer=optimizer)
     result = fit(
         model,
         project.make_loss(),
-        project.make_optimizer(),
+        optimizer,
         dataset.x_train,
         dataset.y_train,
         config,
@@ -171,7 +180,10 @@ def test_sgd_at_rate_50_blows_up_and_says_the_rate_is_too_high():
     assert warning["kind"] == "nan"
     assert "learning rate is too high" in warning["message"]
     assert "at epoch 1, batch" in warning["message"]
-    assert warning["fix"].startswith("Halve the learning rate")
+    assert "fresh weights" in warning["fix"]
+    # SGD's own default rate, in one click with fresh weights (the last ones are damaged).
+    assert warning["action"] == "reset_and_lower_lr"
+    assert warning["changes"] == {"learning_rate": 0.01}
 
 
 def test_a_tiny_dataset_with_a_big_network_overfits():
@@ -224,4 +236,161 @@ def test_warning_dict_has_the_documented_keys():
         "kind": "dead_relu",
         "message": "message",
         "fix": FIXES["dead_relu"],
+        "action": None,
+        "changes": {},
+        "explains": [],
+        "more": [],
     }
+
+
+# -- causes before symptoms ---------------------------------------------------------------------
+
+ZERO_RELU = [
+    {"type": "Dense", "units": 16, "activation": "relu", "initializer": "zeros"},
+    {"type": "Dense", "units": 16, "activation": "relu", "initializer": "zeros"},
+    {"type": "Dense", "units": 3, "initializer": "zeros"},
+]
+
+
+def test_a_zero_initialized_network_is_told_its_initializer_first():
+    """Lesson 2's start: one warning, naming the initializer, that folds the dead units; no
+    step ratio against weights of zero, no "the rate is too high", no "too small"."""
+    result, _ = train(spiral(ZERO_RELU, learning_rate=0.01), epochs=3)
+    for epoch in result.history:
+        (warning,) = epoch["warnings"]
+        assert warning["kind"] == "zero_init"
+        assert warning["layer"] == "0 Dense"
+        assert "all-zero weights" in warning["message"]
+        assert warning["action"] == "reinitialize"
+        assert warning["changes"] == {"initializer": "he"}
+        assert any("never fire" in symptom for symptom in warning["explains"])
+        assert all(row["update_ratio"] is None for row in epoch["health"].values())
+        assert epoch["health"]["0 Dense"]["zero_weights"] is True
+
+
+def test_units_that_start_as_copies_are_named_symmetric():
+    def constant_start(model):
+        for layer in model.layers[:2]:
+            layer.params["W"][:] = 0.1  # every unit the same, not zero
+
+    layers = [{"type": "Dense", "units": 16, "activation": "tanh"}] * 2 + [
+        {"type": "Dense", "units": 3}
+    ]
+    project = spiral(layers)
+    project.model["layers"][-1] = {"type": "Dense", "units": 3, "initializer": "zeros"}
+    result, _ = train(project, epochs=2, model_hook=constant_start)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "symmetric_init"
+    assert "same weights" in warning["message"]
+    assert warning["action"] == "reinitialize"
+    assert result.history[-1]["health"]["0 Dense"]["identical_units"] is True
+
+
+def test_a_healthy_network_has_no_zero_or_symmetric_layers():
+    result, _ = train(load_preset("spiral-mlp"), epochs=1)
+    for row in result.history[0]["health"].values():
+        assert row["zero_weights"] in (False, None) and row["identical_units"] in (False, None)
+
+
+def test_adam_at_rate_10_is_a_blow_up_that_folds_the_dead_units():
+    """The loss jumps far above its start and the jump kills most ReLU units: the doctor says
+    blow-up (not "use LeakyReLU") and offers fresh weights at Adam's own rate."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    result, _ = train(project, epochs=3)
+    assert result.stopped_reason == "completed"  # no NaN: the loss came back down, dead
+    for epoch in result.history:
+        (warning,) = epoch["warnings"]
+        assert warning["kind"] == "blow_up"
+        assert "blew up" in warning["message"] and "epoch 1" in warning["message"]
+        assert warning["action"] == "reset_and_lower_lr"
+        assert warning["changes"] == {"learning_rate": 0.001}
+    assert any("never fire" in s for s in result.history[-1]["warnings"][0]["explains"])
+
+
+def test_vanishing_gradients_without_sigmoid_offer_no_switch_to_relu():
+    """A LeakyReLU network told "Switch to ReLU" would be sent back where it came from."""
+    leaky = {
+        "0 Dense": row(grad=1e-9, activation="leaky_relu"),
+        "1 Dense": row(grad=1.0, activation="linear"),
+    }
+    (warning,) = diagnose(leaky, [{"epoch": 1, "loss": 1.0, "lr": 0.01}])
+    assert warning.kind == "vanishing_gradient"
+    assert warning.action is None and "BatchNorm" in warning.fix
+    sigmoid = dict(leaky, **{"0 Dense": row(grad=1e-9, activation="sigmoid")})
+    (warning,) = diagnose(sigmoid, [{"epoch": 1, "loss": 1.0, "lr": 0.01}])
+    assert warning.action == "switch_to_relu"
+
+
+def test_each_kind_offers_fixes_from_the_catalog():
+    history = [{"epoch": 1, "loss": 1.0, "lr": 0.01}]
+    for kind in FIXES:
+        warning = HealthWarning(kind, "m").prescribe(FixContext(0.01))
+        for action in [warning.action] + [fix["action"] for fix in warning.more]:
+            assert action is None or action in REMEDIES, kind
+    assert diagnose({}, history) == []
+
+
+# -- each fix, end to end: provoke, fix, train, gone --------------------------------------------
+
+
+def fixed(project, warning):
+    return apply_remedy(project, warning["action"], warning["changes"])
+
+
+def test_reinitialize_fixes_a_zero_initialized_network():
+    project = spiral(ZERO_RELU, learning_rate=0.01)
+    project.dataset.options.update(samples=300)
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    project = fixed(project, warning)
+    assert [layer["initializer"] for layer in project.model["layers"]] == ["he"] * 3
+    result, _ = train(project, epochs=40)
+    assert kinds(result) == set()
+    assert result.history[-1]["accuracy"] > 0.6  # three spiral arms: 33 % is a guess
+
+
+def test_reset_and_lower_rate_recovers_from_an_adam_blow_up():
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    project = fixed(project, warning)
+    assert project.training.learning_rate == 0.001
+    result, _ = train(project, epochs=20)
+    assert kinds(result) == set()
+    assert result.history[-1]["val_accuracy"] > 0.9
+
+
+def test_switch_to_relu_fixes_vanishing_gradients():
+    layers = [{"type": "Dense", "units": 32, "activation": "sigmoid"}] * 8
+    project = spiral([*layers, {"type": "Dense", "units": 3}])
+    result, _ = train(project, epochs=2)
+    (warning,) = warnings_of(result, "vanishing_gradient")
+    project = fixed(project, warning)
+    assert {layer.get("activation") for layer in project.model["layers"][:8]} == {"relu"}
+    result, _ = train(project, epochs=3)
+    assert "vanishing_gradient" not in kinds(result)
+
+
+def test_raise_lr_sets_ten_times_the_rate():
+    history = [{"epoch": e, "loss": 1.0, "val_loss": None, "accuracy": 0.3, "lr": 1e-9}
+               for e in range(1, 4)]  # fmt: skip
+    tiny = {"0 Dense": row(ratio=1e-8), "1 Dense": row(ratio=1e-8, activation="linear")}
+    (warning,) = diagnose(tiny, history)
+    assert (warning.kind, warning.action, warning.changes) == (
+        "lr_too_low",
+        "raise_lr",
+        {"learning_rate": 1e-8},
+    )
+    project = fixed(load_preset("2d-classifier"), warning.to_dict())
+    assert project.training.learning_rate == 1e-8
+
+
+def test_overfitting_fixes_change_the_project():
+    warning = HealthWarning("overfitting", "m").prescribe(FixContext(0.01))
+    project = load_preset("spiral-mlp")
+    with_dropout = fixed(project, warning.to_dict())
+    assert with_dropout.model["layers"][-2] == {"type": "Dropout", "rate": 0.3}
+    (early,) = warning.more
+    assert apply_remedy(project, early["action"], early["changes"]).training.early_stopping == 10
