@@ -407,7 +407,7 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
     from nnstudio.project.doctor import TrainingDoctor
 
     # First: it adds health to each epoch's report (the optimizer: a blow-up's fix rate).
-    doctor = progress.doctor = TrainingDoctor(optimizer=optimizer)
+    doctor = progress.doctor = TrainingDoctor(optimizer=optimizer, earlier=history or ())
     callbacks = [doctor, progress, *extra]
     return fit(
         model,

@@ -564,12 +564,15 @@ class TrainingDoctor:
     epoch's report (the same dict the other callbacks get, so put it first). ``optimizer``:
     the run's, for the rate a fix after a blow-up restarts with."""
 
-    def __init__(self, every: int = HEALTH_EVERY, optimizer=None):
+    def __init__(self, every: int = HEALTH_EVERY, optimizer=None, earlier: list[dict] = ()):
         self.monitor = HealthMonitor(every)
         self.health_every = self.monitor.health_every
         self.optimizer = optimizer
         self.history: list[dict] = []
         self.final_warnings: list[dict] = []  # after a blow-up: when and why
+        # A run that goes on after a blow-up goes on with the damaged weights: the blow-up is
+        # still the cause, though this part of the run started from the damage.
+        self.earlier_blow_up = _last_blow_up(earlier)
 
     # the fit loop calls these two around the optimizer's step every ``health_every`` batches
     def before_update(self, model, loss: float | None = None) -> None:
@@ -584,7 +587,16 @@ class TrainingDoctor:
         self.history[-1]["lr"] = info.get("lr")
         info["health"] = health
         warnings = diagnose(health, self.history, self.monitor.start_loss, self.optimizer)
+        if self.earlier_blow_up is not None and not any(w.kind in CAUSES for w in warnings):
+            warnings = [self._still_blown_up(warnings)]
         info["warnings"] = [w.to_dict() for w in warnings]
+
+    def _still_blown_up(self, symptoms: list[HealthWarning]) -> HealthWarning:
+        earlier = self.earlier_blow_up
+        warning = HealthWarning("blow_up", earlier["message"], earlier.get("layer"))
+        warning.explains = [symptom.message for symptom in symptoms]
+        lr = self.history[-1].get("lr")
+        return warning.prescribe(FixContext(lr, self.optimizer))
 
     def on_train_end(self, result) -> None:
         if getattr(result, "stopped_reason", None) == "nan":
@@ -592,6 +604,12 @@ class TrainingDoctor:
             warning = blow_up_warning(self.monitor, result)
             warning.prescribe(FixContext(lr, self.optimizer))
             self.final_warnings = [warning.to_dict()]
+
+
+def _last_blow_up(history) -> dict | None:
+    """The blow-up warning of the last epoch of an earlier part of the run, if it had one."""
+    last = history[-1].get("warnings") if history else None
+    return next((w for w in last or () if w.get("kind") == "blow_up"), None)
 
 
 def blow_up_warning(monitor: HealthMonitor, result) -> HealthWarning:

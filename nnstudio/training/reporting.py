@@ -126,7 +126,7 @@ def make_job(
         "loss": loss,
         "optimizer": optimizer,
         # Layer health and warnings in each epoch's report; the optimizer: a blow-up's fix rate.
-        "doctor": TrainingDoctor(optimizer=optimizer),
+        "doctor": TrainingDoctor(optimizer=optimizer, earlier=history or ()),
         "dataset": dataset,
         "x": dataset.x_train,
         "y": dataset.y_train,

@@ -394,3 +394,22 @@ def test_overfitting_fixes_change_the_project():
     assert with_dropout.model["layers"][-2] == {"type": "Dropout", "rate": 0.3}
     (early,) = warning.more
     assert apply_remedy(project, early["action"], early["changes"]).training.early_stopping == 10
+
+
+def test_a_run_that_goes_on_after_a_blow_up_is_still_told_about_it():
+    """Train again without the fix: the same damaged weights, the same cause (not "dead ReLU
+    units, use LeakyReLU" because this part of the run started from the damage)."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    dataset = project.load_dataset()
+    model, optimizer = project.build_model(dataset), project.make_optimizer()
+    config = project.fit_config()
+    config.epochs = 2
+    first = fit(model, project.make_loss(), optimizer, dataset.x_train, dataset.y_train, config,
+                callbacks=[TrainingDoctor(optimizer=optimizer)])  # fmt: skip
+    config.epochs = 4
+    doctor = TrainingDoctor(optimizer=optimizer, earlier=first.history)
+    more = fit(model, project.make_loss(), optimizer, dataset.x_train, dataset.y_train, config,
+               callbacks=[doctor], initial_epoch=2, history=first.history)  # fmt: skip
+    (warning,) = more.history[-1]["warnings"]
+    assert warning["kind"] == "blow_up" and warning["action"] == "reset_and_lower_lr"
