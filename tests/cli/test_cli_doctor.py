@@ -130,3 +130,29 @@ def test_train_json_names_an_adam_blow_up_and_the_rate_to_restart_with(capsys):
         "reset_and_lower_lr",
         {"learning_rate": 0.001},
     )
+
+
+def test_lr_find_on_a_trained_model_file_starts_from_fresh_weights(tmp_path, capsys):
+    """The model file's trained weights stay out of it unless asked: a sensible rate from fresh
+    weights, and from the current ones no suggestion (it used to say 1e-7)."""
+    model = tmp_path / "circle.nnz"
+    assert main(["train", "--preset", "2d-classifier", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["lr-find", str(model), "--dataset", "circle", "--json"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert 1e-3 < fresh["suggested_lr"] < 1.0 and fresh["from_current"] is False
+    assert main(["lr-find", str(model), "--dataset", "circle", "--from-current", "--json"]) == 0
+    current = json.loads(capsys.readouterr().out)
+    assert current["suggested_lr"] is None and current["from_current"] is True
+    assert "no valley" in current["advice"]
+    assert main(["lr-find", str(model), "--dataset", "circle", "--from-current"]) == 0
+    assert "test from fresh weights" in capsys.readouterr().out
+
+
+def test_lr_find_on_a_model_file_that_does_not_fit_the_data_is_one_line(tmp_path, capsys):
+    model = tmp_path / "circle.nnz"
+    assert main(["train", "--preset", "2d-classifier", "--epochs", "1", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["lr-find", str(model), "--dataset", "spiral", "--classes", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnstudio: error:") and len(err.strip().splitlines()) == 1

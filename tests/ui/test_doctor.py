@@ -187,13 +187,39 @@ def test_the_lr_finder_dialog_plots_the_curve_and_uses_the_rate(qtbot, window):
     assert dialog.marker.isVisible()
     marked = 10 ** dialog.marker.value()  # the axis is log10 of the rate
     assert abs(marked - result.suggested_lr) <= 1e-6 * result.suggested_lr
-    assert "Suggested learning rate" in dialog.message.text()
+    assert "suggested learning rate" in dialog.message.text()
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
     expected = float(f"{result.suggested_lr:.2g}")
     assert abs(window.hyperparameters.learning_rate_box.value() - expected) <= 1e-9 * expected
     assert window.document.training.learning_rate == pytest.approx(expected)
     for name, value in window.model.state_dict().items():  # the window's model is untouched
         assert (value == weights[name]).all(), name
+
+
+def test_the_lr_finder_starts_from_fresh_weights_and_offers_the_current_ones(qtbot, window):
+    """After a run the weights are trained: the default test still finds the rate for a new
+    run; "from the current weights" finds no valley and offers no rate instead of 1e-7."""
+    window.hyperparameters.epochs_box.setValue(60)
+    train_to_the_end(qtbot, window)
+    window.actionFindLearningRate.trigger()
+    dialog = window.doctor.dialog
+    with qtbot.waitSignal(dialog.result_shown, timeout=30_000) as blocker:
+        pass
+    fresh = blocker.args[0]
+    assert not fresh.from_current and 1e-4 < fresh.suggested_lr < 1.0
+    assert "From fresh weights" in dialog.message.text() and dialog.use_button.isEnabled()
+    for side in ("bottom", "left"):  # plain numbers on the axes, no "(x0.001)"
+        axis = dialog.plot.getAxis(side)
+        assert axis.autoSIPrefixScale == 1.0 and "x0." not in axis.labelString()
+    with qtbot.waitSignal(dialog.result_shown, timeout=30_000) as blocker:
+        dialog.from_current_box.setChecked(True)
+    current = blocker.args[0]
+    assert current.from_current
+    if current.suggested_lr is None:  # the trained spiral's loss has no valley left
+        assert "no valley" in dialog.message.text()
+        assert not dialog.use_button.isEnabled() and not dialog.marker.isVisible()
+    else:
+        assert current.suggested_lr > 1e-6
 
 
 def test_the_lr_finder_waits_while_training_owns_the_model(qtbot, window):

@@ -101,39 +101,55 @@ class DoctorController:
     # -- the LR finder --------------------------------------------------------------------------
 
     def open_lr_finder(self) -> None:
-        """The range test on copies of the idle model and optimizer, on a worker thread."""
+        """The range test on copies of the idle model and optimizer, on a worker thread: from
+        fresh weights (the project's initializer and seed), or the current ones when asked."""
         from nnstudio.ui.panels.lr_finder_dialog import LRFinderDialog
 
+        test = self._range_test(from_current=False)
+        if test is None:
+            return
+        self.dialog = dialog = LRFinderDialog(self.window)
+        dialog.rate_chosen.connect(self.window.hyperparameters.learning_rate_box.setValue)
+        dialog.from_current_changed.connect(self._rerun_lr_finder)
+        dialog.start(test)
+        dialog.show()
+
+    def _rerun_lr_finder(self, from_current: bool) -> None:
+        test = self._range_test(from_current)
+        if test is not None and self.dialog is not None:
+            self.dialog.start(test)
+
+    def _range_test(self, from_current: bool):
+        """The job that runs the test, or None (with a message) when it cannot run now."""
         window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
         if model is None or dataset is None:
             window.show_message("There is no valid model to test yet.", "warning")
-            return
+            return None
         if window.training.session is not None:
             window.show_message(
                 "Training owns the model: stop it first, then find the learning rate.", "info"
             )
-            return
+            return None
         project = self.document.to_project()
         try:
             loss, optimizer = project.make_loss(), project.make_optimizer()
         except ValueError as error:
             window.show_message(str(error), "error")
-            return
+            return None
         # Copies made here, on the GUI thread, while nothing else uses the model.
         model, x, y = copy.deepcopy(model), dataset.x_train, dataset.y_train
-        batch_size, seed = project.training.batch_size, project.training.seed
-        self.dialog = dialog = LRFinderDialog(window)
-        dialog.rate_chosen.connect(window.hyperparameters.learning_rate_box.setValue)
-        dialog.start(lambda job: _range_test(model, loss, optimizer, x, y, batch_size, seed, job))
-        dialog.show()
+        settings = {
+            "batch_size": project.training.batch_size,
+            "seed": project.training.seed,
+            "from_current": from_current,
+        }
+        return lambda job: _range_test(model, loss, optimizer, x, y, settings, job)
 
 
-def _range_test(model, loss, optimizer, x, y, batch_size, seed, job):
+def _range_test(model, loss, optimizer, x, y, settings, job):
     from nnstudio.engine.fit.lr_finder import find_lr
 
-    return find_lr(
-        model, loss, optimizer, x, y, batch_size=batch_size, seed=seed, cancel=job.cancel_event
-    )
+    return find_lr(model, loss, optimizer, x, y, cancel=job.cancel_event, **settings)
 
 
 def _changes_of(action: str, warning: dict | None) -> dict | None:
