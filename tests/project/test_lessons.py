@@ -1,6 +1,7 @@
 """Lessons: the shipped files, their checks on the start and on their own solution, the check
 kinds one by one, malformed files and the progress file."""
 
+import copy
 import json
 
 import pytest
@@ -9,8 +10,10 @@ from nnstudio.project import lesson_checks as checks
 from nnstudio.project.lesson_checks import LessonState, RunRecord, validate_check
 from nnstudio.project.lesson_runner import run_check
 from nnstudio.project.lessons import (
+    NOT_YOUR_WORK,
     LessonError,
     apply_solution,
+    check_own_work,
     load_lesson,
     load_lessons,
     load_progress,
@@ -195,6 +198,21 @@ def test_final_metric_reads_the_last_epoch_of_the_latest_run():
     assert _ok(check, state)
 
 
+def test_metrics_of_a_run_no_longer_count_once_the_network_was_edited():
+    """Lesson 2: the initializers changed after a run of zeros: the check says so at once
+    (train again), rather than waiting for the next run's end."""
+    check = {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.9}
+    trained = _project()
+    state = LessonState(trained, runs=[_run(trained, history=[{"val_accuracy": 0.95}])])
+    assert _ok(check, state)
+    state.project = _project([{"type": "Dense", "units": 8, "initializer": "he"},
+                              {"type": "Dense", "units": 2}])  # fmt: skip
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "train again" in message
+    state.project = _project(learning_rate=0.5)
+    assert not checks.evaluate_check(check, state)[0]
+
+
 def test_evaluation_metric_reads_the_report():
     report = {
         "accuracy": 0.9,
@@ -218,7 +236,10 @@ def test_structure_checks_read_the_network_the_latest_run_trained():
     )
     check = {"kind": "max_hidden_units", "at_most": 8}
     assert _ok(check, LessonState(small))  # before a run: the project itself
-    assert not _ok(check, LessonState(small, runs=[_run(big)]))  # the run used 64 units
+    assert not _ok(check, LessonState(big, runs=[_run(big)]))  # the run used 64 units
+    # Edited after the run: the check follows the edit at once, not only at the next run's end.
+    edited = LessonState(small, runs=[_run(big)])
+    assert edited.edited_since_run and _ok(check, edited)
     assert _ok(
         {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}, LessonState(small)
     )
@@ -296,3 +317,23 @@ def test_all_passes_only_when_every_part_does_and_names_what_is_missing():
     assert not passed and "Validation accuracy is 0.5" in message and "hidden units" not in message
     state.runs.append(_run(history=[{"val_accuracy": 0.95}]))
     assert checks.evaluate_check(check, state)[0]
+
+
+def test_only_the_learners_own_work_on_the_lessons_data_passes():
+    lessons, _ = load_lessons()
+    forward = next(lesson for lesson in lessons if lesson.id == "forward-pass")
+    assert forward.datasets == {"circle"}
+    solved = apply_solution(set_up(forward), forward)
+    good = [{"val_accuracy": 0.99}]
+    run = RunRecord(good, "completed", dict(vars(solved.training)), solved.model, dataset="circle")
+    assert check_own_work(forward, LessonState(solved, runs=[run]), opened=set_up(forward))[0]
+    # The same run on another lesson's moons: not this lesson's task.
+    moons = RunRecord(good, "completed", dict(vars(solved.training)), solved.model, dataset="moons")
+    passed, message = check_own_work(forward, LessonState(solved, runs=[moons]), opened=None)
+    assert not passed and "circle" in message and "Set up" in message
+    # A project that met a structure-only check when the lesson was opened: not the learner's.
+    structure = copy.deepcopy(forward)
+    structure.check = {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}
+    passed, message = check_own_work(structure, LessonState(solved), opened=solved)
+    assert not passed and message == NOT_YOUR_WORK
+    assert check_own_work(structure, LessonState(solved), opened=set_up(forward))[0]  # edited
