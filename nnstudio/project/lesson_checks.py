@@ -224,6 +224,26 @@ def layer_count(check: dict, state: LessonState) -> Result:
     return True, f"The network has {count} {kind} layer(s)."
 
 
+def _applies(layer: dict, activation: str) -> bool:
+    """Whether the layer applies ``activation``: as its own (Dense, Conv2D), as an Activation
+    layer's function, or as the standalone layer of that name (Sigmoid after a BatchNorm)."""
+    if layer.get("type") == "Activation":
+        return layer.get("function") == activation
+    standalone = activation.replace("_", "").lower()
+    return layer.get("activation") == activation or layer.get("type", "").lower() == standalone
+
+
+def activation_count(check: dict, state: LessonState) -> Result:
+    name = check["activation"]
+    count = sum(_applies(layer, name) for layer in state.trained_layers())
+    if count < check["at_least"]:
+        return (
+            False,
+            f"The network applies {name} {count} times; it needs at least {check['at_least']}.",
+        )
+    return True, f"The network applies {name} {count} times."
+
+
 def training_setting(check: dict, state: LessonState) -> Result:
     name = check["setting"]
     value = state.trained_settings().get(name)
@@ -391,6 +411,9 @@ KINDS: dict[str, Kind] = {
     "max_hidden_units": Kind(max_hidden_units, {"at_most": _number_field}, {}),
     "layer_setting": Kind(layer_setting, {"setting": _text}, CHOICES),
     "layer_count": Kind(layer_count, {"type": _text}, BOUNDS),
+    "activation_count": Kind(
+        activation_count, {"activation": _text, "at_least": _number_field}, {}
+    ),
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})
