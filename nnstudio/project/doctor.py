@@ -524,7 +524,7 @@ def _blow_up_rule(history: list[dict], start_loss: float | None) -> HealthWarnin
         f"The loss blew up: from {start_loss:.3g} at the start to {peak:,.4g} in epoch {epoch} "
         f"({peak / start_loss:,.0f}× higher): {rate} is far too high. The jump left the weights "
         "damaged (units that died in it stay dead), so a smaller rate alone cannot repair "
-        "them: start again from fresh weights.",
+        "them.",
     )
 
 
@@ -629,5 +629,5 @@ def blow_up_warning(monitor: HealthMonitor, result) -> HealthWarning:
     return HealthWarning(
         "nan",
         f"{what} {where}{growth}: the learning rate is too high. The weights it reached are "
-        "not worth keeping: start again from fresh weights.",
+        "not worth keeping.",
     )
