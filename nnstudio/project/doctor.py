@@ -91,13 +91,21 @@ class Remedy:
     resets_weights: bool = False
 
     def button_text(self, changes: dict | None = None) -> str:
-        shown = {
-            k: format_rate(v) if k == "learning_rate" else v for k, v in (changes or {}).items()
-        }
+        shown = {key: _shown(key, value) for key, value in (changes or {}).items()}
         try:
             return self.detailed.format(**shown) if self.detailed else self.label
         except KeyError:  # a warning without the values: the plain label
             return self.label
+
+
+INITIALIZER_NAMES = {"he": "He", "glorot": "Glorot", "lecun": "LeCun", "auto": "automatic"}
+
+
+def _shown(key: str, value):
+    """A change's value as a button says it: 0.001, He."""
+    if key == "learning_rate":
+        return format_rate(value)
+    return INITIALIZER_NAMES.get(value, value) if key == "initializer" else value
 
 
 REMEDIES = {

@@ -121,7 +121,7 @@ def test_a_zero_initialized_network_is_fixed_by_reinitializing(qtbot, window):
     (row,) = panel.warning_rows
     assert row.warning["kind"] == "zero_init"
     button = row.buttons["reinitialize"]
-    assert button.text() == "Reset weights with he initialization"
+    assert button.text() == "Reset weights with He initialization"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert [layer["initializer"] for layer in window.builder.config()["layers"]] == ["he"] * 3
     assert "Weights reset" in window.message_bar.text()
