@@ -34,9 +34,9 @@ class TimedDoctor(TrainingDoctor):
 
     seconds = 0.0
 
-    def before_update(self, model):
+    def before_update(self, model, loss=None):
         started = time.perf_counter()
-        super().before_update(model)
+        super().before_update(model, loss)
         self.seconds += time.perf_counter() - started
 
     def after_update(self, model):

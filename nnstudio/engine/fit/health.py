@@ -87,6 +87,12 @@ def _about_zero(params: list[np.ndarray]) -> bool:
     return _norm(matrices) <= ZERO_WEIGHTS_RMS * math.sqrt(max(size, 1))
 
 
+def _differ(first: np.ndarray, second: np.ndarray) -> bool:
+    """A cheap first look (two units, not the whole matrix): clearly different weights."""
+    scale = float(np.max(np.abs(first)))
+    return scale > 0 and float(np.max(np.abs(second - first))) > IDENTICAL * scale
+
+
 def _all_copies(rows: np.ndarray, scale: float) -> bool:
     """Whether every row equals the first (within IDENTICAL of ``scale``)."""
     return float(np.max(np.abs(rows - rows[:1]), initial=0.0)) <= IDENTICAL * scale
@@ -123,6 +129,8 @@ class _LayerTally:
         if len(rows) < 2:
             return  # a single unit has no copies
         self.weight_samples += 1
+        if _differ(rows[0], rows[1]):
+            return  # two units already differ: neither all zero nor all copies (the usual case)
         largest = float(np.max(np.abs(weights)))
         self.zero_samples += largest == 0.0
         biases = np.zeros((len(rows), 1)) if bias is None else bias.reshape(-1, 1)
