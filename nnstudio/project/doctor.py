@@ -69,6 +69,7 @@ OVERFIT_RISE = 1.3  # mean validation loss 30 % above its best mean ...
 OVERFIT_EPOCHS = 5  # ... at least this many epochs after it, while training improves
 BLOW_UP = 10.0  # an epoch's mean loss this many times the first batch's: the run blew up
 BLOW_UP_RISE = 1.0  # ... and at least this much above it (a loss near 0 may triple harmlessly)
+SPIKE = 2.0  # a smaller jump (twice the start, 0.5 above it) is a blow-up when units died
 DROPOUT_RATE = 0.3
 PATIENCE = 10  # epochs early stopping waits (the Hyperparameters dock's default)
 
@@ -516,23 +517,45 @@ def _initialization_rule(health: dict) -> HealthWarning | None:
     return None
 
 
-def _blow_up_rule(history: list[dict], start_loss: float | None) -> HealthWarning | None:
-    """An epoch whose mean loss went far above where training started: the rate threw the
-    weights somewhere they cannot come back from (dead units, huge weights)."""
-    if not start_loss or not history:
+def _loss_peak(history: list[dict]) -> tuple[float, int] | None:
+    """(the highest epoch loss, its epoch)."""
+    losses = [(h["loss"], h.get("epoch")) for h in history if h.get("loss") is not None]
+    return max(losses, key=lambda pair: pair[0]) if losses else None
+
+
+def _mass_death(health: dict) -> tuple[str, float] | None:
+    """(layer, share) of the ReLU layer with the most dead units, when it is at least DEAD."""
+    dead = [(name, row["dead_fraction"]) for name, row in health.items()
+            if (row.get("dead_fraction") or 0) >= DEAD]  # fmt: skip
+    return max(dead, key=lambda pair: pair[1]) if dead else None
+
+
+def _blow_up_rule(
+    history: list[dict], start_loss: float | None, health: dict
+) -> HealthWarning | None:
+    """An epoch whose mean loss went far above where training started, or a smaller spike
+    after which most of a layer's units died: the rate threw the weights somewhere they cannot
+    come back from (dead units, huge weights)."""
+    peak = _loss_peak(history) if start_loss else None
+    if peak is None or peak[0] < start_loss + BLOW_UP_RISE / 2:
         return None
-    losses = [(h.get("loss"), h.get("epoch")) for h in history if h.get("loss") is not None]
-    peak, epoch = max(losses, default=(None, None), key=lambda pair: pair[0])
-    if peak is None or peak < BLOW_UP * start_loss or peak < start_loss + BLOW_UP_RISE:
+    (loss, epoch), ratio = peak, peak[0] / start_loss
+    death = _mass_death(health)
+    if ratio < BLOW_UP and not (ratio >= SPIKE and death):
         return None
     lr = history[-1].get("lr")
     rate = f"the learning rate {format_rate(lr)}" if lr else "the learning rate"
+    times = f"{ratio:,.0f}×" if ratio >= BLOW_UP else f"{ratio:.1f}×"
+    jump = f"from {start_loss:.3g} at the start to {loss:,.4g} in epoch {epoch} ({times})"
+    if ratio < BLOW_UP:
+        what = (f"The loss jumped {jump} and right after it {death[1]:.0%} of the ReLU units "
+                f"of layer {death[0]} died: {rate} is too high.")  # fmt: skip
+    else:
+        what = f"The loss blew up {jump}: {rate} is far too high."
     return HealthWarning(
         "blow_up",
-        f"The loss blew up: from {start_loss:.3g} at the start to {peak:,.4g} in epoch {epoch} "
-        f"({peak / start_loss:,.0f}× higher): {rate} is far too high. The jump left the weights "
-        "damaged (units that died in it stay dead), so a smaller rate alone cannot repair "
-        "them.",
+        f"{what} The jump left the weights damaged (units that died in it stay dead), so a "
+        "smaller rate alone cannot repair them.",
     )
 
 
@@ -555,7 +578,7 @@ def diagnose(
     its ``explains``, so no symptom's fix sends the learner the wrong way."""
     symptoms = _gradient_rules(health) + _unit_rules(health) + _step_rules(health, history)
     symptoms += _fit_rules(history)
-    cause = _initialization_rule(health) or _blow_up_rule(history, start_loss)
+    cause = _initialization_rule(health) or _blow_up_rule(history, start_loss, health)
     if cause is not None:
         cause.explains = [symptom.message for symptom in symptoms]
         symptoms = [cause]

@@ -413,3 +413,15 @@ def test_a_run_that_goes_on_after_a_blow_up_is_still_told_about_it():
                callbacks=[doctor], initial_epoch=2, history=first.history)  # fmt: skip
     (warning,) = more.history[-1]["warnings"]
     assert warning["kind"] == "blow_up" and warning["action"] == "reset_and_lower_lr"
+
+
+def test_mass_unit_death_right_after_a_smaller_spike_is_a_blow_up_too():
+    """Adam at 0.3 on the spiral: the loss jumps 7.5× in epoch 1 and most ReLU units die in
+    it; the cause is the jump (reset and a safe rate), not "use LeakyReLU"."""
+    project = load_preset("spiral-mlp")
+    project.training.optimizer, project.training.learning_rate = "adam", 0.3
+    result, _ = train(project, epochs=3)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "blow_up" and "died" in warning["message"]
+    assert warning["action"] == "reset_and_lower_lr"
+    assert any("never fire" in symptom for symptom in warning["explains"])
