@@ -518,38 +518,39 @@ def _initialization_rule(health: dict) -> HealthWarning | None:
 
 
 def _loss_peak(history: list[dict]) -> tuple[float, int] | None:
-    """(the highest epoch loss, its epoch)."""
-    losses = [(h["loss"], h.get("epoch")) for h in history if h.get("loss") is not None]
+    """(the highest epoch loss, its index in ``history``)."""
+    losses = [(h["loss"], i) for i, h in enumerate(history) if h.get("loss") is not None]
     return max(losses, key=lambda pair: pair[0]) if losses else None
 
 
-def _mass_death(health: dict) -> tuple[str, float] | None:
-    """(layer, share) of the ReLU layer with the most dead units, when it is at least DEAD."""
-    dead = [(name, row["dead_fraction"]) for name, row in health.items()
-            if (row.get("dead_fraction") or 0) >= DEAD]  # fmt: skip
-    return max(dead, key=lambda pair: pair[1]) if dead else None
+def _died_right_after(history: list[dict], index: int) -> float | None:
+    """The share of a layer's ReLU units dead in the spike's epoch or the next, when it is
+    at least DEAD ("dead": the largest share of an epoch, kept by the doctor's history)."""
+    dead = max((h.get("dead") or 0 for h in history[index : index + 2]), default=0)
+    return dead if dead >= DEAD else None
 
 
-def _blow_up_rule(
-    history: list[dict], start_loss: float | None, health: dict
-) -> HealthWarning | None:
+def _blow_up_rule(history: list[dict], start_loss: float | None) -> HealthWarning | None:
     """An epoch whose mean loss went far above where training started, or a smaller spike
     after which most of a layer's units died: the rate threw the weights somewhere they cannot
     come back from (dead units, huge weights)."""
     peak = _loss_peak(history) if start_loss else None
-    if peak is None or peak[0] < start_loss + BLOW_UP_RISE / 2:
+    if peak is None:
         return None
-    (loss, epoch), ratio = peak, peak[0] / start_loss
-    death = _mass_death(health)
-    if ratio < BLOW_UP and not (ratio >= SPIKE and death):
+    (loss, index), ratio = peak, peak[0] / start_loss
+    epoch = history[index].get("epoch")
+    death = _died_right_after(history, index)
+    big = ratio >= BLOW_UP and loss >= start_loss + BLOW_UP_RISE
+    spike = ratio >= SPIKE and loss >= start_loss + BLOW_UP_RISE / 2 and death
+    if not (big or spike):
         return None
     lr = history[-1].get("lr")
     rate = f"the learning rate {format_rate(lr)}" if lr else "the learning rate"
     times = f"{ratio:,.0f}×" if ratio >= BLOW_UP else f"{ratio:.1f}×"
     jump = f"from {start_loss:.3g} at the start to {loss:,.4g} in epoch {epoch} ({times})"
-    if ratio < BLOW_UP:
-        what = (f"The loss jumped {jump} and right after it {death[1]:.0%} of the ReLU units "
-                f"of layer {death[0]} died: {rate} is too high.")  # fmt: skip
+    if not big:
+        what = (f"The loss jumped {jump} and right after it {death:.0%} of a layer's ReLU "
+                f"units died: {rate} is too high.")  # fmt: skip
     else:
         what = f"The loss blew up {jump}: {rate} is far too high."
     return HealthWarning(
@@ -578,7 +579,7 @@ def diagnose(
     its ``explains``, so no symptom's fix sends the learner the wrong way."""
     symptoms = _gradient_rules(health) + _unit_rules(health) + _step_rules(health, history)
     symptoms += _fit_rules(history)
-    cause = _initialization_rule(health) or _blow_up_rule(history, start_loss, health)
+    cause = _initialization_rule(health) or _blow_up_rule(history, start_loss)
     if cause is not None:
         cause.explains = [symptom.message for symptom in symptoms]
         symptoms = [cause]
@@ -616,6 +617,10 @@ class TrainingDoctor:
         health = self.monitor.epoch_summary()
         self.history.append({k: info.get(k) for k in ("epoch", "loss", "val_loss", "accuracy")})
         self.history[-1]["lr"] = info.get("lr")
+        # The largest share of dead ReLU units of a layer: a blow-up kills many at once.
+        self.history[-1]["dead"] = max(
+            (r.get("dead_fraction") or 0 for r in health.values()), default=0
+        )
         info["health"] = health
         warnings = diagnose(health, self.history, self.monitor.start_loss, self.optimizer)
         if self.earlier_blow_up is not None and not any(w.kind in CAUSES for w in warnings):
