@@ -64,6 +64,7 @@ DEAD = 0.5  # share of a ReLU layer's units never active in an epoch's samples
 SATURATED = 0.5  # share of a sigmoid/tanh layer's units stuck in a flat tail
 HUGE_STEP = 0.5  # ‖Δw‖/‖w‖ of one step: half the weights' size each batch
 TINY_STEP = 1e-6  # ... and a step this small changes nothing
+SLOW_STEP = 1e-4  # a run that stopped learning with steps this small: the rate, not the size
 OVERFIT_WINDOW = 5  # epochs averaged: a small validation set's loss is noisy
 OVERFIT_RISE = 1.3  # mean validation loss 30 % above its best mean ...
 OVERFIT_EPOCHS = 5  # ... at least this many epochs after it, while training improves
@@ -470,24 +471,37 @@ def _overfitting(history: list[dict]) -> HealthWarning | None:
     )
 
 
-def _fit_rules(history: list[dict]) -> list[HealthWarning]:
-    """Overfitting (validation loss rising while training loss falls) and underfitting."""
+def _fit_rules(health: dict, history: list[dict]) -> list[HealthWarning]:
+    """Overfitting (validation loss rising while training loss falls) and underfitting; an
+    underfitting run whose steps are tiny is told its rate is too low, not that the network
+    is too small."""
     overfitting = _overfitting(history)
     if overfitting is not None:
         return [overfitting]
     accuracy = history[-1].get("accuracy") if history else None
-    if len(history) >= 10 and accuracy is not None and accuracy < 0.6:
-        recent = history[-5:]
-        if _improvement(recent, "loss") < 0.02:
-            return [
-                HealthWarning(
-                    "underfitting",
-                    f"After {len(history)} epochs the training accuracy is {accuracy:.0%} and "
-                    "the loss has stopped falling: the network is too small or too constrained "
-                    "for this data.",
-                )
-            ]
-    return []
+    if len(history) < 10 or accuracy is None or accuracy >= 0.6:
+        return []
+    if _improvement(history[-5:], "loss") >= 0.02:
+        return []
+    stalled = (
+        f"After {len(history)} epochs the training accuracy is {accuracy:.0%} and the loss has "
+        "stopped falling"
+    )
+    ratios = [r["update_ratio"] for _n, r in _weighted(health) if r.get("update_ratio")]
+    if ratios and max(ratios) < SLOW_STEP:
+        return [
+            HealthWarning(
+                "lr_too_low",
+                f"{stalled}, with steps of only {max(ratios):.1e} of the weights' size (healthy "
+                "is about 1e-3): the learning rate is too low.",
+            )
+        ]
+    return [
+        HealthWarning(
+            "underfitting",
+            f"{stalled}: the network is too small or too constrained for this data.",
+        )
+    ]
 
 
 def _initialization_rule(health: dict) -> HealthWarning | None:
@@ -565,6 +579,22 @@ def _relu_only(health: dict) -> bool:
     return bool(activations) and activations <= {"relu", "leaky_relu", "elu", "gelu"}
 
 
+def _fold_underfitting(warnings: list[HealthWarning]) -> list[HealthWarning]:
+    """One warning a kind and layer (the later one's words go under the first), and
+    underfitting next to another warning is that warning's result (dead units, a rate that is
+    off), not a network too small: it goes under the first of them."""
+    kept: dict[tuple, HealthWarning] = {}
+    for warning in warnings:
+        first = kept.setdefault((warning.kind, warning.layer), warning)
+        if first is not warning:
+            first.explains.append(warning.message)
+    others = [w for w in kept.values() if w.kind != "underfitting"]
+    if not others or len(others) == len(kept):
+        return list(kept.values())
+    others[0].explains += [w.message for w in kept.values() if w.kind == "underfitting"]
+    return others
+
+
 def diagnose(
     health: dict,
     history: list[dict],
@@ -578,10 +608,10 @@ def diagnose(
     A cause (a bad start, a blow-up) comes alone: the symptoms it explains are folded into
     its ``explains``, so no symptom's fix sends the learner the wrong way."""
     symptoms = _gradient_rules(health) + _unit_rules(health) + _step_rules(health, history)
-    symptoms += _fit_rules(history)
+    symptoms = _fold_underfitting(symptoms + _fit_rules(health, history))
     cause = _initialization_rule(health) or _blow_up_rule(history, start_loss)
     if cause is not None:
-        cause.explains = [symptom.message for symptom in symptoms]
+        cause.explains = [m for symptom in symptoms for m in (symptom.message, *symptom.explains)]
         symptoms = [cause]
     lr = history[-1].get("lr") if history else None
     context = FixContext(lr, optimizer, _relu_only(health))

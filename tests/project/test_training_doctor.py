@@ -220,7 +220,9 @@ def test_rules_for_rates_exploding_gradients_and_underfitting():
     history = [{"epoch": e, "loss": 1.0, "val_loss": None, "accuracy": 0.3, "lr": 1e-9}
                for e in range(1, 11)]  # fmt: skip
     tiny = {"0 Dense": row(ratio=1e-8), "1 Dense": row(ratio=1e-8, activation="linear")}
-    assert {w.kind for w in diagnose(tiny, history)} == {"lr_too_low", "underfitting"}
+    # Stalled with tiny steps: the rate is too low (once), not a network too small.
+    (low,) = diagnose(tiny, history)
+    assert low.kind == "lr_too_low" and "stopped falling" in low.explains[0]
     huge = {"0 Dense": row(ratio=0.9), "1 Dense": row(activation="linear")}
     (high,) = [w for w in diagnose(huge, history[:1]) if w.kind == "lr_too_high"]
     assert "90%" in high.message and high.fix == FIXES["lr_too_high"]
@@ -425,3 +427,49 @@ def test_mass_unit_death_right_after_a_smaller_spike_is_a_blow_up_too():
     assert warning["kind"] == "blow_up" and "died" in warning["message"]
     assert warning["action"] == "reset_and_lower_lr"
     assert any("never fire" in symptom for symptom in warning["explains"])
+
+
+OPPOSITE = {
+    "halve_lr": "raise_lr",
+    "raise_lr": "halve_lr",
+    "switch_to_relu": "switch_to_leaky_relu",
+    "switch_to_leaky_relu": "switch_to_relu",
+}
+
+
+def offered(result) -> set[str]:
+    """Every action the run's warnings offered."""
+    warnings = [w for epoch in result.history for w in epoch["warnings"]]
+    return {w["action"] for w in warnings} | {f["action"] for w in warnings for f in w["more"]}
+
+
+@pytest.mark.parametrize(
+    ("lr", "kind", "action"),
+    [
+        (3.0, "lr_too_high", "halve_lr"),
+        (3.0, "dead_relu", "switch_to_leaky_relu"),
+        (1e-6, "lr_too_low", "raise_lr"),
+    ],
+)
+def test_a_fixs_result_never_asks_for_the_opposite_fix(lr, kind, action):
+    """SGD on the circle at a rate too high or too low: provoke, fix, train again. The next
+    run's advice may go further the same way (raise again), never back."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "sgd", lr
+    result, _ = train(project, epochs=4)
+    warning = next(w for e in result.history for w in e["warnings"] if w["kind"] == kind)
+    fix = next(f for f in [warning, *warning["more"]] if f["action"] == action)
+    result, _ = train(apply_remedy(project, action, fix["changes"]), epochs=10)
+    assert OPPOSITE[action] not in offered(result)
+    assert "underfitting" not in kinds(result)  # a rate that is off is not "too small"
+
+
+def test_halving_a_rate_too_high_leaves_a_quiet_run_that_learns_more():
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "sgd", 3.0
+    before, _ = train(project, epochs=10)
+    (warning,) = warnings_of(before, "lr_too_high") or before.history[0]["warnings"][:1]
+    assert warning["action"] == "halve_lr" and warning["changes"] == {"learning_rate": 1.5}
+    after, _ = train(apply_remedy(project, "halve_lr", warning["changes"]), epochs=10)
+    assert kinds(after) == set()
+    assert after.history[-1]["val_accuracy"] > before.history[-1]["val_accuracy"]
