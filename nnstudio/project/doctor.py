@@ -71,7 +71,7 @@ OVERFIT_EPOCHS = 5  # ... at least this many epochs after it, while training imp
 BLOW_UP = 10.0  # an epoch's mean loss this many times the first batch's: the run blew up
 BLOW_UP_RISE = 1.0  # ... and at least this much above it (a loss near 0 may triple harmlessly)
 SPIKE = 2.0  # a smaller jump (twice the start, 0.5 above it) is a blow-up when units died
-DROPOUT_RATE = 0.3
+DROPOUT_RATE = 0.5  # after each hidden layer: lesson 12 measures it (validation loss 1 → 0.23)
 PATIENCE = 10  # epochs early stopping waits (the Hyperparameters dock's default)
 
 
@@ -229,10 +229,13 @@ def activation_edits(layers: list[dict], old: tuple[str, ...], new: str) -> list
 
 
 def dropout_edit(layers: list[dict], rate: float) -> list[Edit]:
-    """Dropout before the last layer (where it regularises most), unless one is there."""
-    if len(layers) < 2 or layers[-2].get("type") == "Dropout":
-        return []
-    return [Edit("insert", len(layers) - 1, layer={"type": "Dropout", "rate": rate})]
+    """A Dropout after each hidden Dense layer that has none yet (inserted from the end, so
+    the indices of the edits still to come stay right)."""
+    hidden = [i for i, layer in enumerate(layers[:-1]) if layer.get("type") == "Dense"]
+    wanted = [i for i in hidden if layers[i + 1].get("type") != "Dropout"]
+    return [
+        Edit("insert", i + 1, layer={"type": "Dropout", "rate": rate}) for i in reversed(wanted)
+    ]
 
 
 def initializer_edits(layers: list[dict], initializer: str) -> list[Edit]:

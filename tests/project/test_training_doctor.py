@@ -393,7 +393,11 @@ def test_overfitting_fixes_change_the_project():
     warning = HealthWarning("overfitting", "m").prescribe(FixContext(0.01))
     project = load_preset("spiral-mlp")
     with_dropout = fixed(project, warning.to_dict())
-    assert with_dropout.model["layers"][-2] == {"type": "Dropout", "rate": 0.3}
+    hidden = len(project.model["layers"]) - 1  # a Dropout(0.5) after each hidden layer
+    kinds_now = [layer["type"] for layer in with_dropout.model["layers"]]
+    assert kinds_now == ["Dense", "Dropout"] * hidden + ["Dense"]
+    assert with_dropout.model["layers"][1] == {"type": "Dropout", "rate": 0.5}
+    assert fixed(with_dropout, warning.to_dict()).model == with_dropout.model  # not twice
     (early,) = warning.more
     assert apply_remedy(project, early["action"], early["changes"]).training.early_stopping == 10
 
@@ -473,3 +477,37 @@ def test_halving_a_rate_too_high_leaves_a_quiet_run_that_learns_more():
     after, _ = train(apply_remedy(project, "halve_lr", warning["changes"]), epochs=10)
     assert kinds(after) == set()
     assert after.history[-1]["val_accuracy"] > before.history[-1]["val_accuracy"]
+
+
+@pytest.fixture(scope="module")
+def overfitting_run():
+    """Lesson 12's start (256-unit layers, 150 epochs, 140 noisy moons): it overfits."""
+    from nnstudio.project.lessons import load_lessons, set_up
+
+    project = set_up(next(lesson for lesson in load_lessons()[0] if lesson.id == "dropout"))
+    result, _ = train(project, epochs=150)
+    (warning,) = warnings_of(result, "overfitting")
+    return project, result, warning
+
+
+@pytest.mark.slow  # 150 epochs of 256-unit layers, twice
+def test_add_dropout_fixes_an_overfitting_network(overfitting_run):
+    project, before, warning = overfitting_run
+    assert warning["action"] == "add_dropout"
+    fixed = apply_remedy(project, "add_dropout", warning["changes"])
+    assert [layer["type"] for layer in fixed.model["layers"]] == [
+        "Dense", "Dropout", "Dense", "Dropout", "Dense",
+    ]  # fmt: skip
+    after, _ = train(fixed, epochs=150)
+    assert "overfitting" not in kinds(after)
+    assert after.history[-1]["val_loss"] < 0.4 < before.history[-1]["val_loss"]
+
+
+@pytest.mark.slow  # 150 epochs of 256-unit layers, twice
+def test_early_stopping_ends_the_run_before_it_overfits(overfitting_run):
+    project, _before, warning = overfitting_run
+    (early,) = warning["more"]
+    fixed = apply_remedy(project, early["action"], early["changes"])
+    after, _ = train(fixed, epochs=150)
+    assert after.stopped_reason == "early_stopping" and len(after.history) < 150
+    assert "overfitting" not in kinds(after)
