@@ -119,25 +119,25 @@ REMEDIES = {
             "Reset weights with {initializer} initialization",
             "initializer",
             resets_weights=True,
-        ),  # fmt: skip
+        ),
         Remedy(
             "reset_and_lower_lr",
             "Reset weights and lower the rate",
             "Reset weights and use rate {learning_rate}",
             "learning_rate",
             resets_weights=True,
-        ),  # fmt: skip
+        ),
         Remedy("switch_to_relu", "Switch to ReLU", sets="activation"),
         Remedy("switch_to_leaky_relu", "Switch to LeakyReLU", sets="activation"),
         Remedy(
             "halve_lr", "Halve the rate", "Halve the rate (to {learning_rate})", "learning_rate"
-        ),  # fmt: skip
+        ),
         Remedy(
             "raise_lr",
             "Raise the rate 10×",
             "Raise the rate 10× (to {learning_rate})",
             "learning_rate",
-        ),  # fmt: skip
+        ),
         Remedy("add_dropout", "Add Dropout", sets="dropout"),
         Remedy("early_stopping", "Turn on early stopping", sets="early_stopping"),
         Remedy("find_lr", "Find learning rate…"),
@@ -247,18 +247,26 @@ def initializer_edits(layers: list[dict], initializer: str) -> list[Edit]:
     ]
 
 
+def _activation_edits(layers: list[dict], new: str) -> list[Edit]:
+    """ReLU replaces sigmoid and tanh; LeakyReLU replaces ReLU."""
+    return activation_edits(layers, tuple(SQUASHING) if new == "relu" else ("relu",), new)
+
+
+#: How each setting a remedy ``sets`` on layers becomes edits (the others are training's).
+LAYER_EDITS = {
+    "activation": _activation_edits,
+    "initializer": initializer_edits,
+    "dropout": dropout_edit,
+}
+
+
 def layer_fix(layers: list[dict], action: str, changes: dict) -> Fix | None:
     """The edits to the network that ``action`` with ``changes`` makes, as one undoable fix
     (None when it changes no layer, e.g. a learning rate)."""
-    if "activation" in changes:
-        old = SQUASHING if changes["activation"] == "relu" else ("relu",)
-        edits = activation_edits(layers, tuple(old), changes["activation"])
-    elif "initializer" in changes:
-        edits = initializer_edits(layers, changes["initializer"])
-    elif "dropout" in changes:
-        edits = dropout_edit(layers, changes["dropout"])
-    else:
-        edits = []
+    setting = REMEDIES[action].sets
+    if setting not in LAYER_EDITS or changes.get(setting) is None:
+        return None
+    edits = LAYER_EDITS[setting](layers, changes[setting])
     return Fix(REMEDIES[action].button_text(changes), tuple(edits)) if edits else None
 
 
@@ -565,11 +573,13 @@ def _blow_up_rule(history: list[dict], start_loss: float | None) -> HealthWarnin
     rate = f"the learning rate {format_rate(lr)}" if lr else "the learning rate"
     times = f"{ratio:,.0f}×" if ratio >= BLOW_UP else f"{ratio:.1f}×"
     jump = f"from {start_loss:.3g} at the start to {loss:,.4g} in epoch {epoch} ({times})"
-    if not big:
-        what = (f"The loss jumped {jump} and right after it {death:.0%} of a layer's ReLU "
-                f"units died: {rate} is too high.")  # fmt: skip
-    else:
+    if big:
         what = f"The loss blew up {jump}: {rate} is far too high."
+    else:
+        what = (
+            f"The loss jumped {jump} and right after it {death:.0%} of a layer's ReLU units "
+            f"died: {rate} is too high."
+        )
     return HealthWarning(
         "blow_up",
         f"{what} The jump left the weights damaged (units that died in it stay dead), so a "
