@@ -156,7 +156,7 @@ def test_overfitting_fixes_add_dropout_and_early_stopping(qtbot, window):
     panel.set_warnings([warning])
     qtbot.mouseClick(fix_button(panel, "overfitting", "early_stopping"), Qt.MouseButton.LeftButton)
     assert window.hyperparameters.early_box.isChecked()
-    assert window.document.training.early_stopping is not None
+    assert window.document.training.early_stopping == 10  # the catalog's patience
 
 
 def test_dead_relus_switch_to_leaky_relu_and_halve_the_rate(qtbot, window):

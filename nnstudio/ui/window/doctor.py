@@ -97,6 +97,7 @@ class DoctorController:
             dock.learning_rate_box.setValue(settings["learning_rate"])
         if settings.get("early_stopping"):
             dock.early_box.setChecked(True)
+            dock.patience_box.setValue(int(settings["early_stopping"]))
 
     # -- the LR finder --------------------------------------------------------------------------
 
