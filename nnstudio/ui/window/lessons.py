@@ -31,6 +31,8 @@ from nnstudio.project.project_file import save_project
 from nnstudio.ui.panels.lessons import LessonsPanel
 
 WORK_FOLDER = "lesson-projects"  # the starting projects the window opens, one per lesson
+#: A lesson passed earlier and opened again starts afresh; its ✓ in the list stays.
+PASSED_BEFORE = "(You passed this lesson before: this is a fresh try.)"
 
 
 class LessonsController:
@@ -158,9 +160,11 @@ class LessonsController:
         if self.lesson is None:
             return None
         passed, message = lesson_files.check_own_work(self.lesson, self.state(), self.opened)
-        self.panel.set_check(passed, message)
-        if passed and not self.progress.get(self.lesson.id, {}).get("passed"):
+        passed_before = self.progress.get(self.lesson.id, {}).get("passed")
+        if passed and not passed_before:
             self._record(passed=True)
+        shown = message if passed or not passed_before else f"{PASSED_BEFORE} {message}"
+        self.panel.set_check(passed, shown)
         return passed, message
 
     def _record(self, **marks) -> None:
