@@ -511,3 +511,18 @@ def test_early_stopping_ends_the_run_before_it_overfits(overfitting_run):
     after, _ = train(fixed, epochs=150)
     assert after.stopped_reason == "early_stopping" and len(after.history) < 150
     assert "overfitting" not in kinds(after)
+
+
+def test_zero_weights_under_sigmoid_become_copies_and_are_named_symmetric():
+    """sigmoid(0) = 0.5 is not 0: the zero layers move, but every unit the same way, so the
+    doctor names the symmetry; the fix picks Glorot or He per layer ("auto") for sigmoid."""
+    zero_sigmoid = [{"type": "Dense", "units": 16, "activation": "sigmoid", "initializer": "zeros"}]
+    project = spiral(zero_sigmoid * 2 + [{"type": "Dense", "units": 3, "initializer": "zeros"}])
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "symmetric_init" and "layers 0–1" in warning["message"]
+    assert (warning["action"], warning["changes"]) == ("reinitialize", {"initializer": "auto"})
+    fixed = apply_remedy(project, warning["action"], warning["changes"])
+    assert {layer["initializer"] for layer in fixed.model["layers"]} == {"auto"}
+    after, _ = train(fixed, epochs=2)
+    assert not {"symmetric_init", "zero_init"} & kinds(after)
