@@ -99,9 +99,13 @@ def _from_project(args: argparse.Namespace) -> dict:
 def _from_model_file(args: argparse.Namespace) -> dict:
     """The range test's ingredients from a saved model and the dataset named on the line."""
     from nnstudio.cli import predict
+    from nnstudio.cli.train_options import TrainUsageError
     from nnstudio.engine.io import load_model
     from nnstudio.engine.optimizers import get_optimizer
 
+    given = [f"--{name}" for name in ("preset", "layers", "loss") if getattr(args, name, None)]
+    if given:
+        raise TrainUsageError(f"{given[0]} does not go with a model file: it has its network")
     args.model = args.project
     bundle = load_model(args.model)
     dataset = predict._dataset_for(args, bundle)

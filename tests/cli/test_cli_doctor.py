@@ -156,3 +156,5 @@ def test_lr_find_on_a_model_file_that_does_not_fit_the_data_is_one_line(tmp_path
     assert main(["lr-find", str(model), "--dataset", "spiral", "--classes", "3"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nnstudio: error:") and len(err.strip().splitlines()) == 1
+    assert main(["lr-find", str(model), "--layers", "Dense(4,relu),Dense(2)"]) == 2
+    assert "--layers does not go with a model file" in capsys.readouterr().err
