@@ -1,8 +1,12 @@
-"""``nnstudio lr-find``: the learning-rate range test on a project, a preset or options.
+"""``nnstudio lr-find``: the learning-rate range test on a project, a preset, options or a
+saved model.
 
-The project is described as for ``nnstudio train`` (train_options.py); the test runs on a
-fresh copy of its model (engine/fit/lr_finder.py) and prints the curve and the suggested rate,
-or with ``--json`` one object ``{"suggested_lr": ..., "lrs": [...], "losses": [...], ...}``.
+The project is described as for ``nnstudio train`` (train_options.py), or a model file
+(``nnstudio lr-find MODEL.nnz --dataset NAME``) gives the network; the test runs on a copy of
+it from fresh weights (engine/fit/lr_finder.py; ``--from-current`` keeps the weights, for
+fine-tuning) and prints the curve and the suggested rate, or with ``--json`` one object
+``{"suggested_lr": ..., "lrs": [...], "losses": [...], ...}``. A curve without a clear valley
+gets no suggestion (``"suggested_lr": null``) and an ``advice`` saying so.
 """
 
 from __future__ import annotations
@@ -26,11 +30,22 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
         prog="nnstudio lr-find",
         parents=[common, dataset_options],
         help="find a good learning rate (the learning-rate range test)",
-        description="Train a copy of the network for a few hundred batches while the learning "
-        "rate grows from 1e-7 to 10, and suggest the rate a tenth below where the loss is "
-        "lowest. The project's own weights are not touched.",
+        description="Train a copy of the network from fresh weights for a few hundred batches "
+        "while the learning rate grows from 1e-7 to 10, and suggest the rate a tenth below "
+        "where the loss is lowest. The project's or model file's own weights are not touched.",
     )
-    parser.add_argument("project", nargs="?", metavar="PROJECT.nnsproj", help="a project file")
+    parser.add_argument(
+        "project",
+        nargs="?",
+        metavar="PROJECT.nnsproj|MODEL.nnz",
+        help="a project file, or a model saved by nnstudio (then give --dataset)",
+    )
+    parser.add_argument(
+        "--from-current",
+        action="store_true",
+        help="start from the current weights (of a model file or a project's saved weights) "
+        "instead of fresh ones: for fine-tuning",
+    )
     parser.add_argument("--preset", metavar="NAME", help="a shipped preset, e.g. mnist-mlp")
     parser.add_argument("--layers", metavar="TEXT", help='e.g. "Dense(64,relu),Dense(3)"')
     parser.add_argument("--loss", help="default: the project's, or one that fits the dataset")
@@ -55,30 +70,78 @@ def _curve_lines(result, rows: int = 12) -> list[str]:
     ]
 
 
-def run_lr_find(args: argparse.Namespace) -> int:
+def _is_model_file(path: str | None) -> bool:
+    return bool(path) and path.lower().endswith(".nnz")
+
+
+def _from_project(args: argparse.Namespace) -> dict:
+    """The range test's ingredients from a project, a preset or options."""
     from nnstudio.cli.train import load_with_hint
     from nnstudio.cli.train_options import project_from_args
-    from nnstudio.engine.fit.lr_finder import find_lr
     from nnstudio.project import finish_project
 
     project = project_from_args(args)
     dataset = load_with_hint(project.load_dataset, download=args.download)
     finish_project(project, dataset)
-    model = project.build_model(dataset)
+    training = project.training
+    return {
+        "model": project.build_model(dataset),
+        "loss": project.make_loss(),
+        "optimizer": project.make_optimizer(),
+        "optimizer_name": training.optimizer,
+        "x": dataset.x_train,
+        "y": dataset.y_train,
+        "batch_size": training.batch_size,
+        "seed": training.seed,
+    }
+
+
+def _from_model_file(args: argparse.Namespace) -> dict:
+    """The range test's ingredients from a saved model and the dataset named on the line."""
+    from nnstudio.cli import predict
+    from nnstudio.cli.train_options import TrainUsageError
+    from nnstudio.engine.io import load_model
+    from nnstudio.engine.optimizers import get_optimizer
+
+    given = [f"--{name}" for name in ("preset", "layers", "loss") if getattr(args, name, None)]
+    if given:
+        raise TrainUsageError(f"{given[0]} does not go with a model file: it has its network")
+    args.model = args.project
+    bundle = load_model(args.model)
+    dataset = predict._dataset_for(args, bundle)
+    predict._check_fits(bundle, dataset, args.model)
+    name = args.optimizer or "adam"
+    return {
+        "model": bundle.model,
+        "loss": bundle.make_loss(),
+        "optimizer": get_optimizer(name),
+        "optimizer_name": name,
+        "x": predict._fit_inputs(dataset.x_train, dataset, bundle),
+        "y": dataset.y_train,
+        "batch_size": args.batch_size or 32,
+        "seed": args.seed or 0,
+    }
+
+
+def run_lr_find(args: argparse.Namespace) -> int:
+    from nnstudio.engine.fit.lr_finder import find_lr
+
+    parts = _from_model_file(args) if _is_model_file(args.project) else _from_project(args)
     started = time.perf_counter()
     result = find_lr(
-        model,
-        project.make_loss(),
-        project.make_optimizer(),
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=project.training.batch_size,
+        parts["model"],
+        parts["loss"],
+        parts["optimizer"],
+        parts["x"],
+        parts["y"],
+        batch_size=parts["batch_size"],
         steps=max(args.steps, 10),
-        seed=project.training.seed,
+        seed=parts["seed"],
+        from_current=args.from_current,
     )
     record = {
         **result.to_dict(),
-        "optimizer": project.training.optimizer,
+        "optimizer": parts["optimizer_name"],
         "seconds": time.perf_counter() - started,
     }
     if args.json:
@@ -86,12 +149,22 @@ def run_lr_find(args: argparse.Namespace) -> int:
         first = {"suggested_lr": record.pop("suggested_lr"), "lrs": record.pop("lrs")}
         print(json.dumps({**first, "losses": record.pop("losses"), **record}, allow_nan=False))
         return EXIT_OK
-    lines = [f"Learning-rate range test ({project.training.optimizer}, {len(result.lrs)} batches):"]
+    start = "the current weights" if args.from_current else "fresh weights"
+    lines = [
+        f"Learning-rate range test ({parts['optimizer_name']}, {len(result.lrs)} batches, "
+        f"from {start}):"
+    ]
     lines += _curve_lines(result)
-    lines.append(
+    lines.append(_verdict(result))
+    print("\n".join(lines), file=sys.stdout, flush=True)
+    return EXIT_OK
+
+
+def _verdict(result) -> str:
+    if result.suggested_lr is None:
+        return result.advice
+    return (
         f"Suggested learning rate: {format_rate(float(f'{result.suggested_lr:.2g}'))} "
         f"(a tenth of {format_rate(float(f'{result.min_loss_lr:.2g}'))}, where the smoothed "
         f"loss was lowest). Train with --lr {result.suggested_lr:.2g}."
     )
-    print("\n".join(lines), file=sys.stdout, flush=True)
-    return EXIT_OK

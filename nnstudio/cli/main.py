@@ -8,6 +8,7 @@ bench run headless.
     nnstudio explain MODEL.nnz --dataset NAME --index I [--json]
     nnstudio bench
     nnstudio lr-find PROJECT.nnsproj | --preset NAME | --dataset NAME --layers ... [--json]
+    nnstudio lr-find MODEL.nnz --dataset NAME [--from-current] [--json]
     nnstudio sweep PROJECT.nnsproj | --preset NAME | ... --grid SPEC | --random N --ranges SPEC
     nnstudio export MODEL.nnz --format onnx|python --out FILE
     nnstudio import MODEL.onnx --out MODEL.nnz

@@ -406,7 +406,8 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
         raise TrainUsageError("early stopping needs validation data: add --val-split 0.1")
     from nnstudio.project.doctor import TrainingDoctor
 
-    doctor = progress.doctor = TrainingDoctor()  # first: it adds health to each epoch's report
+    # First: it adds health to each epoch's report (the optimizer: a blow-up's fix rate).
+    doctor = progress.doctor = TrainingDoctor(optimizer=optimizer, earlier=history or ())
     callbacks = [doctor, progress, *extra]
     return fit(
         model,

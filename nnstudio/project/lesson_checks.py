@@ -8,7 +8,9 @@ evaluation of the latest run's model and, for questions, the learner's answer. N
 the window and ``nnstudio lessons check`` fill the same state.
 
 Checks about the network or the settings read the latest finished run's (what actually
-produced the numbers), or the current project before any run.
+produced the numbers), or the current project before any run and once it was edited after
+the run: then the check follows every edit, and the run's numbers, made by another network,
+no longer count until the edited one is trained.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class RunRecord:
     settings: dict
     model_config: dict
     weight_spread: float | None = None  # std of every weight matrix, after training
+    dataset: str | None = None  # the dataset's name, when known
 
 
 @dataclass
@@ -51,12 +54,27 @@ class LessonState:
     def latest(self) -> RunRecord | None:
         return self.runs[-1] if self.runs else None
 
-    def trained_layers(self) -> list[dict]:
+    @property
+    def edited_since_run(self) -> bool:
+        """Whether the network or the training settings changed after the latest run."""
         run = self.latest
+        if run is None:
+            return False
+        now = vars(self.project.training)
+        changed = any(now.get(key) != value for key, value in run.settings.items() if key in now)
+        return changed or run.model_config.get("layers") != self.project.model.get("layers")
+
+    def _trained(self) -> RunRecord | None:
+        """The run whose network and settings the checks read: the latest, unless edited."""
+        return None if self.edited_since_run else self.latest
+
+    def trained_layers(self) -> list[dict]:
+        run = self._trained()
         return (run.model_config if run else self.project.model).get("layers", [])
 
     def trained_settings(self) -> dict:
-        return dict(self.latest.settings) if self.latest else dict(vars(self.project.training))
+        run = self._trained()
+        return dict(run.settings) if run else dict(vars(self.project.training))
 
 
 def weight_spread(parameters: dict) -> float | None:
@@ -86,6 +104,7 @@ EVALUATION_WORDS = {
     "r2": "test R²",
 }
 NO_RUN = "No finished run yet: press Train and let it finish."
+EDITED = "You changed the network or the settings after the last run: train again to measure it."
 
 
 def _number(value: float) -> str:
@@ -140,6 +159,8 @@ def final_metric(check: dict, state: LessonState) -> Result:
     run = state.latest
     if run is None or not run.history:
         return False, NO_RUN
+    if state.edited_since_run:
+        return False, EDITED
     name = METRIC_WORDS[check["metric"]]
     return _bound_result(name, run.history[-1].get(check["metric"]), check, "after the last run")
 
@@ -149,6 +170,8 @@ def evaluation_metric(check: dict, state: LessonState) -> Result:
     name = EVALUATION_WORDS[check["metric"]]
     if report is None:
         return False, f"{NO_RUN} Then the test split is evaluated for {name}."
+    if state.edited_since_run:
+        return False, EDITED
     metric = check["metric"]
     if metric.startswith(("macro_", "min_")) or metric == "accuracy":
         if "per_class" not in report:
@@ -199,6 +222,26 @@ def layer_count(check: dict, state: LessonState) -> Result:
     if high is not None and count > high:
         return False, f"The network has {count} {kind} layer(s); it may have at most {high}."
     return True, f"The network has {count} {kind} layer(s)."
+
+
+def _applies(layer: dict, activation: str) -> bool:
+    """Whether the layer applies ``activation``: as its own (Dense, Conv2D), as an Activation
+    layer's function, or as the standalone layer of that name (Sigmoid after a BatchNorm)."""
+    if layer.get("type") == "Activation":
+        return layer.get("function") == activation
+    standalone = activation.replace("_", "").lower()
+    return layer.get("activation") == activation or layer.get("type", "").lower() == standalone
+
+
+def activation_count(check: dict, state: LessonState) -> Result:
+    name = check["activation"]
+    count = sum(_applies(layer, name) for layer in state.trained_layers())
+    if count < check["at_least"]:
+        return (
+            False,
+            f"The network applies {name} {count} times; it needs at least {check['at_least']}.",
+        )
+    return True, f"The network applies {name} {count} times."
 
 
 def training_setting(check: dict, state: LessonState) -> Result:
@@ -368,6 +411,9 @@ KINDS: dict[str, Kind] = {
     "max_hidden_units": Kind(max_hidden_units, {"at_most": _number_field}, {}),
     "layer_setting": Kind(layer_setting, {"setting": _text}, CHOICES),
     "layer_count": Kind(layer_count, {"type": _text}, BOUNDS),
+    "activation_count": Kind(
+        activation_count, {"activation": _text, "at_least": _number_field}, {}
+    ),
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})

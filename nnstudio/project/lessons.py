@@ -66,6 +66,7 @@ class Lesson:
     answer_prompt: str | None = None  # lessons that ask a question: what the answer box says
     path: Path | None = None
     needs: set = field(default_factory=set)  # "evaluation", "weights", "answer"
+    datasets: set = field(default_factory=set)  # what it works on (see lesson_datasets)
 
     @property
     def steps(self) -> list[dict]:
@@ -167,6 +168,7 @@ def lesson_from_dict(data) -> Lesson:
     if "answer" in lesson.needs and lesson.answer_prompt is None:
         raise LessonError("field 'answer': this check reads the learner's answer; add a prompt")
     apply_solution(set_up(lesson), lesson)  # a start or a step that does not build fails here
+    lesson.datasets = lesson_datasets(lesson)
     return lesson
 
 
@@ -275,6 +277,48 @@ def solution_answer(lesson: Lesson, state: LessonState) -> str | None:
 def check(lesson: Lesson, state: LessonState) -> tuple[bool, str]:
     """(passed, message): whether the state meets the task, said in plain words."""
     return evaluate_check(lesson.check, state)
+
+
+NOT_YOUR_WORK = (
+    "The project met this check before you began: do the task on the lesson's own project "
+    "(Set up opens it) and train it."
+)
+
+
+def lesson_datasets(lesson: Lesson) -> set[str]:
+    """The datasets the lesson works on: its start's, and any its solution switches to."""
+    names = {set_up(lesson).dataset.name}
+    return names | {
+        step["dataset"]["name"] for step in lesson.steps if "name" in step.get("dataset", {})
+    }
+
+
+def check_own_work(lesson: Lesson, state: LessonState, opened: Project | None) -> tuple[bool, str]:
+    """:func:`check` for the learner's own work: ``state.runs`` are the runs since the lesson
+    was opened or set up, ``opened`` the project as it was then. The project must be on the
+    lesson's data, and a project that already met the check (the last lesson's, say) passes
+    only after an edit or a run of the learner's."""
+    names = lesson.datasets or lesson_datasets(lesson)
+    used = {state.project.dataset.name} | {run.dataset for run in state.runs if run.dataset}
+    if not used <= names:
+        other = sorted(used - names)[0]
+        return False, (
+            f"This lesson works on the {' or '.join(sorted(names))} data, not {other}: "
+            "press Set up to open its starting project."
+        )
+    passed, message = check(lesson, state)
+    if passed and not state.runs and opened is not None and _same_work(opened, state.project):
+        return False, NOT_YOUR_WORK
+    return passed, message
+
+
+def _same_work(before: Project, now: Project) -> bool:
+    """Whether nothing a check reads changed: the network, the training, the data."""
+    return (
+        before.model.get("layers") == now.model.get("layers")
+        and vars(before.training) == vars(now.training)
+        and before.dataset == now.dataset
+    )
 
 
 # -- progress -----------------------------------------------------------------------------------

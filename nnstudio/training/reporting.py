@@ -125,7 +125,8 @@ def make_job(
         "model": model,
         "loss": loss,
         "optimizer": optimizer,
-        "doctor": TrainingDoctor(),  # layer health and warnings in each epoch's report
+        # Layer health and warnings in each epoch's report; the optimizer: a blow-up's fix rate.
+        "doctor": TrainingDoctor(optimizer=optimizer, earlier=history or ()),
         "dataset": dataset,
         "x": dataset.x_train,
         "y": dataset.y_train,

@@ -34,9 +34,9 @@ class TimedDoctor(TrainingDoctor):
 
     seconds = 0.0
 
-    def before_update(self, model):
+    def before_update(self, model, loss=None):
         started = time.perf_counter()
-        super().before_update(model)
+        super().before_update(model, loss)
         self.seconds += time.perf_counter() - started
 
     def after_update(self, model):
@@ -99,6 +99,6 @@ def test_lr_finder_under_10_seconds_on_the_mnist_mlp(mnist_mlp):
     seconds = time.perf_counter() - started
     print(
         f"\nLR finder on the MNIST MLP: {seconds:.2f} s, {len(result.lrs)} batches, "
-        f"suggested {result.suggested_lr:.3g} ({result.stopped})"
+        f"suggested {result.suggested_lr or float('nan'):.3g} ({result.stopped})"
     )
     assert seconds < 10

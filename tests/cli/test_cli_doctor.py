@@ -66,8 +66,18 @@ def test_train_json_names_vanishing_gradients_with_a_fix(capsys):
     assert main(["train", *MOONS, "--layers", SIGMOID_8, "--epochs", "2", "--json"]) == 0
     *epochs, _final = json_lines(capsys.readouterr().out)
     warning = next(w for w in epochs[-1]["warnings"] if w["kind"] == "vanishing_gradient")
-    assert set(warning) == {"layer", "kind", "message", "fix"}
+    assert set(warning) == {
+        "layer",
+        "kind",
+        "message",
+        "fix",
+        "action",
+        "changes",
+        "explains",
+        "more",
+    }
     assert "ReLU or BatchNorm" in warning["fix"]
+    assert (warning["action"], warning["changes"]) == ("switch_to_relu", {"activation": "relu"})
 
 
 def test_train_text_shows_each_warning_once(capsys):
@@ -87,6 +97,64 @@ def test_a_blow_up_ends_with_the_doctors_words(capsys, json_flag):
         (warning,) = final["warnings"]
         assert warning["kind"] == "nan"
         assert "learning rate is too high" in warning["message"]
-        assert warning["fix"].startswith("Halve the learning rate")
+        assert "fresh weights" in warning["fix"]
+        assert warning["action"] == "reset_and_lower_lr"
+        assert warning["changes"] == {"learning_rate": 0.01}  # SGD's own default
     else:
         assert "too large" in captured.err
+
+
+def test_train_json_names_a_zero_initialized_network_by_its_initializer(tmp_path, capsys):
+    """Lesson 2's start from the command line: one warning, the cause, with its fix."""
+    project = load_preset("2d-classifier")
+    for layer in project.model["layers"]:
+        layer["initializer"] = "zeros"
+    path = save_project(project, tmp_path / "zeros.nnsproj")
+    assert main(["train", str(path), "--epochs", "3", "--json"]) == 0
+    *epochs, _final = json_lines(capsys.readouterr().out)
+    for record in epochs:
+        (warning,) = record["warnings"]
+        assert warning["kind"] == "zero_init"
+        assert warning["action"] == "reinitialize"
+        assert warning["changes"] == {"initializer": "he"}
+        assert warning["explains"]  # the dead units, folded under their cause
+
+
+def test_train_json_names_an_adam_blow_up_and_the_rate_to_restart_with(capsys):
+    args = ["train", "--preset", "2d-classifier", "--optimizer", "adam", "--lr", "10"]
+    assert main([*args, "--epochs", "3", "--json"]) == 0
+    *epochs, _final = json_lines(capsys.readouterr().out)
+    (warning,) = epochs[-1]["warnings"]
+    assert warning["kind"] == "blow_up"
+    assert (warning["action"], warning["changes"]) == (
+        "reset_and_lower_lr",
+        {"learning_rate": 0.001},
+    )
+
+
+def test_lr_find_on_a_trained_model_file_starts_from_fresh_weights(tmp_path, capsys):
+    """The model file's trained weights stay out of it unless asked: a sensible rate from fresh
+    weights, and from the current ones no suggestion (it used to say 1e-7)."""
+    model = tmp_path / "circle.nnz"
+    assert main(["train", "--preset", "2d-classifier", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["lr-find", str(model), "--dataset", "circle", "--json"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert 1e-3 < fresh["suggested_lr"] < 1.0 and fresh["from_current"] is False
+    assert main(["lr-find", str(model), "--dataset", "circle", "--from-current", "--json"]) == 0
+    current = json.loads(capsys.readouterr().out)
+    assert current["suggested_lr"] is None and current["from_current"] is True
+    assert "no valley" in current["advice"]
+    assert main(["lr-find", str(model), "--dataset", "circle", "--from-current"]) == 0
+    assert "test from fresh weights" in capsys.readouterr().out
+
+
+def test_lr_find_on_a_model_file_that_does_not_fit_the_data_is_one_line(tmp_path, capsys):
+    model = tmp_path / "circle.nnz"
+    assert main(["train", "--preset", "2d-classifier", "--epochs", "1", "--out", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["lr-find", str(model), "--dataset", "spiral", "--classes", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nnstudio: error:") and len(err.strip().splitlines()) == 1
+    assert main(["lr-find", str(model), "--layers", "Dense(4,relu),Dense(2)"]) == 2
+    assert "--layers does not go with a model file" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """The learning-rate range test: it leaves the model and the optimizer exactly as they were,
 works for every optimizer, and suggests a rate in a sensible range on toy sets."""
 
+import copy
 import doctest
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from nnstudio.data.catalog import load_dataset
 from nnstudio.engine.fit import lr_finder
-from nnstudio.engine.fit.lr_finder import find_lr, suggest
+from nnstudio.engine.fit.lr_finder import find_lr, has_valley, suggest
 from nnstudio.engine.layers import Dense, Dropout
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import OPTIMIZERS, SGD, Adam, get_optimizer
@@ -117,3 +118,46 @@ def test_bad_ranges_fail_at_once():
         find_lr(model_for(data), CE, Adam(), data.x_train, data.y_train, start_lr=1, end_lr=0.1)
     with pytest.raises(ValueError, match="steps"):
         find_lr(model_for(data), CE, Adam(), data.x_train, data.y_train, steps=3)
+
+
+def trained_circle_model():
+    """The 2-D classifier preset trained to the end (the circle solved, the loss near zero)."""
+    from nnstudio.project import load_preset
+
+    project = load_preset("2d-classifier")
+    data = project.load_dataset()
+    model = project.build_model(data)
+    project.fit(model, data)
+    return model, data
+
+
+def test_starts_from_fresh_weights_unless_told_otherwise():
+    """On a trained model the test runs as a new run would: the same curve as on the same
+    network freshly initialized with the seed, and a sensible rate."""
+    model, data = trained_circle_model()
+    result = find_lr(model, CE, Adam(), data.x_train, data.y_train, steps=150, seed=3)
+    fresh = copy.deepcopy(model)
+    fresh.reset_parameters(3)
+    expected = find_lr(fresh, CE, Adam(), data.x_train, data.y_train, steps=150, seed=3,
+                       from_current=True)  # fmt: skip
+    assert result.losses == expected.losses
+    assert result.from_current is False and expected.from_current is True
+    assert 1e-4 < result.suggested_lr < 1.0
+
+
+def test_trained_weights_give_no_valley_and_no_suggestion():
+    """From the current, trained weights the loss is already at its floor and its "minimum" is
+    noise at the start of the range: no rate is read off it (it used to suggest 1e-7)."""
+    model, data = trained_circle_model()
+    result = find_lr(model, CE, Adam(), data.x_train, data.y_train, from_current=True)
+    assert result.suggested_lr is None
+    assert "no valley" in result.advice
+
+
+def test_has_valley_wants_a_clear_fall_past_the_start_of_the_range():
+    lrs = np.logspace(-7, 1, 81)
+    dip = 1.0 + 0.5 * np.exp(-((np.log10(lrs) + 2) ** 2)) * -1  # lowest at 1e-2, half its start
+    assert has_valley(lrs, dip)
+    assert not has_valley(lrs, np.full_like(lrs, 0.3))  # flat
+    early = 1.0 - 0.5 * np.exp(-((np.log10(lrs) + 6.9) ** 2) * 20)  # lowest at the start
+    assert not has_valley(lrs, early)

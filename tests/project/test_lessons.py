@@ -1,6 +1,7 @@
 """Lessons: the shipped files, their checks on the start and on their own solution, the check
 kinds one by one, malformed files and the progress file."""
 
+import copy
 import json
 
 import pytest
@@ -9,8 +10,11 @@ from nnstudio.project import lesson_checks as checks
 from nnstudio.project.lesson_checks import LessonState, RunRecord, validate_check
 from nnstudio.project.lesson_runner import run_check
 from nnstudio.project.lessons import (
+    NOT_YOUR_WORK,
     LessonError,
     apply_solution,
+    apply_step,
+    check_own_work,
     load_lesson,
     load_lessons,
     load_progress,
@@ -201,6 +205,21 @@ def test_final_metric_reads_the_last_epoch_of_the_latest_run():
     assert _ok(check, state)
 
 
+def test_metrics_of_a_run_no_longer_count_once_the_network_was_edited():
+    """Lesson 2: the initializers changed after a run of zeros: the check says so at once
+    (train again), rather than waiting for the next run's end."""
+    check = {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.9}
+    trained = _project()
+    state = LessonState(trained, runs=[_run(trained, history=[{"val_accuracy": 0.95}])])
+    assert _ok(check, state)
+    state.project = _project([{"type": "Dense", "units": 8, "initializer": "he"},
+                              {"type": "Dense", "units": 2}])  # fmt: skip
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "train again" in message
+    state.project = _project(learning_rate=0.5)
+    assert not checks.evaluate_check(check, state)[0]
+
+
 def test_evaluation_metric_reads_the_report():
     report = {
         "accuracy": 0.9,
@@ -224,7 +243,10 @@ def test_structure_checks_read_the_network_the_latest_run_trained():
     )
     check = {"kind": "max_hidden_units", "at_most": 8}
     assert _ok(check, LessonState(small))  # before a run: the project itself
-    assert not _ok(check, LessonState(small, runs=[_run(big)]))  # the run used 64 units
+    assert not _ok(check, LessonState(big, runs=[_run(big)]))  # the run used 64 units
+    # Edited after the run: the check follows the edit at once, not only at the next run's end.
+    edited = LessonState(small, runs=[_run(big)])
+    assert edited.edited_since_run and _ok(check, edited)
     assert _ok(
         {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}, LessonState(small)
     )
@@ -302,3 +324,96 @@ def test_all_passes_only_when_every_part_does_and_names_what_is_missing():
     assert not passed and "Validation accuracy is 0.5" in message and "hidden units" not in message
     state.runs.append(_run(history=[{"val_accuracy": 0.95}]))
     assert checks.evaluate_check(check, state)[0]
+
+
+def test_only_the_learners_own_work_on_the_lessons_data_passes():
+    lessons, _ = load_lessons()
+    forward = next(lesson for lesson in lessons if lesson.id == "forward-pass")
+    assert forward.datasets == {"circle"}
+    solved = apply_solution(set_up(forward), forward)
+    good = [{"val_accuracy": 0.99}]
+    run = RunRecord(good, "completed", dict(vars(solved.training)), solved.model, dataset="circle")
+    assert check_own_work(forward, LessonState(solved, runs=[run]), opened=set_up(forward))[0]
+    # The same run on another lesson's moons: not this lesson's task.
+    moons = RunRecord(good, "completed", dict(vars(solved.training)), solved.model, dataset="moons")
+    passed, message = check_own_work(forward, LessonState(solved, runs=[moons]), opened=None)
+    assert not passed and "circle" in message and "Set up" in message
+    # A project that met a structure-only check when the lesson was opened: not the learner's.
+    structure = copy.deepcopy(forward)
+    structure.check = {"kind": "layer_setting", "setting": "activation", "not_in": ["linear"]}
+    passed, message = check_own_work(structure, LessonState(solved), opened=solved)
+    assert not passed and message == NOT_YOUR_WORK
+    assert check_own_work(structure, LessonState(solved), opened=set_up(forward))[0]  # edited
+
+
+def test_activation_count_finds_the_sigmoid_in_either_place():
+    """Dense(sigmoid), or Dense → BatchNorm → Sigmoid (the usual order, lesson 13)."""
+    check = {"kind": "activation_count", "activation": "sigmoid", "at_least": 2}
+    fused = _project([{"type": "Dense", "units": 4, "activation": "sigmoid"}] * 2)
+    apart = _project([{"type": "Dense", "units": 4}, {"type": "BatchNorm"}, {"type": "Sigmoid"},
+                      {"type": "Activation", "function": "sigmoid"}])  # fmt: skip
+    assert _ok(check, LessonState(fused)) and _ok(check, LessonState(apart))
+    assert not _ok(check, LessonState(_project()))  # ReLU only
+
+
+# -- what the lesson texts promise, measured ----------------------------------------------------
+
+
+def _lesson(lesson_id):
+    return next(lesson for lesson in load_lessons()[0] if lesson.id == lesson_id)
+
+
+def _last_epoch(lesson_id, step=None, solution=False):
+    from nnstudio.project.lesson_runner import train_project
+
+    lesson = _lesson(lesson_id)
+    project = set_up(lesson)
+    if solution:
+        project = apply_solution(project, lesson)
+    if step:
+        project = apply_step(project, step)
+    record, _model = train_project(project, project.load_dataset())
+    return record.history
+
+
+def test_lesson_losses_start_is_above_the_guess_as_its_text_says():
+    """04: one epoch at 1e-4 leaves the random weights' loss near 1.7, above ln 3."""
+    (epoch,) = _last_epoch("losses")
+    assert 1.5 < epoch["val_loss"] < 1.9 and epoch["val_accuracy"] < 0.1
+    text = " ".join(_lesson("losses").explanation)
+    assert "1.7" in text and "stays near that guess" not in text
+
+
+def test_lesson_architecture_one_layer_is_slow_not_impossible():
+    """01: one hidden layer of 64 stays near 67 % in the lesson's 50 epochs; two pass 90 %."""
+    one = [{"type": "Dense", "units": 64, "activation": "relu"}, {"type": "Dense", "units": 2}]
+    assert _last_epoch("architecture", {"layers": one})[-1]["val_accuracy"] < 0.8
+    assert _last_epoch("architecture", solution=True)[-1]["val_accuracy"] >= 0.9
+    assert "one layer is not enough" not in " ".join(_lesson("architecture").hints).lower()
+
+
+def test_lesson_backpropagation_gradient_shrinks_thousands_of_times():
+    """05: the first layer's gradient in the first epoch, against the last layer's."""
+    norms = [row["grad_norm"] for row in _last_epoch("backpropagation")[0]["health"].values()]
+    assert norms[0] / norms[-1] < 1e-3
+    text = " ".join(_lesson("backpropagation").explanation)
+    assert "Wᵀ" in text and "at most 0.25⁶" in text
+
+
+def test_lesson_adam_compares_each_optimizer_at_its_own_rates():
+    """07: Adam at 0.001 is no faster than SGD at 0.01 (70 %); at 0.01 it passes 90 %."""
+    slow = {"training": {"optimizer": "adam", "learning_rate": 0.001}}
+    assert _last_epoch("adam", slow)[-1]["val_accuracy"] < 0.8
+    assert _last_epoch("adam", solution=True)[-1]["val_accuracy"] >= 0.9
+    assert "at the same learning rate" not in " ".join(_lesson("adam").explanation)
+
+
+def test_lesson_batch_norm_goes_before_the_sigmoid_and_keeps_the_gradient():
+    """13: Dense → BatchNorm → Sigmoid in the solution; the first layer's gradient stays within
+    a few times of the last layer's (without BatchNorm: about 1/14,000)."""
+    layers = apply_solution(set_up(_lesson("batch-norm")), _lesson("batch-norm")).model["layers"]
+    kinds = [layer["type"] for layer in layers]
+    assert all(kinds[i + 1] == "Sigmoid" for i, kind in enumerate(kinds) if kind == "BatchNorm")
+    health = _last_epoch("batch-norm", solution=True)[0]["health"]
+    norms = [row["grad_norm"] for name, row in health.items() if name.endswith("Dense")]
+    assert norms[0] / norms[-1] > 0.1

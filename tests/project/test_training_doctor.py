@@ -13,7 +13,15 @@ from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import SGD
 from nnstudio.project import list_presets, load_preset
-from nnstudio.project.doctor import FIXES, HealthWarning, TrainingDoctor, diagnose
+from nnstudio.project.doctor import (
+    FIXES,
+    REMEDIES,
+    FixContext,
+    HealthWarning,
+    TrainingDoctor,
+    apply_remedy,
+    diagnose,
+)
 
 MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model", "mnist-784-128-10"}
 
@@ -26,11 +34,12 @@ def train(project, epochs, dataset=None, model_hook=None):
         model_hook(model)
     config = project.fit_config()
     config.epochs = epochs
-    doctor = TrainingDoctor()
+    optimizer = project.make_optimizer()
+    doctor = TrainingDoctor(optimizer=optimizer)
     result = fit(
         model,
         project.make_loss(),
-        project.make_optimizer(),
+        optimizer,
         dataset.x_train,
         dataset.y_train,
         config,
@@ -171,7 +180,10 @@ def test_sgd_at_rate_50_blows_up_and_says_the_rate_is_too_high():
     assert warning["kind"] == "nan"
     assert "learning rate is too high" in warning["message"]
     assert "at epoch 1, batch" in warning["message"]
-    assert warning["fix"].startswith("Halve the learning rate")
+    assert "fresh weights" in warning["fix"]
+    # SGD's own default rate, in one click with fresh weights (the last ones are damaged).
+    assert warning["action"] == "reset_and_lower_lr"
+    assert warning["changes"] == {"learning_rate": 0.01}
 
 
 def test_a_tiny_dataset_with_a_big_network_overfits():
@@ -208,7 +220,9 @@ def test_rules_for_rates_exploding_gradients_and_underfitting():
     history = [{"epoch": e, "loss": 1.0, "val_loss": None, "accuracy": 0.3, "lr": 1e-9}
                for e in range(1, 11)]  # fmt: skip
     tiny = {"0 Dense": row(ratio=1e-8), "1 Dense": row(ratio=1e-8, activation="linear")}
-    assert {w.kind for w in diagnose(tiny, history)} == {"lr_too_low", "underfitting"}
+    # Stalled with tiny steps: the rate is too low (once), not a network too small.
+    (low,) = diagnose(tiny, history)
+    assert low.kind == "lr_too_low" and "stopped falling" in low.explains[0]
     huge = {"0 Dense": row(ratio=0.9), "1 Dense": row(activation="linear")}
     (high,) = [w for w in diagnose(huge, history[:1]) if w.kind == "lr_too_high"]
     assert "90%" in high.message and high.fix == FIXES["lr_too_high"]
@@ -224,4 +238,291 @@ def test_warning_dict_has_the_documented_keys():
         "kind": "dead_relu",
         "message": "message",
         "fix": FIXES["dead_relu"],
+        "action": None,
+        "changes": {},
+        "explains": [],
+        "more": [],
     }
+
+
+# -- causes before symptoms ---------------------------------------------------------------------
+
+ZERO_RELU = [
+    {"type": "Dense", "units": 16, "activation": "relu", "initializer": "zeros"},
+    {"type": "Dense", "units": 16, "activation": "relu", "initializer": "zeros"},
+    {"type": "Dense", "units": 3, "initializer": "zeros"},
+]
+
+
+def test_a_zero_initialized_network_is_told_its_initializer_first():
+    """Lesson 2's start: one warning, naming the initializer, that folds the dead units; no
+    step ratio against weights of zero, no "the rate is too high", no "too small"."""
+    result, _ = train(spiral(ZERO_RELU, learning_rate=0.01), epochs=3)
+    for epoch in result.history:
+        (warning,) = epoch["warnings"]
+        assert warning["kind"] == "zero_init"
+        assert warning["layer"] == "0 Dense"
+        assert "all-zero weights" in warning["message"]
+        assert warning["action"] == "reinitialize"
+        assert warning["changes"] == {"initializer": "he"}
+        assert any("never fire" in symptom for symptom in warning["explains"])
+        assert all(row["update_ratio"] is None for row in epoch["health"].values())
+        assert epoch["health"]["0 Dense"]["zero_weights"] is True
+
+
+def test_units_that_start_as_copies_are_named_symmetric():
+    def constant_start(model):
+        for layer in model.layers[:2]:
+            layer.params["W"][:] = 0.1  # every unit the same, not zero
+
+    layers = [{"type": "Dense", "units": 16, "activation": "tanh"}] * 2 + [
+        {"type": "Dense", "units": 3}
+    ]
+    project = spiral(layers)
+    project.model["layers"][-1] = {"type": "Dense", "units": 3, "initializer": "zeros"}
+    result, _ = train(project, epochs=2, model_hook=constant_start)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "symmetric_init"
+    assert "same weights" in warning["message"]
+    assert warning["action"] == "reinitialize"
+    assert result.history[-1]["health"]["0 Dense"]["identical_units"] is True
+
+
+def test_a_healthy_network_has_no_zero_or_symmetric_layers():
+    result, _ = train(load_preset("spiral-mlp"), epochs=1)
+    for row in result.history[0]["health"].values():
+        assert row["zero_weights"] in (False, None) and row["identical_units"] in (False, None)
+
+
+def test_adam_at_rate_10_is_a_blow_up_that_folds_the_dead_units():
+    """The loss jumps far above its start and the jump kills most ReLU units: the doctor says
+    blow-up (not "use LeakyReLU") and offers fresh weights at Adam's own rate."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    result, _ = train(project, epochs=3)
+    assert result.stopped_reason == "completed"  # no NaN: the loss came back down, dead
+    for epoch in result.history:
+        (warning,) = epoch["warnings"]
+        assert warning["kind"] == "blow_up"
+        assert "blew up" in warning["message"] and "epoch 1" in warning["message"]
+        assert warning["action"] == "reset_and_lower_lr"
+        assert warning["changes"] == {"learning_rate": 0.001}
+    assert any("never fire" in s for s in result.history[-1]["warnings"][0]["explains"])
+
+
+def test_vanishing_gradients_without_sigmoid_offer_no_switch_to_relu():
+    """A LeakyReLU network told "Switch to ReLU" would be sent back where it came from."""
+    leaky = {
+        "0 Dense": row(grad=1e-9, activation="leaky_relu"),
+        "1 Dense": row(grad=1.0, activation="linear"),
+    }
+    (warning,) = diagnose(leaky, [{"epoch": 1, "loss": 1.0, "lr": 0.01}])
+    assert warning.kind == "vanishing_gradient"
+    assert warning.action is None and "BatchNorm" in warning.fix
+    sigmoid = dict(leaky, **{"0 Dense": row(grad=1e-9, activation="sigmoid")})
+    (warning,) = diagnose(sigmoid, [{"epoch": 1, "loss": 1.0, "lr": 0.01}])
+    assert warning.action == "switch_to_relu"
+
+
+def test_each_kind_offers_fixes_from_the_catalog():
+    history = [{"epoch": 1, "loss": 1.0, "lr": 0.01}]
+    for kind in FIXES:
+        warning = HealthWarning(kind, "m").prescribe(FixContext(0.01))
+        for action in [warning.action] + [fix["action"] for fix in warning.more]:
+            assert action is None or action in REMEDIES, kind
+    assert diagnose({}, history) == []
+
+
+# -- each fix, end to end: provoke, fix, train, gone --------------------------------------------
+
+
+def fixed(project, warning):
+    return apply_remedy(project, warning["action"], warning["changes"])
+
+
+def test_reinitialize_fixes_a_zero_initialized_network():
+    project = spiral(ZERO_RELU, learning_rate=0.01)
+    project.dataset.options.update(samples=300)
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    project = fixed(project, warning)
+    assert [layer["initializer"] for layer in project.model["layers"]] == ["he"] * 3
+    result, _ = train(project, epochs=40)
+    assert kinds(result) == set()
+    assert result.history[-1]["accuracy"] > 0.6  # three spiral arms: 33 % is a guess
+
+
+def test_reset_and_lower_rate_recovers_from_an_adam_blow_up():
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    project = fixed(project, warning)
+    assert project.training.learning_rate == 0.001
+    result, _ = train(project, epochs=20)
+    assert kinds(result) == set()
+    assert result.history[-1]["val_accuracy"] > 0.9
+
+
+def test_switch_to_relu_fixes_vanishing_gradients():
+    layers = [{"type": "Dense", "units": 32, "activation": "sigmoid"}] * 8
+    project = spiral([*layers, {"type": "Dense", "units": 3}])
+    result, _ = train(project, epochs=2)
+    (warning,) = warnings_of(result, "vanishing_gradient")
+    project = fixed(project, warning)
+    assert {layer.get("activation") for layer in project.model["layers"][:8]} == {"relu"}
+    result, _ = train(project, epochs=3)
+    assert "vanishing_gradient" not in kinds(result)
+
+
+def test_raise_lr_sets_ten_times_the_rate():
+    history = [{"epoch": e, "loss": 1.0, "val_loss": None, "accuracy": 0.3, "lr": 1e-9}
+               for e in range(1, 4)]  # fmt: skip
+    tiny = {"0 Dense": row(ratio=1e-8), "1 Dense": row(ratio=1e-8, activation="linear")}
+    (warning,) = diagnose(tiny, history)
+    assert (warning.kind, warning.action, warning.changes) == (
+        "lr_too_low",
+        "raise_lr",
+        {"learning_rate": 1e-8},
+    )
+    project = fixed(load_preset("2d-classifier"), warning.to_dict())
+    assert project.training.learning_rate == 1e-8
+
+
+def test_overfitting_fixes_change_the_project():
+    warning = HealthWarning("overfitting", "m").prescribe(FixContext(0.01))
+    project = load_preset("spiral-mlp")
+    with_dropout = fixed(project, warning.to_dict())
+    hidden = len(project.model["layers"]) - 1  # a Dropout(0.5) after each hidden layer
+    kinds_now = [layer["type"] for layer in with_dropout.model["layers"]]
+    assert kinds_now == ["Dense", "Dropout"] * hidden + ["Dense"]
+    assert with_dropout.model["layers"][1] == {"type": "Dropout", "rate": 0.5}
+    assert fixed(with_dropout, warning.to_dict()).model == with_dropout.model  # not twice
+    (early,) = warning.more
+    assert apply_remedy(project, early["action"], early["changes"]).training.early_stopping == 10
+
+
+def test_a_run_that_goes_on_after_a_blow_up_is_still_told_about_it():
+    """Train again without the fix: the same damaged weights, the same cause (not "dead ReLU
+    units, use LeakyReLU" because this part of the run started from the damage)."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "adam", 10.0
+    dataset = project.load_dataset()
+    model, optimizer = project.build_model(dataset), project.make_optimizer()
+    config = project.fit_config()
+    config.epochs = 2
+    first = fit(model, project.make_loss(), optimizer, dataset.x_train, dataset.y_train, config,
+                callbacks=[TrainingDoctor(optimizer=optimizer)])  # fmt: skip
+    config.epochs = 4
+    doctor = TrainingDoctor(optimizer=optimizer, earlier=first.history)
+    more = fit(model, project.make_loss(), optimizer, dataset.x_train, dataset.y_train, config,
+               callbacks=[doctor], initial_epoch=2, history=first.history)  # fmt: skip
+    (warning,) = more.history[-1]["warnings"]
+    assert warning["kind"] == "blow_up" and warning["action"] == "reset_and_lower_lr"
+
+
+def test_mass_unit_death_right_after_a_smaller_spike_is_a_blow_up_too():
+    """Adam at 0.3 on the spiral: the loss jumps 7.5× in epoch 1 and most ReLU units die in
+    it; the cause is the jump (reset and a safe rate), not "use LeakyReLU"."""
+    project = load_preset("spiral-mlp")
+    project.training.optimizer, project.training.learning_rate = "adam", 0.3
+    result, _ = train(project, epochs=3)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "blow_up" and "died" in warning["message"]
+    assert warning["action"] == "reset_and_lower_lr"
+    assert any("never fire" in symptom for symptom in warning["explains"])
+
+
+OPPOSITE = {
+    "halve_lr": "raise_lr",
+    "raise_lr": "halve_lr",
+    "switch_to_relu": "switch_to_leaky_relu",
+    "switch_to_leaky_relu": "switch_to_relu",
+}
+
+
+def offered(result) -> set[str]:
+    """Every action the run's warnings offered."""
+    warnings = [w for epoch in result.history for w in epoch["warnings"]]
+    return {w["action"] for w in warnings} | {f["action"] for w in warnings for f in w["more"]}
+
+
+@pytest.mark.parametrize(
+    ("lr", "kind", "action"),
+    [
+        (3.0, "lr_too_high", "halve_lr"),
+        (3.0, "dead_relu", "switch_to_leaky_relu"),
+        (1e-6, "lr_too_low", "raise_lr"),
+    ],
+)
+def test_a_fixs_result_never_asks_for_the_opposite_fix(lr, kind, action):
+    """SGD on the circle at a rate too high or too low: provoke, fix, train again. The next
+    run's advice may go further the same way (raise again), never back."""
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "sgd", lr
+    result, _ = train(project, epochs=4)
+    warning = next(w for e in result.history for w in e["warnings"] if w["kind"] == kind)
+    fix = next(f for f in [warning, *warning["more"]] if f["action"] == action)
+    result, _ = train(apply_remedy(project, action, fix["changes"]), epochs=10)
+    assert OPPOSITE[action] not in offered(result)
+    assert "underfitting" not in kinds(result)  # a rate that is off is not "too small"
+
+
+def test_halving_a_rate_too_high_leaves_a_quiet_run_that_learns_more():
+    project = load_preset("2d-classifier")
+    project.training.optimizer, project.training.learning_rate = "sgd", 3.0
+    before, _ = train(project, epochs=10)
+    (warning,) = warnings_of(before, "lr_too_high") or before.history[0]["warnings"][:1]
+    assert warning["action"] == "halve_lr" and warning["changes"] == {"learning_rate": 1.5}
+    after, _ = train(apply_remedy(project, "halve_lr", warning["changes"]), epochs=10)
+    assert kinds(after) == set()
+    assert after.history[-1]["val_accuracy"] > before.history[-1]["val_accuracy"]
+
+
+@pytest.fixture(scope="module")
+def overfitting_run():
+    """Lesson 12's start (256-unit layers, 150 epochs, 140 noisy moons): it overfits."""
+    from nnstudio.project.lessons import load_lessons, set_up
+
+    project = set_up(next(lesson for lesson in load_lessons()[0] if lesson.id == "dropout"))
+    result, _ = train(project, epochs=150)
+    (warning,) = warnings_of(result, "overfitting")
+    return project, result, warning
+
+
+@pytest.mark.slow  # 150 epochs of 256-unit layers, twice
+def test_add_dropout_fixes_an_overfitting_network(overfitting_run):
+    project, before, warning = overfitting_run
+    assert warning["action"] == "add_dropout"
+    fixed = apply_remedy(project, "add_dropout", warning["changes"])
+    assert [layer["type"] for layer in fixed.model["layers"]] == [
+        "Dense", "Dropout", "Dense", "Dropout", "Dense",
+    ]  # fmt: skip
+    after, _ = train(fixed, epochs=150)
+    assert "overfitting" not in kinds(after)
+    assert after.history[-1]["val_loss"] < 0.4 < before.history[-1]["val_loss"]
+
+
+@pytest.mark.slow  # 150 epochs of 256-unit layers, twice
+def test_early_stopping_ends_the_run_before_it_overfits(overfitting_run):
+    project, _before, warning = overfitting_run
+    (early,) = warning["more"]
+    fixed = apply_remedy(project, early["action"], early["changes"])
+    after, _ = train(fixed, epochs=150)
+    assert after.stopped_reason == "early_stopping" and len(after.history) < 150
+    assert "overfitting" not in kinds(after)
+
+
+def test_zero_weights_under_sigmoid_become_copies_and_are_named_symmetric():
+    """sigmoid(0) = 0.5 is not 0: the zero layers move, but every unit the same way, so the
+    doctor names the symmetry; the fix picks Glorot or He per layer ("auto") for sigmoid."""
+    zero_sigmoid = [{"type": "Dense", "units": 16, "activation": "sigmoid", "initializer": "zeros"}]
+    project = spiral(zero_sigmoid * 2 + [{"type": "Dense", "units": 3, "initializer": "zeros"}])
+    result, _ = train(project, epochs=2)
+    (warning,) = result.history[-1]["warnings"]
+    assert warning["kind"] == "symmetric_init" and "layers 0–1" in warning["message"]
+    assert (warning["action"], warning["changes"]) == ("reinitialize", {"initializer": "auto"})
+    fixed = apply_remedy(project, warning["action"], warning["changes"])
+    assert {layer["initializer"] for layer in fixed.model["layers"]} == {"auto"}
+    after, _ = train(fixed, epochs=2)
+    assert not {"symmetric_init", "zero_init"} & kinds(after)

@@ -97,3 +97,46 @@ def test_a_malformed_lesson_file_is_named_and_the_rest_still_load(make_window, t
     assert not panel.problems.isHidden()
     assert "99-broken.json" in panel.problems.text() and "'title'" in panel.problems.text()
     assert panel.list.count() >= 12
+
+
+def mark_of(panel, lesson_id):
+    row = next(
+        panel.list.item(i)
+        for i in range(panel.list.count())
+        if panel.list.item(i).data(Qt.ItemDataRole.UserRole) == lesson_id
+    )
+    return row.text().split()[0]
+
+
+def test_lessons_opened_one_after_another_do_not_tick_themselves(qtbot, window, ready):
+    """Lesson 1 solved, then lessons 2 and 3 opened: the previous lesson's run and project
+    do not pass them, and a run on lesson 1's spiral does not pass lesson 3 (the circle)."""
+    panel = open_lesson(qtbot, window, ready, "architecture")
+    qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)
+    ready(window)
+    train_and_wait(qtbot, window)
+    assert panel.passed, panel.check_label.text()
+    for lesson_id in ("initialization", "forward-pass"):
+        panel.select(lesson_id)
+        assert window.lessons.lesson.id == lesson_id
+        assert not panel.passed, panel.check_label.text()
+        assert mark_of(panel, lesson_id) != PASSED_MARK
+        assert "passed" not in load_progress().get(lesson_id, {})
+    train_and_wait(qtbot, window)  # lesson 3 open, lesson 1's spiral project still there
+    assert not panel.passed
+    assert "circle" in panel.check_label.text() and "Set up" in panel.check_label.text()
+    assert "passed" not in load_progress().get("forward-pass", {})
+    panel.select("architecture")  # opened again: a fresh try, and the ✓ it earned stays
+    assert not panel.passed and "passed this lesson before" in panel.check_label.text()
+    assert mark_of(panel, "architecture") == PASSED_MARK
+
+
+def test_the_check_follows_every_edit_not_only_the_end_of_a_run(qtbot, window, ready):
+    panel = open_lesson(qtbot, window, ready, "initialization")
+    window.hyperparameters.epochs_box.setValue(3)
+    train_and_wait(qtbot, window)
+    assert "initializer = 'zeros'" in panel.check_label.text()
+    window.builder.set_settings_everywhere({"initializer": "he"})
+    assert "initializer = 'zeros'" not in panel.check_label.text()
+    assert "train again" in panel.check_label.text()
+    assert not panel.passed

@@ -5,7 +5,6 @@ learning rate and one to try instead.
 
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 
@@ -32,13 +31,20 @@ def format_rate(lr: float) -> str:
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
-def suggested_lr(optimizer, lr: float) -> str:
-    """A learning rate to try after a blow-up: the optimizer's default, or ten times smaller."""
-    default = inspect.signature(type(optimizer)).parameters.get("lr")
-    default_lr = default.default if default is not None else None
+def safer_lr(optimizer, lr: float) -> float:
+    """A learning rate to try after a blow-up: the optimizer's default, or ten times smaller.
+    ``optimizer``: an optimizer, its class, or None (then ten times smaller)."""
+    kind = optimizer if optimizer is None or isinstance(optimizer, type) else type(optimizer)
+    settings = {setting.name: setting for setting in getattr(kind, "SETTINGS", ())}
+    default_lr = settings["lr"].default if "lr" in settings else None
     if isinstance(default_lr, float) and lr > default_lr:
-        return format_rate(default_lr)
-    return format_rate(lr / 10)
+        return default_lr
+    return float(f"{lr / 10:.3g}")
+
+
+def suggested_lr(optimizer, lr: float) -> str:
+    """:func:`safer_lr` as people write it."""
+    return format_rate(safer_lr(optimizer, lr))
 
 
 class DivergenceGuard:

@@ -8,7 +8,11 @@ summarises each epoch per layer:
 - ``saturated_fraction``: share of sigmoid/tanh units stuck in a flat tail (their gradient is
   almost zero) on nearly all samples;
 - ``grad_norm``: L2 norm of the layer's gradients (before clipping);
-- ``update_ratio``: ‖Δw‖ / ‖w‖ of one optimizer step (healthy near 1e-3);
+- ``update_ratio``: ‖Δw‖ / ‖w‖ of one optimizer step (healthy near 1e-3); None while the
+  weights are all about zero, where the ratio would say nothing but "huge";
+- ``zero_weights``: the layer's weight matrix was all zero on every sample of the epoch;
+- ``identical_units``: its units had identical weights (and biases) on every sample: they
+  compute the same thing, get the same update and stay copies of one another (symmetry);
 - ``activation_mean`` / ``activation_std``: of the layer's outputs.
 
 It only reads what the layers keep anyway (their last output, see ``Layer.last_activation``)
@@ -48,6 +52,11 @@ RELU_LIKE = ("relu",)  # leaky_relu, elu and gelu keep a gradient below 0: they 
 SQUASHING = {"sigmoid": (0.01, 0.99), "tanh": (-0.99, 0.99)}  # the flat tails begin here
 #: A unit counts as saturated when most of its outputs are in a flat tail.
 SATURATED_SHARE = 0.5
+#: Weights whose root mean square is below this are "about zero": He or Glorot weights of even
+#: a 4096-input layer have an RMS near 0.02, so only a zero (or broken) start gets here.
+ZERO_WEIGHTS_RMS = 1e-3
+#: Two units whose weights differ by less than this share of the largest weight are copies.
+IDENTICAL = 1e-6
 
 
 def layer_label(model, index: int) -> str:
@@ -61,6 +70,32 @@ def _norm(arrays) -> float:
         flat = array.reshape(-1)
         total += float(np.dot(flat, flat))
     return math.sqrt(total)
+
+
+def _unit_rows(layer, weights: np.ndarray) -> np.ndarray:
+    """The weight matrix with one row a unit: Conv2D keeps (filters, ...), Dense (inputs, units)."""
+    if hasattr(layer, "filters"):
+        return weights.reshape(weights.shape[0], -1)
+    return weights.reshape(-1, weights.shape[-1]).T
+
+
+def _about_zero(params: list[np.ndarray]) -> bool:
+    """Whether a layer's weight matrices (its biases when it has none) are all about zero: a
+    zero-initialized layer, whose biases alone move, has no size to compare a step with."""
+    matrices = [p for p in params if p.ndim >= 2] or params
+    size = sum(p.size for p in matrices)
+    return _norm(matrices) <= ZERO_WEIGHTS_RMS * math.sqrt(max(size, 1))
+
+
+def _differ(first: np.ndarray, second: np.ndarray) -> bool:
+    """A cheap first look (two units, not the whole matrix): clearly different weights."""
+    scale = float(np.max(np.abs(first)))
+    return scale > 0 and float(np.max(np.abs(second - first))) > IDENTICAL * scale
+
+
+def _all_copies(rows: np.ndarray, scale: float) -> bool:
+    """Whether every row equals the first (within IDENTICAL of ``scale``)."""
+    return float(np.max(np.abs(rows - rows[:1]), initial=0.0)) <= IDENTICAL * scale
 
 
 def _units_axis(y: np.ndarray) -> tuple[int, ...]:
@@ -81,6 +116,27 @@ class _LayerTally:
         self.ever_active: np.ndarray | None = None  # ReLU units seen active at least once
         self.rows = 0  # samples whose activations were looked at
         self.max_grad_norm = 0.0
+        self.ratio_samples = 0  # steps whose ‖Δw‖/‖w‖ was measured (not against zero weights)
+        self.weight_samples = self.zero_samples = self.copies_samples = 0
+
+    def add_weights(self, layer) -> None:
+        """Whether the weight matrix is all zero, and whether its units are copies of one
+        another (a constant start: nothing tells them apart, so they learn the same)."""
+        weights, bias = layer.params.get("W"), layer.params.get("b")
+        if weights is None or weights.ndim < 2:
+            return  # BatchNorm's scale and shift: one number a channel, no units to compare
+        rows = _unit_rows(layer, weights)
+        if len(rows) < 2:
+            return  # a single unit has no copies
+        self.weight_samples += 1
+        if _differ(rows[0], rows[1]):
+            return  # two units already differ: neither all zero nor all copies (the usual case)
+        largest = float(np.max(np.abs(weights)))
+        self.zero_samples += largest == 0.0
+        biases = np.zeros((len(rows), 1)) if bias is None else bias.reshape(-1, 1)
+        scale = max(largest, float(np.max(np.abs(biases))))
+        if _all_copies(rows, scale) and _all_copies(biases, scale):
+            self.copies_samples += 1
 
     def add_activation(self, y: np.ndarray) -> None:
         rows = y[:ACTIVATION_ROWS]
@@ -102,15 +158,18 @@ class _LayerTally:
         dead = None
         if self.ever_active is not None and self.rows >= MIN_ROWS_FOR_DEAD:
             dead = 1.0 - float(np.mean(self.ever_active))
+        every = self.weight_samples > 0
         return {
             "activation": self.activation,
             "dead_fraction": dead,
             "saturated_fraction": self.saturated / m if self.activation in SQUASHING else None,
             "grad_norm": self.grad_norm / n if self.samples else None,
             "max_grad_norm": self.max_grad_norm if self.samples else None,
-            "update_ratio": self.update_ratio / n if self.samples else None,
+            "update_ratio": self.update_ratio / self.ratio_samples if self.ratio_samples else None,
             "activation_mean": self.act_mean / m if self.act_samples else None,
             "activation_std": self.act_std / m if self.act_samples else None,
+            "zero_weights": self.zero_samples == self.weight_samples if every else None,
+            "identical_units": self.copies_samples == self.weight_samples if every else None,
         }
 
 
@@ -126,11 +185,15 @@ class HealthMonitor:
         self._before: dict[int, list[np.ndarray]] = {}  # weights before the step, reused
         self.grad_norm_trace: list[tuple[int, float]] = []  # (sample number, global norm)
         self._sample = 0
+        self.start_loss: float | None = None  # the first batch's loss, before any step
 
     # -- called by the fit loop around the optimizer's step -------------------------------------
 
-    def before_update(self, model) -> None:
-        """After backward: activations and gradients of this batch; keep the weights."""
+    def before_update(self, model, loss: float | None = None) -> None:
+        """After backward: activations and gradients of this batch; keep the weights.
+        ``loss``: the batch's loss (the first one is where the run started from)."""
+        if self.start_loss is None and loss is not None and math.isfinite(loss):
+            self.start_loss = float(loss)
         total = 0.0
         for index, layer in enumerate(getattr(model, "layers", ())):
             tally = self._tally(model, index)
@@ -144,6 +207,7 @@ class HealthMonitor:
                 tally.grad_norm += norm
                 tally.max_grad_norm = max(tally.max_grad_norm, norm)
                 total += norm * norm
+                tally.add_weights(layer)
                 self._keep_weights(index, layer)
         self._sample += 1
         self.grad_norm_trace.append((self._sample, math.sqrt(total)))
@@ -157,8 +221,11 @@ class HealthMonitor:
             for old, new in zip(before, params, strict=True):
                 np.subtract(new, old, out=old)  # the buffer now holds the update
             weight = _norm(params)
-            tally.update_ratio += _norm(before) / weight if weight > 0 else 0.0
             tally.samples += 1
+            if not _about_zero(params):
+                # Against weights of about zero any step looks huge: no ratio is better.
+                tally.update_ratio += _norm(before) / weight
+                tally.ratio_samples += 1
 
     # -- the epoch ------------------------------------------------------------------------------
 

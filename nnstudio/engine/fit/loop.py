@@ -318,7 +318,7 @@ class _Trainer:
             # Every k batches, and the first (a full one): tiny data sets have fewer than k.
             sampled = health_every and (batch == 0 or (batch + 1) % health_every == 0)
             if sampled:
-                health.before_update(model)  # this batch's activations and gradients
+                health.before_update(model, value)  # this batch's activations, gradients, loss
             optimizer.step(params, grads)
             if sampled:
                 health.after_update(model)  # the step's size against the weights
@@ -456,7 +456,7 @@ def fit(
       ``grad_norms_every = k``. Epoch info: epoch, epochs, loss, accuracy, val_loss,
       val_accuracy, lr, seconds, samples_per_second, grad_norms ({"0 Dense": norm}) — plain
       floats, None where it does not apply. A callback with ``health_every = k`` (the
-      training doctor's HealthMonitor) has ``before_update(model)`` and
+      training doctor's HealthMonitor) has ``before_update(model, loss)`` and
       ``after_update(model)`` called around the optimizer's step every k batches.
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.
     - ``augment(x_batch, rng) -> x_batch``: applied to training batches only.

@@ -6,6 +6,12 @@ The given model and optimizer are deep-copied first, so their weights, their opt
 (momentum, Adam's moments, the step count) and their random generators stay exactly as they
 were; it works for every optimizer, since it only sets ``lr`` and calls ``step``.
 
+The copy starts from fresh weights (its layers' initializers and ``seed``, as a new run would)
+unless ``from_current``: on trained weights the test measures how hard they can be pushed
+before they break, which is a question for fine-tuning, not the rate to train with. A curve
+without a clear valley (the loss never falls well below its start) gets no suggestion and a
+sentence saying so: a rate read off such a curve would be an extreme, not advice.
+
 >>> import numpy as np
 >>> from nnstudio.engine.model import Sequential
 >>> from nnstudio.engine.layers import Dense
@@ -31,8 +37,19 @@ __all__ = ["LRFinderResult", "find_lr"]
 
 START_LR, END_LR, STEPS = 1e-7, 10.0, 300
 SMOOTHING = 0.95  # exponential moving average of the loss: ~20 batches of memory
-DIVERGED = 4.0  # smoothed loss this many times its best so far: the rate is past useful
+DIVERGED = 4.0  # smoothed loss this many times its best so far: the rate is past useful ...
+MIN_RISE = 0.05  # ... and this much above it: a trained model's 0.0001 may quadruple as noise
 WARMUP = 10  # points before which the curve is too noisy to judge (or to stop on)
+VALLEY = 0.05  # the smoothed loss must fall at least this share below its start: a valley
+EARLIEST_VALLEY = 0.15  # ... and its lowest point lie past this share of the range (log scale)
+NO_VALLEY = (
+    "The loss did not fall clearly anywhere on the way (no valley in the curve), so there is "
+    "no rate to suggest."
+)
+CURRENT_WEIGHTS = (
+    " On weights that are already trained that is to be expected: test from fresh weights for "
+    "the rate to train a new run with."
+)
 
 
 @dataclass
@@ -41,10 +58,12 @@ class LRFinderResult:
 
     lrs: list[float]
     losses: list[float]
-    suggested_lr: float
+    suggested_lr: float | None  # None: the curve has no clear valley (see ``advice``)
     min_loss_lr: float
     steepest_lr: float
     stopped: str  # "exploded" or "completed" (end_lr reached without exploding)
+    from_current: bool = False  # the test ran on the model's own weights, not fresh ones
+    advice: str = ""  # why there is no suggestion, when there is none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +102,21 @@ def suggest(lrs: np.ndarray, losses: np.ndarray) -> tuple[float, float, float]:
     return max(at_min / 10, float(lrs[0])), at_min, steepest
 
 
+def has_valley(lrs: np.ndarray, losses: np.ndarray) -> bool:
+    """Whether the curve has a valley worth reading: the smoothed loss falls clearly (VALLEY
+    of its start) below where it began, and its lowest point is not at the very start of the
+    range (on trained weights the loss only rises from there: its "minimum" is noise)."""
+    finite = np.isfinite(losses)
+    lrs, losses = lrs[finite], losses[finite]
+    if len(losses) < 3:
+        return False
+    start = losses[min(WARMUP, len(losses) // 4)]
+    best = int(np.argmin(losses))
+    span = math.log(lrs[-1] / lrs[0]) if lrs[-1] > lrs[0] else 0.0
+    where = math.log(lrs[best] / lrs[0]) / span if span else 0.0
+    return bool(start - losses[best] >= VALLEY * abs(start) and where >= EARLIEST_VALLEY)
+
+
 def find_lr(
     model,
     loss,
@@ -95,10 +129,12 @@ def find_lr(
     end_lr: float = END_LR,
     steps: int = STEPS,
     seed: int = 0,
+    from_current: bool = False,
     cancel=None,
     progress=None,
 ) -> LRFinderResult:
-    """The range test on copies of ``model`` and ``optimizer`` (both left untouched).
+    """The range test on copies of ``model`` and ``optimizer`` (both left untouched); the
+    copy starts from fresh weights (``seed``) unless ``from_current``.
 
     ``loss``: a loss object or its name. ``cancel``: an object with ``is_set()`` (a
     ``threading.Event``) checked each batch. ``progress(done, total)``: called every 10
@@ -113,6 +149,9 @@ def find_lr(
 
         loss = get_loss(loss)
     trial, opt = copy.deepcopy(model), copy.deepcopy(optimizer)
+    if not from_current:  # where a new run starts: fresh weights, an optimizer with no past
+        trial.reset_parameters(seed)
+        opt.reset()
     dtype = next(iter(trial.parameters().values())).dtype
     x, y = np.ascontiguousarray(x, dtype=dtype), np.asarray(y)
     if y.dtype.kind == "f":
@@ -135,7 +174,8 @@ def find_lr(
             value = float(value) + trial.penalty()
             average = SMOOTHING * average + (1 - SMOOTHING) * value
             current = average / (1 - SMOOTHING ** (step + 1))  # bias-corrected
-            if not math.isfinite(current) or (step > WARMUP and current > DIVERGED * best):
+            rose = current > DIVERGED * best and current > best + MIN_RISE
+            if not math.isfinite(current) or (step > WARMUP and rose):
                 stopped = "exploded"
                 break
             lrs.append(float(lr))
@@ -146,4 +186,9 @@ def find_lr(
             if progress is not None and step % 10 == 0:
                 progress(step, steps)
     suggested, at_min, steepest = suggest(np.array(lrs or [start_lr]), np.array(smoothed or [0]))
-    return LRFinderResult(lrs, smoothed, suggested, at_min, steepest, stopped)
+    advice = "" if has_valley(np.array(lrs), np.array(smoothed)) else NO_VALLEY
+    if advice and from_current:
+        advice += CURRENT_WEIGHTS
+    if advice:
+        suggested = None
+    return LRFinderResult(lrs, smoothed, suggested, at_min, steepest, stopped, from_current, advice)

@@ -3,10 +3,13 @@ warnings in words, each with its one-click fixes.
 
 The panel only shows what the epoch reports carried (``health`` and ``warnings``, made by
 nnstudio/project/doctor.py on the training thread); a fix button emits
-``fix_requested(action, warning)`` and the window's DoctorController carries it out.
+``fix_requested(action, warning)`` and the window's DoctorController carries it out. The
+buttons come from the fix catalog (project/doctor.py's REMEDIES), as the warning names them.
 """
 
 from __future__ import annotations
+
+import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -23,22 +26,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.project.doctor import ACTIONS, REMEDIES
 from nnstudio.ui import style
 
 COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
 GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
-# The buttons a warning offers: (action, label). The DoctorController knows each action.
-FIX_BUTTONS = {
-    "vanishing_gradient": [("switch_to_relu", "Switch to ReLU")],
-    "saturated": [("switch_to_relu", "Switch to ReLU")],
-    "dead_relu": [("switch_to_leaky_relu", "Switch to LeakyReLU"), ("halve_lr", "Halve the rate")],
-    "exploding_gradient": [("halve_lr", "Halve the rate")],
-    "lr_too_high": [("halve_lr", "Halve the rate")],
-    "nan": [("halve_lr_and_train", "Halve the rate and restart from the last good epoch")],
-    "lr_too_low": [("raise_lr", "Raise the rate 10×")],
-    "overfitting": [("add_dropout", "Add Dropout"), ("early_stopping", "Turn on early stopping")],
-    "underfitting": [("find_lr", "Find learning rate…")],
-}
+
+
+def offered_fixes(warning: dict) -> list[tuple[str, dict | None]]:
+    """(action, changes) of each fix the warning offers, its own first; a warning made without
+    them (an older run's) gets its kind's fixes from the catalog, values unknown."""
+    if warning.get("action"):
+        more = [(fix["action"], fix.get("changes")) for fix in warning.get("more") or ()]
+        return [(warning["action"], warning.get("changes")), *more]
+    return [(action, None) for action in ACTIONS.get(warning.get("kind"), ())]
 
 
 def _shade(value, fair: float, bad: float, low_is_bad: bool = False) -> str:
@@ -80,13 +81,21 @@ class WarningRow(QFrame):
         self.setObjectName("healthWarning")
         self.warning = warning
         self.setStyleSheet(f"#healthWarning {{ background: {FAIR}; border-radius: 6px; }}")
-        text = QLabel(f"{warning['message']} <b>{warning['fix']}.</b>")
+        text = QLabel(f"{html.escape(warning['message'])} <b>{html.escape(warning['fix'])}.</b>")
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        explained = warning.get("explains") or []
+        self.explains = QLabel(
+            "<i>This also explains:</i><br>" + "<br>".join(f"• {html.escape(m)}" for m in explained)
+        )
+        self.explains.setObjectName("healthExplains")
+        self.explains.setWordWrap(True)
+        self.explains.setStyleSheet(f"color: {style.MUTED};")
+        self.explains.setVisible(bool(explained))
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for action, label in FIX_BUTTONS.get(warning["kind"], []):
-            button = QPushButton(label)
+        for action, changes in offered_fixes(warning):
+            button = QPushButton(REMEDIES[action].button_text(changes))
             button.setObjectName(f"fix_{action}")
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
@@ -95,6 +104,7 @@ class WarningRow(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(text)
+        layout.addWidget(self.explains)
         layout.addLayout(buttons)
 
 

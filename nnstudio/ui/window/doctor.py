@@ -13,32 +13,16 @@ import copy
 
 from PySide6.QtGui import QAction
 
-from nnstudio.project.problems import Edit, Fix
+from nnstudio.engine.optimizers import OPTIMIZERS
+from nnstudio.project.doctor import (
+    REMEDIES,
+    FixContext,
+    layer_fix,
+    remedy_changes,
+    training_changes,
+)
 
-SQUASHING = ("sigmoid", "tanh")
-
-
-def activation_edits(layers: list[dict], old: tuple[str, ...], new: str) -> list[Edit]:
-    """Edits that give every layer with an ``old`` activation the ``new`` one: Dense/Conv2D's
-    ``activation``, Activation's ``function``, and standalone Sigmoid/Tanh/ReLU layers replaced."""
-    standalone = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
-    replacement = {"relu": "ReLU", "leaky_relu": "LeakyReLU"}[new]
-    edits: list[Edit] = []
-    for index, layer in enumerate(layers):
-        if layer.get("activation") in old:
-            edits.append(Edit("set", index, name="activation", value=new))
-        elif layer.get("type") == "Activation" and layer.get("function") in old:
-            edits.append(Edit("set", index, name="function", value=new))
-        elif layer.get("type") in {standalone[name] for name in old if name in standalone}:
-            edits += [Edit("remove", index), Edit("insert", index, layer={"type": replacement})]
-    return edits
-
-
-def dropout_edit(layers: list[dict]) -> Edit | None:
-    """Dropout before the last layer (where it regularises most), unless one is there."""
-    if len(layers) < 2 or layers[-2].get("type") == "Dropout":
-        return None
-    return Edit("insert", len(layers) - 1, layer={"type": "Dropout", "rate": 0.3})
+WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 
 
 class DoctorController:
@@ -83,78 +67,98 @@ class DoctorController:
 
     # -- the fixes ------------------------------------------------------------------------------
 
-    def apply_fix(self, action: str, _warning: dict | None = None) -> None:
-        handlers = {
-            "switch_to_relu": lambda: self._switch_activation(SQUASHING, "relu", "Switch to ReLU"),
-            "switch_to_leaky_relu": lambda: self._switch_activation(
-                ("relu",), "leaky_relu", "Switch to LeakyReLU"
-            ),
-            "halve_lr": lambda: self._scale_rate(0.5),
-            "raise_lr": lambda: self._scale_rate(10.0),
-            "halve_lr_and_train": self._halve_and_train,
-            "add_dropout": self._add_dropout,
-            "early_stopping": self._early_stopping,
-            "find_lr": self.open_lr_finder,
-        }
-        handlers[action]()
+    def apply_fix(self, action: str, warning: dict | None = None) -> None:
+        """Carry out a fix from the catalog (project/doctor.py's REMEDIES): its changes to the
+        network as one undoable step, its training settings through the Hyperparameters dock,
+        then fresh weights when the fix says the old ones are past repair."""
+        if action == "find_lr":
+            self.open_lr_finder()
+            return
+        changes = _changes_of(action, warning)
+        if changes is None:  # a warning made before the catalog knew: from today's settings
+            changes = remedy_changes(action, self._context())
+        fix = layer_fix(self.window.builder.config()["layers"], action, changes)
+        if fix is not None:
+            self.window.builder.apply_fix(fix)  # one undoable step
+        self._set_training(training_changes(changes))
+        if REMEDIES[action].resets_weights:
+            self.panel.set_warnings([])
+            self.window.training.reset_weights()
+            self.window.show_message(WEIGHTS_RESET, "info")
 
-    def _push(self, label: str, edits) -> None:
-        edits = [edit for edit in edits if edit is not None]
-        if edits:
-            self.window.builder.apply_fix(Fix(label, tuple(edits)))  # one undoable step
+    def _context(self) -> FixContext:
+        training = self.document.training
+        rate = self.window.hyperparameters.learning_rate_box.value()
+        return FixContext(rate, OPTIMIZERS.get(training.optimizer))
 
-    def _switch_activation(self, old, new: str, label: str) -> None:
-        self._push(label, activation_edits(self.window.builder.config()["layers"], old, new))
-
-    def _add_dropout(self) -> None:
-        self._push("Add Dropout", [dropout_edit(self.window.builder.config()["layers"])])
-
-    def _scale_rate(self, factor: float) -> None:
-        box = self.window.hyperparameters.learning_rate_box
-        box.setValue(float(f"{box.value() * factor:.3g}"))
-
-    def _halve_and_train(self) -> None:
-        """After a NaN the model holds the last good weights: halve the rate and go on."""
-        self._scale_rate(0.5)
-        self.panel.set_warnings([])
-        self.window.training.train()
-
-    def _early_stopping(self) -> None:
-        self.window.hyperparameters.early_box.setChecked(True)
+    def _set_training(self, settings: dict) -> None:
+        dock = self.window.hyperparameters
+        if "learning_rate" in settings:
+            dock.learning_rate_box.setValue(settings["learning_rate"])
+        if settings.get("early_stopping"):
+            dock.early_box.setChecked(True)
+            dock.patience_box.setValue(int(settings["early_stopping"]))
 
     # -- the LR finder --------------------------------------------------------------------------
 
     def open_lr_finder(self) -> None:
-        """The range test on copies of the idle model and optimizer, on a worker thread."""
+        """The range test on copies of the idle model and optimizer, on a worker thread: from
+        fresh weights (the project's initializer and seed), or the current ones when asked."""
         from nnstudio.ui.panels.lr_finder_dialog import LRFinderDialog
 
+        test = self._range_test(from_current=False)
+        if test is None:
+            return
+        self.dialog = dialog = LRFinderDialog(self.window)
+        dialog.rate_chosen.connect(self.window.hyperparameters.learning_rate_box.setValue)
+        dialog.from_current_changed.connect(self._rerun_lr_finder)
+        dialog.start(test)
+        dialog.show()
+
+    def _rerun_lr_finder(self, from_current: bool) -> None:
+        test = self._range_test(from_current)
+        if test is not None and self.dialog is not None:
+            self.dialog.start(test)
+
+    def _range_test(self, from_current: bool):
+        """The job that runs the test, or None (with a message) when it cannot run now."""
         window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
         if model is None or dataset is None:
             window.show_message("There is no valid model to test yet.", "warning")
-            return
+            return None
         if window.training.session is not None:
             window.show_message(
                 "Training owns the model: stop it first, then find the learning rate.", "info"
             )
-            return
+            return None
         project = self.document.to_project()
         try:
             loss, optimizer = project.make_loss(), project.make_optimizer()
         except ValueError as error:
             window.show_message(str(error), "error")
-            return
+            return None
         # Copies made here, on the GUI thread, while nothing else uses the model.
         model, x, y = copy.deepcopy(model), dataset.x_train, dataset.y_train
-        batch_size, seed = project.training.batch_size, project.training.seed
-        self.dialog = dialog = LRFinderDialog(window)
-        dialog.rate_chosen.connect(window.hyperparameters.learning_rate_box.setValue)
-        dialog.start(lambda job: _range_test(model, loss, optimizer, x, y, batch_size, seed, job))
-        dialog.show()
+        settings = {
+            "batch_size": project.training.batch_size,
+            "seed": project.training.seed,
+            "from_current": from_current,
+        }
+        return lambda job: _range_test(model, loss, optimizer, x, y, settings, job)
 
 
-def _range_test(model, loss, optimizer, x, y, batch_size, seed, job):
+def _range_test(model, loss, optimizer, x, y, settings, job):
     from nnstudio.engine.fit.lr_finder import find_lr
 
-    return find_lr(
-        model, loss, optimizer, x, y, batch_size=batch_size, seed=seed, cancel=job.cancel_event
-    )
+    return find_lr(model, loss, optimizer, x, y, cancel=job.cancel_event, **settings)
+
+
+def _changes_of(action: str, warning: dict | None) -> dict | None:
+    """The changes the warning computed for ``action`` (its own or one of its ``more``), or
+    None when it carries none."""
+    warning = warning or {}
+    offered = [{"action": warning.get("action"), "changes": warning.get("changes")}]
+    for fix in offered + list(warning.get("more") or ()):
+        if fix.get("action") == action and fix.get("changes") is not None:
+            return dict(fix["changes"])
+    return None

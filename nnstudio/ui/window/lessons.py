@@ -6,6 +6,10 @@ of every run as it finishes (with the trained weights' spread and, when the less
 test-split evaluation of the model), and the answer typed in the panel. It checks again on
 the document's events: a run finished, the settings, the model or the dataset changed.
 
+Only the learner's own work counts: opening a lesson (or setting it up) starts its record
+afresh — runs finished before do not count, and the project as it was then is kept, so a
+project that already met the check (the previous lesson's) does not tick the new one.
+
 Runs are copied when they finish rather than read from the document later: training a run
 again after a blow-up continues that same run, and the blow-up is part of what a lesson about
 learning rates checks.
@@ -27,6 +31,8 @@ from nnstudio.project.project_file import save_project
 from nnstudio.ui.panels.lessons import LessonsPanel
 
 WORK_FOLDER = "lesson-projects"  # the starting projects the window opens, one per lesson
+#: A lesson passed earlier and opened again starts afresh; its ✓ in the list stays.
+PASSED_BEFORE = "(You passed this lesson before: this is a fresh try.)"
 
 
 class LessonsController:
@@ -36,6 +42,8 @@ class LessonsController:
         self.lessons, problems = lesson_files.load_lessons()
         self.progress = lesson_files.load_progress()
         self.lesson = None
+        self.opened = None  # the project when the lesson was opened or set up
+        self._running_at_open = None  # a run that began before: not the learner's lesson work
         self.runs: list[RunRecord] = []
         self.evaluation: dict | None = None
         self.answer = ""
@@ -87,8 +95,16 @@ class LessonsController:
     def select(self, lesson_id: str) -> None:
         self.lesson = next(lesson for lesson in self.lessons if lesson.id == lesson_id)
         self.answer = ""
+        self._start_afresh()
         self.panel.show_lesson(self.lesson)
         self.recheck()
+
+    def _start_afresh(self) -> None:
+        """From now on: the runs that finish, the edits made (see the module's docstring)."""
+        self.runs, self.evaluation = [], None
+        self.opened = self.document.to_project()
+        running = self.document.current_run
+        self._running_at_open = running if self.window.training.session is not None else None
 
     def set_up(self) -> bool:
         """Open the lesson's starting project the way File → Open does (it is written to the
@@ -105,7 +121,7 @@ class LessonsController:
             return False
         if not self.window.open_project(path):
             return False
-        self.runs, self.evaluation = [], None  # runs before the set-up belong to other work
+        self._start_afresh()  # runs before the set-up belong to other work
         self._record(started=True)
         self.recheck()
         return True
@@ -143,10 +159,12 @@ class LessonsController:
     def recheck(self) -> tuple[bool, str] | None:
         if self.lesson is None:
             return None
-        passed, message = lesson_files.check(self.lesson, self.state())
-        self.panel.set_check(passed, message)
-        if passed and not self.progress.get(self.lesson.id, {}).get("passed"):
+        passed, message = lesson_files.check_own_work(self.lesson, self.state(), self.opened)
+        passed_before = self.progress.get(self.lesson.id, {}).get("passed")
+        if passed and not passed_before:
             self._record(passed=True)
+        shown = message if passed or not passed_before else f"{PASSED_BEFORE} {message}"
+        self.panel.set_check(passed, shown)
         return passed, message
 
     def _record(self, **marks) -> None:
@@ -170,6 +188,9 @@ class LessonsController:
     def _run_finished(self, run) -> None:
         """A copy of the run as it ended, with what the checks read from its model. The
         session has ended by now, so the model is the window's again."""
+        if run is self._running_at_open:  # started before the lesson was opened
+            self._running_at_open = None
+            return
         model, dataset = self.window.models.model, self.window.models.dataset
         spread = weight_spread(model.parameters()) if model is not None else None
         self.runs.append(
@@ -179,6 +200,7 @@ class LessonsController:
                 copy.deepcopy(run.settings),
                 copy.deepcopy(run.model_config),
                 spread,
+                run.dataset,
             )
         )
         if self.lesson is not None and "evaluation" in self.lesson.needs:
