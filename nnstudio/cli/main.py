@@ -33,6 +33,7 @@ COMMANDS = (
     "evaluate",
     "predict",
     "explain",
+    "landscape",
     "bench",
     "lr-find",
     "sweep",
@@ -326,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nnstudio",
         usage="nnstudio [-h] [--version] [--install-desktop] [PROJECT.nnsproj | "
-        "{train,evaluate,predict,explain,bench,lr-find,sweep,export,import,lessons} ...]",
+        "{train,evaluate,predict,explain,landscape,bench,lr-find,sweep,export,import,lessons} ...]",
         description="A desktop studio for neural networks, written from scratch in NumPy. "
         "Without a sub-command, opens the window (and PROJECT.nnsproj if given).",
         epilog="Run 'nnstudio COMMAND --help' for the options of a command.",
@@ -341,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     from nnstudio.cli import explain  # the engine loads only when it runs
 
     explain.add_parser(commands, common, _dataset_options(), _non_negative_int)
+    from nnstudio.cli import landscape  # the engine loads only when it runs
+
+    landscape.add_parser(commands, common, _dataset_options(), _positive_int, _non_negative_int)
     _add_bench(commands, common)
     from nnstudio.cli import lr_find  # no Qt, no engine at import: cheap
 
@@ -386,6 +390,10 @@ def _run_command(args: argparse.Namespace) -> int:
         from nnstudio.cli.explain import run_explain
 
         return run_explain(args)
+    if args.command == "landscape":
+        from nnstudio.cli.landscape import run_landscape
+
+        return run_landscape(args)
     if args.command == "lr-find":
         from nnstudio.cli.lr_find import run_lr_find
 

@@ -60,6 +60,12 @@ def evaluate(
     return result
 
 
+def mean_loss(model, loss, x, y) -> float:
+    """The mean loss over ``x``, ``y`` in evaluation mode, computed as `evaluate` reports it
+    (same batches, same sums)."""
+    return metrics.outputs_and_loss(model, get_loss(loss), x, y, BATCH)[1]
+
+
 def evaluate_dataset(model, loss, dataset, cancel=None) -> dict:
     """`evaluate` on the test split (the validation split when there is no test split), after
     checking that the model fits the dataset. Adds ``split`` to the result, and ``task``,

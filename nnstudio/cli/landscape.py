@@ -1,0 +1,99 @@
+"""``nnstudio landscape MODEL.nnz --dataset NAME [--weights A B | --random-directions]``: the
+loss on a grid around the model's weights, along two weights or two random directions
+(nnstudio.project.landscape does the work; this module reads the files and prints).
+"""
+
+from __future__ import annotations
+
+import json
+
+EXIT_OK = 0
+
+
+def add_parser(commands, common, dataset_options, positive_int, non_negative_int) -> None:
+    """The ``landscape`` sub-command (called by cli/main.py's build_parser)."""
+    parser = commands.add_parser(
+        "landscape",
+        prog="nnstudio landscape",
+        parents=[common, dataset_options],
+        help="the loss on a 2-D slice around a saved model's weights",
+        description="Move two of the model's weights (or its weights along two random "
+        "directions normalized per unit, as Li et al. 2018) over a grid and print the mean loss "
+        "over a split at each point, computed as `nnstudio evaluate` computes it. The model "
+        "file is not changed.",
+    )
+    parser.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
+    parser.add_argument(
+        "--split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="the samples the loss is averaged over (default test)",
+    )
+    axes = parser.add_mutually_exclusive_group(required=True)
+    axes.add_argument(
+        "--weights",
+        nargs=2,
+        metavar=("A", "B"),
+        help="two weights named as explain names them, with an index: 0.W[1,3] 1.b[0]",
+    )
+    axes.add_argument(
+        "--random-directions",
+        action="store_true",
+        help="two random directions, each unit's part scaled to that unit's weights",
+    )
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="of the random directions (default 0)"
+    )
+    parser.add_argument(
+        "--steps", type=positive_int, default=11, help="grid points on each axis (default 11)"
+    )
+    parser.add_argument(
+        "--span",
+        type=float,
+        default=1.0,
+        help="the grid runs from -SPAN to SPAN on each axis (default 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_landscape(args) -> int:
+    from nnstudio.cli import predict
+    from nnstudio.cli.images import InputError
+    from nnstudio.engine.io import load_model
+    from nnstudio.project import landscape
+
+    bundle = load_model(args.model)
+    dataset = predict._dataset_for(args, bundle)
+    x, y = predict._split(dataset, args.split)
+    predict._check_fits(bundle, dataset, args.model)
+    x = predict._fit_inputs(x, dataset, bundle)
+    try:
+        if args.weights:
+            directions = landscape.weight_directions(bundle.model, *args.weights)
+        else:
+            directions = landscape.random_directions(bundle.model, args.seed)
+        landscape.grid_offsets(args.steps, args.span)  # bad values fail before any work
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    result = landscape.loss_slice(
+        bundle.model, bundle.loss, x, y, directions, args.steps, args.span
+    )
+    if args.json:
+        header = {"model": str(args.model), "dataset": dataset.name, "split": args.split}
+        print(json.dumps({**header, **result.to_dict()}, allow_nan=False))
+    else:
+        print(_table(result, args))
+    return EXIT_OK
+
+
+def _table(result, args) -> str:
+    """The grid as rows of losses: one row per offset of the first axis."""
+    first, second = result.labels
+    lines = [
+        f"loss of {args.model} on the {args.split} split; centre {result.center_loss:.4f}",
+        f"rows: {first} + offset; columns: {second} + offset",
+        "offset " + " ".join(f"{b:>8.3g}" for b in result.y),
+    ]
+    for a, row in zip(result.x, result.loss, strict=True):
+        lines.append(f"{a:>6.3g} " + " ".join(f"{value:>8.4g}" for value in row))
+    return "\n".join(lines)
