@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -560,6 +561,16 @@ def _relative_error(a: float, b: float) -> float:
     """|a − b| / max(|a|, |b|); below 1e-5 the floor keeps the rounding noise of a gradient
     that is exactly 0 (a bias before BatchNorm) from reading as a large relative error."""
     return abs(a - b) / max(abs(a), abs(b), 1e-5)
+
+
+def sample_objective(explanation: Explanation) -> tuple[Sequential, Callable[[], float]]:
+    """A float64 copy of the explained model and a function that gives this sample's objective
+    on it (the loss plus the L1/L2 penalty, in the same mode and with the same dropout mask as
+    the explained pass): change the copy's parameters in place and call it again."""
+    model = _double_model(explanation)
+    x = explanation.input[None].astype(np.float64)
+    targets = _target_batch(explanation._loss, explanation.target)
+    return model, lambda: _objective(model, explanation, x, targets)
 
 
 def _double_model(explanation: Explanation) -> Sequential:

@@ -312,3 +312,26 @@ def test_draw_tab_button_explains_the_drawing(qtbot, window):
 def test_empty_draw_canvas_says_what_to_do(window):
     assert window.inspector.explain_drawing() is None
     assert "Draw a digit" in window.message_bar.text()
+
+
+def test_wiggle_a_weight_follows_the_loss_and_puts_the_weight_back(inspector, qtbot):
+    model = mnist_mlp()
+    before = {name: value.copy() for name, value in model.parameters().items()}
+    show(inspector, model)
+    dialog = inspector.wiggle_weight()
+    qtbot.addWidget(dialog)
+    wiggle = dialog.wiggle
+    assert wiggle.parameter.endswith(".W") and wiggle.gradient != 0
+    assert wiggle.gradient == pytest.approx(wiggle.numeric_slope, rel=1e-3, abs=1e-6)
+    middle = dialog.slider.value()
+    assert dialog.delta == 0 and "L(w + Δ)" in dialog.readout.text()
+    dialog.slider.setValue(dialog.slider.maximum())  # the weight moved by the span
+    assert dialog.delta == pytest.approx(wiggle.deltas[-1])
+    assert format_number(wiggle.losses[-1]) in dialog.readout.text()
+    assert dialog.point.data["y"][0] == pytest.approx(wiggle.losses[-1])
+    dialog.slider.sliderReleased.emit()  # letting go puts the weight back
+    assert dialog.slider.value() == middle
+    dialog.parameter_box.setCurrentText("2.b")  # any parameter: the output layer's bias
+    assert dialog.wiggle.parameter == "2.b" and dialog.index_label.text() == "2.b[0]"
+    for name, value in model.parameters().items():  # the model never changed
+        np.testing.assert_array_equal(value, before[name])

@@ -181,6 +181,13 @@ class SampleInspector(QDialog):
             "BatchNorm normalises with this sample's statistics. Off: as in evaluation."
         )
         self.training_mode.toggled.connect(lambda _on: self._explain())
+        self.wiggle_button = self._button(
+            "Wiggle a weight…",
+            "inspectorWiggle",
+            "Move one weight of the chosen unit with a slider and watch the loss follow its "
+            "curve beside the tangent line the gradient promises",
+            self.wiggle_weight,
+        )
         row = QHBoxLayout()
         for widget in (
             self.previous_button,
@@ -194,6 +201,7 @@ class SampleInspector(QDialog):
             self.target_label,
             self.target_box,
             self.training_mode,
+            self.wiggle_button,
         ):
             row.addWidget(widget)
         row.addStretch(1)
@@ -276,6 +284,21 @@ class SampleInspector(QDialog):
         explanation = self.explanation
         self.check_page.show_running()
         self._checker.start(lambda job: check_gradients(explanation, entries))
+
+    def wiggle_weight(self):
+        """Open "Wiggle a weight" on the chosen unit's weight with the largest gradient."""
+        from nnstudio.ui.panels.wiggle_dialog import WiggleDialog
+
+        if self.explanation is None:
+            return None
+        step = self._layer_with_weights()
+        if step is None:
+            return None
+        entries = unit_parameter_entries(step, self._unit_for_entries(step), count=1)
+        parameter, (index, *_rest) = next(iter(entries.items()))
+        dialog = WiggleDialog(self.explanation, parameter, index, parent=self)
+        dialog.show()
+        return dialog
 
     def wait_for_check(self, msecs: int = 30000) -> bool:
         return self._checker.wait(msecs)
