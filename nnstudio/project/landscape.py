@@ -7,7 +7,10 @@ Two ways to choose the slice's axes:
 - two random directions, normalized per unit or filter (Li et al. 2018, "Visualizing the Loss
   Landscape of Neural Nets"): each unit's slice of a direction gets the norm of that unit's
   weights, so a layer with large weights is not over-represented; biases and other 1-D
-  parameters stay put. The grid's values are the coefficients of the two directions.
+  parameters stay put. The grid's values are the coefficients of the two directions;
+- the two directions a run moved along most (the principal components of its epochs' weights
+  minus the final ones, as Li et al. plot optimizer paths): random directions in a space of
+  thousands of weights are nearly orthogonal to any path, which then shows as a dot.
 
 Each grid point's loss is the mean loss over the given samples in evaluation mode, computed
 as ``nnstudio evaluate`` computes it (nnstudio.project.evaluation.mean_loss). The model is
@@ -113,6 +116,37 @@ def random_directions(model, seed: int = 0) -> Directions:
     return Directions(pair[0], pair[1], labels)
 
 
+def path_directions(centre: dict[str, np.ndarray], weights_by_epoch) -> Directions:
+    """The two principal directions of a run's path (its epochs' weights minus ``centre``),
+    each of unit length, labelled with the share of the path's spread it explains."""
+    names = sorted(centre)
+    moves = np.stack(
+        [
+            np.concatenate([np.ravel(weights[n]) - np.ravel(centre[n]) for n in names])
+            for _epoch, weights in weights_by_epoch
+        ]
+    ).astype(np.float64)
+    if len(moves) < 2 or not moves.any():
+        raise ValueError("the run's path needs at least two epochs that moved the weights")
+    _u, spread, components = np.linalg.svd(moves, full_matrices=False)
+    if len(components) < 2:
+        raise ValueError("the run's path needs at least two epochs that moved the weights")
+    shares = spread**2 / np.sum(spread**2)
+    pair = []
+    for component in components[:2]:
+        direction, start = {}, 0
+        for name in names:
+            size = centre[name].size
+            part = component[start : start + size].reshape(centre[name].shape)
+            direction[name] = part.astype(centre[name].dtype)
+            start += size
+        pair.append(direction)
+    labels = tuple(
+        f"path direction {k + 1} ({100 * shares[k]:.0f} % of the path's spread)" for k in (0, 1)
+    )
+    return Directions(pair[0], pair[1], labels)
+
+
 def _unit_normalized(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     if weights.ndim < 2:
         return np.zeros_like(weights)
@@ -126,6 +160,29 @@ def _unit_normalized(rng: np.random.Generator, weights: np.ndarray) -> np.ndarra
         size = np.linalg.norm(units_first[unit])
         units_first[unit] *= np.linalg.norm(weight_units[unit]) / size if size > 0 else 0
     return direction
+
+
+def project_path(
+    centre: dict[str, np.ndarray], directions: Directions, weights_by_epoch
+) -> list[tuple[int, float, float]]:
+    """Where each epoch's weights lie on the slice: the coefficients (a, b) with
+    centre + a·first + b·second closest to them (least squares over every parameter; along
+    two single weights, simply their offsets). ``weights_by_epoch``: (epoch, name → array)."""
+    names = sorted(centre)
+    basis = np.stack(
+        [
+            np.concatenate([np.ravel(directions.first[n]) for n in names]),
+            np.concatenate([np.ravel(directions.second[n]) for n in names]),
+        ],
+        axis=1,
+    ).astype(np.float64)
+    origin = np.concatenate([np.ravel(centre[n]) for n in names]).astype(np.float64)
+    path = []
+    for epoch, weights in weights_by_epoch:
+        moved = np.concatenate([np.ravel(weights[n]) for n in names]).astype(np.float64)
+        (a, b), *_ = np.linalg.lstsq(basis, moved - origin, rcond=None)
+        path.append((int(epoch), float(a), float(b)))
+    return path
 
 
 def grid_offsets(steps: int = DEFAULT_STEPS, span: float = DEFAULT_SPAN) -> list[float]:

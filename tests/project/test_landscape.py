@@ -101,3 +101,40 @@ def test_a_bad_weight_name_is_one_line_and_exit_2(tmp_path, capsys, model):
     assert main(["landscape", str(path), *CIRCLE, "--weights", "0.W[9,9]", "0.b[0]"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "0.W[9,9]" in err and "(2, 8)" in err
+
+
+def test_an_epochs_weights_are_placed_on_the_slice(model):
+    from nnstudio.project.landscape import project_path
+
+    centre = {name: value.copy() for name, value in model.parameters().items()}
+    directions = random_directions(model, seed=1)
+    moved = {n: centre[n] + 0.3 * directions.first[n] - 0.7 * directions.second[n] for n in centre}
+    by_weight = weight_directions(model, "0.W[1,2]", "1.b[0]")
+    shifted = {name: value.copy() for name, value in centre.items()}
+    shifted["0.W"][1, 2] += 0.25
+    shifted["1.b"][0] -= 0.5
+    ((epoch, a, b),) = project_path(centre, directions, [(7, moved)])
+    assert epoch == 7 and (a, b) == (pytest.approx(0.3, abs=1e-5), pytest.approx(-0.7, abs=1e-5))
+    ((_, a, b),) = project_path(centre, by_weight, [(1, shifted)])
+    assert (a, b) == (pytest.approx(0.25), pytest.approx(-0.5))
+
+
+def test_a_path_lies_in_the_plane_of_its_two_principal_directions(model):
+    from nnstudio.project.landscape import path_directions, project_path
+
+    centre = {name: value.copy() for name, value in model.parameters().items()}
+    wander = random_directions(model, seed=4)
+    epochs = [
+        (e, {n: centre[n] + (3 - e) * wander.first[n] + (3 - e) ** 2 * wander.second[n] / 4
+             for n in centre})
+        for e in range(4)
+    ]  # fmt: skip
+    directions = path_directions(centre, epochs)
+    assert "path direction 1" in directions.labels[0]
+    path = project_path(centre, directions, epochs)
+    for (_epoch, a, b), (_e, weights) in zip(path, epochs, strict=True):
+        for name in centre:  # the projection rebuilds the weights: nothing is lost
+            rebuilt = centre[name] + a * directions.first[name] + b * directions.second[name]
+            np.testing.assert_allclose(rebuilt, weights[name], atol=1e-4)
+    with pytest.raises(ValueError, match="two epochs"):
+        path_directions(centre, epochs[-1:])

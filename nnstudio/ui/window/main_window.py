@@ -46,6 +46,7 @@ from nnstudio.ui.window.export import ExportController
 from nnstudio.ui.window.files import FileController
 from nnstudio.ui.window.inspector import InspectorController
 from nnstudio.ui.window.keys import SpaceToTrain
+from nnstudio.ui.window.landscape import LandscapeController
 from nnstudio.ui.window.lessons import LessonsController
 from nnstudio.ui.window.model_sync import ModelSync
 from nnstudio.ui.window.status import StatusView
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.doctor = DoctorController(self, self.document)  # health panel, LR finder
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
+        self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
