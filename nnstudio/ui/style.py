@@ -57,6 +57,8 @@ QToolBar {{ background: {BASE}; border: none; border-bottom: 1px solid {BORDER};
 QToolBar QToolButton {{ padding: 4px 8px; border-radius: 6px; }}
 QToolBar QToolButton:hover {{ background: #e8eef8; }}
 QToolBar QToolButton:pressed, QToolBar QToolButton:checked {{ background: #dbe6fb; }}
+QToolBar QToolButton#qt_toolbar_ext_button {{ padding: 2px; min-width: 18px;
+    background: #e8eef8; }}
 QToolBar QLabel {{ color: {MUTED}; padding: 0 2px 0 8px; }}
 QDockWidget {{ font-weight: 600; }}
 QDockWidget::title {{ background: {WINDOW}; padding: 6px 8px; text-align: left; }}

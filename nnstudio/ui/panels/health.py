@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -108,6 +109,7 @@ class HealthPanel(QWidget):
         self.setObjectName("healthPanel")
         self.title = QLabel(WAITING)
         self.title.setObjectName("sectionTitle")
+        self.title.setWordWrap(True)  # a narrow side column wraps it rather than widening
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("healthTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -130,7 +132,9 @@ class HealthPanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(warnings)
-        columns = QHBoxLayout()  # the table and the warnings side by side: compact in height
+        # The table and the warnings side by side under the tabs (compact in height), one
+        # above the other in a side column (compact in width): set_side_by_side.
+        self.columns = columns = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         columns.addWidget(self.table, 3)
         columns.addWidget(scroll, 2)
         # An explicit small minimum (the layout's own would be larger): the window must still
@@ -141,6 +145,12 @@ class HealthPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
+
+    def set_side_by_side(self, side_by_side: bool) -> None:
+        """The table beside the warnings (True) or above them (False)."""
+        self.columns.setDirection(
+            QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
+        )
 
     def clear(self) -> None:
         self.table.setRowCount(0)

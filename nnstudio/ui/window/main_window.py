@@ -16,14 +16,14 @@ has ended.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QDockWidget,
     QMainWindow,
-    QTabWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -38,7 +38,9 @@ from nnstudio.ui.panels.runs import RunsPanel
 from nnstudio.ui.plots.training_plots import TrainingTab
 from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
+from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
+from nnstudio.ui.window import dock_layout
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
@@ -131,7 +133,7 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------------
 
     def _build_central(self) -> None:
-        self.tabs = QTabWidget()
+        self.tabs = ScrollingTabWidget()  # a page larger than the window scrolls
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
         self.builder = QtModelBuilder()
@@ -184,15 +186,29 @@ class MainWindow(QMainWindow):
         self.health_dock = self._dock(
             "healthDock", "Layer health", self.training_tab.health, area.BottomDockWidgetArea
         )
-        # Tabbed with Runs: the health rows and warnings get the dock's height, which the
-        # Training tab's plots cannot spare on a 768-pixel screen. The tab bar this adds is
-        # paid for by a smaller minimum for the runs table (the dock starts 170 high anyway).
-        self.tabifyDockWidget(self.runs_dock, self.health_dock)
-        self.runs_dock.raise_()
+        self.health_dock.dockLocationChanged.connect(self._place_health_columns)
         self.runs_panel.setMinimumHeight(72)
         self.data_dock.setMinimumWidth(280)
         self.hyper_dock.setMinimumWidth(310)
-        self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)
+        dock_layout.arrange_docks(self, dock_layout.WIDE)
+
+    def _place_health_columns(self, area) -> None:
+        # Under the tabs the table and the warnings sit side by side (the dock is short);
+        # in a side column, one above the other (the dock is narrow).
+        bottom = area in (
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            Qt.DockWidgetArea.TopDockWidgetArea,
+        )
+        self.training_tab.health.set_side_by_side(bottom)
+
+    def arrange_docks_for_screen(self) -> None:
+        """View → Arrange docks for this screen: the first-launch arrangement for the screen
+        the window is on."""
+        dock_layout.arrange_docks(self, dock_layout.arrangement_for(self._screen_room()))
+
+    def _screen_room(self) -> QSize:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry().size() if screen is not None else QSize(1400, 880)
 
     def _order_tab_keys(self) -> None:
         # Tab follows each panel's rows as they show, not the order the widgets were made in.
@@ -209,15 +225,16 @@ class MainWindow(QMainWindow):
             tab_order.follow_layout(panel)
 
     def _fit_to_screen(self) -> None:
-        """The first-launch size: roomy, but never larger than the screen (a 1366×768 laptop
-        gets a window it can see whole). Saved geometry, when there is one, wins."""
-        size = QSize(1400, 880)
-        screen = QGuiApplication.primaryScreen()
-        if screen is not None:
-            available = screen.availableGeometry().size()
-            size = size.boundedTo(
-                QSize(int(available.width() * 0.95), int(available.height() * 0.92))
-            )
+        """The first launch: docks arranged for the screen, and a roomy window never larger
+        than the screen. Saved geometry and dock state, when there are some, win."""
+        room = self._screen_room()
+        arrangement = dock_layout.arrangement_for(room)
+        dock_layout.arrange_docks(self, arrangement)
+        size = QSize(1400, 880).boundedTo(
+            QSize(int(room.width() * 0.95), int(room.height() * 0.92))
+        )
+        if arrangement == dock_layout.ONE_COLUMN:
+            size = room  # a small screen: every pixel of it
         self.resize(size.expandedTo(self.minimumSizeHint()))
 
     # -- following the document -----------------------------------------------------------------
@@ -232,6 +249,12 @@ class MainWindow(QMainWindow):
             self.state_changed.emit(args[0].value)
 
     # -- Qt events ------------------------------------------------------------------------------
+
+    def childEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # The tab bars of tabbed docks are made by Qt whenever docks are tabbed together.
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            dock_layout.show_dock_tabs_whole(event.child())
+        super().childEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

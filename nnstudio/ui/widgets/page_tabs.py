@@ -1,0 +1,59 @@
+"""Tabs whose pages scroll when the window is smaller than they are.
+
+A page's minimum size used to be the window's: the Draw tab's row of controls and the Model
+tab's three columns made the window 1320 pixels wide at least, so on a 1280×720 or 1024×600
+screen it hung off the edge. Each page now sits in a scroll area: the window may be as small
+as the screen, the page keeps its own minimum (so its controls never overlap or get cut) and
+scroll bars show what does not fit.
+
+The tab widget speaks of the pages, not of their scroll areas: ``widget(i)``,
+``currentWidget()``, ``indexOf(page)`` and ``setCurrentWidget(page)`` take and give the page.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QWidget
+
+
+class PageScrollArea(QScrollArea):
+    """Holds one page at the full size of the tab, or at the page's minimum with scroll bars."""
+
+    MINIMUM = QSize(240, 160)  # what the tab asks of the window, whatever the page needs
+
+    def __init__(self, page: QWidget, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(page)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self.MINIMUM
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self.widget().sizeHint()
+
+
+class ScrollingTabWidget(QTabWidget):
+    """A QTabWidget whose pages are wrapped in a ``PageScrollArea`` each."""
+
+    def addTab(self, page: QWidget, *args) -> int:  # noqa: N802 - Qt override
+        return super().addTab(PageScrollArea(page), *args)
+
+    def widget(self, index: int) -> QWidget | None:
+        holder = super().widget(index)
+        return holder.widget() if isinstance(holder, PageScrollArea) else holder
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt override
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:  # noqa: N802 - Qt override
+        for index in range(self.count()):
+            if self.widget(index) is page:
+                return index
+        return -1
+
+    def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802 - Qt override
+        index = self.indexOf(page)
+        if index >= 0:
+            self.setCurrentIndex(index)

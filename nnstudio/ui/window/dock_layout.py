@@ -1,0 +1,88 @@
+"""Where the four docks go, chosen for the screen the window first opens on.
+
+- ``WIDE`` (1600×900 and more): Data on the left, Hyperparameters on the right, Runs and
+  Layer health tabbed under the tabs.
+- ``SIDE`` (a 1366×768 or 1440×900 laptop): Data on the left; Hyperparameters, Runs and
+  Layer health tabbed on the right, at the window's full height (under the tabs they showed
+  about one row each, and the tabs lost the height they took).
+- ``ONE_COLUMN`` (1280×720, 1024×600): all four tabbed in one column on the left, so the
+  tabs keep most of the width.
+
+Only a first launch is arranged this way: the window's saved state (the user's own
+arrangement) wins afterwards. View → Arrange docks for this screen brings it back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QTabBar, QTabWidget
+
+WIDE = "wide"
+SIDE = "side"
+ONE_COLUMN = "one column"
+
+_LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+_RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+_BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def arrangement_for(available: QSize) -> str:
+    """The arrangement for a screen with ``available`` room (its size less task bars)."""
+    if available.width() >= 1600 and available.height() >= 900:
+        return WIDE
+    if available.width() >= 1340:
+        return SIDE
+    return ONE_COLUMN
+
+
+def arrange_docks(window, arrangement: str) -> None:
+    """Put ``window``'s Data, Hyperparameters, Runs and Layer health docks in ``arrangement``."""
+    data, hyper = window.data_dock, window.hyper_dock
+    runs, health = window.runs_dock, window.health_dock
+    places = {
+        WIDE: [(_LEFT, [data]), (_RIGHT, [hyper]), (_BOTTOM, [runs, health])],
+        SIDE: [(_LEFT, [data]), (_RIGHT, [hyper, runs, health])],
+        ONE_COLUMN: [(_LEFT, [data, hyper, runs, health])],
+    }[arrangement]
+    for _area, docks in places:
+        for dock in docks:
+            window.removeDockWidget(dock)
+    for area, docks in places:
+        _tabbed(window, area, docks)
+    _keep_lessons_beside(window, hyper)
+    # Three or four docks tabbed in a ~300-pixel column: their tab names read whole only
+    # along its height, as in an IDE's side bar.
+    position = QTabWidget.TabPosition
+    window.setTabPosition(_LEFT, position.West if arrangement == ONE_COLUMN else position.South)
+    window.setTabPosition(_RIGHT, position.East if arrangement == SIDE else position.South)
+    window.setTabPosition(_BOTTOM, position.South)
+    if arrangement == WIDE:
+        window.resizeDocks([runs], [170], Qt.Orientation.Vertical)
+
+
+def _keep_lessons_beside(window, hyper) -> None:
+    """The Lessons dock (once built) stays tabbed with Hyperparameters, shown or not."""
+    lessons = getattr(getattr(window, "lessons", None), "dock", None)
+    if lessons is None:
+        return
+    shown = lessons.isVisible()
+    window.removeDockWidget(lessons)
+    window.tabifyDockWidget(hyper, lessons)
+    lessons.setVisible(shown)
+
+
+def _tabbed(window, area, docks) -> None:
+    """``docks`` in ``area``, tabbed together, the first one in front."""
+    first, *others = docks
+    window.addDockWidget(area, first)
+    first.show()
+    for dock in others:
+        window.tabifyDockWidget(first, dock)
+        dock.show()
+    first.raise_()
+
+
+def show_dock_tabs_whole(tab_bar: QTabBar) -> None:
+    """A dock tab says its whole name (Qt's default elides: "Hyperpa…", "R…")."""
+    tab_bar.setElideMode(Qt.TextElideMode.ElideNone)
+    tab_bar.setUsesScrollButtons(True)
