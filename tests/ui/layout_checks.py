@@ -1,0 +1,98 @@
+"""What a window squeezed too small shows: controls on top of each other, buttons and labels
+whose text is cut. Each function returns the problems it finds in words (empty: none)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractScrollArea,
+    QLabel,
+    QToolButton,
+    QWidget,
+)
+
+# Parts Qt lays over each other on purpose: a scroll area's viewport and its scroll bars'
+# corner, a tab widget's bar over its pane's top border, a dock's float/close buttons in its
+# title, pyqtgraph's own items.
+_QT_PARTS = (
+    "qt_scrollarea",
+    "qt_tabwidget",
+    "qt_dockwidget",
+    "qt_toolbar_ext_button",
+    "qt_qmainwindow",
+)
+
+
+def _name(widget: QWidget) -> str:
+    text = getattr(widget, "text", None)
+    label = text() if callable(text) else ""
+    return f"{type(widget).__name__}({widget.objectName() or label})"
+
+
+def _controls(parent: QWidget) -> list[QWidget]:
+    """``parent``'s visible child widgets that are controls it laid out (a dock tabbed
+    behind another is "visible" but parked outside the window)."""
+    children = [
+        child
+        for child in parent.children()
+        if isinstance(child, QWidget)
+        and child.isVisible()
+        and not child.isWindow()
+        and parent.rect().intersects(child.geometry())
+    ]
+    return [c for c in children if not c.objectName().startswith(_QT_PARTS)]
+
+
+def overlapping_siblings(root: QWidget) -> list[str]:
+    """Pairs of visible sibling controls whose rectangles overlap, anywhere under ``root``."""
+    found = []
+    for parent in [root, *root.findChildren(QWidget)]:
+        if parent.visibleRegion().isEmpty() or isinstance(parent, QAbstractScrollArea):
+            continue  # a scroll area's own parts (viewport, bars) are Qt's business
+        siblings = _controls(parent)
+        for i, first in enumerate(siblings):
+            for second in siblings[i + 1 :]:
+                if first.geometry().intersects(second.geometry()):
+                    found.append(
+                        f"{_name(first)} {first.geometry().getRect()} × {_name(second)} "
+                        f"{second.geometry().getRect()} in {_name(parent)}"
+                    )
+    return found
+
+
+def _shows_text(button: QAbstractButton) -> bool:
+    if not button.text():
+        return False
+    if isinstance(button, QToolButton):
+        return button.toolButtonStyle() != button.toolButtonStyle().ToolButtonIconOnly
+    return True
+
+
+def cut_buttons(root: QWidget) -> list[str]:
+    """Visible buttons narrower (or lower) than their text and icon need."""
+    return [
+        f"{_name(button)} {button.width()}×{button.height()} < {button.minimumSizeHint().toTuple()}"
+        for button in root.findChildren(QAbstractButton)
+        if button.isVisible()
+        and _shows_text(button)
+        and (
+            button.width() < button.minimumSizeHint().width()
+            or button.height() < button.minimumSizeHint().height()
+        )
+    ]
+
+
+def cut_labels(root: QWidget) -> list[str]:
+    """Visible one-line labels narrower than their text."""
+    return [
+        f"{_name(label)} {label.width()} < {label.sizeHint().width()}"
+        for label in root.findChildren(QLabel)
+        if label.isVisible()
+        and label.text()
+        and not label.wordWrap()
+        and label.sizeHint().width() > label.width() + 1
+    ]
+
+
+def layout_problems(root: QWidget) -> list[str]:
+    return overlapping_siblings(root) + cut_buttons(root) + cut_labels(root)

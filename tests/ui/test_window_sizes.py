@@ -1,0 +1,53 @@
+"""The window fits every screen (issue 32): resized to 1024×600, 1280×720, 1366×768 and
+1920×1080 (what a 3840×2160 screen at 200 % gives), with the docks arranged as a first launch
+on that screen arranges them, each tab keeps every control apart and every button's and
+label's text whole. One window serves every size."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QApplication
+
+from nnstudio.ui.widgets import fit_text
+from nnstudio.ui.window import dock_layout
+from tests.ui.layout_checks import layout_problems
+from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
+from tests.ui.test_window_fit import _cut_combos
+
+SCREENS = [(1024, 600), (1280, 720), (1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(autouse=True)
+def _with_the_app_look(app_look):  # noqa: F811 - sizes depend on the style sheet and fonts
+    yield
+
+
+def test_the_arrangement_follows_the_screen():
+    assert dock_layout.arrangement_for(QSize(1024, 600)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1280, 720)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1366, 768)) == dock_layout.SIDE
+    assert dock_layout.arrangement_for(QSize(1920, 1080)) == dock_layout.WIDE
+
+
+def test_every_tab_fits_every_screen(make_window, qtbot):
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.evaluation.evaluated, timeout=20_000):
+        window.tabs.setCurrentWidget(window.evaluation)  # its tables and matrix filled in
+    problems = {}
+    for width, height in SCREENS:
+        dock_layout.arrange_docks(window, dock_layout.arrangement_for(QSize(width, height)))
+        window.resize(width, height)
+        QApplication.processEvents()
+        assert window.size().toTuple() == (width, height)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            QApplication.processEvents()
+            fit_text.ELIDED.clear()
+            window.grab()  # paints the cards and the diagram, which note what they cut
+            found = layout_problems(window) + _cut_combos(window) + fit_text.ELIDED
+            if found:
+                problems[f"{width}×{height} {window.tabs.tabText(index)}"] = found
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
