@@ -94,5 +94,22 @@ def cut_labels(root: QWidget) -> list[str]:
     ]
 
 
+def cut_plot_titles(root: QWidget) -> list[str]:
+    """Visible pyqtgraph plots whose title is wider than the room the plot gives it."""
+    import pyqtgraph as pg
+
+    found = []
+    for plot in root.findChildren(pg.PlotWidget):
+        title = plot.getPlotItem().titleLabel
+        if not plot.isVisible() or not title.isVisible() or not title.text:
+            continue
+        # pyqtgraph never squeezes a title: the plot item grows past the view, which cuts it.
+        text = title.item.sceneBoundingRect()
+        shown = plot.mapToScene(plot.viewport().rect()).boundingRect()
+        if text.left() < shown.left() - 1 or text.right() > shown.right() + 1:
+            found.append(f"{plot.objectName()} title {title.text!r} {text} not in {shown}")
+    return found
+
+
 def layout_problems(root: QWidget) -> list[str]:
-    return overlapping_siblings(root) + cut_buttons(root) + cut_labels(root)
+    return overlapping_siblings(root) + cut_buttons(root) + cut_labels(root) + cut_plot_titles(root)
