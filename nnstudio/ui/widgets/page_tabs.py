@@ -12,26 +12,59 @@ The tab widget speaks of the pages, not of their scroll areas: ``widget(i)``,
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QWidget
+from PySide6.QtCore import QEvent, QSize, QTimer
+from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QTabWidget, QWidget
 
 
 class PageScrollArea(QScrollArea):
-    """Holds one page at the full size of the tab, or at the page's minimum with scroll bars."""
+    """Holds one page at the full size of the tab, or at the page's minimum with scroll bars.
+
+    Not Qt's ``widgetResizable``: for a page with word-wrapped labels that sizes the page to
+    its *preferred* height for the width, so the Draw and Evaluate tabs scrolled although
+    their controls fitted. Here the page is as large as the room, and never smaller than its
+    minimum."""
 
     MINIMUM = QSize(240, 160)  # what the tab asks of the window, whatever the page needs
 
     def __init__(self, page: QWidget, parent=None):
         super().__init__(parent)
-        self.setWidgetResizable(True)
+        self.setWidgetResizable(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setWidget(page)
+        page.installEventFilter(self)  # its minimum changes: fit it again
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return self.MINIMUM
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return self.widget().sizeHint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_page()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self.fit_page)  # once the page's layout has its new minimum
+        return False
+
+    def fit_page(self) -> None:
+        page = self.widget()
+        if page is None:
+            return
+        need, room = (
+            page.minimumSizeHint().expandedTo(page.minimumSize()),
+            self.maximumViewportSize(),
+        )
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        wide, tall = need.width() > room.width(), need.height() > room.height()
+        # A scroll bar for one direction takes its width from the other.
+        tall = tall or (wide and need.height() > room.height() - bar)
+        wide = wide or (tall and need.width() > room.width() - bar)
+        page.resize(
+            max(need.width(), room.width() - (bar if tall else 0)),
+            max(need.height(), room.height() - (bar if wide else 0)),
+        )
 
 
 class ScrollingTabWidget(QTabWidget):
