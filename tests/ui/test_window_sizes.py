@@ -1,5 +1,6 @@
 """The window fits every screen (issue 32): resized to 1024×600, 1280×720, 1366×768 and
-1920×1080 (what a 3840×2160 screen at 200 % gives), with the docks arranged as a first launch
+1920×1080 (what a 3840×2160 screen at 200 % gives), and 1536×824 (a 1920×1080 laptop at
+125 %, less its task bar), with the docks arranged as a first launch
 on that screen arranges them, each tab keeps every control apart and every button's and
 label's text whole. One window serves every size."""
 
@@ -15,7 +16,7 @@ from tests.ui.layout_checks import layout_problems
 from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 from tests.ui.test_window_fit import _cut_combos
 
-SCREENS = [(1024, 600), (1280, 720), (1366, 768), (1920, 1080)]
+SCREENS = [(1024, 600), (1280, 720), (1366, 768), (1536, 824), (1920, 1080)]
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,8 @@ def _with_the_app_look(app_look):  # noqa: F811 - sizes depend on the style shee
 def test_the_arrangement_follows_the_screen():
     assert dock_layout.arrangement_for(QSize(1024, 600)) == dock_layout.ONE_COLUMN
     assert dock_layout.arrangement_for(QSize(1280, 720)) == dock_layout.ONE_COLUMN
-    assert dock_layout.arrangement_for(QSize(1366, 768)) == dock_layout.SIDE
+    assert dock_layout.arrangement_for(QSize(1366, 768)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1536, 824)) == dock_layout.SIDE
     assert dock_layout.arrangement_for(QSize(1920, 1080)) == dock_layout.WIDE
 
 

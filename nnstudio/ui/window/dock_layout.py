@@ -2,11 +2,11 @@
 
 - ``WIDE`` (1600×900 and more): Data on the left, Hyperparameters on the right, Runs and
   Layer health tabbed under the tabs.
-- ``SIDE`` (a 1366×768 or 1440×900 laptop): Data on the left; Hyperparameters, Runs and
-  Layer health tabbed on the right, at the window's full height (under the tabs they showed
-  about one row each, and the tabs lost the height they took).
-- ``ONE_COLUMN`` (1280×720, 1024×600): all four tabbed in one column on the left, so the
-  tabs keep most of the width.
+- ``SIDE`` (1536×864, 1600×900 less its task bar): Data on the left; Hyperparameters, Runs
+  and Layer health tabbed on the right, at the window's full height (under the tabs they
+  showed about one row each, and the tabs lost the height they took).
+- ``ONE_COLUMN`` (1366×768, 1280×720, 1024×600): all four tabbed in one column on the left,
+  so the tabs keep the width the Model and Draw tabs need (about 700 pixels).
 
 Only a first launch is arranged this way: the window's saved state (the user's own
 arrangement) wins afterwards. View → Arrange docks for this screen brings it back.
@@ -30,7 +30,7 @@ def arrangement_for(available: QSize) -> str:
     """The arrangement for a screen with ``available`` room (its size less task bars)."""
     if available.width() >= 1600 and available.height() >= 900:
         return WIDE
-    if available.width() >= 1340:
+    if available.width() >= 1500:
         return SIDE
     return ONE_COLUMN
 
