@@ -259,7 +259,7 @@ class QtModelBuilder(QWidget):
         super().showEvent(event)
 
     def _connect(self):
-        self.palette_view.layer_activated.connect(self.append_layer)
+        self.palette_view.layer_activated.connect(self.add_layer_after_selection)
         self.stack.insert_requested.connect(self.insert_layer)
         self.stack.move_requested.connect(self.move_layer)
         self.stack.remove_requested.connect(self.remove_layer)
@@ -311,6 +311,14 @@ class QtModelBuilder(QWidget):
 
     def append_layer(self, type_name: str) -> None:
         self.insert_layer(len(self.model), type_name)
+
+    def add_layer_after_selection(self, type_name: str) -> None:
+        """The palette's Enter and double-click: after the selected layer, and never after the
+        output layer (the last one), which must stay last to give the classes or targets."""
+        count = len(self.model)
+        selected = self.stack.current_row()
+        row = selected + 1 if 0 <= selected < count else count
+        self.insert_layer(max(0, min(row, count - 1)), type_name)
 
     def remove_layer(self, row: int) -> None:
         if 0 <= row < len(self.model):

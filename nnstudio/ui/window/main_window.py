@@ -17,7 +17,7 @@ has ended.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -40,7 +40,7 @@ from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
-from nnstudio.ui.window import dock_layout
+from nnstudio.ui.window import dock_layout, shortcut_keys
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
+        self._build_view_actions()
+        shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
@@ -191,6 +193,27 @@ class MainWindow(QMainWindow):
         self.data_dock.setMinimumWidth(280)
         self.hyper_dock.setMinimumWidth(310)
         dock_layout.arrange_docks(self, dock_layout.WIDE)
+
+    def _build_view_actions(self) -> None:
+        """View → each tab (Ctrl+1 to Ctrl+4), and the docks arranged for this screen."""
+        menu = self.view_menu
+        menu.addSeparator()
+        for name, page in (
+            ("Model", self.builder),
+            ("Training", self.training_tab),
+            ("Evaluate", self.evaluation),
+            ("Draw", self.draw),
+        ):
+            action = QAction(f"{name} tab", self, objectName=f"actionShow{name}Tab")
+            action.triggered.connect(lambda _=False, p=page: self.tabs.setCurrentWidget(p))
+            menu.addAction(action)
+        menu.addSeparator()
+        self.actionArrangeDocks = QAction(
+            "Arrange docks for this screen", self, objectName="actionArrangeDocks"
+        )
+        self.actionArrangeDocks.setToolTip("Put the docks back where they fit this screen best")
+        self.actionArrangeDocks.triggered.connect(self.arrange_docks_for_screen)
+        menu.addAction(self.actionArrangeDocks)
 
     def _place_health_columns(self, area) -> None:
         # Under the tabs the table and the warnings sit side by side (the dock is short);
