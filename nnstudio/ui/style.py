@@ -80,6 +80,8 @@ QLineEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
 QPushButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 5px 14px;
     background: {BASE}; }}
 QPushButton:hover {{ background: #eef3fb; }}
+QPushButton:focus {{ border: 2px solid {ACCENT}; padding: 4px 13px; }}
+QTableView:focus, QTreeView:focus, QListView:focus {{ border: 1px solid {ACCENT}; }}
 QPushButton:default {{ background: {ACCENT}; color: white; border-color: {ACCENT}; }}
 QProgressBar {{ border: 1px solid {BORDER}; border-radius: 5px; background: {ALT_BASE};
     text-align: center; color: {TEXT}; max-height: 14px; }}

@@ -151,6 +151,8 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(QPen(border, width))
         painter.setBrush(background)
         painter.drawRoundedRect(layout.card, 9, 9)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            paint_focus_ring(painter, palette, layout.card, 9)
         stripe = QRectF(layout.card.left(), layout.card.top(), 5, layout.card.height())
         painter.save()
         painter.setClipRect(stripe.adjusted(0, 0, 0, 0))
@@ -302,3 +304,13 @@ class CardDelegate(QStyledItemDelegate):
 
     def clear_hover(self):
         self._set_hover(None)
+
+
+def paint_focus_ring(painter: QPainter, palette, rect: QRectF, radius: float) -> None:
+    """The keyboard's place in a list of painted rows: a ring just outside ``rect``, in the
+    accent colour, so the focus shows apart from the (mouse) selection."""
+    painter.save()
+    painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DashLine))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(rect.adjusted(-2.5, -2.5, 2.5, 2.5), radius + 2, radius + 2)
+    painter.restore()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.project import layer_meta
+from nnstudio.ui.builder.card_delegate import paint_focus_ring
 from nnstudio.ui.builder.layer_icons import category_color, layer_icon, paint_glyph
 from nnstudio.ui.widgets.fit_text import fitted, short_forms
 
@@ -77,10 +78,12 @@ class _PaletteDelegate(QStyledItemDelegate):
         selected = option.state & QStyle.StateFlag.State_Selected
         if hovered or selected:
             fill = QColor(option.palette.color(QPalette.ColorRole.Highlight))
-            fill.setAlphaF(0.18 if selected else 0.08)
+            fill.setAlphaF(0.26 if selected else 0.08)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            paint_focus_ring(painter, option.palette, rect.adjusted(2, 2, -2, -2), 5)
         type_name = index.data(_TYPE_ROLE)
         paint_glyph(painter, QRectF(rect.left() + 6, rect.center().y() - 13, 26, 26), type_name)
         text_rect = rect.adjusted(40, 3, -4, -3)

@@ -40,6 +40,7 @@ from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
+from nnstudio.ui.widgets.wheel_guard import guard_wheel
 from nnstudio.ui.window import dock_layout, shortcut_keys
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
+        guard_wheel(self)  # scrolling a panel never changes a field it passes over
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
