@@ -64,6 +64,7 @@ PANELS = {
     "Data dock": lambda w: w.data_panel,
     "Hyperparameters dock": lambda w: w.hyperparameters,
     "Runs dock": lambda w: w.runs_panel,
+    "Layer health dock": lambda w: w.training_tab.health,
     "Model tab": lambda w: w.builder,
     "Training tab": lambda w: w.training_tab,
     "Evaluate tab": lambda w: w.evaluation,

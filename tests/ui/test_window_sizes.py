@@ -7,7 +7,7 @@ label's text whole. One window serves every size."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.ui.widgets import fit_text
@@ -53,3 +53,30 @@ def test_every_tab_fits_every_screen(make_window, qtbot):
             if found:
                 problems[f"{width}×{height} {window.tabs.tabText(index)}"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+def test_a_first_launch_arranges_the_docks_for_its_screen(make_window, monkeypatch):
+    from nnstudio.ui.window.main_window import MainWindow
+
+    area = Qt.DockWidgetArea
+    for room, runs_area in (
+        (QSize(1920, 1040), area.BottomDockWidgetArea),
+        (QSize(1024, 570), area.LeftDockWidgetArea),
+    ):
+        monkeypatch.setattr(MainWindow, "_screen_room", lambda self, room=room: room)
+        window = make_window(load_default=False)
+        assert window.dockWidgetArea(window.runs_dock) == runs_area
+        assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_the_users_own_arrangement_is_kept(make_window, monkeypatch):
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1920, 1040))
+    window = make_window(load_default=False)
+    window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, window.runs_dock)  # moved there
+    window.files.save_settings()
+    again = make_window(load_default=False)
+    assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.TopDockWidgetArea
+    again.actionArrangeDocks.trigger()  # View → Arrange docks for this screen
+    assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
