@@ -276,6 +276,8 @@ def test_the_runs_buttons_leave_the_runs_table_whole(make_window, qtbot, size):
     window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
+    window.runs_dock.raise_()  # tabbed with the other docks on a small screen
+    QApplication.processEvents()
     panel = window.runs_panel
     table = panel.table.geometry()
     for button in (panel.compare_button, panel.clear_button):

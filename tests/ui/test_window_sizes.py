@@ -48,10 +48,16 @@ def test_every_tab_fits_every_screen(make_window, qtbot):
             window.tabs.setCurrentIndex(index)
             QApplication.processEvents()
             fit_text.ELIDED.clear()
-            window.grab()  # paints the cards and the diagram, which note what they cut
+            window.tabs.currentWidget().grab()  # paints the cards and diagram: they note cuts
             found = layout_problems(window) + _cut_combos(window) + fit_text.ELIDED
             if found:
                 problems[f"{width}×{height} {window.tabs.tabText(index)}"] = found
+        for dock in (window.data_dock, window.hyper_dock, window.runs_dock, window.health_dock):
+            dock.raise_()  # each one of a tabbed group in turn
+            QApplication.processEvents()
+            found = layout_problems(dock)
+            if found:
+                problems[f"{width}×{height} {dock.windowTitle()} dock"] = found
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
 
 

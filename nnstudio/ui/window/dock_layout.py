@@ -86,3 +86,13 @@ def show_dock_tabs_whole(tab_bar: QTabBar) -> None:
     """A dock tab says its whole name (Qt's default elides: "Hyperpa…", "R…")."""
     tab_bar.setElideMode(Qt.TextElideMode.ElideNone)
     tab_bar.setUsesScrollButtons(True)
+
+
+def lay_out_for_area(dock, panel) -> None:
+    """``panel.set_side_by_side``: its parts side by side under the tabs (the dock is short),
+    one above the other in a side column (the dock is narrow), wherever ``dock`` goes."""
+
+    def follow(area) -> None:
+        panel.set_side_by_side(area in (_BOTTOM, Qt.DockWidgetArea.TopDockWidgetArea))
+
+    dock.dockLocationChanged.connect(follow)

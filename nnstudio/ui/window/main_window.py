@@ -190,8 +190,11 @@ class MainWindow(QMainWindow):
         self.health_dock = self._dock(
             "healthDock", "Layer health", self.training_tab.health, area.BottomDockWidgetArea
         )
-        self.health_dock.dockLocationChanged.connect(self._place_health_columns)
-        self.runs_panel.setMinimumHeight(72)
+        for dock, panel in (
+            (self.runs_dock, self.runs_panel),
+            (self.health_dock, self.training_tab.health),
+        ):
+            dock_layout.lay_out_for_area(dock, panel)
         self.data_dock.setMinimumWidth(280)
         self.hyper_dock.setMinimumWidth(310)
         dock_layout.arrange_docks(self, dock_layout.WIDE)
@@ -216,15 +219,6 @@ class MainWindow(QMainWindow):
         self.actionArrangeDocks.setToolTip("Put the docks back where they fit this screen best")
         self.actionArrangeDocks.triggered.connect(self.arrange_docks_for_screen)
         menu.addAction(self.actionArrangeDocks)
-
-    def _place_health_columns(self, area) -> None:
-        # Under the tabs the table and the warnings sit side by side (the dock is short);
-        # in a side column, one above the other (the dock is narrow).
-        bottom = area in (
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-            Qt.DockWidgetArea.TopDockWidgetArea,
-        )
-        self.training_tab.health.set_side_by_side(bottom)
 
     def arrange_docks_for_screen(self) -> None:
         """View → Arrange docks for this screen: the first-launch arrangement for the screen
