@@ -231,7 +231,7 @@ class QtModelBuilder(QWidget):
         self.splitter.setChildrenCollapsible(False)
         # The stack is the heart of the tab: it keeps room for readable cards.
         self.palette_view.setMinimumWidth(150)
-        self.stack.setMinimumWidth(300)
+        self.stack.setMinimumWidth(280)
         right.setMinimumWidth(240)
         self._sized = False
         layout = QVBoxLayout(self)

@@ -198,7 +198,7 @@ class DrawPanel(QWidget):
         self.penWidth = QSlider(Qt.Orientation.Horizontal, objectName="digitPenWidth")
         self.penWidth.setRange(MIN_PEN_WIDTH, MAX_PEN_WIDTH)
         self.penWidth.setValue(int(self.canvas.pen_width()))
-        self.penWidth.setMinimumWidth(64)  # at 1366×768 the row squeezed it to a dot
+        self.penWidth.setMinimumWidth(56)  # at 1366×768 the row squeezed it to a dot
         self.penWidth.setToolTip(
             "Pen width. About a tenth of the digit's height looks like MNIST's handwriting; "
             "the model copes with thinner and thicker strokes too."

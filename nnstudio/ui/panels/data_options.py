@@ -106,6 +106,8 @@ class DataOptions(QGroupBox):
         super().__init__("Options", parent)
         self.form = QFormLayout(self)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # In a narrow dock a field too wide to sit beside its label goes under it.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._build_generated()
         self._build_split()
         self._build_csv()

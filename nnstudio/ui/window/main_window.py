@@ -195,8 +195,6 @@ class MainWindow(QMainWindow):
             (self.health_dock, self.training_tab.health),
         ):
             dock_layout.lay_out_for_area(dock, panel)
-        self.data_dock.setMinimumWidth(280)
-        self.hyper_dock.setMinimumWidth(310)
         dock_layout.arrange_docks(self, dock_layout.WIDE)
 
     def _build_view_actions(self) -> None:
