@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from nnstudio.ui.widgets import fit_text
 from nnstudio.ui.window import dock_layout
-from tests.ui.layout_checks import layout_problems
+from tests.ui.layout_checks import layout_problems, overlapping_siblings
 from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 from tests.ui.test_window_fit import _cut_combos
 
@@ -86,3 +86,19 @@ def test_the_users_own_arrangement_is_kept(make_window, monkeypatch):
     assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.TopDockWidgetArea
     again.actionArrangeDocks.trigger()  # View → Arrange docks for this screen
     assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def test_lessons_open_beside_the_hyperparameters_and_leave_nothing_behind(make_window, qtbot):
+    window = make_window(load_default=False)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    for arrangement in (dock_layout.WIDE, dock_layout.ONE_COLUMN, dock_layout.SIDE):
+        dock_layout.arrange_docks(window, arrangement)
+        window.actionLessons.trigger()
+        assert window.lessons.dock in window.tabifiedDockWidgets(window.hyper_dock)
+        QApplication.processEvents()
+        assert overlapping_siblings(window) == [], arrangement
+        window.lessons.dock.close()
+        QApplication.processEvents()
+        assert overlapping_siblings(window) == [], arrangement

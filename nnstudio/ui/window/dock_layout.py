@@ -44,12 +44,15 @@ def arrange_docks(window, arrangement: str) -> None:
         SIDE: [(_LEFT, [data]), (_RIGHT, [hyper, runs, health])],
         ONE_COLUMN: [(_LEFT, [data, hyper, runs, health])],
     }[arrangement]
-    for _area, docks in places:
-        for dock in docks:
-            window.removeDockWidget(dock)
+    lessons = getattr(getattr(window, "lessons", None), "dock", None)  # once it is built
+    shown = [lessons] if lessons is not None and lessons.isVisible() else []
+    for dock in [data, hyper, runs, health, *shown]:
+        window.removeDockWidget(dock)
     for area, docks in places:
         _tabbed(window, area, docks)
-    _keep_lessons_beside(window, hyper)
+    for dock in shown:  # open Lessons stay tabbed with Hyperparameters (see lessons.py)
+        window.tabifyDockWidget(hyper, dock)
+        dock.show()
     # Three or four docks tabbed in a ~300-pixel column: their tab names read whole only
     # along its height, as in an IDE's side bar.
     position = QTabWidget.TabPosition
@@ -58,17 +61,6 @@ def arrange_docks(window, arrangement: str) -> None:
     window.setTabPosition(_BOTTOM, position.South)
     if arrangement == WIDE:
         window.resizeDocks([runs], [170], Qt.Orientation.Vertical)
-
-
-def _keep_lessons_beside(window, hyper) -> None:
-    """The Lessons dock (once built) stays tabbed with Hyperparameters, shown or not."""
-    lessons = getattr(getattr(window, "lessons", None), "dock", None)
-    if lessons is None:
-        return
-    shown = lessons.isVisible()
-    window.removeDockWidget(lessons)
-    window.tabifyDockWidget(hyper, lessons)
-    lessons.setVisible(shown)
 
 
 def _tabbed(window, area, docks) -> None:
