@@ -213,10 +213,9 @@ class DataOptions(QGroupBox):
         box = QComboBox()
         for label, value in choices:
             box.addItem(label, value)
-        # May be narrower than its longest choice (shown whole in the open list): the dock's
-        # width is the window's, on a small screen.
-        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        box.setMinimumContentsLength(12)
+        # As wide as its longest choice: in a narrow dock the row puts it under its label
+        # (the form's WrapLongRows) rather than cutting "Default for this data".
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         box.setToolTip(tip)
         box.currentIndexChanged.connect(self.edited)
         return box

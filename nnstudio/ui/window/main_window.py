@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.tabs = ScrollingTabWidget()  # a page larger than the window scrolls
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
+        # Every tab's name in view: the tabs are never narrower than their four names.
+        self.tabs.tabBar().setUsesScrollButtons(False)
         self.builder = QtModelBuilder()
         self.training_tab = TrainingTab()
         self.evaluation = EvaluationPanel()
