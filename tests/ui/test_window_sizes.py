@@ -102,3 +102,20 @@ def test_lessons_open_beside_the_hyperparameters_and_leave_nothing_behind(make_w
         window.lessons.dock.close()
         QApplication.processEvents()
         assert overlapping_siblings(window) == [], arrangement
+
+
+def test_a_long_network_in_the_narrowest_model_tab_cuts_no_card_title(qtbot):
+    from nnstudio.ui.builder.model_builder import QtModelBuilder
+
+    builder = QtModelBuilder()
+    qtbot.addWidget(builder)
+    builder.set_input_spec((2,), 3, "classification", "softmax_crossentropy")
+    dense = {"type": "Dense", "units": 64, "activation": "relu"}
+    builder.set_config({"layers": [dense] * 8 + [{"type": "Dense", "units": 3}]})
+    builder.resize(builder.minimumSizeHint().width(), 520)  # a 1024×600 screen's Model tab
+    builder.show()
+    qtbot.waitExposed(builder)
+    assert builder.stack.view.verticalScrollBar().isVisible()  # it takes the cards' room
+    fit_text.ELIDED.clear()
+    builder.grab()
+    assert fit_text.ELIDED == []

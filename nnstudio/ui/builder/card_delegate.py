@@ -181,9 +181,12 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
-        title = main_text(
-            painter.fontMetrics(), layer_meta.card_title(config), title_rect.width(), "layer card"
-        )
+        # "Dense 64 · relu", or "Dense 64" in a narrow stack (a scroll bar takes its room):
+        # the activation reads in the inspector and the diagram. Cut only as a last resort.
+        full = layer_meta.card_title(config)
+        short = full.split(" · ")[0]
+        metrics, room = painter.fontMetrics(), title_rect.width()
+        title = fitted(metrics, room, full, short) or main_text(metrics, short, room, "layer card")
         painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)
