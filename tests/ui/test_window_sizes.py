@@ -119,3 +119,29 @@ def test_a_long_network_in_the_narrowest_model_tab_cuts_no_card_title(qtbot):
     fit_text.ELIDED.clear()
     builder.grab()
     assert fit_text.ELIDED == []
+
+
+def test_the_inspector_shows_a_dense_layers_fields_at_1024x600(make_window, qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QScrollArea,
+        QWidget,
+    )
+
+    window = make_window()
+    dock_layout.arrange_docks(window, dock_layout.ONE_COLUMN)
+    window.resize(1024, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    window.builder.stack.select_row(0)  # Dense: units, activation, initializer, bias, L1, L2
+    QApplication.processEvents()
+    viewport = window.builder.inspector.findChild(QScrollArea).viewport()
+    kinds = (QAbstractSpinBox, QComboBox, QAbstractButton)
+    fields = [w for w in viewport.findChildren(QWidget) if isinstance(w, kinds) and w.isVisible()]
+    in_view = [
+        w for w in fields if w.mapTo(viewport, QPoint(0, w.height())).y() <= viewport.height()
+    ]
+    assert len(fields) >= 6 and len(in_view) >= 5, (len(in_view), len(fields))  # was 3

@@ -216,7 +216,7 @@ class QtModelBuilder(QWidget):
             toolbar.addWidget(button)
         toolbar.addWidget(self.presets_button)
         stack_column = _column("Network", self.stack, self._toolbar_widget(toolbar))
-        right = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter = right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_column("Layer settings", self.inspector))
         right.addWidget(_column("Diagram", self.diagram))
         right.setSizes([370, 390])
@@ -256,6 +256,10 @@ class QtModelBuilder(QWidget):
             palette = max(150, min(230, int(width * 0.19)))
             right = max(260, int(width * 0.36))
             self.splitter.setSizes([palette, max(320, width - palette - right), right])
+            # The inspector's fields before the diagram: on a short screen it showed three.
+            height = self.height()
+            diagram = max(180, int(height * 0.35))
+            self.right_splitter.setSizes([height - diagram, diagram])
         super().showEvent(event)
 
     def _connect(self):
