@@ -20,10 +20,14 @@ from PySide6.QtWidgets import (
 
 from nnstudio.ui.widgets.setting_widgets import setting_tooltip
 
-# Keys that are not QAction shortcuts (see keys.py and the builder's stack).
+# Keys that are not QAction shortcuts (see keys.py and the builder's palette).
 EXTRA_KEYS = (
     ("Space", "Train / Pause, wherever the focus is (except while typing text)"),
-    ("Delete", "Remove the selected layer (Model tab)"),
+    (
+        "Enter",
+        "In the layer palette or its filter: add the highlighted layer after the selected one",
+    ),
+    ("Up / Down", "In the layer palette's filter: move the highlight over the layers shown"),
 )
 
 
