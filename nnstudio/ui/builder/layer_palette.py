@@ -9,7 +9,7 @@ Up/Down move the highlight over the layers it leaves, Enter adds the highlighted
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QMimeData, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.project import layer_meta
-from nnstudio.ui.builder.card_delegate import paint_focus_ring
+from nnstudio.ui.builder.card_delegate import accent, paint_focus_ring
 from nnstudio.ui.builder.layer_icons import category_color, layer_icon, paint_glyph
 from nnstudio.ui.widgets.fit_text import fitted, short_forms
 
@@ -77,13 +77,13 @@ class _PaletteDelegate(QStyledItemDelegate):
         hovered = option.state & QStyle.StateFlag.State_MouseOver
         selected = option.state & QStyle.StateFlag.State_Selected
         if hovered or selected:
-            fill = QColor(option.palette.color(QPalette.ColorRole.Highlight))
+            fill = accent()
             fill.setAlphaF(0.26 if selected else 0.08)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, 6, 6)
         if option.state & QStyle.StateFlag.State_HasFocus:
-            paint_focus_ring(painter, option.palette, rect.adjusted(2, 2, -2, -2), 5)
+            paint_focus_ring(painter, rect.adjusted(2, 2, -2, -2), option.rect, 5)
         type_name = index.data(_TYPE_ROLE)
         paint_glyph(painter, QRectF(rect.left() + 6, rect.center().y() - 13, 26, 26), type_name)
         text_rect = rect.adjusted(40, 3, -4, -3)
