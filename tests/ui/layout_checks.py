@@ -3,6 +3,7 @@ whose text is cut. Each function returns the problems it finds in words (empty: 
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractScrollArea,
@@ -82,6 +83,39 @@ def cut_buttons(root: QWidget) -> list[str]:
     ]
 
 
+def _scrolls(widget: QWidget, across: bool) -> bool:
+    """True when the scroll area around ``widget`` can scroll that way (across or down), so
+    what it hides of the widget can be reached."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractScrollArea):
+            bar = parent.horizontalScrollBar() if across else parent.verticalScrollBar()
+            policy = (
+                parent.horizontalScrollBarPolicy() if across else parent.verticalScrollBarPolicy()
+            )
+            return bar.maximum() > 0 and policy != Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        parent = parent.parentWidget()
+    return False
+
+
+def clipped_buttons(root: QWidget) -> list[str]:
+    """Visible buttons their parents cut off ("Halve the ra"), with no scroll bar to reach
+    the rest."""
+    found = []
+    for button in root.findChildren(QAbstractButton):
+        if not button.isVisible() or not _shows_text(button):
+            continue
+        shown = button.visibleRegion().boundingRect()
+        if shown.isEmpty():
+            continue  # behind another tab or dock, or scrolled out of view
+        cut_across = shown.width() < button.width() and not _scrolls(button, across=True)
+        cut_down = shown.height() < button.height() and not _scrolls(button, across=False)
+        if cut_across or cut_down:
+            whole = f"{button.width()}×{button.height()}"
+            found.append(f"{_name(button)} shows {shown.width()}×{shown.height()} of {whole}")
+    return found
+
+
 def cut_labels(root: QWidget) -> list[str]:
     """Visible one-line labels narrower than their text."""
     return [
@@ -112,4 +146,10 @@ def cut_plot_titles(root: QWidget) -> list[str]:
 
 
 def layout_problems(root: QWidget) -> list[str]:
-    return overlapping_siblings(root) + cut_buttons(root) + cut_labels(root) + cut_plot_titles(root)
+    return (
+        overlapping_siblings(root)
+        + cut_buttons(root)
+        + clipped_buttons(root)
+        + cut_labels(root)
+        + cut_plot_titles(root)
+    )

@@ -16,6 +16,16 @@ from tests.ui.layout_checks import layout_problems, overlapping_siblings
 from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 from tests.ui.test_window_fit import _cut_combos
 
+DOCTORS_WARNINGS = [
+    {
+        "kind": kind,
+        "layer": "1 Dense",
+        "message": "53% of the ReLU units of layer 1 Dense never fire.",
+        "fix": "Use LeakyReLU or a smaller learning rate",
+    }
+    for kind in ("dead_relu", "nan", "overfitting")
+]
+
 SCREENS = [(1024, 600), (1280, 720), (1366, 768), (1536, 824), (1920, 1080)]
 
 
@@ -38,6 +48,7 @@ def test_every_tab_fits_every_screen(make_window, qtbot):
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.evaluation.evaluated, timeout=20_000):
         window.tabs.setCurrentWidget(window.evaluation)  # its tables and matrix filled in
+    window.training_tab.health.set_warnings(DOCTORS_WARNINGS)  # the widest fix buttons
     problems = {}
     for width, height in SCREENS:
         dock_layout.arrange_docks(window, dock_layout.arrangement_for(QSize(width, height)))

@@ -13,11 +13,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.ui import style
+from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 
 COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
 GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
@@ -35,7 +34,7 @@ FIX_BUTTONS = {
     "dead_relu": [("switch_to_leaky_relu", "Switch to LeakyReLU"), ("halve_lr", "Halve the rate")],
     "exploding_gradient": [("halve_lr", "Halve the rate")],
     "lr_too_high": [("halve_lr", "Halve the rate")],
-    "nan": [("halve_lr_and_train", "Halve the rate and restart from the last good epoch")],
+    "nan": [("halve_lr_and_train", "Halve the rate and restart")],
     "lr_too_low": [("raise_lr", "Raise the rate 10×")],
     "overfitting": [("add_dropout", "Add Dropout"), ("early_stopping", "Turn on early stopping")],
     "underfitting": [("find_lr", "Find learning rate…")],
@@ -73,10 +72,14 @@ def _cells(name: str, row: dict) -> list[tuple[str, str]]:
 WAITING = "The health of each layer appears after the first epoch."
 
 
-class WarningRow(QFrame):
-    """One warning: what is wrong, what to try, and its fix buttons."""
+FIX_TIPS = {"halve_lr_and_train": "Halve the learning rate and restart from the last good epoch"}
 
-    def __init__(self, warning: dict, on_fix, parent=None):
+
+class WarningRow(QFrame):
+    """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
+    the other in a narrow side column: ``set_buttons_across``)."""
+
+    def __init__(self, warning: dict, on_fix, across: bool = True, parent=None):
         super().__init__(parent)
         self.setObjectName("healthWarning")
         self.warning = warning
@@ -84,11 +87,12 @@ class WarningRow(QFrame):
         text = QLabel(f"{warning['message']} <b>{warning['fix']}.</b>")
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        buttons = QHBoxLayout()
+        self.button_row = buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.buttons: dict[str, QPushButton] = {}
         for action, label in FIX_BUTTONS.get(warning["kind"], []):
             button = QPushButton(label)
             button.setObjectName(f"fix_{action}")
+            button.setToolTip(FIX_TIPS.get(action, ""))
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
             self.buttons[action] = button
@@ -97,6 +101,11 @@ class WarningRow(QFrame):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(text)
         layout.addLayout(buttons)
+        self.set_buttons_across(across)
+
+    def set_buttons_across(self, across: bool) -> None:
+        direction = QBoxLayout.Direction
+        self.button_row.setDirection(direction.LeftToRight if across else direction.TopToBottom)
 
 
 class HealthPanel(QWidget):
@@ -127,11 +136,8 @@ class HealthPanel(QWidget):
         self.warnings_box.setContentsMargins(0, 0, 4, 0)
         self.warnings_box.addStretch(1)  # rows go above it, at the top
         self.warning_rows: list[WarningRow] = []
-        scroll = QScrollArea()  # several warnings scroll rather than squeeze each other
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(warnings)
+        # Several warnings scroll rather than squeeze each other; never cut at the side.
+        scroll = VerticalScrollArea(warnings)
         # The table and the warnings side by side under the tabs (compact in height), one
         # above the other in a side column (compact in width): set_side_by_side.
         self.columns = columns = QBoxLayout(QBoxLayout.Direction.LeftToRight)
@@ -145,12 +151,16 @@ class HealthPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
+        self._side_by_side = True
 
     def set_side_by_side(self, side_by_side: bool) -> None:
         """The table beside the warnings (True) or above them (False)."""
         self.columns.setDirection(
             QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
         )
+        self._side_by_side = side_by_side
+        for row in self.warning_rows:
+            row.set_buttons_across(side_by_side)
 
     def clear(self) -> None:
         self.table.setRowCount(0)
@@ -186,6 +196,7 @@ class HealthPanel(QWidget):
         for old in self.warning_rows:
             self.warnings_box.removeWidget(old)
             old.deleteLater()
-        self.warning_rows = [WarningRow(w, self.fix_requested.emit) for w in warnings]
+        across = self._side_by_side
+        self.warning_rows = [WarningRow(w, self.fix_requested.emit, across) for w in warnings]
         for position, row in enumerate(self.warning_rows):
             self.warnings_box.insertWidget(position, row)

@@ -32,6 +32,8 @@ class PageScrollArea(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setWidget(page)
         page.installEventFilter(self)  # its minimum changes: fit it again
+        # Once the page's layout has its new minimum; owned here, so it dies with the area.
+        self._refit = QTimer(self, singleShot=True, interval=0, timeout=self.fit_page)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return self.MINIMUM
@@ -45,7 +47,7 @@ class PageScrollArea(QScrollArea):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            QTimer.singleShot(0, self.fit_page)  # once the page's layout has its new minimum
+            self._refit.start()
         return False
 
     def fit_page(self) -> None:
