@@ -13,7 +13,7 @@ from nnstudio.ui.widgets import fit_text
 from tests.ui.layout_checks import cut_labels
 from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 
-# The default size, and what _fit_to_screen gives on a 1366×768 screen.
+# The default size, and a window on a 1366×768 screen with room left for a task bar.
 SIZES = [(1400, 880), (int(1366 * 0.95), int(768 * 0.92))]
 
 

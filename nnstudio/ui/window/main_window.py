@@ -56,6 +56,8 @@ from nnstudio.ui.window.sweeps import SweepController
 from nnstudio.ui.window.timeline import TimelineController
 from nnstudio.ui.window.training import TrainingController
 
+TITLE_BAR_ROOM = 32  # pixels: a window manager's title bar, outside the size the window sets
+
 
 class MainWindow(QMainWindow):
     """The nnstudio window. Built without being shown; call ``show()`` to display it."""
@@ -253,7 +255,8 @@ class MainWindow(QMainWindow):
             QSize(int(room.width() * 0.95), int(room.height() * 0.92))
         )
         if arrangement == dock_layout.ONE_COLUMN:
-            size = room  # a small screen: every pixel of it
+            # A small screen: all of it, less the title bar the window manager adds above.
+            size = QSize(room.width(), room.height() - TITLE_BAR_ROOM)
         self.resize(size.expandedTo(self.minimumSizeHint()))
 
     # -- following the document -----------------------------------------------------------------
