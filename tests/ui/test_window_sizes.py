@@ -42,34 +42,54 @@ def test_the_arrangement_follows_the_screen():
     assert dock_layout.arrangement_for(QSize(1920, 1080)) == dock_layout.WIDE
 
 
+def _at_each_screen(window):
+    """Yield each screen's (width, height) with ``window`` arranged and sized for it."""
+    for width, height in SCREENS:
+        dock_layout.arrange_docks(window, dock_layout.arrangement_for(QSize(width, height)))
+        window.resize(width, height)
+        QApplication.processEvents()
+        assert window.size().toTuple() == (width, height)
+        yield width, height
+
+
+def _report(problems: dict) -> str:
+    return "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
 def test_every_tab_fits_every_screen(make_window, qtbot):
     window = make_window()
     window.show()
     qtbot.waitExposed(window)
     with qtbot.waitSignal(window.evaluation.evaluated, timeout=20_000):
         window.tabs.setCurrentWidget(window.evaluation)  # its tables and matrix filled in
-    window.training_tab.health.set_warnings(DOCTORS_WARNINGS)  # the widest fix buttons
     problems = {}
-    for width, height in SCREENS:
-        dock_layout.arrange_docks(window, dock_layout.arrangement_for(QSize(width, height)))
-        window.resize(width, height)
-        QApplication.processEvents()
-        assert window.size().toTuple() == (width, height)
+    for width, height in _at_each_screen(window):
         for index in range(window.tabs.count()):
             window.tabs.setCurrentIndex(index)
             QApplication.processEvents()
             fit_text.ELIDED.clear()
-            window.tabs.currentWidget().grab()  # paints the cards and diagram: they note cuts
+            if window.tabs.currentWidget() is window.builder:
+                window.builder.grab()  # paints the cards and the diagram: they note any cut
             found = layout_problems(window) + _cut_combos(window) + fit_text.ELIDED
             if found:
                 problems[f"{width}×{height} {window.tabs.tabText(index)}"] = found
+    assert problems == {}, _report(problems)
+
+
+def test_every_dock_fits_every_screen(make_window, qtbot):
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    window.training_tab.health.set_warnings(DOCTORS_WARNINGS)  # the widest fix buttons
+    problems = {}
+    for width, height in _at_each_screen(window):
         for dock in (window.data_dock, window.hyper_dock, window.runs_dock, window.health_dock):
             dock.raise_()  # each one of a tabbed group in turn
             QApplication.processEvents()
-            found = layout_problems(dock)
+            found = layout_problems(dock) + _cut_combos(dock)
             if found:
                 problems[f"{width}×{height} {dock.windowTitle()} dock"] = found
-    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+    assert problems == {}, _report(problems)
 
 
 def test_a_first_launch_arranges_the_docks_for_its_screen(make_window, monkeypatch):
