@@ -34,7 +34,7 @@ FIX_BUTTONS = {
     "dead_relu": [("switch_to_leaky_relu", "Switch to LeakyReLU"), ("halve_lr", "Halve the rate")],
     "exploding_gradient": [("halve_lr", "Halve the rate")],
     "lr_too_high": [("halve_lr", "Halve the rate")],
-    "nan": [("halve_lr_and_train", "Halve the rate and restart")],
+    "nan": [("halve_lr_and_train", "Halve the rate and restart from the last good epoch")],
     "lr_too_low": [("raise_lr", "Raise the rate 10×")],
     "overfitting": [("add_dropout", "Add Dropout"), ("early_stopping", "Turn on early stopping")],
     "underfitting": [("find_lr", "Find learning rate…")],
@@ -72,9 +72,6 @@ def _cells(name: str, row: dict) -> list[tuple[str, str]]:
 WAITING = "The health of each layer appears after the first epoch."
 
 
-FIX_TIPS = {"halve_lr_and_train": "Halve the learning rate and restart from the last good epoch"}
-
-
 class WarningRow(QFrame):
     """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
     the other in a narrow side column: ``set_buttons_across``)."""
@@ -92,7 +89,6 @@ class WarningRow(QFrame):
         for action, label in FIX_BUTTONS.get(warning["kind"], []):
             button = QPushButton(label)
             button.setObjectName(f"fix_{action}")
-            button.setToolTip(FIX_TIPS.get(action, ""))
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
             self.buttons[action] = button
