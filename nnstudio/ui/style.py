@@ -57,6 +57,8 @@ QToolBar {{ background: {BASE}; border: none; border-bottom: 1px solid {BORDER};
 QToolBar QToolButton {{ padding: 4px 8px; border-radius: 6px; }}
 QToolBar QToolButton:hover {{ background: #e8eef8; }}
 QToolBar QToolButton:pressed, QToolBar QToolButton:checked {{ background: #dbe6fb; }}
+QToolBar QToolButton#qt_toolbar_ext_button {{ padding: 2px; min-width: 18px;
+    background: #e8eef8; }}
 QToolBar QLabel {{ color: {MUTED}; padding: 0 2px 0 8px; }}
 QDockWidget {{ font-weight: 600; }}
 QDockWidget::title {{ background: {WINDOW}; padding: 6px 8px; text-align: left; }}
@@ -78,6 +80,8 @@ QLineEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus, QComboBox:focus {{
 QPushButton {{ border: 1px solid {BORDER}; border-radius: 6px; padding: 5px 14px;
     background: {BASE}; }}
 QPushButton:hover {{ background: #eef3fb; }}
+QPushButton:focus {{ border: 2px solid {ACCENT}; padding: 4px 13px; }}
+QTableView:focus, QTreeView:focus, QListView:focus {{ border: 1px solid {ACCENT}; }}
 QPushButton:default {{ background: {ACCENT}; color: white; border-color: {ACCENT}; }}
 QProgressBar {{ border: 1px solid {BORDER}; border-radius: 5px; background: {ALT_BASE};
     text-align: center; color: {TEXT}; max-height: 14px; }}

@@ -104,18 +104,61 @@ def test_unknown_payload_is_refused(builder):
     assert not accepted_move and types(builder) == ["Flatten", "Dense", "Dense"]
 
 
-def test_enter_and_double_click_append(builder, qtbot):
+def test_enter_and_double_click_add_after_the_selected_layer(builder, qtbot):
     palette = builder.palette_view
+    builder.stack.select_row(0)
     palette.list.setCurrentItem(palette.item_for("ReLU"))
     qtbot.keyClick(palette.list, Qt.Key.Key_Return)
-    assert types(builder)[-1] == "ReLU"
+    assert types(builder) == ["Flatten", "ReLU", "Dense", "Dense"]
     item = palette.item_for("Tanh")
     palette.list.scrollToItem(item)
     center = palette.list.visualItemRect(item).center()
     # a real double-click: the view only reacts when the press landed on the same item
     qtbot.mouseClick(palette.list.viewport(), Qt.MouseButton.LeftButton, pos=center)
     qtbot.mouseDClick(palette.list.viewport(), Qt.MouseButton.LeftButton, pos=center)
-    assert types(builder)[-1] == "Tanh"
+    assert types(builder) == ["Flatten", "ReLU", "Tanh", "Dense", "Dense"]
+
+
+def test_a_new_layer_never_goes_after_the_output_layer(builder, qtbot):
+    palette = builder.palette_view
+    builder.stack.select_row(2)  # the output layer
+    palette.list.setCurrentItem(palette.item_for("Dropout"))
+    qtbot.keyClick(palette.list, Qt.Key.Key_Return)
+    assert types(builder) == ["Flatten", "Dense", "Dropout", "Dense"]
+    builder.stack.select_row(-1)  # nothing selected: before the output too
+    qtbot.keyClick(palette.list, Qt.Key.Key_Return)
+    assert types(builder)[-2:] == ["Dropout", "Dense"]
+    assert builder.config()["layers"][-1]["units"] == 10
+
+
+def test_filter_then_enter_adds_the_highlighted_layer(builder, qtbot):
+    """Typing "dropout" then Enter (in the filter, or after Tab in the list) adds Dropout, not
+    the hidden row that was current (Dense)."""
+    palette = builder.palette_view
+    builder.stack.select_row(1)
+    palette.list.setCurrentItem(palette.item_for("Dense"))
+    palette.filter_edit.setFocus()
+    qtbot.keyClicks(palette.filter_edit, "dropout")
+    assert palette.list.currentItem() is palette.item_for("Dropout")
+    qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Return)
+    assert types(builder) == ["Flatten", "Dense", "Dropout", "Dense"]
+    qtbot.keyClick(palette.list, Qt.Key.Key_Return)  # Tab took the focus to the list
+    assert types(builder).count("Dropout") == 2 and types(builder)[-1] == "Dense"
+
+
+def test_up_and_down_in_the_filter_move_over_the_shown_layers(builder, qtbot):
+    palette = builder.palette_view
+    qtbot.keyClicks(palette.filter_edit, "pool")
+    shown = [
+        palette.list.item(row).data(Qt.ItemDataRole.UserRole + 1)
+        for row in palette.list.shown_layer_rows()
+    ]
+    assert len(shown) >= 2 and palette.list.currentItem().text() == shown[0]
+    qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Down)
+    assert palette.list.currentItem().text() == shown[1]
+    qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Up)
+    qtbot.keyClick(palette.filter_edit, Qt.Key.Key_Up)  # stays on the first
+    assert palette.list.currentItem().text() == shown[0]
 
 
 def test_reorder_by_dragging_a_card(builder):

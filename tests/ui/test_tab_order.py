@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
 
 from tests.ui.test_window_fit import SIZES
 
@@ -64,6 +64,7 @@ PANELS = {
     "Data dock": lambda w: w.data_panel,
     "Hyperparameters dock": lambda w: w.hyperparameters,
     "Runs dock": lambda w: w.runs_panel,
+    "Layer health dock": lambda w: w.training_tab.health,
     "Model tab": lambda w: w.builder,
     "Training tab": lambda w: w.training_tab,
     "Evaluate tab": lambda w: w.evaluation,
@@ -81,7 +82,10 @@ def test_tab_walks_the_panel_in_reading_order(make_window, qtbot, which):
     tab = window.tabs.indexOf(panel)
     if tab >= 0:
         window.tabs.setCurrentIndex(tab)
-        QApplication.processEvents()
+    for dock in window.findChildren(QDockWidget):
+        if dock.isAncestorOf(panel):
+            dock.raise_()  # tabbed with other docks on a small screen
+    QApplication.processEvents()
     fields = _walk(qtbot, panel, _first_field(panel))
     assert len(fields) >= 2, [_name(f) for f in fields]
     assert _jumps_back(panel, fields) == [], [_name(f) for f in fields]

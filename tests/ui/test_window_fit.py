@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetrics, QWheelEvent
-from PySide6.QtWidgets import QApplication, QLabel, QSlider
+from PySide6.QtWidgets import QApplication, QSlider
 
 from nnstudio.ui.widgets import fit_text
+from tests.ui.layout_checks import cut_labels
 from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 
-# The default size, and what _fit_to_screen gives on a 1366×768 screen.
+# The default size, and a window on a 1366×768 screen with room left for a task bar.
 SIZES = [(1400, 880), (int(1366 * 0.95), int(768 * 0.92))]
 
 
@@ -20,17 +21,6 @@ SIZES = [(1400, 880), (int(1366 * 0.95), int(768 * 0.92))]
 def _with_the_app_look(app_look):  # noqa: F811 - sizes depend on the style sheet and fonts
     """Measured with the style the app runs with (it widens headers, combos and buttons)."""
     yield
-
-
-def _cut_labels(window):
-    return [
-        label.text()
-        for label in window.findChildren(QLabel)
-        if label.isVisible()
-        and label.text()
-        and not label.wordWrap()
-        and label.sizeHint().width() > label.width() + 1
-    ]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -44,7 +34,7 @@ def test_no_tab_cuts_its_main_text(make_window, qtbot, size):
         window.tabs.setCurrentIndex(index)
         QApplication.processEvents()
         window.grab()  # paints every card, the diagram and the labels now
-        assert _cut_labels(window) == [], window.tabs.tabText(index)
+        assert cut_labels(window) == [], window.tabs.tabText(index)
         squeezed = [s.objectName() for s in window.findChildren(QSlider) if s.isVisible()]
         assert [n for n in squeezed if window.findChild(QSlider, n).width() < 48] == []
     assert fit_text.ELIDED == []
@@ -286,6 +276,8 @@ def test_the_runs_buttons_leave_the_runs_table_whole(make_window, qtbot, size):
     window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
+    window.runs_dock.raise_()  # tabbed with the other docks on a small screen
+    QApplication.processEvents()
     panel = window.runs_panel
     table = panel.table.geometry()
     for button in (panel.compare_button, panel.clear_button):

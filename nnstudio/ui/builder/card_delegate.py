@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from nnstudio.project import layer_meta
 from nnstudio.project.problems import Fix, Problem
+from nnstudio.ui import style
 from nnstudio.ui.builder.layer_icons import paint_glyph, type_color
 from nnstudio.ui.widgets.fit_text import fitted, main_text, short_forms
 
@@ -147,10 +148,12 @@ class CardDelegate(QStyledItemDelegate):
         if problem is not None and problem.is_error:
             border, width = QColor(ERROR_COLOR), 1.5
         if selected:
-            border, width = QColor(palette.color(QPalette.ColorRole.Highlight)), 2.0
+            border, width = accent(), 2.0
         painter.setPen(QPen(border, width))
         painter.setBrush(background)
         painter.drawRoundedRect(layout.card, 9, 9)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            paint_focus_ring(painter, layout.card, option.rect, 9)
         stripe = QRectF(layout.card.left(), layout.card.top(), 5, layout.card.height())
         painter.save()
         painter.setClipRect(stripe.adjusted(0, 0, 0, 0))
@@ -179,9 +182,12 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
-        title = main_text(
-            painter.fontMetrics(), layer_meta.card_title(config), title_rect.width(), "layer card"
-        )
+        # "Dense 64 · relu", or "Dense 64" in a narrow stack (a scroll bar takes its room):
+        # the activation reads in the inspector and the diagram. Cut only as a last resort.
+        full = layer_meta.card_title(config)
+        short = full.split(" · ")[0]
+        metrics, room = painter.fontMetrics(), title_rect.width()
+        title = fitted(metrics, room, full, short) or main_text(metrics, short, room, "layer card")
         painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)
@@ -302,3 +308,22 @@ class CardDelegate(QStyledItemDelegate):
 
     def clear_hover(self):
         self._set_hover(None)
+
+
+def accent() -> QColor:
+    """The app's accent colour. Not the views' Highlight: the style sheet makes that the pale
+    selection fill of lists, and a selected or focused card drawn in it barely showed."""
+    return QColor(style.ACCENT)
+
+
+def paint_focus_ring(painter: QPainter, rect: QRectF, row: QRectF, radius: float) -> None:
+    """The keyboard's place in a list of painted rows: a ring just outside ``rect``, in the
+    accent colour, so the focus shows apart from the (mouse) selection. It stays inside its
+    ``row``: a view repaints only the rows that change, and a ring drawn over the next row
+    stayed there when the focus moved on."""
+    ring = rect.adjusted(-2.5, -2.5, 2.5, 2.5).intersected(QRectF(row).adjusted(1, 1, -1, -1))
+    painter.save()
+    painter.setPen(QPen(accent(), 2, Qt.PenStyle.DashLine))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(ring, radius + 2, radius + 2)
+    painter.restore()

@@ -1,14 +1,15 @@
 """QtLayerPalette: every layer type of the engine's registry, grouped, ready to drag.
 
 Dragging a type carries its name as ``LAYER_TYPE_MIME``; the stack inserts it where it is
-dropped. Double-click or Enter appends it instead (``layer_activated``), so the palette also
-works without a mouse.
+dropped. Double-click or Enter asks for it instead (``layer_activated``; the builder puts it
+after the selected layer), so the palette also works without a mouse: type in the filter,
+Up/Down move the highlight over the layers it leaves, Enter adds the highlighted one.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtCore import QEvent, QMimeData, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLineEdit,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.project import layer_meta
+from nnstudio.ui.builder.card_delegate import accent, paint_focus_ring
 from nnstudio.ui.builder.layer_icons import category_color, layer_icon, paint_glyph
 from nnstudio.ui.widgets.fit_text import fitted, short_forms
 
@@ -75,11 +77,13 @@ class _PaletteDelegate(QStyledItemDelegate):
         hovered = option.state & QStyle.StateFlag.State_MouseOver
         selected = option.state & QStyle.StateFlag.State_Selected
         if hovered or selected:
-            fill = QColor(option.palette.color(QPalette.ColorRole.Highlight))
-            fill.setAlphaF(0.18 if selected else 0.08)
+            fill = accent()
+            fill.setAlphaF(0.26 if selected else 0.08)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(fill)
             painter.drawRoundedRect(rect, 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            paint_focus_ring(painter, rect.adjusted(2, 2, -2, -2), option.rect, 5)
         type_name = index.data(_TYPE_ROLE)
         paint_glyph(painter, QRectF(rect.left() + 6, rect.center().y() - 13, 26, 26), type_name)
         text_rect = rect.adjusted(40, 3, -4, -3)
@@ -131,8 +135,20 @@ class _PaletteList(QListWidget):
         super().keyPressEvent(event)
 
     def _activate(self, item: QListWidgetItem):
-        if item is not None and item.data(_TYPE_ROLE):
+        # A filtered-out row may still be the current one: never add what is not shown.
+        if item is not None and item.data(_TYPE_ROLE) and not item.isHidden():
             self.layer_activated.emit(item.data(_TYPE_ROLE))
+
+    def shown_layer_rows(self) -> list[int]:
+        return [
+            row
+            for row in range(self.count())
+            if not self.item(row).isHidden() and self.item(row).data(_TYPE_ROLE)
+        ]
+
+    def highlight(self, row: int) -> None:
+        self.setCurrentRow(row)
+        self.scrollToItem(self.item(row))
 
 
 class QtLayerPalette(QWidget):
@@ -152,7 +168,8 @@ class QtLayerPalette(QWidget):
         self.filter_edit.setToolTip("Type part of a layer name or description to narrow the list")
         self.list = _PaletteList()
         self.list.setToolTip(
-            "Drag a layer onto the network to insert it there; double-click or Enter appends it"
+            "Drag a layer onto the network to insert it there; double-click or Enter adds it "
+            "after the selected layer"
         )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -161,7 +178,8 @@ class QtLayerPalette(QWidget):
         layout.addWidget(self.list)
         self.list.layer_activated.connect(self.layer_activated)
         self.filter_edit.textChanged.connect(self._apply_filter)
-        self.filter_edit.returnPressed.connect(self._activate_first_visible)
+        self.filter_edit.returnPressed.connect(self._activate_highlighted)
+        self.filter_edit.installEventFilter(self)  # Up / Down move the highlight
         self.refresh()
 
     def refresh(self) -> None:
@@ -180,7 +198,7 @@ class QtLayerPalette(QWidget):
         item = QListWidgetItem(layer_icon(name), name)
         item.setData(_TYPE_ROLE, name)
         description = layer_meta.description_of(name)
-        hint = "Drag onto the network, or double-click to append"
+        hint = "Drag onto the network, or double-click to add it after the selected layer"
         item.setToolTip(f"<b>{name}</b> — {description}<br><i>{hint}</i>")
         item.setFlags(
             Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
@@ -216,10 +234,30 @@ class QtLayerPalette(QWidget):
             header_has_match |= match
         if header is not None:
             header.setHidden(not header_has_match)
+        self._highlight_a_shown_layer()
 
-    def _activate_first_visible(self) -> None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if not item.isHidden() and item.data(_TYPE_ROLE):
-                self.layer_activated.emit(item.data(_TYPE_ROLE))
-                return
+    def _highlight_a_shown_layer(self) -> None:
+        """Keep the highlight on a layer the filter shows (the first, when it hid the last)."""
+        shown = self.list.shown_layer_rows()
+        if shown and self.list.currentRow() not in shown:
+            self.list.highlight(shown[0])
+
+    def _activate_highlighted(self) -> None:
+        self._highlight_a_shown_layer()
+        self.list._activate(self.list.currentItem())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.filter_edit and event.type() == QEvent.Type.KeyPress:
+            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(event.key())
+            if step is not None:
+                self._move_highlight(step)
+                return True
+        return False
+
+    def _move_highlight(self, step: int) -> None:
+        shown = self.list.shown_layer_rows()
+        if not shown:
+            return
+        current = self.list.currentRow()
+        position = shown.index(current) + step if current in shown else 0
+        self.list.highlight(shown[max(0, min(position, len(shown) - 1))])

@@ -216,7 +216,7 @@ class QtModelBuilder(QWidget):
             toolbar.addWidget(button)
         toolbar.addWidget(self.presets_button)
         stack_column = _column("Network", self.stack, self._toolbar_widget(toolbar))
-        right = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter = right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_column("Layer settings", self.inspector))
         right.addWidget(_column("Diagram", self.diagram))
         right.setSizes([370, 390])
@@ -231,7 +231,7 @@ class QtModelBuilder(QWidget):
         self.splitter.setChildrenCollapsible(False)
         # The stack is the heart of the tab: it keeps room for readable cards.
         self.palette_view.setMinimumWidth(150)
-        self.stack.setMinimumWidth(300)
+        self.stack.setMinimumWidth(280)
         right.setMinimumWidth(240)
         self._sized = False
         layout = QVBoxLayout(self)
@@ -256,10 +256,14 @@ class QtModelBuilder(QWidget):
             palette = max(150, min(230, int(width * 0.19)))
             right = max(260, int(width * 0.36))
             self.splitter.setSizes([palette, max(320, width - palette - right), right])
+            # The inspector's fields before the diagram: on a short screen it showed three.
+            height = self.height()
+            diagram = max(180, int(height * 0.35))
+            self.right_splitter.setSizes([height - diagram, diagram])
         super().showEvent(event)
 
     def _connect(self):
-        self.palette_view.layer_activated.connect(self.append_layer)
+        self.palette_view.layer_activated.connect(self.add_layer_after_selection)
         self.stack.insert_requested.connect(self.insert_layer)
         self.stack.move_requested.connect(self.move_layer)
         self.stack.remove_requested.connect(self.remove_layer)
@@ -311,6 +315,14 @@ class QtModelBuilder(QWidget):
 
     def append_layer(self, type_name: str) -> None:
         self.insert_layer(len(self.model), type_name)
+
+    def add_layer_after_selection(self, type_name: str) -> None:
+        """The palette's Enter and double-click: after the selected layer, and never after the
+        output layer (the last one), which must stay last to give the classes or targets."""
+        count = len(self.model)
+        selected = self.stack.current_row()
+        row = selected + 1 if 0 <= selected < count else count
+        self.insert_layer(max(0, min(row, count - 1)), type_name)
 
     def remove_layer(self, row: int) -> None:
         if 0 <= row < len(self.model):

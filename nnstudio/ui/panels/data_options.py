@@ -106,6 +106,8 @@ class DataOptions(QGroupBox):
         super().__init__("Options", parent)
         self.form = QFormLayout(self)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # In a narrow dock a field too wide to sit beside its label goes under it.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._build_generated()
         self._build_split()
         self._build_csv()
@@ -211,10 +213,9 @@ class DataOptions(QGroupBox):
         box = QComboBox()
         for label, value in choices:
             box.addItem(label, value)
-        # May be narrower than its longest choice (shown whole in the open list): the dock's
-        # width is the window's, on a small screen.
-        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        box.setMinimumContentsLength(12)
+        # As wide as its longest choice: in a narrow dock the row puts it under its label
+        # (the form's WrapLongRows) rather than cutting "Default for this data".
+        box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         box.setToolTip(tip)
         box.currentIndexChanged.connect(self.edited)
         return box

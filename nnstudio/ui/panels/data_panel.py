@@ -89,7 +89,7 @@ class DataPanel(MnistDownloadMixin, QWidget):
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.options)
 
-    def _build_picker(self) -> QHBoxLayout:
+    def _build_picker(self) -> QVBoxLayout:
         self.picker = QComboBox()
         self.picker.setObjectName("datasetPicker")
         self.picker.setToolTip(
@@ -113,10 +113,12 @@ class DataPanel(MnistDownloadMixin, QWidget):
             "on the window."
         )
         self.open_button.clicked.connect(self._ask_file)
-        row = QHBoxLayout()
-        row.addWidget(self.picker, 1)
-        row.addWidget(self.open_button)
-        return row
+        # The button under the picker, not beside it: side by side they made the dock (and
+        # the column all docks share on a small screen) 290 pixels wide at least.
+        rows = QVBoxLayout()
+        rows.addWidget(self.picker)
+        rows.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return rows
 
     def _build_busy(self) -> QHBoxLayout:
         self.busy_bar = QProgressBar()

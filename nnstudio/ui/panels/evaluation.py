@@ -132,7 +132,7 @@ class EvaluationPanel(QWidget):
         self.plot_stack = QStackedWidget()
         self.plot_stack.addWidget(self.confusion)
         self.plot_stack.addWidget(self.scatter)
-        top = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter = top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(left)
         top.addWidget(self.plot_stack)
         top.setSizes([440, 460])  # the metrics need about 400 pixels to show whole
@@ -396,13 +396,17 @@ class EvaluationPanel(QWidget):
         self.plot_stack.setCurrentWidget(self.confusion)
         self.averages.show()
         # The splitter may not squeeze the tables below their columns (Support was cut).
-        self.metrics.parentWidget().setMinimumWidth(
-            max(_columns_width(self.metrics), _columns_width(self.averages))
-        )
+        self._keep_tables_whole(max(_columns_width(self.metrics), _columns_width(self.averages)))
         self.tabs.show()
         self.examples.clear()
         self.examples_label.setText("Click a cell of the confusion matrix to see its samples.")
         self._show_mistakes()
+
+    def _keep_tables_whole(self, width: int) -> None:
+        self.metrics.parentWidget().setMinimumWidth(width)
+        # A splitter moves its handle for a new minimum only when asked: until then the
+        # tables lay over the confusion matrix.
+        self.top_splitter.setSizes(self.top_splitter.sizes())
 
     def _show_mistakes(self) -> None:
         result = self._result
@@ -424,7 +428,7 @@ class EvaluationPanel(QWidget):
         )
         self.averages.set_columns([])
         self.averages.hide()
-        self.metrics.parentWidget().setMinimumWidth(_columns_width(self.metrics))
+        self._keep_tables_whole(_columns_width(self.metrics))
         self.tabs.hide()  # examples and mistakes are about classes
         self.scatter.set_values(result["y_true"], result["y_pred"])
         self.plot_stack.setCurrentWidget(self.scatter)

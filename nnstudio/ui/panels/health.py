@@ -14,12 +14,11 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project.doctor import ACTIONS, REMEDIES
 from nnstudio.ui import style
+from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 
 COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
 GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
@@ -74,9 +74,10 @@ WAITING = "The health of each layer appears after the first epoch."
 
 
 class WarningRow(QFrame):
-    """One warning: what is wrong, what to try, and its fix buttons."""
+    """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
+    the other in a narrow side column: ``set_buttons_across``)."""
 
-    def __init__(self, warning: dict, on_fix, parent=None):
+    def __init__(self, warning: dict, on_fix, across: bool = True, parent=None):
         super().__init__(parent)
         self.setObjectName("healthWarning")
         self.warning = warning
@@ -92,7 +93,7 @@ class WarningRow(QFrame):
         self.explains.setWordWrap(True)
         self.explains.setStyleSheet(f"color: {style.MUTED};")
         self.explains.setVisible(bool(explained))
-        buttons = QHBoxLayout()
+        self.button_row = buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.buttons: dict[str, QPushButton] = {}
         for action, changes in offered_fixes(warning):
             button = QPushButton(REMEDIES[action].button_text(changes))
@@ -106,6 +107,11 @@ class WarningRow(QFrame):
         layout.addWidget(text)
         layout.addWidget(self.explains)
         layout.addLayout(buttons)
+        self.set_buttons_across(across)
+
+    def set_buttons_across(self, across: bool) -> None:
+        direction = QBoxLayout.Direction
+        self.button_row.setDirection(direction.LeftToRight if across else direction.TopToBottom)
 
 
 class HealthPanel(QWidget):
@@ -118,6 +124,7 @@ class HealthPanel(QWidget):
         self.setObjectName("healthPanel")
         self.title = QLabel(WAITING)
         self.title.setObjectName("sectionTitle")
+        self.title.setWordWrap(True)  # a narrow side column wraps it rather than widening
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("healthTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -135,12 +142,11 @@ class HealthPanel(QWidget):
         self.warnings_box.setContentsMargins(0, 0, 4, 0)
         self.warnings_box.addStretch(1)  # rows go above it, at the top
         self.warning_rows: list[WarningRow] = []
-        scroll = QScrollArea()  # several warnings scroll rather than squeeze each other
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(warnings)
-        columns = QHBoxLayout()  # the table and the warnings side by side: compact in height
+        # Several warnings scroll rather than squeeze each other; never cut at the side.
+        scroll = VerticalScrollArea(warnings)
+        # The table and the warnings side by side under the tabs (compact in height), one
+        # above the other in a side column (compact in width): set_side_by_side.
+        self.columns = columns = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         columns.addWidget(self.table, 3)
         columns.addWidget(scroll, 2)
         # An explicit small minimum (the layout's own would be larger): the window must still
@@ -151,6 +157,16 @@ class HealthPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
+        self._side_by_side = True
+
+    def set_side_by_side(self, side_by_side: bool) -> None:
+        """The table beside the warnings (True) or above them (False)."""
+        self.columns.setDirection(
+            QBoxLayout.Direction.LeftToRight if side_by_side else QBoxLayout.Direction.TopToBottom
+        )
+        self._side_by_side = side_by_side
+        for row in self.warning_rows:
+            row.set_buttons_across(side_by_side)
 
     def clear(self) -> None:
         self.table.setRowCount(0)
@@ -186,6 +202,7 @@ class HealthPanel(QWidget):
         for old in self.warning_rows:
             self.warnings_box.removeWidget(old)
             old.deleteLater()
-        self.warning_rows = [WarningRow(w, self.fix_requested.emit) for w in warnings]
+        across = self._side_by_side
+        self.warning_rows = [WarningRow(w, self.fix_requested.emit, across) for w in warnings]
         for position, row in enumerate(self.warning_rows):
             self.warnings_box.insertWidget(position, row)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +33,7 @@ from nnstudio.ui.panels.hyperparameter_fields import (
     registry_combo,
 )
 from nnstudio.ui.widgets.number_input import ScientificSpinBox
+from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.widgets.setting_widgets import make_editor, setting_tooltip
 
 __all__ = ["HyperparametersPanel", "ScientificSpinBox", "link_spin_boxes"]
@@ -65,10 +65,7 @@ class HyperparametersPanel(QWidget):
         column.addWidget(self._schedule_group())
         column.addWidget(self._regularization_group())
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
+        scroll = VerticalScrollArea(content)  # never cuts a field off at the side
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -80,6 +77,8 @@ class HyperparametersPanel(QWidget):
     def _form(self, title: str) -> tuple[QGroupBox, QFormLayout]:
         group = QGroupBox(title)
         form = QFormLayout(group)
+        # In a narrow dock a field too wide to sit beside its label goes under it.
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setContentsMargins(8, 6, 8, 6)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(6)

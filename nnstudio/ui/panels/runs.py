@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -94,16 +95,22 @@ class RunsPanel(QWidget):
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
         self.clear_button.clicked.connect(self.clear_requested)
-        # Beside the table, not under it: on a 768-pixel screen the dock is ~70 pixels high,
-        # and a row of buttons below covered the table's only row.
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.compare_button)
-        buttons.addWidget(self.clear_button)
-        buttons.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(buttons)
+        # Under the tabs, the buttons sit beside the table (a short dock: a row of buttons
+        # below covered the table's only row); in a side column, below it: set_side_by_side.
+        self.buttons = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.buttons.addWidget(self.compare_button)
+        self.buttons.addWidget(self.clear_button)
+        self.buttons.addStretch(1)
+        self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.columns.setContentsMargins(8, 4, 8, 4)
+        self.columns.addWidget(self.table, 1)
+        self.columns.addLayout(self.buttons)
+
+    def set_side_by_side(self, side_by_side: bool) -> None:
+        """The buttons beside the table (True) or in a row under it (False)."""
+        across, down = QBoxLayout.Direction.LeftToRight, QBoxLayout.Direction.TopToBottom
+        self.columns.setDirection(across if side_by_side else down)
+        self.buttons.setDirection(down if side_by_side else across)
 
     def set_runs(self, runs: list[Run]) -> None:
         """Show these runs (ticks stay with their runs, not with their rows)."""

@@ -24,6 +24,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsItem, QGridLayout, QWidget
 
 from nnstudio.ui import style
@@ -44,6 +45,18 @@ PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 _now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
+
+
+TITLE_POINT_SIZE = 10
+LEFT_AXIS_ROOM = 64  # pixels: the left axis with its label and tick numbers, beside the title
+
+
+def _room_for_title(title: str) -> int:
+    """The width a plot needs for its title whole: pyqtgraph never squeezes a title, so a
+    narrower plot cuts it ("Gradient norm per laye")."""
+    font = QFont()
+    font.setPointSize(TITLE_POINT_SIZE)
+    return LEFT_AXIS_ROOM + QFontMetrics(font).horizontalAdvance(title) + 8
 
 
 class TrainingPlots(QWidget):
@@ -98,7 +111,7 @@ class TrainingPlots(QWidget):
     def _make_plot(self, name: str, title: str, y_label: str, left_axis=None) -> pg.PlotWidget:
         plot = pg.PlotWidget(axisItems={"left": left_axis} if left_axis is not None else None)
         plot.setObjectName(name)
-        plot.setTitle(title, color=style.TEXT, size="10pt")
+        plot.setTitle(title, color=style.TEXT, size=f"{TITLE_POINT_SIZE}pt")
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", y_label)
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -107,7 +120,7 @@ class TrainingPlots(QWidget):
             f"{title}. Hover to read values; drag to pan, wheel to zoom, "
             "right-click for options (log scale, export)."
         )
-        plot.setMinimumSize(200, 130)
+        plot.setMinimumSize(max(200, _room_for_title(title)), 130)
         for name in ("left", "bottom"):
             # Repainted from a pixmap unless the axis itself changed (pyqtgraph calls update()
             # on a range or size change, which drops the cached pixmap).

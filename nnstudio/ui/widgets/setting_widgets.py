@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, Q
 
 from nnstudio.ui.builder.layer_icons import layer_icon
 from nnstudio.ui.widgets.number_input import log_step, number_state, parse_number
+from nnstudio.ui.widgets.wheel_guard import guard_wheel
 
 _INT_LIMIT = 1_000_000  # spin boxes need finite ranges; the engine checks the real bounds
 _ACTIVATION_NAMES = {"linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"}
@@ -225,5 +226,8 @@ EDITORS = {
 
 
 def make_editor(setting, parent=None):
-    """The editor for one engine Setting (an unknown kind gets a shape-like text field)."""
-    return EDITORS.get(setting.kind, ShapeEditor)(setting, parent)
+    """The editor for one engine Setting (an unknown kind gets a shape-like text field);
+    the wheel changes it only once it has the focus (wheel_guard)."""
+    editor = EDITORS.get(setting.kind, ShapeEditor)(setting, parent)
+    guard_wheel(editor)
+    return editor

@@ -10,11 +10,23 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QSpinBox, QWidget
 
 from nnstudio.project.document import RunState
 from nnstudio.ui import style
 from nnstudio.ui.panels.hyperparameters import ScientificSpinBox, link_spin_boxes
+
+
+def _together(*widgets) -> QWidget:
+    """Widgets that stay side by side in the toolbar: when the window is too narrow for it,
+    its overflow row takes them as one (a label never goes without its field)."""
+    group = QWidget()
+    row = QHBoxLayout(group)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(4)
+    for widget in widgets:
+        row.addWidget(widget)
+    return group
 
 
 class WindowActions:
@@ -205,8 +217,7 @@ class WindowActions:
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
         )
         bar.addWidget(spacer)
-        bar.addWidget(w.status.epoch_label)
-        bar.addWidget(w.status.epoch_progress)
+        bar.addWidget(_together(w.status.epoch_label, w.status.epoch_progress))
         w.toolbar = bar
 
     def _add_quick_settings(self, bar) -> None:
@@ -230,8 +241,7 @@ class WindowActions:
             ("Batch", w.toolbar_batch, 76),
         ):
             widget.setMaximumWidth(width)
-            bar.addWidget(QLabel(label))
-            bar.addWidget(widget)
+            bar.addWidget(_together(QLabel(label), widget))
         link_spin_boxes(w.hyperparameters.learning_rate_box, w.toolbar_lr)
         link_spin_boxes(w.hyperparameters.batch_size_box, w.toolbar_batch)
 

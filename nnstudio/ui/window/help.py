@@ -10,14 +10,24 @@ from __future__ import annotations
 import html
 
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QTextBrowser,
+    QVBoxLayout,
+)
 
 from nnstudio.ui.widgets.setting_widgets import setting_tooltip
 
-# Keys that are not QAction shortcuts (see keys.py and the builder's stack).
+# Keys that are not QAction shortcuts (see keys.py and the builder's palette).
 EXTRA_KEYS = (
     ("Space", "Train / Pause, wherever the focus is (except while typing text)"),
-    ("Delete", "Remove the selected layer (Model tab)"),
+    (
+        "Enter",
+        "In the layer palette or its filter: add the highlighted layer after the selected one",
+    ),
+    ("Up / Down", "In the layer palette's filter: move the highlight over the layers shown"),
 )
 
 
@@ -29,8 +39,15 @@ def shortcut_rows(window) -> list[tuple[str, str]]:
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         if keys and (keys, action.text()) not in seen:
             seen.add((keys, action.text()))
-            rows.append((keys, action.text().replace("&", "").rstrip("…")))
+            rows.append((keys, _what_it_does(action)))
     return rows
+
+
+def _what_it_does(action) -> str:
+    text = action.text().replace("&", "").rstrip("…")
+    if isinstance(action.parent(), QDockWidget):  # View → Data, Runs…: the dock's toggle
+        return f"Show or hide the {text} dock"
+    return text
 
 
 def shortcuts_html(window) -> str:

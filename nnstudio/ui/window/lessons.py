@@ -59,8 +59,12 @@ class LessonsController:
         self.dock.setObjectName("lessonsDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.tabifyDockWidget(window.hyper_dock, self.dock)
-        self.dock.hide()  # until Help → Lessons
+        # Hidden until Help → Lessons, and tabbed with Hyperparameters only then: a hidden
+        # dock in a tab group left Qt's tab bar of the group on screen, over the tabs.
+        self.dock.hide()
+        self.dock.toggleViewAction().triggered.connect(
+            lambda shown: shown and self._beside_hyperparameters()
+        )
         # Shown another way too (View → Lessons, or the window's restored layout): never
         # empty. Tabbed behind another dock it reports "not visible", so any change will do.
         self.dock.visibilityChanged.connect(lambda _visible: self._choose_a_lesson())
@@ -82,9 +86,15 @@ class LessonsController:
 
     def open(self) -> None:
         """Help → Lessons: show the dock, on the first lesson not passed yet."""
-        self.dock.show()
+        self._beside_hyperparameters()
         self.dock.raise_()
         self._choose_a_lesson()
+
+    def _beside_hyperparameters(self) -> None:
+        window = self.window
+        if self.dock not in window.tabifiedDockWidgets(window.hyper_dock):
+            window.tabifyDockWidget(window.hyper_dock, self.dock)
+        self.dock.show()
 
     def _choose_a_lesson(self) -> None:
         """With no lesson chosen yet, the first one not passed (or the first of all)."""

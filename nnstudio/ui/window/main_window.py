@@ -16,14 +16,14 @@ has ended.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
     QDockWidget,
     QMainWindow,
-    QTabWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -38,7 +38,10 @@ from nnstudio.ui.panels.runs import RunsPanel
 from nnstudio.ui.plots.training_plots import TrainingTab
 from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
+from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
+from nnstudio.ui.widgets.wheel_guard import guard_wheel
+from nnstudio.ui.window import dock_layout, shortcut_keys
 from nnstudio.ui.window.actions import WindowActions
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
@@ -53,6 +56,8 @@ from nnstudio.ui.window.status import StatusView
 from nnstudio.ui.window.sweeps import SweepController
 from nnstudio.ui.window.timeline import TimelineController
 from nnstudio.ui.window.training import TrainingController
+
+TITLE_BAR_ROOM = 32  # pixels: a window manager's title bar, outside the size the window sets
 
 
 class MainWindow(QMainWindow):
@@ -83,6 +88,9 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
+        self._build_view_actions()
+        shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
+        guard_wheel(self)  # scrolling a panel never changes a field it passes over
         self.document.subscribe(self._on_document_event)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
@@ -133,9 +141,11 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------------
 
     def _build_central(self) -> None:
-        self.tabs = QTabWidget()
+        self.tabs = ScrollingTabWidget()  # a page larger than the window scrolls
         self.tabs.setObjectName("mainTabs")
         self.tabs.setDocumentMode(True)
+        # Every tab's name in view: the tabs are never narrower than their four names.
+        self.tabs.tabBar().setUsesScrollButtons(False)
         self.builder = QtModelBuilder()
         self.training_tab = TrainingTab()
         self.evaluation = EvaluationPanel()
@@ -186,15 +196,42 @@ class MainWindow(QMainWindow):
         self.health_dock = self._dock(
             "healthDock", "Layer health", self.training_tab.health, area.BottomDockWidgetArea
         )
-        # Tabbed with Runs: the health rows and warnings get the dock's height, which the
-        # Training tab's plots cannot spare on a 768-pixel screen. The tab bar this adds is
-        # paid for by a smaller minimum for the runs table (the dock starts 170 high anyway).
-        self.tabifyDockWidget(self.runs_dock, self.health_dock)
-        self.runs_dock.raise_()
-        self.runs_panel.setMinimumHeight(72)
-        self.data_dock.setMinimumWidth(280)
-        self.hyper_dock.setMinimumWidth(310)
-        self.resizeDocks([self.runs_dock], [170], Qt.Orientation.Vertical)
+        for dock, panel in (
+            (self.runs_dock, self.runs_panel),
+            (self.health_dock, self.training_tab.health),
+        ):
+            dock_layout.lay_out_for_area(dock, panel)
+        dock_layout.arrange_docks(self, dock_layout.WIDE)
+
+    def _build_view_actions(self) -> None:
+        """View → each tab (Ctrl+1 to Ctrl+4), and the docks arranged for this screen."""
+        menu = self.view_menu
+        menu.addSeparator()
+        for name, page in (
+            ("Model", self.builder),
+            ("Training", self.training_tab),
+            ("Evaluate", self.evaluation),
+            ("Draw", self.draw),
+        ):
+            action = QAction(f"{name} tab", self, objectName=f"actionShow{name}Tab")
+            action.triggered.connect(lambda _=False, p=page: self.tabs.setCurrentWidget(p))
+            menu.addAction(action)
+        menu.addSeparator()
+        self.actionArrangeDocks = QAction(
+            "Arrange docks for this screen", self, objectName="actionArrangeDocks"
+        )
+        self.actionArrangeDocks.setToolTip("Put the docks back where they fit this screen best")
+        self.actionArrangeDocks.triggered.connect(self.arrange_docks_for_screen)
+        menu.addAction(self.actionArrangeDocks)
+
+    def arrange_docks_for_screen(self) -> None:
+        """View → Arrange docks for this screen: the first-launch arrangement for the screen
+        the window is on."""
+        dock_layout.arrange_docks(self, dock_layout.arrangement_for(self._screen_room()))
+
+    def _screen_room(self) -> QSize:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry().size() if screen is not None else QSize(1400, 880)
 
     def _order_tab_keys(self) -> None:
         # Tab follows each panel's rows as they show, not the order the widgets were made in.
@@ -211,15 +248,17 @@ class MainWindow(QMainWindow):
             tab_order.follow_layout(panel)
 
     def _fit_to_screen(self) -> None:
-        """The first-launch size: roomy, but never larger than the screen (a 1366×768 laptop
-        gets a window it can see whole). Saved geometry, when there is one, wins."""
-        size = QSize(1400, 880)
-        screen = QGuiApplication.primaryScreen()
-        if screen is not None:
-            available = screen.availableGeometry().size()
-            size = size.boundedTo(
-                QSize(int(available.width() * 0.95), int(available.height() * 0.92))
-            )
+        """The first launch: docks arranged for the screen, and a roomy window never larger
+        than the screen. Saved geometry and dock state, when there are some, win."""
+        room = self._screen_room()
+        arrangement = dock_layout.arrangement_for(room)
+        dock_layout.arrange_docks(self, arrangement)
+        size = QSize(1400, 880).boundedTo(
+            QSize(int(room.width() * 0.95), int(room.height() * 0.92))
+        )
+        if arrangement == dock_layout.ONE_COLUMN:
+            # A small screen: all of it, less the title bar the window manager adds above.
+            size = QSize(room.width(), room.height() - TITLE_BAR_ROOM)
         self.resize(size.expandedTo(self.minimumSizeHint()))
 
     # -- following the document -----------------------------------------------------------------
@@ -234,6 +273,12 @@ class MainWindow(QMainWindow):
             self.state_changed.emit(args[0].value)
 
     # -- Qt events ------------------------------------------------------------------------------
+
+    def childEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # The tab bars of tabbed docks are made by Qt whenever docks are tabbed together.
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event.child(), QTabBar):
+            dock_layout.show_dock_tabs_whole(event.child())
+        super().childEvent(event)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

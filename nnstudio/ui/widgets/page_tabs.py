@@ -1,0 +1,94 @@
+"""Tabs whose pages scroll when the window is smaller than they are.
+
+A page's minimum size used to be the window's: the Draw tab's row of controls and the Model
+tab's three columns made the window 1320 pixels wide at least, so on a 1280×720 or 1024×600
+screen it hung off the edge. Each page now sits in a scroll area: the window may be as small
+as the screen, the page keeps its own minimum (so its controls never overlap or get cut) and
+scroll bars show what does not fit.
+
+The tab widget speaks of the pages, not of their scroll areas: ``widget(i)``,
+``currentWidget()``, ``indexOf(page)`` and ``setCurrentWidget(page)`` take and give the page.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QSize, QTimer
+from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QTabWidget, QWidget
+
+
+class PageScrollArea(QScrollArea):
+    """Holds one page at the full size of the tab, or at the page's minimum with scroll bars.
+
+    Not Qt's ``widgetResizable``: for a page with word-wrapped labels that sizes the page to
+    its *preferred* height for the width, so the Draw and Evaluate tabs scrolled although
+    their controls fitted. Here the page is as large as the room, and never smaller than its
+    minimum."""
+
+    MINIMUM = QSize(240, 160)  # what the tab asks of the window, whatever the page needs
+
+    def __init__(self, page: QWidget, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(page)
+        page.installEventFilter(self)  # its minimum changes: fit it again
+        # Once the page's layout has its new minimum; owned here, so it dies with the area.
+        self._refit = QTimer(self, singleShot=True, interval=0, timeout=self.fit_page)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self.MINIMUM
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return self.widget().sizeHint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.fit_page()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._refit.start()
+        return False
+
+    def fit_page(self) -> None:
+        page = self.widget()
+        if page is None:
+            return
+        need, room = (
+            page.minimumSizeHint().expandedTo(page.minimumSize()),
+            self.maximumViewportSize(),
+        )
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+        wide, tall = need.width() > room.width(), need.height() > room.height()
+        # A scroll bar for one direction takes its width from the other.
+        tall = tall or (wide and need.height() > room.height() - bar)
+        wide = wide or (tall and need.width() > room.width() - bar)
+        page.resize(
+            max(need.width(), room.width() - (bar if tall else 0)),
+            max(need.height(), room.height() - (bar if wide else 0)),
+        )
+
+
+class ScrollingTabWidget(QTabWidget):
+    """A QTabWidget whose pages are wrapped in a ``PageScrollArea`` each."""
+
+    def addTab(self, page: QWidget, *args) -> int:  # noqa: N802 - Qt override
+        return super().addTab(PageScrollArea(page), *args)
+
+    def widget(self, index: int) -> QWidget | None:
+        holder = super().widget(index)
+        return holder.widget() if isinstance(holder, PageScrollArea) else holder
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt override
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, page: QWidget) -> int:  # noqa: N802 - Qt override
+        for index in range(self.count()):
+            if self.widget(index) is page:
+                return index
+        return -1
+
+    def setCurrentWidget(self, page: QWidget) -> None:  # noqa: N802 - Qt override
+        index = self.indexOf(page)
+        if index >= 0:
+            self.setCurrentIndex(index)

@@ -1,0 +1,90 @@
+"""Where the four docks go, chosen for the screen the window first opens on.
+
+- ``WIDE`` (1600×900 and more): Data on the left, Hyperparameters on the right, Runs and
+  Layer health tabbed under the tabs.
+- ``SIDE`` (1536×864, 1600×900 less its task bar): Data on the left; Hyperparameters, Runs
+  and Layer health tabbed on the right, at the window's full height (under the tabs they
+  showed about one row each, and the tabs lost the height they took).
+- ``ONE_COLUMN`` (1366×768, 1280×720, 1024×600): all four tabbed in one column on the left,
+  so the tabs keep the width the Model and Draw tabs need (about 700 pixels).
+
+Only a first launch is arranged this way: the window's saved state (the user's own
+arrangement) wins afterwards. View → Arrange docks for this screen brings it back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QTabBar, QTabWidget
+
+WIDE = "wide"
+SIDE = "side"
+ONE_COLUMN = "one column"
+
+_LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
+_RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
+_BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def arrangement_for(available: QSize) -> str:
+    """The arrangement for a screen with ``available`` room (its size less task bars)."""
+    if available.width() >= 1600 and available.height() >= 900:
+        return WIDE
+    if available.width() >= 1500:
+        return SIDE
+    return ONE_COLUMN
+
+
+def arrange_docks(window, arrangement: str) -> None:
+    """Put ``window``'s Data, Hyperparameters, Runs and Layer health docks in ``arrangement``."""
+    data, hyper = window.data_dock, window.hyper_dock
+    runs, health = window.runs_dock, window.health_dock
+    places = {
+        WIDE: [(_LEFT, [data]), (_RIGHT, [hyper]), (_BOTTOM, [runs, health])],
+        SIDE: [(_LEFT, [data]), (_RIGHT, [hyper, runs, health])],
+        ONE_COLUMN: [(_LEFT, [data, hyper, runs, health])],
+    }[arrangement]
+    lessons = getattr(getattr(window, "lessons", None), "dock", None)  # once it is built
+    shown = [lessons] if lessons is not None and lessons.isVisible() else []
+    for dock in [data, hyper, runs, health, *shown]:
+        window.removeDockWidget(dock)
+    for area, docks in places:
+        _tabbed(window, area, docks)
+    for dock in shown:  # open Lessons stay tabbed with Hyperparameters (see lessons.py)
+        window.tabifyDockWidget(hyper, dock)
+        dock.show()
+    # Three or four docks tabbed in a ~300-pixel column: their tab names read whole only
+    # along its height, as in an IDE's side bar.
+    position = QTabWidget.TabPosition
+    window.setTabPosition(_LEFT, position.West if arrangement == ONE_COLUMN else position.South)
+    window.setTabPosition(_RIGHT, position.East if arrangement == SIDE else position.South)
+    window.setTabPosition(_BOTTOM, position.South)
+    if arrangement == WIDE:
+        window.resizeDocks([runs], [170], Qt.Orientation.Vertical)
+
+
+def _tabbed(window, area, docks) -> None:
+    """``docks`` in ``area``, tabbed together, the first one in front."""
+    first, *others = docks
+    window.addDockWidget(area, first)
+    first.show()
+    for dock in others:
+        window.tabifyDockWidget(first, dock)
+        dock.show()
+    first.raise_()
+
+
+def show_dock_tabs_whole(tab_bar: QTabBar) -> None:
+    """A dock tab says its whole name (Qt's default elides: "Hyperpa…", "R…")."""
+    tab_bar.setElideMode(Qt.TextElideMode.ElideNone)
+    tab_bar.setUsesScrollButtons(True)
+
+
+def lay_out_for_area(dock, panel) -> None:
+    """``panel.set_side_by_side``: its parts side by side under the tabs (the dock is short),
+    one above the other in a side column (the dock is narrow), wherever ``dock`` goes."""
+
+    def follow(area) -> None:
+        panel.set_side_by_side(area in (_BOTTOM, Qt.DockWidgetArea.TopDockWidgetArea))
+
+    dock.dockLocationChanged.connect(follow)

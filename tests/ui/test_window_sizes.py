@@ -1,0 +1,178 @@
+"""The window fits every screen (issue 32): resized to 1024×600, 1280×720, 1366×768 and
+1920×1080 (what a 3840×2160 screen at 200 % gives), and 1536×824 (a 1920×1080 laptop at
+125 %, less its task bar), with the docks arranged as a first launch
+on that screen arranges them, each tab keeps every control apart and every button's and
+label's text whole. One window serves every size."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QApplication
+
+from nnstudio.ui.widgets import fit_text
+from nnstudio.ui.window import dock_layout
+from tests.ui.layout_checks import layout_problems, overlapping_siblings
+from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
+from tests.ui.test_window_fit import _cut_combos
+
+DOCTORS_WARNINGS = [
+    {
+        "kind": kind,
+        "layer": "1 Dense",
+        "message": "53% of the ReLU units of layer 1 Dense never fire.",
+        "fix": "Use LeakyReLU or a smaller learning rate",
+    }
+    for kind in ("dead_relu", "nan", "overfitting")
+]
+
+SCREENS = [(1024, 600), (1280, 720), (1366, 768), (1536, 824), (1920, 1080)]
+
+
+@pytest.fixture(autouse=True)
+def _with_the_app_look(app_look):  # noqa: F811 - sizes depend on the style sheet and fonts
+    yield
+
+
+def test_the_arrangement_follows_the_screen():
+    assert dock_layout.arrangement_for(QSize(1024, 600)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1280, 720)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1366, 768)) == dock_layout.ONE_COLUMN
+    assert dock_layout.arrangement_for(QSize(1536, 824)) == dock_layout.SIDE
+    assert dock_layout.arrangement_for(QSize(1920, 1080)) == dock_layout.WIDE
+
+
+def _at_each_screen(window):
+    """Yield each screen's (width, height) with ``window`` arranged and sized for it."""
+    for width, height in SCREENS:
+        dock_layout.arrange_docks(window, dock_layout.arrangement_for(QSize(width, height)))
+        window.resize(width, height)
+        QApplication.processEvents()
+        assert window.size().toTuple() == (width, height)
+        yield width, height
+
+
+def _report(problems: dict) -> str:
+    return "\n".join(f"{where}: {found}" for where, found in problems.items())
+
+
+def test_every_tab_fits_every_screen(make_window, qtbot):
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    with qtbot.waitSignal(window.evaluation.evaluated, timeout=20_000):
+        window.tabs.setCurrentWidget(window.evaluation)  # its tables and matrix filled in
+    problems = {}
+    for width, height in _at_each_screen(window):
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            QApplication.processEvents()
+            fit_text.ELIDED.clear()
+            if window.tabs.currentWidget() is window.builder:
+                window.builder.grab()  # paints the cards and the diagram: they note any cut
+            found = layout_problems(window) + _cut_combos(window) + fit_text.ELIDED
+            if found:
+                problems[f"{width}×{height} {window.tabs.tabText(index)}"] = found
+    assert problems == {}, _report(problems)
+
+
+def test_every_dock_fits_every_screen(make_window, qtbot):
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    window.training_tab.health.set_warnings(DOCTORS_WARNINGS)  # the widest fix buttons
+    problems = {}
+    for width, height in _at_each_screen(window):
+        for dock in (window.data_dock, window.hyper_dock, window.runs_dock, window.health_dock):
+            dock.raise_()  # each one of a tabbed group in turn
+            QApplication.processEvents()
+            found = layout_problems(dock) + _cut_combos(dock)
+            if found:
+                problems[f"{width}×{height} {dock.windowTitle()} dock"] = found
+    assert problems == {}, _report(problems)
+
+
+def test_a_first_launch_arranges_the_docks_for_its_screen(make_window, monkeypatch):
+    from nnstudio.ui.window.main_window import MainWindow
+
+    area = Qt.DockWidgetArea
+    for room, runs_area in (
+        (QSize(1920, 1040), area.BottomDockWidgetArea),
+        (QSize(1024, 570), area.LeftDockWidgetArea),
+    ):
+        monkeypatch.setattr(MainWindow, "_screen_room", lambda self, room=room: room)
+        window = make_window(load_default=False)
+        assert window.dockWidgetArea(window.runs_dock) == runs_area
+        assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_the_users_own_arrangement_is_kept(make_window, monkeypatch):
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1920, 1040))
+    window = make_window(load_default=False)
+    window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, window.runs_dock)  # moved there
+    window.files.save_settings()
+    again = make_window(load_default=False)
+    assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.TopDockWidgetArea
+    again.actionArrangeDocks.trigger()  # View → Arrange docks for this screen
+    assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def test_lessons_open_beside_the_hyperparameters_and_leave_nothing_behind(make_window, qtbot):
+    window = make_window(load_default=False)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    for arrangement in (dock_layout.WIDE, dock_layout.ONE_COLUMN, dock_layout.SIDE):
+        dock_layout.arrange_docks(window, arrangement)
+        window.actionLessons.trigger()
+        assert window.lessons.dock in window.tabifiedDockWidgets(window.hyper_dock)
+        QApplication.processEvents()
+        assert overlapping_siblings(window) == [], arrangement
+        window.lessons.dock.close()
+        QApplication.processEvents()
+        assert overlapping_siblings(window) == [], arrangement
+
+
+def test_a_long_network_in_the_narrowest_model_tab_cuts_no_card_title(qtbot):
+    from nnstudio.ui.builder.model_builder import QtModelBuilder
+
+    builder = QtModelBuilder()
+    qtbot.addWidget(builder)
+    builder.set_input_spec((2,), 3, "classification", "softmax_crossentropy")
+    dense = {"type": "Dense", "units": 64, "activation": "relu"}
+    builder.set_config({"layers": [dense] * 8 + [{"type": "Dense", "units": 3}]})
+    builder.resize(builder.minimumSizeHint().width(), 520)  # a 1024×600 screen's Model tab
+    builder.show()
+    qtbot.waitExposed(builder)
+    assert builder.stack.view.verticalScrollBar().isVisible()  # it takes the cards' room
+    fit_text.ELIDED.clear()
+    builder.grab()
+    assert fit_text.ELIDED == []
+
+
+def test_the_inspector_shows_a_dense_layers_fields_at_1024x600(make_window, qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QScrollArea,
+        QWidget,
+    )
+
+    window = make_window()
+    dock_layout.arrange_docks(window, dock_layout.ONE_COLUMN)
+    window.resize(1024, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    window.builder.stack.select_row(0)  # Dense: units, activation, initializer, bias, L1, L2
+    QApplication.processEvents()
+    viewport = window.builder.inspector.findChild(QScrollArea).viewport()
+    kinds = (QAbstractSpinBox, QComboBox, QAbstractButton)
+    fields = [w for w in viewport.findChildren(QWidget) if isinstance(w, kinds) and w.isVisible()]
+    in_view = [
+        w for w in fields if w.mapTo(viewport, QPoint(0, w.height())).y() <= viewport.height()
+    ]
+    assert len(fields) >= 6 and len(in_view) >= 5, (len(in_view), len(fields))  # was 3
