@@ -23,6 +23,7 @@ ACTION_KEYS = {
     "actionFindLearningRate": "Ctrl+L",
     "actionSweep": "Ctrl+Shift+W",
     "actionExplainSample": "Ctrl+I",
+    "actionLossLandscape": "Ctrl+Shift+G",
     "actionShowModelTab": "Ctrl+1",
     "actionShowTrainingTab": "Ctrl+2",
     "actionShowEvaluateTab": "Ctrl+3",
