@@ -335,3 +335,36 @@ def test_wiggle_a_weight_follows_the_loss_and_puts_the_weight_back(inspector, qt
     assert dialog.wiggle.parameter == "2.b" and dialog.index_label.text() == "2.b[0]"
     for name, value in model.parameters().items():  # the model never changed
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_a_wide_layer_shows_the_units_weights_as_the_input_image(inspector):
+    show(inspector)
+    inspector.go_to("backward", 1)
+    inspector.set_unit(5)
+    page, step = inspector.backward_page, inspector.explanation.layers[1]
+    weights_view, grads_view = page.unit_images
+    assert weights_view.isVisibleTo(page) and grads_view.isVisibleTo(page)
+    assert "into unit 5, as the input 28×28" in weights_view.title.text()
+    np.testing.assert_array_equal(weights_view._values, step.params["W"][:, 5])
+    np.testing.assert_array_equal(grads_view._values, step.grads["W"][:, 5])
+    assert weights_view._grid.shape == (28, 28)
+    # Every heatmap says what its colours stand for: ± its largest value.
+    top = format_number(np.abs(step.grads["W"][:, 5]).max())
+    assert f"−{top}" in grads_view.scale.text() and top in grads_view.scale.text()
+    inspector.go_to("backward", 2)  # the output layer's input is not an image
+    assert not page.unit_images[0].isVisibleTo(page)
+
+
+def test_w_after_shows_the_digits_that_differ_from_w(inspector):
+    from nnstudio.ui.panels.sample_inspector_update import digits_that_differ
+
+    assert digits_that_differ(0.2, 0.2000013) == "0.200001"  # not "0.2" again
+    assert digits_that_differ(0.123456, 0.113456) == "0.1135"
+    show(inspector, optimizer=get_optimizer("sgd", lr=1e-4))
+    inspector.go_to("backward", 1)
+    inspector.go_to("update")
+    table = inspector.update_page.table
+    last = table.columnCount() - 1
+    changed = [r for r in range(table.rowCount()) if float(table.item(r, last).text()) != 0]
+    for r in changed:
+        assert table.item(r, last).text() != table.item(r, 1).text()

@@ -316,6 +316,9 @@ class BackwardPage(InspectorPage):
         self.views = self._heatmaps(["dL/da", "dL/dz", "dL/dW", "dL/db"], 170)
         for view in self.views[:2]:
             view.cell_clicked.connect(self.unit_clicked)
+        # A wide layer's dL/dW (784 × 128) is a strip nobody can read: the chosen unit's
+        # incoming weights and their gradients drawn as the input image instead.
+        self.unit_images = self._heatmaps(["w of the unit", "dL/dw of the unit"], 170)
         self.text = monospace(wrapped_label(name="inspectorBackwardText"))
         self.layout_.addWidget(self.text)
         header = QHBoxLayout()
@@ -354,6 +357,7 @@ class BackwardPage(InspectorPage):
                 ),
             )
         self._weights(step)
+        self._unit_weight_images(step, unit, input_shape)
         lines = [rule["text"]]
         if step.kind == "Dense":
             lines.append(f"dL/dW_i,{unit} = x_i · dL/dz_{unit}   dL/db_{unit} = dL/dz_{unit}")
@@ -384,6 +388,36 @@ class BackwardPage(InspectorPage):
                 describe=lambda i, v, g=grad, n=name: (
                     f"dL/d{n}{position(g.shape, i)} = "
                     f"{fmt(v)}: the gradient of weight {n}{position(g.shape, i)}"
+                ),
+            )
+
+    def _unit_weight_images(self, step, unit: int, input_shape) -> None:
+        """For a Dense layer on an image (a flat 784-vector drawn as 28×28): the unit's
+        incoming weights W[:, unit] and their gradients, each as an image of the input."""
+        weights, grads = step.params.get("W"), step.grads.get("W")
+        image = (
+            step.kind == "Dense"
+            and weights is not None
+            and grads is not None
+            and len(input_shape) >= 2
+            and int(np.prod(input_shape)) == weights.shape[0]
+        )
+        for view in self.unit_images:
+            view.setVisible(bool(image))
+        if not image:
+            return
+        shape = tuple(input_shape)
+        name = step.parameter_name("W")
+        for view, values, what in (
+            (self.unit_images[0], weights[:, unit], "w"),
+            (self.unit_images[1], grads[:, unit], "dL/dw"),
+        ):
+            view.set_values(
+                values.reshape(shape),
+                title=f"{what} into unit {unit}, as the input {'×'.join(map(str, shape))}",
+                describe=lambda i, v, what=what: (
+                    f"{what} of {name}[{i}, {unit}] = {fmt(v)}: input pixel {position(shape, i)}"
+                    f" to unit {unit}"
                 ),
             )
 

@@ -47,7 +47,7 @@ class UpdatePage(InspectorPage):
         term_names = list(first.terms)
         headers = [("weight", "Engine name and index"), ("w", "The weight now")]
         headers += [(name, TERM_TIPS.get(name.split(" ")[0], name)) for name in term_names]
-        headers.append(("w after", "The weight after the step"))
+        headers.append(("w after", "The weight after the step, with the digits that differ"))
         rows, tips = [], []
         for name, indices in entries.items():
             update = explanation.updates[name]
@@ -57,17 +57,27 @@ class UpdatePage(InspectorPage):
                 values = [
                     float(update.terms[t][index]) if t in update.terms else 0.0 for t in term_names
                 ]
-                row = [label, float(update.before[index]), *values, float(update.after[index])]
-                rows.append(row)
+                before, after = float(update.before[index]), float(update.after[index])
+                row = [label, before, *values, after]
+                rows.append([*row[:-1], digits_that_differ(before, after)])
                 tips.append(
                     [f"weight {label}", f"w = {fmt(row[1])}"]
                     + [
                         f"{t} of {label} = {fmt(v)}"
                         for t, v in zip(term_names, values, strict=True)
                     ]
-                    + [f"w after = {fmt(row[1])} + ({fmt(row[-1] - row[1])}) = {fmt(row[-1])}"]
+                    + [f"w after = {fmt(before)} + ({fmt(after - before)}) = {after!r}"]
                 )
         fill_table(self.table, headers, rows, tips)
+
+
+def digits_that_differ(before: float, after: float) -> str:
+    """``after`` with as many significant digits (4 to 9) as it takes to differ from
+    ``before`` as printed: a step of 1e-6 on a weight of 0.2 must not read "0.2 → 0.2"."""
+    for digits in range(4, 10):
+        if f"{after:.{digits}g}" != f"{before:.{digits}g}":
+            return f"{after:.{digits}g}"
+    return f"{after:.9g}"
 
 
 TERM_TIPS = {

@@ -73,6 +73,23 @@ def colours(values: np.ndarray, signed: bool) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
+def colour_scale_text(values: np.ndarray, signed: bool) -> str:
+    """The legend of ``colours``: which values the ends of the scale stand for."""
+    values = np.nan_to_num(np.asarray(values, np.float64))
+
+    def swatch(rgb) -> str:
+        return f"<span style='color: rgb({rgb[0]},{rgb[1]},{rgb[2]})'>■</span>"
+
+    if signed:
+        top = float(np.abs(values).max(initial=0.0))
+        return (
+            f"{swatch(NEGATIVE)} −{format_number(top)} {swatch(WHITE)} 0 "
+            f"{swatch(POSITIVE)} {format_number(top)}"
+        )
+    low, high = float(values.min(initial=0.0)), float(values.max(initial=1.0))
+    return f"{swatch(WHITE)} {format_number(low)} … {swatch((0, 0, 0))} {format_number(high)}"
+
+
 class HeatmapView(QWidget):
     """A titled heatmap of one array. Hovering a cell shows what it is (``describe(index,
     value)``); clicking it emits ``cell_clicked(flat index)``."""
@@ -92,11 +109,15 @@ class HeatmapView(QWidget):
         self.image.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.image.mouseMoveEvent = self._hover
         self.image.mousePressEvent = self._click
+        # What the colours mean: every heatmap scales to its own largest value.
+        self.scale = QLabel(objectName="heatmapScale")
+        self.scale.setTextFormat(Qt.TextFormat.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.image, 1)
+        layout.addWidget(self.scale)
         self.max_size = max_size
         self._values = np.zeros(0)
         self._grid = np.zeros((0, 0), np.int64)
@@ -131,6 +152,7 @@ class HeatmapView(QWidget):
             self._outline(pixmap, marked)
         self.image.setPixmap(pixmap)
         self.image.setFixedSize(width, height)
+        self.scale.setText(colour_scale_text(flat, signed))
 
     def _outline(self, pixmap: QPixmap, marked) -> None:
         """Frame the chosen cell (an index) or the chosen tile (a range of indices)."""
