@@ -368,3 +368,27 @@ def test_w_after_shows_the_digits_that_differ_from_w(inspector):
     changed = [r for r in range(table.rowCount()) if float(table.item(r, last).text()) != 0]
     for r in changed:
         assert table.item(r, last).text() != table.item(r, 1).text()
+
+
+def test_node_by_node_plays_the_values_forward_and_the_gradients_back(inspector, qtbot):
+    show(inspector)  # an MNIST MLP: far too many units to draw
+    assert not inspector.node_graph_button.isEnabled()
+    assert "up to 40 units" in inspector.node_graph_button.toolTip()
+    tiny = Sequential([Dense(4, activation="tanh"), Dense(3)], input_shape=(2,), seed=0)
+    sample = InspectorSample(tiny, "softmax_crossentropy", np.array([0.5, -1.0], "f4"), 2, "x")
+    inspector.show_sample(sample)
+    assert inspector.node_graph_button.isEnabled()
+    dialog = inspector.show_node_graph()
+    qtbot.addWidget(dialog)
+    texts = lambda: [i.toPlainText() for i in dialog.scene.items() if hasattr(i, "toPlainText")]  # noqa: E731
+    hidden = inspector.explanation.layers[0]
+    assert f"a = {format_number(hidden.output[1])}" in "\n".join(texts())
+    dialog.play(+1)  # only the inputs have values at first
+    assert dialog.forward_shown == 1 and sum("a = ?" in t for t in texts()) == 7
+    qtbot.waitUntil(lambda: dialog.forward_shown == 3, timeout=5000)
+    dialog.play(-1)
+    assert sum("∂ = ?" in t for t in texts()) == 9
+    qtbot.waitUntil(lambda: dialog.backward_shown == 3, timeout=5000)
+    assert not any("?" in t for t in texts())
+    edge = next(i for i in dialog.scene.items() if i.toolTip().startswith("1.W[2, 0]"))
+    assert format_number(tiny.parameters()["1.W"][2, 0]) in edge.toolTip()

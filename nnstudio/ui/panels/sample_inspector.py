@@ -36,6 +36,7 @@ from nnstudio.project.explain import (
     top_contributions,
     unit_parameter_entries,
 )
+from nnstudio.project.node_graph import node_graph, too_big_or_unsupported
 from nnstudio.ui.panels.sample_inspector_pages import BackwardPage, ForwardPage, InputPage, LossPage
 from nnstudio.ui.panels.sample_inspector_update import CheckPage, UpdatePage
 from nnstudio.ui.widgets.jobs import JobRunner
@@ -188,6 +189,12 @@ class SampleInspector(QDialog):
             "curve beside the tangent line the gradient promises",
             self.wiggle_weight,
         )
+        self.node_graph_button = self._button(
+            "Node by node…",
+            "inspectorNodeGraph",
+            "Every unit of a small network with its value and gradient, every weight as an edge",
+            self.show_node_graph,
+        )
         row = QHBoxLayout()
         for widget in (
             self.previous_button,
@@ -202,6 +209,7 @@ class SampleInspector(QDialog):
             self.target_box,
             self.training_mode,
             self.wiggle_button,
+            self.node_graph_button,
         ):
             row.addWidget(widget)
         row.addStretch(1)
@@ -300,6 +308,17 @@ class SampleInspector(QDialog):
         dialog.show()
         return dialog
 
+    def show_node_graph(self):
+        """Open "Node by node" for a small network of Dense layers."""
+        from nnstudio.ui.panels.node_graph_dialog import NodeGraphDialog
+
+        if self.explanation is None or too_big_or_unsupported(self.explanation):
+            return None
+        graph = node_graph(self.explanation)
+        dialog = NodeGraphDialog(graph, self.sample.title, parent=self)
+        dialog.show()
+        return dialog
+
     def wait_for_check(self, msecs: int = 30000) -> bool:
         return self._checker.wait(msecs)
 
@@ -332,6 +351,7 @@ class SampleInspector(QDialog):
             self._focus_layer = self._default_focus()
         self._sync_unit_box()
         self._update_heading()
+        self._sync_node_graph_button()
         if first or not step[0]:
             self.steps.setCurrentRow(0)
         else:
@@ -462,6 +482,16 @@ class SampleInspector(QDialog):
         self.unit_label.setText("Channel" if step.kind == "Conv2D" else "Unit")
 
     # -- showing ------------------------------------------------------------------------------
+
+    def _sync_node_graph_button(self) -> None:
+        problem = too_big_or_unsupported(self.explanation) if self.explanation else "no sample"
+        self.node_graph_button.setEnabled(problem is None)
+        self.node_graph_button.setToolTip(
+            problem[0].upper() + problem[1:]
+            if problem
+            else "Every unit of this small network with its value and gradient, every weight "
+            "as an edge; play the forward and the backward pass"
+        )
 
     def _update_heading(self) -> None:
         sample, explanation = self.sample, self.explanation
