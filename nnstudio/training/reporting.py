@@ -68,7 +68,13 @@ class SnapshotMaker:
 
     def make(self, histograms: bool = True) -> dict:
         weights = {name: np.array(value) for name, value in self.model.parameters().items()}
-        payload = {"weights": weights}
+        # The last batch's weight gradients, for the diagram's gradient flow.
+        gradients = {
+            name: np.array(value)
+            for name, value in self.model.gradients().items()
+            if name.endswith(".W")
+        }
+        payload = {"weights": weights, "gradients": gradients}
         if histograms:
             payload["histograms"] = self._histograms(weights)
         if self.grid is not None:

@@ -40,6 +40,7 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -218,7 +219,14 @@ class QtModelBuilder(QWidget):
         stack_column = _column("Network", self.stack, self._toolbar_widget(toolbar))
         self.right_splitter = right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(_column("Layer settings", self.inspector))
-        right.addWidget(_column("Diagram", self.diagram))
+        self.gradient_flow = QCheckBox("Gradient flow", objectName="diagramGradientFlow")
+        self.gradient_flow.setToolTip(
+            "Colour the lines by the last batch's |dL/dW| while the network trains, on one "
+            "scale for all layers (four powers of ten): gradients that vanish on their way "
+            "back show as faint early layers"
+        )
+        self.gradient_flow.toggled.connect(self.diagram.set_gradient_flow)
+        right.addWidget(_column("Diagram", self.diagram, extra=self.gradient_flow))
         right.setSizes([370, 390])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(_column("Layers", self.palette_view))

@@ -81,6 +81,9 @@ class QtNetworkDiagram(QWidget):
         self._most_neurons = 1
         self._tallest_map = 1
         self.weights: dict[str, np.ndarray] = {}
+        # Gradient flow: the edges coloured by the last batch's |dL/dW| instead of the weights.
+        self.gradients: dict[str, np.ndarray] = {}
+        self.gradient_flow = False
         self.extent = _DEFAULT_EXTENT
         self._config: dict = {}
         self._cache = ShapeCache()
@@ -169,10 +172,28 @@ class QtNetworkDiagram(QWidget):
         if isinstance(boundary, dict) and boundary.get("extent") is not None:
             self.extent = tuple(float(v) for v in boundary["extent"])
         self.weights = {k: np.asarray(v) for k, v in weights.items() if isinstance(v, np.ndarray)}
+        # "gradients": None (a past epoch of the timeline) clears them: the last batch's
+        # gradients of another epoch would tell a false story. No key: they stay as they are.
+        if "gradients" in snapshot:
+            self.keep_gradients(snapshot["gradients"])
         if self._probe is not None:
             self._probe.load(self.weights)
         self._refresh_pictures()
         self.update()
+
+    def keep_gradients(self, gradients: dict | None) -> None:
+        """The last batch's weight gradients (None: none known), shown at the next paint."""
+        gradients = gradients if isinstance(gradients, dict) else {}
+        self.gradients = {k: np.asarray(v) for k, v in gradients.items()}
+
+    def set_gradient_flow(self, on: bool) -> None:
+        """Colour the edges by |dL/dW| (on one scale for all layers, so gradients that vanish
+        on the way back show as faint early layers) instead of by the weights."""
+        self.gradient_flow = bool(on)
+        self.update()
+
+    def _gradient_strengths(self) -> dict[str, np.ndarray]:
+        return gradient_strengths(self.gradients)
 
     def set_input_extent(self, extent: tuple) -> None:
         """The part of the input plane the neuron pictures show: (x_min, x_max, y_min, y_max)."""
@@ -313,6 +334,11 @@ class QtNetworkDiagram(QWidget):
     def _paint_links(self, painter: QPainter, number: int):
         previous, column = self.columns[number - 1], self.columns[number]
         matrix = self._dense_weights(number)
+        strengths = self._gradient_strengths() if self.gradient_flow else {}
+        name = f"{column.layer_index}.W"
+        if name in strengths and matrix is not None and strengths[name].shape == matrix.shape:
+            self._paint_gradient_lines(painter, number, strengths[name])
+            return
         if matrix is not None:
             self._paint_weight_lines(painter, number, matrix)
             return
@@ -321,6 +347,9 @@ class QtNetworkDiagram(QWidget):
         funnel = QPolygonF([left[0], right[0], right[1], left[1]])
         shade = QColor(self.palette().color(QPalette.ColorRole.PlaceholderText))
         shade.setAlphaF(0.09 if previous.shape and column.shape else 0.04)
+        if name in strengths:  # a block: the layer's typical |dL/dW| on the same scale
+            shade = QColor(GRADIENT)
+            shade.setAlphaF(0.05 + 0.6 * float(np.sqrt(np.mean(strengths[name] ** 2))))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(shade)
         painter.drawPolygon(funnel)
@@ -350,6 +379,19 @@ class QtNetworkDiagram(QWidget):
             color.setAlphaF(0.18 + 0.72 * strength)
             painter.setPen(
                 QPen(color, 0.6 + 4.0 * strength, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+            )
+            painter.drawLine(
+                self.neuron_center(number - 1, int(i)), self.neuron_center(number, int(j))
+            )
+
+    def _paint_gradient_lines(self, painter: QPainter, number: int, strengths: np.ndarray):
+        for flat in np.argsort(strengths, axis=None):
+            i, j = np.unravel_index(flat, strengths.shape)
+            strength = float(strengths[i, j])
+            color = QColor(GRADIENT)
+            color.setAlphaF(0.08 + 0.85 * strength)
+            painter.setPen(
+                QPen(color, 0.5 + 4.0 * strength, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
             )
             painter.drawLine(
                 self.neuron_center(number - 1, int(i)), self.neuron_center(number, int(j))
@@ -551,6 +593,26 @@ class QtNetworkDiagram(QWidget):
             self._hover = None
             self.update()
         super().leaveEvent(event)
+
+
+GRADIENT = QColor(118, 42, 131)  # purple: a colour the weights' blue and orange do not use
+GRADIENT_DECADES = 4  # |dL/dW| shown over four powers of ten below the largest
+
+
+def gradient_strengths(gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """|dL/dW| of every weight matrix on one log scale for all layers, in [0, 1]: 1 is the
+    largest gradient of the network, 0 is ``GRADIENT_DECADES`` powers of ten below it."""
+    magnitudes = {
+        name: np.abs(np.nan_to_num(g.astype(np.float64))) for name, g in gradients.items()
+    }
+    largest = max((float(m.max(initial=0.0)) for m in magnitudes.values()), default=0.0)
+    if largest <= 0:
+        return {name: np.zeros_like(m) for name, m in magnitudes.items()}
+    floor = largest * 10.0**-GRADIENT_DECADES
+    return {
+        name: np.clip(np.log10(np.maximum(m, floor) / floor) / GRADIENT_DECADES, 0.0, 1.0)
+        for name, m in magnitudes.items()
+    }
 
 
 def _shape_text(column: Column) -> str:

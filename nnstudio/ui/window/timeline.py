@@ -211,12 +211,15 @@ class TimelineController:
         if payload.get("histograms"):
             tab.histograms.set_histograms(payload["histograms"])
         self.shown_weights = weights
+        diagram = {"weights": weights, "boundary": payload.get("boundary")}
+        if self.scrubbed_epoch is not None:
+            diagram["gradients"] = None  # a past epoch: its gradients were not kept
         # The diagram's neuron pictures cost tens of milliseconds: only on its own tab.
         if window.tabs.currentWidget() is window.builder:
-            window.builder.diagram.update_weights(payload)
+            window.builder.diagram.update_weights(diagram)
             self._pending_diagram = None
         else:
-            self._pending_diagram = {"weights": weights, "boundary": payload.get("boundary")}
+            self._pending_diagram = diagram
 
     def _draw_pending_diagram(self, _index: int = 0) -> None:
         window = self.window

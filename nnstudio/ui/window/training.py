@@ -335,6 +335,8 @@ class TrainingController:
         window.training_tab.apply_snapshot(snapshot)
         if window.tabs.currentWidget() is window.builder:
             window.builder.diagram.update_weights(snapshot)
+        else:  # drawn with the weights when the Model tab shows (the timeline keeps those)
+            window.builder.diagram.keep_gradients(snapshot.get("gradients"))
 
     def _on_session_finished(self, result: dict) -> None:
         window = self.window
