@@ -138,8 +138,10 @@ class Project:
 
     def dataset_name(self) -> str:
         """The catalog name with a file path made relative to the project's folder."""
+        from nnstudio.data.catalog import FILE_PREFIXES
+
         name = self.dataset.name
-        for prefix in ("csv:", "npz:", "idx:"):
+        for prefix in FILE_PREFIXES:
             if name.startswith(prefix):
                 return prefix + str(self.resolve(name[len(prefix) :]))
         return name
