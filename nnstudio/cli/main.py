@@ -110,8 +110,8 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         metavar="NAME",
         required=required,
         help="circle, xor, gaussian, spiral, moons, plane, gaussians-regression, mnist, "
-        "fashion-mnist, idx:FOLDER, csv:PATH, npz:PATH or images:FOLDER (one sub-folder of "
-        "pictures per class)",
+        "fashion-mnist, cifar10, idx:FOLDER, csv:PATH, npz:PATH or images:FOLDER (one "
+        "sub-folder of pictures per class)",
     )
     group.add_argument(
         "--samples", type=_positive_int, help="points of a toy 2-D set (default 500)"

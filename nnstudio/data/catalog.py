@@ -1,9 +1,9 @@
 """Datasets by name: the toy sets, MNIST, Fashion-MNIST and the user's own files.
 
 Names (GUI picker, project files, CLI): circle, xor, gaussian, spiral, moons, plane,
-gaussians-regression, mnist, fashion-mnist, mnist+drawings (MNIST with the Draw tab's kept
-drawings mixed in, drawings_mix.py), and idx:FOLDER, csv:PATH, npz:PATH, images:FOLDER (one
-sub-folder of pictures per class, image_folder.py).
+gaussians-regression, mnist, fashion-mnist, cifar10 (cifar.py), mnist+drawings (MNIST with the
+Draw tab's kept drawings mixed in, drawings_mix.py), and idx:FOLDER, csv:PATH, npz:PATH,
+images:FOLDER (one sub-folder of pictures per class, image_folder.py).
 `load_dataset(name, **options)` returns a `Dataset` whose `options` recreate it exactly.
 
 MNIST and Fashion-MNIST are looked for as mnist.py says. Not found: DatasetNotFound (the GUI
@@ -25,7 +25,7 @@ import numpy as np
 
 from nnstudio.paths import user_data_dir
 
-from . import idx, image_folder, synthetic, tabular
+from . import cifar, idx, image_folder, synthetic, tabular
 from .dataset import SCALING_METHODS, Dataset, DatasetError, DatasetNotFound, apply_scaling
 from .drawings_mix import MIX_DESCRIPTION, MIX_NAME, load_mnist_with_drawings
 from .mnist import (
@@ -57,12 +57,13 @@ __all__ = [
 
 FILE_PREFIXES = ("idx:", "csv:", "npz:", "images:")
 FILE_FORMS = "idx:FOLDER, csv:PATH, npz:PATH, images:FOLDER"
-DATASET_NAMES = [*synthetic.TOY_SETS, "mnist", "fashion-mnist"]
+DATASET_NAMES = [*synthetic.TOY_SETS, "mnist", "fashion-mnist", "cifar10"]
 
 DESCRIPTIONS = {
     **synthetic.DESCRIPTIONS,
     "mnist": "Handwritten digits 0–9, 28×28 grey images (60,000 + 10,000)",
     "fashion-mnist": "Clothing in 10 classes, 28×28 grey images (60,000 + 10,000)",
+    "cifar10": "Colour photos in 10 classes, 32×32 (50,000 + 10,000), binary version",
     "idx:": "A folder holding the four MNIST-named IDX files",
     "csv:": "A CSV table: one row per sample, a target column",
     "npz:": "A NumPy .npz file with arrays X and y",
@@ -149,8 +150,10 @@ def dataset_from_arrays(
 
 
 def _unit_float(images: np.ndarray) -> np.ndarray:
-    """(N, H, W) images as float32 (N, 1, H, W); uint8 pixels divided by 255 into [0, 1]."""
-    out = images.astype(np.float32)[:, None]
+    """(N, H, W) or (N, C, H, W) images as float32 (N, C, H, W); uint8 pixels divided by 255
+    into [0, 1]."""
+    out = images.astype(np.float32)
+    out = out[:, None] if out.ndim == 3 else out
     if images.dtype == np.uint8:
         out *= np.float32(1 / 255)
     return out
@@ -195,6 +198,27 @@ def _load_mnist(kind, *, seed, val_fraction, scaling, progress, download):
         seed=seed,
         val_fraction=val_fraction,
         scaling=scaling,
+    )
+
+
+def _load_cifar10(*, seed, val_fraction, scaling):
+    folder = cifar.find_cifar10()
+    if folder is None:
+        raise cifar.not_found_error()
+    x_train, y_train, x_test, y_test = cifar.read_cifar10(folder)
+    scaling = _check_scaling(scaling, "none")
+    return dataset_from_arrays(
+        "cifar10",
+        "classification",
+        x_train,
+        y_train,
+        class_names=list(cifar.CLASS_NAMES),
+        val_fraction=val_fraction,
+        seed=seed,
+        scaling=scaling,
+        options={"seed": seed, "val_fraction": val_fraction, "scaling": scaling},
+        test=(x_test, y_test),
+        prepare=_unit_float,
     )
 
 
@@ -380,6 +404,8 @@ def load_dataset(
         return load_mnist_with_drawings(
             lambda: _load_mnist("mnist", progress=progress, download=download, **common)
         )
+    if key == "cifar10":
+        return _load_cifar10(**common)
     if key in MNIST_SOURCES:
         return _load_mnist(key, progress=progress, download=download, **common)
     if key in synthetic.TOY_SETS:

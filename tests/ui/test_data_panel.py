@@ -29,7 +29,7 @@ def load(qtbot, panel, name, options=None):
 def test_picker_has_the_built_in_sets(panel):
     picker = panel.findChild(type(panel.picker), "datasetPicker")
     names = [picker.itemData(i) for i in range(picker.count())]
-    for name in ("circle", "xor", "spiral", "moons", "plane", "mnist", "fashion-mnist"):
+    for name in ("circle", "xor", "spiral", "moons", "plane", "mnist", "fashion-mnist", "cifar10"):
         assert name in names
 
 

@@ -24,7 +24,7 @@ from nnstudio.data.drawings_mix import MIX_NAME
 from nnstudio.data.image_folder import MAX_IMAGE_SIDE
 from nnstudio.ui.panels.csv_preview import ColumnPicker
 
-IMAGE_SETS = ("mnist", "fashion-mnist")
+IMAGE_SETS = ("mnist", "fashion-mnist", "cifar10")
 MULTI_CLASS_SETS = ("spiral", "gaussian")  # the toy sets that take a number of classes
 IMPUTE_CHOICES = [
     ("Stop with an error", None),
