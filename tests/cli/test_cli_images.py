@@ -85,3 +85,17 @@ def test_an_image_folder_with_one_class_is_exit_2(tmp_path, capsys):
     args = ["train", "--dataset", f"images:{tmp_path}", "--layers", "Flatten,Dense(2)"]
     assert main(args) == 2
     assert_one_line_error(capsys.readouterr().err, "at least two", "'cats'")
+
+
+def test_train_and_evaluate_on_cifar10_binary_files(tmp_path, monkeypatch, capsys):
+    from tests.data.test_cifar import write_small_cifar
+
+    monkeypatch.setenv("NNSTUDIO_CIFAR10_DIR", str(write_small_cifar(tmp_path / "cifar")))
+    out = tmp_path / "cifar.nnz"
+    layers = "Conv2D(2,3,relu),MaxPool2D(4),Flatten,Dense(10)"
+    args = ["train", "--dataset", "cifar10", "--layers", layers, "--epochs", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    bundle = load_model(out)
+    assert tuple(bundle.model.input_shape) == (3, 32, 32) and bundle.class_names[0] == "airplane"
+    assert main(["evaluate", str(out)]) == 0  # the model file names its dataset
+    assert "on cifar10 (test split, 20 samples)" in capsys.readouterr().out
