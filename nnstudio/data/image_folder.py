@@ -261,6 +261,14 @@ def _headers(files, root: Path, skipped: list[str], progress):
     return found
 
 
+def _loose_file(path: Path) -> str:
+    """How a file beside the class folders is listed among the skipped ones: a picture there
+    belongs to no class, which is worth saying; anything else is just named."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return f"{path.name} (not in a class folder)"
+    return path.name
+
+
 def default_size(sizes) -> tuple[int, int]:
     """The most common (width, height) as (height, width), scaled down to at most 64 a side.
 
@@ -335,7 +343,7 @@ def read_image_folder(folder, image_size=None, color=None, progress=None) -> Ima
     check_image_size(image_size)
     check_color(color)
     class_names, files, loose = _list_files(folder)
-    skipped = [p.name for p in loose]
+    skipped = [_loose_file(p) for p in loose]
     found = _headers(files, folder, skipped, progress)
     _check_every_class_has_images(folder, class_names, np.array([f[1] for f in found], np.int64))
     size = (image_size, image_size) if image_size else default_size([f[2] for f in found])

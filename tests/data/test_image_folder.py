@@ -50,6 +50,12 @@ def test_broken_and_stray_files_are_skipped_and_counted_in_one_line(tmp_path):
     ]
 
 
+def test_a_picture_beside_the_class_folders_is_skipped_as_in_no_class(tmp_path):
+    write_shapes_folder(tmp_path, per_class=3, side=8, extras=False)
+    Image.new("RGB", (8, 8), "green").save(tmp_path / "stray.png")
+    assert read_image_folder(tmp_path).skipped == ["stray.png (not in a class folder)"]
+
+
 def test_the_skipped_message_names_five_files_and_counts_the_rest():
     assert skipped_message([]) is None
     message = skipped_message([f"f{i}.txt" for i in range(8)])
