@@ -145,7 +145,7 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
     group.add_argument(
         "--download",
         action="store_true",
-        help="download MNIST / Fashion-MNIST when not found on this machine",
+        help="download MNIST / Fashion-MNIST / CIFAR-10 when not found on this machine",
     )
     return parent
 

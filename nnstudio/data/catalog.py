@@ -201,10 +201,12 @@ def _load_mnist(kind, *, seed, val_fraction, scaling, progress, download):
     )
 
 
-def _load_cifar10(*, seed, val_fraction, scaling):
+def _load_cifar10(*, seed, val_fraction, scaling, progress, download):
     folder = cifar.find_cifar10()
     if folder is None:
-        raise cifar.not_found_error()
+        if not download:
+            raise cifar.not_found_error()
+        folder = cifar.download_cifar10(progress=progress)
     x_train, y_train, x_test, y_test = cifar.read_cifar10(folder)
     scaling = _check_scaling(scaling, "none")
     return dataset_from_arrays(
@@ -365,7 +367,7 @@ def load_dataset(
     tabular.read_csv). image_size (N for N × N) and color ("rgb" or "gray"): image folders
     (default: the most common size, at most 64 a side; colour when any file is). progress(done,
     total, message): downloads, CSV and image reading. download: fetch MNIST/Fashion-MNIST
-    when not found.
+    or CIFAR-10 when not found.
     """
     if not isinstance(name, str) or not name.strip():
         raise DatasetError(
@@ -405,7 +407,7 @@ def load_dataset(
             lambda: _load_mnist("mnist", progress=progress, download=download, **common)
         )
     if key == "cifar10":
-        return _load_cifar10(**common)
+        return _load_cifar10(progress=progress, download=download, **common)
     if key in MNIST_SOURCES:
         return _load_mnist(key, progress=progress, download=download, **common)
     if key in synthetic.TOY_SETS:

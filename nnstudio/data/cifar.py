@@ -7,14 +7,19 @@ bytes of a 32 × 32 image, row by row. Plain bytes only: the "Python version" of
 pickled, and nnstudio never unpickles a file.
 
 CIFAR-10 is looked for in NNSTUDIO_CIFAR10_DIR, then the user's data folder (cifar10/), each
-either holding the files or the cifar-10-batches-bin/ folder the archive unpacks into.
-Loading it is the catalog's work (``load_dataset("cifar10")``).
+either holding the files or the cifar-10-batches-bin/ folder the archive unpacks into. Not
+found, it can be downloaded (`download_cifar10`: the archive, resumable, checked by structure,
+then only the six batch files taken out of it) or copied from a folder the user chose
+(`import_cifar10`). Loading it is the catalog's work (``load_dataset("cifar10")``).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import shutil
+import tarfile
+import zlib
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -22,6 +27,7 @@ from nnstudio.paths import user_data_dir
 from nnstudio.safe_read import FileReadError, read_bytes
 
 from .dataset import DatasetError, DatasetNotFound
+from .download import download_file
 
 ENV = "NNSTUDIO_CIFAR10_DIR"
 TRAIN_FILES = [f"data_batch_{k}.bin" for k in range(1, 6)]
@@ -41,7 +47,10 @@ CLASS_NAMES = [
     "ship",
     "truck",
 ]
-URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+ARCHIVE = "cifar-10-binary.tar.gz"
+MIRRORS = ["https://www.cs.toronto.edu/~kriz/"]
+URL = MIRRORS[0] + ARCHIVE
+MAX_BATCH_BYTES = 60_000 * RECORD_BYTES  # a member larger than this is not a CIFAR-10 batch
 
 
 def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
@@ -103,10 +112,11 @@ def not_found_error() -> DatasetNotFound:
         for description, folder in cifar_locations()
     ]
     return DatasetNotFound(
-        f"CIFAR-10 is not on this computer. Looked in: {'; '.join(looked)}. Download its "
-        f"binary version ({URL}, 163 MB), unpack it and put {ARCHIVE_FOLDER}/ in "
-        f"{user_data_dir() / 'cifar10'}, or set {ENV} to its folder.",
+        f"CIFAR-10 is not on this computer. Looked in: {'; '.join(looked)}. Download it (its "
+        f"binary version, about 163 MB, {URL}), choose a folder holding its six .bin files, "
+        f"or set {ENV}.",
         name="cifar10",
+        can_download=True,
     )
 
 
@@ -130,3 +140,93 @@ def write_cifar_batch(path, images: np.ndarray, labels: np.ndarray) -> None:
     images = np.asarray(images, np.uint8).reshape(len(labels), -1)
     records = np.concatenate([np.asarray(labels, np.uint8)[:, None], images], axis=1)
     Path(path).write_bytes(records.tobytes())
+
+
+# -- download and import -----------------------------------------------------------------------
+
+
+def _batch_members(tar: tarfile.TarFile):
+    """(member, file name) of the archive's six batch files, each checked: a regular file whose
+    size is a whole number of records; anything else in the archive is left alone."""
+    wanted = {*TRAIN_FILES, TEST_FILE}
+    for member in tar:
+        name = PurePosixPath(member.name).name
+        if name not in wanted:
+            continue
+        if not member.isreg() or not 0 < member.size <= MAX_BATCH_BYTES:
+            raise DatasetError(f"its {name} is not a CIFAR-10 batch file")
+        if member.size % RECORD_BYTES:
+            raise DatasetError(f"its {name} is not a whole number of {RECORD_BYTES}-byte records")
+        wanted.discard(name)
+        yield member, name
+    if wanted:
+        raise DatasetError(f"it lacks {', '.join(sorted(wanted))}")
+
+
+def verify_archive(path: Path) -> None:
+    """The downloaded archive holds the six batch files with sizes of whole records (read to
+    its end, so a truncated or damaged archive fails here). Raises DatasetError."""
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            for _ in _batch_members(tar):
+                pass
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise DatasetError(f"it is not a readable tar.gz archive ({error})") from None
+
+
+def extract_batches(archive: Path, dest: Path) -> None:
+    """Write the archive's six batch files into ``dest`` under their own names (never a path
+    taken from the archive), each through a .part file."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tar:
+        for member, name in _batch_members(tar):
+            part = dest / f"{name}.part"
+            with tar.extractfile(member) as source, part.open("wb") as target:
+                shutil.copyfileobj(source, target)
+            os.replace(part, dest / name)
+
+
+def download_cifar10(dest=None, progress=None, mirrors=None, cancel=None) -> Path:
+    """Download the binary archive into ``dest`` (default: the user's data folder), check it,
+    take the six batch files out and delete the archive. Resumable like every download;
+    raises NoNetworkError offline, DownloadError when every mirror failed."""
+    dest = Path(dest) if dest is not None else user_data_dir() / "cifar10"
+    if not missing_files(dest):
+        return dest
+    mirrors = list(mirrors) if mirrors is not None else MIRRORS
+    archive = download_file(
+        [mirror + ARCHIVE for mirror in mirrors],
+        dest / ARCHIVE,
+        verify=verify_archive,
+        progress=progress,
+        cancel=cancel,
+        what="CIFAR-10",
+        advice=f"Download {URL} yourself, unpack it and choose its folder, or set {ENV}.",
+    )
+    extract_batches(archive, dest)
+    archive.unlink()
+    return dest
+
+
+def import_cifar10(folder, dest=None) -> Path:
+    """Copy the six batch files from a folder the user chose (or its cifar-10-batches-bin/)
+    into ``dest`` (default: the user's data folder), each read and checked first."""
+    folder = Path(folder)
+    if missing_files(folder) and not missing_files(folder / ARCHIVE_FOLDER):
+        folder = folder / ARCHIVE_FOLDER
+    missing = missing_files(folder)
+    if missing:
+        raise DatasetNotFound(
+            f"{folder} lacks {', '.join(missing)}. Choose the folder holding CIFAR-10's six "
+            "binary batch files (cifar-10-batches-bin).",
+            name="cifar10",
+            can_download=True,
+        )
+    dest = Path(dest) if dest is not None else user_data_dir() / "cifar10"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in [*TRAIN_FILES, TEST_FILE]:
+        read_cifar_batch(folder / name)  # raises for a damaged or foreign file
+        part = dest / f"{name}.part"
+        shutil.copyfile(folder / name, part)
+        os.replace(part, dest / name)
+    return dest

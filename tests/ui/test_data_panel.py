@@ -447,3 +447,20 @@ def test_a_folder_with_one_class_is_explained_in_the_panel(qtbot, panel, tmp_pat
     with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
         panel.open_file(tmp_path / "pictures")
     assert "at least two" in panel.message.text()
+
+
+def test_cifar10_not_found_offers_download_and_a_chosen_folder_loads(
+    qtbot, panel, tmp_path, monkeypatch
+):
+    from tests.data.test_cifar import write_small_cifar
+
+    monkeypatch.delenv("NNSTUDIO_CIFAR10_DIR", raising=False)
+    source = write_small_cifar(tmp_path / "chosen", per_file=10)
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
+        panel.set_spec("cifar10", {})  # NNSTUDIO_DATA_DIR is empty (the fixture's)
+    assert "CIFAR-10 is not on this computer" in panel.message.text()
+    assert panel.message.action("Download…") is not None
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.use_mnist_folder(str(source))  # what "Choose folder…" does with the folder
+    assert blocker.args[0].name == "cifar10" and blocker.args[0].input_shape == (3, 32, 32)
+    assert panel.preview.view() == "images"
