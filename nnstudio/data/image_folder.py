@@ -16,12 +16,14 @@ colour of its border, so a picture is never stretched. Colour is ``rgb`` (3 chan
 
 Reading is bounded as every reader is (safe_read): each file's size is checked before it is
 opened, each image's pixel count is read from its header and checked before it is decoded
-(Pillow's decompression-bomb threshold), and the number of files is capped. NumPy and Pillow
-only; no Qt.
+(Pillow's decompression-bomb threshold), and the number of files is capped. The decoded arrays
+are kept in a cache in the user's data folder (image_cache.py), so opening the same folder
+again is fast. NumPy and Pillow only; no Qt.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ import numpy as np
 
 from nnstudio.safe_read import FileReadError, open_file
 
+from . import image_cache
 from .dataset import DatasetError, DatasetNotFound
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -157,10 +160,12 @@ def _flattened(image, color: str):
 
 
 def _border_colour(pixels: np.ndarray) -> np.ndarray:
-    """The median colour of an (H, W, C) image's outer pixels: what the padding is filled with,
-    so it blends into the picture's background instead of framing it in black."""
+    """The median colour of an (H, W, C) uint8 image's outer pixels, a whole 8-bit value: what
+    the padding is filled with, so it blends into the picture's background instead of framing
+    it in black. (Whole values keep every prepared pixel a multiple of 1/255, which the cache
+    of decoded folders stores exactly as bytes.)"""
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    return np.median(border, axis=0)
+    return np.round(np.median(border, axis=0))
 
 
 def fit_image(image, size: tuple[int, int], color: str) -> np.ndarray:
@@ -177,12 +182,12 @@ def fit_image(image, size: tuple[int, int], color: str) -> np.ndarray:
         shrinks = scale < 1
         method = Image.Resampling.LANCZOS if shrinks else Image.Resampling.BILINEAR
         image = image.resize((new_width, new_height), method)
-    pixels = np.asarray(image, np.float32).reshape(new_height, new_width, -1) / 255.0
-    canvas = np.empty((height, width, pixels.shape[2]), np.float32)
+    pixels = np.asarray(image, np.uint8).reshape(new_height, new_width, -1)
+    canvas = np.empty((height, width, pixels.shape[2]), np.uint8)
     canvas[:] = _border_colour(pixels)
     top, left = (height - new_height) // 2, (width - new_width) // 2
     canvas[top : top + new_height, left : left + new_width] = pixels
-    return np.ascontiguousarray(canvas.transpose(2, 0, 1))
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1)).astype(np.float32) / 255.0
 
 
 def read_image(path, size: tuple[int, int], color: str) -> np.ndarray:
@@ -343,6 +348,10 @@ def read_image_folder(folder, image_size=None, color=None, progress=None) -> Ima
     check_image_size(image_size)
     check_color(color)
     class_names, files, loose = _list_files(folder)
+    key = image_cache.cache_key(folder, [*loose, *itertools.chain(*files)], image_size, color)
+    cached = image_cache.load(key)
+    if cached is not None and cached[2] == class_names:
+        return ImageFolder(*cached)
     skipped = [_loose_file(p) for p in loose]
     found = _headers(files, folder, skipped, progress)
     _check_every_class_has_images(folder, class_names, np.array([f[1] for f in found], np.int64))
@@ -350,6 +359,7 @@ def read_image_folder(folder, image_size=None, color=None, progress=None) -> Ima
     color = color or ("rgb" if any(f[3] for f in found) else "gray")
     images, labels = _decode_all(found, size, color, skipped, folder, progress)
     _check_every_class_has_images(folder, class_names, labels)
+    image_cache.store(key, images, labels, class_names, color, size, skipped)
     return ImageFolder(images, labels, class_names, color, size, skipped)
 
 

@@ -170,3 +170,26 @@ def test_a_file_over_the_size_limit_is_skipped_unread(tmp_path, monkeypatch):
     monkeypatch.setenv("NNSTUDIO_MAX_FILE_MB", "0.1")
     found = read_image_folder(tmp_path)
     assert found.skipped == ["blue-circles/noise.bmp (cannot be read)"]
+
+
+def test_a_second_open_reads_the_cache_and_a_changed_folder_is_decoded_again(tmp_path, monkeypatch):
+    from nnstudio.data import image_folder
+
+    write_shapes_folder(tmp_path / "shapes", per_class=5, side=8)
+    first = read_image_folder(tmp_path / "shapes", color="rgb")
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(image_folder, "read_image", no_decoding)
+    again = read_image_folder(tmp_path / "shapes", color="rgb")
+    assert np.array_equal(again.images, first.images) and again.images.dtype == np.float32
+    assert np.array_equal(again.labels, first.labels)
+    assert (again.class_names, again.skipped, again.size) == (
+        first.class_names,
+        first.skipped,
+        first.size,
+    )
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "shapes" / "red-squares" / "new.png")
+    with pytest.raises(AssertionError, match="decoded again"):
+        read_image_folder(tmp_path / "shapes", color="rgb")
