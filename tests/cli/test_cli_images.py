@@ -99,3 +99,20 @@ def test_train_and_evaluate_on_cifar10_binary_files(tmp_path, monkeypatch, capsy
     assert tuple(bundle.model.input_shape) == (3, 32, 32) and bundle.class_names[0] == "airplane"
     assert main(["evaluate", str(out)]) == 0  # the model file names its dataset
     assert "on cifar10 (test split, 20 samples)" in capsys.readouterr().out
+
+
+def test_predict_prepares_a_picture_as_the_model_was_trained(shapes, tmp_path):
+    """A grey 28 × 28 model from an image folder is no digit model: its pictures are padded
+    and scaled as in training, not cropped to their ink like a drawn digit."""
+    import numpy as np
+
+    from nnstudio.cli.predict import collect_inputs
+    from nnstudio.data.image_folder import read_image
+
+    out = tmp_path / "gray28.nnz"
+    args = ["train", "--dataset", f"images:{shapes}", "--layers", "Flatten,Dense(2)"]
+    options = ["--image-size", "28", "--color", "gray", "--epochs", "1", "--out", str(out)]
+    assert main([*args, *options]) == 0
+    picture = shapes / "red-squares" / "0.png"
+    x, _ = collect_inputs([str(picture)], load_model(out))
+    assert np.array_equal(x[0], read_image(picture, (28, 28), "gray"))
