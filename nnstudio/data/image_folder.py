@@ -77,16 +77,32 @@ def open_image(path):
     """The image in ``path`` through Pillow, decoded whole (GIF: its first frame) and checked:
     the file's size before it is opened, the pixel count from its header before decoding.
     Raises ImageReadError."""
+    return _checked_image(Path(path), decode=True)
+
+
+def read_header(path) -> tuple[tuple[int, int], bool]:
+    """((width, height), in colour?) from the image's header, nothing decoded; the file's size
+    and the pixel count checked. Raises ImageReadError."""
+    image = _checked_image(Path(path), decode=False)
+    return image.size, is_colour(image)
+
+
+# What Pillow raises for a file that is not an image or is damaged.
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError)  # UnidentifiedImageError: OSError
+
+
+def _checked_image(path: Path, decode: bool):
     from PIL import Image
 
-    path = Path(path)
     try:
         # Decoded while the file is open (a truncated file fails here), so the file is closed
-        # whatever happens; the pixels stay in memory.
+        # whatever happens; the pixels (or the header's size and mode) stay in memory.
         with open_file(path, "an image") as file:
             image = _open_header(Image, file)
             check_pixels(path, image.width, image.height)
-            image.load()
+            if decode:
+                image.load()
+            return image
     except ImageReadError:
         raise
     except FileReadError as error:
@@ -95,29 +111,6 @@ def open_image(path):
         raise ImageReadError(f"{path}: the image has too many pixels to read", "too big") from None
     except _PILLOW_ERRORS:
         raise ImageReadError(f"{path}: not an image nnstudio can read (use PNG or JPG)") from None
-    return image
-
-
-# What Pillow raises for a file that is not an image or is damaged.
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError)  # UnidentifiedImageError: OSError
-
-
-def read_header(path) -> tuple[tuple[int, int], bool]:
-    """((width, height), in colour?) from the image's header, nothing decoded; the file's size
-    and the pixel count checked. Raises ImageReadError."""
-    from PIL import Image
-
-    try:
-        with open_file(path, "an image") as file:
-            image = _open_header(Image, file)
-            check_pixels(path, image.width, image.height)
-            return image.size, is_colour(image)
-    except ImageReadError:
-        raise
-    except FileReadError as error:
-        raise ImageReadError(str(error), "cannot be read") from None
-    except _PILLOW_ERRORS:
-        raise ImageReadError(f"{path}: not an image nnstudio can read") from None
 
 
 def _open_header(Image, file):
