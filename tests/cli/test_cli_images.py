@@ -116,3 +116,31 @@ def test_predict_prepares_a_picture_as_the_model_was_trained(shapes, tmp_path):
     picture = shapes / "red-squares" / "0.png"
     x, _ = collect_inputs([str(picture)], load_model(out))
     assert np.array_equal(x[0], read_image(picture, (28, 28), "gray"))
+
+
+def test_an_rgb_cnn_exports_to_numpy_and_onnx_taking_pixels_0_to_255(
+    shapes, shapes_model, tmp_path
+):
+    import importlib.util
+
+    import numpy as np
+
+    from nnstudio.data.image_folder import read_image
+
+    picture = read_image(shapes / "red-squares" / "0.png", (12, 12), "rgb")[None]
+    expected = load_model(shapes_model).model.predict(picture)
+    script = tmp_path / "shapes_model.py"
+    assert main(["export", str(shapes_model), "--format", "python", "--out", str(script)]) == 0
+    spec = importlib.util.spec_from_file_location("shapes_model", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.CLASS_NAMES == ["blue-circles", "red-squares"]
+    np.testing.assert_allclose(module.forward(picture * 255), expected, rtol=1e-4, atol=1e-5)
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    exported = tmp_path / "shapes.onnx"
+    assert main(["export", str(shapes_model), "--format", "onnx", "--out", str(exported)]) == 0
+    session = ort.InferenceSession(str(exported), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    logits = session.run(["logits"], {name: (picture * 255).astype(np.float32)})[0]
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
