@@ -464,3 +464,16 @@ def test_cifar10_not_found_offers_download_and_a_chosen_folder_loads(
         panel.use_mnist_folder(str(source))  # what "Choose folder…" does with the folder
     assert blocker.args[0].name == "cifar10" and blocker.args[0].input_shape == (3, 32, 32)
     assert panel.preview.view() == "images"
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [({"image_size": 2}, ["image_size", "between 4"]), ({"color": "sepia"}, ["color", "rgb"])],
+)
+def test_a_project_with_bad_image_options_is_refused_naming_the_option(options, words):
+    from nnstudio.ui.panels.data_options import check_options
+
+    with pytest.raises(ValueError) as caught:
+        check_options(options, "images:/pictures")
+    for word in words:
+        assert word in str(caught.value)
