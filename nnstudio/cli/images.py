@@ -7,59 +7,27 @@ from pathlib import Path
 
 import numpy as np
 
-from nnstudio.safe_read import FileReadError, open_file
+from nnstudio.data.image_folder import ImageReadError, open_image, read_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".pgm", ".ppm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm"}
 
 
 class InputError(ValueError):
     """A file given to predict/evaluate that cannot be used; says which and why."""
 
 
-def _open_image(path: Path):
-    """The image in ``path`` through Pillow (no Qt: the command line runs without it)."""
-    from PIL import Image, UnidentifiedImageError
-
+def _as_input_error(read, *args):
+    """``read(*args)`` with the data layer's ImageReadError said as the command line's."""
     try:
-        # Decoded whole while the file is open (a truncated file fails here), so the file is
-        # closed whatever happens; the pixels stay in memory.
-        with open_file(path, "an image") as file:
-            image = _open_header(Image, file)
-            _check_pixels(path, image.width, image.height)
-            image.load()
-    except InputError:
-        raise
-    except FileReadError as error:
+        return read(*args)
+    except ImageReadError as error:
         raise InputError(str(error)) from None
-    except Image.DecompressionBombError:
-        raise InputError(f"{path}: the image has too many pixels to read") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InputError(f"{path}: not an image nnstudio can read (use PNG or JPG)") from None
-    return image
 
 
-def _open_header(Image, file):
-    """Image.open (the header only) without Pillow's bomb check, which would refuse a huge
-    image without saying its size; _check_pixels says it before anything is decoded."""
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        return Image.open(file)
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-
-
-# Pillow's own decompression-bomb threshold (~89 million pixels, a 9500 × 9500 image); read
-# from the header before decoding, so the message can say the size.
-MAX_PIXELS = 89_478_485
-
-
-def _check_pixels(path: Path, width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise InputError(
-            f"{path}: the image is {width:,} × {height:,} pixels ({width * height / 1e6:,.0f} "
-            f"million), more than the {MAX_PIXELS / 1e6:.0f} million nnstudio reads; scale it "
-            "down first"
-        )
+def _open_image(path: Path):
+    """The image in ``path`` through Pillow (no Qt: the command line runs without it), within
+    the data layer's limits (file size, pixels before decoding)."""
+    return _as_input_error(open_image, path)
 
 
 def _resized(image, height: int | None, width: int | None):
@@ -129,13 +97,18 @@ def _prepare_digit(path: Path, gray: np.ndarray) -> np.ndarray:
     return digit
 
 
-def image_input(path: Path, shape: tuple[int, ...]) -> np.ndarray:
-    """One image file as one model input of `shape` (channels, height, width)."""
+def image_input(path: Path, shape: tuple[int, ...], reading: dict | None = None) -> np.ndarray:
+    """One image file as one model input of `shape` (channels, height, width). ``reading`` is
+    the model's record of how its training pictures were read (an image folder: aspect kept
+    and padded); without one, the picture is scaled to the shape."""
     if len(shape) != 3 or shape[0] not in (1, 3):
         raise InputError(
             f"{path}: the model takes inputs of shape {shape}, not images; give CSV rows instead"
         )
     channels, height, width = shape
+    if isinstance(reading, dict) and reading.get("fit") == "pad":
+        color = "rgb" if channels == 3 else "gray"
+        return _as_input_error(read_image, path, (height, width), color)
     if channels == 3:
         return read_image_rgb(path, height, width)
     if (height, width) == (28, 28):

@@ -4,7 +4,7 @@ bench run headless.
     nnstudio [PROJECT.nnsproj]                 open the window (and the project)
     nnstudio train PROJECT.nnsproj | --dataset NAME --layers "Dense(128,relu),Dense(10)" ...
     nnstudio evaluate MODEL.nnz --dataset NAME [--json]
-    nnstudio predict MODEL.nnz FILE...
+    nnstudio predict MODEL.nnz FILE|FOLDER... [--csv OUT.csv]
     nnstudio explain MODEL.nnz --dataset NAME --index I [--json]
     nnstudio bench
     nnstudio lr-find PROJECT.nnsproj | --preset NAME | --dataset NAME --layers ... [--json]
@@ -111,7 +111,8 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         metavar="NAME",
         required=required,
         help="circle, xor, gaussian, spiral, moons, plane, gaussians-regression, mnist, "
-        "fashion-mnist, idx:FOLDER, csv:PATH or npz:PATH",
+        "fashion-mnist, cifar10, idx:FOLDER, csv:PATH, npz:PATH or images:FOLDER (one "
+        "sub-folder of pictures per class)",
     )
     group.add_argument(
         "--samples", type=_positive_int, help="points of a toy 2-D set (default 500)"
@@ -130,9 +131,22 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         help="the CSV columns to use as inputs, by name or number (default: all but the target)",
     )
     group.add_argument(
+        "--image-size",
+        type=_positive_int,
+        metavar="N",
+        help="images:FOLDER: make every picture N × N pixels (default: the most common size, "
+        "at most 64)",
+    )
+    group.add_argument(
+        "--color",
+        choices=("rgb", "gray"),
+        help="images:FOLDER: colour (3 channels) or grey (1); default: rgb when any file is "
+        "in colour",
+    )
+    group.add_argument(
         "--download",
         action="store_true",
-        help="download MNIST / Fashion-MNIST when not found on this machine",
+        help="download MNIST / Fashion-MNIST / CIFAR-10 when not found on this machine",
     )
     return parent
 
@@ -275,10 +289,16 @@ def _add_predict(commands, common) -> None:
         parents=[common],
         help="classify images or CSV rows with a saved model",
         description="Print the predicted class and its probability for each input: images "
-        "(PNG/JPG, any size; digit models get MNIST-style preprocessing) or CSV rows.",
+        "(PNG/JPEG/BMP/GIF/WebP, any size; digit models get MNIST-style preprocessing), "
+        "folders of images or CSV rows.",
     )
     predict.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
-    predict.add_argument("files", nargs="+", metavar="FILE", help="images or CSV files")
+    predict.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="images, folders of images (read with their sub-folders) or CSV files",
+    )
     predict.add_argument(
         "--top",
         type=_positive_int,
@@ -287,6 +307,11 @@ def _add_predict(commands, common) -> None:
         help="also list the K most likely classes (default 1)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per input")
+    predict.add_argument(
+        "--csv",
+        metavar="OUT.csv",
+        help="also write the predictions to this CSV file (input, class, probability)",
+    )
 
 
 def _add_bench(commands, common) -> None:

@@ -6,6 +6,8 @@ import argparse
 import csv
 import io
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from nnstudio.cli.images import (  # re-exported: the image readers moved there
     read_image_gray,
     read_image_rgb,
 )
+from nnstudio.data.catalog import FILE_PREFIXES
 from nnstudio.data.preprocessing import apply_scaling, saved_scaling, undo_scaling
 from nnstudio.engine.io import json_plain
 from nnstudio.safe_read import FileReadError, check_file, open_file, shorten
@@ -97,10 +100,16 @@ _RECORDED_OPTIONS = {
     "impute": str,
     "target": (str, int),
     "columns": list,
+    "image_size": int,
+    "color": str,
 }
 # A toy set is made in memory: samples=10**12 in a model file must not be tried.
-_RECORDED_RANGES = {"samples": (1, 1_000_000), "classes": (1, 100), "noise": (0, 1e6)}
-FILE_PREFIXES = ("csv:", "npz:", "idx:")
+_RECORDED_RANGES = {
+    "samples": (1, 1_000_000),
+    "classes": (1, 100),
+    "noise": (0, 1e6),
+    "image_size": (1, 4096),
+}
 
 
 def _recorded_dataset(args, bundle) -> tuple[str | None, dict]:
@@ -150,8 +159,10 @@ def _dataset_for(args: argparse.Namespace, bundle):
             f"{args.model} was trained on the file {shorten(name, 80)}; nnstudio reads only "
             f"files you name: give --dataset {name.split(':', 1)[0]}:PATH"
         )
+    from nnstudio.cli.train_options import DATASET_OPTION_KEYS
+
     options = recorded_options if name == recorded else {}
-    for key in ("samples", "noise", "classes", "target", "columns"):
+    for key in DATASET_OPTION_KEYS:
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     from nnstudio.cli.train import load_with_hint
@@ -358,13 +369,54 @@ def _pick_columns(path: Path, header: list[str], bundle, n_features: int) -> lis
     )
 
 
+def _folder_images(folder: Path) -> list[Path]:
+    """The image files in a folder and its sub-folders, sorted (hidden ones left out)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            Path(root) / name
+            for name in sorted(names)
+            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+        ]
+    if not found:
+        raise InputError(f"{folder}: the folder holds no images (PNG, JPEG, BMP, GIF or WebP)")
+    return found
+
+
+def _folder_inputs(folder: Path, shape, reading) -> tuple[list[np.ndarray], list[str]]:
+    """Every image of a folder as inputs; one that cannot be read is skipped and said on
+    stderr (a folder of pictures often holds a broken one), not the end of the run."""
+    from nnstudio.data.image_folder import skipped_message
+
+    inputs, labels, skipped = [], [], []
+    for path in _folder_images(folder):
+        try:
+            inputs.append(image_input(path, shape, reading)[None])
+        except InputError:
+            skipped.append(f"{path.relative_to(folder).as_posix()} (not an image)")
+            continue
+        labels.append(str(path))
+    if skipped:
+        print(f"nnstudio: {folder}: {skipped_message(skipped)}", file=sys.stderr)
+    if not inputs:
+        raise InputError(f"{folder}: none of its images could be read")
+    return inputs, labels
+
+
 def collect_inputs(files: list[str], bundle) -> tuple[np.ndarray, list[str]]:
     shape = _model_input_shape(bundle)
+    reading = (bundle.preprocessing or {}).get("image_reading")
     batches, labels = [], []
     for name in files:
         path = Path(name)
+        if path.is_dir():
+            inputs, names = _folder_inputs(path, shape, reading)
+            batches += inputs
+            labels += names
+            continue
         try:  # a FIFO or /dev/zero is named for what it is (and never opened)
-            check_file(path, "an image or CSV file")
+            check_file(path, "an image, a folder of images or a CSV file")
         except FileReadError as error:
             raise InputError(str(error)) from None
         suffix = path.suffix.lower()
@@ -373,10 +425,13 @@ def collect_inputs(files: list[str], bundle) -> tuple[np.ndarray, list[str]]:
             batches.append(x)
             labels += row_labels
         elif suffix in IMAGE_SUFFIXES:
-            batches.append(image_input(path, shape)[None])
+            batches.append(image_input(path, shape, reading)[None])
             labels.append(str(path))
         else:
-            raise InputError(f"{path}: unknown kind of file; give PNG/JPG images or CSV rows")
+            raise InputError(
+                f"{path}: unknown kind of file; give images (PNG, JPEG, BMP, GIF, WebP), a "
+                "folder of images or CSV rows"
+            )
     return np.concatenate(batches).astype(np.float32), labels
 
 
@@ -414,30 +469,36 @@ def _finite_outputs(model, x: np.ndarray, model_path) -> np.ndarray:
     return outputs
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    from nnstudio.engine.io import load_model
-    from nnstudio.engine.losses import get_loss
-    from nnstudio.engine.metrics import class_probabilities
+def _write_predictions_csv(path, header: list[str], rows: list[list]) -> None:
+    """The predictions as a CSV file, written atomically (never half a file)."""
+    from nnstudio.atomic_file import write_atomically
 
-    bundle = load_model(args.model)
-    x, labels = collect_inputs(args.files, bundle)
-    x = apply_scaling(x, _scaling(bundle))
-    loss = get_loss(bundle.loss)
-    outputs = _finite_outputs(bundle.model, x, args.model)
-    if loss.task != "classification":
-        predictions = loss.output_activation(outputs)
-        for label, values in zip(labels, np.atleast_2d(predictions), strict=True):
-            record = {"input": label, "prediction": [float(v) for v in np.ravel(values)]}
-            print(
-                json.dumps(json_plain(record))
-                if args.json
-                else f"{label}: {', '.join(f'{v:.6g}' for v in record['prediction'])}"
-            )
-        return EXIT_OK
-    probabilities = class_probabilities(outputs, loss)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomically(Path(path), buffer.getvalue())
+
+
+def _print_regression(args, labels, predictions) -> list[list]:
+    rows = []
+    for label, values in zip(labels, np.atleast_2d(predictions), strict=True):
+        record = {"input": label, "prediction": [float(v) for v in np.ravel(values)]}
+        rows.append([label, *record["prediction"]])
+        print(
+            json.dumps(json_plain(record))
+            if args.json
+            else f"{label}: {', '.join(f'{v:.6g}' for v in record['prediction'])}"
+        )
+    return rows
+
+
+def _print_classes(args, labels, bundle, probabilities) -> list[list]:
+    rows = []
     for label, row in zip(
         labels, _classification_rows(bundle, probabilities, args.top), strict=True
     ):
+        rows.append([label, row["class"], f"{row['probability']:.6f}"])
         if args.json:
             print(json.dumps(json_plain({"input": label, **row})))
             continue
@@ -446,4 +507,35 @@ def run_predict(args: argparse.Namespace) -> int:
             f"{label}: {row['class']} ({100 * row['probability']:.1f}%)"
             + (f"  then {others}" if others else "")
         )
+    return rows
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from nnstudio.engine.io import load_model
+    from nnstudio.engine.losses import get_loss
+    from nnstudio.engine.metrics import class_probabilities
+
+    csv_out = getattr(args, "csv", None)
+    if csv_out:  # a folder that cannot be written fails before the work, not after
+        from nnstudio.atomic_file import SaveTargetError, check_writable
+
+        try:
+            check_writable(csv_out)
+        except SaveTargetError as error:
+            raise InputError(f"--csv: {error}") from None
+    bundle = load_model(args.model)
+    x, labels = collect_inputs(args.files, bundle)
+    x = apply_scaling(x, _scaling(bundle))
+    loss = get_loss(bundle.loss)
+    outputs = _finite_outputs(bundle.model, x, args.model)
+    if loss.task != "classification":
+        predictions = loss.output_activation(outputs)
+        rows = _print_regression(args, labels, predictions)
+        width = len(rows[0]) - 1 if rows else 1
+        header = ["input", *(f"prediction_{k}" for k in range(1, width + 1))]
+    else:
+        rows = _print_classes(args, labels, bundle, class_probabilities(outputs, loss))
+        header = ["input", "class", "probability"]
+    if csv_out:
+        _write_predictions_csv(csv_out, header, rows)
     return EXIT_OK

@@ -34,7 +34,13 @@ _TRAIN_FLAGS = {
     "early_stopping": "--early-stopping",
     "seed": "--seed",
 }
-_DATASET_FLAGS = {"samples": "--samples", "noise": "--noise", "classes": "--classes"}
+_DATASET_FLAGS = {
+    "samples": "--samples",
+    "noise": "--noise",
+    "classes": "--classes",
+    "image_size": "--image-size",
+    "color": "--color",
+}
 
 
 def add_parser(commands, common, dataset_options, positive_int, non_negative_int) -> None:

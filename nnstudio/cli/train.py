@@ -474,6 +474,8 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
     dataset = load_with_hint(
         project.load_dataset, progress=_download_progress(progress), download=args.download
     )
+    for note in dataset.notes:  # e.g. the files of an image folder that were skipped
+        progress.note(f"nnstudio: {note}")
     finish_project(project, dataset)
     if args.save_project:
         save_project(project, args.save_project)

@@ -13,6 +13,9 @@ from nnstudio.project import (
     load_project,
 )
 
+# The dataset options of the command line (argparse's names are load_dataset's keywords).
+DATASET_OPTION_KEYS = ("samples", "noise", "classes", "target", "columns", "image_size", "color")
+
 
 class TrainUsageError(ValueError):
     """Options that do not go together; the message says which."""
@@ -57,7 +60,7 @@ def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:
     if args.dataset and args.dataset != project.dataset.name:
         project.dataset = DatasetSpec(args.dataset)
         project.model.pop("input_shape", None)
-    for key in ("samples", "noise", "classes", "target", "columns"):
+    for key in DATASET_OPTION_KEYS:
         value = getattr(args, key, None)
         if value is not None:
             project.dataset.options[key] = value

@@ -1,4 +1,5 @@
-"""Datasets: toy sets, MNIST/IDX, CSV/NPZ, splits, scaling, augmentation. Never imports Qt.
+"""Datasets: toy sets, MNIST/IDX, CIFAR-10, folders of pictures, CSV/NPZ, splits, scaling,
+augmentation. Never imports Qt.
 
 >>> from nnstudio.data import load_dataset
 >>> ds = load_dataset("moons", samples=100, noise=0.05)
@@ -17,6 +18,7 @@ from .catalog import (
     load_dataset,
     user_data_dir,
 )
+from .cifar import download_cifar10, import_cifar10
 from .dataset import Dataset, DatasetError, DatasetNotFound, apply_scaling
 from .download import DownloadCancelled, DownloadError, NoNetworkError, TerminalProgress
 from .idx import IdxError, read_idx, write_idx
@@ -36,11 +38,13 @@ __all__ = [
     "TerminalProgress",
     "apply_scaling",
     "augment_images",
+    "download_cifar10",
     "dataset_from_arrays",
     "download_mnist",
     "find_mnist",
     "fit_scaler",
     "from_one_hot",
+    "import_cifar10",
     "import_mnist",
     "load_dataset",
     "make_augmenter",

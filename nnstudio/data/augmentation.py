@@ -5,6 +5,11 @@ and a random change of stroke thickness (a blend towards a 3×3 grey dilation or
 Digits drawn on the canvas are off-centre, tilted, large or small, thick or thin in ways MNIST
 digits rarely are; training on such variations lets a digit model read them.
 
+Colour pictures (photos, the user's own image folders, CIFAR-10) get `augment_photos`
+instead: the same shift, rotation and scale, a random brightness, and mirror images where a
+mirrored picture is still of its class (CIFAR-10) — but no stroke thickness, which means
+nothing for a photo.
+
 >>> rng = np.random.default_rng(0)
 >>> batch = np.zeros((128, 1, 28, 28), np.float32)
 >>> augment_images(batch, rng).shape
@@ -149,6 +154,26 @@ def augment_images(
     if thickness:
         images = _change_thickness(images, rng)
     images = _affine_sample(images, rng, max_shift, max_rotation, scale)
+    return images.reshape(x.shape)
+
+
+MAX_BRIGHTNESS_CHANGE = 0.2  # each picture 20 % darker to 20 % brighter, at most
+
+
+def augment_photos(
+    x, rng: np.random.Generator, max_shift=2, max_rotation=10, scale=(0.9, 1.1), flip=False
+) -> np.ndarray:
+    """A randomly shifted, rotated, scaled and brightened/darkened copy of a batch of colour
+    images (N, C, H, W); with ``flip``, half of them mirrored left to right as well."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32)
+    images = _affine_sample(_as_nchw(x), rng, max_shift, max_rotation, scale)
+    if flip:
+        mirrored = rng.random(len(images)) < 0.5
+        images[mirrored] = images[mirrored, :, :, ::-1]
+    change = MAX_BRIGHTNESS_CHANGE
+    images *= rng.uniform(1 - change, 1 + change, (len(images), 1, 1, 1)).astype(images.dtype)
     return images.reshape(x.shape)
 
 

@@ -1,8 +1,9 @@
 """Datasets by name: the toy sets, MNIST, Fashion-MNIST and the user's own files.
 
 Names (GUI picker, project files, CLI): circle, xor, gaussian, spiral, moons, plane,
-gaussians-regression, mnist, fashion-mnist, mnist+drawings (MNIST with the Draw tab's kept
-drawings mixed in, drawings_mix.py), and idx:FOLDER, csv:PATH, npz:PATH.
+gaussians-regression, mnist, fashion-mnist, cifar10 (cifar.py), mnist+drawings (MNIST with the
+Draw tab's kept drawings mixed in, drawings_mix.py), and idx:FOLDER, csv:PATH, npz:PATH,
+images:FOLDER (one sub-folder of pictures per class, image_folder.py).
 `load_dataset(name, **options)` returns a `Dataset` whose `options` recreate it exactly.
 
 MNIST and Fashion-MNIST are looked for as mnist.py says. Not found: DatasetNotFound (the GUI
@@ -24,7 +25,7 @@ import numpy as np
 
 from nnstudio.paths import user_data_dir
 
-from . import idx, synthetic, tabular
+from . import cifar, idx, image_folder, synthetic, tabular
 from .dataset import SCALING_METHODS, Dataset, DatasetError, DatasetNotFound, apply_scaling
 from .drawings_mix import MIX_DESCRIPTION, MIX_NAME, load_mnist_with_drawings
 from .mnist import (
@@ -54,16 +55,19 @@ __all__ = [
     "user_data_dir",
 ]
 
-FILE_PREFIXES = ("idx:", "csv:", "npz:")
-DATASET_NAMES = [*synthetic.TOY_SETS, "mnist", "fashion-mnist"]
+FILE_PREFIXES = ("idx:", "csv:", "npz:", "images:")
+FILE_FORMS = "idx:FOLDER, csv:PATH, npz:PATH, images:FOLDER"
+DATASET_NAMES = [*synthetic.TOY_SETS, "mnist", "fashion-mnist", "cifar10"]
 
 DESCRIPTIONS = {
     **synthetic.DESCRIPTIONS,
     "mnist": "Handwritten digits 0–9, 28×28 grey images (60,000 + 10,000)",
     "fashion-mnist": "Clothing in 10 classes, 28×28 grey images (60,000 + 10,000)",
+    "cifar10": "Colour photos in 10 classes, 32×32 (50,000 + 10,000), binary version",
     "idx:": "A folder holding the four MNIST-named IDX files",
     "csv:": "A CSV table: one row per sample, a target column",
     "npz:": "A NumPy .npz file with arrays X and y",
+    "images:": "A folder of your own pictures, one sub-folder per class",
     MIX_NAME: MIX_DESCRIPTION,
 }
 
@@ -146,8 +150,10 @@ def dataset_from_arrays(
 
 
 def _unit_float(images: np.ndarray) -> np.ndarray:
-    """(N, H, W) images as float32 (N, 1, H, W); uint8 pixels divided by 255 into [0, 1]."""
-    out = images.astype(np.float32)[:, None]
+    """(N, H, W) or (N, C, H, W) images as float32 (N, C, H, W); uint8 pixels divided by 255
+    into [0, 1]."""
+    out = images.astype(np.float32)
+    out = out[:, None] if out.ndim == 3 else out
     if images.dtype == np.uint8:
         out *= np.float32(1 / 255)
     return out
@@ -192,6 +198,29 @@ def _load_mnist(kind, *, seed, val_fraction, scaling, progress, download):
         seed=seed,
         val_fraction=val_fraction,
         scaling=scaling,
+    )
+
+
+def _load_cifar10(*, seed, val_fraction, scaling, progress, download):
+    folder = cifar.find_cifar10()
+    if folder is None:
+        if not download:
+            raise cifar.not_found_error()
+        folder = cifar.download_cifar10(progress=progress)
+    x_train, y_train, x_test, y_test = cifar.read_cifar10(folder)
+    scaling = _check_scaling(scaling, "none")
+    return dataset_from_arrays(
+        "cifar10",
+        "classification",
+        x_train,
+        y_train,
+        class_names=list(cifar.CLASS_NAMES),
+        val_fraction=val_fraction,
+        seed=seed,
+        scaling=scaling,
+        options={"seed": seed, "val_fraction": val_fraction, "scaling": scaling},
+        test=(x_test, y_test),
+        prepare=_unit_float,
     )
 
 
@@ -274,6 +303,40 @@ def _load_file(
     )
 
 
+def _load_image_folder(
+    name, folder, *, image_size, color, seed, val_fraction, test_fraction, scaling, progress
+):
+    found = image_folder.read_image_folder(folder, image_size, color, progress)
+    scaling = _check_scaling(scaling, "none")
+    height, width = found.size
+    options = {
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+        "scaling": scaling,
+        # The size and colour found, so the same folder with more pictures in it comes back
+        # the same shape (and evaluate recreates what the model was trained on).
+        "image_size": None if height != width else height,
+        "color": found.color,
+    }
+    dataset = dataset_from_arrays(
+        name,
+        "classification",
+        found.images,
+        found.labels,
+        class_names=found.class_names,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        scaling=scaling,
+        options={k: v for k, v in options.items() if v is not None},
+    )
+    dataset.image_reading = {"fit": "pad", "color": found.color, "size": [height, width]}
+    message = image_folder.skipped_message(found.skipped)
+    dataset.notes = [f"{Path(folder).name}: {message}"] if message else []
+    return dataset
+
+
 def load_dataset(
     name: str,
     *,
@@ -290,6 +353,8 @@ def load_dataset(
     progress=None,
     download=False,
     task=None,
+    image_size=None,
+    color=None,
 ) -> Dataset:
     """Load a dataset by name; see the module docstring for the names.
 
@@ -299,13 +364,14 @@ def load_dataset(
     from their training images. scaling: "standardize", "minmax" or "none" (default: none for
     toy sets and images, standardize for tables), fitted on the training split. target,
     columns (the feature columns; default all but the target), impute, task: CSV/NPZ (see
-    tabular.read_csv). progress(done, total, message): downloads
-    and CSV reading. download: fetch MNIST/Fashion-MNIST when not found.
+    tabular.read_csv). image_size (N for N × N) and color ("rgb" or "gray"): image folders
+    (default: the most common size, at most 64 a side; colour when any file is). progress(done,
+    total, message): downloads, CSV and image reading. download: fetch MNIST/Fashion-MNIST
+    or CIFAR-10 when not found.
     """
     if not isinstance(name, str) or not name.strip():
         raise DatasetError(
-            "No dataset name given. Choose one of: "
-            f"{', '.join(DATASET_NAMES)}, or idx:FOLDER, csv:PATH, npz:PATH."
+            f"No dataset name given. Choose one of: {', '.join(DATASET_NAMES)}, or {FILE_FORMS}."
         )
     common = {"seed": seed, "val_fraction": val_fraction, "scaling": scaling}
     prefix, _, rest = name.partition(":")
@@ -313,6 +379,16 @@ def load_dataset(
         path = Path(rest).expanduser()
         if prefix.lower() == "idx":
             return _load_idx(name, path, None, **common)
+        if prefix.lower() == "images":
+            return _load_image_folder(
+                name,
+                path,
+                image_size=image_size,
+                color=color,
+                test_fraction=test_fraction,
+                progress=progress,
+                **common,
+            )
         return _load_file(
             name,
             prefix.lower(),
@@ -330,6 +406,8 @@ def load_dataset(
         return load_mnist_with_drawings(
             lambda: _load_mnist("mnist", progress=progress, download=download, **common)
         )
+    if key == "cifar10":
+        return _load_cifar10(progress=progress, download=download, **common)
     if key in MNIST_SOURCES:
         return _load_mnist(key, progress=progress, download=download, **common)
     if key in synthetic.TOY_SETS:
@@ -342,6 +420,5 @@ def load_dataset(
             **common,
         )
     raise DatasetError(
-        f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASET_NAMES)}, "
-        "or idx:FOLDER, csv:PATH, npz:PATH."
+        f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASET_NAMES)}, or {FILE_FORMS}."
     )

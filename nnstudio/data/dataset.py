@@ -177,6 +177,9 @@ class Dataset:
     Images are float32 (N, channels, height, width). `options` holds the keyword arguments of
     `catalog.load_dataset` that recreate this dataset exactly (the project file records them).
     `encoding` (CSV only) says how raw columns became features, for predicting on new rows.
+    `image_reading` (image folders only) says how image files became inputs (size, colour,
+    padding), so `predict` prepares new pictures the same way. `notes` are lines the user
+    should see about how the data was read ("skipped 2 files: …").
     """
 
     name: str
@@ -193,6 +196,8 @@ class Dataset:
     scaling: dict = field(default_factory=lambda: {"method": "none"})
     options: dict = field(default_factory=dict)
     encoding: dict | None = None
+    image_reading: dict | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -264,6 +269,7 @@ class Dataset:
             "scaling": self.scaling,
             "feature_names": self.feature_names,
             "encoding": self.encoding,
+            **({"image_reading": self.image_reading} if self.image_reading else {}),
         }
 
     def class_counts(self, split: str = "train") -> list[int] | None:

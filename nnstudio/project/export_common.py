@@ -18,7 +18,7 @@ from nnstudio.data.dataset import saved_scaling
 INSTALL_ONNX = "install it with pip install 'nnstudio[onnx]'"
 # Datasets whose files hold uint8 pixels that loading divides by 255 (catalog._unit_float):
 # an export multiplies by the same float32(1/255), so it reads the files' own values.
-PIXEL_DATASETS = ("mnist", "fashion-mnist")
+PIXEL_DATASETS = ("mnist", "fashion-mnist", "cifar10")
 PIXEL_SCALE = np.float32(1 / 255)
 
 
@@ -136,7 +136,7 @@ def input_preparation(bundle) -> InputPreparation:
     preprocessing = bundle.preprocessing if isinstance(bundle.preprocessing, dict) else {}
     shape = tuple(bundle.model.input_shape)
     named = str(preprocessing.get("dataset", ""))
-    pixels = named in PIXEL_DATASETS or named.startswith("idx:")
+    pixels = named in PIXEL_DATASETS or named.startswith(("idx:", "images:"))
     scaling = saved_scaling(preprocessing)
     method = scaling.get("method", "none")
     offset = divisor = None

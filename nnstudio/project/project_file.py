@@ -15,6 +15,7 @@ Presets (resources/presets/*.nnsproj) are ordinary projects: see presets.py.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import json
 import math
@@ -138,8 +139,10 @@ class Project:
 
     def dataset_name(self) -> str:
         """The catalog name with a file path made relative to the project's folder."""
+        from nnstudio.data.catalog import FILE_PREFIXES
+
         name = self.dataset.name
-        for prefix in ("csv:", "npz:", "idx:"):
+        for prefix in FILE_PREFIXES:
             if name.startswith(prefix):
                 return prefix + str(self.resolve(name[len(prefix) :]))
         return name
@@ -219,8 +222,12 @@ class Project:
         """The image augmentation function for fit(), or None when off or not images."""
         if not self.training.augment or (dataset is not None and not dataset.is_image):
             return None
-        from nnstudio.data.augmentation import augment_images
+        from nnstudio.data.augmentation import augment_images, augment_photos
 
+        if dataset is not None and dataset.input_shape[0] == 3:
+            # Colour pictures: no stroke thickness; mirrored only where a mirror image is
+            # still of its class (CIFAR-10's animals and vehicles; not arbitrary own pictures).
+            return functools.partial(augment_photos, flip=dataset.name == "cifar10")
         return augment_images
 
     def fit(self, model, dataset, config=None, callbacks=()):

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.data.catalog import FILE_PREFIXES
 from nnstudio.project.project_file import Project, TrainingSettings
 
 TRAINING_KEYS = tuple(
@@ -43,7 +44,6 @@ TRAINING_KEYS = tuple(
 ALIASES = {"lr": "learning_rate", "val_split": "validation_split", "batch-size": "batch_size"}
 METRICS = ("val_accuracy", "val_loss")
 RANGE_KINDS = ("log", "int", "uniform")
-FILE_PREFIXES = ("csv:", "npz:", "idx:")
 
 
 class SweepError(ValueError):

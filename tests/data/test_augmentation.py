@@ -110,3 +110,20 @@ def test_make_augmenter_checks_settings_at_once():
         make_augmenter(max_shift=-1)
     with pytest.raises(ValueError, match="scale must be"):
         make_augmenter(scale=(1.2, 0.8))
+
+
+def test_photos_are_mirrored_only_when_asked_and_keep_their_colours():
+    from nnstudio.data.augmentation import augment_photos
+
+    left_red = np.zeros((64, 3, 8, 8), np.float32)
+    left_red[:, 0, :, :4] = 1.0  # red on the left half
+    still = {"max_shift": 0, "max_rotation": 0, "scale": (1, 1)}
+    kept = augment_photos(left_red, np.random.default_rng(0), **still)
+    assert (kept[:, 0, :, :4].mean(axis=(1, 2)) > 0.75).all()  # never mirrored
+    assert kept[:, 1:].max() == 0.0  # red stays red: no channel mixes into another
+    mirrored = augment_photos(left_red, np.random.default_rng(0), flip=True, **still)
+    on_the_right = mirrored[:, 0, :, 4:].mean(axis=(1, 2)) > 0.75
+    assert 10 < on_the_right.sum() < 54  # about half of them mirrored
+    brightness = kept[:, 0, :, :4].mean(axis=(1, 2))
+    assert brightness.min() >= 0.8 - 1e-6 and brightness.max() <= 1.2 + 1e-6
+    assert brightness.std() > 0.02  # each picture its own brightness

@@ -25,7 +25,7 @@ TOY_NAMES = ["circle", "xor", "gaussian", "spiral", "moons", "plane", "gaussians
 
 
 def test_names_and_descriptions():
-    assert [*TOY_NAMES, "mnist", "fashion-mnist"] == DATASET_NAMES
+    assert [*TOY_NAMES, "mnist", "fashion-mnist", "cifar10"] == DATASET_NAMES
     assert all(DESCRIPTIONS[name] for name in DATASET_NAMES)
 
 

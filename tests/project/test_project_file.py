@@ -440,3 +440,19 @@ def test_a_huge_model_is_refused_before_allocating(tmp_path):
 
     with pytest.raises(ProjectError, match="too large.*parameters"):
         project.build_model(load_dataset("moons", samples=40))  # before the fix: MemoryError
+
+
+def _images(name: str, channels: int) -> Dataset:
+    x = np.zeros((4, channels, 6, 6), np.float32)
+    y = np.array([0, 1, 0, 1])
+    return Dataset(name, "classification", x, y, x[:0], y[:0], x[:0], y[:0], (channels, 6, 6))
+
+
+def test_augmentation_suits_the_images():
+    from nnstudio.data.augmentation import augment_images, augment_photos
+
+    project = Project(training=TrainingSettings(augment=True))
+    assert project.make_augment(_images("mnist", 1)) is augment_images  # digits: strokes too
+    photos = project.make_augment(_images("images:/pictures", 3))
+    assert photos.func is augment_photos and photos.keywords == {"flip": False}
+    assert project.make_augment(_images("cifar10", 3)).keywords == {"flip": True}

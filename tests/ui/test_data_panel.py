@@ -29,7 +29,7 @@ def load(qtbot, panel, name, options=None):
 def test_picker_has_the_built_in_sets(panel):
     picker = panel.findChild(type(panel.picker), "datasetPicker")
     names = [picker.itemData(i) for i in range(picker.count())]
-    for name in ("circle", "xor", "spiral", "moons", "plane", "mnist", "fashion-mnist"):
+    for name in ("circle", "xor", "spiral", "moons", "plane", "mnist", "fashion-mnist", "cifar10"):
         assert name in names
 
 
@@ -402,3 +402,78 @@ def test_the_options_box_gives_each_kind_of_dataset_its_own_keywords(qtbot):
     assert not options.samples.isVisible() and not options.test_percent.isVisible()
     options.show_for("csv:/tmp/table.csv")
     assert options.target.isVisible() and not options.noise.isVisible()
+
+
+def test_open_a_folder_of_pictures_from_the_menu(qtbot, panel, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from tests.data.conftest import write_shapes_folder
+
+    folder = write_shapes_folder(tmp_path / "shapes", per_class=6, side=10)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(folder))
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.open_folder_action.trigger()  # Open… → A folder of pictures…
+    dataset = blocker.args[0]
+    assert panel.spec()[0] == f"images:{folder}" and panel.picker.currentText() == "shapes"
+    assert dataset.input_shape == (3, 10, 10) and dataset.class_names == [
+        "blue-circles",
+        "red-squares",
+    ]
+    assert panel.preview.view() == "images"
+    tiles = panel.preview.images.tiles()
+    assert {tile.caption for tile in tiles} == {"blue-circles", "red-squares"}
+    # The preview is in colour: a red square's tile has red pixels that are not grey.
+    red = next(t.rgb for t in tiles if t.caption == "red-squares").astype(int)
+    assert ((red[..., 0] - red[..., 2]) > 100).any()
+    assert "skipped 2 files: notes.txt, red-squares/broken.png (not an image)" in (
+        panel.message.text()
+    )
+    form = panel.options.form
+    assert form.isRowVisible(panel.options.image_size) and form.isRowVisible(panel.options.color)
+    assert not form.isRowVisible(panel.options.samples)
+
+
+def test_image_size_and_colour_reach_the_loader(qtbot, panel, tmp_path):
+    from tests.data.conftest import write_shapes_folder
+
+    folder = write_shapes_folder(tmp_path / "shapes", per_class=4, side=10, extras=False)
+    dataset = load(qtbot, panel, f"images:{folder}", {"image_size": 6, "color": "gray"})
+    assert dataset.input_shape == (1, 6, 6)
+    assert panel.spec()[1]["image_size"] == 6 and panel.spec()[1]["color"] == "gray"
+
+
+def test_a_folder_with_one_class_is_explained_in_the_panel(qtbot, panel, tmp_path):
+    (tmp_path / "pictures" / "cats").mkdir(parents=True)
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
+        panel.open_file(tmp_path / "pictures")
+    assert "at least two" in panel.message.text()
+
+
+def test_cifar10_not_found_offers_download_and_a_chosen_folder_loads(
+    qtbot, panel, tmp_path, monkeypatch
+):
+    from tests.data.test_cifar import write_small_cifar
+
+    monkeypatch.delenv("NNSTUDIO_CIFAR10_DIR", raising=False)
+    source = write_small_cifar(tmp_path / "chosen", per_file=10)
+    with qtbot.waitSignal(panel.dataset_failed, timeout=20000):
+        panel.set_spec("cifar10", {})  # NNSTUDIO_DATA_DIR is empty (the fixture's)
+    assert "CIFAR-10 is not on this computer" in panel.message.text()
+    assert panel.message.action("Download…") is not None
+    with qtbot.waitSignal(panel.dataset_changed, timeout=20000) as blocker:
+        panel.use_mnist_folder(str(source))  # what "Choose folder…" does with the folder
+    assert blocker.args[0].name == "cifar10" and blocker.args[0].input_shape == (3, 32, 32)
+    assert panel.preview.view() == "images"
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [({"image_size": 2}, ["image_size", "between 4"]), ({"color": "sepia"}, ["color", "rgb"])],
+)
+def test_a_project_with_bad_image_options_is_refused_naming_the_option(options, words):
+    from nnstudio.ui.panels.data_options import check_options
+
+    with pytest.raises(ValueError) as caught:
+        check_options(options, "images:/pictures")
+    for word in words:
+        assert word in str(caught.value)

@@ -392,3 +392,31 @@ def test_node_by_node_plays_the_values_forward_and_the_gradients_back(inspector,
     assert not any("?" in t for t in texts())
     edge = next(i for i in dialog.scene.items() if i.toolTip().startswith("1.W[2, 0]"))
     assert format_number(tiny.parameters()["1.W"][2, 0]) in edge.toolTip()
+
+
+def test_a_colour_input_shows_as_a_picture_beside_its_three_channels(inspector):
+    from nnstudio.engine.layers import Conv2D
+
+    model = Sequential(
+        [Conv2D(2, 3, activation="relu"), Flatten(), Dense(2)], input_shape=(3, 8, 8), seed=1
+    )
+    picture = np.zeros((3, 8, 8), np.float32)
+    picture[0] = 1.0  # pure red
+    sample = InspectorSample(
+        model,
+        "softmax_crossentropy",
+        picture,
+        0,
+        "a red picture",
+        optimizer=get_optimizer("sgd", lr=0.1),
+        class_names=["red", "blue"],
+        image_shape=(3, 8, 8),
+    )
+    inspector.show_sample(sample)
+    page = inspector.input_page
+    assert not page.colour.isHidden()
+    shown = page.colour.pixmap().toImage()
+    assert shown.width() >= 8 and shown.pixelColor(2, 2).name() == "#ff0000"
+    assert page.view.title.text() == "x — its red, green and blue channels"
+    show(inspector)  # a grey digit: no colour picture, one channel
+    assert page.colour.isHidden() and page.view.title.text() == "x"

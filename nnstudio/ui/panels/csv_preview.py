@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio import data, safe_read
+from nnstudio.data import idx
 
 CSV_PREVIEW_ROWS = 200
 PREVIEW_BYTES = 4 * 2**20  # enough for 200 rows of any sane table
@@ -37,19 +38,21 @@ def check_data_path(name: str) -> None:
     would block the worker, and closing the window waits for it) or an IDX folder. A missing
     file is left to the loader, whose message offers what to do."""
     prefix, _, rest = name.partition(":")
-    if not rest or prefix not in ("csv", "npz", "idx") or not os.path.lexists(rest):
+    if not rest or prefix not in ("csv", "npz", "idx", "images") or not os.path.lexists(rest):
         return
-    if prefix == "idx" and os.path.isdir(rest):
+    if prefix in ("idx", "images") and os.path.isdir(rest):
         return
     safe_read.check_file(rest, "a data file")
 
 
 def name_for_path(path: str) -> str:
-    """The dataset name ("csv:…", "npz:…", "idx:…") for a file or folder the user chose."""
+    """The dataset name ("csv:…", "npz:…", "idx:…", "images:…") for a file or folder the user
+    chose. A folder is an IDX folder when it holds an IDX file, else a folder of pictures."""
     target = Path(path)
     suffix = target.suffix.lower()
     if target.is_dir():
-        return f"idx:{target}"
+        found = idx.find_idx_files(target)[0]
+        return f"idx:{target}" if found else f"images:{target}"
     if suffix in (".csv", ".tsv", ".txt"):
         return f"csv:{target}"
     if suffix == ".npz":
@@ -57,8 +60,8 @@ def name_for_path(path: str) -> str:
     if "idx" in target.name or suffix == ".gz":
         return f"idx:{target.parent}"  # one of the four IDX files: load its folder
     raise data.DatasetError(
-        f"{target.name}: nnstudio opens CSV (.csv), NumPy (.npz) files and folders of IDX "
-        "files. Choose one of those."
+        f"{target.name}: nnstudio opens CSV (.csv), NumPy (.npz) files, folders of IDX "
+        "files and folders of pictures (one sub-folder per class). Choose one of those."
     )
 
 

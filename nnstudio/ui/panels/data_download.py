@@ -1,8 +1,10 @@
-"""The data panel's answer to "MNIST is not on this computer": download it or pick a folder.
+"""The data panel's answer to "MNIST (or Fashion-MNIST, CIFAR-10) is not on this computer":
+download it or pick a folder.
 
 A mixin of DataPanel (it uses the panel's message bar, busy indicator and job runners), kept
-apart so the panel stays readable. The download runs ``nnstudio.data.download_mnist`` on a
-worker thread with a progress bar and a Cancel button in the inline message bar.
+apart so the panel stays readable. The download runs ``nnstudio.data.download_mnist`` (or
+``download_cifar10``) on a worker thread with a progress bar and a Cancel button in the inline
+message bar.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ class MnistDownloadMixin:
             [
                 (
                     "Download…",
-                    "Download the four files into nnstudio's data folder (resumable).",
+                    "Download its files into nnstudio's data folder (resumable).",
                     self.start_download,
                 ),
                 (
                     "Choose folder…",
-                    "Pick a folder that already holds the four IDX files.",
+                    "Pick a folder that already holds its files.",
                     self._ask_mnist_folder,
                 ),
             ],
@@ -52,6 +54,8 @@ class MnistDownloadMixin:
         self.message.progress.show()
 
         def work(job):
+            if kind == "cifar10":
+                return data.download_cifar10(progress=job.report, cancel=job.cancel_event)
             return data.download_mnist(kind, progress=job.report, cancel=job.cancel_event)
 
         self._downloader.start(work)
@@ -65,7 +69,7 @@ class MnistDownloadMixin:
                 ("Download…", "Resume the download.", self.start_download),
                 (
                     "Choose folder…",
-                    "Pick a folder holding the four IDX files.",
+                    "Pick a folder that already holds its files.",
                     self._ask_mnist_folder,
                 ),
             ],
@@ -93,15 +97,18 @@ class MnistDownloadMixin:
         )
 
     def _ask_mnist_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with the four MNIST files")
+        folder = QFileDialog.getExistingDirectory(self, "Folder with the dataset's files")
         if folder:
             self.use_mnist_folder(folder)
 
     def use_mnist_folder(self, folder: str) -> None:
-        """Copy (verified) MNIST files from ``folder`` into the data folder, then load."""
+        """Copy (verified) MNIST or CIFAR-10 files from ``folder`` into the data folder, then
+        load."""
         kind = getattr(self, "_missing_kind", self.current_name())
 
         def work(job):
+            if kind == "cifar10":
+                return data.import_cifar10(folder)
             return data.import_mnist(kind, folder)
 
         self.message.hide()

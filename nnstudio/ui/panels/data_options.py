@@ -2,7 +2,8 @@
 keywords.
 
 Toy sets take a sample count, noise and classes; CSV files a target column, input columns and
-what to do with missing values; every set its split, scaling and seed. ``options(name)`` reads
+what to do with missing values; folders of pictures an image size and colour; every set its
+split, scaling and seed. ``options(name)`` reads
 the controls for dataset ``name``, ``apply(options)`` sets them from a project file, and
 ``show_for(name)`` shows only the rows that dataset uses.
 """
@@ -20,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.data.drawings_mix import MIX_NAME
+from nnstudio.data.image_folder import MAX_IMAGE_SIDE
 from nnstudio.ui.panels.csv_preview import ColumnPicker
 
-IMAGE_SETS = ("mnist", "fashion-mnist")
+IMAGE_SETS = ("mnist", "fashion-mnist", "cifar10")
 MULTI_CLASS_SETS = ("spiral", "gaussian")  # the toy sets that take a number of classes
 IMPUTE_CHOICES = [
     ("Stop with an error", None),
@@ -30,6 +32,11 @@ IMPUTE_CHOICES = [
     ("Fill with the column median", "median"),
     ("Fill with the most frequent value", "most_frequent"),
     ("Drop rows with missing values", "drop"),
+]
+COLOR_CHOICES = [
+    ("From the files", None),
+    ("Colour (RGB, 3 channels)", "rgb"),
+    ("Grey (1 channel)", "gray"),
 ]
 SCALING_CHOICES = [
     ("Default for this data", None),
@@ -56,6 +63,7 @@ _NUMBER_OPTIONS = {
     "seed": (int, 0, 2**31 - 1),
     "val_fraction": (float, 0.0, 0.5),
     "test_fraction": (float, 0.0, 0.5),
+    "image_size": (int, 4, MAX_IMAGE_SIDE),
 }
 
 
@@ -67,7 +75,11 @@ def check_options(options: dict, name: str) -> None:
             _check_number(key, options[key], kind, low, high)
     if options.get("classes") is not None:
         _check_number("classes", options["classes"], int, 2, 12)
-    for key, choices in (("scaling", SCALING_CHOICES), ("impute", IMPUTE_CHOICES)):
+    for key, choices in (
+        ("scaling", SCALING_CHOICES),
+        ("impute", IMPUTE_CHOICES),
+        ("color", COLOR_CHOICES),
+    ):
         allowed = [value for _, value in choices]
         if options.get(key) not in allowed:
             known = ", ".join(str(v) for v in allowed if v is not None)
@@ -85,7 +97,9 @@ def check_options(options: dict, name: str) -> None:
 
 
 def dataset_kind(name: str) -> str:
-    """ "images", "csv", "npz" or "toy": which options the dataset ``name`` takes."""
+    """ "images", "folder", "csv", "npz" or "toy": which options the dataset ``name`` takes."""
+    if name.startswith("images:"):
+        return "folder"
     if name in IMAGE_SETS or name == MIX_NAME or name.startswith("idx:"):
         return "images"
     if name.startswith("csv:"):
@@ -111,6 +125,7 @@ class DataOptions(QGroupBox):
         self._build_generated()
         self._build_split()
         self._build_csv()
+        self._build_folder()
         self.load_button = QPushButton("Load")
         self.load_button.setToolTip("Load the data with these options.")
         for label, widget in (
@@ -120,6 +135,8 @@ class DataOptions(QGroupBox):
             ("Target column", self.target),
             ("Input columns", self.columns),
             ("Missing values", self.impute),
+            ("Image size", self.image_size),
+            ("Colour", self.color),
             ("Validation", self.val_percent),
             ("Test", self.test_percent),
             ("Scaling", self.scaling),
@@ -196,6 +213,24 @@ class DataOptions(QGroupBox):
             "What to do with empty or NA cells: stop with an error, fill them, or drop those rows.",
         )
 
+    def _build_folder(self) -> None:
+        self.image_size = self._spin(
+            int,
+            0,
+            MAX_IMAGE_SIDE,
+            0,
+            "Every picture is made this many pixels square (aspect kept, padded). Automatic: "
+            "the most common size among the files, at most 64. Small images train fast.",
+            step=8,
+        )
+        self.image_size.setSpecialValueText("Automatic")
+        self.image_size.setSuffix(" px")
+        self.color = self._combo(
+            COLOR_CHOICES,
+            "Colour keeps red, green and blue (3 channels); grey has 1 and trains faster. "
+            "From the files: colour as soon as one picture is in colour.",
+        )
+
     def _spin(self, kind, low, high, value, tip, step=None, decimals=None, suffix=""):
         box = QSpinBox() if kind is int else QDoubleSpinBox()
         box.setRange(low, high)
@@ -237,6 +272,11 @@ class DataOptions(QGroupBox):
             )
             if self.columns.names() and not self.columns.all_chosen():
                 options["columns"] = self.columns.chosen()
+        if kind == "folder":
+            if self.image_size.value():
+                options["image_size"] = self.image_size.value()
+            if self.color.currentData() is not None:
+                options["color"] = self.color.currentData()
         if self.scaling.currentData() is not None:
             options["scaling"] = self.scaling.currentData()
         return options
@@ -251,6 +291,8 @@ class DataOptions(QGroupBox):
         self.test_percent.setValue(round(100 * float(options.get("test_fraction", 0.15))))
         self.scaling.setCurrentIndex(max(self.scaling.findData(options.get("scaling")), 0))
         self.impute.setCurrentIndex(max(self.impute.findData(options.get("impute")), 0))
+        self.image_size.setValue(int(options.get("image_size") or 0))
+        self.color.setCurrentIndex(max(self.color.findData(options.get("color")), 0))
         if options.get("target") is not None:
             self.target.setCurrentIndex(max(self.target.findText(str(options["target"])), 0))
         if dataset_kind(name) == "csv":
@@ -267,6 +309,8 @@ class DataOptions(QGroupBox):
             self.target: kind == "csv",
             self.columns: kind == "csv",
             self.impute: kind == "csv",
+            self.image_size: kind == "folder",
+            self.color: kind == "folder",
             self.test_percent: kind != "images",
         }
         for widget, shown in visible.items():

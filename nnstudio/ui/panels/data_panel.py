@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -106,13 +107,23 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.picker.setCurrentIndex(self.picker.findData("spiral"))
         self.offer_drawings()
         self.picker.currentIndexChanged.connect(self._on_picked)
-        self.open_button = QPushButton("Open file…")
+        self.open_button = QPushButton("Open…")
         self.open_button.setToolTip(
-            "Open a CSV table, a NumPy .npz file (arrays X and y) or a "
-            "folder of MNIST-style IDX files. You can also drop a file "
-            "on the window."
+            "Open a CSV table, a NumPy .npz file (arrays X and y), a folder of MNIST-style "
+            "IDX files, or a folder of your own pictures with one sub-folder per class. You "
+            "can also drop a file or folder on the window."
         )
-        self.open_button.clicked.connect(self._ask_file)
+        menu = QMenu(self.open_button)
+        self.open_file_action = menu.addAction("A file (CSV, NPZ, IDX)…", self._ask_file)
+        self.open_folder_action = menu.addAction(
+            "A folder of pictures (one sub-folder per class)…", self._ask_image_folder
+        )
+        self.open_folder_action.setToolTip(
+            "The sub-folder names become the class names: e.g. cats/ and dogs/. PNG, JPEG, "
+            "BMP, GIF and WebP; other files are skipped and counted."
+        )
+        menu.setToolTipsVisible(True)
+        self.open_button.setMenu(menu)
         # The button under the picker, not beside it: side by side they made the dock (and
         # the column all docks share on a small screen) 290 pixels wide at least.
         rows = QVBoxLayout()
@@ -159,7 +170,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.load()
 
     def open_file(self, path) -> None:
-        """Open a CSV/NPZ file or IDX folder: add it to the picker and load it.
+        """Open a CSV/NPZ file, an IDX folder or a folder of pictures: add it to the picker
+        and load it.
 
         A CSV loads at once too, with the guessed target (the last column): its raw rows show
         with the target marked while it loads, and changing the target or the input columns
@@ -349,6 +361,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self._loaded_spec = self.spec()
         self.message.hide()
         self.preview.show_dataset(dataset)
+        if dataset.notes:  # e.g. the files of a folder of pictures that were skipped
+            self.message.show_message(" ".join(dataset.notes), "info")
         self._say_how_drawings_count(dataset)
         self.dataset_changed.emit(dataset)
 
@@ -380,6 +394,13 @@ class DataPanel(MnistDownloadMixin, QWidget):
         )
         if path:
             self.open_file(path)
+
+    def _ask_image_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a folder of pictures (one sub-folder per class)", os.path.expanduser("~")
+        )
+        if folder:
+            self.open_file(folder)
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from nnstudio.project.explain import format_number as fmt
 from nnstudio.project.explain import signed_term, unit_parameter_entries
 from nnstudio.ui.panels.sample_inspector_views import HeatmapView, fill_table, numbers_table
+from nnstudio.ui.widgets.image_gallery import to_display_rgb
 
 
 def position(shape: tuple, index: int) -> str:
@@ -79,10 +80,16 @@ class InspectorPage(QWidget):
 
 
 class InputPage(InspectorPage):
+    COLOUR_SIZE = 160  # pixels of the colour picture's longer side
+
     def __init__(self):
         super().__init__()
         self.title = wrapped_label("The input, as the model sees it (after scaling)", big=True)
         self.layout_.addWidget(self.title)
+        # A colour image is also shown as the picture it is: the heatmaps show each channel.
+        self.colour = QLabel(objectName="inspectorInputColour")
+        self.colour.setToolTip("The three channels (red, green, blue) together: the picture")
+        self.layout_.addWidget(self.colour)
         (self.view,) = self._heatmaps(["x"], 240)
         self.text = wrapped_label(name="inspectorInputText")
         self.layout_.addWidget(self.text)
@@ -94,8 +101,11 @@ class InputPage(InspectorPage):
         if x.ndim == 3 and x.shape[0] == 1:
             shape = x.shape[1:]
         shown = x.reshape(shape) if int(np.prod(shape)) == x.size else x
+        is_colour = shown.ndim == 3 and shown.shape[0] == 3
+        self._show_colour(shown if is_colour else None)
         self.view.set_values(
             shown,
+            title="x — its red, green and blue channels" if is_colour else "x",
             signed=False,
             describe=lambda i, v: (
                 f"x{position(shown.shape, i)} = {fmt(v)}: input value {i} "
@@ -113,6 +123,17 @@ class InputPage(InspectorPage):
             f"{values}{x.size} values, shape {tuple(x.shape)}, from {fmt(x.min())} to "
             f"{fmt(x.max())}; {truth}. Press Next ▶ to send it through the first layer."
         )
+
+    def _show_colour(self, image) -> None:
+        """The (3, H, W) input as one colour picture, or nothing for other inputs."""
+        self.colour.setVisible(image is not None)
+        if image is None:
+            return
+        rgb = to_display_rgb(image[None])[0]
+        height, width = rgb.shape[:2]
+        picture = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        scale = max(1, self.COLOUR_SIZE // max(height, width))
+        self.colour.setPixmap(QPixmap.fromImage(picture.scaled(width * scale, height * scale)))
 
 
 class ForwardPage(InspectorPage):
