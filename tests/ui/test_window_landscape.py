@@ -55,3 +55,27 @@ def test_two_named_weights_and_a_bad_name(qtbot, window):
     assert dialog.wait()
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=10_000)
     assert dialog.result.labels == ("0.W[1,0]", "0.W[0,1]")
+
+
+def test_another_optimizers_run_is_drawn_on_the_same_slice(qtbot, window):
+    window.hyperparameters.optimizer_box.setCurrentIndex(
+        window.hyperparameters.optimizer_box.findData("sgd")
+    )
+    _train(qtbot, window, 3)
+    window.actionReset.trigger()  # a fresh run from the same seeded start
+    window.hyperparameters.optimizer_box.setCurrentIndex(
+        window.hyperparameters.optimizer_box.findData("adam")
+    )
+    _train(qtbot, window, 3)
+    dialog = window.landscape.open()
+    qtbot.addWidget(dialog)
+    ((label, _path),) = dialog.other_runs
+    assert label.startswith("Run 1 (sgd")
+    dialog.steps.setValue(3)
+    dialog.compute_button.click()
+    assert dialog.wait()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=10_000)
+    ((_label, other),) = dialog.other_paths
+    # Both runs start from the same weights: their paths start at the same point.
+    assert other[0][1:] == pytest.approx(dialog.path[0][1:], abs=1e-4)
+    assert "Dashed: the paths of Run 1 (sgd" in dialog.caption.text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -32,22 +33,26 @@ from nnstudio.ui.widgets.jobs import JobRunner
 
 MAX_SAMPLES = 1000
 PATH = "The run's path (its two main directions)"
+OTHER_RUN_COLOURS = ("#ff7f0e", "#e7e7e7", "#17becf", "#d62728", "#bcbd22")
 RANDOM, WEIGHTS = "Two random directions (per unit)", "Two weights"
 
 
 class LandscapeDialog(QDialog):
-    """``LandscapeDialog(model, loss, x, y, path)``: ``path`` is a list of (epoch, name →
-    weights) from the run's timeline (empty when there is none). ``computed`` results land in
-    ``self.result`` and ``self.path``."""
+    """``LandscapeDialog(model, loss, x, y, path, other_paths)``: ``path`` is a list of (epoch,
+    name → weights) from the run's timeline (empty when there is none); ``other_paths`` the
+    (label, path) of other runs of the same network. Results land in ``self.result``,
+    ``self.path`` and ``self.other_paths``."""
 
-    def __init__(self, model, loss, x, y, path=(), parent=None):
+    def __init__(self, model, loss, x, y, path=(), other_paths=(), parent=None):
         super().__init__(parent)
         self.setObjectName("landscapeDialog")
         self.setWindowTitle("Loss landscape")
         self.model, self.loss = model, loss
         self.x, self.y = x[:MAX_SAMPLES], y[:MAX_SAMPLES]
         self.weights_by_epoch = list(path)
-        self.result, self.path = None, []
+        # Other runs of the same network: (label, path), drawn on the same slice.
+        self.other_runs = list(other_paths)
+        self.result, self.path, self.other_paths = None, [], []
         self.runner = JobRunner(self)
         self.runner.done.connect(self._show)
         self.runner.failed.connect(self._failed)
@@ -119,7 +124,13 @@ class LandscapeDialog(QDialog):
         # A log scale: the loss far from the weights is often 100× the loss near them.
         self.colour_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), label="log₁₀ loss")
         self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        # On the map's colours the legend needs a ground of its own to be read.
+        self.plot.addLegend(
+            offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 220), labelTextColor="k"
+        )
+        self._other_items = []
         self.path_line = self.plot.plot(
+            name="this run",
             pen=pg.mkPen("w", width=2),
             symbol="o",
             symbolSize=5,
@@ -164,11 +175,17 @@ class LandscapeDialog(QDialog):
         self.compute_button.setEnabled(False)
         self.caption.setText(f"Computing the loss at {steps * steps} points…")
 
+        others = self.other_runs
+
         def work(job):
             result = landscape.loss_slice(
                 model, loss, x, y, directions, steps, span, progress=job.report
             )
-            return result, landscape.project_path(centre, directions, epochs)
+            own = landscape.project_path(centre, directions, epochs)
+            projected = [
+                (label, landscape.project_path(centre, directions, path)) for label, path in others
+            ]
+            return result, own, projected
 
         self.runner.start(work)
 
@@ -187,7 +204,7 @@ class LandscapeDialog(QDialog):
         self.caption.setText(f"The landscape could not be computed: {error}")
 
     def _show(self, answer) -> None:
-        self.result, self.path = answer
+        self.result, self.path, self.other_paths = answer
         self.compute_button.setEnabled(True)
         result = self.result
         losses = np.array([[np.nan if v is None else v for v in row] for row in result.loss])
@@ -205,7 +222,23 @@ class LandscapeDialog(QDialog):
         self.plot.setLabel("left", result.labels[1])
         self.centre.setData([0.0], [0.0])
         self.path_line.setData([a for _e, a, _b in self.path], [b for _e, _a, b in self.path])
+        self._draw_other_paths()
         self.caption.setText(self._caption())
+
+    def _draw_other_paths(self) -> None:
+        for item in self._other_items:
+            self.plot.removeItem(item)
+        self._other_items = []
+        for number, (label, path) in enumerate(self.other_paths):
+            colour = OTHER_RUN_COLOURS[number % len(OTHER_RUN_COLOURS)]
+            item = self.plot.plot(
+                [a for _e, a, _b in path],
+                [b for _e, _a, b in path],
+                pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                name=label,
+            )
+            item.setZValue(5)  # above this run's path: a run that barely moved still shows
+            self._other_items.append(item)
 
     def _caption(self) -> str:
         result = self.result
@@ -220,6 +253,9 @@ class LandscapeDialog(QDialog):
                 f" The line is the run's path from epoch {first} to {last}, projected onto "
                 "this slice."
             )
+            if self.other_paths:
+                names = ", ".join(label for label, _path in self.other_paths)
+                text += f" Dashed: the paths of {names} on the same slice."
             if self.mode.currentText() == RANDOM:
                 text += " On a random slice a path through many weights looks short."
         return text

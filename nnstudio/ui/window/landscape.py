@@ -37,14 +37,37 @@ class LandscapeController:
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = LandscapeDialog(
-            model, self.inspector._loss(), x, y, self._path(), parent=self.window
+            model, self.inspector._loss(), x, y, self._path(), self._other_paths(model), self.window
         )
         self.dialog.show()
         return self.dialog
 
     def _path(self) -> list[tuple[int, dict]]:
-        run = self.window.current_run
-        timeline = getattr(run, "timeline", None) if run is not None else None
-        if not timeline:
-            return []
-        return [(epoch, timeline.get(epoch).weights) for epoch in timeline.epochs()]
+        return _run_path(self.window.current_run)
+
+    def _other_paths(self, model) -> list[tuple[str, list]]:
+        """The other runs of this network (same weight names and shapes), each with its
+        path: SGD's, momentum's and Adam's paths on the same slice, say."""
+        shapes = {name: value.shape for name, value in model.parameters().items()}
+        current, others = self.window.current_run, []
+        for run in self.window.document.runs:
+            path = _run_path(run) if run is not current else []
+            if path and all(
+                name in path[-1][1] and path[-1][1][name].shape == shape
+                for name, shape in shapes.items()
+            ):
+                others.append((_describe(run), path))
+        return others
+
+
+def _run_path(run) -> list[tuple[int, dict]]:
+    timeline = getattr(run, "timeline", None) if run is not None else None
+    if not timeline:
+        return []
+    return [(epoch, timeline.get(epoch).weights) for epoch in timeline.epochs()]
+
+
+def _describe(run) -> str:
+    settings = run.settings or {}
+    optimizer, rate = settings.get("optimizer", ""), settings.get("learning_rate")
+    return f"{run.label} ({optimizer}{f', lr {rate:g}' if isinstance(rate, float) else ''})"
