@@ -190,6 +190,7 @@ class ProjectDocument:
         self.runs = list(state["runs"])
         self._emit("restored")
         self._emit("file_changed")
+        self._emit("runs_changed")
         self._modified = not self.is_modified()  # always tell the views: they may be off
         self._check_modified()
 
@@ -312,17 +313,15 @@ class ProjectDocument:
             self._emit("run_updated", run)
 
     def _take_saved_runs(self, metadata: dict) -> None:
-        """The runs a project file kept replace this session's; the one that was current
+        """The runs a project file kept replace this session's, and a project without any
+        leaves none behind: one project at a time (issue 31). The one that was current
         waits in ``resumable_run`` until its weights (and optimizer) are back."""
-        self.resumable_run = None
         runs = [run_from_dict(data) for data in metadata.get("runs") or []]
-        runs = [run for run in runs if run is not None]
-        if not runs:
-            return
-        self.runs, self.current_run = runs, None
-        self._runs_started = max(run.number for run in runs)
+        self.runs = [run for run in runs if run is not None]
+        self.current_run = None
+        self._runs_started = max((run.number for run in self.runs), default=0)
         wanted = metadata.get("current_run")
-        self.resumable_run = next((run for run in runs if run.number == wanted), None)
+        self.resumable_run = next((run for run in self.runs if run.number == wanted), None)
         self._emit("runs_changed")
 
     def resume_run(self, history: list[dict] | None = None) -> Run | None:
