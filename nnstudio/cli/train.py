@@ -195,7 +195,7 @@ def _prepare_model(project: Project, dataset, args):
         )
     timeline = _checkpoint_timeline(checkpoint)
     if getattr(args, "from_epoch", None) is not None:
-        return _branch(project, args, checkpoint, timeline)
+        return _branch(project, dataset, args, checkpoint, timeline)
     if checkpoint.epoch >= project.training.epochs:
         raise TrainUsageError(
             f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
@@ -223,9 +223,11 @@ def _checkpoint_timeline(checkpoint):
     return timelines[max(timelines)] if timelines else None
 
 
-def _branch(project: Project, args, checkpoint, timeline):
-    """--from-epoch K: the checkpoint's snapshot of epoch K, its optimizer state carried into
-    the project's optimizer (with the options given now), and the history up to K."""
+def _branch(project: Project, dataset, args, checkpoint, timeline):
+    """--from-epoch K: the checkpoint's state at epoch K (kept, or replayed from the exact
+    snapshot before it), its optimizer state carried into the project's optimizer (with the
+    options given now), and the history up to K."""
+    from nnstudio.project.replay import exact_state
     from nnstudio.project.timeline import restore
 
     k, where = args.from_epoch, f"--from-epoch {args.from_epoch}"
@@ -234,8 +236,8 @@ def _branch(project: Project, args, checkpoint, timeline):
             f"{where}: {args.resume} holds no timeline of past epochs (saved without one); "
             "--resume alone continues from its last epoch"
         )
-    snapshot = timeline.get(k)
-    if snapshot is None:
+    history = list(checkpoint.history or [])
+    if not timeline.first <= k <= min(timeline.last, len(history)):  # else replayed if need be
         kept = timeline.epochs()
         near = sorted({timeline.nearest(k).epoch, kept[min(len(kept) - 1, _after(kept, k))]})
         raise TrainUsageError(
@@ -250,10 +252,14 @@ def _branch(project: Project, args, checkpoint, timeline):
         )
     model, optimizer = checkpoint.model, project.make_optimizer()
     optimizer.lr = float(project.training.learning_rate)
+    try:
+        snapshot = exact_state(timeline, k, model, dataset, project, history)
+    except ValueError as error:  # ReplayError: no exact state before it
+        raise TrainUsageError(f"{where}: {error}") from None
     if not restore(snapshot, model, optimizer) and snapshot.optimizer:
         _note(f"nnstudio: {where}: {optimizer.label} starts with a fresh optimizer state")
     timeline.truncate_after(k)
-    return model, optimizer, k, list(checkpoint.history or [])[:k], timeline
+    return model, optimizer, k, history[:k], timeline
 
 
 def _after(epochs: list[int], k: int) -> int:
@@ -479,7 +485,8 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
     model, optimizer, initial_epoch, history, timeline = _prepare_model(project, dataset, args)
     from nnstudio.project.timeline import TimelineRecorder
 
-    recorder = TimelineRecorder(model, optimizer, project.training.seed, timeline)
+    settings = dict(vars(project.training))  # what a later branch replays with
+    recorder = TimelineRecorder(model, optimizer, project.training.seed, timeline, settings)
     control = TrainingControl()
     started = time.perf_counter()
     interrupt.training(control)

@@ -223,23 +223,35 @@ class Project:
 
         return augment_images
 
-    def fit(self, model, dataset, config=None, callbacks=()):
-        """Train ``model`` on ``dataset`` with this project's loss, optimizer, augmentation
-        and (unless ``config`` is given) fit configuration; validation is the dataset's own
-        split unless the project holds out a part of the training data instead."""
+    def fit(
+        self,
+        model,
+        dataset,
+        config=None,
+        callbacks=(),
+        optimizer=None,
+        initial_epoch=0,
+        history=None,
+    ):
+        """Train ``model`` on ``dataset`` with this project's loss, optimizer (unless one
+        carrying a run's state is given), augmentation and (unless ``config`` is given) fit
+        configuration; validation is the dataset's own split unless the project holds out a
+        part of the training data instead. ``initial_epoch`` and ``history`` continue a run."""
         from nnstudio.engine.fit import fit
 
         config = config if config is not None else self.fit_config()
         return fit(
             model,
             self.make_loss(),
-            self.make_optimizer(),
+            optimizer if optimizer is not None else self.make_optimizer(),
             dataset.x_train,
             dataset.y_train,
             config,
             validation_data=None if config.validation_split else dataset.validation_data,
             callbacks=callbacks,
             augment=self.make_augment(dataset),
+            initial_epoch=initial_epoch,
+            history=history,
         )
 
 

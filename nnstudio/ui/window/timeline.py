@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
 
 from nnstudio.project.timeline import (
@@ -96,6 +96,7 @@ class TimelineController:
         if run.timeline is None:
             run.timeline = RunTimeline()
         self._watched_run = run
+        self._session_start = True  # the session's first snapshot is an exact anchor
         self._scrub_model_now()
         session.timeline_snapshot.connect(self._on_timeline_snapshot)
 
@@ -105,7 +106,10 @@ class TimelineController:
             return
         optimizer = payload.get("optimizer") or {}
         seed = payload.get("seed")
-        run.timeline.add(Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed))
+        settings = copy.deepcopy(run.settings)  # what a replay from here trains with
+        snapshot = Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed, settings)
+        anchor, self._session_start = self._session_start, False
+        run.timeline.add(snapshot, anchor=anchor)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
@@ -304,14 +308,16 @@ class TimelineController:
             return
         project = self.document.to_project()
         try:
+            start = self._exact_state(parent, epoch)
             optimizer = project.make_optimizer()
             optimizer.lr = float(self.document.training.learning_rate)
-            carried = restore(parent.timeline.get(epoch), model, optimizer)
-        except ValueError as error:
+            carried = restore(start, model, optimizer)
+        except ValueError as error:  # ReplayError too
             window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
             return
         self.scrubbed_epoch = None
         run = self.document.branch_run(parent, epoch)
+        run.timeline.add(start, anchor=True)  # exact from its first epoch on
         window.training.adopt_branch(run, optimizer)
         self.document.mark_weights_changed()
         window.models.share_model()
@@ -324,6 +330,31 @@ class TimelineController:
             f"{run.label} continues from epoch {epoch} of {parent.label}{fresh}; press Train.",
             8000,
         )
+
+    def _exact_state(self, run, epoch: int):
+        """The exact weights and optimizer state of ``run`` at ``epoch``: kept, or replayed
+        from the exact snapshot before it (a few epochs of training, on a copy)."""
+        from nnstudio.project.project_file import TrainingSettings
+        from nnstudio.project.replay import ReplayError, exact_state
+
+        dataset = self.window.models.dataset
+        if dataset is None or dataset.name != run.dataset:
+            raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
+        project = self.document.to_project()
+        if run.settings:
+            project.training = TrainingSettings(**copy.deepcopy(run.settings))
+        start = run.timeline.exact_before(epoch)
+        if start is not None and start.epoch < epoch:
+            self.window.statusBar().showMessage(
+                f"Replaying epochs {start.epoch + 1}–{epoch} of {run.label}…"
+            )
+        self.window.setCursor(Qt.CursorShape.WaitCursor)
+        try:
+            return exact_state(
+                run.timeline, epoch, self._scrub_model_now(), dataset, project, run.history
+            )
+        finally:
+            self.window.unsetCursor()
 
     # -- files ----------------------------------------------------------------------------------
 
