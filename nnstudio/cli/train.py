@@ -196,11 +196,6 @@ def _prepare_model(project: Project, dataset, args):
     timeline = _checkpoint_timeline(checkpoint)
     if getattr(args, "from_epoch", None) is not None:
         return _branch(project, dataset, args, checkpoint, timeline)
-    if checkpoint.epoch >= project.training.epochs:
-        raise TrainUsageError(
-            f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
-            f"epochs; give --epochs above {checkpoint.epoch} (the total to reach)"
-        )
     optimizer = _resumed_optimizer(project, checkpoint.optimizer, args)
     history = list(checkpoint.history or [])
     return restored, optimizer, int(checkpoint.epoch), history, timeline
@@ -244,11 +239,6 @@ def _branch(project: Project, dataset, args, checkpoint, timeline):
             f"{where}: {args.resume}'s timeline has no epoch {k} (it keeps epochs "
             f"{kept[0]}..{kept[-1]}{', older ones thinned' if timeline.thinned else ''}); "
             f"nearest kept: {' or '.join(map(str, near))}"
-        )
-    if k >= project.training.epochs:
-        raise TrainUsageError(
-            f"{where}: give --epochs above {k} (the total to reach from there); "
-            f"now {project.training.epochs}"
         )
     model, optimizer = checkpoint.model, project.make_optimizer()
     optimizer.lr = float(project.training.learning_rate)
@@ -407,6 +397,8 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
     from nnstudio.engine.fit import fit
 
     config = project.fit_config()
+    # Epochs means "that many more", as in the window: a resumed run goes on from where it is.
+    config.epochs = initial_epoch + project.training.epochs
     validation = None if config.validation_split else dataset.validation_data
     if project.training.early_stopping and not (validation or config.validation_split):
         raise TrainUsageError("early stopping needs validation data: add --val-split 0.1")
@@ -491,7 +483,7 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
     started = time.perf_counter()
     interrupt.training(control)
     if isinstance(progress, TextProgress):
-        progress.start(project.training.epochs)
+        progress.start(initial_epoch + project.training.epochs)
     epoch_end = EpochEndState(model, optimizer)
     # A timeline only when it will be saved: it copies the state at every epoch end.
     extra = [epoch_end, recorder] if args.checkpoint else [epoch_end]

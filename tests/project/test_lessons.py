@@ -296,3 +296,16 @@ def test_all_passes_only_when_every_part_does_and_names_what_is_missing():
     assert not passed and "Validation accuracy is 0.5" in message and "hidden units" not in message
     state.runs.append(_run(history=[{"val_accuracy": 0.95}]))
     assert checks.evaluate_check(check, state)[0]
+
+
+def test_run_epochs_counts_what_the_last_run_trained_in_all():
+    """One meaning of Epochs (issue 31): Train on a trained run adds epochs to it, so "keep
+    50 epochs" is about the run, not the setting."""
+    check = {"kind": "run_epochs", "at_most": 2}
+    state = LessonState(_project())
+    assert not _ok(check, state)
+    state.runs.append(_run(history=[{"loss": 1.0}] * 4))  # 2 epochs, then Train again
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "Reset weights" in message
+    state.runs.append(_run(history=[{"loss": 1.0}] * 2))
+    assert _ok(check, state)

@@ -65,6 +65,7 @@ class TimelineController:
         window.tabs.currentChanged.connect(self._draw_pending_diagram)
         self.action = self._make_action()
         self.slider.add_context_action(self.action)
+        self.bar.branch_button.setDefaultAction(self.action)
         self.slider.epoch_chosen.connect(self._on_epoch_chosen)
         window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
         self._evaluated_epoch: int | None = None
@@ -147,6 +148,7 @@ class TimelineController:
         self.action.setEnabled(idle and epoch is not None and self.window.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
+        self.action.setIconText(f"Branch from {where}")  # the button beside the slider
         if run is not None and not idle:
             self.action.setToolTip("Stop training first: branching needs the model")
         else:

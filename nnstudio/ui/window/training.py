@@ -205,6 +205,21 @@ class TrainingController:
             return done + self.document.training.epochs
         return max(self.target_epochs, done)
 
+    def next_train(self) -> tuple[int, int]:
+        """What Train does next: (epochs it adds, the epoch it trains to)."""
+        run = self.document.current_run
+        done = len(run.history) if run is not None else 0
+        more = self.document.training.epochs
+        return more, done + more
+
+    def next_train_text(self) -> str:
+        """ "Train 40 epochs", or on a trained run "Train 40 more epochs (to 120)"."""
+        more, to = self.next_train()
+        noun = "epoch" if more == 1 else "epochs"
+        if to == more:
+            return f"Train {more} {noun}"
+        return f"Train {more} more {noun} (to {to})"
+
     def new_run_view(self) -> None:
         self._optimizer = None
         self.target_epochs = 0
@@ -252,8 +267,8 @@ class TrainingController:
             return False
         run = self.document.start_run(dataset.name)
         done = len(run.history)
-        if done >= self.target_epochs or project.training.epochs != self.plan_epochs:
-            self.target_epochs = done + project.training.epochs
+        # One meaning of Epochs everywhere (issue 31): Train trains that many more.
+        self.target_epochs = done + project.training.epochs
         self.plan_epochs = project.training.epochs
         config.epochs = self.target_epochs
         window.training_tab.plots.set_planned_epochs(self.target_epochs)
