@@ -58,6 +58,7 @@ class FileController:
         self.recent_files: list[str] = []
         self.autosave = Autosave()
         self.models = ModelFiles(window, document)  # .nnz files: Open and Save Model…
+        window.builder.open_project_preset = self.new_from_preset  # a whole project
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
 
