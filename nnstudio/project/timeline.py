@@ -126,6 +126,7 @@ class RunTimeline:
         self._snapshots: dict[int, Snapshot] = {}
         self.nbytes = 0
         self.thinned = False  # some epochs were dropped to stay within max_bytes
+        self.saved_sparser = False  # read from a file that kept fewer epochs than memory had
 
     def __len__(self) -> int:
         return len(self._snapshots)
@@ -165,6 +166,11 @@ class RunTimeline:
         """What a view says about the kept epochs ("" while every epoch is kept)."""
         if not self.thinned:
             return ""
+        if self.saved_sparser:
+            return (
+                f"Older epochs thinned to keep the saved file small: {len(self)} of "
+                f"{self.last - self.first + 1} kept, denser towards the newest"
+            )
         megabytes = self.max_bytes / (1024 * 1024)
         return (
             f"Older epochs thinned to stay under {megabytes:.0f} MB: {len(self)} of "
@@ -275,6 +281,7 @@ class RunTimeline:
             "prefix": prefix,
             "max_bytes": self.max_bytes,
             "thinned": self.thinned or len(snapshots) < len(self._snapshots),
+            "saved_sparser": self.saved_sparser or len(snapshots) < len(self._snapshots),
             "exact_every": self.exact_every,
             "anchors": sorted(self.anchors),
             "snapshots": entries,
@@ -306,6 +313,7 @@ class RunTimeline:
             snapshot = Snapshot(epoch, weights, {**scalars, **optimizer}, seed, settings)
             timeline._put(snapshot)
         timeline.thinned = bool(meta.get("thinned", False))
+        timeline.saved_sparser = bool(meta.get("saved_sparser", False))
         every = meta.get("exact_every", 1)
         timeline.exact_every = every if isinstance(every, int) and every > 0 else 1
         anchors = meta.get("anchors")

@@ -340,6 +340,7 @@ def test_a_file_keeps_the_anchors_and_thins_views_to_its_budget(tmp_path):
     assert back.epochs() == timeline.epochs() and back.anchors == {0}
     small = RunTimeline.from_files(*timeline.to_files(max_bytes=budget))
     assert small.nbytes <= budget and small.thinned
+    assert "saved file" in small.spacing_note()
     assert small.get(0).exact and small.last == 40
 
 
