@@ -40,8 +40,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-# Exact snapshots (besides the anchors) get this much; beyond it their spacing doubles.
-DEFAULT_EXACT_BYTES = 8 * 1024 * 1024
+# Exact snapshots (besides the anchors) get this much of memory; beyond it their spacing
+# doubles. Generous: a branch replays at most the epochs between two of them, on the GUI
+# thread; files keep fewer (see file_budget).
+DEFAULT_EXACT_BYTES = 64 * 1024 * 1024
 VIEW_DTYPE = np.float16  # what a scrubbing view needs of an epoch's weights
 TIMELINE_FORMAT = 1
 _SEP = "|"  # between the parts of an array's name in the .npz (parameter names hold dots)
