@@ -366,6 +366,28 @@ class ProjectDocument:
         self._emit("runs_changed")
         return run
 
+    def import_runs(self, runs: list[Run], source: str) -> list[Run]:
+        """Runs of another project file, added on purpose to compare with (never by opening
+        a project): numbered after this project's runs and labelled with ``source``."""
+        added = []
+        for run in runs:
+            self._runs_started += 1
+            copy_ = Run(
+                self._runs_started,
+                run.dataset,
+                copy.deepcopy(run.model_config),
+                copy.deepcopy(run.settings),
+                [dict(epoch) for epoch in run.history],
+                "stopped" if run.status in ("training", "paused") else run.status,
+                source=source,
+            )
+            added.append(copy_)
+        if added:
+            self.runs.extend(added)
+            self._emit("runs_changed")
+            self._check_modified()
+        return added
+
     def note_live_setting(self, key: str, value) -> None:
         """A setting changed while the current run trains (the learning rate): the run
         trains with it from now on, so its row shows it."""

@@ -352,3 +352,18 @@ def test_a_failed_open_brings_the_runs_back_and_says_so(document):
     document.restore(before)
     assert document.runs == [run] and document.current_run is run
     assert "runs_changed" in recorder.names()
+
+
+def test_runs_of_another_file_come_only_when_imported_and_say_where_from(document, events):
+    from nnstudio.project.runs import Run
+
+    own = document.start_run("spiral")
+    other = Run(1, "spiral", {"layers": []}, {"batch_size": 8}, [{"epoch": 1, "loss": 0.2}])
+    events.take()
+    added = document.import_runs([other], "other.nnsproj")
+    assert document.runs == [own, *added] and added[0] is not other
+    assert added[0].number == 2 and added[0].label == "Run 2 (other.nnsproj)"
+    assert ("runs_changed",) in events.take()
+    assert document.is_modified()  # the project now keeps them: unsaved work
+    document.load(make_project())
+    assert document.runs == []

@@ -87,3 +87,18 @@ def test_a_dropped_project_replaces_the_runs(used, tmp_path, ready):
     used.files.open_dropped(path)  # what the window's dropEvent calls
     ready(used)
     assert_empty_slate(used)
+
+
+def test_runs_of_another_project_come_only_when_added_on_purpose(qtbot, used, tmp_path, ready):
+    path = tmp_path / "trained.nnsproj"
+    assert used.files.write_project(path)
+    used.actionNew.trigger()
+    ready(used)
+    assert_empty_slate(used)
+    assert used.files.import_runs(path)
+    labels = [run.label for run in used.document.runs]
+    assert labels == ["Run 1 (trained.nnsproj)", "Run 2 (trained.nnsproj)"]
+    assert used.runs_panel.table.rowCount() == 2
+    assert used.runs_panel.table.item(0, 0).text() == "Run 1 (trained.nnsproj)"
+    _train(qtbot, used)
+    assert used.current_run.label == "Run 3"

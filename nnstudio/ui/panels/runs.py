@@ -64,6 +64,7 @@ class RunsPanel(QWidget):
 
     overlay_changed = Signal(list)
     clear_requested = Signal()
+    import_requested = Signal()  # "Add runs from file…": another project's runs, to compare
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -94,11 +95,19 @@ class RunsPanel(QWidget):
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
         self.clear_button.clicked.connect(self.clear_requested)
+        self.import_button = QPushButton(style.icon("compare"), "Add from file…")
+        self.import_button.setObjectName("importRunsButton")
+        self.import_button.setToolTip(
+            "Compare with the runs saved in another project file: they are added here, "
+            "labelled with that file's name (opening a project never mixes its runs in)."
+        )
+        self.import_button.clicked.connect(self.import_requested)
         # Beside the table, not under it: on a 768-pixel screen the dock is ~70 pixels high,
         # and a row of buttons below covered the table's only row.
         buttons = QVBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.import_button)
         buttons.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
