@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from nnstudio.engine.fit import FitConfig
-from nnstudio.project.project_file import Project, TrainingSettings
+from nnstudio.project.project_file import PROJECT_RULE, Project, TrainingSettings
 from nnstudio.project.timeline import RunTimeline, Snapshot, restore, snapshot_of
 
 
@@ -27,10 +27,12 @@ def exact_state(
     dataset,
     project: Project,
     history: list[dict],
+    validation_data=PROJECT_RULE,
 ) -> Snapshot:
     """The exact snapshot of ``epoch``: the kept one, or one replayed on a copy of ``model``
     from the exact snapshot before it (``project``: the run's project, whose training settings
-    stand in when the snapshot does not say its own; ``history``: the run's epochs)."""
+    stand in when the snapshot does not say its own; ``history``: the run's epochs;
+    ``validation_data``: what the run validated on, when not the project's rule)."""
     start = timeline.exact_before(epoch)
     if start is None:
         raise ReplayError(f"the timeline keeps no exact state at or before epoch {epoch}")
@@ -53,6 +55,7 @@ def exact_state(
         optimizer=optimizer,
         initial_epoch=start.epoch,
         history=history[: start.epoch],
+        validation_data=validation_data,
     )
     snapshot = snapshot_of(epoch, work, optimizer, start.seed)
     snapshot.settings = start.settings

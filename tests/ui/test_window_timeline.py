@@ -195,11 +195,13 @@ def test_a_reopened_project_shows_its_models_boundary_before_any_training(
     assert boundary.image.image is not None
 
 
-def test_a_reopened_run_branches_from_a_compact_epoch_exactly(
-    qtbot, make_window, ready, trained, tmp_path
-):
+def test_a_reopened_run_branches_from_a_compact_epoch_exactly(qtbot, make_window, ready, tmp_path):
     """Issue 31: the file keeps few exact snapshots; a branch from any other epoch replays
     the run from the one before it and goes on exactly as the original did."""
+    window = make_window()
+    window.hyperparameters.validation_box.setValue(0.2)  # replayed with the same data too
+    _train(qtbot, window, 8)
+    trained = window
     parent_history = [dict(epoch) for epoch in trained.current_run.history]
     final = trained.model.state_dict()
     again = _reopened(make_window, ready, trained, tmp_path / "small.nnsproj")

@@ -30,7 +30,7 @@ from nnstudio.project.timeline import (
     timelines_from_files,
     timelines_to_files,
 )
-from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker
+from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker, session_validation
 from nnstudio.ui.plots.timeline_slider import EpochMarkers
 
 REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
@@ -352,9 +352,9 @@ class TimelineController:
             )
         self.window.setCursor(Qt.CursorShape.WaitCursor)
         try:
-            return exact_state(
-                run.timeline, epoch, self._scrub_model_now(), dataset, project, run.history
-            )
+            model, history = self._scrub_model_now(), run.history
+            validation = session_validation(dataset)  # as the run's sessions validated
+            return exact_state(run.timeline, epoch, model, dataset, project, history, validation)
         finally:
             self.window.unsetCursor()
 
