@@ -215,3 +215,20 @@ def test_a_reopened_run_branches_from_a_compact_epoch_exactly(qtbot, make_window
     for before, after in zip(parent_history[5:], again.current_run.history[5:], strict=True):
         assert after["loss"] == before["loss"]
     assert _same(again.model.state_dict(), final)
+
+
+def test_a_learning_rate_changed_while_training_starts_an_exact_anchor(qtbot, window):
+    """A replay trains with the settings of the exact snapshot it starts from: so the epoch
+    during which the rate changed ends in one."""
+    window.hyperparameters.epochs_box.setValue(400)
+    window.actionTrain.trigger()
+    run = window.current_run
+    qtbot.waitUntil(lambda: len(run.timeline or ()) > 2, timeout=30_000)
+    window.hyperparameters.learning_rate_box.setValue(0.002)
+    changed = len(run.history)
+    qtbot.waitUntil(lambda: len(run.history) > changed + 2, timeout=30_000)
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionStop.trigger()
+    later = [e for e in run.timeline.anchors if e > 0]
+    assert later and run.timeline.get(later[0]).settings["learning_rate"] == 0.002
+    assert run.timeline.get(later[0] - 1).settings["learning_rate"] == 0.01

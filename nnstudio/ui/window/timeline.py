@@ -53,6 +53,9 @@ class TimelineController:
         self.shown_weights: dict | None = None  # what the views were last given
         self._shown_run = None
         self._watched_run = None  # the run a session's snapshots belong to
+        self._session_start = False  # the next snapshot starts a session
+        self._anchor_settings = None  # the settings of the last snapshot
+        self._after_change = False  # the last snapshot's settings were new
         self._held_live: dict | None = None  # the latest live snapshot while scrubbed
         self._scrub_model = None
         self._scrub_key = None
@@ -98,6 +101,7 @@ class TimelineController:
             run.timeline = RunTimeline()
         self._watched_run = run
         self._session_start = True  # the session's first snapshot is an exact anchor
+        self._anchor_settings, self._after_change = None, False
         self._scrub_model_now()
         session.timeline_snapshot.connect(self._on_timeline_snapshot)
 
@@ -109,7 +113,12 @@ class TimelineController:
         seed = payload.get("seed")
         settings = copy.deepcopy(run.settings)  # what a replay from here trains with
         snapshot = Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed, settings)
-        anchor, self._session_start = self._session_start, False
+        # Exact where a replay could not get to: a session's start, and the ends of the two
+        # epochs around a learning rate changed while training (its snapshot may be handled
+        # here just before or just after the change reached the worker).
+        changed = self._anchor_settings is not None and settings != self._anchor_settings
+        anchor = self._session_start or changed or self._after_change
+        self._session_start, self._anchor_settings, self._after_change = False, settings, changed
         run.timeline.add(snapshot, anchor=anchor)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
