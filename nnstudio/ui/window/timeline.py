@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 
 from nnstudio.project.timeline import (
@@ -32,6 +32,7 @@ from nnstudio.project.timeline import (
 )
 from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker, session_validation
 from nnstudio.ui.plots.timeline_slider import EpochMarkers
+from nnstudio.ui.widgets.jobs import JobRunner
 
 REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
 # While the slider moves, the boundary is computed on a coarse grid (a quarter of the points:
@@ -66,6 +67,10 @@ class TimelineController:
         self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
         self._refine_timer.timeout.connect(self._refine)
         window.tabs.currentChanged.connect(self._draw_pending_diagram)
+        self._replaying = None  # (run, epoch, model) while a branch's start is replayed
+        self._runner = JobRunner(window)
+        self._runner.done.connect(self._on_replayed)
+        self._runner.failed.connect(self._on_replay_failed)
         self.action = self._make_action()
         self.slider.add_context_action(self.action)
         self.bar.branch_button.setDefaultAction(self.action)
@@ -153,7 +158,7 @@ class TimelineController:
     def _update_action(self) -> None:
         run = self.document.current_run
         epoch = self._branch_epoch()
-        idle = self.window.training.session is None
+        idle = self.window.training.session is None and self._replaying is None
         self.action.setEnabled(idle and epoch is not None and self.window.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
@@ -308,22 +313,80 @@ class TimelineController:
     # -- branching ------------------------------------------------------------------------------
 
     def branch(self) -> None:
-        """Continue from the slider's epoch as a new run (see the module doc)."""
+        """Continue from the slider's epoch as a new run (see the module doc). The epoch's
+        exact state is kept, or replayed on a worker thread first (the window stays live)."""
         window = self.window
         parent, epoch = self.document.current_run, self._branch_epoch()
         if window.training.session is not None:
             window.show_message("Stop training first: a new run needs the model.", "info")
             return
-        model = window.models.model
-        if parent is None or epoch is None or model is None:
+        if parent is None or epoch is None or window.models.model is None:
             return
-        project = self.document.to_project()
+        start = parent.timeline.exact_before(epoch)
+        if start is not None and start.epoch == epoch:
+            self._branch_from(parent, epoch, start)
+            return
         try:
-            start = self._exact_state(parent, epoch)
+            replay = self._replay_job(parent, epoch)
+        except ValueError as error:  # ReplayError
+            window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+            return
+        self._replaying = (parent, epoch, window.models.model)
+        self.action.setEnabled(False)
+        first = start.epoch + 1 if start is not None else 1
+        window.statusBar().showMessage(f"Replaying epochs {first}–{epoch} of {parent.label}…")
+        self._runner.start(replay)
+
+    def _replay_job(self, run, epoch: int):
+        """A function for a worker: the exact state of ``run`` at ``epoch``, replayed from
+        the exact snapshot before it with the settings the run had then, on copies."""
+        from nnstudio.project.project_file import TrainingSettings
+        from nnstudio.project.replay import ReplayError, exact_state
+
+        dataset = self.window.models.dataset
+        if dataset is None or dataset.name != run.dataset:
+            raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
+        project = self.document.to_project()
+        if run.settings:
+            project.training = TrainingSettings(**copy.deepcopy(run.settings))
+        model = copy.deepcopy(self._scrub_model_now())
+        history = [dict(entry) for entry in run.history]
+        validation = session_validation(dataset)  # as the run's sessions validated
+        return lambda _job: exact_state(
+            run.timeline, epoch, model, dataset, project, history, validation
+        )
+
+    def _on_replayed(self, start) -> None:
+        replaying, self._replaying = self._replaying, None
+        if replaying is None:
+            return
+        parent, epoch, model = replaying
+        moved_on = (
+            self.document.current_run is not parent
+            or self.window.training.session is not None
+            or self.window.models.model is not model
+        )
+        if moved_on:  # another run, a session or a new model since: the branch is moot
+            self.window.statusBar().clearMessage()
+            self.refresh()
+            return
+        self._branch_from(parent, epoch, start)
+
+    def _on_replay_failed(self, error) -> None:
+        replaying, self._replaying = self._replaying, None
+        epoch = replaying[1] if replaying else "?"
+        self.window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+        self.refresh()
+
+    def _branch_from(self, parent, epoch: int, start) -> None:
+        """The new run from ``start``, the exact state of ``parent`` at ``epoch``."""
+        window = self.window
+        model, project = window.models.model, self.document.to_project()
+        try:
             optimizer = project.make_optimizer()
             optimizer.lr = float(self.document.training.learning_rate)
             carried = restore(start, model, optimizer)
-        except ValueError as error:  # ReplayError too
+        except ValueError as error:
             window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
             return
         self.scrubbed_epoch = None
@@ -341,31 +404,6 @@ class TimelineController:
             f"{run.label} continues from epoch {epoch} of {parent.label}{fresh}; press Train.",
             8000,
         )
-
-    def _exact_state(self, run, epoch: int):
-        """The exact weights and optimizer state of ``run`` at ``epoch``: kept, or replayed
-        from the exact snapshot before it (a few epochs of training, on a copy)."""
-        from nnstudio.project.project_file import TrainingSettings
-        from nnstudio.project.replay import ReplayError, exact_state
-
-        dataset = self.window.models.dataset
-        if dataset is None or dataset.name != run.dataset:
-            raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
-        project = self.document.to_project()
-        if run.settings:
-            project.training = TrainingSettings(**copy.deepcopy(run.settings))
-        start = run.timeline.exact_before(epoch)
-        if start is not None and start.epoch < epoch:
-            self.window.statusBar().showMessage(
-                f"Replaying epochs {start.epoch + 1}–{epoch} of {run.label}…"
-            )
-        self.window.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            model, history = self._scrub_model_now(), run.history
-            validation = session_validation(dataset)  # as the run's sessions validated
-            return exact_state(run.timeline, epoch, model, dataset, project, history, validation)
-        finally:
-            self.window.unsetCursor()
 
     # -- files ----------------------------------------------------------------------------------
 
