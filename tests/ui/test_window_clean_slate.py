@@ -9,7 +9,7 @@ import pytest
 WAITING_CAPTION = "Press Train (Space) to start."
 
 
-def _train(qtbot, window, epochs=3):
+def _train(qtbot, window, epochs=1):
     window.hyperparameters.epochs_box.setValue(epochs)
     with qtbot.waitSignal(window.training_finished, timeout=30_000):
         window.actionTrain.trigger()
