@@ -95,6 +95,8 @@ def test_runs_of_another_project_come_only_when_added_on_purpose(qtbot, used, tm
     used.actionNew.trigger()
     ready(used)
     assert_empty_slate(used)
+    action = used.runs_panel.import_action  # the Training menu and the table's context menu
+    assert action in used.training_menu.actions() and action in used.runs_panel.table.actions()
     assert used.files.import_runs(path)
     labels = [run.label for run in used.document.runs]
     assert labels == ["Run 1 (trained.nnsproj)", "Run 2 (trained.nnsproj)"]

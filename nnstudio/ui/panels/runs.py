@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -95,19 +95,23 @@ class RunsPanel(QWidget):
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
         self.clear_button.clicked.connect(self.clear_requested)
-        self.import_button = QPushButton(style.icon("compare"), "Add from file…")
-        self.import_button.setObjectName("importRunsButton")
-        self.import_button.setToolTip(
-            "Compare with the runs saved in another project file: they are added here, "
-            "labelled with that file's name (opening a project never mixes its runs in)."
+        # No third button (the dock is about 70 pixels high on a 768-pixel screen): the
+        # table's context menu, and the Training menu, offer it.
+        self.import_action = QAction("Compare with runs from file…", self)
+        self.import_action.setObjectName("actionImportRuns")
+        self.import_action.setToolTip(
+            "Add the runs saved in another project file, to overlay or compare: labelled with "
+            "that file's name (opening a project never mixes its runs in)."
         )
-        self.import_button.clicked.connect(self.import_requested)
+        self.import_action.setStatusTip(self.import_action.toolTip())
+        self.import_action.triggered.connect(self.import_requested)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(self.import_action)
         # Beside the table, not under it: on a 768-pixel screen the dock is ~70 pixels high,
         # and a row of buttons below covered the table's only row.
         buttons = QVBoxLayout()
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.clear_button)
-        buttons.addWidget(self.import_button)
         buttons.addStretch(1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)

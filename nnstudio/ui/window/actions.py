@@ -252,8 +252,9 @@ class WindowActions:
             return
         more, to = w.training.next_train()
         w.actionTrain.setText("Train" if to == more else f"Train {more} more")
+        w.actionTrain.setStatusTip(f"{w.training.next_train_text()} (Space)")
         if w.actionTrain.isEnabled():
-            w.actionTrain.setToolTip(f"{w.training.next_train_text()} (Space)")
+            w.actionTrain.setToolTip(w.actionTrain.statusTip())
         w.status.show_next_train(w.training.next_train_text())
 
     def show_run_state(self, state: RunState) -> None:

@@ -42,6 +42,7 @@ class PanelBindings:
         self.builder.preset_loaded.connect(self._preset_loaded)
         self.runs_panel.clear_requested.connect(self.document.clear_finished_runs)
         self.runs_panel.import_requested.connect(window.files.import_runs_dialog)
+        window.training_menu.addAction(self.runs_panel.import_action)
         self.runs_panel.overlay_changed.connect(self._show_overlays)
 
     # -- panels -> document ---------------------------------------------------------------------
