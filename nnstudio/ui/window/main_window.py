@@ -241,6 +241,7 @@ class MainWindow(QMainWindow):
         self.training_tab.new_project()
         self.evaluation.clear()
         self.draw.forget_tuned_model()
+        self.draw.set_current_model(None)  # until the new project's model is built
 
     # -- Qt events ------------------------------------------------------------------------------
 
