@@ -20,6 +20,13 @@ class ReplayError(ValueError):
     """The epoch's exact state cannot be found again; the message says why."""
 
 
+def training_settings(values: dict, base: TrainingSettings) -> TrainingSettings:
+    """``base`` with the known keys of ``values`` (a run's settings as a file kept them; a
+    key of another version is left out rather than failing)."""
+    known = {k: copy.deepcopy(v) for k, v in values.items() if k in vars(base)}
+    return TrainingSettings(**{**copy.deepcopy(vars(base)), **known})
+
+
 def exact_state(
     timeline: RunTimeline,
     epoch: int,
@@ -42,7 +49,7 @@ def exact_state(
         raise ReplayError(f"the run's history stops at epoch {len(history)}, before {epoch}")
     replayed = project.copy()
     if start.settings:
-        replayed.training = TrainingSettings(**copy.deepcopy(start.settings))
+        replayed.training = training_settings(start.settings, replayed.training)
     work = copy.deepcopy(model)
     optimizer = replayed.make_optimizer()
     restore(start, work, optimizer)

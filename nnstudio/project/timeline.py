@@ -320,7 +320,8 @@ class RunTimeline:
         timeline.exact_every = every if isinstance(every, int) and every > 0 else 1
         anchors = meta.get("anchors")
         if isinstance(anchors, list):
-            timeline.anchors = {e for e in anchors if e in timeline._snapshots}
+            kept = timeline._snapshots
+            timeline.anchors = {e for e in anchors if isinstance(e, int) and e in kept}
         else:  # an older file: the first epoch is where the run started
             timeline.anchors = {timeline.first} if len(timeline) else set()
         return timeline

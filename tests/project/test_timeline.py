@@ -366,3 +366,21 @@ def test_a_200_epoch_first_launch_run_fits_in_under_3_mb(tmp_path):
     assert path.stat().st_size < 3_000_000
     back = timelines_from_files(*load_checkpoint(path).timeline)[1]
     assert back.get(0).exact and back.last == 200 and len(back) > 60
+
+
+def test_a_hand_edited_timeline_with_odd_anchors_still_loads():
+    timeline = RunTimeline()
+    timeline.add(_snapshot(0), anchor=True)
+    timeline.add(_snapshot(1))
+    meta, arrays = timeline.to_files()
+    meta.update(anchors=[[1], "x", 0, 7], exact_every="two")
+    back = RunTimeline.from_files(meta, arrays)
+    assert back.anchors == {0} and back.exact_every == 1
+
+
+def test_settings_of_another_version_are_read_as_far_as_known():
+    from nnstudio.project.project_file import TrainingSettings
+    from nnstudio.project.replay import training_settings
+
+    settings = training_settings({"batch_size": 8, "from_the_future": 1}, TrainingSettings())
+    assert settings.batch_size == 8 and settings.epochs == TrainingSettings().epochs

@@ -340,15 +340,14 @@ class TimelineController:
     def _replay_job(self, run, epoch: int):
         """A function for a worker: the exact state of ``run`` at ``epoch``, replayed from
         the exact snapshot before it with the settings the run had then, on copies."""
-        from nnstudio.project.project_file import TrainingSettings
-        from nnstudio.project.replay import ReplayError, exact_state
+        from nnstudio.project.replay import ReplayError, exact_state, training_settings
 
         dataset = self.window.models.dataset
         if dataset is None or dataset.name != run.dataset:
             raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
         project = self.document.to_project()
         if run.settings:
-            project.training = TrainingSettings(**copy.deepcopy(run.settings))
+            project.training = training_settings(run.settings, project.training)
         model = copy.deepcopy(self._scrub_model_now())
         history = [dict(entry) for entry in run.history]
         validation = session_validation(dataset)  # as the run's sessions validated
