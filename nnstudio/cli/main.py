@@ -185,7 +185,7 @@ def _add_train(commands, common) -> None:
         type=_positive_int,
         metavar="N",
         help="passes over the training data (default 20; 10-20 for MNIST); with --resume, "
-        "the total to reach",
+        "that many more (a checkpoint at epoch 40 with --epochs 20 trains to epoch 60)",
     )
     opts.add_argument(
         "--batch-size",

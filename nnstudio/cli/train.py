@@ -195,12 +195,7 @@ def _prepare_model(project: Project, dataset, args):
         )
     timeline = _checkpoint_timeline(checkpoint)
     if getattr(args, "from_epoch", None) is not None:
-        return _branch(project, args, checkpoint, timeline)
-    if checkpoint.epoch >= project.training.epochs:
-        raise TrainUsageError(
-            f"--resume {args.resume}: the checkpoint has already trained {checkpoint.epoch} "
-            f"epochs; give --epochs above {checkpoint.epoch} (the total to reach)"
-        )
+        return _branch(project, dataset, args, checkpoint, timeline)
     optimizer = _resumed_optimizer(project, checkpoint.optimizer, args)
     history = list(checkpoint.history or [])
     return restored, optimizer, int(checkpoint.epoch), history, timeline
@@ -223,9 +218,11 @@ def _checkpoint_timeline(checkpoint):
     return timelines[max(timelines)] if timelines else None
 
 
-def _branch(project: Project, args, checkpoint, timeline):
-    """--from-epoch K: the checkpoint's snapshot of epoch K, its optimizer state carried into
-    the project's optimizer (with the options given now), and the history up to K."""
+def _branch(project: Project, dataset, args, checkpoint, timeline):
+    """--from-epoch K: the checkpoint's state at epoch K (kept, or replayed from the exact
+    snapshot before it), its optimizer state carried into the project's optimizer (with the
+    options given now), and the history up to K."""
+    from nnstudio.project.replay import exact_state
     from nnstudio.project.timeline import restore
 
     k, where = args.from_epoch, f"--from-epoch {args.from_epoch}"
@@ -234,8 +231,8 @@ def _branch(project: Project, args, checkpoint, timeline):
             f"{where}: {args.resume} holds no timeline of past epochs (saved without one); "
             "--resume alone continues from its last epoch"
         )
-    snapshot = timeline.get(k)
-    if snapshot is None:
+    history = list(checkpoint.history or [])
+    if not timeline.first <= k <= min(timeline.last, len(history)):  # else replayed if need be
         kept = timeline.epochs()
         near = sorted({timeline.nearest(k).epoch, kept[min(len(kept) - 1, _after(kept, k))]})
         raise TrainUsageError(
@@ -243,17 +240,16 @@ def _branch(project: Project, args, checkpoint, timeline):
             f"{kept[0]}..{kept[-1]}{', older ones thinned' if timeline.thinned else ''}); "
             f"nearest kept: {' or '.join(map(str, near))}"
         )
-    if k >= project.training.epochs:
-        raise TrainUsageError(
-            f"{where}: give --epochs above {k} (the total to reach from there); "
-            f"now {project.training.epochs}"
-        )
     model, optimizer = checkpoint.model, project.make_optimizer()
     optimizer.lr = float(project.training.learning_rate)
+    try:
+        snapshot = exact_state(timeline, k, model, dataset, project, history)
+    except ValueError as error:  # ReplayError: no exact state before it
+        raise TrainUsageError(f"{where}: {error}") from None
     if not restore(snapshot, model, optimizer) and snapshot.optimizer:
         _note(f"nnstudio: {where}: {optimizer.label} starts with a fresh optimizer state")
     timeline.truncate_after(k)
-    return model, optimizer, k, list(checkpoint.history or [])[:k], timeline
+    return model, optimizer, k, history[:k], timeline
 
 
 def _after(epochs: list[int], k: int) -> int:
@@ -401,6 +397,8 @@ def _fit(project, dataset, model, optimizer, progress, control, initial_epoch, h
     from nnstudio.engine.fit import fit
 
     config = project.fit_config()
+    # Epochs means "that many more", as in the window: a resumed run goes on from where it is.
+    config.epochs = initial_epoch + project.training.epochs
     validation = None if config.validation_split else dataset.validation_data
     if project.training.early_stopping and not (validation or config.validation_split):
         raise TrainUsageError("early stopping needs validation data: add --val-split 0.1")
@@ -482,12 +480,13 @@ def _train(args: argparse.Namespace, progress, interrupt: InterruptHandler) -> i
     model, optimizer, initial_epoch, history, timeline = _prepare_model(project, dataset, args)
     from nnstudio.project.timeline import TimelineRecorder
 
-    recorder = TimelineRecorder(model, optimizer, project.training.seed, timeline)
+    settings = dict(vars(project.training))  # what a later branch replays with
+    recorder = TimelineRecorder(model, optimizer, project.training.seed, timeline, settings)
     control = TrainingControl()
     started = time.perf_counter()
     interrupt.training(control)
     if isinstance(progress, TextProgress):
-        progress.start(project.training.epochs)
+        progress.start(initial_epoch + project.training.epochs)
     epoch_end = EpochEndState(model, optimizer)
     # A timeline only when it will be saved: it copies the state at every epoch end.
     extra = [epoch_end, recorder] if args.checkpoint else [epoch_end]

@@ -189,10 +189,12 @@ def _model_json(model, loss, class_names, preprocessing, metadata) -> dict:
 
 
 def _write_archive(file, members: dict[str, bytes]) -> None:
-    """Write the zip. JSON is compressed; arrays are stored (float noise barely compresses)."""
+    """Write the zip. JSON is compressed, and the timeline (its optimizer states start as
+    zeros); other arrays are stored (float noise barely compresses)."""
     with zipfile.ZipFile(file, "w") as archive:
         for name, data in members.items():
-            method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
+            packed = name.endswith(".json") or name == TIMELINE_NPZ
+            method = zipfile.ZIP_DEFLATED if packed else zipfile.ZIP_STORED
             archive.writestr(name, data, compress_type=method)
 
 

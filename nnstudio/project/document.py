@@ -190,6 +190,7 @@ class ProjectDocument:
         self.runs = list(state["runs"])
         self._emit("restored")
         self._emit("file_changed")
+        self._emit("runs_changed")
         self._modified = not self.is_modified()  # always tell the views: they may be off
         self._check_modified()
 
@@ -312,17 +313,15 @@ class ProjectDocument:
             self._emit("run_updated", run)
 
     def _take_saved_runs(self, metadata: dict) -> None:
-        """The runs a project file kept replace this session's; the one that was current
+        """The runs a project file kept replace this session's, and a project without any
+        leaves none behind: one project at a time (issue 31). The one that was current
         waits in ``resumable_run`` until its weights (and optimizer) are back."""
-        self.resumable_run = None
         runs = [run_from_dict(data) for data in metadata.get("runs") or []]
-        runs = [run for run in runs if run is not None]
-        if not runs:
-            return
-        self.runs, self.current_run = runs, None
-        self._runs_started = max(run.number for run in runs)
+        self.runs = [run for run in runs if run is not None]
+        self.current_run = None
+        self._runs_started = max((run.number for run in self.runs), default=0)
         wanted = metadata.get("current_run")
-        self.resumable_run = next((run for run in runs if run.number == wanted), None)
+        self.resumable_run = next((run for run in self.runs if run.number == wanted), None)
         self._emit("runs_changed")
 
     def resume_run(self, history: list[dict] | None = None) -> Run | None:
@@ -366,6 +365,28 @@ class ProjectDocument:
         self.runs.append(run)
         self._emit("runs_changed")
         return run
+
+    def import_runs(self, runs: list[Run], source: str) -> list[Run]:
+        """Runs of another project file, added on purpose to compare with (never by opening
+        a project): numbered after this project's runs and labelled with ``source``."""
+        added = []
+        for run in runs:
+            self._runs_started += 1
+            copy_ = Run(
+                self._runs_started,
+                run.dataset,
+                copy.deepcopy(run.model_config),
+                copy.deepcopy(run.settings),
+                [dict(epoch) for epoch in run.history],
+                "stopped" if run.status in ("training", "paused") else run.status,
+                source=source,
+            )
+            added.append(copy_)
+        if added:
+            self.runs.extend(added)
+            self._emit("runs_changed")
+            self._check_modified()
+        return added
 
     def note_live_setting(self, key: str, value) -> None:
         """A setting changed while the current run trains (the learning rate): the run

@@ -254,6 +254,18 @@ def training_setting(check: dict, state: LessonState) -> Result:
     return _bound_result(name.replace("_", " "), value, check, "in the training settings")
 
 
+def run_epochs(check: dict, state: LessonState) -> Result:
+    """The epochs the latest run trained in all (Train on a trained run adds the Epochs
+    setting's count to it; Reset weights starts a new run)."""
+    run = state.latest
+    if run is None:
+        return False, NO_RUN
+    result = _bound_result("epochs trained", len(run.history), check, "in the last run")
+    if not result[0] and "at_most" in check:
+        return False, result[1] + " Press Reset weights, then Train: a fresh run."
+    return result
+
+
 def _regularized(run: RunRecord) -> bool:
     return any(layer.get("l1") or layer.get("l2") for layer in run.model_config.get("layers", []))
 
@@ -415,6 +427,7 @@ KINDS: dict[str, Kind] = {
         activation_count, {"activation": _text, "at_least": _number_field}, {}
     ),
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
+    "run_epochs": Kind(run_epochs, {}, BOUNDS),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})
     ),

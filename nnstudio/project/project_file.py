@@ -52,6 +52,10 @@ _TOP_KEYS = {
 }
 
 
+# Project.fit's default validation: the dataset's own split unless the project holds out some.
+PROJECT_RULE = object()
+
+
 class ProjectError(ValueError):
     """A project file that cannot be used; the message names the file, the field and the fix."""
 
@@ -230,23 +234,39 @@ class Project:
             return functools.partial(augment_photos, flip=dataset.name == "cifar10")
         return augment_images
 
-    def fit(self, model, dataset, config=None, callbacks=()):
-        """Train ``model`` on ``dataset`` with this project's loss, optimizer, augmentation
-        and (unless ``config`` is given) fit configuration; validation is the dataset's own
-        split unless the project holds out a part of the training data instead."""
+    def fit(
+        self,
+        model,
+        dataset,
+        config=None,
+        callbacks=(),
+        optimizer=None,
+        initial_epoch=0,
+        history=None,
+        validation_data=PROJECT_RULE,
+    ):
+        """Train ``model`` on ``dataset`` with this project's loss, optimizer (unless one
+        carrying a run's state is given), augmentation and (unless ``config`` is given) fit
+        configuration; validation is the dataset's own split unless the project holds out a
+        part of the training data instead (or ``validation_data`` when given, as the window
+        validates). ``initial_epoch`` and ``history`` continue a run."""
         from nnstudio.engine.fit import fit
 
         config = config if config is not None else self.fit_config()
+        if validation_data is PROJECT_RULE:
+            validation_data = None if config.validation_split else dataset.validation_data
         return fit(
             model,
             self.make_loss(),
-            self.make_optimizer(),
+            optimizer if optimizer is not None else self.make_optimizer(),
             dataset.x_train,
             dataset.y_train,
             config,
-            validation_data=None if config.validation_split else dataset.validation_data,
+            validation_data=validation_data,
             callbacks=callbacks,
             augment=self.make_augment(dataset),
+            initial_epoch=initial_epoch,
+            history=history,
         )
 
 

@@ -91,10 +91,12 @@ class Run:
     timeline: object = field(default=None, repr=False)
     # {"run": parent number, "epoch": k} for a run continued from epoch k of another one
     branched_from: dict | None = None
+    # The project file a run was added from to compare with ("" for this project's own)
+    source: str = ""
 
     @property
     def label(self) -> str:
-        return f"Run {self.number}"
+        return f"Run {self.number}" + (f" ({self.source})" if self.source else "")
 
     @property
     def branch_epoch(self) -> int:
@@ -182,6 +184,7 @@ def run_to_dict(run: Run) -> dict:
         "history": history,
         "status": "stopped" if run.status in ("training", "paused") else run.status,
         **({"branched_from": dict(run.branched_from)} if run.branched_from else {}),
+        **({"source": run.source} if run.source else {}),
     }
 
 
@@ -207,4 +210,5 @@ def run_from_dict(data) -> Run | None:
         [_epoch_from_dict(epoch) for epoch in history if isinstance(epoch, dict)],
         str(data.get("status", "stopped")),
         branched_from={"run": branch["run"], "epoch": branch["epoch"]} if valid_branch else None,
+        source=str(data.get("source") or ""),
     )

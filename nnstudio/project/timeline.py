@@ -16,6 +16,13 @@ epoch ``e`` from ``(seed, e)`` alone, so the seed and the epoch number *are* the
 ``fit(..., initial_epoch=k, history=history[:k])`` after loading snapshot ``k`` repeats the
 original run's epochs ``k + 1, ...`` exactly.
 
+Size (issue 31): only some snapshots are *exact* (full-precision weights and the optimizer's
+state): the start of every training session (an *anchor*, where the settings may change) and
+epochs at a spacing that doubles whenever they pass ``exact_bytes``. Every other epoch keeps
+its weights in float16, enough for the views that scrub through them. Branching from such an
+epoch replays the run from the exact snapshot before it (see nnstudio.project.replay), which
+gives the same weights bit for bit. A file keeps less again: ``to_files(max_bytes=...)``.
+
 Memory: every epoch is kept until the snapshots together pass ``max_bytes`` (256 MB by
 default); from then on, older epochs are thinned to a logarithmic spacing (the gap between two
 kept epochs grows with their distance from the newest), so recent epochs stay dense, the start
@@ -33,6 +40,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+# Exact snapshots (besides the anchors) get this much of memory; beyond it their spacing
+# doubles. Generous: a branch replays at most the epochs between two of them, on the GUI
+# thread; files keep fewer (see file_budget).
+DEFAULT_EXACT_BYTES = 64 * 1024 * 1024
+VIEW_DTYPE = np.float16  # what a scrubbing view needs of an epoch's weights
 TIMELINE_FORMAT = 1
 _SEP = "|"  # between the parts of an array's name in the .npz (parameter names hold dots)
 
@@ -45,6 +57,19 @@ class Snapshot:
     weights: dict[str, np.ndarray]
     optimizer: dict = field(default_factory=dict)  # Optimizer.state_dict(): scalars and arrays
     seed: int | None = None
+    # The training settings (TrainingSettings as a dict) the run went on with from here: what
+    # a replay from this snapshot trains with. None when not known (older files).
+    settings: dict | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether training can go on from here exactly (it has the optimizer's state)."""
+        return bool(self.optimizer)
+
+    def for_views(self) -> Snapshot:
+        """The compact copy the scrubbing views need: float16 weights, no optimizer."""
+        weights = {k: _compact(v) for k, v in self.weights.items()}
+        return Snapshot(self.epoch, weights, {}, self.seed)
 
     @property
     def nbytes(self) -> int:
@@ -85,16 +110,25 @@ def restore(snapshot: Snapshot, model, optimizer=None) -> bool:
     return True
 
 
+def _compact(value):
+    value = np.asarray(value)
+    return value.astype(VIEW_DTYPE) if value.dtype.kind == "f" else value
+
+
 class RunTimeline:
     """The snapshots of one run, by epoch, within ``max_bytes``."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, exact_bytes: int = DEFAULT_EXACT_BYTES):
         if max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive; got {max_bytes}")
         self.max_bytes = int(max_bytes)
+        self.exact_bytes = int(exact_bytes)
+        self.exact_every = 1  # exact snapshots at multiples of this (besides the anchors)
+        self.anchors: set[int] = set()  # session starts: always exact
         self._snapshots: dict[int, Snapshot] = {}
         self.nbytes = 0
         self.thinned = False  # some epochs were dropped to stay within max_bytes
+        self.saved_sparser = False  # read from a file that kept fewer epochs than memory had
 
     def __len__(self) -> int:
         return len(self._snapshots)
@@ -119,6 +153,11 @@ class RunTimeline:
     def get(self, epoch: int) -> Snapshot | None:
         return self._snapshots.get(int(epoch))
 
+    def exact_before(self, epoch: int) -> Snapshot | None:
+        """The latest exact snapshot at or before ``epoch`` (where a replay starts)."""
+        kept = [e for e, snap in self._snapshots.items() if e <= epoch and snap.exact]
+        return self._snapshots[max(kept)] if kept else None
+
     def nearest(self, epoch: int) -> Snapshot | None:
         """The kept snapshot closest to ``epoch`` (the earlier one on a tie)."""
         if not self._snapshots:
@@ -129,6 +168,11 @@ class RunTimeline:
         """What a view says about the kept epochs ("" while every epoch is kept)."""
         if not self.thinned:
             return ""
+        if self.saved_sparser:
+            return (
+                f"Older epochs thinned to keep the saved file small: {len(self)} of "
+                f"{self.last - self.first + 1} kept, denser towards the newest"
+            )
         megabytes = self.max_bytes / (1024 * 1024)
         return (
             f"Older epochs thinned to stay under {megabytes:.0f} MB: {len(self)} of "
@@ -137,60 +181,99 @@ class RunTimeline:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def add(self, snapshot: Snapshot) -> None:
-        """Keep ``snapshot`` (replacing one of the same epoch), then thin to fit the bound."""
+    def add(self, snapshot: Snapshot, anchor: bool = False) -> None:
+        """Keep ``snapshot`` (replacing one of the same epoch), exact when it is an ``anchor``
+        (a session's start) or on the exact spacing, else compact; then thin to the bounds."""
+        if anchor and snapshot.exact:
+            self.anchors.add(snapshot.epoch)
+        elif snapshot.epoch % self.exact_every:
+            snapshot = snapshot.for_views()
+        self._put(snapshot)
+        self._space_exact()
+        self._thin()
+
+    def _put(self, snapshot: Snapshot) -> None:
         old = self._snapshots.pop(snapshot.epoch, None)
         if old is not None:
             self.nbytes -= old.nbytes
         self._snapshots[snapshot.epoch] = snapshot
         self.nbytes += snapshot.nbytes
-        self._thin()
+
+    def _spaced(self) -> list[Snapshot]:
+        return [s for e, s in self._snapshots.items() if s.exact and e not in self.anchors]
+
+    def _space_exact(self) -> None:
+        """Double the exact spacing while the exact snapshots pass ``exact_bytes``; those off
+        the new spacing keep their weights for the views only."""
+        while len(self._spaced()) > 1 and sum(s.nbytes for s in self._spaced()) > self.exact_bytes:
+            self.exact_every *= 2
+            for snapshot in self._spaced():
+                if snapshot.epoch % self.exact_every:
+                    self._put(snapshot.for_views())
 
     def truncate_after(self, epoch: int) -> None:
         """Forget the snapshots after ``epoch`` (a run continued from there again)."""
         for later in [e for e in self._snapshots if e > epoch]:
             self.nbytes -= self._snapshots.pop(later).nbytes
+        self.anchors = {e for e in self.anchors if e <= epoch}
 
     def copy_until(self, epoch: int, max_bytes: int | None = None) -> RunTimeline:
         """A new timeline holding this one's snapshot at ``epoch`` (shared arrays: snapshots
         are never changed in place), the start of a run branched from there."""
-        branch = RunTimeline(max_bytes or self.max_bytes)
+        branch = RunTimeline(max_bytes or self.max_bytes, self.exact_bytes)
         snapshot = self.get(epoch)
         if snapshot is not None:
-            branch.add(snapshot)
+            branch.add(snapshot, anchor=True)
         return branch
 
     def _thin(self) -> None:
         while self.nbytes > self.max_bytes and len(self._snapshots) > 2:
-            self._drop(self._densest())
+            self._drop(_densest(self.epochs()))
             self.thinned = True
-
-    def _densest(self) -> int:
-        """The epoch whose removal leaves the most even logarithmic spacing: the inner one
-        whose neighbours are closest together relative to its distance from the newest."""
-        epochs = np.array(self.epochs(), dtype=np.float64)
-        age = epochs[-1] - epochs[1:-1] + 1.0
-        gap = epochs[2:] - epochs[:-2]
-        return int(epochs[1 + int(np.argmin(gap / age))])
 
     def _drop(self, epoch: int) -> None:
         self.nbytes -= self._snapshots.pop(epoch).nbytes
 
     # -- files ----------------------------------------------------------------------------------
 
-    def to_files(self, prefix: str = "") -> tuple[dict, dict[str, np.ndarray]]:
+    def for_file(self, max_bytes: int) -> dict[int, Snapshot]:
+        """The snapshots a file keeps within about ``max_bytes``: the anchors, exact ones on
+        a spacing doubled until they take at most a third of it, and views of other epochs,
+        thinned like memory is (dense towards the newest) into what is left."""
+        kept = dict(self._snapshots)
+        exact = sorted(e for e, s in kept.items() if s.exact and e not in self.anchors)
+        every = self.exact_every
+        while exact and sum(kept[e].nbytes for e in exact) > max_bytes // 3:
+            every *= 2
+            for epoch in [e for e in exact if e % every]:
+                kept[epoch] = kept[epoch].for_views()
+            exact = [e for e in exact if e % every == 0]
+        total = sum(s.nbytes for s in kept.values())
+        while total > max_bytes and len(kept) > 2:
+            views = [e for e, s in kept.items() if not s.exact]
+            if len(views) < 3:
+                break
+            dropped = _densest(sorted(views))
+            total -= kept.pop(dropped).nbytes
+        return kept
+
+    def to_files(
+        self, prefix: str = "", max_bytes: int | None = None
+    ) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON description, name → array) for a .npz next to it; ``prefix`` keeps several
-        timelines apart in one archive."""
+        timelines apart in one archive; ``max_bytes``: see :meth:`for_file`."""
         entries, arrays = [], {}
-        for epoch in self.epochs():
-            snapshot = self._snapshots[epoch]
-            entries.append(
-                {
-                    "epoch": epoch,
-                    "seed": snapshot.seed,
-                    "optimizer": _plain(snapshot.optimizer_scalars()),
-                }
-            )
+        snapshots = self.for_file(max_bytes) if max_bytes else self._snapshots
+        for epoch in sorted(snapshots):
+            snapshot = snapshots[epoch]
+            entry = {
+                "epoch": epoch,
+                "seed": snapshot.seed,
+                "optimizer": _plain(snapshot.optimizer_scalars()),
+            }
+            if snapshot.settings is not None:
+                entry["settings"] = snapshot.settings
+            entries.append(entry)
             for name, value in snapshot.weights.items():
                 arrays[_SEP.join((prefix, str(epoch), "w", name))] = value
             for name, value in snapshot.optimizer_arrays().items():
@@ -199,7 +282,10 @@ class RunTimeline:
             "format": TIMELINE_FORMAT,
             "prefix": prefix,
             "max_bytes": self.max_bytes,
-            "thinned": self.thinned,
+            "thinned": self.thinned or len(snapshots) < len(self._snapshots),
+            "saved_sparser": self.saved_sparser or len(snapshots) < len(self._snapshots),
+            "exact_every": self.exact_every,
+            "anchors": sorted(self.anchors),
             "snapshots": entries,
         }
         return meta, arrays
@@ -224,10 +310,30 @@ class RunTimeline:
                 raise ValueError(f"the timeline's epoch {epoch} has a bad optimizer state")
             seed = entry.get("seed")
             seed = None if seed is None else _non_negative_int(seed, "seed")
-            timeline._snapshots[epoch] = Snapshot(epoch, weights, {**scalars, **optimizer}, seed)
-            timeline.nbytes += timeline._snapshots[epoch].nbytes
+            settings = entry.get("settings")
+            settings = settings if isinstance(settings, dict) else None
+            snapshot = Snapshot(epoch, weights, {**scalars, **optimizer}, seed, settings)
+            timeline._put(snapshot)
         timeline.thinned = bool(meta.get("thinned", False))
+        timeline.saved_sparser = bool(meta.get("saved_sparser", False))
+        every = meta.get("exact_every", 1)
+        timeline.exact_every = every if isinstance(every, int) and every > 0 else 1
+        anchors = meta.get("anchors")
+        if isinstance(anchors, list):
+            kept = timeline._snapshots
+            timeline.anchors = {e for e in anchors if isinstance(e, int) and e in kept}
+        else:  # an older file: the first epoch is where the run started
+            timeline.anchors = {timeline.first} if len(timeline) else set()
         return timeline
+
+
+def _densest(epochs: list[int]) -> int:
+    """The epoch whose removal leaves the most even logarithmic spacing: the inner one whose
+    neighbours are closest together relative to its distance from the newest."""
+    kept = np.array(epochs, dtype=np.float64)
+    age = kept[-1] - kept[1:-1] + 1.0
+    gap = kept[2:] - kept[:-2]
+    return int(kept[1 + int(np.argmin(gap / age))])
 
 
 def _group_arrays(arrays: dict, prefix: str) -> dict[int, tuple[dict, dict]]:
@@ -271,32 +377,52 @@ class TimelineRecorder:
     """A fit callback that keeps a run's timeline on the training thread (the command line's
     way; the window's worker sends copies over a signal instead, see training.reporting)."""
 
-    def __init__(self, model, optimizer, seed, timeline: RunTimeline | None = None):
+    def __init__(self, model, optimizer, seed, timeline: RunTimeline | None = None, settings=None):
         self.model, self.optimizer, self.seed = model, optimizer, seed
+        self.settings = settings  # the training settings as a dict, for a later replay
         self.timeline = timeline if timeline is not None else RunTimeline()
         self._initial_epoch = 0
 
     def on_train_begin(self, info: dict) -> None:
         self._initial_epoch = int(info.get("initial_epoch", 0))
         self.timeline.truncate_after(self._initial_epoch)  # a branch forgets the old future
-        self._keep(self._initial_epoch)
+        self._keep(self._initial_epoch, anchor=True)
 
     def on_epoch_end(self, info: dict) -> None:
         self._keep(int(info["epoch"]))
 
-    def _keep(self, epoch: int) -> None:
-        self.timeline.add(snapshot_of(epoch, self.model, self.optimizer, self.seed))
+    def _keep(self, epoch: int, anchor: bool = False) -> None:
+        snapshot = snapshot_of(epoch, self.model, self.optimizer, self.seed)
+        snapshot.settings = self.settings
+        self.timeline.add(snapshot, anchor=anchor)
 
 
 # -- several runs in one file ---------------------------------------------------------------------
 
 
-def timelines_to_files(timelines: dict[int, RunTimeline]) -> tuple[dict, dict[str, np.ndarray]]:
+def file_budget(timeline: RunTimeline) -> int:
+    """How much of a file one run's timeline may take: 2.5 MB, or for a large network two and
+    a half of its exact snapshots (issue 31: a spiral run of 200 epochs saves in under 3 MB,
+    an MNIST MLP of 20 epochs in under 20 MB)."""
+    exact = max(
+        (s.nbytes for s in (timeline.get(e) for e in timeline.epochs()) if s.exact), default=0
+    )
+    return max(FILE_BYTES, int(2.5 * exact))
+
+
+FILE_BYTES = 2_500_000
+
+
+def timelines_to_files(
+    timelines: dict[int, RunTimeline], compact: bool = True
+) -> tuple[dict, dict[str, np.ndarray]]:
     """The timelines of several runs (by run number) as one JSON description and one array
-    dict: what a checkpoint stores as ``timeline.json`` and ``timeline.npz``."""
+    dict: what a checkpoint stores as ``timeline.json`` and ``timeline.npz``. ``compact``:
+    each within its :func:`file_budget`."""
     runs, arrays = [], {}
     for number, timeline in sorted(timelines.items()):
-        meta, run_arrays = timeline.to_files(prefix=f"run{number}")
+        budget = file_budget(timeline) if compact else None
+        meta, run_arrays = timeline.to_files(prefix=f"run{number}", max_bytes=budget)
         runs.append({"run": number, **meta})
         arrays.update(run_arrays)
     return {"format": TIMELINE_FORMAT, "runs": runs}, arrays

@@ -117,14 +117,20 @@ class SnapshotMaker:
         return {"kind": "classes", "values": values.reshape(n, n, -1), "extent": self.extent}
 
 
+def session_validation(dataset):
+    """What a session validates on: the dataset's validation split, when it has one (a
+    replay of the run must use the same, see nnstudio.project.replay)."""
+    if getattr(dataset, "x_val", None) is not None and len(dataset.x_val):
+        return (dataset.x_val, dataset.y_val)
+    return None
+
+
 def make_job(
     model, loss, optimizer, dataset, fit_config, augment=None, initial_epoch=0, history=None
 ) -> dict:
     """Everything one run needs, as :func:`run_job` takes it: the dataset's training split to
     train on and its validation split (when it has one) to validate on."""
-    validation = None
-    if getattr(dataset, "x_val", None) is not None and len(dataset.x_val):
-        validation = (dataset.x_val, dataset.y_val)
+    validation = session_validation(dataset)
     from nnstudio.project.doctor import TrainingDoctor
 
     return {

@@ -217,7 +217,7 @@ def test_resume_with_another_optimizer_uses_it_with_a_fresh_state(
     capsys.readouterr()
     resumed = tmp_path / "resumed.ckpt"
     code = main(
-        ["train", "--resume", str(one_epoch_checkpoint), "--epochs", "2"]
+        ["train", "--resume", str(one_epoch_checkpoint), "--epochs", "1"]
         + ["--optimizer", "sgd", "--lr", "0.05", "--checkpoint", str(resumed), "--json"]
     )
     err = capsys.readouterr().err
@@ -243,7 +243,7 @@ def test_resume_with_another_learning_rate_keeps_the_optimizer_state(
     capsys.readouterr()
     resumed = tmp_path / "resumed.ckpt"
     code = main(
-        ["train", "--resume", str(one_epoch_checkpoint), "--epochs", "2", "--lr", "0.002"]
+        ["train", "--resume", str(one_epoch_checkpoint), "--epochs", "1", "--lr", "0.002"]
         + ["--checkpoint", str(resumed), "--json"]
     )
     err = capsys.readouterr().err
@@ -256,7 +256,7 @@ def test_resume_with_another_learning_rate_keeps_the_optimizer_state(
 
 def test_resume_with_the_same_settings_says_nothing(tmp_path, one_epoch_checkpoint, capsys):
     capsys.readouterr()
-    code = main(["train", "--resume", str(one_epoch_checkpoint), "--epochs", "2", "--json"])
+    code = main(["train", "--resume", str(one_epoch_checkpoint), "--epochs", "1", "--json"])
     assert code == 0
     assert "--resume" not in capsys.readouterr().err
 
@@ -300,7 +300,7 @@ def test_a_blow_up_after_an_epoch_saves_weights_that_predict_finite_values(
     tmp_path, one_epoch_checkpoint
 ):
     result = run_cli(
-        "train", "--resume", str(one_epoch_checkpoint), "--epochs", "3",
+        "train", "--resume", str(one_epoch_checkpoint), "--epochs", "2",
         "--optimizer", "sgd", "--lr", "1e30", "--out", "m.nnz", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr

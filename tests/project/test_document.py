@@ -78,7 +78,7 @@ def test_loading_a_project_announces_it_and_waits_for_its_dataset():
     document = ProjectDocument()
     events = Recorder(document)
     document.load(make_project(), Path("/somewhere/demo.nnsproj"))
-    assert events.names() == ["project_loaded", "file_changed"]
+    assert events.names() == ["runs_changed", "project_loaded", "file_changed"]
     assert document.awaiting_dataset and not document.is_modified()
     assert document.name == "demo" and document.path == Path("/somewhere/demo.nnsproj")
     assert document.training.batch_size == 16
@@ -327,3 +327,43 @@ def test_a_reopened_project_whose_run_resumes_is_not_modified():
     assert resumed is not None and resumed.number == 1
     assert not document.is_modified()
     assert document.to_project().metadata["current_run"] == 1
+
+
+def test_loading_another_project_replaces_every_run(document, events):
+    """New, Open, a preset, a lesson: one project at a time (issue 31). The runs of the old
+    project leave with it, and the new one's first run is its Run 1."""
+    document.start_run("mnist")
+    document.finish_run("completed", [{"epoch": 1, "loss": 0.3}])
+    document.forget_current_run()
+    document.start_run("mnist")
+    events.take()
+    document.load(make_project())
+    assert document.runs == [] and document.current_run is None
+    assert document.resumable_run is None
+    assert ("runs_changed",) in events.take()
+    assert document.start_run("spiral").number == 1
+
+
+def test_a_failed_open_brings_the_runs_back_and_says_so(document):
+    run = document.start_run("spiral")
+    before = document.snapshot()
+    document.load(make_project())
+    recorder = Recorder(document)
+    document.restore(before)
+    assert document.runs == [run] and document.current_run is run
+    assert "runs_changed" in recorder.names()
+
+
+def test_runs_of_another_file_come_only_when_imported_and_say_where_from(document, events):
+    from nnstudio.project.runs import Run
+
+    own = document.start_run("spiral")
+    other = Run(1, "spiral", {"layers": []}, {"batch_size": 8}, [{"epoch": 1, "loss": 0.2}])
+    events.take()
+    added = document.import_runs([other], "other.nnsproj")
+    assert document.runs == [own, *added] and added[0] is not other
+    assert added[0].number == 2 and added[0].label == "Run 2 (other.nnsproj)"
+    assert ("runs_changed",) in events.take()
+    assert document.is_modified()  # the project now keeps them: unsaved work
+    document.load(make_project())
+    assert document.runs == []

@@ -417,3 +417,16 @@ def test_lesson_batch_norm_goes_before_the_sigmoid_and_keeps_the_gradient():
     health = _last_epoch("batch-norm", solution=True)[0]["health"]
     norms = [row["grad_norm"] for name, row in health.items() if name.endswith("Dense")]
     assert norms[0] / norms[-1] > 0.1
+
+
+def test_run_epochs_counts_what_the_last_run_trained_in_all():
+    """One meaning of Epochs (issue 31): Train on a trained run adds epochs to it, so "keep
+    50 epochs" is about the run, not the setting."""
+    check = {"kind": "run_epochs", "at_most": 2}
+    state = LessonState(_project())
+    assert not _ok(check, state)
+    state.runs.append(_run(history=[{"loss": 1.0}] * 4))  # 2 epochs, then Train again
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "Reset weights" in message
+    state.runs.append(_run(history=[{"loss": 1.0}] * 2))
+    assert _ok(check, state)

@@ -144,8 +144,8 @@ def _watching(timeline, sizes):
     """``timeline.add`` that also notes the bytes kept after each snapshot."""
     add = timeline.add
 
-    def watched(snapshot):
-        add(snapshot)
+    def watched(snapshot, **kwargs):
+        add(snapshot, **kwargs)
         sizes.append(timeline.nbytes)
 
     return watched
@@ -258,3 +258,129 @@ def test_document_branches_a_run_and_keeps_the_parent_untouched():
     assert document.timelines() == {1: parent.timeline, 2: branch.timeline}
     again = run_from_dict(run_to_dict(branch))  # the project file keeps where it came from
     assert again.branched_from == {"run": 1, "epoch": 2}
+
+
+# -- files the size of their work (issue 31) ------------------------------------------------------
+
+
+def _recorded_run(epochs, exact_bytes):
+    """A run whose timeline keeps few exact snapshots, and every epoch's exact weights (by
+    epoch) recorded beside it to compare with."""
+    from nnstudio.project.project_file import Project, TrainingSettings
+
+    model = _model()
+    project = Project(training=TrainingSettings(learning_rate=0.02, batch_size=16, seed=SEED))
+    project.training.validation_split = 0.2
+    optimizer = project.make_optimizer()
+    timeline = RunTimeline(exact_bytes=exact_bytes)
+    recorder = TimelineRecorder(model, optimizer, SEED, timeline, vars(project.training))
+    exact = {}
+
+    class Both:  # the recorder, and every epoch's exact weights beside it
+        def on_train_begin(self, info):
+            recorder.on_train_begin(info)
+            exact[0] = model.state_dict()
+
+        def on_epoch_end(self, info):
+            recorder.on_epoch_end(info)
+            exact[info["epoch"]] = model.state_dict()
+
+    result = _train(model, optimizer, epochs, recorder=Both())
+    x, y = _data()
+    return project, model, timeline, result.history, exact, (x, y)
+
+
+def _same_weights(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_only_a_few_snapshots_are_exact_and_the_others_are_compact():
+    _, _, timeline, _, _, _ = _recorded_run(24, exact_bytes=4_000)
+    exact = [e for e in timeline.epochs() if timeline.get(e).exact]
+    assert timeline.epochs() == list(range(25))  # every epoch still scrubs
+    assert 0 in exact and 2 <= len(exact) <= 6  # the start and a doubling spacing
+    assert all(e % timeline.exact_every == 0 for e in exact)
+    view = timeline.get(next(e for e in timeline.epochs() if e not in exact))
+    assert view.weights["0.W"].dtype == np.float16 and not view.optimizer
+
+
+class _Dataset:
+    """The bits of a Dataset that Project.fit reads."""
+
+    def __init__(self, x, y):
+        self.x_train, self.y_train, self.validation_data, self.is_image = x, y, None, False
+
+
+def test_branching_from_any_epoch_replays_the_original_run_bit_for_bit():
+    from nnstudio.project.replay import exact_state
+
+    project, model, timeline, history, exact, (x, y) = _recorded_run(16, exact_bytes=4_000)
+    assert sum(timeline.get(e).exact for e in timeline.epochs()) < 8
+    for epoch in range(17):
+        snapshot = exact_state(timeline, epoch, _model(), _Dataset(x, y), project, history)
+        assert snapshot.exact and _same_weights(snapshot.weights, exact[epoch]), epoch
+    # ... and the run branched from there goes on exactly as the original did.
+    branch_model, branch_optimizer = _model(), project.make_optimizer()
+    restore(
+        exact_state(timeline, 5, _model(), _Dataset(x, y), project, history),
+        branch_model,
+        branch_optimizer,
+    )
+    branched = _train(branch_model, branch_optimizer, 16, 5, history[:5])
+    assert [e["loss"] for e in branched.history[5:]] == [e["loss"] for e in history[5:]]
+    assert _same_weights(branch_model.state_dict(), model.state_dict())
+
+
+def test_a_file_keeps_the_anchors_and_thins_views_to_its_budget(tmp_path):
+    _, model, timeline, _, _, _ = _recorded_run(40, exact_bytes=4_000)
+    view_bytes = timeline.get(1).for_views().nbytes
+    budget = 3 * timeline.get(0).nbytes + 10 * view_bytes
+    meta, arrays = timelines_to_files({1: timeline}, compact=False)
+    back = timelines_from_files(meta, arrays)[1]
+    assert back.epochs() == timeline.epochs() and back.anchors == {0}
+    small = RunTimeline.from_files(*timeline.to_files(max_bytes=budget))
+    assert small.nbytes <= budget and small.thinned
+    assert "saved file" in small.spacing_note()
+    assert small.get(0).exact and small.last == 40
+
+
+def test_a_200_epoch_first_launch_run_fits_in_under_3_mb(tmp_path):
+    """The first-launch network (2-64-64-64-3, Adam) for 200 epochs: its timeline in the
+    project's model file stays small (it was 22 MB with every epoch exact)."""
+    from nnstudio.project.presets import load_preset
+
+    project = load_preset("spiral-mlp")
+    model = project.build_model()
+    optimizer = project.make_optimizer()
+    rng = np.random.default_rng(0)
+    timeline = RunTimeline()
+    for epoch in range(201):
+        for value in model.parameters().values():
+            value += rng.standard_normal(value.shape).astype(value.dtype) * 0.01
+        optimizer.step(model.parameters(), {k: v * 0.1 for k, v in model.parameters().items()})
+        timeline.add(snapshot_of(epoch, model, optimizer, SEED), anchor=epoch == 0)
+    assert timeline.epochs() == list(range(201))  # in memory: every epoch scrubs
+    path = tmp_path / "spiral.nnz"
+    meta, arrays = timelines_to_files({1: timeline})
+    save_checkpoint(path, model, optimizer, epoch=200, timeline=(meta, arrays))
+    assert path.stat().st_size < 3_000_000
+    back = timelines_from_files(*load_checkpoint(path).timeline)[1]
+    assert back.get(0).exact and back.last == 200 and len(back) > 60
+
+
+def test_a_hand_edited_timeline_with_odd_anchors_still_loads():
+    timeline = RunTimeline()
+    timeline.add(_snapshot(0), anchor=True)
+    timeline.add(_snapshot(1))
+    meta, arrays = timeline.to_files()
+    meta.update(anchors=[[1], "x", 0, 7], exact_every="two")
+    back = RunTimeline.from_files(meta, arrays)
+    assert back.anchors == {0} and back.exact_every == 1
+
+
+def test_settings_of_another_version_are_read_as_far_as_known():
+    from nnstudio.project.project_file import TrainingSettings
+    from nnstudio.project.replay import training_settings
+
+    settings = training_settings({"batch_size": 8, "from_the_future": 1}, TrainingSettings())
+    assert settings.batch_size == 8 and settings.epochs == TrainingSettings().epochs

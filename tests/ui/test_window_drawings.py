@@ -25,3 +25,5 @@ def test_a_kept_drawing_is_offered_in_the_picker(make_window, qtbot):
     index = picker.findText("My drawings")
     assert index >= 0 and picker.itemData(index) == drawings_dataset_name()
     assert "My drawings" in draw.keptStatus.text()
+    # Kept at once in the user's data folder: no unsaved work in the project (issue 31).
+    assert not window.document.is_modified() and not window.isWindowModified()

@@ -298,3 +298,21 @@ def test_every_bundled_preset_passes_the_open_checks():
     assert names
     for name in names:
         check_project(load_preset(name), name)  # raises OpenRefused if one would be refused
+
+
+def test_a_failed_open_keeps_the_runs_and_their_curves(qtbot, window, tmp_path, monkeypatch):
+    """One project at a time (issue 31) must not cost the current one its runs when the other
+    cannot be opened."""
+    window.hyperparameters.epochs_box.setValue(1)
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    run = window.current_run
+    path = save_project(load_preset("spiral-mlp"), tmp_path / "other.nnsproj")
+
+    def broken(panel, name, options=None):
+        raise RuntimeError("the panel broke")
+
+    monkeypatch.setattr(type(window.data_panel), "set_spec", broken)
+    assert not window.open_project(path)
+    assert window.document.runs == [run] and window.runs_panel.runs == [run]
+    assert len(window.training_tab.plots.epochs) == 1

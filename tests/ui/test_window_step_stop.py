@@ -48,6 +48,7 @@ def test_new_epochs_after_a_stop_plan_that_many_more(make_window, qtbot):
     done = len(window.current_run.history)
     window.hyperparameters.epochs_box.setValue(2)
     assert window.status.epoch_label.text() == f"Epoch {done} / {done + 2}"
+    assert window.status.next_train.text() == f"Next: Train 2 more epochs (to {done + 2})"
     with qtbot.waitSignal(window.training_finished, timeout=20_000):
         window.actionTrain.trigger()
     assert len(window.current_run.history) == done + 2

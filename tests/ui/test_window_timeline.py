@@ -169,19 +169,69 @@ def test_a_saved_project_keeps_its_timelines(qtbot, make_window, ready, trained,
     for number, timeline in saved.items():
         assert runs[number].timeline.epochs() == timeline.epochs()
         for epoch in timeline.epochs():
-            assert _same(runs[number].timeline.get(epoch).weights, timeline.get(epoch).weights)
+            # Exact where the file kept the optimizer's state, else float16 for the views.
+            back, kept = runs[number].timeline.get(epoch), timeline.get(epoch)
+            assert _same(back.weights, (kept if back.exact else kept.for_views()).weights)
+        assert runs[number].timeline.get(timeline.first).exact  # where a replay starts
     slider = again.training_tab.timeline.slider
     assert (slider.minimum(), slider.maximum()) == (2, 4)  # the current run: the branch
+
+
+def _reopened(make_window, ready, window, path):
+    """``window``'s project saved to ``path`` and opened in a new window, ready."""
+    assert window.files.write_project(path)
+    again = make_window(load_default=False)
+    assert again.open_project(path)
+    ready(again)
+    return again
 
 
 def test_a_reopened_project_shows_its_models_boundary_before_any_training(
     qtbot, make_window, ready, trained, tmp_path
 ):
-    path = tmp_path / "reopened.nnsproj"
-    assert trained.files.write_project(path)
-    again = make_window(load_default=False)
-    assert again.open_project(path)
-    ready(again)
+    again = _reopened(make_window, ready, trained, tmp_path / "reopened.nnsproj")
     boundary = again.training_tab.boundary
     qtbot.waitUntil(lambda: boundary.frames > 0, timeout=5000)
     assert boundary.image.image is not None
+
+
+def test_a_reopened_run_branches_from_a_compact_epoch_exactly(qtbot, make_window, ready, tmp_path):
+    """Issue 31: the file keeps few exact snapshots; a branch from any other epoch replays
+    the run from the one before it and goes on exactly as the original did."""
+    window = make_window()
+    window.hyperparameters.validation_box.setValue(0.2)  # replayed with the same data too
+    _train(qtbot, window, 8)
+    trained = window
+    parent_history = [dict(epoch) for epoch in trained.current_run.history]
+    final = trained.model.state_dict()
+    again = _reopened(make_window, ready, trained, tmp_path / "small.nnsproj")
+    timeline = again.current_run.timeline
+    assert not timeline.get(5).exact  # kept for the views only
+    again.training_tab.timeline.slider.setValue(5)
+    again.actionBranchRun.trigger()  # replayed on a worker: the window stays live
+    assert "Replaying epochs" in again.statusBar().currentMessage()
+    assert not again.actionBranchRun.isEnabled()
+    qtbot.waitUntil(lambda: again.current_run.branched_from is not None, timeout=20_000)
+    assert again.current_run.branched_from == {"run": 1, "epoch": 5}
+    assert again.current_run.timeline.get(5).exact
+    _train(qtbot, again, 3)
+    for before, after in zip(parent_history[5:], again.current_run.history[5:], strict=True):
+        assert after["loss"] == before["loss"]
+    assert _same(again.model.state_dict(), final)
+
+
+def test_a_learning_rate_changed_while_training_starts_an_exact_anchor(qtbot, window):
+    """A replay trains with the settings of the exact snapshot it starts from: so the epoch
+    during which the rate changed ends in one."""
+    window.hyperparameters.epochs_box.setValue(400)
+    window.actionTrain.trigger()
+    run = window.current_run
+    qtbot.waitUntil(lambda: len(run.timeline or ()) > 2, timeout=30_000)
+    window.hyperparameters.learning_rate_box.setValue(0.002)
+    changed = len(run.history)
+    qtbot.waitUntil(lambda: len(run.history) > changed + 2, timeout=30_000)
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionStop.trigger()
+    rates = {e: run.timeline.get(e).settings["learning_rate"] for e in run.timeline.epochs()}
+    first_new = min(e for e, rate in rates.items() if rate == 0.002)
+    assert rates[0] == 0.01 and {first_new, first_new + 1} <= run.timeline.anchors

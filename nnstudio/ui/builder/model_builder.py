@@ -166,6 +166,10 @@ class QtModelBuilder(QWidget):
         super().__init__(parent)
         self.model = BuilderModel()
         self.undo_stack = QUndoStack(self)
+        # Set by a window: opens a shipped preset as a whole project (its dataset, settings
+        # and layers: one project at a time, asking first to save edited work). Without it,
+        # a preset only replaces the layers, as an undoable edit.
+        self.open_project_preset = None
         self.undo_action = self.undo_stack.createUndoAction(self, "Undo")
         self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
         self.redo_action = self.undo_stack.createRedoAction(self, "Redo")
@@ -381,6 +385,9 @@ class QtModelBuilder(QWidget):
     # -- presets ------------------------------------------------------------------------------
     def load_preset(self, name: str) -> None:
         preset = presets.find_preset(name)
+        if preset.source == "shipped" and self.open_project_preset is not None:
+            self.open_project_preset(preset.name)
+            return
         self.replace_layers(preset.model.get("layers", []), f"Load preset {preset.title}")
         self.preset_loaded.emit(preset.name, dict(preset.project or {}))
 

@@ -443,6 +443,13 @@ class DrawPanel(QWidget):
         self.modelSelector.addItem(title, TUNED)
         self.modelSelector.setCurrentIndex(self.modelSelector.count() - 1)
 
+    def forget_tuned_model(self) -> None:
+        """Another project opened: a fine-tune of the old project's model, not kept, goes
+        with it (the bundled model's, and models the user opened or kept, stay)."""
+        if self._before_tuning == CURRENT and self.modelSelector.findData(TUNED) >= 0:
+            self.fineTune.forget()
+            self._drop_tuned()
+
     def _drop_tuned(self, reselect: bool = True) -> None:
         index = self.modelSelector.findData(TUNED)
         if index < 0:

@@ -103,6 +103,11 @@ class FineTuneBox(QWidget):
         if self._control is not None:
             self._control.stop()
 
+    def forget(self) -> None:
+        """The tuned model was dropped without a choice (another project opened)."""
+        self._show_choice(False)
+        self.status.setText("")
+
     def shutdown(self, msecs: int = 30_000) -> bool:
         """Stop a fine-tune and wait for its thread (closing the window)."""
         self.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
@@ -65,6 +65,7 @@ class RunsPanel(QWidget):
 
     overlay_changed = Signal(list)
     clear_requested = Signal()
+    import_requested = Signal()  # "Add runs from file…": another project's runs, to compare
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -95,6 +96,18 @@ class RunsPanel(QWidget):
         self.clear_button = QPushButton(style.icon("delete"), "Clear finished")
         self.clear_button.setToolTip("Forget every finished run (the current one stays).")
         self.clear_button.clicked.connect(self.clear_requested)
+        # No third button (the dock is about 70 pixels high on a 768-pixel screen): the
+        # table's context menu, and the Training menu, offer it.
+        self.import_action = QAction("Compare with runs from file…", self)
+        self.import_action.setObjectName("actionImportRuns")
+        self.import_action.setToolTip(
+            "Add the runs saved in another project file, to overlay or compare: labelled with "
+            "that file's name (opening a project never mixes its runs in)."
+        )
+        self.import_action.setStatusTip(self.import_action.toolTip())
+        self.import_action.triggered.connect(self.import_requested)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.addAction(self.import_action)
         # Under the tabs, the buttons sit beside the table (a short dock: a row of buttons
         # below covered the table's only row); in a side column, below it: set_side_by_side.
         self.buttons = QBoxLayout(QBoxLayout.Direction.TopToBottom)

@@ -15,7 +15,7 @@ import bisect
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
 
 from nnstudio.ui import style
 
@@ -113,6 +113,11 @@ class TimelineBar(QWidget):
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.position)
         layout.addWidget(self.note)
+        # "Branch from epoch k": the window gives it its action (a new run from there).
+        self.branch_button = QToolButton()
+        self.branch_button.setObjectName("branchButton")
+        self.branch_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        layout.addWidget(self.branch_button)
         self.show_position(None, None)
 
     def show_position(self, epoch: int | None, last: int | None, note: str = "") -> None:

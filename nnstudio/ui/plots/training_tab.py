@@ -10,6 +10,8 @@ from nnstudio.ui import style
 from nnstudio.ui.plots import training_plots
 from nnstudio.ui.plots.training_plots import HISTOGRAM_SECONDS, TrainingPlots
 
+WAITING_CAPTION = "Press Train (Space) to start."
+
 
 class TrainingTab(QWidget):
     """The Training tab: curves on the left; decision boundary and weight histograms on the
@@ -47,7 +49,7 @@ class TrainingTab(QWidget):
             "Follow one training sample through the network: each layer's z and a, the loss, "
             "the backward pass and what the optimizer would change, with the real numbers."
         )
-        self.caption = QLabel("Press Train (Space) to start.")
+        self.caption = QLabel(WAITING_CAPTION)
         self.caption.setObjectName("sectionTitle")
         top = QHBoxLayout()
         top.addWidget(self.caption, 1)
@@ -81,9 +83,18 @@ class TrainingTab(QWidget):
         self.plots.set_task(dataset.task)
 
     def new_run(self) -> None:
+        """Nothing trained yet: empty curves, bars and health rows, and no run named."""
         self.plots.clear()
         self.histograms.reset()
         self.health.clear()
+        self._pending_snapshot = self._pending_histograms = None
+        self.caption.setText(WAITING_CAPTION)
+
+    def new_project(self) -> None:
+        """Another project: not even the old network's layer plots or boundary stay."""
+        self.new_run()
+        self.histograms.clear()
+        self.boundary.image.clear()
 
     def apply_snapshot(self, snapshot: dict) -> None:
         """Draw a worker snapshot (now if the tab is visible, else when it is shown). Only some

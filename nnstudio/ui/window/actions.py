@@ -34,6 +34,7 @@ class WindowActions:
 
     def __init__(self, window, document):
         self.window = window
+        self.document = document
         self._create_file_actions()
         self._create_training_actions()
         self._build_menus()
@@ -250,6 +251,21 @@ class WindowActions:
     def _on_document_event(self, event: str, *args) -> None:
         if event == "run_state":
             self.show_run_state(args[0])
+        elif event in ("training_changed", "runs_changed", "run_updated", "project_loaded"):
+            self.show_train_plan()
+
+    def show_train_plan(self) -> None:
+        """Train says what it will do: "Train 40 more" on the toolbar, and in full ("Train
+        40 more epochs (to 120)") in its tooltip and the status bar."""
+        w = self.window
+        if self.document.run_state != RunState.IDLE:
+            return
+        more, to = w.training.next_train()
+        w.actionTrain.setText("Train" if to == more else f"Train {more} more")
+        w.actionTrain.setStatusTip(f"{w.training.next_train_text()} (Space)")
+        if w.actionTrain.isEnabled():
+            w.actionTrain.setToolTip(w.actionTrain.statusTip())
+        w.status.show_next_train(w.training.next_train_text())
 
     def show_run_state(self, state: RunState) -> None:
         w = self.window
@@ -257,7 +273,11 @@ class WindowActions:
         w.actionTrain.setVisible(not training)
         w.actionPause.setVisible(training)
         w.actionStop.setEnabled(state != RunState.IDLE)
-        w.actionTrain.setText("Resume" if state == RunState.PAUSED else "Train")
+        if state == RunState.IDLE:
+            self.show_train_plan()
+        else:
+            w.actionTrain.setText("Resume" if state == RunState.PAUSED else "Train")
+            w.status.show_next_train("")
 
     def show_validity(self, valid: bool, message: str) -> None:
         """Train and Step only for a network that can be trained; when disabled, their
@@ -265,6 +285,8 @@ class WindowActions:
         for action, tip in self._normal_tips.items():
             action.setEnabled(valid)
             action.setToolTip(tip if valid or not message else message)
+        if valid:
+            self.show_train_plan()
 
     def show_shortcuts(self):
         from nnstudio.ui.window.help import shortcuts_html, show_help

@@ -32,15 +32,17 @@ class PanelBindings:
         self._late_rows: set = set()
         self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
         self._row_timer.timeout.connect(self._show_late_rows)
-        self._connect_panels()
+        self._connect_panels(window)
         document.subscribe(self._on_document_event)
 
-    def _connect_panels(self) -> None:
+    def _connect_panels(self, window) -> None:
         self.hyperparameters.changed.connect(self._training_edited)
         self.hyperparameters.regularization_changed.connect(self._regularization_edited)
         self.builder.config_changed.connect(self.document.set_model)
         self.builder.preset_loaded.connect(self._preset_loaded)
         self.runs_panel.clear_requested.connect(self.document.clear_finished_runs)
+        self.runs_panel.import_requested.connect(window.files.import_runs_dialog)
+        window.training_menu.addAction(self.runs_panel.import_action)
         self.runs_panel.overlay_changed.connect(self._show_overlays)
 
     # -- panels -> document ---------------------------------------------------------------------

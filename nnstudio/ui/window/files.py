@@ -58,6 +58,7 @@ class FileController:
         self.recent_files: list[str] = []
         self.autosave = Autosave()
         self.models = ModelFiles(window, document)  # .nnz files: Open and Save Model…
+        window.builder.open_project_preset = self.new_from_preset  # a whole project
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
 
@@ -178,6 +179,35 @@ class FileController:
             self.document.restore(before)
             name = path.name if path is not None else project.name
             raise OpenRefused(f"{name}: {type(error).__name__}: {error}") from None
+
+    def import_runs_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Add runs from a project", self._last_folder(), PROJECT_FILTER
+        )
+        if path:
+            self.import_runs(path)
+
+    def import_runs(self, path) -> bool:
+        """The runs another project file kept, added to this one's to compare with."""
+        from nnstudio.project import load_project
+        from nnstudio.project.runs import run_from_dict
+
+        path = Path(path)
+        try:
+            runs = load_project(path).metadata.get("runs") or []
+        except (OSError, ValueError) as error:  # ProjectError
+            self.window.show_message(f"Could not read the runs: {error}", "error")
+            return False
+        runs = [run for run in map(run_from_dict, runs) if run is not None]
+        if not runs:
+            self.window.show_message(f"{path.name} keeps no runs to compare with.", "info")
+            return False
+        added = self.document.import_runs(runs, path.name)
+        self.window.statusBar().showMessage(
+            f"Added {len(added)} run(s) from {path.name}: tick them to overlay, or Compare.",
+            6000,
+        )
+        return True
 
     # -- saving ---------------------------------------------------------------------------------
 

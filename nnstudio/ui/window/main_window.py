@@ -271,6 +271,18 @@ class MainWindow(QMainWindow):
             self.setWindowModified(args[0])
         elif event == "run_state":
             self.state_changed.emit(args[0].value)
+        elif event == "project_loaded":
+            self._show_empty_project()
+
+    def _show_empty_project(self) -> None:
+        """Another project replaced the document: no view keeps anything of the previous
+        one (its curves, bars, health rows, evaluation, tuned digit model), issue 31. The
+        runs panel, the overlays and the timeline follow the document's runs themselves."""
+        self.training.new_run_view()
+        self.training_tab.new_project()
+        self.evaluation.clear()
+        self.draw.forget_tuned_model()
+        self.draw.set_current_model(None)  # until the new project's model is built
 
     # -- Qt events ------------------------------------------------------------------------------
 

@@ -101,6 +101,7 @@ class ModelSync:
     def _on_dataset_failed(self, message: str) -> None:
         self.document.dataset_failed()
         self.window.show_message(message, "error")
+        self.window.training.project_ready(False)
 
     # -- following the document -----------------------------------------------------------------
 
@@ -144,6 +145,7 @@ class ModelSync:
             self._build_problem = safe_read.shorten(str(error) or repr(error))
             self.window.show_message(self._build_problem, "warning")
             self.share_model()
+            self.window.training.project_ready(False)
             return
         self._clear_build_problem()
         checkpoint = self._load_pending_weights(model)
@@ -155,6 +157,7 @@ class ModelSync:
         if document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
             self.window.training.set_state(RunState.IDLE)
         self.share_model()
+        self.window.training.project_ready(self.window.builder.is_valid())
 
     def _clear_build_problem(self) -> None:
         """The layers build now: a banner still naming the old problem would contradict the

@@ -51,9 +51,15 @@ class StatusView:
         self.status_speed.setToolTip("Training speed in samples per second.")
         self.status_eta = QLabel()
         self.status_eta.setToolTip("Estimated time until the planned epochs are done.")
+        self.next_train = QLabel()
+        self.next_train.setObjectName("nextTrain")
+        self.next_train.setToolTip(
+            "What Train does next: the Epochs setting's count more, on the current run."
+        )
         self._build_epoch_counter()
         bar = window.statusBar()
         bar.addWidget(self.state_label)
+        bar.addPermanentWidget(self.next_train)
         for label in (self.status_epoch, self.status_speed, self.status_eta):
             label.setMinimumWidth(110)
             bar.addPermanentWidget(label)
@@ -71,6 +77,10 @@ class StatusView:
         self.epoch_progress.setFixedWidth(120)
         self.epoch_progress.setTextVisible(False)
         self.epoch_progress.setToolTip("Progress of the run.")
+
+    def show_next_train(self, text: str) -> None:
+        """ "Train 40 more epochs (to 120)" while idle; nothing while a run goes on."""
+        self.next_train.setText(f"Next: {text}" if text else "")
 
     def _on_document_event(self, event: str, *args) -> None:
         if event == "run_state":

@@ -30,8 +30,9 @@ from nnstudio.project.timeline import (
     timelines_from_files,
     timelines_to_files,
 )
-from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker
+from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker, session_validation
 from nnstudio.ui.plots.timeline_slider import EpochMarkers
+from nnstudio.ui.widgets.jobs import JobRunner
 
 REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
 # While the slider moves, the boundary is computed on a coarse grid (a quarter of the points:
@@ -53,6 +54,9 @@ class TimelineController:
         self.shown_weights: dict | None = None  # what the views were last given
         self._shown_run = None
         self._watched_run = None  # the run a session's snapshots belong to
+        self._session_start = False  # the next snapshot starts a session
+        self._anchor_settings = None  # the settings of the last snapshot
+        self._after_change = False  # the last snapshot's settings were new
         self._held_live: dict | None = None  # the latest live snapshot while scrubbed
         self._scrub_model = None
         self._scrub_key = None
@@ -63,8 +67,13 @@ class TimelineController:
         self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
         self._refine_timer.timeout.connect(self._refine)
         window.tabs.currentChanged.connect(self._draw_pending_diagram)
+        self._replaying = None  # (run, epoch, model) while a branch's start is replayed
+        self._runner = JobRunner(window)
+        self._runner.done.connect(self._on_replayed)
+        self._runner.failed.connect(self._on_replay_failed)
         self.action = self._make_action()
         self.slider.add_context_action(self.action)
+        self.bar.branch_button.setDefaultAction(self.action)
         self.slider.epoch_chosen.connect(self._on_epoch_chosen)
         window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
         self._evaluated_epoch: int | None = None
@@ -96,6 +105,8 @@ class TimelineController:
         if run.timeline is None:
             run.timeline = RunTimeline()
         self._watched_run = run
+        self._session_start = True  # the session's first snapshot is an exact anchor
+        self._anchor_settings, self._after_change = None, False
         self._scrub_model_now()
         session.timeline_snapshot.connect(self._on_timeline_snapshot)
 
@@ -105,7 +116,15 @@ class TimelineController:
             return
         optimizer = payload.get("optimizer") or {}
         seed = payload.get("seed")
-        run.timeline.add(Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed))
+        settings = copy.deepcopy(run.settings)  # what a replay from here trains with
+        snapshot = Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed, settings)
+        # Exact where a replay could not get to: a session's start, and the ends of the two
+        # epochs around a learning rate changed while training (its snapshot may be handled
+        # here just before or just after the change reached the worker).
+        changed = self._anchor_settings is not None and settings != self._anchor_settings
+        anchor = self._session_start or changed or self._after_change
+        self._session_start, self._anchor_settings, self._after_change = False, settings, changed
+        run.timeline.add(snapshot, anchor=anchor)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
@@ -139,10 +158,11 @@ class TimelineController:
     def _update_action(self) -> None:
         run = self.document.current_run
         epoch = self._branch_epoch()
-        idle = self.window.training.session is None
+        idle = self.window.training.session is None and self._replaying is None
         self.action.setEnabled(idle and epoch is not None and self.window.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
+        self.action.setIconText(f"Branch from {where}")  # the button beside the slider
         if run is not None and not idle:
             self.action.setToolTip("Stop training first: branching needs the model")
         else:
@@ -296,25 +316,84 @@ class TimelineController:
     # -- branching ------------------------------------------------------------------------------
 
     def branch(self) -> None:
-        """Continue from the slider's epoch as a new run (see the module doc)."""
+        """Continue from the slider's epoch as a new run (see the module doc). The epoch's
+        exact state is kept, or replayed on a worker thread first (the window stays live)."""
         window = self.window
         parent, epoch = self.document.current_run, self._branch_epoch()
         if window.training.session is not None:
             window.show_message("Stop training first: a new run needs the model.", "info")
             return
-        model = window.models.model
-        if parent is None or epoch is None or model is None:
+        if parent is None or epoch is None or window.models.model is None:
             return
+        start = parent.timeline.exact_before(epoch)
+        if start is not None and start.epoch == epoch:
+            self._branch_from(parent, epoch, start)
+            return
+        try:
+            replay = self._replay_job(parent, epoch)
+        except ValueError as error:  # ReplayError
+            window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+            return
+        self._replaying = (parent, epoch, window.models.model)
+        self.action.setEnabled(False)
+        first = start.epoch + 1 if start is not None else 1
+        window.statusBar().showMessage(f"Replaying epochs {first}–{epoch} of {parent.label}…")
+        self._runner.start(replay)
+
+    def _replay_job(self, run, epoch: int):
+        """A function for a worker: the exact state of ``run`` at ``epoch``, replayed from
+        the exact snapshot before it with the settings the run had then, on copies."""
+        from nnstudio.project.replay import ReplayError, exact_state, training_settings
+
+        dataset = self.window.models.dataset
+        if dataset is None or dataset.name != run.dataset:
+            raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
         project = self.document.to_project()
+        if run.settings:
+            project.training = training_settings(run.settings, project.training)
+        model = copy.deepcopy(self._scrub_model_now())
+        history = [dict(entry) for entry in run.history]
+        validation = session_validation(dataset)  # as the run's sessions validated
+        return lambda _job: exact_state(
+            run.timeline, epoch, model, dataset, project, history, validation
+        )
+
+    def _on_replayed(self, start) -> None:
+        replaying, self._replaying = self._replaying, None
+        if replaying is None:
+            return
+        parent, epoch, model = replaying
+        moved_on = (
+            self.document.current_run is not parent
+            or self.window.training.session is not None
+            or self.window.models.model is not model
+        )
+        if moved_on:  # another run, a session or a new model since: the branch is moot
+            self.window.statusBar().clearMessage()
+            self.refresh()
+            return
+        self._branch_from(parent, epoch, start)
+
+    def _on_replay_failed(self, error) -> None:
+        replaying, self._replaying = self._replaying, None
+        epoch = replaying[1] if replaying else "?"
+        self.window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+        self.refresh()
+
+    def _branch_from(self, parent, epoch: int, start) -> None:
+        """The new run from ``start``, the exact state of ``parent`` at ``epoch``."""
+        window = self.window
+        model, project = window.models.model, self.document.to_project()
         try:
             optimizer = project.make_optimizer()
             optimizer.lr = float(self.document.training.learning_rate)
-            carried = restore(parent.timeline.get(epoch), model, optimizer)
+            carried = restore(start, model, optimizer)
         except ValueError as error:
             window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
             return
         self.scrubbed_epoch = None
         run = self.document.branch_run(parent, epoch)
+        run.timeline.add(start, anchor=True)  # exact from its first epoch on
         window.training.adopt_branch(run, optimizer)
         self.document.mark_weights_changed()
         window.models.share_model()

@@ -43,13 +43,19 @@ class TrainingController:
         self._optimizer_key = None
         self.autosave_timer = QTimer(window, timeout=self._request_autosave_state)
         self._stuck_sessions: list = []
+        self._train_when_ready = False  # Train was pressed while the project was loading
         window.hyperparameters.learning_rate_changed.connect(self._on_learning_rate_changed)
         window.data_panel.confirm_load = self.confirm_dataset_change
 
     # -- the commands ---------------------------------------------------------------------------
 
     def train(self) -> None:
-        """Train ▶: start, resume a paused session, or continue after a finished run."""
+        """Train ▶: start, resume a paused session, or continue after a finished run. Before
+        the project's dataset is in, the press counts: training starts once it is ready."""
+        if self.session is None and self.document.awaiting_dataset:
+            self._train_when_ready = True
+            self.set_state(RunState.IDLE, "Train starts as soon as the dataset has loaded")
+            return
         if self.session is None:
             if self._start_session(paused=False):
                 self._show_training_tab()
@@ -79,11 +85,22 @@ class TrainingController:
             window.tabs.setCurrentWidget(window.training_tab)
 
     def toggle(self) -> None:
-        """Space: pause a training run, else train (when the network can be trained)."""
+        """Space: pause a training run, else train (when the network can be trained, or
+        once the loading project can)."""
         if self.document.run_state == RunState.TRAINING:
             self.pause()
-        elif self.window.actionTrain.isEnabled():
+        elif self.window.actionTrain.isEnabled() or self.document.awaiting_dataset:
             self.train()
+
+    def project_ready(self, trainable: bool) -> None:
+        """The project's dataset is in and its model built (``trainable``) or not: a Train
+        pressed while it loaded starts now, or is dropped (the problem is on screen)."""
+        wanted, self._train_when_ready = self._train_when_ready, False
+        if not wanted:
+            return
+        self.set_state(RunState.IDLE)
+        if trainable:
+            QTimer.singleShot(0, self.train)  # once the views have taken the new model
 
     def pause(self) -> None:
         if self.session is not None and self.document.run_state == RunState.TRAINING:
@@ -205,6 +222,21 @@ class TrainingController:
             return done + self.document.training.epochs
         return max(self.target_epochs, done)
 
+    def next_train(self) -> tuple[int, int]:
+        """What Train does next: (epochs it adds, the epoch it trains to)."""
+        run = self.document.current_run
+        done = len(run.history) if run is not None else 0
+        more = self.document.training.epochs
+        return more, done + more
+
+    def next_train_text(self) -> str:
+        """ "Train 40 epochs", or on a trained run "Train 40 more epochs (to 120)"."""
+        more, to = self.next_train()
+        noun = "epoch" if more == 1 else "epochs"
+        if to == more:
+            return f"Train {more} {noun}"
+        return f"Train {more} more {noun} (to {to})"
+
     def new_run_view(self) -> None:
         self._optimizer = None
         self.target_epochs = 0
@@ -252,8 +284,8 @@ class TrainingController:
             return False
         run = self.document.start_run(dataset.name)
         done = len(run.history)
-        if done >= self.target_epochs or project.training.epochs != self.plan_epochs:
-            self.target_epochs = done + project.training.epochs
+        # One meaning of Epochs everywhere (issue 31): Train trains that many more.
+        self.target_epochs = done + project.training.epochs
         self.plan_epochs = project.training.epochs
         config.epochs = self.target_epochs
         window.training_tab.plots.set_planned_epochs(self.target_epochs)
