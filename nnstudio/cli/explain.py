@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import zipfile
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the parser is built at every start: the engine loads only when it runs
@@ -79,22 +78,6 @@ def _optimizer_for(args, bundle):
         return get_optimizer(name, **({"lr": settings["lr"]} if "lr" in settings else {}))
 
 
-def _load(path: str):
-    from nnstudio.engine.io import load_checkpoint, load_model
-    from nnstudio.safe_read import FileReadError, check_file
-
-    try:
-        check_file(path, "a model file (.nnz)")
-    except FileReadError as error:
-        raise ValueError(str(error)) from None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            resumable = "training.json" in archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        resumable = False  # load_model names the problem in its own words
-    return load_checkpoint(path) if resumable else load_model(path)
-
-
 def _sample(args, bundle):
     from nnstudio.cli import predict
 
@@ -111,10 +94,10 @@ def _sample(args, bundle):
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from nnstudio.engine.io import json_plain
+    from nnstudio.engine.io import json_plain, load_model_or_checkpoint
     from nnstudio.project.explain import check_gradients, explain_sample
 
-    bundle = _load(args.model)
+    bundle = load_model_or_checkpoint(args.model)
     dataset, x, target = _sample(args, bundle)
     explanation = explain_sample(
         bundle.model,

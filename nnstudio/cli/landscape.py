@@ -59,10 +59,10 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
 def run_landscape(args) -> int:
     from nnstudio.cli import predict
     from nnstudio.cli.images import InputError
-    from nnstudio.engine.io import load_model
+    from nnstudio.engine.io import load_model_or_checkpoint
     from nnstudio.project import landscape
 
-    bundle = load_model(args.model)
+    bundle = load_model_or_checkpoint(args.model)
     dataset = predict._dataset_for(args, bundle)
     x, y = predict._split(dataset, args.split)
     predict._check_fits(bundle, dataset, args.model)
@@ -75,15 +75,36 @@ def run_landscape(args) -> int:
         landscape.grid_offsets(args.steps, args.span)  # bad values fail before any work
     except ValueError as error:
         raise InputError(str(error)) from None
+    centre = {name: value.copy() for name, value in bundle.model.parameters().items()}
     result = landscape.loss_slice(
         bundle.model, bundle.loss, x, y, directions, args.steps, args.span
     )
+    path = _path(bundle, centre, directions)
     if args.json:
         header = {"model": str(args.model), "dataset": dataset.name, "split": args.split}
-        print(json.dumps({**header, **result.to_dict()}, allow_nan=False))
+        extra = {"path": [{"epoch": e, "x": a, "y": b} for e, a, b in path]} if path else {}
+        print(json.dumps({**header, **result.to_dict(), **extra}, allow_nan=False))
     else:
         print(_table(result, args))
     return EXIT_OK
+
+
+def _path(bundle, centre, directions) -> list[tuple[int, float, float]]:
+    """Where the run's epochs lie on the slice, when the file is a checkpoint with a
+    timeline (epochs whose weights do not fit this model are left out)."""
+    from nnstudio.project import landscape
+    from nnstudio.project.timeline import checkpoint_timeline
+
+    timeline = checkpoint_timeline(bundle)
+    if timeline is None:
+        return []
+    shapes = {name: value.shape for name, value in centre.items()}
+    epochs = []
+    for epoch in timeline.epochs():
+        weights = timeline.get(epoch).weights
+        if all(name in weights and weights[name].shape == s for name, s in shapes.items()):
+            epochs.append((epoch, weights))
+    return landscape.project_path(centre, directions, epochs)
 
 
 def _table(result, args) -> str:

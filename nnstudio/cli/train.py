@@ -193,29 +193,14 @@ def _prepare_model(project: Project, dataset, args):
             f"--resume {args.resume}: the checkpoint's model differs from this project's; "
             "resume with the same project or --layers"
         )
-    timeline = _checkpoint_timeline(checkpoint)
+    from nnstudio.project.timeline import checkpoint_timeline
+
+    timeline = checkpoint_timeline(checkpoint)
     if getattr(args, "from_epoch", None) is not None:
         return _branch(project, dataset, args, checkpoint, timeline)
     optimizer = _resumed_optimizer(project, checkpoint.optimizer, args)
     history = list(checkpoint.history or [])
     return restored, optimizer, int(checkpoint.epoch), history, timeline
-
-
-def _checkpoint_timeline(checkpoint):
-    """The timeline of the run a checkpoint holds (the window saves one per run; the one
-    continued is the last), or None when it has none."""
-    from nnstudio.project.timeline import timelines_from_files
-
-    if checkpoint.timeline is None:
-        return None
-    try:
-        timelines = timelines_from_files(*checkpoint.timeline)
-    except ValueError:
-        return None  # a damaged timeline costs the past epochs, never the resume itself
-    current = checkpoint.timeline[0].get("current")
-    if current in timelines:
-        return timelines[current]
-    return timelines[max(timelines)] if timelines else None
 
 
 def _branch(project: Project, dataset, args, checkpoint, timeline):

@@ -432,6 +432,22 @@ def load_model(path) -> ModelBundle:
         return ModelBundle(**_bundle_fields(path, archive))
 
 
+def is_checkpoint(path) -> bool:
+    """True when ``path`` is a checkpoint (it holds training.json); False for a plain model
+    file and for anything that is not a readable archive (the loaders say why)."""
+    try:
+        with _open_archive(Path(path), "a model file") as archive:
+            return TRAINING_JSON in archive
+    except ModelFileError:
+        return False
+
+
+def load_model_or_checkpoint(path) -> ModelBundle:
+    """A checkpoint (with its optimizer, history and timeline) when the file is one, else the
+    model; raises :class:`ModelFileError`."""
+    return load_checkpoint(path) if is_checkpoint(path) else load_model(path)
+
+
 def _read_loss(path: Path, info: dict) -> dict:
     """model.json's loss name and settings. A loss stored as a whole config is read too, with
     "type" or, as configs said before, "name"."""

@@ -437,3 +437,18 @@ def timelines_from_files(meta: dict, arrays: dict[str, np.ndarray]) -> dict[int,
         number = _non_negative_int(entry.get("run") if isinstance(entry, dict) else None, "run")
         result[number] = RunTimeline.from_files(entry, arrays)
     return result
+
+
+def checkpoint_timeline(checkpoint) -> RunTimeline | None:
+    """The timeline of the run a checkpoint holds (the window saves one per run; the one
+    continued is the last), or None when it has none."""
+    if getattr(checkpoint, "timeline", None) is None:
+        return None
+    try:
+        timelines = timelines_from_files(*checkpoint.timeline)
+    except ValueError:
+        return None  # a damaged timeline costs the past epochs, never what reads it
+    current = checkpoint.timeline[0].get("current")
+    if current in timelines:
+        return timelines[current]
+    return timelines[max(timelines)] if timelines else None

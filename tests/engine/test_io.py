@@ -416,3 +416,22 @@ def test_wrong_types_in_model_json_name_the_field(tmp_path, field, value):
     rewrite(path, info={field: value})
     with pytest.raises(ModelFileError, match=f"model.json's {field} must be"):
         load_model(path)  # before the fix: TypeError / AttributeError later on
+
+
+def test_one_function_tells_a_checkpoint_from_a_model(tmp_path):
+    from nnstudio.engine.io import (
+        Checkpoint,
+        is_checkpoint,
+        load_model_or_checkpoint,
+        save_checkpoint,
+    )
+    from nnstudio.engine.optimizers import SGD
+
+    model = Sequential([Dense(2)], input_shape=(3,), seed=0)
+    save_model(tmp_path / "m.nnz", model)
+    save_checkpoint(tmp_path / "c.nnz", model, SGD(lr=0.1), epoch=1)
+    (tmp_path / "not-a-zip.nnz").write_text("hello")
+    assert not is_checkpoint(tmp_path / "m.nnz") and is_checkpoint(tmp_path / "c.nnz")
+    assert not is_checkpoint(tmp_path / "not-a-zip.nnz")
+    assert isinstance(load_model_or_checkpoint(tmp_path / "c.nnz"), Checkpoint)
+    assert not isinstance(load_model_or_checkpoint(tmp_path / "m.nnz"), Checkpoint)

@@ -138,3 +138,23 @@ def test_a_path_lies_in_the_plane_of_its_two_principal_directions(model):
             np.testing.assert_allclose(rebuilt, weights[name], atol=1e-4)
     with pytest.raises(ValueError, match="two epochs"):
         path_directions(centre, epochs[-1:])
+
+
+def test_a_checkpoint_with_a_timeline_gives_its_path(tmp_path, capsys):
+    from nnstudio.engine.io import load_checkpoint
+    from nnstudio.project.timeline import checkpoint_timeline
+
+    path = tmp_path / "c.nnz"
+    layers = ["--layers", "Dense(8,relu),Dense(2)", "--epochs", "3"]
+    assert main(["train", *CIRCLE, *layers, "--checkpoint", str(path), "--json"]) == 0
+    capsys.readouterr()
+    code = main(["landscape", str(path), *CIRCLE, "--weights", "0.W[0,1]", "1.b[0]",
+                 "--steps", "3", "--json"])  # fmt: skip
+    assert code == 0
+    walked = json.loads(capsys.readouterr().out)["path"]
+    assert [p["epoch"] for p in walked] == [0, 1, 2, 3]
+    assert (walked[-1]["x"], walked[-1]["y"]) == (0.0, 0.0)  # it ends at the model's weights
+    checkpoint = load_checkpoint(path)
+    start = checkpoint_timeline(checkpoint).get(0).weights["0.W"][0, 1]
+    final = checkpoint.model.parameters()["0.W"][0, 1]
+    assert walked[0]["x"] == pytest.approx(float(start) - float(final), abs=1e-3)

@@ -38,13 +38,9 @@ def load_whole_state(model, state: dict) -> None:
 
 def read_weights(path):
     """The model file's bundle: a Checkpoint when it holds training state too."""
-    import zipfile
+    from nnstudio.engine.io import load_model_or_checkpoint
 
-    from nnstudio.engine.io import load_checkpoint, load_model
-
-    with zipfile.ZipFile(path) as archive:
-        resumable = "training.json" in archive.namelist()
-    return load_checkpoint(path) if resumable else load_model(path)
+    return load_model_or_checkpoint(path)
 
 
 def output_count(dataset) -> int:
