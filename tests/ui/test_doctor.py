@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
 
 from tests.ui.conftest import wait_until_ready
 
@@ -229,3 +230,23 @@ def test_the_lr_finder_waits_while_training_owns_the_model(qtbot, window):
     assert window.doctor.dialog is None
     assert "Training owns the model" in window.message_bar.text()
     window.training.shutdown()
+
+
+def test_a_dead_relu_warning_shows_the_layers_activation_with_its_batch(qtbot, window):
+    panel = window.training_tab.health
+    warning = {"layer": "1 Dense", "kind": "dead_relu", "message": "m", "fix": "f"}
+    warning.update(action="switch_to_leaky_relu", changes={}, more=[])
+    panel.set_warnings([warning])
+    (row,) = panel.warning_rows
+    show = row.findChild(QPushButton, "showActivation")
+    assert show is not None and show.text() == "See the activation…"
+    qtbot.mouseClick(show, Qt.MouseButton.LeftButton)
+    dialog = window.activations.dialog
+    qtbot.addWidget(dialog)
+    assert dialog.layer_box.currentData() == 1 and dialog.view.layer == 1
+    assert dialog.view.activation == "relu" and len(dialog.view.z) > 0
+    assert f"{dialog.view.no_gradient:.0%} of them" in dialog.caption.text()
+    lr_warning = {"layer": None, "kind": "lr_too_low", "message": "m", "fix": "f"}
+    lr_warning.update(action="raise_lr", changes={"learning_rate": 1e-5}, more=[])
+    panel.set_warnings([lr_warning])  # a warning about the rate: no activation to see
+    assert panel.warning_rows[0].findChild(QPushButton, "showActivation") is None

@@ -73,11 +73,14 @@ def _cells(name: str, row: dict) -> list[tuple[str, str]]:
 WAITING = "The health of each layer appears after the first epoch."
 
 
+SHOWN_ON_THE_ACTIVATION = ("dead_relu", "saturated")
+
+
 class WarningRow(QFrame):
     """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
     the other in a narrow side column: ``set_buttons_across``)."""
 
-    def __init__(self, warning: dict, on_fix, across: bool = True, parent=None):
+    def __init__(self, warning: dict, on_fix, across: bool = True, on_activation=None, parent=None):
         super().__init__(parent)
         self.setObjectName("healthWarning")
         self.warning = warning
@@ -101,6 +104,12 @@ class WarningRow(QFrame):
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
             self.buttons[action] = button
+        if on_activation is not None and warning.get("kind") in SHOWN_ON_THE_ACTIVATION:
+            # Not a fix: the units' pre-activations on the curve, to see what the words mean.
+            show = QPushButton("See the activation…", objectName="showActivation")
+            show.setToolTip("The layer's activation and its slope, with this batch's z on them")
+            show.clicked.connect(lambda _=False: on_activation(str(warning.get("layer") or "")))
+            buttons.addWidget(show)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -118,6 +127,7 @@ class HealthPanel(QWidget):
     """Per-layer health (a table, coloured) and the doctor's warnings with fix buttons."""
 
     fix_requested = Signal(str, dict)  # action, the warning it answers
+    activation_requested = Signal(str)  # the layer ("0 Dense") whose activation to show
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -203,6 +213,9 @@ class HealthPanel(QWidget):
             self.warnings_box.removeWidget(old)
             old.deleteLater()
         across = self._side_by_side
-        self.warning_rows = [WarningRow(w, self.fix_requested.emit, across) for w in warnings]
+        self.warning_rows = [
+            WarningRow(w, self.fix_requested.emit, across, self.activation_requested.emit)
+            for w in warnings
+        ]
         for position, row in enumerate(self.warning_rows):
             self.warnings_box.insertWidget(position, row)

@@ -43,6 +43,7 @@ from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.widgets.wheel_guard import guard_wheel
 from nnstudio.ui.window import dock_layout, shortcut_keys
 from nnstudio.ui.window.actions import WindowActions
+from nnstudio.ui.window.activations import ActivationController
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
 from nnstudio.ui.window.export import ExportController
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
+        self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command

@@ -24,6 +24,7 @@ ACTION_KEYS = {
     "actionSweep": "Ctrl+Shift+W",
     "actionExplainSample": "Ctrl+I",
     "actionLossLandscape": "Ctrl+Shift+G",
+    "actionActivations": "Ctrl+Shift+U",
     "actionImportRuns": "Ctrl+Shift+O",
     "actionShowModelTab": "Ctrl+1",
     "actionShowTrainingTab": "Ctrl+2",

@@ -1,0 +1,44 @@
+"""ActivationController: Training → Activation functions…, and the doctor's dead and saturated
+warnings' "See the activation…", open the ActivationDialog on a copy of the model with a batch
+of training samples."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+
+from nnstudio.ui.panels.activation_dialog import ActivationDialog
+
+
+class ActivationController:
+    def __init__(self, window, inspector):
+        self.window, self.inspector = window, inspector
+        self.dialog: ActivationDialog | None = None
+        window.actionActivations = action = QAction("Activation functions…", window)
+        action.setObjectName("actionActivations")
+        action.setStatusTip(
+            "Each layer's activation and its slope, with a batch's pre-activations on them"
+        )
+        action.setToolTip(action.statusTip())
+        action.triggered.connect(lambda: self.open())
+        window.training_menu.addAction(action)
+        window.training_tab.health.activation_requested.connect(self.open_for)
+
+    def open_for(self, layer_name: str) -> ActivationDialog | None:
+        """For a warning about layer "1 Dense": that layer first."""
+        head = layer_name.split(" ", 1)[0]
+        return self.open(int(head) if head.isdigit() else None)
+
+    def open(self, layer: int | None = None) -> ActivationDialog | None:
+        dataset, model = self.window.dataset, self.inspector._model_copy()
+        if dataset is None or model is None or not len(dataset.x_train):
+            self.window.show_message(
+                "Load a dataset and build a network first: the activations are those of its "
+                "training samples.",
+                "info",
+            )
+            return None
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = ActivationDialog(model, dataset.x_train, layer, parent=self.window)
+        self.dialog.show()
+        return self.dialog
