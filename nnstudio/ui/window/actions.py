@@ -17,6 +17,19 @@ from nnstudio.ui import style
 from nnstudio.ui.panels.hyperparameters import ScientificSpinBox, link_spin_boxes
 
 
+def add_menu_action(window, menu, name: str, text: str, tip: str, slot) -> QAction:
+    """An action in ``menu``, kept as ``window.<name>`` (its object name too, which the
+    shortcut table and the tests look up), saying ``tip`` on hover and in the status bar."""
+    action = QAction(text, window)
+    action.setObjectName(name)
+    action.setStatusTip(tip)
+    action.setToolTip(tip)
+    action.triggered.connect(lambda: slot())
+    menu.addAction(action)
+    setattr(window, name, action)
+    return action
+
+
 def _together(*widgets) -> QWidget:
     """Widgets that stay side by side in the toolbar: when the window is too narrow for it,
     its overflow row takes them as one (a label never goes without its field)."""

@@ -4,23 +4,22 @@ of training samples."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction
-
 from nnstudio.ui.panels.activation_dialog import ActivationDialog
+from nnstudio.ui.window.actions import add_menu_action
 
 
 class ActivationController:
     def __init__(self, window, inspector):
         self.window, self.inspector = window, inspector
         self.dialog: ActivationDialog | None = None
-        window.actionActivations = action = QAction("Activation functions…", window)
-        action.setObjectName("actionActivations")
-        action.setStatusTip(
-            "Each layer's activation and its slope, with a batch's pre-activations on them"
+        add_menu_action(
+            window,
+            window.training_menu,
+            "actionActivations",
+            "Activation functions…",
+            "Each layer's activation and its slope, with a batch's pre-activations on them",
+            self.open,
         )
-        action.setToolTip(action.statusTip())
-        action.triggered.connect(lambda: self.open())
-        window.training_menu.addAction(action)
         window.training_tab.health.activation_requested.connect(self.open_for)
 
     def open_for(self, layer_name: str) -> ActivationDialog | None:

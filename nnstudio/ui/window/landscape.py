@@ -3,24 +3,23 @@ model, the evaluation split of the dataset and the current run's path (its timel
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction
-
 from nnstudio.project.evaluation import evaluation_split
 from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
+from nnstudio.ui.window.actions import add_menu_action
 
 
 class LandscapeController:
     def __init__(self, window, inspector):
         self.window, self.inspector = window, inspector
         self.dialog: LandscapeDialog | None = None
-        window.actionLossLandscape = action = QAction("Loss landscape…", window)
-        action.setObjectName("actionLossLandscape")
-        action.setStatusTip(
-            "The loss on a 2-D slice around the weights, with the run's path over the epochs"
+        add_menu_action(
+            window,
+            window.training_menu,
+            "actionLossLandscape",
+            "Loss landscape…",
+            "The loss on a 2-D slice around the weights, with the run's path over the epochs",
+            self.open,
         )
-        action.setToolTip(action.statusTip())
-        action.triggered.connect(lambda: self.open())
-        window.training_menu.addAction(action)
 
     def open(self) -> LandscapeDialog | None:
         dataset, model = self.window.dataset, self.inspector._model_copy()
