@@ -245,13 +245,20 @@ def activation_count(check: dict, state: LessonState) -> Result:
 
 
 def training_setting(check: dict, state: LessonState) -> Result:
+    """A setting of the latest run; a dotted name reads inside one ("optimizer_settings.
+    momentum")."""
     name = check["setting"]
-    value = state.trained_settings().get(name)
+    value = state.trained_settings()
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
     if "one_of" in check or "not_in" in check:
         if not _in_choice(value, check):
             return False, f"Training uses {name} = {value!r}; use {_choice_words(check)}."
         return True, f"Training uses {name} = {value!r}."
-    return _bound_result(name.replace("_", " "), value, check, "in the training settings")
+    label = name.rsplit(".", 1)[-1].replace("_", " ")  # "optimizer_settings.momentum": momentum
+    if value is None and "at_least" in check:  # a setting left off (early stopping: None)
+        return False, f"{label.capitalize()} is off; it needs at least {check['at_least']}."
+    return _bound_result(label, value, check, "in the training settings")
 
 
 def run_epochs(check: dict, state: LessonState) -> Result:

@@ -40,6 +40,8 @@ CURRICULUM = [
     "batch-norm",
     "mnist-mlp",
     "confusion-matrix",
+    "momentum",
+    "early-stopping",
 ]
 SHIPPED, PROBLEMS = load_lessons()
 BY_ID = {lesson.id: lesson for lesson in SHIPPED}
@@ -430,3 +432,14 @@ def test_run_epochs_counts_what_the_last_run_trained_in_all():
     assert not passed and "Reset weights" in message
     state.runs.append(_run(history=[{"loss": 1.0}] * 2))
     assert _ok(check, state)
+
+
+def test_a_dotted_training_setting_reads_inside_the_optimizers_settings():
+    check = {"kind": "training_setting", "setting": "optimizer_settings.momentum", "at_least": 0.5}
+    state = LessonState(_project())
+    state.project.training.optimizer_settings = {"momentum": 0.9}
+    passed, message = checks.evaluate_check(check, state)
+    assert passed and message.startswith("Momentum is 0.9")
+    state.project.training.optimizer_settings = {}
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and message == "Momentum is off; it needs at least 0.5."
