@@ -443,3 +443,12 @@ def test_a_dotted_training_setting_reads_inside_the_optimizers_settings():
     state.project.training.optimizer_settings = {}
     passed, message = checks.evaluate_check(check, state)
     assert not passed and message == "Momentum is off; it needs at least 0.5."
+
+
+def test_all_says_each_missing_thing_once():
+    check = {"kind": "all", "checks": [
+        {"kind": "run_epochs", "at_most": 60},
+        {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.85},
+    ]}  # fmt: skip
+    passed, message = checks.evaluate_check(check, LessonState(_project()))
+    assert not passed and message.count("No finished run yet") == 1
