@@ -366,7 +366,7 @@ def _save_outputs(
         from nnstudio.engine.io import save_checkpoint
 
         # The whole project rides along, so `train --resume FILE` alone can continue.
-        metadata["project_file"] = project.to_dict()
+        metadata["project_file"] = _project_for_checkpoint(project)
         if epoch_end is not None:
             epoch_end.restore(result)  # after --out: the model file keeps the latest weights
         save_checkpoint(
@@ -383,6 +383,19 @@ def _save_outputs(
             timeline=_timeline_files(timeline, len(result.history)),
         )
         summary["checkpoint"] = str(args.checkpoint)
+
+
+def _project_for_checkpoint(project: Project) -> dict:
+    """The project as a checkpoint keeps it, its data file as an absolute path: a resume from
+    another folder reads the same file (and only when it lies beside the checkpoint, or the
+    user names it again)."""
+    from nnstudio.project.project_file import named_data_file
+
+    saved = project.to_dict()
+    if named_data_file(project.dataset.name) is not None:
+        prefix, _, rest = project.dataset_name().partition(":")
+        saved["dataset"]["name"] = f"{prefix}:{os.path.abspath(rest)}"
+    return saved
 
 
 def _timeline_files(timeline, epochs: int):

@@ -59,6 +59,10 @@ BAD_PROJECTS = [
     ("epochs 1e9", _set("training", "epochs", 10**9), "epochs"),
     ("units text", lambda d: d["model"]["layers"][0].update(units="many"), "units"),
     ("unknown layer", lambda d: d["model"]["layers"].insert(0, {"type": "Nope"}), "Nope"),
+    # issue 38: a file outside the project's folder is not read (its first line was shown)
+    ("dataset /etc/passwd", _set("dataset", "name", "csv:/etc/passwd"), "outside the folder"),
+    ("dataset ../", _set("dataset", "name", "csv:../../etc/passwd"), "outside the folder"),
+    ("weights ../", lambda d: d.update(weights="../elsewhere.nnz"), "outside the folder"),
 ]
 
 
