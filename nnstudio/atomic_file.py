@@ -131,6 +131,20 @@ def check_writable(path: str | os.PathLike) -> Path:
     return target
 
 
+def refuse_same_file(source: str | os.PathLike, target: str | os.PathLike, option: str) -> None:
+    """Refuse writing ``target`` when it is ``source`` itself (by name, link or hard link):
+    a command never writes over its own input."""
+    try:
+        same = os.path.samefile(source, target)
+    except OSError:  # one of them does not exist (yet): not the same file
+        same = False
+    if same:
+        raise SaveTargetError(
+            f"{option} {target} is the input file itself; writing it would destroy what is "
+            "being read. Choose another name."
+        )
+
+
 def write_atomically(
     path: str | os.PathLike, content: bytes | str | Callable[[BinaryIO], None]
 ) -> Path:

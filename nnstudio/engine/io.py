@@ -235,16 +235,29 @@ def save_model(
     class_names=None,
     preprocessing=None,
     metadata=None,
+    verify: bool = False,
 ) -> Path:
     """Save ``model`` (config + weights) to a ``.nnz`` file, atomically; returns the path.
 
     ``loss`` is a loss name or object; ``preprocessing`` is the dataset's scaling statistics
     (e.g. ``{"method": "standardize", "mean": [...], "std": [...]}``) so predictions can scale
     new inputs the same way; ``metadata`` is any plain JSON (dataset name, test accuracy...).
+    ``verify``: first read the archive back as :func:`load_model` reads a file, so a model it
+    would refuse (a model from elsewhere: NaN weights, 5,000 layers) replaces nothing.
     """
     info = _model_json(model, loss, class_names, preprocessing, metadata)
     members = {MODEL_JSON: _json_bytes(info), WEIGHTS_NPZ: _npz_bytes(model.state_dict())}
+    if verify:
+        _read_back(Path(path), members)
     return _atomic_save(path, members)
+
+
+def _read_back(path: Path, members: dict[str, bytes]) -> None:
+    """Raise the ModelFileError that loading ``members`` as the file ``path`` would raise."""
+    buffer = io.BytesIO()
+    _write_archive(buffer, members)
+    with ZipReader(buffer.getvalue(), "a model file") as archive:
+        _bundle_fields(path, archive)
 
 
 def save_checkpoint(

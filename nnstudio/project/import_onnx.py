@@ -13,7 +13,7 @@ scores is a classifier for several outputs and a regression for one.
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +21,20 @@ import numpy as np
 from nnstudio.project.export_common import ExportError, require_onnx
 from nnstudio.project.export_onnx import METADATA_PREFIX, PREPARE_PREFIX
 from nnstudio.project.onnx_nodes import NodeReader, Unsupported
+from nnstudio.safe_read import shorten
 
 # nnstudio's exports end their chain in an Identity named after the raw outputs.
 RAW_OUTPUTS = ("logits", "values")
+# The input scaling nnstudio's exports put first (it comes back from the metadata) and the
+# flattening before their outputs: only these names with these operators are skipped.
+OWN_PREPARATION = {
+    f"{PREPARE_PREFIX}pixels_to_unit": "Mul",
+    f"{PREPARE_PREFIX}scaling_subtract": "Sub",
+    f"{PREPARE_PREFIX}scaling_divide": "Div",
+}
+# A classifier's class list is made from its outputs: a declared size of 10**12 must be
+# refused before a list of that length is.
+MAX_CLASSES = 100_000
 
 
 def read_onnx(path):
@@ -66,7 +77,22 @@ def _graph_input(model, constants):
             f"input {inputs[0].name!r} has shape {dims}; nnstudio needs (batch, ...) with fixed "
             "sizes after the batch"
         )
+    _check_sample_size(inputs[0].name, dims[1:])
     return inputs[0].name, tuple(dims[1:])
+
+
+def _check_sample_size(name: str, shape: list[int]) -> None:
+    """One sample must fit the file-size limit, as a model file's input_shape must: everything
+    sized from it (activations, the class list) stays bounded."""
+    from nnstudio.safe_read import format_size, limit_hint, max_file_bytes
+
+    limit = max_file_bytes()
+    needed = math.prod(shape) * 4
+    if needed > limit:
+        raise ExportError(
+            f"input {name!r} declares {format_size(needed)} per sample ({shorten(shape, 60)}), "
+            f"more than {limit_hint(limit)}"
+        )
 
 
 def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
@@ -84,7 +110,7 @@ def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
         if node.op_type == "Constant":
             reader.add_constant(node)
             continue
-        if own_export and (node.name.startswith(PREPARE_PREFIX) or node.name == "flatten_outputs"):
+        if own_export and _own_preparation(node, reader):
             current = node.output[0]  # the input scaling: it comes back as preprocessing
             continue
         if not node.input or node.input[0] != current:
@@ -97,6 +123,15 @@ def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
     if current != end:
         raise ExportError(f"{path}: the chain of layers never reaches the output {end!r}")
     return reader, end
+
+
+def _own_preparation(node, reader: NodeReader) -> bool:
+    """A node nnstudio's export adds around the layers: the input scaling before the first
+    layer, the Reshape that flattens the outputs. Any other node named so is read as a layer
+    (skipping it would import another model than the file's)."""
+    if node.name == "flatten_outputs":
+        return node.op_type == "Reshape" and bool(reader.specs)
+    return OWN_PREPARATION.get(node.name) == node.op_type and not reader.specs
 
 
 def _array(onnx, tensor, path) -> np.ndarray:
@@ -126,11 +161,48 @@ def _foreign_loss(reader: NodeReader) -> tuple[str, int]:
     return ("softmax_crossentropy", width) if width > 1 else ("mse", 0)
 
 
+def _own_metadata(info: dict, path) -> tuple:
+    """(loss, loss settings, classes, preprocessing, metadata) from an nnstudio export's
+    metadata, each of the type a model file needs (checked as load_model checks them)."""
+    from nnstudio.engine.model_file_checks import field_problem
+    from nnstudio.safe_read import FileReadError, parse_json
+
+    def field(key: str, default: str):
+        where = f"{path}: metadata {METADATA_PREFIX}{key}"
+        try:
+            return parse_json(info.get(f"{METADATA_PREFIX}{key}", default), where)
+        except FileReadError as error:
+            raise ExportError(str(error)) from None
+
+    fields = {
+        "loss_settings": field("loss_settings", "{}"),
+        "class_names": field("class_names", "null"),
+        "preprocessing": field("preprocessing", "null"),
+        "metadata": field("metadata", "{}"),
+    }
+    problem = field_problem(fields)
+    loss = info.get("loss", "softmax_crossentropy")
+    if problem is None and fields["metadata"] is None:
+        problem = "metadata must be an object, got None"
+    if problem:
+        raise ExportError(f"{path}: its nnstudio metadata is damaged: {problem}")
+    return (
+        loss,
+        fields["loss_settings"] or {},
+        fields["class_names"],
+        fields["preprocessing"],
+        fields["metadata"],
+    )
+
+
 def _build(reader: NodeReader):
     from nnstudio.engine.model import Sequential
+    from nnstudio.engine.model_file_checks import check_model_size
 
     layers = [{"type": spec["type"], **spec["settings"]} for spec in reader.specs]
-    model = Sequential.from_config({"input_shape": list(reader.input_shape), "layers": layers})
+    config = {"input_shape": list(reader.input_shape), "layers": layers}
+    check_model_size(config)  # the layer count and sizes a model file may have
+    model = Sequential.from_config(config)
     state = {
         f"{index}.{name}": value
         for index, spec in enumerate(reader.specs)
@@ -152,18 +224,19 @@ def import_onnx(path):
     if not reader.specs:
         raise ExportError(f"{path}: the model has no layers nnstudio can use")
     if own:
-        loss = info.get("loss", "softmax_crossentropy")
-        loss_settings = json.loads(info.get(f"{METADATA_PREFIX}loss_settings", "{}"))
-        classes = json.loads(info.get(f"{METADATA_PREFIX}class_names", "null"))
-        preprocessing = json.loads(info[f"{METADATA_PREFIX}preprocessing"])
-        metadata = json.loads(info.get(f"{METADATA_PREFIX}metadata", "{}"))
+        loss, loss_settings, classes, preprocessing, metadata = _own_metadata(info, path)
     else:
         loss, n_classes = _foreign_loss(reader)
+        if n_classes > MAX_CLASSES:
+            raise ExportError(
+                f"{path}: the model gives {n_classes:,} outputs; nnstudio reads classifiers of "
+                f"up to {MAX_CLASSES:,} classes"
+            )
         loss_settings, preprocessing, metadata = {}, None, {}
         classes = [str(k) for k in range(n_classes)] if n_classes else None
     try:
         built = _build(reader)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise ExportError(f"{path}: the layers do not fit together: {error}") from None
     producer = f"{model_proto.producer_name} {model_proto.producer_version}".strip()
     return ModelBundle(
@@ -178,17 +251,24 @@ def import_onnx(path):
 
 
 def import_to_nnz(path, out) -> Path:
-    """Import ``path`` (.onnx) and save it as the model file ``out`` (.nnz), atomically."""
-    from nnstudio.atomic_file import check_writable
-    from nnstudio.engine.io import save_model
+    """Import ``path`` (.onnx) and save it as the model file ``out`` (.nnz), atomically, and
+    only once the model reads back as nnstudio reads a model file: a model nnstudio would
+    refuse (NaN weights, too many layers, damaged metadata) never replaces ``out``."""
+    from nnstudio.atomic_file import check_writable, refuse_same_file
+    from nnstudio.engine.io import ModelFileError, save_model
 
+    refuse_same_file(path, out, "--out")
     check_writable(out)
     bundle = import_onnx(path)
-    return save_model(
-        out,
-        bundle.model,
-        loss=bundle.make_loss(),
-        class_names=bundle.class_names,
-        preprocessing=bundle.preprocessing,
-        metadata=bundle.metadata,
-    )
+    try:
+        return save_model(
+            out,
+            bundle.model,
+            loss=bundle.make_loss(),
+            class_names=bundle.class_names,
+            preprocessing=bundle.preprocessing,
+            metadata=bundle.metadata,
+            verify=True,
+        )
+    except ModelFileError as error:
+        raise ExportError(f"{path} was not imported ({out} is unchanged): {error}") from None

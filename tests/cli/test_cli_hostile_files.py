@@ -109,3 +109,94 @@ def test_resume_of_a_run_on_a_csv_reads_it_again(work, capsys):
     argv = ["train", "--dataset", f"csv:{work / 'data.csv'}", "--epochs", "1", "--json"]
     assert main([*argv, "--checkpoint", str(checkpoint)]) == 0
     assert main(["train", "--resume", str(checkpoint), "--epochs", "2", "--json"]) == 0
+
+
+# -- import and export: validated before writing, never over their own input (items 3, 7, 11) --
+
+
+def _onnx(name: str) -> bytes:
+    pytest.importorskip("onnx")
+    from hostile_onnx import corpus
+
+    return corpus()[name][0]
+
+
+def test_import_over_its_own_input_is_refused(work, capsys):
+    path = work / "m.onnx"
+    path.write_bytes(_onnx("good-gemm"))
+    assert main(["import", str(path), "--out", str(path)]) == 2
+    one_line(capsys, "input file itself")
+    assert path.read_bytes() == _onnx("good-gemm")
+
+
+@pytest.mark.parametrize("name", ["nan-weights", "1500-layers", "metadata-classes-int"])
+def test_import_of_a_model_nnstudio_refuses_leaves_out_unchanged(work, capsys, name):
+    path, out = work / "m.onnx", work / "kept.nnz"
+    path.write_bytes(_onnx(name))
+    out.write_bytes(b"kept")
+    assert main(["import", str(path), "--out", str(out)]) == 2
+    one_line(capsys)
+    assert out.read_bytes() == b"kept"
+
+
+def test_a_gemm_named_like_an_export_step_is_imported_as_a_layer(work, capsys):
+    """nnstudio's metadata does not make every prepare_* node vanish: the imported model
+    computes what onnxruntime computes."""
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    from nnstudio.engine.io import load_model
+
+    path, out = work / "m.onnx", work / "m.nnz"
+    path.write_bytes(_onnx("prepare-named-gemm"))
+    assert main(["import", str(path), "--out", str(out)]) == 0
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    expected = ort.InferenceSession(str(path)).run(None, {"x": x})[0]
+    assert np.allclose(load_model(out).model.predict(x), expected, atol=1e-5)
+
+
+def test_a_reshape_of_4_features_to_3_is_refused(work, capsys):
+    path = work / "m.onnx"
+    path.write_bytes(_onnx("reshape-4-to-3"))
+    assert main(["import", str(path), "--out", str(work / "m.nnz")]) == 2
+    one_line(capsys, "Reshape", "4")
+
+
+@pytest.fixture
+def model_file(work) -> Path:
+    from nnstudio.engine.io import save_model
+    from nnstudio.engine.layers import Dense
+    from nnstudio.engine.model import Sequential
+
+    model = Sequential([Dense(2)], input_shape=(2,))
+    return save_model(work / "m.nnz", model, class_names=["a", "b"])
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "python"])
+def test_export_over_its_own_input_is_refused(model_file, capsys, fmt):
+    before = model_file.read_bytes()
+    assert main(["export", str(model_file), "--format", fmt, "--out", str(model_file)]) == 2
+    one_line(capsys)
+    assert model_file.read_bytes() == before
+
+
+def test_python_export_never_replaces_an_npz_the_user_did_not_name(model_file, work, capsys):
+    data = work / "data.npz"
+    data.write_bytes(b"the user's data")
+    out = work / "data.py"
+    assert main(["export", str(model_file), "--format", "python", "--out", str(out)]) == 2
+    one_line(capsys, "data.npz")
+    assert data.read_bytes() == b"the user's data" and not out.exists()
+
+
+def test_python_export_again_replaces_its_own_weights(model_file, work, capsys):
+    out = work / "model.py"
+    for _ in range(2):
+        assert main(["export", str(model_file), "--format", "python", "--out", str(out)]) == 0
+
+
+def test_python_export_to_an_npz_name_is_refused(model_file, work, capsys):
+    out = work / "weights.npz"
+    assert main(["export", str(model_file), "--format", "python", "--out", str(out)]) == 2
+    one_line(capsys, ".py")
+    assert not out.exists()
