@@ -286,6 +286,7 @@ class ZipReader:
 
     def __init__(self, source, what: str = "a zip archive", max_bytes: int | None = None):
         self.limit = max_file_bytes() if max_bytes is None else max_bytes
+        self.spent = 0  # bytes of arrays taken out so far: the limit holds for the whole file
         if isinstance(source, (bytes, bytearray)):
             self.where, self._file, size = "archive", io.BytesIO(source), len(source)
         else:
@@ -316,6 +317,20 @@ class ZipReader:
 
     def names(self) -> list[str]:
         return self._zip.namelist()
+
+    def remaining(self) -> int:
+        """What the limit leaves for the members still to be read."""
+        return max(self.limit - self.spent, 0)
+
+    def charge(self, n_bytes: int) -> None:
+        """Count ``n_bytes`` taken out of the archive against the limit for the whole file
+        (three members of 1 GB each are 3 GB, whatever the limit of each)."""
+        self.spent += n_bytes
+        if self.spent > self.limit:
+            raise FileReadError(
+                f"{self.where} holds {format_size(self.spent)} or more in all, more than "
+                f"{limit_hint(self.limit)}."
+            )
 
     def __contains__(self, name: str) -> bool:
         return name in self._zip.NameToInfo

@@ -344,7 +344,9 @@ def _read_npz(path: Path, archive: ZipReader, name: str) -> dict[str, np.ndarray
     if name not in archive:
         raise ModelFileError(f"{path} is damaged: it has no {name}. Use another copy.", path)
     try:
-        return load_npz(archive.read(name), f"{path}: {name}", archive.limit)
+        arrays = load_npz(archive.read(name), f"{path}: {name}", archive.remaining())
+        archive.charge(sum(array.nbytes for array in arrays.values()))
+        return arrays
     except FileReadError as error:
         message = str(error).replace("archive", f"{path}: {name}", 1)
         raise ModelFileError(f"{message} Use another copy.", path) from None

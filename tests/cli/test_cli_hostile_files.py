@@ -200,3 +200,44 @@ def test_python_export_to_an_npz_name_is_refused(model_file, work, capsys):
     assert main(["export", str(model_file), "--format", "python", "--out", str(out)]) == 2
     one_line(capsys, ".py")
     assert not out.exists()
+
+
+# -- item 4: the size limit holds for a whole checkpoint, not for each member -------------------
+
+
+def _compressed_zeros(**shapes) -> bytes:
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, **{name: np.zeros(shape, np.float32) for name, shape in shapes.items()}
+    )
+    return buffer.getvalue()
+
+
+def test_the_limit_holds_for_the_whole_checkpoint(work, monkeypatch):
+    """Two members of 6 MB each under a 10 MB limit: each fits, together they do not, so the
+    second is not expanded (the timeline is dropped with a message, the model still loads)."""
+    from nnstudio.engine.io import load_checkpoint, save_checkpoint
+    from nnstudio.engine.layers import Dense
+    from nnstudio.engine.model import Sequential
+    from nnstudio.engine.optimizers import get_optimizer
+
+    model = Sequential([Dense(1500, use_bias=False)], input_shape=(1000,))  # 6 MB of weights
+    path = save_checkpoint(
+        work / "big.ckpt", model, get_optimizer("sgd"), epoch=1, timeline=({"runs": {}}, {})
+    )
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["timeline.npz"] = _compressed_zeros(a=(1000, 1500))
+    members["weights.npz"] = _compressed_zeros(**{"0.W": (1000, 1500)})
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 200_000
+    monkeypatch.setenv("NNSTUDIO_MAX_FILE_MB", "10")
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.timeline is None
+    assert "in all" in checkpoint.timeline_problem or "limit" in checkpoint.timeline_problem
