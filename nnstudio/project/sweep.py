@@ -44,6 +44,9 @@ ALIASES = {"lr": "learning_rate", "val_split": "validation_split", "batch-size":
 METRICS = ("val_accuracy", "val_loss")
 RANGE_KINDS = ("log", "int", "uniform")
 FILE_PREFIXES = ("csv:", "npz:", "idx:")
+# Far more than a machine trains in a day; every trial is built before the first starts, so
+# --random 100000000000 must be refused before its list is.
+MAX_TRIALS = 10_000
 
 
 class SweepError(ValueError):
@@ -157,8 +160,18 @@ def _draw(spec, rng: np.random.Generator) -> Any:
     return float(f"{value:.4g}")  # what is printed is exactly what trains: reproducible by hand
 
 
+def _check_trial_count(count: int, option: str) -> None:
+    if count > MAX_TRIALS:
+        raise SweepError(
+            f"{option}: {count:,} trials; a sweep runs at most {MAX_TRIALS:,} (fewer values, "
+            "or --random N over ranges)"
+        )
+
+
 def grid_settings(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination, the last setting varying fastest (as the grid reads)."""
+    """Every combination, the last setting varying fastest (as the grid reads); their count
+    is checked before any is made."""
+    _check_trial_count(math.prod(len(values) for values in grid.values()), "--grid")
     names = list(grid)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
@@ -167,6 +180,7 @@ def random_settings(space: dict[str, Any], count: int, seed: int = 0) -> list[di
     """``count`` draws from the ranges, seeded: the same command draws the same trials."""
     if count < 1:
         raise SweepError(f"--random: {count} trials; give at least 1")
+    _check_trial_count(count, "--random")
     rng = np.random.default_rng(seed)
     return [{name: _draw(spec, rng) for name, spec in space.items()} for _ in range(count)]
 
