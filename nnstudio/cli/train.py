@@ -215,12 +215,12 @@ def _checkpoint_timeline(checkpoint):
         return None
     try:
         timelines = timelines_from_files(*checkpoint.timeline)
-    except ValueError:
+        current = checkpoint.timeline[0].get("current")
+        if isinstance(current, int) and current in timelines:
+            return timelines[current]
+        return timelines[max(timelines)] if timelines else None
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None  # a damaged timeline costs the past epochs, never the resume itself
-    current = checkpoint.timeline[0].get("current")
-    if current in timelines:
-        return timelines[current]
-    return timelines[max(timelines)] if timelines else None
 
 
 def _branch(project: Project, args, checkpoint, timeline):

@@ -143,6 +143,8 @@ def _parse_dataset(where: _Where, data: Any) -> DatasetSpec:
         if key in _OPTION_RANGES and value is not None:
             low, high = _OPTION_RANGES[key]
             _number(where, f"dataset.options.{key}", value, low, high)
+    # null means "the default", as an option left out does (the loaders take no None)
+    options = {key: value for key, value in options.items() if value is not None}
     return DatasetSpec(name, copy.deepcopy(options))
 
 

@@ -17,16 +17,20 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nnstudio.project.sweep import SweepError, run_trial
+from nnstudio.safe_read import shorten
 
 CLUSTER_HINT = "pip install 'nnstudio[cluster]'"
 RETRIES = 2
 WAIT_SECONDS = 0.2  # how soon a stop request is seen while every trial is still running
+CONNECT_SECONDS = 3.0  # a scheduler answers a TCP connection with its handshake well within this
 
 
 @dataclass
@@ -148,18 +152,62 @@ def _import_distributed():
     return distributed
 
 
+_ADDRESS = re.compile(r"(?:tcp://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})")
+
+
+def scheduler_address(address: str) -> tuple[str, int]:
+    """(host, port) of a --scheduler address, checked before anything connects: nnstudio
+    talks to a scheduler over plain TCP (``tcp://HOST:PORT`` or ``HOST:PORT``)."""
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or not 0 < int(match["port"]) < 65536:
+        scheme = address.split("://", 1)[0] if "://" in address else ""
+        why = f"the {scheme}:// protocol is not supported" if scheme and scheme != "tcp" else ""
+        raise SweepError(
+            f"--scheduler {shorten(address, 80)}: {why or 'not an address'}; give "
+            "tcp://HOST:PORT, the address `dask scheduler` prints"
+        )
+    return match["host"].strip("[]"), int(match["port"])
+
+
+def _reachable(address: str, host: str, port: int) -> None:
+    """A refused port, or one where something other than a Dask scheduler listens, is said
+    at once: Dask's client would wait forever on a server that never answers its protocol.
+
+    A scheduler speaks first: its handshake starts with the 8-byte length of its frame
+    header (a small number); a web server says nothing, an SSH server sends text."""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as connection:
+            first = connection.recv(8)
+    except TimeoutError:
+        first = b""
+    except OSError as error:
+        raise SweepError(
+            f"cannot reach the Dask scheduler at {address} ({error.strerror or error}); start "
+            "one with `dask scheduler` and workers with `dask worker ADDRESS`"
+        ) from None
+    if len(first) < 8 or int.from_bytes(first, "little") > 1 << 20:
+        raise SweepError(
+            f"{address} does not answer as a Dask scheduler (something else listens on that "
+            "port); give the address `dask scheduler` prints"
+        )
+
+
 class _DaskRunner:
     """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``)."""
 
     def __init__(self, address: str):
+        host, port = scheduler_address(address)
         distributed = _import_distributed()
         self.finished: queue.Queue = queue.Queue()
+        _reachable(address, host, port)
         try:
-            self.client = distributed.Client(address, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
+            self.client = distributed.Client(
+                f"tcp://{host}:{port}", timeout="10s", set_as_default=False
+            )
+        except Exception as error:  # noqa: BLE001 - a server that is no Dask scheduler raises anything
             raise SweepError(
-                f"cannot reach the Dask scheduler at {address} ({error}); start one with "
-                "`dask scheduler` and workers with `dask worker ADDRESS`"
+                f"cannot reach the Dask scheduler at {address} ({shorten(error, 120)}); start "
+                "one with `dask scheduler` and workers with `dask worker ADDRESS`"
             ) from None
         self.futures = []
 

@@ -241,3 +241,33 @@ def test_the_limit_holds_for_the_whole_checkpoint(work, monkeypatch):
     checkpoint = load_checkpoint(path)
     assert checkpoint.timeline is None
     assert "in all" in checkpoint.timeline_problem or "limit" in checkpoint.timeline_problem
+
+
+# -- item 6: exit 2 (or a run), never exit 1 ---------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["samples", "noise", "val_fraction", "test_fraction"])
+def test_a_dataset_option_set_to_null_means_its_default(work, key, capsys):
+    path = work / "p.nnsproj"
+    path.write_text(json.dumps(_project(**{"dataset.options": {key: None}})))
+    assert main(["train", "--epochs", "1", "--json", str(path)]) == 0
+
+
+def test_lr_find_on_a_model_without_weights_says_so(capsys):
+    assert main(["lr-find", "--dataset", "moons", "--samples", "60", "--layers", "ReLU"]) == 2
+    one_line(capsys, "no weights")
+
+
+@pytest.mark.parametrize("current", [{"a": 1}, [1], "1"])
+def test_resume_with_a_damaged_timeline_entry_still_resumes(work, current, capsys):
+    path = work / "run.ckpt"
+    argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1", "--json"]
+    assert main([*argv, "--checkpoint", str(path)]) == 0
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    meta = json.loads(members["timeline.json"])
+    members["timeline.json"] = json.dumps({**meta, "current": current}).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    assert main(["train", "--resume", str(path), "--epochs", "2", "--json"]) == 0

@@ -72,6 +72,37 @@ def test_a_bad_search_is_exit_2_with_one_line(options, words, capsys):
     assert_one_line_error(capsys.readouterr().err, *words)
 
 
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("tls://127.0.0.1:1", ["tls:// protocol is not supported"]),
+        ("tcp://127.0.0.1", ["not an address"]),
+        ("tcp://127.0.0.1:99999", ["not an address"]),
+        ("127.0.0.1:1", ["cannot reach"]),
+    ],
+)
+def test_a_scheduler_address_that_cannot_work_is_one_line_at_once(address, words, capsys):
+    """Issue 38: no Client is made for these, so none stalls 20 s closing (or prints the
+    traceback of its __del__)."""
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    assert main(["sweep", *MOONS, "--grid", "lr=0.1", "--scheduler", address]) == 2
+    assert_one_line_error(capsys.readouterr().err, *words)
+    assert time.monotonic() - started < 8
+
+
+def test_a_server_that_is_no_dask_scheduler_is_named(capsys):
+    """A port where something listens but never speaks Dask's protocol: Dask's client would
+    wait on it forever."""
+    import socket
+
+    pytest.importorskip("distributed")
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        assert main(["sweep", *MOONS, "--grid", "lr=0.1", "--scheduler", address]) == 2
+    assert_one_line_error(capsys.readouterr().err, "does not answer as a Dask scheduler")
+
+
 def test_json_prints_each_trial_then_the_best_and_out_keeps_every_project(tmp_path, capsys):
     out = tmp_path / "results.jsonl"
     grid = "lr=0.01,0.1;batch_size=16,32"

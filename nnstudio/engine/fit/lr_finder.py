@@ -112,6 +112,11 @@ def find_lr(
         from nnstudio.engine.losses import get_loss
 
         loss = get_loss(loss)
+    if not model.parameters():
+        raise ValueError(
+            "the model has no weights to train (only layers such as ReLU or Flatten), so no "
+            "learning rate changes anything; add a Dense or Conv2D layer"
+        )
     trial, opt = copy.deepcopy(model), copy.deepcopy(optimizer)
     dtype = next(iter(trial.parameters().values())).dtype
     x, y = np.ascontiguousarray(x, dtype=dtype), np.asarray(y)
