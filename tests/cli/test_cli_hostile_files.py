@@ -76,19 +76,27 @@ def test_a_dataset_given_on_the_command_line_replaces_the_projects_file(work, se
     assert main(["train", "--epochs", "1", "--json", "--dataset", "moons", str(project)]) == 0
 
 
-def _checkpoint_naming(folder: Path, dataset: str) -> Path:
+def edited_checkpoint(folder: Path, member: str, edit) -> Path:
+    """A one-epoch moons checkpoint whose JSON ``member`` went through ``edit(data)``."""
     path = folder / "run.ckpt"
     argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1", "--json"]
     assert main([*argv, "--checkpoint", str(path)]) == 0
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    info = json.loads(members["model.json"])
-    info["metadata"]["project_file"]["dataset"] = {"name": dataset, "options": {}}
-    members["model.json"] = json.dumps(info).encode()
+    data = json.loads(members[member])
+    edit(data)
+    members[member] = json.dumps(data).encode()
     with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+        for name, content in members.items():
+            archive.writestr(name, content)
     return path
+
+
+def _checkpoint_naming(folder: Path, dataset: str) -> Path:
+    def name_dataset(info):
+        info["metadata"]["project_file"]["dataset"] = {"name": dataset, "options": {}}
+
+    return edited_checkpoint(folder, "model.json", name_dataset)
 
 
 @pytest.mark.parametrize("relative", [True, False])
@@ -260,14 +268,5 @@ def test_lr_find_on_a_model_without_weights_says_so(capsys):
 
 @pytest.mark.parametrize("current", [{"a": 1}, [1], "1"])
 def test_resume_with_a_damaged_timeline_entry_still_resumes(work, current, capsys):
-    path = work / "run.ckpt"
-    argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1", "--json"]
-    assert main([*argv, "--checkpoint", str(path)]) == 0
-    with zipfile.ZipFile(path) as archive:
-        members = {name: archive.read(name) for name in archive.namelist()}
-    meta = json.loads(members["timeline.json"])
-    members["timeline.json"] = json.dumps({**meta, "current": current}).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
+    path = edited_checkpoint(work, "timeline.json", lambda meta: meta.update(current=current))
     assert main(["train", "--resume", str(path), "--epochs", "2", "--json"]) == 0
