@@ -215,13 +215,20 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def parse_json(data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def _no_constant(name: str):
+    raise ValueError(f"it holds {name}, which JSON does not allow (write null or a number)")
+
+
+def parse_json(
+    data: bytes | str, where: str, max_depth: int = MAX_JSON_DEPTH, allow_nan: bool = True
+) -> Any:
     """Parse JSON; raises FileReadError naming ``where`` (the file, or "file: member") with
     line and column, and for nesting deeper than ``max_depth`` (instead of a RecursionError
-    here or in whatever walks the result)."""
+    here or in whatever walks the result). ``allow_nan=False`` refuses the NaN and Infinity
+    Python's json reads but no JSON writer accepts (saving the file again would fail)."""
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=None if allow_nan else _no_constant)
     except UnicodeDecodeError as error:
         raise FileReadError(f"{where} is not UTF-8 text (byte {error.start}).") from None
     except json.JSONDecodeError as error:

@@ -343,7 +343,7 @@ def load_project(path: str | os.PathLike) -> Project:
     except FileReadError as error:
         raise ProjectError(str(error)) from None
     try:
-        data = parse_json(raw, str(path))
+        data = parse_json(raw, str(path), allow_nan=False)
     except FileReadError as error:
         raise ProjectError(f"{error} Fix the file or save the project again.") from None
     project = Project.from_dict(data, source=path)
