@@ -78,6 +78,9 @@ def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None
             record = runner.finished.get(timeout=WAIT_SECONDS)
         except queue.Empty:
             continue
+        if isinstance(record, _Retry):  # its worker process died: run it again elsewhere
+            runner.resubmit(record.text)
+            continue
         outcome.records.append(record)
         if on_result is not None:
             on_result(record)
@@ -93,9 +96,19 @@ def _failed(trial_text: str, message: str) -> dict:
 
 
 def _pool_worker_init() -> None:
-    # Ctrl+C reaches the whole process group: only the parent acts on it (it keeps the
-    # finished trials and ends the pool), so a trial is never cut short by the signal.
+    # Ctrl+C (or a SIGTERM) reaches the whole process group: only the parent acts on it (it
+    # keeps the finished trials and ends the pool), so a trial is never cut short by the
+    # signal, nor recorded as failed because its process ended. The parent ends the workers
+    # with SIGKILL when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@dataclass
+class _Retry:
+    """A trial whose worker process died (the OOM killer, a kill): to be submitted again."""
+
+    text: str
 
 
 class _PoolRunner:
@@ -103,29 +116,46 @@ class _PoolRunner:
     threads, a loaded dataset — is inherited, and the same on Linux, macOS and Windows."""
 
     def __init__(self, workers: int, trials: int):
+        self.workers = max(1, min(workers, trials))
+        self.finished: queue.Queue = queue.Queue()
+        self.pool = self._new_pool()
+        self.futures = []
+        self.attempts: dict[str, int] = {}
+
+    def _new_pool(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.finished: queue.Queue = queue.Queue()
-        self.pool = ProcessPoolExecutor(
-            max_workers=max(1, min(workers, trials)),
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_pool_worker_init,
         )
-        self.futures = []
 
     def submit(self, texts: list[str]) -> None:
         for text in texts:
+            self.attempts[text] = self.attempts.get(text, 0) + 1
             future = self.pool.submit(run_trial, text)
             future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
             self.futures.append(future)
 
-    @staticmethod
-    def _record(future, text: str) -> dict:
+    def resubmit(self, text: str) -> None:
+        """Run a trial again; a pool broken by a dead worker is replaced first (every trial
+        it still held comes back here one by one, as Dask reschedules a lost worker's)."""
+        if getattr(self.pool, "_broken", False):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+        self.submit([text])
+
+    def _record(self, future, text: str):
+        from concurrent.futures.process import BrokenProcessPool
+
         if future.cancelled():
             return _failed(text, "cancelled")
         error = future.exception()
-        if error is not None:  # a worker process that died (BrokenProcessPool) or a bug
+        if isinstance(error, BrokenProcessPool) and self.attempts[text] <= RETRIES:
+            return _Retry(text)
+        if error is not None:  # a worker that died again and again, or a bug
             return _failed(text, f"the trial's process failed: {type(error).__name__}: {error}")
         return json.loads(future.result())
 
@@ -133,11 +163,11 @@ class _PoolRunner:
         if cancel:
             for future in self.futures:
                 future.cancel()
-            # A running trial cannot be cancelled: end its process rather than wait for it.
-            # The pool keeps its processes in a private mapping; without it, waiting is the
-            # fallback.
+            # A running trial cannot be cancelled: end its process rather than wait for it
+            # (SIGKILL: the workers ignore SIGTERM, see _pool_worker_init). The pool keeps its
+            # processes in a private mapping; without it, waiting is the fallback.
             for process in list(getattr(self.pool, "_processes", {}).values()):
-                process.terminate()
+                process.kill()
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 

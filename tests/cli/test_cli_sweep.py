@@ -30,12 +30,13 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def start_sweep(*args: str) -> subprocess.Popen:
+def start_sweep(*args: str, own_group: bool = False) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "nnstudio", "sweep", *args, "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,  # its own process group, as a terminal's job is
     )
 
 
@@ -186,6 +187,39 @@ def test_ctrl_c_keeps_and_writes_the_finished_trials(tmp_path, signum):
     saved = json_lines(out.read_text())
     assert [r["trial"] for r in saved] == sorted(r["trial"] for r in [first, *more])
     assert "the finished trials were kept" in err
+
+
+def pool_workers(pid: int) -> list[int]:
+    """The sweep's worker processes (spawned children running multiprocessing's main)."""
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as file:
+            children += [int(child) for child in file.read().split()]
+    workers = []
+    for child in children:
+        with open(f"/proc/{child}/cmdline", "rb") as file:
+            if b"spawn_main" in file.read():
+                workers.append(child)
+    return workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_the_process_group_fails_no_trial(tmp_path):
+    """Issue 38: `kill -TERM -PGID` (a service manager, a closing terminal) reached the pool's
+    workers too, and the trial they ran was recorded as failed. The workers now leave the
+    signal to the sweep, which stops; here they get it first, as they may."""
+    process = start_sweep(*SPIRAL, "--epochs", "400", "--grid", "seed=1,2,3,4", "--workers",
+                          "1", own_group=True)  # fmt: skip
+    first = json.loads(process.stdout.readline())
+    for worker in pool_workers(process.pid):
+        os.kill(worker, signal.SIGTERM)
+    time.sleep(0.5)  # a worker that died of it would have failed its trial by now
+    process.send_signal(signal.SIGTERM)
+    rest, err = finish(process)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "metrics" in first
+    assert not [record for record in rest if "error" in record], rest
 
 
 # -- a real Dask cluster on this machine --------------------------------------------------------

@@ -227,6 +227,28 @@ def test_a_stop_keeps_the_finished_trials_and_cancels_the_rest():
     assert len(outcome.records) == 1 and "metrics" in outcome.records[0]
 
 
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_sweep_costs_no_trial():
+    """Issue 38: the OOM killer ending one worker broke the pool and failed every pending
+    trial (exit 0 all the same); as Dask does, the local pool runs them again."""
+    import multiprocessing
+    import signal
+
+    trials = make_trials(small_project(epochs=40), grid_settings(parse_grid("seed=1,2,3,4,5,6")))
+    killed = []
+
+    def kill_one_worker(record):
+        if not killed:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    outcome = run_trials(trials, workers=2, on_result=kill_one_worker)
+    assert killed and not outcome.interrupted
+    assert sorted(r["trial"] for r in outcome.records) == [1, 2, 3, 4, 5, 6]
+    assert all("metrics" in r for r in outcome.records), [r.get("error") for r in outcome.records]
+
+
 def test_without_distributed_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError
     with pytest.raises(SweepError, match=r"pip install 'nnstudio\[cluster\]'"):
