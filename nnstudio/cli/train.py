@@ -142,6 +142,20 @@ def check_outputs(args: argparse.Namespace) -> None:
     _check_writable(args.save_project, "--save-project")
 
 
+@contextlib.contextmanager
+def _held_outputs(args: argparse.Namespace):
+    """--out and --checkpoint, checked, then held for this run: a second `train` writing the
+    same file is refused (else one run's model could end up beside the other's checkpoint)."""
+    from nnstudio.atomic_file import exclusive_output
+
+    check_outputs(args)
+    with contextlib.ExitStack() as stack:
+        for option, path in (("--out", args.out), ("--checkpoint", args.checkpoint)):
+            if path:
+                stack.enter_context(exclusive_output(path, option))
+        yield
+
+
 # -- the run ------------------------------------------------------------------------------------
 
 
@@ -471,7 +485,7 @@ def run_train(args: argparse.Namespace) -> int:
     progress = JsonProgress() if args.json else TextProgress()
     handler = InterruptHandler(progress)
     try:
-        with handler:
+        with handler, _held_outputs(args):
             return _train(args, progress, handler)
     except Interrupted as interrupt:
         print("nnstudio: interrupted; nothing was saved", file=sys.stderr, flush=True)

@@ -270,3 +270,21 @@ def test_lr_find_on_a_model_without_weights_says_so(capsys):
 def test_resume_with_a_damaged_timeline_entry_still_resumes(work, current, capsys):
     path = edited_checkpoint(work, "timeline.json", lambda meta: meta.update(current=current))
     assert main(["train", "--resume", str(path), "--epochs", "2", "--json"]) == 0
+
+
+# -- item 18: one run at a time writes an output ------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--out", "--checkpoint"])
+def test_a_second_train_writing_the_same_file_is_refused(work, option, capsys):
+    from nnstudio.atomic_file import exclusive_output
+
+    target = work / "same.nnz"
+    argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1", option, str(target)]
+    with exclusive_output(target, option):  # as a first `train` holds it while it runs
+        assert main(argv) == 2
+        one_line(capsys, "another nnstudio is writing")
+        assert not target.exists()
+    assert main([*argv, "--json"]) == 0  # once the first one is done
+    assert target.exists()
+    assert not list(work.glob(".*lock"))  # nothing left behind
