@@ -426,10 +426,28 @@ def _input_too_large(error: BaseException) -> BaseException:
     )
 
 
+def _quiet_numerics():
+    """A context where floating-point overflow and the like raise no RuntimeWarning lines:
+    the commands report such trouble in words (a blow-up, a NaN in a file), and a warning
+    line on stderr next to that one line only confuses."""
+    import contextlib
+    import warnings
+
+    import numpy as np
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.simplefilter("ignore", getattr(np, "exceptions", np).ComplexWarning)
+    return stack
+
+
 def run_headless(args: argparse.Namespace) -> int:
     """Run a sub-command and turn its errors into the exit codes of the command line."""
     try:
-        return _run_command(args)
+        with _quiet_numerics():
+            return _run_command(args)
     except BrokenPipeError:
         # The reader stopped early (``nnstudio explain … | head``): as for any Unix tool,
         # that is no error to report. Later writes to the closed pipe go nowhere.

@@ -288,3 +288,28 @@ def test_a_second_train_writing_the_same_file_is_refused(work, option, capsys):
     assert main([*argv, "--json"]) == 0  # once the first one is done
     assert target.exists()
     assert not list(work.glob(".*lock"))  # nothing left behind
+
+
+# -- item 13: a blow-up names its real cause ----------------------------------------------------
+
+
+@pytest.fixture
+def unscaled_project(work) -> Path:
+    """Features of ~1e38, kept unscaled: every network overflows at its first batch."""
+    rows = "".join(f"{(i % 7 - 3) * 3e37},{(i % 5 - 2) * 4e37},{i % 2}\n" for i in range(80))
+    (work / "huge.csv").write_text("a,b,label\n" + rows)
+    data = _project(**{"dataset": {"name": "csv:huge.csv", "options": {"scaling": "none"}}})
+    path = work / "huge.nnsproj"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_lr_find_that_blows_up_at_once_suggests_nothing_and_says_why(unscaled_project, capsys):
+    assert main(["lr-find", str(unscaled_project)]) == 2
+    one_line(capsys, "no learning rate can be suggested", "not scaled")
+
+
+def test_train_blames_unscaled_inputs_not_the_rate(unscaled_project, capsys):
+    assert main(["train", str(unscaled_project), "--epochs", "1"]) == 2
+    line = one_line(capsys, "the data is not scaled")
+    assert "learning rate 0.01 is probably too large" not in line

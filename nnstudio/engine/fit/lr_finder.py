@@ -33,6 +33,7 @@ START_LR, END_LR, STEPS = 1e-7, 10.0, 300
 SMOOTHING = 0.95  # exponential moving average of the loss: ~20 batches of memory
 DIVERGED = 4.0  # smoothed loss this many times its best so far: the rate is past useful
 WARMUP = 10  # points before which the curve is too noisy to judge (or to stop on)
+MIN_CURVE = WARMUP  # a test that blew up sooner, at rates near 1e-7, has nothing to suggest
 
 
 @dataclass
@@ -81,6 +82,19 @@ def suggest(lrs: np.ndarray, losses: np.ndarray) -> tuple[float, float, float]:
         steepest = float(lrs[skip + int(np.argmin(slopes))])
     at_min = float(lrs[best])
     return max(at_min / 10, float(lrs[0])), at_min, steepest
+
+
+def _diverged_at_once(x, batches: int, start_lr: float) -> str:
+    """Why a test that blew up within its first batches suggests nothing."""
+    from nnstudio.engine.fit.guard import unscaled_inputs
+
+    cause = unscaled_inputs(x) or (
+        "check the data (its scale, NaN values) and the model's settings"
+    )
+    return (
+        f"the loss blew up after {batches} batch(es), already at the smallest rate "
+        f"{start_lr:g}, so no learning rate can be suggested: {cause}"
+    )
 
 
 def find_lr(
@@ -150,5 +164,7 @@ def find_lr(
             opt.step(params, grads)
             if progress is not None and step % 10 == 0:
                 progress(step, steps)
+    if stopped == "exploded" and len(lrs) < MIN_CURVE:
+        raise ValueError(_diverged_at_once(x, len(lrs), start_lr))
     suggested, at_min, steepest = suggest(np.array(lrs or [start_lr]), np.array(smoothed or [0]))
     return LRFinderResult(lrs, smoothed, suggested, at_min, steepest, stopped)
