@@ -20,12 +20,17 @@ images with Pillow); only the window, opened without a sub-command, loads it.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import traceback
 
-from nnstudio import __version__
+try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
+    import argparse
+    import os
+    import traceback
+
+    from nnstudio import __version__
+except KeyboardInterrupt:
+    sys.stderr.write("nnstudio: interrupted\n")
+    raise SystemExit(130) from None
 
 COMMANDS = (
     "train",
@@ -464,9 +469,10 @@ def run_headless(args: argparse.Namespace) -> int:
             traceback.print_exc()
         return _bad_input(_input_too_large(error))
     except KeyboardInterrupt:
-        print("nnstudio: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as error:  # noqa: BLE001 - the last resort of a command-line tool
+        if _caused_by_interrupt(error):  # numpy turns a Ctrl+C mid-import into ImportError
+            return _interrupted()
         if getattr(args, "debug", False):
             traceback.print_exc()
         else:
@@ -488,6 +494,60 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; Ctrl+C at any moment (even while modules still load, in the
+    first tenth of a second) ends it with one line and 130, never a traceback."""
+    previous = _note_ctrl_c()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, previous)
+
+
+_CTRL_C_SEEN = []  # a Ctrl+C arrived (an import may then fail with some other error)
+
+
+def _note_ctrl_c():
+    """Ctrl+C as Python's default, remembered: numpy turns one that lands inside its C import
+    code into an ImportError with no trace of the interrupt. Returns the handler replaced
+    (None off the main thread, where signals cannot be handled)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        _CTRL_C_SEEN.append(signum)
+        raise KeyboardInterrupt
+
+    _CTRL_C_SEEN.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, interrupt)
+
+
+def _interrupted() -> int:
+    print("nnstudio: interrupted", file=sys.stderr)
+    return 130
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a Ctrl+C is behind ``error``: one arrived, or a KeyboardInterrupt is its cause
+    or context."""
+    if _CTRL_C_SEEN:
+        return True
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = _first_positional(argv)
     if first in COMMANDS or first is None and any(a in ("-h", "--help") for a in argv):

@@ -2,6 +2,7 @@
 read a file the user did not name (or that lies outside the folder of the file they named);
 sizes are bounded for a whole file; nothing is written over its own input."""
 
+import importlib
 import json
 import sys
 import zipfile
@@ -313,3 +314,35 @@ def test_train_blames_unscaled_inputs_not_the_rate(unscaled_project, capsys):
     assert main(["train", str(unscaled_project), "--epochs", "1"]) == 2
     line = one_line(capsys, "the data is not scaled")
     assert "learning rate 0.01 is probably too large" not in line
+
+
+# -- item 16: Ctrl+C at any moment is one line ---------------------------------------------------
+
+
+def test_ctrl_c_while_the_command_line_is_built_is_one_line(monkeypatch, capsys):
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["train", "--dataset", "moons"]) == 130
+    one_line(capsys, "interrupted")
+
+
+def test_ctrl_c_inside_an_import_that_numpy_rewords_is_one_line(monkeypatch, capsys):
+    """numpy re-raises a Ctrl+C during its import as an ImportError: still exit 130."""
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    def import_cut_short(args):
+        import signal
+
+        try:
+            signal.raise_signal(signal.SIGINT)  # Ctrl+C inside numpy's C import code ...
+        except KeyboardInterrupt:
+            pass  # ... which swallows it and reports a failed import, with no trace of it
+        raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
+
+    monkeypatch.setattr(cli, "_run_command", import_cut_short)
+    assert main(["train", "--dataset", "moons"]) == 130
+    one_line(capsys, "interrupted")
