@@ -22,7 +22,22 @@ from nnstudio.project.project_file import (
 )
 from nnstudio.project.runs import Run, run_from_dict, run_to_dict
 
+# The runs a project file brings back (the latest): far more than anyone compares, few enough
+# that opening a file stays quick.
+MAX_SAVED_RUNS = 500
+
 Listener = Callable[..., None]
+
+
+def _with_latest_runs(project: Project) -> Project:
+    """``project`` with at most MAX_SAVED_RUNS runs in its metadata, the latest (a file of
+    100,000 runs froze the window for a minute, copied and parsed whole)."""
+    runs = project.metadata.get("runs")
+    if not isinstance(runs, list) or len(runs) <= MAX_SAVED_RUNS:
+        return project
+    trimmed = copy.copy(project)
+    trimmed.metadata = {**project.metadata, "runs": runs[-MAX_SAVED_RUNS:]}
+    return trimmed
 
 
 class RunState(str, Enum):
@@ -154,6 +169,7 @@ class ProjectDocument:
         Its dataset still has to load: until ``dataset_arrived`` the document is
         ``awaiting_dataset`` and keeps the project's weights in ``pending_weights``.
         """
+        project = _with_latest_runs(project)
         self._project = project.copy()
         self.path = Path(path) if path is not None else None
         self.training = copy.deepcopy(project.training)
@@ -315,7 +331,8 @@ class ProjectDocument:
         """The runs a project file kept replace this session's; the one that was current
         waits in ``resumable_run`` until its weights (and optimizer) are back."""
         self.resumable_run = None
-        runs = [run_from_dict(data) for data in metadata.get("runs") or []]
+        saved = metadata.get("runs")
+        runs = [run_from_dict(data) for data in (saved if isinstance(saved, list) else [])]
         runs = [run for run in runs if run is not None]
         if not runs:
             return

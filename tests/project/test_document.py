@@ -327,3 +327,22 @@ def test_a_reopened_project_whose_run_resumes_is_not_modified():
     assert resumed is not None and resumed.number == 1
     assert not document.is_modified()
     assert document.to_project().metadata["current_run"] == 1
+
+
+def test_a_project_with_100000_runs_opens_with_the_latest_ones(tmp_path):
+    """Issue 38: a 35 MB project of 100,000 runs (under the 64 MB limit) froze the window for
+    a minute and took 1.9 GB; the latest MAX_SAVED_RUNS are kept."""
+    import time
+
+    from nnstudio.project.document import MAX_SAVED_RUNS
+
+    run = {"number": 0, "dataset": "spiral", "model": {}, "settings": {}, "status": "completed"}
+    run["history"] = [{"epoch": 1, "loss": 0.5}]
+    project = make_project()
+    project.metadata["runs"] = [{**run, "number": n} for n in range(1, 100_001)]
+    document = ProjectDocument()
+    started = time.perf_counter()
+    document.load(project)
+    assert time.perf_counter() - started < 1.5
+    assert len(document.runs) == MAX_SAVED_RUNS
+    assert document.runs[-1].number == 100_000
