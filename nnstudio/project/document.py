@@ -20,23 +20,19 @@ from nnstudio.project.project_file import (
     TrainingSettings,
     common_regularization,
 )
-from nnstudio.project.runs import Run, run_from_dict, run_to_dict
-
-# The runs a project file brings back (the latest): far more than anyone compares, few enough
-# that opening a file stays quick.
-MAX_SAVED_RUNS = 500
+from nnstudio.project.runs import Run, latest_runs, run_from_dict, run_to_dict
 
 Listener = Callable[..., None]
 
 
 def _with_latest_runs(project: Project) -> Project:
-    """``project`` with at most MAX_SAVED_RUNS runs in its metadata, the latest (a file of
-    100,000 runs froze the window for a minute, copied and parsed whole)."""
-    runs = project.metadata.get("runs")
-    if not isinstance(runs, list) or len(runs) <= MAX_SAVED_RUNS:
+    """``project`` with at most MAX_SAVED_RUNS runs in its metadata, the latest (one built in
+    memory is not trimmed by the parser)."""
+    metadata = latest_runs(project.metadata)
+    if metadata is project.metadata:
         return project
     trimmed = copy.copy(project)
-    trimmed.metadata = {**project.metadata, "runs": runs[-MAX_SAVED_RUNS:]}
+    trimmed.metadata = metadata
     return trimmed
 
 

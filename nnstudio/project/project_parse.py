@@ -18,6 +18,7 @@ from nnstudio.project.project_file import (
     ProjectError,
     TrainingSettings,
 )
+from nnstudio.project.runs import latest_runs
 from nnstudio.safe_read import shorten
 
 
@@ -237,5 +238,5 @@ def _parse_project(data: Any, where: _Where) -> Project:
         training=_parse_training(where, data.get("training")),
         weights=weights,
         description=description,
-        metadata=copy.deepcopy(metadata),
+        metadata=copy.deepcopy(latest_runs(metadata)),
     )

@@ -334,7 +334,7 @@ def test_a_project_with_100000_runs_opens_with_the_latest_ones(tmp_path):
     a minute and took 1.9 GB; the latest MAX_SAVED_RUNS are kept."""
     import time
 
-    from nnstudio.project.document import MAX_SAVED_RUNS
+    from nnstudio.project.runs import MAX_SAVED_RUNS
 
     run = {"number": 0, "dataset": "spiral", "model": {}, "settings": {}, "status": "completed"}
     run["history"] = [{"epoch": 1, "loss": 0.5}]
