@@ -14,6 +14,7 @@ scheduler reschedules it, and ``retries`` covers a trial that raised for another
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -21,6 +22,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +32,8 @@ from nnstudio.safe_read import shorten
 CLUSTER_HINT = "pip install 'nnstudio[cluster]'"
 RETRIES = 2
 WAIT_SECONDS = 0.2  # how soon a stop request is seen while every trial is still running
+CHECK_SECONDS = 2.0  # how often a sweep on a cluster asks whether it still has one
+NO_WORKER_SECONDS = 60.0  # a scheduler without workers this long: its trials cannot run
 CONNECT_SECONDS = 3.0  # a scheduler answers a TCP connection with its handshake well within this
 
 
@@ -59,13 +63,15 @@ def run_trials(
     texts = [json.dumps(trial, allow_nan=False) for trial in trials]
     runner = _DaskRunner(scheduler) if scheduler else _PoolRunner(workers or cores(), len(texts))
     outcome = SweepOutcome()
+    cancel = True  # unless every trial came back: a lost cluster must not keep trials queued
     try:
         runner.submit(texts)
         _collect(runner, len(texts), outcome, on_result, stop or threading.Event())
+        cancel = outcome.interrupted
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
-        runner.close(cancel=outcome.interrupted)
+        runner.close(cancel=cancel)
     return outcome
 
 
@@ -74,9 +80,12 @@ def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None
         if stop.is_set():
             outcome.interrupted = True
             return
+        runner.check()  # a cluster without workers or scheduler: say so, never wait forever
         try:
             record = runner.finished.get(timeout=WAIT_SECONDS)
         except queue.Empty:
+            continue
+        if record is None:  # a trial the cluster dropped: check() names why
             continue
         if isinstance(record, _Retry):  # its worker process died: run it again elsewhere
             runner.resubmit(record.text)
@@ -138,6 +147,9 @@ class _PoolRunner:
             future = self.pool.submit(run_trial, text)
             future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
             self.futures.append(future)
+
+    def check(self) -> None:
+        """Nothing to watch: the pool's processes are this machine's own."""
 
     def resubmit(self, text: str) -> None:
         """Run a trial again; a pool broken by a dead worker is replaced first (every trial
@@ -223,13 +235,19 @@ def _reachable(address: str, host: str, port: int) -> None:
 
 
 class _DaskRunner:
-    """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``)."""
+    """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``).
+
+    The cluster is watched while the trials run: a scheduler that goes away, or no worker
+    for NO_WORKER_SECONDS, ends the sweep with a SweepError (the finished trials are kept)
+    rather than an exit 0 with trials "cancelled", or a wait that never ends."""
 
     def __init__(self, address: str):
         host, port = scheduler_address(address)
         distributed = _import_distributed()
+        self.address = address
         self.finished: queue.Queue = queue.Queue()
         _reachable(address, host, port)
+        _quiet_dask_logs()
         try:
             self.client = distributed.Client(
                 f"tcp://{host}:{port}", timeout="10s", set_as_default=False
@@ -240,6 +258,8 @@ class _DaskRunner:
                 "one with `dask scheduler` and workers with `dask worker ADDRESS`"
             ) from None
         self.futures = []
+        self.closing = False
+        self._checked_at = self._workers_seen_at = time.monotonic()
 
     def submit(self, texts: list[str]) -> None:
         for text in texts:
@@ -254,10 +274,10 @@ class _DaskRunner:
             future.add_done_callback(lambda f, text=text: self.finished.put(self._record(f, text)))
             self.futures.append(future)
 
-    @staticmethod
-    def _record(future, text: str) -> dict:
+    def _record(self, future, text: str) -> dict | None:
         if future.status == "cancelled":
-            return _failed(text, "cancelled")
+            # Not by us: the scheduler went away with it (check() ends the sweep, naming it).
+            return _failed(text, "cancelled") if self.closing else None
         if future.status == "error":
             error = future.exception()
             if isinstance(error, ModuleNotFoundError) and "nnstudio" in str(error):
@@ -266,7 +286,49 @@ class _DaskRunner:
             return _failed(text, f"the trial failed on the cluster: {kind}: {error}")
         return json.loads(future.result())
 
+    def check(self) -> None:
+        """Every CHECK_SECONDS: the scheduler still answers, and it has a worker (or had one
+        less than NO_WORKER_SECONDS ago)."""
+        now = time.monotonic()
+        if now - self._checked_at < CHECK_SECONDS:
+            return
+        self._checked_at = now
+        try:
+            running = self.client.status == "running"
+            workers = self.client.scheduler_info().get("workers", {}) if running else {}
+        except Exception:  # noqa: BLE001 - a lost connection raises what the comm layer has
+            running = False
+        if not running:
+            raise SweepError(
+                f"lost the Dask scheduler at {self.address} while trials ran; the finished "
+                "trials were kept. Start it again and rerun the rest"
+            )
+        if workers:
+            self._workers_seen_at = now
+        elif now - self._workers_seen_at > NO_WORKER_SECONDS:
+            raise SweepError(
+                f"the Dask scheduler at {self.address} has had no worker for "
+                f"{NO_WORKER_SECONDS:.0f} s, so the trials left cannot run; the finished trials "
+                "were kept. Start workers with `dask worker ADDRESS`"
+            )
+
     def close(self, cancel: bool) -> None:
-        if cancel and self.futures:
-            self.client.cancel(self.futures)
-        self.client.close()
+        self.closing = True
+        with contextlib.suppress(Exception):  # a scheduler already gone: nothing to cancel
+            if cancel and self.futures:
+                self.client.cancel(self.futures)
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=CONNECT_SECONDS)
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs a lost connection as tracebacks on stderr; the sweep says it in one line."""
+    import logging
+
+    # Dask configures some of its loggers (distributed.client, ...) with their own levels.
+    names = [name for name in logging.root.manager.loggerDict if name.startswith(_DASK_LOGS)]
+    for name in {*names, *_DASK_LOGS}:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+_DASK_LOGS = ("distributed", "tornado", "asyncio")
