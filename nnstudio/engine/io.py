@@ -508,7 +508,7 @@ def load_checkpoint(path) -> Checkpoint:
         timeline, timeline_problem = _read_timeline(path, archive)
     epoch = _training_field(path, training, "epoch", int, 0)
     history = _training_field(path, training, "history", list, [])
-    config = training.get("fit_config")
+    config = _training_field(path, training, "fit_config", dict, None)
     try:
         fit_config = None if config is None else FitConfig.from_dict(config)
     except (ValueError, TypeError, KeyError, AttributeError) as error:

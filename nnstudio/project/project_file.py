@@ -182,7 +182,7 @@ class Project:
             # four copies of the weights (weights, gradients, two optimizer moments)
             check_model_size(config, limit=max_file_bytes() // 4)
         except (ValueError, TypeError, KeyError) as error:
-            raise ProjectError(f"{self.name}: the model is too large: {error}") from None
+            raise ProjectError(f"{self.name}: the model cannot be built: {error}") from None
         model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)

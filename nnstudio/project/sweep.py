@@ -47,6 +47,7 @@ FILE_PREFIXES = ("csv:", "npz:", "idx:")
 # Far more than a machine trains in a day; every trial is built before the first starts, so
 # --random 100000000000 must be refused before its list is.
 MAX_TRIALS = 10_000
+RANGE_LIMIT = 1e15  # no setting needs more; int(0,1e30) cannot be drawn as a 64-bit integer
 
 
 class SweepError(ValueError):
@@ -131,6 +132,8 @@ def _range(name: str, text: str) -> tuple[str, float, float]:
         raise SweepError(f"--ranges: {name}={text}: the bounds must be numbers") from None
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
         raise SweepError(f"--ranges: {name}={text}: the first bound must be below the second")
+    if max(abs(low), abs(high)) > RANGE_LIMIT:  # int64 draws, and a uniform width that fits
+        raise SweepError(f"--ranges: {name}={text}: the bounds must lie within ±{RANGE_LIMIT:g}")
     if kind == "log" and low <= 0:
         raise SweepError(f"--ranges: {name}={text}: a log range needs bounds above 0")
     if kind == "int" and (low != int(low) or high != int(high)):

@@ -346,3 +346,18 @@ def test_ctrl_c_inside_an_import_that_numpy_rewords_is_one_line(monkeypatch, cap
     monkeypatch.setattr(cli, "_run_command", import_cut_short)
     assert main(["train", "--dataset", "moons"]) == 130
     one_line(capsys, "interrupted")
+
+
+def test_a_layer_that_cannot_take_its_input_is_not_called_too_large(capsys):
+    argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1"]
+    assert main([*argv, "--layers", "Conv2D(4,3),Flatten,Dense(2)"]) == 2
+    line = one_line(capsys, "cannot be built", "Reshape")
+    assert "too large" not in line
+
+
+def test_a_checkpoint_whose_fit_config_is_a_number_is_named_so(work, capsys):
+    path = edited_checkpoint(work, "training.json", lambda data: data.update(fit_config=5))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(path), "--epochs", "2"]) == 2
+    line = one_line(capsys, "fit_config", "wrong type")
+    assert "not iterable" not in line

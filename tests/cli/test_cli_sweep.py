@@ -63,6 +63,9 @@ def finish(process: subprocess.Popen, timeout: float = 90) -> tuple[list[dict], 
         (["--grid", "lr=0.1", "--ranges", "lr=log(1e-3,1)"], ["--ranges goes with --random"]),
         (["--grid", "lr=0.1", "--random", "2"], ["not allowed with"]),
         ([], ["one of the arguments --grid --random is required"]),
+        # issue 38: words, not "high is out of bounds for int64"
+        (["--random", "1", "--ranges", "seed=int(0,1e30)"], ["within ±1e+15"]),
+        (["--random", "1", "--ranges", "lr=uniform(-1e308,1e308)"], ["within ±1e+15"]),
         # issue 38: refused at once, before a list of that many trials is made
         (["--random", "100000000000", "--ranges", "lr=log(1e-4,1e-1)"], ["at most 10,000"]),
         (["--grid", ";".join(f"lr{i}=1,2,3,4,5,6,7,8,9,10" for i in range(6))], ["1,000,000"]),
