@@ -335,12 +335,13 @@ def test_ctrl_c_inside_an_import_that_numpy_rewords_is_one_line(monkeypatch, cap
     cli = importlib.import_module("nnstudio.cli.main")
 
     def import_cut_short(args):
+        import contextlib
         import signal
 
-        try:
-            signal.raise_signal(signal.SIGINT)  # Ctrl+C inside numpy's C import code ...
-        except KeyboardInterrupt:
-            pass  # ... which swallows it and reports a failed import, with no trace of it
+        # Ctrl+C inside numpy's C import code, which swallows it and reports a failed
+        # import with no trace of it.
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
         raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
 
     monkeypatch.setattr(cli, "_run_command", import_cut_short)
