@@ -115,6 +115,8 @@ def load_lesson(path: str | Path) -> Lesson:
         lesson = lesson_from_dict(data)
     except (LessonError, CheckError) as error:
         raise LessonError(f"{path.name}: {error}") from None
+    except (TypeError, KeyError, AttributeError, ValueError) as error:  # a check missed it
+        raise LessonError(f"{path.name}: not a usable lesson ({shorten(error, 120)})") from None
     lesson.path = path
     return lesson
 

@@ -113,6 +113,7 @@ def _minimal(**changes) -> dict:
     "changes, field",
     [
         ({"check": {"kind": "magic"}}, "'check.kind'"),
+        ({"check": {"kind": []}}, "'check.kind'"),  # issue 38: exit 1, unhashable type
         (
             {"check": {"kind": "final_metric", "metric": "val_accuracy", "at_least": "lots"}},
             "'check.at_least'",
