@@ -362,3 +362,14 @@ def test_a_checkpoint_whose_fit_config_is_a_number_is_named_so(work, capsys):
     assert main(["train", "--resume", str(path), "--epochs", "2"]) == 2
     line = one_line(capsys, "fit_config", "wrong type")
     assert "not iterable" not in line
+
+
+def test_scaling_statistics_that_do_not_fit_the_inputs_are_named(work, capsys):
+    from hostile_corpus import good_model, model_file
+
+    _, info, weights = good_model(work)
+    scaling = {"method": "standardize", "mean": [0, 0, 0], "std": [1, 1, 1]}
+    path = model_file(work / "m.nnz", {**info, "preprocessing": {"scaling": scaling}}, weights)
+    assert main(["evaluate", str(path), "--dataset", "moons", "--samples", "60"]) == 2
+    line = one_line(capsys, "3 values per statistic", "inputs have 2")
+    assert "broadcast" not in line

@@ -203,6 +203,7 @@ def _model_variants(folder: Path, info: dict, weights: dict) -> dict[str, Path]:
             {"scaling": {"method": "standardize", "mean": "a", "std": [0, 0]}},
             {"scaling": {"method": "minmax", "min": [0, 0], "max": [0, 0]}},
             {"scaling": {"method": "standardize", "mean": [0], "std": [1, 1]}},
+            {"scaling": {"method": "standardize", "mean": [0, 0, 0], "std": [1, 1, 1]}},
             {"encoding": 5},
             {"encoding": {"delimiter": 5}},
             {"feature_names": 5},
