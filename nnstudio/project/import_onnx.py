@@ -111,7 +111,11 @@ def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
             reader.add_constant(node)
             continue
         if own_export and _own_preparation(node, reader):
-            current = node.output[0]  # the input scaling: it comes back as preprocessing
+            # The input scaling comes back as preprocessing; its constants are compared with
+            # the metadata's once that is read (_check_preparation).
+            if node.op_type != "Reshape":
+                reader.preparation[node.op_type] = _constant_of(reader, node)
+            current = node.output[0]
             continue
         if not node.input or node.input[0] != current:
             raise _unsupported(path, node, "it does not continue the chain of layers")
@@ -132,6 +136,33 @@ def _own_preparation(node, reader: NodeReader) -> bool:
     if node.name == "flatten_outputs":
         return node.op_type == "Reshape" and bool(reader.specs)
     return OWN_PREPARATION.get(node.name) == node.op_type and not reader.specs
+
+
+def _constant_of(reader: NodeReader, node) -> np.ndarray | None:
+    name = node.input[1] if len(node.input) > 1 else ""
+    value = reader.constants.get(name)
+    return None if value is None else np.asarray(value, np.float64).reshape(-1)
+
+
+def _check_preparation(reader: NodeReader, bundle, path) -> None:
+    """The scaling nodes of an nnstudio export must be the ones its metadata describes: the
+    metadata is what the imported model applies, the nodes what onnxruntime computes."""
+    from nnstudio.project.export_common import input_preparation
+
+    expected = input_preparation(bundle)
+    wanted = {"Mul": expected.pixel_scale, "Sub": expected.offset, "Div": expected.divisor}
+    for op, value in wanted.items():
+        found = reader.preparation.get(op)
+        value = None if value is None else np.asarray(value, np.float64).reshape(-1)
+        same = (found is None) == (value is None) and (
+            found is None or (found.shape == value.shape and np.allclose(found, value))
+        )
+        if not same:
+            raise ExportError(
+                f"{path}: its input scaling nodes differ from its nnstudio metadata (the file "
+                "was changed after export), so the imported model would compute something "
+                "else than the file; export it again from nnstudio"
+            )
 
 
 def _array(onnx, tensor, path) -> np.ndarray:
@@ -239,7 +270,7 @@ def import_onnx(path):
     except (ValueError, TypeError) as error:
         raise ExportError(f"{path}: the layers do not fit together: {error}") from None
     producer = f"{model_proto.producer_name} {model_proto.producer_version}".strip()
-    return ModelBundle(
+    bundle = ModelBundle(
         model=built,
         loss=loss,
         loss_settings=loss_settings,
@@ -248,6 +279,9 @@ def import_onnx(path):
         metadata={**metadata, "imported_from": path.name, "producer": producer or "unknown"},
         path=path,
     )
+    if own:
+        _check_preparation(reader, bundle, path)
+    return bundle
 
 
 def import_to_nnz(path, out) -> Path:

@@ -55,6 +55,7 @@ class NodeReader:
         self.shape = self.input_shape
         self.opset = opset
         self.specs: list[dict] = []
+        self.preparation: dict[str, np.ndarray | None] = {}  # an export's scaling, by op
 
     # -- bookkeeping ------------------------------------------------------------------------------
 

@@ -373,3 +373,31 @@ def test_scaling_statistics_that_do_not_fit_the_inputs_are_named(work, capsys):
     assert main(["evaluate", str(path), "--dataset", "moons", "--samples", "60"]) == 2
     line = one_line(capsys, "3 values per statistic", "inputs have 2")
     assert "broadcast" not in line
+
+
+def test_an_export_whose_scaling_nodes_were_changed_is_refused(work, capsys):
+    """Issue 38, item 7: the importer takes the scaling from the metadata and skips the
+    nodes; nodes that no longer match it would make onnxruntime and the import disagree."""
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+
+    from nnstudio.engine.io import save_model
+    from nnstudio.engine.layers import Dense
+    from nnstudio.engine.model import Sequential
+
+    scaling = {"method": "standardize", "mean": [0.5, -1.0], "std": [2.0, 3.0]}
+    model = Sequential([Dense(2)], input_shape=(2,))
+    source = save_model(work / "m.nnz", model, class_names=["a", "b"],
+                        preprocessing={"dataset": "csv:x.csv", "scaling": scaling})  # fmt: skip
+    exported = work / "m.onnx"
+    assert main(["export", str(source), "--format", "onnx", "--out", str(exported)]) == 0
+    assert main(["import", str(exported), "--out", str(work / "back.nnz")]) == 0  # intact
+    proto = onnx.load(str(exported))
+    for tensor in proto.graph.initializer:
+        if tensor.name == "scaling_offset":
+            changed = onnx.numpy_helper.to_array(tensor) + np.float32(7)
+            tensor.CopyFrom(onnx.numpy_helper.from_array(changed, tensor.name))
+    onnx.save(proto, str(exported))
+    capsys.readouterr()
+    assert main(["import", str(exported), "--out", str(work / "edited.nnz")]) == 2
+    one_line(capsys, "differ from its nnstudio metadata")
