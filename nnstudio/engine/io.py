@@ -489,6 +489,34 @@ def _training_field(path: Path, training: dict, key: str, kind, default):
     return value
 
 
+# The numbers of an epoch's record; the fit loop compares them (early stopping) and adds to
+# them when a run resumes, so each must be a number or null.
+_HISTORY_NUMBERS = (
+    "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_second",
+)  # fmt: skip
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _history_problem(history: list) -> str | None:
+    """What is wrong with a checkpoint's per-epoch records, or None."""
+    for index, entry in enumerate(history):
+        where = f"entry {index}"
+        if not isinstance(entry, dict):
+            return f"{where} is not an object"
+        if not isinstance(entry.get("epoch"), int) or isinstance(entry.get("epoch"), bool):
+            return f"{where} has no epoch number"
+        for key in _HISTORY_NUMBERS:
+            if entry.get(key) is not None and not _is_number(entry[key]):
+                return f"{where}'s {key} is not a number"
+        for key in ("grad_norms", "health"):
+            if entry.get(key) is not None and not isinstance(entry[key], dict):
+                return f"{where}'s {key} is not an object"
+    return None
+
+
 def load_checkpoint(path) -> Checkpoint:
     """Load a checkpoint saved by :func:`save_checkpoint`; raises :class:`ModelFileError`."""
     from nnstudio.engine.fit import FitConfig
@@ -508,6 +536,11 @@ def load_checkpoint(path) -> Checkpoint:
         timeline, timeline_problem = _read_timeline(path, archive)
     epoch = _training_field(path, training, "epoch", int, 0)
     history = _training_field(path, training, "history", list, [])
+    problem = _history_problem(history)
+    if problem:
+        raise ModelFileError(
+            f"{path} is damaged: training.json's history {problem}. Use another copy.", path
+        )
     config = _training_field(path, training, "fit_config", dict, None)
     try:
         fit_config = None if config is None else FitConfig.from_dict(config)

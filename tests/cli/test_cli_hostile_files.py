@@ -401,3 +401,17 @@ def test_an_export_whose_scaling_nodes_were_changed_is_refused(work, capsys):
     capsys.readouterr()
     assert main(["import", str(exported), "--out", str(work / "edited.nnz")]) == 2
     one_line(capsys, "differ from its nnstudio metadata")
+
+
+@pytest.mark.parametrize(
+    "history",
+    [[[1, "Dense"]], [False, 2], [5], [{"loss": 0.5}], [{"epoch": 1, "val_loss": [1, 2]}]],
+    ids=["pairs", "bools", "number", "no-epoch", "val-loss-list"],
+)
+def test_a_checkpoint_with_a_damaged_history_is_named_so(work, history, capsys):
+    """Found by the fuzz suite's long mode: "dictionary update sequence element #0", KeyError
+    'epoch', "'<' not supported", each an exit 1."""
+    path = edited_checkpoint(work, "training.json", lambda data: data.update(history=history))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(path), "--epochs", "2"]) == 2
+    one_line(capsys, "training.json's history")
