@@ -24,6 +24,8 @@ import sys
 
 try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
     import argparse
+    import contextlib
+    import errno
     import os
     import traceback
 
@@ -416,8 +418,17 @@ def _bad_input(error: BaseException) -> int:
     from nnstudio.safe_read import shorten
 
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    print(f"nnstudio: error: {shorten(message, 400)}", file=sys.stderr)
+    if _terminal_gone(error):
+        message = "the terminal stopped taking output (input/output error); it was probably closed"
+    with contextlib.suppress(OSError):  # that terminal may take no error line either
+        print(f"nnstudio: error: {shorten(message, 400)}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _terminal_gone(error: BaseException) -> bool:
+    """EIO with no file named: a write to a terminal that was closed (files nnstudio reads
+    and writes are named in their errors)."""
+    return isinstance(error, OSError) and error.errno == errno.EIO and not error.filename
 
 
 def _input_too_large(error: BaseException) -> BaseException:

@@ -415,3 +415,18 @@ def test_a_checkpoint_with_a_damaged_history_is_named_so(work, history, capsys):
     capsys.readouterr()
     assert main(["train", "--resume", str(path), "--epochs", "2"]) == 2
     one_line(capsys, "training.json's history")
+
+
+def test_a_terminal_that_went_away_is_said_in_words(monkeypatch, capsys):
+    """Issue 38: "[Errno 5] Input/output error" alone, when the terminal was closed."""
+    import errno
+
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    def write_to_a_closed_terminal(args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(cli, "_run_command", write_to_a_closed_terminal)
+    assert main(["train", "--dataset", "moons"]) == 2
+    line = one_line(capsys, "terminal")
+    assert "[Errno 5]" not in line
