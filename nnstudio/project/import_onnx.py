@@ -108,7 +108,7 @@ def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
         if current == end:
             break
         if node.op_type == "Constant":
-            reader.add_constant(node)
+            _read_node(path, node, reader.add_constant)
             continue
         if own_export and _own_preparation(node, reader):
             # The input scaling comes back as preprocessing; its constants are compared with
@@ -119,14 +119,19 @@ def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
             continue
         if not node.input or node.input[0] != current:
             raise _unsupported(path, node, "it does not continue the chain of layers")
-        try:
-            reader.read(node)
-        except Unsupported as error:
-            raise _unsupported(path, node, str(error)) from None
+        _read_node(path, node, reader.read)
         current = node.output[0]
     if current != end:
         raise ExportError(f"{path}: the chain of layers never reaches the output {end!r}")
     return reader, end
+
+
+def _read_node(path, node, read) -> None:
+    """``read(node)``, a node it cannot use refused in one line naming the node."""
+    try:
+        read(node)
+    except Unsupported as error:
+        raise _unsupported(path, node, str(error)) from None
 
 
 def _own_preparation(node, reader: NodeReader) -> bool:
@@ -168,7 +173,17 @@ def _check_preparation(reader: NodeReader, bundle, path) -> None:
 def _array(onnx, tensor, path) -> np.ndarray:
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         raise ExportError(f"{path} keeps its weights in external files; nnstudio reads one file")
-    return onnx.numpy_helper.to_array(tensor)
+    return _tensor_array(onnx, tensor, f"{path}: its weights {tensor.name!r}")
+
+
+def _tensor_array(onnx, tensor, what: str) -> np.ndarray:
+    """A tensor's values; a damaged one (an unknown data type, too few values for its shape)
+    raises ExportError naming ``what`` instead of whatever onnx raises (KeyError: 29)."""
+    try:
+        return onnx.numpy_helper.to_array(tensor)
+    except Exception as error:  # noqa: BLE001 - onnx raises KeyError, ValueError, TypeError...
+        kind = type(error).__name__
+        raise ExportError(f"{what} cannot be read ({kind}: {shorten(error, 80)})") from None
 
 
 def _unsupported(path, node, why: str) -> ExportError:

@@ -65,7 +65,10 @@ class NodeReader:
         value = _attributes(node).get("value")
         if value is None:
             raise Unsupported("only Constant nodes with a tensor value are read")
-        self.constants[node.output[0]] = numpy_helper.to_array(value)
+        try:
+            self.constants[node.output[0]] = numpy_helper.to_array(value)
+        except Exception as error:  # noqa: BLE001 - a damaged tensor: onnx raises anything
+            raise Unsupported(f"its value cannot be read ({type(error).__name__})") from None
 
     def _const(self, node, position: int, required: bool = True):
         name = node.input[position] if len(node.input) > position else ""

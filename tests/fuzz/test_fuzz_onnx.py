@@ -79,3 +79,16 @@ def test_mutated_onnx_bytes_are_imported_or_refused_in_one_line(tmp_path_factory
     check_contract(result, what=f"mutated onnx {bytes(raw)[:60]!r}")
     if result.code != 0:
         assert out.read_bytes() == GOOD_OUT
+
+
+def test_a_weight_of_an_unknown_data_type_is_refused_in_one_line(tmp_path):
+    """Found by the long mode: one byte changed makes an initializer's data type 29, and
+    onnx's numpy_helper raised KeyError: 29 (exit 1)."""
+    import onnx
+
+    proto = onnx.load_model_from_string(GOOD)
+    proto.graph.initializer[0].data_type = 29
+    path = tmp_path / "m.onnx"
+    path.write_bytes(proto.SerializeToString())
+    result = run_cli(["import", path, "--out", tmp_path / "m.nnz"])
+    check_contract(result, frozenset({2}), "data type 29")
