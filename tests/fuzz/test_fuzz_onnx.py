@@ -39,6 +39,7 @@ def test_every_hostile_onnx_file_is_imported_or_refused_leaving_out_alone(cases,
     print(f"\nonnx corpus: {len(cases)} files, exit codes {dict(sorted(codes.items()))}")
 
 
+@pytest.mark.slow  # a fresh interpreter per bomb, importing onnx
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="os.wait4 maxrss in KB: Linux")
 def test_onnx_bombs_stay_under_a_gigabyte(cases, tmp_path):
     from hostile_corpus import Run, run_in_subprocess
