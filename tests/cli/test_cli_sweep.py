@@ -95,12 +95,13 @@ def test_a_scheduler_address_that_cannot_work_is_one_line_at_once(address, words
     assert time.monotonic() - started < 8
 
 
-def test_a_server_that_is_no_dask_scheduler_is_named(capsys):
+def test_a_server_that_is_no_dask_scheduler_is_named(capsys, monkeypatch):
     """A port where something listens but never speaks Dask's protocol: Dask's client would
     wait on it forever."""
     import socket
 
     pytest.importorskip("distributed")
+    monkeypatch.setattr("nnstudio.project.sweep_runner.CONNECT_SECONDS", 0.3)
     with socket.create_server(("127.0.0.1", 0)) as server:
         address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
         assert main(["sweep", *MOONS, "--grid", "lr=0.1", "--scheduler", address]) == 2
