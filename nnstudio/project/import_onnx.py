@@ -65,23 +65,25 @@ def _metadata(model) -> dict[str, str]:
     return {prop.key: prop.value for prop in model.metadata_props}
 
 
-def _graph_input(model, constants):
+def _graph_input(model, constants, path):
     """(name, per-sample shape) of the one data input."""
     inputs = [value for value in model.graph.input if value.name not in constants]
     if len(inputs) != 1:
-        raise ExportError(f"the model has {len(inputs)} data inputs; nnstudio models have one")
+        raise ExportError(
+            f"{path}: the model has {len(inputs)} data inputs; nnstudio models have one"
+        )
     tensor = inputs[0].type.tensor_type
     dims = [dim.dim_value if dim.HasField("dim_value") else None for dim in tensor.shape.dim]
     if len(dims) < 2 or any(d is None or d < 1 for d in dims[1:]):
         raise ExportError(
-            f"input {inputs[0].name!r} has shape {dims}; nnstudio needs (batch, ...) with fixed "
-            "sizes after the batch"
+            f"{path}: input {inputs[0].name!r} has shape {dims}; nnstudio needs (batch, ...) "
+            "with fixed sizes after the batch"
         )
-    _check_sample_size(inputs[0].name, dims[1:])
+    _check_sample_size(f"{path}: input {inputs[0].name!r}", dims[1:])
     return inputs[0].name, tuple(dims[1:])
 
 
-def _check_sample_size(name: str, shape: list[int]) -> None:
+def _check_sample_size(what: str, shape: list[int]) -> None:
     """One sample must fit the file-size limit, as a model file's input_shape must: everything
     sized from it (activations, the class list) stays bounded."""
     from nnstudio.safe_read import format_size, limit_hint, max_file_bytes
@@ -90,7 +92,7 @@ def _check_sample_size(name: str, shape: list[int]) -> None:
     needed = math.prod(shape) * 4
     if needed > limit:
         raise ExportError(
-            f"input {name!r} declares {format_size(needed)} per sample ({shorten(shape, 60)}), "
+            f"{what} declares {format_size(needed)} per sample ({shorten(shape, 60)}), "
             f"more than {limit_hint(limit)}"
         )
 
@@ -98,7 +100,7 @@ def _check_sample_size(name: str, shape: list[int]) -> None:
 def _chain(model, path, own_export: bool) -> tuple[NodeReader, str]:
     onnx = require_onnx()
     constants = {tensor.name: _array(onnx, tensor, path) for tensor in model.graph.initializer}
-    name, shape = _graph_input(model, constants)
+    name, shape = _graph_input(model, constants, path)
     outputs = [value.name for value in model.graph.output]
     end = next((o for o in RAW_OUTPUTS if o in outputs), outputs[0]) if own_export else outputs[0]
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
