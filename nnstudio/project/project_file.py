@@ -182,7 +182,9 @@ class Project:
             # four copies of the weights (weights, gradients, two optimizer moments)
             check_model_size(config, limit=max_file_bytes() // 4)
         except (ValueError, TypeError, KeyError) as error:
-            raise ProjectError(f"{self.name}: the model cannot be built: {error}") from None
+            # Sized beyond the limit, or a layer that cannot take its input: say which.
+            problem = "is too large" if "limit" in str(error) else "cannot be built"
+            raise ProjectError(f"{self.name}: the model {problem}: {error}") from None
         model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)
