@@ -131,6 +131,51 @@ def check_writable(path: str | os.PathLike) -> Path:
     return target
 
 
+def refuse_same_file(source: str | os.PathLike, target: str | os.PathLike, option: str) -> None:
+    """Refuse writing ``target`` when it is ``source`` itself (by name, link or hard link):
+    a command never writes over its own input."""
+    try:
+        same = os.path.samefile(source, target)
+    except OSError:  # one of them does not exist (yet): not the same file
+        same = False
+    if same:
+        raise SaveTargetError(
+            f"{option} {target} is the input file itself; writing it would destroy what is "
+            "being read. Choose another name."
+        )
+
+
+@contextlib.contextmanager
+def exclusive_output(path: str | os.PathLike, option: str) -> Iterator[None]:
+    """Hold ``path`` for this process while it produces the file: a second process that wants
+    to write it (two ``train --out same.nnz``) is refused at once rather than mixing its
+    files with ours. A lock on ``.NAME.nnstudio-lock`` beside it (released by the system
+    when the process ends, however it ends); without ``fcntl`` (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    target = Path(os.path.realpath(path))
+    lock_path = target.with_name(f".{target.name}.{TEMPORARY_TAG}-lock")
+    handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SaveTargetError(
+                f"{option} {path}: another nnstudio is writing that file now; wait for it to "
+                "finish or choose another name",
+                path,
+            ) from None
+        yield
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)  # while still held: a waiting process was refused already
+    finally:
+        os.close(handle)
+
+
 def write_atomically(
     path: str | os.PathLike, content: bytes | str | Callable[[BinaryIO], None]
 ) -> Path:

@@ -45,9 +45,14 @@ def add_parsers(commands, common) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from nnstudio.atomic_file import check_writable
+    from pathlib import Path
+
+    from nnstudio.atomic_file import check_writable, refuse_same_file
     from nnstudio.engine.io import load_model
 
+    refuse_same_file(args.model, args.out, "--out")
+    if args.format == "python":  # its weights go beside the script
+        refuse_same_file(args.model, Path(args.out).with_suffix(".npz"), "--out (its weights)")
     check_writable(args.out)  # before loading: a read-only folder fails at once
     bundle = load_model(args.model)
     if args.format == "onnx":

@@ -21,12 +21,19 @@ images with Pillow); only the window, opened without a sub-command, loads it.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import traceback
 
-from nnstudio import __version__
+try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
+    import argparse
+    import contextlib
+    import errno
+    import os
+    import traceback
+
+    from nnstudio import __version__
+except KeyboardInterrupt:
+    sys.stderr.write("nnstudio: interrupted\n")
+    raise SystemExit(130) from None
 
 COMMANDS = (
     "train",
@@ -445,8 +452,17 @@ def _bad_input(error: BaseException) -> int:
     from nnstudio.safe_read import shorten
 
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    print(f"nnstudio: error: {shorten(message, 400)}", file=sys.stderr)
+    if _terminal_gone(error):
+        message = "the terminal stopped taking output (input/output error); it was probably closed"
+    with contextlib.suppress(OSError):  # that terminal may take no error line either
+        print(f"nnstudio: error: {shorten(message, 400)}", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _terminal_gone(error: BaseException) -> bool:
+    """EIO with no file named: a write to a terminal that was closed (files nnstudio reads
+    and writes are named in their errors)."""
+    return isinstance(error, OSError) and error.errno == errno.EIO and not error.filename
 
 
 def _input_too_large(error: BaseException) -> BaseException:
@@ -460,10 +476,28 @@ def _input_too_large(error: BaseException) -> BaseException:
     )
 
 
+def _quiet_numerics():
+    """A context where floating-point overflow and the like raise no RuntimeWarning lines:
+    the commands report such trouble in words (a blow-up, a NaN in a file), and a warning
+    line on stderr next to that one line only confuses."""
+    import contextlib
+    import warnings
+
+    import numpy as np
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    warnings.simplefilter("ignore", getattr(np, "exceptions", np).ComplexWarning)
+    return stack
+
+
 def run_headless(args: argparse.Namespace) -> int:
     """Run a sub-command and turn its errors into the exit codes of the command line."""
     try:
-        return _run_command(args)
+        with _quiet_numerics():
+            return _run_command(args)
     except BrokenPipeError:
         # The reader stopped early (``nnstudio explain … | head``): as for any Unix tool,
         # that is no error to report. Later writes to the closed pipe go nowhere.
@@ -480,9 +514,10 @@ def run_headless(args: argparse.Namespace) -> int:
             traceback.print_exc()
         return _bad_input(_input_too_large(error))
     except KeyboardInterrupt:
-        print("nnstudio: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except Exception as error:  # noqa: BLE001 - the last resort of a command-line tool
+        if _caused_by_interrupt(error):  # numpy turns a Ctrl+C mid-import into ImportError
+            return _interrupted()
         if getattr(args, "debug", False):
             traceback.print_exc()
         else:
@@ -504,6 +539,60 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; Ctrl+C at any moment (even while modules still load, in the
+    first tenth of a second) ends it with one line and 130, never a traceback."""
+    previous = _note_ctrl_c()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, previous)
+
+
+_CTRL_C_SEEN = []  # a Ctrl+C arrived (an import may then fail with some other error)
+
+
+def _note_ctrl_c():
+    """Ctrl+C as Python's default, remembered: numpy turns one that lands inside its C import
+    code into an ImportError with no trace of the interrupt. Returns the handler replaced
+    (None off the main thread, where signals cannot be handled)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        _CTRL_C_SEEN.append(signum)
+        raise KeyboardInterrupt
+
+    _CTRL_C_SEEN.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, interrupt)
+
+
+def _interrupted() -> int:
+    print("nnstudio: interrupted", file=sys.stderr)
+    return 130
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether a Ctrl+C is behind ``error``: one arrived, or a KeyboardInterrupt is its cause
+    or context."""
+    if _CTRL_C_SEEN:
+        return True
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = _first_positional(argv)
     if first in COMMANDS or first is None and any(a in ("-h", "--help") for a in argv):

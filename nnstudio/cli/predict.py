@@ -67,11 +67,24 @@ def _scaling_problem(scaling) -> str | None:
     return None
 
 
+def _scaling_width_problem(scaling: dict, model) -> str | None:
+    """Statistics per feature (per channel for images) must match the model's inputs, else
+    scaling fails as "operands could not be broadcast"."""
+    keys = _SCALING_KEYS[scaling.get("method", "none")]
+    if not keys:
+        return None
+    size = np.asarray(scaling[keys[0]]).size
+    width = int(tuple(model.input_shape)[0])
+    if size in (1, width):
+        return None
+    return f"has {size} values per statistic for a model whose inputs have {width}"
+
+
 def _scaling(bundle) -> dict:
     """The model's scaling statistics, checked: a damaged file is one clear line, not a
     KeyError or a division by zero while predicting."""
     scaling = saved_scaling(bundle.preprocessing)
-    problem = _scaling_problem(scaling)
+    problem = _scaling_problem(scaling) or _scaling_width_problem(scaling, bundle.model)
     if problem:
         raise InputError(
             f"the model file's preprocessing scaling {problem}; the file is damaged. "

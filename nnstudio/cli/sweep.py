@@ -193,32 +193,50 @@ def _trial_line(record: dict, total: int) -> str:
 
 
 class _Report:
-    """Prints each trial as it finishes and keeps --out up to date."""
+    """Prints each trial as it finishes and keeps --out up to date: each finished trial is
+    appended as one whole line (a trial on screen is a trial on disk), and when the sweep
+    ends the file is written once more in trial order."""
 
     def __init__(self, args, trials: list[dict], base: dict):
         self.args, self.total, self.records = args, len(trials), []
         self.by_number = {trial["trial"]: trial for trial in trials}
         self.base = base
+        self._out = None  # --out, open for appending once the first trial is in it
 
     def __call__(self, record: dict) -> None:
         trial = self.by_number[record["trial"]]
         record["command"] = train_command(self.args, self.base, trial)
         self.records.append(record)
         if self.args.out:
-            self.write()  # first: a trial on screen is a trial on disk
+            self._append(self._line(record))
         if self.args.json:
             _emit(record)
         else:
             print(_trial_line(record, self.total), flush=True)
 
-    def write(self) -> None:
+    def _line(self, record: dict) -> str:
+        full = {**record, "project": self.by_number[record["trial"]]["project"]}
+        return json.dumps(full, allow_nan=False) + "\n"
+
+    def _append(self, line: str) -> None:
         from nnstudio.atomic_file import write_atomically
 
-        lines = []
-        for record in sorted(self.records, key=lambda r: r["trial"]):
-            full = {**record, "project": self.by_number[record["trial"]]["project"]}
-            lines.append(json.dumps(full, allow_nan=False) + "\n")
-        write_atomically(self.args.out, "".join(lines))
+        if self._out is None:  # the first trial replaces the results of an earlier sweep
+            write_atomically(self.args.out, line)
+            self._out = open(self.args.out, "a", encoding="utf-8")  # noqa: SIM115
+        else:
+            self._out.write(line)  # one whole line, not the file again (1,500 trials: 38 s)
+            self._out.flush()
+
+    def finish(self) -> None:
+        """The file in trial order, whatever order the trials finished in."""
+        if self._out is None:
+            return
+        from nnstudio.atomic_file import write_atomically
+
+        self._out.close()
+        ordered = sorted(self.records, key=lambda r: r["trial"])
+        write_atomically(self.args.out, "".join(self._line(r) for r in ordered))
 
 
 def _emit(record: dict) -> None:
@@ -297,8 +315,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     project = _base_project(args)
     trials = make_trials(project, _settings_list(args))
     if args.out:
+        from nnstudio.atomic_file import refuse_same_file
         from nnstudio.cli.train import _check_writable
 
+        if args.project:
+            refuse_same_file(args.project, args.out, "--out")
         _check_writable(args.out, "--out")
     report = _Report(args, trials, _source_project(args))
     started = time.perf_counter()
@@ -310,6 +331,7 @@ def run_sweep(args: argparse.Namespace) -> int:
             on_result=report,
             stop=signals.stop,
         )
+        report.finish()
         summary = _final(args, report, outcome.interrupted, time.perf_counter() - started)
         _emit(summary) if args.json else _print_final(summary)
     if outcome.interrupted:

@@ -142,6 +142,20 @@ def check_outputs(args: argparse.Namespace) -> None:
     _check_writable(args.save_project, "--save-project")
 
 
+@contextlib.contextmanager
+def _held_outputs(args: argparse.Namespace):
+    """--out and --checkpoint, checked, then held for this run: a second `train` writing the
+    same file is refused (else one run's model could end up beside the other's checkpoint)."""
+    from nnstudio.atomic_file import exclusive_output
+
+    check_outputs(args)
+    with contextlib.ExitStack() as stack:
+        for option, path in (("--out", args.out), ("--checkpoint", args.checkpoint)):
+            if path:
+                stack.enter_context(exclusive_output(path, option))
+        yield
+
+
 # -- the run ------------------------------------------------------------------------------------
 
 
@@ -347,7 +361,7 @@ def _save_outputs(
         from nnstudio.engine.io import save_checkpoint
 
         # The whole project rides along, so `train --resume FILE` alone can continue.
-        metadata["project_file"] = project.to_dict()
+        metadata["project_file"] = _project_for_checkpoint(project)
         if epoch_end is not None:
             epoch_end.restore(result)  # after --out: the model file keeps the latest weights
         save_checkpoint(
@@ -364,6 +378,19 @@ def _save_outputs(
             timeline=_timeline_files(timeline, len(result.history)),
         )
         summary["checkpoint"] = str(args.checkpoint)
+
+
+def _project_for_checkpoint(project: Project) -> dict:
+    """The project as a checkpoint keeps it, its data file as an absolute path: a resume from
+    another folder reads the same file (and only when it lies beside the checkpoint, or the
+    user names it again)."""
+    from nnstudio.project.project_file import named_data_file
+
+    saved = project.to_dict()
+    if named_data_file(project.dataset.name) is not None:
+        prefix, _, rest = project.dataset_name().partition(":")
+        saved["dataset"]["name"] = f"{prefix}:{os.path.abspath(rest)}"
+    return saved
 
 
 def _timeline_files(timeline, epochs: int):
@@ -442,7 +469,7 @@ def run_train(args: argparse.Namespace) -> int:
     progress = JsonProgress() if args.json else TextProgress()
     handler = InterruptHandler(progress)
     try:
-        with handler:
+        with handler, _held_outputs(args):
             return _train(args, progress, handler)
     except Interrupted as interrupt:
         print("nnstudio: interrupted; nothing was saved", file=sys.stderr, flush=True)

@@ -9,6 +9,7 @@ from nnstudio.project import (
     DatasetSpec,
     Project,
     TrainingSettings,
+    check_named_files,
     load_preset,
     load_project,
 )
@@ -25,7 +26,10 @@ def _base_project(args: argparse.Namespace) -> Project:
     if args.project and args.preset:
         raise TrainUsageError("give a project file or --preset, not both")
     if args.project:
-        return load_project(args.project)
+        project = load_project(args.project)
+        if not args.dataset:  # a --dataset given replaces the file the project names
+            check_named_files(project, project.path.parent, args.project)
+        return project
     if args.preset:
         return load_preset(args.preset)
     if args.resume and not args.dataset:
@@ -45,6 +49,10 @@ def _base_project(args: argparse.Namespace) -> Project:
 
 
 def _project_of_checkpoint(path: str) -> Project:
+    """The project a checkpoint carries; a data file it names must lie beside the checkpoint
+    (else the user names it with --dataset, and the options describe the project)."""
+    from pathlib import Path
+
     from nnstudio.engine.io import load_checkpoint
 
     saved = (load_checkpoint(path).metadata or {}).get("project_file")
@@ -53,7 +61,11 @@ def _project_of_checkpoint(path: str) -> Project:
             f"--resume {path}: the checkpoint does not hold its project; "
             "give the project file or --dataset and --layers as before"
         )
-    return Project.from_dict(saved, source=path)
+    project = Project.from_dict(saved, source=path)
+    project.path = Path(path).resolve()  # a relative data file resolves beside the checkpoint
+    check_named_files(project, project.path.parent, f"--resume {path}")
+    project.weights = None  # the checkpoint itself holds the weights
+    return project
 
 
 def _apply_dataset_options(project: Project, args: argparse.Namespace) -> None:

@@ -237,16 +237,29 @@ def save_model(
     class_names=None,
     preprocessing=None,
     metadata=None,
+    verify: bool = False,
 ) -> Path:
     """Save ``model`` (config + weights) to a ``.nnz`` file, atomically; returns the path.
 
     ``loss`` is a loss name or object; ``preprocessing`` is the dataset's scaling statistics
     (e.g. ``{"method": "standardize", "mean": [...], "std": [...]}``) so predictions can scale
     new inputs the same way; ``metadata`` is any plain JSON (dataset name, test accuracy...).
+    ``verify``: first read the archive back as :func:`load_model` reads a file, so a model it
+    would refuse (a model from elsewhere: NaN weights, 5,000 layers) replaces nothing.
     """
     info = _model_json(model, loss, class_names, preprocessing, metadata)
     members = {MODEL_JSON: _json_bytes(info), WEIGHTS_NPZ: _npz_bytes(model.state_dict())}
+    if verify:
+        _read_back(Path(path), members)
     return _atomic_save(path, members)
+
+
+def _read_back(path: Path, members: dict[str, bytes]) -> None:
+    """Raise the ModelFileError that loading ``members`` as the file ``path`` would raise."""
+    buffer = io.BytesIO()
+    _write_archive(buffer, members)
+    with ZipReader(buffer.getvalue(), "a model file") as archive:
+        _bundle_fields(path, archive)
 
 
 def save_checkpoint(
@@ -333,7 +346,9 @@ def _read_npz(path: Path, archive: ZipReader, name: str) -> dict[str, np.ndarray
     if name not in archive:
         raise ModelFileError(f"{path} is damaged: it has no {name}. Use another copy.", path)
     try:
-        return load_npz(archive.read(name), f"{path}: {name}", archive.limit)
+        arrays = load_npz(archive.read(name), f"{path}: {name}", archive.remaining())
+        archive.charge(sum(array.nbytes for array in arrays.values()))
+        return arrays
     except FileReadError as error:
         message = str(error).replace("archive", f"{path}: {name}", 1)
         raise ModelFileError(f"{message} Use another copy.", path) from None
@@ -492,6 +507,34 @@ def _training_field(path: Path, training: dict, key: str, kind, default):
     return value
 
 
+# The numbers of an epoch's record; the fit loop compares them (early stopping) and adds to
+# them when a run resumes, so each must be a number or null.
+_HISTORY_NUMBERS = (
+    "loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds", "samples_per_second",
+)  # fmt: skip
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _history_problem(history: list) -> str | None:
+    """What is wrong with a checkpoint's per-epoch records, or None."""
+    for index, entry in enumerate(history):
+        where = f"entry {index}"
+        if not isinstance(entry, dict):
+            return f"{where} is not an object"
+        if not isinstance(entry.get("epoch"), int) or isinstance(entry.get("epoch"), bool):
+            return f"{where} has no epoch number"
+        for key in _HISTORY_NUMBERS:
+            if entry.get(key) is not None and not _is_number(entry[key]):
+                return f"{where}'s {key} is not a number"
+        for key in ("grad_norms", "health"):
+            if entry.get(key) is not None and not isinstance(entry[key], dict):
+                return f"{where}'s {key} is not an object"
+    return None
+
+
 def load_checkpoint(path) -> Checkpoint:
     """Load a checkpoint saved by :func:`save_checkpoint`; raises :class:`ModelFileError`."""
     from nnstudio.engine.fit import FitConfig
@@ -511,7 +554,12 @@ def load_checkpoint(path) -> Checkpoint:
         timeline, timeline_problem = _read_timeline(path, archive)
     epoch = _training_field(path, training, "epoch", int, 0)
     history = _training_field(path, training, "history", list, [])
-    config = training.get("fit_config")
+    problem = _history_problem(history)
+    if problem:
+        raise ModelFileError(
+            f"{path} is damaged: training.json's history {problem}. Use another copy.", path
+        )
+    config = _training_field(path, training, "fit_config", dict, None)
     try:
         fit_config = None if config is None else FitConfig.from_dict(config)
     except (ValueError, TypeError, KeyError, AttributeError) as error:

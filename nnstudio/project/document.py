@@ -20,9 +20,20 @@ from nnstudio.project.project_file import (
     TrainingSettings,
     common_regularization,
 )
-from nnstudio.project.runs import Run, run_from_dict, run_to_dict
+from nnstudio.project.runs import Run, latest_runs, run_from_dict, run_to_dict
 
 Listener = Callable[..., None]
+
+
+def _with_latest_runs(project: Project) -> Project:
+    """``project`` with at most MAX_SAVED_RUNS runs in its metadata, the latest (one built in
+    memory is not trimmed by the parser)."""
+    metadata = latest_runs(project.metadata)
+    if metadata is project.metadata:
+        return project
+    trimmed = copy.copy(project)
+    trimmed.metadata = metadata
+    return trimmed
 
 
 class RunState(str, Enum):
@@ -154,6 +165,7 @@ class ProjectDocument:
         Its dataset still has to load: until ``dataset_arrived`` the document is
         ``awaiting_dataset`` and keeps the project's weights in ``pending_weights``.
         """
+        project = _with_latest_runs(project)
         self._project = project.copy()
         self.path = Path(path) if path is not None else None
         self.training = copy.deepcopy(project.training)
@@ -316,7 +328,9 @@ class ProjectDocument:
         """The runs a project file kept replace this session's, and a project without any
         leaves none behind: one project at a time (issue 31). The one that was current
         waits in ``resumable_run`` until its weights (and optimizer) are back."""
-        runs = [run_from_dict(data) for data in metadata.get("runs") or []]
+        self.resumable_run = None
+        saved = metadata.get("runs")
+        runs = [run_from_dict(data) for data in (saved if isinstance(saved, list) else [])]
         self.runs = [run for run in runs if run is not None]
         self.current_run = None
         self._runs_started = max((run.number for run in self.runs), default=0)

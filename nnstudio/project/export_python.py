@@ -9,6 +9,7 @@ are taken as the dataset files hold them, the input scaling being its first line
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -302,12 +303,29 @@ def python_weights(bundle) -> dict[str, np.ndarray]:
     return arrays
 
 
+EXPORT_MARK = "a neural network exported by nnstudio"
+
+
+def _refuse_foreign_weights(script: Path, weights: Path) -> None:
+    """The weights go beside the script under a name the user did not type: an .npz already
+    there is replaced only when it belongs to an earlier export of this script."""
+    if not weights.exists():
+        return
+    try:
+        earlier = script.is_file() and EXPORT_MARK in script.read_text("utf-8", "replace")[:400]
+    except OSError:
+        earlier = False
+    if not earlier:
+        raise ExportError(
+            f"{weights} already exists and is not the weights of an earlier export of "
+            f"{script.name}; the script's weights would replace it. Choose another script name."
+        )
+
+
 def export_python(bundle, path) -> tuple:
     """Write the script to ``path`` (``.py``) and its weights beside it (same name, ``.npz``),
     each atomically; returns both paths. Both targets are checked before anything is written,
     and a script that fails to save takes a new weights file with it."""
-    from pathlib import Path
-
     from nnstudio.atomic_file import check_writable, write_atomically
 
     path = Path(path)
@@ -317,8 +335,11 @@ def export_python(bundle, path) -> tuple:
             f"{path.name}: the script name must be a Python module name (letters, digits, "
             "underscores; e.g. digit_model.py) so that it can be imported"
         )
+    if path.suffix != ".py":
+        raise ExportError(f"{path.name}: the script's name must end in .py (e.g. model.py)")
     for target in (path, weights_path):
         check_writable(target)
+    _refuse_foreign_weights(path, weights_path)
     source = python_source(bundle, path.stem)
     arrays = python_weights(bundle)
     existed = weights_path.exists()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnstudio.project.project_file import Project
+from nnstudio.safe_read import shorten
 
 Result = tuple[bool, str]
 
@@ -453,10 +454,11 @@ def validate_check(check, where: str = "check") -> None:
     """Raise CheckError naming the field (``check.checks[1].at_least``) of a bad check."""
     if not isinstance(check, dict):
         raise CheckError(f'field {where!r}: must be an object with a "kind"')
-    kind = KINDS.get(check.get("kind"))
+    kind_name = check.get("kind")
+    kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None  # [] is unhashable
     if kind is None:
         raise CheckError(
-            f"field '{where}.kind': unknown check kind {check.get('kind')!r}; "
+            f"field '{where}.kind': unknown check kind {shorten(repr(kind_name), 40)}; "
             f"known: {', '.join(KINDS)}"
         )
     allowed = {"kind", *kind.required, *kind.optional}

@@ -39,8 +39,9 @@ from nnstudio.project.project_file import (
     Project,
     TrainingSettings,
     apply_regularization,
+    named_data_file,
 )
-from nnstudio.safe_read import FileReadError, json_max_bytes, parse_json, read_bytes
+from nnstudio.safe_read import FileReadError, json_max_bytes, parse_json, read_bytes, shorten
 
 PROGRESS_FILE = "lessons-progress.json"
 PROGRESS_FORMAT = "nnstudio-lessons-progress"
@@ -115,6 +116,8 @@ def load_lesson(path: str | Path) -> Lesson:
         lesson = lesson_from_dict(data)
     except (LessonError, CheckError) as error:
         raise LessonError(f"{path.name}: {error}") from None
+    except (TypeError, KeyError, AttributeError, ValueError) as error:  # a check missed it
+        raise LessonError(f"{path.name}: not a usable lesson ({shorten(error, 120)})") from None
     lesson.path = path
     return lesson
 
@@ -227,9 +230,22 @@ def set_up(lesson: Lesson) -> Project:
     data["name"] = f"lesson-{lesson.id}"
     data["weights"] = None
     try:
-        return Project.from_dict(data, source=f"lesson {lesson.id}")
+        project = Project.from_dict(data, source=f"lesson {lesson.id}")
     except ValueError as error:
         raise LessonError(f"field 'start': {error}") from None
+    _refuse_data_files(project, "start")
+    return project
+
+
+def _refuse_data_files(project: Project, field_name: str) -> None:
+    """A lesson uses built-in datasets only: a lesson file (one a teacher shares, or dropped
+    in the data folder) is not a file the learner named, so a csv:/etc/shadow in it must not
+    be read."""
+    if named_data_file(project.dataset.name) is not None:
+        raise LessonError(
+            f"field {field_name!r}: the dataset {shorten(project.dataset.name, 60)} is a file; "
+            "a lesson uses nnstudio's built-in datasets (spiral, moons, mnist, ...)"
+        )
 
 
 def apply_step(project: Project, step: dict) -> Project:
@@ -249,6 +265,7 @@ def apply_step(project: Project, step: dict) -> Project:
         TrainingSettings(**vars(changed.training))
     except (ValueError, TypeError) as error:
         raise LessonError(f"field 'solution.steps': {error}") from None
+    _refuse_data_files(changed, "solution.steps")
     changed.path = project.path
     return changed
 

@@ -33,6 +33,14 @@ def _attributes(node) -> dict:
     return {attribute.name: helper.get_attribute_value(attribute) for attribute in node.attribute}
 
 
+def _square_pair(values: list) -> bool:
+    """Two equal sizes of at least 1 (a kernel or strides nnstudio's 2-D layers take); an
+    empty or one-number list from a hostile file is refused here, not as an IndexError."""
+    if len(values) != 2 or values[0] != values[1]:
+        return False
+    return isinstance(values[0], int) and values[0] >= 1
+
+
 def _text(value):
     return value.decode() if isinstance(value, bytes) else value
 
@@ -47,6 +55,7 @@ class NodeReader:
         self.shape = self.input_shape
         self.opset = opset
         self.specs: list[dict] = []
+        self.preparation: dict[str, np.ndarray | None] = {}  # an export's scaling, by op
 
     # -- bookkeeping ------------------------------------------------------------------------------
 
@@ -56,7 +65,10 @@ class NodeReader:
         value = _attributes(node).get("value")
         if value is None:
             raise Unsupported("only Constant nodes with a tensor value are read")
-        self.constants[node.output[0]] = numpy_helper.to_array(value)
+        try:
+            self.constants[node.output[0]] = numpy_helper.to_array(value)
+        except Exception as error:  # noqa: BLE001 - a damaged tensor: onnx raises anything
+            raise Unsupported(f"its value cannot be read ({type(error).__name__})") from None
 
     def _const(self, node, position: int, required: bool = True):
         name = node.input[position] if len(node.input) > position else ""
@@ -119,7 +131,10 @@ class NodeReader:
 
     def _read_dropout(self, node, attributes) -> None:
         ratio = self._const(node, 1, required=False)
-        rate = float(ratio) if ratio is not None else float(attributes.get("ratio", 0.5))
+        ratio = np.asarray(attributes.get("ratio", 0.5) if ratio is None else ratio)
+        if ratio.size != 1 or ratio.dtype.kind not in "fiu" or not np.isfinite(ratio).all():
+            raise Unsupported(f"its ratio must be one number, got {ratio.size} values")
+        rate = float(ratio.reshape(-1)[0])
         self._add("Dropout", {"rate": min(max(rate, 0.0), 0.95)})
 
     def _dense(self, W, b) -> None:
@@ -175,7 +190,7 @@ class NodeReader:
         b = self._const(node, 2, required=False)
         kernel = list(attributes.get("kernel_shape", W.shape[2:]))
         strides = list(attributes.get("strides", [1, 1]))
-        if W.ndim != 4 or kernel[0] != kernel[1] or strides[0] != strides[1]:
+        if W.ndim != 4 or not _square_pair(kernel) or not _square_pair(strides):
             raise Unsupported("nnstudio's Conv2D has square kernels and equal strides")
         if attributes.get("group", 1) != 1 or any(d != 1 for d in attributes.get("dilations", [])):
             raise Unsupported("grouped or dilated convolutions have no Conv2D equivalent")
@@ -220,7 +235,7 @@ class NodeReader:
         strides = list(attributes.get("strides", [1, 1]))
         pads = list(attributes.get("pads", [0, 0, 0, 0]))
         auto = _text(attributes.get("auto_pad", "NOTSET"))
-        if len(kernel) != 2 or kernel[0] != kernel[1] or strides[0] != strides[1]:
+        if not _square_pair(kernel) or not _square_pair(strides):
             raise Unsupported("nnstudio pools with square windows and equal strides")
         if any(pads) or auto not in ("NOTSET", "VALID") or attributes.get("ceil_mode", 0):
             raise Unsupported("padded or ceil_mode pooling has no nnstudio equivalent")
@@ -258,10 +273,24 @@ class NodeReader:
         rest = [
             self.shape[i] if d == 0 and i < len(self.shape) else d for i, d in enumerate(target[1:])
         ]
+        rest = self._infer_size(rest)
         if len(rest) == 1:
             self._add("Flatten")
         else:
             self._add("Reshape", {"shape": rest})
+
+    def _infer_size(self, shape: list[int]) -> list[int]:
+        """``shape`` with its one -1 worked out; refused unless it holds exactly the values of
+        the current shape (a Reshape of 4 features to 3 is not a Flatten)."""
+        size = int(np.prod(self.shape))
+        known = int(np.prod([d for d in shape if d != -1]))
+        if shape.count(-1) > 1 or any(d < -1 or d == 0 for d in shape) or known < 1:
+            raise Unsupported(f"shape {shape} is not a reshape nnstudio can follow")
+        if -1 in shape and size % known == 0:
+            shape = [size // known if d == -1 else d for d in shape]
+        if int(np.prod(shape)) != size:
+            raise Unsupported(f"shape {shape} does not hold the {size} values of {self.shape}")
+        return shape
 
     def _activation(self, node, attributes, function: str) -> None:
         alpha = attributes.get("alpha")

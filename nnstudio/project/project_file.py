@@ -32,6 +32,7 @@ from nnstudio.safe_read import (
     max_file_bytes,
     parse_json,
     read_bytes,
+    shorten,
 )
 
 FORMAT = "nnstudio-project"
@@ -188,7 +189,9 @@ class Project:
             # four copies of the weights (weights, gradients, two optimizer moments)
             check_model_size(config, limit=max_file_bytes() // 4)
         except (ValueError, TypeError, KeyError) as error:
-            raise ProjectError(f"{self.name}: the model is too large: {error}") from None
+            # Sized beyond the limit, or a layer that cannot take its input: say which.
+            problem = "is too large" if "limit" in str(error) else "cannot be built"
+            raise ProjectError(f"{self.name}: the model {problem}: {error}") from None
         model = Sequential.from_config(config, seed=self.training.seed)
         if dataset is not None:
             check_outputs(model, dataset, self.training.loss)
@@ -369,12 +372,59 @@ def load_project(path: str | os.PathLike) -> Project:
     except FileReadError as error:
         raise ProjectError(str(error)) from None
     try:
-        data = parse_json(raw, str(path))
+        data = parse_json(raw, str(path), allow_nan=False)
     except FileReadError as error:
         raise ProjectError(f"{error} Fix the file or save the project again.") from None
     project = Project.from_dict(data, source=path)
     project.path = path.resolve()
     return project
+
+
+FILE_DATASET_PREFIXES = ("csv:", "npz:", "idx:")
+
+
+def named_data_file(name: str) -> str | None:
+    """The path in a file dataset's name ("csv:data.csv" -> "data.csv"), else None."""
+    for prefix in FILE_DATASET_PREFIXES:
+        if name.lower().startswith(prefix):
+            return name[len(prefix) :]
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies in ``folder`` once links and ".." are resolved (a link in the
+    folder pointing at /etc/shadow is outside)."""
+    try:
+        return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+    except (OSError, ValueError):
+        return False
+
+
+def check_named_files(project: Project, folder, source) -> None:
+    """Refuse a project read from a file (a project, a checkpoint) whose dataset or weights
+    name a file outside ``folder``, the folder of the file the user named.
+
+    nnstudio reads only the files a user names and those beside them: a downloaded project
+    or checkpoint naming csv:/etc/shadow or ../../secret.csv must not be read (its first line
+    would be echoed in an error). A path relative to the project resolves from ``folder``.
+    """
+    folder = Path(folder)
+    named = named_data_file(project.dataset.name)
+    prefix = project.dataset.name.split(":", 1)[0]
+    for what, value, hint in (
+        ("dataset", named, f"give --dataset {prefix}:PATH (or open it in the Data panel)"),
+        ("weights", project.weights, "open the weights file yourself"),
+    ):
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else folder / path
+        if not _inside(path, folder):
+            raise ProjectError(
+                f"{source}: its {what} file {shorten(value, 60)} is outside the folder "
+                f"{folder.name or folder}; nnstudio reads only files you name or files in that "
+                f"folder: move it there or {hint}"
+            )
 
 
 def save_project(project: Project, path: str | os.PathLike) -> Path:

@@ -18,6 +18,7 @@ from nnstudio.project.project_file import (
     ProjectError,
     TrainingSettings,
 )
+from nnstudio.project.runs import latest_runs
 from nnstudio.safe_read import shorten
 
 
@@ -143,6 +144,8 @@ def _parse_dataset(where: _Where, data: Any) -> DatasetSpec:
         if key in _OPTION_RANGES and value is not None:
             low, high = _OPTION_RANGES[key]
             _number(where, f"dataset.options.{key}", value, low, high)
+    # null means "the default", as an option left out does (the loaders take no None)
+    options = {key: value for key, value in options.items() if value is not None}
     return DatasetSpec(name, copy.deepcopy(options))
 
 
@@ -235,5 +238,5 @@ def _parse_project(data: Any, where: _Where) -> Project:
         training=_parse_training(where, data.get("training")),
         weights=weights,
         description=description,
-        metadata=copy.deepcopy(metadata),
+        metadata=copy.deepcopy(latest_runs(metadata)),
     )

@@ -44,6 +44,10 @@ TRAINING_KEYS = tuple(
 ALIASES = {"lr": "learning_rate", "val_split": "validation_split", "batch-size": "batch_size"}
 METRICS = ("val_accuracy", "val_loss")
 RANGE_KINDS = ("log", "int", "uniform")
+# Far more than a machine trains in a day; every trial is built before the first starts, so
+# --random 100000000000 must be refused before its list is.
+MAX_TRIALS = 10_000
+RANGE_LIMIT = 1e15  # no setting needs more; int(0,1e30) cannot be drawn as a 64-bit integer
 
 
 class SweepError(ValueError):
@@ -128,6 +132,8 @@ def _range(name: str, text: str) -> tuple[str, float, float]:
         raise SweepError(f"--ranges: {name}={text}: the bounds must be numbers") from None
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
         raise SweepError(f"--ranges: {name}={text}: the first bound must be below the second")
+    if max(abs(low), abs(high)) > RANGE_LIMIT:  # int64 draws, and a uniform width that fits
+        raise SweepError(f"--ranges: {name}={text}: the bounds must lie within ±{RANGE_LIMIT:g}")
     if kind == "log" and low <= 0:
         raise SweepError(f"--ranges: {name}={text}: a log range needs bounds above 0")
     if kind == "int" and (low != int(low) or high != int(high)):
@@ -157,8 +163,18 @@ def _draw(spec, rng: np.random.Generator) -> Any:
     return float(f"{value:.4g}")  # what is printed is exactly what trains: reproducible by hand
 
 
+def _check_trial_count(count: int, option: str) -> None:
+    if count > MAX_TRIALS:
+        raise SweepError(
+            f"{option}: {count:,} trials; a sweep runs at most {MAX_TRIALS:,} (fewer values, "
+            "or --random N over ranges)"
+        )
+
+
 def grid_settings(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Every combination, the last setting varying fastest (as the grid reads)."""
+    """Every combination, the last setting varying fastest (as the grid reads); their count
+    is checked before any is made."""
+    _check_trial_count(math.prod(len(values) for values in grid.values()), "--grid")
     names = list(grid)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
@@ -167,6 +183,7 @@ def random_settings(space: dict[str, Any], count: int, seed: int = 0) -> list[di
     """``count`` draws from the ranges, seeded: the same command draws the same trials."""
     if count < 1:
         raise SweepError(f"--random: {count} trials; give at least 1")
+    _check_trial_count(count, "--random")
     rng = np.random.default_rng(seed)
     return [{name: _draw(spec, rng) for name, spec in space.items()} for _ in range(count)]
 

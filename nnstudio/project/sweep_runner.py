@@ -14,19 +14,27 @@ scheduler reschedules it, and ``retries`` covers a trial that raised for another
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
+import re
 import signal
+import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nnstudio.project.sweep import SweepError, run_trial
+from nnstudio.safe_read import shorten
 
 CLUSTER_HINT = "pip install 'nnstudio[cluster]'"
 RETRIES = 2
 WAIT_SECONDS = 0.2  # how soon a stop request is seen while every trial is still running
+CHECK_SECONDS = 2.0  # how often a sweep on a cluster asks whether it still has one
+NO_WORKER_SECONDS = 60.0  # a scheduler without workers this long: its trials cannot run
+CONNECT_SECONDS = 3.0  # a scheduler answers a TCP connection with its handshake well within this
 
 
 @dataclass
@@ -55,13 +63,15 @@ def run_trials(
     texts = [json.dumps(trial, allow_nan=False) for trial in trials]
     runner = _DaskRunner(scheduler) if scheduler else _PoolRunner(workers or cores(), len(texts))
     outcome = SweepOutcome()
+    cancel = True  # unless every trial came back: a lost cluster must not keep trials queued
     try:
         runner.submit(texts)
         _collect(runner, len(texts), outcome, on_result, stop or threading.Event())
+        cancel = outcome.interrupted
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
-        runner.close(cancel=outcome.interrupted)
+        runner.close(cancel=cancel)
     return outcome
 
 
@@ -75,9 +85,15 @@ def _collect(runner, count: int, outcome: SweepOutcome, on_result, stop) -> None
         if stop.is_set():
             outcome.interrupted = True
             return
+        runner.check()  # a cluster without workers or scheduler: say so, never wait forever
         try:
             record = runner.finished.get(timeout=WAIT_SECONDS)
         except queue.Empty:
+            continue
+        if record is None:  # a trial the cluster dropped: check() names why
+            continue
+        if isinstance(record, _Retry):  # its worker process died: run it again elsewhere
+            runner.resubmit(record.text)
             continue
         if record["trial"] in reported:
             continue
@@ -109,9 +125,19 @@ def _report_when_done(runner, future, text: str) -> None:
 
 
 def _pool_worker_init() -> None:
-    # Ctrl+C reaches the whole process group: only the parent acts on it (it keeps the
-    # finished trials and ends the pool), so a trial is never cut short by the signal.
+    # Ctrl+C (or a SIGTERM) reaches the whole process group: only the parent acts on it (it
+    # keeps the finished trials and ends the pool), so a trial is never cut short by the
+    # signal, nor recorded as failed because its process ended. The parent ends the workers
+    # with SIGKILL when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+@dataclass
+class _Retry:
+    """A trial whose worker process died (the OOM killer, a kill): to be submitted again."""
+
+    text: str
 
 
 class _PoolRunner:
@@ -119,29 +145,49 @@ class _PoolRunner:
     threads, a loaded dataset — is inherited, and the same on Linux, macOS and Windows."""
 
     def __init__(self, workers: int, trials: int):
+        self.workers = max(1, min(workers, trials))
+        self.finished: queue.Queue = queue.Queue()
+        self.pool = self._new_pool()
+        self.futures = []
+        self.attempts: dict[str, int] = {}
+
+    def _new_pool(self):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self.finished: queue.Queue = queue.Queue()
-        self.pool = ProcessPoolExecutor(
-            max_workers=max(1, min(workers, trials)),
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_pool_worker_init,
         )
-        self.futures = []
 
     def submit(self, texts: list[str]) -> None:
         for text in texts:
+            self.attempts[text] = self.attempts.get(text, 0) + 1
             future = self.pool.submit(run_trial, text)
             future.add_done_callback(lambda f, text=text: _report_when_done(self, f, text))
             self.futures.append(future)
 
-    @staticmethod
-    def record(future, text: str) -> dict:
+    def check(self) -> None:
+        """Nothing to watch: the pool's processes are this machine's own."""
+
+    def resubmit(self, text: str) -> None:
+        """Run a trial again; a pool broken by a dead worker is replaced first (every trial
+        it still held comes back here one by one, as Dask reschedules a lost worker's)."""
+        if getattr(self.pool, "_broken", False):
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._new_pool()
+        self.submit([text])
+
+    def record(self, future, text: str):
+        from concurrent.futures.process import BrokenProcessPool
+
         if future.cancelled():
             return _failed(text, "cancelled")
         error = future.exception()
-        if error is not None:  # a worker process that died (BrokenProcessPool) or a bug
+        if isinstance(error, BrokenProcessPool) and self.attempts[text] <= RETRIES:
+            return _Retry(text)
+        if error is not None:  # a worker that died again and again, or a bug
             return _failed(text, f"the trial's process failed: {type(error).__name__}: {error}")
         return json.loads(future.result())
 
@@ -149,11 +195,11 @@ class _PoolRunner:
         if cancel:
             for future in self.futures:
                 future.cancel()
-            # A running trial cannot be cancelled: end its process rather than wait for it.
-            # The pool keeps its processes in a private mapping; without it, waiting is the
-            # fallback.
+            # A running trial cannot be cancelled: end its process rather than wait for it
+            # (SIGKILL: the workers ignore SIGTERM, see _pool_worker_init). The pool keeps its
+            # processes in a private mapping; without it, waiting is the fallback.
             for process in list(getattr(self.pool, "_processes", {}).values()):
-                process.terminate()
+                process.kill()
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
@@ -168,20 +214,72 @@ def _import_distributed():
     return distributed
 
 
+_ADDRESS = re.compile(r"(?:tcp://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})")
+
+
+def scheduler_address(address: str) -> tuple[str, int]:
+    """(host, port) of a --scheduler address, checked before anything connects: nnstudio
+    talks to a scheduler over plain TCP (``tcp://HOST:PORT`` or ``HOST:PORT``)."""
+    match = _ADDRESS.fullmatch(address.strip())
+    if match is None or not 0 < int(match["port"]) < 65536:
+        scheme = address.split("://", 1)[0] if "://" in address else ""
+        why = f"the {scheme}:// protocol is not supported" if scheme and scheme != "tcp" else ""
+        raise SweepError(
+            f"--scheduler {shorten(address, 80)}: {why or 'not an address'}; give "
+            "tcp://HOST:PORT, the address `dask scheduler` prints"
+        )
+    return match["host"].strip("[]"), int(match["port"])
+
+
+def _reachable(address: str, host: str, port: int) -> None:
+    """A refused port, or one where something other than a Dask scheduler listens, is said
+    at once: Dask's client would wait forever on a server that never answers its protocol.
+
+    A scheduler speaks first: its handshake starts with the 8-byte length of its frame
+    header (a small number); a web server says nothing, an SSH server sends text."""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as connection:
+            first = connection.recv(8)
+    except TimeoutError:
+        first = b""
+    except OSError as error:
+        raise SweepError(
+            f"cannot reach the Dask scheduler at {address} ({error.strerror or error}); start "
+            "one with `dask scheduler` and workers with `dask worker ADDRESS`"
+        ) from None
+    if len(first) < 8 or int.from_bytes(first, "little") > 1 << 20:
+        raise SweepError(
+            f"{address} does not answer as a Dask scheduler (something else listens on that "
+            "port); give the address `dask scheduler` prints"
+        )
+
+
 class _DaskRunner:
-    """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``)."""
+    """Trials as tasks on an existing cluster (``dask scheduler`` + ``dask worker``).
+
+    The cluster is watched while the trials run: a scheduler that goes away, or no worker
+    for NO_WORKER_SECONDS, ends the sweep with a SweepError (the finished trials are kept)
+    rather than an exit 0 with trials "cancelled", or a wait that never ends."""
 
     def __init__(self, address: str):
+        host, port = scheduler_address(address)
         distributed = _import_distributed()
+        self.address = address
         self.finished: queue.Queue = queue.Queue()
+        _reachable(address, host, port)
+        _quiet_dask_logs()
         try:
-            self.client = distributed.Client(address, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
+            self.client = distributed.Client(
+                f"tcp://{host}:{port}", timeout="10s", set_as_default=False
+            )
+        except Exception as error:  # noqa: BLE001 - a server that is no Dask scheduler raises anything
             raise SweepError(
-                f"cannot reach the Dask scheduler at {address} ({error}); start one with "
-                "`dask scheduler` and workers with `dask worker ADDRESS`"
+                f"cannot reach the Dask scheduler at {address} ({shorten(error, 120)}); start "
+                "one with `dask scheduler` and workers with `dask worker ADDRESS`"
             ) from None
         self.futures = []
+        self.closing = False
+        self._checked_at = self._workers_seen_at = time.monotonic()
 
     def submit(self, texts: list[str]) -> None:
         for text in texts:
@@ -196,10 +294,10 @@ class _DaskRunner:
             future.add_done_callback(lambda f, text=text: _report_when_done(self, f, text))
             self.futures.append(future)
 
-    @staticmethod
-    def record(future, text: str) -> dict:
+    def record(self, future, text: str) -> dict | None:
         if future.status == "cancelled":
-            return _failed(text, "cancelled")
+            # Not by us: the scheduler went away with it (check() ends the sweep, naming it).
+            return _failed(text, "cancelled") if self.closing else None
         if future.status == "error":
             error = future.exception()
             if isinstance(error, ModuleNotFoundError) and "nnstudio" in str(error):
@@ -208,7 +306,49 @@ class _DaskRunner:
             return _failed(text, f"the trial failed on the cluster: {kind}: {error}")
         return json.loads(future.result())
 
+    def check(self) -> None:
+        """Every CHECK_SECONDS: the scheduler still answers, and it has a worker (or had one
+        less than NO_WORKER_SECONDS ago)."""
+        now = time.monotonic()
+        if now - self._checked_at < CHECK_SECONDS:
+            return
+        self._checked_at = now
+        try:
+            running = self.client.status == "running"
+            workers = self.client.scheduler_info().get("workers", {}) if running else {}
+        except Exception:  # noqa: BLE001 - a lost connection raises what the comm layer has
+            running = False
+        if not running:
+            raise SweepError(
+                f"lost the Dask scheduler at {self.address} while trials ran; the finished "
+                "trials were kept. Start it again and rerun the rest"
+            )
+        if workers:
+            self._workers_seen_at = now
+        elif now - self._workers_seen_at > NO_WORKER_SECONDS:
+            raise SweepError(
+                f"the Dask scheduler at {self.address} has had no worker for "
+                f"{NO_WORKER_SECONDS:.0f} s, so the trials left cannot run; the finished trials "
+                "were kept. Start workers with `dask worker ADDRESS`"
+            )
+
     def close(self, cancel: bool) -> None:
-        if cancel and self.futures:
-            self.client.cancel(self.futures)
-        self.client.close()
+        self.closing = True
+        with contextlib.suppress(Exception):  # a scheduler already gone: nothing to cancel
+            if cancel and self.futures:
+                self.client.cancel(self.futures)
+        with contextlib.suppress(Exception):
+            self.client.close(timeout=CONNECT_SECONDS)
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs a lost connection as tracebacks on stderr; the sweep says it in one line."""
+    import logging
+
+    # Dask configures some of its loggers (distributed.client, ...) with their own levels.
+    names = [name for name in logging.root.manager.loggerDict if name.startswith(_DASK_LOGS)]
+    for name in {*names, *_DASK_LOGS}:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+_DASK_LOGS = ("distributed", "tornado", "asyncio")

@@ -446,9 +446,9 @@ def checkpoint_timeline(checkpoint) -> RunTimeline | None:
         return None
     try:
         timelines = timelines_from_files(*checkpoint.timeline)
-    except ValueError:
+        current = checkpoint.timeline[0].get("current")
+        if isinstance(current, int) and current in timelines:
+            return timelines[current]
+        return timelines[max(timelines)] if timelines else None
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None  # a damaged timeline costs the past epochs, never what reads it
-    current = checkpoint.timeline[0].get("current")
-    if current in timelines:
-        return timelines[current]
-    return timelines[max(timelines)] if timelines else None

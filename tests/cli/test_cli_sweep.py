@@ -30,12 +30,13 @@ def json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def start_sweep(*args: str) -> subprocess.Popen:
+def start_sweep(*args: str, own_group: bool = False) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "nnstudio", "sweep", *args, "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,  # its own process group, as a terminal's job is
     )
 
 
@@ -62,11 +63,49 @@ def finish(process: subprocess.Popen, timeout: float = 90) -> tuple[list[dict], 
         (["--grid", "lr=0.1", "--ranges", "lr=log(1e-3,1)"], ["--ranges goes with --random"]),
         (["--grid", "lr=0.1", "--random", "2"], ["not allowed with"]),
         ([], ["one of the arguments --grid --random is required"]),
+        # issue 38: words, not "high is out of bounds for int64"
+        (["--random", "1", "--ranges", "seed=int(0,1e30)"], ["within ±1e+15"]),
+        (["--random", "1", "--ranges", "lr=uniform(-1e308,1e308)"], ["within ±1e+15"]),
+        # issue 38: refused at once, before a list of that many trials is made
+        (["--random", "100000000000", "--ranges", "lr=log(1e-4,1e-1)"], ["at most 10,000"]),
+        (["--grid", ";".join(f"lr{i}=1,2,3,4,5,6,7,8,9,10" for i in range(6))], ["1,000,000"]),
     ],
 )
 def test_a_bad_search_is_exit_2_with_one_line(options, words, capsys):
     assert main(["sweep", *MOONS, *options]) == 2
     assert_one_line_error(capsys.readouterr().err, *words)
+
+
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("tls://127.0.0.1:1", ["tls:// protocol is not supported"]),
+        ("tcp://127.0.0.1", ["not an address"]),
+        ("tcp://127.0.0.1:99999", ["not an address"]),
+        ("127.0.0.1:1", ["cannot reach"]),
+    ],
+)
+def test_a_scheduler_address_that_cannot_work_is_one_line_at_once(address, words, capsys):
+    """Issue 38: no Client is made for these, so none stalls 20 s closing (or prints the
+    traceback of its __del__)."""
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    assert main(["sweep", *MOONS, "--grid", "lr=0.1", "--scheduler", address]) == 2
+    assert_one_line_error(capsys.readouterr().err, *words)
+    assert time.monotonic() - started < 8
+
+
+def test_a_server_that_is_no_dask_scheduler_is_named(capsys, monkeypatch):
+    """A port where something listens but never speaks Dask's protocol: Dask's client would
+    wait on it forever."""
+    import socket
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("nnstudio.project.sweep_runner.CONNECT_SECONDS", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        assert main(["sweep", *MOONS, "--grid", "lr=0.1", "--scheduler", address]) == 2
+    assert_one_line_error(capsys.readouterr().err, "does not answer as a Dask scheduler")
 
 
 def test_json_prints_each_trial_then_the_best_and_out_keeps_every_project(tmp_path, capsys):
@@ -154,6 +193,39 @@ def test_ctrl_c_keeps_and_writes_the_finished_trials(tmp_path, signum):
     assert "the finished trials were kept" in err
 
 
+def pool_workers(pid: int) -> list[int]:
+    """The sweep's worker processes (spawned children running multiprocessing's main)."""
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as file:
+            children += [int(child) for child in file.read().split()]
+    workers = []
+    for child in children:
+        with open(f"/proc/{child}/cmdline", "rb") as file:
+            if b"spawn_main" in file.read():
+                workers.append(child)
+    return workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_the_process_group_fails_no_trial(tmp_path):
+    """Issue 38: `kill -TERM -PGID` (a service manager, a closing terminal) reached the pool's
+    workers too, and the trial they ran was recorded as failed. The workers now leave the
+    signal to the sweep, which stops; here they get it first, as they may."""
+    process = start_sweep(*SPIRAL, "--epochs", "400", "--grid", "seed=1,2,3,4", "--workers",
+                          "1", own_group=True)  # fmt: skip
+    first = json.loads(process.stdout.readline())
+    for worker in pool_workers(process.pid):
+        os.kill(worker, signal.SIGTERM)
+    time.sleep(0.5)  # a worker that died of it would have failed its trial by now
+    process.send_signal(signal.SIGTERM)
+    rest, err = finish(process)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "metrics" in first
+    assert not [record for record in rest if "error" in record], rest
+
+
 # -- a real Dask cluster on this machine --------------------------------------------------------
 
 
@@ -204,3 +276,47 @@ def test_a_grid_on_a_dask_cluster_survives_a_worker_killed_mid_sweep(cluster):
     assert (final["finished"], final["failed"]) == (6, 0)
     retried = next(r for r in trials if r["trial"] == killed)
     assert retried["worker"] != first["worker"]  # it ran again, on a live worker
+
+
+def instant_trials(trials, *, on_result=None, **_):
+    """run_trials without training: each trial 'finishes' at once, last first."""
+    from nnstudio.project.sweep_runner import SweepOutcome
+
+    outcome = SweepOutcome()
+    for trial in reversed(trials):
+        record = {key: trial[key] for key in ("trial", "settings", "seed")}
+        record.update(metrics={"val_accuracy": 0.5, "val_loss": 1.0}, seconds=0.0, worker="w")
+        outcome.records.append(record)
+        on_result(record)
+    return outcome
+
+
+def test_out_gets_one_line_per_trial_not_the_whole_file_again(tmp_path, monkeypatch, capsys):
+    """Issue 38: 1,500 trials took 38 s with --out (the file rewritten, fsynced, each time)."""
+    import nnstudio.atomic_file
+    import nnstudio.project.sweep_runner as runner
+
+    monkeypatch.setattr(runner, "run_trials", instant_trials)
+    whole_writes = []
+    real = nnstudio.atomic_file.write_atomically
+
+    def counted(path, *args, **kwargs):
+        whole_writes.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(nnstudio.atomic_file, "write_atomically", counted)
+    out = tmp_path / "results.jsonl"
+    grid = "lr=" + ",".join(str(0.001 * k) for k in range(1, 41))
+    assert main(["sweep", *MOONS, "--grid", grid, "--out", str(out), "--json"]) == 0
+    assert len(whole_writes) <= 2  # the first trial's line, then the file in trial order
+    assert [r["trial"] for r in json_lines(out.read_text())] == list(range(1, 41))
+
+
+def test_sweep_out_over_its_own_project_is_refused(tmp_path, capsys):
+    from nnstudio.project import load_preset, save_project
+
+    project = save_project(load_preset("spiral-mlp"), tmp_path / "p.nnsproj")
+    before = project.read_text()
+    assert main(["sweep", str(project), "--grid", "lr=0.1", "--out", str(project)]) == 2
+    assert_one_line_error(capsys.readouterr().err, "input file itself")
+    assert project.read_text() == before

@@ -203,6 +203,7 @@ def _model_variants(folder: Path, info: dict, weights: dict) -> dict[str, Path]:
             {"scaling": {"method": "standardize", "mean": "a", "std": [0, 0]}},
             {"scaling": {"method": "minmax", "min": [0, 0], "max": [0, 0]}},
             {"scaling": {"method": "standardize", "mean": [0], "std": [1, 1]}},
+            {"scaling": {"method": "standardize", "mean": [0, 0, 0], "std": [1, 1, 1]}},
             {"encoding": 5},
             {"encoding": {"delimiter": 5}},
             {"feature_names": 5},
@@ -529,11 +530,12 @@ def run_in_subprocess(run: Run) -> tuple[int, str, int]:
     return process.returncode, stderr, usage.ru_maxrss * 1024  # Linux reports KB
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], make_runs=build, usage: str = __doc__) -> int:
+    """List (or with --run, run and report) ``make_runs(OUT_FOLDER)``."""
     if not argv:
-        print(__doc__)
+        print(usage)
         return 2
-    runs = build(argv[0])
+    runs = make_runs(argv[0])
     print(f"{len(runs)} runs over the files in {argv[0]}")
     if "--run" not in argv:
         for run in runs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from nnstudio.project import Project, load_project
 from nnstudio.project.autosave import Autosave
 
@@ -62,3 +64,26 @@ def test_adopt_never_moves_a_file_the_project_names_elsewhere(tmp_path):
     mine = Autosave(tmp_path / "autosave")
     assert load_project(mine.adopt(crashed.path)).weights is None
     assert other.read_bytes() == b"keep"
+
+
+def test_two_windows_with_the_same_pid_keep_their_own_autosaves(tmp_path):
+    """Issue 38: two windows in separate PID namespaces sharing a home folder are both pid 1;
+    one's clean exit deleted the other's live autosave, and a live one looked crashed."""
+    first, second = Autosave(tmp_path), Autosave(tmp_path)  # both of this process
+    project = Project()
+    first.save(project)
+    second.save(project)
+    assert first.path != second.path
+    assert first.leftovers() == [] and second.leftovers() == []  # each is in use
+    first.clear()
+    assert second.path.exists() and not first.path.exists()
+    assert Autosave(tmp_path).leftovers() == []  # still locked by its living writer
+    second.clear()
+
+
+def test_an_autosave_whose_writer_is_gone_is_a_leftover(tmp_path):
+    crashed = Autosave(tmp_path)
+    crashed.save(Project())
+    os.close(crashed._lock_handle)  # the process ends: the system releases its lock
+    crashed._lock_handle = None
+    assert Autosave(tmp_path).leftovers() == [crashed.path]

@@ -367,3 +367,22 @@ def test_runs_of_another_file_come_only_when_imported_and_say_where_from(documen
     assert document.is_modified()  # the project now keeps them: unsaved work
     document.load(make_project())
     assert document.runs == []
+
+
+def test_a_project_with_100000_runs_opens_with_the_latest_ones(tmp_path):
+    """Issue 38: a 35 MB project of 100,000 runs (under the 64 MB limit) froze the window for
+    a minute and took 1.9 GB; the latest MAX_SAVED_RUNS are kept."""
+    import time
+
+    from nnstudio.project.runs import MAX_SAVED_RUNS
+
+    run = {"number": 0, "dataset": "spiral", "model": {}, "settings": {}, "status": "completed"}
+    run["history"] = [{"epoch": 1, "loss": 0.5}]
+    project = make_project()
+    project.metadata["runs"] = [{**run, "number": n} for n in range(1, 100_001)]
+    document = ProjectDocument()
+    started = time.perf_counter()
+    document.load(project)
+    assert time.perf_counter() - started < 1.5
+    assert len(document.runs) == MAX_SAVED_RUNS
+    assert document.runs[-1].number == 100_000

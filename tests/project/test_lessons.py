@@ -125,6 +125,7 @@ def _minimal(**changes) -> dict:
     "changes, field",
     [
         ({"check": {"kind": "magic"}}, "'check.kind'"),
+        ({"check": {"kind": []}}, "'check.kind'"),  # issue 38: exit 1, unhashable type
         (
             {"check": {"kind": "final_metric", "metric": "val_accuracy", "at_least": "lots"}},
             "'check.at_least'",
@@ -145,6 +146,32 @@ def test_a_malformed_lesson_is_skipped_with_the_file_and_the_field(tmp_path, cha
     assert [lesson.id for lesson in lessons] == ["x"]
     assert len(problems) == 1
     assert "02-bad.json" in problems[0] and field in problems[0]
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        (
+            {"start": {"project": {**_minimal()["start"]["project"], "dataset": "csv:/x.csv"}}},
+            "'start'",
+        ),
+        (
+            {"solution": {"explanation": "x", "dataset": {"name": "csv:../../etc/passwd"}}},
+            "'solution.steps'",
+        ),
+    ],
+)
+def test_a_lesson_naming_a_data_file_is_skipped_without_reading_it(
+    tmp_path, changes, field, monkeypatch
+):
+    """A lesson file is not a file the learner named: the file it names is never opened."""
+    import nnstudio.data.catalog as catalog
+
+    monkeypatch.setattr(catalog, "load_dataset", lambda *a, **k: pytest.fail("data read"))
+    (tmp_path / "01-bad.json").write_text(json.dumps(_minimal(**changes)))
+    lessons, problems = load_lessons([tmp_path])
+    assert lessons == [] and len(problems) == 1
+    assert field in problems[0] and "built-in datasets" in problems[0]
 
 
 def test_a_file_that_is_not_json_or_repeats_an_id_is_skipped(tmp_path):

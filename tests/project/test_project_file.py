@@ -129,6 +129,20 @@ def test_bad_files_name_the_file_and_the_key(tmp_path, change, words):
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_literals_are_refused_when_read(tmp_path, literal):
+    """Issue 38: Python's json reads them; saving the project again would then fail with
+    "Out of range float values are not JSON compliant"."""
+    path = tmp_path / "nan.nnsproj"
+    text = json.dumps(Project().to_dict()).replace(
+        '"learning_rate": 0.01', f'"learning_rate": {literal}'
+    )
+    assert literal in text
+    path.write_text(text)
+    with pytest.raises(ProjectError, match=f"{literal}, which JSON does not allow"):
+        load_project(path)
+
+
 def test_invalid_json_says_line_and_column(tmp_path):
     path = tmp_path / "broken.nnsproj"
     path.write_text('{\n  "format": "nnstudio-project",\n  "version": 1,,\n}')

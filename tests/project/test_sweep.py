@@ -241,6 +241,9 @@ class _FakeRunner:
         self.finished = queue.Queue()
         self.record = record
 
+    def check(self) -> None:
+        """A healthy cluster: nothing to say."""
+
 
 def test_a_trial_that_reports_twice_does_not_end_the_sweep_before_the_others():
     # A cluster that loses a finished result with its worker runs the trial again: the
@@ -266,7 +269,77 @@ def test_a_record_that_cannot_be_read_reports_the_trial_as_failed_instead_of_han
     assert "could not be read" in record["error"] and "lost with its worker" in record["error"]
 
 
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_sweep_costs_no_trial():
+    """Issue 38: the OOM killer ending one worker broke the pool and failed every pending
+    trial (exit 0 all the same); as Dask does, the local pool runs them again."""
+    import multiprocessing
+    import signal
+
+    trials = make_trials(small_project(epochs=40), grid_settings(parse_grid("seed=1,2,3,4,5,6")))
+    killed = []
+
+    def kill_one_worker(record):
+        if not killed:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    outcome = run_trials(trials, workers=2, on_result=kill_one_worker)
+    assert killed and not outcome.interrupted
+    assert sorted(r["trial"] for r in outcome.records) == [1, 2, 3, 4, 5, 6]
+    assert all("metrics" in r for r in outcome.records), [r.get("error") for r in outcome.records]
+
+
 def test_without_distributed_the_message_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed → ImportError
     with pytest.raises(SweepError, match=r"pip install 'nnstudio\[cluster\]'"):
         _import_distributed()
+
+
+class FakeClient:
+    def __init__(self, status="running", workers=None):
+        self.status, self.workers = status, workers or {}
+
+    def scheduler_info(self):
+        if self.status != "running":
+            raise OSError("connection closed")
+        return {"workers": self.workers}
+
+
+def watched_cluster(monkeypatch, client):
+    """A _DaskRunner on a fake client, checked at every call with no grace period."""
+    import nnstudio.project.sweep_runner as runner
+
+    monkeypatch.setattr(runner, "CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(runner, "NO_WORKER_SECONDS", 0.0)
+    dask = object.__new__(runner._DaskRunner)
+    dask.address, dask.client, dask.closing = "tcp://10.0.0.5:8786", client, False
+    dask._checked_at = dask._workers_seen_at = 0.0
+    return dask
+
+
+def test_a_sweep_on_a_cluster_whose_scheduler_went_away_stops_with_words(monkeypatch):
+    """Issue 38: it exited 0 with 7 of 8 trials "cancelled" and a 36-line traceback."""
+    dask = watched_cluster(monkeypatch, FakeClient(status="closed"))
+    with pytest.raises(SweepError, match="lost the Dask scheduler at tcp://10.0.0.5:8786"):
+        dask.check()
+
+
+def test_a_sweep_on_a_cluster_without_workers_stops_instead_of_waiting_forever(monkeypatch):
+    dask = watched_cluster(monkeypatch, FakeClient(workers={}))
+    with pytest.raises(SweepError, match="has had no worker for"):
+        dask.check()
+    watched_cluster(monkeypatch, FakeClient(workers={"tcp://w": {}})).check()  # fine
+
+
+def test_a_trial_the_cluster_dropped_is_not_reported_as_cancelled_by_the_user(monkeypatch):
+    dask = watched_cluster(monkeypatch, FakeClient())
+
+    class Dropped:
+        status = "cancelled"
+
+    trial = json.dumps({"trial": 1, "settings": {}, "seed": 0})
+    assert dask._record(Dropped(), trial) is None  # check() names why
+    dask.closing = True
+    assert dask._record(Dropped(), trial)["error"] == "cancelled"

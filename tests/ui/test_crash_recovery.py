@@ -54,3 +54,16 @@ def test_no_autosave_while_an_opened_project_waits_for_its_dataset(window):
     window.document.awaiting_dataset = True
     window.files.autosave_now()
     assert not window.files.autosave.path.exists()
+
+
+def test_no_autosave_after_a_clean_close(qtbot, make_window, monkeypatch):
+    """Issue 38: the autosave timer outlived the window's close and wrote again after the
+    clean exit removed the file; the next start then asked about a crash."""
+    window = make_window()
+    window.show()
+    window.builder.set_settings_everywhere({"l2": 0.001})  # something unsaved
+    monkeypatch.setattr(window.files, "maybe_save", lambda: True)
+    window.close()
+    assert not window.files._autosave_timer.isActive()
+    window.files.autosave_now()  # a timer event still queued
+    assert not window.files.autosave.path.exists()

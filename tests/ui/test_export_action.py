@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,18 @@ def test_file_open_of_a_bad_onnx_file_says_so(window, tmp_path):
     (tmp_path / "broken.onnx").write_bytes(b"\x00\xffno protobuf here" * 8)
     assert not window.files.open_project(tmp_path / "broken.onnx")
     assert "is not an ONNX model" in window.message_bar.text()
+
+
+@pytest.mark.parametrize("name", ["input-1e12-relu", "metadata-classes-int", "conv-empty-kernel"])
+def test_file_open_of_a_hostile_onnx_file_says_so(window, tmp_path, name):
+    """Issue 38: an 88-byte file declaring 10**12 inputs, integer class names, an empty
+    kernel: a message, never an exception (or gigabytes of memory)."""
+    pytest.importorskip("onnx")
+    sys.path.insert(0, str(Path(__file__).parent.parent / "fuzz"))
+    from hostile_onnx import corpus
+
+    path = tmp_path / f"{name}.onnx"
+    path.write_bytes(corpus()[name][0])
+    assert not window.files.open_project(path)
+    assert window.message_bar.level == "error"
+    assert "Could not open the ONNX model" in window.message_bar.text()

@@ -59,6 +59,10 @@ BAD_PROJECTS = [
     ("epochs 1e9", _set("training", "epochs", 10**9), "epochs"),
     ("units text", lambda d: d["model"]["layers"][0].update(units="many"), "units"),
     ("unknown layer", lambda d: d["model"]["layers"].insert(0, {"type": "Nope"}), "Nope"),
+    # issue 38: a file outside the project's folder is not read (its first line was shown)
+    ("dataset /etc/passwd", _set("dataset", "name", "csv:/etc/passwd"), "outside the folder"),
+    ("dataset ../", _set("dataset", "name", "csv:../../etc/passwd"), "outside the folder"),
+    ("weights ../", lambda d: d.update(weights="../elsewhere.nnz"), "outside the folder"),
 ]
 
 
@@ -245,7 +249,12 @@ def test_weights_that_are_a_fifo_do_not_freeze_the_window(qtbot, opened, tmp_pat
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_a_dataset_of_dev_zero_is_refused_without_reading_it(qtbot, opened, tmp_path):
     window, _ = opened
-    window.open_project(project_with(tmp_path, dataset="csv:/dev/zero"))
+    # Named by a project: outside its folder, so the project does not open (issue 38).
+    assert not window.open_project(project_with(tmp_path, dataset="csv:/dev/zero"))
+    assert "/dev/zero" in window.message_bar.text()
+    assert "outside the folder" in window.message_bar.text()
+    # Named by the user in the Data panel: refused as a device, before anything reads it.
+    window.data_panel.set_spec("csv:/dev/zero", {})
     qtbot.waitUntil(lambda: not window.data_panel.is_loading(), timeout=10_000)
     assert "/dev/zero" in window.data_panel.message.text()
     assert "device" in window.data_panel.message.text()

@@ -47,6 +47,23 @@ def suggested_lr(optimizer, lr: float) -> str:
     return format_rate(safer_lr(optimizer, lr))
 
 
+# Inputs this large (features of ~1e38, raw money amounts) overflow any network's first layer:
+# the fix is scaling the data, not a smaller learning rate.
+UNSCALED_INPUTS = 1e6
+
+
+def unscaled_inputs(x) -> str | None:
+    """Why training cannot work when the inputs are far too large to learn from, or None."""
+    with np.errstate(all="ignore"):
+        largest = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    if largest <= UNSCALED_INPUTS:  # NaN compares False: not this problem
+        return None
+    return (
+        f"the inputs reach {largest:.3g}: the data is not scaled, and no learning rate "
+        "fixes that; standardize it (the dataset's scaling option)"
+    )
+
+
 class DivergenceGuard:
     """Keeps the last weights known to give finite outputs, and words what went wrong.
 
@@ -68,6 +85,7 @@ class DivergenceGuard:
         # The weights training starts from are the fallback, tested or not: nothing is older.
         self.good_state, self.good_where = model.state_dict(), where
         self.candidate = None  # (state, where, optimizer steps when it was taken)
+        self.inputs = None  # the training inputs, looked at only after a blow-up
 
     def keep(self, where: str) -> None:
         """Remember the model's current weights as a candidate; ``where``: "epoch 2, batch 25"."""
@@ -111,13 +129,18 @@ class DivergenceGuard:
     def blow_up(self, epoch: int, batch: int, problem: str) -> str:
         """Put the last tested good weights back and return the message (``epoch`` 0-based,
         ``batch`` 1-based). The current weights are what produced the problem — a bad loss,
-        non-finite weights or validation loss — so they are never the ones kept."""
+        non-finite weights or validation loss — so they are never the ones kept. Inputs far too
+        large (``inputs``, set by the fit loop) are blamed rather than the rate."""
         lr = float(self.optimizer.lr)
         self._promote_tested_candidate()
         self.model.load_state_dict(self.good_state)
+        cause = None if self.inputs is None else unscaled_inputs(self.inputs)
+        if cause is None:
+            cause = (
+                f"the learning rate {format_rate(lr)} is probably too large; try "
+                f"{suggested_lr(self.optimizer, lr)} (or gradient clipping)"
+            )
         return (
-            f"{problem} at epoch {epoch + 1}, batch {batch} — the learning rate "
-            f"{format_rate(lr)} is probably too large; try {suggested_lr(self.optimizer, lr)} "
-            f"(or gradient clipping). Training stopped and the last good weights "
-            f"(from {self.good_where}) were restored."
+            f"{problem} at epoch {epoch + 1}, batch {batch} — {cause}. Training stopped and "
+            f"the last good weights (from {self.good_where}) were restored."
         )

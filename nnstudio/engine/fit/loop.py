@@ -126,6 +126,7 @@ class _Trainer:
         self.grads = model.gradients()
         self.has_penalty = _has_penalty(model)
         self.guard = DivergenceGuard(model, optimizer, f"the start of epoch {initial_epoch + 1}")
+        self.guard.inputs = self.x
         self.stopped_reason, self.message = "completed", ""
         self._prepare_early_stopping()
         self.halves: HalfBatchRunner | None = None  # set while batches are split over 2 cores

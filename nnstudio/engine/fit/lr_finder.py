@@ -50,6 +50,7 @@ CURRENT_WEIGHTS = (
     " On weights that are already trained that is to be expected: test from fresh weights for "
     "the rate to train a new run with."
 )
+MIN_CURVE = WARMUP  # a test that blew up sooner, at rates near 1e-7, has nothing to suggest
 
 
 @dataclass
@@ -117,6 +118,19 @@ def has_valley(lrs: np.ndarray, losses: np.ndarray) -> bool:
     return bool(start - losses[best] >= VALLEY * abs(start) and where >= EARLIEST_VALLEY)
 
 
+def _diverged_at_once(x, batches: int, start_lr: float) -> str:
+    """Why a test that blew up within its first batches suggests nothing."""
+    from nnstudio.engine.fit.guard import unscaled_inputs
+
+    cause = unscaled_inputs(x) or (
+        "check the data (its scale, NaN values) and the model's settings"
+    )
+    return (
+        f"the loss blew up after {batches} batch(es), already at the smallest rate "
+        f"{start_lr:g}, so no learning rate can be suggested: {cause}"
+    )
+
+
 def find_lr(
     model,
     loss,
@@ -148,6 +162,11 @@ def find_lr(
         from nnstudio.engine.losses import get_loss
 
         loss = get_loss(loss)
+    if not model.parameters():
+        raise ValueError(
+            "the model has no weights to train (only layers such as ReLU or Flatten), so no "
+            "learning rate changes anything; add a Dense or Conv2D layer"
+        )
     trial, opt = copy.deepcopy(model), copy.deepcopy(optimizer)
     if not from_current:  # where a new run starts: fresh weights, an optimizer with no past
         trial.reset_parameters(seed)
@@ -185,6 +204,8 @@ def find_lr(
             opt.step(params, grads)
             if progress is not None and step % 10 == 0:
                 progress(step, steps)
+    if stopped == "exploded" and len(lrs) < MIN_CURVE:
+        raise ValueError(_diverged_at_once(x, len(lrs), start_lr))
     suggested, at_min, steepest = suggest(np.array(lrs or [start_lr]), np.array(smoothed or [0]))
     advice = "" if has_valley(np.array(lrs), np.array(smoothed)) else NO_VALLEY
     if advice and from_current:

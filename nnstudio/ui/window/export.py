@@ -98,7 +98,7 @@ class ExportController:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             model_file = import_to_nnz(path, folder / f"{path.stem}.nnz")
-        except (ValueError, OSError) as error:
+        except (ValueError, OSError, MemoryError, RecursionError) as error:
             message = f"Could not open the ONNX model: {shorten(str(error))}"
             self.window.show_message(message, "error")
             return False

@@ -61,6 +61,7 @@ class FileController:
         window.builder.open_project_preset = self.new_from_preset  # a whole project
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
+        self._autosave_stopped = False
 
     # -- window settings ------------------------------------------------------------------------
 
@@ -344,9 +345,18 @@ class FileController:
     # -- autosave -------------------------------------------------------------------------------
 
     def autosave_wanted(self) -> bool:
-        """Something to autosave: a project whose dataset is in, with unsaved changes."""
+        """Something to autosave: a project whose dataset is in, with unsaved changes (and a
+        window that is not closing: an autosave written after the clean exit removed it would
+        make the next start ask about a crash that never was)."""
         document = self.document
+        if self._autosave_stopped:
+            return False
         return document.is_loaded and not document.awaiting_dataset and document.is_modified()
+
+    def stop_autosave(self) -> None:
+        """The window closes: no autosave from now on, by the timer or by a run ending."""
+        self._autosave_stopped = True
+        self._autosave_timer.stop()
 
     def autosave_now(self) -> None:
         """Write the autosave when something changed. While training runs the model is the
@@ -375,6 +385,8 @@ class FileController:
         self._write_autosave(lambda path: self.save_weights(path, model))
 
     def _write_autosave(self, save_weights) -> None:
+        if self._autosave_stopped:
+            return
         try:
             self.autosave.save(self.document.to_project(), save_weights=save_weights)
         except (OSError, ValueError) as error:

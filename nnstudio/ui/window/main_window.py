@@ -314,6 +314,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.files.stop_autosave()  # first: shutting the run down must not autosave it
+        self.training.autosave_timer.stop()
         self.training.shutdown()
         self.data_panel.shutdown()  # a dataset still loading: wait for its thread
         self.evaluation.shutdown()  # and an evaluation still running

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nnstudio import safe_read
 from nnstudio.engine.settings import Setting
-from nnstudio.project.project_file import Project, load_project
+from nnstudio.project.project_file import Project, check_named_files, load_project
 
 # Weights, gradients and Adam's two moments are 4 float32 copies: 50 M parameters ~ 800 MB.
 MAX_PARAMETERS = 50_000_000
@@ -32,6 +32,7 @@ def read_project(path) -> Project:
     try:
         safe_read.check_file(path, "a project file", safe_read.json_max_bytes())
         project = load_project(path)
+        check_named_files(project, project.path.parent, path.name)
     except ValueError as error:  # ProjectError, FileReadError
         raise OpenRefused(safe_read.shorten(str(error))) from None
     except RecursionError:
