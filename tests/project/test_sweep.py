@@ -340,6 +340,6 @@ def test_a_trial_the_cluster_dropped_is_not_reported_as_cancelled_by_the_user(mo
         status = "cancelled"
 
     trial = json.dumps({"trial": 1, "settings": {}, "seed": 0})
-    assert dask._record(Dropped(), trial) is None  # check() names why
+    assert dask.record(Dropped(), trial) is None  # check() names why
     dask.closing = True
-    assert dask._record(Dropped(), trial)["error"] == "cancelled"
+    assert dask.record(Dropped(), trial)["error"] == "cancelled"
