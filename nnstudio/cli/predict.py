@@ -410,10 +410,10 @@ def _folder_inputs(folder: Path, shape, reading) -> tuple[list[np.ndarray], list
             skipped.append(f"{path.relative_to(folder).as_posix()} (not an image)")
             continue
         labels.append(str(path))
+    if not inputs:  # one line, as every refusal: what was skipped is its reason
+        raise InputError(f"{folder}: none of its images could be read; {skipped_message(skipped)}")
     if skipped:
         print(f"nnstudio: {folder}: {skipped_message(skipped)}", file=sys.stderr)
-    if not inputs:
-        raise InputError(f"{folder}: none of its images could be read")
     return inputs, labels
 
 

@@ -570,6 +570,12 @@ def load_checkpoint(path) -> Checkpoint:
         ) from error
     if epoch < 0:
         raise ModelFileError(f"{path} is damaged: training.json's epoch is {epoch}.", path)
+    if history and epoch != len(history):  # nnstudio saves one history record per epoch
+        raise ModelFileError(
+            f"{path} is damaged: training.json's epoch is {shorten(str(epoch), 30)} but its "
+            f"history holds {len(history)} epoch(s). Use another copy.",
+            path,
+        )
     return Checkpoint(
         **fields,
         optimizer=optimizer,

@@ -435,3 +435,18 @@ def test_one_function_tells_a_checkpoint_from_a_model(tmp_path):
     assert not is_checkpoint(tmp_path / "not-a-zip.nnz")
     assert isinstance(load_model_or_checkpoint(tmp_path / "c.nnz"), Checkpoint)
     assert not isinstance(load_model_or_checkpoint(tmp_path / "m.nnz"), Checkpoint)
+
+
+def test_a_checkpoint_whose_epoch_disagrees_with_its_history_is_damaged(tmp_path):
+    model = Sequential([Dense(2)], input_shape=(3,), seed=0)
+    path = tmp_path / "c.nnz"
+    save_checkpoint(path, model, SGD(lr=0.1), epoch=1, history=[{"epoch": 1, "loss": 0.5}])
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    training = json.loads(members["training.json"])
+    members["training.json"] = json.dumps({**training, "epoch": 2**80}).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ModelFileError, match="history holds 1 epoch"):
+        load_checkpoint(path)
