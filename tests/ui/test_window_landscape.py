@@ -79,3 +79,22 @@ def test_another_optimizers_run_is_drawn_on_the_same_slice(qtbot, window):
     # Both runs start from the same weights: their paths start at the same point.
     assert other[0][1:] == pytest.approx(dialog.path[0][1:], abs=1e-4)
     assert "Dashed: the paths of Run 1 (sgd" in dialog.caption.text()
+
+
+def test_the_default_grid_is_what_the_model_affords(qtbot, window, monkeypatch):
+    from nnstudio.ui.panels import landscape_dialog
+
+    dialog = window.landscape.open()
+    qtbot.addWidget(dialog)
+    assert dialog.steps.value() == 21  # a small network: the finest default grid
+    slow = landscape_dialog.mean_loss
+
+    def slow_loss(*args):  # as a CNN on MNIST: 0.1 s over the dialog's samples
+        import time
+
+        time.sleep(0.1 * len(args[2]) / len(dialog.x))
+        return slow(*args)
+
+    monkeypatch.setattr(landscape_dialog, "mean_loss", slow_loss)
+    steps = dialog._affordable_steps()
+    assert steps % 2 == 1 and 5 <= steps <= 9  # about 8 s at 0.1 s a point
