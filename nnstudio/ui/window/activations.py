@@ -28,14 +28,10 @@ class ActivationController:
         return self.open(int(head) if head.isdigit() else None)
 
     def open(self, layer: int | None = None) -> ActivationDialog | None:
-        dataset, model = self.window.dataset, self.inspector._model_copy()
-        if dataset is None or model is None or not len(dataset.x_train):
-            self.window.show_message(
-                "Load a dataset and build a network first: the activations are those of its "
-                "training samples.",
-                "info",
-            )
+        ready = self.inspector.dataset_and_model("the activations are its training samples'.")
+        if ready is None:
             return None
+        dataset, model = ready
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = ActivationDialog(model, dataset.x_train, layer, parent=self.window)

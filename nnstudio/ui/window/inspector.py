@@ -42,15 +42,12 @@ class InspectorController:
     # -- the three ways in ------------------------------------------------------------------
 
     def explain_training_sample(self, index: int = 0) -> SampleInspector | None:
-        dataset = self.window.dataset
-        model = self._model_copy()
-        if dataset is None or model is None or not len(dataset.x_train):
-            self.window.show_message(
-                "Load a dataset and build a network first: the inspector follows one of its "
-                "training samples through the network.",
-                "info",
-            )
+        ready = self.dataset_and_model(
+            "the inspector follows one of its training samples through the network."
+        )
+        if ready is None:
             return None
+        dataset, model = ready
         x, y = dataset.x_train, dataset.y_train
 
         def fetch(i: int):
@@ -58,7 +55,7 @@ class InspectorController:
 
         sample = InspectorSample(
             model,
-            self._loss(),
+            self.project_loss(),
             *fetch(index),
             optimizer=self._optimizer_copy(),
             class_names=self._class_names(dataset),
@@ -126,7 +123,16 @@ class InspectorController:
         session = self.window.session
         return session is not None and not session.paused
 
-    def _model_copy(self):
+    def dataset_and_model(self, why: str):
+        """The dataset and a copy of the model (see ``model_copy``), or None after telling the
+        user what is missing; ``why`` ends that sentence."""
+        dataset, model = self.window.dataset, self.model_copy()
+        if dataset is None or model is None or not len(dataset.x_train):
+            self.window.show_message(f"Load a dataset and build a network first: {why}", "info")
+            return None
+        return dataset, model
+
+    def model_copy(self):
         model = self.window.model
         if model is None:
             return None
@@ -152,7 +158,7 @@ class InspectorController:
             return project.make_optimizer()
         return copy.deepcopy(optimizer)
 
-    def _loss(self):
+    def project_loss(self):
         return self.document.to_project().make_loss()
 
     @staticmethod

@@ -22,21 +22,23 @@ class LandscapeController:
         )
 
     def open(self) -> LandscapeDialog | None:
-        dataset, model = self.window.dataset, self.inspector._model_copy()
-        if dataset is None or model is None:
-            self.window.show_message(
-                "Load a dataset and build a network first: the landscape is the loss of "
-                "that network on the dataset.",
-                "info",
-            )
+        ready = self.inspector.dataset_and_model("the landscape is that network's loss on it.")
+        if ready is None:
             return None
+        dataset, model = ready
         _split, x, y = evaluation_split(dataset)
         if not len(x):
             x, y = dataset.x_train, dataset.y_train
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = LandscapeDialog(
-            model, self.inspector._loss(), x, y, self._path(), self._other_paths(model), self.window
+            model,
+            self.inspector.project_loss(),
+            x,
+            y,
+            self._path(),
+            self._other_paths(model),
+            self.window,
         )
         self.dialog.show()
         return self.dialog
