@@ -98,3 +98,14 @@ def test_the_default_grid_is_what_the_model_affords(qtbot, window, monkeypatch):
     monkeypatch.setattr(landscape_dialog, "mean_loss", slow_loss)
     steps = dialog._affordable_steps()
     assert steps % 2 == 1 and 5 <= steps <= 9  # about 8 s at 0.1 s a point
+
+
+def test_the_dialogs_open_no_larger_than_the_screen(qtbot, window):
+    window.hyperparameters.epochs_box.setValue(2)
+    dialog = window.landscape.open()
+    qtbot.addWidget(dialog)
+    room = dialog.screen().availableGeometry()
+    assert dialog.width() <= room.width() and dialog.height() <= room.height()
+    activations = window.activations.open()
+    qtbot.addWidget(activations)
+    assert activations.height() <= room.height()

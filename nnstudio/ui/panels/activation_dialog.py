@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QVBoxLayo
 
 from nnstudio.project.activation_view import FLAT, activation_layers, activation_view
 from nnstudio.ui import style
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 BATCH = 256
 
@@ -59,7 +60,7 @@ class ActivationDialog(QDialog):
         if layer is not None and self.layer_box.findData(layer) >= 0:
             self.layer_box.setCurrentIndex(self.layer_box.findData(layer))
         self.show_layer()
-        self.resize(900, 460)
+        resize_within_screen(self, 900, 460)
 
     def show_layer(self) -> None:
         index = self.layer_box.currentData()

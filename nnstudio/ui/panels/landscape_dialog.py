@@ -33,6 +33,7 @@ from nnstudio.project import landscape
 from nnstudio.project.evaluation import mean_loss
 from nnstudio.project.explain import format_number
 from nnstudio.ui import style
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 from nnstudio.ui.widgets.jobs import JobRunner
 
 MAX_SAMPLES = 1000
@@ -63,7 +64,7 @@ class LandscapeDialog(QDialog):
         self.runner.failed.connect(self._failed)
         self.runner.progress.connect(self._progress)
         self._build()
-        self.resize(820, 640)
+        resize_within_screen(self, 820, 640)
 
     # -- building ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project.explain import format_number
 from nnstudio.project.node_graph import NodeGraph
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 STEP_MS = 700
 NODE_W, NODE_H, COLUMN_GAP, ROW_GAP = 118, 44, 110, 14
@@ -68,7 +69,7 @@ class NodeGraphDialog(QDialog):
         layout.addLayout(controls)
         layout.addWidget(self.view, 1)
         self.redraw()
-        self.resize(min(1200, 160 + len(graph.columns) * (NODE_W + COLUMN_GAP)), 620)
+        resize_within_screen(self, min(1200, 160 + len(graph.columns) * (NODE_W + COLUMN_GAP)), 620)
 
     # -- playing ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from nnstudio.project.explain import format_number
 from nnstudio.project.wiggle import DEFAULT_STEPS, wiggle_weight
 from nnstudio.ui import style
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 SLIDER_STEPS = DEFAULT_STEPS - 1  # one slider position per computed point
 
@@ -41,7 +42,7 @@ class WiggleDialog(QDialog):
         self.parameter_box.setCurrentText(parameter)
         self.entry_box.setValue(int(np.ravel_multi_index(index, self._shape())))
         self._compute()
-        self.resize(760, 520)
+        resize_within_screen(self, 760, 520)
 
     # -- building ---------------------------------------------------------------------------
 
