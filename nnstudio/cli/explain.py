@@ -9,6 +9,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from nnstudio.cli.split_option import add_split_option
+
 if TYPE_CHECKING:  # the parser is built at every start: the engine loads only when it runs
     from nnstudio.project.explain import Explanation, GradientCheck
 
@@ -30,12 +32,7 @@ def add_parser(commands, common, dataset_options, non_negative_int) -> None:
     parser.add_argument(
         "--index", type=non_negative_int, default=0, metavar="I", help="the sample (default 0)"
     )
-    parser.add_argument(
-        "--split",
-        choices=("test", "val", "train"),
-        default="test",
-        help="which split the sample comes from (default test)",
-    )
+    add_split_option(parser, "which split the sample comes from")
     parser.add_argument(
         "--training-mode",
         action="store_true",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from nnstudio.cli.split_option import add_split_option
+
 EXIT_OK = 0
 
 
@@ -23,12 +25,7 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
         "file is not changed.",
     )
     parser.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
-    parser.add_argument(
-        "--split",
-        choices=("test", "val", "train"),
-        default="test",
-        help="the samples the loss is averaged over (default test)",
-    )
+    add_split_option(parser, "the samples the loss is averaged over")
     axes = parser.add_mutually_exclusive_group(required=True)
     axes.add_argument(
         "--weights",

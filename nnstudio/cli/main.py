@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import sys
 
+from nnstudio.cli.split_option import add_split_option
+
 try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
     import argparse
     import contextlib
@@ -280,12 +282,7 @@ def _add_evaluate(commands, common) -> None:
         "precision/recall/F1 and the confusion matrix (MSE/RMSE/MAE/R² for regression).",
     )
     evaluate.add_argument("model", metavar="MODEL.nnz", help="a model saved by nnstudio")
-    evaluate.add_argument(
-        "--split",
-        choices=("test", "val", "train"),
-        default="test",
-        help="which split to evaluate (default test)",
-    )
+    add_split_option(evaluate, "which split to evaluate")
     evaluate.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
 
