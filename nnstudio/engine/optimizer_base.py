@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,7 @@ __all__ = [
     "EPS",
     "WEIGHT_DECAY",
     "Optimizer",
+    "StepTerms",
     "clip_by_global_norm",
     "global_norm",
     "learning_rate",
@@ -112,15 +114,26 @@ def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     return norm
 
 
+@dataclass(frozen=True)
+class StepTerms:
+    """One optimizer step for one weight array as a textbook writes it: ``formula`` the update
+    rule, ``terms`` its named quantities after the step ("velocity v", "m̂", ...)."""
+
+    formula: str
+    terms: dict[str, np.ndarray]
+
+
 class Optimizer(Configurable):
     """Base class: settings, learning rate, clipping, lazily allocated per-parameter state.
 
     Subclasses list their ``SETTINGS`` (``lr``, ``weight_decay`` and ``clip_norm`` among them),
-    name their per-parameter state arrays in ``SLOTS`` and implement ``_update(params, grads)``.
+    name their per-parameter state arrays in ``SLOTS``, implement ``_update(params, grads)``
+    and say what a step is in textbook terms (``_own_step_terms``, for ``step_terms``).
     """
 
     name = "optimizer"
     SLOTS: tuple[str, ...] = ()
+    decoupled = False  # weight decay shrinks the weights apart from the gradient (AdamW)
 
     def __init__(self, **settings):
         super().__init__(**settings)
@@ -184,6 +197,31 @@ class Optimizer(Configurable):
         self.state = {slot: {} for slot in self._slots()}
         self._scratch = {}
         self._arrays = None
+
+    def step_terms(self, name: str, weight: np.ndarray) -> StepTerms:
+        """The step just taken for parameter ``name`` as a textbook writes it: the formula and
+        its named terms (call it after ``step``; ``weight`` is the value before the step).
+
+        >>> from nnstudio.engine.optimizers import SGD
+        >>> opt, w = SGD(lr=0.1, momentum=0.5, weight_decay=0.1), np.array([2.0])
+        >>> opt.step({"w": w.copy()}, {"w": np.array([1.0])})
+        >>> terms = opt.step_terms("w", w)
+        >>> terms.formula
+        'v = μ·v + g;  Δw = −lr·v'
+        >>> terms.terms   # v = g + weight_decay·w
+        {'weight decay term': array([0.2]), 'velocity v': array([1.2])}
+        """
+        terms = {}
+        if self.weight_decay and not self.decoupled:  # coupled: added to the gradient
+            terms["weight decay term"] = self.weight_decay * weight
+        formula, own = self._own_step_terms(name, weight)
+        return StepTerms(formula, {**terms, **own})
+
+    def _own_step_terms(self, name: str, weight: np.ndarray) -> tuple[str, dict]:
+        """This optimizer's update rule and its terms for ``name`` after a step; subclasses
+        name theirs as the textbook does (this default shows the raw state slots)."""
+        label = self.label or type(self).__name__
+        return f"{label} step", {slot: arrays[name] for slot, arrays in self.state.items()}
 
     # -- internals ----------------------------------------------------------------------------
     def _slots(self) -> tuple[str, ...]:

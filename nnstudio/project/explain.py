@@ -413,34 +413,6 @@ def _stepped_copy(optimizer, params, grads):
     raise ValueError("the optimizer cannot step these weights")
 
 
-def _optimizer_terms(opt, name: str) -> tuple[str, dict[str, np.ndarray]]:
-    kind, state = type(opt).__name__, opt.state
-    if kind == "SGD":
-        if "velocity" in state:
-            return "v = μ·v + g;  Δw = −lr·v", {"velocity v": state["velocity"][name]}
-        return "Δw = −lr·g", {}
-    if kind in ("Adam", "AdamW"):
-        t, b1, b2 = opt.iterations, opt.beta1, opt.beta2
-        # The engine keeps m / (1 − β₁) and v / (1 − β₂) (see Adam's docstring).
-        m = state["m"][name] * (1.0 - b1)
-        v = state["v"][name] * (1.0 - b2)
-        formula = (
-            f"m = β₁·m + (1 − β₁)·g;  v = β₂·v + (1 − β₂)·g²;  m̂ = m / (1 − β₁^{t});  "
-            f"v̂ = v / (1 − β₂^{t});  Δw = −lr·m̂ / (√v̂ + ε)"
-        )
-        if kind == "AdamW":
-            formula += ";  then w ← w·(1 − lr·weight_decay)"
-        return formula, {
-            "m": m,
-            "v": v,
-            "m̂": m / (1.0 - b1**t),
-            "v̂": v / (1.0 - b2**t),
-        }
-    if kind == "RMSprop":
-        return "s = ρ·s + (1 − ρ)·g²;  Δw = −lr·g / (√s + ε)", {"s": state["square_avg"][name]}
-    return f"{kind} step", {f"{slot}": arrays[name] for slot, arrays in state.items()}
-
-
 def preview_update(optimizer, model, gradients: dict) -> dict[str, ParameterUpdate]:
     """Per weight: what one step of ``optimizer`` (settings and state as they are now) would
     change with these gradients, and the terms of that step."""
@@ -449,15 +421,14 @@ def preview_update(optimizer, model, gradients: dict) -> dict[str, ParameterUpda
     stepped, after = _stepped_copy(optimizer, before, gradients)
     updates = {}
     for name, weight in before.items():
-        formula, terms = _optimizer_terms(stepped, name)
+        step = stepped.step_terms(name, weight)  # the optimizer's own account of its step
         all_terms = {"gradient g": gradients[name], **_penalty_terms(model, name, weight)}
-        if getattr(stepped, "weight_decay", 0) and type(stepped).__name__ != "AdamW":
-            all_terms["weight decay term"] = stepped.weight_decay * weight
-        all_terms.update(terms)
+        all_terms.update(step.terms)
         all_terms["step Δw"] = after[name] - weight
+        where = f"(lr = {format_number(stepped.lr)}, step {stepped.iterations})"
         updates[name] = ParameterUpdate(
             name=name,
-            formula=f"{formula}   (lr = {format_number(stepped.lr)}, step {stepped.iterations})",
+            formula=f"{step.formula}   {where}",
             before=weight,
             after=after[name],
             change=after[name] - weight,
