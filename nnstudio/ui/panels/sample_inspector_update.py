@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
-from nnstudio.project.explain import format_number as fmt
-from nnstudio.project.explain import unit_parameter_entries
+from nnstudio.project.explain_layers import unit_parameter_entries
+from nnstudio.project.explain_steps import format_number as fmt
 from nnstudio.ui.panels.sample_inspector_pages import InspectorPage, monospace, wrapped_label
 from nnstudio.ui.panels.sample_inspector_views import fill_table, numbers_table
 
@@ -30,7 +30,7 @@ class UpdatePage(InspectorPage):
             return
         entries = unit_parameter_entries(step, unit, 10)
         first = explanation.updates[next(iter(entries))]
-        what = "channel" if step.kind == "Conv2D" else "unit"
+        what = step.explainer.unit_word
         self.title.setText(
             f"<b>Update</b> — one {explanation.optimizer} step for {step.name}, {what} {unit}, "
             "with this sample's gradient alone"
@@ -122,7 +122,7 @@ class CheckPage(InspectorPage):
             self.check_button.setEnabled(False)
             return
         self.check_button.setEnabled(True)
-        what = "channel" if step.kind == "Conv2D" else "unit"
+        what = step.explainer.unit_word
         self.text.setText(
             f"Checks {step.name}, {what} {unit}: its largest weight gradients and its bias. "
             "For each weight w: numeric = (L(w + ε) − L(w − ε)) / 2ε with ε = 1e-5, on a "
