@@ -200,7 +200,7 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
         lines.append(f"  {step.name}: {step.formula}")
         if step.note:
             lines.append(f"      ({step.note})")
-        if step.z is not None and step.kind in ("Dense", "Conv2D"):
+        if step.z is not None and step.explainer.weighted_sum:
             lines.append(f"      z = {_array_summary(step.z)}")
         if step.mask is not None:
             lines.append(f"      mask = {_array_summary(step.mask)}")
@@ -211,7 +211,7 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
     lines.append("Backward pass (chain rule, last layer first)")
     for step in reversed(explanation.layers):
         lines.append(f"  {step.name}: dL/da = {_array_summary(step.grad_output)}")
-        if step.grad_z is not None and step.kind in ("Dense", "Conv2D"):
+        if step.grad_z is not None and step.explainer.weighted_sum:
             unit = int(np.argmax(np.abs(np.ravel(step.grad_z))))
             lines.append(f"      unit {unit}: {chain_rule(step, unit)['text']}")
         for key, grad in step.grads.items():

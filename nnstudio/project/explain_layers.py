@@ -39,6 +39,9 @@ class LayerExplainer:
     formula is the layer's name. Entries for other layer classes override what differs."""
 
     unit_word = "unit"  # what the inspector's unit box picks
+    #: z is a weighted sum of the inputs, worth showing beside a = f(z) (an Activation
+    #: layer's z is just its input).
+    weighted_sum = False
     #: Each unit sums every input with its own weight (z_j = Σ_i w_ij·x_i + b_j): the
     #: inspector lists those terms, and shows W[:, j] as the unit's incoming weights.
     fully_connected = False
@@ -103,6 +106,7 @@ class LayerExplainer:
 
 
 class DenseExplainer(LayerExplainer):
+    weighted_sum = True
     fully_connected = True
     node_by_node = "column"
 
@@ -139,6 +143,7 @@ class ConvExplainer(LayerExplainer):
     """A convolution's unit is a channel: one filter and its whole feature map."""
 
     unit_word = "channel"
+    weighted_sum = True
 
     def formula(self, layer) -> str:
         bias = " + b" if layer.use_bias else ""

@@ -54,3 +54,27 @@ def test_a_convolutions_unit_is_a_channel_and_a_dense_unit_a_value():
     assert conv.explainer.describe_unit(conv, 0).startswith("channel 0: z = W_0 ∗ x")
     assert flatten.explainer.node_by_node == "skipped"
     assert dense.explainer.backward_lines(dense, 0)[0].startswith("dL/dW_i,0 = x_i")
+
+
+def test_no_page_compares_layer_class_names():
+    """What differs between layer classes is asked of the registry, not of ``step.kind``."""
+    import re
+    from pathlib import Path
+
+    root = Path(explain.__file__).parents[1]
+    pages = [
+        *root.glob("project/explain*.py"),
+        root / "project/gradient_check.py",
+        root / "project/node_graph.py",
+        *root.glob("ui/panels/sample_inspector*.py"),
+        root / "cli/explain.py",
+    ]
+    names = "|".join(sorted({**LAYERS, **AUTOMATIC_LAYERS}))
+    comparison = re.compile(rf'(==|!=|\bin \(|\bin \{{)\s*"({names})"|__name__\s*(==|!=|in\b)')
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in pages
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if comparison.search(line)
+    ]
+    assert found == []
