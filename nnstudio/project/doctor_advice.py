@@ -291,7 +291,7 @@ CAUSES = ("zero_init", "symmetric_init", "blow_up", "nan")  # most basic first
 KINDS = tuple(ADVICE)  # the causes first, then the symptoms
 #: Without a sigmoid or tanh layer there is nothing for "Switch to ReLU" to switch: a ReLU
 #: network with vanishing gradients needs BatchNorm or fewer layers, and no button pretends.
-NO_SQUASHING_VANISHING = "Add BatchNorm between the layers, or use fewer layers"
+NO_SQUASHING_VANISHING = Advice("Add BatchNorm between the layers, or use fewer layers")
 
 
 @dataclass
@@ -299,7 +299,8 @@ class HealthWarning:
     """One thing the doctor noticed. ``layer`` is the layer's label ("2 Dense") or None for
     the network as a whole; ``fix`` what to try, in words; ``action`` and ``changes`` the
     one-click fix (see :data:`REMEDIES`); ``explains`` the symptoms this cause accounts for;
-    ``more`` the other fixes offered, as ``{"action", "changes"}``."""
+    ``more`` the other fixes offered, as ``{"action", "changes"}``. ``advice``: what a rule
+    advises instead of the kind's usual :data:`ADVICE` (its words and fixes together)."""
 
     kind: str
     message: str
@@ -309,16 +310,16 @@ class HealthWarning:
     changes: dict = field(default_factory=dict)
     explains: list[str] = field(default_factory=list)
     more: list[dict] = field(default_factory=list)
+    advice: Advice | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        self.fix = self.fix or ADVICE[self.kind].text
+        self.advice = self.advice or ADVICE[self.kind]
+        self.fix = self.fix or self.advice.text
 
     def prescribe(self, context: FixContext) -> HealthWarning:
-        """Fill in the one-click fixes for this kind (unless a rule chose them already)."""
+        """Fill in the one-click fixes of its advice (unless a rule chose them already)."""
         if self.action is None and not self.more:
-            actions = ADVICE[self.kind].actions
-            if self.kind == "vanishing_gradient" and self.fix == NO_SQUASHING_VANISHING:
-                actions = ()
+            actions = self.advice.actions
             fixes = [{"action": a, "changes": REMEDIES[a].changes(context)} for a in actions]
             if fixes:
                 self.action, self.changes = fixes[0]["action"], fixes[0]["changes"]

@@ -75,7 +75,7 @@ def _gradient_rules(health: dict) -> list[HealthWarning]:
                 f"{_layer_range([n for n, _r in small])} gradients {factor:,.0f}× smaller "
                 f"than the last layer{why}, so they hardly learn.",
                 small[0][0],
-                fix="" if squashed else NO_SQUASHING_VANISHING,
+                advice=None if squashed else NO_SQUASHING_VANISHING,
             )
         )
     if large:
