@@ -75,13 +75,16 @@ class DoctorController:
         fix = remedy.layer_fix(self.window.builder.config()["layers"], changes)
         if fix is not None:
             self.window.builder.apply_fix(fix)  # one undoable step
-        training = remedy.training_changes(changes)
-        if training:
-            self.document.set_training({**vars(self.document.training), **training})
+        self._set_training(remedy.training_changes(changes))
         if remedy.resets_weights:
             self.panel.set_warnings([])
             self.window.training.reset_weights()
             self.window.show_message(WEIGHTS_RESET, "info")
+
+    def _set_training(self, settings: dict) -> None:
+        """Training settings go to the document (the Hyperparameters dock follows it)."""
+        if settings:
+            self.document.set_training({**vars(self.document.training), **settings})
 
     def _context(self) -> FixContext:
         training = self.document.training
@@ -98,7 +101,7 @@ class DoctorController:
         if test is None:
             return
         self.dialog = dialog = LRFinderDialog(self.window)
-        dialog.rate_chosen.connect(self.window.hyperparameters.learning_rate_box.setValue)
+        dialog.rate_chosen.connect(lambda rate: self._set_training({"learning_rate": rate}))
         dialog.from_current_changed.connect(self._rerun_lr_finder)
         dialog.start(test)
         dialog.show()
