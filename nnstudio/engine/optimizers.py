@@ -227,7 +227,7 @@ class RMSprop(Optimizer):
         terms = {"s": self.state["square_avg"][name]}
         if not self.momentum:
             return "s = ρ·s + (1 − ρ)·g²;  Δw = −lr·g / (√s + ε)", terms
-        terms["momentum buffer b"] = self.state["momentum_buffer"][name]
+        terms["buffer b"] = self.state["momentum_buffer"][name]
         return "s = ρ·s + (1 − ρ)·g²;  b = μ·b + g / (√s + ε);  Δw = −lr·b", terms
 
 
@@ -335,7 +335,7 @@ class Adam(Optimizer):
         if self.decoupled:
             formula += ";  then w ← w·(1 − lr·weight_decay)"
             if self.weight_decay:
-                terms["decoupled decay lr·weight_decay·w"] = self.lr * self.weight_decay * weight
+                terms["decay lr·wd·w"] = self.lr * self.weight_decay * weight
         return formula, terms
 
 

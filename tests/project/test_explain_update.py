@@ -22,11 +22,11 @@ def _textbook_step(name, settings, terms, weight):
         v = terms["velocity v"]
         return -lr * (g + settings["momentum"] * v) if settings["nesterov"] else -lr * v
     if name == "rmsprop":
-        if "momentum buffer b" in terms:
-            return -lr * terms["momentum buffer b"]
+        if "buffer b" in terms:
+            return -lr * terms["buffer b"]
         return -lr * g / (np.sqrt(terms["s"]) + eps)
     step = -lr * terms["m̂"] / (np.sqrt(terms["v̂"]) + eps)
-    return step - terms.get("decoupled decay lr·weight_decay·w", 0.0)
+    return step - terms.get("decay lr·wd·w", 0.0)
 
 
 CASES = [

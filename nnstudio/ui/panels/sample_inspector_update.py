@@ -91,6 +91,8 @@ TERM_TIPS = {
     "m̂": "m bias-corrected: m / (1 − β₁^t)",
     "v̂": "v bias-corrected: v / (1 − β₂^t)",
     "s": "RMSprop's running mean of g²",
+    "buffer": "RMSprop momentum: b = μ·b + g / (√s + ε)",
+    "decay": "AdamW: lr·weight_decay·w, taken off the weight apart from the gradient",
     "step": "Δw: what the step adds to the weight",
 }
 
