@@ -117,10 +117,15 @@ def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
 @dataclass(frozen=True)
 class StepTerms:
     """One optimizer step for one weight array as a textbook writes it: ``formula`` the update
-    rule, ``terms`` its named quantities after the step ("velocity v", "m̂", ...)."""
+    rule, ``terms`` its named quantities after the step ("velocity v", "m̂", ...) and
+    ``meanings`` what each of them is, in a line."""
 
     formula: str
     terms: dict[str, np.ndarray]
+    meanings: dict[str, str]
+
+
+WEIGHT_DECAY_TERM = "weight decay term"
 
 
 class Optimizer(Configurable):
@@ -134,6 +139,8 @@ class Optimizer(Configurable):
     name = "optimizer"
     SLOTS: tuple[str, ...] = ()
     decoupled = False  # weight decay shrinks the weights apart from the gradient (AdamW)
+    #: What each term ``_own_step_terms`` names is, in a line (tooltips of the update page).
+    TERM_MEANINGS: dict[str, str] = {}
 
     def __init__(self, **settings):
         super().__init__(**settings)
@@ -213,9 +220,11 @@ class Optimizer(Configurable):
         """
         terms = {}
         if self.weight_decay and not self.decoupled:  # coupled: added to the gradient
-            terms["weight decay term"] = self.weight_decay * weight
+            terms[WEIGHT_DECAY_TERM] = self.weight_decay * weight
         formula, own = self._own_step_terms(name, weight)
-        return StepTerms(formula, {**terms, **own})
+        terms.update(own)
+        meanings = {WEIGHT_DECAY_TERM: "weight_decay·w, added to g", **self.TERM_MEANINGS}
+        return StepTerms(formula, terms, {k: meanings[k] for k in terms if k in meanings})
 
     def _own_step_terms(self, name: str, weight: np.ndarray) -> tuple[str, dict]:
         """This optimizer's update rule and its terms for ``name`` after a step; subclasses

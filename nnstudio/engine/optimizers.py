@@ -90,6 +90,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     label = "SGD"
+    TERM_MEANINGS = {"velocity v": "SGD momentum: v = μ·v + g"}
     help = (
         "Plain stochastic gradient descent; with momentum 0.9 a solid baseline. "
         "Good learning rates: 0.01 to 0.1."
@@ -170,6 +171,10 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     label = "RMSprop"
+    TERM_MEANINGS = {
+        "s": "RMSprop's running mean of g²",
+        "buffer b": "RMSprop momentum: b = μ·b + g / (√s + ε)",
+    }
     help = "Scales each step by the recent size of its gradient. Good learning rate: about 1e-3."
     SLOTS = ("square_avg", "momentum_buffer")
     SETTINGS = (
@@ -251,6 +256,13 @@ class Adam(Optimizer):
 
     name = "adam"
     label = "Adam"
+    TERM_MEANINGS = {
+        "m": "Adam's first moment: m = β₁·m + (1 − β₁)·g",
+        "v": "Adam's second moment: v = β₂·v + (1 − β₂)·g²",
+        "m̂": "m bias-corrected: m / (1 − β₁^t)",
+        "v̂": "v bias-corrected: v / (1 − β₂^t)",
+        "decay lr·wd·w": "AdamW: lr·weight_decay·w, taken off the weight apart from the gradient",
+    }
     help = (
         "Adaptive and forgiving: the usual first choice. Good learning rate: 1e-3 "
         "(up to 1e-2 for tiny 2-D problems)."

@@ -94,6 +94,7 @@ class ParameterUpdate:
     after: np.ndarray
     change: np.ndarray
     terms: dict[str, np.ndarray]  # "gradient g", "L2 term", "velocity v", "m̂", ...
+    meanings: dict[str, str] = field(default_factory=dict)  # each term's, in a line
 
 
 @dataclass

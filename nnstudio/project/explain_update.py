@@ -11,6 +11,14 @@ import numpy as np
 from nnstudio.engine.layers.base import WeightedLayer
 from nnstudio.project.explain_steps import ParameterUpdate, format_number
 
+#: The terms of every step, whatever the optimizer (its own come with their meanings).
+MEANINGS = {
+    "gradient g": "g: this sample's gradient (penalty terms included)",
+    "L1 term l1·sign(W)": "l1·sign(W): the L1 penalty's part of g",
+    "L2 term 2·l2·W": "2·l2·W: the L2 penalty's part of g",
+    "step Δw": "Δw: what the step adds to the weight",
+}
+
 
 def _penalty_terms(model, name: str, weight: np.ndarray) -> dict[str, np.ndarray]:
     """The L1 and L2 parts of a weight's gradient (already inside it), shown separately."""
@@ -62,5 +70,6 @@ def preview_update(optimizer, model, gradients: dict) -> dict[str, ParameterUpda
             after=after[name],
             change=after[name] - weight,
             terms=all_terms,
+            meanings={**MEANINGS, **step.meanings},
         )
     return updates

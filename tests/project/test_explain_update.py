@@ -57,6 +57,7 @@ def test_every_optimizers_terms_give_its_real_step(name, settings):
         rebuilt = _textbook_step(name, full, update.terms, update.before)
         np.testing.assert_allclose(rebuilt, real, rtol=2e-4, atol=1e-7)
         assert f"step {optimizer.iterations}" in update.formula
+        assert set(update.meanings) >= set(update.terms)  # every term says what it is
 
 
 def test_every_optimizer_is_covered():

@@ -46,7 +46,7 @@ class UpdatePage(InspectorPage):
         self.note.setVisible(bool(notes))
         term_names = list(first.terms)
         headers = [("weight", "Engine name and index"), ("w", "The weight now")]
-        headers += [(name, TERM_TIPS.get(name.split(" ")[0], name)) for name in term_names]
+        headers += [(name, first.meanings.get(name, name)) for name in term_names]
         headers.append(("w after", "The weight after the step, with the digits that differ"))
         rows, tips = [], []
         for name, indices in entries.items():
@@ -78,23 +78,6 @@ def digits_that_differ(before: float, after: float) -> str:
         if f"{after:.{digits}g}" != f"{before:.{digits}g}":
             return f"{after:.{digits}g}"
     return f"{after:.9g}"
-
-
-TERM_TIPS = {
-    "gradient": "g: this sample's gradient (penalty terms included)",
-    "L1": "l1·sign(W): the L1 penalty's part of g",
-    "L2": "2·l2·W: the L2 penalty's part of g",
-    "weight": "weight_decay·w, added to g by the optimizer",
-    "velocity": "SGD momentum: v = μ·v + g",
-    "m": "Adam's first moment: m = β₁·m + (1 − β₁)·g",
-    "v": "Adam's second moment: v = β₂·v + (1 − β₂)·g²",
-    "m̂": "m bias-corrected: m / (1 − β₁^t)",
-    "v̂": "v bias-corrected: v / (1 − β₂^t)",
-    "s": "RMSprop's running mean of g²",
-    "buffer": "RMSprop momentum: b = μ·b + g / (√s + ε)",
-    "decay": "AdamW: lr·weight_decay·w, taken off the weight apart from the gradient",
-    "step": "Δw: what the step adds to the weight",
-}
 
 
 class CheckPage(InspectorPage):
