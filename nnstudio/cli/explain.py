@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from nnstudio.cli.split_option import add_split_option
 
 if TYPE_CHECKING:  # the parser is built at every start: the engine loads only when it runs
-    from nnstudio.project.explain import Explanation, GradientCheck
+    from nnstudio.project.explain_steps import Explanation
+    from nnstudio.project.gradient_check import GradientCheck
 
 EXIT_OK = 0
 
@@ -92,7 +93,8 @@ def _sample(args, bundle):
 
 def run_explain(args: argparse.Namespace) -> int:
     from nnstudio.engine.io import json_plain, load_model_or_checkpoint
-    from nnstudio.project.explain import check_gradients, explain_sample
+    from nnstudio.project.explain import explain_sample
+    from nnstudio.project.gradient_check import check_gradients
 
     bundle = load_model_or_checkpoint(args.model)
     dataset, x, target = _sample(args, bundle)
@@ -177,7 +179,7 @@ def to_plain(explanation: Explanation, check: GradientCheck | None = None) -> di
 def _array_summary(array, limit: int = 8) -> str:
     import numpy as np
 
-    from nnstudio.project.explain import format_number
+    from nnstudio.project.explain_steps import format_number
 
     flat = np.ravel(array)
     shown = ", ".join(format_number(v) for v in flat[:limit])
@@ -189,7 +191,8 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
     """The pass as readable lines: forward, loss, backward, update, check."""
     import numpy as np
 
-    from nnstudio.project.explain import chain_rule, format_number
+    from nnstudio.project.explain import chain_rule
+    from nnstudio.project.explain_steps import format_number
 
     mode = "training mode" if explanation.training else "inference mode"
     lines = [f"Forward pass ({mode}); input {_array_summary(explanation.input)}"]
@@ -197,7 +200,7 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
         lines.append(f"  {step.name}: {step.formula}")
         if step.note:
             lines.append(f"      ({step.note})")
-        if step.z is not None and step.kind in ("Dense", "Conv2D"):
+        if step.z is not None and step.explainer.weighted_sum:
             lines.append(f"      z = {_array_summary(step.z)}")
         if step.mask is not None:
             lines.append(f"      mask = {_array_summary(step.mask)}")
@@ -208,7 +211,7 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
     lines.append("Backward pass (chain rule, last layer first)")
     for step in reversed(explanation.layers):
         lines.append(f"  {step.name}: dL/da = {_array_summary(step.grad_output)}")
-        if step.grad_z is not None and step.kind in ("Dense", "Conv2D"):
+        if step.grad_z is not None and step.explainer.weighted_sum:
             unit = int(np.argmax(np.abs(np.ravel(step.grad_z))))
             lines.append(f"      unit {unit}: {chain_rule(step, unit)['text']}")
         for key, grad in step.grads.items():

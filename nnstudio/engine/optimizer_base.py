@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,7 @@ __all__ = [
     "EPS",
     "WEIGHT_DECAY",
     "Optimizer",
+    "StepTerms",
     "clip_by_global_norm",
     "global_norm",
     "learning_rate",
@@ -112,15 +114,33 @@ def clip_by_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     return norm
 
 
+@dataclass(frozen=True)
+class StepTerms:
+    """One optimizer step for one weight array as a textbook writes it: ``formula`` the update
+    rule, ``terms`` its named quantities after the step ("velocity v", "m̂", ...) and
+    ``meanings`` what each of them is, in a line."""
+
+    formula: str
+    terms: dict[str, np.ndarray]
+    meanings: dict[str, str]
+
+
+WEIGHT_DECAY_TERM = "weight decay term"
+
+
 class Optimizer(Configurable):
     """Base class: settings, learning rate, clipping, lazily allocated per-parameter state.
 
     Subclasses list their ``SETTINGS`` (``lr``, ``weight_decay`` and ``clip_norm`` among them),
-    name their per-parameter state arrays in ``SLOTS`` and implement ``_update(params, grads)``.
+    name their per-parameter state arrays in ``SLOTS``, implement ``_update(params, grads)``
+    and say what a step is in textbook terms (``_own_step_terms``, for ``step_terms``).
     """
 
     name = "optimizer"
     SLOTS: tuple[str, ...] = ()
+    decoupled = False  # weight decay shrinks the weights apart from the gradient (AdamW)
+    #: What each term ``_own_step_terms`` names is, in a line (tooltips of the update page).
+    TERM_MEANINGS: dict[str, str] = {}
 
     def __init__(self, **settings):
         super().__init__(**settings)
@@ -184,6 +204,33 @@ class Optimizer(Configurable):
         self.state = {slot: {} for slot in self._slots()}
         self._scratch = {}
         self._arrays = None
+
+    def step_terms(self, name: str, weight: np.ndarray) -> StepTerms:
+        """The step just taken for parameter ``name`` as a textbook writes it: the formula and
+        its named terms (call it after ``step``; ``weight`` is the value before the step).
+
+        >>> from nnstudio.engine.optimizers import SGD
+        >>> opt, w = SGD(lr=0.1, momentum=0.5, weight_decay=0.1), np.array([2.0])
+        >>> opt.step({"w": w.copy()}, {"w": np.array([1.0])})
+        >>> terms = opt.step_terms("w", w)
+        >>> terms.formula
+        'v = μ·v + g;  Δw = −lr·v'
+        >>> terms.terms   # v = g + weight_decay·w
+        {'weight decay term': array([0.2]), 'velocity v': array([1.2])}
+        """
+        terms = {}
+        if self.weight_decay and not self.decoupled:  # coupled: added to the gradient
+            terms[WEIGHT_DECAY_TERM] = self.weight_decay * weight
+        formula, own = self._own_step_terms(name, weight)
+        terms.update(own)
+        meanings = {WEIGHT_DECAY_TERM: "weight_decay·w, added to g", **self.TERM_MEANINGS}
+        return StepTerms(formula, terms, {k: meanings[k] for k in terms if k in meanings})
+
+    def _own_step_terms(self, name: str, weight: np.ndarray) -> tuple[str, dict]:
+        """This optimizer's update rule and its terms for ``name`` after a step; subclasses
+        name theirs as the textbook does (this default shows the raw state slots)."""
+        label = self.label or type(self).__name__
+        return f"{label} step", {slot: arrays[name] for slot, arrays in self.state.items()}
 
     # -- internals ----------------------------------------------------------------------------
     def _slots(self) -> tuple[str, ...]:

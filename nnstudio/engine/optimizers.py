@@ -90,6 +90,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     label = "SGD"
+    TERM_MEANINGS = {"velocity v": "SGD momentum: v = μ·v + g"}
     help = (
         "Plain stochastic gradient descent; with momentum 0.9 a solid baseline. "
         "Good learning rates: 0.01 to 0.1."
@@ -147,6 +148,14 @@ class SGD(Optimizer):
                     scratch *= lr
             p -= scratch
 
+    def _own_step_terms(self, name, weight):
+        if not self.momentum:
+            return "Δw = −lr·g", {}
+        velocity = {"velocity v": self.state["velocity"][name]}
+        if self.nesterov:
+            return "v = μ·v + g;  Δw = −lr·(g + μ·v)", velocity
+        return "v = μ·v + g;  Δw = −lr·v", velocity
+
 
 class RMSprop(Optimizer):
     """RMSprop: divide the gradient by a running root mean square of recent gradients.
@@ -162,6 +171,10 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     label = "RMSprop"
+    TERM_MEANINGS = {
+        "s": "RMSprop's running mean of g²",
+        "buffer b": "RMSprop momentum: b = μ·b + g / (√s + ε)",
+    }
     help = "Scales each step by the recent size of its gradient. Good learning rate: about 1e-3."
     SLOTS = ("square_avg", "momentum_buffer")
     SETTINGS = (
@@ -215,6 +228,13 @@ class RMSprop(Optimizer):
                 scratch *= lr
             p -= scratch
 
+    def _own_step_terms(self, name, weight):
+        terms = {"s": self.state["square_avg"][name]}
+        if not self.momentum:
+            return "s = ρ·s + (1 − ρ)·g²;  Δw = −lr·g / (√s + ε)", terms
+        terms["buffer b"] = self.state["momentum_buffer"][name]
+        return "s = ρ·s + (1 − ρ)·g²;  b = μ·b + g / (√s + ε);  Δw = −lr·b", terms
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with bias correction; ``weight_decay`` is coupled L2 (added to g).
@@ -230,11 +250,19 @@ class Adam(Optimizer):
 
     For speed the state arrays hold the moments without their (1 - beta) factor
     (``m / (1 - b1)`` and ``v / (1 - b2)``): the update is then two passes for m and three
-    for v, and the factors fold into the scalar step size. ``state_dict()`` stores them as kept.
+    for v, and the factors fold into the scalar step size. ``state_dict()`` stores them as kept;
+    ``textbook_moments`` gives m and v as the paper writes them.
     """
 
     name = "adam"
     label = "Adam"
+    TERM_MEANINGS = {
+        "m": "Adam's first moment: m = β₁·m + (1 − β₁)·g",
+        "v": "Adam's second moment: v = β₂·v + (1 − β₂)·g²",
+        "m̂": "m bias-corrected: m / (1 − β₁^t)",
+        "v̂": "v bias-corrected: v / (1 − β₂^t)",
+        "decay lr·wd·w": "AdamW: lr·weight_decay·w, taken off the weight apart from the gradient",
+    }
     help = (
         "Adaptive and forgiving: the usual first choice. Good learning rate: 1e-3 "
         "(up to 1e-2 for tiny 2-D problems)."
@@ -293,6 +321,34 @@ class Adam(Optimizer):
             if decay is not None and decay != 1.0:
                 p *= decay  # AdamW: shrink the weights independently of the gradient
             p -= scratch
+
+    def textbook_moments(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """m and v of parameter ``name`` as the paper defines them (m = β₁·m + (1 − β₁)·g,
+        v = β₂·v + (1 − β₂)·g²), from the kept m / (1 − β₁) and v / (1 − β₂).
+
+        >>> opt = Adam(lr=0.1)
+        >>> opt.step({"w": np.array([1.0])}, {"w": np.array([2.0])})
+        >>> [round(float(moment[0]), 12) for moment in opt.textbook_moments("w")]  # 0.1·2, 0.001·4
+        [0.2, 0.004]
+        """
+        return (
+            self.state["m"][name] * (1.0 - self.beta1),
+            self.state["v"][name] * (1.0 - self.beta2),
+        )
+
+    def _own_step_terms(self, name, weight):
+        t, b1, b2 = self.iterations, self.beta1, self.beta2
+        m, v = self.textbook_moments(name)
+        formula = (
+            f"m = β₁·m + (1 − β₁)·g;  v = β₂·v + (1 − β₂)·g²;  m̂ = m / (1 − β₁^{t});  "
+            f"v̂ = v / (1 − β₂^{t});  Δw = −lr·m̂ / (√v̂ + ε)"
+        )
+        terms = {"m": m, "v": v, "m̂": m / (1.0 - b1**t), "v̂": v / (1.0 - b2**t)}
+        if self.decoupled:
+            formula += ";  then w ← w·(1 − lr·weight_decay)"
+            if self.weight_decay:
+                terms["decay lr·wd·w"] = self.lr * self.weight_decay * weight
+        return formula, terms
 
 
 class AdamW(Adam):

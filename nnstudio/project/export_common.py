@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnstudio.data.dataset import saved_scaling
+from nnstudio.engine import layers
 
 INSTALL_ONNX = "install it with pip install 'nnstudio[onnx]'"
 # Datasets whose files hold uint8 pixels that loading divides by 255 (catalog._unit_float):
@@ -57,53 +58,92 @@ def _activation_step(name: str, alpha, index: int, base: str) -> Step | None:
     return Step(name, index, f"{base}_{name}", settings)
 
 
-def _weighted_steps(layer, index: int, base: str) -> list[Step]:
+def _weighted_steps(step: Step, layer) -> list[Step]:
+    """A Dense or Conv2D step and the step of its activation (none for linear)."""
     arrays = {"W": layer.params["W"]}
     if layer.use_bias:
         arrays["b"] = layer.params["b"]
-    if type(layer).__name__ == "Dense":
-        step = Step("dense", index, base, {}, arrays)
-    else:
-        _, height, width = layer.input_shape
-        pads = (layer._padding_for(height), layer._padding_for(width))
-        step = Step("conv", index, base, {"stride": layer.stride, "pads": pads}, arrays)
-    follow = _activation_step(layer.activation, None, index, base)
+    step.arrays = arrays
+    follow = _activation_step(layer.activation, None, step.layer, step.name)
     return [step] + ([follow] if follow else [])
+
+
+def _dense(layer, index: int, base: str) -> list[Step]:
+    return _weighted_steps(Step("dense", index, base), layer)
+
+
+def _conv(layer, index: int, base: str) -> list[Step]:
+    _, height, width = layer.input_shape
+    pads = (layer._padding_for(height), layer._padding_for(width))
+    return _weighted_steps(Step("conv", index, base, {"stride": layer.stride, "pads": pads}), layer)
+
+
+def _pool(kind: str):
+    def steps(layer, index: int, base: str) -> list[Step]:
+        return [Step(kind, index, base, {"size": layer.pool_size, "stride": layer.step})]
+
+    return steps
+
+
+def _batchnorm(layer, index: int, base: str) -> list[Step]:
+    arrays = {
+        "gamma": layer.params["gamma"],
+        "beta": layer.params["beta"],
+        "mean": layer.buffers["running_mean"],
+        "var": layer.buffers["running_var"],
+    }
+    return [Step("batchnorm", index, base, {"epsilon": layer.epsilon}, arrays)]
+
+
+def _dropout(layer, index: int, base: str) -> list[Step]:
+    return [Step("dropout", index, base, {"rate": layer.rate})]
+
+
+def _flatten(layer, index: int, base: str) -> list[Step]:
+    return [Step("flatten", index, base)]
+
+
+def _reshape(layer, index: int, base: str) -> list[Step]:
+    return [Step("reshape", index, base, {"shape": tuple(layer.output_shape)})]
+
+
+def _rescale(layer, index: int, base: str) -> list[Step]:
+    arrays = {
+        "scale": np.asarray(layer.scale, np.float32),
+        "offset": np.asarray(layer.offset, np.float32),
+    }
+    return [Step("rescale", index, base, {}, arrays)]
+
+
+def _activation(layer, index: int, base: str) -> list[Step]:
+    """Activation and ReLU, Tanh, ... (their subclasses, the function fixed)."""
+    step = _activation_step(layer.function, layer.alpha, index, base)
+    return [step] if step else []
+
+
+#: How each layer class becomes steps, looked up along the class's bases: a new layer type
+#: is exported by adding its entry here.
+LAYER_STEPS = {
+    layers.Dense: _dense,
+    layers.Conv2D: _conv,
+    layers.MaxPool2D: _pool("maxpool"),
+    layers.AvgPool2D: _pool("avgpool"),
+    layers.BatchNorm: _batchnorm,
+    layers.Dropout: _dropout,
+    layers.Flatten: _flatten,
+    layers.Reshape: _reshape,
+    layers.Rescale: _rescale,
+    layers.Activation: _activation,
+}
 
 
 def layer_steps(layer, index: int) -> list[Step]:
     """The steps of one built engine layer at position ``index``."""
     kind = type(layer).__name__
-    base = f"layer{index}_{kind.lower()}"
-    if kind in ("Dense", "Conv2D"):
-        return _weighted_steps(layer, index, base)
-    if kind in ("MaxPool2D", "AvgPool2D"):
-        settings = {"size": layer.pool_size, "stride": layer.step}
-        return [Step("maxpool" if kind == "MaxPool2D" else "avgpool", index, base, settings)]
-    if kind == "BatchNorm":
-        arrays = {
-            "gamma": layer.params["gamma"],
-            "beta": layer.params["beta"],
-            "mean": layer.buffers["running_mean"],
-            "var": layer.buffers["running_var"],
-        }
-        return [Step("batchnorm", index, base, {"epsilon": layer.epsilon}, arrays)]
-    if kind == "Dropout":
-        return [Step("dropout", index, base, {"rate": layer.rate})]
-    if kind == "Flatten":
-        return [Step("flatten", index, base)]
-    if kind == "Reshape":
-        return [Step("reshape", index, base, {"shape": tuple(layer.output_shape)})]
-    if kind == "Rescale":
-        arrays = {
-            "scale": np.asarray(layer.scale, np.float32),
-            "offset": np.asarray(layer.offset, np.float32),
-        }
-        return [Step("rescale", index, base, {}, arrays)]
-    if hasattr(layer, "function"):  # Activation and ReLU, Tanh, ... (the function fixed)
-        step = _activation_step(layer.function, layer.alpha, index, base)
-        return [step] if step else []
-    raise ExportError(f"layer {index} ({kind}) cannot be exported: nnstudio does not know it")
+    make = next((LAYER_STEPS[c] for c in type(layer).__mro__ if c in LAYER_STEPS), None)
+    if make is None:
+        raise ExportError(f"layer {index} ({kind}) cannot be exported: nnstudio does not know it")
+    return make(layer, index, f"layer{index}_{kind.lower()}")
 
 
 def model_steps(model) -> list[Step]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnstudio.project.explain import Explanation
+from nnstudio.project.explain_steps import Explanation
 
 MAX_UNITS = 40
 
@@ -64,7 +64,7 @@ def too_big_or_unsupported(explanation: Explanation) -> str | None:
     units = explanation.input.size + sum(step.output.size for step in layers)
     if units > MAX_UNITS:
         return f"node by node shows networks of up to {MAX_UNITS} units; this one has {units}"
-    others = sorted({step.kind for step in layers} - {"Dense"})
+    others = sorted({step.kind for step in layers if step.explainer.node_by_node != "column"})
     if others:
         return f"node by node shows networks of Dense layers only; this one has {', '.join(others)}"
     return None
@@ -72,7 +72,7 @@ def too_big_or_unsupported(explanation: Explanation) -> str | None:
 
 def _drawn_layers(explanation: Explanation) -> list:
     """The layers that become columns: a Flatten passes its values on unchanged."""
-    return [step for step in explanation.layers if step.kind != "Flatten"]
+    return [step for step in explanation.layers if step.explainer.node_by_node != "skipped"]
 
 
 def node_graph(explanation: Explanation) -> NodeGraph:

@@ -1,8 +1,8 @@
 """Wiggle a weight: move one weight of an explained sample's model by Δ and see the loss
 follow the curve L(w + Δ), next to the tangent line L + g·Δ that the gradient g promises.
 
-It works on a float64 copy of the explained model (nnstudio.project.explain.sample_objective),
-so the model itself never changes::
+It works on a float64 copy of the explained model
+(nnstudio.project.gradient_check.sample_objective), so the model itself never changes::
 
     wiggle = wiggle_weight(explanation, "0.W", (1, 3))
     wiggle.losses[i]          # L(w + wiggle.deltas[i]), this sample's objective
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnstudio.project.explain import Explanation, sample_objective
+from nnstudio.project.explain_steps import Explanation
+from nnstudio.project.gradient_check import sample_objective
 
 DEFAULT_STEPS = 41
 

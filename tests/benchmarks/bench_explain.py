@@ -49,7 +49,8 @@ def open_ms(window, index: int) -> float:
 
 
 def test_inspector_opens_under_300_ms_on_mnist_784_128_10(qtbot, mnist_window):
-    from nnstudio.project.explain import check_gradients, explain_sample
+    from nnstudio.project.explain import explain_sample
+    from nnstudio.project.gradient_check import check_gradients
 
     window = mnist_window
     first = open_ms(window, 0)

@@ -437,6 +437,19 @@ def test_one_function_tells_a_checkpoint_from_a_model(tmp_path):
     assert not isinstance(load_model_or_checkpoint(tmp_path / "m.nnz"), Checkpoint)
 
 
+def test_only_engine_io_knows_what_makes_a_checkpoint():
+    """Other modules ask is_checkpoint rather than look for training.json themselves."""
+    from nnstudio.engine import io
+
+    package = Path(io.__file__).parents[1]
+    knowing = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "training.json" in path.read_text(encoding="utf-8") and path != Path(io.__file__)
+    ]
+    assert knowing == []
+
+
 def test_a_checkpoint_whose_epoch_disagrees_with_its_history_is_damaged(tmp_path):
     model = Sequential([Dense(2)], input_shape=(3,), seed=0)
     path = tmp_path / "c.nnz"

@@ -353,3 +353,33 @@ def test_flushing_leaves_ordinary_moments_alone():
         reference._update(p2, g, reference.state, reference._scratch)
     np.testing.assert_array_equal(p1["w"], p2["w"])
     np.testing.assert_array_equal(flushed.state["v"]["w"], reference.state["v"]["w"])
+
+
+# -- the textbook's account of a step --------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW])
+def test_textbook_moments_are_the_papers_m_and_v(cls):
+    """m = Σ (1 − β₁)·β₁^(t−i)·g_i and v likewise, whatever the engine keeps inside."""
+    optimizer, gradients = cls(lr=0.01, beta1=0.8, beta2=0.9), [2.0, -1.0, 0.5]
+    params = one(1.0)
+    for g in gradients:
+        optimizer.step(params, one(g))
+    m_expected = sum(0.2 * 0.8 ** (2 - i) * g for i, g in enumerate(gradients))
+    v_expected = sum(0.1 * 0.9 ** (2 - i) * g * g for i, g in enumerate(gradients))
+    m, v = optimizer.textbook_moments("w")
+    assert float(m[0]) == pytest.approx(m_expected)
+    assert float(v[0]) == pytest.approx(v_expected)
+
+
+def test_an_optimizer_without_its_own_terms_shows_its_state_slots():
+    class Plain(SGD):
+        label = "Plain"
+
+        def _own_step_terms(self, name, weight):
+            return super(SGD, self)._own_step_terms(name, weight)
+
+    optimizer = Plain(lr=0.1, momentum=0.5)
+    optimizer.step(one(1.0), one(2.0))
+    terms = optimizer.step_terms("w", np.array([1.0]))
+    assert terms.formula == "Plain step" and float(terms.terms["velocity"][0]) == 2.0

@@ -23,14 +23,10 @@ from nnstudio.engine.layers import (
 from nnstudio.engine.losses import get_loss, loss_names
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import get_optimizer
-from nnstudio.project.explain import (
-    chain_rule,
-    check_gradients,
-    explain_sample,
-    format_number,
-    top_contributions,
-    unit_parameter_entries,
-)
+from nnstudio.project.explain import chain_rule, explain_sample
+from nnstudio.project.explain_layers import top_contributions, unit_parameter_entries
+from nnstudio.project.explain_steps import format_number
+from nnstudio.project.gradient_check import check_gradients
 
 RNG = np.random.default_rng(7)
 IMAGE = RNG.normal(size=(1, 8, 8)).astype(np.float32)

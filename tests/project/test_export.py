@@ -409,3 +409,11 @@ def test_the_project_layer_imports_without_onnx():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "pip install 'nnstudio[onnx]'" in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted({**registry.LAYERS, **registry.AUTOMATIC_LAYERS}))
+def test_every_registered_layer_class_knows_its_export_steps(name):
+    from nnstudio.project.export_common import LAYER_STEPS
+
+    cls = {**registry.LAYERS, **registry.AUTOMATIC_LAYERS}[name]
+    assert any(base in LAYER_STEPS for base in cls.__mro__), name

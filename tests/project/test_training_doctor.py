@@ -13,15 +13,8 @@ from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import SGD
 from nnstudio.project import list_presets, load_preset
-from nnstudio.project.doctor import (
-    FIXES,
-    REMEDIES,
-    FixContext,
-    HealthWarning,
-    TrainingDoctor,
-    apply_remedy,
-    diagnose,
-)
+from nnstudio.project.doctor import TrainingDoctor, diagnose
+from nnstudio.project.doctor_advice import ADVICE, REMEDIES, FixContext, HealthWarning
 
 MNIST_PRESETS = {"mnist-mlp", "mnist-cnn", "digit-model", "mnist-784-128-10"}
 
@@ -225,7 +218,7 @@ def test_rules_for_rates_exploding_gradients_and_underfitting():
     assert low.kind == "lr_too_low" and "stopped falling" in low.explains[0]
     huge = {"0 Dense": row(ratio=0.9), "1 Dense": row(activation="linear")}
     (high,) = [w for w in diagnose(huge, history[:1]) if w.kind == "lr_too_high"]
-    assert "90%" in high.message and high.fix == FIXES["lr_too_high"]
+    assert "90%" in high.message and high.fix == ADVICE["lr_too_high"].text
     steep = {"0 Dense": row(grad=500.0), "1 Dense": row(grad=0.01, activation="linear")}
     (exploding,) = diagnose(steep, history[:1])
     assert exploding.kind == "exploding_gradient" and "clipping" in exploding.fix
@@ -237,7 +230,7 @@ def test_warning_dict_has_the_documented_keys():
         "layer": "1 Dense",
         "kind": "dead_relu",
         "message": "message",
-        "fix": FIXES["dead_relu"],
+        "fix": ADVICE["dead_relu"].text,
         "action": None,
         "changes": {},
         "explains": [],
@@ -326,7 +319,7 @@ def test_vanishing_gradients_without_sigmoid_offer_no_switch_to_relu():
 
 def test_each_kind_offers_fixes_from_the_catalog():
     history = [{"epoch": 1, "loss": 1.0, "lr": 0.01}]
-    for kind in FIXES:
+    for kind in ADVICE:
         warning = HealthWarning(kind, "m").prescribe(FixContext(0.01))
         for action in [warning.action] + [fix["action"] for fix in warning.more]:
             assert action is None or action in REMEDIES, kind
@@ -337,7 +330,7 @@ def test_each_kind_offers_fixes_from_the_catalog():
 
 
 def fixed(project, warning):
-    return apply_remedy(project, warning["action"], warning["changes"])
+    return REMEDIES[warning["action"]].apply_to(project, warning["changes"])
 
 
 def test_reinitialize_fixes_a_zero_initialized_network():
@@ -399,7 +392,9 @@ def test_overfitting_fixes_change_the_project():
     assert with_dropout.model["layers"][1] == {"type": "Dropout", "rate": 0.5}
     assert fixed(with_dropout, warning.to_dict()).model == with_dropout.model  # not twice
     (early,) = warning.more
-    assert apply_remedy(project, early["action"], early["changes"]).training.early_stopping == 10
+    assert (
+        REMEDIES[early["action"]].apply_to(project, early["changes"]).training.early_stopping == 10
+    )
 
 
 def test_a_run_that_goes_on_after_a_blow_up_is_still_told_about_it():
@@ -463,7 +458,7 @@ def test_a_fixs_result_never_asks_for_the_opposite_fix(lr, kind, action):
     result, _ = train(project, epochs=4)
     warning = next(w for e in result.history for w in e["warnings"] if w["kind"] == kind)
     fix = next(f for f in [warning, *warning["more"]] if f["action"] == action)
-    result, _ = train(apply_remedy(project, action, fix["changes"]), epochs=10)
+    result, _ = train(REMEDIES[action].apply_to(project, fix["changes"]), epochs=10)
     assert OPPOSITE[action] not in offered(result)
     assert "underfitting" not in kinds(result)  # a rate that is off is not "too small"
 
@@ -474,7 +469,7 @@ def test_halving_a_rate_too_high_leaves_a_quiet_run_that_learns_more():
     before, _ = train(project, epochs=10)
     (warning,) = warnings_of(before, "lr_too_high") or before.history[0]["warnings"][:1]
     assert warning["action"] == "halve_lr" and warning["changes"] == {"learning_rate": 1.5}
-    after, _ = train(apply_remedy(project, "halve_lr", warning["changes"]), epochs=10)
+    after, _ = train(REMEDIES["halve_lr"].apply_to(project, warning["changes"]), epochs=10)
     assert kinds(after) == set()
     assert after.history[-1]["val_accuracy"] > before.history[-1]["val_accuracy"]
 
@@ -494,7 +489,7 @@ def overfitting_run():
 def test_add_dropout_fixes_an_overfitting_network(overfitting_run):
     project, before, warning = overfitting_run
     assert warning["action"] == "add_dropout"
-    fixed = apply_remedy(project, "add_dropout", warning["changes"])
+    fixed = REMEDIES["add_dropout"].apply_to(project, warning["changes"])
     assert [layer["type"] for layer in fixed.model["layers"]] == [
         "Dense", "Dropout", "Dense", "Dropout", "Dense",
     ]  # fmt: skip
@@ -507,7 +502,7 @@ def test_add_dropout_fixes_an_overfitting_network(overfitting_run):
 def test_early_stopping_ends_the_run_before_it_overfits(overfitting_run):
     project, _before, warning = overfitting_run
     (early,) = warning["more"]
-    fixed = apply_remedy(project, early["action"], early["changes"])
+    fixed = REMEDIES[early["action"]].apply_to(project, early["changes"])
     after, _ = train(fixed, epochs=150)
     assert after.stopped_reason == "early_stopping" and len(after.history) < 150
     assert "overfitting" not in kinds(after)
@@ -522,7 +517,7 @@ def test_zero_weights_under_sigmoid_become_copies_and_are_named_symmetric():
     (warning,) = result.history[-1]["warnings"]
     assert warning["kind"] == "symmetric_init" and "layers 0–1" in warning["message"]
     assert (warning["action"], warning["changes"]) == ("reinitialize", {"initializer": "auto"})
-    fixed = apply_remedy(project, warning["action"], warning["changes"])
+    fixed = REMEDIES[warning["action"]].apply_to(project, warning["changes"])
     assert {layer["initializer"] for layer in fixed.model["layers"]} == {"auto"}
     after, _ = train(fixed, epochs=2)
     assert not {"symmetric_init", "zero_init"} & kinds(after)

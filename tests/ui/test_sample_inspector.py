@@ -12,7 +12,8 @@ from PySide6.QtCore import QPoint, Qt
 from nnstudio.engine.layers import Dense, Dropout, Flatten
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import get_optimizer
-from nnstudio.project.explain import chain_rule, explain_sample, format_number
+from nnstudio.project.explain import chain_rule, explain_sample
+from nnstudio.project.explain_steps import format_number
 from nnstudio.ui.panels.mistakes_gallery import ExamplesView
 from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
 

@@ -4,7 +4,7 @@ warnings in words, each with its one-click fixes.
 The panel only shows what the epoch reports carried (``health`` and ``warnings``, made by
 nnstudio/project/doctor.py on the training thread); a fix button emits
 ``fix_requested(action, warning)`` and the window's DoctorController carries it out. The
-buttons come from the fix catalog (project/doctor.py's REMEDIES), as the warning names them.
+buttons come from the fixes (project/doctor_advice.py's REMEDIES), as the warning names them.
 """
 
 from __future__ import annotations
@@ -25,21 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.project.doctor import ACTIONS, REMEDIES
+from nnstudio.project.doctor_advice import REMEDIES, offered_fixes
 from nnstudio.ui import style
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 
 COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
 GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
-
-
-def offered_fixes(warning: dict) -> list[tuple[str, dict | None]]:
-    """(action, changes) of each fix the warning offers, its own first; a warning made without
-    them (an older run's) gets its kind's fixes from the catalog, values unknown."""
-    if warning.get("action"):
-        more = [(fix["action"], fix.get("changes")) for fix in warning.get("more") or ()]
-        return [(warning["action"], warning.get("changes")), *more]
-    return [(action, None) for action in ACTIONS.get(warning.get("kind"), ())]
 
 
 def _shade(value, fair: float, bad: float, low_is_bad: bool = False) -> str:

@@ -28,14 +28,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from nnstudio.project.explain import (
-    chain_rule,
-    check_gradients,
-    explain_sample,
-    format_number,
-    top_contributions,
-    unit_parameter_entries,
-)
+from nnstudio.project.explain import chain_rule, explain_sample
+from nnstudio.project.explain_layers import top_contributions, unit_parameter_entries
+from nnstudio.project.explain_steps import format_number
+from nnstudio.project.gradient_check import check_gradients
 from nnstudio.project.node_graph import node_graph, too_big_or_unsupported
 from nnstudio.ui.panels.sample_inspector_pages import BackwardPage, ForwardPage, InputPage, LossPage
 from nnstudio.ui.panels.sample_inspector_update import CheckPage, UpdatePage
@@ -450,9 +446,7 @@ class SampleInspector(QDialog):
 
     def _unit_count(self, layer: int) -> int:
         step = self.explanation.layers[layer]
-        if step.kind == "Conv2D":
-            return step.output.shape[0]
-        return int(step.output.size)
+        return step.explainer.unit_count(step)
 
     def _default_unit(self, layer: int) -> int:
         step = self.explanation.layers[layer]
@@ -465,9 +459,7 @@ class SampleInspector(QDialog):
                 if self.explanation.target.size == 1
                 else 0
             )
-        if step.kind == "Conv2D":
-            return int(np.argmax(np.abs(step.output).reshape(step.output.shape[0], -1).sum(1)))
-        return int(np.argmax(np.ravel(step.output)))
+        return step.explainer.busiest_unit(step)
 
     def _unit_for_entries(self, step) -> int:
         return self._units.get(step.index, self._default_unit(step.index))
@@ -479,7 +471,7 @@ class SampleInspector(QDialog):
         self.unit_box.setValue(self.unit())
         self.unit_box.blockSignals(False)
         step = self.explanation.layers[self._focus_layer]
-        self.unit_label.setText("Channel" if step.kind == "Conv2D" else "Unit")
+        self.unit_label.setText(step.explainer.unit_word.capitalize())
 
     # -- showing ------------------------------------------------------------------------------
 
@@ -527,7 +519,7 @@ class SampleInspector(QDialog):
         elif kind == "forward":
             step = explanation.layers[layer]
             contributions = None
-            if step.kind == "Dense":
+            if step.explainer.fully_connected:
                 count = None if self.forward_page.show_all.isChecked() else 10
                 contributions = top_contributions(step, unit, count)
             self.forward_page.show(step, unit, contributions, self._input_shape(step))
@@ -537,7 +529,7 @@ class SampleInspector(QDialog):
             self.pages.setCurrentWidget(self.loss_page)
         elif kind == "backward":
             step = explanation.layers[layer]
-            flat = self._flat_unit(step, unit)
+            flat = step.explainer.flat_unit(step, unit)
             self.backward_page.show(step, flat, chain_rule(step, flat), self._input_shape(step))
             self.pages.setCurrentWidget(self.backward_page)
         elif kind == "update":
@@ -550,15 +542,6 @@ class SampleInspector(QDialog):
             step = self._layer_with_weights()
             self.check_page.describe(step, self._unit_for_entries(step) if step else 0)
             self.pages.setCurrentWidget(self.check_page)
-
-    @staticmethod
-    def _flat_unit(step, unit: int) -> int:
-        """A flat output index: for a convolution, the channel's position with the largest
-        gradient."""
-        if step.kind != "Conv2D":
-            return unit
-        channel = step.grad_z[unit] if step.grad_z is not None else step.output[unit]
-        return unit * channel.size + int(np.argmax(np.abs(channel)))
 
     def _input_shape(self, step) -> tuple:
         """How to draw a layer's input: a flat 784-vector of an image model as 28×28."""

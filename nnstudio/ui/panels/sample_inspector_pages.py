@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from nnstudio.project.explain import format_number as fmt
-from nnstudio.project.explain import signed_term, unit_parameter_entries
+from nnstudio.project.explain_layers import unit_parameter_entries
+from nnstudio.project.explain_steps import format_number as fmt
 from nnstudio.ui.panels.sample_inspector_views import HeatmapView, fill_table, numbers_table
 from nnstudio.ui.widgets.image_gallery import to_display_rgb
 
@@ -21,12 +21,6 @@ def position(shape: tuple, index: int) -> str:
     if len(shape) <= 1:
         return f"[{index}]"
     return "[" + ", ".join(str(int(i)) for i in np.unravel_index(index, shape)) + "]"
-
-
-def _channel_cells(maps: np.ndarray, channel: int) -> range:
-    """The flat indices of one feature map of (C, H, W) values."""
-    size = maps[0].size
-    return range(channel * size, (channel + 1) * size)
 
 
 def wrapped_label(text: str = "", name: str = "", big: bool = False) -> QLabel:
@@ -167,7 +161,7 @@ class ForwardPage(InspectorPage):
             describe=lambda i, v: f"x{position(x.shape, i)} = {fmt(v)}: input {i} of {step.name}",
         )
         self._middle(step, unit)
-        marked = _channel_cells(step.output, unit) if step.kind == "Conv2D" else unit
+        marked = step.explainer.cells_of(step.output, unit)
         act = step.activation or "f"
         self.views[2].set_values(
             step.output,
@@ -179,7 +173,7 @@ class ForwardPage(InspectorPage):
                 else f"a{position(step.output.shape, i)} = {fmt(v)}: output {i} of {step.name}"
             ),
         )
-        text = self._unit_text(step, unit, contributions)
+        text = step.explainer.describe_unit(step, unit)
         self.text.setText(f"{text}\n({step.note})" if step.note else text)
         dense = contributions is not None
         self.show_all.setVisible(dense)
@@ -203,7 +197,7 @@ class ForwardPage(InspectorPage):
                 ),
             )
         elif step.z is not None:
-            marked = _channel_cells(step.z, unit) if step.kind == "Conv2D" else unit
+            marked = step.explainer.cells_of(step.z, unit)
             view.set_values(
                 step.z,
                 marked=marked,
@@ -213,32 +207,6 @@ class ForwardPage(InspectorPage):
                     f"sum of unit {i} before {step.activation}"
                 ),
             )
-
-    @staticmethod
-    def _unit_text(step, unit: int, contributions) -> str:
-        if contributions is not None:
-            c = contributions
-            a = float(step.output[unit])
-            return (
-                f"unit {unit}:  z_{unit} = Σ_i w_i,{unit}·x_i + b_{unit} = {fmt(c['sum'])} "
-                f"{signed_term(c['bias'])} = {fmt(c['z'])}\n"
-                f"          a_{unit} = {step.activation}(z_{unit}) = {step.activation}"
-                f"({fmt(c['z'])}) = {fmt(a)}"
-            )
-        if step.kind == "Conv2D":
-            z, a = step.z[unit], step.output[unit]
-            return (
-                f"channel {unit}: z = W_{unit} ∗ x + b_{unit} over {z.size} positions, "
-                f"z from {fmt(z.min())} to {fmt(z.max())}; a = {step.activation}(z) from "
-                f"{fmt(a.min())} to {fmt(a.max())}"
-            )
-        if step.mask is not None:
-            dropped = int((step.mask == 0).sum())
-            return f"mask drops {dropped} of {step.mask.size} values in this pass"
-        flat_in, flat_out = np.ravel(step.input), np.ravel(step.output)
-        if flat_in.size == flat_out.size:
-            return f"value {unit}: x = {fmt(flat_in[unit])} → a = {fmt(flat_out[unit])}"
-        return f"{flat_in.size} values in, {flat_out.size} out; a[{unit}] = {fmt(flat_out[unit])}"
 
     def _fill_contributions(self, step, unit: int, contributions) -> None:
         shown, total = len(contributions["rows"]), contributions["count"]
@@ -379,12 +347,7 @@ class BackwardPage(InspectorPage):
             )
         self._weights(step)
         self._unit_weight_images(step, unit, input_shape)
-        lines = [rule["text"]]
-        if step.kind == "Dense":
-            lines.append(f"dL/dW_i,{unit} = x_i · dL/dz_{unit}   dL/db_{unit} = dL/dz_{unit}")
-            lines.append("dL/dx_i = Σ_j W_i,j · dL/dz_j  (handed to the layer before)")
-        elif step.kind == "Conv2D":
-            lines.append("dL/dW = Σ over positions of dL/dz · the input patch;  dL/db = Σ dL/dz")
+        lines = [rule["text"], *step.explainer.backward_lines(step, unit)]
         self.text.setText("\n".join(lines))
         self._fill_gradients(step, unit)
         self.keep_at_top()
@@ -417,7 +380,7 @@ class BackwardPage(InspectorPage):
         incoming weights W[:, unit] and their gradients, each as an image of the input."""
         weights, grads = step.params.get("W"), step.grads.get("W")
         image = (
-            step.kind == "Dense"
+            step.explainer.fully_connected
             and weights is not None
             and grads is not None
             and len(input_shape) >= 2
@@ -448,12 +411,10 @@ class BackwardPage(InspectorPage):
         self.check_button.setVisible(bool(step.grads))
         if not step.grads:
             return
-        if step.kind == "Dense":
+        if step.explainer.fully_connected:
             self._dense_rows(step, unit)
             return
-        entries = unit_parameter_entries(
-            step, unit // max(step.output[0].size, 1) if step.kind == "Conv2D" else unit, 10
-        )
+        entries = unit_parameter_entries(step, step.explainer.unit_of_flat(step, unit), 10)
         self.table_title.setText(f"The largest gradients of {step.name}'s weights")
         headers = [("weight", "Engine name and index"), ("w", "Its value"), ("dL/dw", "Gradient")]
         rows, tips = [], []

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
-from nnstudio.project.explain import format_number as fmt
-from nnstudio.project.explain import unit_parameter_entries
+from nnstudio.project.explain_layers import unit_parameter_entries
+from nnstudio.project.explain_steps import format_number as fmt
 from nnstudio.ui.panels.sample_inspector_pages import InspectorPage, monospace, wrapped_label
 from nnstudio.ui.panels.sample_inspector_views import fill_table, numbers_table
 
@@ -30,7 +30,7 @@ class UpdatePage(InspectorPage):
             return
         entries = unit_parameter_entries(step, unit, 10)
         first = explanation.updates[next(iter(entries))]
-        what = "channel" if step.kind == "Conv2D" else "unit"
+        what = step.explainer.unit_word
         self.title.setText(
             f"<b>Update</b> — one {explanation.optimizer} step for {step.name}, {what} {unit}, "
             "with this sample's gradient alone"
@@ -46,7 +46,7 @@ class UpdatePage(InspectorPage):
         self.note.setVisible(bool(notes))
         term_names = list(first.terms)
         headers = [("weight", "Engine name and index"), ("w", "The weight now")]
-        headers += [(name, TERM_TIPS.get(name.split(" ")[0], name)) for name in term_names]
+        headers += [(name, first.meanings.get(name, name)) for name in term_names]
         headers.append(("w after", "The weight after the step, with the digits that differ"))
         rows, tips = [], []
         for name, indices in entries.items():
@@ -80,21 +80,6 @@ def digits_that_differ(before: float, after: float) -> str:
     return f"{after:.9g}"
 
 
-TERM_TIPS = {
-    "gradient": "g: this sample's gradient (penalty terms included)",
-    "L1": "l1·sign(W): the L1 penalty's part of g",
-    "L2": "2·l2·W: the L2 penalty's part of g",
-    "weight": "weight_decay·w, added to g by the optimizer",
-    "velocity": "SGD momentum: v = μ·v + g",
-    "m": "Adam's first moment: m = β₁·m + (1 − β₁)·g",
-    "v": "Adam's second moment: v = β₂·v + (1 − β₂)·g²",
-    "m̂": "m bias-corrected: m / (1 − β₁^t)",
-    "v̂": "v bias-corrected: v / (1 − β₂^t)",
-    "s": "RMSprop's running mean of g²",
-    "step": "Δw: what the step adds to the weight",
-}
-
-
 class CheckPage(InspectorPage):
     def __init__(self):
         super().__init__()
@@ -122,7 +107,7 @@ class CheckPage(InspectorPage):
             self.check_button.setEnabled(False)
             return
         self.check_button.setEnabled(True)
-        what = "channel" if step.kind == "Conv2D" else "unit"
+        what = step.explainer.unit_word
         self.text.setText(
             f"Checks {step.name}, {what} {unit}: its largest weight gradients and its bias. "
             "For each weight w: numeric = (L(w + ε) − L(w − ε)) / 2ε with ε = 1e-5, on a "

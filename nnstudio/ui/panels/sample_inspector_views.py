@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.project.explain import format_number
+from nnstudio.project.explain_steps import format_number
 
 NEGATIVE, POSITIVE = np.array([33, 102, 172]), np.array([178, 24, 43])  # blue, red
 WHITE = np.array([247, 247, 247])

@@ -4,7 +4,7 @@ from the current run's epoch reports, its one-click fixes, and the "Find learnin
 The numbers and words come from the training thread (nnstudio/project/doctor.py, inside the
 epoch reports the session sends); this controller follows the document's run updates, so the
 training controller needs no change. Fixes go through the undoable builder API and the
-Hyperparameters dock, like the user's own edits.
+document, like the user's own edits.
 """
 
 from __future__ import annotations
@@ -14,13 +14,7 @@ import copy
 from PySide6.QtGui import QAction
 
 from nnstudio.engine.optimizers import OPTIMIZERS
-from nnstudio.project.doctor import (
-    REMEDIES,
-    FixContext,
-    layer_fix,
-    remedy_changes,
-    training_changes,
-)
+from nnstudio.project.doctor_advice import REMEDIES, FixContext, offered_changes
 
 WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 
@@ -68,36 +62,33 @@ class DoctorController:
     # -- the fixes ------------------------------------------------------------------------------
 
     def apply_fix(self, action: str, warning: dict | None = None) -> None:
-        """Carry out a fix from the catalog (project/doctor.py's REMEDIES): its changes to the
-        network as one undoable step, its training settings through the Hyperparameters dock,
-        then fresh weights when the fix says the old ones are past repair."""
-        if action == "find_lr":
+        """Carry out one of the doctor's fixes (project/doctor_advice.py's REMEDIES, where each
+        says what it changes): its edits of the network as one undoable step, its training
+        settings to the document, then fresh weights when the old ones are past repair."""
+        remedy = REMEDIES[action]
+        if remedy.opens == "lr_finder":
             self.open_lr_finder()
             return
-        changes = _changes_of(action, warning)
-        if changes is None:  # a warning made before the catalog knew: from today's settings
-            changes = remedy_changes(action, self._context())
-        fix = layer_fix(self.window.builder.config()["layers"], action, changes)
+        changes = offered_changes(warning, action)
+        if changes is None:  # a warning made before the fix knew its values: from today's
+            changes = remedy.changes(self._context())
+        fix = remedy.layer_fix(self.window.builder.config()["layers"], changes)
         if fix is not None:
             self.window.builder.apply_fix(fix)  # one undoable step
-        self._set_training(training_changes(changes))
-        if REMEDIES[action].resets_weights:
+        self._set_training(remedy.training_changes(changes))
+        if remedy.resets_weights:
             self.panel.set_warnings([])
             self.window.training.reset_weights()
             self.window.show_message(WEIGHTS_RESET, "info")
 
+    def _set_training(self, settings: dict) -> None:
+        """Training settings go to the document (the Hyperparameters dock follows it)."""
+        if settings:
+            self.document.set_training({**vars(self.document.training), **settings})
+
     def _context(self) -> FixContext:
         training = self.document.training
-        rate = self.window.hyperparameters.learning_rate_box.value()
-        return FixContext(rate, OPTIMIZERS.get(training.optimizer))
-
-    def _set_training(self, settings: dict) -> None:
-        dock = self.window.hyperparameters
-        if "learning_rate" in settings:
-            dock.learning_rate_box.setValue(settings["learning_rate"])
-        if settings.get("early_stopping"):
-            dock.early_box.setChecked(True)
-            dock.patience_box.setValue(int(settings["early_stopping"]))
+        return FixContext(training.learning_rate, OPTIMIZERS.get(training.optimizer))
 
     # -- the LR finder --------------------------------------------------------------------------
 
@@ -110,7 +101,7 @@ class DoctorController:
         if test is None:
             return
         self.dialog = dialog = LRFinderDialog(self.window)
-        dialog.rate_chosen.connect(self.window.hyperparameters.learning_rate_box.setValue)
+        dialog.rate_chosen.connect(lambda rate: self._set_training({"learning_rate": rate}))
         dialog.from_current_changed.connect(self._rerun_lr_finder)
         dialog.start(test)
         dialog.show()
@@ -151,14 +142,3 @@ def _range_test(model, loss, optimizer, x, y, settings, job):
     from nnstudio.engine.fit.lr_finder import find_lr
 
     return find_lr(model, loss, optimizer, x, y, cancel=job.cancel_event, **settings)
-
-
-def _changes_of(action: str, warning: dict | None) -> dict | None:
-    """The changes the warning computed for ``action`` (its own or one of its ``more``), or
-    None when it carries none."""
-    warning = warning or {}
-    offered = [{"action": warning.get("action"), "changes": warning.get("changes")}]
-    for fix in offered + list(warning.get("more") or ()):
-        if fix.get("action") == action and fix.get("changes") is not None:
-            return dict(fix["changes"])
-    return None
