@@ -301,7 +301,7 @@ def test_a_panel_failing_while_it_takes_the_project_puts_everything_back(
 
 def test_every_bundled_preset_passes_the_open_checks():
     from nnstudio.project import list_presets
-    from nnstudio.ui.window.project_checks import check_project
+    from nnstudio.project.project_checks import check_project
 
     names = list_presets()
     assert names

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from nnstudio import safe_read
 from nnstudio.project.autosave import Autosave
+from nnstudio.project.project_checks import OpenRefused
 from nnstudio.ui.window.model_files import ModelFiles
-from nnstudio.ui.window.project_checks import OpenRefused
 
 SETTINGS_VERSION = 1
 AUTOSAVE_MS = 60_000
@@ -147,7 +147,7 @@ class FileController:
     def _open(self, path) -> bool:
         """Open ``path`` whole or not at all: everything is checked before the window changes,
         and anything that still fails while the panels take the project puts them back."""
-        from nnstudio.ui.window.project_checks import read_project
+        from nnstudio.project.project_checks import read_project
 
         try:
             project = read_project(path)
