@@ -13,6 +13,7 @@ from nnstudio.project import (
     load_preset,
     load_project,
 )
+from nnstudio.project.project_checks import check_project
 
 # The dataset options of the command line (argparse's names are load_dataset's keywords).
 DATASET_OPTION_KEYS = ("samples", "noise", "classes", "target", "columns", "image_size", "color")
@@ -44,7 +45,7 @@ def _base_project(args: argparse.Namespace) -> Project:
         name=args.dataset,
         dataset=DatasetSpec(args.dataset),
         model={"layers": []},
-        training=TrainingSettings(epochs=20, loss=""),
+        training=TrainingSettings(loss=""),  # "": the loss that fits the dataset
     )
 
 
@@ -111,4 +112,6 @@ def project_from_args(args: argparse.Namespace) -> Project:
 
         project.model = {"layers": parse_layers(args.layers)}
     _apply_training_options(project, args)
+    # The checks the window makes before it opens a project: both take the same ones.
+    check_project(project, args.project or args.preset or "the options")
     return project
