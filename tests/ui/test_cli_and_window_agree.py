@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -23,22 +24,33 @@ from nnstudio.project.settings import DATASET_SETTINGS, TRAINING_SETTINGS
 
 WRONG = object()  # an edge that must be refused
 RIGHT = object()  # an edge that must be accepted
-UNSET = object()  # null: accepted exactly when the setting may be unset
+UNSET = object()  # null: accepted where the setting may be unset (or means "the default")
+ANY = object()  # judged alike, whichever way (a rule across settings may refuse it)
+# Far beyond any use, for a setting with no upper bound: if accepted, never clamped.
+HUGE = {"int": 10**7, "float": 1e12}
+
+
+def _bound_edges(setting, bound, side: int) -> list[tuple[str, object, object]]:
+    """The bound and the value just outside it (side -1: the minimum, +1: the maximum); for an
+    exclusive bound, the bound itself is outside and a value just inside is accepted."""
+    name = "min" if side < 0 else "max"
+    exclusive = setting.exclusive_minimum if side < 0 else setting.exclusive_maximum
+    step = 1 if setting.kind == "int" else max(abs(bound), 1.0) * 1e-6
+    if exclusive:
+        return [(f"inside-{name}", bound - side * step, RIGHT), (name, bound, WRONG)]
+    outside = bound + side if setting.kind == "int" else math.nextafter(bound, side * math.inf)
+    return [(name, bound, RIGHT), (f"beyond-{name}", outside, WRONG)]
 
 
 def _number_edges(setting) -> list[tuple[str, object, object]]:
-    low, high = setting.minimum, setting.maximum
-    if setting.kind == "int":
-        below, above = low - 1, high + 1
+    edges = [("wrong-type", "x", WRONG)]
+    if setting.minimum is not None:
+        edges += _bound_edges(setting, setting.minimum, -1)
+    if setting.maximum is not None:
+        edges += _bound_edges(setting, setting.maximum, +1)
     else:
-        below, above = math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
-    return [
-        ("min", low, RIGHT),
-        ("max", high, RIGHT),
-        ("below-min", below, WRONG),
-        ("above-max", above, WRONG),
-        ("wrong-type", "x", WRONG),
-    ]
+        edges.append(("huge", HUGE[setting.kind], ANY))
+    return edges
 
 
 def _choice_edges(setting) -> list[tuple[str, object, object]]:
@@ -61,13 +73,58 @@ def _edges(setting) -> list[tuple[str, object, object]]:
     return [*edges, ("null", None, UNSET)]
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a setting lives in a project file, and where the window shows it."""
+
+    section: str  # "training", "dataset", "optimizer" or "schedule"
+    owner: str = ""  # the optimizer or schedule whose setting it is
+
+    def write(self, data: dict, name: str, value) -> None:
+        training = data["training"]
+        if self.section == "training":
+            training[name] = value
+        elif self.section == "dataset":
+            data["dataset"]["options"][name] = value
+        else:  # the chosen optimizer's or schedule's own settings
+            training[self.section] = self.owner
+            training[f"{self.section}_settings"] = {**_GOES_WITH.get(name, {}), name: value}
+
+    def shown(self, window, name: str):
+        if self.section == "training":
+            return getattr(window.document.training, name)
+        if self.section == "dataset":
+            return window.data_panel.options.options("spiral").get(name)
+        rows = getattr(window.hyperparameters, f"{self.section}_rows")
+        return rows.values(self.owner)[name]
+
+    def label(self, name: str) -> str:
+        return f"{self.owner or self.section}.{name}"
+
+
+# Settings that another setting must accompany (Nesterov momentum needs some momentum).
+_GOES_WITH = {"nesterov": {"momentum": 0.9}}
+
+
+def _places():
+    from nnstudio.engine.registry import OPTIMIZERS, SCHEDULES
+    from nnstudio.ui.panels.hyperparameter_fields import OWNED_BY_THE_DOCK
+
+    yield from ((Place("training"), s) for s in TRAINING_SETTINGS)
+    yield from ((Place("dataset"), s) for s in DATASET_SETTINGS)
+    for section, table in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+        for key, cls in table.items():
+            # lr and total_steps are the project's learning rate and epochs, described above
+            shown = [s for s in cls.SETTINGS if s.name not in OWNED_BY_THE_DOCK]
+            yield from ((Place(section, key), s) for s in shown)
+
+
 def _cases():
-    for section, settings in (("training", TRAINING_SETTINGS), ("dataset", DATASET_SETTINGS)):
-        for setting in settings:
-            for edge, value, verdict in _edges(setting):
-                yield pytest.param(
-                    section, setting, value, verdict, id=f"{section}.{setting.name}-{edge}"
-                )
+    for place, setting in _places():
+        for edge, value, verdict in _edges(setting):
+            yield pytest.param(
+                place, setting, value, verdict, id=f"{place.label(setting.name)}-{edge}"
+            )
 
 
 CASES = list(_cases())
@@ -102,14 +159,13 @@ def train_parser():
     return build_parser()
 
 
-def _project_file(folder, section, setting, value):
+def _project_file(folder, place, setting, value):
     project = load_preset("spiral-mlp")
     project.model["layers"] = [{"type": "Dense", "units": 4, "activation": "relu"}]
     project.model["layers"].append({"type": "Dense", "units": 2})
     project.dataset.options = {"samples": 200}
     data = project.to_dict()
-    target = data["training"] if section == "training" else data["dataset"]["options"]
-    target[setting.name] = value
+    place.write(data, setting.name, value)
     path = folder / "edge.nnsproj"
     path.write_text(json.dumps(data))
     return path
@@ -125,31 +181,24 @@ def _cli_accepts(parser, path) -> bool:
     return True
 
 
-def _shown_by_the_window(window, section, setting):
-    """The value the window's controls and document hold for the setting after opening."""
-    if section == "training":
-        return getattr(window.document.training, setting.name)
-    return window.data_panel.options.options("spiral").get(setting.name)
-
-
-@pytest.mark.parametrize(("section", "setting", "value", "verdict"), CASES)
+@pytest.mark.parametrize(("place", "setting", "value", "verdict"), CASES)
 def test_the_window_and_the_cli_judge_every_edge_value_alike(
-    qtbot, shared_window, train_parser, tmp_path, section, setting, value, verdict
+    qtbot, shared_window, train_parser, tmp_path, place, setting, value, verdict
 ):
-    path = _project_file(tmp_path, section, setting, value)
+    path = _project_file(tmp_path, place, setting, value)
     by_cli = _cli_accepts(train_parser, path)
     by_window = shared_window.open_project(path)
     assert by_cli == by_window, shared_window.message_bar.text()
     if verdict is UNSET:  # null: "the default" for a dataset option; "off" or "auto" where
-        should_accept = section == "dataset" or setting.default is None  # a setting has one
+        should_accept = place.section == "dataset" or setting.default is None  # one exists
     else:
-        should_accept = verdict is RIGHT
+        should_accept = by_window if verdict is ANY else verdict is RIGHT
     assert by_window == should_accept
     if by_window:  # its data loads on a worker: wait, so that no load overlaps the next
         qtbot.waitUntil(lambda: not shared_window.document.awaiting_dataset, timeout=20_000)
-        shown_by_controls = setting.kind in ("int", "float") and value is not None
-        if shown_by_controls and (section == "training" or setting.name in _TOY_CONTROLS):
-            assert _shown_by_the_window(shared_window, section, setting) == value
+        toy_only = place.section != "dataset" or setting.name in _TOY_CONTROLS
+        if setting.kind in ("int", "float") and value is not None and toy_only:
+            assert place.shown(shared_window, setting.name) == value  # not clamped
 
 
 # The Data dock's controls a toy set shows (the others belong to CSV files and pictures).
