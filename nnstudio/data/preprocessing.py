@@ -45,7 +45,8 @@ def check_fractions(val_fraction: float, test_fraction: float) -> None:
     if val_fraction + test_fraction >= 1.0:
         raise DatasetError(
             f"val_fraction + test_fraction = {val_fraction + test_fraction:g} leaves no "
-            "training data; keep their sum below 1 (e.g. 0.15 and 0.15)."
+            f"training data; keep their sum below 1 (e.g. {DEFAULT_VAL_FRACTION} and "
+            f"{DEFAULT_TEST_FRACTION})."
         )
 
 

@@ -29,7 +29,9 @@ def _check(samples: int, noise: float, classes: int = 2) -> None:
             f"samples must be a whole number of at least {2 * classes} (got {samples})."
         )
     if not 0 <= noise <= MAX_NOISE:
-        raise DatasetError(f"noise must be between 0 and {MAX_NOISE:g} (got {noise}); try 0.1.")
+        raise DatasetError(
+            f"noise must be between 0 and {MAX_NOISE:g} (got {noise}); try {DEFAULT_NOISE}."
+        )
     if int(classes) != classes or classes < 2:
         raise DatasetError(f"classes must be a whole number of at least 2 (got {classes}).")
 

@@ -29,7 +29,11 @@ import dataclasses
 from nnstudio.data.columns import IMPUTE_METHODS
 from nnstudio.data.dataset import SCALING_METHODS, TASKS
 from nnstudio.data.image_folder import COLORS, MAX_IMAGE_SIDE
-from nnstudio.data.preprocessing import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION
+from nnstudio.data.preprocessing import (
+    DEFAULT_TEST_FRACTION,
+    DEFAULT_VAL_FRACTION,
+    check_fractions,
+)
 from nnstudio.data.synthetic import DEFAULT_NOISE, DEFAULT_SAMPLES, MAX_NOISE
 from nnstudio.engine.fit.control import DEFAULT_EPOCHS, MAX_VALIDATION_SPLIT, FitConfig
 from nnstudio.engine.layers.base import L1_SETTING, L2_SETTING
@@ -369,6 +373,10 @@ def check_dataset_options(options: dict, section: str = "dataset.options.") -> d
         value = options.get(setting.name)
         if value is not None:
             checked[setting.name] = setting.validate(value, section)
+    # Both shares together must leave some training data: the data layer's rule, said now
+    shares = [checked.get(s.name) for s in (VAL_FRACTION, TEST_FRACTION)]
+    defaults = (VAL_FRACTION.default, TEST_FRACTION.default)
+    check_fractions(*(d if v is None else v for v, d in zip(shares, defaults, strict=True)))
     target = options.get("target")
     if target is not None and not _is_column(target):
         raise ValueError(f"{section}target must be a column name or number; got {target!r}")

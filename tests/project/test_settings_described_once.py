@@ -58,3 +58,10 @@ def test_unknown_and_out_of_range_options_are_named():
     with pytest.raises(ValueError, match=r"dataset.options.noise must be >= 0.0 and <= 2.0"):
         check_dataset_options({"noise": 2.5})
     assert check_dataset_options({"samples": 300.0, "target": 0})["samples"] == 300
+
+
+def test_the_two_shares_together_must_leave_training_data():
+    assert check_dataset_options({"val_fraction": 0.5, "test_fraction": 0.45})
+    assert check_dataset_options({"val_fraction": None, "test_fraction": 0.5})
+    with pytest.raises(ValueError, match="leaves no training data"):
+        check_dataset_options({"val_fraction": 0.5, "test_fraction": 0.5})
