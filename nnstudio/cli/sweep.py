@@ -19,29 +19,15 @@ import threading
 import time
 
 from nnstudio.cli.setting_options import add_setting_option, loss_help, names_help
+from nnstudio.cli.train_options import DATASET_OPTION_KEYS, TRAINING_OPTION_NAMES, flag
 from nnstudio.project.sweep import METRICS, SweepError
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 _TRAIN_ONLY = ("resume", "augment", "early_stopping")
-# Training settings `nnstudio train` has a flag for: what a trial's command line can repeat.
-_TRAIN_FLAGS = {
-    "loss": "--loss",
-    "optimizer": "--optimizer",
-    "learning_rate": "--lr",
-    "batch_size": "--batch-size",
-    "epochs": "--epochs",
-    "schedule": "--schedule",
-    "validation_split": "--val-split",
-    "early_stopping": "--early-stopping",
-    "seed": "--seed",
-}
-_DATASET_FLAGS = {
-    "samples": "--samples",
-    "noise": "--noise",
-    "classes": "--classes",
-    "image_size": "--image-size",
-    "color": "--color",
-}
+# The settings `nnstudio train` has a flag for: what a trial's command line can repeat
+# (--augment is an on/off pair, and a CSV's target and columns are not swept).
+_TRAIN_FLAGS = {key: flag(name) for key, name in TRAINING_OPTION_NAMES.items() if key != "augment"}
+_DATASET_FLAGS = {key: flag(key) for key in DATASET_OPTION_KEYS if key not in ("target", "columns")}
 
 
 def add_training_options(group) -> None:
