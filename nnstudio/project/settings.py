@@ -84,8 +84,8 @@ LEARNING_RATE = Setting(
     "learning_rate",
     "float",
     0.01,
-    minimum=1e-7,
-    maximum=1e9,
+    minimum=1e-12,  # a schedule's decayed rate times ten (the doctor's "raise it") stays in
+    maximum=1e9,  # a blow-up to watch is 1e6 away; nobody trains beyond
     label="Learning rate",
     help="The size of each step: 1e-3 suits Adam, 0.01 to 0.1 SGD.",
     log_scale=True,

@@ -102,7 +102,7 @@ def test_missing_training_keys_take_defaults(tmp_path):
         (lambda d: d["training"].update(batch_size=0), ["training.batch_size", ">= 1"]),
         (lambda d: d["training"].update(batch_size="32"), ["training.batch_size", "whole"]),
         (lambda d: d["training"].update(learning_rate=-1), ["training.learning_rate"]),
-        (lambda d: d["training"].update(learning_rate=0), ["training.learning_rate", ">= 1e-07"]),
+        (lambda d: d["training"].update(learning_rate=0), ["training.learning_rate", ">= 1e-12"]),
         (lambda d: d["training"].update(learning_rte=0.1), ["training", "'learning_rte'"]),
         (lambda d: d["training"].update(validation_split=1.5), ["training.validation_split"]),
         (lambda d: d["training"].update(early_stopping=0), ["training.early_stopping"]),

@@ -91,8 +91,8 @@ class Place:
             training[f"{self.section}_settings"] = {**_GOES_WITH.get(name, {}), name: value}
 
     def shown(self, window, name: str):
-        if self.section == "training":
-            return getattr(window.document.training, name)
+        if self.section == "training":  # the Hyperparameters dock's controls
+            return window.hyperparameters.settings()[name]
         if self.section == "dataset":
             return window.data_panel.options.options("spiral").get(name)
         rows = getattr(window.hyperparameters, f"{self.section}_rows")
