@@ -40,9 +40,11 @@ def setting_type(setting):
     return parse
 
 
-def setting_help(setting, more: str = "") -> str:
-    """The setting's help, then ``more``, its default and range, for ``--help``."""
-    default = setting.none_label if setting.default is None else _number(setting.default)
+def setting_help(setting, more: str = "", default: str = "") -> str:
+    """The setting's help, then ``more``, its default (``default`` says it in words when the
+    command has its own: "the model's") and range, for ``--help``."""
+    if not default:
+        default = setting.none_label if setting.default is None else _number(setting.default)
     bounds = _range_text(setting)
     facts = f"default {default}" + (f"; {bounds}" if bounds else "")
     text = " ".join(part for part in (setting.help, more) if part)
@@ -80,8 +82,13 @@ def loss_help() -> str:
     return names_help(LOSS, LOSSES, default="the project's, or one that fits the dataset")
 
 
-def add_setting_option(group, flag: str, setting, metavar: str, more: str = "") -> None:
+def add_setting_option(
+    group, flag: str, setting, metavar: str, more: str = "", default: str = ""
+) -> None:
     """``flag`` (e.g. "--batch-size") typed, checked and described by ``setting``."""
     group.add_argument(
-        flag, type=setting_type(setting), metavar=metavar, help=setting_help(setting, more)
+        flag,
+        type=setting_type(setting),
+        metavar=metavar,
+        help=setting_help(setting, more, default),
     )
