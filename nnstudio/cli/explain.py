@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from nnstudio.cli.setting_options import add_setting_option, names_help
 from nnstudio.cli.split_option import add_split_option
 
 if TYPE_CHECKING:  # the parser is built at every start: the engine loads only when it runs
@@ -40,12 +41,17 @@ def add_parser(commands, common, dataset_options, non_negative_int) -> None:
         help="run the layers as in training (Dropout draws a mask, BatchNorm uses the "
         "sample's own statistics); default: as in evaluation",
     )
+    from nnstudio.engine.registry import OPTIMIZERS
+    from nnstudio.project import settings
+
+    trained_with = "the one the model was trained with, else adam"
     parser.add_argument(
         "--optimizer",
-        help="the optimizer whose step is shown (default: the one the model was trained with, "
-        "else adam)",
+        metavar="NAME",
+        help="The optimizer whose step is shown. "
+        + names_help(settings.OPTIMIZER, OPTIMIZERS, default=trained_with),
     )
-    parser.add_argument("--lr", type=float, metavar="RATE", help="its learning rate")
+    add_setting_option(parser, "--lr", settings.LEARNING_RATE, "RATE", default="the model's")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

@@ -16,6 +16,7 @@ import json
 import sys
 import time
 
+from nnstudio.cli.setting_options import add_setting_option, loss_help, names_help
 from nnstudio.engine.fit.guard import format_rate
 
 EXIT_OK = 0
@@ -24,6 +25,9 @@ _TRAIN_ONLY = ("resume", "epochs", "schedule", "lr", "augment", "val_split", "ea
 
 
 def add_parser(commands, common, dataset_options, positive_int, non_negative_int) -> None:
+    from nnstudio.engine.registry import OPTIMIZERS
+    from nnstudio.project import settings
+
     """The ``lr-find`` sub-command (called by cli/main.py's build_parser)."""
     parser = commands.add_parser(
         "lr-find",
@@ -48,12 +52,12 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
     )
     parser.add_argument("--preset", metavar="NAME", help="a shipped preset, e.g. mnist-mlp")
     parser.add_argument("--layers", metavar="TEXT", help='e.g. "Dense(64,relu),Dense(3)"')
-    parser.add_argument("--loss", help="default: the project's, or one that fits the dataset")
-    parser.add_argument("--optimizer", help="adam (default), adamw, sgd or rmsprop")
-    parser.add_argument("--batch-size", type=positive_int, metavar="B", help="default: project's")
+    parser.add_argument("--loss", metavar="NAME", help=loss_help())
     parser.add_argument(
-        "--seed", type=non_negative_int, help="random seed for data, weights and batches"
+        "--optimizer", metavar="NAME", help=names_help(settings.OPTIMIZER, OPTIMIZERS)
     )
+    add_setting_option(parser, "--batch-size", settings.BATCH_SIZE, "B", "Default: the project's.")
+    add_setting_option(parser, "--seed", settings.SEED, "S")
     parser.add_argument(
         "--steps", type=positive_int, default=300, metavar="N", help="batches (default 300)"
     )

@@ -23,6 +23,12 @@ from __future__ import annotations
 
 import sys
 
+from nnstudio.cli.setting_options import (
+    add_setting_option,
+    loss_help,
+    names_help,
+    setting_help,
+)
 from nnstudio.cli.split_option import add_split_option
 
 try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
@@ -82,10 +88,6 @@ def _checked(convert, accept, requirement: str, kind: str):
 
 _positive_int = _checked(int, lambda v: v >= 1, "must be at least 1", "a whole number")
 _non_negative_int = _checked(int, lambda v: v >= 0, "must be 0 or more", "a whole number")
-_positive_float = _checked(
-    float, lambda v: 0 < v < float("inf"), "must be a number above 0", "a number"
-)
-_fraction = _checked(float, lambda v: 0.0 <= v < 1.0, "must be at least 0 and below 1", "a number")
 
 
 def _column_list(text: str) -> list[str]:
@@ -113,6 +115,8 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
+    from nnstudio.project import settings  # loads the engine: only when a command is parsed
+
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("dataset")
     group.add_argument(
@@ -123,15 +127,9 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         "fashion-mnist, cifar10, idx:FOLDER, csv:PATH, npz:PATH or images:FOLDER (one "
         "sub-folder of pictures per class)",
     )
-    group.add_argument(
-        "--samples", type=_positive_int, help="points of a toy 2-D set (default 500)"
-    )
-    group.add_argument(
-        "--noise", type=float, metavar="X", help="noise of a toy 2-D set (default 0.1; try 0-0.5)"
-    )
-    group.add_argument(
-        "--classes", type=_positive_int, metavar="K", help="classes of spiral/gaussian (2-6)"
-    )
+    add_setting_option(group, "--samples", settings.SAMPLES, "N")
+    add_setting_option(group, "--noise", settings.NOISE, "X")
+    add_setting_option(group, "--classes", settings.CLASSES, "K")
     group.add_argument("--target", metavar="COLUMN", help="the target column of a CSV file")
     group.add_argument(
         "--columns",
@@ -139,19 +137,8 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
         metavar="A,B,...",
         help="the CSV columns to use as inputs, by name or number (default: all but the target)",
     )
-    group.add_argument(
-        "--image-size",
-        type=_positive_int,
-        metavar="N",
-        help="images:FOLDER: make every picture N × N pixels (default: the most common size, "
-        "at most 64)",
-    )
-    group.add_argument(
-        "--color",
-        choices=("rgb", "gray"),
-        help="images:FOLDER: colour (3 channels) or grey (1); default: rgb when any file is "
-        "in colour",
-    )
+    add_setting_option(group, "--image-size", settings.IMAGE_SIZE, "N")
+    group.add_argument("--color", choices=settings.COLOR.choices, help=setting_help(settings.COLOR))
     group.add_argument(
         "--download",
         action="store_true",
@@ -161,6 +148,9 @@ def _dataset_options(required: bool = False) -> argparse.ArgumentParser:
 
 
 def _add_train(commands, common) -> None:
+    from nnstudio.engine.registry import OPTIMIZERS, SCHEDULES
+    from nnstudio.project import settings
+
     train = commands.add_parser(
         "train",
         prog="nnstudio train",
@@ -183,59 +173,31 @@ def _add_train(commands, common) -> None:
         help='the network in short form, e.g. "Conv2D(16,3,relu),MaxPool2D(2),Flatten,'
         'Dense(128,relu),Dense(10)"; the last layer has one unit per class',
     )
-    model.add_argument(
-        "--loss",
-        help="softmax_crossentropy (classes), binary_crossentropy, "
-        "mse (regression), mae or huber; default fits the dataset",
-    )
+    model.add_argument("--loss", metavar="NAME", help=loss_help())
     opts = train.add_argument_group("training")
-    opts.add_argument(
+    add_setting_option(
+        opts,
         "--epochs",
-        type=_positive_int,
-        metavar="N",
-        help="passes over the training data (default 20; 10-20 for MNIST); with --resume, "
-        "that many more (a checkpoint at epoch 40 with --epochs 20 trains to epoch 60)",
+        settings.EPOCHS,
+        "N",
+        "With --resume, that many more (a checkpoint at epoch 40 with --epochs 20 trains to "
+        "epoch 60).",
     )
+    add_setting_option(opts, "--batch-size", settings.BATCH_SIZE, "B")
     opts.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        metavar="B",
-        help="samples per weight update (default 32; 128 is fast on MNIST)",
+        "--optimizer", metavar="NAME", help=names_help(settings.OPTIMIZER, OPTIMIZERS)
     )
-    opts.add_argument("--optimizer", help="adam (default, a good start), adamw, sgd or rmsprop")
-    opts.add_argument(
-        "--lr",
-        type=_positive_float,
-        metavar="RATE",
-        help="learning rate (default 0.01; 1e-3 suits adam on MNIST, 0.01-0.1 sgd)",
-    )
-    opts.add_argument(
-        "--schedule",
-        metavar="NAME",
-        help="learning-rate schedule: constant (default), step, exponential or cosine "
-        "(cosine decays to 0 over the epochs and usually ends a little better)",
-    )
-    opts.add_argument(
-        "--seed", type=_non_negative_int, help="random seed for data, weights and shuffling"
-    )
+    add_setting_option(opts, "--lr", settings.LEARNING_RATE, "RATE")
+    opts.add_argument("--schedule", metavar="NAME", help=names_help(settings.SCHEDULE, SCHEDULES))
+    add_setting_option(opts, "--seed", settings.SEED, "S")
     opts.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="shift/rotate/scale images a little each batch (image sets only)",
+        help=setting_help(settings.AUGMENT),
     )
-    opts.add_argument(
-        "--val-split",
-        type=_fraction,
-        metavar="FRACTION",
-        help="hold out this part of the training data for validation (e.g. 0.1)",
-    )
-    opts.add_argument(
-        "--early-stopping",
-        type=_positive_int,
-        metavar="PATIENCE",
-        help="stop after this many epochs without a better validation loss (e.g. 5)",
-    )
+    add_setting_option(opts, "--val-split", settings.VALIDATION_SPLIT, "FRACTION")
+    add_setting_option(opts, "--early-stopping", settings.EARLY_STOPPING, "PATIENCE")
     files = train.add_argument_group("files")
     files.add_argument(
         "--out",

@@ -100,31 +100,6 @@ def _same_scaling(a: dict, b: dict) -> bool:
 # -- evaluate -----------------------------------------------------------------------------------
 
 
-# Recorded options that may recreate a built-in dataset, with the JSON types they may have.
-_RECORDED_OPTIONS = {
-    "samples": int,
-    "noise": (int, float),
-    "classes": int,
-    "seed": int,
-    "val_fraction": (int, float),
-    "test_fraction": (int, float),
-    "scaling": str,
-    "task": str,
-    "impute": str,
-    "target": (str, int),
-    "columns": list,
-    "image_size": int,
-    "color": str,
-}
-# A toy set is made in memory: samples=10**12 in a model file must not be tried.
-_RECORDED_RANGES = {
-    "samples": (1, 1_000_000),
-    "classes": (1, 100),
-    "noise": (0, 1e6),
-    "image_size": (1, 4096),
-}
-
-
 def _recorded_dataset(args, bundle) -> tuple[str | None, dict]:
     """(name, options) the model's metadata records, checked: wrong types are refused naming
     the field, unknown options are dropped."""
@@ -136,23 +111,15 @@ def _recorded_dataset(args, bundle) -> tuple[str | None, dict]:
         raise InputError(f"{args.model}: metadata.dataset.name is not a name; give --dataset")
     if not isinstance(options, dict):
         raise InputError(f"{args.model}: metadata.dataset.options must be an object")
-    checked = {}
-    for key, value in options.items():
-        kind = _RECORDED_OPTIONS.get(key)
-        if kind is None or value is None:
-            continue
-        low, high = _RECORDED_RANGES.get(key, (None, None))
-        if (
-            not isinstance(value, kind)
-            or isinstance(value, bool)
-            or (low is not None and not low <= value <= high)
-        ):
-            raise InputError(
-                f"{args.model}: metadata.dataset.options.{key} is not usable "
-                f"({shorten(repr(value), 40)}); give the dataset's options yourself"
-            )
-        checked[key] = value
-    return name, checked
+    from nnstudio.project.settings import DATASET_OPTION_NAMES, check_dataset_options
+
+    known = {k: v for k, v in options.items() if k in DATASET_OPTION_NAMES and v is not None}
+    try:  # the ranges a project file has: samples=10**12 in a model file is never tried
+        return name, check_dataset_options(known, "metadata.dataset.options.")
+    except ValueError as error:
+        raise InputError(
+            f"{args.model}: {shorten(str(error), 120)}; give the dataset's options yourself"
+        ) from None
 
 
 def _dataset_for(args: argparse.Namespace, bundle):

@@ -18,29 +18,32 @@ import sys
 import threading
 import time
 
+from nnstudio.cli.setting_options import add_setting_option, loss_help, names_help
+from nnstudio.cli.train_options import DATASET_OPTION_KEYS, TRAINING_OPTION_NAMES, flag
 from nnstudio.project.sweep import METRICS, SweepError
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 _TRAIN_ONLY = ("resume", "augment", "early_stopping")
-# Training settings `nnstudio train` has a flag for: what a trial's command line can repeat.
-_TRAIN_FLAGS = {
-    "loss": "--loss",
-    "optimizer": "--optimizer",
-    "learning_rate": "--lr",
-    "batch_size": "--batch-size",
-    "epochs": "--epochs",
-    "schedule": "--schedule",
-    "validation_split": "--val-split",
-    "early_stopping": "--early-stopping",
-    "seed": "--seed",
-}
-_DATASET_FLAGS = {
-    "samples": "--samples",
-    "noise": "--noise",
-    "classes": "--classes",
-    "image_size": "--image-size",
-    "color": "--color",
-}
+# The settings `nnstudio train` has a flag for: what a trial's command line can repeat
+# (--augment is an on/off pair, and a CSV's target and columns are not swept).
+_TRAIN_FLAGS = {key: flag(name) for key, name in TRAINING_OPTION_NAMES.items() if key != "augment"}
+_DATASET_FLAGS = {key: flag(key) for key in DATASET_OPTION_KEYS if key not in ("target", "columns")}
+
+
+def add_training_options(group) -> None:
+    """The settings every trial starts from, as ``nnstudio train`` takes them."""
+    from nnstudio.engine.registry import OPTIMIZERS, SCHEDULES
+    from nnstudio.project import settings
+
+    add_setting_option(group, "--epochs", settings.EPOCHS, "N")
+    add_setting_option(group, "--batch-size", settings.BATCH_SIZE, "B")
+    group.add_argument(
+        "--optimizer", metavar="NAME", help=names_help(settings.OPTIMIZER, OPTIMIZERS)
+    )
+    add_setting_option(group, "--lr", settings.LEARNING_RATE, "RATE")
+    group.add_argument("--schedule", metavar="NAME", help=names_help(settings.SCHEDULE, SCHEDULES))
+    add_setting_option(group, "--seed", settings.SEED, "S", "The trials' seed, unless swept.")
+    add_setting_option(group, "--val-split", settings.VALIDATION_SPLIT, "FRACTION")
 
 
 def add_parser(commands, common, dataset_options, positive_int, non_negative_int) -> None:
@@ -59,15 +62,8 @@ def add_parser(commands, common, dataset_options, positive_int, non_negative_int
     parser.add_argument("project", nargs="?", metavar="PROJECT.nnsproj", help="a project file")
     parser.add_argument("--preset", metavar="NAME", help="a shipped preset, e.g. spiral-mlp")
     parser.add_argument("--layers", metavar="TEXT", help='e.g. "Dense(64,relu),Dense(3)"')
-    parser.add_argument("--loss", help="default: the project's, or one that fits the dataset")
-    base = parser.add_argument_group("settings every trial starts from")
-    base.add_argument("--epochs", type=positive_int, metavar="N")
-    base.add_argument("--batch-size", type=positive_int, metavar="B")
-    base.add_argument("--optimizer", help="adam, adamw, sgd or rmsprop")
-    base.add_argument("--lr", type=float, metavar="RATE")
-    base.add_argument("--schedule", metavar="NAME")
-    base.add_argument("--seed", type=non_negative_int, help="the trials' seed (unless swept)")
-    base.add_argument("--val-split", type=float, metavar="FRACTION")
+    parser.add_argument("--loss", metavar="NAME", help=loss_help())
+    add_training_options(parser.add_argument_group("settings every trial starts from"))
     search = parser.add_argument_group("the search").add_mutually_exclusive_group(required=True)
     search.add_argument("--grid", metavar="SPEC", help='e.g. "lr=1e-3,1e-2;batch_size=32,128"')
     search.add_argument("--random", type=positive_int, metavar="N", help="N random trials")
@@ -145,7 +141,7 @@ def _source_project(args) -> dict:
         return load_project(args.project).to_dict()
     if args.preset:
         return load_preset(args.preset).to_dict()
-    empty = Project(training=TrainingSettings(epochs=20, loss=""), dataset=DatasetSpec(""))
+    empty = Project(training=TrainingSettings(loss=""), dataset=DatasetSpec(""))
     return empty.to_dict()
 
 

@@ -13,9 +13,28 @@ from nnstudio.project import (
     load_preset,
     load_project,
 )
+from nnstudio.project.project_checks import check_project
 
 # The dataset options of the command line (argparse's names are load_dataset's keywords).
 DATASET_OPTION_KEYS = ("samples", "noise", "classes", "target", "columns", "image_size", "color")
+# The training settings the command line sets, and the argparse name of each option.
+TRAINING_OPTION_NAMES = {
+    "loss": "loss",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "optimizer": "optimizer",
+    "schedule": "schedule",
+    "learning_rate": "lr",
+    "seed": "seed",
+    "augment": "augment",
+    "validation_split": "val_split",
+    "early_stopping": "early_stopping",
+}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of an argparse name: "batch_size" -> "--batch-size"."""
+    return "--" + name.replace("_", "-")
 
 
 class TrainUsageError(ValueError):
@@ -44,7 +63,7 @@ def _base_project(args: argparse.Namespace) -> Project:
         name=args.dataset,
         dataset=DatasetSpec(args.dataset),
         model={"layers": []},
-        training=TrainingSettings(epochs=20, loss=""),
+        training=TrainingSettings(loss=""),  # "": the loss that fits the dataset
     )
 
 
@@ -85,18 +104,7 @@ def _apply_training_options(project: Project, args: argparse.Namespace) -> None:
         training.optimizer_settings = {}
     if args.schedule and args.schedule.lower() != training.schedule.lower():
         training.schedule_settings = {}
-    overrides = {
-        "loss": args.loss,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "optimizer": args.optimizer,
-        "schedule": args.schedule,
-        "learning_rate": args.lr,
-        "seed": args.seed,
-        "augment": args.augment,
-        "validation_split": args.val_split,
-        "early_stopping": args.early_stopping,
-    }
+    overrides = {key: getattr(args, name) for key, name in TRAINING_OPTION_NAMES.items()}
     for key, value in overrides.items():
         if value is not None:
             setattr(training, key, value)
@@ -111,4 +119,6 @@ def project_from_args(args: argparse.Namespace) -> Project:
 
         project.model = {"layers": parse_layers(args.layers)}
     _apply_training_options(project, args)
+    # The checks the window makes before it opens a project: both take the same ones.
+    check_project(project, args.project or args.preset or "the options")
     return project

@@ -37,7 +37,12 @@ from .mnist import (
     mnist_source,
     not_found_error,
 )
-from .preprocessing import fit_scaler, split_indices
+from .preprocessing import (
+    DEFAULT_TEST_FRACTION,
+    DEFAULT_VAL_FRACTION,
+    fit_scaler,
+    split_indices,
+)
 
 # Where MNIST-like sets are found and how they are fetched lives in mnist.py; these names
 # are also the catalog's (the window and the tests know them from here).
@@ -104,8 +109,8 @@ def dataset_from_arrays(
     *,
     class_names=None,
     feature_names=None,
-    val_fraction=0.15,
-    test_fraction=0.15,
+    val_fraction=DEFAULT_VAL_FRACTION,
+    test_fraction=DEFAULT_TEST_FRACTION,
     seed=0,
     scaling="none",
     options=None,
@@ -340,12 +345,12 @@ def _load_image_folder(
 def load_dataset(
     name: str,
     *,
-    samples=500,
-    noise=0.1,
+    samples=synthetic.DEFAULT_SAMPLES,
+    noise=synthetic.DEFAULT_NOISE,
     seed=0,
     classes=None,
-    val_fraction=0.15,
-    test_fraction=0.15,
+    val_fraction=DEFAULT_VAL_FRACTION,
+    test_fraction=DEFAULT_TEST_FRACTION,
     scaling=None,
     target=None,
     columns=None,

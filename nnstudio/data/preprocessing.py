@@ -31,6 +31,12 @@ __all__ = [
 ]
 
 
+# The shares held out for validation and test when nothing says otherwise (a project's
+# dataset settings, project/settings.py, read them from here).
+DEFAULT_VAL_FRACTION = 0.15
+DEFAULT_TEST_FRACTION = 0.15
+
+
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
     """Raise DatasetError unless both fractions are in [0, 1) and leave some training data."""
     for label, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
@@ -39,7 +45,8 @@ def check_fractions(val_fraction: float, test_fraction: float) -> None:
     if val_fraction + test_fraction >= 1.0:
         raise DatasetError(
             f"val_fraction + test_fraction = {val_fraction + test_fraction:g} leaves no "
-            "training data; keep their sum below 1 (e.g. 0.15 and 0.15)."
+            f"training data; keep their sum below 1 (e.g. {DEFAULT_VAL_FRACTION} and "
+            f"{DEFAULT_TEST_FRACTION})."
         )
 
 
@@ -53,7 +60,13 @@ def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
     return share
 
 
-def split_indices(n_or_labels, val_fraction=0.15, test_fraction=0.15, seed=0, stratify=None):
+def split_indices(
+    n_or_labels,
+    val_fraction=DEFAULT_VAL_FRACTION,
+    test_fraction=DEFAULT_TEST_FRACTION,
+    seed=0,
+    stratify=None,
+):
     """Seeded (train, val, test) index arrays, each sorted.
 
     `n_or_labels` is a sample count, or int labels (N,) for a stratified split that keeps the
@@ -88,7 +101,14 @@ def split_indices(n_or_labels, val_fraction=0.15, test_fraction=0.15, seed=0, st
     return tuple(np.sort(np.concatenate(p)) for p in (train, val, test))
 
 
-def split(x, y, val_fraction=0.15, test_fraction=0.15, seed=0, stratify=None):
+def split(
+    x,
+    y,
+    val_fraction=DEFAULT_VAL_FRACTION,
+    test_fraction=DEFAULT_TEST_FRACTION,
+    seed=0,
+    stratify=None,
+):
     """(x_train, y_train, x_val, y_val, x_test, y_test), seeded.
 
     Stratified by default when y holds int labels (N,) (classification).

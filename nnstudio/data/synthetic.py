@@ -17,14 +17,21 @@ import numpy as np
 
 from .dataset import DatasetError
 
+DEFAULT_SAMPLES = 500
+DEFAULT_NOISE = 0.1
+# At noise 2 the jitter's spread is the plot's half-width: every set is a cloud already.
+MAX_NOISE = 2.0
+
 
 def _check(samples: int, noise: float, classes: int = 2) -> None:
     if int(samples) != samples or samples < 2 * classes:
         raise DatasetError(
             f"samples must be a whole number of at least {2 * classes} (got {samples})."
         )
-    if not 0 <= noise <= 10:
-        raise DatasetError(f"noise must be between 0 and 10 (got {noise}); try 0.1.")
+    if not 0 <= noise <= MAX_NOISE:
+        raise DatasetError(
+            f"noise must be between 0 and {MAX_NOISE:g} (got {noise}); try {DEFAULT_NOISE}."
+        )
     if int(classes) != classes or classes < 2:
         raise DatasetError(f"classes must be a whole number of at least 2 (got {classes}).")
 
@@ -48,7 +55,7 @@ def _finish(points, labels, noise, rng) -> tuple[np.ndarray, np.ndarray]:
     return points[order].astype(np.float32), np.asarray(labels)[order].astype(np.int64)
 
 
-def make_circle(samples=500, noise=0.1, seed=0):
+def make_circle(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0):
     """A disc of class 1 (radius < 0.5) inside a ring of class 0 (radius 0.7 to 1)."""
     rng, labels = _start(samples, noise, seed)
     radius = np.where(labels == 1, rng.uniform(0.0, 0.5, samples), rng.uniform(0.7, 1.0, samples))
@@ -57,7 +64,7 @@ def make_circle(samples=500, noise=0.1, seed=0):
     return _finish(points, labels, noise, rng)
 
 
-def make_xor(samples=500, noise=0.1, seed=0):
+def make_xor(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0):
     """Points in the four quadrants; class 1 where x1 * x2 > 0 (the XOR of the signs)."""
     rng, labels = _start(samples, noise, seed)
     # Magnitudes start a little away from the axes (the Playground's padding), so a clean set
@@ -69,7 +76,7 @@ def make_xor(samples=500, noise=0.1, seed=0):
     return _finish(points, labels, noise, rng)
 
 
-def make_gaussian(samples=500, noise=0.1, seed=0, classes=2):
+def make_gaussian(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0, classes=2):
     """Gaussian blobs (standard deviation 0.2) centred on a circle of radius 0.6.
 
     Two classes sit at (-0.42, -0.42) and (0.42, 0.42), as in the Playground.
@@ -81,7 +88,7 @@ def make_gaussian(samples=500, noise=0.1, seed=0, classes=2):
     return _finish(points, labels, noise, rng)
 
 
-def make_spiral(samples=500, noise=0.1, seed=0, classes=2):
+def make_spiral(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0, classes=2):
     """Interleaved spiral arms, one per class (two arms turn 1.75 times around the centre).
 
     With more classes the arms turn less (3.5 / classes turns), so neighbouring arms stay as
@@ -94,7 +101,7 @@ def make_spiral(samples=500, noise=0.1, seed=0, classes=2):
     return _finish(points, labels, noise, rng)
 
 
-def make_moons(samples=500, noise=0.1, seed=0):
+def make_moons(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0):
     """Two interleaving half circles (scikit-learn's moons), centred and scaled to [-1, 1]."""
     rng, labels = _start(samples, noise, seed)
     t = rng.uniform(0.0, np.pi, samples)
@@ -110,7 +117,7 @@ def _finish_regression(points, targets, noise, rng):
     return points.astype(np.float32), targets.reshape(-1, 1).astype(np.float32)
 
 
-def make_plane(samples=500, noise=0.1, seed=0):
+def make_plane(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0):
     """Regression on a tilted plane: target = (x1 + x2) / 2, noise added to the target."""
     _check(samples, noise)
     rng = np.random.default_rng(seed)
@@ -124,7 +131,7 @@ _BUMPS = np.array(
 ) / [6, 6, 1]
 
 
-def make_gaussians_regression(samples=500, noise=0.1, seed=0):
+def make_gaussians_regression(samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0):
     """Regression on six signed bumps: the target is the strongest bump at each point."""
     _check(samples, noise)
     rng = np.random.default_rng(seed)
@@ -157,7 +164,7 @@ DESCRIPTIONS = {
 }
 
 
-def make_toy(name: str, samples=500, noise=0.1, seed=0, classes=None):
+def make_toy(name: str, samples=DEFAULT_SAMPLES, noise=DEFAULT_NOISE, seed=0, classes=None):
     """(x, y, task, class_names) of a toy set by name.
 
     >>> x, y, task, names = make_toy("xor", 100)

@@ -91,7 +91,8 @@ class Setting:
     def validate(self, value, owner: str = ""):
         """``value`` converted to this setting's kind, or a ValueError naming ``owner`` and the
         setting, what is allowed and a value to try."""
-        where = f"{owner} {self.name}".strip()
+        # "training." names a section: "training.epochs"; a class name stands apart: "SGD lr"
+        where = f"{owner}{self.name}" if owner.endswith(".") else f"{owner} {self.name}".strip()
         if value is None and self.default is None:
             return None
         if self.kind == "bool":
@@ -101,6 +102,8 @@ class Setting:
         if self.kind == "choice":
             if value not in self.choices:
                 allowed = ", ".join(str(c) for c in self.choices)
+                if owner.endswith("."):  # a file's key: "dataset.options.color must be one of"
+                    raise ValueError(f"{where} must be one of {allowed}; got {value!r}.")
                 raise ValueError(
                     f"Could not interpret {self.name} {value!r} for {owner}. Known: {allowed}."
                 )

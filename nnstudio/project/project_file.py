@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import json
 import math
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from nnstudio.atomic_file import write_atomically
+from nnstudio.project import settings
 from nnstudio.safe_read import (
     FileReadError,
     MissingFile,
@@ -71,20 +71,21 @@ class DatasetSpec:
 
 @dataclass
 class TrainingSettings:
-    """How to train: the "training" object of the file, one attribute per key."""
+    """How to train: the "training" object of the file, one attribute per key; the defaults,
+    ranges and help of each are its Setting in settings.py."""
 
-    loss: str = "softmax_crossentropy"
-    optimizer: str = "adam"
+    loss: str = settings.LOSS.default
+    optimizer: str = settings.OPTIMIZER.default
     optimizer_settings: dict[str, Any] = field(default_factory=dict)
-    learning_rate: float = 0.01
-    batch_size: int = 32
-    epochs: int = 50
-    schedule: str = "constant"
+    learning_rate: float = settings.LEARNING_RATE.default
+    batch_size: int = settings.BATCH_SIZE.default
+    epochs: int = settings.EPOCHS.default
+    schedule: str = settings.SCHEDULE.default
     schedule_settings: dict[str, Any] = field(default_factory=dict)
-    validation_split: float = 0.0
-    early_stopping: int | None = None
-    seed: int = 0
-    augment: bool = False
+    validation_split: float = settings.VALIDATION_SPLIT.default
+    early_stopping: int | None = settings.EARLY_STOPPING.default
+    seed: int = settings.SEED.default
+    augment: bool = settings.AUGMENT.default
 
 
 @dataclass
@@ -157,13 +158,10 @@ class Project:
         from nnstudio.data.catalog import load_dataset
 
         options = dict(self.dataset.options)
-        known = set(inspect.signature(load_dataset).parameters) - {"name", "progress", "download"}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ProjectError(
-                f"{self.name}: dataset.options has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"known keys: {', '.join(sorted(known))}"
-            )
+        try:
+            settings.check_known_options(options)
+        except ValueError as error:
+            raise ProjectError(f"{self.name}: {error}") from None
         options.setdefault("seed", self.training.seed)
         return load_dataset(self.dataset_name(), progress=progress, download=download, **options)
 

@@ -5,7 +5,6 @@ training.batch_size must be at least 1, got 0"."""
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any
 
 from nnstudio.project.project_file import (
@@ -19,6 +18,7 @@ from nnstudio.project.project_file import (
     TrainingSettings,
 )
 from nnstudio.project.runs import latest_runs
+from nnstudio.project.settings import check_dataset_options, check_training_values
 from nnstudio.safe_read import shorten
 
 
@@ -34,7 +34,7 @@ class _Where:
         self.source = str(source) if source is not None else "project"
 
     def error(self, key: str, problem: str, fix: str = "") -> ProjectError:
-        message = f"{self.source}: {key} {shorten(problem, 200)}"
+        message = f"{self.source}: {f'{key} ' if key else ''}{shorten(problem, 200)}"
         return ProjectError(message + (f"; {fix}" if fix else ""))
 
 
@@ -44,20 +44,6 @@ def _require_type(where: _Where, key: str, value, kinds, kind_name: str):
     if not isinstance(value, kinds):
         raise where.error(key, f"must be {kind_name}, got {value!r}")
     return value
-
-
-def _positive_int(where: _Where, key: str, value) -> int:
-    _require_type(where, key, value, (int,), "a whole number")
-    if value < 1:
-        raise where.error(key, f"must be at least 1, got {value}")
-    return value
-
-
-def _number(where: _Where, key: str, value, low: float, high: float, fix: str = "") -> float:
-    _require_type(where, key, value, (int, float), "a number")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise where.error(key, f"must be between {low:g} and {high:g}, got {value!r}", fix)
-    return float(value)
 
 
 def _unknown_keys(where: _Where, section: str, data: dict, known) -> None:
@@ -95,29 +81,10 @@ def _parse_training(where: _Where, data: Any) -> TrainingSettings:
     for key in ("optimizer", "schedule"):
         if isinstance(values[key], dict):
             _split_training_config(where, values, key)
-    for key in ("loss", "optimizer", "schedule"):
-        _require_type(where, f"training.{key}", values[key], (str,), "a name")
-    _number(
-        where,
-        "training.learning_rate",
-        values["learning_rate"],
-        0.0,
-        1e9,
-        "a good value is 1e-3 for Adam, 0.01-0.1 for SGD",
-    )
-    if values["learning_rate"] <= 0:
-        raise where.error("training.learning_rate", "must be above 0", "try 1e-3")
-    _positive_int(where, "training.batch_size", values["batch_size"])
-    _positive_int(where, "training.epochs", values["epochs"])
-    split = _number(where, "training.validation_split", values["validation_split"], 0.0, 0.9)
-    if values["early_stopping"] is not None:
-        _positive_int(where, "training.early_stopping", values["early_stopping"])
-    _require_type(where, "training.seed", values["seed"], (int,), "a whole number")
-    if values["seed"] < 0:
-        raise where.error("training.seed", f"must be 0 or more, got {values['seed']}")
-    _require_type(where, "training.augment", values["augment"], (bool,), "true or false")
-    values["learning_rate"] = float(values["learning_rate"])
-    values["validation_split"] = split
+    try:  # every value against its setting (project/settings.py): type, range, known name
+        values = check_training_values(values)
+    except ValueError as error:
+        raise where.error("", str(error)) from None
     return TrainingSettings(**copy.deepcopy(values))
 
 
@@ -137,43 +104,13 @@ def _parse_dataset(where: _Where, data: Any) -> DatasetSpec:
         )
     options = data.get("options") or {}
     _require_type(where, "dataset.options", options, (dict,), "an object")
-    for key, value in options.items():
-        kinds = _OPTION_TYPES.get(key)
-        if kinds is not None and value is not None:
-            _require_type(where, f"dataset.options.{key}", value, kinds[0], kinds[1])
-        if key in _OPTION_RANGES and value is not None:
-            low, high = _OPTION_RANGES[key]
-            _number(where, f"dataset.options.{key}", value, low, high)
+    try:  # unknown keys are reported by check_project, which knows load_dataset's keywords
+        options = check_dataset_options(options)
+    except ValueError as error:
+        raise where.error("", str(error)) from None
     # null means "the default", as an option left out does (the loaders take no None)
     options = {key: value for key, value in options.items() if value is not None}
     return DatasetSpec(name, copy.deepcopy(options))
-
-
-# A toy set is made in memory: samples=10**10 would take the machine down before any check.
-_OPTION_RANGES = {
-    "samples": (1, 1_000_000),
-    "classes": (1, 100),
-    "noise": (0, 1e6),
-    "val_fraction": (0, 0.9),
-    "test_fraction": (0, 0.9),
-}
-
-
-# The JSON types of the dataset options (catalog.load_dataset's keywords); unknown keys are
-# reported by Project.load_dataset, which knows the loader's signature.
-_OPTION_TYPES = {
-    "samples": ((int,), "a whole number"),
-    "noise": ((int, float), "a number"),
-    "seed": ((int,), "a whole number"),
-    "classes": ((int,), "a whole number"),
-    "val_fraction": ((int, float), "a number"),
-    "test_fraction": ((int, float), "a number"),
-    "scaling": ((str,), "a name"),
-    "target": ((str, int), "a column name or number"),
-    "columns": ((list, str, int), "a list of columns"),
-    "impute": ((str,), "a name"),
-    "task": ((str,), "a name"),
-}
 
 
 def _parse_model(where: _Where, data: Any) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def test_bad_settings_are_refused():
         make_toy("circle", classes=3)
     with pytest.raises(DatasetError, match="samples must be a whole number of at least 4"):
         make_toy("xor", samples=1)
-    with pytest.raises(DatasetError, match="noise must be between 0 and 10"):
+    with pytest.raises(DatasetError, match="noise must be between 0 and 2 "):
         make_toy("moons", noise=-1)
     with pytest.raises(DatasetError, match="classes must be a whole number of at least 2"):
         make_toy("spiral", classes=1)

@@ -566,7 +566,7 @@ def test_unbuilt_model_is_built_from_the_data():
     [
         ({"epochs": 0}, "epochs must be a whole number >= 1; got 0"),
         ({"batch_size": 2.5}, "batch_size must be a whole number >= 1; got 2.5"),
-        ({"validation_split": 1.0}, "validation_split must be in \\[0, 1\\); got 1.0"),
+        ({"validation_split": 0.95}, "validation_split must be >= 0.0 and <= 0.9; got 0.95"),
         ({"early_stopping_patience": 0}, "early_stopping_patience"),
         ({"early_stopping_min_delta": -1}, "early_stopping_min_delta must be >= 0"),
         ({"schedule": "cosnie"}, "Could not interpret learning-rate schedule 'cosnie'"),

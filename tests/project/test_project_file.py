@@ -99,10 +99,10 @@ def test_missing_training_keys_take_defaults(tmp_path):
     [
         (lambda d: d.update(format="something-else"), ["not an nnstudio project"]),
         (lambda d: d.update(version=VERSION + 1), ["newer nnstudio", "Update nnstudio"]),
-        (lambda d: d["training"].update(batch_size=0), ["training.batch_size", "at least 1"]),
+        (lambda d: d["training"].update(batch_size=0), ["training.batch_size", ">= 1"]),
         (lambda d: d["training"].update(batch_size="32"), ["training.batch_size", "whole"]),
         (lambda d: d["training"].update(learning_rate=-1), ["training.learning_rate"]),
-        (lambda d: d["training"].update(learning_rate=0), ["training.learning_rate", "above 0"]),
+        (lambda d: d["training"].update(learning_rate=0), ["training.learning_rate", ">= 1e-12"]),
         (lambda d: d["training"].update(learning_rte=0.1), ["training", "'learning_rte'"]),
         (lambda d: d["training"].update(validation_split=1.5), ["training.validation_split"]),
         (lambda d: d["training"].update(early_stopping=0), ["training.early_stopping"]),

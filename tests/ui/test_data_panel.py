@@ -468,12 +468,12 @@ def test_cifar10_not_found_offers_download_and_a_chosen_folder_loads(
 
 @pytest.mark.parametrize(
     "options, words",
-    [({"image_size": 2}, ["image_size", "between 4"]), ({"color": "sepia"}, ["color", "rgb"])],
+    [({"image_size": 2}, ["image_size", ">= 4"]), ({"color": "sepia"}, ["color", "rgb"])],
 )
 def test_a_project_with_bad_image_options_is_refused_naming_the_option(options, words):
-    from nnstudio.ui.panels.data_options import check_options
+    from nnstudio.project.settings import check_dataset_options
 
     with pytest.raises(ValueError) as caught:
-        check_options(options, "images:/pictures")
+        check_dataset_options(options)
     for word in words:
         assert word in str(caught.value)

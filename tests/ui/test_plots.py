@@ -157,3 +157,27 @@ def test_training_tab_keeps_snapshots_while_hidden(qtbot):
     tab.show()
     qtbot.waitExposed(tab)
     assert tab.boundary.frames == 1
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_points_of_one_colour_share_one_brush_so_many_points_draw_fast(qtbot, task):
+    """pyqtgraph draws a symbol once per distinct brush or pen object: one object per point
+    made a 100,000-point toy set take 25 s to show (issue 33)."""
+    view = DecisionBoundaryView()
+    qtbot.addWidget(view)
+    dataset = FakeDataset(task)
+    rng = np.random.default_rng(1)
+    dataset.x_train = rng.normal(size=(1000, 2)).astype(np.float32)
+    if task == "classification":
+        dataset.y_train = np.arange(1000) % 3
+    else:
+        dataset.y_train = rng.normal(size=(1000, 1)).astype(np.float32)
+    view.set_dataset(dataset)
+    brushes = view.train_points.data["brush"]
+    distinct = {id(brush) for brush in brushes}
+    if task == "classification":  # one brush per class, each in its class's colour
+        assert len(distinct) == 3
+        assert len({brushes[i].color().name() for i in range(3)}) == 3
+    else:
+        assert len(distinct) <= 64
+    assert len({id(pen) for pen in view.test_points.data["pen"]}) <= 3 or task == "regression"

@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from nnstudio.project import load_preset, load_project, save_project
+from tests.ui.conftest import wait_until_ready
 
 
 def good_project(tmp_path, name="good"):
@@ -301,7 +302,7 @@ def test_a_panel_failing_while_it_takes_the_project_puts_everything_back(
 
 def test_every_bundled_preset_passes_the_open_checks():
     from nnstudio.project import list_presets
-    from nnstudio.ui.window.project_checks import check_project
+    from nnstudio.project.project_checks import check_project
 
     names = list_presets()
     assert names
@@ -325,3 +326,19 @@ def test_a_failed_open_keeps_the_runs_and_their_curves(qtbot, window, tmp_path, 
     assert not window.open_project(path)
     assert window.document.runs == [run] and window.runs_panel.runs == [run]
     assert len(window.training_tab.plots.epochs) == 1
+
+
+def test_launched_with_a_refused_file_the_reason_stays_after_the_default_loads(
+    qtbot, make_window, tmp_path
+):
+    """nnstudio BAD.nnsproj (a double click in the file manager) opens the first-launch
+    project instead; its dataset arriving must not clear the reason the file was refused."""
+    data = project_dict(tmp_path)
+    data["dataset"]["options"]["samples"] = 500_000
+    path = tmp_path / "big.nnsproj"
+    path.write_text(json.dumps(data))
+    window = make_window(load_default=False)
+    assert not window.open_project(path)
+    wait_until_ready(qtbot, window)
+    assert window.message_bar.isVisibleTo(window)
+    assert "samples must be >= 20 and <= 100000; got 500000" in window.message_bar.text()

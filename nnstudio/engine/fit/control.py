@@ -13,9 +13,21 @@ import numpy as np
 
 from nnstudio.engine.schedules import get_schedule
 
-__all__ = ["STOP_REASONS", "FitConfig", "FitResult", "TrainingControl"]
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "MAX_VALIDATION_SPLIT",
+    "STOP_REASONS",
+    "FitConfig",
+    "FitResult",
+    "TrainingControl",
+]
 
 STOP_REASONS = ("completed", "stopped", "early_stopping", "nan")
+# The training defaults and limits the project's settings (project/settings.py) describe:
+# the engine may not import the project, so the numbers live here and are read from there.
+DEFAULT_EPOCHS = 20
+# Holding out more than nine tenths leaves too little to learn from; 1.0 would leave nothing.
+MAX_VALIDATION_SPLIT = 0.9
 
 
 @dataclass
@@ -26,7 +38,7 @@ class FitConfig:
     64
     """
 
-    epochs: int = 10
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 32
     shuffle: bool = True
     seed: int = 0
@@ -41,8 +53,11 @@ class FitConfig:
         check_int("epochs", self.epochs, minimum=1)
         check_int("batch_size", self.batch_size, minimum=1)
         check_int("seed", self.seed, minimum=0)
-        if not (0.0 <= float(self.validation_split) < 1.0):
-            raise ValueError(f"validation_split must be in [0, 1); got {self.validation_split!r}")
+        if not (0.0 <= float(self.validation_split) <= MAX_VALIDATION_SPLIT):
+            raise ValueError(
+                f"validation_split must be >= 0.0 and <= {MAX_VALIDATION_SPLIT}; "
+                f"got {self.validation_split!r}"
+            )
         if self.early_stopping_patience is not None:
             check_int("early_stopping_patience", self.early_stopping_patience, minimum=1)
         delta = float(self.early_stopping_min_delta)

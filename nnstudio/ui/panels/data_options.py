@@ -3,8 +3,9 @@ keywords.
 
 Toy sets take a sample count, noise and classes; CSV files a target column, input columns and
 what to do with missing values; folders of pictures an image size and colour; every set its
-split, scaling and seed. ``options(name)`` reads
-the controls for dataset ``name``, ``apply(options)`` sets them from a project file, and
+split, scaling and seed. Each control's range, default and tooltip are its dataset setting's
+(project/settings.py), so the dock shows every value a project file may hold. ``options(name)``
+reads the controls for dataset ``name``, ``apply(options)`` sets them from a project file, and
 ``show_for(name)`` shows only the rows that dataset uses.
 """
 
@@ -21,79 +22,42 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.data.drawings_mix import MIX_NAME
-from nnstudio.data.image_folder import MAX_IMAGE_SIDE
+from nnstudio.project import settings
 from nnstudio.ui.panels.csv_preview import ColumnPicker
 
 IMAGE_SETS = ("mnist", "fashion-mnist", "cifar10")
 MULTI_CLASS_SETS = ("spiral", "gaussian")  # the toy sets that take a number of classes
-IMPUTE_CHOICES = [
-    ("Stop with an error", None),
-    ("Fill with the column mean", "mean"),
-    ("Fill with the column median", "median"),
-    ("Fill with the most frequent value", "most_frequent"),
-    ("Drop rows with missing values", "drop"),
-]
-COLOR_CHOICES = [
-    ("From the files", None),
-    ("Colour (RGB, 3 channels)", "rgb"),
-    ("Grey (1 channel)", "gray"),
-]
-SCALING_CHOICES = [
-    ("Default for this data", None),
-    ("Standardize (mean 0, std 1)", "standardize"),
-    ("Min–max to [0, 1]", "minmax"),
-    ("None", "none"),
-]
 
 
-def _check_number(key, value, kind, low, high) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
-        word = "a number" if kind is float else "a whole number"
-        raise ValueError(f"dataset.options.{key} must be {word}; got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(
-            f"dataset.options.{key} must be between {low:g} and {high:g}; got {value!r}"
-        )
+def _choices(setting, labels: dict) -> list[tuple[str, object]]:
+    """(label, value) for a choice setting: "unset" first, then each value the setting
+    allows, in its order (a value added to the setting without a label shows as itself)."""
+    return [(labels[None], None), *((labels.get(v, str(v)), v) for v in setting.choices)]
 
 
-# key -> (type, lowest, highest): what the Data dock's controls can show.
-_NUMBER_OPTIONS = {
-    "samples": (int, 20, 100_000),
-    "noise": (float, 0.0, 2.0),
-    "seed": (int, 0, 2**31 - 1),
-    "val_fraction": (float, 0.0, 0.5),
-    "test_fraction": (float, 0.0, 0.5),
-    "image_size": (int, 4, MAX_IMAGE_SIDE),
-}
-
-
-def check_options(options: dict, name: str) -> None:
-    """Raise ValueError (naming the option) when ``options`` of a project file are not values
-    the dock's controls can show: checked before a project opens, so it never half-opens."""
-    for key, (kind, low, high) in _NUMBER_OPTIONS.items():
-        if key in options:
-            _check_number(key, options[key], kind, low, high)
-    if options.get("classes") is not None:
-        _check_number("classes", options["classes"], int, 2, 12)
-    for key, choices in (
-        ("scaling", SCALING_CHOICES),
-        ("impute", IMPUTE_CHOICES),
-        ("color", COLOR_CHOICES),
-    ):
-        allowed = [value for _, value in choices]
-        if options.get(key) not in allowed:
-            known = ", ".join(str(v) for v in allowed if v is not None)
-            raise ValueError(f"dataset.options.{key} must be one of {known}; got {options[key]!r}")
-    for key in ("target", "task"):
-        value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
-            raise ValueError(f"dataset.options.{key} must be a column name; got {value!r}")
-    columns = options.get("columns")
-    if columns is not None and (
-        not isinstance(columns, list)
-        or not all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in columns)
-    ):
-        raise ValueError(f"dataset.options.columns must be a list of column names; got {columns!r}")
+IMPUTE_CHOICES = _choices(
+    settings.IMPUTE,
+    {
+        None: "Stop with an error",
+        "mean": "Fill with the column mean",
+        "median": "Fill with the column median",
+        "most_frequent": "Fill with the most frequent value",
+        "drop": "Drop rows with missing values",
+    },
+)
+COLOR_CHOICES = _choices(
+    settings.COLOR,
+    {None: "From the files", "rgb": "Colour (RGB, 3 channels)", "gray": "Grey (1 channel)"},
+)
+SCALING_CHOICES = _choices(
+    settings.SCALING,
+    {
+        None: "Default for this data",
+        "standardize": "Standardize (mean 0, std 1)",
+        "minmax": "Min–max to [0, 1]",
+        "none": "None",
+    },
+)
 
 
 def dataset_kind(name: str) -> str:
@@ -129,76 +93,34 @@ class DataOptions(QGroupBox):
         self.load_button = QPushButton("Load")
         self.load_button.setToolTip("Load the data with these options.")
         for label, widget in (
-            ("Samples", self.samples),
-            ("Noise", self.noise),
-            ("Classes", self.classes),
+            (settings.SAMPLES.label, self.samples),
+            (settings.NOISE.label, self.noise),
+            (settings.CLASSES.label, self.classes),
             ("Target column", self.target),
             ("Input columns", self.columns),
-            ("Missing values", self.impute),
-            ("Image size", self.image_size),
-            ("Colour", self.color),
-            ("Validation", self.val_percent),
-            ("Test", self.test_percent),
-            ("Scaling", self.scaling),
-            ("Seed", self.seed),
+            (settings.IMPUTE.label, self.impute),
+            (settings.IMAGE_SIZE.label, self.image_size),
+            (settings.COLOR.label, self.color),
+            (settings.VAL_FRACTION.label, self.val_percent),
+            (settings.TEST_FRACTION.label, self.test_percent),
+            (settings.SCALING.label, self.scaling),
+            (settings.DATA_SEED.label, self.seed),
             ("", self.load_button),
         ):
             self.form.addRow(label, widget)
 
     # -- construction --------------------------------------------------------------------------
     def _build_generated(self) -> None:
-        self.samples = self._spin(
-            int, 20, 100_000, 500, "Number of generated points. 200–1,000 trains in seconds.", 100
-        )
-        self.noise = self._spin(
-            float,
-            0.0,
-            2.0,
-            0.1,
-            "How much the points scatter around "
-            "their shape. 0.1 is clean; 0.3 makes the task harder.",
-            step=0.05,
-            decimals=2,
-        )
-        self.classes = self._spin(
-            int,
-            2,
-            12,
-            2,
-            "Number of classes (spiral arms or blobs). "
-            "2–4 is easy to see; more makes the task harder.",
-        )
+        self.samples = self._spin(settings.SAMPLES, step=100)
+        self.noise = self._spin(settings.NOISE, step=0.05, decimals=2)
+        # Unset in a file means the set's own count; the box shows that count, 2.
+        self.classes = self._spin(settings.CLASSES.with_default(2))
 
     def _build_split(self) -> None:
-        self.val_percent = self._spin(
-            int,
-            0,
-            50,
-            15,
-            "Share held out to watch overfitting while training. 10–20 % is usual.",
-            suffix=" %",
-        )
-        self.test_percent = self._spin(
-            int,
-            0,
-            50,
-            15,
-            "Share held out for the final evaluation. MNIST keeps its own 10,000 test images.",
-            suffix=" %",
-        )
-        self.scaling = self._combo(
-            SCALING_CHOICES,
-            "How inputs are rescaled, fitted on the "
-            "training split. Standardize suits tables; images are "
-            "already in [0, 1].",
-        )
-        self.seed = self._spin(
-            int,
-            0,
-            2**31 - 1,
-            0,
-            "Random seed of the data and the split: the same seed gives the same samples.",
-        )
+        self.val_percent = self._percent_spin(settings.VAL_FRACTION)
+        self.test_percent = self._percent_spin(settings.TEST_FRACTION)
+        self.scaling = self._combo(SCALING_CHOICES, settings.SCALING.help)
+        self.seed = self._spin(settings.DATA_SEED)
 
     def _build_csv(self) -> None:
         self.target = QComboBox()
@@ -208,39 +130,38 @@ class DataOptions(QGroupBox):
         self.target.currentIndexChanged.connect(self._target_edited)
         self.columns = ColumnPicker()
         self.columns.edited.connect(self.csv_edited)
-        self.impute = self._combo(
-            IMPUTE_CHOICES,
-            "What to do with empty or NA cells: stop with an error, fill them, or drop those rows.",
-        )
+        self.impute = self._combo(IMPUTE_CHOICES, settings.IMPUTE.help)
 
     def _build_folder(self) -> None:
-        self.image_size = self._spin(
-            int,
-            0,
-            MAX_IMAGE_SIDE,
-            0,
-            "Every picture is made this many pixels square (aspect kept, padded). Automatic: "
-            "the most common size among the files, at most 64. Small images train fast.",
-            step=8,
-        )
-        self.image_size.setSpecialValueText("Automatic")
+        self.image_size = self._spin(settings.IMAGE_SIZE, step=8)
         self.image_size.setSuffix(" px")
-        self.color = self._combo(
-            COLOR_CHOICES,
-            "Colour keeps red, green and blue (3 channels); grey has 1 and trains faster. "
-            "From the files: colour as soon as one picture is in colour.",
-        )
+        self.color = self._combo(COLOR_CHOICES, settings.COLOR.help)
 
-    def _spin(self, kind, low, high, value, tip, step=None, decimals=None, suffix=""):
-        box = QSpinBox() if kind is int else QDoubleSpinBox()
-        box.setRange(low, high)
+    def _spin(self, setting, step=None, decimals=None):
+        """A box for a number setting: its range, default and help. An optional setting's
+        box starts one below its range and shows "unset" there ("Automatic" image size)."""
+        box = QSpinBox() if setting.kind == "int" else QDoubleSpinBox()
+        low = setting.minimum
+        if setting.default is None:
+            low -= 1
+            box.setSpecialValueText(setting.none_label)
+        box.setRange(low, setting.maximum)
         if decimals is not None:
             box.setDecimals(decimals)
         if step is not None:
             box.setSingleStep(step)
-        box.setValue(value)
-        box.setSuffix(suffix)
-        box.setToolTip(tip)
+        box.setValue(low if setting.default is None else setting.default)
+        box.setToolTip(setting.help)
+        box.valueChanged.connect(self.edited)
+        return box
+
+    def _percent_spin(self, setting) -> QSpinBox:
+        """A share setting (0.15) shown in whole percent (15 %)."""
+        box = QSpinBox()
+        box.setRange(round(100 * setting.minimum), round(100 * setting.maximum))
+        box.setValue(round(100 * setting.default))
+        box.setSuffix(" %")
+        box.setToolTip(setting.help)
         box.valueChanged.connect(self.edited)
         return box
 
@@ -273,7 +194,7 @@ class DataOptions(QGroupBox):
             if self.columns.names() and not self.columns.all_chosen():
                 options["columns"] = self.columns.chosen()
         if kind == "folder":
-            if self.image_size.value():
+            if self.image_size.value() != self.image_size.minimum():  # not "Automatic"
                 options["image_size"] = self.image_size.value()
             if self.color.currentData() is not None:
                 options["color"] = self.color.currentData()
@@ -285,13 +206,16 @@ class DataOptions(QGroupBox):
         """Set the controls from ``options`` (as a project file keeps them) for ``name``."""
         self.samples.setValue(int(options.get("samples", self.samples.value())))
         self.noise.setValue(float(options.get("noise", self.noise.value())))
-        self.classes.setValue(int(options.get("classes") or 2))
+        self.classes.setValue(int(options.get("classes") or self.classes.minimum()))
         self.seed.setValue(int(options.get("seed", self.seed.value())))
-        self.val_percent.setValue(round(100 * float(options.get("val_fraction", 0.15))))
-        self.test_percent.setValue(round(100 * float(options.get("test_fraction", 0.15))))
+        for box, setting in (
+            (self.val_percent, settings.VAL_FRACTION),
+            (self.test_percent, settings.TEST_FRACTION),
+        ):
+            box.setValue(round(100 * float(options.get(setting.name, setting.default))))
         self.scaling.setCurrentIndex(max(self.scaling.findData(options.get("scaling")), 0))
         self.impute.setCurrentIndex(max(self.impute.findData(options.get("impute")), 0))
-        self.image_size.setValue(int(options.get("image_size") or 0))
+        self.image_size.setValue(int(options.get("image_size") or self.image_size.minimum()))
         self.color.setCurrentIndex(max(self.color.findData(options.get("color")), 0))
         if options.get("target") is not None:
             self.target.setCurrentIndex(max(self.target.findText(str(options["target"])), 0))

@@ -3,7 +3,8 @@
 Menus of losses, optimizers and schedules come from the engine's registry (label, help), and
 each optimizer's and schedule's fields from its ``SETTINGS`` (label, tooltip, range, default),
 through the same editors the layer inspector uses. The dock's own fields (epochs, batch size,
-...) are described as Settings too, so they get the same editors and tooltips.
+...) are the project's training settings (project/settings.py), so they get the same
+editors and tooltips, and the ranges the project file and the command line have.
 """
 
 from __future__ import annotations
@@ -14,62 +15,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 
 from nnstudio.engine.settings import Setting
-from nnstudio.project.project_file import TrainingSettings
+from nnstudio.project.settings import BATCH_SIZE, EPOCHS, PATIENCE, SEED, VALIDATION_SPLIT
 from nnstudio.ui.widgets.setting_widgets import make_editor
 
 # Settings the dock shows elsewhere: the learning rate has its own box (shared with the
 # toolbar), and a schedule's length follows the epochs.
 OWNED_BY_THE_DOCK = frozenset({"lr", "total_steps"})
 
-_DEFAULTS = TrainingSettings()
-EPOCHS = Setting(
-    "epochs",
-    "int",
-    _DEFAULTS.epochs,
-    minimum=1,
-    maximum=100_000,
-    label="Epochs",
-    help="Passes over the training data. 2-D toy sets: 100 to 500; MNIST: 5 to 20.",
-)
-BATCH_SIZE = Setting(
-    "batch_size",
-    "int",
-    _DEFAULTS.batch_size,
-    minimum=1,
-    maximum=65_536,
-    label="Batch size",
-    help="Samples per weight update. Small (16 to 64) = noisier, more updates; large "
-    "(128 to 512) = faster per sample.",
-)
-SEED = Setting(
-    "seed",
-    "int",
-    _DEFAULTS.seed,
-    minimum=0,
-    maximum=2**31 - 1,
-    label="Seed",
-    help="Fixes the random start and shuffling: the same seed gives the same run. Change it "
-    "to see how much luck matters.",
-)
-PATIENCE = Setting(
-    "patience",
-    "int",
-    10,
-    minimum=1,
-    maximum=10_000,
-    label="Patience",
-    help="Epochs without improvement before stopping: 5 to 20.",
-)
-VALIDATION_SPLIT = Setting(
-    "validation_split",
-    "float",
-    _DEFAULTS.validation_split,
-    minimum=0.0,
-    maximum=0.9,
-    label="Validation split",
-    help="Share of the training data held out to watch overfitting, used only when the "
-    "dataset has no validation part. 0.1 to 0.2 is typical.",
-)
+# The dock's own fields, described once in the project's settings (range, help, default).
+__all__ = [
+    "BATCH_SIZE",
+    "EPOCHS",
+    "PATIENCE",
+    "SEED",
+    "VALIDATION_SPLIT",
+    "SettingRows",
+    "registry_combo",
+]
 
 
 def registry_combo(table: dict) -> QComboBox:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.engine import registry
+from nnstudio.project.settings import AUGMENT, L1, L2, LEARNING_RATE, LOSS, OPTIMIZER, SCHEDULE
 from nnstudio.ui.panels.hyperparameter_fields import (
     BATCH_SIZE,
     EPOCHS,
@@ -115,8 +116,7 @@ class HyperparametersPanel(QWidget):
             "loss",
             "Loss",
             registry_combo(registry.LOSSES),
-            "What the network minimises. Must fit the task: cross-entropy "
-            "for classes, squared/absolute error for numbers.",
+            LOSS.help,
         )
         self.epochs_box = self._add_setting(form, EPOCHS)
         self.batch_size_box = self._add_setting(form, BATCH_SIZE)
@@ -130,13 +130,11 @@ class HyperparametersPanel(QWidget):
             "optimizer",
             "Optimizer",
             registry_combo(registry.OPTIMIZERS),
-            "How gradients turn into weight updates. Adam is the "
-            "forgiving default; SGD + momentum for the classic feel.",
+            OPTIMIZER.help,
         )
-        self.learning_rate_box = self._add(
-            form, "learning_rate", "Learning rate", ScientificSpinBox(1e-7, 1e9)
-        )
-        self.learning_rate_box.setValue(0.01)
+        rate = ScientificSpinBox(LEARNING_RATE.minimum, LEARNING_RATE.maximum)
+        self.learning_rate_box = self._add(form, "learning_rate", LEARNING_RATE.label, rate)
+        self.learning_rate_box.setValue(LEARNING_RATE.default)
         self.optimizer_rows = SettingRows(form, registry.OPTIMIZERS, self._edited)
         return group
 
@@ -147,29 +145,16 @@ class HyperparametersPanel(QWidget):
             "schedule",
             "Schedule",
             registry_combo(registry.SCHEDULES),
-            "How the learning rate changes over the epochs. "
-            "Constant is fine to start; cosine for the last percent.",
+            SCHEDULE.help,
         )
         self.schedule_rows = SettingRows(form, registry.SCHEDULES, self._edited)
         return group
 
     def _regularization_group(self) -> QGroupBox:
         group, form = self._form("Regularization")
-        self.l1_box = self._add(
-            form,
-            "l1",
-            "L1",
-            ScientificSpinBox(0.0, 1.0),
-            "Penalty on |weights| in every weight layer: pushes weights to "
-            "exactly 0. 0 = off; try 1e-5–1e-3.",
-        )
-        self.l2_box = self._add(
-            form,
-            "l2",
-            "L2",
-            ScientificSpinBox(0.0, 1.0),
-            "Penalty on weights² in every weight layer: keeps weights small "
-            "and smooths the boundary. 0 = off; try 1e-4–1e-2.",
+        self.l1_box, self.l2_box = (
+            self._add(form, s.name, s.label, ScientificSpinBox(s.minimum, s.maximum), s.help)
+            for s in (L1, L2)
         )
         self.early_box = self._add(
             form,
@@ -182,14 +167,7 @@ class HyperparametersPanel(QWidget):
         self.patience_box = self._add_setting(form, PATIENCE)
         self.validation_box = self._add_setting(form, VALIDATION_SPLIT)
         self.validation_box.setSingleStep(0.05)  # a share: 0.1, 0.15, 0.2 ...
-        self.augment_box = self._add(
-            form,
-            "augment",
-            "Augment images",
-            QCheckBox("on"),
-            "Randomly shift, rotate and scale training images each "
-            "epoch (images only): better on hand-drawn digits.",
-        )
+        self.augment_box = self._add(form, "augment", AUGMENT.label, QCheckBox("on"), AUGMENT.help)
         return group
 
     # -- behaviour ------------------------------------------------------------------------------
@@ -299,7 +277,7 @@ class HyperparametersPanel(QWidget):
             index = box.findData(s.get(key))
             if index >= 0:
                 box.setCurrentIndex(index)
-        self.learning_rate_box.setValue(float(s.get("learning_rate", 0.01)))
+        self.learning_rate_box.setValue(float(s.get("learning_rate", LEARNING_RATE.default)))
         self.batch_size_box.setValue(int(s.get("batch_size", BATCH_SIZE.default)))
         self.epochs_box.setValue(int(s.get("epochs", EPOCHS.default)))
         self.seed_box.setValue(int(s.get("seed", SEED.default)))
@@ -309,7 +287,7 @@ class HyperparametersPanel(QWidget):
         self.early_box.setChecked(patience is not None)
         if patience is not None:
             self.patience_box.setValue(int(patience))
-        self.augment_box.setChecked(bool(s.get("augment", False)))
+        self.augment_box.setChecked(bool(s.get("augment", AUGMENT.default)))
         for rows, box, key in (
             (self.optimizer_rows, self.optimizer_box, "optimizer_settings"),
             (self.schedule_rows, self.schedule_box, "schedule_settings"),

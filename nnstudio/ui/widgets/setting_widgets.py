@@ -18,7 +18,10 @@ from nnstudio.ui.builder.layer_icons import layer_icon
 from nnstudio.ui.widgets.number_input import log_step, number_state, parse_number
 from nnstudio.ui.widgets.wheel_guard import guard_wheel
 
-_INT_LIMIT = 1_000_000  # spin boxes need finite ranges; the engine checks the real bounds
+# Spin boxes need finite ranges: a setting without a bound gets the widest a box holds, so
+# every value a project file may hold shows unclamped (the engine checks the real bounds).
+_INT_LIMIT = 2**31 - 1
+_FLOAT_LIMIT = 1e300
 _ACTIVATION_NAMES = {"linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "softmax"}
 
 
@@ -74,10 +77,10 @@ class FloatEditor(QDoubleSpinBox):
         self._optional = setting.default is None
         self._log_scale = setting.log_scale
         self.setDecimals(10)
-        low = setting.minimum if setting.minimum is not None else -1e9
+        low = setting.minimum if setting.minimum is not None else -_FLOAT_LIMIT
         if setting.exclusive_minimum:
             low = low + 1e-9  # "more than 0" in a box that only knows "at least"
-        high = setting.maximum if setting.maximum is not None else 1e9
+        high = setting.maximum if setting.maximum is not None else _FLOAT_LIMIT
         if setting.exclusive_maximum:
             high = high - 1e-9  # "less than 1" (a decay rate)
         self._low = low

@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QSpinBox, QWidget
 
 from nnstudio.project.document import RunState
+from nnstudio.project.settings import BATCH_SIZE, LEARNING_RATE
 from nnstudio.ui import style
 from nnstudio.ui.panels.hyperparameters import ScientificSpinBox, link_spin_boxes
 
@@ -237,7 +238,8 @@ class WindowActions:
     def _add_quick_settings(self, bar) -> None:
         """The learning rate and batch size, mirrored from the Hyperparameters dock."""
         w = self.window
-        w.toolbar_lr = ScientificSpinBox(1e-7, 1e9)
+        # The dock's boxes' twins: the ranges of the project's settings.
+        w.toolbar_lr = ScientificSpinBox(LEARNING_RATE.minimum, LEARNING_RATE.maximum)
         w.toolbar_lr.setObjectName("toolbarLearningRate")
         w.toolbar_lr.setToolTip(
             "Learning rate — takes effect on the next batch, even while "
@@ -245,7 +247,7 @@ class WindowActions:
         )
         w.toolbar_batch = QSpinBox()
         w.toolbar_batch.setObjectName("toolbarBatchSize")
-        w.toolbar_batch.setRange(1, 65536)
+        w.toolbar_batch.setRange(BATCH_SIZE.minimum, BATCH_SIZE.maximum)
         w.toolbar_batch.setToolTip(
             "Batch size: samples per update (16–256). Applies from the next run."
         )

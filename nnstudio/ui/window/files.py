@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from nnstudio import safe_read
 from nnstudio.project.autosave import Autosave
+from nnstudio.project.project_checks import OpenRefused
 from nnstudio.ui.window.model_files import ModelFiles
-from nnstudio.ui.window.project_checks import OpenRefused
 
 SETTINGS_VERSION = 1
 AUTOSAVE_MS = 60_000
@@ -147,17 +147,30 @@ class FileController:
     def _open(self, path) -> bool:
         """Open ``path`` whole or not at all: everything is checked before the window changes,
         and anything that still fails while the panels take the project puts them back."""
-        from nnstudio.ui.window.project_checks import read_project
+        from nnstudio.project.project_checks import read_project
 
         try:
             project = read_project(path)
             self._apply_project(project, Path(path))
         except OpenRefused as error:
+            message = f"Could not open the project: {error}"
             if not self.document.is_loaded:  # launched with a bad file: still a usable window
                 self.load_default_project()
-            self.window.show_message(f"Could not open the project: {error}", "error")
+                self._say_once_the_data_is_there(message)
+            self.window.show_message(message, "error")
             return False
         return True
+
+    def _say_once_the_data_is_there(self, message: str) -> None:
+        """Show ``message`` again when the default project's data arrives: taking a dataset
+        clears the message bar, and the reason a file did not open must stay readable."""
+        panel = self.window.data_panel
+
+        def say_again(_dataset) -> None:
+            panel.dataset_changed.disconnect(say_again)
+            self.window.show_message(message, "error")
+
+        panel.dataset_changed.connect(say_again)
 
     def open_dropped(self, path) -> None:
         """A file dropped on the window: a project or model opens as one, anything else is data."""

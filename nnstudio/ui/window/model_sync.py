@@ -14,8 +14,8 @@ import numpy as np
 
 from nnstudio import safe_read
 from nnstudio.project.document import RunState
+from nnstudio.project.project_checks import check_weights_file, model_size_problem
 from nnstudio.project.project_file import DatasetSpec
-from nnstudio.ui.window.project_checks import check_weights_file, model_size_problem
 
 DRAW_INPUT_SHAPES = ((1, 28, 28), (784,))  # what the Draw tab's canvas can feed a model
 

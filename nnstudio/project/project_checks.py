@@ -1,29 +1,33 @@
-"""What a project file must be for the window to open it whole, checked before anything in
-the window changes: a file that fails here leaves the window and the document exactly as they
-were (issue 23). Qt-free.
+"""What a project must be to be used whole, checked before anything changes: the window opens
+only a project that passes (a file that fails leaves the window and the document exactly as
+they were, issue 23), and ``nnstudio train`` trains only one that passes, so both accept and
+refuse the same projects. Qt-free.
 
-The parser (``load_project``) checks types; this adds what the window's panels can show (the
-ranges of the Hyperparameters and Data docks, whose spin boxes would otherwise overflow or
-silently clamp), that each layer, the loss, the optimizer and the schedule can be made from
-their settings, and that the model is small enough to build.
+The parser (``load_project``) checks each value against its setting (project/settings.py);
+this checks the same of a project made or changed in code (the command line's options), that
+the dataset's options are ones ``load_dataset`` takes, that each layer, the loss, the
+optimizer and the schedule can be made from their settings, and that the model is small
+enough to build.
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 from nnstudio import safe_read
-from nnstudio.engine.settings import Setting
 from nnstudio.project.project_file import Project, check_named_files, load_project
+from nnstudio.project.settings import (
+    check_dataset_options,
+    check_known_options,
+    check_training_values,
+)
 
 # Weights, gradients and Adam's two moments are 4 float32 copies: 50 M parameters ~ 800 MB.
 MAX_PARAMETERS = 50_000_000
-LEARNING_RATE = Setting("learning_rate", "float", 0.01, minimum=1e-7, maximum=1e9)
 
 
 class OpenRefused(ValueError):
-    """A project the window cannot open; the message names the file and what is wrong."""
+    """A project that cannot be used; the message names the file and what is wrong."""
 
 
 def read_project(path) -> Project:
@@ -46,53 +50,33 @@ def read_project(path) -> Project:
 
 
 def check_project(project: Project, source: str = "project") -> None:
-    """Raise OpenRefused when the window could not show or build ``project``."""
+    """Raise OpenRefused when ``project`` could not be shown or built (in the window or by
+    ``nnstudio train``)."""
     try:
         check_training(project)
-        check_dataset_options(project.dataset.name, project.dataset.options)
+        check_dataset(project.dataset.options)
         check_layers(project.model)
     except (ValueError, TypeError, KeyError, RecursionError) as error:
         raise OpenRefused(f"{source}: {safe_read.shorten(str(error))}") from None
 
 
 def check_training(project: Project) -> None:
-    from nnstudio.ui.panels.hyperparameter_fields import (
-        BATCH_SIZE,
-        EPOCHS,
-        PATIENCE,
-        SEED,
-        VALIDATION_SPLIT,
-    )
-
-    t = project.training
-    for setting, value in (
-        (EPOCHS, t.epochs),
-        (BATCH_SIZE, t.batch_size),
-        (SEED, t.seed),
-        (VALIDATION_SPLIT, t.validation_split),
-        (LEARNING_RATE, t.learning_rate),
-    ):
-        setting.validate(value, "training.")
-    if t.early_stopping is not None:
-        PATIENCE.validate(t.early_stopping, "training.early_stopping:")
-    project.make_loss()
+    """Every training value in its setting's range, and the loss, optimizer (with its
+    settings) and schedule can be made."""
+    values = vars(project.training)
+    if values["loss"] == "":  # made in code: "the dataset decides" (finish_project)
+        values = {key: value for key, value in values.items() if key != "loss"}
+    check_training_values(values)
+    if project.training.loss:
+        project.make_loss()
     project.make_optimizer()
     project.fit_config()  # makes the schedule from its settings
 
 
-def check_dataset_options(name: str, options: dict) -> None:
-    """Each option of the Data dock has the type and range its control takes."""
-    from nnstudio.data import load_dataset
-    from nnstudio.ui.panels.data_options import check_options
-
-    known = set(inspect.signature(load_dataset).parameters) - {"name", "progress", "download"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ValueError(
-            f"dataset.options has unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"known keys: {', '.join(sorted(known))}"
-        )
-    check_options(options, name)
+def check_dataset(options: dict) -> None:
+    """The options are ``load_dataset``'s keywords, each in its setting's range."""
+    check_known_options(options)
+    check_dataset_options(options)
 
 
 def check_layers(model: dict) -> None:
