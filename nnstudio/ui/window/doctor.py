@@ -36,7 +36,7 @@ class DoctorController:
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)
         window.training_finished.connect(self._on_training_finished)
-        document.subscribe(self._on_document_event)
+        document.events.run_updated.connect(self._on_run_updated)
         window.actionFindLearningRate = action = QAction("Find learning rate…", window)
         action.setObjectName("actionFindLearningRate")
         action.setStatusTip("Run the learning-rate range test on a copy of the network")
@@ -46,9 +46,9 @@ class DoctorController:
 
     # -- following the run ----------------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_updated" and args and args[0] is self.document.current_run:
-            history = args[0].history
+    def _on_run_updated(self, run) -> None:
+        if run is self.document.current_run:
+            history = run.history
             if history:
                 self.panel.show_epoch(history[-1])
                 self._bring_forward_new_trouble(history[-1].get("warnings") or [])

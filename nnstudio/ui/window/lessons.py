@@ -51,7 +51,11 @@ class LessonsController:
         self.panel.set_lessons(self.lessons, self.progress, problems)
         self._build_dock()
         self._connect()
-        document.subscribe(self._on_document_event)
+        events = document.events
+        events.run_updated.connect(self._on_run_updated)
+        for changed in (events.training_changed, events.model_changed, events.dataset_changed):
+            changed.connect(self.recheck)
+        events.project_loaded.connect(self.recheck)
 
     def _build_dock(self) -> None:
         window = self.window
@@ -189,11 +193,9 @@ class LessonsController:
         self.answer = text
         self.recheck()
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_updated" and args[0].status not in ("training", "paused"):
-            self._run_finished(args[0])
-        elif event in ("training_changed", "model_changed", "dataset_changed", "project_loaded"):
-            self.recheck()
+    def _on_run_updated(self, run) -> None:
+        if run.status not in ("training", "paused"):
+            self._run_finished(run)
 
     def _run_finished(self, run) -> None:
         """A copy of the run as it ended, with what the checks read from its model. The

@@ -93,7 +93,11 @@ class MainWindow(QMainWindow):
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
         guard_wheel(self)  # scrolling a panel never changes a field it passes over
-        self.document.subscribe(self._on_document_event)
+        events = self.document.events
+        events.file_changed.connect(self._show_file_name)
+        events.modified.connect(self.setWindowModified)
+        events.run_state.connect(lambda state: self.state_changed.emit(state.value))
+        events.project_loaded.connect(self._show_empty_project)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
         self.draw.drawingSaved.connect(lambda *_: self.data_panel.offer_drawings())
@@ -265,16 +269,9 @@ class MainWindow(QMainWindow):
 
     # -- following the document -----------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "file_changed":
-            self.setWindowTitle(f"{self.document.name}[*] — nnstudio")
-            self.setWindowModified(self.document.is_modified())
-        elif event == "modified":
-            self.setWindowModified(args[0])
-        elif event == "run_state":
-            self.state_changed.emit(args[0].value)
-        elif event == "project_loaded":
-            self._show_empty_project()
+    def _show_file_name(self) -> None:
+        self.setWindowTitle(f"{self.document.name}[*] — nnstudio")
+        self.setWindowModified(self.document.is_modified())
 
     def _show_empty_project(self) -> None:
         """Another project replaced the document: no view keeps anything of the previous

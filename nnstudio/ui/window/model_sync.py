@@ -63,7 +63,8 @@ class ModelSync:
         self._validity_message = None
         self._taking_dataset = False  # one rebuild once a new dataset is in, not one per step
         self._build_problem = None  # the banner a failed build showed, until a build succeeds
-        document.subscribe(self._on_document_event)
+        document.events.training_changed.connect(self._on_training_changed)
+        document.events.model_changed.connect(self._on_model_changed)
         window.data_panel.dataset_changed.connect(self.use_dataset)
         window.data_panel.dataset_failed.connect(self._on_dataset_failed)
         window.builder.validity_changed.connect(self._on_validity_changed)
@@ -101,13 +102,17 @@ class ModelSync:
 
     # -- following the document -----------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if self.document.awaiting_dataset:
-            return  # the old dataset is still loaded: wait for the project's one
-        if event == "training_changed" and self.dataset is not None:
-            if self.document.training.loss != self._checked_loss:
-                self._check_layers_against_dataset()
-        elif event == "model_changed" and not self._taking_dataset:
+    # While an opened project's dataset loads, the old dataset is still here: nothing is
+    # checked or built against it, the project's one is awaited.
+
+    def _on_training_changed(self) -> None:
+        if self.document.awaiting_dataset or self.dataset is None:
+            return
+        if self.document.training.loss != self._checked_loss:
+            self._check_layers_against_dataset()
+
+    def _on_model_changed(self) -> None:
+        if not self.document.awaiting_dataset and not self._taking_dataset:
             self.rebuild_model()
 
     def _on_validity_changed(self, valid: bool, message: str) -> None:

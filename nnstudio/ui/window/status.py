@@ -64,7 +64,11 @@ class StatusView:
             label.setMinimumWidth(110)
             bar.addPermanentWidget(label)
         self._timer = QTimer(window, interval=self.REFRESH_MS, timeout=self.refresh)
-        document.subscribe(self._on_document_event)
+        document.events.run_state.connect(
+            lambda state: self._show_state(state, document.run_detail)
+        )
+        # "Epoch 0 / 3000" as the Epochs box is typed into.
+        document.events.training_changed.connect(self.refresh)
 
     def _build_epoch_counter(self) -> None:
         self.epoch_label = QLabel("Epoch 0 / 0")
@@ -81,12 +85,6 @@ class StatusView:
     def show_next_train(self, text: str) -> None:
         """ "Train 40 more epochs (to 120)" while idle; nothing while a run goes on."""
         self.next_train.setText(f"Next: {text}" if text else "")
-
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_state":
-            self._show_state(args[0], self.document.run_detail)
-        elif event == "training_changed":
-            self.refresh()  # "Epoch 0 / 3000" as the Epochs box is typed into
 
     def _show_state(self, state: RunState, detail: str) -> None:
         color = style.STATE_COLORS.get(state.value, style.MUTED)

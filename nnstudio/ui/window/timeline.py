@@ -78,7 +78,11 @@ class TimelineController:
         window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
         self._evaluated_epoch: int | None = None
         window.evaluation.evaluated.connect(self._name_evaluated_epoch)
-        document.subscribe(self._on_document_event)
+        events = document.events
+        events.runs_changed.connect(self.refresh)
+        events.run_state.connect(lambda _state: self.refresh())  # Branch follows Train / Stop
+        events.model_changed.connect(self.refresh)
+        events.run_updated.connect(self._on_run_updated)
         self.refresh()
 
     def _make_action(self) -> QAction:
@@ -438,8 +442,6 @@ class TimelineController:
 
     # -- following the document -----------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event in ("runs_changed", "run_state", "model_changed"):
-            self.refresh()  # Branch follows Train / Stop at once
-        elif event == "run_updated" and not self._refresh_timer.isActive():
+    def _on_run_updated(self, _run) -> None:
+        if not self._refresh_timer.isActive():
             self._refresh_timer.start()
