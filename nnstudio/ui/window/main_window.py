@@ -35,7 +35,7 @@ from nnstudio.ui.panels.data_panel import DataPanel
 from nnstudio.ui.panels.evaluation import EvaluationPanel
 from nnstudio.ui.panels.hyperparameters import HyperparametersPanel
 from nnstudio.ui.panels.runs import RunsPanel
-from nnstudio.ui.plots.training_plots import TrainingTab
+from nnstudio.ui.plots.training_tab import TrainingTab
 from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
