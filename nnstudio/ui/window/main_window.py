@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(self, self.document)
         self.models = ModelSync(self, self.document)
         self.training = TrainingController(self, self.document)
+        self.models.connect_training(self.training)
         self.exporter = ExportController(self, self.document)  # File → Export model…
         self.window_actions = WindowActions(self, self.document)
         self.timeline = TimelineController(self, self.document)  # scrub back, branch a run

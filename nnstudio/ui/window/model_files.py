@@ -14,8 +14,9 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from nnstudio import safe_read
+from nnstudio.project.model_lifecycle import check_weights_file
 from nnstudio.project.project_file import DatasetSpec
-from nnstudio.ui.window.project_checks import OpenRefused, check_project, check_weights_file
+from nnstudio.ui.window.project_checks import OpenRefused, check_project
 
 MODEL_FILTER = "nnstudio models (*.nnz)"
 
