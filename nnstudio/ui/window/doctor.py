@@ -69,8 +69,9 @@ class DoctorController:
 
     def apply_fix(self, action: str, warning: dict | None = None) -> None:
         """Carry out a fix from the catalog (project/doctor.py's REMEDIES): its changes to the
-        network as one undoable step, its training settings through the Hyperparameters dock,
-        then fresh weights when the fix says the old ones are past repair."""
+        network as one undoable step, its training settings in the document (the
+        Hyperparameters dock and a running session follow), then fresh weights when the fix
+        says the old ones are past repair."""
         if action == "find_lr":
             self.open_lr_finder()
             return
@@ -88,16 +89,16 @@ class DoctorController:
 
     def _context(self) -> FixContext:
         training = self.document.training
-        rate = self.window.hyperparameters.learning_rate_box.value()
-        return FixContext(rate, OPTIMIZERS.get(training.optimizer))
+        return FixContext(training.learning_rate, OPTIMIZERS.get(training.optimizer))
 
     def _set_training(self, settings: dict) -> None:
-        dock = self.window.hyperparameters
+        changes = {}
         if "learning_rate" in settings:
-            dock.learning_rate_box.setValue(settings["learning_rate"])
+            changes["learning_rate"] = float(settings["learning_rate"])
         if settings.get("early_stopping"):
-            dock.early_box.setChecked(True)
-            dock.patience_box.setValue(int(settings["early_stopping"]))
+            changes["early_stopping"] = int(settings["early_stopping"])
+        if changes:
+            self.document.set_training({**vars(self.document.training), **changes})
 
     # -- the LR finder --------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ class DoctorController:
         if test is None:
             return
         self.dialog = dialog = LRFinderDialog(self.window)
-        dialog.rate_chosen.connect(self.window.hyperparameters.learning_rate_box.setValue)
+        dialog.rate_chosen.connect(lambda rate: self._set_training({"learning_rate": rate}))
         dialog.from_current_changed.connect(self._rerun_lr_finder)
         dialog.start(test)
         dialog.show()

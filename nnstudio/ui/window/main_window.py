@@ -76,11 +76,14 @@ class MainWindow(QMainWindow):
         self.status = StatusView(self, self.document)
         self.files = FileController(self, self.document)
         self.models = ModelSync(self, self.document)
-        self.training = TrainingController(self, self.document)
+        self.training = TrainingController(
+            self, self.document, models=self.models, status=self.status, files=self.files
+        )
         self.models.connect_training(self.training)
         self.exporter = ExportController(self, self.document)  # File → Export model…
         self.window_actions = WindowActions(self, self.document)
         self.timeline = TimelineController(self, self.document)  # scrub back, branch a run
+        self.training.connect_views(self.timeline, self.actionTrain, self.toolbar_batch)
         self._build_docks()
         self._order_tab_keys()
         self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
