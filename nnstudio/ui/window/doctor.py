@@ -28,9 +28,11 @@ WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 class DoctorController:
     """Feeds ``window.training_tab.health`` and carries out its fix buttons."""
 
-    def __init__(self, window, document):
-        self.window = window
+    def __init__(self, window, document, *, training, models):
+        self.window = window  # the parent of its action and dialog; its menu
         self.document = document
+        self.training, self.models, self.builder = training, models, window.builder
+        self.show_message = window.show_message
         self.panel = window.training_tab.health
         self.dialog = None
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
@@ -78,14 +80,14 @@ class DoctorController:
         changes = _changes_of(action, warning)
         if changes is None:  # a warning made before the catalog knew: from today's settings
             changes = remedy_changes(action, self._context())
-        fix = layer_fix(self.window.builder.config()["layers"], action, changes)
+        fix = layer_fix(self.builder.config()["layers"], action, changes)
         if fix is not None:
-            self.window.builder.apply_fix(fix)  # one undoable step
+            self.builder.apply_fix(fix)  # one undoable step
         self._set_training(training_changes(changes))
         if REMEDIES[action].resets_weights:
             self.panel.set_warnings([])
-            self.window.training.reset_weights()
-            self.window.show_message(WEIGHTS_RESET, "info")
+            self.training.reset_weights()
+            self.show_message(WEIGHTS_RESET, "info")
 
     def _context(self) -> FixContext:
         training = self.document.training
@@ -123,12 +125,12 @@ class DoctorController:
 
     def _range_test(self, from_current: bool):
         """The job that runs the test, or None (with a message) when it cannot run now."""
-        window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
+        model, dataset = self.models.model, self.models.dataset
         if model is None or dataset is None:
-            window.show_message("There is no valid model to test yet.", "warning")
+            self.show_message("There is no valid model to test yet.", "warning")
             return None
-        if window.training.session is not None:
-            window.show_message(
+        if self.training.session is not None:
+            self.show_message(
                 "Training owns the model: stop it first, then find the learning rate.", "info"
             )
             return None
@@ -136,7 +138,7 @@ class DoctorController:
         try:
             loss, optimizer = project.make_loss(), project.make_optimizer()
         except ValueError as error:
-            window.show_message(str(error), "error")
+            self.show_message(str(error), "error")
             return None
         # Copies made here, on the GUI thread, while nothing else uses the model.
         model, x, y = copy.deepcopy(model), dataset.x_train, dataset.y_train

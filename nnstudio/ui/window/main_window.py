@@ -82,13 +82,17 @@ class MainWindow(QMainWindow):
         self.models.connect_training(self.training)
         self.exporter = ExportController(self, self.document)  # File → Export model…
         self.window_actions = WindowActions(self, self.document)
-        self.timeline = TimelineController(self, self.document)  # scrub back, branch a run
+        self.timeline = TimelineController(  # scrub back, branch a run
+            self, self.document, training=self.training, models=self.models
+        )
         self.training.connect_views(self.timeline, self.actionTrain, self.toolbar_batch)
         self._build_docks()
         self._order_tab_keys()
         self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
         self.bindings = PanelBindings(self, self.document)
-        self.doctor = DoctorController(self, self.document)  # health panel, LR finder
+        self.doctor = DoctorController(  # health panel, LR finder
+            self, self.document, training=self.training, models=self.models
+        )
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
