@@ -36,9 +36,10 @@ PASSED_BEFORE = "(You passed this lesson before: this is a fresh try.)"
 
 
 class LessonsController:
-    def __init__(self, window, document):
+    def __init__(self, window, document, *, training, models):
         self.window = window
         self.document = document
+        self.training, self.models = training, models  # whether a run goes on; its model
         self.lessons, problems = lesson_files.load_lessons()
         self.progress = lesson_files.load_progress()
         self.lesson = None
@@ -118,7 +119,7 @@ class LessonsController:
         self.runs, self.evaluation = [], None
         self.opened = self.document.to_project()
         running = self.document.current_run
-        self._running_at_open = running if self.window.training.session is not None else None
+        self._running_at_open = running if self.training.session is not None else None
 
     def set_up(self) -> bool:
         """Open the lesson's starting project the way File → Open does (it is written to the
@@ -203,7 +204,7 @@ class LessonsController:
         if run is self._running_at_open:  # started before the lesson was opened
             self._running_at_open = None
             return
-        model, dataset = self.window.models.model, self.window.models.dataset
+        model, dataset = self.models.model, self.models.dataset
         spread = weight_spread(model.parameters()) if model is not None else None
         self.runs.append(
             RunRecord(

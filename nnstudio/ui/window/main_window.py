@@ -80,12 +80,25 @@ class MainWindow(QMainWindow):
             self, self.document, models=self.models, status=self.status, files=self.files
         )
         self.models.connect_training(self.training)
-        self.exporter = ExportController(self, self.document)  # File → Export model…
+        self.status.follow(self.training, self.models)
+        self.exporter = ExportController(  # File → Export model…
+            self,
+            self.document,
+            training=self.training,
+            models=self.models,
+            model_files=self.files.models,
+        )
         self.window_actions = WindowActions(self, self.document)
         self.timeline = TimelineController(  # scrub back, branch a run
             self, self.document, training=self.training, models=self.models
         )
         self.training.connect_views(self.timeline, self.actionTrain, self.toolbar_batch)
+        self.files.connect_parts(
+            training=self.training,
+            model_sync=self.models,
+            timeline=self.timeline,
+            exporter=self.exporter,
+        )
         self._build_docks()
         self._order_tab_keys()
         self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
@@ -97,7 +110,9 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
-        self.lessons = LessonsController(self, self.document)  # Help → Lessons
+        self.lessons = LessonsController(  # Help → Lessons
+            self, self.document, training=self.training, models=self.models
+        )
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
         guard_wheel(self)  # scrolling a panel never changes a field it passes over

@@ -29,6 +29,7 @@ class ModelSync:
         self.document = document
         self.training = None
         self.builder, self.data_panel = window.builder, window.data_panel
+        self.hyperparameters, self.training_tab = window.hyperparameters, window.training_tab
         self.tabs, self.evaluation, self.draw = window.tabs, window.evaluation, window.draw
         self.message_bar, self.status_bar = window.message_bar, window.statusBar()
         self.show_message = window.show_message
@@ -77,8 +78,8 @@ class ModelSync:
         """The Data panel loaded ``dataset``: check the layers against it and rebuild."""
         self.training.shutdown()
         with self.lifecycle.taking_dataset(dataset):  # may switch to a fitting loss
-            self.window.hyperparameters.set_task(dataset.task)  # only fitting losses offered
-            self.window.training_tab.set_dataset(dataset)
+            self.hyperparameters.set_task(dataset.task)  # only fitting losses offered
+            self.training_tab.set_dataset(dataset)
             self.message_bar.hide()
             name, options = self.data_panel.spec()
             self.document.dataset_arrived(DatasetSpec(name, dict(options)))
