@@ -61,7 +61,7 @@ class FileController:
         self.training = self.model_sync = self.timeline = self.exporter = None
         self.recent_files: list[str] = []
         self.autosave = Autosave()
-        self.models = ModelFiles(window, document)  # .nnz files: Open and Save Model…
+        self.models = ModelFiles(window, document, self)  # .nnz files: Open and Save Model…
         window.builder.open_project_preset = self.new_from_preset  # a whole project
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
@@ -72,6 +72,7 @@ class FileController:
         the timeline (saved with the weights) and the exporter (ONNX files to open)."""
         self.training, self.model_sync = training, model_sync
         self.timeline, self.exporter = timeline, exporter
+        self.models.connect_parts(training=training, model_sync=model_sync)
 
     # -- window settings ------------------------------------------------------------------------
 
