@@ -174,13 +174,14 @@ def test_the_sanctioned_upward_import_is_the_only_one_and_still_exists(graph):
     assert opening and all(found.local for found in opening)
 
 
-def cycles(graph: list[Import]) -> list[list[str]]:
+def cycles(graph: list[Import], with_local: bool = False) -> list[list[str]]:
     """Groups of modules that import each other at module level (strongly connected
-    components of more than one module, or a module importing itself)."""
+    components of more than one module, or a module importing itself); ``with_local``: by
+    imports inside functions too."""
     edges: dict[str, set[str]] = {}
     modules = {found.importer for found in graph}  # a module that imports nothing has no cycle
     for found in graph:
-        if not found.local and found.target in modules:
+        if (with_local or not found.local) and found.target in modules:
             edges.setdefault(found.importer, set()).add(found.target)
     order, low, stack, groups = {}, {}, [], []
 
@@ -208,6 +209,16 @@ def cycles(graph: list[Import]) -> list[list[str]]:
 
 def test_no_module_level_import_cycles(graph):
     found = cycles(graph)
+    assert not found, "modules that import each other: " + "; ".join(" ↔ ".join(c) for c in found)
+
+
+# Project.from_dict calls the parser, which builds Projects: the one pair of modules that
+# import each other, the parser's half inside a function. Any other such pair is new.
+KNOWN_LAZY_CYCLES = [["nnstudio.project.project_file", "nnstudio.project.project_parse"]]
+
+
+def test_imports_inside_functions_close_no_other_cycle(graph):
+    found = [c for c in cycles(graph, with_local=True) if c not in KNOWN_LAZY_CYCLES]
     assert not found, "modules that import each other: " + "; ".join(" ↔ ".join(c) for c in found)
 
 
