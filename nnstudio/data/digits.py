@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from nnstudio.atomic_file import write_atomically
-from nnstudio.data.catalog import user_data_dir
+from nnstudio.paths import user_data_dir
 
 FIELD = 28  # MNIST image side
 BOX = 20  # the longer side of the digit after size normalisation

@@ -26,6 +26,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from nnstudio.data.dataset import DatasetError, apply_scaling
+from nnstudio.data.digits import load_drawings
+
 MIX_NAME = "mnist+drawings"
 MIX_TITLE = "MNIST + my drawings"
 DRAWING_SHARE = 0.05  # the part of the training images that are the user's drawings
@@ -71,8 +74,6 @@ def mix_into_dataset(dataset, drawings_x, drawings_y, *, share: float = DRAWING_
     """An MNIST ``Dataset`` with the drawings mixed into its training split (see above).
 
     The drawings go through the dataset's scaling, as its training images did."""
-    from nnstudio.data.dataset import DatasetError, apply_scaling
-
     if len(drawings_y) == 0:
         raise DatasetError(
             f"{MIX_TITLE}: no drawings kept yet. On the Draw tab, draw a digit the model reads "
@@ -93,8 +94,6 @@ def mix_into_dataset(dataset, drawings_x, drawings_y, *, share: float = DRAWING_
 def load_mnist_with_drawings(load_mnist, drawings_path=None):
     """``load_mnist()`` (the catalog's MNIST loader, with its options bound) with the saved
     drawings mixed in; the drawings are read first, so a missing collection fails at once."""
-    from nnstudio.data.digits import load_drawings
-
     drawings_x, drawings_y = load_drawings(drawings_path)
     if len(drawings_y) == 0:
         return mix_into_dataset(None, drawings_x, drawings_y)  # the message: none kept yet

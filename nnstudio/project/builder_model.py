@@ -1,6 +1,6 @@
 """BuilderModel: the network being designed, as a list of layer configs (Qt-free).
 
-Views subscribe to its events (napari style) and never change it directly: every edit goes
+Views connect to its events (napari style) and never change it directly: every edit goes
 through an undo command, which calls the four primitive edits here. The model re-checks the
 network lazily, on the first ``analysis()`` after a change.
 """
@@ -8,27 +8,43 @@ network lazily, on the first ``analysis()`` after a change.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from nnstudio.events import Events, Signal
 from nnstudio.project import layer_meta
 from nnstudio.project.network_checks import ShapeCache, analyze
 from nnstudio.project.problems import Analysis, Edit, Fix
 
-Listener = Callable[..., None]
+
+class BuilderEvents(Events):
+    """What a ``BuilderModel`` tells its views; handlers get the arguments in brackets.
+
+    Insert, remove, move and reset are announced first (``before_…``, same arguments),
+    because Qt item models must say "rows are about to change" while the old rows still
+    exist. ``settled`` follows once the model is consistent again: after each edit, or once at
+    the end of a ``batch()`` (a multi-step fix), so views that re-check the whole network do
+    it once.
+    """
+
+    before_insert: Signal  # (index)
+    inserted: Signal  # (index)
+    before_remove: Signal  # (index)
+    removed: Signal  # (index)
+    before_move: Signal  # (source, destination)
+    moved: Signal  # (source, destination)
+    before_reset: Signal  # ()
+    reset: Signal  # ()
+    changed: Signal  # (index, setting name)
+    spec: Signal  # () the input spec changed
+    settled: Signal  # ()
 
 
 class BuilderModel:
     """Layer configs plus what they are checked against (input shape, classes, task, loss).
 
-    Events sent to subscribers: ``("inserted", index)``, ``("removed", index)``,
-    ``("moved", source, destination)``, ``("changed", index, name)``, ``("reset",)`` and
-    ``("spec",)`` when the input spec changes. Insert, remove, move and reset are announced
-    first as ``"before_insert"`` etc. with the same arguments, because Qt item models must
-    say "rows are about to change" while the old rows still exist. ``("settled",)`` follows
-    once the model is consistent again: after each edit, or once at the end of a ``batch()``
-    (a multi-step fix), so listeners that re-check the whole network do it once.
+    ``model.events`` (``BuilderEvents``) say what changed.
 
     >>> model = BuilderModel(input_shape=(2,), n_classes=2)
     >>> model.insert(0, {"type": "Dense", "units": 2})
@@ -49,7 +65,7 @@ class BuilderModel:
         self.n_classes = n_classes
         self.task = task
         self.loss_name = loss_name
-        self._listeners: list[Listener] = []
+        self.events = BuilderEvents()
         self._cache = ShapeCache()
         self._analysis: Analysis | None = None
         self._batch_depth = 0
@@ -103,23 +119,14 @@ class BuilderModel:
         return layer_meta.default_config(type_name, self.input_shape_at(index))
 
     # -- events -------------------------------------------------------------------------
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def _announce(self, event: str, *args) -> None:
-        for listener in list(self._listeners):
-            listener("before_" + event, *args)
-
-    def _emit(self, event: str, *args) -> None:
+    def _emit(self, signal: Signal, *args) -> None:
         self._analysis = None
-        for listener in list(self._listeners):
-            listener(event, *args)
+        signal.emit(*args)
         if self._batch_depth == 0:
             self._settle()
 
     def _settle(self) -> None:
-        for listener in list(self._listeners):
-            listener("settled")
+        self.events.settled.emit()
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -138,41 +145,41 @@ class BuilderModel:
             raise IndexError(f"cannot insert at {index}: the network has {len(self)} layers")
         if not layer.get("type"):
             raise ValueError(f"a layer config needs a 'type': {layer!r}")
-        self._announce("insert", index)
+        self.events.before_insert.emit(index)
         self._layers.insert(index, copy.deepcopy(layer))
-        self._emit("inserted", index)
+        self._emit(self.events.inserted, index)
 
     def remove(self, index: int) -> dict:
-        self._announce("remove", index)
+        self.events.before_remove.emit(index)
         removed = self._layers.pop(index)
-        self._emit("removed", index)
+        self._emit(self.events.removed, index)
         return removed
 
     def move(self, source: int, destination: int) -> None:
         """Move the layer at ``source`` so that it ends up at index ``destination``."""
         if source == destination:
             return
-        self._announce("move", source, destination)
+        self.events.before_move.emit(source, destination)
         layer = self._layers.pop(source)
         self._layers.insert(destination, layer)
-        self._emit("moved", source, destination)
+        self._emit(self.events.moved, source, destination)
 
     def set_setting(self, index: int, name: str, value: Any) -> Any:
         """Change one setting; returns the old value (``None`` if it was not set)."""
         old = self._layers[index].get(name)
         self._layers[index][name] = copy.deepcopy(value)
-        self._emit("changed", index, name)
+        self._emit(self.events.changed, index, name)
         return old
 
     def remove_setting(self, index: int, name: str) -> None:
         """Drop a setting so the engine's default applies (undo of setting a new key)."""
         self._layers[index].pop(name, None)
-        self._emit("changed", index, name)
+        self._emit(self.events.changed, index, name)
 
     def replace(self, layers: list[dict]) -> None:
-        self._announce("reset")
+        self.events.before_reset.emit()
         self._layers = [copy.deepcopy(layer) for layer in layers]
-        self._emit("reset")
+        self._emit(self.events.reset)
 
     def set_spec(
         self,
@@ -185,7 +192,7 @@ class BuilderModel:
         self.n_classes = int(n_classes) if n_classes else None
         self.task = task
         self.loss_name = loss_name
-        self._emit("spec")
+        self._emit(self.events.spec)
 
     def apply_edit(self, edit: Edit) -> Any:
         """Apply one fix step; returns what is needed to undo it."""

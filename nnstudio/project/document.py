@@ -10,10 +10,10 @@ builder's views follow ``BuilderModel``; nothing here reads a widget.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 
+from nnstudio.events import Events, Signal
 from nnstudio.project.project_file import (
     DatasetSpec,
     Project,
@@ -22,7 +22,32 @@ from nnstudio.project.project_file import (
 )
 from nnstudio.project.runs import Run, latest_runs, run_from_dict, run_to_dict
 
-Listener = Callable[..., None]
+
+class DocumentEvents(Events):
+    """What a ``ProjectDocument`` tells its views; handlers get the arguments in brackets."""
+
+    # A failed open put the document back as it was: views show it again.
+    restored: Signal
+    # A whole project replaced the old one. Views show it all and may hand back their normal
+    # form of it through the setters while handling this: the "saved" copy is taken after
+    # every handler has run.
+    project_loaded: Signal
+    # The file the document belongs to (``path``, ``name``) changed: after a load (once the
+    # saved copy is taken), a save, or restoring an autosave.
+    file_changed: Signal
+    # One part changed through a setter (never sent when the new value equals the old one).
+    training_changed: Signal
+    dataset_changed: Signal
+    model_changed: Signal
+    # (modified: bool) ``is_modified()`` flipped.
+    modified: Signal
+    # (state: RunState) training started, paused or ended; sent on every ``set_run_state``,
+    # as the detail text may change alone.
+    run_state: Signal
+    # A run was added or removed.
+    runs_changed: Signal
+    # (run: Run) one run's history or status changed.
+    run_updated: Signal
 
 
 def _with_latest_runs(project: Project) -> Project:
@@ -48,23 +73,10 @@ class RunState(str, Enum):
 
 
 class ProjectDocument:
-    """The open project, its runs and its run state; emits events when they change.
+    """The open project, its runs and its run state; ``events`` say when they change.
 
-    Events sent to subscribers (``listener(event, *args)``):
-
-    - ``("restored",)``: a failed open put the document back as it was; views show it again.
-    - ``("project_loaded",)``: a whole project replaced the old one. Views show it all and
-      may hand back their normal form of it through the setters while handling this event:
-      the "saved" copy is taken after every listener has run.
-    - ``("file_changed",)``: the file the document belongs to (``path``, ``name``) changed:
-      after a load (once the saved copy is taken), a save, or restoring an autosave.
-    - ``("training_changed",)``, ``("dataset_changed",)``, ``("model_changed",)``: one part
-      changed through a setter (never sent when the new value equals the old one).
-    - ``("modified", bool)``: ``is_modified()`` flipped.
-    - ``("run_state", RunState)``: training started, paused or ended (sent on every
-      ``set_run_state``, as the detail text may change alone).
-    - ``("runs_changed",)``: a run was added or removed.
-    - ``("run_updated", run)``: one run's history or status changed.
+    ``document.events.training_changed.connect(handler)``: see ``DocumentEvents`` for each
+    event and the arguments its handlers get.
 
     >>> document = ProjectDocument()
     >>> document.load(Project(name="demo"))
@@ -74,7 +86,7 @@ class ProjectDocument:
     """
 
     def __init__(self):
-        self._listeners: list[Listener] = []
+        self.events = DocumentEvents()
         # The project as loaded or last saved: its name, description, metadata, weights file
         # and the folder relative paths resolve against. The editable parts live below.
         self._project: Project | None = None
@@ -98,18 +110,11 @@ class ProjectDocument:
 
     # -- events ---------------------------------------------------------------------------------
 
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    def _emit(self, event: str, *args) -> None:
-        for listener in list(self._listeners):
-            listener(event, *args)
-
     def _check_modified(self) -> None:
         modified = self.is_modified()
         if modified != self._modified:
             self._modified = modified
-            self._emit("modified", modified)
+            self.events.modified.emit(modified)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -177,9 +182,9 @@ class ProjectDocument:
         self.restored_unsaved = False
         self.awaiting_dataset = True
         self._take_saved_runs(project.metadata)
-        self._emit("project_loaded")
+        self.events.project_loaded.emit()
         self._saved = self._form()
-        self._emit("file_changed")
+        self.events.file_changed.emit()
         self._check_modified()
 
     # Shared, not copied, by snapshot/restore: runs are this session's history, not the file's.
@@ -188,7 +193,7 @@ class ProjectDocument:
     def snapshot(self) -> dict:
         """Everything ``restore`` needs to put the document back as it is now (an open that
         fails halfway must leave it exactly as before)."""
-        state = {k: v for k, v in vars(self).items() if k not in ("_listeners", *self._SHARED)}
+        state = {k: v for k, v in vars(self).items() if k not in ("events", *self._SHARED)}
         state = copy.deepcopy(state)
         state.update(
             runs=list(self.runs), current_run=self.current_run, resumable_run=self.resumable_run
@@ -196,13 +201,13 @@ class ProjectDocument:
         return state
 
     def restore(self, state: dict) -> None:
-        """Back to a ``snapshot``. Views show it again on ``("restored",)``."""
+        """Back to a ``snapshot``. Views show it again on ``events.restored``."""
         for key, value in state.items():
             setattr(self, key, value if key in self._SHARED else copy.deepcopy(value))
         self.runs = list(state["runs"])
-        self._emit("restored")
-        self._emit("file_changed")
-        self._emit("runs_changed")
+        self.events.restored.emit()
+        self.events.file_changed.emit()
+        self.events.runs_changed.emit()
         self._modified = not self.is_modified()  # always tell the views: they may be off
         self._check_modified()
 
@@ -214,7 +219,7 @@ class ProjectDocument:
         self.weights_dirty = False
         self.restored_unsaved = False
         self._saved = self._form()
-        self._emit("file_changed")
+        self.events.file_changed.emit()
         self._check_modified()
 
     def rename(self, name: str) -> None:
@@ -222,7 +227,7 @@ class ProjectDocument:
         if self._project is None or self.path is not None or self._project.name == name:
             return
         self._project.name = name
-        self._emit("file_changed")
+        self.events.file_changed.emit()
         self._check_modified()
 
     def mark_restored_autosave(self) -> None:
@@ -231,7 +236,7 @@ class ProjectDocument:
         self.path = None
         self._saved = None
         self.restored_unsaved = True
-        self._emit("file_changed")
+        self.events.file_changed.emit()
         self._check_modified()
 
     # -- the parts ------------------------------------------------------------------------------
@@ -242,21 +247,21 @@ class ProjectDocument:
         if settings == self.training:
             return
         self.training = copy.deepcopy(settings)
-        self._emit("training_changed")
+        self.events.training_changed.emit()
         self._check_modified()
 
     def set_dataset(self, spec: DatasetSpec) -> None:
         if spec == self.dataset:
             return
         self.dataset = copy.deepcopy(spec)
-        self._emit("dataset_changed")
+        self.events.dataset_changed.emit()
         self._check_modified()
 
     def set_model(self, config: dict) -> None:
         if config == self.model:
             return
         self.model = copy.deepcopy(config)
-        self._emit("model_changed")
+        self.events.model_changed.emit()
         self._check_modified()
 
     def dataset_arrived(self, spec: DatasetSpec) -> bool:
@@ -316,13 +321,13 @@ class ProjectDocument:
     def set_run_state(self, state: RunState | str, detail: str = "") -> None:
         self.run_state = RunState(state)
         self.run_detail = detail
-        self._emit("run_state", self.run_state)
+        self.events.run_state.emit(self.run_state)
         run = self.current_run
         wanted = {RunState.TRAINING: "training", RunState.PAUSED: "paused"}.get(self.run_state)
         live = run is not None and run.status in ("training", "paused")
         if live and wanted and run.status != wanted:  # the Runs dock reads "paused" too
             run.status = wanted
-            self._emit("run_updated", run)
+            self.events.run_updated.emit(run)
 
     def _take_saved_runs(self, metadata: dict) -> None:
         """The runs a project file kept replace this session's, and a project without any
@@ -336,7 +341,7 @@ class ProjectDocument:
         self._runs_started = max((run.number for run in self.runs), default=0)
         wanted = metadata.get("current_run")
         self.resumable_run = next((run for run in self.runs if run.number == wanted), None)
-        self._emit("runs_changed")
+        self.events.runs_changed.emit()
 
     def resume_run(self, history: list[dict] | None = None) -> Run | None:
         """The saved project's weights are loaded: its current run continues from here
@@ -347,7 +352,7 @@ class ProjectDocument:
         if history and len(history) > len(run.history):
             run.history = list(history)
         self.current_run = run
-        self._emit("run_updated", run)
+        self.events.run_updated.emit(run)
         return run
 
     def forget_current_run(self) -> None:
@@ -363,10 +368,10 @@ class ProjectDocument:
             run = Run(self._runs_started, dataset_name, copy.deepcopy(self.model), {})
             self.runs.append(run)
             self.current_run = run
-            self._emit("runs_changed")
+            self.events.runs_changed.emit()
         run.status = "training"
         run.settings = copy.deepcopy(vars(self.training))
-        self._emit("run_updated", run)
+        self.events.run_updated.emit(run)
         return run
 
     def add_finished_run(
@@ -377,7 +382,7 @@ class ProjectDocument:
         run = Run(self._runs_started, dataset_name, copy.deepcopy(model), dict(settings))
         run.history, run.status = list(history), status
         self.runs.append(run)
-        self._emit("runs_changed")
+        self.events.runs_changed.emit()
         return run
 
     def import_runs(self, runs: list[Run], source: str) -> list[Run]:
@@ -398,7 +403,7 @@ class ProjectDocument:
             added.append(copy_)
         if added:
             self.runs.extend(added)
-            self._emit("runs_changed")
+            self.events.runs_changed.emit()
             self._check_modified()
         return added
 
@@ -408,14 +413,14 @@ class ProjectDocument:
         run = self.current_run
         if run is not None and run.settings.get(key) != value:
             run.settings[key] = value
-            self._emit("run_updated", run)
+            self.events.run_updated.emit(run)
 
     def record_epochs(self, epochs: list[dict]) -> None:
         """Epoch reports of the current run, as the training worker sent them."""
         if self.current_run is None:
             return
         self.current_run.history.extend(epochs)
-        self._emit("run_updated", self.current_run)
+        self.events.run_updated.emit(self.current_run)
 
     def finish_run(self, status: str, history: list[dict] | None = None) -> None:
         """The current run ended (``status``: completed, stopped, nan, early_stopping,
@@ -426,7 +431,7 @@ class ProjectDocument:
         if history:
             run.history = list(history)
         run.status = status
-        self._emit("run_updated", run)
+        self.events.run_updated.emit(run)
 
     def branch_run(self, parent: Run, epoch: int) -> Run:
         """A new run continued from epoch ``epoch`` of ``parent`` (which stays untouched): the
@@ -447,8 +452,8 @@ class ProjectDocument:
         self.runs.append(run)
         self.current_run = run
         self.resumable_run = None
-        self._emit("runs_changed")
-        self._emit("run_updated", run)
+        self.events.runs_changed.emit()
+        self.events.run_updated.emit(run)
         return run
 
     def timelines(self) -> dict:
@@ -466,4 +471,4 @@ class ProjectDocument:
         kept = [r for r in self.runs if r is self.current_run or r.status in ("training", "paused")]
         if len(kept) != len(self.runs):
             self.runs = kept
-            self._emit("runs_changed")
+            self.events.runs_changed.emit()

@@ -15,15 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from nnstudio import safe_read
+from nnstudio.project.model_lifecycle import model_size_problem
 from nnstudio.project.project_file import Project, check_named_files, load_project
 from nnstudio.project.settings import (
     check_dataset_options,
     check_known_options,
     check_training_values,
 )
-
-# Weights, gradients and Adam's two moments are 4 float32 copies: 50 M parameters ~ 800 MB.
-MAX_PARAMETERS = 50_000_000
 
 
 class OpenRefused(ValueError):
@@ -95,47 +93,8 @@ def check_layers(model: dict) -> None:
             raise ValueError(problem)
 
 
-def parameter_total(layers: list[dict], input_shape: tuple) -> int | None:
-    """The parameters the layers would have, counted without building them; None when a
-    layer cannot take its input (the builder reports that)."""
-    from nnstudio.engine.registry import layer_from_config
-
-    total, shape = 0, tuple(input_shape)
-    for config in layers:
-        try:
-            layer = layer_from_config(dict(config))
-            total += layer.parameter_count(shape)
-            shape = tuple(int(d) for d in layer.compute_output_shape(shape))
-        except (ValueError, TypeError, KeyError, OverflowError):
-            return None
-    return total
-
-
-def model_size_problem(layers: list[dict], input_shape: tuple) -> str | None:
-    """Why a model is refused for its size, or None."""
-    total = parameter_total(layers, input_shape)
-    if total is None or total <= MAX_PARAMETERS:
-        return None
-    gigabytes = total * 4 / 1e9
-    return (
-        f"the model would have {total:,} parameters ({gigabytes:,.1f} GB of weights alone); "
-        f"nnstudio builds models of up to {MAX_PARAMETERS:,} parameters. Make the layers "
-        "smaller (fewer units or filters)"
-    )
-
-
-def check_weights_file(path) -> None:
-    """The weights a project names must be an ordinary file of a sane size before the GUI
-    thread opens it (a FIFO would block it forever)."""
-    safe_read.check_file(path, "a model file (.nnz)")
-
-
 __all__ = [
-    "MAX_PARAMETERS",
     "OpenRefused",
     "check_project",
-    "check_weights_file",
-    "model_size_problem",
-    "parameter_total",
     "read_project",
 ]

@@ -40,19 +40,6 @@ VERSION = 1
 SUFFIX = ".nnsproj"
 MAX_LAYERS = 1000  # as in model files (engine.io): far beyond any real network
 
-_TOP_KEYS = {
-    "format",
-    "version",
-    "name",
-    "description",
-    "dataset",
-    "model",
-    "training",
-    "weights",
-    "metadata",
-}
-
-
 # Project.fit's default validation: the dataset's own split unless the project holds out some.
 PROJECT_RULE = object()
 

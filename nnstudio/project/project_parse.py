@@ -8,7 +8,6 @@ import copy
 from typing import Any
 
 from nnstudio.project.project_file import (
-    _TOP_KEYS,
     FORMAT,
     MAX_LAYERS,
     VERSION,
@@ -20,6 +19,19 @@ from nnstudio.project.project_file import (
 from nnstudio.project.runs import latest_runs
 from nnstudio.project.settings import check_dataset_options, check_training_values
 from nnstudio.safe_read import shorten
+
+# The keys of a project file's top level (Project.to_dict writes them); any other is refused.
+TOP_KEYS = {
+    "format",
+    "version",
+    "name",
+    "description",
+    "dataset",
+    "model",
+    "training",
+    "weights",
+    "metadata",
+}
 
 
 def parse_project(data: Any, source=None) -> Project:
@@ -158,7 +170,7 @@ def _parse_project(data: Any, where: _Where) -> Project:
             f"{where.source} was written by a newer nnstudio (project format {version}; "
             f"this one reads up to {VERSION}). Update nnstudio."
         )
-    _unknown_keys(where, "", data, _TOP_KEYS)
+    _unknown_keys(where, "", data, TOP_KEYS)
     name = data.get("name", "untitled")
     _require_type(where, "name", name, (str,), "text")
     description = data.get("description", "")

@@ -7,7 +7,7 @@ import pytest
 
 from nnstudio.engine.model import Sequential
 from nnstudio.project import layer_meta
-from nnstudio.project.builder_model import BuilderModel
+from nnstudio.project.builder_model import BuilderEvents, BuilderModel
 from nnstudio.project.problems import Edit, Fix
 
 
@@ -42,7 +42,8 @@ def test_model_modules_import_no_qt():
 def test_edits_and_events_in_order():
     model = BuilderModel(input_shape=(2,), n_classes=2)
     events = []
-    model.subscribe(lambda event, *args: events.append((event, *args)))
+    for name in BuilderEvents.names():
+        getattr(model.events, name).connect(lambda *args, name=name: events.append((name, *args)))
     model.insert(0, {"type": "Dense", "units": 4})
     model.insert(1, {"type": "Dense", "units": 2})
     model.move(1, 0)
@@ -59,7 +60,7 @@ def test_edits_and_events_in_order():
 def test_batch_settles_once():
     model = BuilderModel(input_shape=(2,))
     events = []
-    model.subscribe(lambda event, *args: events.append(event))
+    model.events.settled.connect(lambda: events.append("settled"))
     with model.batch():
         model.insert(0, {"type": "Flatten"})
         model.insert(1, {"type": "Dense", "units": 2})

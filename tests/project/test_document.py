@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnstudio.project.document import ProjectDocument, RunState
+from nnstudio.project.document import DocumentEvents, ProjectDocument, RunState
 from nnstudio.project.project_file import DatasetSpec, Project, TrainingSettings
 
 
@@ -25,11 +25,16 @@ def make_project(tmp_path=None, weights=None) -> Project:
 
 
 class Recorder:
-    """Subscribes to a document and keeps every event it sends."""
+    """Connects to every event of a document and keeps each one it sends, in order, as
+    ``(name, *args)``."""
 
     def __init__(self, document):
         self.events = []
-        document.subscribe(lambda *event: self.events.append(event))
+        for name in DocumentEvents.names():
+            getattr(document.events, name).connect(self._keeper(name))
+
+    def _keeper(self, name):
+        return lambda *args: self.events.append((name, *args))
 
     def names(self):
         return [event[0] for event in self.events]
@@ -133,11 +138,10 @@ def test_what_views_hand_back_while_a_project_loads_is_part_of_the_saved_copy():
     edit, so the freshly opened project is not "modified"."""
     document = ProjectDocument()
 
-    def normalise(event, *args):
-        if event == "project_loaded":
-            document.set_model({"layers": [{"type": "Dense", "units": 3, "use_bias": True}]})
+    def normalise():
+        document.set_model({"layers": [{"type": "Dense", "units": 3, "use_bias": True}]})
 
-    document.subscribe(normalise)
+    document.events.project_loaded.connect(normalise)
     document.load(make_project())
     assert document.model["layers"][0]["use_bias"] is True
     assert not document.is_modified()
@@ -386,3 +390,48 @@ def test_a_project_with_100000_runs_opens_with_the_latest_ones(tmp_path):
     assert time.perf_counter() - started < 1.5
     assert len(document.runs) == MAX_SAVED_RUNS
     assert document.runs[-1].number == 100_000
+
+
+# Each event with a change that sends it (after a load, whose own events are taken).
+CHANGES = {
+    "restored": lambda d: d.restore(d.snapshot()),
+    "project_loaded": lambda d: d.load(make_project()),
+    "file_changed": lambda d: d.mark_restored_autosave(),
+    "training_changed": lambda d: d.set_training({**vars(d.training), "epochs": 7}),
+    "dataset_changed": lambda d: d.set_dataset(DatasetSpec("moons", {})),
+    "model_changed": lambda d: d.set_model({"layers": []}),
+    "modified": lambda d: d.mark_weights_changed(),
+    "run_state": lambda d: d.set_run_state(RunState.TRAINING),
+    "runs_changed": lambda d: d.add_finished_run("spiral", {}, {}, [], "completed"),
+    "run_updated": lambda d: d.start_run("spiral"),
+}
+
+
+def test_every_event_has_a_change_that_sends_it():
+    assert sorted(CHANGES) == sorted(DocumentEvents.names())
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_each_event_fires_on_its_change(document, name):
+    received = []
+    getattr(document.events, name).connect(lambda *args: received.append(args))
+    CHANGES[name](document)
+    assert received, f"{name} was not sent"
+
+
+def test_a_misspelled_event_fails_where_it_is_connected(document):
+    with pytest.raises(AttributeError, match="no event 'training_chnged'.*training_changed"):
+        document.events.training_chnged.connect(print)
+
+
+def test_a_disconnected_handler_hears_no_more(document):
+    received = []
+
+    def handler():
+        received.append("model_changed")
+
+    document.events.model_changed.connect(handler)
+    document.set_model({"layers": []})
+    document.events.model_changed.disconnect(handler)
+    document.set_model({"layers": [{"type": "Dense", "units": 2}]})
+    assert received == ["model_changed"]

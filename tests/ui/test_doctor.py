@@ -250,3 +250,20 @@ def test_a_dead_relu_warning_shows_the_layers_activation_with_its_batch(qtbot, w
     lr_warning.update(action="raise_lr", changes={"learning_rate": 1e-5}, more=[])
     panel.set_warnings([lr_warning])  # a warning about the rate: no activation to see
     assert panel.warning_rows[0].findChild(QPushButton, "showActivation") is None
+
+
+def test_a_rate_a_fix_writes_into_the_document_reaches_the_dock_and_the_running_session(
+    qtbot, window
+):
+    """Fixes write the document, not the dock's widgets: the dock follows its events, and a
+    session that is training takes the new rate from the next batch (its run says so)."""
+    window.hyperparameters.epochs_box.setValue(400)
+    window.actionTrain.trigger()
+    run = window.current_run
+    qtbot.waitUntil(lambda: len(run.history) >= 1, timeout=30_000)
+    window.doctor.apply_fix("halve_lr", {"action": "halve_lr", "changes": {"learning_rate": 0.002}})
+    assert window.document.training.learning_rate == 0.002
+    assert window.hyperparameters.learning_rate_box.value() == pytest.approx(0.002)
+    assert run.settings["learning_rate"] == 0.002  # the session trains with it now
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionStop.trigger()

@@ -9,7 +9,8 @@ import pytest
 
 from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_image
 from nnstudio.ui.plots.histograms import WeightHistograms
-from nnstudio.ui.plots.training_plots import TrainingPlots, TrainingTab
+from nnstudio.ui.plots.training_plots import TrainingPlots
+from nnstudio.ui.plots.training_tab import TrainingTab
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from nnstudio.ui.plots.training_plots import (
     LOSS_REDRAW_S,
     PLOT_ORDER,
     TrainingPlots,
-    TrainingTab,
 )
+from nnstudio.ui.plots.training_tab import TrainingTab
 
 
 class FakeClock:

@@ -48,7 +48,12 @@ class QtLayerInspector(QWidget):
         self._type: str | None = None
         self.editors: dict[str, QWidget] = {}
         self._build_ui()
-        builder.subscribe(self._on_event)
+        events = builder.events
+        for edited in (events.inserted, events.removed, events.moved, events.changed):
+            edited.connect(lambda *_: self._forget_a_removed_layer())
+        for edited in (events.reset, events.spec):
+            edited.connect(self._forget_a_removed_layer)
+        events.settled.connect(self._on_settled)
         self.show_layer(-1)
 
     def _build_ui(self):
@@ -180,10 +185,13 @@ class QtLayerInspector(QWidget):
             self.setting_edited.emit(self.row, name, value)
 
     # -- following the model --------------------------------------------------------------------
-    def _on_event(self, event: str, *args) -> None:
-        if event.startswith("before_"):
-            return
-        if self.row >= len(self.builder):
+    def _forget_a_removed_layer(self) -> bool:
+        """Show nothing once the shown layer is gone; True if it was."""
+        gone = self.row >= len(self.builder)
+        if gone:
             self.show_layer(-1)
-        elif self.row >= 0 and event == "settled":
+        return gone
+
+    def _on_settled(self) -> None:
+        if not self._forget_a_removed_layer() and self.row >= 0:
             self.refresh()  # after insert/remove/move the builder re-selects via show_layer

@@ -271,7 +271,7 @@ class QtLayerStack(QWidget):
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
-        builder.subscribe(self._on_event)
+        builder.events.settled.connect(self.refresh_totals)
         self.refresh_totals()
 
     # -- drops on the input and output cards: insert first / append ------------------------------
@@ -410,10 +410,6 @@ class QtLayerStack(QWidget):
                 act.triggered.connect(lambda _=False, n=name: self.insert_requested.emit(row, n))
 
     # -- totals ------------------------------------------------------------------------------
-    def _on_event(self, event: str, *args):
-        if event == "settled":
-            self.refresh_totals()
-
     def refresh_totals(self):
         analysis = self.builder.analysis()
         self.input_card.set_shape(self.builder.input_shape)

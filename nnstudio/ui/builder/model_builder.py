@@ -285,7 +285,13 @@ class QtModelBuilder(QWidget):
         self.stack.edit_requested.connect(self._edit_layer)
         self.inspector.setting_edited.connect(self.set_setting)
         self.inspector.fix_requested.connect(self.apply_fix)
-        self.model.subscribe(self._on_model_event)
+        events = self.model.events
+        events.inserted.connect(self._select_later)
+        events.removed.connect(lambda row: self._select_later(min(row, len(self.model) - 1)))
+        events.moved.connect(lambda _source, destination: self._select_later(destination))
+        events.changed.connect(lambda row, _name: self._select_later(row))
+        events.reset.connect(lambda: self._select_later(-1))
+        events.settled.connect(self._sync)
 
     # -- the public API used by the main window -------------------------------------------------
     def set_input_spec(self, input_shape: tuple, n_classes: int | None, task: str, loss_name: str):
@@ -436,19 +442,9 @@ class QtModelBuilder(QWidget):
             QMessageBox.warning(self, "Could not save the preset", str(error))
 
     # -- following the model --------------------------------------------------------------------
-    def _on_model_event(self, event: str, *args):
-        if event == "inserted":
-            self._pending_row = args[0]
-        elif event == "removed":
-            self._pending_row = min(args[0], len(self.model) - 1)
-        elif event == "moved":
-            self._pending_row = args[1]
-        elif event == "changed":
-            self._pending_row = args[0]
-        elif event == "reset":
-            self._pending_row = -1
-        elif event == "settled":
-            self._sync()
+    def _select_later(self, row: int) -> None:
+        """The row to select once the model settles (the edited layer, or none)."""
+        self._pending_row = row
 
     def _sync(self):
         if self._pending_row is not None:

@@ -19,7 +19,17 @@ class StackListModel(QAbstractListModel):
     def __init__(self, builder: BuilderModel, parent=None):
         super().__init__(parent)
         self.builder = builder
-        builder.subscribe(self._on_event)
+        events = builder.events
+        events.before_insert.connect(lambda row: self.beginInsertRows(QModelIndex(), row, row))
+        events.inserted.connect(lambda _row: self.endInsertRows())
+        events.before_remove.connect(lambda row: self.beginRemoveRows(QModelIndex(), row, row))
+        events.removed.connect(lambda _row: self.endRemoveRows())
+        events.before_move.connect(self._before_move)
+        events.moved.connect(lambda _source, _destination: self.endMoveRows())
+        events.before_reset.connect(self.beginResetModel)
+        events.reset.connect(self.endResetModel)
+        for edited in (events.inserted, events.removed, events.moved, events.changed, events.spec):
+            edited.connect(lambda *_: self.refresh())
 
     def rowCount(self, parent=None):
         return 0 if parent is not None and parent.isValid() else len(self.builder)
@@ -66,27 +76,9 @@ class StackListModel(QAbstractListModel):
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base | Qt.ItemFlag.ItemIsDropEnabled
 
-    def _on_event(self, event: str, *args):
-        if event == "before_insert":
-            self.beginInsertRows(QModelIndex(), args[0], args[0])
-        elif event == "inserted":
-            self.endInsertRows()
-        elif event == "before_remove":
-            self.beginRemoveRows(QModelIndex(), args[0], args[0])
-        elif event == "removed":
-            self.endRemoveRows()
-        elif event == "before_move":
-            source, destination = args
-            target = destination + 1 if destination > source else destination
-            self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
-        elif event == "moved":
-            self.endMoveRows()
-        elif event == "before_reset":
-            self.beginResetModel()
-        elif event == "reset":
-            self.endResetModel()
-        if event in ("inserted", "removed", "moved", "changed", "spec"):
-            self.refresh()
+    def _before_move(self, source: int, destination: int) -> None:
+        target = destination + 1 if destination > source else destination
+        self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), target)
 
     def refresh(self):
         """Every card may change after any edit (shapes flow downwards): repaint them all."""

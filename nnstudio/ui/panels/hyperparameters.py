@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.engine import registry
+from nnstudio.project.model_lifecycle import DEFAULT_LOSS
 from nnstudio.project.settings import AUGMENT, L1, L2, LEARNING_RATE, LOSS, OPTIMIZER, SCHEDULE
 from nnstudio.ui.panels.hyperparameter_fields import (
     BATCH_SIZE,
@@ -38,8 +39,6 @@ from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
 from nnstudio.ui.widgets.setting_widgets import make_editor, setting_tooltip
 
 __all__ = ["HyperparametersPanel", "ScientificSpinBox", "link_spin_boxes"]
-
-_DEFAULT_LOSS = {"classification": "softmax_crossentropy", "regression": "mse"}
 
 
 class HyperparametersPanel(QWidget):
@@ -210,7 +209,7 @@ class HyperparametersPanel(QWidget):
             fits = registry.LOSSES[self.loss_box.itemData(index)].task == task
             model.item(index).setEnabled(fits)
         if registry.LOSSES[self.loss_box.currentData()].task != task:
-            default = _DEFAULT_LOSS.get(task, _DEFAULT_LOSS["classification"])
+            default = DEFAULT_LOSS.get(task, DEFAULT_LOSS["classification"])
             self.loss_box.setCurrentIndex(self.loss_box.findData(default))
 
     def set_training_locked(self, locked: bool) -> None:

@@ -433,9 +433,3 @@ class TrainingPlots(QWidget):
                 writer.writerow(
                     ["" if v is None else v for v in row] + [norms.get(n, "") for n in layers]
                 )
-
-
-# The Training tab lives in training_tab.py; importing it from here keeps working.
-from nnstudio.ui.plots.training_tab import TrainingTab  # noqa: E402
-
-__all__ = ["TrainingPlots", "TrainingTab"]

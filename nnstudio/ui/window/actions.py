@@ -55,7 +55,11 @@ class WindowActions:
         self._build_toolbar()
         # The normal tooltips, restored when an invalid network (whose reason they show) is fixed.
         self._normal_tips = {a: a.toolTip() for a in (window.actionTrain, window.actionStep)}
-        document.subscribe(self._on_document_event)
+        events = document.events
+        events.run_state.connect(self.show_run_state)
+        for changed in (events.training_changed, events.runs_changed, events.project_loaded):
+            changed.connect(self.show_train_plan)
+        events.run_updated.connect(lambda _run: self.show_train_plan())
 
     def _action(self, name, text, tip, slot, shortcut=None, icon=None) -> QAction:
         action = QAction(text, self.window)
@@ -262,12 +266,6 @@ class WindowActions:
         link_spin_boxes(w.hyperparameters.batch_size_box, w.toolbar_batch)
 
     # -- keeping the state ----------------------------------------------------------------------
-
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_state":
-            self.show_run_state(args[0])
-        elif event in ("training_changed", "runs_changed", "run_updated", "project_loaded"):
-            self.show_train_plan()
 
     def show_train_plan(self) -> None:
         """Train says what it will do: "Train 40 more" on the toolbar, and in full ("Train

@@ -33,7 +33,14 @@ class PanelBindings:
         self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
         self._row_timer.timeout.connect(self._show_late_rows)
         self._connect_panels(window)
-        document.subscribe(self._on_document_event)
+        events = document.events
+        events.project_loaded.connect(self._show_project)
+        events.restored.connect(self._show_restored)
+        events.training_changed.connect(self._show_training)
+        events.dataset_changed.connect(self._show_dataset)
+        events.model_changed.connect(self._show_model)
+        events.runs_changed.connect(lambda: self.runs_panel.set_runs(self.document.runs))
+        events.run_updated.connect(self._show_run)
 
     def _connect_panels(self, window) -> None:
         self.hyperparameters.changed.connect(self._training_edited)
@@ -68,22 +75,6 @@ class PanelBindings:
             self.document.set_dataset(DatasetSpec(dataset.get("name"), options))
 
     # -- document -> panels ---------------------------------------------------------------------
-
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "project_loaded":
-            self._show_project()
-        elif event == "restored":
-            self._show_restored()
-        elif event == "training_changed":
-            self._show_training()
-        elif event == "dataset_changed":
-            self._show_dataset()
-        elif event == "model_changed":
-            self._show_model()
-        elif event == "runs_changed":
-            self.runs_panel.set_runs(self.document.runs)
-        elif event == "run_updated":
-            self._show_run(args[0])
 
     def _show_project(self) -> None:
         document = self.document

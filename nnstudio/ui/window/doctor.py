@@ -22,15 +22,17 @@ WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 class DoctorController:
     """Feeds ``window.training_tab.health`` and carries out its fix buttons."""
 
-    def __init__(self, window, document):
-        self.window = window
+    def __init__(self, window, document, *, training, models):
+        self.window = window  # the parent of its action and dialog; its menu
         self.document = document
+        self.training, self.models, self.builder = training, models, window.builder
+        self.show_message = window.show_message
         self.panel = window.training_tab.health
         self.dialog = None
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)
         window.training_finished.connect(self._on_training_finished)
-        document.subscribe(self._on_document_event)
+        document.events.run_updated.connect(self._on_run_updated)
         window.actionFindLearningRate = action = QAction("Find learning rate…", window)
         action.setObjectName("actionFindLearningRate")
         action.setStatusTip("Run the learning-rate range test on a copy of the network")
@@ -40,9 +42,9 @@ class DoctorController:
 
     # -- following the run ----------------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_updated" and args and args[0] is self.document.current_run:
-            history = args[0].history
+    def _on_run_updated(self, run) -> None:
+        if run is self.document.current_run:
+            history = run.history
             if history:
                 self.panel.show_epoch(history[-1])
                 self._bring_forward_new_trouble(history[-1].get("warnings") or [])
@@ -72,14 +74,14 @@ class DoctorController:
         changes = offered_changes(warning, action)
         if changes is None:  # a warning made before the fix knew its values: from today's
             changes = remedy.changes(self._context())
-        fix = remedy.layer_fix(self.window.builder.config()["layers"], changes)
+        fix = remedy.layer_fix(self.builder.config()["layers"], changes)
         if fix is not None:
-            self.window.builder.apply_fix(fix)  # one undoable step
+            self.builder.apply_fix(fix)  # one undoable step
         self._set_training(remedy.training_changes(changes))
         if remedy.resets_weights:
             self.panel.set_warnings([])
-            self.window.training.reset_weights()
-            self.window.show_message(WEIGHTS_RESET, "info")
+            self.training.reset_weights()
+            self.show_message(WEIGHTS_RESET, "info")
 
     def _set_training(self, settings: dict) -> None:
         """Training settings go to the document (the Hyperparameters dock follows it)."""
@@ -113,12 +115,12 @@ class DoctorController:
 
     def _range_test(self, from_current: bool):
         """The job that runs the test, or None (with a message) when it cannot run now."""
-        window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
+        model, dataset = self.models.model, self.models.dataset
         if model is None or dataset is None:
-            window.show_message("There is no valid model to test yet.", "warning")
+            self.show_message("There is no valid model to test yet.", "warning")
             return None
-        if window.training.session is not None:
-            window.show_message(
+        if self.training.session is not None:
+            self.show_message(
                 "Training owns the model: stop it first, then find the learning rate.", "info"
             )
             return None
@@ -126,7 +128,7 @@ class DoctorController:
         try:
             loss, optimizer = project.make_loss(), project.make_optimizer()
         except ValueError as error:
-            window.show_message(str(error), "error")
+            self.show_message(str(error), "error")
             return None
         # Copies made here, on the GUI thread, while nothing else uses the model.
         model, x, y = copy.deepcopy(model), dataset.x_train, dataset.y_train

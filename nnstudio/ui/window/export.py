@@ -19,30 +19,31 @@ PYTHON_FILTER = "Python script, NumPy only (*.py)"
 class ExportController:
     """Exports the window's idle model (the one Evaluate and Draw use)."""
 
-    def __init__(self, window, document):
-        self.window = window
+    def __init__(self, window, document, *, training, models, model_files):
+        self.window = window  # the parent of its dialogs
         self.document = document
+        self.training, self.models, self.model_files = training, models, model_files
+        self.show_message = window.show_message
 
     def _bundle(self):
         """The model with what an export bakes in (loss, classes, input scaling), or None
         after telling the user why there is nothing to export."""
         from nnstudio.engine.io import ModelBundle
 
-        window = self.window
-        if window.training.session is not None:
-            window.show_message("Pause or stop training before exporting the model.", "warning")
+        if self.training.session is not None:
+            self.show_message("Pause or stop training before exporting the model.", "warning")
             return None
-        model = window.models.model
+        model = self.models.model
         if model is None or not self.document.has_trained_weights():
-            window.show_message("Train the model first: there are no trained weights to export.")
+            self.show_message("Train the model first: there are no trained weights to export.")
             return None
-        dataset = window.models.dataset
+        dataset = self.models.dataset
         return ModelBundle(
             model=model,
             loss=self.document.training.loss,
             class_names=getattr(dataset, "class_names", None),
             preprocessing=dataset.preprocessing() if dataset is not None else None,
-            metadata=window.files.models.model_metadata(),  # the dataset, for File → Open
+            metadata=self.model_files.model_metadata(),  # the dataset, for File → Open
             path=Path(f"{self.document.name}.nnz"),
         )
 
@@ -100,6 +101,6 @@ class ExportController:
             model_file = import_to_nnz(path, folder / f"{path.stem}.nnz")
         except (ValueError, OSError, MemoryError, RecursionError) as error:
             message = f"Could not open the ONNX model: {shorten(str(error))}"
-            self.window.show_message(message, "error")
+            self.show_message(message, "error")
             return False
-        return self.window.files.models.open_model(model_file)
+        return self.model_files.open_model(model_file)

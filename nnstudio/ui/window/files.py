@@ -53,15 +53,26 @@ class FileController:
     """Project files, recent files, autosave and window settings of the main window."""
 
     def __init__(self, window, document):
-        self.window = window
+        self.window = window  # whose settings, menus and state it saves; parent of dialogs
         self.document = document
+        self.status_bar, self.show_message = window.statusBar(), window.show_message
+        self.data_panel, self.plots = window.data_panel, window.training_tab.plots
+        # The window's parts made after this controller, given by connect_parts.
+        self.training = self.model_sync = self.timeline = self.exporter = None
         self.recent_files: list[str] = []
         self.autosave = Autosave()
-        self.models = ModelFiles(window, document)  # .nnz files: Open and Save Model…
+        self.models = ModelFiles(window, document, self)  # .nnz files: Open and Save Model…
         window.builder.open_project_preset = self.new_from_preset  # a whole project
         self._autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave_now)
         self._autosave_timer.start()
         self._autosave_stopped = False
+
+    def connect_parts(self, *, training, model_sync, timeline, exporter) -> None:
+        """The training controller (sessions, checkpoints), the model lifecycle's window side,
+        the timeline (saved with the weights) and the exporter (ONNX files to open)."""
+        self.training, self.model_sync = training, model_sync
+        self.timeline, self.exporter = timeline, exporter
+        self.models.connect_parts(training=training, model_sync=model_sync)
 
     # -- window settings ------------------------------------------------------------------------
 
@@ -109,7 +120,7 @@ class FileController:
         try:
             self._apply_project(load_preset(name), None)
         except ValueError as error:  # OpenRefused too
-            self.window.show_message(str(error), "error")
+            self.show_message(str(error), "error")
 
     def open_project_dialog(self) -> None:
         if not self.maybe_save():
@@ -129,16 +140,16 @@ class FileController:
             # ONNX by its suffix: its protobuf bytes may pass for text (export.py imports it)
             kind = "onnx" if str(path).lower().endswith(".onnx") else file_kind(path)
         except ValueError as error:  # missing, a folder, a FIFO, too large
-            self.window.show_message(f"Could not open: {safe_read.shorten(str(error))}", "error")
+            self.show_message(f"Could not open: {safe_read.shorten(str(error))}", "error")
             return False
         if kind == "onnx":
-            opened = self.window.exporter.open_onnx(path)
+            opened = self.exporter.open_onnx(path)
         elif kind == MODEL:
             opened = self.models.open_model(path)
         elif kind == PROJECT:
             opened = self._open(path)
         else:
-            self.window.show_message(wrong_kind_message(path, kind), "error")
+            self.show_message(wrong_kind_message(path, kind), "error")
             return False
         if opened:
             self.add_recent(path)
@@ -157,18 +168,18 @@ class FileController:
             if not self.document.is_loaded:  # launched with a bad file: still a usable window
                 self.load_default_project()
                 self._say_once_the_data_is_there(message)
-            self.window.show_message(message, "error")
+            self.show_message(message, "error")
             return False
         return True
 
     def _say_once_the_data_is_there(self, message: str) -> None:
         """Show ``message`` again when the default project's data arrives: taking a dataset
         clears the message bar, and the reason a file did not open must stay readable."""
-        panel = self.window.data_panel
+        panel = self.data_panel
 
         def say_again(_dataset) -> None:
             panel.dataset_changed.disconnect(say_again)
-            self.window.show_message(message, "error")
+            self.show_message(message, "error")
 
         panel.dataset_changed.connect(say_again)
 
@@ -178,7 +189,7 @@ class FileController:
             if self.maybe_save():
                 self.open_project(path)
         else:
-            self.window.data_panel.open_file(path)
+            self.data_panel.open_file(path)
 
     def apply_project(self, project, path: Path | None) -> None:
         """Make ``project`` the open one; OpenRefused (window unchanged) when it cannot."""
@@ -186,7 +197,7 @@ class FileController:
 
     def _apply_project(self, project, path: Path | None) -> None:
         before = self.document.snapshot()
-        self.window.training.shutdown()  # the session's model is about to be replaced
+        self.training.shutdown()  # the session's model is about to be replaced
         try:
             self.document.load(project, path)
         except Exception as error:  # noqa: BLE001 - a failed open must leave the window as it was
@@ -210,14 +221,14 @@ class FileController:
         try:
             runs = load_project(path).metadata.get("runs") or []
         except (OSError, ValueError) as error:  # ProjectError
-            self.window.show_message(f"Could not read the runs: {error}", "error")
+            self.show_message(f"Could not read the runs: {error}", "error")
             return False
         runs = [run for run in map(run_from_dict, runs) if run is not None]
         if not runs:
-            self.window.show_message(f"{path.name} keeps no runs to compare with.", "info")
+            self.show_message(f"{path.name} keeps no runs to compare with.", "info")
             return False
         added = self.document.import_runs(runs, path.name)
-        self.window.statusBar().showMessage(
+        self.status_bar.showMessage(
             f"Added {len(added)} run(s) from {path.name}: tick them to overlay, or Compare.",
             6000,
         )
@@ -254,17 +265,17 @@ class FileController:
                 project.weights = path.with_suffix(".nnz").name
             save_project(project, path)
         except (OSError, ValueError) as error:
-            self.window.show_message(
+            self.show_message(
                 f"Could not save {path}: {error}. The previous file is unchanged.", "error"
             )
             return False
         self.document.mark_saved(project, path)
         self.add_recent(path)
-        self.window.statusBar().showMessage(f"Saved {path}", 4000)
+        self.status_bar.showMessage(f"Saved {path}", 4000)
         return True
 
     def _weights_worth_saving(self) -> bool:
-        return self.window.models.model is not None and self.document.has_trained_weights()
+        return self.model_sync.model is not None and self.document.has_trained_weights()
 
     def save_weights(
         self, path: Path, model=None, metadata=None, resumable=False, with_timeline=False
@@ -276,16 +287,16 @@ class FileController:
         they can be hundreds of megabytes)."""
         from nnstudio.engine.io import save_checkpoint, save_model
 
-        if model is None and self.window.training.session is not None:
+        if model is None and self.training.session is not None:
             raise OSError("training is running; pause or stop it before saving the weights")
-        dataset = self.window.models.dataset
+        dataset = self.model_sync.dataset
         fields = {
             "loss": self.document.training.loss,
             "class_names": getattr(dataset, "class_names", None),
             "preprocessing": dataset.preprocessing() if dataset is not None else None,
         }
-        model = model if model is not None else self.window.models.model
-        state = self.window.training.checkpoint_state() if resumable else None
+        model = model if model is not None else self.model_sync.model
+        state = self.training.checkpoint_state() if resumable else None
         if state is None:
             save_model(path, model, metadata=metadata, **fields)
             return
@@ -296,7 +307,7 @@ class FileController:
             epoch=len(state["history"]),
             history=state["history"],
             metadata={**(metadata or {}), "target_epochs": state["target_epochs"]},
-            timeline=self.window.timeline.files() if with_timeline else None,
+            timeline=self.timeline.files() if with_timeline else None,
             **fields,
         )
 
@@ -374,7 +385,7 @@ class FileController:
     def autosave_now(self) -> None:
         """Write the autosave when something changed. While training runs the model is the
         worker's: the training controller asks it for a copy (``autosave_training_state``)."""
-        if self.window.training.session is not None or not self.autosave_wanted():
+        if self.training.session is not None or not self.autosave_wanted():
             return
         save_weights = None
         if self._weights_worth_saving():
@@ -386,14 +397,13 @@ class FileController:
         crash mid-run loses at most the epochs since."""
         from nnstudio.engine.model import Sequential
 
-        window = self.window
-        if window.training.session is None or window.models.rebuild_pending:
+        if self.training.session is None or self.model_sync.rebuild_pending:
             return  # late, or the layers were edited since: the copy fits no saved project
         try:
             model = Sequential.from_config(payload["config"])
             model.load_state_dict(payload["state"])
         except (ValueError, KeyError, TypeError, MemoryError) as error:
-            window.statusBar().showMessage(f"Autosave failed: {error}", 6000)
+            self.status_bar.showMessage(f"Autosave failed: {error}", 6000)
             return
         self._write_autosave(lambda path: self.save_weights(path, model))
 
@@ -403,7 +413,7 @@ class FileController:
         try:
             self.autosave.save(self.document.to_project(), save_weights=save_weights)
         except (OSError, ValueError) as error:
-            self.window.statusBar().showMessage(f"Autosave failed: {error}", 6000)
+            self.status_bar.showMessage(f"Autosave failed: {error}", 6000)
 
     def offer_restore(self) -> None:
         """After a crash, offer the autosave the crashed window left behind."""
@@ -429,7 +439,7 @@ class FileController:
         try:
             path = self.autosave.adopt(path)
         except (OSError, ValueError) as error:
-            self.window.show_message(f"Could not restore the autosave {path}: {error}", "error")
+            self.show_message(f"Could not restore the autosave {path}: {error}", "error")
             return
         if self._open(path):  # not added to the recent files: it is no user's file
             self.document.mark_restored_autosave()
@@ -441,18 +451,18 @@ class FileController:
             self.window, "Export plots", "training.png", "PNG (*.png)"
         )
         if path:
-            self._export(self.window.training_tab.plots.export_png, path)
+            self._export(self.plots.export_png, path)
 
     def export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export history", "history.csv", "CSV (*.csv)"
         )
         if path:
-            self._export(self.window.training_tab.plots.export_csv, path)
+            self._export(self.plots.export_csv, path)
 
     def _export(self, write, path) -> None:
         try:
             write(path)
-            self.window.statusBar().showMessage(f"Exported {path}", 4000)
+            self.status_bar.showMessage(f"Exported {path}", 4000)
         except OSError as error:
-            self.window.show_message(f"Could not export {path}: {error}", "error")
+            self.show_message(f"Could not export {path}: {error}", "error")

@@ -36,9 +36,10 @@ PASSED_BEFORE = "(You passed this lesson before: this is a fresh try.)"
 
 
 class LessonsController:
-    def __init__(self, window, document):
+    def __init__(self, window, document, *, training, models):
         self.window = window
         self.document = document
+        self.training, self.models = training, models  # whether a run goes on; its model
         self.lessons, problems = lesson_files.load_lessons()
         self.progress = lesson_files.load_progress()
         self.lesson = None
@@ -51,7 +52,11 @@ class LessonsController:
         self.panel.set_lessons(self.lessons, self.progress, problems)
         self._build_dock()
         self._connect()
-        document.subscribe(self._on_document_event)
+        events = document.events
+        events.run_updated.connect(self._on_run_updated)
+        for changed in (events.training_changed, events.model_changed, events.dataset_changed):
+            changed.connect(self.recheck)
+        events.project_loaded.connect(self.recheck)
 
     def _build_dock(self) -> None:
         window = self.window
@@ -114,7 +119,7 @@ class LessonsController:
         self.runs, self.evaluation = [], None
         self.opened = self.document.to_project()
         running = self.document.current_run
-        self._running_at_open = running if self.window.training.session is not None else None
+        self._running_at_open = running if self.training.session is not None else None
 
     def set_up(self) -> bool:
         """Open the lesson's starting project the way File → Open does (it is written to the
@@ -189,11 +194,9 @@ class LessonsController:
         self.answer = text
         self.recheck()
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_updated" and args[0].status not in ("training", "paused"):
-            self._run_finished(args[0])
-        elif event in ("training_changed", "model_changed", "dataset_changed", "project_loaded"):
-            self.recheck()
+    def _on_run_updated(self, run) -> None:
+        if run.status not in ("training", "paused"):
+            self._run_finished(run)
 
     def _run_finished(self, run) -> None:
         """A copy of the run as it ended, with what the checks read from its model. The
@@ -201,7 +204,7 @@ class LessonsController:
         if run is self._running_at_open:  # started before the lesson was opened
             self._running_at_open = None
             return
-        model, dataset = self.window.models.model, self.window.models.dataset
+        model, dataset = self.models.model, self.models.dataset
         spread = weight_spread(model.parameters()) if model is not None else None
         self.runs.append(
             RunRecord(

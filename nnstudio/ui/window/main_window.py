@@ -35,7 +35,7 @@ from nnstudio.ui.panels.data_panel import DataPanel
 from nnstudio.ui.panels.evaluation import EvaluationPanel
 from nnstudio.ui.panels.hyperparameters import HyperparametersPanel
 from nnstudio.ui.panels.runs import RunsPanel
-from nnstudio.ui.plots.training_plots import TrainingTab
+from nnstudio.ui.plots.training_tab import TrainingTab
 from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
@@ -76,24 +76,51 @@ class MainWindow(QMainWindow):
         self.status = StatusView(self, self.document)
         self.files = FileController(self, self.document)
         self.models = ModelSync(self, self.document)
-        self.training = TrainingController(self, self.document)
-        self.exporter = ExportController(self, self.document)  # File → Export model…
+        self.training = TrainingController(
+            self, self.document, models=self.models, status=self.status, files=self.files
+        )
+        self.models.connect_training(self.training)
+        self.status.follow(self.training, self.models)
+        self.exporter = ExportController(  # File → Export model…
+            self,
+            self.document,
+            training=self.training,
+            models=self.models,
+            model_files=self.files.models,
+        )
         self.window_actions = WindowActions(self, self.document)
-        self.timeline = TimelineController(self, self.document)  # scrub back, branch a run
+        self.timeline = TimelineController(  # scrub back, branch a run
+            self, self.document, training=self.training, models=self.models
+        )
+        self.training.connect_views(self.timeline, self.actionTrain, self.toolbar_batch)
+        self.files.connect_parts(
+            training=self.training,
+            model_sync=self.models,
+            timeline=self.timeline,
+            exporter=self.exporter,
+        )
         self._build_docks()
         self._order_tab_keys()
         self.space_key = SpaceToTrain(self, self.training.toggle)  # Space anywhere in the window
         self.bindings = PanelBindings(self, self.document)
-        self.doctor = DoctorController(self, self.document)  # health panel, LR finder
+        self.doctor = DoctorController(  # health panel, LR finder
+            self, self.document, training=self.training, models=self.models
+        )
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
-        self.lessons = LessonsController(self, self.document)  # Help → Lessons
+        self.lessons = LessonsController(  # Help → Lessons
+            self, self.document, training=self.training, models=self.models
+        )
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
         guard_wheel(self)  # scrolling a panel never changes a field it passes over
-        self.document.subscribe(self._on_document_event)
+        events = self.document.events
+        events.file_changed.connect(self._show_file_name)
+        events.modified.connect(self.setWindowModified)
+        events.run_state.connect(lambda state: self.state_changed.emit(state.value))
+        events.project_loaded.connect(self._show_empty_project)
         self.training_tab.png_button.clicked.connect(self.files.export_png)
         self.training_tab.csv_button.clicked.connect(self.files.export_csv)
         self.draw.drawingSaved.connect(lambda *_: self.data_panel.offer_drawings())
@@ -265,16 +292,9 @@ class MainWindow(QMainWindow):
 
     # -- following the document -----------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "file_changed":
-            self.setWindowTitle(f"{self.document.name}[*] — nnstudio")
-            self.setWindowModified(self.document.is_modified())
-        elif event == "modified":
-            self.setWindowModified(args[0])
-        elif event == "run_state":
-            self.state_changed.emit(args[0].value)
-        elif event == "project_loaded":
-            self._show_empty_project()
+    def _show_file_name(self) -> None:
+        self.setWindowTitle(f"{self.document.name}[*] — nnstudio")
+        self.setWindowModified(self.document.is_modified())
 
     def _show_empty_project(self) -> None:
         """Another project replaced the document: no view keeps anything of the previous

@@ -14,7 +14,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog
 
 from nnstudio import safe_read
-from nnstudio.project.project_checks import OpenRefused, check_project, check_weights_file
+from nnstudio.project.model_lifecycle import check_weights_file
+from nnstudio.project.project_checks import OpenRefused, check_project
 from nnstudio.project.project_file import DatasetSpec
 
 MODEL_FILTER = "nnstudio models (*.nnz)"
@@ -59,11 +60,20 @@ def project_around_model(bundle, path: Path, current):
 
 
 class ModelFiles:
-    """Opening and saving .nnz model files for the window's FileController."""
+    """Opening and saving .nnz model files for the window's FileController (``files``).
 
-    def __init__(self, window, document):
-        self.window = window
+    The training controller and the model lifecycle's window side come through
+    ``connect_parts`` once the window has made them."""
+
+    def __init__(self, window, document, files):
+        self.window = window  # the parent of its dialogs
         self.document = document
+        self.files = files
+        self.status_bar, self.show_message = window.statusBar(), window.show_message
+        self.training = self.model_sync = None
+
+    def connect_parts(self, *, training, model_sync) -> None:
+        self.training, self.model_sync = training, model_sync
 
     def open_model(self, path) -> bool:
         """Open a model file with a project around it; False (and a message) when it cannot."""
@@ -74,27 +84,24 @@ class ModelFiles:
             check_weights_file(path)
             bundle = load_model(path)
             project = project_around_model(bundle, path, self.document.to_project())
-            self.window.files.apply_project(project, None)
+            self.files.apply_project(project, None)
         except (OSError, ValueError) as error:  # ModelFileError, OpenRefused, FileReadError
-            self.window.show_message(
-                f"Could not open the model: {safe_read.shorten(str(error))}", "error"
-            )
+            self.show_message(f"Could not open the model: {safe_read.shorten(str(error))}", "error")
             return False
         note = "" if dataset_named_in(bundle.metadata) else " on the current dataset"
-        self.window.statusBar().showMessage(f"Opened the model {path.name}{note}", 6000)
+        self.status_bar.showMessage(f"Opened the model {path.name}{note}", 6000)
         return True
 
     def save_model_dialog(self) -> bool:
         """File → Save Model…: the current weights as a .nnz (for predict, Draw, sharing)."""
-        window = self.window
-        if window.models.model is None:
-            window.show_message("There is no model to save yet: fix the Model tab first.", "info")
+        if self.model_sync.model is None:
+            self.show_message("There is no model to save yet: fix the Model tab first.", "info")
             return False
-        if window.training.session is not None:
-            window.show_message("Pause or stop training first, then save the model.", "info")
+        if self.training.session is not None:
+            self.show_message("Pause or stop training first, then save the model.", "info")
             return False
-        suggested = str(Path(window.files.last_folder()) / f"{self.document.name}.nnz")
-        path, _ = QFileDialog.getSaveFileName(window, "Save model", suggested, MODEL_FILTER)
+        suggested = str(Path(self.files.last_folder()) / f"{self.document.name}.nnz")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save model", suggested, MODEL_FILTER)
         if not path:
             return False
         path = Path(path if path.endswith(".nnz") else f"{path}.nnz")
@@ -102,13 +109,13 @@ class ModelFiles:
 
     def save_model(self, path: Path) -> bool:
         try:
-            self.window.files.save_weights(path, metadata=self.model_metadata())
+            self.files.save_weights(path, metadata=self.model_metadata())
         except (OSError, ValueError) as error:
-            self.window.show_message(
+            self.show_message(
                 f"Could not save {path}: {error}. The previous file is unchanged.", "error"
             )
             return False
-        self.window.statusBar().showMessage(f"Saved the model {path}", 4000)
+        self.status_bar.showMessage(f"Saved the model {path}", 4000)
         return True
 
     def model_metadata(self) -> dict:

@@ -43,6 +43,7 @@ class StatusView:
     def __init__(self, window, document):
         self.window = window
         self.document = document
+        self.training = self.models = None  # see follow
         self.state_label = QLabel()
         self.state_label.setObjectName("stateLabel")
         self.state_label.setToolTip("Idle, training or paused.")
@@ -64,7 +65,11 @@ class StatusView:
             label.setMinimumWidth(110)
             bar.addPermanentWidget(label)
         self._timer = QTimer(window, interval=self.REFRESH_MS, timeout=self.refresh)
-        document.subscribe(self._on_document_event)
+        document.events.run_state.connect(
+            lambda state: self._show_state(state, document.run_detail)
+        )
+        # "Epoch 0 / 3000" as the Epochs box is typed into.
+        document.events.training_changed.connect(self.refresh)
 
     def _build_epoch_counter(self) -> None:
         self.epoch_label = QLabel("Epoch 0 / 0")
@@ -78,15 +83,14 @@ class StatusView:
         self.epoch_progress.setTextVisible(False)
         self.epoch_progress.setToolTip("Progress of the run.")
 
+    def follow(self, training, models) -> None:
+        """The training controller (the plan, speed and batch it reports) and the model
+        lifecycle's window side (the dataset, for the time left): made after this view."""
+        self.training, self.models = training, models
+
     def show_next_train(self, text: str) -> None:
         """ "Train 40 more epochs (to 120)" while idle; nothing while a run goes on."""
         self.next_train.setText(f"Next: {text}" if text else "")
-
-    def _on_document_event(self, event: str, *args) -> None:
-        if event == "run_state":
-            self._show_state(args[0], self.document.run_detail)
-        elif event == "training_changed":
-            self.refresh()  # "Epoch 0 / 3000" as the Epochs box is typed into
 
     def _show_state(self, state: RunState, detail: str) -> None:
         color = style.STATE_COLORS.get(state.value, style.MUTED)
@@ -100,7 +104,9 @@ class StatusView:
 
     def refresh(self) -> None:
         """Epoch counter, progress, speed and time left as they are now."""
-        training = self.window.training
+        training = self.training
+        if training is None:
+            return  # the window is still being made
         run = self.document.current_run
         done = len(run.history) if run is not None else 0
         target = training.planned_target()
@@ -115,7 +121,7 @@ class StatusView:
         self.status_eta.setText(self._time_left(target - done, speed))
 
     def _time_left(self, epochs_left: int, speed: float) -> str:
-        dataset = self.window.models.dataset
+        dataset = self.models.dataset
         if self.document.run_state != RunState.TRAINING or dataset is None:
             return ""
         return time_left_text(epochs_left, len(dataset.x_train), speed)

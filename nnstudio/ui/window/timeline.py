@@ -44,12 +44,16 @@ REFINE_MS = 150
 class TimelineController:
     """Keeps the timeline slider, the views it drives and the branch action."""
 
-    def __init__(self, window, document):
-        self.window = window
+    def __init__(self, window, document, *, training, models):
+        self.window = window  # the parent of its action, timers and jobs; its menus
         self.document = document
-        self.bar = window.training_tab.timeline
+        self.training, self.models = training, models
+        self.tab, self.evaluation = window.training_tab, window.evaluation
+        self.builder, self.tabs, self.runs_panel = window.builder, window.tabs, window.runs_panel
+        self.show_message, self.status_bar = window.show_message, window.statusBar()
+        self.bar = self.tab.timeline
         self.slider = self.bar.slider
-        self.markers = EpochMarkers(window.training_tab.plots)
+        self.markers = EpochMarkers(self.tab.plots)
         self.scrubbed_epoch: int | None = None  # None: at the end (the current model)
         self.shown_weights: dict | None = None  # what the views were last given
         self._shown_run = None
@@ -75,10 +79,14 @@ class TimelineController:
         self.slider.add_context_action(self.action)
         self.bar.branch_button.setDefaultAction(self.action)
         self.slider.epoch_chosen.connect(self._on_epoch_chosen)
-        window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
+        self.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
         self._evaluated_epoch: int | None = None
-        window.evaluation.evaluated.connect(self._name_evaluated_epoch)
-        document.subscribe(self._on_document_event)
+        self.evaluation.evaluated.connect(self._name_evaluated_epoch)
+        events = document.events
+        events.runs_changed.connect(self.refresh)
+        events.run_state.connect(lambda _state: self.refresh())  # Branch follows Train / Stop
+        events.model_changed.connect(self.refresh)
+        events.run_updated.connect(self._on_run_updated)
         self.refresh()
 
     def _make_action(self) -> QAction:
@@ -158,8 +166,8 @@ class TimelineController:
     def _update_action(self) -> None:
         run = self.document.current_run
         epoch = self._branch_epoch()
-        idle = self.window.training.session is None and self._replaying is None
-        self.action.setEnabled(idle and epoch is not None and self.window.models.model is not None)
+        idle = self.training.session is None and self._replaying is None
+        self.action.setEnabled(idle and epoch is not None and self.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
         self.action.setIconText(f"Branch from {where}")  # the button beside the slider
@@ -194,9 +202,9 @@ class TimelineController:
         self._draw(payload, snapshot.weights)
         if payload.get("boundary") is not None:
             self._refine_timer.start()
-        self.window.training_tab.plots.redraw_all()  # the curves up to date under the marker
+        self.tab.plots.redraw_all()  # the curves up to date under the marker
         self.markers.show(epoch)
-        self.window.evaluation.offer_epoch(epoch)
+        self.evaluation.offer_epoch(epoch)
 
     def return_to_end(self, redraw: bool = False) -> None:
         """The current model again (or the latest live snapshot while a session trains);
@@ -204,19 +212,18 @@ class TimelineController:
         was, self.scrubbed_epoch = self.scrubbed_epoch, None
         self._refine_timer.stop()
         self.markers.hide()
-        self.window.evaluation.offer_epoch(None)
+        self.evaluation.offer_epoch(None)
         if was is None and not redraw:
             return
         held, self._held_live = self._held_live, None
-        window = self.window
-        if window.training.session is not None:
+        if self.training.session is not None:
             if held is not None:
-                window.training_tab.apply_snapshot(held)
+                self.tab.apply_snapshot(held)
                 self._pending_diagram = held
                 self._draw_pending_diagram()
                 self.shown_weights = held.get("weights")
             return
-        model = window.models.model
+        model = self.models.model
         if model is not None:
             state = model.state_dict()
             payload = self._payload(state)
@@ -224,8 +231,7 @@ class TimelineController:
                 self._draw(payload, state)
 
     def _draw(self, payload: dict, weights: dict) -> None:
-        window = self.window
-        tab = window.training_tab
+        tab = self.tab
         if payload.get("boundary") is not None and not tab.boundary.isHidden():
             tab.boundary.set_boundary(payload["boundary"])
         if payload.get("histograms"):
@@ -235,17 +241,16 @@ class TimelineController:
         if self.scrubbed_epoch is not None:
             diagram["gradients"] = None  # a past epoch: its gradients were not kept
         # The diagram's neuron pictures cost tens of milliseconds: only on its own tab.
-        if window.tabs.currentWidget() is window.builder:
-            window.builder.diagram.update_weights(diagram)
+        if self.tabs.currentWidget() is self.builder:
+            self.builder.diagram.update_weights(diagram)
             self._pending_diagram = None
         else:
             self._pending_diagram = diagram
 
     def _draw_pending_diagram(self, _index: int = 0) -> None:
-        window = self.window
-        if self._pending_diagram is not None and window.tabs.currentWidget() is window.builder:
+        if self._pending_diagram is not None and self.tabs.currentWidget() is self.builder:
             pending, self._pending_diagram = self._pending_diagram, None
-            window.builder.diagram.update_weights(pending)
+            self.builder.diagram.update_weights(pending)
 
     def _refine(self) -> None:
         """The slider rests on a past epoch: its boundary on the full grid."""
@@ -254,7 +259,7 @@ class TimelineController:
         if snapshot is None:
             return
         payload = self._payload(snapshot.weights, histograms=False)
-        boundary = self.window.training_tab.boundary
+        boundary = self.tab.boundary
         if payload is not None and payload.get("boundary") is not None and not boundary.isHidden():
             boundary.set_boundary(payload["boundary"])
 
@@ -263,8 +268,8 @@ class TimelineController:
     def _scrub_model_now(self):
         """A copy of the idle model for drawing past epochs, made again for a new model or
         dataset; while a session trains, the copy made before it started."""
-        models = self.window.models
-        if self.window.training.session is not None:
+        models = self.models
+        if self.training.session is not None:
             return self._scrub_model
         key = (id(models.model), id(models.dataset))
         if key != self._scrub_key:
@@ -278,13 +283,13 @@ class TimelineController:
         made on the scrub model, on a ``grid`` × ``grid`` boundary grid."""
 
         model = self._scrub_model_now()
-        dataset = self.window.models.dataset
+        dataset = self.models.dataset
         if model is None or dataset is None:
             return None
         try:
             model.load_state_dict(weights)
         except (ValueError, KeyError) as error:  # a run of another network
-            self.window.statusBar().showMessage(f"This epoch cannot be shown: {error}", 6000)
+            self.status_bar.showMessage(f"This epoch cannot be shown: {error}", 6000)
             return None
         maker = self._makers.get(grid)
         if maker is None:
@@ -304,13 +309,13 @@ class TimelineController:
         evaluated.load_state_dict(snapshot.weights)
         loss = self.document.to_project().make_loss()
         self._evaluated_epoch = epoch
-        self.window.evaluation.evaluate(evaluated, loss, self.window.models.dataset)
+        self.evaluation.evaluate(evaluated, loss, self.models.dataset)
 
     def _name_evaluated_epoch(self, _report) -> None:
         """The headline says which epoch's model it is about."""
         epoch, self._evaluated_epoch = self._evaluated_epoch, None
         if epoch is not None:
-            summary = self.window.evaluation.summary
+            summary = self.evaluation.summary
             summary.setText(f"<b>Epoch {epoch}</b> · {summary.text()}")
 
     # -- branching ------------------------------------------------------------------------------
@@ -318,12 +323,11 @@ class TimelineController:
     def branch(self) -> None:
         """Continue from the slider's epoch as a new run (see the module doc). The epoch's
         exact state is kept, or replayed on a worker thread first (the window stays live)."""
-        window = self.window
         parent, epoch = self.document.current_run, self._branch_epoch()
-        if window.training.session is not None:
-            window.show_message("Stop training first: a new run needs the model.", "info")
+        if self.training.session is not None:
+            self.show_message("Stop training first: a new run needs the model.", "info")
             return
-        if parent is None or epoch is None or window.models.model is None:
+        if parent is None or epoch is None or self.models.model is None:
             return
         start = parent.timeline.exact_before(epoch)
         if start is not None and start.epoch == epoch:
@@ -332,12 +336,12 @@ class TimelineController:
         try:
             replay = self._replay_job(parent, epoch)
         except ValueError as error:  # ReplayError
-            window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+            self.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
             return
-        self._replaying = (parent, epoch, window.models.model)
+        self._replaying = (parent, epoch, self.models.model)
         self.action.setEnabled(False)
         first = start.epoch + 1 if start is not None else 1
-        window.statusBar().showMessage(f"Replaying epochs {first}–{epoch} of {parent.label}…")
+        self.status_bar.showMessage(f"Replaying epochs {first}–{epoch} of {parent.label}…")
         self._runner.start(replay)
 
     def _replay_job(self, run, epoch: int):
@@ -345,7 +349,7 @@ class TimelineController:
         the exact snapshot before it with the settings the run had then, on copies."""
         from nnstudio.project.replay import ReplayError, exact_state, training_settings
 
-        dataset = self.window.models.dataset
+        dataset = self.models.dataset
         if dataset is None or dataset.name != run.dataset:
             raise ReplayError(f"{run.label} trained on {run.dataset!r}; load that dataset first")
         project = self.document.to_project()
@@ -365,11 +369,11 @@ class TimelineController:
         parent, epoch, model = replaying
         moved_on = (
             self.document.current_run is not parent
-            or self.window.training.session is not None
-            or self.window.models.model is not model
+            or self.training.session is not None
+            or self.models.model is not model
         )
         if moved_on:  # another run, a session or a new model since: the branch is moot
-            self.window.statusBar().clearMessage()
+            self.status_bar.clearMessage()
             self.refresh()
             return
         self._branch_from(parent, epoch, start)
@@ -377,32 +381,31 @@ class TimelineController:
     def _on_replay_failed(self, error) -> None:
         replaying, self._replaying = self._replaying, None
         epoch = replaying[1] if replaying else "?"
-        self.window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+        self.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
         self.refresh()
 
     def _branch_from(self, parent, epoch: int, start) -> None:
         """The new run from ``start``, the exact state of ``parent`` at ``epoch``."""
-        window = self.window
-        model, project = window.models.model, self.document.to_project()
+        model, project = self.models.model, self.document.to_project()
         try:
             optimizer = project.make_optimizer()
             optimizer.lr = float(self.document.training.learning_rate)
             carried = restore(start, model, optimizer)
         except ValueError as error:
-            window.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
+            self.show_message(f"Cannot continue from epoch {epoch}: {error}", "warning")
             return
         self.scrubbed_epoch = None
         run = self.document.branch_run(parent, epoch)
         run.timeline.add(start, anchor=True)  # exact from its first epoch on
-        window.training.adopt_branch(run, optimizer)
+        self.training.adopt_branch(run, optimizer)
         self.document.mark_weights_changed()
-        window.models.share_model()
-        if parent in window.runs_panel.runs:
-            window.runs_panel.set_checked(parent, True)  # its curves behind the new ones
+        self.models.share_model()
+        if parent in self.runs_panel.runs:
+            self.runs_panel.set_checked(parent, True)  # its curves behind the new ones
         self.refresh()
         self.return_to_end(redraw=True)  # the branch's start: the model as it is now
         fresh = "" if carried else f" ({optimizer.label} starts with a fresh state)"
-        window.statusBar().showMessage(
+        self.status_bar.showMessage(
             f"{run.label} continues from epoch {epoch} of {parent.label}{fresh}; press Train.",
             8000,
         )
@@ -429,7 +432,7 @@ class TimelineController:
         except ValueError as error:
             problem = str(error)
         if problem:
-            self.window.statusBar().showMessage(
+            self.status_bar.showMessage(
                 f"The runs' timelines could not be read ({problem}); the runs are kept.", 8000
             )
         self.refresh()
@@ -438,8 +441,6 @@ class TimelineController:
 
     # -- following the document -----------------------------------------------------------------
 
-    def _on_document_event(self, event: str, *args) -> None:
-        if event in ("runs_changed", "run_state", "model_changed"):
-            self.refresh()  # Branch follows Train / Stop at once
-        elif event == "run_updated" and not self._refresh_timer.isActive():
+    def _on_run_updated(self, _run) -> None:
+        if not self._refresh_timer.isActive():
             self._refresh_timer.start()

@@ -29,11 +29,24 @@ CHEAP_PARAMETERS = 1_000_000
 
 
 class TrainingController:
-    """Runs training for the window: ``session`` is the running TrainingSession, or None."""
+    """Runs training for the window: ``session`` is the running TrainingSession, or None.
 
-    def __init__(self, window, document):
+    Its collaborators are passed in: ``models`` (the dataset and model to train), ``status``
+    and ``files`` (autosaves) at once, the timeline and the toolbar's Train action and batch
+    box through ``connect_views`` once the window has made them. ``window`` is the parent of
+    its sessions and dialogs, and sends ``training_finished``.
+    """
+
+    def __init__(self, window, document, *, models, status, files):
         self.window = window
         self.document = document
+        self.models, self.status, self.files = models, status, files
+        self.tab, self.plots = window.training_tab, window.training_tab.plots
+        self.builder, self.tabs = window.builder, window.tabs
+        self.hyperparameters = window.hyperparameters
+        self.message_bar, self.show_message = window.message_bar, window.show_message
+        self.timeline = self.train_action = self.batch_box = None  # see connect_views
+        self._live_rate = None  # the learning rate the running session trains with
         self.session = None
         self.target_epochs = 0  # where the current run's epoch counter is heading
         self.plan_epochs = None  # the Epochs setting that target was planned with
@@ -44,8 +57,13 @@ class TrainingController:
         self.autosave_timer = QTimer(window, timeout=self._request_autosave_state)
         self._stuck_sessions: list = []
         self._train_when_ready = False  # Train was pressed while the project was loading
-        window.hyperparameters.learning_rate_changed.connect(self._on_learning_rate_changed)
+        document.events.training_changed.connect(self._follow_learning_rate)
         window.data_panel.confirm_load = self.confirm_dataset_change
+
+    def connect_views(self, timeline, train_action, batch_box) -> None:
+        """The views made after this controller: the timeline (it watches each session), the
+        Train action (Space trains only when it is enabled) and the toolbar's batch box."""
+        self.timeline, self.train_action, self.batch_box = timeline, train_action, batch_box
 
     # -- the commands ---------------------------------------------------------------------------
 
@@ -80,16 +98,15 @@ class TrainingController:
 
     def _show_training_tab(self) -> None:
         """Train pressed on the Model tab: show the curves, or a short run is over unseen."""
-        window = self.window
-        if window.tabs.currentWidget() is window.builder:
-            window.tabs.setCurrentWidget(window.training_tab)
+        if self.tabs.currentWidget() is self.builder:
+            self.tabs.setCurrentWidget(self.tab)
 
     def toggle(self) -> None:
         """Space: pause a training run, else train (when the network can be trained, or
         once the loading project can)."""
         if self.document.run_state == RunState.TRAINING:
             self.pause()
-        elif self.window.actionTrain.isEnabled() or self.document.awaiting_dataset:
+        elif self.train_action.isEnabled() or self.document.awaiting_dataset:
             self.train()
 
     def project_ready(self, trainable: bool) -> None:
@@ -123,13 +140,13 @@ class TrainingController:
     def reset_weights(self) -> None:
         """Fresh random weights: a new run starts with the next Train."""
         self.shutdown()
-        model = self.window.models.model
+        model = self.models.model
         if model is None:
             return
         model.reset_parameters(self.document.training.seed)
         self.document.mark_weights_reset()
         self.new_run()
-        self.window.models.share_model()
+        self.models.share_model()
         self.set_state(RunState.IDLE)
 
     def shutdown(self) -> None:
@@ -155,8 +172,8 @@ class TrainingController:
         # Settings stay locked only while a session owns the model (a NaN pause has none:
         # the user must be able to lower the learning rate).
         busy = self.session is not None
-        self.window.hyperparameters.set_training_locked(busy)
-        self.window.toolbar_batch.setEnabled(not busy)
+        self.hyperparameters.set_training_locked(busy)
+        self.batch_box.setEnabled(not busy)
         self.document.set_run_state(state, detail)
 
     def new_run(self) -> None:
@@ -171,7 +188,7 @@ class TrainingController:
         history = getattr(bundle, "history", None)
         run = self.document.resume_run(history)
         self.new_run_view()
-        self.window.timeline.attach(bundle)  # the runs' timelines, when the file kept them
+        self.timeline.attach(bundle)  # the runs' timelines, when the file kept them
         if run is None:
             return
         self.target_epochs = max(len(run.history), int(bundle.metadata.get("target_epochs", 0)))
@@ -185,13 +202,12 @@ class TrainingController:
                 training.optimizer,
                 repr(sorted(training.optimizer_settings.items())),
             )
-        plots = self.window.training_tab.plots
-        plots.set_planned_epochs(self.target_epochs)
-        plots.add_epochs(run.history)
-        self.window.training_tab.caption.setText(
+        self.plots.set_planned_epochs(self.target_epochs)
+        self.plots.add_epochs(run.history)
+        self.tab.caption.setText(
             f"{run.label} — {run.dataset}, epoch {len(run.history)}: Train continues it"
         )
-        self.window.status.refresh()
+        self.status.refresh()
 
     def adopt_branch(self, run, optimizer) -> None:
         """``run`` was branched from an epoch of another run (the timeline): the next Train
@@ -205,13 +221,10 @@ class TrainingController:
         )
         self.target_epochs = len(run.history)
         start = run.branch_epoch
-        plots = self.window.training_tab.plots
-        plots.add_epochs(run.history[start - 1 :] if start else [])  # its curves start at k
+        self.plots.add_epochs(run.history[start - 1 :] if start else [])  # curves start at k
         parent = run.branched_from["run"]
-        self.window.training_tab.caption.setText(
-            f"{run.label} — from epoch {start} of Run {parent}"
-        )
-        self.window.status.refresh()
+        self.tab.caption.setText(f"{run.label} — from epoch {start} of Run {parent}")
+        self.status.refresh()
 
     def planned_target(self) -> int:
         """Where the epoch counter is heading: the running plan, or, once the Epochs setting
@@ -242,8 +255,8 @@ class TrainingController:
         self.target_epochs = 0
         self.plan_epochs = None
         self.last_batch = {}
-        self.window.training_tab.new_run()
-        self.window.status.refresh()
+        self.tab.new_run()
+        self.status.refresh()
 
     def checkpoint_state(self) -> dict | None:
         """What Save needs to resume the current run exactly, or None (no optimizer yet)."""
@@ -270,9 +283,9 @@ class TrainingController:
     def _start_session(self, paused: bool) -> bool:
         from nnstudio.training.session import TrainingSession
 
-        window, model, dataset = self.window, self.window.models.model, self.window.models.dataset
+        model, dataset = self.models.model, self.models.dataset
         if model is None or dataset is None:
-            window.show_message(NO_MODEL_MESSAGE, "warning")
+            self.show_message(NO_MODEL_MESSAGE, "warning")
             return False
         project = self.document.to_project()
         try:
@@ -280,7 +293,7 @@ class TrainingController:
             config = project.fit_config()
             augment = project.make_augment(dataset)
         except ValueError as error:
-            window.show_message(str(error), "error")
+            self.show_message(str(error), "error")
             return False
         run = self.document.start_run(dataset.name)
         done = len(run.history)
@@ -288,7 +301,7 @@ class TrainingController:
         self.target_epochs = done + project.training.epochs
         self.plan_epochs = project.training.epochs
         config.epochs = self.target_epochs
-        window.training_tab.plots.set_planned_epochs(self.target_epochs)
+        self.plots.set_planned_epochs(self.target_epochs)
         session = TrainingSession(
             model,
             loss,
@@ -298,13 +311,14 @@ class TrainingController:
             augment,
             initial_epoch=done,
             history=list(run.history),
-            parent=window,
+            parent=self.window,
         )
         self._connect(session)
-        window.timeline.watch(session, run)  # before the worker owns the model
+        self.timeline.watch(session, run)  # before the worker owns the model
         self.session = session
-        window.message_bar.hide()
-        window.training_tab.caption.setText(f"{run.label} — {dataset.name}")
+        self._live_rate = project.training.learning_rate
+        self.message_bar.hide()
+        self.tab.caption.setText(f"{run.label} — {dataset.name}")
         session.start(paused=paused)
         cheap = model.count_params() <= CHEAP_PARAMETERS
         self.autosave_timer.start(AUTOSAVE_CHEAP_MS if cheap else AUTOSAVE_TRAINING_MS)
@@ -312,7 +326,7 @@ class TrainingController:
         return True
 
     def _request_autosave_state(self) -> None:
-        if self.session is not None and self.window.files.autosave_wanted():
+        if self.session is not None and self.files.autosave_wanted():
             self.session.request_state()
 
     @staticmethod
@@ -333,15 +347,19 @@ class TrainingController:
             self._on_weights_snapshot,
             self._on_session_finished,
             self._on_session_failed,
-            self.window.files.autosave_training_state,
+            self.files.autosave_training_state,
         )
         for signal, slot in zip(self._signals(session), slots, strict=True):
             signal.connect(slot)
 
-    def _on_learning_rate_changed(self, lr: float) -> None:
-        if self.session is not None:
-            self.session.set_learning_rate(lr)
-            self.document.note_live_setting("learning_rate", lr)  # the Runs dock's LR column
+    def _follow_learning_rate(self) -> None:
+        """The document's learning rate changed while a run trains (typed in the dock, or a
+        fix): the session trains with it from the next batch."""
+        rate = self.document.training.learning_rate
+        if self.session is not None and rate != self._live_rate:
+            self._live_rate = rate
+            self.session.set_learning_rate(rate)
+            self.document.note_live_setting("learning_rate", rate)  # the Runs dock's LR column
 
     def _on_batch_progress(self, info: dict) -> None:
         self.last_batch = info
@@ -351,47 +369,45 @@ class TrainingController:
             self.set_state(RunState.PAUSED, detail)
         if info.get("samples_per_second"):
             self.last_speed = float(info["samples_per_second"])
-        self.window.training_tab.plots.add_batches(info.get("losses", ()))
+        self.plots.add_batches(info.get("losses", ()))
 
     def _on_epoch_done(self, payload: dict) -> None:
         if self.document.current_run is None:
             return
         epochs = payload.get("epochs") or [payload]
         self.document.record_epochs(epochs)
-        self.window.training_tab.plots.add_epochs(epochs)
+        self.plots.add_epochs(epochs)
 
     def _on_weights_snapshot(self, snapshot: dict) -> None:
-        window = self.window
-        if window.timeline.hold_live(snapshot):
+        if self.timeline.hold_live(snapshot):
             return  # the timeline shows a past epoch: kept for its way back to the end
-        window.training_tab.apply_snapshot(snapshot)
-        if window.tabs.currentWidget() is window.builder:
-            window.builder.diagram.update_weights(snapshot)
+        self.tab.apply_snapshot(snapshot)
+        if self.tabs.currentWidget() is self.builder:
+            self.builder.diagram.update_weights(snapshot)
         else:  # drawn with the weights when the Model tab shows (the timeline keeps those)
-            window.builder.diagram.keep_gradients(snapshot.get("gradients"))
+            self.builder.diagram.keep_gradients(snapshot.get("gradients"))
 
     def _on_session_finished(self, result: dict) -> None:
-        window = self.window
         self._end_session()
-        window.training_tab.plots.redraw_all()  # idle now: show the final state at once
+        self.plots.redraw_all()  # idle now: show the final state at once
         reason = result.get("stopped_reason") or "completed"
         self.document.finish_run(reason, result.get("history"))
         self.document.mark_weights_changed()
         if reason == "nan":
-            window.show_message(result.get("message") or NAN_MESSAGE, "warning")
+            self.show_message(result.get("message") or NAN_MESSAGE, "warning")
             self.set_state(RunState.PAUSED, "the loss became NaN")
         else:
             if reason == "early_stopping" and result.get("message"):
-                window.show_message(result["message"], "info")
+                self.show_message(result["message"], "info")
             self.set_state(RunState.IDLE)
-        window.models.share_model()
-        window.training_finished.emit(result)
-        window.files.autosave_now()
+        self.models.share_model()
+        self.window.training_finished.emit(result)
+        self.files.autosave_now()
 
     def _on_session_failed(self, message: str) -> None:
         self._end_session()
         self.document.finish_run("failed")
-        self.window.show_message(message, "error")
+        self.show_message(message, "error")
         self.set_state(RunState.IDLE)
         self.window.training_finished.emit({"stopped_reason": "failed", "message": message})
 
@@ -403,5 +419,5 @@ class TrainingController:
                 session.deleteLater()
             else:  # see shutdown
                 self._stuck_sessions.append(session)
-        if self.window.models.rebuild_pending:
-            QTimer.singleShot(0, self.window.models.rebuild_model)  # edits made while it trained
+        if self.models.rebuild_pending:
+            QTimer.singleShot(0, self.models.rebuild_model)  # edits made while it trained
