@@ -61,12 +61,10 @@ class TimelineController:
         self._scrub_model = None
         self._scrub_key = None
         self._makers: dict[int, object] = {}  # grid size -> SnapshotMaker on the scrub model
-        self._pending_diagram: dict | None = None  # drawn when the Model tab is shown
         self._refresh_timer = QTimer(window, singleShot=True, interval=REFRESH_MS)
         self._refresh_timer.timeout.connect(self.refresh)
         self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
         self._refine_timer.timeout.connect(self._refine)
-        window.tabs.currentChanged.connect(self._draw_pending_diagram)
         self._replaying = None  # (run, epoch, model) while a branch's start is replayed
         self._runner = JobRunner(window)
         self._runner.done.connect(self._on_replayed)
@@ -212,8 +210,7 @@ class TimelineController:
         if window.training.session is not None:
             if held is not None:
                 window.training_tab.apply_snapshot(held)
-                self._pending_diagram = held
-                self._draw_pending_diagram()
+                window.builder.diagram.update_weights(held)
                 self.shown_weights = held.get("weights")
             return
         model = window.models.model
@@ -234,18 +231,8 @@ class TimelineController:
         diagram = {"weights": weights, "boundary": payload.get("boundary")}
         if self.scrubbed_epoch is not None:
             diagram["gradients"] = None  # a past epoch: its gradients were not kept
-        # The diagram's neuron pictures cost tens of milliseconds: only on its own tab.
-        if window.tabs.currentWidget() is window.builder:
-            window.builder.diagram.update_weights(diagram)
-            self._pending_diagram = None
-        else:
-            self._pending_diagram = diagram
-
-    def _draw_pending_diagram(self, _index: int = 0) -> None:
-        window = self.window
-        if self._pending_diagram is not None and window.tabs.currentWidget() is window.builder:
-            pending, self._pending_diagram = self._pending_diagram, None
-            window.builder.diagram.update_weights(pending)
+        # The diagram makes its neuron pictures only while its tab shows (see showEvent).
+        window.builder.diagram.update_weights(diagram)
 
     def _refine(self) -> None:
         """The slider rests on a past epoch: its boundary on the full grid."""

@@ -365,10 +365,9 @@ class TrainingController:
         if window.timeline.hold_live(snapshot):
             return  # the timeline shows a past epoch: kept for its way back to the end
         window.training_tab.apply_snapshot(snapshot)
-        if window.tabs.currentWidget() is window.builder:
-            window.builder.diagram.update_weights(snapshot)
-        else:  # drawn with the weights when the Model tab shows (the timeline keeps those)
-            window.builder.diagram.keep_gradients(snapshot.get("gradients"))
+        # Every snapshot: the diagram makes its neuron pictures only while its tab shows
+        # (and then from the latest weights), so on another tab this costs a few copies.
+        window.builder.diagram.update_weights(snapshot)
 
     def _on_session_finished(self, result: dict) -> None:
         window = self.window
