@@ -47,6 +47,17 @@ def plane_grid(extent: tuple, size: int) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
+def layer_outputs(model, x: np.ndarray) -> list[np.ndarray]:
+    """Each layer's output for the batch ``x``, in evaluation mode (the engine's own layers)."""
+    results = []
+    h = np.asarray(x, dtype=model.dtype)
+    with np.errstate(all="ignore"):
+        for layer in model.layers:
+            h = layer.forward(h, training=False)
+            results.append(h)
+    return results
+
+
 class NeuronProbe:
     """A copy of the model, with the weights it is given, that reports each layer's output.
 
@@ -71,12 +82,7 @@ class NeuronProbe:
 
     def outputs(self, x: np.ndarray) -> list[np.ndarray]:
         """Each layer's output for the batch ``x`` (evaluation mode)."""
-        results = []
-        with np.errstate(all="ignore"):
-            for layer in self.model.layers:
-                x = layer.forward(x, training=False)
-                results.append(x)
-        return results
+        return layer_outputs(self.model, x)
 
     def neuron_maps(self, columns: list[Column], extent: tuple, size: int) -> dict:
         """(column, neuron) → size×size float32 map of that neuron's output over the plane,

@@ -57,6 +57,7 @@ from nnstudio.ui.window.status import StatusView
 from nnstudio.ui.window.sweeps import SweepController
 from nnstudio.ui.window.timeline import TimelineController
 from nnstudio.ui.window.training import TrainingController
+from nnstudio.ui.window.warped_space import WarpedSpaceController
 
 TITLE_BAR_ROOM = 32  # pixels: a window manager's title bar, outside the size the window sets
 
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
+        self.warped_space = WarpedSpaceController(self, self.inspector)  # … → Warped input space…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
