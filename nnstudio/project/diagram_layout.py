@@ -14,7 +14,7 @@ from nnstudio.project import layer_meta
 from nnstudio.project.network_checks import ShapeCache, infer
 
 MAX_NEURONS = 16  # wider layers are drawn as one block with their shape, or:
-WIDE_SHOWN = 12  # with a 2-D input, the first 12 neurons of a wider 1-D layer and "+k more"
+WIDE_SHOWN = 12  # with a 2-D input: at most the first 12 neurons of a layer, and "+k more"
 _FOLDED_CATEGORIES = {"Activation", "Regularization", "Normalization"}
 
 
@@ -26,18 +26,19 @@ class Column:
     layer_index: int | None = None  # the layer that makes this column (None: the input)
     last_index: int | None = None  # the last layer folded into it (its output is shown)
     tags: list[str] = field(default_factory=list)
-    # A network of 2-D inputs shows every unit's map over the plane: a wide layer then shows
-    # its first WIDE_SHOWN units (and "+k more") rather than a block without pictures.
-    first_units_only: bool = False
+    # A network of 2-D inputs shows every unit's map over the plane: a layer then shows its
+    # first ``unit_limit`` units (and "+k more") rather than a block without pictures. The
+    # diagram lowers the limit to what its height holds with pictures large enough to read.
+    unit_limit: int | None = None
 
     @property
     def neurons(self) -> int | None:
         """How many neurons to draw, or None when the column is drawn as a block."""
         if self.shape is None or len(self.shape) != 1:
             return None
-        if self.shape[0] <= MAX_NEURONS:
-            return int(self.shape[0])
-        return WIDE_SHOWN if self.first_units_only else None
+        if self.unit_limit is not None:
+            return min(int(self.shape[0]), self.unit_limit)
+        return int(self.shape[0]) if self.shape[0] <= MAX_NEURONS else None
 
     @property
     def more(self) -> int:
@@ -71,7 +72,7 @@ def columns_for(config: dict, cache: ShapeCache | None = None) -> list[Column]:
             columns[-1].last_index = index
             continue
         column = Column(type_name, output, category, index, index)
-        column.first_units_only = input_shape == (2,)
+        column.unit_limit = WIDE_SHOWN if input_shape == (2,) else None
         activation = layer.get("activation")
         if activation and activation != "linear":
             column.tags.append(str(activation))

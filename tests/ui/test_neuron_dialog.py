@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from nnstudio.project.neuron_maps import plane_grid
+from nnstudio.project.diagram_layout import WIDE_SHOWN
+from nnstudio.project.neuron_maps import UnitDetail, plane_grid
 from nnstudio.ui.builder.model_builder import QtModelBuilder
-from nnstudio.ui.panels.neuron_dialog import MAP_SIZE, NeuronDialog
+from nnstudio.ui.builder.network_diagram import QtNetworkDiagram
+from nnstudio.ui.panels.neuron_dialog import MAP_SIZE, MAX_LISTED, NeuronDialog, numbers_text
+
+LAYERS = [
+    {"type": "Dense", "units": 3, "activation": "tanh"},
+    {"type": "Dense", "units": 30, "activation": "relu"},
+    {"type": "Dense", "units": 2},
+]
 
 
 @pytest.fixture
@@ -18,12 +26,7 @@ def builder(qtbot):
     builder = QtModelBuilder()
     qtbot.addWidget(builder)
     builder.set_input_spec((2,), 2, "classification", "softmax_crossentropy")
-    layers = [
-        {"type": "Dense", "units": 3, "activation": "tanh"},
-        {"type": "Dense", "units": 30, "activation": "relu"},
-        {"type": "Dense", "units": 2},
-    ]
-    builder.set_config({"layers": layers})
+    builder.set_config({"layers": LAYERS})
     builder.resize(1100, 800)
     builder.show()
     qtbot.waitExposed(builder)
@@ -67,21 +70,34 @@ def test_the_dialog_follows_new_weights_and_reaches_every_unit(qtbot, builder):
     before = dialog.values.copy()
     diagram.update_weights({"weights": _weights(1)})  # training goes on, or another epoch
     assert not np.allclose(dialog.values, before)
-    dialog.unit_box.setValue(29)  # one of the "+18 more": not drawn, still shown here
+    dialog.unit_box.setValue(29)  # one of the "+k more": not drawn, still shown here
     assert dialog.neuron == 29 and "unit 29" in dialog.title.text()
     assert dialog.unit_box.maximum() == 29
 
 
-def test_a_wide_layer_draws_its_first_units_and_how_many_more(qtbot, builder):
-    diagram = builder.diagram
+def test_a_wide_layer_draws_as_many_units_as_fit_and_how_many_more(qtbot):
+    diagram = QtNetworkDiagram()
+    qtbot.addWidget(diagram)
+    diagram.resize(600, 520)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    diagram.set_config({"input_shape": [2], "layers": LAYERS})
     diagram.update_weights({"weights": _weights(0)})
-    assert diagram.columns[2].neurons == 12 and diagram.columns[2].more == 18
-    assert diagram._dense_weights(2).shape == (3, 12)  # the lines of the drawn units only
-    assert diagram._dense_weights(3).shape == (12, 2)
-    assert diagram.more_rect(2).top() > diagram.neuron_center(2, 11).y()
+    assert diagram.columns[2].neurons == WIDE_SHOWN and diagram.columns[2].more == 30 - WIDE_SHOWN
+    assert diagram._dense_weights(2).shape == (3, WIDE_SHOWN)  # lines of the drawn units only
+    assert diagram._dense_weights(3).shape == (WIDE_SHOWN, 2)
+    assert diagram.more_rect(2).top() > diagram.neuron_center(2, WIDE_SHOWN - 1).y()
     assert diagram.more_rect(2).bottom() < diagram.height()
-    assert len(diagram._thumbs) == 3 + 12 + 2  # a picture in every drawn unit
+    assert len(diagram._thumbs) == 3 + WIDE_SHOWN + 2  # a picture in every drawn unit
     diagram.grab()  # paints: lines, pictures and "+18 more"
+
+    diagram.resize(600, 240)  # a short diagram: fewer units, each still with its picture
+    shown = diagram.columns[2].neurons
+    assert 2 <= shown < WIDE_SHOWN and diagram.columns[2].more == 30 - shown
+    assert diagram.node_radius() * 2 >= 10  # large enough for a picture
+    assert set(diagram._thumbs) == {
+        (number, n) for number in (1, 2, 3) for n in range(diagram.columns[number].neurons)
+    }
 
 
 def test_a_hidden_diagram_makes_its_pictures_when_it_shows(qtbot, builder):
@@ -90,4 +106,13 @@ def test_a_hidden_diagram_makes_its_pictures_when_it_shows(qtbot, builder):
     diagram.update_weights({"weights": _weights(0)})
     assert diagram._thumbs == {}  # nothing made while nobody sees it
     diagram.show()
-    assert len(diagram._thumbs) == 17
+    assert len(diagram._thumbs) == sum(column.neurons for column in diagram.columns[1:])
+
+
+def test_a_wide_layers_unit_lists_its_largest_incoming_weights():
+    incoming = [(f"Dense 0 unit {i}", (-1) ** i * i / 10) for i in range(30)]
+    text = numbers_text(UnitDetail("Dense 1 · unit 0", incoming, 0.5, "Dense 2", 0.25))
+    assert f"The {MAX_LISTED} largest of its 30 incoming weights" in text
+    assert "Dense 0 unit 29<" in text and "-2.900" in text  # the largest, with its sign
+    assert "Dense 0 unit 21<" not in text  # the ninth largest is left out
+    assert "Share of Dense 2</b> 25%" in text and "Bias</b> +0.500" in text

@@ -27,7 +27,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from nnstudio.project import layer_meta
-from nnstudio.project.diagram_layout import Column, columns_for, small_enough_to_probe
+from nnstudio.project.diagram_layout import (
+    WIDE_SHOWN,
+    Column,
+    columns_for,
+    small_enough_to_probe,
+)
 from nnstudio.project.network_checks import ShapeCache
 from nnstudio.project.neuron_maps import NeuronProbe
 from nnstudio.ui.builder.layer_icons import category_color
@@ -44,6 +49,7 @@ THUMB_SIZE = 24  # resolution of the in-node pictures; the hover picture uses 96
 HOVER_SIZE = 96
 _DEFAULT_EXTENT = (-2.5, 2.5, -2.5, 2.5)
 MAX_DRAWN_COLUMNS = 120
+PICTURE_SPACING = 22  # pixels a drawn unit of a 2-D input's network needs, to show its map
 
 
 class QtNetworkDiagram(QWidget):
@@ -65,8 +71,9 @@ class QtNetworkDiagram(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(
             "The network: lines are weights (blue positive, orange negative, thicker = larger). "
-            "Layers wider than 16 neurons are drawn as blocks (with a 2-D input, their first "
-            "12 neurons). Click a neuron of a 2-D input's network to see it large."
+            "Layers wider than 16 neurons are drawn as blocks; with a 2-D input, their first "
+            "neurons (as many as the height holds) and how many more. Click a neuron of a 2-D "
+            "input's network to see it large."
         )
         self.columns: list[Column] = []
         self._most_neurons = 1
@@ -96,6 +103,7 @@ class QtNetworkDiagram(QWidget):
             "layers": list(cfg.get("layers", [])),
         }
         self.columns = columns_for(self._config, self._cache)
+        self._fit_units()
         self._measure_columns()
         self._probe = self._make_probe()
         self.weights = self._probe.weights() if self._probe else {}
@@ -108,6 +116,23 @@ class QtNetworkDiagram(QWidget):
         """How many columns are drawn: all, up to MAX_DRAWN_COLUMNS (beyond that, each would
         be thinner than a pixel, and the lines between them only cost painting time)."""
         return min(len(self.columns), MAX_DRAWN_COLUMNS)
+
+    def _fit_units(self) -> bool:
+        """A 2-D input's network draws as many units a layer as its height holds with
+        pictures of at least PICTURE_SPACING (WIDE_SHOWN at most); whether that changed."""
+        limit = max(2, min(WIDE_SHOWN, int(self._area().height() / PICTURE_SPACING)))
+        changed = False
+        for column in self.columns[1:]:
+            if column.unit_limit is not None and column.unit_limit != limit:
+                column.unit_limit, changed = limit, True
+        return changed
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self._fit_units():
+            self._measure_columns()
+            self._hover = None
+            self._refresh_pictures()
 
     def _measure_columns(self) -> None:
         """What the layout of every column depends on, found once per network: asking the
@@ -222,9 +247,12 @@ class QtNetworkDiagram(QWidget):
 
     def neuron_picture(self, column: int, neuron: int, size: int = HOVER_SIZE) -> np.ndarray | None:
         """The output of one neuron over the input plane (None unless the input is 2-D)."""
-        if not self.shows_plane:
+        if not self.shows_plane or not 0 < column < len(self.columns):
             return None
-        return self._probe.neuron_maps(self.columns, self.extent, size).get((column, neuron))
+        target = self.columns[column]
+        if target.last_index is None or not 0 <= neuron < (target.neurons or 0):
+            return None
+        return self._probe.unit_map(target, neuron, self.extent, size)
 
     # -- geometry -------------------------------------------------------------------------------
     def _area(self) -> QRectF:

@@ -13,13 +13,23 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+)
 
 from nnstudio.project.neuron_maps import UnitDetail, unit_detail
 from nnstudio.ui.builder.neuron_pictures import NEGATIVE, POSITIVE, WHITE_RGB
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 MAP_SIZE = 96  # points a side: smooth at the dialog's size, about a millisecond to compute
+MAX_LISTED = 8  # incoming weights listed: a wide layer's largest ones
 
 
 def diverging_colormap() -> pg.ColorMap:
@@ -56,6 +66,7 @@ class NeuronDialog(QDialog):
         self.numbers = QLabel(objectName="neuronNumbers")
         self.numbers.setWordWrap(True)
         self.numbers.setMinimumWidth(220)
+        self.numbers.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self._lay_out()
         self.unit_box.valueChanged.connect(lambda _value: self.refresh())
         diagram.pictures_changed.connect(self.refresh)
@@ -69,7 +80,11 @@ class NeuronDialog(QDialog):
         top.addWidget(self.unit_box)
         row = QHBoxLayout()
         row.addWidget(self.plot, 3)
-        row.addWidget(self.numbers, 2)
+        numbers = QScrollArea(objectName="neuronNumbersScroll")
+        numbers.setWidgetResizable(True)
+        numbers.setFrameShape(QFrame.Shape.NoFrame)
+        numbers.setWidget(self.numbers)
+        row.addWidget(numbers, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(row, 1)
@@ -112,12 +127,18 @@ class NeuronDialog(QDialog):
 
 
 def numbers_text(detail: UnitDetail) -> str:
-    """The unit's incoming weights, bias and share of the next layer, as rich text."""
+    """The unit's incoming weights (the largest MAX_LISTED of a wide layer's), bias and share
+    of the next layer, as rich text."""
+    incoming = detail.incoming
+    heading = "Incoming weights"
+    if len(incoming) > MAX_LISTED:
+        incoming = sorted(incoming, key=lambda item: -abs(item[1]))[:MAX_LISTED]
+        heading = f"The {MAX_LISTED} largest of its {len(detail.incoming)} incoming weights"
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td align='right'>{weight:+.3f}</td></tr>"
-        for name, weight in detail.incoming
+        for name, weight in incoming
     )
-    parts = [f"<b>Incoming weights</b><table cellspacing='4'>{rows}</table>" if rows else ""]
+    parts = [f"<b>{heading}</b><table cellspacing='4'>{rows}</table>" if rows else ""]
     if detail.bias is not None:
         parts.append(f"<b>Bias</b> {detail.bias:+.3f}")
     if detail.outgoing_share is not None:
