@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnstudio.engine.blas import single_threaded_blas
 from nnstudio.project.diagram_layout import Column
 
 MARGIN = 0.1  # the plane reaches a tenth of the data's range beyond it, as the boundary's grid
@@ -47,12 +48,19 @@ def plane_grid(extent: tuple, size: int) -> np.ndarray:
     return np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def layer_outputs(model, x: np.ndarray) -> list[np.ndarray]:
-    """Each layer's output for the batch ``x``, in evaluation mode (the engine's own layers)."""
+def layer_outputs(model, x: np.ndarray, last: int | None = None) -> list[np.ndarray]:
+    """Each layer's output for the batch ``x`` (up to layer ``last``), in evaluation mode
+    (the engine's own layers).
+
+    On one BLAS thread: these products are small, and waking BLAS's other threads for them
+    cost 15 times the CPU time on a busy machine (0.7 ms instead of 0.04 ms for 576×64 by
+    64×64), taken from a training run on the other thread.
+    """
     results = []
     h = np.asarray(x, dtype=model.dtype)
-    with np.errstate(all="ignore"):
-        for layer in model.layers:
+    layers = model.layers if last is None else model.layers[: last + 1]
+    with np.errstate(all="ignore"), single_threaded_blas():
+        for layer in layers:
             h = layer.forward(h, training=False)
             results.append(h)
     return results
@@ -100,8 +108,8 @@ class NeuronProbe:
 
     def unit_map(self, column: Column, neuron: int, extent: tuple, size: int) -> np.ndarray:
         """One unit's size×size map, any unit of the column (drawn or among the "+k more")."""
-        outputs = self.outputs(plane_grid(extent, size).astype(self.model.dtype))
-        values = outputs[column.last_index][:, neuron]
+        grid = plane_grid(extent, size).astype(self.model.dtype)
+        values = layer_outputs(self.model, grid, column.last_index)[-1][:, neuron]
         return np.nan_to_num(values.reshape(size, size).astype(np.float32))
 
 

@@ -12,7 +12,13 @@ from nnstudio.project.diagram_layout import WIDE_SHOWN
 from nnstudio.project.neuron_maps import UnitDetail, plane_grid
 from nnstudio.ui.builder.model_builder import QtModelBuilder
 from nnstudio.ui.builder.network_diagram import QtNetworkDiagram
-from nnstudio.ui.panels.neuron_dialog import MAP_SIZE, MAX_LISTED, NeuronDialog, numbers_text
+from nnstudio.ui.panels.neuron_dialog import (
+    CHANGED,
+    MAP_SIZE,
+    MAX_LISTED,
+    NeuronDialog,
+    numbers_text,
+)
 
 LAYERS = [
     {"type": "Dense", "units": 3, "activation": "tanh"},
@@ -116,3 +122,10 @@ def test_a_wide_layers_unit_lists_its_largest_incoming_weights():
     assert "Dense 0 unit 29<" in text and "-2.900" in text  # the largest, with its sign
     assert "Dense 0 unit 21<" not in text  # the ninth largest is left out
     assert "Share of Dense 2</b> 25%" in text and "Bias</b> +0.500" in text
+
+
+def test_the_dialog_says_so_when_the_network_changes(qtbot, builder):
+    builder.diagram.update_weights({"weights": _weights(0)})
+    dialog = builder.open_neuron(2, 1)
+    builder.set_config({"layers": [{"type": "Dense", "units": 2}]})  # no hidden layer now
+    assert dialog.title.text() == CHANGED

@@ -454,14 +454,14 @@ class QtNetworkDiagram(QWidget):
             rect = QRectF(center.x() - radius, center.y() - radius, 2 * radius, 2 * radius)
             self._paint_node(painter, number, neuron, rect, bias)
         if column.more:
-            self._paint_more(painter, number, radius)
+            self._paint_more(painter, number)
 
     def more_rect(self, number: int) -> QRectF:
         """Where a wide column's "+k more" is written: under its last drawn neuron."""
         last = self.neuron_center(number, self.columns[number].neurons - 1)
         return QRectF(last.x() - 40, last.y() + self.node_radius() + 1, 80, 14)
 
-    def _paint_more(self, painter: QPainter, number: int, radius: float):
+    def _paint_more(self, painter: QPainter, number: int):
         painter.setFont(self._small_font())
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
         text = f"+{self.columns[number].more} more"

@@ -30,6 +30,7 @@ from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 MAP_SIZE = 96  # points a side: smooth at the dialog's size, about a millisecond to compute
 MAX_LISTED = 8  # incoming weights listed: a wide layer's largest ones
+CHANGED = "The network changed: click a unit in the diagram to see it."
 
 
 def diverging_colormap() -> pg.ColorMap:
@@ -46,6 +47,7 @@ class NeuronDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("neuronDialog")
         self.diagram, self.column = diagram, column
+        self.layer_index = diagram.columns[column].layer_index  # to notice another network
         self.values: np.ndarray | None = None
         self.detail: UnitDetail | None = None
         self.unit_box = QSpinBox(objectName="neuronUnit")
@@ -104,8 +106,9 @@ class NeuronDialog(QDialog):
         diagram = self.diagram
         columns = diagram.columns
         probe = diagram.probe
-        if probe is None or not diagram.shows_plane or self.column >= len(columns):
-            self.title.setText("This network changed: click a neuron of the diagram again.")
+        same = self.column < len(columns) and columns[self.column].layer_index == self.layer_index
+        if probe is None or not diagram.shows_plane or not same:
+            self.title.setText(CHANGED)
             return
         column = columns[self.column]
         if self.neuron >= self._layer_width():

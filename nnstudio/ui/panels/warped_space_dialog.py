@@ -91,9 +91,11 @@ class WarpedSpaceDialog(QDialog):
         joined = np.concatenate([lines, gap], axis=1).reshape(-1, 2)
         self.grid_item.setData(joined[:, 0], joined[:, 1])
         self.points_item.setData(points[:, 0], points[:, 1], brush=self._brushes)
-        shown = stages[round(number + t)]
-        self.layer_label.setText(f"{round(number + t)} of {len(stages) - 1} layers")
-        self.caption.setText(shown.describe())
+        nearest = round(number + t)
+        hidden = len(stages) - 1
+        where = "the input" if nearest == 0 else f"hidden layer {nearest} of {hidden}"
+        self.layer_label.setText(where)
+        self.caption.setText(stages[nearest].describe())
 
     def toggle_play(self) -> None:
         if self.timer.isActive():
