@@ -97,6 +97,15 @@ def test_a_wide_layer_draws_as_many_units_as_fit_and_how_many_more(qtbot):
     assert len(diagram._thumbs) == 3 + WIDE_SHOWN + 2  # a picture in every drawn unit
     diagram.grab()  # paints: lines, pictures and "+18 more"
 
+    assert diagram.more_text(2) == f"+{30 - WIDE_SHOWN} more"
+    deep = [{"type": "Dense", "units": 30, "activation": "relu"}] * 6 + LAYERS[-1:]
+    diagram.set_config({"input_shape": [2], "layers": deep})
+    diagram.resize(320, 520)  # close columns: the count alone, inside the room between them
+    assert diagram.more_text(2) == f"+{30 - WIDE_SHOWN}"
+    assert diagram.more_rect(2).width() < diagram.column_x(3) - diagram.column_x(2)
+    diagram.set_config({"input_shape": [2], "layers": LAYERS})
+    diagram.update_weights({"weights": _weights(0)})
+
     diagram.resize(600, 240)  # a short diagram: fewer units, each still with its picture
     shown = diagram.columns[2].neurons
     assert 2 <= shown < WIDE_SHOWN and diagram.columns[2].more == 30 - shown

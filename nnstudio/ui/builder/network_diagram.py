@@ -457,15 +457,23 @@ class QtNetworkDiagram(QWidget):
             self._paint_more(painter, number)
 
     def more_rect(self, number: int) -> QRectF:
-        """Where a wide column's "+k more" is written: under its last drawn neuron."""
+        """Where a wide column's "+k more" is written: under its last drawn neuron, no wider
+        than the room between two columns."""
         last = self.neuron_center(number, self.columns[number].neurons - 1)
-        return QRectF(last.x() - 40, last.y() + self.node_radius() + 1, 80, 14)
+        width = max(20.0, min(80.0, self._column_gap() - 6))
+        return QRectF(last.x() - width / 2, last.y() + self.node_radius() + 1, width, 14)
+
+    def more_text(self, number: int) -> str:
+        """ "+52 more", or "+52" where the columns are close."""
+        more, rect = self.columns[number].more, self.more_rect(number)
+        return fitted(QFontMetricsF(self._small_font()), rect.width(), f"+{more} more", f"+{more}")
 
     def _paint_more(self, painter: QPainter, number: int):
         painter.setFont(self._small_font())
         painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
-        text = f"+{self.columns[number].more} more"
-        painter.drawText(self.more_rect(number), Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(
+            self.more_rect(number), Qt.AlignmentFlag.AlignCenter, self.more_text(number)
+        )
 
     def _paint_input_names(self, painter: QPainter, count: int, radius: float):
         """x1, x2, ... left of the input neurons, so the first lines read as "from feature i"."""
