@@ -138,3 +138,14 @@ def test_the_dialog_says_so_when_the_network_changes(qtbot, builder):
     dialog = builder.open_neuron(2, 1)
     builder.set_config({"layers": [{"type": "Dense", "units": 2}]})  # no hidden layer now
     assert dialog.title.text() == CHANGED
+
+
+def test_a_dead_unit_is_named(qtbot, builder):
+    weights = _weights(0)
+    weights["1.W"][:, 4], weights["1.b"][4] = 0.0, -1.0  # relu(-1) everywhere: dead
+    weights["1.b"][3] = 50.0  # and unit 3 positive everywhere
+    builder.diagram.update_weights({"weights": weights})
+    dialog = builder.open_neuron(2, 4)
+    assert not dialog.values.any() and "a dead unit" in dialog.numbers.text()
+    dialog.unit_box.setValue(3)
+    assert dialog.values.all() and "a dead unit" not in dialog.numbers.text()

@@ -118,7 +118,8 @@ class NeuronDialog(QDialog):
         self.setWindowTitle(f"Unit {self.neuron} of {column.title} {column.layer_index}")
         self.title.setText(f"<b>{html.escape(self.detail.title)}</b>")
         self._show_map(diagram.extent)
-        self.numbers.setText(numbers_text(self.detail))
+        silent = not np.any(self.values)
+        self.numbers.setText(numbers_text(self.detail, silent))
 
     def _show_map(self, extent: tuple) -> None:
         x_min, x_max, y_min, y_max = extent
@@ -129,9 +130,9 @@ class NeuronDialog(QDialog):
         self.color_bar.setLevels((-scale, scale))
 
 
-def numbers_text(detail: UnitDetail) -> str:
+def numbers_text(detail: UnitDetail, silent: bool = False) -> str:
     """The unit's incoming weights (the largest MAX_LISTED of a wide layer's), bias and share
-    of the next layer, as rich text."""
+    of the next layer, as rich text; ``silent``: its output is 0 all over the plane."""
     incoming = detail.incoming
     heading = "Incoming weights"
     if len(incoming) > MAX_LISTED:
@@ -154,4 +155,10 @@ def numbers_text(detail: UnitDetail) -> str:
         "The map is the unit's output at each point of the input plane: blue positive, "
         "white 0, orange negative (the bar gives the values)."
     )
+    if silent:
+        parts.append(
+            "<b>It is 0 all over the plane</b>: a dead unit (a ReLU whose input is below 0 "
+            "everywhere), passing nothing on and learning nothing (Training → Activation "
+            "functions… shows why)."
+        )
     return "<br><br>".join(part for part in parts if part)
