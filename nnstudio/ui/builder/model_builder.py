@@ -299,6 +299,7 @@ class QtModelBuilder(QWidget):
             self.neuron_dialog.deleteLater()
         self.neuron_dialog = NeuronDialog(self.diagram, column, neuron, parent=self)
         self.neuron_dialog.show()
+        self.neuron_dialog.raise_()  # above the window the click was in
         return self.neuron_dialog
 
     # -- the public API used by the main window -------------------------------------------------
