@@ -1,4 +1,4 @@
-"""Which columns the network diagram draws, and each hidden neuron's output over a 2-D plane.
+"""Which columns the network diagram draws (their neurons' maps over a 2-D plane: neuron_maps).
 
 Qt-free. A column is a layer that changes the representation (Dense, Conv2D, a pooling,
 Flatten, Reshape); activation, dropout and normalization layers are folded into the column
@@ -10,12 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from nnstudio.project import layer_meta
 from nnstudio.project.network_checks import ShapeCache, infer
 
-MAX_NEURONS = 16  # wider layers are drawn as one block with their shape
+MAX_NEURONS = 16  # wider layers are drawn as one block with their shape, or:
+WIDE_SHOWN = 12  # with a 2-D input: at most the first 12 neurons of a layer, and "+k more"
 _FOLDED_CATEGORIES = {"Activation", "Regularization", "Normalization"}
 
 
@@ -27,13 +26,24 @@ class Column:
     layer_index: int | None = None  # the layer that makes this column (None: the input)
     last_index: int | None = None  # the last layer folded into it (its output is shown)
     tags: list[str] = field(default_factory=list)
+    # A network of 2-D inputs shows every unit's map over the plane: a layer then shows its
+    # first ``unit_limit`` units (and "+k more") rather than a block without pictures. The
+    # diagram lowers the limit to what its height holds with pictures large enough to read.
+    unit_limit: int | None = None
 
     @property
     def neurons(self) -> int | None:
         """How many neurons to draw, or None when the column is drawn as a block."""
-        if self.shape is not None and len(self.shape) == 1 and self.shape[0] <= MAX_NEURONS:
-            return int(self.shape[0])
-        return None
+        if self.shape is None or len(self.shape) != 1:
+            return None
+        if self.unit_limit is not None:
+            return min(int(self.shape[0]), self.unit_limit)
+        return int(self.shape[0]) if self.shape[0] <= MAX_NEURONS else None
+
+    @property
+    def more(self) -> int:
+        """How many of the column's neurons are not drawn (the "+k more")."""
+        return int(self.shape[0]) - self.neurons if self.neurons is not None else 0
 
 
 def _tag(config: dict) -> str:
@@ -62,6 +72,7 @@ def columns_for(config: dict, cache: ShapeCache | None = None) -> list[Column]:
             columns[-1].last_index = index
             continue
         column = Column(type_name, output, category, index, index)
+        column.unit_limit = WIDE_SHOWN if input_shape == (2,) else None
         activation = layer.get("activation")
         if activation and activation != "linear":
             column.tags.append(str(activation))
@@ -69,62 +80,6 @@ def columns_for(config: dict, cache: ShapeCache | None = None) -> list[Column]:
             column.tags.append(_tag(layer))
         columns.append(column)
     return columns
-
-
-def plane_grid(extent: tuple, size: int) -> np.ndarray:
-    """``size``×``size`` points over ``extent`` = (x_min, x_max, y_min, y_max), row = y (top
-    row is the largest y, as it is drawn), as float32 (size*size, 2)."""
-    x_min, x_max, y_min, y_max = extent
-    xs = np.linspace(x_min, x_max, size, dtype=np.float32)
-    ys = np.linspace(y_max, y_min, size, dtype=np.float32)
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
-
-
-class NeuronProbe:
-    """A copy of the model, with the latest weights, that reports each layer's output.
-
-    Used for the neuron pictures of 2-D inputs: everything runs on a small grid in the GUI
-    thread (a few hundred points through a small network takes well under a millisecond).
-    """
-
-    def __init__(self, config: dict):
-        from nnstudio.engine.model import Sequential
-
-        self.model = Sequential.from_config(config)
-
-    def load(self, weights: dict) -> None:
-        live = self.model.parameters()
-        for name, value in weights.items():
-            target = live.get(name)
-            if target is not None and np.shape(value) == target.shape:
-                np.copyto(target, np.asarray(value), casting="same_kind")
-
-    def weights(self) -> dict:
-        return {name: value.copy() for name, value in self.model.parameters().items()}
-
-    def outputs(self, x: np.ndarray) -> list[np.ndarray]:
-        """Each layer's output for the batch ``x`` (evaluation mode)."""
-        results = []
-        with np.errstate(all="ignore"):
-            for layer in self.model.layers:
-                x = layer.forward(x, training=False)
-                results.append(x)
-        return results
-
-    def neuron_maps(self, columns: list[Column], extent: tuple, size: int) -> dict:
-        """(column, neuron) → size×size float32 map of that neuron's output over the plane."""
-        grid = plane_grid(extent, size)
-        outputs = self.outputs(grid.astype(self.model.dtype))
-        maps = {}
-        for number, column in enumerate(columns):
-            if column.last_index is None or column.neurons is None:
-                continue
-            values = outputs[column.last_index]
-            for neuron in range(column.neurons):
-                image = np.nan_to_num(values[:, neuron].reshape(size, size).astype(np.float32))
-                maps[(number, neuron)] = image
-        return maps
 
 
 def small_enough_to_probe(columns: list[Column], limit: int = 200_000) -> bool:

@@ -42,6 +42,7 @@ CURRICULUM = [
     "confusion-matrix",
     "momentum",
     "early-stopping",
+    "reading-units",
 ]
 SHIPPED, PROBLEMS = load_lessons()
 BY_ID = {lesson.id: lesson for lesson in SHIPPED}

@@ -358,7 +358,8 @@ def test_diagram_small_net_neurons_weights_and_hover_plane(qtbot):
         }
     )
     diagram = builder.diagram
-    assert [c.neurons for c in diagram.columns] == [2, 3, None, 2]  # 40 is drawn as a block
+    assert [c.neurons for c in diagram.columns] == [2, 3, 12, 2]  # 40: its first 12 drawn
+    assert diagram.columns[2].more == 28
     rng = np.random.default_rng(1)
     weights = {
         "0.W": rng.normal(size=(2, 3)).astype(np.float32),

@@ -10,7 +10,7 @@ from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.training.reporting import SnapshotMaker
 from nnstudio.ui.builder.model_builder import QtModelBuilder
-from nnstudio.ui.builder.network_diagram import GRADIENT_DECADES, gradient_strengths
+from nnstudio.ui.builder.neuron_pictures import GRADIENT_DECADES, gradient_strengths
 
 
 def test_strengths_share_one_log_scale_so_vanishing_layers_fade():

@@ -9,7 +9,8 @@ Public API (what the main window uses):
 - ``is_valid()`` / ``problem()``: the first blocking problem in words ("" when valid)
 - signals ``config_changed(dict)``, ``validity_changed(bool, str)``, ``preset_loaded(str, dict)``
 - ``undo_stack`` (QUndoStack), ``undo_action`` / ``redo_action`` (Ctrl+Z / Ctrl+Shift+Z)
-- ``diagram``: QtNetworkDiagram with ``update_weights(snapshot)`` and ``set_config(cfg)``
+- ``diagram``: QtNetworkDiagram with ``update_weights(snapshot)`` and ``set_config(cfg)``;
+  a click on one of its neurons opens ``neuron_dialog`` (that unit large, following training)
 - ``set_settings_everywhere({"l2": 1e-4})``: one undoable step for dock-wide settings
 - ``load_preset(name)`` (undoable) and ``save_preset(title)``
 
@@ -185,6 +186,7 @@ class QtModelBuilder(QWidget):
         self.stack = QtLayerStack(self.model)
         self.inspector = QtLayerInspector(self.model)
         self.diagram = QtNetworkDiagram()
+        self.neuron_dialog = None
         self._build_layout()
         self._connect()
         self._sync()
@@ -292,6 +294,19 @@ class QtModelBuilder(QWidget):
         events.changed.connect(lambda row, _name: self._select_later(row))
         events.reset.connect(lambda: self._select_later(-1))
         events.settled.connect(self._sync)
+        self.diagram.neuron_clicked.connect(self.open_neuron)
+
+    def open_neuron(self, column: int, neuron: int):
+        """The diagram's unit large, in one dialog (a second click shows the other unit)."""
+        from nnstudio.ui.panels.neuron_dialog import NeuronDialog
+
+        if self.neuron_dialog is not None:
+            self.neuron_dialog.close()
+            self.neuron_dialog.deleteLater()
+        self.neuron_dialog = NeuronDialog(self.diagram, column, neuron, parent=self)
+        self.neuron_dialog.show()
+        self.neuron_dialog.raise_()  # above the window the click was in
+        return self.neuron_dialog
 
     # -- the public API used by the main window -------------------------------------------------
     def set_input_spec(self, input_shape: tuple, n_classes: int | None, task: str, loss_name: str):

@@ -2,7 +2,9 @@
 
 Neurons are nodes, weights are lines (blue positive, orange negative, thicker when larger);
 layers wider than 16 neurons become a block labelled with their shape. With a 2-D input every
-neuron shows its own output over the input plane, and hovering one shows it large.
+neuron shows its own output over the input plane (a wide layer its first neurons and "+k
+more"), hovering one shows it large, and clicking one asks for its dialog (``neuron_clicked``).
+The pictures are made only while the diagram is visible: a hidden one costs training nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -26,37 +28,28 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from nnstudio.project import layer_meta
 from nnstudio.project.diagram_layout import (
+    WIDE_SHOWN,
     Column,
-    NeuronProbe,
     columns_for,
     small_enough_to_probe,
 )
 from nnstudio.project.network_checks import ShapeCache
+from nnstudio.project.neuron_maps import NeuronProbe
 from nnstudio.ui.builder.layer_icons import category_color
+from nnstudio.ui.builder.neuron_pictures import (
+    GRADIENT,
+    NEGATIVE,
+    POSITIVE,
+    diverging_image,
+    gradient_strengths,
+)
 from nnstudio.ui.widgets.fit_text import fitted, main_text
 
-POSITIVE = QColor("#0877BD")  # the Playground's colours: blue for +, orange for -
-NEGATIVE = QColor("#F59322")
 THUMB_SIZE = 24  # resolution of the in-node pictures; the hover picture uses 96
 HOVER_SIZE = 96
 _DEFAULT_EXTENT = (-2.5, 2.5, -2.5, 2.5)
 MAX_DRAWN_COLUMNS = 120
-
-
-def diverging_image(values: np.ndarray) -> QImage:
-    """Orange (negative) → white (0) → blue (positive), scaled by the largest magnitude."""
-    scale = float(np.max(np.abs(values))) or 1.0
-    t = np.clip(values / scale, -1.0, 1.0)[..., None]
-    white = np.array([255, 255, 255], dtype=np.float32)
-    blue = np.array([8, 119, 189], dtype=np.float32)
-    orange = np.array([245, 147, 34], dtype=np.float32)
-    rgb = np.where(t >= 0, white + t * (blue - white), white - t * (orange - white))
-    height, width = values.shape
-    rgba = np.empty((height, width, 4), dtype=np.uint8)
-    rgba[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
-    rgba[..., 3] = 255
-    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
-    return image.copy()  # own the pixels: the numpy buffer goes away
+PICTURE_SPACING = 22  # pixels a drawn unit of a 2-D input's network needs, to show its map
 
 
 class QtNetworkDiagram(QWidget):
@@ -67,6 +60,9 @@ class QtNetworkDiagram(QWidget):
     plane of 2-D inputs).
     """
 
+    neuron_clicked = Signal(int, int)  # (column, neuron) of a hidden or output neuron
+    pictures_changed = Signal()  # new weights or a new plane: an open neuron dialog follows
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("networkDiagram")
@@ -75,7 +71,9 @@ class QtNetworkDiagram(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip(
             "The network: lines are weights (blue positive, orange negative, thicker = larger). "
-            "Layers wider than 16 neurons are drawn as blocks."
+            "Layers wider than 16 neurons are drawn as blocks; with a 2-D input, their first "
+            "neurons (as many as the height holds) and how many more. Click a neuron of a 2-D "
+            "input's network to see it large."
         )
         self.columns: list[Column] = []
         self._most_neurons = 1
@@ -91,6 +89,7 @@ class QtNetworkDiagram(QWidget):
         self._thumbs: dict[tuple[int, int], QImage] = {}
         self._hover: tuple[int, int] | None = None
         self._hover_image: QImage | None = None
+        self._pictures_stale = False
 
     def sizeHint(self) -> QSize:
         return QSize(420, 300)
@@ -104,6 +103,7 @@ class QtNetworkDiagram(QWidget):
             "layers": list(cfg.get("layers", [])),
         }
         self.columns = columns_for(self._config, self._cache)
+        self._fit_units()
         self._measure_columns()
         self._probe = self._make_probe()
         self.weights = self._probe.weights() if self._probe else {}
@@ -116,6 +116,23 @@ class QtNetworkDiagram(QWidget):
         """How many columns are drawn: all, up to MAX_DRAWN_COLUMNS (beyond that, each would
         be thinner than a pixel, and the lines between them only cost painting time)."""
         return min(len(self.columns), MAX_DRAWN_COLUMNS)
+
+    def _fit_units(self) -> bool:
+        """A 2-D input's network draws as many units a layer as its height holds with
+        pictures of at least PICTURE_SPACING (WIDE_SHOWN at most); whether that changed."""
+        limit = max(2, min(WIDE_SHOWN, int(self._area().height() / PICTURE_SPACING)))
+        changed = False
+        for column in self.columns[1:]:
+            if column.unit_limit is not None and column.unit_limit != limit:
+                column.unit_limit, changed = limit, True
+        return changed
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self._fit_units():
+            self._measure_columns()
+            self._hover = None
+            self._refresh_pictures()
 
     def _measure_columns(self) -> None:
         """What the layout of every column depends on, found once per network: asking the
@@ -207,17 +224,35 @@ class QtNetworkDiagram(QWidget):
 
     def _refresh_pictures(self) -> None:
         self._thumbs = {}
+        self._hover_image = None
         if not self.shows_plane:
             return
+        self.pictures_changed.emit()
+        if not self.isVisible():  # made when it shows (see showEvent)
+            self._pictures_stale = True
+            return
+        self._pictures_stale = False
         maps = self._probe.neuron_maps(self.columns, self.extent, THUMB_SIZE)
         self._thumbs = {key: diverging_image(values) for key, values in maps.items()}
-        self._hover_image = None
+
+    def showEvent(self, event):
+        if self._pictures_stale:
+            self._refresh_pictures()
+        super().showEvent(event)
+
+    @property
+    def probe(self) -> NeuronProbe | None:
+        """The model copy with the diagram's weights (None: no pictures for this network)."""
+        return self._probe
 
     def neuron_picture(self, column: int, neuron: int, size: int = HOVER_SIZE) -> np.ndarray | None:
         """The output of one neuron over the input plane (None unless the input is 2-D)."""
-        if not self.shows_plane:
+        if not self.shows_plane or not 0 < column < len(self.columns):
             return None
-        return self._probe.neuron_maps(self.columns, self.extent, size).get((column, neuron))
+        target = self.columns[column]
+        if target.last_index is None or not 0 <= neuron < (target.neurons or 0):
+            return None
+        return self._probe.unit_map(target, neuron, self.extent, size)
 
     # -- geometry -------------------------------------------------------------------------------
     def _area(self) -> QRectF:
@@ -323,21 +358,26 @@ class QtNetworkDiagram(QWidget):
         column = self.columns[number]
         if column.layer_index is None:
             return None
-        matrix = self.weights.get(f"{column.layer_index}.W")
-        previous = self.columns[number - 1]
+        return self._drawn_part(number, self.weights.get(f"{column.layer_index}.W"))
+
+    def _drawn_part(self, number: int, matrix: np.ndarray | None) -> np.ndarray | None:
+        """The rows and columns of a Dense layer's matrix whose neurons are drawn (a wide
+        layer draws its first ones only); None when the matrix is not the layer's."""
+        previous, column = self.columns[number - 1], self.columns[number]
         if matrix is None or matrix.ndim != 2 or previous.neurons is None or column.neurons is None:
             return None
-        if matrix.shape != (previous.neurons, column.neurons):
+        if matrix.shape != (previous.shape[0], column.shape[0]):
             return None
-        return matrix
+        return matrix[: previous.neurons, : column.neurons]
 
     def _paint_links(self, painter: QPainter, number: int):
         previous, column = self.columns[number - 1], self.columns[number]
         matrix = self._dense_weights(number)
         strengths = self._gradient_strengths() if self.gradient_flow else {}
         name = f"{column.layer_index}.W"
-        if name in strengths and matrix is not None and strengths[name].shape == matrix.shape:
-            self._paint_gradient_lines(painter, number, strengths[name])
+        drawn_strengths = self._drawn_part(number, strengths.get(name))
+        if drawn_strengths is not None and matrix is not None:
+            self._paint_gradient_lines(painter, number, drawn_strengths)
             return
         if matrix is not None:
             self._paint_weight_lines(painter, number, matrix)
@@ -413,6 +453,27 @@ class QtNetworkDiagram(QWidget):
             center = self.neuron_center(number, neuron)
             rect = QRectF(center.x() - radius, center.y() - radius, 2 * radius, 2 * radius)
             self._paint_node(painter, number, neuron, rect, bias)
+        if column.more:
+            self._paint_more(painter, number)
+
+    def more_rect(self, number: int) -> QRectF:
+        """Where a wide column's "+k more" is written: under its last drawn neuron, no wider
+        than the room between two columns."""
+        last = self.neuron_center(number, self.columns[number].neurons - 1)
+        width = max(20.0, min(80.0, self._column_gap() - 6))
+        return QRectF(last.x() - width / 2, last.y() + self.node_radius() + 1, width, 14)
+
+    def more_text(self, number: int) -> str:
+        """ "+52 more", or "+52" where the columns are close."""
+        more, rect = self.columns[number].more, self.more_rect(number)
+        return fitted(QFontMetricsF(self._small_font()), rect.width(), f"+{more} more", f"+{more}")
+
+    def _paint_more(self, painter: QPainter, number: int):
+        painter.setFont(self._small_font())
+        painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(
+            self.more_rect(number), Qt.AlignmentFlag.AlignCenter, self.more_text(number)
+        )
 
     def _paint_input_names(self, painter: QPainter, count: int, radius: float):
         """x1, x2, ... left of the input neurons, so the first lines read as "from feature i"."""
@@ -578,6 +639,15 @@ class QtNetworkDiagram(QWidget):
                 return True
         return super().event(event)
 
+    def mousePressEvent(self, event):
+        hit = self.neuron_at(event.position())
+        # An input neuron's output is just its coordinate: nothing to enlarge.
+        hidden_or_output = hit is not None and hit[0] > 0
+        if event.button() == Qt.MouseButton.LeftButton and hidden_or_output and self.shows_plane:
+            self.neuron_clicked.emit(*hit)
+            return
+        super().mousePressEvent(event)
+
     def mouseMoveEvent(self, event):
         hit = self.neuron_at(event.position())
         if hit is not None and hit[0] == 0:
@@ -593,26 +663,6 @@ class QtNetworkDiagram(QWidget):
             self._hover = None
             self.update()
         super().leaveEvent(event)
-
-
-GRADIENT = QColor(118, 42, 131)  # purple: a colour the weights' blue and orange do not use
-GRADIENT_DECADES = 4  # |dL/dW| shown over four powers of ten below the largest
-
-
-def gradient_strengths(gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """|dL/dW| of every weight matrix on one log scale for all layers, in [0, 1]: 1 is the
-    largest gradient of the network, 0 is ``GRADIENT_DECADES`` powers of ten below it."""
-    magnitudes = {
-        name: np.abs(np.nan_to_num(g.astype(np.float64))) for name, g in gradients.items()
-    }
-    largest = max((float(m.max(initial=0.0)) for m in magnitudes.values()), default=0.0)
-    if largest <= 0:
-        return {name: np.zeros_like(m) for name, m in magnitudes.items()}
-    floor = largest * 10.0**-GRADIENT_DECADES
-    return {
-        name: np.clip(np.log10(np.maximum(m, floor) / floor) / GRADIENT_DECADES, 0.0, 1.0)
-        for name, m in magnitudes.items()
-    }
 
 
 def _shape_text(column: Column) -> str:

@@ -57,6 +57,7 @@ from nnstudio.ui.window.status import StatusView
 from nnstudio.ui.window.sweeps import SweepController
 from nnstudio.ui.window.timeline import TimelineController
 from nnstudio.ui.window.training import TrainingController
+from nnstudio.ui.window.warped_space import WarpedSpaceController
 
 TITLE_BAR_ROOM = 32  # pixels: a window manager's title bar, outside the size the window sets
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
+        self.warped_space = WarpedSpaceController(self, self.inspector)  # … → Warped input space…
         self.lessons = LessonsController(  # Help → Lessons
             self, self.document, training=self.training, models=self.models
         )

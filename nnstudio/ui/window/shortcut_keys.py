@@ -25,6 +25,7 @@ ACTION_KEYS = {
     "actionExplainSample": "Ctrl+I",
     "actionLossLandscape": "Ctrl+Shift+G",
     "actionActivations": "Ctrl+Shift+U",
+    "actionWarpedSpace": "Ctrl+Shift+K",
     "actionImportRuns": "Ctrl+Shift+O",
     "actionShowModelTab": "Ctrl+1",
     "actionShowTrainingTab": "Ctrl+2",

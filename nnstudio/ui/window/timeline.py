@@ -65,12 +65,10 @@ class TimelineController:
         self._scrub_model = None
         self._scrub_key = None
         self._makers: dict[int, object] = {}  # grid size -> SnapshotMaker on the scrub model
-        self._pending_diagram: dict | None = None  # drawn when the Model tab is shown
         self._refresh_timer = QTimer(window, singleShot=True, interval=REFRESH_MS)
         self._refresh_timer.timeout.connect(self.refresh)
         self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
         self._refine_timer.timeout.connect(self._refine)
-        window.tabs.currentChanged.connect(self._draw_pending_diagram)
         self._replaying = None  # (run, epoch, model) while a branch's start is replayed
         self._runner = JobRunner(window)
         self._runner.done.connect(self._on_replayed)
@@ -219,8 +217,7 @@ class TimelineController:
         if self.training.session is not None:
             if held is not None:
                 self.tab.apply_snapshot(held)
-                self._pending_diagram = held
-                self._draw_pending_diagram()
+                self.builder.diagram.update_weights(held)
                 self.shown_weights = held.get("weights")
             return
         model = self.models.model
@@ -240,17 +237,8 @@ class TimelineController:
         diagram = {"weights": weights, "boundary": payload.get("boundary")}
         if self.scrubbed_epoch is not None:
             diagram["gradients"] = None  # a past epoch: its gradients were not kept
-        # The diagram's neuron pictures cost tens of milliseconds: only on its own tab.
-        if self.tabs.currentWidget() is self.builder:
-            self.builder.diagram.update_weights(diagram)
-            self._pending_diagram = None
-        else:
-            self._pending_diagram = diagram
-
-    def _draw_pending_diagram(self, _index: int = 0) -> None:
-        if self._pending_diagram is not None and self.tabs.currentWidget() is self.builder:
-            pending, self._pending_diagram = self._pending_diagram, None
-            self.builder.diagram.update_weights(pending)
+        # The diagram makes its neuron pictures only while its tab shows (see showEvent).
+        self.builder.diagram.update_weights(diagram)
 
     def _refine(self) -> None:
         """The slider rests on a past epoch: its boundary on the full grid."""

@@ -382,10 +382,9 @@ class TrainingController:
         if self.timeline.hold_live(snapshot):
             return  # the timeline shows a past epoch: kept for its way back to the end
         self.tab.apply_snapshot(snapshot)
-        if self.tabs.currentWidget() is self.builder:
-            self.builder.diagram.update_weights(snapshot)
-        else:  # drawn with the weights when the Model tab shows (the timeline keeps those)
-            self.builder.diagram.keep_gradients(snapshot.get("gradients"))
+        # Every snapshot: the diagram makes its neuron pictures only while its tab shows
+        # (and then from the latest weights), so on another tab this costs a few copies.
+        self.builder.diagram.update_weights(snapshot)
 
     def _on_session_finished(self, result: dict) -> None:
         self._end_session()

@@ -1,0 +1,68 @@
+"""Training → Warped input space… (issue 35): the grid and the data through each hidden layer
+of the window's network, animated layer by layer; 2-D data only, said so otherwise."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from nnstudio.project.warped_space import principal_axes
+from nnstudio.ui.panels.warped_space_dialog import STEPS
+from nnstudio.ui.window.shortcut_keys import ACTION_KEYS
+from nnstudio.ui.window.warped_space import NOT_A_PLANE
+
+
+def test_the_menu_opens_the_layers_pictures_of_the_plane(qtbot, window):
+    assert window.actionWarpedSpace.text() == "Warped input space…"
+    assert window.actionWarpedSpace.shortcut().toString() == ACTION_KEYS["actionWarpedSpace"]
+    window.actionWarpedSpace.trigger()
+    dialog = window.warped_space.dialog
+    qtbot.addWidget(dialog)
+    stages = dialog.space.stages
+    hidden = window.builder.diagram.columns[1:-1]
+    assert len(stages) == 1 + len(hidden) and stages[0].title == "Input"
+    # The first hidden layer's picture is the model's forward pass of the training points
+    # (projected by PCA when it is wider than two units).
+    x = window.dataset.x_train[: len(stages[0].points)]
+    h = window.model.layers[0].forward(x.astype(np.float32), training=False)
+    for layer in window.model.layers[1 : hidden[0].last_index + 1]:
+        h = layer.forward(h, training=False)
+    if h.shape[1] > 2:  # projected on its principal axes (each axis up to its sign)
+        assert stages[1].projected
+        basis, mean, _kept = principal_axes(h.astype(np.float64))
+        expected = (h - mean) @ basis
+        signs = np.sign(np.sum(expected * stages[1].points, axis=0))
+        np.testing.assert_allclose(stages[1].points, expected * signs, atol=1e-4)
+    else:
+        np.testing.assert_allclose(stages[1].points, h, atol=1e-5)
+    assert dialog.caption.text() == stages[0].describe()  # it opens on the input plane
+
+    dialog.slider.setValue(STEPS)  # the first hidden layer
+    assert dialog.caption.text() == stages[1].describe()
+    assert "PCA" in dialog.caption.text() or "drawn as they are" in dialog.caption.text()
+    shown = dialog.points_item.data
+    np.testing.assert_allclose(shown["x"], stages[1].points[:, 0], atol=1e-6)
+    dialog.slider.setValue(STEPS // 2)  # half-way: the picture between the two
+    middle = (stages[0].points[:, 1] + stages[1].points[:, 1]) / 2
+    np.testing.assert_allclose(dialog.points_item.data["y"], middle, atol=1e-6)
+
+
+def test_play_moves_the_picture_layer_by_layer_and_stops_at_the_end(qtbot, window):
+    window.actionWarpedSpace.trigger()
+    dialog = window.warped_space.dialog
+    qtbot.addWidget(dialog)
+    qtbot.mouseClick(dialog.play_button, Qt.MouseButton.LeftButton)
+    assert dialog.timer.isActive() and dialog.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: dialog.slider.value() > 0, timeout=2000)
+    dialog.slider.setValue(dialog.slider.maximum())
+    dialog._next_frame()  # at the end: it stops by itself
+    assert not dialog.timer.isActive() and dialog.play_button.text() == "Play"
+
+
+def test_data_that_is_not_a_plane_gets_a_message(window, monkeypatch):
+    images = SimpleNamespace(input_shape=(28, 28, 1), task="classification")
+    monkeypatch.setattr(window.inspector, "dataset_and_model", lambda why: (images, None))
+    assert window.warped_space.open() is None
+    assert window.message_bar.text() == NOT_A_PLANE
