@@ -209,14 +209,14 @@ def kinks_explained(check: GradientCheck) -> str:
     """Why some weights are checked against one-sided slopes, in words ("" when none are)."""
     if not check.at_kinks:
         return ""
-    sits = "sits" if check.at_kinks == 1 else "sit"
+    sits, them = ("sits", "it") if check.at_kinks == 1 else ("sit", "them")
     return (
-        f"{_count(check.at_kinks, 'weight')} {sits} at a kink: nudging them by ±ε switches "
+        f"{_count(check.at_kinks, 'weight')} {sits} at a kink: nudging {them} by ±ε switches "
         "units on or off (ReLU units at z = 0, as on a blank background, or a max-pool "
         "window changing its largest input), "
         "so (L(w + ε) − L(w − ε)) / 2ε averages two different slopes and is not the "
-        "derivative there. They are compared with the slope from each side instead; hover "
-        "their rows for details."
+        "derivative there. Backprop is compared with the slope from each side instead; hover "
+        "the verdict for details."
     )
 
 
