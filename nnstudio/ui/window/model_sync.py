@@ -150,7 +150,7 @@ class ModelSync:
             self.window.training.resume_from(checkpoint)  # a saved run continues
         else:
             self.window.training.new_run()
-        if document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
+        if document.run_state != RunState.IDLE:  # a state left from the old model
             self.window.training.set_state(RunState.IDLE)
         self.share_model()
         self.window.training.project_ready(self.window.builder.is_valid())
