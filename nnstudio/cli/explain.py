@@ -176,6 +176,8 @@ def to_plain(explanation: Explanation, check: GradientCheck | None = None) -> di
     if check is not None:
         plain["gradient_check"] = {
             "max_relative_error": check.max_relative_error,
+            "verdict": check.verdict,
+            "at_kinks": check.at_kinks,
             "epsilon": check.epsilon,
             "entries": check.rows,
         }
@@ -233,7 +235,6 @@ def walkthrough_text(explanation: Explanation, check: GradientCheck | None = Non
             )
     if check is not None:
         lines.append(
-            f"Gradient check (central differences, ε = {check.epsilon:g}): max relative error "
-            f"{check.max_relative_error:.2e} over {len(check.rows)} weights"
+            f"Gradient check (central differences, ε = {check.epsilon:g}): {check.summary()}"
         )
     return "\n".join(lines)

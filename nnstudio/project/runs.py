@@ -16,7 +16,7 @@ STATUS_WORDS = {
     "completed": "done",
     "stopped": "stopped",
     "early_stopping": "early stop",
-    "nan": "NaN — paused",
+    "nan": "stopped: blew up",
     "failed": "failed",
 }
 

@@ -110,14 +110,14 @@ def test_closing_while_training_stops_cleanly(qtbot, window):
     assert not session._thread.isRunning()
 
 
-def test_nan_loss_pauses_with_advice_and_keeps_good_weights(qtbot, window):
+def test_nan_loss_stops_with_advice_and_keeps_good_weights(qtbot, window):
     hp = window.hyperparameters
     hp.optimizer_box.setCurrentIndex(hp.optimizer_box.findData("sgd"))
     hp.learning_rate_box.setValue(1e6)
     window.show()
     result = train_and_wait(qtbot, window)
     assert result["stopped_reason"] == "nan"
-    assert window.state == "paused"
+    assert window.state == "idle"  # the run is over: nothing to resume or stop
     assert window.message_bar.isVisible()
     assert "learning rate" in window.message_bar.text()
     assert all(np.isfinite(v).all() for v in window.model.parameters().values())

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from nnstudio.engine.layers import Dense, Dropout, Flatten
+from nnstudio.engine.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from nnstudio.engine.model import Sequential
 from nnstudio.engine.optimizers import get_optimizer
 from nnstudio.project.explain import chain_rule, explain_sample
@@ -158,6 +158,34 @@ def test_check_button_compares_with_finite_differences(inspector, qtbot):
     assert blocker.args[0]["max_relative_error"] < 1e-5
     assert inspector.check_page.table.rowCount() == blocker.args[0]["entries"] > 0
     assert "they agree" in inspector.check_page.result.text()
+
+
+def test_check_at_a_kink_explains_itself_instead_of_calling_backprop_wrong(inspector, qtbot):
+    """A conv layer on a blank background: its biases start at 0, so many units sit at
+    ReLU's kink and the central difference of a bias is not the slope."""
+    from tests.project.test_gradient_check import blank_background_image
+
+    model = Sequential(
+        [Conv2D(2, 3, activation="relu"), MaxPool2D(2), Flatten(), Dense(3)],
+        input_shape=(1, 10, 10),
+        seed=4,
+    )
+    inspector.show_sample(
+        InspectorSample(model, "softmax_crossentropy", blank_background_image(), 1, "a stroke")
+    )
+    inspector.go_to("backward", 0)
+    with qtbot.waitSignal(inspector.checked, timeout=20_000):
+        inspector.backward_page.check_button.click()
+    page = inspector.check_page
+    assert "they agree" in page.result.text() and "at a kink" in page.result.text()
+    assert "they differ" not in page.result.text()
+    assert "averages two different slopes" in page.kinks.text()
+    table = page.table
+    verdicts = {table.item(r, 0).text(): table.item(r, 5) for r in range(table.rowCount())}
+    bias = verdicts[f"0.b[{inspector.unit()}]"]
+    assert bias.text() == "at a kink: left slope agrees"
+    assert "relu's kink at z = 0" in bias.toolTip()
+    assert table.horizontalHeaderItem(5).text() == "verdict"
 
 
 def test_training_mode_shows_the_dropout_mask(inspector):

@@ -1,5 +1,6 @@
-"""Step, Stop and the epoch counter say what happened (issue 21, item 8), and Train pressed on
-the Model tab shows the run (item 6)."""
+"""Step, Stop and the epoch counter say what happened (issue 21, item 8), Train pressed on
+the Model tab shows the run (item 6), and a run the doctor stops leaves the toolbar as any
+finished run does."""
 
 from __future__ import annotations
 
@@ -26,6 +27,41 @@ def test_stop_keeps_the_epoch_counter(make_window, qtbot):
     done = len(window.current_run.history)
     assert window.status.epoch_label.text() == f"Epoch {done} / 300"
     assert window.runs_panel.table.item(0, 1).text() == "stopped"
+
+
+def run_actions(window) -> dict:
+    """What Train, Pause, Step and Stop read, and whether they show and can be pressed."""
+    actions = {
+        "train": window.actionTrain,
+        "pause": window.actionPause,
+        "step": window.actionStep,
+        "stop": window.actionStop,
+    }
+    return {name: (a.text(), a.isVisible(), a.isEnabled()) for name, a in actions.items()}
+
+
+def test_a_blow_up_in_the_first_epoch_leaves_the_toolbar_as_any_finished_run(make_window, qtbot):
+    window = make_window()
+    dock = window.hyperparameters
+    dock.optimizer_box.setCurrentIndex(dock.optimizer_box.findData("adam"))
+    dock.learning_rate_box.setValue(10.0)
+    not_trained = run_actions(window)
+    assert not_trained["train"] == ("Train", True, True) and not not_trained["stop"][2]
+    with qtbot.waitSignal(window.training_finished, timeout=20_000) as finished:
+        window.actionTrain.trigger()
+    assert finished.args[0]["stopped_reason"] == "nan"
+    assert window.current_run.history == []  # it blew up in epoch 1: nothing trained
+    # Train (not "Resume"), and no Stop for a run that is over, as before it started
+    assert run_actions(window) == not_trained
+    assert window.state == "idle"
+    assert "blew up" in window.status.state_label.text()
+    assert window.runs_panel.table.item(0, 1).text() == "stopped: blew up"  # not "paused"
+    assert "Training stopped" in window.message_bar.text()
+    # Train trains again, and Stop can stop that
+    window.actionTrain.trigger()
+    assert window.state == "training" and window.actionStop.isEnabled()
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionStop.trigger()
 
 
 def test_typing_epochs_updates_the_counter(make_window, qtbot):

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from nnstudio.project.explain_layers import unit_parameter_entries
 from nnstudio.project.explain_steps import format_number as fmt
+from nnstudio.project.gradient_check import kink_note, kinks_explained, row_verdict
 from nnstudio.ui.panels.sample_inspector_pages import InspectorPage, monospace, wrapped_label
 from nnstudio.ui.panels.sample_inspector_views import fill_table, numbers_table
 
@@ -92,12 +93,14 @@ class CheckPage(InspectorPage):
             "loss with the gradient backprop gave"
         )
         self.result = wrapped_label(name="inspectorCheckResult", big=True)
+        self.kinks = wrapped_label(name="inspectorCheckKinks")
         row = QHBoxLayout()
         row.addWidget(self.check_button)
         row.addWidget(self.result, 1)
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.text)
         self.layout_.addLayout(row)
+        self.layout_.addWidget(self.kinks)
         self.table = numbers_table("inspectorCheckTable")
         self.layout_.addWidget(self.table, 1)
 
@@ -116,6 +119,7 @@ class CheckPage(InspectorPage):
 
     def clear(self) -> None:
         self.result.setText("")
+        self.kinks.setText("")
         self.table.setRowCount(0)
 
     def show_running(self) -> None:
@@ -128,23 +132,23 @@ class CheckPage(InspectorPage):
 
     def show_check(self, check, explanation) -> None:
         self.check_button.setEnabled(True)
-        verdict = "they agree" if check.max_relative_error < 1e-4 else "they differ"
-        self.result.setText(
-            f"max relative error {check.max_relative_error:.2e} over {len(check.rows)} "
-            f"weights: {verdict}"
-        )
+        self.result.setText(check.summary())
+        self.kinks.setText(kinks_explained(check))
         headers = [
             ("weight", "Engine name and index"),
             ("backprop", "The gradient the inspector shows (float32, the training dtype)"),
             ("backprop (float64)", "The same backward pass in float64"),
             ("finite differences", "(L(w + ε) − L(w − ε)) / 2ε"),
             ("relative error", "|backprop − numeric| / max(|backprop|, |numeric|, 1e-5)"),
+            ("verdict", "agree, differ, or at a kink: which one-sided slope backprop matches"),
         ]
         rows, tips = [], []
         for row in check.rows:
             label = f"{row['parameter']}{row['index']}"
+            verdict = row_verdict(row)
             rows.append(
                 [label, row["shown"], row["analytic"], row["numeric"], row["relative_error"]]
+                + [verdict]
             )
             tips.append(
                 [
@@ -153,6 +157,7 @@ class CheckPage(InspectorPage):
                     f"backprop in float64: {fmt(row['analytic'])}",
                     f"numeric: {fmt(row['numeric'])}",
                     f"relative error {row['relative_error']:.2e}",
+                    kink_note(row) if row["verdict"] == "kink" else verdict,
                 ]
             )
         fill_table(self.table, headers, rows, tips)

@@ -116,7 +116,7 @@ class ModelSync:
             training.resume_from(bundle)  # a saved run continues
         else:
             training.new_run()
-        if self.document.run_state != RunState.IDLE:  # a NaN pause belonged to the old model
+        if self.document.run_state != RunState.IDLE:  # a state left from the old model
             training.set_state(RunState.IDLE)
         self.share_model()
         training.project_ready(self.builder.is_valid())

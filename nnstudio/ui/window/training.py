@@ -134,8 +134,6 @@ class TrainingController:
     def stop(self) -> None:
         if self.session is not None:
             self.session.stop()  # finished follows, and ends the run
-        elif self.document.run_state == RunState.PAUSED:
-            self.set_state(RunState.IDLE)  # a NaN pause has no session left to stop
 
     def reset_weights(self) -> None:
         """Fresh random weights: a new run starts with the next Train."""
@@ -169,8 +167,8 @@ class TrainingController:
     # -- state ----------------------------------------------------------------------------------
 
     def set_state(self, state: RunState, detail: str = "") -> None:
-        # Settings stay locked only while a session owns the model (a NaN pause has none:
-        # the user must be able to lower the learning rate).
+        # Settings stay locked only while a session owns the model (after a blow-up the user
+        # must be able to lower the learning rate).
         busy = self.session is not None
         self.hyperparameters.set_training_locked(busy)
         self.batch_box.setEnabled(not busy)
@@ -393,8 +391,9 @@ class TrainingController:
         self.document.finish_run(reason, result.get("history"))
         self.document.mark_weights_changed()
         if reason == "nan":
+            # The run is over, as after any stop: Train (not "Resume") continues it, Stop is off.
             self.show_message(result.get("message") or NAN_MESSAGE, "warning")
-            self.set_state(RunState.PAUSED, "the loss became NaN")
+            self.set_state(RunState.IDLE, "stopped: the loss blew up")
         else:
             if reason == "early_stopping" and result.get("message"):
                 self.show_message(result["message"], "info")
