@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 
 from nnstudio.events import Events, Signal
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     DatasetSpec,
     Project,
     TrainingSettings,

@@ -1,4 +1,4 @@
-"""Validation of a project file's JSON (``Project.from_dict``): every wrong type, range or
+"""Validation of a project file's JSON (``parse_project``): every wrong type, range or
 unknown key is a ProjectError naming the file and the field, e.g. "spiral.nnsproj:
 training.batch_size must be at least 1, got 0"."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     FORMAT,
     MAX_LAYERS,
     VERSION,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnstudio.project.document import DocumentEvents, ProjectDocument, RunState
-from nnstudio.project.project_file import DatasetSpec, Project, TrainingSettings
+from nnstudio.project.project_data import DatasetSpec, Project, TrainingSettings
 
 
 def make_project(tmp_path=None, weights=None) -> Project:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 
-from nnstudio.project.project_file import DatasetSpec
+from nnstudio.project.project_data import DatasetSpec
 
 
 class PanelBindings:

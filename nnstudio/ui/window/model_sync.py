@@ -12,7 +12,7 @@ import copy
 
 from nnstudio.project.document import RunState
 from nnstudio.project.model_lifecycle import ModelLifecycle
-from nnstudio.project.project_file import DatasetSpec
+from nnstudio.project.project_data import DatasetSpec
 
 DRAW_INPUT_SHAPES = ((1, 28, 28), (784,))  # what the Draw tab's canvas can feed a model
 
