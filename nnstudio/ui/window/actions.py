@@ -57,7 +57,12 @@ class WindowActions:
         self._normal_tips = {a: a.toolTip() for a in (window.actionTrain, window.actionStep)}
         events = document.events
         events.run_state.connect(self.show_run_state)
-        for changed in (events.training_changed, events.runs_changed, events.project_loaded):
+        for changed in (
+            events.training_changed,
+            events.runs_changed,
+            events.project_loaded,
+            events.current_run_forgotten,
+        ):
             changed.connect(self.show_train_plan)
         events.run_updated.connect(lambda _run: self.show_train_plan())
 
