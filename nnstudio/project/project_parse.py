@@ -39,6 +39,16 @@ def parse_project(data: Any, source=None) -> Project:
     return _parse_project(data, _Where(source))
 
 
+def parse_training(data: Any, source=None) -> TrainingSettings:
+    """A "training" object checked as a project file's is (a preset's settings alone)."""
+    return _parse_training(_Where(source), data)
+
+
+def parse_dataset(data: Any, source=None) -> DatasetSpec:
+    """A "dataset" object (or bare name) checked as a project file's is."""
+    return _parse_dataset(_Where(source), data)
+
+
 class _Where:
     """Prefix for messages: the file name when there is one."""
 
