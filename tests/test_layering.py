@@ -212,13 +212,8 @@ def test_no_module_level_import_cycles(graph):
     assert not found, "modules that import each other: " + "; ".join(" ↔ ".join(c) for c in found)
 
 
-# Project.from_dict calls the parser, which builds Projects: the one pair of modules that
-# import each other, the parser's half inside a function. Any other such pair is new.
-KNOWN_LAZY_CYCLES = [["nnstudio.project.project_file", "nnstudio.project.project_parse"]]
-
-
-def test_imports_inside_functions_close_no_other_cycle(graph):
-    found = [c for c in cycles(graph, with_local=True) if c not in KNOWN_LAZY_CYCLES]
+def test_imports_inside_functions_close_no_cycle_either(graph):
+    found = cycles(graph, with_local=True)
     assert not found, "modules that import each other: " + "; ".join(" ↔ ".join(c) for c in found)
 
 

@@ -12,6 +12,7 @@ from nnstudio.project import (
     check_named_files,
     load_preset,
     load_project,
+    parse_project,
 )
 from nnstudio.project.project_checks import check_project
 
@@ -80,7 +81,7 @@ def _project_of_checkpoint(path: str) -> Project:
             f"--resume {path}: the checkpoint does not hold its project; "
             "give the project file or --dataset and --layers as before"
         )
-    project = Project.from_dict(saved, source=path)
+    project = parse_project(saved, source=path)
     project.path = Path(path).resolve()  # a relative data file resolves beside the checkpoint
     check_named_files(project, project.path.parent, f"--resume {path}")
     project.weights = None  # the checkpoint itself holds the weights

@@ -40,6 +40,11 @@ class Loss(Configurable):
 
     name = "base"
     task = "regression"
+    # How "See the math" writes the loss and its gradient (y: an output, t: its target).
+    FORMULA = ""
+    GRADIENT_FORMULA = "dL/dy"
+    # True when a target is a class label (an integer), not a value for each output.
+    takes_class_labels = False
 
     @classmethod
     def config_type(cls) -> str:
@@ -78,6 +83,8 @@ class MeanSquaredError(Loss):
 
     name = "mse"
     label = "Mean squared error"
+    FORMULA = "L = mean((y − t)²)"
+    GRADIENT_FORMULA = "dL/dy = 2·(y − t) / n"
     help = "For predicting numbers; punishes big errors strongly."
 
     def value_and_grad(self, outputs, targets):
@@ -92,6 +99,8 @@ class MeanAbsoluteError(Loss):
 
     name = "mae"
     label = "Mean absolute error"
+    FORMULA = "L = mean(|y − t|)"
+    GRADIENT_FORMULA = "dL/dy = sign(y − t) / n"
     help = "For predicting numbers; robust to outliers, slower to settle."
 
     def value_and_grad(self, outputs, targets):
@@ -111,6 +120,8 @@ class Huber(Loss):
 
     name = "huber"
     label = "Huber"
+    FORMULA = "L = mean(½(y − t)² where |y − t| ≤ δ, else δ·(|y − t| − ½δ))"
+    GRADIENT_FORMULA = "dL/dy = clip(y − t, −δ, δ) / n"
     help = "For predicting numbers: squared for small errors, absolute for big ones."
     SETTINGS = (
         Setting(
@@ -146,6 +157,8 @@ class BinaryCrossEntropy(Loss):
     name = "binary_crossentropy"
     task = "classification"
     label = "Binary cross-entropy"
+    FORMULA = "p = sigmoid(z);  L = mean(−t·log p − (1 − t)·log(1 − p))"
+    GRADIENT_FORMULA = "dL/dz = (p − t) / n"
     help = "For two classes with one output (the sigmoid is applied inside)."
 
     def value_and_grad(self, outputs, targets):
@@ -172,6 +185,9 @@ class SoftmaxCrossEntropy(Loss):
     name = "softmax_crossentropy"
     task = "classification"
     label = "Softmax cross-entropy"
+    FORMULA = "p = softmax(z), p_k = exp(z_k) / Σ_j exp(z_j);  L = −log p_true"
+    GRADIENT_FORMULA = "dL/dz = p − onehot(true class)"
+    takes_class_labels = True
     help = (
         "For one class per sample out of several (MNIST, spiral). "
         "The last layer gives one raw score per class."

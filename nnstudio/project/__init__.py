@@ -1,6 +1,7 @@
 """The Qt-free application layer that the command line and the window share.
 
-- project_file.py: the project file (.nnsproj) and the engine objects it builds
+- project_data.py: what a project holds and the engine objects it builds; project_file.py
+  reads and writes it as a file (.nnsproj), project_parse.py checks its JSON
 - presets.py: shipped and user presets
 - autosave.py, layer_text.py (``--layers`` text), digit_models.py (the Draw tab's models)
 - evaluation.py: a model evaluated on a dataset (``nnstudio evaluate`` and the Evaluate tab)
@@ -10,21 +11,19 @@
 """
 
 from nnstudio.project.presets import list_presets, load_preset
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     FORMAT,
-    SUFFIX,
     VERSION,
     DatasetSpec,
     Project,
     ProjectError,
     TrainingSettings,
-    check_named_files,
     check_outputs,
     default_layers,
     finish_project,
-    load_project,
-    save_project,
 )
+from nnstudio.project.project_file import SUFFIX, check_named_files, load_project, save_project
+from nnstudio.project.project_parse import parse_project
 
 __all__ = [
     "FORMAT",
@@ -41,5 +40,6 @@ __all__ = [
     "list_presets",
     "load_preset",
     "load_project",
+    "parse_project",
     "save_project",
 ]

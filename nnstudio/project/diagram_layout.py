@@ -15,7 +15,6 @@ from nnstudio.project.network_checks import ShapeCache, infer
 
 MAX_NEURONS = 16  # wider layers are drawn as one block with their shape, or:
 WIDE_SHOWN = 12  # with a 2-D input: at most the first 12 neurons of a layer, and "+k more"
-_FOLDED_CATEGORIES = {"Activation", "Regularization", "Normalization"}
 
 
 @dataclass
@@ -67,7 +66,8 @@ def columns_for(config: dict, cache: ShapeCache | None = None) -> list[Column]:
     for index, (layer, (output, _params, _message)) in enumerate(zip(layers, results, strict=True)):
         type_name = layer.get("type", "?")
         category = layer_meta.category_of(type_name)
-        if category in _FOLDED_CATEGORIES and index > 0:
+        folded = layer_meta.keeps_shape(type_name)  # a tag on the column before
+        if folded and index > 0:
             columns[-1].tags.append(_tag(layer))
             columns[-1].last_index = index
             continue
@@ -76,7 +76,7 @@ def columns_for(config: dict, cache: ShapeCache | None = None) -> list[Column]:
         activation = layer.get("activation")
         if activation and activation != "linear":
             column.tags.append(str(activation))
-        if category in _FOLDED_CATEGORIES:
+        if folded:
             column.tags.append(_tag(layer))
         columns.append(column)
     return columns

@@ -163,7 +163,7 @@ class Remedy:
         """A copy of ``project`` with this fix applied (the window does the same through its
         undoable edits and the document). Resetting the weights is the caller's part: a
         project built again trains from fresh weights anyway."""
-        from nnstudio.project.project_file import Project
+        from nnstudio.project.project_parse import parse_project
 
         data = project.to_dict()
         fix = self.layer_fix(data["model"]["layers"], changes)
@@ -171,7 +171,7 @@ class Remedy:
             data["model"]["layers"] = fix.applied_to(data["model"]["layers"])
         data["training"].update(self.training_changes(changes))
         data["weights"] = None
-        changed = Project.from_dict(data, source="the doctor's fix")
+        changed = parse_project(data, source="the doctor's fix")
         changed.path = project.path
         return changed
 

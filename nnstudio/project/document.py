@@ -14,7 +14,7 @@ from enum import Enum
 from pathlib import Path
 
 from nnstudio.events import Events, Signal
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     DatasetSpec,
     Project,
     TrainingSettings,
@@ -48,6 +48,9 @@ class DocumentEvents(Events):
     runs_changed: Signal
     # (run: Run) one run's history or status changed.
     run_updated: Signal
+    # A new model or fresh weights: the run that was current is no longer continued (Train
+    # starts a new one, the timeline has no epochs to branch from).
+    current_run_forgotten: Signal
 
 
 def _with_latest_runs(project: Project) -> Project:
@@ -357,7 +360,10 @@ class ProjectDocument:
 
     def forget_current_run(self) -> None:
         """A new model or fresh weights: the next Train starts a new run."""
+        if self.current_run is None:
+            return
         self.current_run = None
+        self.events.current_run_forgotten.emit()
 
     def start_run(self, dataset_name: str) -> Run:
         """The run the next epochs belong to: the current one continued, or a new one (with

@@ -33,7 +33,7 @@ from nnstudio.engine.layers.base import WeightedLayer
 from nnstudio.engine.losses import get_loss
 from nnstudio.engine.model import Sequential
 from nnstudio.project.explain_layers import explainer_for, random_states
-from nnstudio.project.explain_loss import LOSS_FORMULAS, loss_lines, target_batch
+from nnstudio.project.explain_loss import loss_lines, target_batch
 from nnstudio.project.explain_steps import Explanation, LayerStep, LossStep, format_number
 from nnstudio.project.explain_update import preview_update
 
@@ -128,7 +128,7 @@ def explain_sample(model, loss, x, target, *, optimizer=None, training=False) ->
     probabilities = None
     if loss.task == "classification":
         probabilities = np.asarray(loss.output_activation(outputs)[0], dtype=np.float64)
-    formula, grad_formula = LOSS_FORMULAS.get(loss.name, (loss.label, "dL/dy"))
+    formula, grad_formula = loss.FORMULA or loss.label, loss.GRADIENT_FORMULA
     loss_step = LossStep(
         name=loss.name,
         label=loss.label,

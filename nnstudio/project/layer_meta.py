@@ -64,6 +64,17 @@ def category_of(type_name: str) -> str:
     return getattr(layer_class(type_name), "category", "Core")
 
 
+# Layers of these categories keep their input's shape and change no representation: the
+# diagram folds them into the column before them, the output-size fix looks through them.
+SHAPE_KEEPING_CATEGORIES = ("Activation", "Regularization", "Normalization")
+
+
+def keeps_shape(type_name: str) -> bool:
+    """Whether the layer type is one of those (by its class's category, so a new dropout or
+    normalization layer needs no list of names)."""
+    return category_of(type_name) in SHAPE_KEEPING_CATEGORIES
+
+
 def description_of(type_name: str) -> str:
     if not is_known(type_name):
         return f"Unknown layer type {type_name!r}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnstudio.project.project_file import Project
+from nnstudio.project.project_data import Project
 from nnstudio.safe_read import shorten
 
 Result = tuple[bool, str]

@@ -18,7 +18,7 @@ import copy
 
 from nnstudio.project.lesson_checks import LessonState, RunRecord, weight_spread
 from nnstudio.project.lessons import Lesson, check, set_up, solution_answer, solution_projects
-from nnstudio.project.project_file import Project
+from nnstudio.project.project_data import Project
 
 
 def evaluation_report(model, loss, dataset) -> dict:

@@ -33,14 +33,15 @@ from nnstudio.project.lesson_checks import (
     validate_check,
 )
 from nnstudio.project.presets import load_preset
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     FORMAT,
     VERSION,
     Project,
     TrainingSettings,
     apply_regularization,
-    named_data_file,
 )
+from nnstudio.project.project_file import named_data_file
+from nnstudio.project.project_parse import parse_project
 from nnstudio.safe_read import FileReadError, json_max_bytes, parse_json, read_bytes, shorten
 
 PROGRESS_FILE = "lessons-progress.json"
@@ -230,7 +231,7 @@ def set_up(lesson: Lesson) -> Project:
     data["name"] = f"lesson-{lesson.id}"
     data["weights"] = None
     try:
-        project = Project.from_dict(data, source=f"lesson {lesson.id}")
+        project = parse_project(data, source=f"lesson {lesson.id}")
     except ValueError as error:
         raise LessonError(f"field 'start': {error}") from None
     _refuse_data_files(project, "start")
@@ -261,7 +262,7 @@ def apply_step(project: Project, step: dict) -> Project:
         reg = step["regularization"]
         data["model"] = apply_regularization(data["model"], reg.get("l1", 0), reg.get("l2", 0))
     try:
-        changed = Project.from_dict(data, source="the lesson's solution")
+        changed = parse_project(data, source="the lesson's solution")
         TrainingSettings(**vars(changed.training))
     except (ValueError, TypeError) as error:
         raise LessonError(f"field 'solution.steps': {error}") from None

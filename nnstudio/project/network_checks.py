@@ -17,8 +17,6 @@ from nnstudio.project.problems import Analysis, Edit, Fix, LayerInfo, Problem
 # Losses that take raw scores ("logits") and apply softmax / sigmoid themselves.
 LOGIT_LOSSES = {"softmax_crossentropy", "binary_crossentropy"}
 SQUASHING = {"softmax", "sigmoid"}
-# Layers that keep the shape of their input: the output-size fix looks through them.
-_SHAPE_KEEPING = {"Dropout", "BatchNorm", "Activation"}
 
 
 class ShapeCache:
@@ -155,9 +153,7 @@ def _last_sizing_layer(layers: list[dict]) -> int | None:
         config = layers[index]
         if "units" in config:
             return index
-        type_name = config.get("type", "")
-        keeps = type_name in _SHAPE_KEEPING or layer_meta.category_of(type_name) == "Activation"
-        if not keeps:
+        if not layer_meta.keeps_shape(config.get("type", "")):
             return None
     return None
 
@@ -188,11 +184,12 @@ def output_size_problem(layers, output_shape, expected: int, task: str) -> Probl
 
 
 def _final_activation(layers: list[dict]) -> tuple[int, str, str] | None:
-    """(index, activation, where) of the activation the network ends with, skipping Dropout."""
+    """(index, activation, where) of the activation the network ends with, skipping Dropout
+    (any regularization layer: it changes nothing at prediction)."""
     for index in range(len(layers) - 1, -1, -1):
         config = layers[index]
         type_name = config.get("type", "")
-        if type_name == "Dropout":
+        if layer_meta.category_of(type_name) == "Regularization":
             continue
         if config.get("activation"):
             return index, str(config["activation"]).lower(), "setting"

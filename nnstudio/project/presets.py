@@ -15,7 +15,8 @@ from pathlib import Path
 
 from nnstudio.atomic_file import write_atomically
 from nnstudio.paths import resource_path, user_data_dir
-from nnstudio.project.project_file import SUFFIX, Project, ProjectError, load_project
+from nnstudio.project.project_data import Project, ProjectError
+from nnstudio.project.project_file import SUFFIX, load_project
 
 
 @dataclass

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from nnstudio import safe_read
 from nnstudio.project.model_lifecycle import model_size_problem
-from nnstudio.project.project_file import Project, check_named_files, load_project
+from nnstudio.project.project_data import Project
+from nnstudio.project.project_file import check_named_files, load_project
 from nnstudio.project.settings import (
     check_dataset_options,
     check_known_options,

@@ -1,4 +1,4 @@
-"""Validation of a project file's JSON (``Project.from_dict``): every wrong type, range or
+"""Validation of a project file's JSON (``parse_project``): every wrong type, range or
 unknown key is a ProjectError naming the file and the field, e.g. "spiral.nnsproj:
 training.batch_size must be at least 1, got 0"."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from nnstudio.project.project_file import (
+from nnstudio.project.project_data import (
     FORMAT,
     MAX_LAYERS,
     VERSION,
@@ -37,6 +37,16 @@ TOP_KEYS = {
 def parse_project(data: Any, source=None) -> Project:
     """The Project the JSON form ``data`` describes; ``source`` names it in messages."""
     return _parse_project(data, _Where(source))
+
+
+def parse_training(data: Any, source=None) -> TrainingSettings:
+    """A "training" object checked as a project file's is (a preset's settings alone)."""
+    return _parse_training(_Where(source), data)
+
+
+def parse_dataset(data: Any, source=None) -> DatasetSpec:
+    """A "dataset" object (or bare name) checked as a project file's is."""
+    return _parse_dataset(_Where(source), data)
 
 
 class _Where:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from nnstudio.engine.fit import FitConfig
-from nnstudio.project.project_file import PROJECT_RULE, Project, TrainingSettings
+from nnstudio.project.project_data import PROJECT_RULE, Project, TrainingSettings
 from nnstudio.project.timeline import RunTimeline, Snapshot, restore, snapshot_of
 
 

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from nnstudio.data.catalog import FILE_PREFIXES
-from nnstudio.project.project_file import Project, TrainingSettings
+from nnstudio.project.project_data import Project, TrainingSettings
+from nnstudio.project.project_parse import parse_project
 
 TRAINING_KEYS = tuple(
     key
@@ -250,7 +251,7 @@ def _check_trial(data: dict, settings: dict) -> None:
 
     shown = ", ".join(f"{k}={v}" for k, v in settings.items())
     try:
-        project = Project.from_dict(data)
+        project = parse_project(data)
         project.fit_config()
         project.make_optimizer()
         if project.training.loss:
@@ -355,7 +356,7 @@ def _metrics(project: Project, dataset, model, result) -> dict[str, Any]:
 
 def _train(project: Project, worker: str) -> tuple[dict[str, Any], list[dict]]:
     from nnstudio.engine.blas import single_threaded_blas
-    from nnstudio.project.project_file import finish_project
+    from nnstudio.project.project_data import finish_project
 
     _check_dataset_file(project, worker)
     with single_threaded_blas(), one_core_per_trial():
@@ -378,7 +379,7 @@ def run_trial(trial_json: str) -> str:
     started = time.perf_counter()
     record = {key: trial[key] for key in ("trial", "settings", "seed")}
     try:
-        metrics, history = _train(Project.from_dict(trial["project"]), worker)
+        metrics, history = _train(parse_project(trial["project"]), worker)
     except (ValueError, OSError) as error:
         record["error"] = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnstudio.project.document import DocumentEvents, ProjectDocument, RunState
-from nnstudio.project.project_file import DatasetSpec, Project, TrainingSettings
+from nnstudio.project.project_data import DatasetSpec, Project, TrainingSettings
 
 
 def make_project(tmp_path=None, weights=None) -> Project:
@@ -268,6 +268,16 @@ def test_training_again_continues_the_run_until_the_weights_are_new(document):
     assert second is not first and [r.number for r in document.runs] == [1, 2]
 
 
+def test_forgetting_the_current_run_says_so_once(document, events):
+    document.start_run("spiral")
+    document.finish_run("completed", [{"epoch": 1, "loss": 0.3}])
+    events.take()
+    document.forget_current_run()
+    document.forget_current_run()  # nothing current any more: nothing to say
+    assert document.current_run is None
+    assert events.names() == ["current_run_forgotten"]
+
+
 def test_clearing_finished_runs_keeps_the_current_one_and_never_reuses_a_number(document, events):
     first = document.start_run("spiral")
     document.finish_run("completed")
@@ -404,6 +414,7 @@ CHANGES = {
     "run_state": lambda d: d.set_run_state(RunState.TRAINING),
     "runs_changed": lambda d: d.add_finished_run("spiral", {}, {}, [], "completed"),
     "run_updated": lambda d: d.start_run("spiral"),
+    "current_run_forgotten": lambda d: (d.start_run("spiral"), d.forget_current_run()),
 }
 
 

@@ -22,7 +22,7 @@ from nnstudio.project.lessons import (
     record_progress,
     set_up,
 )
-from nnstudio.project.project_file import Project
+from nnstudio.project.project_data import Project
 
 CURRICULUM = [
     "architecture",

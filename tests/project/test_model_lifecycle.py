@@ -8,7 +8,7 @@ from nnstudio.data import load_dataset
 from nnstudio.engine.io import save_model
 from nnstudio.project.document import ProjectDocument
 from nnstudio.project.model_lifecycle import ModelLifecycle, model_size_problem
-from nnstudio.project.project_file import DatasetSpec, Project, TrainingSettings
+from nnstudio.project.project_data import DatasetSpec, Project, TrainingSettings
 
 LAYERS = [{"type": "Dense", "units": 4, "activation": "relu"}, {"type": "Dense", "units": 2}]
 

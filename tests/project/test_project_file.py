@@ -20,6 +20,7 @@ from nnstudio.project import (
     list_presets,
     load_preset,
     load_project,
+    parse_project,
     save_project,
 )
 from nnstudio.project import project_file as project_module
@@ -89,7 +90,7 @@ def test_file_is_readable_versioned_json(tmp_path):
 def test_missing_training_keys_take_defaults(tmp_path):
     data = valid_dict()
     data["training"] = {"epochs": 4}
-    project = Project.from_dict(data)
+    project = parse_project(data)
     assert project.training.epochs == 4
     assert project.training.optimizer == TrainingSettings().optimizer
 
@@ -360,7 +361,7 @@ def test_regression_models_end_in_the_targets_units(tmp_path):
 
 
 def test_regularization_goes_to_the_layers_with_regularized_weights():
-    from nnstudio.project.project_file import apply_regularization, common_regularization
+    from nnstudio.project.project_data import apply_regularization, common_regularization
 
     config = {
         "layers": [

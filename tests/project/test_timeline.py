@@ -266,7 +266,7 @@ def test_document_branches_a_run_and_keeps_the_parent_untouched():
 def _recorded_run(epochs, exact_bytes):
     """A run whose timeline keeps few exact snapshots, and every epoch's exact weights (by
     epoch) recorded beside it to compare with."""
-    from nnstudio.project.project_file import Project, TrainingSettings
+    from nnstudio.project.project_data import Project, TrainingSettings
 
     model = _model()
     project = Project(training=TrainingSettings(learning_rate=0.02, batch_size=16, seed=SEED))
@@ -379,7 +379,7 @@ def test_a_hand_edited_timeline_with_odd_anchors_still_loads():
 
 
 def test_settings_of_another_version_are_read_as_far_as_known():
-    from nnstudio.project.project_file import TrainingSettings
+    from nnstudio.project.project_data import TrainingSettings
     from nnstudio.project.replay import training_settings
 
     settings = training_settings({"batch_size": 8, "from_the_future": 1}, TrainingSettings())

@@ -2,7 +2,8 @@
 
 import pytest
 
-from nnstudio.project.project_file import FORMAT, VERSION, Project, ProjectError
+from nnstudio.project.project_data import FORMAT, VERSION, Project, ProjectError
+from nnstudio.project.project_parse import parse_project
 
 
 def project_with(training: dict) -> Project:
@@ -13,7 +14,7 @@ def project_with(training: dict) -> Project:
         "model": {"layers": []},
         "training": training,
     }
-    return Project.from_dict(data, source="old.nnsproj")
+    return parse_project(data, source="old.nnsproj")
 
 
 @pytest.mark.parametrize("key", ["name", "type"])

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox
 
 from nnstudio.engine import registry
 from nnstudio.engine.settings import Setting
-from nnstudio.project.project_file import Project, TrainingSettings
+from nnstudio.project.project_data import Project, TrainingSettings
 from nnstudio.ui.panels.hyperparameters import (
     HyperparametersPanel,
     ScientificSpinBox,

@@ -187,6 +187,50 @@ def test_a_builder_preset_brings_its_dataset_and_training_settings(make_window, 
     assert window.model is not None and window.actionTrain.isEnabled()
 
 
+def _user_preset(training: dict) -> None:
+    """A preset of the user's, as written by hand into their presets folder."""
+    from nnstudio.project import presets
+
+    layers = [{"type": "Dense", "units": 16, "activation": "tanh"}, {"type": "Dense", "units": 3}]
+    folder = presets.user_presets_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    preset = {
+        "format": "nnstudio-project",
+        "version": 1,
+        "name": "Mine",
+        "model": {"layers": layers},
+        "training": training,
+        "dataset": {"name": "spiral", "options": {"samples": 300}},
+    }
+    (folder / "mine.nnsproj").write_text(json.dumps(preset))
+
+
+def test_a_users_preset_sets_the_document_and_the_dock_follows_it(make_window, ready):
+    window = make_window()
+    _user_preset({"optimizer": "adam", "learning_rate": 0.004, "batch_size": 16, "epochs": 7})
+    window.builder.load_preset("mine")
+    ready(window, "spiral")
+    training = window.document.training
+    assert (training.optimizer, training.learning_rate, training.epochs) == ("adam", 0.004, 7)
+    assert training.batch_size == 16 and window.document.dataset.options["samples"] == 300
+    shown = window.hyperparameters.settings()
+    assert (shown["optimizer"], shown["learning_rate"], shown["batch_size"]) == ("adam", 0.004, 16)
+    assert window.toolbar_batch.value() == 16 and window.document.name == "Mine"
+
+
+def test_a_users_preset_with_a_setting_out_of_range_is_refused_in_words(make_window):
+    window = make_window()
+    before = vars(window.document.training).copy()
+    _user_preset({"batch_size": 0, "epochs": 7})
+    window.builder.load_preset("mine")
+    text = window.message_bar.text()
+    assert "preset 'mine': training.batch_size must be >= 1 and <= 65536; got 0" in text
+    assert "Try 32. Its layers are loaded; the training settings and dataset stay as" in text
+    assert vars(window.document.training) == before  # as a project file with it would be
+    assert window.hyperparameters.settings()["epochs"] == before["epochs"]
+    assert [layer["units"] for layer in window.document.model["layers"]] == [16, 3]
+
+
 def test_clearing_finished_runs_keeps_the_current_one(qtbot, window):
     for _ in range(2):
         with qtbot.waitSignal(window.training_finished, timeout=20_000):

@@ -3,6 +3,8 @@ finished or stopped run, on a branch and on a reopened project, and says so befo
 
 from __future__ import annotations
 
+from tests.ui.conftest import wait_until_ready
+
 
 def _train(qtbot, window, epochs=None):
     if epochs is not None:
@@ -46,3 +48,18 @@ def test_the_branch_has_a_button_beside_the_timeline(qtbot, window):
     assert button.isEnabled() and "epoch 1" in button.text()
     button.click()
     assert window.current_run.branched_from == {"run": 1, "epoch": 1}
+
+
+def test_a_dataset_switch_starts_afresh_train_and_the_timeline_say_so(qtbot, window):
+    """The switch rebuilds the model: Train reads as for a fresh model and nothing branches."""
+    window.show()
+    _train(qtbot, window, 2)
+    assert window.actionTrain.text() == "Train 2 more"
+    assert window.actionBranchRun.isEnabled()
+    window.data_panel.set_spec("gaussian", {"samples": 300, "classes": 3})
+    wait_until_ready(qtbot, window, "gaussian")
+    assert window.current_run is None
+    assert window.actionTrain.text() == "Train"
+    assert window.status.next_train.text() == "Next: Train 2 epochs"
+    assert not window.actionBranchRun.isEnabled()
+    assert window.training_tab.timeline.slider.epochs == []

@@ -44,11 +44,13 @@ def _together(*widgets) -> QWidget:
 
 
 class WindowActions:
-    """Creates the actions, menus and toolbar of ``window`` and keeps their state."""
+    """Creates the actions, menus and toolbar of ``window`` and keeps their state; Train
+    says what ``training`` will do next, and ``status`` shows it too."""
 
-    def __init__(self, window, document):
+    def __init__(self, window, document, *, training, status):
         self.window = window
         self.document = document
+        self.training, self.status = training, status
         self._create_file_actions()
         self._create_training_actions()
         self._build_menus()
@@ -57,9 +59,15 @@ class WindowActions:
         self._normal_tips = {a: a.toolTip() for a in (window.actionTrain, window.actionStep)}
         events = document.events
         events.run_state.connect(self.show_run_state)
-        for changed in (events.training_changed, events.runs_changed, events.project_loaded):
+        for changed in (
+            events.training_changed,
+            events.runs_changed,
+            events.project_loaded,
+            events.current_run_forgotten,
+        ):
             changed.connect(self.show_train_plan)
         events.run_updated.connect(lambda _run: self.show_train_plan())
+        window.builder.validity_changed.connect(self.show_validity)
 
     def _action(self, name, text, tip, slot, shortcut=None, icon=None) -> QAction:
         action = QAction(text, self.window)
@@ -236,7 +244,7 @@ class WindowActions:
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
         )
         bar.addWidget(spacer)
-        bar.addWidget(_together(w.status.epoch_label, w.status.epoch_progress))
+        bar.addWidget(_together(self.status.epoch_label, self.status.epoch_progress))
         w.toolbar = bar
 
     def _add_quick_settings(self, bar) -> None:
@@ -273,12 +281,13 @@ class WindowActions:
         w = self.window
         if self.document.run_state != RunState.IDLE:
             return
-        more, to = w.training.next_train()
+        more, to = self.training.next_train()
+        plan = self.training.next_train_text()
         w.actionTrain.setText("Train" if to == more else f"Train {more} more")
-        w.actionTrain.setStatusTip(f"{w.training.next_train_text()} (Space)")
+        w.actionTrain.setStatusTip(f"{plan} (Space)")
         if w.actionTrain.isEnabled():
             w.actionTrain.setToolTip(w.actionTrain.statusTip())
-        w.status.show_next_train(w.training.next_train_text())
+        self.status.show_next_train(plan)
 
     def show_run_state(self, state: RunState) -> None:
         w = self.window
@@ -290,7 +299,7 @@ class WindowActions:
             self.show_train_plan()
         else:
             w.actionTrain.setText("Resume" if state == RunState.PAUSED else "Train")
-            w.status.show_next_train("")
+            self.status.show_next_train("")
 
     def show_validity(self, valid: bool, message: str) -> None:
         """Train and Step only for a network that can be trained; when disabled, their

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QTimer
 
-from nnstudio.project.project_file import DatasetSpec
+from nnstudio.project.project_data import ProjectError
+from nnstudio.project.project_parse import parse_dataset, parse_training
 
 
 class PanelBindings:
@@ -29,6 +30,7 @@ class PanelBindings:
         self.runs_panel = window.runs_panel
         self.plots = window.training_tab.plots
         self.status_bar = window.statusBar()
+        self.show_message = window.show_message
         self._late_rows: set = set()
         self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
         self._row_timer.timeout.connect(self._show_late_rows)
@@ -63,16 +65,27 @@ class PanelBindings:
 
     def _preset_loaded(self, name: str, project: dict) -> None:
         """A preset picked in the builder brings its dataset, training settings and name
-        along (Save then proposes "MNIST CNN.nnsproj", and the Draw tab says which model)."""
+        along (Save then proposes "MNIST CNN.nnsproj", and the Draw tab says which model).
+
+        They go into the document, checked as a project file's are (a user's preset is a
+        file anyone may have edited); the panels follow the document. A preset whose settings
+        are refused keeps only its layers, and the message bar says why."""
+        source = f"preset {name!r}"
+        try:
+            training = project.get("training") and parse_training(project["training"], source)
+            dataset = project.get("dataset") and parse_dataset(project["dataset"], source)
+        except ProjectError as error:
+            self.show_message(
+                f"{str(error).rstrip('.')}. Its layers are loaded; the training settings "
+                "and dataset stay as they were.",
+                "warning",
+            )
+            return
         self.document.rename(str(project.get("name") or name))
-        training = project.get("training")
         if training:
-            self.hyperparameters.set_settings(training)
-            self._training_edited()
-        dataset = project.get("dataset")
+            self.document.set_training(training)
         if dataset:
-            options = dict(dataset.get("options") or {})
-            self.document.set_dataset(DatasetSpec(dataset.get("name"), options))
+            self.document.set_dataset(dataset)
 
     # -- document -> panels ---------------------------------------------------------------------
 

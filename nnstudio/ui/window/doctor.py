@@ -27,7 +27,7 @@ class DoctorController:
         self.document = document
         self.training, self.models, self.builder = training, models, window.builder
         self.show_message = window.show_message
-        self.panel = window.training_tab.health
+        self.panel, self.health_dock = window.training_tab.health, window.health_dock
         self.dialog = None
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)
@@ -53,7 +53,7 @@ class DoctorController:
         """A new kind of warning raises the Layer health dock over the Runs dock, once."""
         kinds = {(w.get("kind"), w.get("layer")) for w in warnings}
         if kinds - self._seen_trouble:
-            self.window.health_dock.raise_()
+            self.health_dock.raise_()
         self._seen_trouble = kinds
 
     def _on_training_finished(self, result: dict) -> None:

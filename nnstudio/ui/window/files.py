@@ -100,12 +100,12 @@ class FileController:
 
     def load_default_project(self) -> None:
         """The first-launch project: a spiral and a small MLP, so Train shows something at once."""
-        from nnstudio.project import Project, load_preset
+        from nnstudio.project import load_preset, parse_project
 
         try:
             project = load_preset(DEFAULT_PRESET)
         except (ValueError, OSError):
-            project = Project.from_dict(DEFAULT_PROJECT)
+            project = parse_project(DEFAULT_PROJECT)
         self._apply_project(project, None)
 
     def new_project(self) -> None:

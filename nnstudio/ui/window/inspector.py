@@ -20,8 +20,14 @@ from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
 
 
 class InspectorController:
-    def __init__(self, window, document):
+    """``window`` is the parent of the dialog and its menu; ``training`` and ``models`` give
+    the session, the run's optimizer, the dataset and the model."""
+
+    def __init__(self, window, document, *, training, models):
         self.window, self.document = window, document
+        self.training, self.models = training, models
+        self.evaluation, self.draw = window.evaluation, window.draw
+        self.show_message = window.show_message
         self.dialog: SampleInspector | None = None
         self._snapshot_weights: dict | None = None
         self._watched = None  # the session whose snapshots are kept
@@ -35,8 +41,8 @@ class InspectorController:
         action.triggered.connect(lambda: self.explain_training_sample())
         window.training_menu.addAction(action)
         window.training_tab.explain_button.clicked.connect(lambda: self.explain_training_sample())
-        window.evaluation.explain_requested.connect(self.explain_evaluated_sample)
-        window.draw.explainButton.clicked.connect(lambda: self.explain_drawing())
+        self.evaluation.explain_requested.connect(self.explain_evaluated_sample)
+        self.draw.explainButton.clicked.connect(lambda: self.explain_drawing())
         window.state_changed.connect(self._follow_session)
 
     # -- the three ways in ------------------------------------------------------------------
@@ -67,11 +73,11 @@ class InspectorController:
         return self._open(sample)
 
     def explain_evaluated_sample(self, index: int) -> SampleInspector | None:
-        source = self.window.evaluation.explain_source()
+        source = self.evaluation.explain_source()
         if source is None:
             return None
         x, y, split = source["x"], source["y"], source["split"]
-        dataset = self.window.dataset
+        dataset = self.models.dataset
 
         def fetch(i: int):
             return x[i], y[i], f"Sample {i} of the {split} split (from Evaluate)"
@@ -90,10 +96,10 @@ class InspectorController:
         return self._open(sample)
 
     def explain_drawing(self) -> SampleInspector | None:
-        draw = self.window.draw
+        draw = self.draw
         digit, active = draw.prepared_digit(), draw.active_model()
         if digit is None or active is None:
-            self.window.show_message("Draw a digit first, then press See the math.", "info")
+            self.show_message("Draw a digit first, then press See the math.", "info")
             return None
         x = active.model_input(digit)[0]
         probabilities = draw.probabilities()
@@ -120,20 +126,20 @@ class InspectorController:
         return self.dialog
 
     def _training(self) -> bool:
-        session = self.window.session
+        session = self.training.session
         return session is not None and not session.paused
 
     def dataset_and_model(self, why: str):
         """The dataset and a copy of the model (see ``model_copy``), or None after telling the
         user what is missing; ``why`` ends that sentence."""
-        dataset, model = self.window.dataset, self.model_copy()
+        dataset, model = self.models.dataset, self.model_copy()
         if dataset is None or model is None or not len(dataset.x_train):
-            self.window.show_message(f"Load a dataset and build a network first: {why}", "info")
+            self.show_message(f"Load a dataset and build a network first: {why}", "info")
             return None
         return dataset, model
 
     def model_copy(self):
-        model = self.window.model
+        model = self.models.model
         if model is None:
             return None
         if not self._training():
@@ -153,7 +159,7 @@ class InspectorController:
         """The run's optimizer with its state (momentum, Adam's moments) when nobody changes
         it now; while a run trains, a fresh one with the project's settings."""
         project = self.document.to_project()
-        optimizer = getattr(self.window.training, "_optimizer", None)
+        optimizer = self.training.run_optimizer
         if optimizer is None or self._training():
             return project.make_optimizer()
         return copy.deepcopy(optimizer)
@@ -176,7 +182,7 @@ class InspectorController:
     # -- following the session ------------------------------------------------------------------
 
     def _follow_session(self, _state: str) -> None:
-        session = self.window.session
+        session = self.training.session
         if session is self._watched:
             return
         self._watched, self._snapshot_weights = session, None

@@ -9,8 +9,11 @@ from nnstudio.ui.window.actions import add_menu_action
 
 
 class LandscapeController:
-    def __init__(self, window, inspector):
-        self.window, self.inspector = window, inspector
+    """``window`` is the parent of the dialog and its menu; ``document`` holds the runs whose
+    paths are drawn; ``inspector`` gives the model copy and the loss."""
+
+    def __init__(self, window, document, inspector):
+        self.window, self.document, self.inspector = window, document, inspector
         self.dialog: LandscapeDialog | None = None
         add_menu_action(
             window,
@@ -44,14 +47,14 @@ class LandscapeController:
         return self.dialog
 
     def _path(self) -> list[tuple[int, dict]]:
-        return _run_path(self.window.current_run)
+        return _run_path(self.document.current_run)
 
     def _other_paths(self, model) -> list[tuple[str, list]]:
         """The other runs of this network (same weight names and shapes), each with its
         path: SGD's, momentum's and Adam's paths on the same slice, say."""
         shapes = {name: value.shape for name, value in model.parameters().items()}
-        current, others = self.window.current_run, []
-        for run in self.window.document.runs:
+        current, others = self.document.current_run, []
+        for run in self.document.runs:
             path = _run_path(run) if run is not current else []
             if path and all(
                 name in path[-1][1] and path[-1][1][name].shape == shape

@@ -89,7 +89,9 @@ class MainWindow(QMainWindow):
             models=self.models,
             model_files=self.files.models,
         )
-        self.window_actions = WindowActions(self, self.document)
+        self.window_actions = WindowActions(
+            self, self.document, training=self.training, status=self.status
+        )
         self.timeline = TimelineController(  # scrub back, branch a run
             self, self.document, training=self.training, models=self.models
         )
@@ -108,8 +110,12 @@ class MainWindow(QMainWindow):
             self, self.document, training=self.training, models=self.models
         )
         self.sweeps = SweepController(self, self.document)  # Training → Sweep…
-        self.inspector = InspectorController(self, self.document)  # Training → See the math…
-        self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
+        self.inspector = InspectorController(  # Training → See the math…
+            self, self.document, training=self.training, models=self.models
+        )
+        self.landscape = LandscapeController(  # Training → Loss landscape…
+            self, self.document, self.inspector
+        )
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
         self.warped_space = WarpedSpaceController(self, self.inspector)  # … → Warped input space…
         self.lessons = LessonsController(  # Help → Lessons

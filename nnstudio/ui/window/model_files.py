@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 from nnstudio import safe_read
 from nnstudio.project.model_lifecycle import check_weights_file
 from nnstudio.project.project_checks import OpenRefused, check_project
-from nnstudio.project.project_file import DatasetSpec
+from nnstudio.project.project_data import DatasetSpec
 
 MODEL_FILTER = "nnstudio models (*.nnz)"
 

@@ -12,7 +12,7 @@ import copy
 
 from nnstudio.project.document import RunState
 from nnstudio.project.model_lifecycle import ModelLifecycle
-from nnstudio.project.project_file import DatasetSpec
+from nnstudio.project.project_data import DatasetSpec
 
 DRAW_INPUT_SHAPES = ((1, 28, 28), (784,))  # what the Draw tab's canvas can feed a model
 
@@ -25,7 +25,6 @@ class ModelSync:
     """
 
     def __init__(self, window, document):
-        self.window = window
         self.document = document
         self.training = None
         self.builder, self.data_panel = window.builder, window.data_panel
@@ -90,7 +89,7 @@ class ModelSync:
         self.training.project_ready(False)
 
     def _on_validity_changed(self, valid: bool, message: str) -> None:
-        self.window.window_actions.show_validity(valid, message)
+        """The builder's checks in the status bar (the Train action follows them itself)."""
         status = self.status_bar
         if valid:
             if status.currentMessage() == self._validity_message:

@@ -14,7 +14,8 @@ from nnstudio.project.runs import STATUS_WORDS
 
 class SweepController:
     def __init__(self, window, document):
-        self.window, self.document = window, document
+        self.window, self.document = window, document  # the window: the dialog's parent
+        self.builder, self.show_message = window.builder, window.show_message
         self.dialog = None
         window.actionSweep = action = QAction("Sweep…", window)
         action.setObjectName("actionSweep")
@@ -50,11 +51,11 @@ class SweepController:
     def open_best(self, trial: dict) -> None:
         project = trial["project"]
         if project["model"]["layers"] != self.document.model.get("layers"):
-            self.window.builder.replace_layers(project["model"]["layers"], "Open best trial")
+            self.builder.replace_layers(project["model"]["layers"], "Open best trial")
         dataset = project["dataset"]
         if dataset["options"] != self.document.dataset.options:
             name = self.document.dataset.name  # the document's own (maybe relative) path
             self.document.set_dataset(DatasetSpec(name, dict(dataset["options"])))
         self.document.set_training(project["training"])
         settings = ", ".join(f"{k}={v}" for k, v in trial["settings"].items())
-        self.window.show_message(f"Opened the best trial's settings: {settings}.", "info")
+        self.show_message(f"Opened the best trial's settings: {settings}.", "info")

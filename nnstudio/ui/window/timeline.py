@@ -84,6 +84,7 @@ class TimelineController:
         events.runs_changed.connect(self.refresh)
         events.run_state.connect(lambda _state: self.refresh())  # Branch follows Train / Stop
         events.model_changed.connect(self.refresh)
+        events.current_run_forgotten.connect(self.refresh)
         events.run_updated.connect(self._on_run_updated)
         self.refresh()
 

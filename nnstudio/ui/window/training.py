@@ -45,6 +45,7 @@ class TrainingController:
         self.builder, self.tabs = window.builder, window.tabs
         self.hyperparameters = window.hyperparameters
         self.message_bar, self.show_message = window.message_bar, window.show_message
+        self.training_finished = window.training_finished  # sent when a session ends
         self.timeline = self.train_action = self.batch_box = None  # see connect_views
         self._live_rate = None  # the learning rate the running session trains with
         self.session = None
@@ -256,6 +257,12 @@ class TrainingController:
         self.tab.new_run()
         self.status.refresh()
 
+    @property
+    def run_optimizer(self):
+        """The optimizer the current run continues with (its momentum, Adam's moments), or
+        None until a run has one."""
+        return self._optimizer
+
     def checkpoint_state(self) -> dict | None:
         """What Save needs to resume the current run exactly, or None (no optimizer yet)."""
         run = self.document.current_run
@@ -399,7 +406,7 @@ class TrainingController:
                 self.show_message(result["message"], "info")
             self.set_state(RunState.IDLE)
         self.models.share_model()
-        self.window.training_finished.emit(result)
+        self.training_finished.emit(result)
         self.files.autosave_now()
 
     def _on_session_failed(self, message: str) -> None:
@@ -407,7 +414,7 @@ class TrainingController:
         self.document.finish_run("failed")
         self.show_message(message, "error")
         self.set_state(RunState.IDLE)
-        self.window.training_finished.emit({"stopped_reason": "failed", "message": message})
+        self.training_finished.emit({"stopped_reason": "failed", "message": message})
 
     def _end_session(self) -> None:
         self.autosave_timer.stop()
