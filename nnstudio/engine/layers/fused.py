@@ -274,15 +274,17 @@ class ConvMaxPool:
         g = self.geometry
         grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
         step = g.kernel * g.kernel
-        sums: dict[tuple[int, int], np.ndarray] = {}
+        groups: dict[tuple[int, int], list] = {}
         for offset, place, phase, start in g.column_runs:
-            run = grad_columns[offset : g.rows : step, place]
-            total = sums.get((phase, start))
-            if total is None:
-                sums[phase, start] = run.copy()
-            else:
-                total += run
-        for (phase, start), total in sums.items():
+            groups.setdefault((phase, start), []).append(
+                grad_columns[offset : g.rows : step, place]
+            )
+        for (phase, start), runs in groups.items():
+            total = runs[0]
+            if len(runs) > 1:  # summed into a new array: the first addition makes it
+                total = np.add(runs[0], runs[1])
+                for run in runs[2:]:
+                    total += run
             grad_phases[:, phase, :, start : start + g.positions] += total
         return grad_phases
 
