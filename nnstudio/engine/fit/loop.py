@@ -30,7 +30,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from nnstudio.engine.blas import single_threaded_blas
+from nnstudio.engine.blas import LoadAwareThreads, single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
 from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
 from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
@@ -130,12 +130,19 @@ class _Trainer:
         self.stopped_reason, self.message = "completed", ""
         self._prepare_early_stopping()
         self.halves: HalfBatchRunner | None = None  # set while batches are split over 2 cores
+        self.blas_threads: LoadAwareThreads | None = None  # set while not split
 
     @contextmanager
     def on_two_cores(self):
-        """Within this block, batches run as two halves at once when that is faster."""
+        """Within this block, batches run as two halves at once when that is faster, and
+        otherwise BLAS gets the cores that are free (chosen again before every epoch)."""
         if not worth_splitting(self.model, self.config.batch_size):
-            yield
+            self.blas_threads = LoadAwareThreads()
+            try:
+                yield
+            finally:
+                self.blas_threads.restore()
+                self.blas_threads = None
             return
         with single_threaded_blas() as controlled:
             if controlled:
@@ -226,6 +233,8 @@ class _Trainer:
         """One epoch; False when training must end (stop, NaN, early stopping)."""
         self._start_epoch_lr(epoch)
         self._reseed_layers(epoch)
+        if self.blas_threads is not None:
+            self.blas_threads.update()  # other programs may have started or ended
         started = time.perf_counter()
         totals = self._train_batches(epoch, started)
         if totals is None:
