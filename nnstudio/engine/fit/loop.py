@@ -287,7 +287,10 @@ class _Trainer:
         asked = [cb.grad_norms_every for cb in self.callbacks if getattr(cb, "grad_norms_every", 0)]
         norms_every = min(asked) if asked else 0
         health = self.health
-        health_every = health.health_every if health is not None else 0
+        health_every = 0
+        if health is not None:  # long epochs are sampled less often (HealthMonitor.interval_for)
+            interval_for = getattr(health, "interval_for", None)
+            health_every = interval_for(n_batches) if interval_for else health.health_every
         order = (
             np.random.default_rng([config.seed, epoch]).permutation(n) if config.shuffle else None
         )
@@ -467,7 +470,8 @@ def fit(
       val_accuracy, lr, seconds, samples_per_second, grad_norms ({"0 Dense": norm}) — plain
       floats, None where it does not apply. A callback with ``health_every = k`` (the
       training doctor's HealthMonitor) has ``before_update(model, loss)`` and
-      ``after_update(model)`` called around the optimizer's step every k batches.
+      ``after_update(model)`` called around the optimizer's step every k batches (or every
+      ``interval_for(batches)`` batches of each epoch, when it has that method).
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.
     - ``augment(x_batch, rng) -> x_batch``: applied to training batches only.
     - ``initial_epoch`` and ``history``: resume after ``initial_epoch`` completed epochs (from a
