@@ -75,6 +75,7 @@ class TorchEpochs:
     """The same model, Adam, batch size and threads in PyTorch (CPU), one epoch per call."""
 
     def __init__(self, layers, x, y, batch_size: int, seed: int = 0, threads: int = 2, report=None):
+        """``threads``: PyTorch's intra-op threads (set process-wide, as PyTorch does)."""
         import torch
 
         torch.set_num_threads(threads)
@@ -88,6 +89,19 @@ class TorchEpochs:
         self.batch_size, self.report = batch_size, report
         self.seconds: list[float] = []
         self.losses: list[float] = []
+        self.validation = None  # (x, y): evaluated after each epoch, in the epoch's time
+
+    def validate_on(self, x, y) -> None:
+        """Evaluate the loss on (x, y) after every epoch, as nnstudio's fit loop does with
+        validation data (counted in the epoch's seconds, like nnstudio's)."""
+        self.validation = (self.torch.from_numpy(x), self.torch.from_numpy(y))
+
+    def _validate(self) -> None:
+        inputs, labels = self.validation
+        with self.torch.no_grad():
+            for first in range(0, len(inputs), self.batch_size):
+                part = slice(first, first + self.batch_size)
+                self.loss_fn(self.model(inputs[part]), labels[part]).item()
 
     def run_epoch(self) -> float:
         inputs, labels, batch_size = self.inputs, self.labels, self.batch_size
@@ -101,6 +115,8 @@ class TorchEpochs:
             loss.backward()
             self.optimizer.step()
             total += loss.detach().item() * len(index)
+        if self.validation is not None:
+            self._validate()
         self.seconds.append(time.perf_counter() - start)
         self.losses.append(total / len(inputs))
         if self.report:
