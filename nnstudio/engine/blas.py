@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import functools
+import math
 import os
 import statistics
 import threading
@@ -108,7 +109,10 @@ def single_threaded_blas() -> Iterator[bool]:
 
 #: NNSTUDIO_BLAS_THREADS=N fixes the number (no look at the load); e.g. to compare.
 THREADS_SETTING = "NNSTUDIO_BLAS_THREADS"
-_RUN_QUEUE_SAMPLES = 5
+_RUN_QUEUE_SAMPLES = 3
+#: Looks at the load at most this often (a look takes about a millisecond, and the epochs of
+#: a small network on a toy set take a few).
+RECHECK_SECONDS = 1.0
 
 
 def cores_for_this_process() -> int:
@@ -121,12 +125,12 @@ def cores_for_this_process() -> int:
 
 def busy_elsewhere() -> float:
     """How many cores other programs keep busy now: the run queue of /proc/loadavg (threads
-    running or ready to run, a median of a few looks a millisecond apart) minus this process's
+    running or ready to run, a median of a few looks half a millisecond apart) minus this process's
     own running threads; elsewhere the one-minute load average."""
     samples = []
     for number in range(_RUN_QUEUE_SAMPLES):
         if number:
-            time.sleep(0.001)
+            time.sleep(0.0005)
         running = _machine_running_threads()
         if running is None:
             return _load_average()
@@ -177,18 +181,24 @@ def threads_for_the_load() -> int:
 
 class LoadAwareThreads:
     """Sets the BLAS threads to the free cores at each :meth:`update` (the fit loop calls it
-    before every epoch), and puts the count of before back at :meth:`restore`. Changes
+    before every epoch; the load is looked at again once RECHECK_SECONDS have passed), and
+    puts the count of before back at :meth:`restore`. Changes
     nothing inside single_threaded_blas (sweeps, lessons: one thread is their choice) or where
     the BLAS cannot be controlled."""
 
     def __init__(self):
         self.before = blas_threads()
         self.chosen: int | None = None
+        self.checked_at = -math.inf
 
     def update(self) -> int | None:
         """Choose again; returns the threads now used (None when left alone)."""
         if self.before is None or _single_threaded_users:
             return None
+        now = time.perf_counter()
+        if now - self.checked_at < RECHECK_SECONDS:
+            return self.chosen
+        self.checked_at = now
         threads = threads_for_the_load()
         if threads != self.chosen:
             with _single_threaded_lock:

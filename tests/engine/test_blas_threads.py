@@ -64,3 +64,19 @@ def test_inside_a_single_threaded_block_the_load_changes_nothing(monkeypatch):
         threads = blas.LoadAwareThreads()
         assert threads.update() is None
         assert blas.blas_threads() == 1
+
+
+@needs_control
+def test_the_load_is_looked_at_again_only_after_a_while(monkeypatch):
+    """Toy-set epochs take milliseconds: one look per epoch would cost as much as the epoch."""
+    looks = []
+    monkeypatch.setattr(blas, "threads_for_the_load", lambda: looks.append(1) or 1)
+    threads = blas.LoadAwareThreads()
+    try:
+        assert [threads.update() for _ in range(5)] == [1] * 5
+        assert len(looks) == 1
+        threads.checked_at -= blas.RECHECK_SECONDS
+        threads.update()
+        assert len(looks) == 2
+    finally:
+        threads.restore()
