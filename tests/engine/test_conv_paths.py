@@ -134,3 +134,15 @@ def test_odd_sizes_keep_the_offsets_path_and_drop_the_rest():
     grad_x = layer.backward(np.ones_like(y))
     assert grad_x[:, :, 4].sum() == 0 and grad_x[:, :, :, 4].sum() == 0
     assert grad_x.sum() == y.size
+
+
+def test_a_layer_whose_padding_changes_lays_its_input_out_again():
+    layer = Conv2D(2, kernel_size=3, padding="valid")
+    layer.build((1, 6, 6), np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((2, 1, 6, 6))
+    layer.forward(x)
+    layer.padding = "same"
+    layer.build((1, 6, 6), np.random.default_rng(0), dtype=np.float64)
+    pads = (layer._padding_for(6), layer._padding_for(6))
+    expected = reference_convolution(x, layer.params["W"], layer.params["b"], 1, pads)
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)

@@ -199,9 +199,8 @@ class Conv2D(WeightedLayer):
     def _phases(self) -> Phases:
         """Where this layer's input lies in its phase images (worked out once per shape)."""
         phases = getattr(self, "_phase_layout", None)
-        if phases is None or phases.key != (self.input_shape, self.stride, self.kernel_size):
+        if phases is None or phases.key != Phases.key_of(self):
             phases = self._phase_layout = Phases(self)
-            phases.key = (self.input_shape, self.stride, self.kernel_size)
         return phases
 
     def _samples_first(self) -> bool:

@@ -34,7 +34,13 @@ class Phases:
     Only the wrap-around columns (width - out_width per output row) are extra.
     """
 
+    @staticmethod
+    def key_of(conv) -> tuple:
+        """What the layout depends on: a layer whose key changed needs a new one."""
+        return (conv.input_shape, conv.stride, conv.kernel_size, conv.padding)
+
     def __init__(self, conv):
+        self.key = self.key_of(conv)
         _, height, width = conv.input_shape
         s, k = conv.stride, conv.kernel_size
         self.stride, self.kernel = s, k
