@@ -5,10 +5,12 @@ found, random data of the same shape otherwise) for
 
 - the MLP 784-128-10 (ReLU, softmax cross-entropy, Adam, batch 128, float32),
 - the CNN conv3x3(16)-relu-maxpool-conv3x3(32)-relu-maxpool-dense(128)-dense(10),
+- the same CNN with "same" padding (``cnn-same``: 28×28 and 14×14 convolutions), and its
+  stride-2 form without pooling (``cnn-same-s2``),
 
-through the real fit loop, next to PyTorch's CPU build (same model, optimizer, batch size and
-threads; only when torch is importable — it is never a dependency) and, for the MLP, the
-matrix-product floor: the same GEMMs alone, with no activation, loss or optimizer work.
+through the real fit loop, next to PyTorch's CPU build (bench_torch.py: same model, optimizer,
+batch size and threads; only when torch is importable — it is never a dependency) and, for the
+MLP, the matrix-product floor: the same GEMMs alone, with no activation, loss or optimizer work.
 nnstudio's and PyTorch's epochs are interleaved (one of each per round, the order alternating)
 so that other work on the machine slows both alike; the medians and their ratio are reported.
 """
@@ -26,15 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from nnstudio.cli.bench_torch import (
+    LEARNING_RATE,
+    WARMUP_EPOCHS,
+    TorchEpochs,
+    torch_available,
+)
 from nnstudio.engine.blas import describe_blas
 
 EXIT_OK = 0
 
 BATCH_SIZE = 128
-# The first epoch pays for thread start-up, allocations and (PyTorch) kernel selection; it is
-# run but not counted, for every contender alike.
-WARMUP_EPOCHS = 1
-LEARNING_RATE = 1e-3
 MLP_LAYERS = [
     {"type": "Flatten"},
     {"type": "Dense", "units": 128, "activation": "relu"},
@@ -49,7 +53,34 @@ CNN_LAYERS = [
     {"type": "Dense", "units": 128, "activation": "relu"},
     {"type": "Dense", "units": 10},
 ]
-MODELS = {"mlp": MLP_LAYERS, "cnn": CNN_LAYERS}
+
+
+def same_padding_cnn(stride: int) -> list[dict]:
+    """c16-same-c32-same-128-10: with a 2×2 max-pool after each conv for stride 1 (the
+    padded counterpart of CNN_LAYERS), without for stride 2 (the stride halves the size)."""
+    layers = []
+    for filters in (16, 32):
+        layers.append(
+            {
+                "type": "Conv2D",
+                "filters": filters,
+                "kernel_size": 3,
+                "stride": stride,
+                "padding": "same",
+                "activation": "relu",
+            }
+        )
+        if stride == 1:
+            layers.append({"type": "MaxPool2D", "pool_size": 2})
+    return layers + CNN_LAYERS[-3:]
+
+
+MODELS = {
+    "mlp": MLP_LAYERS,
+    "cnn": CNN_LAYERS,
+    "cnn-same": same_padding_cnn(stride=1),
+    "cnn-same-s2": same_padding_cnn(stride=2),
+}
 
 
 def load_training_images(limit: int | None = None, seed: int = 0):
@@ -191,92 +222,6 @@ def time_nnstudio(
 # -- PyTorch ------------------------------------------------------------------------------------
 
 
-def torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _torch_model(kind: str):
-    from torch import nn
-
-    if kind == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(32 * 5 * 5, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
-
-
-class TorchEpochs:
-    """The same model, Adam, batch size and threads in PyTorch (CPU), one epoch per call."""
-
-    def __init__(
-        self,
-        kind: str,
-        x,
-        y,
-        batch_size: int = BATCH_SIZE,
-        seed: int = 0,
-        threads: int = 2,
-        report=None,
-    ):
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.manual_seed(seed)
-        self.torch = torch
-        self.model = _torch_model(kind)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
-        self.loss_fn = torch.nn.CrossEntropyLoss()
-        self.inputs, self.labels = torch.from_numpy(x), torch.from_numpy(y)
-        self.generator = torch.Generator().manual_seed(seed)
-        self.batch_size, self.report = batch_size, report
-        self.seconds: list[float] = []
-        self.losses: list[float] = []
-
-    def run_epoch(self) -> float:
-        inputs, labels, batch_size = self.inputs, self.labels, self.batch_size
-        start = time.perf_counter()
-        order = self.torch.randperm(len(inputs), generator=self.generator)
-        total = 0.0
-        for first in range(0, len(inputs), batch_size):
-            index = order[first : first + batch_size]
-            self.optimizer.zero_grad(set_to_none=True)
-            loss = self.loss_fn(self.model(inputs[index]), labels[index])
-            loss.backward()
-            self.optimizer.step()
-            total += loss.detach().item() * len(index)
-        self.seconds.append(time.perf_counter() - start)
-        self.losses.append(total / len(inputs))
-        if self.report:
-            self.report(
-                f"  PyTorch epoch {len(self.seconds)}: {self.seconds[-1]:.2f} s, "
-                f"loss {self.losses[-1]:.4f}"
-            )
-        return self.seconds[-1]
-
-    def result(self) -> dict[str, Any]:
-        seconds = self.seconds[WARMUP_EPOCHS:]
-        return {
-            "seconds": seconds,
-            "losses": self.losses,
-            "median": _median(seconds),
-            "version": self.torch.__version__,
-            "threads": self.torch.get_num_threads(),
-        }
-
-
 def time_torch(
     kind: str,
     x,
@@ -288,7 +233,7 @@ def time_torch(
     report: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The same model, Adam, batch size and threads in PyTorch (CPU); epoch seconds."""
-    runner = TorchEpochs(kind, x, y, batch_size, seed, threads, report)
+    runner = TorchEpochs(MODELS[kind], x, y, batch_size, seed, threads, report)
     for _ in range(epochs + WARMUP_EPOCHS):
         runner.run_epoch()
     return runner.result()
@@ -368,7 +313,9 @@ def _time_interleaved(kind, x, y, epochs, use_torch, threads, report) -> dict[st
     meet the same load on the machine; who goes first alternates from round to round."""
     contenders = [NnstudioEpochs(kind, x, y, report=report)]
     if use_torch:
-        contenders.append(TorchEpochs(kind, x, y, threads=threads, report=report))
+        contenders.append(
+            TorchEpochs(MODELS[kind], x, y, BATCH_SIZE, threads=threads, report=report)
+        )
     for round_number in range(epochs + WARMUP_EPOCHS):
         turn = contenders if round_number % 2 == 0 else contenders[::-1]
         for contender in turn:
@@ -390,7 +337,12 @@ def _load_average() -> float | None:
         return None
 
 
-GOALS = {"mlp": {"ratio_to_torch": 0.5, "ratio_to_floor": 2.5}, "cnn": {"ratio_to_torch": 0.8}}
+GOALS = {
+    "mlp": {"ratio_to_torch": 0.5, "ratio_to_floor": 2.5},
+    "cnn": {"ratio_to_torch": 0.8},
+    "cnn-same": {"ratio_to_torch": 1.0},
+    "cnn-same-s2": {"ratio_to_torch": 1.0},
+}
 
 
 def format_report(results: dict[str, Any]) -> str:

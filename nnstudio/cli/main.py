@@ -286,9 +286,9 @@ def _add_bench(commands, common) -> None:
         prog="nnstudio bench",
         parents=[common],
         help="measure the engine's training speed on this machine",
-        description="Median epoch time of an MLP 784-128-10 and a small CNN on MNIST-shaped "
-        "data (the real MNIST when found), next to PyTorch when it is installed and the "
-        "matrix-product floor.",
+        description="Median epoch time of an MLP 784-128-10 and small CNNs (valid and same "
+        "padding) on MNIST-shaped data (the real MNIST when found), next to PyTorch when it "
+        "is installed and the matrix-product floor.",
     )
     bench.add_argument(
         "--epochs",
@@ -296,7 +296,12 @@ def _add_bench(commands, common) -> None:
         default=3,
         help="timed epochs per model (default 3; the median is reported)",
     )
-    bench.add_argument("--models", default="mlp,cnn", help="which models: mlp, cnn or mlp,cnn")
+    bench.add_argument(
+        "--models",
+        default="mlp,cnn,cnn-same",
+        help="which models, comma-separated: mlp, cnn, cnn-same (same padding), cnn-same-s2 "
+        "(same padding, stride 2); default mlp,cnn,cnn-same",
+    )
     bench.add_argument(
         "--samples",
         type=_positive_int,

@@ -43,7 +43,11 @@ class TrainingDoctor:
         # still the cause, though this part of the run started from the damage.
         self.earlier_blow_up = _last_blow_up(earlier)
 
-    # the fit loop calls these two around the optimizer's step every ``health_every`` batches
+    def interval_for(self, batches: int) -> int:
+        """Batches between samples in an epoch of ``batches`` (HealthMonitor.interval_for)."""
+        return self.monitor.interval_for(batches)
+
+    # the fit loop calls these two around the optimizer's step every ``interval_for`` batches
     def before_update(self, model, loss: float | None = None) -> None:
         self.monitor.before_update(model, loss)
 
@@ -94,7 +98,7 @@ def blow_up_warning(monitor: HealthMonitor, result) -> HealthWarning:
     norms = [n for n in monitor.last_grad_norms(20) if math.isfinite(n)]
     growth = ""
     if len(norms) >= 2 and min(norms) > 0 and max(norms) / min(norms) >= 10:
-        batches = len(norms) * monitor.health_every
+        batches = len(norms) * monitor.sample_interval
         factor = max(norms) / min(norms)
         growth = f", after the gradient norm grew {factor:,.0f}× in {batches} batches"
     exploded = "exploded" in message

@@ -48,24 +48,41 @@ def layout(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize(("channels", "stride", "padding"), [(1, 1, "valid"), (3, 2, "same")])
-def test_conv2d_forward_matches_the_reference_in_both_layouts(layout, channels, stride, padding):
-    layer = Conv2D(4, kernel_size=3, stride=stride, padding=padding)
-    layer.build((channels, 7, 6), np.random.default_rng(0), dtype=np.float64)
+#: (channels, kernel, stride, padding, height, width): the strided and padded cases read the
+#: input through stride × stride phase images, with padding that may differ on the two sides
+#: (stride 2 over an even size pads after only) and sizes that do not divide by the stride.
+GEOMETRIES = [
+    (1, 3, 1, "valid", 7, 6),
+    (3, 3, 2, "same", 7, 6),
+    (2, 3, 2, "same", 8, 8),
+    (2, 3, 2, "valid", 9, 7),
+    (1, 4, 2, "same", 7, 9),
+    (2, 5, 3, "same", 11, 8),
+    (1, 2, 3, "valid", 8, 7),
+    (2, 5, 1, "same", 5, 6),
+]
+
+
+@pytest.mark.parametrize(("channels", "kernel", "stride", "padding", "height", "width"), GEOMETRIES)
+def test_conv2d_forward_matches_the_reference_in_both_layouts(
+    layout, channels, kernel, stride, padding, height, width
+):
+    layer = Conv2D(4, kernel_size=kernel, stride=stride, padding=padding)
+    layer.build((channels, height, width), np.random.default_rng(0), dtype=np.float64)
     layer.params["b"] += 0.5  # a bias that is not zero takes part
     assert layer._samples_first() == (layout == "samples_first")
-    x = np.random.default_rng(1).standard_normal((3, channels, 7, 6))
-    pads = (layer._padding_for(7), layer._padding_for(6))
+    x = np.random.default_rng(1).standard_normal((3, channels, height, width))
+    pads = (layer._padding_for(height), layer._padding_for(width))
     expected = reference_convolution(x, layer.params["W"], layer.params["b"], stride, pads)
     np.testing.assert_allclose(layer.forward(x, training=True), expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize(("channels", "stride", "padding"), [(1, 1, "valid"), (2, 2, "same")])
+@pytest.mark.parametrize(("channels", "kernel", "stride", "padding", "height", "width"), GEOMETRIES)
 def test_conv2d_gradients_match_finite_differences_in_both_layouts(
-    layout, channels, stride, padding
+    layout, channels, kernel, stride, padding, height, width
 ):
-    layer = Conv2D(3, kernel_size=3, stride=stride, padding=padding, activation="tanh")
-    check_layer_gradients(layer, (channels, 7, 6), batch=2)
+    layer = Conv2D(3, kernel_size=kernel, stride=stride, padding=padding, activation="tanh")
+    check_layer_gradients(layer, (channels, height, width), batch=2)
 
 
 def test_conv2d_layouts_train_the_same_in_float32(monkeypatch):
@@ -117,3 +134,15 @@ def test_odd_sizes_keep_the_offsets_path_and_drop_the_rest():
     grad_x = layer.backward(np.ones_like(y))
     assert grad_x[:, :, 4].sum() == 0 and grad_x[:, :, :, 4].sum() == 0
     assert grad_x.sum() == y.size
+
+
+def test_a_layer_whose_padding_changes_lays_its_input_out_again():
+    layer = Conv2D(2, kernel_size=3, padding="valid")
+    layer.build((1, 6, 6), np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((2, 1, 6, 6))
+    layer.forward(x)
+    layer.padding = "same"
+    layer.build((1, 6, 6), np.random.default_rng(0), dtype=np.float64)
+    pads = (layer._padding_for(6), layer._padding_for(6))
+    expected = reference_convolution(x, layer.params["W"], layer.params["b"], 1, pads)
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)

@@ -28,6 +28,12 @@ GEOMETRIES = [
     (3, 3, "same", 7, 6),
     (2, 5, "same", 9, 8),
     (1, 4, "valid", 10, 7),
+    # Same padding as the bench's cnn-same has it, an even kernel (padded after only) and
+    # odd sizes whose last row and column no pool window keeps.
+    (1, 3, "same", 28, 28),
+    (16, 3, "same", 14, 14),
+    (2, 4, "same", 8, 7),
+    (2, 3, "same", 5, 5),
 ]
 
 

@@ -89,7 +89,7 @@ def test_only_models_without_running_state_can_be_split():
 
 @needs_blas_control
 def test_worth_splitting_convolutions_only_unless_told(monkeypatch):
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 2)
     monkeypatch.delenv("NNSTUDIO_SPLIT_BATCHES", raising=False)
     mlp = Sequential([Flatten(), Dense(4)])
     mlp.build((1, 8, 8))
@@ -101,12 +101,12 @@ def test_worth_splitting_convolutions_only_unless_told(monkeypatch):
     monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", "0")
     assert not worth_splitting(small_cnn(), 32)
     monkeypatch.delenv("NNSTUDIO_SPLIT_BATCHES")
-    monkeypatch.setattr(parallel, "_cores", lambda: 1)
+    monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 1)
     assert not worth_splitting(small_cnn(), 32)
 
 
 def train(split: str, monkeypatch, dtype=np.float64, lr=0.01, dropout=False, epochs=2):
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 2)
     monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", split)
     model = small_cnn(dtype=dtype, extra=[Dropout(0.2)] if dropout else ())
     x, y = images(96, dtype=dtype)
@@ -152,7 +152,7 @@ def test_blas_threads_are_restored_after_fit_even_when_it_blows_up(monkeypatch, 
         def on_batch_end(self, info):
             seen.append(blas.blas_threads())
 
-    monkeypatch.setattr(parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 2)
     monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", "1")
     model = small_cnn(dtype=np.float32)
     x, y = images(96, dtype=np.float32)

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from nnstudio.engine.blas import single_threaded_blas
+from nnstudio.engine.blas import LoadAwareThreads, single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
 from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
 from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
@@ -130,12 +130,19 @@ class _Trainer:
         self.stopped_reason, self.message = "completed", ""
         self._prepare_early_stopping()
         self.halves: HalfBatchRunner | None = None  # set while batches are split over 2 cores
+        self.blas_threads: LoadAwareThreads | None = None  # set while not split
 
     @contextmanager
     def on_two_cores(self):
-        """Within this block, batches run as two halves at once when that is faster."""
+        """Within this block, batches run as two halves at once when that is faster, and
+        otherwise BLAS gets the cores that are free (chosen again before every epoch)."""
         if not worth_splitting(self.model, self.config.batch_size):
-            yield
+            self.blas_threads = LoadAwareThreads()
+            try:
+                yield
+            finally:
+                self.blas_threads.restore()
+                self.blas_threads = None
             return
         with single_threaded_blas() as controlled:
             if controlled:
@@ -226,6 +233,8 @@ class _Trainer:
         """One epoch; False when training must end (stop, NaN, early stopping)."""
         self._start_epoch_lr(epoch)
         self._reseed_layers(epoch)
+        if self.blas_threads is not None:
+            self.blas_threads.update()  # other programs may have started or ended
         started = time.perf_counter()
         totals = self._train_batches(epoch, started)
         if totals is None:
@@ -278,7 +287,10 @@ class _Trainer:
         asked = [cb.grad_norms_every for cb in self.callbacks if getattr(cb, "grad_norms_every", 0)]
         norms_every = min(asked) if asked else 0
         health = self.health
-        health_every = health.health_every if health is not None else 0
+        health_every = 0
+        if health is not None:  # long epochs are sampled less often (HealthMonitor.interval_for)
+            interval_for = getattr(health, "interval_for", None)
+            health_every = interval_for(n_batches) if interval_for else health.health_every
         order = (
             np.random.default_rng([config.seed, epoch]).permutation(n) if config.shuffle else None
         )
@@ -458,7 +470,8 @@ def fit(
       val_accuracy, lr, seconds, samples_per_second, grad_norms ({"0 Dense": norm}) — plain
       floats, None where it does not apply. A callback with ``health_every = k`` (the
       training doctor's HealthMonitor) has ``before_update(model, loss)`` and
-      ``after_update(model)`` called around the optimizer's step every k batches.
+      ``after_update(model)`` called around the optimizer's step every k batches (or every
+      ``interval_for(batches)`` batches of each epoch, when it has that method).
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.
     - ``augment(x_batch, rng) -> x_batch``: applied to training batches only.
     - ``initial_epoch`` and ``history``: resume after ``initial_epoch`` completed epochs (from a

@@ -23,17 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnstudio.engine.blas import blas_controllable
+from nnstudio.engine.blas import blas_controllable, cores_for_this_process
 
 #: Halves smaller than this are not worth the hand-off to another thread.
 MIN_HALF = 8
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def worth_splitting(model, batch_size: int) -> bool:
@@ -43,7 +36,7 @@ def worth_splitting(model, batch_size: int) -> bool:
     setting = os.environ.get("NNSTUDIO_SPLIT_BATCHES", "")
     if setting == "0" or not can_split(model) or batch_size < 2 * MIN_HALF:
         return False
-    if _cores() < 2 or not blas_controllable():  # each half needs a one-thread BLAS
+    if cores_for_this_process() < 2 or not blas_controllable():  # each half needs a one-thread BLAS
         return False
     if setting == "1":
         return True

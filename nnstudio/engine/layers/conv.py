@@ -5,13 +5,15 @@ the forward pass is one batched matrix product (W times each sample's columns) a
 backward two large ones; the column gradient goes back with k·k strided additions ("col2im"),
 one per kernel offset, never one per pixel.
 
-The columns are taken over *flattened, padded image rows*: output pixel (r, c) reads the flat
-input from (r·Wp + c)·stride on, so each (channel, kernel offset) row of the column matrix is
-one long strided slice of the image instead of many short ones. That computes Wp - out_width
-extra "wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price
-for long copies. Layers with few values per window (the first, on grey images) keep the
-columns samples first, so that the product lands directly in NCHW order; the others keep them
-filters first, for two single large products in backward. The pooling layers loop over the
+The columns are taken over *flattened phase images* (im2col.py): the zero-padded input cut into
+stride × stride images of every stride-th pixel (for stride 1, the padded image itself), so
+that each (channel, kernel offset) row of the column matrix is one long contiguous slice of a
+phase image instead of many short ones (see Phases). That computes width - out_width extra
+"wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price for
+long copies; a strided convolution computes no output twice. Layers with few values per
+window (the first, on grey images) keep the columns samples first, so that the product lands
+directly in NCHW order; the others keep them filters first, for two single large products in
+backward. The pooling layers loop over the
 pool's offsets the same way, except the usual 2×2 max-pooling of even sizes, done in two
 halving steps.
 
@@ -26,7 +28,6 @@ halving steps.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from nnstudio.engine.layers.base import (
     ACTIVATION_SETTING,
@@ -39,10 +40,17 @@ from nnstudio.engine.layers.base import (
     ShapeError,
     WeightedLayer,
 )
+from nnstudio.engine.layers.im2col import (
+    Phases,
+    sample_columns,
+    scatter_columns,
+    scatter_sample_columns,
+    wide_columns,
+)
 
 IMAGE_NEEDS = "input (channels, height, width)"
 #: Layers with at most this many input values per window (C·k·k) lay their columns out
-#: samples first (_sample_columns); measured on the MNIST CNN (one thread, batch 64), the
+#: samples first (im2col.sample_columns); measured on the MNIST CNN (one thread, batch 64), the
 #: first layer (9) took about a fifth less time that way and the second (144) 8 % more.
 SAMPLES_FIRST_MAX_ROWS = 32
 
@@ -71,93 +79,6 @@ def _reduce_windows(ufunc, x, offsets, out):
     ufunc(x[offsets[0]], x[offsets[1]], out=out)
     for index in offsets[2:]:
         ufunc(out, x[index], out=out)
-
-
-def _pad_flat(x, pads, length):
-    """Zero-padded images as flat rows: (N, C, H, W) → (N, C, length), length ≥ Hp·Wp."""
-    (top, bottom), (left, right) = pads
-    n, c, h, w = x.shape
-    height, width = h + top + bottom, w + left + right
-    flat = np.zeros((n, c, length), dtype=x.dtype)
-    image = flat[:, :, : height * width].reshape(n, c, height, width)
-    image[:, :, top : top + h, left : left + w] = x
-    return flat
-
-
-def _wide_columns(flat, kernel, stride, out_h, width, ones_row=False):
-    """im2col over flattened rows: (N, C, L) → (C·k·k, N·out_h·width), plus a last row of
-    ones with ``ones_row`` (the bias then rides along in the matrix products).
-
-    Row (c, i, j) holds flat[n, c, i·width + j + stride·m] for every sample n and wide output
-    position m = r·width + col (col < width, of which only col < out_width are real outputs).
-    Each row is N long strided slices of the images, so the copy is fast.
-    """
-    n, c, length = flat.shape
-    item = flat.itemsize
-    positions = out_h * width
-    view = as_strided(
-        flat,
-        shape=(c, kernel, kernel, n, positions),
-        strides=(length * item, width * item, item, c * length * item, stride * item),
-        writeable=False,
-    )
-    rows = c * kernel * kernel
-    columns = np.empty((rows + ones_row, n * positions), dtype=flat.dtype)
-    np.copyto(columns[:rows].reshape(c, kernel, kernel, n, positions), view)
-    if ones_row:
-        columns[rows] = 1.0
-    return columns
-
-
-def _sample_columns(flat, kernel, stride, out_h, width, ones_row=False):
-    """im2col like _wide_columns, samples first: (N, C, L) → (N, C·k·k (+1), out_h·width).
-
-    Each sample's columns are then a matrix of its own, and W times them (a stacked product)
-    lands directly in NCHW order: no transposed copy of the output, which for layers with few
-    input values per window (the first layer on a grey image: C·k·k = 9) costs more than the
-    product itself.
-    """
-    n, c, length = flat.shape
-    item = flat.itemsize
-    positions = out_h * width
-    view = as_strided(
-        flat,
-        shape=(n, c, kernel, kernel, positions),
-        strides=(c * length * item, length * item, width * item, item, stride * item),
-        writeable=False,
-    )
-    rows = c * kernel * kernel
-    columns = np.empty((n, rows + ones_row, positions), dtype=flat.dtype)
-    np.copyto(columns[:, :rows].reshape(n, c, kernel, kernel, positions), view)
-    if ones_row:
-        columns[:, rows] = 1.0
-    return columns
-
-
-def _scatter_sample_columns(grad_columns, channels, length, kernel, stride, width):
-    """col2im for _sample_columns: (N, C·k·k, positions) → (N, C, L), k·k strided additions."""
-    n, _, positions = grad_columns.shape
-    grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
-    grad_columns = grad_columns.reshape(n, channels, kernel, kernel, positions)
-    for i in range(kernel):
-        for j in range(kernel):
-            start = i * width + j
-            grad_flat[:, :, start : start + stride * positions : stride] += grad_columns[:, :, i, j]
-    return grad_flat
-
-
-def _scatter_columns(grad_columns, n, channels, length, kernel, stride, width):
-    """col2im for _wide_columns: k·k strided additions of long rows → (N, C, L)."""
-    grad_flat = np.zeros((n, channels, length), dtype=grad_columns.dtype)
-    positions = grad_columns.shape[1] // n
-    grad_columns = grad_columns.reshape(channels, kernel, kernel, n, positions)
-
-    for i in range(kernel):
-        for j in range(kernel):
-            start = i * width + j
-            target = grad_flat[:, :, start : start + stride * positions : stride]
-            target += grad_columns[:, i, j].transpose(1, 0, 2)
-    return grad_flat
 
 
 class Conv2D(WeightedLayer):
@@ -275,16 +196,15 @@ class Conv2D(WeightedLayer):
         """W (filters × channels × k × k) and b (filters)."""
         return self.filters * (input_shape[0] * self.kernel_size**2 + int(self.use_bias))
 
-    def _geometry(self):
-        """Padding, padded width, and flat length that every wide window fits in."""
-        _, height, width = self.input_shape
-        pads = (self._padding_for(height), self._padding_for(width))
-        padded_h, padded_w = height + sum(pads[0]), width + sum(pads[1])
-        length = (padded_h + self.stride) * padded_w + self.kernel_size
-        return pads, padded_w, length
+    def _phases(self) -> Phases:
+        """Where this layer's input lies in its phase images (worked out once per shape)."""
+        phases = getattr(self, "_phase_layout", None)
+        if phases is None or phases.key != Phases.key_of(self):
+            phases = self._phase_layout = Phases(self)
+        return phases
 
     def _samples_first(self) -> bool:
-        """Whether the columns are laid out samples first (see _sample_columns)."""
+        """Whether the columns are laid out samples first (see im2col.sample_columns)."""
         return self.input_shape[0] * self.kernel_size**2 <= SAMPLES_FIRST_MAX_ROWS
 
     def last_activation(self):
@@ -297,25 +217,21 @@ class Conv2D(WeightedLayer):
         self._fused_step = None
         n = len(x)
         filters, out_h, out_w = self.output_shape
-        pads, width, length = self._geometry()
-        flat = _pad_flat(x, pads, length)
+        phases = self._phases()
+        flat = phases.split(x)
         out = np.empty((n, filters, out_h, out_w), dtype=x.dtype)
         if self._samples_first():
-            columns = _sample_columns(
-                flat, self.kernel_size, self.stride, out_h, width, self.use_bias
-            )
-            self._columns = columns
+            columns = self._columns = sample_columns(flat, phases, self.use_bias)
             # A stacked product (one per sample) that comes out as (N, filters, positions).
             z = np.matmul(self._weight_matrix(), columns)
-            return self._activate(z.reshape(n, filters, out_h, width)[..., :out_w], out=out)
-        columns = _wide_columns(flat, self.kernel_size, self.stride, out_h, width, self.use_bias)
-        self._columns = columns
+            return self._activate(z.reshape(n, filters, out_h, -1)[..., :out_w], out=out)
+        columns = self._columns = wide_columns(flat, phases, self.use_bias)
         # One large product, filters first, with the bias as a last weight column against the
         # row of ones (one pass less than adding it afterwards). The activation below writes
         # the NCHW output from a transposed view, so no extra copy is made.
         z = np.matmul(self._weight_matrix(), columns)
         # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
-        z = z.reshape(filters, n, out_h, width)[..., :out_w].transpose(1, 0, 2, 3)
+        z = z.reshape(filters, n, out_h, -1)[..., :out_w].transpose(1, 0, 2, 3)
         return self._activate(z, out=out)
 
     def _weight_matrix(self):
@@ -338,13 +254,8 @@ class Conv2D(WeightedLayer):
             grad_flat = self._backward_filters_first(grad_y, need_input_grad)
         if grad_flat is None:
             return None
-        n = len(grad_y)
-        pads, width, _ = self._geometry()
-        channels, height, in_width = self.input_shape
-        (top, bottom), (left, _) = pads
-        padded_h = height + top + bottom
-        grad_padded = grad_flat[:, :, : padded_h * width].reshape(n, channels, padded_h, width)
-        return grad_padded[:, :, top : top + height, left : left + in_width]
+        _, height, width = self.input_shape
+        return self._phases().merge(grad_flat, height, width)
 
     def _store_weight_grads(self, weight_grads):
         """dW (and db, the last column, against the row of ones) from a (filters, C·k·k (+1))
@@ -360,9 +271,9 @@ class Conv2D(WeightedLayer):
         """Backward for samples-first columns; returns the flat input gradient or None."""
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
-        _, width, length = self._geometry()
+        phases = self._phases()
         # The output gradient on the wide grid in NCHW order; the wrap-around columns stay 0.
-        wide = self._wide_gradient_buffer((n, filters, out_h, width), grad_y.dtype)
+        wide = self._wide_gradient_buffer((n, filters, out_h, phases.width), grad_y.dtype)
         self._activation_grad(grad_y, out=wide[..., :out_w])
         wide = wide.reshape(n, filters, -1)
         # Per-sample products (filters × C·k·k each), summed over the batch.
@@ -371,23 +282,16 @@ class Conv2D(WeightedLayer):
         if not need_input_grad:
             return None
         W = self.params["W"].reshape(filters, -1)
-        return _scatter_sample_columns(
-            np.matmul(W.T, wide),
-            self.input_shape[0],
-            length,
-            self.kernel_size,
-            self.stride,
-            width,
-        )
+        return scatter_sample_columns(np.matmul(W.T, wide), self.input_shape[0], phases)
 
     def _backward_filters_first(self, grad_y, need_input_grad):
         """Backward for the (C·k·k, N·positions) columns; the flat input gradient or None."""
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
-        _, width, length = self._geometry()
+        phases = self._phases()
         # The gradient on the wide grid, filters first so that the weight and column
         # gradients are single large products; the wrap-around columns stay 0.
-        wide = self._wide_gradient_buffer((filters, n, out_h, width), grad_y.dtype)
+        wide = self._wide_gradient_buffer((filters, n, out_h, phases.width), grad_y.dtype)
         self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
         wide = wide.reshape(filters, -1)
         # Columns times gradient rather than gradient times columns: the same product, but
@@ -397,15 +301,7 @@ class Conv2D(WeightedLayer):
         if not need_input_grad:
             return None
         W = self.params["W"].reshape(filters, -1)
-        return _scatter_columns(
-            np.matmul(W.T, wide),
-            n,
-            self.input_shape[0],
-            length,
-            self.kernel_size,
-            self.stride,
-            width,
-        )
+        return scatter_columns(np.matmul(W.T, wide), n, self.input_shape[0], phases)
 
 
 POOL_SETTINGS = [

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
+from nnstudio.engine.layers.im2col import phase_axis
 
 FUSED_ACTIVATIONS = ("linear", "relu")
 #: The four places of a 2×2 window in reading order: (row, column) within the window.
@@ -81,7 +82,7 @@ class _PhaseGeometry:
         self.channels, self.height, self.width = conv.input_shape
         self.filters = conv.filters
         self.kernel = k = conv.kernel_size
-        (self.top, _), (self.left, _) = conv._geometry()[0]
+        (self.top, _), (self.left, _) = conv._phases().pads
         _, out_h, out_w = conv.output_shape
         self.out_h, self.out_w = out_h // 2, out_w // 2  # the pooled size
         reach = k // 2  # how many phase rows (columns) past a window's own the kernel reads
@@ -97,8 +98,8 @@ class _PhaseGeometry:
     def _phase_region(self, phase_row: int, phase_col: int):
         """(rows, columns) of one phase image that fall inside the input, and the input
         rows and columns (strided slices) that they hold."""
-        rows, source_rows = _phase_axis(phase_row, self.top, self.height, self.phase_h)
-        cols, source_cols = _phase_axis(phase_col, self.left, self.width, self.phase_w)
+        rows, source_rows = phase_axis(phase_row, 2, self.top, self.height, self.phase_h)
+        cols, source_cols = phase_axis(phase_col, 2, self.left, self.width, self.phase_w)
         return rows, cols, source_rows, source_cols
 
     def _column_runs(self):
@@ -117,17 +118,6 @@ class _PhaseGeometry:
         a (C, 4, N, phase_length) array."""
         flat = phases[:, phase, :, : self.phase_h * self.phase_w]
         return flat.reshape(self.channels, n, self.phase_h, self.phase_w)
-
-
-def _phase_axis(phase: int, before: int, size: int, phase_size: int):
-    """Along one axis: the phase positions p (padded index 2p + phase) inside the image, and
-    the image indices they hold, as two slices."""
-    first = max(0, -(-(before - phase) // 2))  # first p with 2p + phase - before >= 0
-    last = min(phase_size, (size + before - phase + 1) // 2)  # 2p + phase - before < size
-    if last <= first:
-        return slice(0, 0), slice(0, 0)
-    start = 2 * first + phase - before
-    return slice(first, last), slice(start, start + 2 * (last - first) - 1, 2)
 
 
 class ConvMaxPool:
@@ -284,15 +274,17 @@ class ConvMaxPool:
         g = self.geometry
         grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
         step = g.kernel * g.kernel
-        sums: dict[tuple[int, int], np.ndarray] = {}
+        groups: dict[tuple[int, int], list] = {}
         for offset, place, phase, start in g.column_runs:
-            run = grad_columns[offset : g.rows : step, place]
-            total = sums.get((phase, start))
-            if total is None:
-                sums[phase, start] = run.copy()
-            else:
-                total += run
-        for (phase, start), total in sums.items():
+            groups.setdefault((phase, start), []).append(
+                grad_columns[offset : g.rows : step, place]
+            )
+        for (phase, start), runs in groups.items():
+            total = runs[0]
+            if len(runs) > 1:  # summed into a new array: the first addition makes it
+                total = np.add(runs[0], runs[1])
+                for run in runs[2:]:
+                    total += run
             grad_phases[:, phase, :, start : start + g.positions] += total
         return grad_phases
 
