@@ -200,6 +200,10 @@ class LoadAwareThreads:
             return self.chosen
         self.checked_at = now
         threads = threads_for_the_load()
+        if not os.environ.get(THREADS_SETTING, "").strip():
+            # Never more than the process started with: OPENBLAS_NUM_THREADS=1 (a test
+            # worker's, or the user's) is a choice, not a lack of free cores.
+            threads = min(threads, self.before)
         if threads != self.chosen:
             with _single_threaded_lock:
                 if _single_threaded_users:

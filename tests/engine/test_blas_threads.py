@@ -80,3 +80,17 @@ def test_the_load_is_looked_at_again_only_after_a_while(monkeypatch):
         assert len(looks) == 2
     finally:
         threads.restore()
+
+
+@needs_control
+def test_free_cores_never_raise_the_threads_the_process_started_with(monkeypatch):
+    """OPENBLAS_NUM_THREADS=1 (a test worker's or the user's) stays 1 on an idle machine."""
+    monkeypatch.delenv(blas.THREADS_SETTING, raising=False)
+    monkeypatch.setattr(blas, "threads_for_the_load", lambda: 8)
+    real = blas.blas_threads()
+    threads = blas.LoadAwareThreads()
+    threads.before = 1  # as if the process started with one thread
+    try:
+        assert threads.update() == 1
+    finally:
+        blas._set_threads(real)
