@@ -47,6 +47,7 @@ from nnstudio.ui.window.activations import ActivationController
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
 from nnstudio.ui.window.export import ExportController
+from nnstudio.ui.window.feature_maps import FeatureMapsController
 from nnstudio.ui.window.files import FileController
 from nnstudio.ui.window.inspector import InspectorController
 from nnstudio.ui.window.keys import SpaceToTrain
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorController(self, self.document)  # Training → See the math…
         self.landscape = LandscapeController(self, self.inspector)  # Training → Loss landscape…
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
+        self.feature_maps = FeatureMapsController(self, self.inspector)  # … → Feature maps…
         self.lessons = LessonsController(self, self.document)  # Help → Lessons
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command

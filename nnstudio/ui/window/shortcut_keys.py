@@ -25,6 +25,7 @@ ACTION_KEYS = {
     "actionExplainSample": "Ctrl+I",
     "actionLossLandscape": "Ctrl+Shift+G",
     "actionActivations": "Ctrl+Shift+U",
+    "actionFeatureMaps": "Ctrl+Shift+M",
     "actionImportRuns": "Ctrl+Shift+O",
     "actionShowModelTab": "Ctrl+1",
     "actionShowTrainingTab": "Ctrl+2",
