@@ -115,14 +115,16 @@ def scaled(image: np.ndarray) -> np.ndarray:
     return (image - low) / (high - low)
 
 
-def tile(pictures: np.ndarray, gap: int = 1) -> np.ndarray:
+def tile(pictures: np.ndarray, gap: int = 1, zoom: int = 1) -> np.ndarray:
     """(n, h, w) pictures in a near-square grid, each scaled to [0, 1] on its own, with
-    ``gap`` pixels of 0.5 (mid grey) between them: one (H, W) image to draw at once."""
-    pictures = np.asarray(pictures)[:MAX_MAPS]
+    ``gap`` pixels of NaN between them and in empty cells (drawn in a colour no map has): one
+    (H, W) image to draw at once. ``zoom`` repeats each pixel first, so the gaps stay thin
+    lines between big pixels (a 3 × 3 filter)."""
+    pictures = np.asarray(pictures)[:MAX_MAPS].repeat(zoom, axis=1).repeat(zoom, axis=2)
     count, height, width = pictures.shape
     columns = math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    out = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), 0.5)
+    out = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
     for number, picture in enumerate(pictures):
         top, left = divmod(number, columns)
         top, left = top * (height + gap), left * (width + gap)

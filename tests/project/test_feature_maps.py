@@ -82,7 +82,9 @@ def test_tile_puts_each_map_in_its_own_scaled_cell():
     assert picture.shape == (2 * 2 + 1, 2 * 3 + 1)  # 2 × 2 cells, a 1-pixel gap
     np.testing.assert_array_equal(picture[:2, :3], 0)  # a flat map: all 0
     np.testing.assert_allclose(picture[:2, 4:], np.arange(6.0).reshape(2, 3) / 5)
-    assert picture[2, 0] == 0.5  # the gap
+    assert np.isnan(picture[2, 0]) and np.isnan(picture[3:, 4:]).all()  # the gap, no 4th map
     assert tile(np.zeros((100, 2, 2))).shape == (8 * 3 - 1, 8 * 3 - 1)  # at most MAX_MAPS
     assert MAX_MAPS == 64
+    zoomed = tile(maps, zoom=3)  # each pixel 3 × 3, the gap still 1
+    assert zoomed.shape == (2 * 6 + 1, 2 * 9 + 1) and np.isnan(zoomed[6, 0])
     assert filter_pictures(np.ones((4, 3, 5, 5))).shape == (4, 5, 5)

@@ -9,6 +9,8 @@ each weights snapshot and the dialog takes at most two a second, and only while 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.project.feature_maps import (
+    MAX_MAPS,
     FeatureMapView,
     RateLimit,
     filter_pictures,
@@ -35,7 +38,8 @@ from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 SAMPLE_SIZE = 112  # pixels the sample is drawn at (28 × 28 digits: 4 screen pixels each)
 FILTERS_SIZE = 180
-MAPS_SIZE = 260
+MAPS_SIZE = 300
+GAP_COLOUR = (120, 150, 200)  # between the tiles: a blue no grey map or filter has
 CAPTION = (
     "Each small picture is one filter's map for this sample, stretched to its own range: "
     "white is where the filter responds most. A map that stays black responds nowhere (a dead "
@@ -45,21 +49,27 @@ CAPTION = (
 
 
 def _pixmap(image: np.ndarray, size: int) -> QPixmap:
-    """A (H, W) grey or (3, H, W) colour image with values in [0, 1], enlarged by whole pixels
-    (no blur: a filter's 3 × 3 weights stay nine squares) to about ``size``."""
-    colour = image.ndim == 3
-    pixels = np.ascontiguousarray(
-        np.clip(np.moveaxis(image, 0, -1) if colour else image, 0, 1) * 255
-    ).astype(np.uint8)
+    """A (H, W) grey or (3, H, W) colour image with values in [0, 1] (NaN: the gaps between
+    tiles, drawn in GAP_COLOUR), enlarged by whole pixels (no blur: a filter's 3 × 3 weights
+    stay nine squares) to about ``size``."""
+    rgb = np.moveaxis(image, 0, -1) if image.ndim == 3 else np.repeat(image[..., None], 3, -1)
+    pixels = (np.clip(np.nan_to_num(rgb), 0, 1) * 255).astype(np.uint8)
+    pixels[np.isnan(rgb).any(axis=-1)] = GAP_COLOUR
+    pixels = np.ascontiguousarray(pixels)
     height, width = pixels.shape[:2]
-    if colour:
-        picture = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    else:
-        picture = QImage(pixels.data, width, height, width, QImage.Format.Format_Grayscale8)
+    picture = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     zoom = max(1, size // max(height, width))
     return QPixmap.fromImage(picture.copy()).scaled(
         width * zoom, height * zoom, mode=Qt.TransformationMode.FastTransformation
     )
+
+
+def _filters_tile(filters: np.ndarray) -> np.ndarray:
+    """The filters tiled with each weight already FILTERS_SIZE / (columns × k) pixels wide, so
+    the gaps between filters stay thin lines."""
+    pictures = filter_pictures(filters)
+    columns = math.ceil(math.sqrt(min(len(pictures), MAX_MAPS)))
+    return tile(pictures, gap=2, zoom=max(1, FILTERS_SIZE // (columns * pictures.shape[-1])))
 
 
 def _sample_picture(sample: np.ndarray) -> np.ndarray:
@@ -149,7 +159,7 @@ class FeatureMapsDialog(QDialog):
         shown = self.shown = self.view.compute(self.samples[index])
         self.sample_label.setText(self._sample_words(index))
         self.sample_picture.setPixmap(_pixmap(_sample_picture(shown.sample), SAMPLE_SIZE))
-        self.filters_picture.setPixmap(_pixmap(tile(filter_pictures(shown.filters)), FILTERS_SIZE))
+        self.filters_picture.setPixmap(_pixmap(_filters_tile(shown.filters), FILTERS_SIZE))
         for (box, picture), layer in zip(self.map_pictures, shown.layers, strict=True):
             box.setTitle(f"Layer {layer.label}: {layer.maps.shape[1]}×{layer.maps.shape[2]}")
             picture.setPixmap(_pixmap(tile(layer.maps), MAPS_SIZE))
