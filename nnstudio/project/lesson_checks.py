@@ -42,6 +42,7 @@ class RunRecord:
     model_config: dict
     weight_spread: float | None = None  # std of every weight matrix, after training
     dataset: str | None = None  # the dataset's name, when known
+    dataset_options: dict | None = None  # the options it was loaded with (split, scaling)
 
 
 @dataclass
@@ -63,7 +64,18 @@ class LessonState:
             return False
         now = vars(self.project.training)
         changed = any(now.get(key) != value for key, value in run.settings.items() if key in now)
-        return changed or run.model_config.get("layers") != self.project.model.get("layers")
+        changed = changed or run.model_config.get("layers") != self.project.model.get("layers")
+        return changed or self._data_changed(run)
+
+    def _data_changed(self, run: RunRecord) -> bool:
+        """Whether a dataset option the run's data was loaded with (the split, the scaling)
+        is set otherwise now."""
+        if run.dataset_options is None:
+            return False
+        now = {**DATASET_DEFAULTS, **self.project.dataset.options}
+        # Only the options the loader kept (MNIST has its own test set: no test_fraction).
+        kept = DATASET_DEFAULTS.keys() & run.dataset_options.keys()
+        return any(run.dataset_options[key] != now[key] for key in kept)
 
     def _trained(self) -> RunRecord | None:
         """The run whose network and settings the checks read: the latest, unless edited."""
@@ -76,6 +88,17 @@ class LessonState:
     def trained_settings(self) -> dict:
         run = self._trained()
         return dict(run.settings) if run else dict(vars(self.project.training))
+
+    def trained_dataset_options(self) -> dict:
+        run = self._trained()
+        if run is not None and run.dataset_options is not None:
+            return {**DATASET_DEFAULTS, **run.dataset_options}
+        return {**DATASET_DEFAULTS, **self.project.dataset.options}
+
+
+#: A built-in dataset's options when the project leaves them out (data/catalog.py's defaults;
+#: a lesson uses built-in datasets only, and those are not scaled unless asked).
+DATASET_DEFAULTS = {"val_fraction": 0.15, "test_fraction": 0.15, "scaling": "none"}
 
 
 def weight_spread(parameters: dict) -> float | None:
@@ -262,6 +285,26 @@ def training_setting(check: dict, state: LessonState) -> Result:
     return _bound_result(label, value, check, "in the training settings")
 
 
+DATASET_WORDS = {
+    "val_fraction": "the validation split",
+    "test_fraction": "the test split",
+    "scaling": "the scaling",
+}
+
+
+def dataset_setting(check: dict, state: LessonState) -> Result:
+    """A dataset option of the latest run's data (the split, the scaling), or the project's
+    when it was edited since."""
+    name = check["setting"]
+    value = state.trained_dataset_options().get(name)
+    label = DATASET_WORDS.get(name, name.replace("_", " "))
+    if "one_of" in check or "not_in" in check:
+        if not _in_choice(value, check):
+            return False, f"The data uses {label} {value!r}; use {_choice_words(check)}."
+        return True, f"The data uses {label} {value!r}."
+    return _bound_result(label, value, check, "in the data settings")
+
+
 def run_epochs(check: dict, state: LessonState) -> Result:
     """The epochs the latest run trained in all (Train on a trained run adds the Epochs
     setting's count to it; Reset weights starts a new run)."""
@@ -435,6 +478,7 @@ KINDS: dict[str, Kind] = {
         activation_count, {"activation": _text, "at_least": _number_field}, {}
     ),
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
+    "dataset_setting": Kind(dataset_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "run_epochs": Kind(run_epochs, {}, BOUNDS),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})

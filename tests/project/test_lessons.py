@@ -8,7 +8,7 @@ import pytest
 
 from nnstudio.project import lesson_checks as checks
 from nnstudio.project.lesson_checks import LessonState, RunRecord, validate_check
-from nnstudio.project.lesson_runner import run_check
+from nnstudio.project.lesson_runner import evaluation_report, run_check, train_project
 from nnstudio.project.lessons import (
     NOT_YOUR_WORK,
     LessonError,
@@ -42,6 +42,7 @@ CURRICULUM = [
     "confusion-matrix",
     "momentum",
     "early-stopping",
+    "scaling-split",
 ]
 SHIPPED, PROBLEMS = load_lessons()
 BY_ID = {lesson.id: lesson for lesson in SHIPPED}
@@ -393,8 +394,6 @@ def _lesson(lesson_id):
 
 
 def _last_epoch(lesson_id, step=None, solution=False):
-    from nnstudio.project.lesson_runner import train_project
-
     lesson = _lesson(lesson_id)
     project = set_up(lesson)
     if solution:
@@ -479,3 +478,36 @@ def test_all_says_each_missing_thing_once():
     ]}  # fmt: skip
     passed, message = checks.evaluate_check(check, LessonState(_project()))
     assert not passed and message.count("No finished run yet") == 1
+
+
+def test_dataset_setting_reads_the_runs_split_and_scaling_until_the_data_is_edited():
+    scaling = {"kind": "dataset_setting", "setting": "scaling", "one_of": ["standardize"]}
+    split = {"kind": "dataset_setting", "setting": "test_fraction", "at_least": 0.15}
+    state = LessonState(_project())
+    passed, message = checks.evaluate_check(scaling, state)  # no run: the project's defaults
+    assert not passed and message == "The data uses the scaling 'none'; use one of standardize."
+    assert _ok(split, state)  # 0.15 unless the project says otherwise
+    state.project.dataset.options = {"scaling": "standardize", "test_fraction": 0.05}
+    assert _ok(scaling, state) and not _ok(split, state)
+    run = _run()
+    run.dataset_options = {"scaling": "standardize", "test_fraction": 0.2, "val_fraction": 0.2}
+    state.runs.append(run)
+    assert state.edited_since_run  # the project's test split is not the one the run had
+    state.project.dataset.options = dict(run.dataset_options)
+    assert not state.edited_since_run and _ok(split, state)
+    state.project.dataset.options["scaling"] = "minmax"  # edited after the run
+    assert state.edited_since_run and not _ok(scaling, state)
+
+
+def test_lesson_scaling_split_min_max_is_no_better_than_a_guess():
+    """19: the solution's split with min-max scaling instead of standardize stays far below
+    the goal, so the scaling (not only the split) is what passes it."""
+    lesson = _lesson("scaling-split")
+    step = {"dataset": {"options": {"val_fraction": 0.2, "test_fraction": 0.2}}}
+    project = apply_step(set_up(lesson), step)
+    assert project.dataset.options["scaling"] == "minmax"
+    dataset = project.load_dataset()
+    record, model = train_project(project, dataset)
+    state = LessonState(project, [record], evaluation_report(model, project.make_loss(), dataset))
+    passed, message = checks.evaluate_check(lesson.check, state)
+    assert not passed and "Test accuracy is 0.5" in message

@@ -211,6 +211,7 @@ class LessonsController:
                 copy.deepcopy(run.model_config),
                 spread,
                 run.dataset,
+                copy.deepcopy(dataset.options) if dataset is not None else None,
             )
         )
         if self.lesson is not None and "evaluation" in self.lesson.needs:
