@@ -10,6 +10,7 @@ each weights snapshot and the dialog takes at most two a second, and only while 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -52,11 +53,14 @@ def _pixmap(image: np.ndarray, size: int) -> QPixmap:
     """A (H, W) grey or (3, H, W) colour image with values in [0, 1] (NaN: the gaps between
     tiles, drawn in GAP_COLOUR), enlarged by whole pixels (no blur: a filter's 3 × 3 weights
     stay nine squares) to about ``size``."""
-    rgb = np.moveaxis(image, 0, -1) if image.ndim == 3 else np.repeat(image[..., None], 3, -1)
-    pixels = (np.clip(np.nan_to_num(rgb), 0, 1) * 255).astype(np.uint8)
-    pixels[np.isnan(rgb).any(axis=-1)] = GAP_COLOUR
-    pixels = np.ascontiguousarray(pixels)
-    height, width = pixels.shape[:2]
+    colour = image.ndim == 3
+    values = np.moveaxis(image, 0, -1) if colour else image
+    gaps = np.isnan(values)
+    levels = (np.clip(np.where(gaps, 0.0, values), 0, 1) * 255).astype(np.uint8)
+    height, width = levels.shape[:2]
+    pixels = np.empty((height, width, 3), np.uint8)
+    pixels[...] = levels if colour else levels[..., None]
+    pixels[gaps.any(axis=-1) if colour else gaps] = GAP_COLOUR
     picture = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
     zoom = max(1, size // max(height, width))
     return QPixmap.fromImage(picture.copy()).scaled(
@@ -89,10 +93,11 @@ class FeatureMapsDialog(QDialog):
         self.samples, self.labels, self.class_names = samples, labels, class_names
         self.limit = RateLimit()
         self.updates = 0  # how often the weights of a run were taken (the tests read it)
+        self.update_seconds = 0.0  # the time those updates took (the benchmark reads it)
         self.shown = None
         self._build()
-        self.sample_box.valueChanged.connect(lambda _value: self.redraw())
-        self.redraw()
+        self.sample_box.valueChanged.connect(lambda _value: self.redraw(new_sample=True))
+        self.redraw(new_sample=True)
         resize_within_screen(self, 980, 640)
 
     def _build(self) -> None:
@@ -112,7 +117,8 @@ class FeatureMapsDialog(QDialog):
         left.addWidget(self.sample_label)
         left.addWidget(self.sample_picture)
         first = self.view.model.layers[self.view.conv_indices[0]]
-        filters_box = QGroupBox(f"Filters of layer {self.view.conv_indices[0]} ({first.filters})")
+        count = f"{first.filters}" + (f", the first {MAX_MAPS}" if first.filters > MAX_MAPS else "")
+        filters_box = QGroupBox(f"Filters of layer {self.view.conv_indices[0]} ({count})")
         QVBoxLayout(filters_box).addWidget(self.filters_picture)
         left.addWidget(filters_box)
         left.addStretch(1)
@@ -147,21 +153,25 @@ class FeatureMapsDialog(QDialog):
 
     def show_weights(self, weights: dict) -> None:
         """Draw these weights now (the end of a run, an epoch on the timeline)."""
+        started = time.perf_counter()
         try:
             self.view.set_weights(weights)
         except ValueError:  # another network's weights (edited since): keep what is shown
             return
-        self.updates += 1
         self.redraw()
+        self.updates += 1
+        self.update_seconds += time.perf_counter() - started
 
-    def redraw(self) -> None:
+    def redraw(self, new_sample: bool = False) -> None:
         index = self.sample_box.value()
         shown = self.shown = self.view.compute(self.samples[index])
-        self.sample_label.setText(self._sample_words(index))
-        self.sample_picture.setPixmap(_pixmap(_sample_picture(shown.sample), SAMPLE_SIZE))
+        if new_sample:  # not on every weights update: the sample stays the same
+            self.sample_label.setText(self._sample_words(index))
+            self.sample_picture.setPixmap(_pixmap(_sample_picture(shown.sample), SAMPLE_SIZE))
         self.filters_picture.setPixmap(_pixmap(_filters_tile(shown.filters), FILTERS_SIZE))
         for (box, picture), layer in zip(self.map_pictures, shown.layers, strict=True):
-            box.setTitle(f"Layer {layer.label}: {layer.maps.shape[1]}×{layer.maps.shape[2]}")
+            more = f", the first {MAX_MAPS} shown" if len(layer.maps) > MAX_MAPS else ""
+            box.setTitle(f"Layer {layer.label}: {layer.maps.shape[1]}×{layer.maps.shape[2]}{more}")
             picture.setPixmap(_pixmap(tile(layer.maps), MAPS_SIZE))
 
     def _sample_words(self, index: int) -> str:
