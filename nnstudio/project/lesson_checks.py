@@ -22,10 +22,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnstudio.project.lesson_search import (
+    best_run_metric,
+    dataset_setting,
+    read_setting,
+    settings_tried,
+)
+from nnstudio.project.lesson_words import (
+    EDITED,
+    EVALUATION_WORDS,
+    METRIC_WORDS,
+    NO_RUN,
+    Result,
+)
+from nnstudio.project.lesson_words import bound_result as _bound_result
+from nnstudio.project.lesson_words import choice_words as _choice_words
+from nnstudio.project.lesson_words import in_choice as _in_choice
+from nnstudio.project.lesson_words import number as _number
 from nnstudio.project.project_file import Project
 from nnstudio.safe_read import shorten
-
-Result = tuple[bool, str]
 
 
 class CheckError(ValueError):
@@ -108,46 +123,6 @@ def weight_spread(parameters: dict) -> float | None:
     return float(np.concatenate(weights).std()) if weights else None
 
 
-# -- words --------------------------------------------------------------------------------------
-
-METRIC_WORDS = {
-    "accuracy": "training accuracy",
-    "val_accuracy": "validation accuracy",
-    "loss": "training loss",
-    "val_loss": "validation loss",
-}
-EVALUATION_WORDS = {
-    "accuracy": "test accuracy",
-    "macro_f1": "macro F1",
-    "macro_precision": "macro precision",
-    "macro_recall": "macro recall",
-    "min_recall": "the worst class's recall",
-    "min_precision": "the worst class's precision",
-    "rmse": "test RMSE",
-    "mae": "test MAE",
-    "r2": "test R²",
-}
-NO_RUN = "No finished run yet: press Train and let it finish."
-EDITED = "You changed the network or the settings after the last run: train again to measure it."
-
-
-def _number(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.3e}"
-
-
-def _bound_result(name: str, value: float | None, check: dict, where: str) -> Result:
-    """``value`` against ``at_least`` / ``at_most``, said in words."""
-    if value is None or not math.isfinite(value):
-        return False, f"{where} has no {name} (a NaN or a run without it)."
-    low, high = check.get("at_least"), check.get("at_most")
-    name = name[0].upper() + name[1:]
-    if low is not None and value < low:
-        return False, f"{name} is {_number(value)} {where}; it needs at least {low}."
-    if high is not None and value > high:
-        return False, f"{name} is {_number(value)} {where}; it needs at most {high}."
-    return True, f"{name} is {_number(value)} {where} (goal met)."
-
-
 def _hidden_dense(layers: list[dict]) -> list[dict]:
     dense = [layer for layer in layers if layer.get("type") == "Dense"]
     return dense[:-1]
@@ -163,17 +138,6 @@ def _setting_value(layer: dict, name: str):
         if setting.name == name:
             return setting.default
     return None
-
-
-def _in_choice(value, check: dict) -> bool:
-    one_of, not_in = check.get("one_of"), check.get("not_in")
-    return (one_of is None or value in one_of) and (not_in is None or value not in not_in)
-
-
-def _choice_words(check: dict) -> str:
-    if check.get("one_of") is not None:
-        return "one of " + ", ".join(map(str, check["one_of"]))
-    return "anything but " + ", ".join(map(str, check["not_in"]))
 
 
 # -- the kinds ----------------------------------------------------------------------------------
@@ -272,9 +236,7 @@ def training_setting(check: dict, state: LessonState) -> Result:
     """A setting of the latest run; a dotted name reads inside one ("optimizer_settings.
     momentum")."""
     name = check["setting"]
-    value = state.trained_settings()
-    for part in name.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+    value = read_setting(state.trained_settings(), name)
     if "one_of" in check or "not_in" in check:
         if not _in_choice(value, check):
             return False, f"Training uses {name} = {value!r}; use {_choice_words(check)}."
@@ -283,26 +245,6 @@ def training_setting(check: dict, state: LessonState) -> Result:
     if value is None and "at_least" in check:  # a setting left off (early stopping: None)
         return False, f"{label.capitalize()} is off; it needs at least {check['at_least']}."
     return _bound_result(label, value, check, "in the training settings")
-
-
-DATASET_WORDS = {
-    "val_fraction": "the validation split",
-    "test_fraction": "the test split",
-    "scaling": "the scaling",
-}
-
-
-def dataset_setting(check: dict, state: LessonState) -> Result:
-    """A dataset option of the latest run's data (the split, the scaling), or the project's
-    when it was edited since."""
-    name = check["setting"]
-    value = state.trained_dataset_options().get(name)
-    label = DATASET_WORDS.get(name, name.replace("_", " "))
-    if "one_of" in check or "not_in" in check:
-        if not _in_choice(value, check):
-            return False, f"The data uses {label} {value!r}; use {_choice_words(check)}."
-        return True, f"The data uses {label} {value!r}."
-    return _bound_result(label, value, check, "in the data settings")
 
 
 def run_epochs(check: dict, state: LessonState) -> Result:
@@ -480,6 +422,8 @@ KINDS: dict[str, Kind] = {
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "dataset_setting": Kind(dataset_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "run_epochs": Kind(run_epochs, {}, BOUNDS),
+    "settings_tried": Kind(settings_tried, {"setting": _text, "at_least": _number_field}, {}),
+    "best_run_metric": Kind(best_run_metric, {"metric": _choice(METRIC_WORDS)}, BOUNDS),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})
     ),

@@ -43,6 +43,7 @@ CURRICULUM = [
     "momentum",
     "early-stopping",
     "scaling-split",
+    "hyperparameter-search",
 ]
 SHIPPED, PROBLEMS = load_lessons()
 BY_ID = {lesson.id: lesson for lesson in SHIPPED}
@@ -511,3 +512,50 @@ def test_lesson_scaling_split_min_max_is_no_better_than_a_guess():
     state = LessonState(project, [record], evaluation_report(model, project.make_loss(), dataset))
     passed, message = checks.evaluate_check(lesson.check, state)
     assert not passed and "Test accuracy is 0.5" in message
+
+
+def test_settings_tried_counts_the_different_values_of_the_lessons_runs():
+    check = {"kind": "settings_tried", "setting": "learning_rate", "at_least": 3}
+    state = LessonState(_project())
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and message.startswith("The runs tried 0 learning rate value(s);")
+    for rate in (0.01, 0.01, 0.003):  # the same rate twice is one value
+        state.runs.append(_run(_project(learning_rate=rate)))
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "tried 2 learning rate value(s) (0.003, 0.01)" in message
+    state.runs.append(_run(_project(learning_rate=0.03)))
+    passed, message = checks.evaluate_check(check, state)
+    assert passed and message.endswith("learning rate: 0.003, 0.01, 0.03.")
+
+
+def test_best_run_metric_takes_the_best_run_not_the_last():
+    check = {"kind": "best_run_metric", "metric": "val_accuracy", "at_least": 0.95}
+    state = LessonState(_project())
+    assert not _ok(check, state)
+    for rate, accuracy in ((0.004, 0.7), (0.03, 0.98), (0.1, float("nan")), (0.3, 0.5)):
+        state.runs.append(_run(_project(learning_rate=rate), [{"val_accuracy": accuracy}]))
+    passed, message = checks.evaluate_check(check, state)
+    assert passed and "0.98 in the best run (learning rate 0.03)" in message
+    loss = {"kind": "best_run_metric", "metric": "val_loss", "at_most": 0.5}
+    state.runs = [_run(history=[{"val_loss": v}]) for v in (0.9, 0.4, 0.7)]
+    assert _ok(loss, state)  # the lowest loss is the best
+
+
+def test_lesson_hyperparameter_search_sweeps_from_the_lr_finders_suggestion():
+    """20: the solution's rates run from the LR finder's suggestion for the start up to
+    below the rate where its loss is lowest, as the lesson says."""
+    from nnstudio.engine.fit.lr_finder import find_lr
+
+    lesson = _lesson("hyperparameter-search")
+    project = set_up(lesson)
+    dataset = project.load_dataset()
+    found = find_lr(
+        project.build_model(dataset),
+        project.make_loss(),
+        project.make_optimizer(),
+        dataset.x_train,
+        dataset.y_train,
+    )
+    rates = [step["training"]["learning_rate"] for step in lesson.steps]
+    assert found.suggested_lr == pytest.approx(rates[0], rel=0.25)
+    assert rates[-1] < found.min_loss_lr < 10 * rates[-1]
