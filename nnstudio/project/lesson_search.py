@@ -60,10 +60,10 @@ def settings_tried(check: dict, state: LessonState) -> Result:
     tried = ", ".join(number(v) if isinstance(v, (int, float)) else str(v) for v in values)
     if len(values) >= wanted:
         return True, f"The runs tried {len(values)} values of the {label}: {tried}."
-    said = f" ({tried})" if values else ""
-    sweep = "Training → Sweep… trains one run for each."
-    return False, f"The runs tried {len(values)} {label} value(s){said}; a search tries at " + (
-        f"least {wanted}: {sweep}"
+    found = f"{len(values)} ({tried})" if values else "none yet"
+    return False, (
+        f"Values of the {label} tried: {found}. A search tries at least {wanted}: "
+        "Training → Sweep… trains one run for each."
     )
 
 
@@ -77,5 +77,5 @@ def best_run_metric(check: dict, state: LessonState) -> Result:
     pick = min if "loss" in metric else max
     value, run = pick(finals, key=lambda pair: pair[0])
     rate = run.settings.get("learning_rate")
-    where = f"in the best run (learning rate {number(rate)})" if rate else "in the best run"
+    where = f"in the best run at learning rate {number(rate)}" if rate else "in the best run"
     return bound_result(METRIC_WORDS[metric], value, check, where)

@@ -54,6 +54,7 @@ def in_choice(value, check: dict) -> bool:
 
 
 def choice_words(check: dict) -> str:
-    if check.get("one_of") is not None:
-        return "one of " + ", ".join(map(str, check["one_of"]))
+    one_of = check.get("one_of")
+    if one_of is not None:
+        return str(one_of[0]) if len(one_of) == 1 else "one of " + ", ".join(map(str, one_of))
     return "anything but " + ", ".join(map(str, check["not_in"]))

@@ -486,7 +486,7 @@ def test_dataset_setting_reads_the_runs_split_and_scaling_until_the_data_is_edit
     split = {"kind": "dataset_setting", "setting": "test_fraction", "at_least": 0.15}
     state = LessonState(_project())
     passed, message = checks.evaluate_check(scaling, state)  # no run: the project's defaults
-    assert not passed and message == "The data uses the scaling 'none'; use one of standardize."
+    assert not passed and message == "The data uses the scaling 'none'; use standardize."
     assert _ok(split, state)  # 0.15 unless the project says otherwise
     state.project.dataset.options = {"scaling": "standardize", "test_fraction": 0.05}
     assert _ok(scaling, state) and not _ok(split, state)
@@ -518,11 +518,11 @@ def test_settings_tried_counts_the_different_values_of_the_lessons_runs():
     check = {"kind": "settings_tried", "setting": "learning_rate", "at_least": 3}
     state = LessonState(_project())
     passed, message = checks.evaluate_check(check, state)
-    assert not passed and message.startswith("The runs tried 0 learning rate value(s);")
+    assert not passed and message.startswith("Values of the learning rate tried: none yet.")
     for rate in (0.01, 0.01, 0.003):  # the same rate twice is one value
         state.runs.append(_run(_project(learning_rate=rate)))
     passed, message = checks.evaluate_check(check, state)
-    assert not passed and "tried 2 learning rate value(s) (0.003, 0.01)" in message
+    assert not passed and "learning rate tried: 2 (0.003, 0.01). A search" in message
     state.runs.append(_run(_project(learning_rate=0.03)))
     passed, message = checks.evaluate_check(check, state)
     assert passed and message.endswith("learning rate: 0.003, 0.01, 0.03.")
@@ -535,7 +535,7 @@ def test_best_run_metric_takes_the_best_run_not_the_last():
     for rate, accuracy in ((0.004, 0.7), (0.03, 0.98), (0.1, float("nan")), (0.3, 0.5)):
         state.runs.append(_run(_project(learning_rate=rate), [{"val_accuracy": accuracy}]))
     passed, message = checks.evaluate_check(check, state)
-    assert passed and "0.98 in the best run (learning rate 0.03)" in message
+    assert passed and "0.98 in the best run at learning rate 0.03 (goal met)" in message
     loss = {"kind": "best_run_metric", "metric": "val_loss", "at_most": 0.5}
     state.runs = [_run(history=[{"val_loss": v}]) for v in (0.9, 0.4, 0.7)]
     assert _ok(loss, state)  # the lowest loss is the best

@@ -167,4 +167,4 @@ def test_a_sweeps_trials_count_as_the_search_lessons_runs(qtbot, window, ready):
     dialog.reject()
     assert [run.settings["learning_rate"] for run in window.lessons.runs] == [0.004, 0.01]
     text = panel.check_label.text()
-    assert "The runs tried 2 learning rate value(s) (0.004, 0.01)" in text and not panel.passed
+    assert "learning rate tried: 2 (0.004, 0.01)" in text and not panel.passed
