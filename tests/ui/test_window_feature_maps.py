@@ -2,6 +2,7 @@
 own, kept live while a run trains (at a bounded rate) and drawn at a timeline epoch."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -86,6 +87,27 @@ def test_the_view_updates_while_training_and_shows_the_final_weights(qtbot, conv
     np.testing.assert_array_equal(dialog.shown.filters, window.model.parameters()["0.W"])
     first, _ = _engine_maps(window.model, window.dataset.x_train[0])
     np.testing.assert_allclose(dialog.shown.layers[0].maps, first, rtol=1e-5)
+
+
+def test_while_a_run_trains_the_view_updates_at_most_twice_a_second(qtbot, conv_window):
+    """Every weights snapshot and every epoch's move of the timeline slider reaches the view;
+    only the rate-limited ones are drawn (drawing each cost a run 90 % of its speed)."""
+    window = conv_window
+    dialog = window.feature_maps.open()
+    qtbot.addWidget(dialog)
+    window.hyperparameters.epochs_box.setValue(2)
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()  # a run before: the timeline has epochs to follow
+    window.actionReset.trigger()
+    window.tabs.setCurrentWidget(window.training_tab)  # the timeline slider on screen
+    window.hyperparameters.epochs_box.setValue(500)
+    started, before = time.perf_counter(), dialog.updates
+    window.actionTrain.trigger()
+    qtbot.waitUntil(lambda: len(window.document.current_run.history) >= 20, timeout=20_000)
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionStop.trigger()
+    seconds = time.perf_counter() - started
+    assert 1 <= dialog.updates - before <= 2 * seconds + 2  # the first, 2 a second, the last
 
 
 def test_a_hidden_view_takes_no_update(qtbot, conv_window):
