@@ -90,8 +90,8 @@ def test_the_view_updates_while_training_and_shows_the_final_weights(qtbot, conv
 
 
 def test_while_a_run_trains_the_view_updates_at_most_twice_a_second(qtbot, conv_window):
-    """Every weights snapshot and every epoch's move of the timeline slider reaches the view;
-    only the rate-limited ones are drawn (drawing each cost a run 90 % of its speed)."""
+    """Every weights snapshot reaches the view (five a second); only the rate-limited ones are
+    drawn, in a second run too."""
     window = conv_window
     dialog = window.feature_maps.open()
     qtbot.addWidget(dialog)

@@ -26,7 +26,7 @@ class FeatureMapsController:
         window.state_changed.connect(self._follow_session)
         window.training_finished.connect(lambda _result: self._show_model())
         # After the timeline's own slot (made before this one): its weights are chosen by then.
-        window.timeline.slider.epoch_chosen.connect(self._show_timeline_epoch)
+        window.timeline.slider.epoch_chosen.connect(lambda *_: self._show_timeline_epoch())
 
     def open(self) -> FeatureMapsDialog | None:
         ready = self.inspector.dataset_and_model("the maps are what it makes of an image.")
@@ -63,12 +63,7 @@ class FeatureMapsController:
         if self.dialog is not None and self.window.timeline.scrubbed_epoch is None:
             self.dialog.offer_weights(snapshot.get("weights"))
 
-    def _show_timeline_epoch(self, _epoch: int, at_end: bool) -> None:
-        """An epoch chosen on the timeline. While a run trains, the slider follows each new
-        epoch at its end on its own: those moves are left to the rate-limited snapshots
-        (drawing on each of them cost the run 90 % of its speed)."""
-        if at_end and self.window.session is not None:
-            return
+    def _show_timeline_epoch(self) -> None:
         weights = self.window.timeline.shown_weights
         if self.dialog is not None and self.dialog.isVisible() and weights:
             self.dialog.show_weights(weights)
