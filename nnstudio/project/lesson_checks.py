@@ -22,10 +22,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnstudio.project.lesson_search import (
+    best_run_metric,
+    dataset_setting,
+    read_setting,
+    settings_tried,
+)
+from nnstudio.project.lesson_words import (
+    EDITED,
+    EVALUATION_WORDS,
+    METRIC_WORDS,
+    NO_RUN,
+    Result,
+)
+from nnstudio.project.lesson_words import bound_result as _bound_result
+from nnstudio.project.lesson_words import choice_words as _choice_words
+from nnstudio.project.lesson_words import in_choice as _in_choice
+from nnstudio.project.lesson_words import number as _number
 from nnstudio.project.project_data import Project
 from nnstudio.safe_read import shorten
-
-Result = tuple[bool, str]
 
 
 class CheckError(ValueError):
@@ -42,6 +57,7 @@ class RunRecord:
     model_config: dict
     weight_spread: float | None = None  # std of every weight matrix, after training
     dataset: str | None = None  # the dataset's name, when known
+    dataset_options: dict | None = None  # the options it was loaded with (split, scaling)
 
 
 @dataclass
@@ -63,7 +79,18 @@ class LessonState:
             return False
         now = vars(self.project.training)
         changed = any(now.get(key) != value for key, value in run.settings.items() if key in now)
-        return changed or run.model_config.get("layers") != self.project.model.get("layers")
+        changed = changed or run.model_config.get("layers") != self.project.model.get("layers")
+        return changed or self._data_changed(run)
+
+    def _data_changed(self, run: RunRecord) -> bool:
+        """Whether a dataset option the run's data was loaded with (the split, the scaling)
+        is set otherwise now."""
+        if run.dataset_options is None:
+            return False
+        now = {**DATASET_DEFAULTS, **self.project.dataset.options}
+        # Only the options the loader kept (MNIST has its own test set: no test_fraction).
+        kept = DATASET_DEFAULTS.keys() & run.dataset_options.keys()
+        return any(run.dataset_options[key] != now[key] for key in kept)
 
     def _trained(self) -> RunRecord | None:
         """The run whose network and settings the checks read: the latest, unless edited."""
@@ -77,52 +104,23 @@ class LessonState:
         run = self._trained()
         return dict(run.settings) if run else dict(vars(self.project.training))
 
+    def trained_dataset_options(self) -> dict:
+        run = self._trained()
+        if run is not None and run.dataset_options is not None:
+            return {**DATASET_DEFAULTS, **run.dataset_options}
+        return {**DATASET_DEFAULTS, **self.project.dataset.options}
+
+
+#: A built-in dataset's options when the project leaves them out (data/catalog.py's defaults;
+#: a lesson uses built-in datasets only, and those are not scaled unless asked).
+DATASET_DEFAULTS = {"val_fraction": 0.15, "test_fraction": 0.15, "scaling": "none"}
+
 
 def weight_spread(parameters: dict) -> float | None:
     """The spread (standard deviation) of all weight matrices together, biases left out: the
     width of the Training tab's weight histograms."""
     weights = [np.ravel(v) for name, v in parameters.items() if name.endswith(".W")]
     return float(np.concatenate(weights).std()) if weights else None
-
-
-# -- words --------------------------------------------------------------------------------------
-
-METRIC_WORDS = {
-    "accuracy": "training accuracy",
-    "val_accuracy": "validation accuracy",
-    "loss": "training loss",
-    "val_loss": "validation loss",
-}
-EVALUATION_WORDS = {
-    "accuracy": "test accuracy",
-    "macro_f1": "macro F1",
-    "macro_precision": "macro precision",
-    "macro_recall": "macro recall",
-    "min_recall": "the worst class's recall",
-    "min_precision": "the worst class's precision",
-    "rmse": "test RMSE",
-    "mae": "test MAE",
-    "r2": "test R²",
-}
-NO_RUN = "No finished run yet: press Train and let it finish."
-EDITED = "You changed the network or the settings after the last run: train again to measure it."
-
-
-def _number(value: float) -> str:
-    return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.3e}"
-
-
-def _bound_result(name: str, value: float | None, check: dict, where: str) -> Result:
-    """``value`` against ``at_least`` / ``at_most``, said in words."""
-    if value is None or not math.isfinite(value):
-        return False, f"{where} has no {name} (a NaN or a run without it)."
-    low, high = check.get("at_least"), check.get("at_most")
-    name = name[0].upper() + name[1:]
-    if low is not None and value < low:
-        return False, f"{name} is {_number(value)} {where}; it needs at least {low}."
-    if high is not None and value > high:
-        return False, f"{name} is {_number(value)} {where}; it needs at most {high}."
-    return True, f"{name} is {_number(value)} {where} (goal met)."
 
 
 def _hidden_dense(layers: list[dict]) -> list[dict]:
@@ -140,17 +138,6 @@ def _setting_value(layer: dict, name: str):
         if setting.name == name:
             return setting.default
     return None
-
-
-def _in_choice(value, check: dict) -> bool:
-    one_of, not_in = check.get("one_of"), check.get("not_in")
-    return (one_of is None or value in one_of) and (not_in is None or value not in not_in)
-
-
-def _choice_words(check: dict) -> str:
-    if check.get("one_of") is not None:
-        return "one of " + ", ".join(map(str, check["one_of"]))
-    return "anything but " + ", ".join(map(str, check["not_in"]))
 
 
 # -- the kinds ----------------------------------------------------------------------------------
@@ -249,9 +236,7 @@ def training_setting(check: dict, state: LessonState) -> Result:
     """A setting of the latest run; a dotted name reads inside one ("optimizer_settings.
     momentum")."""
     name = check["setting"]
-    value = state.trained_settings()
-    for part in name.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+    value = read_setting(state.trained_settings(), name)
     if "one_of" in check or "not_in" in check:
         if not _in_choice(value, check):
             return False, f"Training uses {name} = {value!r}; use {_choice_words(check)}."
@@ -435,7 +420,10 @@ KINDS: dict[str, Kind] = {
         activation_count, {"activation": _text, "at_least": _number_field}, {}
     ),
     "training_setting": Kind(training_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
+    "dataset_setting": Kind(dataset_setting, {"setting": _text}, {**BOUNDS, **CHOICES}),
     "run_epochs": Kind(run_epochs, {}, BOUNDS),
+    "settings_tried": Kind(settings_tried, {"setting": _text, "at_least": _number_field}, {}),
+    "best_run_metric": Kind(best_run_metric, {"metric": _choice(METRIC_WORDS)}, BOUNDS),
     "weight_spread_ratio": Kind(
         weight_spread_ratio, {"at_most": _number_field}, {}, frozenset({"weights"})
     ),

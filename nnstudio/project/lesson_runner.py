@@ -68,6 +68,8 @@ def train_project(project: Project, dataset) -> tuple[RunRecord, object]:
         settings=copy.deepcopy(vars(project.training)),
         model_config=copy.deepcopy(project.model),
         weight_spread=weight_spread(model.parameters()),
+        dataset=project.dataset.name,
+        dataset_options=copy.deepcopy(dataset.options),
     )
     return record, model
 

@@ -8,7 +8,7 @@ import pytest
 
 from nnstudio.project import lesson_checks as checks
 from nnstudio.project.lesson_checks import LessonState, RunRecord, validate_check
-from nnstudio.project.lesson_runner import run_check
+from nnstudio.project.lesson_runner import evaluation_report, run_check, train_project
 from nnstudio.project.lessons import (
     NOT_YOUR_WORK,
     LessonError,
@@ -43,6 +43,8 @@ CURRICULUM = [
     "momentum",
     "early-stopping",
     "reading-units",
+    "scaling-split",
+    "hyperparameter-search",
 ]
 SHIPPED, PROBLEMS = load_lessons()
 BY_ID = {lesson.id: lesson for lesson in SHIPPED}
@@ -394,8 +396,6 @@ def _lesson(lesson_id):
 
 
 def _last_epoch(lesson_id, step=None, solution=False):
-    from nnstudio.project.lesson_runner import train_project
-
     lesson = _lesson(lesson_id)
     project = set_up(lesson)
     if solution:
@@ -480,3 +480,83 @@ def test_all_says_each_missing_thing_once():
     ]}  # fmt: skip
     passed, message = checks.evaluate_check(check, LessonState(_project()))
     assert not passed and message.count("No finished run yet") == 1
+
+
+def test_dataset_setting_reads_the_runs_split_and_scaling_until_the_data_is_edited():
+    scaling = {"kind": "dataset_setting", "setting": "scaling", "one_of": ["standardize"]}
+    split = {"kind": "dataset_setting", "setting": "test_fraction", "at_least": 0.15}
+    state = LessonState(_project())
+    passed, message = checks.evaluate_check(scaling, state)  # no run: the project's defaults
+    assert not passed and message == "The data uses the scaling 'none'; use standardize."
+    assert _ok(split, state)  # 0.15 unless the project says otherwise
+    state.project.dataset.options = {"scaling": "standardize", "test_fraction": 0.05}
+    assert _ok(scaling, state) and not _ok(split, state)
+    run = _run()
+    run.dataset_options = {"scaling": "standardize", "test_fraction": 0.2, "val_fraction": 0.2}
+    state.runs.append(run)
+    assert state.edited_since_run  # the project's test split is not the one the run had
+    state.project.dataset.options = dict(run.dataset_options)
+    assert not state.edited_since_run and _ok(split, state)
+    state.project.dataset.options["scaling"] = "minmax"  # edited after the run
+    assert state.edited_since_run and not _ok(scaling, state)
+
+
+def test_lesson_scaling_split_min_max_is_no_better_than_a_guess():
+    """19: the solution's split with min-max scaling instead of standardize stays far below
+    the goal, so the scaling (not only the split) is what passes it."""
+    lesson = _lesson("scaling-split")
+    step = {"dataset": {"options": {"val_fraction": 0.2, "test_fraction": 0.2}}}
+    project = apply_step(set_up(lesson), step)
+    assert project.dataset.options["scaling"] == "minmax"
+    dataset = project.load_dataset()
+    record, model = train_project(project, dataset)
+    state = LessonState(project, [record], evaluation_report(model, project.make_loss(), dataset))
+    passed, message = checks.evaluate_check(lesson.check, state)
+    assert not passed and "Test accuracy is 0.5" in message
+
+
+def test_settings_tried_counts_the_different_values_of_the_lessons_runs():
+    check = {"kind": "settings_tried", "setting": "learning_rate", "at_least": 3}
+    state = LessonState(_project())
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and message.startswith("Values of the learning rate tried: none yet.")
+    for rate in (0.01, 0.01, 0.003):  # the same rate twice is one value
+        state.runs.append(_run(_project(learning_rate=rate)))
+    passed, message = checks.evaluate_check(check, state)
+    assert not passed and "learning rate tried: 2 (0.003, 0.01). A search" in message
+    state.runs.append(_run(_project(learning_rate=0.03)))
+    passed, message = checks.evaluate_check(check, state)
+    assert passed and message.endswith("learning rate: 0.003, 0.01, 0.03.")
+
+
+def test_best_run_metric_takes_the_best_run_not_the_last():
+    check = {"kind": "best_run_metric", "metric": "val_accuracy", "at_least": 0.95}
+    state = LessonState(_project())
+    assert not _ok(check, state)
+    for rate, accuracy in ((0.004, 0.7), (0.03, 0.98), (0.1, float("nan")), (0.3, 0.5)):
+        state.runs.append(_run(_project(learning_rate=rate), [{"val_accuracy": accuracy}]))
+    passed, message = checks.evaluate_check(check, state)
+    assert passed and "0.98 in the best run at learning rate 0.03 (goal met)" in message
+    loss = {"kind": "best_run_metric", "metric": "val_loss", "at_most": 0.5}
+    state.runs = [_run(history=[{"val_loss": v}]) for v in (0.9, 0.4, 0.7)]
+    assert _ok(loss, state)  # the lowest loss is the best
+
+
+def test_lesson_hyperparameter_search_sweeps_from_the_lr_finders_suggestion():
+    """20: the solution's rates run from the LR finder's suggestion for the start up to
+    below the rate where its loss is lowest, as the lesson says."""
+    from nnstudio.engine.fit.lr_finder import find_lr
+
+    lesson = _lesson("hyperparameter-search")
+    project = set_up(lesson)
+    dataset = project.load_dataset()
+    found = find_lr(
+        project.build_model(dataset),
+        project.make_loss(),
+        project.make_optimizer(),
+        dataset.x_train,
+        dataset.y_train,
+    )
+    rates = [step["training"]["learning_rate"] for step in lesson.steps]
+    assert found.suggested_lr == pytest.approx(rates[0], rel=0.25)
+    assert rates[-1] < found.min_loss_lr < 10 * rates[-1]

@@ -140,3 +140,31 @@ def test_the_check_follows_every_edit_not_only_the_end_of_a_run(qtbot, window, r
     assert "initializer = 'zeros'" not in panel.check_label.text()
     assert "train again" in panel.check_label.text()
     assert not panel.passed
+
+
+def test_the_split_and_scaling_lesson_reads_the_data_the_run_trained_on(qtbot, window, ready):
+    panel = open_lesson(qtbot, window, ready, "scaling-split")
+    assert window.dataset.scaling["method"] == "minmax"
+    train_and_wait(qtbot, window)
+    assert not panel.passed and "The validation split is 0.05 " in panel.check_label.text()
+    qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)  # split 20/20, standardize
+    qtbot.waitUntil(lambda: window.dataset.scaling["method"] == "standardize", timeout=10_000)
+    ready(window)
+    assert "train again" in panel.check_label.text()  # the run's data is not the project's now
+    train_and_wait(qtbot, window)
+    assert panel.passed, panel.check_label.text()
+
+
+def test_a_sweeps_trials_count_as_the_search_lessons_runs(qtbot, window, ready):
+    from tests.ui.test_sweep_dialog import set_grid
+
+    panel = open_lesson(qtbot, window, ready, "hyperparameter-search")
+    window.hyperparameters.epochs_box.setValue(2)
+    dialog = window.sweeps.open_dialog(workers=1)
+    set_grid(dialog, [("learning_rate", "0.004, 0.01")])
+    with qtbot.waitSignal(dialog.finished, timeout=60_000):
+        dialog.run_button.click()
+    dialog.reject()
+    assert [run.settings["learning_rate"] for run in window.lessons.runs] == [0.004, 0.01]
+    text = panel.check_label.text()
+    assert "learning rate tried: 2 (0.004, 0.01)" in text and not panel.passed

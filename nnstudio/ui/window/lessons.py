@@ -206,18 +206,18 @@ class LessonsController:
             return
         model, dataset = self.models.model, self.models.dataset
         spread = weight_spread(model.parameters()) if model is not None else None
-        self.runs.append(
-            RunRecord(
-                copy.deepcopy(run.history),
-                run.status,
-                copy.deepcopy(run.settings),
-                copy.deepcopy(run.model_config),
-                spread,
-                run.dataset,
-            )
-        )
+        options = dataset.options if dataset is not None else None
+        self.runs.append(_record_of(run, spread, options))
         if self.lesson is not None and "evaluation" in self.lesson.needs:
             self.evaluation = self._evaluate(model, dataset)
+        self.recheck()
+
+    def record_trial(self, run, dataset_options: dict) -> None:
+        """A sweep's trial, added to the document as a finished run: a search's runs count
+        like the learner's own (its weights stay in the sweep's worker: no spread)."""
+        if self.lesson is None:
+            return
+        self.runs.append(_record_of(run, None, dataset_options))
         self.recheck()
 
     def _evaluate(self, model, dataset) -> dict | None:
@@ -229,3 +229,17 @@ class LessonsController:
             return evaluation_report(model, self.document.training.loss, dataset)
         except ValueError:  # a model that does not fit the data: no report to read
             return None
+
+
+def _record_of(run, spread: float | None, dataset_options: dict | None) -> RunRecord:
+    """A copy of the document's ``run`` as a check reads it, with its weights' spread and the
+    options its data was loaded with (the split, the scaling)."""
+    return RunRecord(
+        copy.deepcopy(run.history),
+        run.status,
+        copy.deepcopy(run.settings),
+        copy.deepcopy(run.model_config),
+        spread,
+        run.dataset,
+        copy.deepcopy(dataset_options),
+    )

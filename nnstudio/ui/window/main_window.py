@@ -47,6 +47,7 @@ from nnstudio.ui.window.activations import ActivationController
 from nnstudio.ui.window.bindings import PanelBindings
 from nnstudio.ui.window.doctor import DoctorController
 from nnstudio.ui.window.export import ExportController
+from nnstudio.ui.window.feature_maps import FeatureMapsController
 from nnstudio.ui.window.files import FileController
 from nnstudio.ui.window.inspector import InspectorController
 from nnstudio.ui.window.keys import SpaceToTrain
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         )
         self.activations = ActivationController(self, self.inspector)  # … → Activation functions…
         self.warped_space = WarpedSpaceController(self, self.inspector)  # … → Warped input space…
+        self.feature_maps = FeatureMapsController(self, self.inspector)  # … → Feature maps…
         self.lessons = LessonsController(  # Help → Lessons
             self, self.document, training=self.training, models=self.models
         )

@@ -26,6 +26,7 @@ ACTION_KEYS = {
     "actionLossLandscape": "Ctrl+Shift+G",
     "actionActivations": "Ctrl+Shift+U",
     "actionWarpedSpace": "Ctrl+Shift+K",
+    "actionFeatureMaps": "Ctrl+Shift+M",
     "actionImportRuns": "Ctrl+Shift+O",
     "actionShowModelTab": "Ctrl+1",
     "actionShowTrainingTab": "Ctrl+2",

@@ -40,13 +40,14 @@ class SweepController:
             return
         project = trial["project"]
         status = (record.get("metrics") or {}).get("stopped_reason", "failed")
-        self.document.add_finished_run(
+        run = self.document.add_finished_run(
             project["dataset"]["name"],
             project["model"],
             project["training"],
             record.get("history") or [],
             status if status in STATUS_WORDS else "completed",
         )
+        self.window.lessons.record_trial(run, project["dataset"]["options"])  # a search lesson
 
     def open_best(self, trial: dict) -> None:
         project = trial["project"]
