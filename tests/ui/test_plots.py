@@ -182,3 +182,18 @@ def test_points_of_one_colour_share_one_brush_so_many_points_draw_fast(qtbot, ta
     else:
         assert len(distinct) <= 64
     assert len({id(pen) for pen in view.test_points.data["pen"]}) <= 3 or task == "regression"
+
+
+def test_a_run_without_validation_draws_no_validation_curve_and_warns_nothing(qtbot, plots):
+    """With a 0 % validation split every val_ value is missing: pyqtgraph's bounds of an
+    all-NaN curve raised "All-NaN slice encountered" (an error under pytest's warnings)."""
+    import warnings
+
+    history = [{"epoch": e, "loss": 1.0 / e, "accuracy": 0.5} for e in (1, 2, 3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.add_epochs(history)
+        plots.redraw_all()
+        plots.val_loss.dataBounds(1)
+    assert len(plots.train_loss.getData()[0]) == 3
+    assert plots.val_loss.getData()[0] is None or len(plots.val_loss.getData()[0]) == 0

@@ -46,6 +46,9 @@ def set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None
     dotted = len(x) <= MAX_DOTTED_EPOCHS
     if dotted != (curve.opts["symbol"] is not None):
         curve.setSymbol("o" if dotted else None)
+    if not np.isfinite(y).any():  # no validation split: pyqtgraph's bounds of all-NaN warn
+        curve.setData([], [])
+        return
     curve.setData(x, y, connect="finite")
 
 
