@@ -21,21 +21,16 @@ images with Pillow); only the window, opened without a sub-command, loads it.
 
 from __future__ import annotations
 
+# Ctrl+C while these modules load is handled before they do: see nnstudio/__init__.py.
+import argparse
+import contextlib
+import errno
+import os
 import sys
+import traceback
 
+from nnstudio import __version__
 from nnstudio.cli.split_option import add_split_option
-
-try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
-    import argparse
-    import contextlib
-    import errno
-    import os
-    import traceback
-
-    from nnstudio import __version__
-except KeyboardInterrupt:
-    sys.stderr.write("nnstudio: interrupted\n")
-    raise SystemExit(130) from None
 
 COMMANDS = (
     "train",
@@ -537,12 +532,17 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; Ctrl+C at any moment (even while modules still load, in the
-    first tenth of a second) ends it with one line and 130, never a traceback."""
+    first tenth of a second) ends it with one line and 130, never a traceback. Before and
+    after this function, the nnstudio command's Ctrl+C is the one nnstudio/__init__.py set."""
     previous = _note_ctrl_c()
     try:
         return _main(argv)
     except KeyboardInterrupt:
         return _interrupted()
+    except Exception as error:
+        if _caused_by_interrupt(error):  # numpy's ImportError while the parser is built
+            return _interrupted()
+        raise
     finally:
         if previous is not None:
             import signal

@@ -319,6 +319,17 @@ def test_train_blames_unscaled_inputs_not_the_rate(unscaled_project, capsys):
 # -- item 16: Ctrl+C at any moment is one line ---------------------------------------------------
 
 
+def numpy_import_cut_short():
+    """Ctrl+C inside numpy's C import code, which swallows it and reports a failed import with
+    no trace of it."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
+
+
 def test_ctrl_c_while_the_command_line_is_built_is_one_line(monkeypatch, capsys):
     cli = importlib.import_module("nnstudio.cli.main")
 
@@ -334,17 +345,17 @@ def test_ctrl_c_inside_an_import_that_numpy_rewords_is_one_line(monkeypatch, cap
     """numpy re-raises a Ctrl+C during its import as an ImportError: still exit 130."""
     cli = importlib.import_module("nnstudio.cli.main")
 
-    def import_cut_short(args):
-        import contextlib
-        import signal
+    monkeypatch.setattr(cli, "_run_command", lambda args: numpy_import_cut_short())
+    assert main(["train", "--dataset", "moons"]) == 130
+    one_line(capsys, "interrupted")
 
-        # Ctrl+C inside numpy's C import code, which swallows it and reports a failed
-        # import with no trace of it.
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
-        raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
 
-    monkeypatch.setattr(cli, "_run_command", import_cut_short)
+def test_ctrl_c_inside_numpy_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
+    """The parser imports lr-find's module, which loads numpy: a Ctrl+C there came out as
+    numpy's ImportError, outside the command's own error handling (exit 1, 40 lines)."""
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    monkeypatch.setattr(cli, "build_parser", numpy_import_cut_short)
     assert main(["train", "--dataset", "moons"]) == 130
     one_line(capsys, "interrupted")
 
