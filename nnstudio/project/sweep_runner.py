@@ -193,13 +193,16 @@ class _PoolRunner:
 
     def close(self, cancel: bool) -> None:
         if cancel:
-            for future in self.futures:
-                future.cancel()
             # A running trial cannot be cancelled: end its process rather than wait for it
             # (SIGKILL: the workers ignore SIGTERM, see _pool_worker_init). The pool keeps its
             # processes in a private mapping; without it, waiting is the fallback.
-            for process in list(getattr(self.pool, "_processes", {}).values()):
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                 process.kill()
+        # The trials still waiting are cancelled by the pool's own thread (cancel_futures), or
+        # marked failed by it when their processes end; never cancelled from here. Both from
+        # two threads raced: the pool's found a trial cancelled that it was marking failed (a
+        # worker ended by a SIGTERM to the process group while it started) and printed an
+        # InvalidStateError traceback.
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 

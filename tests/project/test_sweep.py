@@ -234,6 +234,31 @@ def test_a_stop_keeps_the_finished_trials_and_cancels_the_rest():
     assert len(outcome.records) == 1 and "metrics" in outcome.records[0]
 
 
+def test_a_stop_leaves_cancelling_the_waiting_trials_to_the_pool(monkeypatch):
+    """Issue 38, item 9: the waiting trials were cancelled from here while the pool's own
+    thread could be marking them failed (its processes had ended: a SIGTERM to the process
+    group reached a worker that was still starting, before it ignored the signal). That thread
+    then found a trial cancelled under it: an InvalidStateError traceback on stderr."""
+    from concurrent.futures import Future
+
+    cancelled_here, raised = [], []
+    cancel = Future.cancel
+
+    def noting_cancel(future):
+        if threading.current_thread() is threading.main_thread():
+            cancelled_here.append(future)
+        return cancel(future)
+
+    monkeypatch.setattr(Future, "cancel", noting_cancel)
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    trials = make_trials(small_project(epochs=300), grid_settings(parse_grid("seed=1,2,3,4,5")))
+    stop = threading.Event()
+    outcome = run_trials(trials, workers=1, on_result=lambda record: stop.set(), stop=stop)
+    assert outcome.interrupted and len(outcome.records) == 1
+    assert cancelled_here == []
+    assert [type(hook.exc_value).__name__ for hook in raised] == []
+
+
 class _FakeRunner:
     """Stands in for a pool or a cluster: records are put on ``finished`` by hand."""
 
