@@ -28,8 +28,9 @@ _COMMAND_NAMES = {"nnstudio", "nnstudio.exe", "nnstudio-script.py"}  # console s
 _EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
-def _exit_quietly(signum, frame) -> None:
-    """The nnstudio command's Ctrl+C outside ``main()``: one line, exit 130."""
+def quiet_interrupt(signum, frame) -> None:
+    """The nnstudio command's Ctrl+C outside ``main()``, and in the window: one line, exit
+    130."""
     try:  # noqa: SIM105 - what a finished command printed still reaches its reader
         _sys.stdout.flush()
     except Exception:  # noqa: BLE001 - a closed pipe, or the flush this signal interrupted
@@ -57,7 +58,7 @@ def _runs_module(argv: list[str], module: str) -> bool:
 
 if _is_the_command() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
     try:  # noqa: SIM105 - contextlib would be one more module to load first
-        _signal.signal(_signal.SIGINT, _exit_quietly)
+        _signal.signal(_signal.SIGINT, quiet_interrupt)
     except ValueError:  # imported first off the main thread: not the command starting
         pass
 

@@ -605,9 +605,23 @@ def _main(argv: list[str] | None) -> int:
         from nnstudio.cli.desktop import main as install_desktop
 
         return install_desktop()
+    _quiet_ctrl_c_in_the_window()
     from nnstudio.ui.app import run_app
 
     return run_app(args.project)
+
+
+def _quiet_ctrl_c_in_the_window() -> None:
+    """Ctrl+C in the terminal that opened the window ends it at once, as it ends most
+    programs (unsaved work is in the autosave, offered at the next start). A KeyboardInterrupt
+    would land in whichever Qt callback ran next: a traceback, and the window stayed open."""
+    import signal
+    import threading
+
+    from nnstudio import quiet_interrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, quiet_interrupt)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,22 @@ def test_ctrl_c_in_the_first_moments_is_one_line_and_130():
     assert loud(survey([15, 30, 60, 100])) == {}
 
 
+def test_in_the_window_ctrl_c_ends_the_app_in_one_line(monkeypatch):
+    """A KeyboardInterrupt landed in whichever Qt callback ran next: a traceback, and the
+    window stayed open. While it runs, Ctrl+C ends it at once; afterwards, Python's own."""
+    import nnstudio
+    import nnstudio.ui.app
+    from nnstudio.cli import main
+
+    seen = []
+    monkeypatch.setattr(
+        nnstudio.ui.app, "run_app", lambda path=None: seen.append(signal.getsignal(signal.SIGINT))
+    )
+    main([])
+    assert seen == [nnstudio.quiet_interrupt]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 @pytest.mark.slow
 def test_ctrl_c_every_5_ms_of_the_first_200_is_one_line_and_130():
     assert loud(survey(range(0, 205, 5))) == {}
