@@ -92,6 +92,19 @@ def test_a_damaged_model_file_is_named_in_one_line(
     assert not (tmp_path / "out.py").exists()
 
 
+@pytest.mark.parametrize("command", [["export", "--format", "onnx"], ["explain", "--index", "0"]])
+def test_damaged_scaling_statistics_name_their_model_file(saved, tmp_path, capsys, command):
+    """They said "the model file's …": which one, when a command reads two?"""
+    path = ["preprocessing", "scaling"]
+    scaling = {"method": "standardize", "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0]}
+    model = edited(saved["model"], tmp_path, "model.json", path, scaling)
+    extra = ["--out", str(tmp_path / "out.onnx")] if command[0] == "export" else []
+    dataset = [] if command[0] == "export" else ["--dataset", "moons"]
+    capsys.readouterr()
+    assert main([command[0], str(model), *command[1:], *dataset, *extra]) == 2
+    one_line(capsys, str(model), "scaling", "damaged")
+
+
 def test_a_negative_seed_recorded_in_a_model_is_named(saved, tmp_path, capsys):
     """lr-find takes the dataset's settings the model recorded: numpy said "expected
     non-negative integer"."""
