@@ -6,6 +6,7 @@ import os
 import queue
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -257,6 +258,29 @@ def test_a_stop_leaves_cancelling_the_waiting_trials_to_the_pool(monkeypatch):
     assert outcome.interrupted and len(outcome.records) == 1
     assert cancelled_here == []
     assert [type(hook.exc_value).__name__ for hook in raised] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pool_workers_start_with_ctrl_c_and_sigterm_held_back():
+    """A Ctrl+C to the process group reached workers still starting, before they ignore it:
+    a KeyboardInterrupt traceback from each. They start with both signals blocked."""
+    import multiprocessing
+    import signal
+
+    masks = []
+
+    def read_masks(record):
+        for worker in multiprocessing.active_children():
+            status = Path(f"/proc/{worker.pid}/status").read_text()
+            masks.extend(int(line.split()[1], 16) for line in status.splitlines()
+                         if line.startswith("SigBlk:"))  # fmt: skip
+
+    trials = make_trials(small_project(), grid_settings(parse_grid("lr=0.01")))
+    outcome = run_trials(trials, workers=1, on_result=read_masks)
+    assert len(outcome.records) == 1 and masks
+    for number in (signal.SIGINT, signal.SIGTERM):
+        assert all(mask & (1 << (number - 1)) for mask in masks), masks
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, set())  # held back only meanwhile
 
 
 class _FakeRunner:
