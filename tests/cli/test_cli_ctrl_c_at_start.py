@@ -1,6 +1,7 @@
-"""Ctrl+C in the first moments of ``nnstudio`` (issue 38, item 16): while Python starts and
-our modules load, the command ends with one line and exit 130 (or, before Python has set up
-its own handling, silently by the signal itself), never a traceback and never exit 1.
+"""Ctrl+C in the first moments of ``nnstudio`` (issue 38, item 16): from the first line of
+our code on, the command ends with one line and exit 130, never a traceback and never exit 1.
+Before it (Python starting: site, runpy or the console script's ``import re``, some 10–20 ms
+on an idle machine) Python's own traceback can still appear; such runs are counted apart.
 
 SIGINT is sent ``0, 5, 10, … 200`` ms after the start, to the console script pip generates
 and to ``python -m nnstudio``. The default run tries a few moments; ``CI=true`` tries every
