@@ -535,8 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     first tenth of a second) ends it with one line and 130, never a traceback. Before and
     after this function, the nnstudio command's Ctrl+C is the one nnstudio/__init__.py set."""
     previous = _note_ctrl_c()
+    hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable_unless_ctrl_c(hook)
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as error:
@@ -544,10 +546,25 @@ def main(argv: list[str] | None = None) -> int:
             return _interrupted()
         raise
     finally:
+        sys.unraisablehook = hook
         if previous is not None:
             import signal
 
             signal.signal(signal.SIGINT, previous)
+    return _interrupted() if code == EXIT_OK and _CTRL_C_SEEN else code
+
+
+def _unraisable_unless_ctrl_c(hook):
+    """``hook`` for every error Python cannot raise, except a Ctrl+C that landed in a weakref
+    callback or a finalizer (the import system's module locks have them): swallowed there,
+    Python printed "Exception ignored in: … KeyboardInterrupt" and the command ran on to exit
+    0. main() ends it with 130 instead."""
+
+    def unraisable_hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    return unraisable_hook
 
 
 _CTRL_C_SEEN = []  # a Ctrl+C arrived (an import may then fail with some other error)

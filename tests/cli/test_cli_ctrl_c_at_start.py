@@ -48,6 +48,7 @@ def interrupt_after(start: list[str], delay_ms: float) -> tuple[int, str]:
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
+        cwd=PROJECT_ROOT,  # python -m puts the current folder first on sys.path
     )
     time.sleep(delay_ms / 1000)
     process.send_signal(signal.SIGINT)

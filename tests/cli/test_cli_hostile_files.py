@@ -360,6 +360,30 @@ def test_ctrl_c_inside_numpy_while_the_parser_is_built_is_one_line(monkeypatch, 
     one_line(capsys, "interrupted")
 
 
+def test_ctrl_c_swallowed_by_a_weakref_callback_still_ends_the_command(monkeypatch, capsys):
+    """A Ctrl+C that lands in a weakref callback (the import system's module locks have
+    them) cannot be raised: Python printed "Exception ignored in … KeyboardInterrupt" and the
+    command ran on to exit 0."""
+    import gc
+    import signal
+    import weakref
+
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    def interrupted_in_a_callback(args):
+        thing = type("Thing", (), {})()
+        reference = weakref.ref(thing, lambda ref: signal.raise_signal(signal.SIGINT))
+        del thing
+        gc.collect()
+        assert reference() is None
+        return 0
+
+    monkeypatch.setattr(cli, "_run_command", interrupted_in_a_callback)
+    assert main(["train", "--dataset", "moons"]) == 130
+    line = one_line(capsys, "interrupted")
+    assert "ignored" not in line
+
+
 def test_a_layer_that_cannot_take_its_input_is_not_called_too_large(capsys):
     argv = ["train", "--dataset", "moons", "--samples", "60", "--epochs", "1"]
     assert main([*argv, "--layers", "Conv2D(4,3),Flatten,Dense(2)"]) == 2
