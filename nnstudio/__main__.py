@@ -1,11 +1,8 @@
-"""`python -m nnstudio` does what the `nnstudio` command does."""
+"""`python -m nnstudio` does what the `nnstudio` command does (Ctrl+C while it starts: see
+nnstudio/__init__.py, which runs before this file)."""
 
 import sys
 
-try:
-    from nnstudio.cli import main
-except KeyboardInterrupt:  # Ctrl+C while the first modules load: one line, no traceback
-    print("nnstudio: interrupted", file=sys.stderr)
-    sys.exit(130)
+from nnstudio.cli import main
 
 sys.exit(main())

@@ -49,23 +49,34 @@ def run_export(args: argparse.Namespace) -> int:
 
     from nnstudio.atomic_file import check_writable, refuse_same_file
     from nnstudio.engine.io import load_model
+    from nnstudio.project.export_common import ExportError
 
     refuse_same_file(args.model, args.out, "--out")
     if args.format == "python":  # its weights go beside the script
         refuse_same_file(args.model, Path(args.out).with_suffix(".npz"), "--out (its weights)")
     check_writable(args.out)  # before loading: a read-only folder fails at once
     bundle = load_model(args.model)
-    if args.format == "onnx":
+    try:
+        written = _export(bundle, args.format, args.out)
+    except ExportError as error:  # "the model file's input scaling is damaged": which file?
+        if str(args.model) in str(error):
+            raise
+        raise ExportError(f"{args.model} cannot be exported: {error}") from None
+    print(f"Exported {args.model} to {written}", file=sys.stderr)
+    return 0
+
+
+def _export(bundle, fmt: str, out: str) -> str:
+    """Write the export; what was written, in words."""
+    if fmt == "onnx":
         from nnstudio.project.export_onnx import export_onnx
 
-        export_onnx(bundle, args.out)
-        print(f"Exported {args.model} to {args.out} (ONNX)", file=sys.stderr)
-    else:
-        from nnstudio.project.export_python import export_python
+        export_onnx(bundle, out)
+        return f"{out} (ONNX)"
+    from nnstudio.project.export_python import export_python
 
-        script, weights = export_python(bundle, args.out)
-        print(f"Exported {args.model} to {script} and {weights}", file=sys.stderr)
-    return 0
+    script, weights = export_python(bundle, out)
+    return f"{script} and {weights}"
 
 
 def run_import(args: argparse.Namespace) -> int:

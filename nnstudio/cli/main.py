@@ -21,8 +21,15 @@ images with Pillow); only the window, opened without a sub-command, loads it.
 
 from __future__ import annotations
 
+# Ctrl+C while these modules load is handled before they do: see nnstudio/__init__.py.
+import argparse
+import contextlib
+import errno
+import os
 import sys
+import traceback
 
+from nnstudio import __version__
 from nnstudio.cli.setting_options import (
     add_setting_option,
     loss_help,
@@ -30,18 +37,6 @@ from nnstudio.cli.setting_options import (
     setting_help,
 )
 from nnstudio.cli.split_option import add_split_option
-
-try:  # Ctrl+C while the command starts (these modules load): one line, no traceback
-    import argparse
-    import contextlib
-    import errno
-    import os
-    import traceback
-
-    from nnstudio import __version__
-except KeyboardInterrupt:
-    sys.stderr.write("nnstudio: interrupted\n")
-    raise SystemExit(130) from None
 
 COMMANDS = (
     "train",
@@ -504,17 +499,39 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; Ctrl+C at any moment (even while modules still load, in the
-    first tenth of a second) ends it with one line and 130, never a traceback."""
+    first tenth of a second) ends it with one line and 130, never a traceback. Before and
+    after this function, the nnstudio command's Ctrl+C is the one nnstudio/__init__.py set."""
     previous = _note_ctrl_c()
+    hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable_unless_ctrl_c(hook)
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:
         return _interrupted()
+    except Exception as error:
+        if _caused_by_interrupt(error):  # numpy's ImportError while the parser is built
+            return _interrupted()
+        raise
     finally:
+        sys.unraisablehook = hook
         if previous is not None:
             import signal
 
             signal.signal(signal.SIGINT, previous)
+    return _interrupted() if code == EXIT_OK and _CTRL_C_SEEN else code
+
+
+def _unraisable_unless_ctrl_c(hook):
+    """``hook`` for every error Python cannot raise, except a Ctrl+C that landed in a weakref
+    callback or a finalizer (the import system's module locks have them): swallowed there,
+    Python printed "Exception ignored in: … KeyboardInterrupt" and the command ran on to exit
+    0. main() ends it with 130 instead."""
+
+    def unraisable_hook(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    return unraisable_hook
 
 
 _CTRL_C_SEEN = []  # a Ctrl+C arrived (an import may then fail with some other error)
@@ -572,9 +589,23 @@ def _main(argv: list[str] | None) -> int:
         from nnstudio.cli.desktop import main as install_desktop
 
         return install_desktop()
+    _quiet_ctrl_c_in_the_window()
     from nnstudio.ui.app import run_app
 
     return run_app(args.project)
+
+
+def _quiet_ctrl_c_in_the_window() -> None:
+    """Ctrl+C in the terminal that opened the window ends it at once, as it ends most
+    programs (unsaved work is in the autosave, offered at the next start). A KeyboardInterrupt
+    would land in whichever Qt callback ran next: a traceback, and the window stayed open."""
+    import signal
+    import threading
+
+    from nnstudio import quiet_interrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, quiet_interrupt)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def _scaling(bundle) -> dict:
     problem = _scaling_problem(scaling) or _scaling_width_problem(scaling, bundle.model)
     if problem:
         raise InputError(
-            f"the model file's preprocessing scaling {problem}; the file is damaged. "
+            f"{bundle.path}: its preprocessing scaling {problem}; the file is damaged. "
             "Save the model again."
         )
     return scaling

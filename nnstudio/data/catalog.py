@@ -378,6 +378,9 @@ def load_dataset(
         raise DatasetError(
             f"No dataset name given. Choose one of: {', '.join(DATASET_NAMES)}, or {FILE_FORMS}."
         )
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        # numpy said only "expected non-negative integer"
+        raise DatasetError(f"the seed must be a whole number of 0 or more (got {seed!r}).")
     common = {"seed": seed, "val_fraction": val_fraction, "scaling": scaling}
     prefix, _, rest = name.partition(":")
     if rest and prefix.lower() + ":" in FILE_PREFIXES:

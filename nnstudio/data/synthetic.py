@@ -21,19 +21,24 @@ DEFAULT_SAMPLES = 500
 DEFAULT_NOISE = 0.1
 # At noise 2 the jitter's spread is the plot's half-width: every set is a cloud already.
 MAX_NOISE = 2.0
+# 80 MB of points, far more than a toy set needs; numpy's own limit said only "Maximum allowed
+# size exceeded".
+MAX_SAMPLES = 10_000_000
 
 
 def _check(samples: int, noise: float, classes: int = 2) -> None:
-    if int(samples) != samples or samples < 2 * classes:
+    if int(classes) != classes or not 2 <= classes <= MAX_SAMPLES // 2:
         raise DatasetError(
-            f"samples must be a whole number of at least {2 * classes} (got {samples})."
+            f"classes must be a whole number from 2 to {MAX_SAMPLES // 2:,} (got {classes})."
+        )
+    if int(samples) != samples or not 2 * classes <= samples <= MAX_SAMPLES:
+        raise DatasetError(
+            f"samples must be a whole number from {2 * classes} to {MAX_SAMPLES:,} (got {samples})."
         )
     if not 0 <= noise <= MAX_NOISE:
         raise DatasetError(
             f"noise must be between 0 and {MAX_NOISE:g} (got {noise}); try {DEFAULT_NOISE}."
         )
-    if int(classes) != classes or classes < 2:
-        raise DatasetError(f"classes must be a whole number of at least 2 (got {classes}).")
 
 
 def _start(samples, noise, seed, classes=2) -> tuple[np.random.Generator, np.ndarray]:

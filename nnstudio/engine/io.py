@@ -532,6 +532,11 @@ def _history_problem(history: list) -> str | None:
         for key in ("grad_norms", "health"):
             if entry.get(key) is not None and not isinstance(entry[key], dict):
                 return f"{where}'s {key} is not an object"
+        warnings = entry.get("warnings")
+        if warnings is not None and not (
+            isinstance(warnings, list) and all(isinstance(w, dict) for w in warnings)
+        ):
+            return f"{where}'s warnings are not a list of objects"
     return None
 
 
@@ -564,7 +569,7 @@ def load_checkpoint(path) -> Checkpoint:
         fit_config = None if config is None else FitConfig.from_dict(config)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise ModelFileError(
-            f"{path} has training settings this nnstudio does not know: {shorten(error, 120)}. "
+            f"{path} has training settings this nnstudio cannot use: {shorten(error, 120)}. "
             "Update nnstudio or start a new training run from the saved weights.",
             path,
         ) from error

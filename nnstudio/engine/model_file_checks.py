@@ -43,6 +43,35 @@ def field_problem(info: dict) -> str | None:
             "model.json's dtype must be float32 or float64, got "
             f"{shorten(repr(info.get('dtype')), 40)}"
         )
+    return _preprocessing_problem(info.get("preprocessing") or {})
+
+
+def _is_list_of(value, kind) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, kind) and not isinstance(item, bool) for item in value
+    )
+
+
+# preprocessing's optional parts: how each is checked, and what it must be.
+_PREPROCESSING_PARTS = {
+    "scaling": (lambda v: isinstance(v, dict) and isinstance(v.get("method", ""), str),
+                "an object with a method name"),
+    "encoding": (lambda v: isinstance(v, dict), "an object"),
+    "image_reading": (lambda v: isinstance(v, dict), "an object"),
+    "feature_names": (lambda v: _is_list_of(v, str), "a list of names"),
+    "input_shape": (lambda v: _is_list_of(v, int), "a list of sizes"),
+}  # fmt: skip
+
+
+def _preprocessing_problem(preprocessing: dict) -> str | None:
+    """What is wrong with the types of preprocessing's parts (a scaling of 0.5 failed as
+    "'float' object has no attribute 'get'", exit 1, in export), or None."""
+    for key, (fits, words) in _PREPROCESSING_PARTS.items():
+        value = preprocessing.get(key)
+        if value is not None and not fits(value):
+            return (
+                f"model.json's preprocessing.{key} must be {words}, got {shorten(repr(value), 60)}"
+            )
     return None
 
 

@@ -189,7 +189,15 @@ class Optimizer(Configurable):
         settings = {key: state[key] for key in self.settings() if key in state}
         type(self).__init__(self, **settings)  # validates the settings again
         self.base_lr = _BASE_LR.validate(state.get("base_lr", self.lr), type(self).__name__)
-        self.iterations = int(state.get("iterations", 0))
+        iterations = state.get("iterations", 0)
+        whole = isinstance(iterations, (int, np.integer)) or (
+            isinstance(iterations, float) and iterations.is_integer()
+        )
+        if isinstance(iterations, bool) or not whole:
+            raise ValueError(f"iterations must be a whole number; got {iterations!r}")
+        if iterations < 0:  # Adam divides by 1 - beta ** iterations
+            raise ValueError(f"iterations must be 0 or more; got {iterations}")
+        self.iterations = int(iterations)
         for key, value in state.items():
             slot, _, name = key.partition(".")
             if name and slot in self.state and isinstance(value, np.ndarray):

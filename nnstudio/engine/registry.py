@@ -91,7 +91,7 @@ def layer_from_config(config: dict) -> Layer:
 
     Unknown types and settings raise ValueError naming them and the known ones.
     """
-    if not isinstance(config, dict) or "type" not in config:
+    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
         raise ValueError(f"A layer config needs a 'type' such as 'Dense'; got {config!r}.")
     cls = get_layer_class(config["type"])
     settings = {key: value for key, value in config.items() if key != "type"}

@@ -319,6 +319,17 @@ def test_train_blames_unscaled_inputs_not_the_rate(unscaled_project, capsys):
 # -- item 16: Ctrl+C at any moment is one line ---------------------------------------------------
 
 
+def numpy_import_cut_short():
+    """Ctrl+C inside numpy's C import code, which swallows it and reports a failed import with
+    no trace of it."""
+    import contextlib
+    import signal
+
+    with contextlib.suppress(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
+
+
 def test_ctrl_c_while_the_command_line_is_built_is_one_line(monkeypatch, capsys):
     cli = importlib.import_module("nnstudio.cli.main")
 
@@ -334,19 +345,43 @@ def test_ctrl_c_inside_an_import_that_numpy_rewords_is_one_line(monkeypatch, cap
     """numpy re-raises a Ctrl+C during its import as an ImportError: still exit 130."""
     cli = importlib.import_module("nnstudio.cli.main")
 
-    def import_cut_short(args):
-        import contextlib
-        import signal
-
-        # Ctrl+C inside numpy's C import code, which swallows it and reports a failed
-        # import with no trace of it.
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)
-        raise ImportError("PyCapsule_Import could not import module 'datetime'") from None
-
-    monkeypatch.setattr(cli, "_run_command", import_cut_short)
+    monkeypatch.setattr(cli, "_run_command", lambda args: numpy_import_cut_short())
     assert main(["train", "--dataset", "moons"]) == 130
     one_line(capsys, "interrupted")
+
+
+def test_ctrl_c_inside_numpy_while_the_parser_is_built_is_one_line(monkeypatch, capsys):
+    """The parser imports lr-find's module, which loads numpy: a Ctrl+C there came out as
+    numpy's ImportError, outside the command's own error handling (exit 1, 40 lines)."""
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    monkeypatch.setattr(cli, "build_parser", numpy_import_cut_short)
+    assert main(["train", "--dataset", "moons"]) == 130
+    one_line(capsys, "interrupted")
+
+
+def test_ctrl_c_swallowed_by_a_weakref_callback_still_ends_the_command(monkeypatch, capsys):
+    """A Ctrl+C that lands in a weakref callback (the import system's module locks have
+    them) cannot be raised: Python printed "Exception ignored in … KeyboardInterrupt" and the
+    command ran on to exit 0."""
+    import gc
+    import signal
+    import weakref
+
+    cli = importlib.import_module("nnstudio.cli.main")
+
+    def interrupted_in_a_callback(args):
+        thing = type("Thing", (), {})()
+        reference = weakref.ref(thing, lambda ref: signal.raise_signal(signal.SIGINT))
+        del thing
+        gc.collect()
+        assert reference() is None
+        return 0
+
+    monkeypatch.setattr(cli, "_run_command", interrupted_in_a_callback)
+    assert main(["train", "--dataset", "moons"]) == 130
+    line = one_line(capsys, "interrupted")
+    assert "ignored" not in line
 
 
 def test_a_layer_that_cannot_take_its_input_is_not_called_too_large(capsys):

@@ -81,11 +81,14 @@ def test_noise_spreads_points():
 def test_bad_settings_are_refused():
     with pytest.raises(DatasetError, match="classes=3 works only for spiral and gaussian"):
         make_toy("circle", classes=3)
-    with pytest.raises(DatasetError, match="samples must be a whole number of at least 4"):
+    with pytest.raises(DatasetError, match="samples must be a whole number from 4 to 10,000,000"):
         make_toy("xor", samples=1)
     with pytest.raises(DatasetError, match="noise must be between 0 and 2 "):
         make_toy("moons", noise=-1)
-    with pytest.raises(DatasetError, match="classes must be a whole number of at least 2"):
+    with pytest.raises(DatasetError, match="classes must be a whole number from 2 to"):
         make_toy("spiral", classes=1)
+    # numpy's own limit said only "Maximum allowed size exceeded"
+    with pytest.raises(DatasetError, match="samples must be a whole number from 4 to"):
+        make_toy("moons", samples=2**64 + 1)
     with pytest.raises(DatasetError, match="Unknown toy dataset 'spirals'"):
         make_toy("spirals")

@@ -6,6 +6,7 @@ import os
 import queue
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -232,6 +233,54 @@ def test_a_stop_keeps_the_finished_trials_and_cancels_the_rest():
     outcome = run_trials(trials, workers=1, on_result=lambda record: stop.set(), stop=stop)
     assert outcome.interrupted
     assert len(outcome.records) == 1 and "metrics" in outcome.records[0]
+
+
+def test_a_stop_leaves_cancelling_the_waiting_trials_to_the_pool(monkeypatch):
+    """Issue 38, item 9: the waiting trials were cancelled from here while the pool's own
+    thread could be marking them failed (its processes had ended: a SIGTERM to the process
+    group reached a worker that was still starting, before it ignored the signal). That thread
+    then found a trial cancelled under it: an InvalidStateError traceback on stderr."""
+    from concurrent.futures import Future
+
+    cancelled_here, raised = [], []
+    cancel = Future.cancel
+
+    def noting_cancel(future):
+        if threading.current_thread() is threading.main_thread():
+            cancelled_here.append(future)
+        return cancel(future)
+
+    monkeypatch.setattr(Future, "cancel", noting_cancel)
+    monkeypatch.setattr(threading, "excepthook", raised.append)
+    trials = make_trials(small_project(epochs=300), grid_settings(parse_grid("seed=1,2,3,4,5")))
+    stop = threading.Event()
+    outcome = run_trials(trials, workers=1, on_result=lambda record: stop.set(), stop=stop)
+    assert outcome.interrupted and len(outcome.records) == 1
+    assert cancelled_here == []
+    assert [type(hook.exc_value).__name__ for hook in raised] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_pool_workers_start_with_ctrl_c_and_sigterm_held_back():
+    """A Ctrl+C to the process group reached workers still starting, before they ignore it:
+    a KeyboardInterrupt traceback from each. They start with both signals blocked."""
+    import multiprocessing
+    import signal
+
+    masks = []
+
+    def read_masks(record):
+        for worker in multiprocessing.active_children():
+            status = Path(f"/proc/{worker.pid}/status").read_text()
+            masks.extend(int(line.split()[1], 16) for line in status.splitlines()
+                         if line.startswith("SigBlk:"))  # fmt: skip
+
+    trials = make_trials(small_project(), grid_settings(parse_grid("lr=0.01")))
+    outcome = run_trials(trials, workers=1, on_result=read_masks)
+    assert len(outcome.records) == 1 and masks
+    for number in (signal.SIGINT, signal.SIGTERM):
+        assert all(mask & (1 << (number - 1)) for mask in masks), masks
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, set())  # held back only meanwhile
 
 
 class _FakeRunner:

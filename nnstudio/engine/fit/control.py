@@ -53,17 +53,27 @@ class FitConfig:
         check_int("epochs", self.epochs, minimum=1)
         check_int("batch_size", self.batch_size, minimum=1)
         check_int("seed", self.seed, minimum=0)
-        if not (0.0 <= float(self.validation_split) <= MAX_VALIDATION_SPLIT):
+        if not (
+            0.0 <= check_number("validation_split", self.validation_split) <= MAX_VALIDATION_SPLIT
+        ):
             raise ValueError(
                 f"validation_split must be >= 0.0 and <= {MAX_VALIDATION_SPLIT}; "
                 f"got {self.validation_split!r}"
             )
         if self.early_stopping_patience is not None:
             check_int("early_stopping_patience", self.early_stopping_patience, minimum=1)
-        delta = float(self.early_stopping_min_delta)
+        delta = check_number("early_stopping_min_delta", self.early_stopping_min_delta)
         if not (math.isfinite(delta) and delta >= 0):
             raise ValueError(
                 f"early_stopping_min_delta must be >= 0; got {self.early_stopping_min_delta!r}"
+            )
+        if self.schedule is not None and not isinstance(self.schedule, str):
+            raise ValueError(f"schedule must be a schedule's name; got {self.schedule!r}")
+        if not isinstance(self.schedule_settings or {}, dict):  # not pairs: dict() said
+            # "dictionary update sequence element #0 has length 1; 2 is required"
+            raise ValueError(
+                f"schedule_settings must be an object of named settings; got "
+                f"{self.schedule_settings!r}"
             )
         self.schedule_settings = dict(self.schedule_settings or {})
         self.make_schedule()  # unknown schedule names and settings fail here, not mid-run
@@ -85,6 +95,13 @@ class FitConfig:
         if unknown:
             raise ValueError(f"Unknown training setting(s) {unknown}; known: {sorted(known)}")
         return cls(**data)
+
+
+def check_number(name: str, value) -> float:
+    """``value`` as a float; fail naming the setting unless it is a number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number; got {value!r}")
+    return float(value)
 
 
 def check_int(name: str, value, minimum: int) -> None:

@@ -50,6 +50,7 @@ CURRENT_WEIGHTS = (
     " On weights that are already trained that is to be expected: test from fresh weights for "
     "the rate to train a new run with."
 )
+MAX_STEPS = 100_000  # a curve needs a few hundred batches; more only fills memory with rates
 MIN_CURVE = WARMUP  # a test that blew up sooner, at rates near 1e-7, has nothing to suggest
 
 
@@ -158,6 +159,8 @@ def find_lr(
         raise ValueError(f"the rates must satisfy 0 < start_lr < end_lr; got {start_lr}, {end_lr}")
     if steps < 10:
         raise ValueError(f"steps must be at least 10 for a curve; got {steps}")
+    if steps > MAX_STEPS:  # numpy said "Maximum allowed size exceeded"
+        raise ValueError(f"steps (batches) must be at most {MAX_STEPS:,}; got {steps:,}")
     if isinstance(loss, str):
         from nnstudio.engine.losses import get_loss
 
