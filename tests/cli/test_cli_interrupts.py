@@ -184,8 +184,10 @@ def test_a_signal_at_a_random_moment_replaces_outputs_only_after_an_epoch(
         process.send_signal(signum)
     finally:
         stdout, stderr = finish(process)
-    # Before nnstudio installs its handler (interpreter start), the signal's default applies.
-    assert process.returncode in (0, 128 + signum, -signum), stderr
+    # Before nnstudio installs its handler (interpreter start), the signal's default applies;
+    # a Ctrl+C while Python itself imports runpy makes Python exit 1 before any of our code.
+    pythons_own_start = process.returncode == 1 and "Could not import runpy module" in stderr
+    assert process.returncode in (0, 128 + signum, -signum) or pythons_own_start, stderr
     changed = any(path.read_bytes() != good_outputs[n] for n, path in paths.items())
     finished_epoch = any(json.loads(line).get("epoch") for line in stdout.splitlines())
     if changed:
