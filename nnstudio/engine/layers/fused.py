@@ -174,14 +174,16 @@ class ConvMaxPool:
         np.maximum(places[:, 0], places[:, 1], out=self._upper)
         np.maximum(places[:, 2], places[:, 3], out=self._lower)
         pooled = np.maximum(self._upper, self._lower)
-        # (filters, N, rows, wide columns) → NCHW without the wrap-around columns.
+        # Without the wrap-around columns, kept filters first in memory (no transposed copy)
+        # and handed on as an NCHW view: a fused step after this one reads its input filters
+        # first anyway (see _split_phases), so neither step transposes.
         view = pooled.reshape(g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
-        y = np.empty((n, g.filters, g.out_h, g.out_w), x.dtype)
+        filters_first = np.empty(view.shape, x.dtype)
         if conv.activation == "relu":
-            np.maximum(view.transpose(1, 0, 2, 3), 0, out=y)
+            np.maximum(view, 0, out=filters_first)
         else:
-            np.copyto(y, view.transpose(1, 0, 2, 3))
-        self._y = y
+            np.copyto(filters_first, view)
+        y = self._y = filters_first.transpose(1, 0, 2, 3)
         conv._y = conv._z = None
         conv._fused_step = self  # conv.last_activation() reads conv_activations()
         return y
@@ -268,9 +270,10 @@ class ConvMaxPool:
     def _scatter(self, grad_columns, n, dtype):
         """col2im by place: the column gradient summed back onto the phase images.
 
-        Runs that land on the same phase positions are first summed where they are (long
-        contiguous additions), and each sum is then added once into the phase images (whose
-        rows are as short as the pooled image's)."""
+        Runs that land on the same phase positions are first summed where they are, into
+        the first of them (long contiguous additions that overwrite ``grad_columns``), and
+        each sum is then added once into the phase images (whose rows are as short as the
+        pooled image's)."""
         g = self.geometry
         grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
         step = g.kernel * g.kernel
@@ -281,19 +284,19 @@ class ConvMaxPool:
             )
         for (phase, start), runs in groups.items():
             total = runs[0]
-            if len(runs) > 1:  # summed into a new array: the first addition makes it
-                total = np.add(runs[0], runs[1])
-                for run in runs[2:]:
-                    total += run
+            for run in runs[1:]:  # in place: the column gradient is not used afterwards
+                total += run
             grad_phases[:, phase, :, start : start + g.positions] += total
         return grad_phases
 
     def _merge_phases(self, grad_phases, n):
-        """The phase images' gradient back on the input (N, C, H, W); input values that no
-        kept output reads (past the last pooled window) get 0."""
+        """The phase images' gradient back on the input, an (N, C, H, W) view of a channels-
+        first array (the phase images' order: no transposed copy; a fused step before this
+        one reads it in that order); input values that no kept output reads (past the last
+        pooled window) get 0."""
         g = self.geometry
-        grad_x = np.zeros((n, g.channels, g.height, g.width), grad_phases.dtype)
+        grad_x = np.zeros((g.channels, n, g.height, g.width), grad_phases.dtype)
         for phase, (rows, cols, source_rows, source_cols) in enumerate(g.phase_regions):
             image = g.phase_images(grad_phases, phase, n)
-            grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols].transpose(1, 0, 2, 3)
-        return grad_x
+            grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols]
+        return grad_x.transpose(1, 0, 2, 3)
