@@ -210,3 +210,21 @@ def test_fused_steps_hand_each_other_their_own_memory_order():
     np.testing.assert_allclose(pooled, reference, atol=1e-12)
     expected = conv.backward(pool.backward(np.ones_like(pooled)), need_input_grad=True)
     np.testing.assert_allclose(grad_hidden, expected, atol=1e-12)
+
+
+def test_training_skips_the_first_fused_steps_input_gradient(monkeypatch):
+    """fit never needs d loss / d inputs: the first conv+pool step computes only its weight
+    gradients, while the second still hands an input gradient back to the first."""
+    model = _model(dtype=np.float32)
+    x = np.random.default_rng(11).standard_normal((2, 2, 9, 8)).astype(np.float32)
+    model.forward(x, training=True)
+    first, second = (step for _, step in model._last_steps[:2])
+    scattered = []
+    for step in (first, second):
+        original = step._scatter
+        monkeypatch.setattr(
+            step, "_scatter", lambda *a, step=step, f=original: scattered.append(step) or f(*a)
+        )
+    model.backward(np.ones((2, 3), np.float32), need_input_grad=False)
+    assert scattered == [second]
+    assert np.abs(model.layers[0].grads["W"]).sum() > 0
