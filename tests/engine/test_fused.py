@@ -192,26 +192,6 @@ def test_a_deep_copy_leaves_the_buffers_behind_and_still_trains():
     assert twin.layers[0].last_activation()[1].shape == (4, 3, 4, 4, 4)
 
 
-def test_fused_steps_hand_each_other_their_own_memory_order():
-    """A fused step's output and input gradient are NCHW views of channels-first arrays (the
-    order the steps work in), so two fused steps in a row make no transposed copy; the
-    layers after them still see ordinary NCHW values."""
-    model = _model()
-    rng = np.random.default_rng(10)
-    x = rng.standard_normal((3, 2, 9, 8))
-    first, second = model._steps(training=True)[:2]
-    hidden = first[1].forward(x, training=True)
-    assert hidden.transpose(1, 0, 2, 3).flags.c_contiguous
-    pooled = second[1].forward(hidden, training=True)
-    grad_hidden = second[1].backward(np.ones_like(pooled), need_input_grad=True)
-    assert grad_hidden.transpose(1, 0, 2, 3).flags.c_contiguous
-    conv, pool = model.layers[2], model.layers[3]
-    reference = pool.forward(conv.forward(np.ascontiguousarray(hidden), training=True))
-    np.testing.assert_allclose(pooled, reference, atol=1e-12)
-    expected = conv.backward(pool.backward(np.ones_like(pooled)), need_input_grad=True)
-    np.testing.assert_allclose(grad_hidden, expected, atol=1e-12)
-
-
 def test_training_skips_the_first_fused_steps_input_gradient(monkeypatch):
     """fit never needs d loss / d inputs: the first conv+pool step computes only its weight
     gradients, while the second still hands an input gradient back to the first."""
