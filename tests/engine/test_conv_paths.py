@@ -60,6 +60,11 @@ GEOMETRIES = [
     (2, 5, 3, "same", 11, 8),
     (1, 2, 3, "valid", 8, 7),
     (2, 5, 1, "same", 5, 6),
+    # Stride 1, same padding, kernels 1-4 over odd sizes (an even kernel pads after more).
+    (2, 1, 1, "same", 5, 7),
+    (3, 2, 1, "same", 7, 5),
+    (2, 3, 1, "same", 7, 7),
+    (1, 4, 1, "same", 9, 6),
 ]
 
 
@@ -146,3 +151,20 @@ def test_a_layer_whose_padding_changes_lays_its_input_out_again():
     pads = (layer._padding_for(6), layer._padding_for(6))
     expected = reference_convolution(x, layer.params["W"], layer.params["b"], 1, pads)
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_filters_first_input_gradient_is_a_view_of_channels_first_memory(monkeypatch):
+    """The filters-first backward sums the column gradient into channels-first images (the
+    columns' order) and hands the input gradient on as an NCHW view of them, not a copy."""
+    monkeypatch.setattr(conv_module, "SAMPLES_FIRST_MAX_ROWS", 0)
+    layer = Conv2D(4, kernel_size=3, padding="same")
+    layer.build((3, 7, 7), np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((2, 3, 7, 7))
+    grad_y = np.random.default_rng(2).standard_normal((2, 4, 7, 7))
+    layer.forward(x, training=True)
+    grad_x = layer.backward(grad_y, need_input_grad=True)
+    assert grad_x.shape == x.shape and grad_x.transpose(1, 0, 2, 3).flags.c_contiguous
+    # The input gradient of a same convolution: grad_y correlated with the flipped kernel.
+    flipped = layer.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    expected = reference_convolution(grad_y, flipped, np.zeros(3), 1, ((1, 1), (1, 1)))
+    np.testing.assert_allclose(grad_x, expected, rtol=1e-12, atol=1e-12)

@@ -190,3 +190,21 @@ def test_a_deep_copy_leaves_the_buffers_behind_and_still_trains():
     assert twin.layers[0].last_activation() is None  # nothing computed by the copy yet
     np.testing.assert_allclose(twin.forward(x, training=True), model.forward(x), atol=1e-5)
     assert twin.layers[0].last_activation()[1].shape == (4, 3, 4, 4, 4)
+
+
+def test_training_skips_the_first_fused_steps_input_gradient(monkeypatch):
+    """fit never needs d loss / d inputs: the first conv+pool step computes only its weight
+    gradients, while the second still hands an input gradient back to the first."""
+    model = _model(dtype=np.float32)
+    x = np.random.default_rng(11).standard_normal((2, 2, 9, 8)).astype(np.float32)
+    model.forward(x, training=True)
+    first, second = (step for _, step in model._last_steps[:2])
+    scattered = []
+    for step in (first, second):
+        original = step._scatter
+        monkeypatch.setattr(
+            step, "_scatter", lambda *a, step=step, f=original: scattered.append(step) or f(*a)
+        )
+    model.backward(np.ones((2, 3), np.float32), need_input_grad=False)
+    assert scattered == [second]
+    assert np.abs(model.layers[0].grads["W"]).sum() > 0

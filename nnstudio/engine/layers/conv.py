@@ -248,14 +248,16 @@ class Conv2D(WeightedLayer):
         return buffer
 
     def backward(self, grad_y, need_input_grad=True):
+        _, height, width = self.input_shape
+        merge = self._phases().merge
         if self._samples_first():
             grad_flat = self._backward_samples_first(grad_y, need_input_grad)
-        else:
-            grad_flat = self._backward_filters_first(grad_y, need_input_grad)
+            return None if grad_flat is None else merge(grad_flat, height, width)
+        grad_flat = self._backward_filters_first(grad_y, need_input_grad)
         if grad_flat is None:
             return None
-        _, height, width = self.input_shape
-        return self._phases().merge(grad_flat, height, width)
+        # Channels first, as the columns are: handed on as an NCHW view, not copied over.
+        return merge(grad_flat, height, width).transpose(1, 0, 2, 3)
 
     def _store_weight_grads(self, weight_grads):
         """dW (and db, the last column, against the row of ones) from a (filters, C·k·k (+1))
