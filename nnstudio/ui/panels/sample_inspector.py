@@ -36,6 +36,7 @@ from nnstudio.project.node_graph import node_graph, too_big_or_unsupported
 from nnstudio.ui.panels.sample_inspector_pages import BackwardPage, ForwardPage, InputPage, LossPage
 from nnstudio.ui.panels.sample_inspector_update import CheckPage, UpdatePage
 from nnstudio.ui.widgets.jobs import JobRunner
+from nnstudio.ui.widgets.show_dialog import show_in_front
 
 PLAY_MS = 900  # one step of ▶ Forward / ◀ Backward
 
@@ -301,7 +302,7 @@ class SampleInspector(QDialog):
         entries = unit_parameter_entries(step, self._unit_for_entries(step), count=1)
         parameter, (index, *_rest) = next(iter(entries.items()))
         dialog = WiggleDialog(self.explanation, parameter, index, parent=self)
-        dialog.show()
+        show_in_front(dialog)
         return dialog
 
     def show_node_graph(self):
@@ -312,7 +313,7 @@ class SampleInspector(QDialog):
             return None
         graph = node_graph(self.explanation)
         dialog = NodeGraphDialog(graph, self.sample.title, parent=self)
-        dialog.show()
+        show_in_front(dialog)
         return dialog
 
     def wait_for_check(self, msecs: int = 30000) -> bool:

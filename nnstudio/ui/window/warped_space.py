@@ -4,6 +4,7 @@ whose input is a 2-D point."""
 
 from __future__ import annotations
 
+from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
 
 NOT_A_PLANE = (
@@ -49,5 +50,5 @@ class WarpedSpaceController:
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = WarpedSpaceDialog(space, parent=self.window)
-        self.dialog.show()
+        show_in_front(self.dialog)
         return self.dialog
