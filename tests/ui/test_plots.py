@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QRectF
 
 from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_image
 from nnstudio.ui.plots.histograms import WeightHistograms
@@ -182,3 +183,24 @@ def test_points_of_one_colour_share_one_brush_so_many_points_draw_fast(qtbot, ta
     else:
         assert len(distinct) <= 64
     assert len({id(pen) for pen in view.test_points.data["pen"]}) <= 3 or task == "regression"
+
+
+def test_a_deep_networks_histograms_all_keep_room_for_their_bars(qtbot):
+    """Seven weight layers in the Training tab's histogram corner (about 245 × 190 at
+    1366 × 768): every histogram keeps a plot area its bars can be read in, the last one too
+    (two columns of four rows squeezed them to a flat line and cut the last one off)."""
+    view = WeightHistograms()
+    qtbot.addWidget(view)
+    view.resize(245, 190)
+    view.show()
+    qtbot.waitExposed(view)
+    edges = np.linspace(-1, 1, 11)
+    counts = np.arange(10, dtype=float)
+    view.set_histograms({f"{i} Dense": (counts, edges) for i in range(7)})
+    qtbot.wait(20)
+    inside = QRectF(view.view.rect())
+    for name, plot in view.plots.items():
+        box = plot.getViewBox()
+        area = box.mapRectToScene(box.boundingRect())
+        assert area.height() >= 20, (name, area.height())
+        assert inside.contains(view.view.mapFromScene(area).boundingRect()), name
