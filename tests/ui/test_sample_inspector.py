@@ -449,3 +449,17 @@ def test_a_colour_input_shows_as_a_picture_beside_its_three_channels(inspector):
     assert page.view.title.text() == "x — its red, green and blue channels"
     show(inspector)  # a grey digit: no colour picture, one channel
     assert page.colour.isHidden() and page.view.title.text() == "x"
+
+
+def test_see_the_math_opens_no_larger_than_the_screen(qtbot):
+    """It opened at 1180 × 690 whatever the screen: on 1024 × 600 its right side (Node by
+    node…) and its bottom were off the screen."""
+    inspector = SampleInspector()
+    qtbot.addWidget(inspector)
+    tiny = Sequential([Dense(4, activation="tanh"), Dense(3)], input_shape=(2,), seed=0)
+    inspector.show_sample(
+        InspectorSample(tiny, "softmax_crossentropy", np.array([0.5, -1.0], "f4"), 2, "x")
+    )
+    room = inspector.screen().availableGeometry()
+    assert inspector.width() <= room.width() and inspector.height() <= room.height()
+    assert inspector.node_graph_button.geometry().right() <= inspector.width()

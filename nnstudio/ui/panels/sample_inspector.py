@@ -35,6 +35,7 @@ from nnstudio.project.gradient_check import check_gradients
 from nnstudio.project.node_graph import node_graph, too_big_or_unsupported
 from nnstudio.ui.panels.sample_inspector_pages import BackwardPage, ForwardPage, InputPage, LossPage
 from nnstudio.ui.panels.sample_inspector_update import CheckPage, UpdatePage
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 from nnstudio.ui.widgets.jobs import JobRunner
 from nnstudio.ui.widgets.show_dialog import show_in_front
 
@@ -84,7 +85,7 @@ class SampleInspector(QDialog):
         self._checker.done.connect(self._on_checked)
         self._checker.failed.connect(self._on_check_failed)
         self._build()
-        self.resize(1180, 690)
+        resize_within_screen(self, 1180, 690)  # a 1024×600 screen shows it whole
 
     # -- building ---------------------------------------------------------------------------
 
