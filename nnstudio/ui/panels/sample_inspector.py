@@ -137,7 +137,7 @@ class SampleInspector(QDialog):
         button.clicked.connect(slot)
         return button
 
-    def _build_controls(self) -> QHBoxLayout:
+    def _build_controls(self) -> QVBoxLayout:
         self.previous_button = self._button(
             "◀ Previous", "inspectorPrevious", "The step before (Page Up)", self.previous_step
         )
@@ -193,7 +193,9 @@ class SampleInspector(QDialog):
             "Every unit of a small network with its value and gradient, every weight as an edge",
             self.show_node_graph,
         )
-        row = QHBoxLayout()
+        # Two rows, the pass and what it follows, then the tools: in one row they needed
+        # 1,050 px, more than a 1024×600 screen has.
+        steps, tools = QHBoxLayout(), QHBoxLayout()
         for widget in (
             self.previous_button,
             self.next_button,
@@ -205,13 +207,15 @@ class SampleInspector(QDialog):
             self.sample_box,
             self.target_label,
             self.target_box,
-            self.training_mode,
-            self.wiggle_button,
-            self.node_graph_button,
         ):
-            row.addWidget(widget)
-        row.addStretch(1)
-        return row
+            steps.addWidget(widget)
+        for widget in (self.training_mode, self.wiggle_button, self.node_graph_button):
+            tools.addWidget(widget)
+        rows = QVBoxLayout()
+        for row in (steps, tools):
+            row.addStretch(1)
+            rows.addLayout(row)
+        return rows
 
     # -- public API ---------------------------------------------------------------------------
 
