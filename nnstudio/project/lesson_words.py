@@ -27,7 +27,9 @@ EVALUATION_WORDS = {
     "mae": "test MAE",
     "r2": "test R²",
 }
-NO_RUN = "No finished run yet: press Train and let it finish."
+# Runs finished before the lesson opened do not count: saying "no run yet" under a finished
+# run's curves would not be true.
+NO_RUN = "No run finished since this lesson opened: press Train and let it finish."
 EDITED = "You changed the network or the settings after the last run: train again to measure it."
 
 

@@ -479,7 +479,7 @@ def test_all_says_each_missing_thing_once():
         {"kind": "final_metric", "metric": "val_accuracy", "at_least": 0.85},
     ]}  # fmt: skip
     passed, message = checks.evaluate_check(check, LessonState(_project()))
-    assert not passed and message.count("No finished run yet") == 1
+    assert not passed and message.count("No run finished since this lesson opened") == 1
 
 
 def test_dataset_setting_reads_the_runs_split_and_scaling_until_the_data_is_edited():

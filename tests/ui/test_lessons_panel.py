@@ -131,6 +131,18 @@ def test_lessons_opened_one_after_another_do_not_tick_themselves(qtbot, window, 
     assert mark_of(panel, "architecture") == PASSED_MARK
 
 
+def test_a_run_finished_before_the_lesson_is_not_called_no_run(qtbot, window):
+    """A learner who trained first and then opened a lesson is told why that run does not
+    count, not that no run has finished while its curves are on screen."""
+    window.hyperparameters.epochs_box.setValue(1)
+    train_and_wait(qtbot, window)
+    window.actionLessons.trigger()
+    window.lessons.panel.select("architecture")
+    text = window.lessons.panel.check_label.text()
+    assert "No run finished since this lesson opened" in text
+    assert "No finished run yet" not in text
+
+
 def test_the_check_follows_every_edit_not_only_the_end_of_a_run(qtbot, window, ready):
     panel = open_lesson(qtbot, window, ready, "initialization")
     window.hyperparameters.epochs_box.setValue(3)

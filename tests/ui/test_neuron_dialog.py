@@ -149,3 +149,14 @@ def test_a_dead_unit_is_named(qtbot, builder):
     assert not dialog.values.any() and "a dead unit" in dialog.numbers.text()
     dialog.unit_box.setValue(3)
     assert dialog.values.all() and "a dead unit" not in dialog.numbers.text()
+
+
+def test_the_hover_caption_names_the_unit_as_its_dialog_does(qtbot, builder):
+    """The hover picture and the dialog a click opens speak of the same "unit" (lesson 18's
+    word too), not of a "neuron" in one and a "unit" in the other."""
+    diagram = builder.diagram
+    diagram.update_weights({"weights": _weights(0)})
+    _picture, _rect, caption = diagram.hover_frame(1, 2)
+    dialog = builder.open_neuron(1, 2)
+    assert caption == "Dense 0 · unit 2"
+    assert "unit 2" in dialog.title.text() and "neuron" not in caption

@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QRectF
 
 from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_image
 from nnstudio.ui.plots.histograms import WeightHistograms
@@ -197,3 +198,24 @@ def test_a_run_without_validation_draws_no_validation_curve_and_warns_nothing(qt
         plots.val_loss.dataBounds(1)
     assert len(plots.train_loss.getData()[0]) == 3
     assert plots.val_loss.getData()[0] is None or len(plots.val_loss.getData()[0]) == 0
+
+
+def test_a_deep_networks_histograms_all_keep_room_for_their_bars(qtbot):
+    """Seven weight layers in the Training tab's histogram corner (about 245 × 190 at
+    1366 × 768): every histogram keeps a plot area its bars can be read in, the last one too
+    (two columns of four rows squeezed them to a flat line and cut the last one off)."""
+    view = WeightHistograms()
+    qtbot.addWidget(view)
+    view.resize(245, 190)
+    view.show()
+    qtbot.waitExposed(view)
+    edges = np.linspace(-1, 1, 11)
+    counts = np.arange(10, dtype=float)
+    view.set_histograms({f"{i} Dense": (counts, edges) for i in range(7)})
+    qtbot.wait(20)
+    inside = QRectF(view.view.rect())
+    for name, plot in view.plots.items():
+        box = plot.getViewBox()
+        area = box.mapRectToScene(box.boundingRect())
+        assert area.height() >= 20, (name, area.height())
+        assert inside.contains(view.view.mapFromScene(area).boundingRect()), name

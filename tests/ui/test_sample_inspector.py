@@ -16,6 +16,8 @@ from nnstudio.project.explain import chain_rule, explain_sample
 from nnstudio.project.explain_steps import format_number
 from nnstudio.ui.panels.mistakes_gallery import ExamplesView
 from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
+from nnstudio.ui.widgets.dialog_size import MARGIN
+from tests.ui.test_main_window import app_look  # noqa: F401 - the app's own style
 
 DIGITS = [str(k) for k in range(10)]
 
@@ -449,3 +451,21 @@ def test_a_colour_input_shows_as_a_picture_beside_its_three_channels(inspector):
     assert page.view.title.text() == "x — its red, green and blue channels"
     show(inspector)  # a grey digit: no colour picture, one channel
     assert page.colour.isHidden() and page.view.title.text() == "x"
+
+
+@pytest.mark.usefixtures("app_look")  # the app's own style sheet: its sizes
+def test_see_the_math_opens_no_larger_than_the_screen(qtbot):
+    """It opened at 1180 × 690 whatever the screen, and its controls in one row needed
+    1,050 px: on 1024 × 600 its right side (Node by node…) and its bottom were off the screen.
+    A drawing's sample, with its True class box, is the widest."""
+    inspector = SampleInspector()
+    qtbot.addWidget(inspector)
+    tiny = Sequential([Dense(4, activation="tanh"), Dense(3)], input_shape=(2,), seed=0)
+    x = np.array([0.5, -1.0], "f4")
+    inspector.show_sample(
+        InspectorSample(tiny, "softmax_crossentropy", x, 2, "x", choose_target=True)
+    )
+    room = inspector.screen().availableGeometry()
+    assert inspector.width() <= room.width() and inspector.height() <= room.height()
+    assert inspector.minimumSizeHint().width() <= 1024 - MARGIN
+    assert inspector.node_graph_button.geometry().right() <= inspector.width()

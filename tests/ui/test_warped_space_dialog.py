@@ -3,12 +3,14 @@ of the window's network, animated layer by layer; 2-D data only, said so otherwi
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
 from PySide6.QtCore import Qt
 
-from nnstudio.project.warped_space import principal_axes
+from nnstudio.project.diagram_layout import columns_for
+from nnstudio.project.warped_space import principal_axes, warped_space
 from nnstudio.ui.panels.warped_space_dialog import STEPS
 from nnstudio.ui.window.shortcut_keys import ACTION_KEYS
 from nnstudio.ui.window.warped_space import NOT_A_PLANE
@@ -66,3 +68,29 @@ def test_data_that_is_not_a_plane_gets_a_message(window, monkeypatch):
     monkeypatch.setattr(window.inspector, "dataset_and_model", lambda why: (images, None))
     assert window.warped_space.open() is None
     assert window.message_bar.text() == NOT_A_PLANE
+
+
+def test_with_the_timeline_moved_back_it_shows_that_epochs_network(qtbot, window):
+    """The diagram and the boundary show the epoch the timeline is on; the warped space
+    follows them (and says which epoch), not the model at the end of the run."""
+    window.hyperparameters.epochs_box.setValue(2)
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionTrain.trigger()
+    window.training_tab.timeline.slider.setValue(0)  # the weights before training
+    assert window.timeline.scrubbed_epoch == 0
+    end = {name: value.copy() for name, value in window.model.state_dict().items()}
+    dialog = window.warped_space.open()
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle() == "Warped input space — epoch 0"
+    # The same pictures as the function makes for a copy of the network at epoch 0.
+    at_start = copy.deepcopy(window.model)
+    at_start.load_state_dict(window.current_run.timeline.get(0).weights)
+    dataset = window.dataset
+    expected = warped_space(
+        at_start, columns_for(at_start.config()), dataset.x_train, dataset.y_train
+    )
+    np.testing.assert_allclose(dialog.space.stages[1].points, expected.stages[1].points, atol=1e-6)
+    # The live model keeps its trained weights (the end of the run).
+    for name, value in window.model.state_dict().items():
+        np.testing.assert_array_equal(value, end[name])
+    assert not np.allclose(at_start.state_dict()["0.W"], end["0.W"])

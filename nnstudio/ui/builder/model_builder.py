@@ -68,6 +68,7 @@ from nnstudio.ui.builder.undo_commands import (
     ReplaceLayersCommand,
     SetSettingCommand,
 )
+from nnstudio.ui.widgets.show_dialog import show_in_front
 
 
 def normalized_layers(layers: list[dict]) -> list[dict]:
@@ -304,8 +305,7 @@ class QtModelBuilder(QWidget):
             self.neuron_dialog.close()
             self.neuron_dialog.deleteLater()
         self.neuron_dialog = NeuronDialog(self.diagram, column, neuron, parent=self)
-        self.neuron_dialog.show()
-        self.neuron_dialog.raise_()  # above the window the click was in
+        show_in_front(self.neuron_dialog)
         return self.neuron_dialog
 
     # -- the public API used by the main window -------------------------------------------------

@@ -587,8 +587,8 @@ class QtNetworkDiagram(QWidget):
         caption = fitted(
             metrics,
             size,
-            f"{column.title} {column.layer_index} · neuron {neuron}",
-            f"neuron {neuron}",
+            f"{column.title} {column.layer_index} · unit {neuron}",  # the unit dialog's word
+            f"unit {neuron}",
             str(neuron),
         )
         return QRectF(x, y + 18, size, size), QRectF(x, y, size, 16), caption

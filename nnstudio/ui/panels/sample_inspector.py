@@ -35,7 +35,9 @@ from nnstudio.project.gradient_check import check_gradients
 from nnstudio.project.node_graph import node_graph, too_big_or_unsupported
 from nnstudio.ui.panels.sample_inspector_pages import BackwardPage, ForwardPage, InputPage, LossPage
 from nnstudio.ui.panels.sample_inspector_update import CheckPage, UpdatePage
+from nnstudio.ui.widgets.dialog_size import resize_within_screen
 from nnstudio.ui.widgets.jobs import JobRunner
+from nnstudio.ui.widgets.show_dialog import show_in_front
 
 PLAY_MS = 900  # one step of ▶ Forward / ◀ Backward
 
@@ -83,7 +85,7 @@ class SampleInspector(QDialog):
         self._checker.done.connect(self._on_checked)
         self._checker.failed.connect(self._on_check_failed)
         self._build()
-        self.resize(1180, 690)
+        resize_within_screen(self, 1180, 690)  # a 1024×600 screen shows it whole
 
     # -- building ---------------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class SampleInspector(QDialog):
         button.clicked.connect(slot)
         return button
 
-    def _build_controls(self) -> QHBoxLayout:
+    def _build_controls(self) -> QVBoxLayout:
         self.previous_button = self._button(
             "◀ Previous", "inspectorPrevious", "The step before (Page Up)", self.previous_step
         )
@@ -191,7 +193,9 @@ class SampleInspector(QDialog):
             "Every unit of a small network with its value and gradient, every weight as an edge",
             self.show_node_graph,
         )
-        row = QHBoxLayout()
+        # Two rows, the pass and what it follows, then the tools: in one row they needed
+        # 1,050 px, more than a 1024×600 screen has.
+        steps, tools = QHBoxLayout(), QHBoxLayout()
         for widget in (
             self.previous_button,
             self.next_button,
@@ -203,13 +207,15 @@ class SampleInspector(QDialog):
             self.sample_box,
             self.target_label,
             self.target_box,
-            self.training_mode,
-            self.wiggle_button,
-            self.node_graph_button,
         ):
-            row.addWidget(widget)
-        row.addStretch(1)
-        return row
+            steps.addWidget(widget)
+        for widget in (self.training_mode, self.wiggle_button, self.node_graph_button):
+            tools.addWidget(widget)
+        rows = QVBoxLayout()
+        for row in (steps, tools):
+            row.addStretch(1)
+            rows.addLayout(row)
+        return rows
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -301,7 +307,7 @@ class SampleInspector(QDialog):
         entries = unit_parameter_entries(step, self._unit_for_entries(step), count=1)
         parameter, (index, *_rest) = next(iter(entries.items()))
         dialog = WiggleDialog(self.explanation, parameter, index, parent=self)
-        dialog.show()
+        show_in_front(dialog)
         return dialog
 
     def show_node_graph(self):
@@ -312,7 +318,7 @@ class SampleInspector(QDialog):
             return None
         graph = node_graph(self.explanation)
         dialog = NodeGraphDialog(graph, self.sample.title, parent=self)
-        dialog.show()
+        show_in_front(dialog)
         return dialog
 
     def wait_for_check(self, msecs: int = 30000) -> bool:

@@ -14,7 +14,12 @@ from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from nnstudio.ui import style
 
-MAX_COLUMNS = 2
+COLUMNS = 2
+# Each row takes a title and an axis before its bars: in the Training tab's corner a fourth
+# row left the bars no height at all, so a deep network gets more columns instead.
+MAX_ROWS = 3
+TITLE_HEIGHT = 16  # px: an 8 pt title
+AXIS_HEIGHT = 20  # px: the axis line and one row of tick labels
 
 
 class WeightHistograms(QWidget):
@@ -29,6 +34,9 @@ class WeightHistograms(QWidget):
         )
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(120)
+        self.view.ci.layout.setContentsMargins(2, 2, 2, 2)  # the room goes to the bars
+        self.view.ci.layout.setVerticalSpacing(2)
+        self.view.ci.layout.setHorizontalSpacing(10)  # one plot's "0.5" apart from the next "-0.5"
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -75,12 +83,17 @@ class WeightHistograms(QWidget):
 
     def _rebuild(self, names: list[str]) -> None:
         self.clear()
-        columns = min(MAX_COLUMNS, max(1, len(names)))
+        columns = max(min(COLUMNS, len(names)), math.ceil(len(names) / MAX_ROWS), 1)
         for index, name in enumerate(names):
             if index and index % columns == 0:
                 self.view.nextRow()
             plot = self.plots[name] = self.view.addPlot()
             plot.setTitle(name, color=style.MUTED, size="8pt")
+            # pyqtgraph gives a title 30 px and an axis about as much: in a small corner
+            # that was all of a row, and the bars had no height left.
+            plot.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+            plot.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+            plot.getAxis("bottom").setHeight(AXIS_HEIGHT)
             plot.hideAxis("left")
             plot.setMouseEnabled(x=False, y=False)
             plot.getAxis("bottom").setStyle(tickLength=-4, hideOverlappingLabels=False)

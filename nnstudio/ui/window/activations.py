@@ -5,6 +5,7 @@ of training samples."""
 from __future__ import annotations
 
 from nnstudio.ui.panels.activation_dialog import ActivationDialog
+from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
 
 
@@ -35,5 +36,5 @@ class ActivationController:
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = ActivationDialog(model, dataset.x_train, layer, parent=self.window)
-        self.dialog.show()
+        show_in_front(self.dialog)
         return self.dialog

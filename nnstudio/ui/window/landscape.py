@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nnstudio.project.evaluation import evaluation_split
 from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
+from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
 
 
@@ -43,7 +44,7 @@ class LandscapeController:
             self._other_paths(model),
             self.window,
         )
-        self.dialog.show()
+        show_in_front(self.dialog)
         return self.dialog
 
     def _path(self) -> list[tuple[int, dict]]:

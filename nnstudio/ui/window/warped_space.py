@@ -1,9 +1,11 @@
 """WarpedSpaceController: Training → Warped input space…, the WarpedSpaceDialog on a copy of
-the model (while a run trains, its latest weights) with the training samples, for a network
-whose input is a 2-D point."""
+the model (while a run trains, its latest weights; with the timeline moved back, the epoch it
+shows, as the diagram and the boundary do) with the training samples, for a network whose
+input is a 2-D point."""
 
 from __future__ import annotations
 
+from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
 
 NOT_A_PLANE = (
@@ -34,6 +36,7 @@ class WarpedSpaceController:
         if ready is None:
             return None
         dataset, model = ready
+        epoch = self._load_shown_epoch(model)
         if tuple(dataset.input_shape) != (2,):
             self.window.show_message(NOT_A_PLANE, "info")
             return None
@@ -49,5 +52,20 @@ class WarpedSpaceController:
         if self.dialog is not None:
             self.dialog.close()
         self.dialog = WarpedSpaceDialog(space, parent=self.window)
-        self.dialog.show()
+        if epoch is not None:
+            self.dialog.setWindowTitle(f"Warped input space — epoch {epoch}")
+        show_in_front(self.dialog)
         return self.dialog
+
+    def _load_shown_epoch(self, model) -> int | None:
+        """With the timeline on a past epoch, that epoch's weights into ``model`` (the copy)
+        and its number; otherwise None and the model as it is."""
+        timeline = self.window.timeline
+        epoch, weights = timeline.scrubbed_epoch, timeline.shown_weights
+        if epoch is None or weights is None:
+            return None
+        try:
+            model.load_state_dict(weights)
+        except (ValueError, KeyError):  # a run of another network: the current one, then
+            return None
+        return epoch
