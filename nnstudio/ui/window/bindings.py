@@ -27,7 +27,7 @@ class PanelBindings:
         self.hyperparameters = window.hyperparameters
         self.builder = window.builder
         self.runs_panel = window.runs_panel
-        self.plots = window.training_tab.plots
+        self.window = window
         self.status_bar = window.statusBar()
         self._late_rows: set = set()
         self._row_timer = QTimer(window, singleShot=True, interval=self.RUN_ROW_MS)
@@ -137,7 +137,7 @@ class PanelBindings:
         current, dataset = self.document.current_run, self.document.dataset.name
         others = [run for run in runs if run is not current]
         same = [run for run in others if run.dataset == dataset]
-        self.plots.set_overlays([(run.label, run.history) for run in same])
+        self.window.training_tab.plots.set_overlays([(run.label, run.history) for run in same])
         skipped = [run.label for run in others if run not in same]
         if skipped:
             self.status_bar.showMessage(

@@ -26,12 +26,12 @@ WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 
 
 class DoctorController:
-    """Feeds ``window.training_tab.health`` and carries out its fix buttons."""
+    """Feeds ``window.health_panel`` and carries out its fix buttons."""
 
     def __init__(self, window, document):
         self.window = window
         self.document = document
-        self.panel = window.training_tab.health
+        self.panel = window.health_panel
         self.dialog = None
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)

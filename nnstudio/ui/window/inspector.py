@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtGui import QAction
 
-from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
+if TYPE_CHECKING:  # the inspector's module (its pages, the explain code) loads when used
+    from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
 
 
 class InspectorController:
@@ -34,9 +36,17 @@ class InspectorController:
         action.setToolTip(action.statusTip())
         action.triggered.connect(lambda: self.explain_training_sample())
         window.training_menu.addAction(action)
-        window.training_tab.explain_button.clicked.connect(lambda: self.explain_training_sample())
-        window.evaluation.explain_requested.connect(self.explain_evaluated_sample)
-        window.draw.explainButton.clicked.connect(lambda: self.explain_drawing())
+        # The pages' own "See the math" buttons, once each page is made.
+        window.when_page_built(
+            "training",
+            lambda tab: tab.explain_button.clicked.connect(lambda: self.explain_training_sample()),
+        )
+        window.when_page_built(
+            "evaluation", lambda page: page.explain_requested.connect(self.explain_evaluated_sample)
+        )
+        window.when_page_built(
+            "draw", lambda page: page.explainButton.clicked.connect(lambda: self.explain_drawing())
+        )
         window.state_changed.connect(self._follow_session)
 
     # -- the three ways in ------------------------------------------------------------------
@@ -52,6 +62,8 @@ class InspectorController:
 
         def fetch(i: int):
             return x[i], y[i], f"Sample {i} of the training split of {dataset.name}"
+
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
 
         sample = InspectorSample(
             model,
@@ -76,6 +88,8 @@ class InspectorController:
         def fetch(i: int):
             return x[i], y[i], f"Sample {i} of the {split} split (from Evaluate)"
 
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
+
         sample = InspectorSample(
             copy.deepcopy(source["model"]),
             source["loss"],
@@ -98,6 +112,8 @@ class InspectorController:
         x = active.model_input(digit)[0]
         probabilities = draw.probabilities()
         predicted = int(np.argmax(probabilities)) if probabilities is not None else 0
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
+
         sample = InspectorSample(
             copy.deepcopy(active.model),
             active.loss,
@@ -115,6 +131,8 @@ class InspectorController:
 
     def _open(self, sample: InspectorSample) -> SampleInspector:
         if self.dialog is None:
+            from nnstudio.ui.panels.sample_inspector import SampleInspector
+
             self.dialog = SampleInspector(self.window)
         self.dialog.show_sample(sample)
         return self.dialog

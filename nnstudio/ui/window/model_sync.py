@@ -68,7 +68,12 @@ class ModelSync:
         window.data_panel.dataset_failed.connect(self._on_dataset_failed)
         window.builder.validity_changed.connect(self._on_validity_changed)
         window.tabs.currentChanged.connect(self._on_tab_changed)
-        window.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
+        # The pages made later take what is current when they are made.
+        window.when_page_built("training", self._give_training_tab_the_dataset)
+        window.when_page_built(
+            "evaluation", lambda page: page.evaluate_requested.connect(self._on_evaluate_requested)
+        )
+        window.when_page_built("draw", self._give_draw_the_model)
 
     # -- a dataset arrives ----------------------------------------------------------------------
 
@@ -81,13 +86,18 @@ class ModelSync:
         try:
             window.hyperparameters.set_task(dataset.task)  # may switch to a fitting loss
             self._check_layers_against_dataset()
-            window.training_tab.set_dataset(dataset)
+            if (tab := window.built_page("training")) is not None:
+                tab.set_dataset(dataset)
             window.message_bar.hide()
             name, options = window.data_panel.spec()
             self.document.dataset_arrived(DatasetSpec(name, dict(options)))
         finally:
             self._taking_dataset = False
         self.rebuild_model()
+
+    def _give_training_tab_the_dataset(self, tab) -> None:
+        if self.dataset is not None:
+            tab.set_dataset(self.dataset)
 
     def _check_layers_against_dataset(self) -> None:
         d, loss = self.dataset, self.document.training.loss
@@ -197,22 +207,31 @@ class ModelSync:
 
     def share_model(self) -> None:
         """Give Evaluate and Draw a copy of the idle model (they never see the training one)."""
-        window, dataset = self.window, self.dataset
+        window = self.window
         model = copy.deepcopy(self.model) if self.model is not None else None
+        self._shared_model = model
+        if (draw := window.built_page("draw")) is not None:
+            self._give_draw_the_model(draw)  # else when the Draw tab is made
+        self._evaluation_stale = True
+        evaluation = window.built_page("evaluation")  # not made: nothing to clear or update
+        if evaluation is None:
+            return
+        if model is None:
+            evaluation.clear()
+        elif window.tabs.currentWidget() is evaluation:
+            self._evaluate()
+
+    def _give_draw_the_model(self, draw) -> None:
+        """The Draw tab offers the shared copy when it takes one 28×28 image."""
+        dataset, model = self.dataset, self._shared_model
         fits = model is not None and tuple(dataset.input_shape) in DRAW_INPUT_SHAPES
-        window.draw.set_current_model(
+        draw.set_current_model(
             model if fits else None,
             getattr(dataset, "class_names", None),
             self.document.name,
             scaling=getattr(dataset, "scaling", None),
             trained=self.document.has_trained_weights(),
         )
-        self._shared_model = model
-        self._evaluation_stale = True
-        if model is None:
-            window.evaluation.clear()
-        elif window.tabs.currentWidget() is window.evaluation:
-            self._evaluate()
 
     def _evaluate(self) -> None:
         model = self._shared_model
@@ -239,5 +258,7 @@ class ModelSync:
         self._evaluate()
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self.window.tabs.currentWidget() is self.window.evaluation and self._evaluation_stale:
+        evaluation = self.window.built_page("evaluation")  # opening the tab has made it
+        showing = evaluation is not None and self.window.tabs.currentWidget() is evaluation
+        if showing and self._evaluation_stale:
             self._evaluate()

@@ -31,7 +31,6 @@ from nnstudio.project.timeline import (
     timelines_to_files,
 )
 from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker, session_validation
-from nnstudio.ui.plots.timeline_slider import EpochMarkers
 from nnstudio.ui.widgets.jobs import JobRunner
 
 REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
@@ -47,9 +46,9 @@ class TimelineController:
     def __init__(self, window, document):
         self.window = window
         self.document = document
-        self.bar = window.training_tab.timeline
-        self.slider = self.bar.slider
-        self.markers = EpochMarkers(window.training_tab.plots)
+        # The slider under the Training tab's plots, and the curves' markers, once that
+        # tab is made (see _attach_bar).
+        self.bar = self.slider = self.markers = None
         self.scrubbed_epoch: int | None = None  # None: at the end (the current model)
         self.shown_weights: dict | None = None  # what the views were last given
         self._shown_run = None
@@ -72,14 +71,26 @@ class TimelineController:
         self._runner.done.connect(self._on_replayed)
         self._runner.failed.connect(self._on_replay_failed)
         self.action = self._make_action()
+        self._evaluated_epoch: int | None = None
+        window.when_page_built("training", self._attach_bar)
+        window.when_page_built("evaluation", self._attach_evaluation)
+        document.subscribe(self._on_document_event)
+        self.refresh()
+
+    def _attach_bar(self, tab) -> None:
+        from nnstudio.ui.plots.timeline_slider import EpochMarkers  # pyqtgraph: with the tab
+
+        self.bar, self.slider = tab.timeline, tab.timeline.slider
+        self.markers = EpochMarkers(tab.plots)
         self.slider.add_context_action(self.action)
         self.bar.branch_button.setDefaultAction(self.action)
         self.slider.epoch_chosen.connect(self._on_epoch_chosen)
-        window.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
-        self._evaluated_epoch: int | None = None
-        window.evaluation.evaluated.connect(self._name_evaluated_epoch)
-        document.subscribe(self._on_document_event)
         self.refresh()
+
+    def _attach_evaluation(self, page) -> None:
+        page.evaluate_epoch_requested.connect(self.evaluate_epoch)
+        page.evaluated.connect(self._name_evaluated_epoch)
+        page.offer_epoch(self.scrubbed_epoch)
 
     def _make_action(self) -> QAction:
         window = self.window
@@ -144,6 +155,9 @@ class TimelineController:
         if run is not self._shown_run:
             self._shown_run = run
             self.return_to_end()
+        self._update_action()
+        if self.slider is None:
+            return  # no Training tab yet: its slider is set when it is made
         timeline = run.timeline if run is not None else None
         epochs = timeline.epochs() if timeline is not None else []
         self.slider.set_epochs(epochs)
@@ -153,7 +167,6 @@ class TimelineController:
             epochs[-1] if epochs else None,
             note,
         )
-        self._update_action()
 
     def _update_action(self) -> None:
         run = self.document.current_run
@@ -196,15 +209,18 @@ class TimelineController:
             self._refine_timer.start()
         self.window.training_tab.plots.redraw_all()  # the curves up to date under the marker
         self.markers.show(epoch)
-        self.window.evaluation.offer_epoch(epoch)
+        if (evaluation := self.window.built_page("evaluation")) is not None:
+            evaluation.offer_epoch(epoch)  # else offered when the page is made
 
     def return_to_end(self, redraw: bool = False) -> None:
         """The current model again (or the latest live snapshot while a session trains);
         the views are drawn again when they showed a past epoch, or when ``redraw``."""
         was, self.scrubbed_epoch = self.scrubbed_epoch, None
         self._refine_timer.stop()
-        self.markers.hide()
-        self.window.evaluation.offer_epoch(None)
+        if self.markers is not None:
+            self.markers.hide()
+        if (evaluation := self.window.built_page("evaluation")) is not None:
+            evaluation.offer_epoch(None)
         if was is None and not redraw:
             return
         held, self._held_live = self._held_live, None

@@ -242,7 +242,11 @@ class TrainingController:
         self.target_epochs = 0
         self.plan_epochs = None
         self.last_batch = {}
-        self.window.training_tab.new_run()
+        tab = self.window.built_page("training")
+        if tab is not None:
+            tab.new_run()
+        else:  # a Training tab made later starts empty: only the health dock shows rows
+            self.window.health_panel.clear()
         self.window.status.refresh()
 
     def checkpoint_state(self) -> dict | None:
