@@ -114,10 +114,15 @@ class ScrollingTabWidget(QTabWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         # Opening a tab makes its page before it is painted.
-        self.currentChanged.connect(self.widget)
+        self.currentChanged.connect(self._make_page)
 
     def addTab(self, page: QWidget, *args) -> int:  # noqa: N802 - Qt override
         return super().addTab(PageScrollArea(page), *args)
+
+    def _make_page(self, index: int) -> None:
+        # Not connected to widget() itself: PySide6 takes that name for the C++ slot, and
+        # finding out costs tens of milliseconds.
+        self.widget(index)
 
     def add_lazy_tab(self, factory: Callable[[], QWidget], *args) -> int:
         """A tab whose page ``factory`` makes when the tab is opened or the page asked for."""
