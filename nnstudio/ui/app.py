@@ -208,8 +208,10 @@ def run_app(project_path: str | None = None) -> int:
     after_first_frame(window, window.data_panel.release_loads)
     after_first_frame(window, report_first_frame)
     window.show()
-    # After a crash, offer what the autosave kept (once the window is on screen).
     from PySide6.QtCore import QTimer
 
+    # A window that is not painted (started minimized, say) loads its dataset all the same.
+    QTimer.singleShot(2000, window.data_panel.release_loads)
+    # After a crash, offer what the autosave kept (once the window is on screen).
     QTimer.singleShot(0, window.offer_restore)
     return app.exec()

@@ -85,3 +85,30 @@ def test_a_display_that_answers_lets_the_window_start(monkeypatch, x_server_sock
     assert app.missing_display()
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # needs no display
     assert not app.missing_display()
+
+
+@pytest.mark.slow  # a real start of the app, about a second of CPU
+def test_the_app_says_when_its_first_frame_came_when_asked(tmp_path):
+    """What tests/benchmarks/bench_startup.py reads: with NNSTUDIO_STARTUP_CLOCK set to the
+    launcher's clock, the app prints the seconds to its first painted frame."""
+    import time
+
+    environment = without_display(
+        QT_QPA_PLATFORM="offscreen",
+        NNSTUDIO_DATA_DIR=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        NNSTUDIO_STARTUP_CLOCK=repr(time.time()),
+    )
+    with subprocess.Popen(
+        [sys.executable, "-m", "nnstudio"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as started:
+        try:
+            line = started.stdout.readline()
+        finally:
+            started.terminate()
+    assert line.startswith("nnstudio: first frame after ") and line.endswith(" s\n")
+    assert 0 < float(line.split()[-2]) < 60
