@@ -63,8 +63,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_once(env: dict, home: Path) -> tuple[float, float]:
-    """Launch the app; (seconds to its first frame, its CPU seconds by then)."""
+def launch_until_first_frame(env: dict, home: Path) -> tuple[str, float]:
+    """Launch the app (settings and data in ``home``, the clock set now); its first line of
+    output, the first-frame report, and its CPU seconds by then. The app is then closed."""
     env = dict(env, XDG_CONFIG_HOME=str(home / "config"), NNSTUDIO_DATA_DIR=str(home / "data"))
     env["NNSTUDIO_STARTUP_CLOCK"] = repr(time.time())
     with subprocess.Popen(
@@ -76,10 +77,14 @@ def start_once(env: dict, home: Path) -> tuple[float, float]:
         text=True,
     ) as app:
         try:
-            line = _read_line(app.stdout, 60.0)
-            cpu = _cpu_seconds(app.pid)
+            return _read_line(app.stdout, 60.0), _cpu_seconds(app.pid)
         finally:
             app.terminate()
+
+
+def start_once(env: dict, home: Path) -> tuple[float, float]:
+    """Launch the app; (seconds to its first frame, its CPU seconds by then)."""
+    line, cpu = launch_until_first_frame(env, home)
     assert line.startswith("nnstudio: first frame after"), f"no first frame reported: {line!r}"
     return float(line.split()[-2]), cpu
 

@@ -91,24 +91,8 @@ def test_a_display_that_answers_lets_the_window_start(monkeypatch, x_server_sock
 def test_the_app_says_when_its_first_frame_came_when_asked(tmp_path):
     """What tests/benchmarks/bench_startup.py reads: with NNSTUDIO_STARTUP_CLOCK set to the
     launcher's clock, the app prints the seconds to its first painted frame."""
-    import time
+    from tests.benchmarks.bench_startup import launch_until_first_frame
 
-    environment = without_display(
-        QT_QPA_PLATFORM="offscreen",
-        NNSTUDIO_DATA_DIR=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        NNSTUDIO_STARTUP_CLOCK=repr(time.time()),
-    )
-    with subprocess.Popen(
-        [sys.executable, "-m", "nnstudio"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as started:
-        try:
-            line = started.stdout.readline()
-        finally:
-            started.terminate()
+    line, _cpu = launch_until_first_frame(without_display(QT_QPA_PLATFORM="offscreen"), tmp_path)
     assert line.startswith("nnstudio: first frame after ") and line.endswith(" s\n")
     assert 0 < float(line.split()[-2]) < 60
