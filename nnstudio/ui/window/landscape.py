@@ -3,9 +3,12 @@ model, the evaluation split of the dataset and the current run's path (its timel
 
 from __future__ import annotations
 
-from nnstudio.project.evaluation import evaluation_split
-from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
+from typing import TYPE_CHECKING
+
 from nnstudio.ui.window.actions import add_menu_action
+
+if TYPE_CHECKING:  # the dialog (and pyqtgraph) loads when it first opens
+    from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
 
 
 class LandscapeController:
@@ -28,6 +31,9 @@ class LandscapeController:
         ready = self.inspector.dataset_and_model("the landscape is that network's loss on it.")
         if ready is None:
             return None
+        from nnstudio.project.evaluation import evaluation_split
+        from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
+
         dataset, model = ready
         _split, x, y = evaluation_split(dataset)
         if not len(x):
