@@ -114,8 +114,9 @@ class InspectorController:
         return self._open(sample)
 
     def explain_drawing(self) -> SampleInspector | None:
-        draw = self.draw
-        digit, active = draw.prepared_digit(), draw.active_model()
+        draw = self.draw  # None until the Draw tab is made: nothing drawn yet
+        digit = draw.prepared_digit() if draw is not None else None
+        active = draw.active_model() if draw is not None else None
         if digit is None or active is None:
             self.show_message("Draw a digit first, then press See the math.", "info")
             return None
