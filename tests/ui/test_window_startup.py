@@ -68,3 +68,16 @@ def test_held_loads_start_when_released(qtbot, tmp_path, monkeypatch):
         panel.release_loads()
     assert loaded[0].name == "moons" and panel.preview.view() == "scatter"
     panel._loader.wait()
+
+
+def test_exporting_the_curves_before_the_training_tab_exists_says_so(make_window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(a) or ("", ""))
+    window = make_window()
+    window.actionExportCsv.trigger()
+    assert not asked and "Nothing to export yet" in window.message_bar.text()
+    assert window.built_page("training") is None  # no empty page made for it
+    window.training_tab.png_button.click()  # the tab made: its button asks where to save
+    assert len(asked) == 1
