@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.client
 import os
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +57,10 @@ def _is_cancelled(cancel) -> bool:
 
 
 def _open(url: str, offset: int, timeout: float):
+    import http.client  # the network modules (and OpenSSL) load only for a download
+    import urllib.error
+    import urllib.request
+
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
@@ -87,6 +87,9 @@ def _start_offset(response, offset: int, part: Path) -> int:
 
 def _fetch(url, part: Path, label, progress, cancel, timeout) -> None:
     """Append the rest of `url` to `part`; raises _Interrupted if the body ends early."""
+    import http.client
+    import urllib.error
+
     offset = part.stat().st_size if part.exists() else 0
     try:
         response = _open(url, offset, timeout)
@@ -141,6 +144,9 @@ def download_file(
     the `.part` file up to `attempts` times per mirror. `what` and `advice` go into the
     messages ("Could not download MNIST: ...").
     """
+    import urllib.error
+    import urllib.parse
+
     urls = list(urls)
     if not urls:
         raise DownloadError(f"Could not download {what or Path(dest).name}: no mirror given.")

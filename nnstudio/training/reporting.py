@@ -8,8 +8,10 @@ callables (a Qt worker passes its signals' ``emit``; a test passes ``list.append
   ``"losses"`` as (epoch position, loss) pairs, so the per-batch curve still gets all of them;
 - epochs    at most ``progress_hz`` per second; tiny data sets finish hundreds of epochs a
   second, so pending epochs are coalesced into ``"epochs"`` (the last one is always flushed);
-- snapshot  at most ``snapshot_hz`` per second: weight copies and, for 2-D inputs, the model's
-  predictions on a grid (computed on the training thread, off the GUI's); weight histograms
+- snapshot  at most ``snapshot_hz`` per second, and never more than ``SNAPSHOT_BUDGET`` of the
+  training thread's time (a big model's copies come less often): weight copies and, for 2-D
+  inputs, the model's predictions on a grid (computed on the training thread, off the GUI's);
+  weight histograms
   only at most ``histogram_hz`` per second (they change slowly and cost about a millisecond
   of the training thread for a 784-512-10 MLP), and in the first, the last and every forced
   snapshot. A forced snapshot (pause, single step) is asked for through ``force_update``;
@@ -36,6 +38,10 @@ from nnstudio.engine.fit import fit
 PROGRESS_HZ = 20.0
 SNAPSHOT_HZ = 5.0
 HISTOGRAM_HZ = 0.5
+# The share of the training thread's time snapshots may take: for the MNIST MLP (784-512-10)
+# one costs a few milliseconds, more on a busy machine: at 5 a second that was 5 % of a run
+# in the window (issue 39).
+SNAPSHOT_BUDGET = 0.02
 GRID_SIZE = 100
 HISTOGRAM_BINS = 30
 # Histograms of big layers use an evenly strided sample: the shape is the same, the cost is not.
@@ -231,6 +237,7 @@ class TrainingReporter:
         progress_hz: float = PROGRESS_HZ,
         snapshot_hz: float = SNAPSHOT_HZ,
         histogram_hz: float = HISTOGRAM_HZ,
+        snapshot_budget: float | None = SNAPSHOT_BUDGET,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._outlets = {"progress": progress, "epochs": epochs, "snapshot": snapshot}
@@ -245,6 +252,8 @@ class TrainingReporter:
         self._progress = Throttle(progress_hz)
         self._epochs = Throttle(progress_hz)
         self._snapshots = Throttle(snapshot_hz)
+        self._snapshot_interval = self._snapshots.interval
+        self._snapshot_budget = snapshot_budget  # None: as often as snapshot_hz says
         self._histograms = Throttle(histogram_hz)
         self._pending_losses: list[tuple[float, float]] = []
         self._pending_epochs: list[dict] = []
@@ -350,6 +359,9 @@ class TrainingReporter:
         if histograms:
             self._histograms.mark(now)
         payload = self._snapshot.make(histograms=histograms)
+        if self._snapshot_budget:
+            cost = self._clock() - now
+            self._snapshots.interval = max(self._snapshot_interval, cost / self._snapshot_budget)
         payload.update(epoch=info.get("epoch", 0), batch=info.get("batch", 0), time=now)
         payload["final"] = final
         self._outlets["snapshot"](payload)

@@ -27,6 +27,7 @@ from nnstudio.engine.fit import TrainingControl
 from nnstudio.training.reporting import (
     HISTOGRAM_HZ,
     PROGRESS_HZ,
+    SNAPSHOT_BUDGET,
     SNAPSHOT_HZ,
     TrainingReporter,
     failure_message,
@@ -54,6 +55,7 @@ class TrainingWorker(QObject):
         progress_hz: float,
         snapshot_hz: float,
         histogram_hz: float = HISTOGRAM_HZ,
+        snapshot_budget: float | None = SNAPSHOT_BUDGET,
     ):
         super().__init__()
         self._job = job
@@ -73,6 +75,7 @@ class TrainingWorker(QObject):
             progress_hz=progress_hz,
             snapshot_hz=snapshot_hz,
             histogram_hz=histogram_hz,
+            snapshot_budget=snapshot_budget,
         )
 
     @Slot()
@@ -135,6 +138,7 @@ class TrainingSession(QObject):
         progress_hz: float = PROGRESS_HZ,
         snapshot_hz: float = SNAPSHOT_HZ,
         histogram_hz: float = HISTOGRAM_HZ,
+        snapshot_budget: float | None = SNAPSHOT_BUDGET,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
@@ -143,7 +147,13 @@ class TrainingSession(QObject):
         job = make_job(model, loss, optimizer, dataset, fit_config, augment, initial_epoch, history)
         self._force_update = threading.Event()
         self._worker = TrainingWorker(
-            job, self.control, self._force_update, progress_hz, snapshot_hz, histogram_hz
+            job,
+            self.control,
+            self._force_update,
+            progress_hz,
+            snapshot_hz,
+            histogram_hz,
+            snapshot_budget,
         )
         # Kept here: the worker object is deleted once its thread ends.
         self._state_requested = self._worker.state_requested

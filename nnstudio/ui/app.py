@@ -32,11 +32,28 @@ def collect_garbage_on_gui_thread():
     """Python's cycle collector runs in whichever thread allocates when it is due: with a
     training worker busy allocating, that is usually the worker, and a cycle holding a Qt
     object (a closed dialog, a replaced plot) then deletes it off the GUI thread, which
-    crashes or hangs Qt. pyqtgraph's collector turns automatic collection off and collects on
-    a timer in the GUI thread instead; keep the object it returns alive."""
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    crashes or hangs Qt. So automatic collection is turned off and a timer in the GUI thread
+    collects each generation once it has grown past Python's own threshold (what pyqtgraph's
+    GarbageCollector does, without loading pyqtgraph before the window shows). Keep the
+    timer it returns alive."""
+    import gc
 
-    return GarbageCollector(interval=1.0)
+    from PySide6.QtCore import QTimer
+
+    thresholds = gc.get_threshold()
+
+    def collect_due_generations():
+        counts = gc.get_count()
+        for generation, threshold in enumerate(thresholds):
+            if counts[generation] <= threshold:
+                break  # an older generation is only due when the younger one was
+            gc.collect(generation)
+
+    gc.disable()
+    timer = QTimer(interval=1000)
+    timer.timeout.connect(collect_due_generations)
+    timer.start()
+    return timer
 
 
 # Qt's X11 platform plugin aborts the process (a C++ qFatal, no Python error to catch) when
@@ -129,6 +146,37 @@ def _x11_reachable(environ) -> bool:
     return False
 
 
+# The launcher's time.time() when it started nnstudio: set, the window says how long its first
+# frame took (tests/benchmarks/bench_startup.py reads the line).
+STARTUP_CLOCK = "NNSTUDIO_STARTUP_CLOCK"
+
+
+def after_first_frame(window, callback) -> None:
+    """Call ``callback()`` once ``window``'s first frame is painted."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                # The children paint in this same pass: the frame is whole once it returns.
+                QTimer.singleShot(0, callback)
+                self.deleteLater()
+            return False
+
+    window.installEventFilter(FirstPaint(window))
+
+
+def report_first_frame() -> None:
+    """With $NNSTUDIO_STARTUP_CLOCK set, print how long after launch the first frame came."""
+    import os
+    import time
+
+    started = os.environ.get(STARTUP_CLOCK)
+    if started:
+        print(f"nnstudio: first frame after {time.time() - float(started):.3f} s", flush=True)
+
+
 def run_app(project_path: str | None = None) -> int:
     """Open the main window (and the project, if given) and run until it is closed."""
     if missing_display():
@@ -149,12 +197,21 @@ def run_app(project_path: str | None = None) -> int:
 
     apply_style(app)
     garbage_collector = collect_garbage_on_gui_thread()  # noqa: F841 - alive while app runs
-    window = MainWindow(load_default=not project_path)
+    window = MainWindow(load_default=False)
+    # The project's network and settings are in the first frame; its dataset (loaded on a
+    # worker thread anyway) follows it.
+    window.data_panel.hold_loads()
     if project_path:
         window.open_project(project_path)  # on failure: the default project + a message
+    else:
+        window.files.load_default_project()
+    after_first_frame(window, window.data_panel.release_loads)
+    after_first_frame(window, report_first_frame)
     window.show()
-    # After a crash, offer what the autosave kept (once the window is on screen).
     from PySide6.QtCore import QTimer
 
+    # A window that is not painted (started minimized, say) loads its dataset all the same.
+    QTimer.singleShot(2000, window.data_panel.release_loads)
+    # After a crash, offer what the autosave kept (once the window is on screen).
     QTimer.singleShot(0, window.offer_restore)
     return app.exec()

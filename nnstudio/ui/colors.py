@@ -51,3 +51,10 @@ def class_qcolor(index: int, alpha: int = 255):
     color = QColor(class_color(index))
     color.setAlpha(int(alpha))
     return color
+
+
+def class_label(class_names, index: int) -> str:
+    """Class ``index``'s name, or its number when the dataset names none."""
+    if class_names and 0 <= index < len(class_names):
+        return str(class_names[index])
+    return str(index)

@@ -145,13 +145,8 @@ def apply_style(app: QApplication) -> None:
     app.setPalette(palette())
     icons = resource_path("icons", "actions").as_posix()
     app.setStyleSheet(STYLE_SHEET.replace("ICONS", icons))
-    configure_pyqtgraph()
-
-
-def configure_pyqtgraph() -> None:
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(antialias=True, background=BASE, foreground=TEXT, useNumba=False)
+    # pyqtgraph's look is set where it is imported, nnstudio.ui.plots: it loads after the
+    # window's first frame.
 
 
 @cache

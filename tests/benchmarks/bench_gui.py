@@ -5,7 +5,8 @@
 Goals (PRODUCT.md "Speed and size budgets"), with the mnist-mlp preset on real MNIST:
 - a 10 ms QTimer in the GUI thread is late by at most 30 ms at the 99th percentile while the
   window trains (Training tab visible, curves and histograms updating);
-- training inside the window runs at >= 90 % of the headless fit loop's speed on the same data.
+- training inside the window runs at >= 95 % of the headless fit loop's speed on the same data,
+  in every one of 6 interleaved pairs (issue 39).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ pytestmark = pytest.mark.benchmark
 # Two epochs a run: speeds are per-epoch figures (a run's start and end, such as the thread
 # start and the final evaluation, are not in them), and short runs make close pairs.
 EPOCHS = 2
-# Other tenants of the machine change its speed by up to 25 % within a minute: many short,
-# interleaved pairs, the order flipped from pair to pair, and the median of their ratios.
-PAIRS = 12
+# Other tenants of the machine change its speed by up to 25 % within a minute: short,
+# interleaved pairs, the order flipped from pair to pair; each pair must reach the goal.
+PAIRS = 6
+GOAL = 0.95
 
 
 class LatenessProbe:
@@ -137,4 +139,4 @@ def test_window_responsive_and_fast_while_training_mnist(
     )
     window.training.shutdown()
     assert p99 <= 30.0
-    assert ratio >= 0.9
+    assert min(ratios) >= GOAL, f"pairs {[f'{r:.0%}' for r in ratios]}"

@@ -113,7 +113,9 @@ def test_epochs_are_coalesced_and_none_is_lost(spiral):
 
 def test_histograms_come_with_the_first_and_final_snapshots_only_when_rare(spiral):
     outlets = Outlets()
-    _, model = train(spiral, outlets, snapshot_hz=1e6, histogram_hz=1e-6, clock=Clock(0.01))
+    _, model = train(
+        spiral, outlets, snapshot_hz=1e6, histogram_hz=1e-6, snapshot_budget=None, clock=Clock(0.01)
+    )
     snapshots = outlets.snapshots
     assert len(snapshots) > 10
     with_histograms = [i for i, snapshot in enumerate(snapshots) if "histograms" in snapshot]
@@ -121,6 +123,17 @@ def test_histograms_come_with_the_first_and_final_snapshots_only_when_rare(spira
     assert snapshots[-1]["final"] and not any(s["final"] for s in snapshots[:-1])
     counts, edges = snapshots[-1]["histograms"]["0 Dense"]
     assert counts.sum() == model.parameters()["0.W"].size and len(edges) == len(counts) + 1
+
+
+def test_snapshots_take_at_most_their_share_of_the_training_time(spiral):
+    # Each clock reading is 10 ms after the last: a snapshot "costs" 10 ms, so at a 2 % budget
+    # they come at most every half second, however often snapshot_hz would let them.
+    budgeted, free = Outlets(), Outlets()
+    train(spiral, budgeted, snapshot_hz=1e6, snapshot_budget=0.02, clock=Clock(0.01))
+    train(spiral, free, snapshot_hz=1e6, snapshot_budget=None, clock=Clock(0.01))
+    times = [snapshot["time"] for snapshot in budgeted.snapshots[:-1]]  # the final one always
+    assert np.diff(times).min() >= 0.5 - 1e-9
+    assert 2 < len(budgeted.snapshots) < len(free.snapshots) / 5
 
 
 def test_snapshots_are_copies_with_a_boundary_grid(spiral):

@@ -99,7 +99,7 @@ def test_histograms_come_with_the_first_last_and_forced_snapshots_and_rarely_oth
 ):
     # Snapshots as often as batches end, histograms (almost) never on their own schedule.
     session, model = make_session(
-        spiral, epochs=3, batch_size=4, snapshot_hz=1e6, histogram_hz=1e-6
+        spiral, epochs=3, batch_size=4, snapshot_hz=1e6, histogram_hz=1e-6, snapshot_budget=None
     )
     record = Recorder(session)
     with qtbot.waitSignal(session.finished, timeout=20_000):

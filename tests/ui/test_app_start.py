@@ -85,3 +85,14 @@ def test_a_display_that_answers_lets_the_window_start(monkeypatch, x_server_sock
     assert app.missing_display()
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # needs no display
     assert not app.missing_display()
+
+
+@pytest.mark.slow  # a real start of the app, about a second of CPU
+def test_the_app_says_when_its_first_frame_came_when_asked(tmp_path):
+    """What tests/benchmarks/bench_startup.py reads: with NNSTUDIO_STARTUP_CLOCK set to the
+    launcher's clock, the app prints the seconds to its first painted frame."""
+    from tests.benchmarks.bench_startup import launch_until_first_frame
+
+    line, _cpu = launch_until_first_frame(without_display(QT_QPA_PLATFORM="offscreen"), tmp_path)
+    assert line.startswith("nnstudio: first frame after ") and line.endswith(" s\n")
+    assert 0 < float(line.split()[-2]) < 60

@@ -28,6 +28,10 @@ def test_first_launch_is_ready_to_train(make_window):
     assert window.actionTrain.isEnabled() and window.state == "idle"
     for name in ("actionTrain", "actionPause", "actionStep", "actionReset"):
         assert window.findChild(type(window.actionTrain), name) is not None
+    # The Training tab's page is made when the tab first opens (the window opens sooner).
+    assert window.built_page("training") is None
+    window.findChild(type(window.actionTrain), "actionShowTrainingTab").trigger()
+    assert window.built_page("training") is window.tabs.currentWidget() is window.training_tab
     for name in ("lossPlot", "accuracyPlot", "decisionBoundary"):
         assert window.findChild(object, name) is not None, name
     assert "nnstudio" in window.windowTitle() and not window.isWindowModified()

@@ -74,7 +74,7 @@ def test_loss_plot_is_redrawn_at_a_fixed_rate_however_fast_progress_comes(
         clock.advance(1 / per_second)
     times = np.array([t for t, name in draws if name == "loss"])
     assert len(times) <= seconds / LOSS_REDRAW_S + 1
-    assert len(times) >= seconds / LOSS_REDRAW_S - 1  # still live: a few times a second
+    assert len(times) >= seconds / LOSS_REDRAW_S - 1  # still live: about once a second
     assert np.diff(times).min() >= LOSS_REDRAW_S - DUE_SLACK_S
     # Nothing is lost by drawing less often: the next redraw shows every batch.
     plots.redraw_all()

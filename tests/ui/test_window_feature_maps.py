@@ -139,3 +139,22 @@ def test_a_timeline_epoch_shows_that_epochs_filters(qtbot, conv_window):
 def test_a_network_without_a_convolution_gets_a_message_not_a_dialog(window):
     assert window.feature_maps.open() is None
     assert "no Conv2D layer" in window.message_bar.text()
+
+
+def test_maps_opened_before_the_training_tab_is_made_follow_its_timeline(qtbot, conv_window):
+    """The Training tab (and its timeline slider) is made by the first run: the maps opened
+    before still take the run's snapshots and then the slider's epochs."""
+    window = conv_window
+    assert window.built_page("training") is None
+    dialog = window.feature_maps.open()
+    qtbot.addWidget(dialog)
+    start = dialog.shown.filters.copy()
+    window.hyperparameters.epochs_box.setValue(3)
+    with qtbot.waitSignal(window.training_finished, timeout=20_000):
+        window.actionTrain.trigger()
+    assert not np.array_equal(dialog.shown.filters, start)
+    slider = window.built_page("training").timeline.slider
+    assert slider.maximum() == 3  # the run's epochs, kept while the page did not exist
+    slider.setValue(0)
+    kept = window.document.current_run.timeline.get(0).weights
+    np.testing.assert_array_equal(dialog.shown.filters, kept["0.W"])

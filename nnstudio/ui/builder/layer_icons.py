@@ -11,7 +11,8 @@ import math
 from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QApplication, QStyleOption
 
 from nnstudio.project import layer_meta
 
@@ -49,12 +50,40 @@ def layer_icon(type_name: str, function: str | None = None) -> QIcon:
     return _cached_icon(type_name, (function or "").lower())
 
 
+class GlyphIconEngine(QIconEngine):
+    """A layer's icon, painted at the size a view asks for when it first asks (and kept):
+    the palette's icons cost nothing while the window opens, and stay sharp at any scale."""
+
+    def __init__(self, type_name: str, function: str):
+        super().__init__()
+        self.type_name, self.function = type_name, function
+        self._pixmaps: dict[tuple, QPixmap] = {}
+
+    def paint(self, painter, rect, mode, state) -> None:
+        painter.drawPixmap(rect, self.pixmap(rect.size(), mode, state))
+
+    def pixmap(self, size, mode, state) -> QPixmap:
+        key = (size.width(), size.height(), mode)
+        if key not in self._pixmaps:
+            pixmap = layer_pixmap(self.type_name, min(size.width(), size.height()), self.function)
+            if mode == QIcon.Mode.Disabled:  # greyed the way the style greys any icon
+                style = QApplication.style()
+                pixmap = style.generatedIconPixmap(mode, pixmap, QStyleOption())
+            self._pixmaps[key] = pixmap
+        return self._pixmaps[key]
+
+    def clone(self) -> GlyphIconEngine:
+        return GlyphIconEngine(self.type_name, self.function)
+
+
+_ENGINES: list[GlyphIconEngine] = []  # the icons' engines, alive as long as their icons
+
+
 @lru_cache(maxsize=128)
 def _cached_icon(type_name: str, function: str) -> QIcon:
-    icon = QIcon()
-    for size in (16, 24, 32, 48, 64):
-        icon.addPixmap(layer_pixmap(type_name, size, function))
-    return icon
+    engine = GlyphIconEngine(type_name, function)
+    _ENGINES.append(engine)
+    return QIcon(engine)
 
 
 def layer_pixmap(type_name: str, size: int, function: str = "") -> QPixmap:

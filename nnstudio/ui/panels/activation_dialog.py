@@ -5,11 +5,11 @@ about in the doctor's warnings."""
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QVBoxLayout
 
 from nnstudio.project.activation_view import FLAT, activation_layers, activation_view
 from nnstudio.ui import style
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 BATCH = 256

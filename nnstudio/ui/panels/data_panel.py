@@ -34,7 +34,7 @@ from nnstudio.ui.panels.csv_preview import (
 )
 from nnstudio.ui.panels.data_download import MnistDownloadMixin
 from nnstudio.ui.panels.data_options import IMAGE_SETS, DataOptions, dataset_kind
-from nnstudio.ui.plots.data_preview import DataPreview
+from nnstudio.ui.panels.data_preview import DataPreview
 from nnstudio.ui.widgets.jobs import JobRunner
 from nnstudio.ui.widgets.message_bar import MessageBar
 
@@ -69,6 +69,8 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self._downloader.progress.connect(self._on_download_progress)
         self._reload_timer = QTimer(self, singleShot=True, interval=350)
         self._reload_timer.timeout.connect(self.load)
+        self._loads_held = False  # see hold_loads
+        self._held_load = False
         self._build()
         self._show_options_for(self.current_name())
 
@@ -190,11 +192,27 @@ class DataPanel(MnistDownloadMixin, QWidget):
         self.message.hide()
         self.load()
 
+    def hold_loads(self) -> None:
+        """Loads asked for from now on wait for ``release_loads`` (still saying "Loading…"):
+        the app opens its window with the project's dataset held, so the first frame does
+        not wait for the data, its preview or the plotting library that draws it."""
+        self._loads_held = True
+
+    def release_loads(self) -> None:
+        self._loads_held = False
+        if self._held_load:
+            self._held_load = False
+            self.load()
+
     def load(self) -> None:
         """Load the current choice on a worker thread; ``dataset_changed`` follows."""
         self._reload_timer.stop()
         name, options = self.spec()
         if not name:
+            return
+        if self._loads_held:
+            self._held_load = True
+            self._set_busy(True, f"Loading {self._title(name)}…")
             return
         if self.confirm_load is not None and not self.confirm_load():
             self._show_loaded_choice()

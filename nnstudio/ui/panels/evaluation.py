@@ -12,7 +12,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QMetaMethod, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project.evaluation import cell_examples, evaluate_dataset
 from nnstudio.ui import style
+from nnstudio.ui.colors import class_label
 from nnstudio.ui.panels.mistakes_gallery import ExamplesView
+from nnstudio.ui.plots import pg
 from nnstudio.ui.plots.confusion_matrix import ConfusionMatrixView
-from nnstudio.ui.plots.data_preview import class_label
 from nnstudio.ui.widgets.jobs import JobRunner
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.table_preview import ColumnTable

@@ -14,7 +14,6 @@ import math
 import time
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -33,6 +32,7 @@ from nnstudio.project import landscape
 from nnstudio.project.evaluation import mean_loss
 from nnstudio.project.explain import format_number
 from nnstudio.ui import style
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 from nnstudio.ui.widgets.jobs import JobRunner
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.ui import style
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.jobs import JobRunner
 
 WAITING = "Running the range test on a copy of the network (your weights are not touched)…"

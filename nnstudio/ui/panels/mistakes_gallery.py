@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QStackedWidget
 
-from nnstudio.ui.plots.data_preview import class_label
+from nnstudio.ui.colors import class_label
 from nnstudio.ui.widgets.image_gallery import (
     ImageGrid,
     Tile,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project.neuron_maps import UnitDetail, unit_detail
 from nnstudio.ui.builder.neuron_pictures import NEGATIVE, POSITIVE, WHITE_RGB
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 MAP_SIZE = 96  # points a side: smooth at the dialog's size, about a millisecond to compute

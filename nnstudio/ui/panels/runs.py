@@ -264,8 +264,7 @@ class CompareDialog(QDialog):
     @staticmethod
     def _curves(runs: list[Run], key: str, title: str):
         """One plot of ``key`` by epoch with a named curve per run (validation dashed)."""
-        import pyqtgraph as pg
-
+        from nnstudio.ui.plots import pg
         from nnstudio.ui.plots.curve_items import LEGEND, epoch_curve, finite, set_epoch_data
 
         plot = pg.PlotWidget(title=title)

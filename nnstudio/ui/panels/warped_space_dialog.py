@@ -10,12 +10,12 @@ two units, that it is projected to 2-D by PCA and how much of the spread that ke
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
 from nnstudio.project.warped_space import WarpedSpace, blend
 from nnstudio.ui.colors import class_color
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 STEPS = 20  # slider positions from one layer to the next

@@ -8,7 +8,6 @@ the weight back at Δ = 0.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 from nnstudio.project.explain import format_number
 from nnstudio.project.wiggle import DEFAULT_STEPS, wiggle_weight
 from nnstudio.ui import style
+from nnstudio.ui.plots import pg
 from nnstudio.ui.widgets.dialog_size import resize_within_screen
 
 SLIDER_STEPS = DEFAULT_STEPS - 1  # one slider position per computed point

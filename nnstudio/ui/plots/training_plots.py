@@ -39,7 +39,10 @@ from nnstudio.ui.plots.curve_items import (
 )
 
 REDRAW_MS = 200  # one plot per tick
-LOSS_REDRAW_S = 0.4  # the per-batch loss curve: 2.5 times a second is live enough
+# The per-batch loss curve: once a second is live enough. Each redraw repaints the plot on
+# the GUI thread, taken from training's two cores (at 2.5 a second it was most of what the
+# window cost a run, issue 39).
+LOSS_REDRAW_S = 1.0
 DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0

@@ -18,7 +18,7 @@ class TrainingTab(QWidget):
     right; export buttons on top. Snapshots arriving while the tab is hidden are kept and drawn
     when it is shown, so a hidden tab costs nothing."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, health=None):
         from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout
 
         from nnstudio.ui.panels.health import HealthPanel
@@ -32,7 +32,8 @@ class TrainingTab(QWidget):
         self.histograms = WeightHistograms()
         # The training doctor's rows and warnings: cleared with each run here, shown by the
         # window in a dock of its own (beside Runs), where it has room on a 768-pixel screen.
-        self.health = HealthPanel()
+        # The window makes that panel itself (its dock shows before this tab is made).
+        self.health = health if health is not None else HealthPanel()
         self._pending_snapshot = None
         self._pending_histograms = None  # (histograms, final): kept until drawn
         self._histograms_drawn = -1e9

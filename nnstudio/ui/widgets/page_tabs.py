@@ -8,9 +8,15 @@ scroll bars show what does not fit.
 
 The tab widget speaks of the pages, not of their scroll areas: ``widget(i)``,
 ``currentWidget()``, ``indexOf(page)`` and ``setCurrentWidget(page)`` take and give the page.
+
+A page can also be made on first use (``add_lazy_tab``): the window opens sooner when the
+pages it does not show yet (their plots, their modules) wait until the tab is opened or the
+page is asked for. ``when_built`` runs code on the page once it exists.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QSize, QTimer
 from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QTabWidget, QWidget
@@ -69,22 +75,84 @@ class PageScrollArea(QScrollArea):
         )
 
 
+class LazyPageScrollArea(PageScrollArea):
+    """A ``PageScrollArea`` whose page is made by ``factory`` the first time it is needed."""
+
+    def __init__(self, factory: Callable[[], QWidget], parent=None):
+        super().__init__(QWidget(), parent)  # an empty stand-in until the page is made
+        self._factory: Callable[[], QWidget] | None = factory
+        self._when_built: list[Callable[[QWidget], None]] = []
+
+    @property
+    def built(self) -> bool:
+        return self._factory is None
+
+    def page(self) -> QWidget:
+        """The page, made now if it was not yet."""
+        if self._factory is not None:
+            factory, self._factory = self._factory, None
+            page = factory()
+            self.setWidget(page)  # deletes the stand-in
+            page.installEventFilter(self)
+            page.show()  # a child added to a shown area stays hidden until told
+            self.fit_page()
+            callbacks, self._when_built = self._when_built, []
+            for callback in callbacks:
+                callback(page)
+        return self.widget()
+
+    def when_built(self, callback: Callable[[QWidget], None]) -> None:
+        if self.built:
+            callback(self.widget())
+        else:
+            self._when_built.append(callback)
+
+
 class ScrollingTabWidget(QTabWidget):
     """A QTabWidget whose pages are wrapped in a ``PageScrollArea`` each."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # Opening a tab makes its page before it is painted.
+        self.currentChanged.connect(self._make_page)
 
     def addTab(self, page: QWidget, *args) -> int:  # noqa: N802 - Qt override
         return super().addTab(PageScrollArea(page), *args)
 
+    def _make_page(self, index: int) -> None:
+        # Not connected to widget() itself: PySide6 takes that name for the C++ slot, and
+        # finding out costs tens of milliseconds.
+        self.widget(index)
+
+    def add_lazy_tab(self, factory: Callable[[], QWidget], *args) -> int:
+        """A tab whose page ``factory`` makes when the tab is opened or the page asked for."""
+        return super().addTab(LazyPageScrollArea(factory), *args)
+
+    def is_built(self, index: int) -> bool:
+        holder = super().widget(index)
+        return not isinstance(holder, LazyPageScrollArea) or holder.built
+
+    def when_built(self, index: int, callback: Callable[[QWidget], None]) -> None:
+        """Call ``callback(page)`` once tab ``index``'s page exists (now, if it does)."""
+        holder = super().widget(index)
+        if isinstance(holder, LazyPageScrollArea):
+            holder.when_built(callback)
+        else:
+            callback(self.widget(index))
+
     def widget(self, index: int) -> QWidget | None:
         holder = super().widget(index)
+        if isinstance(holder, LazyPageScrollArea):
+            return holder.page()
         return holder.widget() if isinstance(holder, PageScrollArea) else holder
 
     def currentWidget(self) -> QWidget | None:  # noqa: N802 - Qt override
         return self.widget(self.currentIndex())
 
     def indexOf(self, page: QWidget) -> int:  # noqa: N802 - Qt override
+        # A page not made yet cannot be ``page``: look only at those that are.
         for index in range(self.count()):
-            if self.widget(index) is page:
+            if self.is_built(index) and self.widget(index) is page:
                 return index
         return -1
 

@@ -4,9 +4,13 @@ of training samples."""
 
 from __future__ import annotations
 
-from nnstudio.ui.panels.activation_dialog import ActivationDialog
+from typing import TYPE_CHECKING
+
 from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
+
+if TYPE_CHECKING:  # the dialog (and pyqtgraph) loads when it first opens
+    from nnstudio.ui.panels.activation_dialog import ActivationDialog
 
 
 class ActivationController:
@@ -21,7 +25,7 @@ class ActivationController:
             "Each layer's activation and its slope, with a batch's pre-activations on them",
             self.open,
         )
-        window.training_tab.health.activation_requested.connect(self.open_for)
+        window.health_panel.activation_requested.connect(self.open_for)
 
     def open_for(self, layer_name: str) -> ActivationDialog | None:
         """For a warning about layer "1 Dense": that layer first."""
@@ -35,6 +39,8 @@ class ActivationController:
         dataset, model = ready
         if self.dialog is not None:
             self.dialog.close()
+        from nnstudio.ui.panels.activation_dialog import ActivationDialog
+
         self.dialog = ActivationDialog(model, dataset.x_train, layer, parent=self.window)
         show_in_front(self.dialog)
         return self.dialog

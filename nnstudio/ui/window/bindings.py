@@ -28,7 +28,9 @@ class PanelBindings:
         self.hyperparameters = window.hyperparameters
         self.builder = window.builder
         self.runs_panel = window.runs_panel
-        self.plots = window.training_tab.plots
+        self.plots = None  # the Training tab's curves, once that page is made
+        self._overlays: list = []  # (label, history) of the runs overlaid on them
+        window.when_page_built("training", self._attach_plots)
         self.status_bar = window.statusBar()
         self.show_message = window.show_message
         self._late_rows: set = set()
@@ -135,13 +137,20 @@ class PanelBindings:
         for run in rows:
             self.runs_panel.update_run(run)
 
+    def _attach_plots(self, tab) -> None:
+        self.plots = tab.plots
+        if self._overlays:
+            self.plots.set_overlays(self._overlays)
+
     def _show_overlays(self, runs) -> None:
         """Overlay the ticked runs of the dataset on screen: another dataset's loss (a
         regression's MSE on an MNIST plot) is another quantity, so it is named, not drawn."""
         current, dataset = self.document.current_run, self.document.dataset.name
         others = [run for run in runs if run is not current]
         same = [run for run in others if run.dataset == dataset]
-        self.plots.set_overlays([(run.label, run.history) for run in same])
+        self._overlays = [(run.label, run.history) for run in same]
+        if self.plots is not None:  # else drawn when the Training tab is made
+            self.plots.set_overlays(self._overlays)
         skipped = [run.label for run in others if run not in same]
         if skipped:
             self.status_bar.showMessage(

@@ -20,14 +20,14 @@ WEIGHTS_RESET = "Weights reset: press Train for a fresh run."
 
 
 class DoctorController:
-    """Feeds ``window.training_tab.health`` and carries out its fix buttons."""
+    """Feeds ``window.health_panel`` and carries out its fix buttons."""
 
     def __init__(self, window, document, *, training, models):
         self.window = window  # the parent of its action and dialog; its menu
         self.document = document
         self.training, self.models, self.builder = training, models, window.builder
         self.show_message = window.show_message
-        self.panel, self.health_dock = window.training_tab.health, window.health_dock
+        self.panel, self.health_dock = window.health_panel, window.health_dock
         self.dialog = None
         self._seen_trouble: set = set()  # (kind, layer) of the warnings shown last
         self.panel.fix_requested.connect(self.apply_fix)

@@ -25,8 +25,14 @@ class FeatureMapsController:
         )
         window.state_changed.connect(self._follow_session)
         window.training_finished.connect(lambda _result: self._show_model())
-        # After the timeline's own slot (made before this one): its weights are chosen by then.
-        window.timeline.slider.epoch_chosen.connect(lambda *_: self._show_timeline_epoch())
+        # The timeline's slider comes with the Training tab. This slot runs after the
+        # timeline's own (it asked for the page first): its weights are chosen by then.
+        window.when_page_built(
+            "training",
+            lambda tab: tab.timeline.slider.epoch_chosen.connect(
+                lambda *_: self._show_timeline_epoch()
+            ),
+        )
 
     def open(self) -> FeatureMapsDialog | None:
         ready = self.inspector.dataset_and_model("the maps are what it makes of an image.")

@@ -56,7 +56,9 @@ class FileController:
         self.window = window  # whose settings, menus and state it saves; parent of dialogs
         self.document = document
         self.status_bar, self.show_message = window.statusBar(), window.show_message
-        self.data_panel, self.plots = window.data_panel, window.training_tab.plots
+        self.data_panel = window.data_panel
+        self.plots = None  # the Training tab's curves, once that page is made
+        window.when_page_built("training", self._attach_plots)
         # The window's parts made after this controller, given by connect_parts.
         self.training = self.model_sync = self.timeline = self.exporter = None
         self.recent_files: list[str] = []
@@ -446,19 +448,32 @@ class FileController:
 
     # -- exports --------------------------------------------------------------------------------
 
+    def _attach_plots(self, tab) -> None:
+        self.plots = tab.plots
+
+    def _plots_to_export(self):
+        """The Training tab's curves; None (and a note) before that tab was ever made."""
+        if self.plots is None:
+            self.show_message("Nothing to export yet: train first, the curves go there.", "info")
+        return self.plots
+
     def export_png(self) -> None:
+        if (plots := self._plots_to_export()) is None:
+            return
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export plots", "training.png", "PNG (*.png)"
         )
         if path:
-            self._export(self.plots.export_png, path)
+            self._export(plots.export_png, path)
 
     def export_csv(self) -> None:
+        if (plots := self._plots_to_export()) is None:
+            return
         path, _ = QFileDialog.getSaveFileName(
             self.window, "Export history", "history.csv", "CSV (*.csv)"
         )
         if path:
-            self._export(self.plots.export_csv, path)
+            self._export(plots.export_csv, path)
 
     def _export(self, write, path) -> None:
         try:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtGui import QAction
 
-from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
+if TYPE_CHECKING:  # the inspector's module (its pages, the explain code) loads when used
+    from nnstudio.ui.panels.sample_inspector import InspectorSample, SampleInspector
 
 
 class InspectorController:
@@ -26,7 +28,7 @@ class InspectorController:
     def __init__(self, window, document, *, training, models):
         self.window, self.document = window, document
         self.training, self.models = training, models
-        self.evaluation, self.draw = window.evaluation, window.draw
+        self.evaluation = self.draw = None  # the Evaluate and Draw pages, once made
         self.show_message = window.show_message
         self.dialog: SampleInspector | None = None
         self._snapshot_weights: dict | None = None
@@ -40,10 +42,22 @@ class InspectorController:
         action.setToolTip(action.statusTip())
         action.triggered.connect(lambda: self.explain_training_sample())
         window.training_menu.addAction(action)
-        window.training_tab.explain_button.clicked.connect(lambda: self.explain_training_sample())
-        self.evaluation.explain_requested.connect(self.explain_evaluated_sample)
-        self.draw.explainButton.clicked.connect(lambda: self.explain_drawing())
+        # The pages' own "See the math" buttons, once each page is made.
+        window.when_page_built("training", self._attach_training_tab)
+        window.when_page_built("evaluation", self._attach_evaluation)
+        window.when_page_built("draw", self._attach_draw)
         window.state_changed.connect(self._follow_session)
+
+    def _attach_training_tab(self, tab) -> None:
+        tab.explain_button.clicked.connect(lambda: self.explain_training_sample())
+
+    def _attach_evaluation(self, page) -> None:
+        self.evaluation = page
+        page.explain_requested.connect(self.explain_evaluated_sample)
+
+    def _attach_draw(self, page) -> None:
+        self.draw = page
+        page.explainButton.clicked.connect(lambda: self.explain_drawing())
 
     # -- the three ways in ------------------------------------------------------------------
 
@@ -59,6 +73,8 @@ class InspectorController:
         def fetch(i: int):
             return x[i], y[i], f"Sample {i} of the training split of {dataset.name}"
 
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
+
         sample = InspectorSample(
             model,
             self.project_loss(),
@@ -73,7 +89,7 @@ class InspectorController:
         return self._open(sample)
 
     def explain_evaluated_sample(self, index: int) -> SampleInspector | None:
-        source = self.evaluation.explain_source()
+        source = self.evaluation.explain_source() if self.evaluation is not None else None
         if source is None:
             return None
         x, y, split = source["x"], source["y"], source["split"]
@@ -81,6 +97,8 @@ class InspectorController:
 
         def fetch(i: int):
             return x[i], y[i], f"Sample {i} of the {split} split (from Evaluate)"
+
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
 
         sample = InspectorSample(
             copy.deepcopy(source["model"]),
@@ -96,14 +114,17 @@ class InspectorController:
         return self._open(sample)
 
     def explain_drawing(self) -> SampleInspector | None:
-        draw = self.draw
-        digit, active = draw.prepared_digit(), draw.active_model()
+        draw = self.draw  # None until the Draw tab is made: nothing drawn yet
+        digit = draw.prepared_digit() if draw is not None else None
+        active = draw.active_model() if draw is not None else None
         if digit is None or active is None:
             self.show_message("Draw a digit first, then press See the math.", "info")
             return None
         x = active.model_input(digit)[0]
         probabilities = draw.probabilities()
         predicted = int(np.argmax(probabilities)) if probabilities is not None else 0
+        from nnstudio.ui.panels.sample_inspector import InspectorSample
+
         sample = InspectorSample(
             copy.deepcopy(active.model),
             active.loss,
@@ -121,6 +142,8 @@ class InspectorController:
 
     def _open(self, sample: InspectorSample) -> SampleInspector:
         if self.dialog is None:
+            from nnstudio.ui.panels.sample_inspector import SampleInspector
+
             self.dialog = SampleInspector(self.window)
         self.dialog.show_sample(sample)
         return self.dialog

@@ -3,10 +3,14 @@ model, the evaluation split of the dataset and the current run's path (its timel
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nnstudio.project.evaluation import evaluation_split
-from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
 from nnstudio.ui.widgets.show_dialog import show_in_front
 from nnstudio.ui.window.actions import add_menu_action
+
+if TYPE_CHECKING:  # the dialog (and pyqtgraph) loads when it first opens
+    from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
 
 
 class LandscapeController:
@@ -29,6 +33,8 @@ class LandscapeController:
         ready = self.inspector.dataset_and_model("the landscape is that network's loss on it.")
         if ready is None:
             return None
+        from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
+
         dataset, model = ready
         _split, x, y = evaluation_split(dataset)
         if not len(x):

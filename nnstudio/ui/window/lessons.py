@@ -40,8 +40,8 @@ class LessonsController:
         self.window = window
         self.document = document
         self.training, self.models = training, models  # whether a run goes on; its model
-        self.lessons, problems = lesson_files.load_lessons()
-        self.progress = lesson_files.load_progress()
+        self._lessons = None  # read when first needed: see lessons
+        self.progress: dict = {}
         self.lesson = None
         self.opened = None  # the project when the lesson was opened or set up
         self._running_at_open = None  # a run that began before: not the learner's lesson work
@@ -49,7 +49,6 @@ class LessonsController:
         self.evaluation: dict | None = None
         self.answer = ""
         self.panel = LessonsPanel()
-        self.panel.set_lessons(self.lessons, self.progress, problems)
         self._build_dock()
         self._connect()
         events = document.events
@@ -57,6 +56,17 @@ class LessonsController:
         for changed in (events.training_changed, events.model_changed, events.dataset_changed):
             changed.connect(self.recheck)
         events.project_loaded.connect(self.recheck)
+
+    @property
+    def lessons(self) -> list:
+        """The shipped lessons, read (with the learner's progress) the first time they are
+        needed, when the Lessons dock opens or a lesson is chosen: reading and checking
+        twenty lessons is not something the window's first frame should wait for."""
+        if self._lessons is None:
+            self._lessons, problems = lesson_files.load_lessons()
+            self.progress = lesson_files.load_progress()
+            self.panel.set_lessons(self._lessons, self.progress, problems)
+        return self._lessons
 
     def _build_dock(self) -> None:
         window = self.window

@@ -30,12 +30,10 @@ from PySide6.QtWidgets import (
 
 from nnstudio.project.document import ProjectDocument, RunState
 from nnstudio.ui.builder import QtModelBuilder
-from nnstudio.ui.draw.draw_panel import DrawPanel
 from nnstudio.ui.panels.data_panel import DataPanel
-from nnstudio.ui.panels.evaluation import EvaluationPanel
+from nnstudio.ui.panels.health import HealthPanel
 from nnstudio.ui.panels.hyperparameters import HyperparametersPanel
 from nnstudio.ui.panels.runs import RunsPanel
-from nnstudio.ui.plots.training_tab import TrainingTab
 from nnstudio.ui.widgets import tab_order
 from nnstudio.ui.widgets.message_bar import MessageBar
 from nnstudio.ui.widgets.page_tabs import ScrollingTabWidget
@@ -61,6 +59,10 @@ from nnstudio.ui.window.training import TrainingController
 from nnstudio.ui.window.warped_space import WarpedSpaceController
 
 TITLE_BAR_ROOM = 32  # pixels: a window manager's title bar, outside the size the window sets
+# The tabs in order. The Model tab shows first; the other pages (their plots and the modules
+# behind them, pyqtgraph's among them) are made when the tab is opened or the page is asked
+# for, so the window opens sooner.
+PAGES = ("model", "training", "evaluation", "draw")
 
 
 class MainWindow(QMainWindow):
@@ -131,9 +133,6 @@ class MainWindow(QMainWindow):
         events.modified.connect(self.setWindowModified)
         events.run_state.connect(lambda state: self.state_changed.emit(state.value))
         events.project_loaded.connect(self._show_empty_project)
-        self.training_tab.png_button.clicked.connect(self.files.export_png)
-        self.training_tab.csv_button.clicked.connect(self.files.export_csv)
-        self.draw.drawingSaved.connect(lambda *_: self.data_panel.offer_drawings())
         self.setAcceptDrops(True)
         self._fit_to_screen()
         self.files.restore_settings()
@@ -165,6 +164,31 @@ class MainWindow(QMainWindow):
     def current_run(self):
         return self.document.current_run
 
+    @property
+    def training_tab(self):
+        """The Training tab's page (made now, if it was not yet)."""
+        return self.tabs.widget(PAGES.index("training"))
+
+    @property
+    def evaluation(self):
+        """The Evaluate tab's page (made now, if it was not yet)."""
+        return self.tabs.widget(PAGES.index("evaluation"))
+
+    @property
+    def draw(self):
+        """The Draw tab's page (made now, if it was not yet)."""
+        return self.tabs.widget(PAGES.index("draw"))
+
+    def built_page(self, name: str):
+        """The page ``name`` ("training", "evaluation", "draw") if it was made, else None:
+        what only changes a page that exists need not make it."""
+        index = PAGES.index(name)
+        return self.tabs.widget(index) if self.tabs.is_built(index) else None
+
+    def when_page_built(self, name: str, callback) -> None:
+        """Call ``callback(page)`` once the page ``name`` is made (now, if it is)."""
+        self.tabs.when_built(PAGES.index(name), callback)
+
     def open_project(self, path) -> bool:
         """Open a project file; False (and a message in the window) when it cannot be used."""
         return self.files.open_project(path)
@@ -186,16 +210,15 @@ class MainWindow(QMainWindow):
         # Every tab's name in view: the tabs are never narrower than their four names.
         self.tabs.tabBar().setUsesScrollButtons(False)
         self.builder = QtModelBuilder()
-        self.training_tab = TrainingTab()
-        self.evaluation = EvaluationPanel()
-        self.draw = DrawPanel()
-        for widget, title, tip in (
-            (self.builder, "Model", "Build the network from layers"),
-            (self.training_tab, "Training", "Live curves, decision boundary, weights"),
-            (self.evaluation, "Evaluate", "Metrics and mistakes on the test split"),
-            (self.draw, "Draw", "Draw a digit for the model to read"),
+        self.tabs.setTabToolTip(
+            self.tabs.addTab(self.builder, "Model"), "Build the network from layers"
+        )
+        for make_page, title, tip in (
+            (self._make_training_tab, "Training", "Live curves, decision boundary, weights"),
+            (self._make_evaluation, "Evaluate", "Metrics and mistakes on the test split"),
+            (self._make_draw, "Draw", "Draw a digit for the model to read"),
         ):
-            self.tabs.setTabToolTip(self.tabs.addTab(widget, title), tip)
+            self.tabs.setTabToolTip(self.tabs.add_lazy_tab(make_page, title), tip)
         self.message_bar = MessageBar()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -209,6 +232,34 @@ class MainWindow(QMainWindow):
         self.data_panel = DataPanel()
         self.hyperparameters = HyperparametersPanel()
         self.runs_panel = RunsPanel()
+        self.health_panel = HealthPanel()  # the Training tab's, in a dock of its own
+
+    def _make_training_tab(self):
+        from nnstudio.ui.plots.training_tab import TrainingTab
+
+        tab = TrainingTab(health=self.health_panel)
+        tab.png_button.clicked.connect(self.files.export_png)
+        tab.csv_button.clicked.connect(self.files.export_csv)
+        return self._ready_page(tab)
+
+    def _make_evaluation(self):
+        from nnstudio.ui.panels.evaluation import EvaluationPanel
+
+        return self._ready_page(EvaluationPanel())
+
+    def _make_draw(self):
+        from nnstudio.ui.draw.draw_panel import DrawPanel
+
+        page = DrawPanel()
+        page.drawingSaved.connect(lambda *_: self.data_panel.offer_drawings())
+        return self._ready_page(page)
+
+    @staticmethod
+    def _ready_page(page):
+        """What every page gets: Tab in reading order, and a wheel that scrolls past fields."""
+        tab_order.follow_layout(page)
+        guard_wheel(page)
+        return page
 
     def _dock(self, name: str, title: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -233,11 +284,11 @@ class MainWindow(QMainWindow):
         )
         self.runs_dock = self._dock("runsDock", "Runs", self.runs_panel, area.BottomDockWidgetArea)
         self.health_dock = self._dock(
-            "healthDock", "Layer health", self.training_tab.health, area.BottomDockWidgetArea
+            "healthDock", "Layer health", self.health_panel, area.BottomDockWidgetArea
         )
         for dock, panel in (
             (self.runs_dock, self.runs_panel),
-            (self.health_dock, self.training_tab.health),
+            (self.health_dock, self.health_panel),
         ):
             dock_layout.lay_out_for_area(dock, panel)
         dock_layout.arrange_docks(self, dock_layout.WIDE)
@@ -246,14 +297,9 @@ class MainWindow(QMainWindow):
         """View → each tab (Ctrl+1 to Ctrl+4), and the docks arranged for this screen."""
         menu = self.view_menu
         menu.addSeparator()
-        for name, page in (
-            ("Model", self.builder),
-            ("Training", self.training_tab),
-            ("Evaluate", self.evaluation),
-            ("Draw", self.draw),
-        ):
+        for index, name in enumerate(("Model", "Training", "Evaluate", "Draw")):
             action = QAction(f"{name} tab", self, objectName=f"actionShow{name}Tab")
-            action.triggered.connect(lambda _=False, p=page: self.tabs.setCurrentWidget(p))
+            action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             menu.addAction(action)
         menu.addSeparator()
         self.actionArrangeDocks = QAction(
@@ -274,15 +320,13 @@ class MainWindow(QMainWindow):
 
     def _order_tab_keys(self) -> None:
         # Tab follows each panel's rows as they show, not the order the widgets were made in.
+        # (The pages made later get theirs when they are made: _ready_page.)
         for panel in (
             self.data_panel,
             self.hyperparameters,
             self.runs_panel,
-            self.training_tab.health,
+            self.health_panel,
             self.builder,
-            self.training_tab,
-            self.evaluation,
-            self.draw,
         ):
             tab_order.follow_layout(panel)
 
@@ -311,10 +355,13 @@ class MainWindow(QMainWindow):
         one (its curves, bars, health rows, evaluation, tuned digit model), issue 31. The
         runs panel, the overlays and the timeline follow the document's runs themselves."""
         self.training.new_run_view()
-        self.training_tab.new_project()
-        self.evaluation.clear()
-        self.draw.forget_tuned_model()
-        self.draw.set_current_model(None)  # until the new project's model is built
+        if (training_tab := self.built_page("training")) is not None:
+            training_tab.new_project()
+        if (evaluation := self.built_page("evaluation")) is not None:
+            evaluation.clear()
+        if (draw := self.built_page("draw")) is not None:
+            draw.forget_tuned_model()
+            draw.set_current_model(None)  # until the new project's model is built
 
     # -- Qt events ------------------------------------------------------------------------------
 
@@ -348,8 +395,9 @@ class MainWindow(QMainWindow):
         self.training.autosave_timer.stop()
         self.training.shutdown()
         self.data_panel.shutdown()  # a dataset still loading: wait for its thread
-        self.evaluation.shutdown()  # and an evaluation still running
-        self.draw.shutdown()  # and a fine-tune on the drawings
+        for name in ("evaluation", "draw"):  # an evaluation, a fine-tune still running
+            if (page := self.built_page(name)) is not None:
+                page.shutdown()
         self.files.save_settings()
         self.files.autosave.clear()
         super().closeEvent(event)

@@ -28,8 +28,9 @@ class ModelSync:
         self.document = document
         self.training = None
         self.builder, self.data_panel = window.builder, window.data_panel
-        self.hyperparameters, self.training_tab = window.hyperparameters, window.training_tab
-        self.tabs, self.evaluation, self.draw = window.tabs, window.evaluation, window.draw
+        self.hyperparameters, self.tabs = window.hyperparameters, window.tabs
+        # The Training, Evaluate and Draw pages, once each is made (see _attach_training_tab).
+        self.training_tab = self.evaluation = self.draw = None
         self.message_bar, self.status_bar = window.message_bar, window.statusBar()
         self.show_message = window.show_message
         self.lifecycle = ModelLifecycle(document, self._is_training)
@@ -46,7 +47,10 @@ class ModelSync:
         self.data_panel.dataset_failed.connect(self._on_dataset_failed)
         self.builder.validity_changed.connect(self._on_validity_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        self.evaluation.evaluate_requested.connect(self._on_evaluate_requested)
+        # The pages made later take what is current when they are made.
+        window.when_page_built("training", self._attach_training_tab)
+        window.when_page_built("evaluation", self._attach_evaluation)
+        window.when_page_built("draw", self._attach_draw)
 
     def connect_training(self, training) -> None:
         self.training = training
@@ -71,6 +75,21 @@ class ModelSync:
     def rebuild_model(self) -> None:
         self.lifecycle.rebuild()
 
+    # -- the pages, once made -------------------------------------------------------------------
+
+    def _attach_training_tab(self, tab) -> None:
+        self.training_tab = tab
+        if self.dataset is not None:
+            tab.set_dataset(self.dataset)
+
+    def _attach_evaluation(self, page) -> None:
+        self.evaluation = page
+        page.evaluate_requested.connect(self._on_evaluate_requested)
+
+    def _attach_draw(self, page) -> None:
+        self.draw = page
+        self._give_draw_the_model()
+
     # -- a dataset arrives ----------------------------------------------------------------------
 
     def use_dataset(self, dataset) -> None:
@@ -78,7 +97,8 @@ class ModelSync:
         self.training.shutdown()
         with self.lifecycle.taking_dataset(dataset):  # may switch to a fitting loss
             self.hyperparameters.set_task(dataset.task)  # only fitting losses offered
-            self.training_tab.set_dataset(dataset)
+            if self.training_tab is not None:  # else given when it is made
+                self.training_tab.set_dataset(dataset)
             self.message_bar.hide()
             name, options = self.data_panel.spec()
             self.document.dataset_arrived(DatasetSpec(name, dict(options)))
@@ -132,8 +152,21 @@ class ModelSync:
 
     def share_model(self) -> None:
         """Give Evaluate and Draw a copy of the idle model (they never see the training one)."""
-        dataset = self.dataset
         model = copy.deepcopy(self.model) if self.model is not None else None
+        self._shared_model = model
+        if self.draw is not None:
+            self._give_draw_the_model()  # else when the Draw tab is made
+        self._evaluation_stale = True
+        if self.evaluation is None:  # not made: nothing to clear or update
+            return
+        if model is None:
+            self.evaluation.clear()
+        elif self.tabs.currentWidget() is self.evaluation:
+            self._evaluate()
+
+    def _give_draw_the_model(self) -> None:
+        """The Draw tab offers the shared copy when it takes one 28×28 image."""
+        dataset, model = self.dataset, self._shared_model
         fits = model is not None and tuple(dataset.input_shape) in DRAW_INPUT_SHAPES
         self.draw.set_current_model(
             model if fits else None,
@@ -142,12 +175,6 @@ class ModelSync:
             scaling=getattr(dataset, "scaling", None),
             trained=self.document.has_trained_weights(),
         )
-        self._shared_model = model
-        self._evaluation_stale = True
-        if model is None:
-            self.evaluation.clear()
-        elif self.tabs.currentWidget() is self.evaluation:
-            self._evaluate()
 
     def _evaluate(self) -> None:
         model = self._shared_model

@@ -31,7 +31,6 @@ from nnstudio.project.timeline import (
     timelines_to_files,
 )
 from nnstudio.training.reporting import GRID_SIZE, SnapshotMaker, session_validation
-from nnstudio.ui.plots.timeline_slider import EpochMarkers
 from nnstudio.ui.widgets.jobs import JobRunner
 
 REFRESH_MS = 100  # epochs of a tiny set end hundreds of times a second: coalesce the slider
@@ -48,12 +47,11 @@ class TimelineController:
         self.window = window  # the parent of its action, timers and jobs; its menus
         self.document = document
         self.training, self.models = training, models
-        self.tab, self.evaluation = window.training_tab, window.evaluation
         self.builder, self.tabs, self.runs_panel = window.builder, window.tabs, window.runs_panel
         self.show_message, self.status_bar = window.show_message, window.statusBar()
-        self.bar = self.tab.timeline
-        self.slider = self.bar.slider
-        self.markers = EpochMarkers(self.tab.plots)
+        # The Training tab's page, its slider and the curves' markers, and the Evaluate
+        # page, once each is made (see _attach_bar, _attach_evaluation).
+        self.tab = self.bar = self.slider = self.markers = self.evaluation = None
         self.scrubbed_epoch: int | None = None  # None: at the end (the current model)
         self.shown_weights: dict | None = None  # what the views were last given
         self._shown_run = None
@@ -74,19 +72,34 @@ class TimelineController:
         self._runner.done.connect(self._on_replayed)
         self._runner.failed.connect(self._on_replay_failed)
         self.action = self._make_action()
-        self.slider.add_context_action(self.action)
-        self.bar.branch_button.setDefaultAction(self.action)
-        self.slider.epoch_chosen.connect(self._on_epoch_chosen)
-        self.evaluation.evaluate_epoch_requested.connect(self.evaluate_epoch)
         self._evaluated_epoch: int | None = None
-        self.evaluation.evaluated.connect(self._name_evaluated_epoch)
         events = document.events
         events.runs_changed.connect(self.refresh)
         events.run_state.connect(lambda _state: self.refresh())  # Branch follows Train / Stop
         events.model_changed.connect(self.refresh)
         events.current_run_forgotten.connect(self.refresh)
         events.run_updated.connect(self._on_run_updated)
+        window.when_page_built("training", self._attach_bar)
+        window.when_page_built("evaluation", self._attach_evaluation)
         self.refresh()
+
+    def _attach_bar(self, tab) -> None:
+        from nnstudio.ui.plots.timeline_slider import EpochMarkers  # pyqtgraph: with the tab
+
+        self.tab, self.bar, self.slider = tab, tab.timeline, tab.timeline.slider
+        self.markers = EpochMarkers(tab.plots)
+        self.slider.add_context_action(self.action)
+        self.bar.branch_button.setDefaultAction(self.action)
+        self.slider.epoch_chosen.connect(self._on_epoch_chosen)
+        self.refresh()
+        if self.shown_weights is not None:  # a model drawn before: its boundary and bars too
+            self.return_to_end(redraw=True)
+
+    def _attach_evaluation(self, page) -> None:
+        self.evaluation = page
+        page.evaluate_epoch_requested.connect(self.evaluate_epoch)
+        page.evaluated.connect(self._name_evaluated_epoch)
+        page.offer_epoch(self.scrubbed_epoch)
 
     def _make_action(self) -> QAction:
         window = self.window
@@ -151,6 +164,9 @@ class TimelineController:
         if run is not self._shown_run:
             self._shown_run = run
             self.return_to_end()
+        self._update_action()
+        if self.slider is None:
+            return  # no Training tab yet: its slider is set when it is made
         timeline = run.timeline if run is not None else None
         epochs = timeline.epochs() if timeline is not None else []
         self.slider.set_epochs(epochs)
@@ -160,7 +176,6 @@ class TimelineController:
             epochs[-1] if epochs else None,
             note,
         )
-        self._update_action()
 
     def _update_action(self) -> None:
         run = self.document.current_run
@@ -203,21 +218,25 @@ class TimelineController:
             self._refine_timer.start()
         self.tab.plots.redraw_all()  # the curves up to date under the marker
         self.markers.show(epoch)
-        self.evaluation.offer_epoch(epoch)
+        if self.evaluation is not None:
+            self.evaluation.offer_epoch(epoch)  # else offered when the page is made
 
     def return_to_end(self, redraw: bool = False) -> None:
         """The current model again (or the latest live snapshot while a session trains);
         the views are drawn again when they showed a past epoch, or when ``redraw``."""
         was, self.scrubbed_epoch = self.scrubbed_epoch, None
         self._refine_timer.stop()
-        self.markers.hide()
-        self.evaluation.offer_epoch(None)
+        if self.markers is not None:
+            self.markers.hide()
+        if self.evaluation is not None:
+            self.evaluation.offer_epoch(None)
         if was is None and not redraw:
             return
         held, self._held_live = self._held_live, None
         if self.training.session is not None:
             if held is not None:
-                self.tab.apply_snapshot(held)
+                if self.tab is not None:
+                    self.tab.apply_snapshot(held)
                 self.builder.diagram.update_weights(held)
                 self.shown_weights = held.get("weights")
             return
@@ -229,10 +248,10 @@ class TimelineController:
                 self._draw(payload, state)
 
     def _draw(self, payload: dict, weights: dict) -> None:
-        tab = self.tab
-        if payload.get("boundary") is not None and not tab.boundary.isHidden():
+        tab = self.tab  # None until the Training tab is made: the diagram still follows
+        if tab is not None and payload.get("boundary") is not None and not tab.boundary.isHidden():
             tab.boundary.set_boundary(payload["boundary"])
-        if payload.get("histograms"):
+        if tab is not None and payload.get("histograms"):
             tab.histograms.set_histograms(payload["histograms"])
         self.shown_weights = weights
         diagram = {"weights": weights, "boundary": payload.get("boundary")}

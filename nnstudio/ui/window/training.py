@@ -41,7 +41,8 @@ class TrainingController:
         self.window = window
         self.document = document
         self.models, self.status, self.files = models, status, files
-        self.tab, self.plots = window.training_tab, window.training_tab.plots
+        # The Training tab's page is made when first needed (see tab): a run shows there.
+        self.built_page, self.health_panel = window.built_page, window.health_panel
         self.builder, self.tabs = window.builder, window.tabs
         self.hyperparameters = window.hyperparameters
         self.message_bar, self.show_message = window.message_bar, window.show_message
@@ -65,6 +66,15 @@ class TrainingController:
         """The views made after this controller: the timeline (it watches each session), the
         Train action (Space trains only when it is enabled) and the toolbar's batch box."""
         self.timeline, self.train_action, self.batch_box = timeline, train_action, batch_box
+
+    @property
+    def tab(self):
+        """The Training tab's page, made now if it was not yet: a run's curves go there."""
+        return self.window.training_tab
+
+    @property
+    def plots(self):
+        return self.tab.plots
 
     # -- the commands ---------------------------------------------------------------------------
 
@@ -254,7 +264,10 @@ class TrainingController:
         self.target_epochs = 0
         self.plan_epochs = None
         self.last_batch = {}
-        self.tab.new_run()
+        if (tab := self.built_page("training")) is not None:
+            tab.new_run()
+        else:  # a Training tab made later starts empty: only the health dock shows rows
+            self.health_panel.clear()
         self.status.refresh()
 
     @property

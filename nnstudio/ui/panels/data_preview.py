@@ -4,17 +4,17 @@ The preview picks its view from the data: 2-D inputs get a scatter (classes in t
 palette, so the points match the decision boundary drawn later), images get a grid of samples
 with their labels, anything else a table. The summary under it counts the splits and shows the
 class balance as bars in the same colours.
+
+The scatter is a pyqtgraph plot (nnstudio.ui.plots.scatter_preview), made the first time a
+2-D dataset shows: the window's first frame, with this dock in it, does not wait for pyqtgraph.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
-    QAbstractScrollArea,
-    QApplication,
     QLabel,
     QSizePolicy,
     QStackedWidget,
@@ -22,19 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.ui.colors import class_color, class_rgb
+from nnstudio.ui.colors import class_color, class_label
 from nnstudio.ui.widgets.image_gallery import ImageGrid, Tile, scrolling, to_display_rgb
 from nnstudio.ui.widgets.table_preview import ColumnTable
 
-MAX_SCATTER_POINTS = 5000  # beyond this a scatter is a blur and slows the dock down
 MAX_TABLE_ROWS = 500
 IMAGES_PER_CLASS = 6
-
-
-def class_label(class_names, index: int) -> str:
-    if class_names and 0 <= index < len(class_names):
-        return str(class_names[index])
-    return str(index)
 
 
 def _stack_splits(dataset):
@@ -171,84 +164,6 @@ class ClassBalanceChart(QWidget):
         painter.end()
 
 
-class ScatterPreview(pg.PlotWidget):
-    """2-D points; classes coloured from the shared palette, regression targets on viridis."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent, background="w")
-        self.setMenuEnabled(False)
-        self.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
-        self.setAspectLocked(False)
-        # No legend over the points: the class-balance bars below name each colour.
-        self.items: list[pg.ScatterPlotItem] = []
-        for name in ("left", "bottom"):
-            # Axes in the data's own units: "×0.001" scaling read as ticks up to 600.
-            self.getAxis(name).enableAutoSIPrefix(False)
-        self.setToolTip(
-            "The data: every sample of every split, coloured by its class "
-            "(or by its target value for regression). Drag to pan, Ctrl+wheel to zoom."
-        )
-
-    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt override
-        """The plain wheel scrolls the Data dock it sits in; Ctrl+wheel zooms the points."""
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            super().wheelEvent(event)
-            return
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QAbstractScrollArea):
-            parent = parent.parentWidget()
-        if parent is None:
-            event.ignore()
-        else:  # handed on explicitly: Qt only passes an ignored wheel on when it came from a mouse
-            QApplication.sendEvent(parent.verticalScrollBar(), event)
-
-    def _reset(self, feature_names) -> None:
-        self.clear()
-        self.items = []
-        names = list(feature_names or ["x₁", "x₂"])
-        self.setLabel("bottom", names[0])
-        self.setLabel("left", names[1] if len(names) > 1 else "")
-
-    def show_classes(self, x, y, class_names=None, feature_names=None) -> None:
-        self._reset(feature_names)
-        x, y = _thin(np.asarray(x), np.asarray(y))
-        for k in np.unique(y.astype(np.int64)):
-            mask = y == k
-            item = pg.ScatterPlotItem(
-                x[mask, 0],
-                x[mask, 1],
-                size=6,
-                pen=pg.mkPen(255, 255, 255, 160, width=0.6),
-                brush=pg.mkBrush(*class_rgb(int(k)), 220),
-                name=class_label(class_names, int(k)),
-            )
-            self.addItem(item)
-            self.items.append(item)
-        self.autoRange()
-
-    def show_values(self, x, values, feature_names=None) -> tuple[float, float]:
-        """Regression: colour each point by its (first) target value."""
-        self._reset(feature_names)
-        x, values = _thin(np.asarray(x), np.asarray(values).reshape(len(x), -1)[:, 0])
-        colormap = pg.colormap.get("viridis")
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
-        brushes = [pg.mkBrush(c) for c in colormap.map(scaled, mode="qcolor")]
-        item = pg.ScatterPlotItem(x[:, 0], x[:, 1], size=6, pen=None, brush=brushes)
-        self.addItem(item)
-        self.items.append(item)
-        self.autoRange()
-        return low, high
-
-
-def _thin(x, y):
-    """Every k-th point when there are too many to draw usefully (keeps the class mix)."""
-    if len(x) <= MAX_SCATTER_POINTS:
-        return x, y
-    step = -(-len(x) // MAX_SCATTER_POINTS)
-    return x[::step], y[::step]
-
-
 def image_tiles(x, y, class_names) -> list[Tile]:
     """A few images of each class, class by class (or the first ones for many classes)."""
     y = np.asarray(y, dtype=np.int64)
@@ -289,7 +204,7 @@ class DataPreview(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.scatter = ScatterPreview()
+        self._scatter = None  # made when a 2-D dataset first shows (see scatter)
         self.images = ImageGrid(image_size=56)
         self.images.setToolTip(
             "A few samples of each class with their labels, as the model sees them (after scaling)."
@@ -301,7 +216,7 @@ class DataPreview(QWidget):
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: palette(placeholder-text);")
         self.stack = QStackedWidget()
-        for page in (self.placeholder, self.scatter, scrolling(self.images), self.table):
+        for page in (self.placeholder, QWidget(), scrolling(self.images), self.table):
             self.stack.addWidget(page)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -315,6 +230,21 @@ class DataPreview(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.balance)
         self.clear()
+
+    @property
+    def scatter(self):
+        """The scatter of 2-D data (a pyqtgraph plot, made now if it was not yet)."""
+        if self._scatter is None:
+            from nnstudio.ui.plots.scatter_preview import ScatterPreview
+
+            self._scatter = ScatterPreview()
+            stand_in = self.stack.widget(1)
+            current = self.stack.currentIndex()
+            self.stack.insertWidget(1, self._scatter)
+            self.stack.removeWidget(stand_in)
+            stand_in.deleteLater()
+            self.stack.setCurrentIndex(current)
+        return self._scatter
 
     def _set_summary(self, html: str) -> None:
         self.summary.setText(html)
