@@ -94,3 +94,24 @@ def test_with_the_timeline_moved_back_it_shows_that_epochs_network(qtbot, window
     for name, value in window.model.state_dict().items():
         np.testing.assert_array_equal(value, end[name])
     assert not np.allclose(at_start.state_dict()["0.W"], end["0.W"])
+
+
+def test_the_activation_and_landscape_views_follow_the_timeline_too(qtbot, window):
+    """Opened with the timeline moved back, every view shows that epoch's network (and says
+    so), as the diagram and the boundary do; the live model keeps the end of the run."""
+    window.hyperparameters.epochs_box.setValue(2)
+    with qtbot.waitSignal(window.training_finished, timeout=30_000):
+        window.actionTrain.trigger()
+    window.training_tab.timeline.slider.setValue(0)
+    start = window.current_run.timeline.get(0).weights
+    end = window.model.state_dict()["0.W"].copy()
+    activations = window.activations.open()
+    qtbot.addWidget(activations)
+    assert activations.windowTitle().endswith("— epoch 0")
+    np.testing.assert_array_equal(activations.model.state_dict()["0.W"], start["0.W"])
+    landscape = window.landscape.open()
+    qtbot.addWidget(landscape)
+    assert landscape.windowTitle().endswith("— epoch 0")
+    np.testing.assert_array_equal(landscape.model.state_dict()["0.W"], start["0.W"])
+    np.testing.assert_array_equal(window.model.state_dict()["0.W"], end)
+    assert not np.allclose(start["0.W"], end)

@@ -37,10 +37,13 @@ class ActivationController:
         if ready is None:
             return None
         dataset, model = ready
+        epoch = self.inspector.load_shown_epoch(model)  # the timeline's, as the diagram's
         if self.dialog is not None:
             self.dialog.close()
         from nnstudio.ui.panels.activation_dialog import ActivationDialog
 
         self.dialog = ActivationDialog(model, dataset.x_train, layer, parent=self.window)
+        if epoch is not None:
+            self.dialog.setWindowTitle(f"{self.dialog.windowTitle()} — epoch {epoch}")
         show_in_front(self.dialog)
         return self.dialog

@@ -161,6 +161,20 @@ class InspectorController:
             return None
         return dataset, model
 
+    def load_shown_epoch(self, model) -> int | None:
+        """With the timeline on a past epoch, that epoch's weights into ``model`` (a copy) and
+        its number, so a view opened now agrees with the diagram and the boundary; otherwise
+        None and the model as it is."""
+        timeline = self.window.timeline
+        epoch, weights = timeline.scrubbed_epoch, timeline.shown_weights
+        if epoch is None or weights is None:
+            return None
+        try:
+            model.load_state_dict(weights)
+        except (ValueError, KeyError):  # a run of another network: the current one, then
+            return None
+        return epoch
+
     def model_copy(self):
         model = self.models.model
         if model is None:

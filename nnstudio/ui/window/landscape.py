@@ -36,6 +36,7 @@ class LandscapeController:
         from nnstudio.ui.panels.landscape_dialog import LandscapeDialog
 
         dataset, model = ready
+        epoch = self.inspector.load_shown_epoch(model)  # centred where the timeline is
         _split, x, y = evaluation_split(dataset)
         if not len(x):
             x, y = dataset.x_train, dataset.y_train
@@ -50,6 +51,8 @@ class LandscapeController:
             self._other_paths(model),
             self.window,
         )
+        if epoch is not None:
+            self.dialog.setWindowTitle(f"{self.dialog.windowTitle()} — epoch {epoch}")
         show_in_front(self.dialog)
         return self.dialog
 

@@ -36,7 +36,7 @@ class WarpedSpaceController:
         if ready is None:
             return None
         dataset, model = ready
-        epoch = self._load_shown_epoch(model)
+        epoch = self.inspector.load_shown_epoch(model)
         if tuple(dataset.input_shape) != (2,):
             self.window.show_message(NOT_A_PLANE, "info")
             return None
@@ -56,16 +56,3 @@ class WarpedSpaceController:
             self.dialog.setWindowTitle(f"Warped input space — epoch {epoch}")
         show_in_front(self.dialog)
         return self.dialog
-
-    def _load_shown_epoch(self, model) -> int | None:
-        """With the timeline on a past epoch, that epoch's weights into ``model`` (the copy)
-        and its number; otherwise None and the model as it is."""
-        timeline = self.window.timeline
-        epoch, weights = timeline.scrubbed_epoch, timeline.shown_weights
-        if epoch is None or weights is None:
-            return None
-        try:
-            model.load_state_dict(weights)
-        except (ValueError, KeyError):  # a run of another network: the current one, then
-            return None
-        return epoch
