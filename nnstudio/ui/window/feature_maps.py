@@ -13,6 +13,7 @@ from nnstudio.ui.window.actions import add_menu_action
 class FeatureMapsController:
     def __init__(self, window, inspector):
         self.window, self.inspector = window, inspector
+        self.timeline, self.models = window.timeline, window.models  # both made before it
         self.dialog: FeatureMapsDialog | None = None
         self._watched = None  # the session whose snapshots are offered
         add_menu_action(
@@ -66,16 +67,16 @@ class FeatureMapsController:
 
     def _on_snapshot(self, snapshot: dict) -> None:
         # While the timeline shows a past epoch, the maps stay that epoch's too.
-        if self.dialog is not None and self.window.timeline.scrubbed_epoch is None:
+        if self.dialog is not None and self.timeline.scrubbed_epoch is None:
             self.dialog.offer_weights(snapshot.get("weights"))
 
     def _show_timeline_epoch(self) -> None:
-        weights = self.window.timeline.shown_weights
+        weights = self.timeline.shown_weights
         if self.dialog is not None and self.dialog.isVisible() and weights:
             self.dialog.show_weights(weights)
 
     def _show_model(self) -> None:
         """The run ended: its final weights, whatever the rate limit said."""
-        model = self.window.models.model
+        model = self.models.model
         if self.dialog is not None and self.dialog.isVisible() and model is not None:
             self.dialog.show_weights(model.state_dict())

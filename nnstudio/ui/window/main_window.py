@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.lessons = LessonsController(  # Help → Lessons
             self, self.document, training=self.training, models=self.models
         )
+        self.sweeps.connect_lessons(self.lessons)
         self._build_view_actions()
         shortcut_keys.assign_shortcuts(self)  # a key for every menu and toolbar command
         guard_wheel(self)  # scrolling a panel never changes a field it passes over

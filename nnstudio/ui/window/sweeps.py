@@ -17,11 +17,16 @@ class SweepController:
         self.window, self.document = window, document  # the window: the dialog's parent
         self.builder, self.show_message = window.builder, window.show_message
         self.dialog = None
+        self.lessons = None  # made after this controller: see connect_lessons
         window.actionSweep = action = QAction("Sweep…", window)
         action.setObjectName("actionSweep")
         action.setStatusTip("Train a grid of settings on every core and compare the trials")
         action.triggered.connect(self.open_dialog)
         window.training_menu.addAction(action)
+
+    def connect_lessons(self, lessons) -> None:
+        """The lessons controller, whose search lessons count a sweep's trials as runs."""
+        self.lessons = lessons
 
     def open_dialog(self, workers: int | None = None):
         from nnstudio.ui.panels.sweep_dialog import SweepDialog
@@ -47,7 +52,8 @@ class SweepController:
             record.get("history") or [],
             status if status in STATUS_WORDS else "completed",
         )
-        self.window.lessons.record_trial(run, project["dataset"]["options"])  # a search lesson
+        if self.lessons is not None:  # a search lesson counts the trials
+            self.lessons.record_trial(run, project["dataset"]["options"])
 
     def open_best(self, trial: dict) -> None:
         project = trial["project"]
