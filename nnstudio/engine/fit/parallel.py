@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.engine.blas import blas_controllable, cores_for_this_process
+from nnstudio.engine.layers.conv import Conv2D
 
 #: Halves smaller than this are not worth the hand-off to another thread.
 MIN_HALF = 8
@@ -40,7 +41,7 @@ def worth_splitting(model, batch_size: int) -> bool:
         return False
     if setting == "1":
         return True
-    return any(type(layer).__name__ == "Conv2D" for layer in model.layers)
+    return any(isinstance(layer, Conv2D) for layer in model.layers)  # where halves pay off
 
 
 def can_split(model) -> bool:
