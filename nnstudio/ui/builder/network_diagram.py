@@ -77,7 +77,7 @@ class QtNetworkDiagram(DiagramPainting, QWidget):
         self._config: dict = {}
         self._cache = ShapeCache()
         self._probe: NeuronProbe | None = None
-        self._thumbs: dict[tuple[int, int], QImage] = {}
+        self._thumb_images: dict[tuple[int, int], QImage] = {}
         self._hover: tuple[int, int] | None = None
         self._hover_image: QImage | None = None
         self._pictures_stale = False
@@ -214,22 +214,23 @@ class QtNetworkDiagram(DiagramPainting, QWidget):
         return bool(self.columns) and self.columns[0].shape == (2,) and self._probe is not None
 
     def _refresh_pictures(self) -> None:
-        self._thumbs = {}
+        """The pictures are out of date: they are made again when next asked for (the next
+        paint), once however many changes come before it (a new network, its extent and its
+        weights arrive one after another), and never while the diagram is hidden."""
+        self._thumb_images = {}
         self._hover_image = None
-        if not self.shows_plane:
-            return
-        self.pictures_changed.emit()
-        if not self.isVisible():  # made when it shows (see showEvent)
-            self._pictures_stale = True
-            return
-        self._pictures_stale = False
-        maps = self._probe.neuron_maps(self.columns, self.extent, THUMB_SIZE)
-        self._thumbs = {key: diverging_image(values) for key, values in maps.items()}
-
-    def showEvent(self, event):
+        self._pictures_stale = self.shows_plane
         if self._pictures_stale:
-            self._refresh_pictures()
-        super().showEvent(event)
+            self.pictures_changed.emit()
+
+    @property
+    def _thumbs(self) -> dict[tuple[int, int], QImage]:
+        """Each drawn unit's picture, made now if the weights changed since the last ones."""
+        if self._pictures_stale and self.isVisible():
+            self._pictures_stale = False
+            maps = self._probe.neuron_maps(self.columns, self.extent, THUMB_SIZE)
+            self._thumb_images = {key: diverging_image(values) for key, values in maps.items()}
+        return self._thumb_images
 
     @property
     def probe(self) -> NeuronProbe | None:
