@@ -500,25 +500,34 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; Ctrl+C at any moment (even while modules still load, in the
     first tenth of a second) ends it with one line and 130, never a traceback. Before and
-    after this function, the nnstudio command's Ctrl+C is the one nnstudio/__init__.py set."""
-    previous = _note_ctrl_c()
+    after this function, the nnstudio command's Ctrl+C is the one nnstudio/__init__.py set.
+
+    Every step that changes Ctrl+C is inside the ``try``: a Ctrl+C landing between two of
+    them (a few microseconds, but CI once hit one) must still end in one line, not a
+    traceback out of main()."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)  # the quiet one while it is read
     hook = sys.unraisablehook
-    sys.unraisablehook = _unraisable_unless_ctrl_c(hook)
+    code = EXIT_FAILURE
     try:
+        sys.unraisablehook = _unraisable_unless_ctrl_c(hook)
+        _note_ctrl_c()
         code = _main(argv)
     except KeyboardInterrupt:
-        return _interrupted()
+        code = _interrupted()
     except Exception as error:
-        if _caused_by_interrupt(error):  # numpy's ImportError while the parser is built
-            return _interrupted()
-        raise
+        if not _caused_by_interrupt(error):  # numpy's ImportError while the parser is built
+            raise
+        code = _interrupted()
     finally:
+        _RAISE_ON_CTRL_C.clear()  # from here a Ctrl+C is only noted: see the last line
         sys.unraisablehook = hook
-        if previous is not None:
-            import signal
-
+        if previous is not None and _on_main_thread():
             signal.signal(signal.SIGINT, previous)
-    return _interrupted() if code == EXIT_OK and _CTRL_C_SEEN else code
+    if code == EXIT_OK and _CTRL_C_SEEN:
+        return _interrupted()
+    return code
 
 
 def _unraisable_unless_ctrl_c(hook):
@@ -535,23 +544,30 @@ def _unraisable_unless_ctrl_c(hook):
 
 
 _CTRL_C_SEEN = []  # a Ctrl+C arrived (an import may then fail with some other error)
+_RAISE_ON_CTRL_C = []  # while the command runs, a Ctrl+C raises KeyboardInterrupt
 
 
-def _note_ctrl_c():
-    """Ctrl+C as Python's default, remembered: numpy turns one that lands inside its C import
-    code into an ImportError with no trace of the interrupt. Returns the handler replaced
-    (None off the main thread, where signals cannot be handled)."""
-    import signal
+def _on_main_thread() -> bool:
     import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _note_ctrl_c() -> None:
+    """Ctrl+C as Python's default, remembered: numpy turns one that lands inside its C import
+    code into an ImportError with no trace of the interrupt. Off the main thread, where
+    signals cannot be handled, nothing changes."""
+    import signal
 
     def interrupt(signum, frame):
         _CTRL_C_SEEN.append(signum)
-        raise KeyboardInterrupt
+        if _RAISE_ON_CTRL_C:
+            raise KeyboardInterrupt
 
     _CTRL_C_SEEN.clear()
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGINT, interrupt)
+    if _on_main_thread():
+        _RAISE_ON_CTRL_C.append(True)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def _interrupted() -> int:
