@@ -158,7 +158,7 @@ def test_the_split_and_scaling_lesson_reads_the_data_the_run_trained_on(qtbot, w
     panel = open_lesson(qtbot, window, ready, "scaling-split")
     assert window.dataset.scaling["method"] == "minmax"
     train_and_wait(qtbot, window)
-    assert not panel.passed and "The validation split is 0.05 " in panel.check_label.text()
+    assert not panel.passed and "The validation split is 5 % " in panel.check_label.text()
     qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)  # split 20/20, standardize
     qtbot.waitUntil(lambda: window.dataset.scaling["method"] == "standardize", timeout=10_000)
     ready(window)
