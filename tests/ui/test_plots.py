@@ -67,6 +67,21 @@ def test_overlays_shown_after_the_curves_widen_the_loss_axis(plots, epochs):
     assert low <= 1 / 60 and high >= 1.2
 
 
+def test_a_cleared_loss_plot_forgets_a_blown_up_runs_range(plots, epochs):
+    """Train at learning rate 10, then Reset weights: the empty plot and the next run's
+    curve are on an axis of their own, not on the blow-up's 0..1e6."""
+    plots.add_batches([(0.5, 1.2), (1.0, 4e5), (1.5, 1e6), (2.0, float("nan"))])
+    plots.redraw_all()
+    assert plots.loss_plot.getViewBox().viewRange()[1][1] >= 1e6
+    plots.clear()  # what Reset weights does to the curves
+    assert plots.loss_plot.getViewBox().viewRange()[1][1] <= 2  # the empty plot, too
+    plots.add_batches([(0.5, 1.1), (1.0, 0.9)])
+    plots.add_epochs(epochs(1))  # loss 1.0, val_loss 1.2
+    plots.redraw_all()
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert low <= 0.9 and 1.2 <= high < 2
+
+
 def test_hover_series_names_the_epoch_values(plots, epochs):
     plots.add_epochs(epochs(3))
     x, values = plots._hover_series(("loss", "val_loss"))

@@ -162,8 +162,18 @@ class TrainingPlots(QWidget):
             self.grad_plot.removeItem(curve)
             self.grad_plot.getPlotItem().legend.removeItem(curve)
         self._grad_curves = {}
+        self._forget_loss_range()
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
+
+    def _forget_loss_range(self) -> None:
+        """An emptied loss plot starts over: a blown-up run's range (losses of 1e6) would stay
+        on the empty axis and squash the next run's curve. Overlaid runs are fitted again by
+        the redraw that follows."""
+        self._loss_range = None
+        view = self.loss_plot.getViewBox()
+        view.setYRange(0, 1, padding=0)  # pyqtgraph's auto-range keeps any range without data
+        view.enableAutoRange(y=True)
 
     def set_planned_epochs(self, epochs: int) -> None:
         """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
