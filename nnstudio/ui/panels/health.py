@@ -210,3 +210,15 @@ class HealthPanel(QWidget):
         ]
         for position, row in enumerate(self.warning_rows):
             self.warnings_box.insertWidget(position, row)
+        self._lay_out_warnings_now()
+
+    def _lay_out_warnings_now(self) -> None:
+        """Give new rows the column's width before they are first painted: a new widget is
+        640 pixels wide until its layout's turn comes, and a warning arriving while a run
+        trains showed for a moment wider than a 1024×600 screen's dock (its text cut there)."""
+        margins = self.warnings_box.contentsMargins()
+        width = self.warnings_box.parentWidget().width() - margins.left() - margins.right()
+        if width <= 0:
+            return  # never laid out (a hidden dock): its first layout sizes the rows
+        for row in self.warning_rows:
+            row.resize(width, row.heightForWidth(width))

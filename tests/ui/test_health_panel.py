@@ -1,0 +1,42 @@
+"""The Layer health panel in a narrow side column (a 1024×600 screen): a warning that
+arrives while a run trains wraps within the dock from its first paint."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from nnstudio.ui.panels.health import HealthPanel
+
+OVERFITTING = {
+    "kind": "overfitting",
+    "layer": None,
+    "message": "The validation loss rose from 0.123 (around epoch 12) to 0.456 while the "
+    "training loss kept falling: the network memorises the training data instead of "
+    "learning what generalises.",
+    "fix": "Add Dropout or turn on early stopping",
+}
+HEALTH = {"0 Dense": {"dead_fraction": 0.1, "activation": "relu", "grad_norm": 0.2}}
+
+
+def _in_a_side_column(qtbot, width=260):
+    column = QWidget()
+    panel = HealthPanel()
+    QVBoxLayout(column).addWidget(panel)
+    panel.set_side_by_side(False)  # as in a dock on the left or right
+    column.setFixedSize(width, 520)
+    qtbot.addWidget(column)
+    column.show()
+    qtbot.waitExposed(column)
+    return column, panel
+
+
+def test_a_new_warning_is_never_wider_than_the_dock_not_even_before_its_layout(qtbot):
+    column, panel = _in_a_side_column(qtbot)
+    panel.show_epoch({"epoch": 11, "health": HEALTH, "warnings": []})
+    panel.show_epoch({"epoch": 12, "health": HEALTH, "warnings": [OVERFITTING]})
+    # No events processed yet: this is what the next paint would show.
+    [row] = panel.warning_rows
+    assert 0 < row.width() <= panel.width(), "the warning painted wider than the dock"
+    qtbot.wait(50)
+    assert row.width() <= panel.width() and column.width() == 260
+    assert row.height() >= row.heightForWidth(row.width()) - 1  # all of its wrapped lines
