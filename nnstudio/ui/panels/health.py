@@ -178,10 +178,14 @@ class HealthPanel(QWidget):
     def show_epoch(self, epoch: dict) -> None:
         """An epoch report with ``health`` and ``warnings`` (others are ignored)."""
         health, warnings = epoch.get("health"), epoch.get("warnings")
-        if health is None or (health, warnings) == self._shown:
+        if health is None:
+            return
+        # Every epoch's number, as the status bar and the timeline show it, even when its
+        # rows are the same as the last epoch's.
+        self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
+        if (health, warnings) == self._shown:
             return
         self._shown = (health, warnings)
-        self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
         self.set_health(health)
         self.set_warnings(warnings or [])
         named = {warning.get("layer") for warning in warnings or ()}
