@@ -12,6 +12,7 @@ from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_imag
 from nnstudio.ui.plots.histograms import WeightHistograms
 from nnstudio.ui.plots.training_plots import TrainingPlots
 from nnstudio.ui.plots.training_tab import TrainingTab
+from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 
 
 @pytest.fixture
@@ -233,3 +234,40 @@ def test_a_deep_networks_histograms_all_keep_room_for_their_bars(qtbot):
         area = box.mapRectToScene(box.boundingRect())
         assert area.height() >= 20, (name, area.height())
         assert inside.contains(view.view.mapFromScene(area).boundingRect()), name
+
+
+def _four_layers(plots, epochs):
+    history = epochs(3)
+    for epoch in history:
+        epoch["grad_norms"] = {f"{i} Dense": 0.1 * (i + 1) for i in range(4)}
+    plots.add_epochs(history)
+    plots.redraw_all()
+
+
+def _legend_in_view(plots, qtbot) -> tuple[list[str], bool]:
+    """The gradient legend's texts, and whether it lies inside the plot's view box."""
+    qtbot.wait(20)  # the layouts settle
+    legend = plots.grad_plot.getPlotItem().legend
+    view = plots.grad_plot.getViewBox().sceneBoundingRect()
+    inside = view.contains(legend.sceneBoundingRect())
+    return [label.text for _sample, label in legend.items], inside
+
+
+def test_the_gradient_legend_fits_a_small_plot_and_names_layers_on_a_large_one(
+    qtbot,
+    plots,
+    epochs,
+    app_look,  # noqa: F811 - sizes depend on the fonts
+):
+    """At 1024×600 the gradient-norm plot is about 230×140: "0 Dense" … "3 Dense" in two
+    columns ran past its right edge. It now takes the layers' numbers in one row."""
+    plots.resize(460, 350)  # the Training tab's plots at 1024×600
+    plots.show()
+    qtbot.waitExposed(plots)
+    _four_layers(plots, epochs)
+    texts, inside = _legend_in_view(plots, qtbot)
+    assert inside and texts == ["0", "1", "2", "3"]
+    assert plots.grad_plot.getPlotItem().legend.columnCount == 4  # one row: the curves show
+    plots.resize(1100, 700)  # a large screen: the names whole
+    texts, inside = _legend_in_view(plots, qtbot)
+    assert inside and texts == ["0 Dense", "1 Dense", "2 Dense", "3 Dense"]

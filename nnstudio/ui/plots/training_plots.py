@@ -37,6 +37,7 @@ from nnstudio.ui.plots.curve_items import (
     pen,
     set_epoch_data,
 )
+from nnstudio.ui.plots.legend_fit import FittingLegend
 
 REDRAW_MS = 200  # one plot per tick
 # The per-batch loss curve: once a second is live enough. Each redraw repaints the plot on
@@ -145,8 +146,9 @@ class TrainingPlots(QWidget):
         self.train_acc = epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
         self.val_acc = epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
         self.lr_curve = epoch_curve(self.lr_plot, style.LR_COLOR)
-        # Two columns: one column of layer names would cover half the curves.
-        self.grad_plot.addLegend(offset=(6, 2), colCount=2, **LEGEND)
+        # As many entries a row as fit, the layers' numbers alone on a small plot.
+        self.grad_plot.addLegend(offset=(6, 2), colCount=2, horSpacing=0, **LEGEND)
+        self._grad_legend = FittingLegend(self.grad_plot)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -418,6 +420,7 @@ class TrainingPlots(QWidget):
                 color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
                 curve = epoch_curve(self.grad_plot, color, name)
                 self._grad_curves[name] = curve
+                self._grad_legend.fit()
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
             set_epoch_data(curve, x, np.maximum(finite(y), 1e-12))
