@@ -1,6 +1,6 @@
 """One epoch number in the window while a run trains: the Layer health dock's title, the
-timeline and the status bar follow the same epoch report, so no moment (no screenshot) shows
-two different epochs."""
+timeline (and its Branch button) and the status bar follow the same epoch report, so no
+moment (no screenshot) shows two different epochs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def _numbers(window) -> tuple[int | None, ...]:
         window.health_panel.title.text(),  # "After epoch 12, per layer:"
         window.training_tab.timeline.position.text(),  # "Epoch 12 — now"
         window.status.status_epoch.text(),  # "Epoch 12 of 300"
+        window.training_tab.timeline.branch_button.text(),  # "Branch from epoch 12"
     )
     found = [re.search(r"[Ee]poch (\d+)", text) for text in texts]
     return tuple(int(match.group(1)) if match else None for match in found)
@@ -40,4 +41,4 @@ def test_the_health_title_the_timeline_and_the_status_bar_show_one_epoch(qtbot, 
     assert [n for n in during if len(set(n)) > 1] == [], during
     assert len({n[0] for n in during}) >= 2  # the run moved on while it was watched
     done = len(window.current_run.history)
-    assert seen[-1] == (done, done, done)
+    assert seen[-1] == (done, done, done, done)

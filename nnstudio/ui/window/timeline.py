@@ -190,6 +190,8 @@ class TimelineController:
         run = self.document.current_run
         epoch = self._branch_epoch()
         idle = self.training.session is None and self._replaying is None
+        if not idle and self.scrubbed_epoch is None and run is not None and run.history:
+            epoch = len(run.history)  # said as the status bar says it (it waits for the stop)
         self.action.setEnabled(idle and epoch is not None and self.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
@@ -461,5 +463,6 @@ class TimelineController:
     def _on_run_updated(self, _run) -> None:
         if self.slider is not None:
             self._show_position()  # the epoch now, with the status bar and the health dock
+            self._update_action()  # "Branch from epoch 12" too
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()  # the slider's epochs: coalesced
