@@ -83,6 +83,13 @@ def test_a_cleared_loss_plot_forgets_a_blown_up_runs_range(plots, epochs):
     assert low <= 0.9 and 1.2 <= high < 2
 
 
+def test_a_single_loss_is_shown_on_an_axis_from_0_not_zoomed_into_its_digits(plots):
+    plots.add_batches([(0.03, 1.2298)])  # a run that blew up at its second batch
+    plots.redraw_all()
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert low == 0 and 1.25 < high < 1.35
+
+
 def test_hover_series_names_the_epoch_values(plots, epochs):
     plots.add_epochs(epochs(3))
     x, values = plots._hover_series(("loss", "val_loss"))

@@ -403,7 +403,11 @@ class TrainingPlots(QWidget):
                 return
         span = max(high - low, abs(high) * 1e-3, 1e-12)
         bottom, top = low - 0.15 * span, high + 0.05 * span
-        if 0 <= low < 0.5 * high:
+        if low >= 0 and high - low < 0.01 * high:
+            # One loss so far (a run that blew up at its second batch) or all alike: from 0,
+            # not an axis zoomed into its last digits (1.22975 … 1.22995).
+            bottom, top = 0.0, 1.05 * high
+        elif 0 <= low < 0.5 * high:
             bottom = 0.0  # a loss falling towards 0 reads best on an axis from 0
         view.setYRange(bottom, top, padding=0)
         self._loss_range = tuple(view.viewRange()[1])
