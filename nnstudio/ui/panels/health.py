@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -67,6 +68,38 @@ WAITING = "The health of each layer appears after the first epoch."
 SHOWN_ON_THE_ACTIVATION = ("dead_relu", "saturated")
 
 
+class WrappingButton(QPushButton):
+    """A push button whose words wrap when its column is narrow: Qt's never wraps, and
+    "Reset weights and use rate 0.001" widened the Layer health dock at 1024×600."""
+
+    def __init__(self, text: str, parent=None):
+        super().__init__(parent)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAccessibleName(text)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 5, 12, 5)
+        layout.addWidget(self.label)
+
+    def text(self) -> str:  # noqa: D102 - what it says, as QPushButton.text() would
+        return self.label.text()
+
+    # QPushButton sizes itself by its own (empty) text: these ask the label, as laid out.
+    def sizeHint(self):  # noqa: N802 - Qt override
+        return self.layout().sizeHint()
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt override
+        return self.layout().minimumSize()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        return self.layout().totalHeightForWidth(width)
+
+
 class WarningRow(QFrame):
     """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
     the other in a narrow side column: ``set_buttons_across``)."""
@@ -90,7 +123,7 @@ class WarningRow(QFrame):
         self.button_row = buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.buttons: dict[str, QPushButton] = {}
         for action, changes in offered_fixes(warning):
-            button = QPushButton(REMEDIES[action].button_text(changes))
+            button = WrappingButton(REMEDIES[action].button_text(changes))
             button.setObjectName(f"fix_{action}")
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
