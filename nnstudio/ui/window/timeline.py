@@ -164,7 +164,9 @@ class TimelineController:
         run = self.document.current_run
         if run is not self._shown_run:
             self._shown_run = run
-            self.return_to_end()
+            # No run now (Reset weights): the boundary and the bars show the fresh weights,
+            # not the trained ones that are gone.
+            self.return_to_end(redraw=run is None and self.training.session is None)
         self._update_action()
         if self.slider is None:
             return  # no Training tab yet: its slider is set when it is made
