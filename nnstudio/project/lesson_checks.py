@@ -33,7 +33,9 @@ from nnstudio.project.lesson_words import (
     EVALUATION_WORDS,
     METRIC_WORDS,
     NO_RUN,
+    SHARES,
     Result,
+    amount,
 )
 from nnstudio.project.lesson_words import bound_result as _bound_result
 from nnstudio.project.lesson_words import choice_words as _choice_words
@@ -150,7 +152,9 @@ def final_metric(check: dict, state: LessonState) -> Result:
     if state.edited_since_run:
         return False, EDITED
     name = METRIC_WORDS[check["metric"]]
-    return _bound_result(name, run.history[-1].get(check["metric"]), check, "after the last run")
+    metric = check["metric"]
+    value = run.history[-1].get(metric)
+    return _bound_result(name, value, check, "after the last run", metric in SHARES)
 
 
 def evaluation_metric(check: dict, state: LessonState) -> Result:
@@ -173,7 +177,7 @@ def evaluation_metric(check: dict, state: LessonState) -> Result:
             value = report["accuracy"]
     else:
         value = report.get(metric)
-    return _bound_result(name, value, check, "on the test split")
+    return _bound_result(name, value, check, "on the test split", metric in SHARES)
 
 
 def max_hidden_units(check: dict, state: LessonState) -> Result:
@@ -303,11 +307,13 @@ def diverges_then_converges(check: dict, state: LessonState) -> Result:
         if value is not None and value >= check["at_least"]:
             return True, (
                 f"Training{with_what} diverged at learning rate {high_rate} and converged at "
-                f"{run.settings.get('learning_rate')} ({METRIC_WORDS[metric]} {_number(value)})."
+                f"{run.settings.get('learning_rate')} ({METRIC_WORDS[metric]} "
+                f"{amount(value, metric in SHARES)})."
             )
+    goal = amount(check["at_least"], metric in SHARES)
     return False, (
         f"Training{with_what} diverged at learning rate {high_rate}. Now find a rate that "
-        f"converges ({METRIC_WORDS[metric]} at least {check['at_least']})."
+        f"converges ({METRIC_WORDS[metric]} at least {goal})."
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from nnstudio.project.lesson_words import (
     METRIC_WORDS,
     NO_RUN,
+    SHARES,
     Result,
     bound_result,
     choice_words,
@@ -41,7 +42,7 @@ def dataset_setting(check: dict, state: LessonState) -> Result:
         if not in_choice(value, check):
             return False, f"The data uses {label} {value!r}; use {choice_words(check)}."
         return True, f"The data uses {label} {value!r}."
-    return bound_result(label, value, check, "in the data settings")
+    return bound_result(label, value, check, "in the data settings", name in SHARES)
 
 
 def read_setting(settings: dict, name: str):
@@ -78,4 +79,4 @@ def best_run_metric(check: dict, state: LessonState) -> Result:
     value, run = pick(finals, key=lambda pair: pair[0])
     rate = run.settings.get("learning_rate")
     where = f"in the best run at learning rate {number(rate)}" if rate else "in the best run"
-    return bound_result(METRIC_WORDS[metric], value, check, where)
+    return bound_result(METRIC_WORDS[metric], value, check, where, metric in SHARES)

@@ -87,6 +87,21 @@ def test_show_me_applies_the_solution_and_explains_it(qtbot, window, ready):
     assert panel.passed, panel.check_label.text()
 
 
+def test_show_me_before_set_up_opens_the_lessons_project_first(qtbot, window, ready):
+    """Lesson 1's solution ends in Dense(2), for its 2-arm spiral: put on the first launch's
+    3-arm spiral it left a network that cannot train, under "press Train"."""
+    window.actionLessons.trigger()
+    panel = window.lessons.panel
+    panel.select("architecture")
+    assert window.dataset.class_names and len(window.dataset.class_names) == 3
+    qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)
+    ready(window)
+    assert window.document.dataset.options["classes"] == 2
+    assert [layer["units"] for layer in window.document.model["layers"]] == [32, 32, 2]
+    qtbot.waitUntil(lambda: window.model is not None and window.actionTrain.isEnabled())
+    assert "Solution:" in panel.text.toPlainText()
+
+
 def test_a_malformed_lesson_file_is_named_and_the_rest_still_load(make_window, tmp_path):
     folder = tmp_path / "data" / "lessons"  # make_window's user data folder
     folder.mkdir(parents=True)
@@ -158,7 +173,7 @@ def test_the_split_and_scaling_lesson_reads_the_data_the_run_trained_on(qtbot, w
     panel = open_lesson(qtbot, window, ready, "scaling-split")
     assert window.dataset.scaling["method"] == "minmax"
     train_and_wait(qtbot, window)
-    assert not panel.passed and "The validation split is 0.05 " in panel.check_label.text()
+    assert not panel.passed and "The validation split is 5 % " in panel.check_label.text()
     qtbot.mouseClick(panel.solution_button, Qt.MouseButton.LeftButton)  # split 20/20, standardize
     qtbot.waitUntil(lambda: window.dataset.scaling["method"] == "standardize", timeout=10_000)
     ready(window)

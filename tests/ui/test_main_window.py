@@ -295,15 +295,17 @@ def test_regression_on_2d_input_draws_the_predicted_surface(qtbot, make_window, 
     assert window.current_run.history[-1]["accuracy"] is None
 
 
-def test_status_shows_the_epoch_in_progress_and_how_far_into_it(qtbot, window):
+def test_status_shows_the_last_finished_epoch_and_how_far_into_the_next(qtbot, window):
+    """The number is the epoch the Layer health dock and the timeline show (the last one
+    finished); the bar moves batch by batch within the next one."""
     window.hyperparameters.epochs_box.setValue(3)
     window.hyperparameters.batch_size_box.setValue(4)  # many batches per epoch
     window.actionStep.trigger()  # one batch of epoch 1, then paused
     qtbot.waitUntil(lambda: batches_seen(window) == 1, timeout=5000)
     qtbot.waitUntil(lambda: window.training.last_batch.get("batch") == 1, timeout=5000)
     window.status.refresh()
-    assert window.status.status_epoch.text() == "Epoch 1 of 3"  # in epoch 1, none finished
-    assert window.status.epoch_label.text() == "Epoch 1 / 3"
+    assert window.status.status_epoch.text() == "Epoch 0 of 3"  # in epoch 1, none finished
+    assert window.status.epoch_label.text() == "Epoch 0 / 3"
     batches = window.training.last_batch["batches"]
     assert 0 < window.status.epoch_progress.value() == round(100 / batches)
     assert window.status.epoch_progress.maximum() == 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from nnstudio.ui.widgets import jobs
 from nnstudio.ui.widgets.message_bar import MessageBar
@@ -41,3 +42,32 @@ def test_actions_belong_to_the_message_that_offered_them(bar, qtbot):
 
 def test_there_is_one_message_bar_class():
     assert not hasattr(jobs, "MessageBar")
+
+
+def test_an_error_stays_over_routine_notes_until_the_user_acts(bar, qtbot):
+    """A refused file's reason is not cleared by the default data arriving: an error waits
+    for the user (a click, a key) or a newer error; routine notes never cover it."""
+    bar.show()
+    bar.show_message("Could not open the project: samples must be <= 100000.", "error")
+    bar.clear_routine()  # the default project's data arrived
+    bar.show_message("Loaded spiral.", "info", routine=True)
+    assert bar.text().startswith("Could not open the project") and bar.level == "error"
+    bar.show_message("Could not read data.csv.", "error", routine=True)  # equal priority
+    assert bar.text() == "Could not read data.csv."
+    qtbot.mouseClick(bar.label, Qt.MouseButton.LeftButton)  # the user acts
+    bar.clear_routine()
+    assert bar.isHidden()
+
+
+def test_routine_notes_replace_and_clear_anything_but_a_waiting_error(bar):
+    bar.show()
+    bar.show_message("MNIST is not here.", "warning")
+    bar.show_message("Loaded spiral.", "info", routine=True)
+    assert bar.text() == "Loaded spiral."
+    bar.clear_routine()
+    assert bar.isHidden()
+    bar.show_message("Could not read data.csv.", "error")
+    bar.show_message("Weights reset: press Train for a fresh run.", "info")  # the user's act
+    assert bar.level == "info"
+    bar.clear_routine()
+    assert bar.isHidden()

@@ -12,6 +12,7 @@ from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_imag
 from nnstudio.ui.plots.histograms import WeightHistograms
 from nnstudio.ui.plots.training_plots import TrainingPlots
 from nnstudio.ui.plots.training_tab import TrainingTab
+from tests.ui.test_main_window import app_look  # noqa: F401 - a fixture, used below
 
 
 @pytest.fixture
@@ -65,6 +66,28 @@ def test_overlays_shown_after_the_curves_widen_the_loss_axis(plots, epochs):
     plots.set_overlays([("Run 1", epochs(60))])  # losses from 1/60 up to 1.2
     low, high = plots.loss_plot.getViewBox().viewRange()[1]
     assert low <= 1 / 60 and high >= 1.2
+
+
+def test_a_cleared_loss_plot_forgets_a_blown_up_runs_range(plots, epochs):
+    """Train at learning rate 10, then Reset weights: the empty plot and the next run's
+    curve are on an axis of their own, not on the blow-up's 0..1e6."""
+    plots.add_batches([(0.5, 1.2), (1.0, 4e5), (1.5, 1e6), (2.0, float("nan"))])
+    plots.redraw_all()
+    assert plots.loss_plot.getViewBox().viewRange()[1][1] >= 1e6
+    plots.clear()  # what Reset weights does to the curves
+    assert plots.loss_plot.getViewBox().viewRange()[1][1] <= 2  # the empty plot, too
+    plots.add_batches([(0.5, 1.1), (1.0, 0.9)])
+    plots.add_epochs(epochs(1))  # loss 1.0, val_loss 1.2
+    plots.redraw_all()
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert low <= 0.9 and 1.2 <= high < 2
+
+
+def test_a_single_loss_is_shown_on_an_axis_from_0_not_zoomed_into_its_digits(plots):
+    plots.add_batches([(0.03, 1.2298)])  # a run that blew up at its second batch
+    plots.redraw_all()
+    low, high = plots.loss_plot.getViewBox().viewRange()[1]
+    assert low == 0 and 1.25 < high < 1.35
 
 
 def test_hover_series_names_the_epoch_values(plots, epochs):
@@ -218,3 +241,40 @@ def test_a_deep_networks_histograms_all_keep_room_for_their_bars(qtbot):
         area = box.mapRectToScene(box.boundingRect())
         assert area.height() >= 20, (name, area.height())
         assert inside.contains(view.view.mapFromScene(area).boundingRect()), name
+
+
+def _four_layers(plots, epochs):
+    history = epochs(3)
+    for epoch in history:
+        epoch["grad_norms"] = {f"{i} Dense": 0.1 * (i + 1) for i in range(4)}
+    plots.add_epochs(history)
+    plots.redraw_all()
+
+
+def _legend_in_view(plots, qtbot) -> tuple[list[str], bool]:
+    """The gradient legend's texts, and whether it lies inside the plot's view box."""
+    qtbot.wait(20)  # the layouts settle
+    legend = plots.grad_plot.getPlotItem().legend
+    view = plots.grad_plot.getViewBox().sceneBoundingRect()
+    inside = view.contains(legend.sceneBoundingRect())
+    return [label.text for _sample, label in legend.items], inside
+
+
+def test_the_gradient_legend_fits_a_small_plot_and_names_layers_on_a_large_one(
+    qtbot,
+    plots,
+    epochs,
+    app_look,  # noqa: F811 - sizes depend on the fonts
+):
+    """At 1024×600 the gradient-norm plot is about 230×140: "0 Dense" … "3 Dense" in two
+    columns ran past its right edge. It now takes the layers' numbers in one row."""
+    plots.resize(460, 350)  # the Training tab's plots at 1024×600
+    plots.show()
+    qtbot.waitExposed(plots)
+    _four_layers(plots, epochs)
+    texts, inside = _legend_in_view(plots, qtbot)
+    assert inside and texts == ["0", "1", "2", "3"]
+    assert plots.grad_plot.getPlotItem().legend.columnCount == 4  # one row: the curves show
+    plots.resize(1100, 700)  # a large screen: the names whole
+    texts, inside = _legend_in_view(plots, qtbot)
+    assert inside and texts == ["0 Dense", "1 Dense", "2 Dense", "3 Dense"]

@@ -13,7 +13,8 @@ def test_step_shows_the_batch_and_its_loss(make_window, qtbot):
     window.actionStep.trigger()
     qtbot.waitUntil(lambda: "batch 1 of" in window.status.state_label.text(), timeout=10_000)
     assert "loss" in window.status.state_label.text()
-    assert window.status.epoch_label.text() == "Epoch 1 / 300"
+    assert window.status.epoch_label.text() == "Epoch 0 / 300"  # none finished yet
+    assert window.status.epoch_progress.value() > 0  # but a batch of the first is done
     assert window.runs_panel.table.item(0, 1).text() == "paused"
 
 

@@ -235,3 +235,14 @@ def test_a_learning_rate_changed_while_training_starts_an_exact_anchor(qtbot, wi
     rates = {e: run.timeline.get(e).settings["learning_rate"] for e in run.timeline.epochs()}
     first_new = min(e for e, rate in rates.items() if rate == 0.002)
     assert rates[0] == 0.01 and {first_new, first_new + 1} <= run.timeline.anchors
+
+
+def test_reset_weights_shows_the_fresh_weights_boundary_not_the_trained_one(qtbot, trained):
+    boundary = trained.training_tab.boundary
+    drawn = boundary.frames
+    trained.actionReset.trigger()
+    assert trained.current_run is None
+    assert boundary.frames > drawn  # drawn again, from the fresh weights
+    assert trained.timeline.shown_weights is not None
+    fresh = trained.model.state_dict()
+    assert _same(trained.timeline.shown_weights, fresh)

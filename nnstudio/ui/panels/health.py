@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -67,6 +68,38 @@ WAITING = "The health of each layer appears after the first epoch."
 SHOWN_ON_THE_ACTIVATION = ("dead_relu", "saturated")
 
 
+class WrappingButton(QPushButton):
+    """A push button whose words wrap when its column is narrow: Qt's never wraps, and
+    "Reset weights and use rate 0.001" widened the Layer health dock at 1024×600."""
+
+    def __init__(self, text: str, parent=None):
+        super().__init__(parent)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAccessibleName(text)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 5, 12, 5)
+        layout.addWidget(self.label)
+
+    def text(self) -> str:  # noqa: D102 - what it says, as QPushButton.text() would
+        return self.label.text()
+
+    # QPushButton sizes itself by its own (empty) text: these ask the label, as laid out.
+    def sizeHint(self):  # noqa: N802 - Qt override
+        return self.layout().sizeHint()
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt override
+        return self.layout().minimumSize()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt override
+        return self.layout().totalHeightForWidth(width)
+
+
 class WarningRow(QFrame):
     """One warning: what is wrong, what to try, and its fix buttons (in a row, or one under
     the other in a narrow side column: ``set_buttons_across``)."""
@@ -90,7 +123,7 @@ class WarningRow(QFrame):
         self.button_row = buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.buttons: dict[str, QPushButton] = {}
         for action, changes in offered_fixes(warning):
-            button = QPushButton(REMEDIES[action].button_text(changes))
+            button = WrappingButton(REMEDIES[action].button_text(changes))
             button.setObjectName(f"fix_{action}")
             button.clicked.connect(lambda _=False, a=action: on_fix(a, warning))
             buttons.addWidget(button)
@@ -178,10 +211,14 @@ class HealthPanel(QWidget):
     def show_epoch(self, epoch: dict) -> None:
         """An epoch report with ``health`` and ``warnings`` (others are ignored)."""
         health, warnings = epoch.get("health"), epoch.get("warnings")
-        if health is None or (health, warnings) == self._shown:
+        if health is None:
+            return
+        # Every epoch's number, as the status bar and the timeline show it, even when its
+        # rows are the same as the last epoch's.
+        self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
+        if (health, warnings) == self._shown:
             return
         self._shown = (health, warnings)
-        self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
         self.set_health(health)
         self.set_warnings(warnings or [])
         named = {warning.get("layer") for warning in warnings or ()}
@@ -210,3 +247,15 @@ class HealthPanel(QWidget):
         ]
         for position, row in enumerate(self.warning_rows):
             self.warnings_box.insertWidget(position, row)
+        self._lay_out_warnings_now()
+
+    def _lay_out_warnings_now(self) -> None:
+        """Give new rows the column's width before they are first painted: a new widget is
+        640 pixels wide until its layout's turn comes, and a warning arriving while a run
+        trains showed for a moment wider than a 1024×600 screen's dock (its text cut there)."""
+        margins = self.warnings_box.contentsMargins()
+        width = self.warnings_box.parentWidget().width() - margins.left() - margins.right()
+        if width <= 0:
+            return  # never laid out (a hidden dock): its first layout sizes the rows
+        for row in self.warning_rows:
+            row.resize(width, row.heightForWidth(width))

@@ -37,6 +37,7 @@ from nnstudio.ui.plots.curve_items import (
     pen,
     set_epoch_data,
 )
+from nnstudio.ui.plots.legend_fit import FittingLegend
 
 REDRAW_MS = 200  # one plot per tick
 # The per-batch loss curve: once a second is live enough. Each redraw repaints the plot on
@@ -145,8 +146,9 @@ class TrainingPlots(QWidget):
         self.train_acc = epoch_curve(self.accuracy_plot, style.TRAIN_COLOR, "train")
         self.val_acc = epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
         self.lr_curve = epoch_curve(self.lr_plot, style.LR_COLOR)
-        # Two columns: one column of layer names would cover half the curves.
-        self.grad_plot.addLegend(offset=(6, 2), colCount=2, **LEGEND)
+        # As many entries a row as fit, the layers' numbers alone on a small plot.
+        self.grad_plot.addLegend(offset=(6, 2), colCount=2, horSpacing=0, **LEGEND)
+        self._grad_legend = FittingLegend(self.grad_plot)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -162,8 +164,18 @@ class TrainingPlots(QWidget):
             self.grad_plot.removeItem(curve)
             self.grad_plot.getPlotItem().legend.removeItem(curve)
         self._grad_curves = {}
+        self._forget_loss_range()
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
+
+    def _forget_loss_range(self) -> None:
+        """An emptied loss plot starts over: a blown-up run's range (losses of 1e6) would stay
+        on the empty axis and squash the next run's curve. Overlaid runs are fitted again by
+        the redraw that follows."""
+        self._loss_range = None
+        view = self.loss_plot.getViewBox()
+        view.setYRange(0, 1, padding=0)  # pyqtgraph's auto-range keeps any range without data
+        view.enableAutoRange(y=True)
 
     def set_planned_epochs(self, epochs: int) -> None:
         """Fix the epoch axis to 0..epochs for a run (0: follow the data again)."""
@@ -391,7 +403,11 @@ class TrainingPlots(QWidget):
                 return
         span = max(high - low, abs(high) * 1e-3, 1e-12)
         bottom, top = low - 0.15 * span, high + 0.05 * span
-        if 0 <= low < 0.5 * high:
+        if low >= 0 and high - low < 0.01 * high:
+            # One loss so far (a run that blew up at its second batch) or all alike: from 0,
+            # not an axis zoomed into its last digits (1.22975 … 1.22995).
+            bottom, top = 0.0, 1.05 * high
+        elif 0 <= low < 0.5 * high:
             bottom = 0.0  # a loss falling towards 0 reads best on an axis from 0
         view.setYRange(bottom, top, padding=0)
         self._loss_range = tuple(view.viewRange()[1])
@@ -408,6 +424,7 @@ class TrainingPlots(QWidget):
                 color = style.CLASS_COLORS[index % len(style.CLASS_COLORS)]
                 curve = epoch_curve(self.grad_plot, color, name)
                 self._grad_curves[name] = curve
+                self._grad_legend.fit()
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
             set_epoch_data(curve, x, np.maximum(finite(y), 1e-12))

@@ -1,14 +1,19 @@
 """The message bar: errors and warnings in words, inline, at the top of the window or a panel.
 
 It replaces message boxes, so a bad file or a missing download never stacks dialogs (and never
-blocks a test). Its colours come from the application style sheet (``QFrame#messageBar``
-with the ``level`` property, in ``nnstudio.ui.style``).
+blocks a test). Messages have a priority (info < warning < error): an error stays until the
+user acts (a click or a key anywhere in the app, its close button) or a newer message of
+equal or higher priority replaces it; routine notes the window makes on its own (a dataset
+arrived) never cover it, so a refused file's reason stays readable. Its colours come from the
+application style sheet (``QFrame#messageBar`` with the ``level`` property, in
+``nnstudio.ui.style``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -23,7 +28,8 @@ from nnstudio.ui import style
 # The main window imported the scroll area from here; it lives in its own module now.
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea  # noqa: F401
 
-LEVELS = ("info", "warning", "error")
+LEVELS = ("info", "warning", "error")  # lowest priority first
+USER_ACTS = (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress)
 
 
 class MessageBar(QFrame):
@@ -35,6 +41,7 @@ class MessageBar(QFrame):
         super().__init__(parent)
         self.setObjectName("messageBar")
         self.level = "info"
+        self._watching_the_user = False  # an error shows: the user's next act is looked for
         self.icon = QLabel()
         self.label = QLabel()
         self.label.setWordWrap(True)
@@ -61,12 +68,17 @@ class MessageBar(QFrame):
         layout.addLayout(self.buttons)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", actions=()) -> None:
+    def show_message(self, text: str, level: str = "info", actions=(), routine=False) -> None:
         """Show ``text`` at ``level`` ("info", "warning" or "error"); ``actions`` are
-        (label, tooltip, callback) buttons under it, replacing those of the last message."""
+        (label, tooltip, callback) buttons under it, replacing those of the last message.
+        A ``routine`` note (not an answer to something the user did) is dropped while a
+        message of higher priority waits for the user."""
         if level not in LEVELS:
             raise ValueError(f"message level must be one of {', '.join(LEVELS)}; got {level!r}")
+        if routine and self._outranks(level):
+            return
         self.level = level
+        self._watch_the_user(level == "error")
         # A dynamic property only restyles after the style sheet is applied again.
         self.setProperty("level", level)
         self.style().unpolish(self)
@@ -95,3 +107,33 @@ class MessageBar(QFrame):
 
     def text(self) -> str:
         return "" if self.isHidden() else self.label.text()
+
+    def clear_routine(self) -> None:
+        """What the message said is over for the window (a dataset arrived): hide it, unless it
+        is an error the user has not acted on since it showed."""
+        if not self._outranks("warning"):
+            self.hide()
+
+    def _outranks(self, level: str) -> bool:
+        """True when the message shown is an error still waiting for the user and ``level``
+        is lower."""
+        waiting = not self.isHidden() and self._watching_the_user
+        return waiting and LEVELS.index(self.level) > LEVELS.index(level)
+
+    def _watch_the_user(self, watch: bool) -> None:
+        app = QApplication.instance()
+        if watch and not self._watching_the_user:
+            app.installEventFilter(self)
+        elif not watch and self._watching_the_user:
+            app.removeEventFilter(self)
+        self._watching_the_user = watch
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() in USER_ACTS:
+            self._watch_the_user(False)  # acted: the error no longer outranks routine notes
+        return False
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        if self.isHidden():  # closed or hidden (not only its window minimised)
+            self._watch_the_user(False)

@@ -168,22 +168,10 @@ class FileController:
         except OpenRefused as error:
             message = f"Could not open the project: {error}"
             if not self.document.is_loaded:  # launched with a bad file: still a usable window
-                self.load_default_project()
-                self._say_once_the_data_is_there(message)
+                self.load_default_project()  # its data arriving leaves the error (message_bar)
             self.show_message(message, "error")
             return False
         return True
-
-    def _say_once_the_data_is_there(self, message: str) -> None:
-        """Show ``message`` again when the default project's data arrives: taking a dataset
-        clears the message bar, and the reason a file did not open must stay readable."""
-        panel = self.data_panel
-
-        def say_again(_dataset) -> None:
-            panel.dataset_changed.disconnect(say_again)
-            self.show_message(message, "error")
-
-        panel.dataset_changed.connect(say_again)
 
     def open_dropped(self, path) -> None:
         """A file dropped on the window: a project or model opens as one, anything else is data."""

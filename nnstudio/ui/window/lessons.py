@@ -137,7 +137,7 @@ class LessonsController:
         lesson, files = self.lesson, self.window.files
         if lesson is None or not files.maybe_save():
             return False
-        path = Path(user_data_dir()) / WORK_FOLDER / f"{lesson.id}.nnsproj"
+        path = _work_path(lesson)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_project(lesson_files.set_up(lesson), path)
@@ -152,10 +152,13 @@ class LessonsController:
         return True
 
     def show_solution(self) -> None:
-        """Apply the solution to the open project (its settings and layers) and explain it."""
+        """Apply the solution to the open project (its settings and layers) and explain it;
+        on a project that is not the lesson's, Set up opens the lesson's first."""
         lesson, document = self.lesson, self.document
         if lesson is None:
             return
+        if not self._on_the_lessons_data() and not self.set_up():
+            return  # the learner kept the open project (Cancel when asked to save it)
         solved = lesson_files.apply_solution(document.to_project(), lesson)
         document.set_training(solved.training)
         document.set_model(solved.model)
@@ -173,6 +176,14 @@ class LessonsController:
         self.panel.show_solution(text)
         self._record(solution_shown=True)
         self.recheck()
+
+    def _on_the_lessons_data(self) -> bool:
+        """Whether the open project is the lesson's (Set up opened it) or on its data: the
+        solution's layers are made for that data. Lesson 1's Dense(2), for its 2-arm spiral,
+        on the first launch's 3-arm spiral left a network that cannot train."""
+        if self.document.path == _work_path(self.lesson):
+            return True
+        return self.document.to_project().dataset == lesson_files.set_up(self.lesson).dataset
 
     # -- the check ------------------------------------------------------------------------------
 
@@ -239,6 +250,11 @@ class LessonsController:
             return evaluation_report(model, self.document.training.loss, dataset)
         except ValueError:  # a model that does not fit the data: no report to read
             return None
+
+
+def _work_path(lesson) -> Path:
+    """Where Set up writes the lesson's starting project (Save keeps the learner's work)."""
+    return Path(user_data_dir()) / WORK_FOLDER / f"{lesson.id}.nnsproj"
 
 
 def _record_of(run, spread: float | None, dataset_options: dict | None) -> RunRecord:

@@ -99,7 +99,7 @@ class ModelSync:
             self.hyperparameters.set_task(dataset.task)  # only fitting losses offered
             if self.training_tab is not None:  # else given when it is made
                 self.training_tab.set_dataset(dataset)
-            self.message_bar.hide()
+            self.message_bar.clear_routine()  # an error the user has not seen to stays
             name, options = self.data_panel.spec()
             self.document.dataset_arrived(DatasetSpec(name, dict(options)))
 

@@ -2,7 +2,9 @@
 epoch counter with its progress bar (which the toolbar shows).
 
 ``StatusView`` follows the document's run state and, while a run goes on, redraws four times
-a second from what the training controller last heard from its session.
+a second from what the training controller last heard from its session; the epoch number
+changes only with a finished epoch's report (``run_updated``), when the Layer health dock and
+the timeline change theirs.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ STATE_WORDS = {RunState.IDLE: "Idle", RunState.TRAINING: "Training", RunState.PA
 
 
 def epoch_position(done: int, target: int, last_batch: dict, running: bool) -> tuple[int, float]:
-    """The epoch to show and the progress in epochs: while a run trains, the epoch it is in
-    (not the last one finished) and how far into it, from the last batch report."""
+    """The epoch to show and the progress in epochs. The epoch is the last one finished, the
+    one the Layer health dock and the timeline show from the same epoch report (a screenshot
+    shows one epoch number); while a run trains, the progress also counts how far into the
+    next epoch it is, from the last batch report, so the bar moves batch by batch."""
     if not running or done >= target or last_batch.get("epoch") != done + 1:
         return done, float(done)
     fraction = last_batch.get("batch", 0) / max(last_batch.get("batches", 1), 1)
-    return done + 1, done + min(fraction, 1.0)
+    return done, done + min(fraction, 1.0)
 
 
 def time_left_text(epochs_left: int, samples_per_epoch: int, speed: float) -> str:
@@ -70,6 +74,8 @@ class StatusView:
         )
         # "Epoch 0 / 3000" as the Epochs box is typed into.
         document.events.training_changed.connect(self.refresh)
+        # A finished epoch at once, as the Layer health dock and the timeline show it.
+        document.events.run_updated.connect(lambda _run: self.refresh())
 
     def _build_epoch_counter(self) -> None:
         self.epoch_label = QLabel("Epoch 0 / 0")

@@ -63,6 +63,7 @@ class TimelineController:
         self._scrub_model = None
         self._scrub_key = None
         self._makers: dict[int, object] = {}  # grid size -> SnapshotMaker on the scrub model
+        self._note = ""  # the timeline's note on thinned epochs
         self._refresh_timer = QTimer(window, singleShot=True, interval=REFRESH_MS)
         self._refresh_timer.timeout.connect(self.refresh)
         self._refine_timer = QTimer(window, singleShot=True, interval=REFINE_MS)
@@ -163,24 +164,36 @@ class TimelineController:
         run = self.document.current_run
         if run is not self._shown_run:
             self._shown_run = run
-            self.return_to_end()
+            # No run now (Reset weights): the boundary and the bars show the fresh weights,
+            # not the trained ones that are gone.
+            self.return_to_end(redraw=run is None and self.training.session is None)
         self._update_action()
         if self.slider is None:
             return  # no Training tab yet: its slider is set when it is made
         timeline = run.timeline if run is not None else None
         epochs = timeline.epochs() if timeline is not None else []
         self.slider.set_epochs(epochs)
-        note = timeline.spacing_note() if timeline is not None else ""
-        self.bar.show_position(
-            self.scrubbed_epoch if self.scrubbed_epoch is not None else (epochs or [None])[-1],
-            epochs[-1] if epochs else None,
-            note,
-        )
+        self._note = timeline.spacing_note() if timeline is not None else ""
+        self._show_position()
+
+    def _show_position(self) -> None:
+        """ "Epoch 12 — now": the run's last finished epoch, which the status bar and the
+        Layer health dock show from the same epoch report. (The timeline's own last snapshot
+        can be an epoch ahead: snapshots come every epoch, epoch reports a few a second.)"""
+        run = self.document.current_run
+        epochs = self.slider.epochs
+        last = len(run.history) if run is not None and run.history else None
+        if last is None and epochs:
+            last = epochs[-1]
+        shown = self.scrubbed_epoch if self.scrubbed_epoch is not None else last
+        self.bar.show_position(shown, last, self._note)
 
     def _update_action(self) -> None:
         run = self.document.current_run
         epoch = self._branch_epoch()
         idle = self.training.session is None and self._replaying is None
+        if not idle and self.scrubbed_epoch is None and run is not None and run.history:
+            epoch = len(run.history)  # said as the status bar says it (it waits for the stop)
         self.action.setEnabled(idle and epoch is not None and self.models.model is not None)
         where = f"epoch {epoch}" if epoch is not None else "this epoch"
         self.action.setText(f"Continue from {where} as a new run")
@@ -450,5 +463,8 @@ class TimelineController:
     # -- following the document -----------------------------------------------------------------
 
     def _on_run_updated(self, _run) -> None:
+        if self.slider is not None:
+            self._show_position()  # the epoch now, with the status bar and the health dock
+            self._update_action()  # "Branch from epoch 12" too
         if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
+            self._refresh_timer.start()  # the slider's epochs: coalesced
