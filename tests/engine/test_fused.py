@@ -34,6 +34,13 @@ GEOMETRIES = [
     (16, 3, "same", 14, 14),
     (2, 4, "same", 8, 7),
     (2, 3, "same", 5, 5),
+    # Kernels 1-5 whose windows reach past the left or right edge by 0-2 phase columns
+    # (the reads that wrap into the next row and are set to 0), odd and even widths.
+    (2, 1, "same", 6, 7),
+    (2, 5, "same", 11, 10),
+    (3, 2, "same", 9, 9),
+    (2, 5, "same", 6, 13),
+    (1, 5, "valid", 11, 12),
 ]
 
 
@@ -70,6 +77,18 @@ def test_fused_step_matches_the_layers_apart(geometry, activation, use_bias):
     np.testing.assert_allclose(step.backward(grad_y), grad_x, rtol=1e-12, atol=1e-12)
     for name, expected in grads.items():
         np.testing.assert_allclose(conv.grads[name], expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("channels", "height", "width", "row_width"), [(1, 28, 28, 14), (16, 14, 14, 7), (2, 7, 9, 5)]
+)
+def test_same_padding_rows_are_as_wide_as_the_pooled_output(channels, height, width, row_width):
+    """The bench's same-padding layers compute no wrap-around positions: a row of the columns
+    is exactly a pooled row (an odd width keeps one spare column, for the longer phase)."""
+    conv, pool = _pair(channels, 3, "same", height, width)
+    geometry = ConvMaxPool(conv, pool).geometry
+    assert geometry.phase_w == row_width
+    assert geometry.positions == geometry.out_h * row_width
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES[:4])

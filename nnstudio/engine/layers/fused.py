@@ -13,8 +13,9 @@ columns, each about half the size). Output (2a + di, 2b + dj) of a stride-1 k×k
 reads input row 2a + di + i = 2(a + (di + i) // 2) + (di + i) % 2: row a + (di + i) // 2 of
 phase (di + i) % 2, and likewise for the columns. So for every kernel offset (i, j) and
 window place (di, dj), the values that all windows need are one contiguous run of a flattened
-phase image (the im2col trick of conv.py on half-size images, with the same wrap-around
-columns that are computed and then ignored). The columns are laid out filters first, as
+phase image (the im2col trick of conv.py on half-size images; the rows of these images are
+as wide as the pooled output where the image allows, so no wrap-around positions are
+computed: see _PhaseGeometry). The columns are laid out filters first, as
 (C·k·k + 1, 4 places, N samples, positions), so forward is one matrix product and backward
 two.
 
@@ -76,7 +77,16 @@ def training_steps(layers, cache: dict) -> list[tuple[int, object]]:
 
 
 class _PhaseGeometry:
-    """Where the phase images and the columns of a ConvMaxPool lie (see the module doc)."""
+    """Where the phase images and the columns of a ConvMaxPool lie (see the module doc).
+
+    The phase images hold the zero padding above and below the image as zero rows, but not
+    the padding left and right of it: a row is as wide as the pooled output wherever the
+    image allows (even widths with "same" padding), so the columns carry no wrap-around
+    positions and the three matrix products compute only real outputs. A window reaching
+    past the left or right edge then reads, in the flat run, the end of the row above or the
+    start of the row below; those few values (``dead`` below) are set to 0 in the columns,
+    and their gradient is dropped before it is summed back.
+    """
 
     def __init__(self, conv: Conv2D):
         self.channels, self.height, self.width = conv.input_shape
@@ -85,11 +95,18 @@ class _PhaseGeometry:
         (self.top, _), (self.left, _) = conv._phases().pads
         _, out_h, out_w = conv.output_shape
         self.out_h, self.out_w = out_h // 2, out_w // 2  # the pooled size
-        reach = k // 2  # how many phase rows (columns) past a window's own the kernel reads
-        self.phase_h, self.phase_w = self.out_h + reach, self.out_w + reach
-        # One flattened phase image, with room for the wrap-around reads of its last row.
-        self.phase_length = self.phase_h * self.phase_w + reach
-        self.positions = self.out_h * self.phase_w  # per sample and place, wrap-around included
+        reach = k // 2  # how many phase rows past a window's own the kernel reads
+        self.phase_h = self.out_h + reach
+        # Column shift, in phase columns, of each kernel column j at each place column dj.
+        shifts = [(dj + j - self.left) // 2 for j in range(k) for dj in (0, 1)]
+        # A row holds the phase columns that kept windows read inside the image: the pooled
+        # width, or a little more when an odd width leaves a phase one column longer.
+        inside = -(-self.width // 2)
+        self.phase_w = max(self.out_w, min(inside, self.out_w + max(shifts)))
+        # Room before the first row and after the last for the runs' reads that wrap.
+        self.guard = max(0, -min(shifts))
+        self.phase_length = self.guard + self.phase_h * self.phase_w + max(0, max(shifts))
+        self.positions = self.out_h * self.phase_w  # per sample and place
         self.rows = self.channels * k * k
         # Worked out once here, used by every batch's forward and backward.
         self.phase_regions = tuple(self._phase_region(*place) for place in PLACES)
@@ -99,25 +116,42 @@ class _PhaseGeometry:
         """(rows, columns) of one phase image that fall inside the input, and the input
         rows and columns (strided slices) that they hold."""
         rows, source_rows = phase_axis(phase_row, 2, self.top, self.height, self.phase_h)
-        cols, source_cols = phase_axis(phase_col, 2, self.left, self.width, self.phase_w)
+        cols, source_cols = phase_axis(phase_col, 2, 0, self.width, self.phase_w)
         return rows, cols, source_rows, source_cols
 
     def _column_runs(self):
-        """For each (kernel row i, kernel column j, place): the phase image and the start of
-        the contiguous run, in it, that the columns of rows (·, i, j) and that place copy."""
+        """For each (kernel row i, kernel column j, place): the phase image, the start of the
+        contiguous run in it that the columns of rows (·, i, j) and that place copy, and the
+        dead output columns of each row (a slice, or None) whose reads wrapped."""
         for i in range(self.kernel):
             for j in range(self.kernel):
                 for place, (di, dj) in enumerate(PLACES):
-                    u, v = di + i, dj + j
+                    u, v = di + i, dj + j - self.left  # padded row, input column offsets
                     phase = 2 * (u % 2) + v % 2
-                    start = (u // 2) * self.phase_w + v // 2
-                    yield i * self.kernel + j, place, phase, start
+                    shift = v // 2
+                    start = self.guard + (u // 2) * self.phase_w + shift
+                    yield i * self.kernel + j, place, phase, start, self._dead(shift)
+
+    def _dead(self, shift: int):
+        """The output columns (first, end) whose read, ``shift`` phase columns over, leaves
+        the row; None when every read stays in it."""
+        if shift < 0:
+            return 0, -shift
+        if self.out_w + shift > self.phase_w:
+            return self.phase_w - shift, self.out_w
+        return None
 
     def phase_images(self, phases, phase: int, n: int):
         """One phase's images of all samples, (C, N, phase rows, phase columns), as a view of
         a (C, 4, N, phase_length) array."""
-        flat = phases[:, phase, :, : self.phase_h * self.phase_w]
+        flat = phases[:, phase, :, self.guard : self.guard + self.phase_h * self.phase_w]
         return flat.reshape(self.channels, n, self.phase_h, self.phase_w)
+
+    def zero_dead(self, runs, dead):
+        """Set the dead output columns of ``runs`` (·, N, positions) to 0."""
+        if dead is not None:
+            rows = runs.reshape(*runs.shape[:-1], self.out_h, self.phase_w)
+            rows[..., dead[0] : dead[1]] = 0
 
 
 class ConvMaxPool:
@@ -204,10 +238,11 @@ class ConvMaxPool:
         if use_bias:
             columns[g.rows] = 1.0
         step = g.kernel * g.kernel
-        for offset, place, phase, start in g.column_runs:
+        for offset, place, phase, start, dead in g.column_runs:
             # Rows (c, i, j) for every channel c: every k·k-th row from offset.
             target = columns[offset : g.rows : step, place]
             np.copyto(target, phases[:, phase, :, start : start + g.positions])
+            g.zero_dead(target, dead)
         self._columns_used = columns
         return columns
 
@@ -279,15 +314,16 @@ class ConvMaxPool:
         g = self.geometry
         grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
         step = g.kernel * g.kernel
-        groups: dict[tuple[int, int], list] = {}
-        for offset, place, phase, start in g.column_runs:
-            groups.setdefault((phase, start), []).append(
+        groups: dict[tuple, list] = {}
+        for offset, place, phase, start, dead in g.column_runs:
+            groups.setdefault((phase, start, dead), []).append(
                 grad_columns[offset : g.rows : step, place]
             )
-        for (phase, start), runs in groups.items():
+        for (phase, start, dead), runs in groups.items():
             total = runs[0]
             for run in runs[1:]:  # in place: the column gradient is not used afterwards
                 total += run
+            g.zero_dead(total, dead)  # read as 0, their gradient goes nowhere
             grad_phases[:, phase, :, start : start + g.positions] += total
         return grad_phases
 
