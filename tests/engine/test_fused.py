@@ -227,3 +227,19 @@ def test_training_skips_the_first_fused_steps_input_gradient(monkeypatch):
     model.backward(np.ones((2, 3), np.float32), need_input_grad=False)
     assert scattered == [second]
     assert np.abs(model.layers[0].grads["W"]).sum() > 0
+
+
+def test_output_and_input_gradient_are_views_of_channels_first_memory():
+    """The step hands its output and input gradient on in the order it computes them,
+    (channels, N, rows, columns), as NCHW views: no transposed copy on either side."""
+    conv, pool = _pair(3, 3, "same", 8, 8)
+    step = ConvMaxPool(conv, pool)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3, 8, 8))
+    y = step.forward(x, training=True)
+    grad_x = step.backward(np.ones_like(y))
+    assert y.shape == (2, 4, 4, 4) and y.transpose(1, 0, 2, 3).flags.c_contiguous
+    assert grad_x.shape == x.shape and grad_x.transpose(1, 0, 2, 3).flags.c_contiguous
+    expected_y, expected_grad_x, _ = _apart(conv, pool, x, np.ones_like(y))
+    np.testing.assert_allclose(y, expected_y, atol=1e-12)
+    np.testing.assert_allclose(grad_x, expected_grad_x, atol=1e-12)

@@ -207,15 +207,14 @@ class ConvMaxPool:
         self._lower = self._buffer("lower", pair_shape, x.dtype)
         np.maximum(places[:, 0], places[:, 1], out=self._upper)
         np.maximum(places[:, 2], places[:, 3], out=self._lower)
-        pooled = np.maximum(self._upper, self._lower)
-        # (filters, N, rows, wide columns) → NCHW without the wrap-around columns.
-        view = pooled.reshape(g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
-        y = np.empty((n, g.filters, g.out_h, g.out_w), x.dtype)
+        pooled = np.maximum(self._upper, self._lower)  # new memory: the output is a view
         if conv.activation == "relu":
-            np.maximum(view.transpose(1, 0, 2, 3), 0, out=y)
-        else:
-            np.copyto(y, view.transpose(1, 0, 2, 3))
-        self._y = y
+            np.maximum(pooled, 0, out=pooled)
+        # Handed on channels first, as computed: an NCHW view of (filters, N, rows, columns)
+        # without the wrap-around columns. A next fused step reads it in this order (no
+        # transposed copies on either side); Flatten copies it once, as it would have been.
+        y = pooled.reshape(g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
+        self._y = y = y.transpose(1, 0, 2, 3)
         conv._y = conv._z = None
         conv._fused_step = self  # conv.last_activation() reads conv_activations()
         return y
@@ -328,11 +327,12 @@ class ConvMaxPool:
         return grad_phases
 
     def _merge_phases(self, grad_phases, n):
-        """The phase images' gradient back on the input (N, C, H, W); input values that no
-        kept output reads (past the last pooled window) get 0."""
+        """The phase images' gradient back on the input, an NCHW view of channels-first
+        memory (the phase images' order; a fused step before reads it so); input values that
+        no kept output reads (past the last pooled window) get 0."""
         g = self.geometry
-        grad_x = np.zeros((n, g.channels, g.height, g.width), grad_phases.dtype)
+        grad_x = np.zeros((g.channels, n, g.height, g.width), grad_phases.dtype)
         for phase, (rows, cols, source_rows, source_cols) in enumerate(g.phase_regions):
             image = g.phase_images(grad_phases, phase, n)
-            grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols].transpose(1, 0, 2, 3)
-        return grad_x
+            grad_x[:, :, source_rows, source_cols] = image[:, :, rows, cols]
+        return grad_x.transpose(1, 0, 2, 3)
