@@ -243,3 +243,19 @@ def test_output_and_input_gradient_are_views_of_channels_first_memory():
     expected_y, expected_grad_x, _ = _apart(conv, pool, x, np.ones_like(y))
     np.testing.assert_allclose(y, expected_y, atol=1e-12)
     np.testing.assert_allclose(grad_x, expected_grad_x, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_a_channels_first_output_gradient_is_read_in_place(activation):
+    """An output gradient laid out as the step computes (from a fused step after it) is used
+    as it is, not copied, and routes exactly as a plain NCHW one."""
+    conv, pool = _pair(2, 3, "same", 8, 8, activation=activation)
+    step = ConvMaxPool(conv, pool)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((3, 2, 8, 8))
+    grad_y = np.ascontiguousarray(rng.standard_normal((4, 3, 4, 4))).transpose(1, 0, 2, 3)
+    _, expected_grad_x, expected = _apart(conv, pool, x, np.ascontiguousarray(grad_y))
+    step.forward(x, training=True)
+    np.testing.assert_allclose(step.backward(grad_y), expected_grad_x, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["W"], expected["W"], atol=1e-12)
+    assert "grad_pooled" not in step._buffers  # no copy of the gradient was made

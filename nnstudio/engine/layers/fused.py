@@ -173,7 +173,7 @@ class ConvMaxPool:
         last batch's caches behind: megabytes that the copy would remake on its first batch."""
         state = self.__dict__.copy()
         state["_buffers"] = {}
-        for cache in ("_z", "_upper", "_lower", "_y", "_columns_used"):
+        for cache in ("_z", "_upper", "_lower", "_pooled", "_y", "_columns_used"):
             state.pop(cache, None)
         return state
 
@@ -210,6 +210,7 @@ class ConvMaxPool:
         pooled = np.maximum(self._upper, self._lower)  # new memory: the output is a view
         if conv.activation == "relu":
             np.maximum(pooled, 0, out=pooled)
+        self._pooled = pooled
         # Handed on channels first, as computed: an NCHW view of (filters, N, rows, columns)
         # without the wrap-around columns. A next fused step reads it in this order (no
         # transposed copies on either side); Flatten copies it once, as it would have been.
@@ -277,30 +278,43 @@ class ConvMaxPool:
         return self._merge_phases(self._scatter(grad_columns, n, grad_y.dtype), n)
 
     def _pooled_gradient(self, grad_y):
-        """dL/d(pooled pre-activation) on the wide grid, (filters, N·positions); the
-        wrap-around columns are zeroed once and never written."""
+        """dL/d(pooled output) on the wide grid, (filters, N·positions): ``grad_y``'s own
+        memory when it is laid out so (from a fused step after this one, on tight rows), else
+        a copy into a buffer whose wrap-around columns are zeroed once and never written."""
         g = self.geometry
         shape = (g.filters, len(grad_y), g.out_h, g.phase_w)
+        channels_first = grad_y.transpose(1, 0, 2, 3)
+        if channels_first.shape == shape and channels_first.flags.c_contiguous:
+            return channels_first.reshape(g.filters, -1)
         wide = self._buffer("grad_pooled", shape, grad_y.dtype, fill=0.0)
-        target = wide[..., : g.out_w].transpose(1, 0, 2, 3)
-        if self.conv.activation == "relu":
-            np.multiply(grad_y, self._y > 0, out=target)
-        else:
-            np.copyto(target, grad_y)
+        np.copyto(wide[..., : g.out_w], channels_first)
         return wide.reshape(g.filters, -1)
 
     def _route(self, grad_pooled, n, dtype):
-        """Each window's gradient to its first maximum in reading order: to the lower pair
-        only if it is strictly larger, then to the right value only if strictly larger."""
+        """Each window's gradient to its first maximum in reading order (to the lower pair
+        only if it is strictly larger, then to the right value only if strictly larger), and
+        for ReLU only where the window's maximum is positive.
+
+        The four choices are made as byte masks (three comparisons, and cheap logic on bytes)
+        and each place's gradient is then one multiplication: four passes over the gradient
+        where routing it in steps (multiply, subtract, for the rows and then for each pair,
+        after a ReLU mask of its own) took seven."""
         g = self.geometry
         grad_z = self._buffer("grad_z", (g.filters, 4, n * g.positions), dtype)
         places = self._z.reshape(g.filters, 4, -1)
-        upper, lower = grad_z[:, 0], grad_z[:, 2]  # the rows' shares, split further below
-        np.multiply(grad_pooled, self._lower > self._upper, out=lower)
-        np.subtract(grad_pooled, lower, out=upper)  # exact: g - g or g - 0
-        for left, right in ((0, 1), (2, 3)):
-            np.multiply(grad_z[:, left], places[:, right] > places[:, left], out=grad_z[:, right])
-            np.subtract(grad_z[:, left], grad_z[:, right], out=grad_z[:, left])
+        lower = np.greater(self._lower, self._upper)
+        upper = np.logical_not(lower)
+        if self.conv.activation == "relu":
+            alive = np.greater(self._pooled, 0)
+            lower &= alive
+            upper &= alive
+        masks = [None] * 4
+        for left, right, row in ((0, 1, upper), (2, 3, lower)):
+            masks[right] = np.greater(places[:, right], places[:, left])
+            masks[right] &= row
+            masks[left] = np.logical_xor(row, masks[right])  # the row's, where not the right
+        for place, mask in enumerate(masks):
+            np.multiply(grad_pooled, mask, out=grad_z[:, place])
         return grad_z
 
     def _scatter(self, grad_columns, n, dtype):
