@@ -65,7 +65,29 @@ GEOMETRIES = [
     (3, 2, 1, "same", 7, 5),
     (2, 3, 1, "same", 7, 7),
     (1, 4, 1, "same", 9, 6),
+    # Windows past the left or right edge by 1-2 phase columns (reads that wrap into the next
+    # row and are set to 0), strides 1-3, kernels 1-5, one-sided padding, odd sizes.
+    (2, 5, 2, "same", 9, 10),
+    (1, 4, 3, "same", 10, 11),
+    (2, 3, 3, "valid", 10, 9),
+    (3, 5, 1, "same", 6, 9),
+    (2, 1, 2, "same", 7, 8),
+    (2, 2, 2, "same", 8, 9),
+    (1, 5, 3, "same", 7, 13),
 ]
+
+
+@pytest.mark.parametrize(
+    ("channels", "size", "stride", "row_width"),
+    [(1, 28, 1, 28), (16, 14, 1, 14), (1, 28, 2, 14), (16, 14, 2, 7), (2, 9, 1, 9)],
+)
+def test_same_padding_computes_no_wrap_around_outputs(channels, size, stride, row_width):
+    """A row of the columns is exactly an output row for the presets' same-padding layers."""
+    layer = Conv2D(4, kernel_size=3, stride=stride, padding="same")
+    layer.build((channels, size, size), np.random.default_rng(0))
+    phases = layer._phases()
+    assert layer.output_shape[2] == phases.width == row_width
+    assert phases.positions == layer.output_shape[1] * row_width
 
 
 @pytest.mark.parametrize(("channels", "kernel", "stride", "padding", "height", "width"), GEOMETRIES)

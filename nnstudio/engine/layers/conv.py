@@ -5,12 +5,13 @@ the forward pass is one batched matrix product (W times each sample's columns) a
 backward two large ones; the column gradient goes back with k·k strided additions ("col2im"),
 one per kernel offset, never one per pixel.
 
-The columns are taken over *flattened phase images* (im2col.py): the zero-padded input cut into
-stride × stride images of every stride-th pixel (for stride 1, the padded image itself), so
-that each (channel, kernel offset) row of the column matrix is one long contiguous slice of a
-phase image instead of many short ones (see Phases). That computes width - out_width extra
-"wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price for
-long copies; a strided convolution computes no output twice. Layers with few values per
+The columns are taken over *flattened phase images* (im2col.py): the input cut into
+stride × stride images of every stride-th pixel (for stride 1, the image itself, with zero rows
+above and below), so that each (channel, kernel offset) row of the column matrix is one long
+contiguous slice of a phase image instead of many short ones (see Phases). A row of those
+images is as wide as the output where the image allows ("same" padding), so no "wrap-around"
+outputs are computed; otherwise the few extra ones per row are cut away afterwards and given
+zero gradient. A strided convolution computes no output twice. Layers with few values per
 window (the first, on grey images) keep the columns samples first, so that the product lands
 directly in NCHW order; the others keep them filters first, for two single large products in
 backward. The pooling layers loop over the

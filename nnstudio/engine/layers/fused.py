@@ -34,7 +34,7 @@ import os
 import numpy as np
 
 from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
-from nnstudio.engine.layers.im2col import phase_axis
+from nnstudio.engine.layers.im2col import dead_columns, phase_axis, zero_dead
 
 FUSED_ACTIVATIONS = ("linear", "relu")
 #: The four places of a 2×2 window in reading order: (row, column) within the window.
@@ -122,7 +122,7 @@ class _PhaseGeometry:
     def _column_runs(self):
         """For each (kernel row i, kernel column j, place): the phase image, the start of the
         contiguous run in it that the columns of rows (·, i, j) and that place copy, and the
-        dead output columns of each row (a slice, or None) whose reads wrapped."""
+        dead output columns of each row ((first, end), or None) whose reads wrapped."""
         for i in range(self.kernel):
             for j in range(self.kernel):
                 for place, (di, dj) in enumerate(PLACES):
@@ -130,16 +130,8 @@ class _PhaseGeometry:
                     phase = 2 * (u % 2) + v % 2
                     shift = v // 2
                     start = self.guard + (u // 2) * self.phase_w + shift
-                    yield i * self.kernel + j, place, phase, start, self._dead(shift)
-
-    def _dead(self, shift: int):
-        """The output columns (first, end) whose read, ``shift`` phase columns over, leaves
-        the row; None when every read stays in it."""
-        if shift < 0:
-            return 0, -shift
-        if self.out_w + shift > self.phase_w:
-            return self.phase_w - shift, self.out_w
-        return None
+                    dead = dead_columns(shift, self.out_w, self.phase_w)
+                    yield i * self.kernel + j, place, phase, start, dead
 
     def phase_images(self, phases, phase: int, n: int):
         """One phase's images of all samples, (C, N, phase rows, phase columns), as a view of
@@ -149,9 +141,7 @@ class _PhaseGeometry:
 
     def zero_dead(self, runs, dead):
         """Set the dead output columns of ``runs`` (·, N, positions) to 0."""
-        if dead is not None:
-            rows = runs.reshape(*runs.shape[:-1], self.out_h, self.phase_w)
-            rows[..., dead[0] : dead[1]] = 0
+        zero_dead(runs, dead, self.out_h, self.phase_w)
 
 
 class ConvMaxPool:

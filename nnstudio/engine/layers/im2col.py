@@ -1,9 +1,10 @@
 """im2col and col2im for Conv2D over *phase images* (the layer's matrix-product layout).
 
-The zero-padded input is cut into stride × stride phase images, flattened; every row of the
-column matrix (one channel and kernel offset, for all samples and outputs) is then one long
-contiguous run of one phase image, whatever the stride and padding, and the column gradient
-goes back with one long addition per kernel offset. See Phases.
+The input is cut into stride × stride phase images, flattened, with its zero padding above and
+below (not left and right); every row of the column matrix (one channel and kernel offset, for
+all samples and outputs) is then one long contiguous run of one phase image, whatever the
+stride and padding, and the column gradient goes back with one long addition per kernel
+offset. See Phases.
 """
 
 from __future__ import annotations
@@ -23,15 +24,39 @@ def phase_axis(phase: int, stride: int, before: int, size: int, phase_size: int)
     return slice(first, last), slice(start, start + stride * (last - first - 1) + 1, stride)
 
 
+def dead_columns(shift: int, out_width: int, width: int):
+    """The output columns (first, end) of a row ``width`` wide whose read, ``shift`` columns
+    over, leaves the row (and wraps into the next or last one); None when all stay in it."""
+    if shift < 0:
+        return 0, -shift
+    if out_width + shift > width:
+        return width - shift, out_width
+    return None
+
+
+def zero_dead(runs, dead, out_height: int, width: int):
+    """Set the ``dead`` output columns (first, end) of every row of ``runs`` (…, out_height ·
+    width) to 0: values read across an edge, or the gradient of those."""
+    if dead is not None:
+        rows = runs.reshape(*runs.shape[:-1], out_height, width)
+        rows[..., dead[0] : dead[1]] = 0
+
+
 class Phases:
     """Where a convolution's input lies in its flat *phase images* (see Conv2D).
 
-    The zero-padded input is cut into stride × stride phase images, phase (a, b) holding the
-    padded pixels (stride·r + a, stride·c + b); for stride 1 that is the padded image itself.
-    Kernel offset (i, j) then reads, for all outputs, one contiguous run of phase
-    (i % stride, j % stride), starting at (i // stride)·width + j // stride: each row of the
-    columns is a long plain slice, whatever the stride, and no output is computed twice.
-    Only the wrap-around columns (width - out_width per output row) are extra.
+    The input is cut into stride × stride phase images, phase (a, b) holding the padded rows
+    stride·r + a and the input columns stride·c + b; for stride 1 that is the image itself,
+    with its zero rows above and below. Kernel offset (i, j) then reads, for all outputs, one
+    contiguous run of one phase: each row of the columns is a long plain slice, whatever
+    the stride, and no output is computed twice.
+
+    The padding left and right is not stored: a row is as wide as the output where the image
+    allows (``width``; for "same" padding, wider only when the phase holding the last column
+    is longer), so the products compute few or no wrap-around positions. A window that
+    reaches past the left or right edge reads, in the flat run, the end of the row above or
+    the start of the row below instead of a zero: those values (``dead``, per kernel column)
+    are set to 0 in the columns, and their gradient is dropped before col2im.
     """
 
     @staticmethod
@@ -46,21 +71,40 @@ class Phases:
         self.stride, self.kernel = s, k
         self.pads = ((top, _), (left, _)) = (conv._padding_for(height), conv._padding_for(width))
         self.phase_h = -(-(height + sum(self.pads[0])) // s)
-        self.width = -(-(width + sum(self.pads[1])) // s)  # of a phase image: the wide grid
         _, self.out_h, self.out_w = conv.output_shape
+        # Kernel column j reads input column stride·c + j - left: phase column (j - left) %
+        # stride, shifted by (j - left) // stride phase columns.
+        self.column_phase = [(j - left) % s for j in range(k)]
+        self.column_shift = [(j - left) // s for j in range(k)]
+        inside = -(-width // s)  # columns of the longest phase
+        self.width = max(self.out_w, min(inside, self.out_w + max(self.column_shift)))
+        self.dead = [dead_columns(shift, self.out_w, self.width) for shift in self.column_shift]
         self.positions = self.out_h * self.width  # wide outputs per sample
-        reach = (k - 1) // s  # phase rows (and columns) past its own that a window reads
-        # One flat phase image, with room for the wrap-around reads past its last row.
-        self.length = (max(self.phase_h, self.out_h + reach) + 1) * self.width + reach
+        reach = (k - 1) // s  # phase rows past its own that a window reads
+        # Room before the first row and after the last for the reads that wrap.
+        self.guard = max(0, -min(self.column_shift))
+        rows = max(self.phase_h, self.out_h + reach)
+        self.length = self.guard + rows * self.width + max(0, max(self.column_shift))
         self.regions = [
             (
                 a * s + b,
                 phase_axis(a, s, top, height, self.phase_h),
-                phase_axis(b, s, left, width, self.width),
+                phase_axis(b, s, 0, width, self.width),
             )
             for a in range(s)
             for b in range(s)
         ]
+        # Whether the phase images hold every input value (a valid convolution's last
+        # columns may be read by no output, and are then not kept).
+        held = sum(
+            len(range(height)[source_rows]) * len(range(width)[source_cols])
+            for _, (_, source_rows), (_, source_cols) in self.regions
+        )
+        self.tiles = held == height * width
+
+    def zero_dead(self, runs, j: int):
+        """Set the dead output columns of kernel column j's ``runs`` (…, positions) to 0."""
+        zero_dead(runs, self.dead[j], self.out_h, self.width)
 
     def split(self, x):
         """The phase images of ``x`` (N, C, H, W), flat: (N, C, stride², length)."""
@@ -76,7 +120,8 @@ class Phases:
         """The phase images' gradient back on the input: (N, C, stride², length) → NCHW, or
         channels first, (C, N, stride², length) → (C, N, H, W)."""
         first, second = grad_flat.shape[:2]
-        grad_x = np.empty((first, second, height, width), dtype=grad_flat.dtype)  # phases tile it
+        make = np.empty if self.tiles else np.zeros  # values no output reads get 0
+        grad_x = make((first, second, height, width), dtype=grad_flat.dtype)
         for phase, (rows, source_rows), (cols, source_cols) in self.regions:
             grad_x[:, :, source_rows, source_cols] = self.image(grad_flat, phase)[:, :, rows, cols]
         return grad_x
@@ -84,29 +129,34 @@ class Phases:
     def image(self, flat, phase):
         """One phase image of every sample and channel, (N, C, phase rows, width), a view."""
         n, c = flat.shape[:2]
-        part = flat[:, :, phase, : self.phase_h * self.width]
+        part = flat[:, :, phase, self.guard : self.guard + self.phase_h * self.width]
         return part.reshape(n, c, self.phase_h, self.width)
 
     def offset_groups(self):
-        """Per phase (a, b): the kernel rows a, a + stride, … and columns b, b + stride, …
-        that read it: (phase, row slice, column slice, count of rows, count of columns)."""
+        """Per kernel row residue a and column residue b: the kernel rows a, a + stride, …
+        and columns b, b + stride, … that read one phase: (phase, start of the first run,
+        row slice, column slice, count of rows, count of columns)."""
         s, k = self.stride, self.kernel
         for a in range(min(s, k)):
             for b in range(min(s, k)):
                 rows, cols = len(range(a, k, s)), len(range(b, k, s))
-                yield a * s + b, slice(a, k, s), slice(b, k, s), rows, cols
+                phase = a * s + self.column_phase[b]
+                start = self.guard + self.column_shift[b]
+                yield phase, start, slice(a, k, s), slice(b, k, s), rows, cols
 
     def runs(self):
         """Per kernel offset (i, j): its phase and where its run starts in the phase image."""
         s = self.stride
         for i in range(self.kernel):
             for j in range(self.kernel):
-                yield i, j, (i % s) * s + j % s, (i // s) * self.width + j // s
+                phase = (i % s) * s + self.column_phase[j]
+                yield i, j, phase, self.guard + (i // s) * self.width + self.column_shift[j]
 
 
-def _run_view(flat, phase, rows, cols, width, positions, samples_first):
-    """The runs that kernel offsets (rows × cols of one phase) read, as one strided view:
-    (C, rows, cols, N, positions), or (N, C, rows, cols, positions) samples first."""
+def _run_view(flat, phase, start, rows, cols, width, positions, samples_first):
+    """The runs that kernel offsets (rows × cols of one phase, the first run at ``start``)
+    read, as one strided view: (C, rows, cols, N, positions), or (N, C, rows, cols, positions)
+    samples first."""
     n, c, phases, length = flat.shape
     item = flat.itemsize
     channel, sample = phases * length * item, c * phases * length * item
@@ -115,7 +165,7 @@ def _run_view(flat, phase, rows, cols, width, positions, samples_first):
         shape, strides = (n, c, rows, cols, positions), (sample, channel, *offsets, item)
     else:
         shape, strides = (c, rows, cols, n, positions), (channel, *offsets, sample, item)
-    base = flat[:, :, phase:]  # starts at this phase's first value
+    base = flat[:, :, phase, start:]  # starts at the first run's first value
     return as_strided(base, shape=shape, strides=strides, writeable=False)
 
 
@@ -132,9 +182,11 @@ def wide_columns(flat, phases: Phases, ones_row=False):
     rows = c * k * k
     columns = np.empty((rows + ones_row, n * positions), dtype=flat.dtype)
     target = columns[:rows].reshape(c, k, k, n, positions)
-    for phase, row_slice, col_slice, count_i, count_j in phases.offset_groups():
-        view = _run_view(flat, phase, count_i, count_j, phases.width, positions, False)
+    for phase, start, row_slice, col_slice, count_i, count_j in phases.offset_groups():
+        view = _run_view(flat, phase, start, count_i, count_j, phases.width, positions, False)
         np.copyto(target[:, row_slice, col_slice], view)
+    for j in range(k):
+        phases.zero_dead(target[:, :, j], j)
     if ones_row:
         columns[rows] = 1.0
     return columns
@@ -154,9 +206,11 @@ def sample_columns(flat, phases: Phases, ones_row=False):
     rows = c * k * k
     columns = np.empty((n, rows + ones_row, positions), dtype=flat.dtype)
     target = columns[:, :rows].reshape(n, c, k, k, positions)
-    for phase, row_slice, col_slice, count_i, count_j in phases.offset_groups():
-        view = _run_view(flat, phase, count_i, count_j, phases.width, positions, True)
+    for phase, start, row_slice, col_slice, count_i, count_j in phases.offset_groups():
+        view = _run_view(flat, phase, start, count_i, count_j, phases.width, positions, True)
         np.copyto(target[:, :, row_slice, col_slice], view)
+    for j in range(k):
+        phases.zero_dead(target[:, :, :, j], j)
     if ones_row:
         columns[:, rows] = 1.0
     return columns
@@ -169,6 +223,8 @@ def scatter_sample_columns(grad_columns, channels, phases: Phases):
     s, k = phases.stride, phases.kernel
     grad_flat = np.zeros((n, channels, s * s, phases.length), dtype=grad_columns.dtype)
     grad_columns = grad_columns.reshape(n, channels, k, k, positions)
+    for j in range(k):  # read as 0: their gradient goes nowhere
+        phases.zero_dead(grad_columns[:, :, :, j], j)
     for i, j, phase, start in phases.runs():
         grad_flat[:, :, phase, start : start + positions] += grad_columns[:, :, i, j]
     return grad_flat
@@ -181,6 +237,8 @@ def scatter_columns(grad_columns, n, channels, phases: Phases):
     s, k, positions = phases.stride, phases.kernel, phases.positions
     grad_flat = np.zeros((channels, n, s * s, phases.length), dtype=grad_columns.dtype)
     grad_columns = grad_columns.reshape(channels, k, k, n, positions)
+    for j in range(k):  # read as 0: their gradient goes nowhere
+        phases.zero_dead(grad_columns[:, :, j], j)
     for i, j, phase, start in phases.runs():
         grad_flat[:, :, phase, start : start + positions] += grad_columns[:, i, j]
     return grad_flat
