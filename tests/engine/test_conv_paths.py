@@ -190,3 +190,18 @@ def test_filters_first_input_gradient_is_a_view_of_channels_first_memory(monkeyp
     flipped = layer.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     expected = reference_convolution(grad_y, flipped, np.zeros(3), 1, ((1, 1), (1, 1)))
     np.testing.assert_allclose(grad_x, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_two_step_max_pool_keeps_its_buffer_across_batch_sizes():
+    """The pairs' gradient is kept between batches: a smaller batch, then a larger one again,
+    must route exactly as a fresh layer does."""
+    layer = MaxPool2D(2)
+    layer.build((2, 4, 6), dtype=np.float64)
+    rng = np.random.default_rng(5)
+    for size in (3, 1, 3):
+        x = np.maximum(rng.integers(-2, 3, (size, 2, 4, 6)), 0).astype(np.float64)
+        grad_y = rng.standard_normal((size, 2, 2, 3))
+        layer.forward(x, training=True)
+        np.testing.assert_array_equal(
+            layer.backward(grad_y), reference_max_pool_backward(x, grad_y)
+        )
