@@ -259,3 +259,23 @@ def test_a_channels_first_output_gradient_is_read_in_place(activation):
     np.testing.assert_allclose(step.backward(grad_y), expected_grad_x, atol=1e-12)
     np.testing.assert_allclose(conv.grads["W"], expected["W"], atol=1e-12)
     assert "grad_pooled" not in step._buffers  # no copy of the gradient was made
+
+
+@pytest.mark.parametrize("filters_per_block", [1, 3])
+def test_pooling_a_few_filters_at_a_time_matches_the_layers_apart(monkeypatch, filters_per_block):
+    """The pool compares a few filters at a time (a last, shorter block included)."""
+    from nnstudio.engine.layers import fused as fused_module
+
+    conv, pool = _pair(2, 3, "same", 7, 6)
+    step = ConvMaxPool(conv, pool)
+    batch = 3
+    values = 4 * batch * step.geometry.positions * 8  # one filter's four places, float64
+    monkeypatch.setattr(fused_module, "POOL_BLOCK_BYTES", filters_per_block * values)
+    rng = np.random.default_rng(14)
+    conv.params["W"][:] = rng.integers(-1, 2, conv.params["W"].shape)  # exact sums, many ties
+    x = rng.integers(-1, 2, (batch, *conv.input_shape)).astype(np.float64)
+    grad_y = rng.standard_normal((batch, *pool.output_shape))
+    y, grad_x, grads = _apart(conv, pool, x, grad_y)
+    np.testing.assert_array_equal(step.forward(x, training=True), y)
+    np.testing.assert_allclose(step.backward(grad_y), grad_x, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["W"], grads["W"], atol=1e-12)

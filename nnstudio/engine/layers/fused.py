@@ -43,6 +43,9 @@ from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
 from nnstudio.engine.layers.im2col import dead_columns, phase_axis, zero_dead
 
 FUSED_ACTIVATIONS = ("linear", "relu")
+#: How much of the four places' values the pool compares at a time (see ConvMaxPool._pool):
+#: well inside a core's L2 cache.
+POOL_BLOCK_BYTES = 1 << 20
 #: The four places of a 2×2 window in reading order: (row, column) within the window.
 PLACES = ((0, 0), (0, 1), (1, 0), (1, 1))
 
@@ -180,7 +183,7 @@ class ConvMaxPool:
         last batch's caches behind: megabytes that the copy would remake on its first batch."""
         state = self.__dict__.copy()
         state["_buffers"] = {}
-        for cache in ("_z", "_upper", "_lower", "_pooled", "_y", "_runs_used"):
+        for cache in ("_z", "_choices", "_y", "_runs_used"):
             state.pop(cache, None)
         return state
 
@@ -207,16 +210,8 @@ class ConvMaxPool:
         z = self._buffer("z", (4 * g.filters, runs.shape[1]), x.dtype)
         self._z = np.matmul(self._stacked_weights(x.dtype), runs, out=z)
         places = z.reshape(4, g.filters, -1)
-        # Maxima of the two rows' pairs, then of those: kept for backward's routing.
-        pair_shape = places[0].shape
-        self._upper = self._buffer("upper", pair_shape, x.dtype)
-        self._lower = self._buffer("lower", pair_shape, x.dtype)
-        np.maximum(places[0], places[1], out=self._upper)
-        np.maximum(places[2], places[3], out=self._lower)
-        pooled = np.maximum(self._upper, self._lower)  # new memory: the output is a view
-        if conv.activation == "relu":
-            np.maximum(pooled, 0, out=pooled)
-        self._pooled = pooled
+        pooled = np.empty(places.shape[1:], x.dtype)  # new memory: the output is a view
+        self._choices = self._pool(places, pooled)
         # Handed on channels first, as computed: an NCHW view of (filters, N, rows, columns)
         # without the wrap-around columns. A next fused step reads it in this order (no
         # transposed copies on either side); Flatten copies it once, as it would have been.
@@ -225,6 +220,35 @@ class ConvMaxPool:
         conv._y = conv._z = None
         conv._fused_step = self  # conv.last_activation() reads conv_activations()
         return y
+
+    def _pool(self, places, pooled):
+        """The windows' maxima into ``pooled`` (ReLU applied), and what backward routes by,
+        as bytes: whether the right value wins in the upper pair, in the lower pair, whether
+        the lower pair wins, and for ReLU whether the maximum is positive.
+
+        A few filters at a time (their four places within POOL_BLOCK_BYTES), so that the
+        comparisons read values that the maxima just brought into the cache: backward then
+        reads these bytes instead of the four places' values again from memory (on the
+        bench's first layer, 6 MB a batch)."""
+        filters, count = pooled.shape
+        relu = self.conv.activation == "relu"
+        choices = self._buffer("choices", (3 + relu, filters, count), np.bool_)
+        block = max(1, POOL_BLOCK_BYTES // (4 * count * places.itemsize))
+        pairs = self._buffer("pairs", (2, min(block, filters), count), places.dtype)
+        for first in range(0, filters, block):
+            part = slice(first, first + block)
+            top_left, top_right, bottom_left, bottom_right = places[:, part]
+            upper, lower = pairs[:, : len(top_left)]
+            np.maximum(top_left, top_right, out=upper)
+            np.greater(top_right, top_left, out=choices[0, part])
+            np.maximum(bottom_left, bottom_right, out=lower)
+            np.greater(bottom_right, bottom_left, out=choices[1, part])
+            np.greater(lower, upper, out=choices[2, part])
+            np.maximum(upper, lower, out=pooled[part])
+            if relu:
+                np.greater(pooled[part], 0, out=choices[3, part])
+                np.maximum(pooled[part], 0, out=pooled[part])
+        return choices
 
     def _split_phases(self, x):
         """The four phase images of the zero-padded input, as (C, 4, N, phase_length)."""
@@ -326,23 +350,25 @@ class ConvMaxPool:
         only if it is strictly larger, then to the right value only if strictly larger), and
         for ReLU only where the window's maximum is positive.
 
-        The four choices are made as byte masks (three comparisons, and cheap logic on bytes)
-        and each place's gradient is then one multiplication: four passes over the gradient
-        where routing it in steps (multiply, subtract, for the rows and then for each pair,
-        after a ReLU mask of its own) took seven."""
+        The four places' masks come from the forward's byte choices (see _pool) by cheap
+        logic on bytes, and each place's gradient is then one multiplication: four passes
+        over the gradient where routing it in steps (multiply, subtract, for the rows and
+        then for each pair, after a ReLU mask of its own) took seven, and three more to
+        compare the places' values again."""
         g = self.geometry
         grad_z = self._buffer("grad_z", (4, g.filters, n * g.positions), dtype)
-        places = self._z.reshape(4, g.filters, -1)
-        lower = np.greater(self._lower, self._upper)
+        right_upper, right_lower, lower = self._choices[:3]
         upper = np.logical_not(lower)
-        if self.conv.activation == "relu":
-            alive = np.greater(self._pooled, 0)
-            lower &= alive
+        if len(self._choices) == 4:  # ReLU: only where the maximum is positive
+            alive = self._choices[3]
+            lower = np.logical_and(lower, alive)
             upper &= alive
         masks = [None] * 4
-        for left, right, row in ((0, 1, upper), (2, 3, lower)):
-            masks[right] = np.greater(places[right], places[left])
-            masks[right] &= row
+        for left, right, row, right_wins in (
+            (0, 1, upper, right_upper),
+            (2, 3, lower, right_lower),
+        ):
+            masks[right] = np.logical_and(right_wins, row)
             masks[left] = np.logical_xor(row, masks[right])  # the row's, where not the right
         for place, mask in enumerate(masks):
             np.multiply(grad_pooled, mask, out=grad_z[place])
