@@ -41,6 +41,10 @@ GEOMETRIES = [
     (3, 2, "same", 9, 9),
     (2, 5, "same", 6, 13),
     (1, 5, "valid", 11, 12),
+    # Windows past the top or bottom edge, whose reads wrap into the sample before or after.
+    (2, 5, "same", 13, 6),
+    (3, 4, "same", 7, 9),
+    (1, 3, "same", 4, 4),
 ]
 
 
@@ -80,15 +84,20 @@ def test_fused_step_matches_the_layers_apart(geometry, activation, use_bias):
 
 
 @pytest.mark.parametrize(
-    ("channels", "height", "width", "row_width"), [(1, 28, 28, 14), (16, 14, 14, 7), (2, 7, 9, 5)]
+    ("channels", "height", "width", "rows", "row_width"),
+    [(1, 28, 28, 14, 14), (16, 14, 14, 7, 7), (2, 7, 9, 4, 5)],
 )
-def test_same_padding_rows_are_as_wide_as_the_pooled_output(channels, height, width, row_width):
-    """The bench's same-padding layers compute no wrap-around positions: a row of the columns
-    is exactly a pooled row (an odd width keeps one spare column, for the longer phase)."""
+def test_same_padding_images_are_as_large_as_the_pooled_output(
+    channels, height, width, rows, row_width
+):
+    """The bench's same-padding layers compute no wrap-around positions: a sample's phase
+    image is exactly the pooled output (an odd size keeps one spare row or column, for the
+    longer phase), and the samples' images follow each other with no padding between."""
     conv, pool = _pair(channels, 3, "same", height, width)
     geometry = ConvMaxPool(conv, pool).geometry
-    assert geometry.phase_w == row_width
-    assert geometry.positions == geometry.out_h * row_width
+    assert (geometry.phase_h, geometry.phase_w) == (rows, row_width)
+    assert geometry.positions == rows * row_width
+    assert geometry.length(5) == geometry.guard + 5 * rows * row_width + geometry.tail
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES[:4])

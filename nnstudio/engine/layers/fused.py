@@ -40,7 +40,7 @@ import os
 import numpy as np
 
 from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
-from nnstudio.engine.layers.im2col import dead_columns, phase_axis, zero_dead
+from nnstudio.engine.layers.im2col import dead_columns, phase_axis
 
 FUSED_ACTIVATIONS = ("linear", "relu")
 #: How much of the four places' values the pool compares at a time (see ConvMaxPool._pool):
@@ -85,64 +85,72 @@ def training_steps(layers, cache: dict) -> list[tuple[int, object]]:
     return steps
 
 
-class _PhaseGeometry:
-    """Where the phase images and the columns of a ConvMaxPool lie (see the module doc).
+def _axis_layout(offsets, out: int, size: int):
+    """Along one axis: the phase positions a kept window's reads are shifted by (one per
+    offset), and how many positions a phase image keeps per sample: the pooled size, or a
+    little more when an odd size leaves one phase a position longer."""
+    shifts = [offset // 2 for offset in offsets]
+    inside = -(-size // 2)  # positions of the longer phase
+    return shifts, max(out, min(inside, out + max(shifts)))
 
-    The phase images hold the zero padding above and below the image as zero rows, but not
-    the padding left and right of it: a row is as wide as the pooled output wherever the
-    image allows (even widths with "same" padding), so the columns carry no wrap-around
-    positions and the three matrix products compute only real outputs. A window reaching
-    past the left or right edge then reads, in the flat run, the end of the row above or the
-    start of the row below; those few values (``dead`` below) are set to 0 in the columns,
-    and their gradient is dropped before it is summed back.
+
+class _PhaseGeometry:
+    """Where the phase images and the runs of a ConvMaxPool lie (see the module doc).
+
+    The phase images hold no padding: a sample's image has the pooled output's rows and
+    columns wherever the image allows (even sizes with "same" padding), and the samples'
+    images follow each other, so that a run for all samples is one contiguous slice and the
+    products compute only real outputs. A window reaching past an edge then reads, in the
+    flat run, the end of the row (or sample) before or the start of the one after; those
+    values (``dead`` rows and columns below) are set to 0 in the runs, and their gradient is
+    dropped before it is summed back.
     """
 
     def __init__(self, conv: Conv2D):
         self.channels, self.height, self.width = conv.input_shape
         self.filters = conv.filters
         self.kernel = k = conv.kernel_size
-        (self.top, _), (self.left, _) = conv._phases().pads
+        (top, _), (left, _) = conv._phases().pads
         _, out_h, out_w = conv.output_shape
         self.out_h, self.out_w = out_h // 2, out_w // 2  # the pooled size
-        reach = k // 2  # how many phase rows past a window's own the kernel reads
-        self.phase_h = self.out_h + reach
-        # Column shift, in phase columns, of each kernel column j at each place column dj.
-        shifts = [(dj + j - self.left) // 2 for j in range(k) for dj in (0, 1)]
-        # A row holds the phase columns that kept windows read inside the image: the pooled
-        # width, or a little more when an odd width leaves a phase one column longer.
-        inside = -(-self.width // 2)
-        self.phase_w = max(self.out_w, min(inside, self.out_w + max(shifts)))
-        # Room before the first row and after the last for the runs' reads that wrap.
-        self.guard = max(0, -min(shifts))
-        self.phase_length = self.guard + self.phase_h * self.phase_w + max(0, max(shifts))
-        self.positions = self.out_h * self.phase_w  # per sample and place
+        # Window place d and kernel offset i read input row (column) 2·a + d + i - padding.
+        self.span = k + 1  # d + i takes k + 1 values
+        row_shifts, self.phase_h = _axis_layout(
+            [u - top for u in range(self.span)], self.out_h, self.height
+        )
+        column_shifts, self.phase_w = _axis_layout(
+            [v - left for v in range(self.span)], self.out_w, self.width
+        )
+        self.positions = self.phase_h * self.phase_w  # per sample and place
+        # Room before the first sample and after the last for the runs' reads that wrap.
+        self.guard = max(0, -(min(row_shifts) * self.phase_w + min(column_shifts)))
+        self.tail = max(0, max(row_shifts) * self.phase_w + max(column_shifts))
         # Window place (di, dj) and kernel offset (i, j) read the run of (u, v) = (di + i,
         # dj + j): (k + 1)² runs per channel serve all four places (16 instead of 36 for
         # k = 3), each copied once. Worked out once here, used by every batch.
-        self.span = k + 1
         self.run_rows = self.channels * self.span**2
         self.phase_regions = tuple(self._phase_region(*place) for place in PLACES)
-        self.shared_runs = tuple(self._shared_runs())
+        self.shared_runs = tuple(self._shared_runs(top, left, row_shifts, column_shifts))
         self.weight_columns = tuple(self._weight_columns(*place) for place in PLACES)
 
     def _phase_region(self, phase_row: int, phase_col: int):
         """(rows, columns) of one phase image that fall inside the input, and the input
         rows and columns (strided slices) that they hold."""
-        rows, source_rows = phase_axis(phase_row, 2, self.top, self.height, self.phase_h)
+        rows, source_rows = phase_axis(phase_row, 2, 0, self.height, self.phase_h)
         cols, source_cols = phase_axis(phase_col, 2, 0, self.width, self.phase_w)
         return rows, cols, source_rows, source_cols
 
-    def _shared_runs(self):
+    def _shared_runs(self, top, left, row_shifts, column_shifts):
         """For each (u, v): its row among a channel's runs, the phase image, the start of its
-        contiguous run there, and the dead output columns of each row ((first, end), or None)
-        whose reads wrapped."""
+        contiguous run there, and the dead rows and columns ((first, end), or None) of each
+        sample's outputs, whose reads left the sample's image."""
         for u in range(self.span):
             for v in range(self.span):
-                column = v - self.left  # input column offset
-                phase = 2 * (u % 2) + column % 2
-                shift = column // 2
-                start = self.guard + (u // 2) * self.phase_w + shift
-                dead = dead_columns(shift, self.out_w, self.phase_w)
+                phase = 2 * ((u - top) % 2) + (v - left) % 2
+                down, across = row_shifts[u], column_shifts[v]
+                start = self.guard + down * self.phase_w + across
+                dead_rows = dead_columns(down, self.out_h, self.phase_h)
+                dead = (dead_rows, dead_columns(across, self.out_w, self.phase_w))
                 yield u * self.span + v, phase, start, dead
 
     def _weight_columns(self, di: int, dj: int):
@@ -153,15 +161,26 @@ class _PhaseGeometry:
         )
         return ((c * self.span + i + di) * self.span + j + dj).ravel()
 
+    def length(self, n: int) -> int:
+        """Of a channel's flat phase image for ``n`` samples, guards included."""
+        return self.guard + n * self.positions + self.tail
+
     def phase_images(self, phases, phase: int, n: int):
         """One phase's images of all samples, (C, N, phase rows, phase columns), as a view of
-        a (C, 4, N, phase_length) array."""
-        flat = phases[:, phase, :, self.guard : self.guard + self.phase_h * self.phase_w]
+        a (C, 4, length) array."""
+        flat = phases[:, phase, self.guard : self.guard + n * self.positions]
         return flat.reshape(self.channels, n, self.phase_h, self.phase_w)
 
     def zero_dead(self, runs, dead):
-        """Set the dead output columns of ``runs`` (·, N, positions) to 0."""
-        zero_dead(runs, dead, self.out_h, self.phase_w)
+        """Set the dead rows and columns of ``runs`` (C, N · positions) to 0."""
+        rows, columns = dead
+        if rows is None and columns is None:
+            return
+        images = runs.reshape(len(runs), -1, self.phase_h, self.phase_w)
+        if rows is not None:
+            images[:, :, rows[0] : rows[1]] = 0
+        if columns is not None:
+            images[..., columns[0] : columns[1]] = 0
 
 
 class ConvMaxPool:
@@ -215,7 +234,7 @@ class ConvMaxPool:
         # Handed on channels first, as computed: an NCHW view of (filters, N, rows, columns)
         # without the wrap-around columns. A next fused step reads it in this order (no
         # transposed copies on either side); Flatten copies it once, as it would have been.
-        y = pooled.reshape(g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
+        y = pooled.reshape(g.filters, n, g.phase_h, g.phase_w)[:, :, : g.out_h, : g.out_w]
         self._y = y = y.transpose(1, 0, 2, 3)
         conv._y = conv._z = None
         conv._fused_step = self  # conv.last_activation() reads conv_activations()
@@ -251,9 +270,9 @@ class ConvMaxPool:
         return choices
 
     def _split_phases(self, x):
-        """The four phase images of the zero-padded input, as (C, 4, N, phase_length)."""
+        """The four phase images of the input, as (C, 4, length): samples one after another."""
         g = self.geometry
-        shape = (g.channels, 4, len(x), g.phase_length)
+        shape = (g.channels, 4, g.length(len(x)))
         phases = self._buffer("phases", shape, x.dtype, fill=0.0)  # outside the image: 0
         for phase, (rows, cols, source_rows, source_cols) in enumerate(g.phase_regions):
             image = g.phase_images(phases, phase, len(x))
@@ -264,15 +283,15 @@ class ConvMaxPool:
         """im2col over the shared runs: (C·(k+1)² (+1 row of ones), N·positions), row
         (c, u, v) the run that place (di, dj) reads for kernel offset (u - di, v - dj)."""
         g, use_bias = self.geometry, self.conv.use_bias
-        runs = self._buffer("runs", (g.run_rows + use_bias, n, g.positions), dtype)
+        runs = self._buffer("runs", (g.run_rows + use_bias, n * g.positions), dtype)
         if use_bias:
             runs[g.run_rows] = 1.0
         step = g.span**2
         for row, phase, start, dead in g.shared_runs:
             target = runs[row : g.run_rows : step]  # run (c, u, v) of every channel c
-            np.copyto(target, phases[:, phase, :, start : start + g.positions])
+            np.copyto(target, phases[:, phase, start : start + n * g.positions])
             g.zero_dead(target, dead)
-        runs = self._runs_used = runs.reshape(len(runs), -1)
+        self._runs_used = runs
         return runs
 
     def _stacked_weights(self, dtype):
@@ -297,7 +316,7 @@ class ConvMaxPool:
             return None  # a copy made between batches: no forward yet
         g = self.geometry
         n = self._y.shape[0]
-        z = self._z.reshape(4, g.filters, n, g.out_h, g.phase_w)[..., : g.out_w]
+        z = self._z.reshape(4, g.filters, n, g.phase_h, g.phase_w)[..., : g.out_h, : g.out_w]
         z = z.transpose(2, 1, 0, 3, 4)
         return np.maximum(z, 0) if self.conv.activation == "relu" else z
 
@@ -319,7 +338,7 @@ class ConvMaxPool:
         # product per group of runs (no col2im) 1.1×, channels-last phase images 1.7×.
         stacked = self._buffers["stacked"].reshape(4 * g.filters, -1)[:, : g.run_rows]
         # Each run's gradient, summed over the places and offsets that read it.
-        grad_runs = np.matmul(stacked.T, grad_z).reshape(g.run_rows, n, g.positions)
+        grad_runs = np.matmul(stacked.T, grad_z)
         return self._merge_phases(self._scatter(grad_runs, n, grad_y.dtype), n)
 
     def _weight_grads(self, stacked_grads):
@@ -337,12 +356,12 @@ class ConvMaxPool:
         memory when it is laid out so (from a fused step after this one, on tight rows), else
         a copy into a buffer whose wrap-around columns are zeroed once and never written."""
         g = self.geometry
-        shape = (g.filters, len(grad_y), g.out_h, g.phase_w)
+        shape = (g.filters, len(grad_y), g.phase_h, g.phase_w)
         channels_first = grad_y.transpose(1, 0, 2, 3)
         if channels_first.shape == shape and channels_first.flags.c_contiguous:
             return channels_first.reshape(g.filters, -1)
         wide = self._buffer("grad_pooled", shape, grad_y.dtype, fill=0.0)
-        np.copyto(wide[..., : g.out_w], channels_first)
+        np.copyto(wide[:, :, : g.out_h, : g.out_w], channels_first)
         return wide.reshape(g.filters, -1)
 
     def _route(self, grad_pooled, n, dtype):
@@ -378,12 +397,12 @@ class ConvMaxPool:
         """col2im over the shared runs: each run's gradient (already summed over the places
         and offsets that read it, by the product) added once onto its phase image."""
         g = self.geometry
-        grad_phases = np.zeros((g.channels, 4, n, g.phase_length), dtype)
+        grad_phases = np.zeros((g.channels, 4, g.length(n)), dtype)
         step = g.span**2
         for row, phase, start, dead in g.shared_runs:
             total = grad_runs[row : g.run_rows : step]
             g.zero_dead(total, dead)  # read as 0, their gradient goes nowhere
-            grad_phases[:, phase, :, start : start + g.positions] += total
+            grad_phases[:, phase, start : start + n * g.positions] += total
         return grad_phases
 
     def _merge_phases(self, grad_phases, n):
