@@ -8,22 +8,24 @@ partners, then all top-right, bottom-left, bottom-right — so the pool is three
 contiguous blocks and its backward a few long elementwise passes; outputs that no window
 keeps (the last row and column of an odd-sized image) are not computed at all.
 
-How: the padded input is split into its four "phase" images (even/odd rows × even/odd
-columns, each about half the size). Output (2a + di, 2b + dj) of a stride-1 k×k convolution
-reads input row 2a + di + i = 2(a + (di + i) // 2) + (di + i) % 2: row a + (di + i) // 2 of
+How: the input is split into its four "phase" images (even/odd rows × even/odd columns,
+each about half the size). Output (2a + di, 2b + dj) of a stride-1 k×k convolution reads
+padded row 2a + di + i = 2(a + (di + i) // 2) + (di + i) % 2: row a + (di + i) // 2 of
 phase (di + i) % 2, and likewise for the columns. So for every kernel offset (i, j) and
-window place (di, dj), the values that all windows need are one contiguous run of a flattened
-phase image (the im2col trick of conv.py on half-size images; the rows of these images are
-as wide as the pooled output where the image allows, so no wrap-around positions are
-computed: see _PhaseGeometry). Place (di, dj) and offset (i, j) read the run of
-(di + i, dj + j), so (k + 1)² runs per channel serve all four places: each is copied once,
-filters first, as (C·(k+1)² + 1, N samples · positions), and multiplied by the four places'
-weights stacked, (4 · filters, C·(k+1)² + 1), with zeros where a place reads no run. That is
-more arithmetic than a column matrix per place ((k + 1)² / k²: 1.8× for k = 3, 4× for the
-rare k = 1), but less than half the memory to write and read again, a better shape for BLAS,
-and the input gradient comes out of its product already summed per run. Measured on the
-bench's same-padding CNN (one thread), the second layer's step and the epoch both took about
-0.9× the time of columns per place. Forward is one matrix product, backward two.
+window place (di, dj), the values that all windows of all samples need are one contiguous
+run of a flattened phase image (the im2col trick of conv.py on half-size images; a sample's
+image is as large as the pooled output where the image allows, and the samples' images
+follow each other, so no wrap-around positions are computed: see _PhaseGeometry).
+
+Place (di, dj) and offset (i, j) read the run of (di + i, dj + j), so (k + 1)² runs per
+channel serve all four places: each is copied once, filters first, as (C·(k+1)² + 1,
+N samples · positions), and multiplied by the four places' weights stacked, (4 · filters,
+C·(k+1)² + 1), with zeros where a place reads no run. That is more arithmetic than a column
+matrix per place ((k + 1)² / k²: 1.8× for k = 3, 4× for the rare k = 1), but less than half
+the memory to write and read again, a better shape for BLAS, and the input gradient comes out
+of its product already summed per run. Measured on the bench's same-padding CNN (one thread),
+the second layer's step and the epoch both took about 0.9× the time of columns per place.
+Forward is one matrix product, backward two.
 
 The result is exactly that of the two layers apart: max(relu(z)) = relu(max(z)) (ReLU is
 monotone), the bias still rides in the product, and the gradient goes to the first maximum
