@@ -19,13 +19,14 @@ follow each other, so no wrap-around positions are computed: see _PhaseGeometry)
 
 Place (di, dj) and offset (i, j) read the run of (di + i, dj + j), so (k + 1)² runs per
 channel serve all four places: each is copied once, filters first, as (C·(k+1)² + 1,
-N samples · positions), and multiplied by the four places' weights stacked, (4 · filters,
-C·(k+1)² + 1), with zeros where a place reads no run. That is more arithmetic than a column
-matrix per place ((k + 1)² / k²: 1.8× for k = 3, 4× for the rare k = 1), but less than half
-the memory to write and read again, a better shape for BLAS, and the input gradient comes out
-of its product already summed per run. Measured on the bench's same-padding CNN (one thread),
-the second layer's step and the epoch both took about 0.9× the time of columns per place.
-Forward is one matrix product, backward two.
+N samples · positions), and multiplied by the places' weights side by side, with zeros where
+a place reads no run: the upper row's two places over the runs of u = di + i < k, the lower
+row's over u > 0 (two products, each over three quarters of the rows for k = 3). That is more
+arithmetic than a column matrix per place (4/3 for k = 3 in forward and the weight gradient,
+16/9 in the input gradient's single product), but less than half the memory to write and read
+again, a better shape for BLAS, and the input gradient comes out of its product already
+summed per run. Measured on the bench's same-padding CNN (one thread), the second layer's
+step took about 0.9× the time of columns per place.
 
 The result is exactly that of the two layers apart: max(relu(z)) = relu(max(z)) (ReLU is
 monotone), the bias still rides in the product, and the gradient goes to the first maximum
@@ -130,10 +131,22 @@ class _PhaseGeometry:
         # Window place (di, dj) and kernel offset (i, j) read the run of (u, v) = (di + i,
         # dj + j): (k + 1)² runs per channel serve all four places (16 instead of 36 for
         # k = 3), each copied once. Worked out once here, used by every batch.
-        self.run_rows = self.channels * self.span**2
+        # Rows of the runs: by u, then channel, then v, with the row of ones (for the bias)
+        # just before the last u, so that the places of a window's upper row (u < k) and
+        # those of its lower row (u > 0) each read one contiguous band of rows, ones included:
+        # two products over three quarters of the rows instead of one over all of them.
+        self.block = self.channels * self.span  # rows per u
+        self.bias = int(conv.use_bias)
+        self.ones_row = k * self.block
+        self.total_rows = self.span * self.block + self.bias
+        self.bands = (slice(0, k * self.block + self.bias), slice(self.block, self.total_rows))
         self.phase_regions = tuple(self._phase_region(*place) for place in PLACES)
         self.shared_runs = tuple(self._shared_runs(top, left, row_shifts, column_shifts))
         self.weight_columns = tuple(self._weight_columns(*place) for place in PLACES)
+
+    def run_row(self, u: int, c, v: int):
+        """The row of run (c, u, v) among the runs (see the row order above)."""
+        return u * self.block + self.bias * (u == self.kernel) + c * self.span + v
 
     def _phase_region(self, phase_row: int, phase_col: int):
         """(rows, columns) of one phase image that fall inside the input, and the input
@@ -153,15 +166,20 @@ class _PhaseGeometry:
                 start = self.guard + down * self.phase_w + across
                 dead_rows = dead_columns(down, self.out_h, self.phase_h)
                 dead = (dead_rows, dead_columns(across, self.out_w, self.phase_w))
-                yield u * self.span + v, phase, start, dead
+                yield self.run_row(u, 0, v), phase, start, dead
 
     def _weight_columns(self, di: int, dj: int):
-        """Where W's columns (c, i, j) stand among the runs' rows for window place (di, dj):
-        run (c, di + i, dj + j)."""
+        """Where W's columns (c, i, j), and then the bias, stand among the rows of the band
+        that window place (di, dj) reads: run (c, di + i, dj + j), and the row of ones."""
         c, i, j = np.meshgrid(
             *(np.arange(n) for n in (self.channels, self.kernel, self.kernel)), indexing="ij"
         )
-        return ((c * self.span + i + di) * self.span + j + dj).ravel()
+        rows = [
+            self.run_row(di + i_, c_, dj + j_)
+            for c_, i_, j_ in zip(c.ravel(), i.ravel(), j.ravel(), strict=True)
+        ]
+        rows += [self.ones_row] * self.bias
+        return np.array(rows) - self.bands[di].start
 
     def length(self, n: int) -> int:
         """Of a channel's flat phase image for ``n`` samples, guards included."""
@@ -228,8 +246,8 @@ class ConvMaxPool:
         n = len(x)
         runs = self._runs(self._split_phases(x), n, x.dtype)
         # All four places in one product: (4 places · filters, N · positions).
-        z = self._buffer("z", (4 * g.filters, runs.shape[1]), x.dtype)
-        self._z = np.matmul(self._stacked_weights(x.dtype), runs, out=z)
+        z = self._z = self._buffer("z", (4 * g.filters, runs.shape[1]), x.dtype)
+        self._band_products(runs, self._place_weights(x.dtype), z)
         places = z.reshape(4, g.filters, -1)
         pooled = np.empty(places.shape[1:], x.dtype)  # new memory: the output is a view
         self._choices = self._pool(places, pooled)
@@ -283,33 +301,39 @@ class ConvMaxPool:
 
     def _runs(self, phases, n, dtype):
         """im2col over the shared runs: (C·(k+1)² (+1 row of ones), N·positions), row
-        (c, u, v) the run that place (di, dj) reads for kernel offset (u - di, v - dj)."""
-        g, use_bias = self.geometry, self.conv.use_bias
-        runs = self._buffer("runs", (g.run_rows + use_bias, n * g.positions), dtype)
-        if use_bias:
-            runs[g.run_rows] = 1.0
-        step = g.span**2
+        run_row(u, c, v) the run that place (di, dj) reads for kernel offset (u - di, v - dj)."""
+        g = self.geometry
+        runs = self._buffer("runs", (g.total_rows, n * g.positions), dtype)
+        if g.bias:
+            runs[g.ones_row] = 1.0
         for row, phase, start, dead in g.shared_runs:
-            target = runs[row : g.run_rows : step]  # run (c, u, v) of every channel c
+            target = runs[row : row + g.block : g.span]  # run (c, u, v) of every channel c
             np.copyto(target, phases[:, phase, start : start + n * g.positions])
             g.zero_dead(target, dead)
         self._runs_used = runs
         return runs
 
-    def _stacked_weights(self, dtype):
-        """W for the four places over the shared runs, (4 · filters, C·(k+1)² (+1)): place
-        (di, dj)'s rows hold W[f, c, i, j] at run (c, di + i, dj + j), zeros elsewhere (about
-        half of it for k = 3: the product does more arithmetic than the columns per place
-        needed, but over less than half the memory, and at a better shape for BLAS)."""
+    def _place_weights(self, dtype):
+        """W and b for each place over the band of runs it reads, (4, filters, band rows):
+        place (di, dj)'s W[f, c, i, j] at run (c, di + i, dj + j), zeros elsewhere (a quarter
+        of it for k = 3: the products do more arithmetic than columns per place would, but
+        over less than half the memory, and at a better shape for BLAS)."""
         g, conv = self.geometry, self.conv
-        width = g.run_rows + conv.use_bias
-        stacked = self._buffer("stacked", (4, g.filters, width), dtype, fill=0.0)
+        band = g.bands[0].stop
+        weights = self._buffer("place_weights", (4, g.filters, band), dtype, fill=0.0)
         W = conv.params["W"].reshape(g.filters, -1)
-        for place, columns in enumerate(g.weight_columns):
-            stacked[place][:, columns] = W  # the same places each time: the zeros stay
         if conv.use_bias:
-            stacked[:, :, g.run_rows] = conv.params["b"]
-        return stacked.reshape(4 * g.filters, width)
+            W = np.hstack([W, conv.params["b"][:, None]])
+        for place, columns in enumerate(g.weight_columns):
+            weights[place][:, columns] = W  # the same places each time: the zeros stay
+        return weights
+
+    def _band_products(self, runs, weights, z):
+        """z for the upper row's two places and the lower row's, each from its band."""
+        g = self.geometry
+        for half, band in enumerate(g.bands):
+            pair = weights[2 * half : 2 * half + 2].reshape(2 * g.filters, -1)
+            np.matmul(pair, runs[band], out=z[2 * half * g.filters : 2 * (half + 1) * g.filters])
 
     def conv_activations(self):
         """The conv layer's outputs that the pool saw, (N, filters, 4 places, H/2, W/2):
@@ -329,28 +353,38 @@ class ConvMaxPool:
         n = len(grad_y)
         grad_pooled = self._pooled_gradient(grad_y)
         grad_z = self._route(grad_pooled, n, grad_y.dtype).reshape(4 * g.filters, -1)
-        # Runs times gradient: the orientation OpenBLAS runs fastest (see Conv2D).
-        stacked_grads = np.matmul(self._runs_used, grad_z.T).T
-        conv._store_weight_grads(self._weight_grads(stacked_grads))
+        conv._store_weight_grads(self._weight_grads(grad_z))
         if not need_input_grad:
             return None
         # The input gradient as one product and col2im. Measured slower on the bench's second
         # layer (16→32 channels, 14×14, one thread): a "full" correlation of the output
         # gradient (its columns, twice as many rows here, and one product) about 1.5×, a
         # product per group of runs (no col2im) 1.1×, channels-last phase images 1.7×.
-        stacked = self._buffers["stacked"].reshape(4 * g.filters, -1)[:, : g.run_rows]
-        # Each run's gradient, summed over the places and offsets that read it.
-        grad_runs = np.matmul(stacked.T, grad_z)
+        # Each run's gradient, summed over the places and offsets that read it: one product
+        # over all the rows (two by bands would then add their overlap, a pass more).
+        grad_runs = np.matmul(self._stacked_weights(grad_y.dtype).T, grad_z)
         return self._merge_phases(self._scatter(grad_runs, n, grad_y.dtype), n)
 
-    def _weight_grads(self, stacked_grads):
-        """dW (and db, a last column) from the stacked weights' gradient: each place's
-        share, (filters, C·k·k (+1)), summed over the four places."""
-        g, use_bias = self.geometry, self.conv.use_bias
-        per_place = stacked_grads.reshape(4, g.filters, -1)
-        grads = sum(per_place[place][:, columns] for place, columns in enumerate(g.weight_columns))
-        if use_bias:
-            return np.hstack([grads, per_place[:, :, g.run_rows].sum(axis=0)[:, None]])
+    def _stacked_weights(self, dtype):
+        """The places' weights over all the runs' rows, (4 · filters, rows)."""
+        g = self.geometry
+        stacked = self._buffer("stacked", (4, g.filters, g.total_rows), dtype, fill=0.0)
+        weights = self._buffers["place_weights"]
+        for half, band in enumerate(g.bands):
+            stacked[2 * half : 2 * half + 2, :, band] = weights[2 * half : 2 * half + 2]
+        return stacked.reshape(4 * g.filters, -1)
+
+    def _weight_grads(self, grad_z):
+        """dW (and db, a last column), (filters, C·k·k (+1)): each place's share, from its
+        band of runs times its gradient, summed over the four places."""
+        g = self.geometry
+        grads = 0
+        for half, band in enumerate(g.bands):
+            pair = grad_z[2 * half * g.filters : 2 * (half + 1) * g.filters]
+            # Runs times gradient: the orientation OpenBLAS runs fastest (see Conv2D).
+            band_grads = np.matmul(self._runs_used[band], pair.T).T.reshape(2, g.filters, -1)
+            for place in (2 * half, 2 * half + 1):
+                grads = grads + band_grads[place - 2 * half][:, g.weight_columns[place]]
         return grads
 
     def _pooled_gradient(self, grad_y):
@@ -400,9 +434,8 @@ class ConvMaxPool:
         and offsets that read it, by the product) added once onto its phase image."""
         g = self.geometry
         grad_phases = np.zeros((g.channels, 4, g.length(n)), dtype)
-        step = g.span**2
         for row, phase, start, dead in g.shared_runs:
-            total = grad_runs[row : g.run_rows : step]
+            total = grad_runs[row : row + g.block : g.span]
             g.zero_dead(total, dead)  # read as 0, their gradient goes nowhere
             grad_phases[:, phase, start : start + n * g.positions] += total
         return grad_phases
