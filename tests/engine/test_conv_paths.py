@@ -87,7 +87,10 @@ def test_same_padding_computes_no_wrap_around_outputs(channels, size, stride, ro
     layer.build((channels, size, size), np.random.default_rng(0))
     phases = layer._phases()
     assert layer.output_shape[2] == phases.width == row_width
+    assert layer.output_shape[1] == phases.height
     assert phases.positions == layer.output_shape[1] * row_width
+    # The samples' images lie end to end: no padding rows between them.
+    assert phases.length(5) == phases.guard + 5 * phases.positions + phases.tail
 
 
 @pytest.mark.parametrize(("channels", "kernel", "stride", "padding", "height", "width"), GEOMETRIES)
@@ -175,10 +178,9 @@ def test_a_layer_whose_padding_changes_lays_its_input_out_again():
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_filters_first_input_gradient_is_a_view_of_channels_first_memory(monkeypatch):
-    """The filters-first backward sums the column gradient into channels-first images (the
-    columns' order) and hands the input gradient on as an NCHW view of them, not a copy."""
-    monkeypatch.setattr(conv_module, "SAMPLES_FIRST_MAX_ROWS", 0)
+def test_input_gradient_is_a_view_of_channels_first_memory_in_both_layouts(layout):
+    """The backward sums the column gradient into channels-first phase images and hands the
+    input gradient on as an NCHW view of channels-first memory, not a copy."""
     layer = Conv2D(4, kernel_size=3, padding="same")
     layer.build((3, 7, 7), np.random.default_rng(0), dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((2, 3, 7, 7))

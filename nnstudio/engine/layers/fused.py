@@ -43,7 +43,7 @@ import os
 import numpy as np
 
 from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
-from nnstudio.engine.layers.im2col import dead_columns, phase_axis
+from nnstudio.engine.layers.im2col import dead_columns, kept_positions, phase_axis
 
 FUSED_ACTIVATIONS = ("linear", "relu")
 #: How much of the four places' values the pool compares at a time (see ConvMaxPool._pool):
@@ -88,15 +88,6 @@ def training_steps(layers, cache: dict) -> list[tuple[int, object]]:
     return steps
 
 
-def _axis_layout(offsets, out: int, size: int):
-    """Along one axis: the phase positions a kept window's reads are shifted by (one per
-    offset), and how many positions a phase image keeps per sample: the pooled size, or a
-    little more when an odd size leaves one phase a position longer."""
-    shifts = [offset // 2 for offset in offsets]
-    inside = -(-size // 2)  # positions of the longer phase
-    return shifts, max(out, min(inside, out + max(shifts)))
-
-
 class _PhaseGeometry:
     """Where the phase images and the runs of a ConvMaxPool lie (see the module doc).
 
@@ -118,12 +109,10 @@ class _PhaseGeometry:
         self.out_h, self.out_w = out_h // 2, out_w // 2  # the pooled size
         # Window place d and kernel offset i read input row (column) 2·a + d + i - padding.
         self.span = k + 1  # d + i takes k + 1 values
-        row_shifts, self.phase_h = _axis_layout(
-            [u - top for u in range(self.span)], self.out_h, self.height
-        )
-        column_shifts, self.phase_w = _axis_layout(
-            [v - left for v in range(self.span)], self.out_w, self.width
-        )
+        row_shifts = [(u - top) // 2 for u in range(self.span)]
+        column_shifts = [(v - left) // 2 for v in range(self.span)]
+        self.phase_h = kept_positions(self.out_h, self.height, 2, row_shifts)
+        self.phase_w = kept_positions(self.out_w, self.width, 2, column_shifts)
         self.positions = self.phase_h * self.phase_w  # per sample and place
         # Room before the first sample and after the last for the runs' reads that wrap.
         self.guard = max(0, -(min(row_shifts) * self.phase_w + min(column_shifts)))
