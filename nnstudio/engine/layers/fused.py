@@ -43,7 +43,7 @@ import os
 import numpy as np
 
 from nnstudio.engine.layers.conv import Conv2D, MaxPool2D
-from nnstudio.engine.layers.im2col import dead_columns, kept_positions, phase_axis
+from nnstudio.engine.layers.im2col import dead_columns, kept_positions, phase_axis, zero_dead
 
 FUSED_ACTIVATIONS = ("linear", "relu")
 #: How much of the four places' values the pool compares at a time (see ConvMaxPool._pool):
@@ -182,14 +182,7 @@ class _PhaseGeometry:
 
     def zero_dead(self, runs, dead):
         """Set the dead rows and columns of ``runs`` (C, N · positions) to 0."""
-        rows, columns = dead
-        if rows is None and columns is None:
-            return
-        images = runs.reshape(len(runs), -1, self.phase_h, self.phase_w)
-        if rows is not None:
-            images[:, :, rows[0] : rows[1]] = 0
-        if columns is not None:
-            images[..., columns[0] : columns[1]] = 0
+        zero_dead(runs, *dead, self.phase_h, self.phase_w)
 
 
 class ConvMaxPool:
@@ -350,7 +343,8 @@ class ConvMaxPool:
         # gradient (its columns, twice as many rows here, and one product) about 1.5×, a
         # product per group of runs (no col2im) 1.1×, channels-last phase images 1.7×.
         # Each run's gradient, summed over the places and offsets that read it: one product
-        # over all the rows (two by bands would then add their overlap, a pass more).
+        # over all the rows, the zeros of the places' weights included (three products by
+        # rows, the bands' own and their overlap, skip the zeros but measured 2 % slower).
         grad_runs = np.matmul(self._stacked_weights(grad_y.dtype).T, grad_z)
         return self._merge_phases(self._scatter(grad_runs, n, grad_y.dtype), n)
 
