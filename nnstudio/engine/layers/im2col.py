@@ -43,17 +43,17 @@ def dead_columns(shift: int, out_width: int, width: int):
     return None
 
 
-def zero_dead(runs, dead_rows, dead_columns_, height: int, width: int):
+def zero_dead(runs, dead_rows, dead_cols, height: int, width: int):
     """Set the dead rows and columns ((first, end) or None) of every sample's image in
     ``runs`` (…, samples · height · width) to 0: values read across an edge (from the row or
     sample before or after), or the gradient of those."""
-    if dead_rows is None and dead_columns_ is None:
+    if dead_rows is None and dead_cols is None:
         return
     images = runs.reshape(*runs.shape[:-1], -1, height, width)
     if dead_rows is not None:
         images[..., dead_rows[0] : dead_rows[1], :] = 0
-    if dead_columns_ is not None:
-        images[..., dead_columns_[0] : dead_columns_[1]] = 0
+    if dead_cols is not None:
+        images[..., dead_cols[0] : dead_cols[1]] = 0
 
 
 class Phases:
