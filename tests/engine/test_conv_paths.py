@@ -74,6 +74,9 @@ GEOMETRIES = [
     (2, 1, 2, "same", 7, 8),
     (2, 2, 2, "same", 8, 9),
     (1, 5, 3, "same", 7, 13),
+    # Kernels wider or taller than the image: reads past both edges, by more than a row.
+    (1, 7, 1, "same", 2, 8),
+    (3, 6, 1, "same", 8, 2),
 ]
 
 

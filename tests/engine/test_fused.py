@@ -45,6 +45,9 @@ GEOMETRIES = [
     (2, 5, "same", 13, 6),
     (3, 4, "same", 7, 9),
     (1, 3, "same", 4, 4),
+    # Kernels larger than the image: reads past both edges, by more than a row or a column.
+    (2, 6, "same", 2, 14),
+    (2, 6, "same", 10, 2),
 ]
 
 

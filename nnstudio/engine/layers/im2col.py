@@ -38,8 +38,8 @@ def dead_columns(shift: int, out_width: int, width: int):
     The same for rows of a sample's image ``width`` rows high."""
     if shift < 0:
         return 0, -shift
-    if out_width + shift > width:
-        return width - shift, out_width
+    if out_width + shift > width:  # all of them when the shift is the row's width or more
+        return max(0, width - shift), out_width
     return None
 
 
