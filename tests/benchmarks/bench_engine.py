@@ -9,6 +9,8 @@
   PyTorch's epoch time (issue 22).
 - The fused Conv2D + MaxPool2D training step (layers/fused.py): the CNN's epoch faster with it
   than without (NNSTUDIO_FUSE_CONV_POOL=0), the two interleaved.
+- The same-padding CNN (cnn-same) on one thread, whole batches: at most 1.0x PyTorch's CPU
+  time per epoch (issue 39), the two interleaved.
 - The optimizer step over one flat buffer (engine/flat.py): a Playground-sized network's
   batches faster with the weights packed than apart, the two interleaved.
 - MNIST test accuracy: the mnist-mlp preset >= 98.0 % trained in under 60 s, the mnist-cnn
@@ -16,6 +18,8 @@
 
 Every figure is printed (run with -s); the assertions are the goals.
 """
+
+import time
 
 import numpy as np
 import pytest
@@ -76,6 +80,38 @@ def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
         f"{medians['apart']:.2f} s per epoch -> {ratio:.2f}x"
     )
     assert ratio < 1.0
+
+
+def test_same_padding_cnn_cpu_time_against_pytorch(monkeypatch):
+    """cnn-same with one BLAS thread and whole batches against PyTorch on one thread: CPU
+    seconds per epoch (time.process_time, which other programs on a shared machine disturb
+    far less than the clock), the two interleaved; the ratio of the medians is printed."""
+    if not bench.torch_available():
+        pytest.skip("PyTorch is not installed: nothing to compare the CNN with")
+    from nnstudio.cli.bench_torch import TorchEpochs
+
+    monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", "0")
+    monkeypatch.setenv("NNSTUDIO_BLAS_THREADS", "1")
+    x, y, source = bench.load_training_images(limit=8_000)
+    layers = bench.MODELS["cnn-same"]
+    runners = {
+        "nnstudio": bench.NnstudioEpochs("cnn-same", x, y),
+        "PyTorch": TorchEpochs(layers, x, y, bench.BATCH_SIZE, threads=1),
+    }
+    seconds = {name: [] for name in runners}
+    for epoch in range(5 + bench.WARMUP_EPOCHS):
+        for name, runner in runners.items():
+            start = time.process_time()
+            runner.run_epoch()
+            if epoch >= bench.WARMUP_EPOCHS:
+                seconds[name].append(time.process_time() - start)
+    medians = {name: float(np.median(values)) for name, values in seconds.items()}
+    ratio = medians["nnstudio"] / medians["PyTorch"]
+    print(
+        f"\ncnn-same on {len(x)} images ({source}), CPU seconds per epoch on one thread: "
+        f"nnstudio {medians['nnstudio']:.2f}, PyTorch {medians['PyTorch']:.2f} -> {ratio:.2f}x"
+    )
+    assert ratio <= 1.0
 
 
 def _toy_epochs(x, y, packed: bool):

@@ -65,7 +65,35 @@ GEOMETRIES = [
     (3, 2, 1, "same", 7, 5),
     (2, 3, 1, "same", 7, 7),
     (1, 4, 1, "same", 9, 6),
+    # Windows past the left or right edge by 1-2 phase columns (reads that wrap into the next
+    # row and are set to 0), strides 1-3, kernels 1-5, one-sided padding, odd sizes.
+    (2, 5, 2, "same", 9, 10),
+    (1, 4, 3, "same", 10, 11),
+    (2, 3, 3, "valid", 10, 9),
+    (3, 5, 1, "same", 6, 9),
+    (2, 1, 2, "same", 7, 8),
+    (2, 2, 2, "same", 8, 9),
+    (1, 5, 3, "same", 7, 13),
+    # Kernels wider or taller than the image: reads past both edges, by more than a row.
+    (1, 7, 1, "same", 2, 8),
+    (3, 6, 1, "same", 8, 2),
 ]
+
+
+@pytest.mark.parametrize(
+    ("channels", "size", "stride", "row_width"),
+    [(1, 28, 1, 28), (16, 14, 1, 14), (1, 28, 2, 14), (16, 14, 2, 7), (2, 9, 1, 9)],
+)
+def test_same_padding_computes_no_wrap_around_outputs(channels, size, stride, row_width):
+    """A row of the columns is exactly an output row for the presets' same-padding layers."""
+    layer = Conv2D(4, kernel_size=3, stride=stride, padding="same")
+    layer.build((channels, size, size), np.random.default_rng(0))
+    phases = layer._phases()
+    assert layer.output_shape[2] == phases.width == row_width
+    assert layer.output_shape[1] == phases.height
+    assert phases.positions == layer.output_shape[1] * row_width
+    # The samples' images lie end to end: no padding rows between them.
+    assert phases.length(5) == phases.guard + 5 * phases.positions + phases.tail
 
 
 @pytest.mark.parametrize(("channels", "kernel", "stride", "padding", "height", "width"), GEOMETRIES)
@@ -153,10 +181,9 @@ def test_a_layer_whose_padding_changes_lays_its_input_out_again():
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_filters_first_input_gradient_is_a_view_of_channels_first_memory(monkeypatch):
-    """The filters-first backward sums the column gradient into channels-first images (the
-    columns' order) and hands the input gradient on as an NCHW view of them, not a copy."""
-    monkeypatch.setattr(conv_module, "SAMPLES_FIRST_MAX_ROWS", 0)
+def test_input_gradient_is_a_view_of_channels_first_memory_in_both_layouts(layout):
+    """The backward sums the column gradient into channels-first phase images and hands the
+    input gradient on as an NCHW view of channels-first memory, not a copy."""
     layer = Conv2D(4, kernel_size=3, padding="same")
     layer.build((3, 7, 7), np.random.default_rng(0), dtype=np.float64)
     x = np.random.default_rng(1).standard_normal((2, 3, 7, 7))
@@ -168,3 +195,18 @@ def test_filters_first_input_gradient_is_a_view_of_channels_first_memory(monkeyp
     flipped = layer.params["W"][:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     expected = reference_convolution(grad_y, flipped, np.zeros(3), 1, ((1, 1), (1, 1)))
     np.testing.assert_allclose(grad_x, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_two_step_max_pool_keeps_its_buffer_across_batch_sizes():
+    """The pairs' gradient is kept between batches: a smaller batch, then a larger one again,
+    must route exactly as a fresh layer does."""
+    layer = MaxPool2D(2)
+    layer.build((2, 4, 6), dtype=np.float64)
+    rng = np.random.default_rng(5)
+    for size in (3, 1, 3):
+        x = np.maximum(rng.integers(-2, 3, (size, 2, 4, 6)), 0).astype(np.float64)
+        grad_y = rng.standard_normal((size, 2, 2, 3))
+        layer.forward(x, training=True)
+        np.testing.assert_array_equal(
+            layer.backward(grad_y), reference_max_pool_backward(x, grad_y)
+        )

@@ -34,6 +34,20 @@ GEOMETRIES = [
     (16, 3, "same", 14, 14),
     (2, 4, "same", 8, 7),
     (2, 3, "same", 5, 5),
+    # Kernels 1-5 whose windows reach past the left or right edge by 0-2 phase columns
+    # (the reads that wrap into the next row and are set to 0), odd and even widths.
+    (2, 1, "same", 6, 7),
+    (2, 5, "same", 11, 10),
+    (3, 2, "same", 9, 9),
+    (2, 5, "same", 6, 13),
+    (1, 5, "valid", 11, 12),
+    # Windows past the top or bottom edge, whose reads wrap into the sample before or after.
+    (2, 5, "same", 13, 6),
+    (3, 4, "same", 7, 9),
+    (1, 3, "same", 4, 4),
+    # Kernels larger than the image: reads past both edges, by more than a row or a column.
+    (2, 6, "same", 2, 14),
+    (2, 6, "same", 10, 2),
 ]
 
 
@@ -70,6 +84,23 @@ def test_fused_step_matches_the_layers_apart(geometry, activation, use_bias):
     np.testing.assert_allclose(step.backward(grad_y), grad_x, rtol=1e-12, atol=1e-12)
     for name, expected in grads.items():
         np.testing.assert_allclose(conv.grads[name], expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("channels", "height", "width", "rows", "row_width"),
+    [(1, 28, 28, 14, 14), (16, 14, 14, 7, 7), (2, 7, 9, 4, 5)],
+)
+def test_same_padding_images_are_as_large_as_the_pooled_output(
+    channels, height, width, rows, row_width
+):
+    """The bench's same-padding layers compute no wrap-around positions: a sample's phase
+    image is exactly the pooled output (an odd size keeps one spare row or column, for the
+    longer phase), and the samples' images follow each other with no padding between."""
+    conv, pool = _pair(channels, 3, "same", height, width)
+    geometry = ConvMaxPool(conv, pool).geometry
+    assert (geometry.phase_h, geometry.phase_w) == (rows, row_width)
+    assert geometry.positions == rows * row_width
+    assert geometry.length(5) == geometry.guard + 5 * rows * row_width + geometry.tail
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES[:4])
@@ -208,3 +239,55 @@ def test_training_skips_the_first_fused_steps_input_gradient(monkeypatch):
     model.backward(np.ones((2, 3), np.float32), need_input_grad=False)
     assert scattered == [second]
     assert np.abs(model.layers[0].grads["W"]).sum() > 0
+
+
+def test_output_and_input_gradient_are_views_of_channels_first_memory():
+    """The step hands its output and input gradient on in the order it computes them,
+    (channels, N, rows, columns), as NCHW views: no transposed copy on either side."""
+    conv, pool = _pair(3, 3, "same", 8, 8)
+    step = ConvMaxPool(conv, pool)
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3, 8, 8))
+    y = step.forward(x, training=True)
+    grad_x = step.backward(np.ones_like(y))
+    assert y.shape == (2, 4, 4, 4) and y.transpose(1, 0, 2, 3).flags.c_contiguous
+    assert grad_x.shape == x.shape and grad_x.transpose(1, 0, 2, 3).flags.c_contiguous
+    expected_y, expected_grad_x, _ = _apart(conv, pool, x, np.ones_like(y))
+    np.testing.assert_allclose(y, expected_y, atol=1e-12)
+    np.testing.assert_allclose(grad_x, expected_grad_x, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_a_channels_first_output_gradient_is_read_in_place(activation):
+    """An output gradient laid out as the step computes (from a fused step after it) is used
+    as it is, not copied, and routes exactly as a plain NCHW one."""
+    conv, pool = _pair(2, 3, "same", 8, 8, activation=activation)
+    step = ConvMaxPool(conv, pool)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((3, 2, 8, 8))
+    grad_y = np.ascontiguousarray(rng.standard_normal((4, 3, 4, 4))).transpose(1, 0, 2, 3)
+    _, expected_grad_x, expected = _apart(conv, pool, x, np.ascontiguousarray(grad_y))
+    step.forward(x, training=True)
+    np.testing.assert_allclose(step.backward(grad_y), expected_grad_x, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["W"], expected["W"], atol=1e-12)
+    assert "grad_pooled" not in step._buffers  # no copy of the gradient was made
+
+
+@pytest.mark.parametrize("filters_per_block", [1, 3])
+def test_pooling_a_few_filters_at_a_time_matches_the_layers_apart(monkeypatch, filters_per_block):
+    """The pool compares a few filters at a time (a last, shorter block included)."""
+    from nnstudio.engine.layers import fused as fused_module
+
+    conv, pool = _pair(2, 3, "same", 7, 6)
+    step = ConvMaxPool(conv, pool)
+    batch = 3
+    values = 4 * batch * step.geometry.positions * 8  # one filter's four places, float64
+    monkeypatch.setattr(fused_module, "POOL_BLOCK_BYTES", filters_per_block * values)
+    rng = np.random.default_rng(14)
+    conv.params["W"][:] = rng.integers(-1, 2, conv.params["W"].shape)  # exact sums, many ties
+    x = rng.integers(-1, 2, (batch, *conv.input_shape)).astype(np.float64)
+    grad_y = rng.standard_normal((batch, *pool.output_shape))
+    y, grad_x, grads = _apart(conv, pool, x, grad_y)
+    np.testing.assert_array_equal(step.forward(x, training=True), y)
+    np.testing.assert_allclose(step.backward(grad_y), grad_x, atol=1e-12)
+    np.testing.assert_allclose(conv.grads["W"], grads["W"], atol=1e-12)

@@ -5,17 +5,17 @@ the forward pass is one batched matrix product (W times each sample's columns) a
 backward two large ones; the column gradient goes back with k·k strided additions ("col2im"),
 one per kernel offset, never one per pixel.
 
-The columns are taken over *flattened phase images* (im2col.py): the zero-padded input cut into
-stride × stride images of every stride-th pixel (for stride 1, the padded image itself), so
-that each (channel, kernel offset) row of the column matrix is one long contiguous slice of a
-phase image instead of many short ones (see Phases). That computes width - out_width extra
-"wrap-around" outputs per row (cut away afterwards, given zero gradient), a small price for
-long copies; a strided convolution computes no output twice. Layers with few values per
-window (the first, on grey images) keep the columns samples first, so that the product lands
-directly in NCHW order; the others keep them filters first, for two single large products in
-backward. The pooling layers loop over the
-pool's offsets the same way, except the usual 2×2 max-pooling of even sizes, done in two
-halving steps.
+The columns are taken over *flattened phase images* (im2col.py): the input cut into
+stride × stride images of every stride-th pixel (for stride 1, the image itself), without the
+padding, each channel's images of all samples end to end, so that each (channel, kernel
+offset) row of the column matrix is one long contiguous slice of a phase instead of many
+short ones (see Phases). A sample's image is as large as the output where the image allows
+("same" padding), so no "wrap-around" outputs are computed; otherwise the few extra ones are
+cut away afterwards and given zero gradient. A strided convolution computes no output twice.
+Layers with few values per window (the first, on grey images) keep the columns samples first,
+so that the product lands directly in NCHW order; the others keep them filters first, for
+two single large products in backward. The pooling layers loop over the pool's offsets the
+same way, except the usual 2×2 max-pooling of even sizes, done in two halving steps.
 
 >>> import numpy as np
 >>> conv = Conv2D(8, kernel_size=3, padding="same", activation="relu")
@@ -69,6 +69,16 @@ def _offset_slices(offset_h, offset_w, stride, out_h, out_w):
         slice(offset_h, offset_h + stride * (out_h - 1) + 1, stride),
         slice(offset_w, offset_w + stride * (out_w - 1) + 1, stride),
     )
+
+
+def _kept_buffer(layer, attribute: str, shape, dtype):
+    """An array (zeros when made) kept on ``layer`` between batches, for values that never
+    leave its backward: a new batch size or dtype makes a new one."""
+    buffer = getattr(layer, attribute, None)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = np.zeros(shape, dtype)
+        setattr(layer, attribute, buffer)
+    return buffer
 
 
 def _reduce_windows(ufunc, x, offsets, out):
@@ -220,18 +230,19 @@ class Conv2D(WeightedLayer):
         phases = self._phases()
         flat = phases.split(x)
         out = np.empty((n, filters, out_h, out_w), dtype=x.dtype)
+        wide = (phases.height, phases.width)  # a sample's positions, wrap-around included
         if self._samples_first():
-            columns = self._columns = sample_columns(flat, phases, self.use_bias)
+            columns = self._columns = sample_columns(flat, phases, n, self.use_bias)
             # A stacked product (one per sample) that comes out as (N, filters, positions).
             z = np.matmul(self._weight_matrix(), columns)
-            return self._activate(z.reshape(n, filters, out_h, -1)[..., :out_w], out=out)
-        columns = self._columns = wide_columns(flat, phases, self.use_bias)
+            return self._activate(z.reshape(n, filters, *wide)[:, :, :out_h, :out_w], out=out)
+        columns = self._columns = wide_columns(flat, phases, n, self.use_bias)
         # One large product, filters first, with the bias as a last weight column against the
         # row of ones (one pass less than adding it afterwards). The activation below writes
         # the NCHW output from a transposed view, so no extra copy is made.
         z = np.matmul(self._weight_matrix(), columns)
-        # Drop the wrap-around columns; (filters, N, ...) → (N, filters, ...) as a view.
-        z = z.reshape(filters, n, out_h, -1)[..., :out_w].transpose(1, 0, 2, 3)
+        # Drop the wrap-around positions; (filters, N, ...) → (N, filters, ...) as a view.
+        z = z.reshape(filters, n, *wide)[:, :, :out_h, :out_w].transpose(1, 0, 2, 3)
         return self._activate(z, out=out)
 
     def _weight_matrix(self):
@@ -241,23 +252,20 @@ class Conv2D(WeightedLayer):
 
     def _wide_gradient_buffer(self, shape, dtype):
         """A buffer for the output gradient on the wide grid, kept between batches: its
-        wrap-around columns are zeroed once, and only the real ones are written each time."""
-        buffer = getattr(self, "_wide_buffer", None)
-        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._wide_buffer = np.zeros(shape, dtype)
-        return buffer
+        wrap-around positions are zeroed once, and only the real ones are written each time."""
+        return _kept_buffer(self, "_wide_buffer", shape, dtype)
 
     def backward(self, grad_y, need_input_grad=True):
         _, height, width = self.input_shape
-        merge = self._phases().merge
         if self._samples_first():
             grad_flat = self._backward_samples_first(grad_y, need_input_grad)
-            return None if grad_flat is None else merge(grad_flat, height, width)
-        grad_flat = self._backward_filters_first(grad_y, need_input_grad)
+        else:
+            grad_flat = self._backward_filters_first(grad_y, need_input_grad)
         if grad_flat is None:
             return None
-        # Channels first, as the columns are: handed on as an NCHW view, not copied over.
-        return merge(grad_flat, height, width).transpose(1, 0, 2, 3)
+        # Channels first, as the phase images are: handed on as an NCHW view, not copied over.
+        grad_x = self._phases().merge(grad_flat, len(grad_y), height, width)
+        return grad_x.transpose(1, 0, 2, 3)
 
     def _store_weight_grads(self, weight_grads):
         """dW (and db, the last column, against the row of ones) from a (filters, C·k·k (+1))
@@ -274,9 +282,10 @@ class Conv2D(WeightedLayer):
         n = len(grad_y)
         filters, out_h, out_w = self.output_shape
         phases = self._phases()
-        # The output gradient on the wide grid in NCHW order; the wrap-around columns stay 0.
-        wide = self._wide_gradient_buffer((n, filters, out_h, phases.width), grad_y.dtype)
-        self._activation_grad(grad_y, out=wide[..., :out_w])
+        # The output gradient on the wide grid in NCHW order; the wrap-around positions stay 0.
+        shape = (n, filters, phases.height, phases.width)
+        wide = self._wide_gradient_buffer(shape, grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[:, :, :out_h, :out_w])
         wide = wide.reshape(n, filters, -1)
         # Per-sample products (filters × C·k·k each), summed over the batch.
         per_sample = np.matmul(wide, self._columns.transpose(0, 2, 1))
@@ -284,7 +293,7 @@ class Conv2D(WeightedLayer):
         if not need_input_grad:
             return None
         W = self.params["W"].reshape(filters, -1)
-        return scatter_sample_columns(np.matmul(W.T, wide), self.input_shape[0], phases)
+        return scatter_sample_columns(np.matmul(W.T, wide), phases)
 
     def _backward_filters_first(self, grad_y, need_input_grad):
         """Backward for the (C·k·k, N·positions) columns; the flat input gradient or None."""
@@ -292,9 +301,10 @@ class Conv2D(WeightedLayer):
         filters, out_h, out_w = self.output_shape
         phases = self._phases()
         # The gradient on the wide grid, filters first so that the weight and column
-        # gradients are single large products; the wrap-around columns stay 0.
-        wide = self._wide_gradient_buffer((filters, n, out_h, phases.width), grad_y.dtype)
-        self._activation_grad(grad_y, out=wide[..., :out_w].transpose(1, 0, 2, 3))
+        # gradients are single large products; the wrap-around positions stay 0.
+        shape = (filters, n, phases.height, phases.width)
+        wide = self._wide_gradient_buffer(shape, grad_y.dtype)
+        self._activation_grad(grad_y, out=wide[:, :, :out_h, :out_w].transpose(1, 0, 2, 3))
         wide = wide.reshape(filters, -1)
         # Columns times gradient rather than gradient times columns: the same product, but
         # OpenBLAS does it up to 1.6× faster in this orientation (long inner dimension).
@@ -303,7 +313,7 @@ class Conv2D(WeightedLayer):
         if not need_input_grad:
             return None
         W = self.params["W"].reshape(filters, -1)
-        return scatter_columns(np.matmul(W.T, wide), n, self.input_shape[0], phases)
+        return scatter_columns(np.matmul(W.T, wide), n, phases)
 
 
 POOL_SETTINGS = [
@@ -444,7 +454,9 @@ class MaxPool2D(_Pool2D):
         x, pairs = self._x, self._pair_maxima
         n, (channels, out_h, out_w) = len(x), self.output_shape
         rows = pairs.reshape(n, channels, out_h, 2, out_w)
-        grad_pairs = np.empty(pairs.shape, grad_y.dtype)
+        # Kept between batches (every value is written): a new array of this size each time
+        # cost about 5 % of the backward in fresh pages.
+        grad_pairs = _kept_buffer(self, "_pairs_gradient", pairs.shape, grad_y.dtype)
         grad_rows = grad_pairs.reshape(rows.shape)
         lower = np.multiply(grad_y, rows[:, :, :, 1] > rows[:, :, :, 0], out=grad_rows[:, :, :, 1])
         np.subtract(grad_y, lower, out=grad_rows[:, :, :, 0])  # exact: g - g or g - 0
