@@ -115,3 +115,8 @@ class Explanation:
 
     def layer(self, index: int) -> LayerStep:
         return self.layers[index]
+
+    @property
+    def dropout_drew_a_mask(self) -> bool:
+        """Whether a Dropout layer dropped units in this pass (training mode only)."""
+        return self.training and bool(self._dropout_states)

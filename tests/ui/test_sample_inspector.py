@@ -469,3 +469,18 @@ def test_see_the_math_opens_no_larger_than_the_screen(qtbot):
     assert inspector.width() <= room.width() and inspector.height() <= room.height()
     assert inspector.minimumSizeHint().width() <= 1024 - MARGIN
     assert inspector.node_graph_button.geometry().right() <= inspector.width()
+
+
+@pytest.mark.parametrize(
+    ("dropout", "training", "says_mask"),
+    [(0.0, False, False), (0.0, True, False), (0.5, False, False), (0.5, True, True)],
+)
+def test_check_page_speaks_of_a_dropout_mask_only_when_the_pass_drew_one(
+    inspector, dropout, training, says_mask
+):
+    show(inspector, model=mnist_mlp(dropout=dropout))
+    inspector.training_mode.setChecked(training)
+    inspector.go_to("check")
+    text = inspector.check_page.text.text()
+    assert ("dropout mask" in text) is says_mask
+    assert ("in training mode" in text) is says_mask

@@ -546,7 +546,8 @@ class SampleInspector(QDialog):
             self.pages.setCurrentWidget(self.update_page)
         elif kind == "check":
             step = self._layer_with_weights()
-            self.check_page.describe(step, self._unit_for_entries(step) if step else 0)
+            unit = self._unit_for_entries(step) if step else 0
+            self.check_page.describe(step, unit, explanation.dropout_drew_a_mask)
             self.pages.setCurrentWidget(self.check_page)
 
     def _input_shape(self, step) -> tuple:

@@ -104,7 +104,9 @@ class CheckPage(InspectorPage):
         self.table = numbers_table("inspectorCheckTable")
         self.layout_.addWidget(self.table, 1)
 
-    def describe(self, step, unit: int) -> None:
+    def describe(self, step, unit: int, same_mask: bool = False) -> None:
+        """What the check of ``step``'s ``unit`` computes; ``same_mask``: the pass dropped
+        units (Dropout in training mode), and the check drops the same ones."""
         if step is None:
             self.text.setText("This network has no weights to check.")
             self.check_button.setEnabled(False)
@@ -114,7 +116,8 @@ class CheckPage(InspectorPage):
         self.text.setText(
             f"Checks {step.name}, {what} {unit}: its largest weight gradients and its bias. "
             "For each weight w: numeric = (L(w + ε) − L(w − ε)) / 2ε with ε = 1e-5, on a "
-            "float64 copy of the model in the same mode (and with the same dropout mask)."
+            f"float64 copy of the model in {'training' if same_mask else 'the same'} mode"
+            f"{' and with the same dropout mask' if same_mask else ''}."
         )
 
     def clear(self) -> None:
