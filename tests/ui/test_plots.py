@@ -278,3 +278,19 @@ def test_the_gradient_legend_fits_a_small_plot_and_names_layers_on_a_large_one(
     plots.resize(1100, 700)  # a large screen: the names whole
     texts, inside = _legend_in_view(plots, qtbot)
     assert inside and texts == ["0 Dense", "1 Dense", "2 Dense", "3 Dense"]
+
+
+def test_a_log_axis_over_many_decades_labels_only_what_fits(qtbot):
+    """Gradient norms from 1e-12 to 10 on a plot 70 pixels high: 13 labels piled up."""
+    from nnstudio.ui.plots.curve_items import DecadeAxis
+
+    axis = DecadeAxis("left")
+    (_, short), _ = axis.logTickValues(-12.0, 1.0, 70, None)
+    pixels_per_decade = 70 / 13
+    gaps = np.diff(short) * pixels_per_decade
+    assert len(short) >= 2 and gaps.min() >= DecadeAxis.LABEL_SPACING
+    (_, tall), _ = axis.logTickValues(-12.0, 1.0, 400, None)
+    assert tall == list(range(-12, 2))  # room for every decade
+    (_, narrow), (_, minor) = axis.logTickValues(-0.5, 0.8, 70, None)
+    assert [round(10**v, 6) for v in narrow] == [0.5, 1, 2, 5]  # under two decades
+    assert round(10 ** max(minor), 6) == 6  # 3, 4, 6 … between, unlabelled

@@ -60,7 +60,11 @@ def finite(values) -> np.ndarray:
 class DecadeAxis(pg.AxisItem):
     """A log axis labelled at 0.1, 1, 10, … (and at 2 and 5 too while fewer than two decades
     show), with unlabelled minor ticks. pyqtgraph labels all of 2..9 on a short range: on a
-    small plot the labels pile up on each other."""
+    small plot the labels pile up on each other. Over many decades (a gradient norm from
+    1e-12 to 10 on a plot 70 pixels high) only every second, third, … decade is labelled, so
+    that labels stay ``LABEL_SPACING`` pixels apart."""
+
+    LABEL_SPACING = 18  # pixels between labels: a line of the axis font and a gap
 
     def __init__(self, orientation: str):
         super().__init__(orientation)
@@ -68,14 +72,26 @@ class DecadeAxis(pg.AxisItem):
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph's
         decades = range(math.floor(minVal), math.ceil(maxVal) + 1)
-        labelled_steps = (1, 2, 5) if sum(minVal <= d <= maxVal for d in decades) < 2 else (1,)
+        shown = sum(minVal <= d <= maxVal for d in decades)
+        labelled_steps = (1, 2, 5) if shown < 2 else (1,)
+        every = self._decades_per_label(maxVal - minVal, size)
+        minor_steps = range(1, 10) if every == 1 else (1,)  # 2..9 would be a grey smear
         labelled, minor = [], []
         for decade in decades:
-            for step in range(1, 10):
+            for step in minor_steps:
                 value = decade + math.log10(step)
-                if minVal <= value <= maxVal:
-                    (labelled if step in labelled_steps else minor).append(value)
+                if not minVal <= value <= maxVal:
+                    continue
+                is_label = step in labelled_steps and decade % every == 0
+                (labelled if is_label else minor).append(value)
         return [(None, labelled), (None, minor)]
+
+    def _decades_per_label(self, span: float, size: float) -> int:
+        """1, 2, 3, … so that labelled decades are at least LABEL_SPACING pixels apart."""
+        if span <= 0 or size <= 0:
+            return 1
+        pixels_per_decade = size / span
+        return max(1, math.ceil(self.LABEL_SPACING / pixels_per_decade))
 
 
 class HoverReadout:
