@@ -20,7 +20,7 @@ import re
 
 from nnstudio.engine.fit.health import HEALTH_EVERY, HealthMonitor
 from nnstudio.project.doctor_advice import CAUSES, FixContext, HealthWarning
-from nnstudio.project.doctor_rules import diagnose
+from nnstudio.project.doctor_rules import EpochTrends, diagnose
 
 __all__ = ["TrainingDoctor", "blow_up_warning", "diagnose"]
 
@@ -38,6 +38,7 @@ class TrainingDoctor:
         self.health_every = self.monitor.health_every
         self.optimizer = optimizer
         self.history: list[dict] = []
+        self.trends = EpochTrends()  # what the rules read of the history, kept as it grows
         self.final_warnings: list[dict] = []  # after a blow-up: when and why
         # A run that goes on after a blow-up goes on with the damaged weights: the blow-up is
         # still the cause, though this part of the run started from the damage.
@@ -62,8 +63,11 @@ class TrainingDoctor:
         self.history[-1]["dead"] = max(
             (r.get("dead_fraction") or 0 for r in health.values()), default=0
         )
+        self.trends.add(self.history[-1])
         info["health"] = health
-        warnings = diagnose(health, self.history, self.monitor.start_loss, self.optimizer)
+        warnings = diagnose(
+            health, self.history, self.monitor.start_loss, self.optimizer, self.trends
+        )
         if self.earlier_blow_up is not None and not any(w.kind in CAUSES for w in warnings):
             warnings = [self._still_blown_up(warnings)]
         info["warnings"] = [w.to_dict() for w in warnings]

@@ -521,3 +521,57 @@ def test_zero_weights_under_sigmoid_become_copies_and_are_named_symmetric():
     assert {layer["initializer"] for layer in fixed.model["layers"]} == {"auto"}
     after, _ = train(fixed, epochs=2)
     assert not {"symmetric_init", "zero_init"} & kinds(after)
+
+
+def _naive_trends(history: list[dict]) -> tuple:
+    """The fit rules' figures computed from the whole history, as they were at every epoch."""
+    from nnstudio.project.doctor_rules import OVERFIT_WINDOW as W
+
+    losses = [(h["loss"], i) for i, h in enumerate(history) if h.get("loss") is not None]
+    peak = max(losses, key=lambda pair: pair[0]) if losses else None
+    val = [h.get("val_loss") for h in history]
+    if None in val or len(val) < W:
+        return peak, None, None
+    means = [sum(val[i - W : i]) / W for i in range(W, len(val) + 1)]
+    train = [sum([h["loss"] for h in history][i - W : i]) / W for i in range(W, len(val) + 1)]
+    best = min(range(len(means)), key=means.__getitem__)
+    return peak, (means[-1], means[best], train[-1], train[best]), best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_epoch_trends_kept_one_epoch_at_a_time_equal_a_scan_of_the_whole_history(seed):
+    from nnstudio.project.doctor_rules import EpochTrends
+
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.random(60), 1)  # rounded: ties in the peak and the best mean
+    history = [
+        {"epoch": i + 1, "loss": float(v), "val_loss": float(v) / 2} for i, v in enumerate(values)
+    ]
+    if seed % 3 == 1:
+        history[7]["val_loss"] = None  # one epoch without validation: no overfitting rule
+    if seed % 3 == 2:
+        history[11]["loss"] = float("nan")
+    trends = EpochTrends()
+    for end, epoch in enumerate(history, start=1):
+        trends.add(epoch)
+        peak, means, best = _naive_trends(history[:end])
+        assert trends.peak == peak or (peak[0] != peak[0] and trends.peak[1] == peak[1])
+        if means is None:
+            assert not trends.val_complete or trends.count < trends.window
+            continue
+        assert trends.best == best
+        got = (trends.val_means[-1], trends.val_means[best], trends.train_means[-1])
+        np.testing.assert_equal(got + (trends.train_means[best],), means)  # NaN equals NaN
+
+
+def test_the_doctor_diagnoses_an_overfitting_run_the_same_with_kept_trends():
+    from nnstudio.project.doctor_rules import EpochTrends
+
+    history = [
+        {"epoch": e, "loss": 1.0 / e, "val_loss": 0.5 if e < 10 else 0.5 + 0.05 * (e - 10)}
+        for e in range(1, 31)
+    ]
+    kept = diagnose({}, history, trends=EpochTrends.of(history))
+    scanned = diagnose({}, history)
+    assert [w.kind for w in kept] == [w.kind for w in scanned] == ["overfitting"]
+    assert kept[0].message == scanned[0].message and "around epoch 5" in kept[0].message
