@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -71,8 +72,10 @@ class Snapshot:
         weights = {k: _compact(v) for k, v in self.weights.items()}
         return Snapshot(self.epoch, weights, {}, self.seed)
 
-    @property
+    @cached_property
     def nbytes(self) -> int:
+        """Counted once: a snapshot's arrays are never changed in place, and the timeline adds
+        up the sizes of all its snapshots at every epoch."""
         arrays = [*self.weights.values(), *self.optimizer_arrays().values()]
         return int(sum(np.asarray(value).nbytes for value in arrays))
 
@@ -126,6 +129,7 @@ class RunTimeline:
         self.exact_every = 1  # exact snapshots at multiples of this (besides the anchors)
         self.anchors: set[int] = set()  # session starts: always exact
         self._snapshots: dict[int, Snapshot] = {}
+        self._exact_epochs: set[int] = set()  # a few hundred at most, where _snapshots grows
         self.nbytes = 0
         self.thinned = False  # some epochs were dropped to stay within max_bytes
         self.saved_sparser = False  # read from a file that kept fewer epochs than memory had
@@ -155,7 +159,7 @@ class RunTimeline:
 
     def exact_before(self, epoch: int) -> Snapshot | None:
         """The latest exact snapshot at or before ``epoch`` (where a replay starts)."""
-        kept = [e for e, snap in self._snapshots.items() if e <= epoch and snap.exact]
+        kept = [e for e in self._exact_epochs if e <= epoch]
         return self._snapshots[max(kept)] if kept else None
 
     def nearest(self, epoch: int) -> Snapshot | None:
@@ -193,28 +197,33 @@ class RunTimeline:
         self._thin()
 
     def _put(self, snapshot: Snapshot) -> None:
-        old = self._snapshots.pop(snapshot.epoch, None)
-        if old is not None:
-            self.nbytes -= old.nbytes
+        if snapshot.epoch in self._snapshots:
+            self._drop(snapshot.epoch)
         self._snapshots[snapshot.epoch] = snapshot
         self.nbytes += snapshot.nbytes
+        if snapshot.exact:
+            self._exact_epochs.add(snapshot.epoch)
 
     def _spaced(self) -> list[Snapshot]:
-        return [s for e, s in self._snapshots.items() if s.exact and e not in self.anchors]
+        """The exact snapshots on the spacing (not anchors), in epoch order."""
+        epochs = sorted(self._exact_epochs - self.anchors)
+        return [self._snapshots[epoch] for epoch in epochs]
 
     def _space_exact(self) -> None:
         """Double the exact spacing while the exact snapshots pass ``exact_bytes``; those off
         the new spacing keep their weights for the views only."""
-        while len(self._spaced()) > 1 and sum(s.nbytes for s in self._spaced()) > self.exact_bytes:
+        spaced = self._spaced()
+        while len(spaced) > 1 and sum(s.nbytes for s in spaced) > self.exact_bytes:
             self.exact_every *= 2
-            for snapshot in self._spaced():
+            for snapshot in spaced:
                 if snapshot.epoch % self.exact_every:
                     self._put(snapshot.for_views())
+            spaced = self._spaced()
 
     def truncate_after(self, epoch: int) -> None:
         """Forget the snapshots after ``epoch`` (a run continued from there again)."""
         for later in [e for e in self._snapshots if e > epoch]:
-            self.nbytes -= self._snapshots.pop(later).nbytes
+            self._drop(later)
         self.anchors = {e for e in self.anchors if e <= epoch}
 
     def copy_until(self, epoch: int, max_bytes: int | None = None) -> RunTimeline:
@@ -233,6 +242,7 @@ class RunTimeline:
 
     def _drop(self, epoch: int) -> None:
         self.nbytes -= self._snapshots.pop(epoch).nbytes
+        self._exact_epochs.discard(epoch)
 
     # -- files ----------------------------------------------------------------------------------
 
