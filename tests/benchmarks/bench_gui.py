@@ -11,6 +11,7 @@ Goals (PRODUCT.md "Speed and size budgets"), with the mnist-mlp preset on real M
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -126,8 +127,16 @@ def test_window_responsive_and_fast_while_training_mnist(
     p50, p99, worst = np.percentile(lateness, 50), np.percentile(lateness, 99), lateness.max()
     print(f"\nMNIST MLP ({window.dataset.x_train.shape[0]} training images, {EPOCHS} epochs/run)")
     for name, speed, wall, *rest in results:
-        gui = f"   GUI thread CPU {rest[1]:5.2f} s" if rest else ""
+        gui = f"   GUI thread CPU {rest[1]:5.2f} s ({rest[1] / EPOCHS:.3f} s/epoch)" if rest else ""
         print(f"  {name:9s} {speed:10,.0f} samples/s   wall {wall:6.2f} s{gui}")
+    gui_cpu = [r[4] / EPOCHS for r in results if r[0] == "window"]
+    print(
+        f"  GUI thread CPU per epoch (a run's, start and end included): median "
+        f"{np.median(gui_cpu):.3f} s "
+        f"({min(gui_cpu):.3f}–{max(gui_cpu):.3f}); load average at the end "
+        f"{os.getloadavg()[0]:.2f} (a shared machine: the GUI's CPU is the figure load "
+        "changes least)"
+    )
     print(
         f"  in-window speed = {ratio:.1%} of headless (median of {PAIRS} pairs; medians "
         f"{np.median(inside):,.0f} vs {np.median(headless):,.0f} samples/s; pairs "
