@@ -17,9 +17,8 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
 
-from tests.benchmarks.conftest import open_mnist_preset
+from tests.benchmarks.conftest import training_window
 
 pytestmark = pytest.mark.benchmark
 
@@ -97,17 +96,7 @@ def window_speed(qtbot, window, epochs=EPOCHS) -> tuple[float, float, np.ndarray
 def test_window_responsive_and_fast_while_training_mnist(
     qtbot, mnist_path, monkeypatch, isolated_settings
 ):
-    from nnstudio.ui.style import apply_style
-    from nnstudio.ui.window.main_window import MainWindow
-
-    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
-    apply_style(QApplication.instance())
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(1400, 880)  # a desktop-sized window: bigger plots cost more to paint
-    window.show()
-    open_mnist_preset(qtbot, window, "mnist-mlp")
-    window.tabs.setCurrentWidget(window.training_tab)
+    window = training_window(qtbot, monkeypatch, mnist_path)
     project = window.document.to_project()
 
     # Warm-up: the first run in a window builds its plots' items and fills caches once.

@@ -23,9 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
-from tests.benchmarks.conftest import open_mnist_preset
+from tests.benchmarks.conftest import training_window
 
 pytestmark = pytest.mark.benchmark
 
@@ -101,17 +100,8 @@ def test_where_the_window_spends_its_time_while_training_mnist(
 ):
     from nnstudio.project.doctor import TrainingDoctor
     from nnstudio.training.reporting import TrainingReporter
-    from nnstudio.ui.style import apply_style
-    from nnstudio.ui.window.main_window import MainWindow
 
-    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
-    apply_style(QApplication.instance())
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(1400, 880)
-    window.show()
-    open_mnist_preset(qtbot, window, "mnist-mlp")
-    window.tabs.setCurrentWidget(window.training_tab)
+    window = training_window(qtbot, monkeypatch, mnist_path)
     reset(qtbot, window, epochs=1)
     train(qtbot, window)  # warm-up: plot items and caches made once
 
