@@ -10,7 +10,9 @@ callables (a Qt worker passes its signals' ``emit``; a test passes ``list.append
   second, so pending epochs are coalesced into ``"epochs"`` (the last one is always flushed);
 - snapshot  at most ``snapshot_hz`` per second, and never more than ``SNAPSHOT_BUDGET`` of the
   training thread's time (a big model's copies come less often): weight copies and, for 2-D
-  inputs, the model's predictions on a grid (computed on the training thread, off the GUI's);
+  inputs, the model's predictions on a grid (computed on the training thread, off the GUI's).
+  While no view draws the weights live (:meth:`TrainingReporter.set_live_weights`), only at
+  the histograms' pace;
   weight histograms
   only at most ``histogram_hz`` per second (they change slowly and cost about a millisecond
   of the training thread for a 784-512-10 MLP), and in the first, the last and every forced
@@ -35,7 +37,7 @@ import numpy as np
 
 from nnstudio.engine.fit import fit
 
-PROGRESS_HZ = 20.0
+PROGRESS_HZ = 4.0
 SNAPSHOT_HZ = 5.0
 HISTOGRAM_HZ = 0.5
 # The share of the training thread's time snapshots may take: for the MNIST MLP (784-512-10)
@@ -255,12 +257,27 @@ class TrainingReporter:
         self._snapshot_interval = self._snapshots.interval
         self._snapshot_budget = snapshot_budget  # None: as often as snapshot_hz says
         self._histograms = Throttle(histogram_hz)
+        # The snapshots' pace while a view draws the weights live, and while none does.
+        self._live_interval = self._snapshot_interval
+        self._quiet_interval = max(self._snapshot_interval, self._histograms.interval)
         self._pending_losses: list[tuple[float, float]] = []
         self._pending_epochs: list[dict] = []
         # Set from the GUI thread (pause / step) so the views show the exact paused state.
         self.force_update = force_update if force_update is not None else threading.Event()
         self._snapshot = SnapshotMaker(model, loss, dataset)
         self._last_info: dict = {"epoch": 0, "batch": 0}  # the last batch's report
+
+    def set_live_weights(self, wanted: bool) -> None:
+        """Set from the GUI thread: whether a view draws the weights as they change (the
+        diagram, the decision boundary, an open dialog). Without one, snapshots come only as
+        often as the histograms need them: each costs the training thread a copy of every
+        weight, and the GUI thread a slot. Turned on, the next batch sends one at once."""
+        interval = self._live_interval if wanted else self._quiet_interval
+        if interval == self._snapshot_interval:
+            return
+        self._snapshot_interval = self._snapshots.interval = interval
+        if wanted:
+            self.force_update.set()
 
     def start(self, initial_epoch: int = 0) -> None:
         """The snapshot of the weights before the first batch (with histograms)."""

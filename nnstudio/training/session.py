@@ -39,12 +39,16 @@ from nnstudio.training.reporting import (
 class TrainingWorker(QObject):
     """Runs ``fit`` once in the thread it was moved to. Has no parent on purpose."""
 
-    batch_progress = Signal(dict)
-    epoch_done = Signal(dict)
-    weights_snapshot = Signal(dict)
-    state_copy = Signal(dict)
-    timeline_snapshot = Signal(dict)
-    finished = Signal(dict)
+    # ``object``, not ``dict``: a dict signal converts its payload to a QVariantMap and back
+    # on every emit (tens of microseconds for a progress report, on both threads); the
+    # payloads are fresh copies the worker never touches again, so passing them as they are
+    # is safe.
+    batch_progress = Signal(object)
+    epoch_done = Signal(object)
+    weights_snapshot = Signal(object)
+    state_copy = Signal(object)
+    timeline_snapshot = Signal(object)
+    finished = Signal(object)
     failed = Signal(str)
 
     def __init__(
@@ -106,6 +110,10 @@ class TrainingWorker(QObject):
         """Set from any thread: the loop hands a state copy at its next epoch end."""
         return self._reporter.state_requested
 
+    @property
+    def reporter(self) -> TrainingReporter:
+        return self._reporter
+
 
 class TrainingSession(QObject):
     """One training run on a worker thread.
@@ -115,12 +123,13 @@ class TrainingSession(QObject):
     ``failed`` fires (or ``wait()`` returns True).
     """
 
-    batch_progress = Signal(dict)
-    epoch_done = Signal(dict)
-    weights_snapshot = Signal(dict)
-    state_copy = Signal(dict)  # after request_state(): weights and config at an epoch end
-    timeline_snapshot = Signal(dict)  # start and every epoch end: state copies for the timeline
-    finished = Signal(dict)
+    # The worker's payloads, each a dict (see TrainingWorker for why ``object``).
+    batch_progress = Signal(object)
+    epoch_done = Signal(object)
+    weights_snapshot = Signal(object)
+    state_copy = Signal(object)  # after request_state(): weights and config at an epoch end
+    timeline_snapshot = Signal(object)  # start and every epoch end: state copies for the timeline
+    finished = Signal(object)
     failed = Signal(str)
     paused_changed = Signal(bool)
 
@@ -157,6 +166,7 @@ class TrainingSession(QObject):
         )
         # Kept here: the worker object is deleted once its thread ends.
         self._state_requested = self._worker.state_requested
+        self._reporter = self._worker.reporter
         self._thread = QThread(self)
         self._thread.setObjectName("nnstudio-training")
         self._running = False
@@ -210,6 +220,11 @@ class TrainingSession(QObject):
     def request_state(self) -> None:
         """Ask for ``state_copy`` at the next epoch end (the model stays the worker's)."""
         self._state_requested.set()
+
+    def set_live_weights(self, wanted: bool) -> None:
+        """Whether a view draws the weights as they change: without one, weight snapshots
+        come only at the histograms' pace (TrainingReporter.set_live_weights)."""
+        self._reporter.set_live_weights(wanted)
 
     def set_learning_rate(self, lr: float) -> None:
         """Takes effect before the next batch."""

@@ -50,3 +50,22 @@ def open_mnist_preset(qtbot, window, preset: str) -> None:
         ),
         timeout=120_000,
     )
+
+
+def training_window(qtbot, monkeypatch, mnist_path):
+    """A desktop-sized window (bigger plots cost more to paint) with the MNIST MLP preset
+    open on its Training tab, as the GUI benchmarks train it."""
+    from PySide6.QtWidgets import QApplication
+
+    from nnstudio.ui.style import apply_style
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setenv("NNSTUDIO_MNIST_DIR", str(mnist_path))
+    apply_style(QApplication.instance())
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1400, 880)
+    window.show()
+    open_mnist_preset(qtbot, window, "mnist-mlp")
+    window.tabs.setCurrentWidget(window.training_tab)
+    return window

@@ -136,6 +136,62 @@ def test_snapshots_take_at_most_their_share_of_the_training_time(spiral):
     assert 2 < len(budgeted.snapshots) < len(free.snapshots) / 5
 
 
+class GoQuiet:
+    """A fit callback that tells the reporter no view draws live weights, at batch ``at``
+    (as the window does from the GUI thread), and live again at batch ``back``."""
+
+    def __init__(self, reporter_box: list, at: int, back: int | None = None):
+        self.box, self.at, self.back, self.batches = reporter_box, at, back, 0
+
+    def on_batch_end(self, _info) -> None:
+        self.batches += 1
+        if self.batches == self.at:
+            self.box[0].set_live_weights(False)
+        if self.batches == self.back:
+            self.box[0].set_live_weights(True)
+
+
+def quiet_run(spiral, at: int, back: int | None = None) -> Outlets:
+    outlets, box = Outlets(), []
+    make = outlets.reporter
+
+    def keep(*args, **options):
+        box.append(make(*args, **options))
+        return box[0]
+
+    outlets.reporter = keep
+    # 50 ms a clock reading: live, 5 snapshots a second; quiet, the histograms' 0.5.
+    train(
+        spiral,
+        outlets,
+        epochs=10,
+        callbacks=(GoQuiet(box, at, back),),
+        snapshot_budget=None,
+        clock=Clock(0.05),
+    )
+    return outlets
+
+
+def test_without_a_live_view_snapshots_come_at_the_histograms_pace(spiral):
+    live, quiet = quiet_run(spiral, at=-1), quiet_run(spiral, at=1)
+    times = [snapshot["time"] for snapshot in quiet.snapshots[1:-1]]  # not the first and last
+    assert np.diff(times).min() >= 2.0 - 1e-9  # HISTOGRAM_HZ: one every two seconds
+    assert len(quiet.snapshots) < len(live.snapshots) / 5
+    # Each quiet snapshot carries the histograms: that is what it is still sent for.
+    assert all("histograms" in snapshot for snapshot in quiet.snapshots)
+
+
+def test_a_live_view_again_gets_a_snapshot_at_the_next_batch(spiral):
+    outlets = quiet_run(spiral, at=1, back=100)
+    # The snapshots say after which batch they were made: one right after batch 100 (the
+    # callback that turned the view on ran after the reporter had seen batch 100).
+    per_epoch = int(np.ceil(len(spiral.x_train) / 8))
+    made = [(s["epoch"] - 1) * per_epoch + s["batch"] for s in outlets.snapshots[1:-1]]
+    assert 101 in made
+    later = [s["time"] for s in outlets.snapshots[1:-1] if s["epoch"] > 100 // per_epoch + 1]
+    assert len(later) > 5 and np.diff(later).max() < 0.5  # and the live pace after it
+
+
 def test_snapshots_are_copies_with_a_boundary_grid(spiral):
     outlets = Outlets()
     _, model = train(spiral, outlets, epochs=1)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QRectF
 
+from nnstudio.ui.plots import training_plots
 from nnstudio.ui.plots.decision_boundary import DecisionBoundaryView, class_image
 from nnstudio.ui.plots.histograms import WeightHistograms
 from nnstudio.ui.plots.training_plots import TrainingPlots
@@ -22,7 +23,10 @@ def plots(qtbot):
     return widget
 
 
-def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(qtbot, plots, epochs):
+def test_epochs_and_batches_reach_the_curves_after_the_coalescing_timer(
+    qtbot, plots, epochs, monkeypatch
+):
+    monkeypatch.setattr(training_plots, "EPOCH_REDRAW_S", 0.3)  # a short wait, for a short test
     plots.add_epochs(epochs(1))
     assert len(plots.train_loss.getData()[0]) == 1  # the first point shows at once
     plots.add_epochs(epochs(2, start=2))

@@ -1,5 +1,6 @@
 """How the Training tab rations its redraws while a run feeds it: the loss plot at a fixed rate
-however fast progress comes, epoch plots on the next ticks, nothing drawn on a hidden tab
+however fast progress comes, epoch plots at a slower one, each in its turn and without waiting
+for the loss, nothing drawn on a hidden tab
 (caught up when shown), a loss axis that does not move at every point, and histograms kept
 until drawn. The clock is a fake one and timer ticks are called directly: no timing here."""
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 from nnstudio.ui.plots import curve_items, training_plots
 from nnstudio.ui.plots.training_plots import (
     DUE_SLACK_S,
+    EPOCH_REDRAW_S,
     LOSS_REDRAW_S,
     PLOT_ORDER,
     TrainingPlots,
@@ -81,35 +83,47 @@ def test_loss_plot_is_redrawn_at_a_fixed_rate_however_fast_progress_comes(
     assert batch_count(plots) == seconds * per_second
 
 
-def test_epoch_plots_follow_on_the_next_ticks_without_waiting_for_the_loss(
+def test_epoch_plots_follow_at_their_own_pace_without_waiting_for_the_loss(
     plots, clock, monkeypatch, epochs
 ):
     plots.add_epochs(epochs(1))  # the first epoch is drawn at once, the loss plot included
     draws = record_draws(plots, clock, monkeypatch)
     plots.add_epochs(epochs(1, start=2))
-    for _ in range(3):  # three ticks, no time passing: the loss plot is not due yet
+    for _ in range(3):  # three ticks, no time passing: nothing is due yet
         plots._redraw()
-    assert [name for _, name in draws] == ["accuracy", "lr", "grad"]
-    assert plots._dirty == {"loss"}
-    clock.advance(LOSS_REDRAW_S)
-    plots._redraw()
+    assert draws == [] and plots._dirty == set(PLOT_ORDER)
+    clock.advance(EPOCH_REDRAW_S)
+    for _ in range(4):
+        plots._redraw()
+    assert [name for _, name in draws] == ["loss", "accuracy", "lr", "grad"]
     assert not plots._dirty
     np.testing.assert_allclose(plots.train_loss.getData()[1], [1.0, 0.5])
+    # A new epoch right after: the loss plot is due a second later, the epoch plots after two.
+    plots.add_epochs(epochs(1, start=3))
+    assert plots._next_delay() == round(1000 * LOSS_REDRAW_S)
+    clock.advance(LOSS_REDRAW_S)
+    plots._redraw()
+    assert draws[-1][1] == "loss" and plots._dirty == set(PLOT_ORDER[1:])
+    assert plots._next_delay() == round(1000 * (EPOCH_REDRAW_S - LOSS_REDRAW_S))
 
 
 def test_every_epoch_plot_gets_its_turn_when_epochs_end_faster_than_ticks(
     plots, clock, monkeypatch, epochs
 ):
     """A spiral trains dozens of epochs a second: each tick finds every epoch plot dirty
-    again. All of them must still be redrawn, not the first in line each time."""
+    again. All of them must still be redrawn, each at its pace, not the first in line each
+    time."""
     plots.add_epochs(epochs(1))
     draws = record_draws(plots, clock, monkeypatch)
-    for epoch in range(2, 8):
+    for epoch in range(2, 30):
         plots.add_epochs(epochs(1, start=epoch))  # a new epoch before every tick
+        clock.advance(training_plots.REDRAW_MS / 1000)
         plots._redraw()
     drawn = [name for _, name in draws]
     assert {"accuracy", "lr", "grad"} <= set(drawn)
-    assert drawn[:3] == ["accuracy", "lr", "grad"]
+    for name in ("accuracy", "lr", "grad"):
+        times = [t for t, drawn_name in draws if drawn_name == name]
+        assert len(times) >= 2 and np.diff(times).min() >= EPOCH_REDRAW_S - DUE_SLACK_S
 
 
 def test_plots_on_a_hidden_tab_wait_and_catch_up_when_shown(qtbot, epochs):

@@ -24,6 +24,7 @@ def _numbers(window) -> tuple[int | None, ...]:
 def test_the_health_title_the_timeline_and_the_status_bar_show_one_epoch(qtbot, window):
     window.show()
     window.tabs.setCurrentWidget(window.training_tab)
+    window.health_dock.raise_()  # in front of Runs: a covered dock is drawn when it shows
     window.hyperparameters.epochs_box.setValue(300)
     window.hyperparameters.batch_size_box.setValue(8)  # epochs slow enough to watch
     seen = []

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
+    QDockWidget,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -191,6 +192,8 @@ class HealthPanel(QWidget):
         layout.addWidget(self.title)
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
+        self._pending = None  # the latest epoch report, until drawn (see show_epoch)
+        self._dock = None  # the dock the panel is in, once known (see _follow_dock)
         self._side_by_side = True
 
     def set_side_by_side(self, side_by_side: bool) -> None:
@@ -205,14 +208,53 @@ class HealthPanel(QWidget):
     def clear(self) -> None:
         self.table.setRowCount(0)
         self.set_warnings([])
-        self._shown = None
+        self._shown = self._pending = None
         self.title.setText(WAITING)
 
     def show_epoch(self, epoch: dict) -> None:
-        """An epoch report with ``health`` and ``warnings`` (others are ignored)."""
-        health, warnings = epoch.get("health"), epoch.get("warnings")
-        if health is None:
+        """An epoch report with ``health`` and ``warnings`` (others are ignored). While the
+        panel's dock is behind another one, only the latest report is kept, and drawn when the
+        dock comes to the front: a table and warning rows redrawn each epoch unseen are GUI
+        time taken from training (issue 39)."""
+        if epoch.get("health") is None:
             return
+        self._pending = epoch
+        if not self._hidden_in_shown_window():
+            self._show_pending()
+
+    def _hidden_in_shown_window(self) -> bool:
+        """True when the window is shown but this panel cannot be seen. A dock tabbed behind
+        another one is not hidden, only covered (no region of it is visible); its dock says
+        when it comes to the front."""
+        window = self.window()
+        if window is self or not window.isVisible():
+            return False
+        self._follow_dock()
+        return not self.isVisible() or self.visibleRegion().isEmpty()
+
+    def _follow_dock(self) -> None:
+        if self._dock is not None:
+            return
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QDockWidget):
+            widget = widget.parentWidget()
+        if widget is not None:
+            self._dock = widget
+            widget.visibilityChanged.connect(self._on_dock_visibility)
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            self._show_pending()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        epoch, self._pending = self._pending, None
+        if epoch is None:
+            return
+        health, warnings = epoch.get("health"), epoch.get("warnings")
         # Every epoch's number, as the status bar and the timeline show it, even when its
         # rows are the same as the last epoch's.
         self.title.setText(f"After epoch {epoch.get('epoch', '?')}, per layer:")
@@ -237,6 +279,8 @@ class HealthPanel(QWidget):
                 self.table.setItem(row, column, item)
 
     def set_warnings(self, warnings: list[dict]) -> None:
+        if [row.warning for row in self.warning_rows] == list(warnings):
+            return  # the same words and fixes: the rows (and their buttons) stay
         for old in self.warning_rows:
             self.warnings_box.removeWidget(old)
             old.deleteLater()

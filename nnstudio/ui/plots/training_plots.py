@@ -7,7 +7,8 @@ products use), so the redraws are rationed:
 
 - each timer tick refreshes ONE dirty plot, so every GUI event stays short;
 - the loss plot, dirtied by every batch, is redrawn at most every ``LOSS_REDRAW_S`` seconds; the
-  other plots only change at the end of an epoch and follow on the next ticks;
+  other plots only change at the end of an epoch and follow on the next ticks, each at most
+  every ``EPOCH_REDRAW_S`` seconds (short epochs end faster than that);
 - plots on a hidden tab are not drawn at all: they stay dirty and catch up when shown;
 - the axes (which also draw the grid) are cached as pixmaps, so a new curve point does not
   re-render their text and lines unless the range moved. During a run the epoch axis is fixed
@@ -44,6 +45,10 @@ REDRAW_MS = 200  # one plot per tick
 # the GUI thread, taken from training's two cores (at 2.5 a second it was most of what the
 # window cost a run, issue 39).
 LOSS_REDRAW_S = 1.0
+# The accuracy, learning-rate and gradient plots: the MNIST MLP ends an epoch every 1.4 s, and
+# each of their redraws (a few milliseconds each, three an epoch) is GUI time taken from
+# training (issue 39). A point every other epoch is still live.
+EPOCH_REDRAW_S = 2.0
 DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
@@ -92,7 +97,7 @@ class TrainingPlots(QWidget):
         self._make_curves()
         self._overlay_items: list = []
         self._grad_curves: dict[str, pg.PlotDataItem] = {}
-        self._loss_drawn = -1e9  # _now() of the last loss redraw
+        self._drawn = dict.fromkeys(PLOT_ORDER, -1e9)  # _now() of each plot's last redraw
         self._epoch_turns = list(PLOT_ORDER[1:])  # the epoch plots, least recently drawn first
         self._loss_range: tuple[float, float] | None = None  # the y range this code last set
         # The loss plot is redrawn for new batches far more often than epochs end: its epoch
@@ -303,30 +308,31 @@ class TrainingPlots(QWidget):
         if self._dirty:
             self._timer.start(self._next_delay())
 
-    def _loss_wait(self, now: float) -> float:
-        """Seconds until the loss plot may be redrawn again."""
-        wait = self._loss_drawn + LOSS_REDRAW_S - now
+    def _wait(self, name: str, now: float) -> float:
+        """Seconds until the plot ``name`` may be redrawn again."""
+        every = LOSS_REDRAW_S if name == "loss" else EPOCH_REDRAW_S
+        wait = self._drawn[name] + every - now
         return wait if wait > DUE_SLACK_S else 0.0
 
     def _next_plot(self, now: float) -> str | None:
-        if "loss" in self._dirty and self._loss_wait(now) == 0.0:
+        if "loss" in self._dirty and self._wait("loss", now) == 0.0:
             return "loss"
         # Epoch plots take turns: with epochs ending faster than ticks come (small data sets),
         # a fixed order would redraw the first of them every time and never reach the others.
-        return next((name for name in self._epoch_turns if name in self._dirty), None)
+        due = (name for name in self._epoch_turns if name in self._dirty)
+        return next((name for name in due if self._wait(name, now) == 0.0), None)
 
     def _next_delay(self) -> int:
-        """Milliseconds to the next tick: one tick while epoch plots wait, else until the loss
-        plot is due."""
-        if self._dirty - {"loss"}:
-            return REDRAW_MS
-        return max(1, math.ceil(1000 * self._loss_wait(_now())))
+        """Milliseconds to the next tick: one tick while a plot is due, else until the first
+        one is."""
+        now = _now()
+        soonest = min(self._wait(name, now) for name in self._dirty)
+        return REDRAW_MS if soonest == 0.0 else max(1, math.ceil(1000 * soonest))
 
     def _draw_plot(self, name: str) -> None:
         self._dirty.discard(name)
-        if name == "loss":
-            self._loss_drawn = _now()
-        else:  # to the back of the queue
+        self._drawn[name] = _now()
+        if name != "loss":  # to the back of the queue
             self._epoch_turns.remove(name)
             self._epoch_turns.append(name)
         self._draw(name)

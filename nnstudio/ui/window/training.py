@@ -61,6 +61,7 @@ class TrainingController:
         self._train_when_ready = False  # Train was pressed while the project was loading
         document.events.training_changed.connect(self._follow_learning_rate)
         window.data_panel.confirm_load = self.confirm_dataset_change
+        self.tabs.currentChanged.connect(self._follow_views)
 
     def connect_views(self, timeline, train_action, batch_box) -> None:
         """The views made after this controller: the timeline (it watches each session), the
@@ -337,6 +338,7 @@ class TrainingController:
         self._live_rate = project.training.learning_rate
         self.message_bar.hide()
         self.tab.caption.setText(f"{run.label} — {dataset.name}")
+        self._follow_views()
         session.start(paused=paused)
         cheap = model.count_params() <= CHEAP_PARAMETERS
         self.autosave_timer.start(AUTOSAVE_CHEAP_MS if cheap else AUTOSAVE_TRAINING_MS)
@@ -379,7 +381,33 @@ class TrainingController:
             self.session.set_learning_rate(rate)
             self.document.note_live_setting("learning_rate", rate)  # the Runs dock's LR column
 
+    def _follow_views(self) -> None:
+        """Tell the running session whether a view on screen draws the weights as they change
+        (checked on each progress report and tab change: a dialog opening or the window being
+        minimized is noticed within a quarter of a second)."""
+        if self.session is not None:
+            self.session.set_live_weights(self._weights_shown())
+
+    def _weights_shown(self) -> bool:
+        """The network diagram (Model tab), the decision boundary (Training tab, 2-D data) and
+        the feature maps dialog draw live weights; the histograms do not need them more often
+        than the quiet pace. A window never shown (tests) gets them all."""
+        window = self.window
+        if not window.isVisible():
+            return True
+        if window.isMinimized():
+            return False
+        page = self.tabs.currentWidget()
+        if page is self.builder:
+            return True
+        if page is self.built_page("training") and not page.boundary.isHidden():
+            return True
+        feature_maps = getattr(window, "feature_maps", None)
+        dialog = feature_maps.dialog if feature_maps is not None else None
+        return dialog is not None and dialog.isVisible()
+
     def _on_batch_progress(self, info: dict) -> None:
+        self._follow_views()
         self.last_batch = info
         if self.document.run_state == RunState.PAUSED and "batches" in info:
             # After Step: which batch it was and its loss, in the state line.
