@@ -60,7 +60,7 @@ def describe_blas() -> str | None:
     return "; ".join(parts)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # a few batch sizes and class counts
 def ones(length: int, dtype) -> np.ndarray:
     """A read-only vector of ``length`` ones, made once per length and dtype: a sum over a
     batch as a product with it (``ones(n, g.dtype) @ g``) is one BLAS call, 2-4x faster than

@@ -248,7 +248,7 @@ def _row_maxima(z: np.ndarray) -> np.ndarray:
     return np.maximum.reduce(z, axis=1, keepdims=True)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # a few batch shapes
 def _row_starts(rows: int, columns: int) -> np.ndarray:
     """Where each row of a C-ordered (rows, columns) array starts in its flattened form
     (read-only; made once per batch shape)."""
