@@ -22,6 +22,7 @@ import numpy as np
 
 from nnstudio.engine.flat import pack
 from nnstudio.engine.layers.base import Layer, ShapeError
+from nnstudio.engine.layers.conv import Conv2D
 from nnstudio.engine.layers.fused import training_steps
 
 from .registry import layer_from_config
@@ -43,6 +44,8 @@ class Sequential:
         self.input_shape: tuple | None = None
         self._fused_steps: dict = {}  # ConvMaxPool steps by conv index (training_steps)
         self._last_steps: list | None = None  # what the last forward ran, for backward
+        self._layer_steps: list = []  # [(index, layer)], set by build
+        self._may_fuse = False  # whether training may fuse layers (set by build)
         if input_shape is not None:
             self.build(input_shape)
 
@@ -92,6 +95,10 @@ class Sequential:
             source = f"layer {index} ({type(layer).__name__})"
         self.input_shape = input_shape
         self._pack_arrays()
+        self._layer_steps = list(enumerate(self.layers))
+        # Only a convolution can start a fused step: without one, training runs layer by
+        # layer and the per-batch look for fusable pairs is skipped.
+        self._may_fuse = any(isinstance(layer, Conv2D) for layer in self.layers)
         return shape
 
     def _pack_arrays(self) -> None:
@@ -180,9 +187,9 @@ class Sequential:
 
     def _steps(self, training: bool) -> list[tuple[int, object]]:
         """[(index of the step's first layer, layer or fused step)] for a forward pass."""
-        if training:
+        if training and self._may_fuse:
             return training_steps(self.layers, self._fused_steps)
-        return list(enumerate(self.layers))
+        return self._layer_steps
 
     def backward(self, grad, need_input_grad: bool = True) -> np.ndarray | None:
         """Backpropagate d loss / d outputs; fills every layer's gradients.
@@ -197,7 +204,7 @@ class Sequential:
         grad = np.array(grad, dtype=self.dtype)  # a copy: layers may work in place
         first = 0 if need_input_grad else self._first_trainable_index()
         # The steps of the last forward (a fused step keeps the caches its backward needs).
-        steps = self._last_steps or list(enumerate(self.layers))
+        steps = self._last_steps or self._layer_steps
         for start, step in reversed(steps):
             wanted = need_input_grad or start > first
             grad = step.backward(grad, need_input_grad=wanted)

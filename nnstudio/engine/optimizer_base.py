@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -299,11 +300,8 @@ class Optimizer(Configurable):
         """
         state = self._arrays.state if self._arrays is not None else self.state
         for slot, arrays in state.items():
-            decay = self._slot_decay(slot)
-            if not 0.0 < decay < 1.0:
-                continue
-            every = max(1, int(math.log(1e8) / -math.log(decay)))
-            if self.iterations % every:
+            every = _sweep_interval(self._slot_decay(slot))
+            if not every or self.iterations % every:
                 continue
             for array in arrays.values():
                 limit = np.finfo(array.dtype).tiny * 1e8
@@ -316,6 +314,15 @@ class Optimizer(Configurable):
         np.multiply(p, self.weight_decay, out=scratch)
         scratch += g
         return scratch
+
+
+@functools.cache
+def _sweep_interval(decay: float) -> int:
+    """Steps between two sweeps for tiny values of a state slot decaying by ``decay`` per
+    step (see ``_flush_tiny_state``); 0 when it does not decay. Cached: asked at every step."""
+    if not 0.0 < decay < 1.0:
+        return 0
+    return max(1, int(math.log(1e8) / -math.log(decay)))
 
 
 #: The one name the flat buffers go by in the dicts ``_update`` is given.

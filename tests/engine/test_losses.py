@@ -62,6 +62,21 @@ def test_int_labels_and_one_hot_agree():
     assert loss.value(logits, labels.astype(float)) == pytest.approx(value_int)
 
 
+def test_soft_targets_match_a_float64_reference():
+    """Rows that are not one-hot (label smoothing, or weights not summing to 1) give
+    sum_k t_k (logsumexp(z) - z_k) / n and the gradient (softmax(z) * sum_k t_k - t) / n."""
+    rng = np.random.default_rng(2)
+    logits = (rng.standard_normal((6, 4)) * 3).astype(np.float32)
+    targets = rng.random((6, 4)).astype(np.float32)  # rows summing to anything
+    value, grad = get_loss("softmax_crossentropy").value_and_grad(logits, targets)
+    z, t = logits.astype(np.float64), targets.astype(np.float64)
+    log_sum_exp = np.log(np.exp(z).sum(axis=1, keepdims=True))
+    assert value == pytest.approx(np.sum(t * (log_sum_exp - z)) / 6, rel=1e-5)
+    softmax = np.exp(z - log_sum_exp)
+    expected = (softmax * t.sum(axis=1, keepdims=True) - t) / 6
+    np.testing.assert_allclose(grad, expected, atol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_huge_logits_stay_finite_without_warnings(dtype):
     logits = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 5.0]], dtype=dtype)

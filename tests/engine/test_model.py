@@ -345,3 +345,22 @@ def test_learns_the_spiral():
         FitConfig(epochs=200, batch_size=32, seed=0),
     )
     assert accuracy(model, x, y) >= 0.97
+
+
+def test_only_a_model_with_convolutions_looks_for_fused_steps(monkeypatch):
+    """Without a Conv2D, training runs the layers one by one with no per-batch look for
+    fusable pairs (and still fills the gradients); with one, every training forward looks."""
+    looked = []
+
+    def counting_steps(layers, cache):
+        looked.append(len(layers))
+        return list(enumerate(layers))
+
+    monkeypatch.setattr(model_module, "training_steps", counting_steps)
+    mlp = Sequential([Dense(4, activation="relu"), Dense(2)], input_shape=(3,))
+    outputs = mlp.forward(np.ones((5, 3), np.float32), training=True)
+    mlp.backward(np.ones_like(outputs), need_input_grad=False)
+    assert looked == [] and mlp.gradients()["0.W"].any()
+    cnn = small_cnn()
+    cnn.forward(np.ones((2, 64), np.float32), training=True)
+    assert looked == [len(cnn.layers)]

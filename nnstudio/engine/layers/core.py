@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from nnstudio.engine import activations as act
+from nnstudio.engine.blas import ones
 from nnstudio.engine.layers.base import (
     ACTIVATION_CHOICES,
     ACTIVATION_SETTING,
@@ -99,7 +100,7 @@ class Dense(WeightedLayer):
         g = self._activation_grad(grad_y)
         np.matmul(self._x.T, g, out=self.grads["W"])
         if self.use_bias:
-            np.add.reduce(g, axis=0, out=self.grads["b"])  # np.sum, without its wrapper
+            np.matmul(ones(len(g), g.dtype), g, out=self.grads["b"])  # the sum over the batch
         self._add_penalty_grads()
         return np.matmul(g, self.params["W"].T) if need_input_grad else None
 
