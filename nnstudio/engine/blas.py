@@ -72,7 +72,20 @@ def ones(length: int, dtype) -> np.ndarray:
 
 def _set_threads(count: int) -> None:
     for library in _blas_libraries():
-        library.set_num_threads(count)
+        _set_library_threads(library, count)
+
+
+def _set_library_threads(library, count: int) -> None:
+    """Set ``library``'s threads from whichever thread calls.
+
+    threadpoolctl (3.6 and later) lets only the first Python thread that set OpenBLAS's
+    threads change them again while it lives, and silently ignores every other thread. The
+    window's GUI thread sets them first (a unit map on one core), so the training thread's
+    choice never took: under load its products ran on two BLAS threads and the window trained
+    at 13-44 % of headless speed. This module serialises its changes itself (the lock and
+    counter below), so it calls the setter underneath that rule where there is one."""
+    real = getattr(library, "_real_set_num_threads", None)
+    (real if callable(real) else library.set_num_threads)(count)
 
 
 _single_threaded_users = 0
@@ -107,7 +120,7 @@ def single_threaded_blas() -> Iterator[bool]:
             _single_threaded_users -= 1
             if _single_threaded_users == 0:
                 for library, count in _threads_before.items():
-                    library.set_num_threads(count)
+                    _set_library_threads(library, count)
 
 
 # -- threads for the load on the machine ------------------------------------------------------

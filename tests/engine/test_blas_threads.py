@@ -94,3 +94,30 @@ def test_free_cores_never_raise_the_threads_the_process_started_with(monkeypatch
         assert threads.update() == 1
     finally:
         blas._set_threads(real)
+
+
+@needs_control
+def test_the_training_thread_sets_the_threads_after_the_gui_thread_did():
+    """threadpoolctl lets only the first thread that set OpenBLAS's threads change them while
+    it lives: the window's GUI thread set them first, and the training thread's choice was
+    dropped without a word (two BLAS threads under load: 13-44 % of headless speed)."""
+    import threading
+
+    before = blas.blas_threads()
+    try:
+        blas._set_threads(2)  # the GUI thread, first (a unit map on one core, then back)
+        if blas.blas_threads() != 2:
+            pytest.skip("this BLAS does not run two threads here")
+        seen = []
+
+        def training_thread():
+            blas._set_threads(1)
+            seen.append(blas.blas_threads())
+
+        worker = threading.Thread(target=training_thread)
+        worker.start()
+        worker.join()
+        assert seen == [1]
+        assert blas.blas_threads() == 1
+    finally:
+        blas._set_threads(before)
