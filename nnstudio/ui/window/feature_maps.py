@@ -57,6 +57,10 @@ class FeatureMapsController:
         dialog.show()
         return dialog
 
+    def shows_live_weights(self) -> bool:
+        """Whether the dialog is on screen, drawing each run's weights as they come."""
+        return self.dialog is not None and self.dialog.isVisible()
+
     def _follow_session(self, _state: str) -> None:
         session = self.window.session
         if session is self._watched:

@@ -8,6 +8,8 @@ model is shared again with the Evaluate and Draw tabs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
@@ -59,6 +61,8 @@ class TrainingController:
         self.autosave_timer = QTimer(window, timeout=self._request_autosave_state)
         self._stuck_sessions: list = []
         self._train_when_ready = False  # Train was pressed while the project was loading
+        # Dialogs made after this controller that draw live weights: watch_live_weights.
+        self._live_weight_dialogs: list[Callable[[], bool]] = []
         document.events.training_changed.connect(self._follow_learning_rate)
         window.data_panel.confirm_load = self.confirm_dataset_change
         self.tabs.currentChanged.connect(self._follow_views)
@@ -381,6 +385,11 @@ class TrainingController:
             self.session.set_learning_rate(rate)
             self.document.note_live_setting("learning_rate", rate)  # the Runs dock's LR column
 
+    def watch_live_weights(self, shown: Callable[[], bool]) -> None:
+        """A dialog that draws the weights as they change while ``shown()`` is true: the
+        session keeps sending snapshots at the live pace for it."""
+        self._live_weight_dialogs.append(shown)
+
     def _follow_views(self) -> None:
         """Tell the running session whether a view on screen draws the weights as they change
         (checked on each progress report and tab change: a dialog opening or the window being
@@ -390,8 +399,9 @@ class TrainingController:
 
     def _weights_shown(self) -> bool:
         """The network diagram (Model tab), the decision boundary (Training tab, 2-D data) and
-        the feature maps dialog draw live weights; the histograms do not need them more often
-        than the quiet pace. A window never shown (tests) gets them all."""
+        the dialogs given to watch_live_weights (feature maps) draw live weights; the
+        histograms do not need them more often than the quiet pace. A window never shown
+        (tests) gets them all."""
         window = self.window
         if not window.isVisible():
             return True
@@ -402,9 +412,7 @@ class TrainingController:
             return True
         if page is self.built_page("training") and not page.boundary.isHidden():
             return True
-        feature_maps = getattr(window, "feature_maps", None)
-        dialog = feature_maps.dialog if feature_maps is not None else None
-        return dialog is not None and dialog.isVisible()
+        return any(shown() for shown in self._live_weight_dialogs)
 
     def _on_batch_progress(self, info: dict) -> None:
         self._follow_views()
