@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nnstudio.engine.fit.half_process import signals_held_back
 from nnstudio.project.sweep import SweepError, run_trial
 from nnstudio.safe_read import shorten
 
@@ -133,24 +134,6 @@ def _pool_worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-@contextlib.contextmanager
-def _signals_held_back():
-    """Ctrl+C and SIGTERM held back in this thread (delivered, not lost, when this ends) while
-    the pool starts worker processes: a process inherits the signals its parent blocked, so a
-    Ctrl+C to the process group while a worker is still starting, before _pool_worker_init
-    ignores it, no longer prints the worker's KeyboardInterrupt traceback (7 runs in 8 when
-    it came 0-0.4 s after the first worker appeared). CPython's resource tracker starts its
-    process the same way."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to signal
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 @dataclass
 class _Retry:
     """A trial whose worker process died (the OOM killer, a kill): to be submitted again."""
@@ -182,7 +165,7 @@ class _PoolRunner:
     def submit(self, texts: list[str]) -> None:
         for text in texts:
             self.attempts[text] = self.attempts.get(text, 0) + 1
-            with _signals_held_back():  # the pool starts its worker processes in submit()
+            with signals_held_back():  # the pool starts its worker processes in submit()
                 future = self.pool.submit(run_trial, text)
             future.add_done_callback(lambda f, text=text: _report_when_done(self, f, text))
             self.futures.append(future)

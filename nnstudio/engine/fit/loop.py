@@ -34,7 +34,7 @@ from nnstudio.engine.blas import LoadAwareThreads, single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
 from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
 from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
-from nnstudio.engine.fit.parallel import HalfBatchRunner, worth_splitting
+from nnstudio.engine.fit.parallel import HalfBatchRunner, half_batch_runner, worth_splitting
 from nnstudio.engine.fit.validation import EarlyStopping, validate
 from nnstudio.engine.metrics import predicted_labels, to_labels
 from nnstudio.engine.schedules import ConstantSchedule
@@ -146,7 +146,7 @@ class _Trainer:
             return
         with single_threaded_blas() as controlled:
             if controlled:
-                self.halves = HalfBatchRunner(self.model, self.loss)
+                self.halves = half_batch_runner(self.model, self.loss)
             try:
                 yield
             finally:
@@ -268,9 +268,7 @@ class _Trainer:
                 layer.rng = np.random.default_rng([self.config.seed, epoch, 2, index])
         if self.halves is not None:
             self.halves.share_weights()
-            self.halves.reseed(
-                lambda index: np.random.default_rng([self.config.seed, epoch, 3, index])
-            )
+            self.halves.reseed((self.config.seed, epoch, 3))
 
     def _train_batches(self, epoch: int, started: float) -> dict | None:
         """The hot loop. Returns totals, or None when training ended inside the epoch."""

@@ -24,16 +24,20 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.engine.blas import blas_controllable, cores_for_this_process
+from nnstudio.engine.fit.half_process import (
+    MIN_HALF,
+    ProcessHalfBatchRunner,
+    WorkerLost,
+    forward_backward,
+)
 from nnstudio.engine.layers.conv import Conv2D
-
-#: Halves smaller than this are not worth the hand-off to another thread.
-MIN_HALF = 8
 
 
 def worth_splitting(model, batch_size: int) -> bool:
     """True when training ``model`` on two half batches at once is expected to be faster.
 
-    NNSTUDIO_SPLIT_BATCHES=0 turns it off (=1 forces it on for any suitable model)."""
+    NNSTUDIO_SPLIT_BATCHES=0 turns it off (=1 forces it on for any suitable model; =thread
+    keeps the twin on a thread, see half_batch_runner)."""
     setting = os.environ.get("NNSTUDIO_SPLIT_BATCHES", "")
     if setting == "0" or not can_split(model) or batch_size < 2 * MIN_HALF:
         return False
@@ -50,6 +54,17 @@ def can_split(model) -> bool:
     if not layers or not hasattr(model, "config") or not getattr(model, "built", False):
         return False
     return not any(layer.buffers for layer in layers)
+
+
+def half_batch_runner(model, loss):
+    """The twin in a helper process (half_process.py) where one can be started, else on a
+    thread. NNSTUDIO_SPLIT_BATCHES=thread keeps it on a thread."""
+    if os.environ.get("NNSTUDIO_SPLIT_BATCHES", "") != "thread":
+        try:
+            return ProcessHalfBatchRunner(model, loss, make_fallback=HalfBatchRunner)
+        except (WorkerLost, OSError, AssertionError):  # e.g. a daemon process may have no child
+            pass
+    return HalfBatchRunner(model, loss)
 
 
 class HalfBatchRunner:
@@ -76,23 +91,24 @@ class HalfBatchRunner:
         for layer, twin_layer in zip(self.model.layers, self.twin.layers, strict=True):
             twin_layer.params = layer.params
 
-    def reseed(self, make_rng) -> None:
-        """Give the twin's random layers (Dropout) their own streams: ``make_rng(index)``."""
+    def reseed(self, words) -> None:
+        """Give the twin's random layers (Dropout) their own streams:
+        ``default_rng([*words, layer index])``."""
         for index, layer in enumerate(self.twin.layers):
             if isinstance(getattr(layer, "rng", None), np.random.Generator):
-                layer.rng = make_rng(index)
+                layer.rng = np.random.default_rng([*words, index])
 
     def run(self, x, y) -> tuple[float, np.ndarray]:
         """The batch's mean loss and outputs; fills the model's gradients."""
         n = len(x)
         half = n // 2
         if half < MIN_HALF:
-            return self._forward_backward(self.model, x, y)
+            return forward_backward(self.model, self.loss, x, y)
         # np.errstate is per thread: the helper must ignore what the caller ignores.
         errors = np.geterr()
         other = self._helper.submit(self._twin_forward_backward, errors, x[half:], y[half:])
         try:
-            value, outputs = self._forward_backward(self.model, x[:half], y[:half])
+            value, outputs = forward_backward(self.model, self.loss, x[:half], y[:half])
         finally:
             twin_value, twin_outputs = other.result()
         share = half / n
@@ -105,13 +121,7 @@ class HalfBatchRunner:
 
     def _twin_forward_backward(self, errors, x, y):
         with np.errstate(**errors):
-            return self._forward_backward(self.twin, x, y)
-
-    def _forward_backward(self, model, x, y):
-        outputs = model.forward(x, training=True)
-        value, grad_outputs = self.loss.value_and_grad(outputs, y)
-        model.backward(grad_outputs, need_input_grad=False)  # training: no input gradient
-        return float(value), outputs
+            return forward_backward(self.twin, self.loss, x, y)
 
     def close(self) -> None:
         self._helper.shutdown(wait=True)

@@ -1,0 +1,458 @@
+"""The second half of each batch trained in a process of its own (see parallel.py).
+
+Two threads of one process take turns at Python's lock (the GIL) between their NumPy calls,
+and a convolutional step makes hundreds of calls: on the same-padding CNN each half spent
+11-15 % of its time waiting for the other's turn to end, and an epoch took 1.46 s where two
+separate processes did the same work in 1.25 s. So the twin model lives in a helper process,
+and the two share memory instead of a lock: one memory-mapped file holds the weights (copied
+in before every batch), the twin's gradients, and the half batch's inputs, targets and
+outputs; a pipe carries only a few words per batch ("run 64 rows" and back the loss).
+
+The helper is started once (a fresh Python: it inherits nothing of the caller, a window's Qt
+threads included), kept while this process lives, and given to the next fit when one ends. If it
+cannot be started, or dies, training goes on with the twin on a thread (parallel.py).
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import contextlib
+import mmap
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from nnstudio.engine.flat import flat_base, views_like
+
+#: Halves smaller than this are not worth the hand-off to another thread or process.
+MIN_HALF = 8
+
+#: A shared array starts on a 64-byte boundary (a cache line; NumPy's own alignment is 16).
+_ALIGN = 64
+
+
+def forward_backward(model, loss, x, y) -> tuple[float, np.ndarray]:
+    """One batch's mean loss and outputs; leaves its gradients in the model's."""
+    outputs = model.forward(x, training=True)
+    value, grad_outputs = loss.value_and_grad(outputs, y)
+    model.backward(grad_outputs, need_input_grad=False)  # training: no input gradient
+    return float(value), outputs
+
+
+class WorkerLost(RuntimeError):
+    """The helper process ended, or could not be started or reached."""
+
+
+# -- memory both processes map -----------------------------------------------------------------
+
+
+class SharedArrays:
+    """Named arrays in one memory-mapped file that two processes map.
+
+    ``layout`` is [(name, shape, dtype name)]. The process that makes them (``path=None``)
+    creates the file; the other maps it by its path. The creator removes the file once the
+    other has mapped it (``unlink``): the memory lives on until both let go of their arrays.
+    """
+
+    def __init__(self, layout: list[tuple[str, tuple, str]], path: str | None = None):
+        self.layout = layout
+        places, total = [], 0
+        for _name, shape, dtype in layout:
+            places.append(total)
+            nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            total += -(-max(nbytes, 1) // _ALIGN) * _ALIGN
+        if path is None:
+            folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+            descriptor, path = tempfile.mkstemp(prefix="nnstudio-halves-", dir=folder)
+            os.ftruncate(descriptor, total)
+        else:
+            descriptor = os.open(path, os.O_RDWR)
+        try:
+            memory = mmap.mmap(descriptor, total)
+        finally:
+            os.close(descriptor)
+        self.path = path
+        # The mapping is released when the last of these arrays is gone.
+        self.arrays = {
+            name: np.ndarray(shape, dtype, buffer=memory, offset=place)
+            for (name, shape, dtype), place in zip(layout, places, strict=True)
+        }
+
+    def fits(self, layout) -> bool:
+        """Whether ``layout``'s arrays fit in these: same names, shapes after the first axis
+        and dtypes, and no more rows."""
+        if [name for name, _, _ in layout] != [name for name, _, _ in self.layout]:
+            return False
+        for (_, shape, dtype), (_, mine, my_dtype) in zip(layout, self.layout, strict=True):
+            if dtype != my_dtype or tuple(shape[1:]) != tuple(mine[1:]) or shape[0] > mine[0]:
+                return False
+        return True
+
+    def unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+# -- the helper process ------------------------------------------------------------------------
+
+
+class _Twin:
+    """The helper process's side: a copy of the model whose weights and gradients are views
+    of the shared arrays."""
+
+    def __init__(self):
+        self.model = self.loss = self.shared = None
+
+    def setup(self, config, seed, dtype, input_shape, loss):
+        from nnstudio.engine.model import Sequential
+
+        self.model = Sequential.from_config(config, seed=seed, dtype=dtype)
+        self.model.build(tuple(input_shape))
+        self.loss, self.shared = loss, None
+        return ("ready",)
+
+    def map(self, layout, path):
+        self.shared = SharedArrays(layout, path)
+        for kind, flat in (("params", "weights"), ("grads", "gradients")):
+            groups = [getattr(layer, kind) for layer in self.model.layers]
+            place = 0
+            for group in groups:
+                size = sum(array.size for array in group.values())
+                group.update(views_like(self.shared.arrays[flat][place : place + size], group))
+                place += size
+        return ("mapped",)
+
+    def reseed(self, words):
+        for index, layer in enumerate(self.model.layers):
+            if isinstance(getattr(layer, "rng", None), np.random.Generator):
+                layer.rng = np.random.default_rng([*words, index])
+        return ("reseeded",)
+
+    def run(self, rows, errors):
+        arrays = self.shared.arrays
+        with np.errstate(**errors):
+            outputs = self.model.forward(arrays["x"][:rows], training=True)
+            value, grad_outputs = self.loss.value_and_grad(outputs, arrays["y"][:rows])
+            self.model.backward(grad_outputs, need_input_grad=False)  # no input gradient
+        np.copyto(arrays["outputs"][:rows], outputs)
+        return ("done", float(value))
+
+
+def serve(connection) -> None:
+    """The helper process's loop: do what each message asks and answer it, until told to
+    close or the pipe closes (the parent ended)."""
+    # Ctrl+C reaches the whole process group: the parent decides what it means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    from nnstudio.engine.blas import single_threaded_blas
+
+    twin = _Twin()
+    with single_threaded_blas():  # the other half has the other core
+        while True:
+            try:
+                kind, *arguments = connection.recv()
+            except (EOFError, OSError):
+                return
+            if kind == "close":
+                return
+            try:
+                reply = getattr(twin, kind)(*arguments)
+            except Exception as error:  # noqa: BLE001 - sent back, raised in the parent
+                reply = ("error", type(error).__name__, str(error), traceback.format_exc())
+            connection.send(reply)
+
+
+#: How the bundled app (PyInstaller, no ``python -c``) is told to be a helper instead.
+HELPER_ARGUMENT = "--half-batch-helper"
+
+
+def serve_descriptor(descriptor: int) -> None:
+    """A helper process's entry: serve on the socket its parent passed down."""
+    serve(Connection(descriptor))
+
+
+def serve_if_asked(arguments: list[str]) -> bool:
+    """The bundled app's first step: when started as a helper (``app --half-batch-helper
+    FD``), serve and return True; otherwise return False at once."""
+    if len(arguments) != 3 or arguments[1] != HELPER_ARGUMENT or not arguments[2].isdigit():
+        return False
+    serve_descriptor(int(arguments[2]))
+    return True
+
+
+def _helper_command(descriptor: int) -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, HELPER_ARGUMENT, str(descriptor)]
+    code = "import sys; from {} import serve_descriptor; serve_descriptor(int(sys.argv[1]))"
+    return [sys.executable, "-c", code.format(__name__), str(descriptor)]
+
+
+def _helper_environment() -> dict[str, str]:
+    """This environment, with nnstudio importable however this process found it."""
+    package_parent = os.path.dirname(os.path.dirname(sys.modules["nnstudio"].__file__))
+    paths = [package_parent, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+class HelperProcess:
+    """The parent's handle on one helper process.
+
+    Started as a fresh Python running :func:`serve_descriptor`, not with multiprocessing's
+    spawn: that runs the parent's main script again in the child, and a script without an
+    ``if __name__ == "__main__":`` guard would then train twice."""
+
+    def __init__(self):
+        if not hasattr(socket, "socketpair") or os.name != "posix":
+            raise WorkerLost("helper processes are started on POSIX systems only")
+        ours, theirs = socket.socketpair()
+        try:
+            with signals_held_back():  # the helper ignores Ctrl+C from its first line on
+                self.process = subprocess.Popen(
+                    _helper_command(theirs.fileno()),
+                    pass_fds=(theirs.fileno(),),
+                    env=_helper_environment(),
+                    stdin=subprocess.DEVNULL,
+                )
+        except OSError as error:
+            ours.close()
+            raise WorkerLost(f"the helper process could not be started ({error})") from error
+        finally:
+            theirs.close()
+        self.connection = Connection(ours.detach())
+        self.lost = False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, *message) -> None:
+        try:
+            self.connection.send(message)
+        except (OSError, ValueError) as error:
+            self.lost = True
+            raise WorkerLost(f"the helper process cannot be reached ({error})") from error
+
+    def answer(self):
+        """The reply to the last message; its error raised here as the same kind."""
+        try:
+            reply = self.connection.recv()
+        except (EOFError, OSError) as error:
+            self.lost = True
+            raise WorkerLost("the helper process ended") from error
+        if reply[0] == "error":
+            _, kind, text, details = reply
+            error_class = getattr(builtins, kind, None)
+            if not (isinstance(error_class, type) and issubclass(error_class, Exception)):
+                error_class = RuntimeError
+            raise error_class(f"{text}\n(in the half-batch helper process:\n{details})")
+        return reply
+
+    def call(self, *message):
+        self.send(*message)
+        return self.answer()
+
+    def close(self) -> None:
+        with contextlib.suppress(WorkerLost):
+            self.send("close")
+        self.connection.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def signals_held_back():
+    """Ctrl+C and SIGTERM held back in this thread (delivered, not lost, when this ends) while
+    a child process starts: it inherits the signals its parent blocked, so a Ctrl+C to the
+    process group before the child ignores it cannot print the child's traceback."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no process groups to signal
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# Helpers not in use, kept for the next fit (starting one costs a few tenths of a second).
+_idle: list[HelperProcess] = []
+_idle_lock = threading.Lock()
+
+
+def take_helper() -> HelperProcess:
+    with _idle_lock:
+        while _idle:
+            helper = _idle.pop()
+            if helper.alive():
+                return helper
+            helper.close()
+    return HelperProcess()
+
+
+def give_back(helper: HelperProcess) -> None:
+    if helper.lost or not helper.alive():
+        helper.close()
+        return
+    with _idle_lock:
+        _idle.append(helper)
+
+
+@atexit.register
+def close_idle_helpers() -> None:
+    with _idle_lock:
+        helpers = list(_idle)
+        _idle.clear()
+    for helper in helpers:
+        helper.close()
+
+
+# -- the parent's side -------------------------------------------------------------------------
+
+
+class ProcessHalfBatchRunner:
+    """HalfBatchRunner's interface (parallel.py) with the twin in a helper process.
+
+    Raises WorkerLost when the helper cannot be started; once running, a helper that dies
+    is replaced by ``make_fallback(model, loss)`` (a twin on a thread) for the rest of the fit.
+    """
+
+    def __init__(self, model, loss, make_fallback):
+        self.model, self.loss, self.make_fallback = model, loss, make_fallback
+        self.helper = take_helper()
+        self.shared: SharedArrays | None = None
+        self.fallback = None  # a thread runner, once the helper is lost
+        self.seed_words = None
+        try:
+            self.helper.call(
+                "setup", model.config(), model.seed, model.dtype.str, model.input_shape, loss
+            )
+        except Exception:
+            self.helper.close()
+            raise
+        self.share_weights()
+
+    def share_weights(self) -> None:
+        """Find the model's weight and gradient arrays again (after a rebuild, say)."""
+        self.params = list(self.model.parameters().values())
+        self.grads = list(self.model.gradients().values())
+        self.flat_params = flat_base(self.params)
+        self.flat_grads = flat_base(self.grads)
+        if self.fallback is not None:
+            self.fallback.share_weights()
+
+    def reseed(self, words) -> None:
+        """Dropout streams for the twin: ``default_rng([*words, layer index])``."""
+        self.seed_words = tuple(words)
+        if self.fallback is not None:
+            self.fallback.reseed(words)
+            return
+        self._call_or_fall_back("reseed", self.seed_words)
+
+    def run(self, x, y) -> tuple[float, np.ndarray]:
+        if self.fallback is not None:
+            return self.fallback.run(x, y)
+        n = len(x)
+        half = n // 2
+        if half < MIN_HALF:
+            return forward_backward(self.model, self.loss, x, y)
+        try:
+            self._hand_over(x[half:], y[half:])
+        except WorkerLost:
+            return self._fall_back().run(x, y)
+        try:
+            value, outputs = forward_backward(self.model, self.loss, x[:half], y[:half])
+        finally:
+            try:
+                twin_value = self.helper.answer()[1]
+            except WorkerLost:
+                twin_value = None
+        if twin_value is None:
+            return self._fall_back().run(x, y)
+        share = half / n
+        self._add_twin_gradients(share)
+        twin_outputs = self.shared.arrays["outputs"][: n - half]
+        value = share * value + (1.0 - share) * twin_value
+        return value, np.concatenate([outputs, twin_outputs])
+
+    def _hand_over(self, x, y) -> None:
+        """Give the helper the weights and its half batch, and start it."""
+        self._ensure_shared(x, y)
+        arrays = self.shared.arrays
+        rows = len(x)
+        np.copyto(arrays["x"][:rows], x)
+        np.copyto(arrays["y"][:rows], y)
+        if self.flat_params is not None:
+            np.copyto(arrays["weights"], self.flat_params)
+        else:
+            for view, weights in zip(self._views("weights"), self.params, strict=True):
+                np.copyto(view, weights)
+        self.helper.send("run", rows, np.geterr())
+
+    def _add_twin_gradients(self, share: float) -> None:
+        """The model's gradients become the size-weighted mean of both halves' (each half's
+        gradient is of its own mean loss)."""
+        twin = self.shared.arrays["gradients"]
+        if self.flat_grads is not None:
+            pairs = [(self.flat_grads, twin)]
+        else:
+            pairs = list(zip(self.grads, self._views("gradients"), strict=True))
+        for grad, twin_grad in pairs:
+            grad *= share / (1.0 - share)
+            grad += twin_grad
+            grad *= 1.0 - share
+
+    def _views(self, name):
+        named = dict(enumerate(self.params))
+        return list(views_like(self.shared.arrays[name], named).values())
+
+    def _ensure_shared(self, x, y) -> None:
+        size = sum(array.size for array in self.params)
+        dtype = self.model.dtype.str
+        rows = len(x)
+        layout = [
+            ("weights", (size,), dtype),
+            ("gradients", (size,), dtype),
+            ("x", x.shape, x.dtype.str),
+            ("y", y.shape, y.dtype.str),
+            ("outputs", (rows, *self.model.output_shape), dtype),
+        ]
+        if self.shared is not None and self.shared.fits(layout):
+            return
+        shared = SharedArrays(layout)
+        try:
+            self.helper.call("map", layout, shared.path)
+        finally:
+            shared.unlink()
+        self.shared = shared
+
+    def _call_or_fall_back(self, *message) -> None:
+        try:
+            self.helper.call(*message)
+        except WorkerLost:
+            self._fall_back()
+
+    def _fall_back(self):
+        self.helper.close()
+        self.fallback = self.make_fallback(self.model, self.loss)
+        if self.seed_words is not None:
+            self.fallback.reseed(self.seed_words)
+        return self.fallback
+
+    def close(self) -> None:
+        if self.fallback is not None:
+            self.fallback.close()
+        else:
+            give_back(self.helper)
+        self.shared = None

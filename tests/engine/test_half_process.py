@@ -1,0 +1,212 @@
+"""The twin half of each batch in a helper process: the same gradients and training as whole
+batches, errors come back as themselves, a lost helper is replaced by a thread, Ctrl+C is
+the parent's, and a script without a main guard is not run twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnstudio.engine.fit import FitConfig, fit, half_process, parallel
+from nnstudio.engine.fit.half_process import ProcessHalfBatchRunner, SharedArrays
+from nnstudio.engine.optimizers import Adam
+from tests.engine.test_parallel import (
+    CE,
+    images,
+    needs_blas_control,
+    small_cnn,
+    whole_batch_gradients,
+)
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="helper processes are POSIX only")
+
+
+def assert_gradients_are(model, expected):
+    for name, grad in model.gradients().items():
+        np.testing.assert_allclose(grad, expected[name], rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def after_one_batch(runner_for):
+    """A batch, a model and a helper runner that has run that batch once."""
+    x, y = images(40)
+    model = small_cnn()
+    runner = runner_for(model)
+    runner.run(x, y)
+    return x, y, model, runner
+
+
+@pytest.fixture
+def runner_for():
+    runners = []
+
+    def make(model):
+        runner = ProcessHalfBatchRunner(model, CE, parallel.HalfBatchRunner)
+        runners.append(runner)
+        return runner
+
+    yield make
+    for runner in runners:
+        runner.close()
+
+
+@posix_only
+@pytest.mark.parametrize("n", [40, 33])  # even and odd batches: unequal halves are weighted
+def test_the_helper_process_gives_the_whole_batch_gradient(n, runner_for):
+    x, y = images(n)
+    model = small_cnn(l2=0.01)
+    expected_value, expected = whole_batch_gradients(model, x, y)
+    runner = runner_for(model)
+    value, outputs = runner.run(x, y)
+    assert runner.fallback is None  # the twin really ran in the helper
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(outputs, model.forward(x), rtol=1e-12)
+    assert_gradients_are(model, expected)
+
+
+@posix_only
+def test_the_helper_sees_each_batchs_new_weights(runner_for):
+    x, y, model, runner = after_one_batch(runner_for)
+    for weights in model.parameters().values():
+        weights *= 0.5  # as an optimizer step changes them in place
+    _, expected = whole_batch_gradients(model, x, y)
+    runner.run(x, y)
+    assert_gradients_are(model, expected)
+
+
+@posix_only
+def test_an_error_in_the_helper_comes_back_as_itself(runner_for):
+    model = small_cnn(dtype=np.float32)
+    x, y = images(32, dtype=np.float32)
+    x[:] = np.float32(3e38)  # overflows to inf in the first layer
+    runner = runner_for(model)
+    with np.errstate(over="raise", invalid="raise"), pytest.raises(FloatingPointError):
+        runner.run(x, y)
+    # The pipe is still in step: the next batch runs.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value, _ = runner.run(*images(32, dtype=np.float32))
+    assert np.isfinite(value)
+
+
+@posix_only
+def test_a_lost_helper_is_replaced_by_a_thread(runner_for):
+    x, y, model, runner = after_one_batch(runner_for)
+    runner.helper.process.kill()
+    runner.helper.process.wait()
+    _, expected = whole_batch_gradients(model, x, y)
+    runner.run(x, y)
+    assert isinstance(runner.fallback, parallel.HalfBatchRunner)
+    assert_gradients_are(model, expected)
+
+
+@posix_only
+def test_the_helper_ignores_ctrl_c_and_is_used_again_by_the_next_fit(runner_for):
+    first = runner_for(small_cnn())
+    pid = first.helper.process.pid
+    os.kill(pid, signal.SIGINT)  # what Ctrl+C sends the whole process group
+    first.run(*images(40))
+    assert first.fallback is None and first.helper.alive()
+    first.close()
+    second = runner_for(small_cnn())
+    assert second.helper.process.pid == pid
+
+
+@posix_only
+@needs_blas_control
+def test_fit_with_the_helper_trains_as_on_whole_batches_and_with_a_thread(monkeypatch):
+    monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 2)
+    results = {}
+    for split in ("1", "thread", "0"):
+        monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", split)
+        model = small_cnn()
+        x, y = images(96)
+        fit(model, CE, Adam(lr=0.01), x, y, FitConfig(epochs=2, batch_size=32, seed=3))
+        results[split] = model.parameters()
+    for name, weights in results["0"].items():
+        np.testing.assert_allclose(results["1"][name], weights, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(results["thread"][name], weights, rtol=1e-9, atol=1e-12)
+
+
+def test_shared_arrays_are_seen_by_a_second_mapping_and_refit_by_shape():
+    layout = [("weights", (5,), "<f4"), ("x", (4, 1, 3, 3), "<f8")]
+    made = SharedArrays(layout)
+    other = SharedArrays(layout, made.path)
+    made.unlink()
+    assert not os.path.exists(made.path)  # the memory lives on in the mappings
+    made.arrays["x"][2] = 7.0
+    assert other.arrays["x"][2].sum() == 63.0
+    assert made.arrays["weights"].ctypes.data % 64 == 0
+    assert made.fits([("weights", (5,), "<f4"), ("x", (3, 1, 3, 3), "<f8")])
+    assert not made.fits([("weights", (5,), "<f4"), ("x", (5, 1, 3, 3), "<f8")])  # more rows
+    assert not made.fits([("weights", (5,), "<f4"), ("x", (4, 1, 3, 3), "<f4")])
+
+
+@posix_only
+@needs_blas_control
+def test_a_script_without_a_main_guard_trains_once_and_leaves_no_helper(tmp_path):
+    script = tmp_path / "train_once.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from nnstudio.engine.fit import FitConfig, fit, half_process, parallel
+            from nnstudio.engine.layers import Dense, Flatten
+            from nnstudio.engine.layers.conv import Conv2D
+            from nnstudio.engine.losses import get_loss
+            from nnstudio.engine.model import Sequential
+            from nnstudio.engine.optimizers import Adam
+
+            parallel.cores_for_this_process = lambda: 2
+            model = Sequential([Conv2D(2, 3), Flatten(), Dense(2)], seed=0)
+            model.build((1, 6, 6))
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal((64, 1, 6, 6)).astype(np.float32)
+            y = rng.integers(0, 2, 64)
+            made = []
+            original = half_process.ProcessHalfBatchRunner.__init__
+
+            def remember(self, *args, **kwargs):
+                original(self, *args, **kwargs)
+                made.append(self.helper.process.pid)
+
+            half_process.ProcessHalfBatchRunner.__init__ = remember
+            fit(model, get_loss("softmax_crossentropy"), Adam(), x, y, FitConfig(epochs=1))
+            print("trained", made, flush=True)
+            """
+        )
+    )
+    environment = {**os.environ, "NNSTUDIO_SPLIT_BATCHES": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=environment
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("trained") == 1, done.stdout
+    pids = [int(word.strip("[],")) for word in done.stdout.split()[1:]]
+    assert len(pids) == 1
+    with pytest.raises(ProcessLookupError):  # the helper ended with its parent
+        os.kill(pids[0], 0)
+
+
+@posix_only
+def test_the_bundled_app_serves_as_a_helper_when_started_as_one():
+    import socket
+    from multiprocessing.connection import Connection
+
+    entry = (Path(__file__).parents[2] / "packaging" / "pyinstaller_entry.py").read_text("utf-8")
+    assert "serve_if_asked(sys.argv)" in entry
+    assert not half_process.serve_if_asked(["nnstudio", "train", "project.json"])
+    ours, theirs = socket.socketpair()
+    code = "import sys; from nnstudio.engine.fit.half_process import serve_if_asked as s; "
+    code += "sys.exit(0 if s(sys.argv) else 3)"
+    command = [sys.executable, "-c", code, half_process.HELPER_ARGUMENT, str(theirs.fileno())]
+    helper = subprocess.Popen(command, pass_fds=(theirs.fileno(),))
+    theirs.close()
+    connection = Connection(ours.detach())
+    connection.send(("reseed", (1, 2)))  # no model yet: an error, sent back as itself
+    assert connection.recv()[:2] == ("error", "AttributeError")
+    connection.send(("close",))
+    assert helper.wait(timeout=30) == 0
