@@ -104,6 +104,21 @@ def test_a_lost_helper_is_replaced_by_a_thread(runner_for):
 
 
 @posix_only
+def test_no_room_for_the_shared_memory_gives_way_to_a_thread(runner_for, monkeypatch):
+    def no_room(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(half_process, "SharedArrays", no_room)
+    x, y = images(40)
+    model = small_cnn()
+    _, expected = whole_batch_gradients(model, x, y)
+    runner = runner_for(model)
+    runner.run(x, y)
+    assert isinstance(runner.fallback, parallel.HalfBatchRunner)
+    assert_gradients_are(model, expected)
+
+
+@posix_only
 def test_the_helper_ignores_ctrl_c_and_is_used_again_by_the_next_fit(runner_for):
     first = runner_for(small_cnn())
     pid = first.helper.process.pid
@@ -134,15 +149,24 @@ def test_fit_with_the_helper_trains_as_on_whole_batches_and_with_a_thread(monkey
 def test_shared_arrays_are_seen_by_a_second_mapping_and_refit_by_shape():
     layout = [("weights", (5,), "<f4"), ("x", (4, 1, 3, 3), "<f8")]
     made = SharedArrays(layout)
-    other = SharedArrays(layout, made.path)
-    made.unlink()
-    assert not os.path.exists(made.path)  # the memory lives on in the mappings
+    other = SharedArrays(layout, os.dup(made.descriptor))  # as the helper gets it
+    made.close_descriptor()
+    assert made.descriptor is None and other.descriptor is None
     made.arrays["x"][2] = 7.0
     assert other.arrays["x"][2].sum() == 63.0
     assert made.arrays["weights"].ctypes.data % 64 == 0
     assert made.fits([("weights", (5,), "<f4"), ("x", (3, 1, 3, 3), "<f8")])
     assert not made.fits([("weights", (5,), "<f4"), ("x", (5, 1, 3, 3), "<f8")])  # more rows
     assert not made.fits([("weights", (5,), "<f4"), ("x", (4, 1, 3, 3), "<f4")])
+
+
+@posix_only
+def test_the_shared_memory_has_no_name_a_killed_process_could_leave_behind(runner_for):
+    before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    _, _, _, runner = after_one_batch(runner_for)
+    assert runner.fallback is None and runner.shared is not None  # shared memory in use
+    after = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    assert not {name for name in after - before if name.startswith("nnstudio")}
 
 
 @posix_only

@@ -4,7 +4,7 @@ Two threads of one process take turns at Python's lock (the GIL) between their N
 and a convolutional step makes hundreds of calls: on the same-padding CNN each half spent
 11-15 % of its time waiting for the other's turn to end, and an epoch took 1.46 s where two
 separate processes did the same work in 1.25 s. So the twin model lives in a helper process,
-and the two share memory instead of a lock: one memory-mapped file holds the weights (copied
+and the two share memory instead of a lock: one block of shared memory holds the weights (copied
 in before every batch), the twin's gradients, and the half batch's inputs, targets and
 outputs; a pipe carries only a few words per batch ("run 64 rows" and back the loss).
 
@@ -56,31 +56,34 @@ class WorkerLost(RuntimeError):
 
 
 class SharedArrays:
-    """Named arrays in one memory-mapped file that two processes map.
+    """Named arrays in one block of memory that two processes map.
 
-    ``layout`` is [(name, shape, dtype name)]. The process that makes them (``path=None``)
-    creates the file; the other maps it by its path. The creator removes the file once the
-    other has mapped it (``unlink``): the memory lives on until both let go of their arrays.
+    ``layout`` is [(name, shape, dtype name)]. The process that makes them
+    (``descriptor=None``) gets a file with no name (memfd; elsewhere a temporary file removed
+    at once) and keeps its descriptor open in ``descriptor`` until it has passed it to the
+    other process (``close_descriptor``), which maps it from there: no named file exists
+    that a killed process could leave behind. The memory lives on until both let go of
+    their arrays.
     """
 
-    def __init__(self, layout: list[tuple[str, tuple, str]], path: str | None = None):
+    def __init__(self, layout: list[tuple[str, tuple, str]], descriptor: int | None = None):
         self.layout = layout
         places, total = [], 0
         for _name, shape, dtype in layout:
             places.append(total)
             nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
             total += -(-max(nbytes, 1) // _ALIGN) * _ALIGN
-        if path is None:
-            folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
-            descriptor, path = tempfile.mkstemp(prefix="nnstudio-halves-", dir=folder)
-            os.ftruncate(descriptor, total)
-        else:
-            descriptor = os.open(path, os.O_RDWR)
+        made = descriptor is None
+        if made:
+            descriptor = _nameless_file(total)
         try:
             memory = mmap.mmap(descriptor, total)
-        finally:
+        except OSError:
             os.close(descriptor)
-        self.path = path
+            raise
+        if not made:
+            os.close(descriptor)
+        self.descriptor = descriptor if made else None
         # The mapping is released when the last of these arrays is gone.
         self.arrays = {
             name: np.ndarray(shape, dtype, buffer=memory, offset=place)
@@ -97,9 +100,25 @@ class SharedArrays:
                 return False
         return True
 
-    def unlink(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+    def close_descriptor(self) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+
+
+def _nameless_file(size: int) -> int:
+    """An open descriptor of ``size`` bytes of memory that has no name in any folder."""
+    if hasattr(os, "memfd_create"):
+        descriptor = os.memfd_create("nnstudio-halves")
+    else:
+        descriptor, path = tempfile.mkstemp(prefix="nnstudio-halves-")
+        os.unlink(path)
+    try:
+        os.ftruncate(descriptor, size)
+    except OSError:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 # -- the helper process ------------------------------------------------------------------------
@@ -109,7 +128,8 @@ class _Twin:
     """The helper process's side: a copy of the model whose weights and gradients are views
     of the shared arrays."""
 
-    def __init__(self):
+    def __init__(self, channel: socket.socket):
+        self.channel = channel  # the pipe's socket, for the shared memory's descriptor
         self.model = self.loss = self.shared = None
 
     def setup(self, config, seed, dtype, input_shape, loss):
@@ -120,8 +140,9 @@ class _Twin:
         self.loss, self.shared = loss, None
         return ("ready",)
 
-    def map(self, layout, path):
-        self.shared = SharedArrays(layout, path)
+    def map(self, layout):
+        _, descriptors, _, _ = socket.recv_fds(self.channel, 1, 1)
+        self.shared = SharedArrays(layout, descriptors[0])
         for kind, flat in (("params", "weights"), ("grads", "gradients")):
             groups = [getattr(layer, kind) for layer in self.model.layers]
             place = 0
@@ -147,16 +168,17 @@ class _Twin:
         return ("done", float(value))
 
 
-def serve(connection) -> None:
-    """The helper process's loop: do what each message asks and answer it, until told to
-    close or the pipe closes (the parent ended)."""
+def serve(descriptor: int) -> None:
+    """The helper process's loop on the socket its parent passed down: do what each message
+    asks and answer it, until told to close or the pipe closes (the parent ended)."""
     # Ctrl+C reaches the whole process group: the parent decides what it means.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     from nnstudio.engine.blas import single_threaded_blas
 
-    twin = _Twin()
+    connection = Connection(descriptor)
+    twin = _Twin(socket.socket(fileno=os.dup(descriptor)))
     with single_threaded_blas():  # the other half has the other core
         while True:
             try:
@@ -176,24 +198,19 @@ def serve(connection) -> None:
 HELPER_ARGUMENT = "--half-batch-helper"
 
 
-def serve_descriptor(descriptor: int) -> None:
-    """A helper process's entry: serve on the socket its parent passed down."""
-    serve(Connection(descriptor))
-
-
 def serve_if_asked(arguments: list[str]) -> bool:
     """The bundled app's first step: when started as a helper (``app --half-batch-helper
     FD``), serve and return True; otherwise return False at once."""
     if len(arguments) != 3 or arguments[1] != HELPER_ARGUMENT or not arguments[2].isdigit():
         return False
-    serve_descriptor(int(arguments[2]))
+    serve(int(arguments[2]))
     return True
 
 
 def _helper_command(descriptor: int) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, HELPER_ARGUMENT, str(descriptor)]
-    code = "import sys; from {} import serve_descriptor; serve_descriptor(int(sys.argv[1]))"
+    code = "import sys; from {} import serve; serve(int(sys.argv[1]))"
     return [sys.executable, "-c", code.format(__name__), str(descriptor)]
 
 
@@ -207,12 +224,12 @@ def _helper_environment() -> dict[str, str]:
 class HelperProcess:
     """The parent's handle on one helper process.
 
-    Started as a fresh Python running :func:`serve_descriptor`, not with multiprocessing's
+    Started as a fresh Python running :func:`serve`, not with multiprocessing's
     spawn: that runs the parent's main script again in the child, and a script without an
     ``if __name__ == "__main__":`` guard would then train twice."""
 
     def __init__(self):
-        if not hasattr(socket, "socketpair") or os.name != "posix":
+        if os.name != "posix" or not sys.executable:
             raise WorkerLost("helper processes are started on POSIX systems only")
         ours, theirs = socket.socketpair()
         try:
@@ -228,7 +245,8 @@ class HelperProcess:
             raise WorkerLost(f"the helper process could not be started ({error})") from error
         finally:
             theirs.close()
-        self.connection = Connection(ours.detach())
+        self.channel = ours  # for the shared memory's descriptor (socket.send_fds)
+        self.connection = Connection(os.dup(ours.fileno()))
         self.lost = False
 
     def alive(self) -> bool:
@@ -238,6 +256,13 @@ class HelperProcess:
         try:
             self.connection.send(message)
         except (OSError, ValueError) as error:
+            self.lost = True
+            raise WorkerLost(f"the helper process cannot be reached ({error})") from error
+
+    def send_descriptor(self, descriptor: int) -> None:
+        try:
+            socket.send_fds(self.channel, [b"m"], [descriptor])
+        except OSError as error:
             self.lost = True
             raise WorkerLost(f"the helper process cannot be reached ({error})") from error
 
@@ -264,6 +289,7 @@ class HelperProcess:
         with contextlib.suppress(WorkerLost):
             self.send("close")
         self.connection.close()
+        self.channel.close()
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -369,7 +395,7 @@ class ProcessHalfBatchRunner:
             return forward_backward(self.model, self.loss, x, y)
         try:
             self._hand_over(x[half:], y[half:])
-        except WorkerLost:
+        except (WorkerLost, OSError):  # also: no room left for the shared file
             return self._fall_back().run(x, y)
         try:
             value, outputs = forward_backward(self.model, self.loss, x[:half], y[:half])
@@ -432,9 +458,11 @@ class ProcessHalfBatchRunner:
             return
         shared = SharedArrays(layout)
         try:
-            self.helper.call("map", layout, shared.path)
+            self.helper.send("map", layout)
+            self.helper.send_descriptor(shared.descriptor)
+            self.helper.answer()
         finally:
-            shared.unlink()
+            shared.close_descriptor()
         self.shared = shared
 
     def _call_or_fall_back(self, *message) -> None:
