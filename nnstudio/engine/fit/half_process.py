@@ -1,12 +1,13 @@
 """The second half of each batch trained in a process of its own (see parallel.py).
 
 Two threads of one process take turns at Python's lock (the GIL) between their NumPy calls,
-and a convolutional step makes hundreds of calls: on the same-padding CNN each half spent
-11-15 % of its time waiting for the other's turn to end, and an epoch took 1.46 s where two
-separate processes did the same work in 1.25 s. So the twin model lives in a helper process,
-and the two share memory instead of a lock: one block of shared memory holds the weights (copied
-in before every batch), the twin's gradients, and the half batch's inputs, targets and
-outputs; a pipe carries only a few words per batch ("run 64 rows" and back the loss).
+and a convolutional step makes hundreds of calls: on the same-padding CNN each half on a
+thread spent 11-15 % of its time waiting for the other's turn to end (its wall time against
+its CPU time), and an epoch of 12,800 images took 2.06 s. So the twin model lives in a helper
+process, and the two share memory instead of a lock: one block of shared memory holds the
+weights (copied in before every batch), the twin's gradients, and the half batch's inputs,
+targets and outputs; a pipe carries only a few words per batch ("run 64 rows" and back the
+loss). The same epoch takes 1.28-1.32 s.
 
 The helper is started once (a fresh Python: it inherits nothing of the caller, a window's Qt
 threads included), kept while this process lives, and given to the next fit when one ends. If it
@@ -128,6 +129,8 @@ class _Twin:
     """The helper process's side: a copy of the model whose weights and gradients are views
     of the shared arrays."""
 
+    REQUESTS = ("setup", "map", "reseed", "run")  # what the parent may ask
+
     def __init__(self, channel: socket.socket):
         self.channel = channel  # the pipe's socket, for the shared memory's descriptor
         self.model = self.loss = self.shared = None
@@ -188,6 +191,8 @@ def serve(descriptor: int) -> None:
             if kind == "close":
                 return
             try:
+                if kind not in _Twin.REQUESTS:
+                    raise ValueError(f"unknown request {kind!r}")
                 reply = getattr(twin, kind)(*arguments)
             except Exception as error:  # noqa: BLE001 - sent back, raised in the parent
                 reply = ("error", type(error).__name__, str(error), traceback.format_exc())
