@@ -79,6 +79,22 @@ def test_the_helper_sees_each_batchs_new_weights(runner_for):
 
 
 @posix_only
+def test_the_validation_pass_is_split_too_and_sees_the_latest_weights(runner_for):
+    x, y, model, runner = after_one_batch(runner_for)
+    for weights in model.parameters().values():
+        weights *= 0.5  # the epoch's last step, after the helper's last batch
+    x_val, _ = images(50, seed=1)
+    outputs = runner.forward(x_val)
+    assert runner.fallback is None
+    np.testing.assert_allclose(outputs, model.forward(x_val), rtol=1e-12)
+    thread_runner = parallel.HalfBatchRunner(model, CE)
+    try:
+        np.testing.assert_allclose(thread_runner.forward(x_val), outputs, rtol=1e-12)
+    finally:
+        thread_runner.close()
+
+
+@posix_only
 def test_an_error_in_the_helper_comes_back_as_itself(runner_for):
     model = small_cnn(dtype=np.float32)
     x, y = images(32, dtype=np.float32)
@@ -135,15 +151,20 @@ def test_the_helper_ignores_ctrl_c_and_is_used_again_by_the_next_fit(runner_for)
 def test_fit_with_the_helper_trains_as_on_whole_batches_and_with_a_thread(monkeypatch):
     monkeypatch.setattr(parallel, "cores_for_this_process", lambda: 2)
     results = {}
+    histories = {}
     for split in ("1", "thread", "0"):
         monkeypatch.setenv("NNSTUDIO_SPLIT_BATCHES", split)
         model = small_cnn()
         x, y = images(96)
-        fit(model, CE, Adam(lr=0.01), x, y, FitConfig(epochs=2, batch_size=32, seed=3))
+        config = FitConfig(epochs=2, batch_size=32, seed=3, validation_split=0.25)
+        histories[split] = fit(model, CE, Adam(lr=0.01), x, y, config).history
         results[split] = model.parameters()
     for name, weights in results["0"].items():
         np.testing.assert_allclose(results["1"][name], weights, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(results["thread"][name], weights, rtol=1e-9, atol=1e-12)
+    for split in ("1", "thread"):  # the validation pass, split too, gives the same figures
+        assert histories[split][-1]["val_loss"] == pytest.approx(histories["0"][-1]["val_loss"])
+        assert histories[split][-1]["val_accuracy"] == histories["0"][-1]["val_accuracy"]
 
 
 def test_shared_arrays_are_seen_by_a_second_mapping_and_refit_by_shape():

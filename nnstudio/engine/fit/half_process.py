@@ -129,7 +129,7 @@ class _Twin:
     """The helper process's side: a copy of the model whose weights and gradients are views
     of the shared arrays."""
 
-    REQUESTS = ("setup", "map", "reseed", "run")  # what the parent may ask
+    REQUESTS = ("setup", "map", "reseed", "run", "forward")  # what the parent may ask
 
     def __init__(self, channel: socket.socket):
         self.channel = channel  # the pipe's socket, for the shared memory's descriptor
@@ -169,6 +169,14 @@ class _Twin:
             self.model.backward(grad_outputs, need_input_grad=False)  # no input gradient
         np.copyto(arrays["outputs"][:rows], outputs)
         return ("done", float(value))
+
+    def forward(self, rows, errors):
+        """Eval-mode outputs only (the validation pass)."""
+        arrays = self.shared.arrays
+        with np.errstate(**errors):
+            outputs = self.model.forward(arrays["x"][:rows], training=False)
+        np.copyto(arrays["outputs"][:rows], outputs)
+        return ("done", None)
 
 
 def serve(descriptor: int) -> None:
@@ -398,38 +406,62 @@ class ProcessHalfBatchRunner:
         half = n // 2
         if half < MIN_HALF:
             return forward_backward(self.model, self.loss, x, y)
-        try:
-            self._hand_over(x[half:], y[half:])
-        except (WorkerLost, OSError):  # also: no room left for the shared file
+        own = lambda: forward_backward(self.model, self.loss, x[:half], y[:half])  # noqa: E731
+        both = self._split("run", x[half:], y[half:], own)
+        if both is None:
             return self._fall_back().run(x, y)
-        try:
-            value, outputs = forward_backward(self.model, self.loss, x[:half], y[:half])
-        finally:
-            try:
-                twin_value = self.helper.answer()[1]
-            except WorkerLost:
-                twin_value = None
-        if twin_value is None:
-            return self._fall_back().run(x, y)
+        (value, outputs), twin_value = both
         share = half / n
         self._add_twin_gradients(share)
         twin_outputs = self.shared.arrays["outputs"][: n - half]
         value = share * value + (1.0 - share) * twin_value
         return value, np.concatenate([outputs, twin_outputs])
 
-    def _hand_over(self, x, y) -> None:
+    def forward(self, x) -> np.ndarray:
+        """The model's outputs for ``x`` in eval mode, the two halves at once (validation)."""
+        if self.fallback is not None:
+            return self.fallback.forward(x)
+        half = len(x) // 2
+        if half < MIN_HALF or self.shared is None:  # no batch yet: the targets' form unknown
+            return self.model.forward(x, training=False)
+        own = lambda: self.model.forward(x[:half], training=False)  # noqa: E731
+        both = self._split("forward", x[half:], None, own)
+        if both is None:
+            return self._fall_back().forward(x)
+        outputs, _ = both
+        return np.concatenate([outputs, self.shared.arrays["outputs"][: len(x) - half]])
+
+    def _split(self, request: str, x, y, own_half):
+        """Start the helper on ``request`` for ``x`` (and ``y``), run ``own_half()`` here
+        meanwhile, and return (its result, the helper's answer); None when the helper is
+        lost (nothing of the batch is kept then)."""
+        try:
+            self._hand_over(request, x, y)
+        except (WorkerLost, OSError):  # also: no room left for the shared memory
+            return None
+        try:
+            mine = own_half()
+        finally:
+            try:
+                theirs = self.helper.answer()[1]
+            except WorkerLost:
+                return None  # noqa: B012 - a lost helper: the caller falls back and redoes it
+        return mine, theirs
+
+    def _hand_over(self, request: str, x, y) -> None:
         """Give the helper the weights and its half batch, and start it."""
+        rows = len(x)
         self._ensure_shared(x, y)
         arrays = self.shared.arrays
-        rows = len(x)
         np.copyto(arrays["x"][:rows], x)
-        np.copyto(arrays["y"][:rows], y)
+        if y is not None:
+            np.copyto(arrays["y"][:rows], y)
         if self.flat_params is not None:
             np.copyto(arrays["weights"], self.flat_params)
         else:
             for view, weights in zip(self._views("weights"), self.params, strict=True):
                 np.copyto(view, weights)
-        self.helper.send("run", rows, np.geterr())
+        self.helper.send(request, rows, np.geterr())
 
     def _add_twin_gradients(self, share: float) -> None:
         """The model's gradients become the size-weighted mean of both halves' (each half's
@@ -449,14 +481,20 @@ class ProcessHalfBatchRunner:
         return list(views_like(self.shared.arrays[name], named).values())
 
     def _ensure_shared(self, x, y) -> None:
+        """Shared arrays that hold ``x``, ``y`` (None: targets as the last batch had them)
+        and their outputs; made anew when these do not fit."""
         size = sum(array.size for array in self.params)
         dtype = self.model.dtype.str
         rows = len(x)
+        if y is None:
+            _, (_, *target_shape), target_dtype = self.shared.layout[3]
+        else:
+            target_shape, target_dtype = y.shape[1:], y.dtype.str
         layout = [
             ("weights", (size,), dtype),
             ("gradients", (size,), dtype),
             ("x", x.shape, x.dtype.str),
-            ("y", y.shape, y.dtype.str),
+            ("y", (rows, *target_shape), target_dtype),
             ("outputs", (rows, *self.model.output_shape), dtype),
         ]
         if self.shared is not None and self.shared.fits(layout):

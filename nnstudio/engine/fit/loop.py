@@ -417,6 +417,7 @@ class _Trainer:
                 self.val_labels,
                 self.config.batch_size,
                 self.has_penalty,
+                forward=self.halves.forward if self.halves is not None else None,
             )
             if not math.isfinite(info["val_loss"]):
                 problem = "The validation loss became NaN or infinite"

@@ -119,6 +119,23 @@ class HalfBatchRunner:
         value = share * value + (1.0 - share) * twin_value
         return value, np.concatenate([outputs, twin_outputs])
 
+    def forward(self, x) -> np.ndarray:
+        """The model's outputs for ``x`` in eval mode, the two halves at once."""
+        half = len(x) // 2
+        if half < MIN_HALF:
+            return self.model.forward(x, training=False)
+        errors = np.geterr()
+        other = self._helper.submit(self._twin_forward, errors, x[half:])
+        try:
+            outputs = self.model.forward(x[:half], training=False)
+        finally:
+            twin_outputs = other.result()
+        return np.concatenate([outputs, twin_outputs])
+
+    def _twin_forward(self, errors, x):
+        with np.errstate(**errors):
+            return self.twin.forward(x, training=False)
+
     def _twin_forward_backward(self, errors, x, y):
         with np.errstate(**errors):
             return forward_backward(self.twin, self.loss, x, y)

@@ -19,14 +19,17 @@ from nnstudio.engine.metrics import predicted_labels
 VALIDATION_BATCH_SIZE = 1024
 
 
-def validate(model, loss, x_val, y_val, labels, batch_size: int, penalty: bool):
+def validate(model, loss, x_val, y_val, labels, batch_size: int, penalty: bool, forward=None):
     """``(loss, accuracy)`` on the validation set in eval mode; accuracy is None without
     ``labels`` (integer classes; regression has none). ``penalty``: add the model's L1/L2
-    term, as the training loss does, so that the two curves compare."""
+    term, as the training loss does, so that the two curves compare. ``forward(x)``: the
+    model's outputs in eval mode, if not ``model.forward`` (e.g. split over two cores)."""
     size = max(VALIDATION_BATCH_SIZE, batch_size)
+    if forward is None:
+        forward = lambda x: model.forward(x, training=False)  # noqa: E731
     total, correct = 0.0, 0
     for lo in range(0, len(x_val), size):
-        outputs = model.forward(x_val[lo : lo + size], training=False)
+        outputs = forward(x_val[lo : lo + size])
         total += loss.value(outputs, y_val[lo : lo + size]) * len(outputs)
         if labels is not None:
             hits = predicted_labels(outputs) == labels[lo : lo + size]
