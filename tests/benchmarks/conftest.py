@@ -52,9 +52,9 @@ def open_mnist_preset(qtbot, window, preset: str) -> None:
     )
 
 
-def training_window(qtbot, monkeypatch, mnist_path):
-    """A desktop-sized window (bigger plots cost more to paint) with the MNIST MLP preset
-    open on its Training tab, as the GUI benchmarks train it."""
+def training_window(qtbot, monkeypatch, mnist_path, preset: str = "mnist-mlp"):
+    """A desktop-sized window (bigger plots cost more to paint) with an MNIST preset (the
+    MLP unless told) open on its Training tab, as the GUI benchmarks train it."""
     from PySide6.QtWidgets import QApplication
 
     from nnstudio.ui.style import apply_style
@@ -66,6 +66,6 @@ def training_window(qtbot, monkeypatch, mnist_path):
     qtbot.addWidget(window)
     window.resize(1400, 880)
     window.show()
-    open_mnist_preset(qtbot, window, "mnist-mlp")
+    open_mnist_preset(qtbot, window, preset)
     window.tabs.setCurrentWidget(window.training_tab)
     return window
