@@ -7,7 +7,7 @@ label's text whole. One window serves every size."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.ui.widgets import fit_text
@@ -195,6 +195,42 @@ def test_a_layout_this_screens_arrangement_would_not_improve_is_kept(
     assert again.runs_dock not in again.tabifiedDockWidgets(again.data_dock)
     assert again.saveState().data() == first.saveState().data()
     assert again.message_bar.text() == ""
+
+
+BLOW_UP = {
+    "kind": "nan",
+    "layer": None,
+    "message": "The loss became NaN at epoch 3, batch 118, after the gradient norm grew "
+    "1,000× in 20 batches: the learning rate is too high. The weights it reached are not "
+    "worth keeping.",
+    "fix": "Start again from fresh weights with a smaller learning rate",
+    "action": "reset_and_lower_lr",
+    "changes": {"learning_rate": 0.001},
+}
+
+
+def test_the_layer_health_dock_under_the_tabs_shows_a_warning_whole(make_window, qtbot):
+    """Runs and Layer health under the tabs, as a 1920×1080 screen's first launch puts them,
+    restored on a 1366×768 or 1280×720 screen: the doctor's warning and its fix button show
+    whole (the dock was 140 pixels high and the button's lower half was cut), and the Training
+    page above keeps its room."""
+    window = make_window(load_default=False)
+    window.resize(1400, 880)  # the first-launch size on a 1920×1080 screen
+    dock_layout.arrange_docks(window, dock_layout.WIDE)
+    window.tabs.setCurrentIndex(1)  # Training
+    window.show()
+    qtbot.waitExposed(window)
+    window.health_dock.raise_()
+    window.health_panel.set_warnings([BLOW_UP])
+    for width, height in ((1366, 736), (1280, 688)):
+        window.resize(width, height)
+        QApplication.processEvents()
+        row = window.health_panel.warning_rows[0]
+        viewport = row.parentWidget().parentWidget()  # the warnings' scroll area shows this
+        button = row.buttons["reset_and_lower_lr"]
+        assert button.mapTo(viewport, QPoint(0, button.height())).y() <= viewport.height()
+        assert row.height() >= row.heightForWidth(row.width()) - 1  # every line of its text
+        assert window.tabs.shortfall().height() == 0, (width, height)  # the page above too
 
 
 def test_lessons_open_beside_the_hyperparameters_and_leave_nothing_behind(make_window, qtbot):
