@@ -266,6 +266,7 @@ def test_a_run_that_blew_up_in_its_first_epoch_still_shows_the_rate_it_used(plot
     """Learning rate 10: the loss exploded at batch 2, before any epoch ended. The loss plot
     has the first batch's loss; the rate plot shows the rate at the same place."""
     plots.set_planned_epochs(200)
+    assert plots.batch_curve.opts["symbol"] is None  # no losses: the legend shows a line
     plots.add_batches([(0.03, 1.2298)], rate=10.0)  # the one report before the blow-up
     plots.redraw_all()
     x, y = plots.lr_curve.getData()

@@ -396,7 +396,7 @@ class TrainingPlots(QWidget):
         """The batch losses, each with a dot while there are only a few: a line through one
         point is invisible, and a run that blew up at its second batch showed an empty plot.
         (Not with a NaN among them: pyqtgraph's bounds of dotted NaNs warn.)"""
-        dotted = len(x) <= FEW_BATCHES and bool(np.isfinite(y).all())
+        dotted = 0 < len(x) <= FEW_BATCHES and bool(np.isfinite(y).all())
         if dotted != (self.batch_curve.opts["symbol"] is not None):
             self.batch_curve.setSymbol("o" if dotted else None)
         self.batch_curve.setData(x, y)
