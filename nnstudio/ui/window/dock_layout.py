@@ -9,7 +9,8 @@
   so the tabs keep the width the Model and Draw tabs need (about 700 pixels).
 
 Only a first launch is arranged this way: the window's saved state (the user's own
-arrangement) wins afterwards. View → Arrange docks for this screen brings it back.
+arrangement) wins afterwards, unless it does not fit the screen the window opens on
+(MainWindow._fit_restored_layout). View → Arrange docks for this screen brings it back.
 """
 
 from __future__ import annotations
