@@ -114,7 +114,7 @@ class MessageBar(QFrame):
 
     def clear_routine(self) -> None:
         """What the message said is over for the window (a dataset arrived): hide it, unless it
-        is an error the user has not acted on since it showed."""
+        is an error (or a message shown ``until_acted``) the user has not acted on since."""
         if not self._waiting_for_the_user():
             self.hide()
 
