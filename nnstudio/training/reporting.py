@@ -387,6 +387,9 @@ class TrainingReporter:
         """Emit what the throttle held back, so the views end on the final state."""
         if self._pending_losses:
             last = self._pending_losses[-1]
-            self._emit_progress(now, {"epoch": int(np.ceil(last[0])), "loss": last[1]})
+            info = {"epoch": int(np.ceil(last[0])), "loss": last[1]}
+            if "lr" in self._last_info:  # the rate those batches used, for the views
+                info["lr"] = self._last_info["lr"]
+            self._emit_progress(now, info)
         if self._pending_epochs:
             self._emit_epochs(now)

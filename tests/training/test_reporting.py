@@ -98,6 +98,15 @@ def test_progress_is_throttled_but_carries_every_batch_loss(spiral):
     # Positions run through the epochs: epoch - 1 + batch / batches, the last one exactly 3.
     positions = [position for position, _ in outlets.losses()]
     assert positions == sorted(positions) and positions[-1] == pytest.approx(3.0)
+
+
+def test_every_progress_payload_says_the_learning_rate_the_final_flush_too(spiral):
+    """A run that blows up in its first epoch has no epoch report: the window's rate plot
+    shows the rate its batches reported."""
+    outlets = Outlets()
+    train(spiral, outlets, epochs=1, progress_hz=1, clock=Clock(0.01))
+    assert "batches" not in outlets.progress[-1]  # the flush's: the last batches held back
+    assert [payload["lr"] for payload in outlets.progress] == [0.01] * len(outlets.progress)
     gaps = np.diff([payload["time"] for payload in outlets.progress[:-1]])
     assert (gaps >= 1 / 20 - 1e-9).all()  # all but the final flush respect the rate
 

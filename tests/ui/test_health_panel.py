@@ -72,3 +72,19 @@ def test_a_long_fix_button_wraps_its_words_instead_of_widening_the_dock(
     panel.fix_requested.connect(lambda action, _warning: clicked.append(action))
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert clicked == ["reset_and_lower_lr"]
+
+
+def test_a_fix_button_keeps_its_words_on_one_line_where_it_has_room(
+    qtbot,
+    app_look,  # noqa: F811 - sizes depend on the style sheet and fonts
+):
+    """Under the tabs at 1366×768 the warnings' column is 500 pixels wide: "Reset weights
+    and use rate 0.001" broke in two there all the same, a line more than the short dock had."""
+    column, panel = _in_a_side_column(qtbot, width=1300)
+    panel.set_side_by_side(True)  # under the tabs: table and warnings side by side
+    panel.set_warnings([BLOW_UP])
+    qtbot.wait(50)
+    button = panel.warning_rows[0].buttons["reset_and_lower_lr"]
+    one_line = button.label.fontMetrics().height()
+    assert button.label.height() < 2 * one_line  # one line of words
+    assert button.label.heightForWidth(button.label.width()) < 2 * one_line

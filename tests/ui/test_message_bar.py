@@ -71,3 +71,15 @@ def test_routine_notes_replace_and_clear_anything_but_a_waiting_error(bar):
     assert bar.level == "info"
     bar.clear_routine()
     assert bar.isHidden()
+
+
+def test_a_note_shown_until_acted_outlasts_the_first_dataset(bar, qtbot):
+    """The window's note that its docks were arranged for a smaller screen shows as it opens,
+    before its first dataset arrives: that arrival must not take it away unread."""
+    bar.show()
+    bar.show_message("The saved dock layout did not fit this screen.", until_acted=True)
+    bar.clear_routine()  # the first dataset arrived
+    assert bar.text().startswith("The saved dock layout") and bar.level == "info"
+    qtbot.keyClick(bar.label, Qt.Key.Key_Escape)  # the user acts
+    bar.clear_routine()
+    assert bar.isHidden()

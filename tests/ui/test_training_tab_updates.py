@@ -246,16 +246,50 @@ def test_batch_redraws_leave_the_epoch_curves_alone_until_an_epoch_ends(plots, e
     np.testing.assert_array_equal(plots.train_loss.getData()[0], [1, 2, 3])
 
 
-def test_a_new_run_keeps_the_learning_rate_axis_until_its_first_rate(plots, epochs):
-    view = plots.lr_plot.getViewBox()
-    plots.add_epochs(epochs(2))
+def test_reset_shows_the_learning_rate_plot_as_a_new_window_does(plots, epochs):
+    """A rate of 0.5 over 400 planned epochs, then Reset weights: the empty plot had kept
+    0..0.575 and 0..400, the old run's axes."""
+    fresh = plots.lr_plot.getViewBox().viewRange()
+    plots.set_planned_epochs(400)
+    plots.add_epochs([{**epoch, "lr": 0.5} for epoch in epochs(3)])
     plots.redraw_all()
-    before = view.viewRange()[1]
-    plots.clear()  # a new run, no rates yet: the axis is not moved to a meaningless 0..1
-    assert view.viewRange()[1] == before
-    plots.add_epochs([{**epochs(1)[0], "lr": 0.05}])
+    assert plots.lr_plot.getViewBox().viewRange()[1][1] == pytest.approx(0.5 * 1.15)
+    plots.clear()  # what Reset weights does to the curves
+    assert plots.lr_plot.getViewBox().viewRange() == fresh == [[0, 1], [0, 1]]
+    assert plots.lr_curve.getData()[0] is None or len(plots.lr_curve.getData()[0]) == 0
+    plots.add_epochs([{**epochs(1)[0], "lr": 0.05}])  # the next run's first epoch
     plots.redraw_all()
-    assert view.viewRange()[1][1] == pytest.approx(0.05 * 1.15)
+    assert plots.lr_plot.getViewBox().viewRange()[1][1] == pytest.approx(0.05 * 1.15)
+
+
+def test_a_run_that_blew_up_in_its_first_epoch_still_shows_the_rate_it_used(plots):
+    """Learning rate 10: the loss exploded at batch 2, before any epoch ended. The loss plot
+    has the first batch's loss; the rate plot shows the rate at the same place."""
+    plots.set_planned_epochs(200)
+    assert plots.batch_curve.opts["symbol"] is None  # no losses: the legend shows a line
+    plots.add_batches([(0.03, 1.2298)], rate=10.0)  # the one report before the blow-up
+    plots.redraw_all()
+    x, y = plots.lr_curve.getData()
+    np.testing.assert_allclose(x, plots.batch_curve.getData()[0])  # where the loss is
+    np.testing.assert_allclose(y, [10.0])
+    assert plots.lr_plot.getViewBox().viewRange()[1] == pytest.approx([0, 11.5])
+    assert plots.lr_curve.opts["symbol"] is not None  # dots: a point is never invisible
+    assert plots.batch_curve.opts["symbol"] is not None  # the lone finite loss too
+
+
+def test_the_first_epochs_rate_replaces_the_batches_rates(plots, epochs):
+    plots.add_batches([(0.5, 1.0)], rate=0.2)
+    plots.redraw_all()
+    plots.add_epochs(epochs(2))  # lr 0.01 each
+    plots.add_batches([(2.5, 0.4)], rate=0.2)  # later batches: the epochs say it
+    plots.redraw_all()
+    x, y = plots.lr_curve.getData()
+    np.testing.assert_array_equal(x, [1, 2])
+    np.testing.assert_allclose(y, [0.01, 0.01])
+    for step in range(10):
+        plots.add_batches([(2.6 + step / 100, 0.3)])
+    plots.redraw_all()
+    assert plots.batch_curve.opts["symbol"] is None  # many batches: a line again
 
 
 def test_a_new_run_empties_the_histograms_but_keeps_their_plots(qtbot):

@@ -7,7 +7,7 @@ label's text whole. One window serves every size."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from nnstudio.ui.widgets import fit_text
@@ -117,6 +117,120 @@ def test_the_users_own_arrangement_is_kept(make_window, monkeypatch):
     assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.TopDockWidgetArea
     again.actionArrangeDocks.trigger()  # View → Arrange docks for this screen
     assert again.dockWidgetArea(again.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+
+
+def _quit_on_a_large_screen(make_window, qtbot, monkeypatch) -> bytes:
+    """A window on a 1920×1080 screen, on its Training tab, closed: its dock layout (Runs and
+    Layer health under the tabs, Hyperparameters on the right) saved in the settings."""
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1920, 1040))
+    window = make_window(load_default=False)
+    window.tabs.setCurrentIndex(1)
+    window.show()
+    qtbot.waitExposed(window)
+    window.files.save_settings()
+    window.hide()
+    return window.saveState().data()
+
+
+def _open_on_a_screen(make_window, qtbot, monkeypatch, room: QSize, size: QSize, draw_width=0):
+    """The next launch on a screen with ``room``, the saved window ``size`` fitted to it;
+    a ``draw_width`` makes the Draw page that wide at least."""
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: room)
+    window = make_window(load_default=False)
+    window.resize(size)  # what restoreGeometry makes of the saved size on that screen
+    if draw_width:
+        window.draw.setMinimumWidth(draw_width)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_a_layout_saved_on_a_large_screen_is_arranged_anew_on_a_small_one(
+    make_window, qtbot, monkeypatch
+):
+    """At 1024×600 the docks sized for 1920 left the Training page 490 pixels of the 661 it
+    needs: it scrolled sideways. This screen's arrangement is used instead, and said."""
+    _quit_on_a_large_screen(make_window, qtbot, monkeypatch)
+    window = _open_on_a_screen(make_window, qtbot, monkeypatch, QSize(1024, 600), QSize(1024, 568))
+    assert window.dockWidgetArea(window.runs_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 568, hint
+    assert window.size().toTuple() == (1024, 568)
+    assert window.tabs.currentWidget() is window.training_tab
+    assert window.tabs.shortfall().toTuple() == (0, 0)  # no page scrolls
+    window.message_bar.clear_routine()  # what the first dataset's arrival does
+    assert "the saved layout did not fit this screen" in window.message_bar.text()
+    assert "Ctrl+Shift+A" in window.message_bar.text()  # the key that arranges them again
+
+
+def test_a_saved_layout_that_fits_is_restored_exactly(make_window, qtbot, monkeypatch):
+    saved = _quit_on_a_large_screen(make_window, qtbot, monkeypatch)
+    window = _open_on_a_screen(make_window, qtbot, monkeypatch, QSize(1920, 1040), QSize(1400, 880))
+    assert window.dockWidgetArea(window.runs_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
+    assert window.saveState().data() == saved
+    assert window.message_bar.text() == ""
+
+
+def test_a_layout_this_screens_arrangement_would_not_improve_is_kept(
+    make_window, qtbot, monkeypatch
+):
+    """A page wider than any arrangement of a 1024×600 screen leaves it room for (here the
+    Draw page, made 900 pixels wide): the saved layout stays as it was, and nothing is said."""
+    room, size = QSize(1024, 600), QSize(1024, 568)
+    first = _open_on_a_screen(make_window, qtbot, monkeypatch, room, size, draw_width=900)
+    # Runs under Data instead of tabbed with it: the column, and so the pages' room, is alike.
+    first.removeDockWidget(first.runs_dock)
+    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.runs_dock)
+    first.runs_dock.show()
+    QApplication.processEvents()
+    assert first.runs_dock not in first.tabifiedDockWidgets(first.data_dock)
+    assert first.tabs.shortfall().width() > 0
+    first.files.save_settings()
+    first.hide()
+    again = _open_on_a_screen(make_window, qtbot, monkeypatch, room, size, draw_width=900)
+    assert again.runs_dock not in again.tabifiedDockWidgets(again.data_dock)
+    assert again.saveState().data() == first.saveState().data()
+    assert again.message_bar.text() == ""
+
+
+BLOW_UP = {
+    "kind": "nan",
+    "layer": None,
+    "message": "The loss became NaN at epoch 3, batch 118, after the gradient norm grew "
+    "1,000× in 20 batches: the learning rate is too high. The weights it reached are not "
+    "worth keeping.",
+    "fix": "Start again from fresh weights with a smaller learning rate",
+    "action": "reset_and_lower_lr",
+    "changes": {"learning_rate": 0.001},
+}
+
+
+def test_the_layer_health_dock_under_the_tabs_shows_a_warning_whole(make_window, qtbot):
+    """Runs and Layer health under the tabs, as a 1920×1080 screen's first launch puts them,
+    restored on a 1366×768 or 1280×720 screen: the doctor's warning and its fix button show
+    whole (the dock was 140 pixels high and the button's lower half was cut), and the Training
+    page above keeps its room."""
+    window = make_window(load_default=False)
+    window.resize(1400, 880)  # the first-launch size on a 1920×1080 screen
+    dock_layout.arrange_docks(window, dock_layout.WIDE)
+    window.tabs.setCurrentIndex(1)  # Training
+    window.show()
+    qtbot.waitExposed(window)
+    window.health_dock.raise_()
+    window.health_panel.set_warnings([BLOW_UP])
+    for width, height in ((1366, 736), (1280, 688)):
+        window.resize(width, height)
+        QApplication.processEvents()
+        row = window.health_panel.warning_rows[0]
+        viewport = row.parentWidget().parentWidget()  # the warnings' scroll area shows this
+        button = row.buttons["reset_and_lower_lr"]
+        assert button.mapTo(viewport, QPoint(0, button.height())).y() <= viewport.height()
+        assert row.height() >= row.heightForWidth(row.width()) - 1  # every line of its text
+        assert window.tabs.shortfall().height() == 0, (width, height)  # the page above too
 
 
 def test_lessons_open_beside_the_hyperparameters_and_leave_nothing_behind(make_window, qtbot):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -83,13 +84,22 @@ class WrappingButton(QPushButton):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 5, 12, 5)
         layout.addWidget(self.label)
+        # Narrower than its one line of words when its column is (QPushButton's own policy
+        # never goes under its size hint), and as tall as its wrapped lines then.
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
 
     def text(self) -> str:  # noqa: D102 - what it says, as QPushButton.text() would
         return self.label.text()
 
     # QPushButton sizes itself by its own (empty) text: these ask the label, as laid out.
     def sizeHint(self):  # noqa: N802 - Qt override
-        return self.layout().sizeHint()
+        """Its words on one line: a wrapped label's own hint broke "Reset weights and use
+        rate 0.001" in two in a dock with room to spare, a line taller than needed."""
+        metrics = self.label.fontMetrics()
+        one_line = QSize(metrics.horizontalAdvance(self.label.text()) + 2, metrics.height())
+        return one_line.grownBy(self.layout().contentsMargins())
 
     def minimumSizeHint(self):  # noqa: N802 - Qt override
         return self.layout().minimumSize()

@@ -52,6 +52,7 @@ EPOCH_REDRAW_S = 2.0
 DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
+FEW_BATCHES = 3  # the loss plot dots its batch losses while a run has this many or fewer
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 _now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
 
@@ -145,6 +146,10 @@ class TrainingPlots(QWidget):
         self.batch_curve = self.loss_plot.plot(
             pen=pen(style.BATCH_COLOR, 1), name="batch", antialias=False, connect="finite"
         )
+        # Dots while a run has only its first few batches (see _dot_few_batches).
+        self.batch_curve.setSymbolBrush(pg.mkBrush(style.BATCH_COLOR))
+        self.batch_curve.setSymbolPen(None)
+        self.batch_curve.setSymbolSize(5)
         self.train_loss = epoch_curve(self.loss_plot, style.TRAIN_COLOR, "train")
         self.val_loss = epoch_curve(self.loss_plot, style.VAL_COLOR, "validation", dashed=True)
         self.accuracy_plot.addLegend(offset=(-10, -10), **LEGEND)
@@ -163,22 +168,28 @@ class TrainingPlots(QWidget):
         self._epoch_version += 1
         self.batch_x: list[float] = []
         self.batch_y: list[float] = []
+        # (epoch position, rate) as the batches report it: what the learning-rate plot shows
+        # until the first epoch ends (a run that blows up in it has no epoch rate at all).
+        self.batch_rates: list[tuple[float, float]] = []
+        self._planned_epochs = 0  # the next run sets its own (set_planned_epochs)
         # The per-batch points already converted to arrays: a redraw converts only the new ones.
         self._batch_arrays = (np.empty(0), np.empty(0))
         for curve in self._grad_curves.values():
             self.grad_plot.removeItem(curve)
             self.grad_plot.getPlotItem().legend.removeItem(curve)
         self._grad_curves = {}
-        self._forget_loss_range()
+        self._loss_range = None
+        self._forget_y_range(self.loss_plot)
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
+        self._fit_epoch_axis()  # the epoch axis too: the next run sets its own
 
-    def _forget_loss_range(self) -> None:
-        """An emptied loss plot starts over: a blown-up run's range (losses of 1e6) would stay
-        on the empty axis and squash the next run's curve. Overlaid runs are fitted again by
-        the redraw that follows."""
-        self._loss_range = None
-        view = self.loss_plot.getViewBox()
+    @staticmethod
+    def _forget_y_range(plot: pg.PlotWidget) -> None:
+        """An emptied plot starts over, as in a new window: a blown-up run's range (losses of
+        1e6, a rate of 10) would stay on the empty axis and squash the next run's curve.
+        Overlaid runs are fitted again by the redraw that follows."""
+        view = plot.getViewBox()
         view.setYRange(0, 1, padding=0)  # pyqtgraph's auto-range keeps any range without data
         view.enableAutoRange(y=True)
 
@@ -190,7 +201,7 @@ class TrainingPlots(QWidget):
     def _fit_epoch_axis(self) -> None:
         """Epochs from 0 to the longest of the plan, the live run and every overlaid run, so
         a run with more epochs is not cut off and one with fewer is not squeezed."""
-        planned = getattr(self, "_planned_epochs", 0)
+        planned = self._planned_epochs
         overlaid = [
             len(item.xData) for _plot, item in self._overlay_items if item.xData is not None
         ]
@@ -198,19 +209,26 @@ class TrainingPlots(QWidget):
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot, self.grad_plot):
             if planned > 0 or overlaid:
                 plot.setXRange(0, max(longest, 1), padding=0.02)
-            else:
-                plot.enableAutoRange(axis="x")
+                continue
+            if not self.epochs:  # empty: a new window's axis, not the last run's epochs
+                plot.setXRange(0, 1, padding=0)
+            plot.enableAutoRange(axis="x")
 
     def set_task(self, task: str) -> None:
         """Accuracy only means something for classification."""
         self.accuracy_plot.setVisible(task != "regression")
 
-    def add_batches(self, losses) -> None:
-        """Append per-batch losses as (fractional epoch, loss) pairs."""
+    def add_batches(self, losses, rate: float | None = None) -> None:
+        """Append per-batch losses as (fractional epoch, loss) pairs; ``rate`` is the learning
+        rate of the last of them, shown until the first epoch's rate comes."""
         for x, y in losses:
             self.batch_x.append(float(x))
             self.batch_y.append(float(y) if math.isfinite(y) else float("nan"))
-        self._schedule("loss")
+        if rate is None or not self.batch_x or not math.isfinite(rate) or self.epochs:
+            self._schedule("loss")
+            return
+        self.batch_rates.append((self.batch_x[-1], float(rate)))
+        self._schedule("loss", "lr")
 
     def add_epochs(self, epochs) -> None:
         first = not self.epochs
@@ -359,7 +377,7 @@ class TrainingPlots(QWidget):
         x = self.epoch_numbers()
         if name == "loss":
             batch_x, batch_y = self._batch_data()
-            self.batch_curve.setData(batch_x, batch_y)
+            self._set_batch_data(batch_x, batch_y)
             train, val = self.series("loss"), self.series("val_loss")
             if self._loss_epoch_version != self._epoch_version:
                 self._loss_epoch_version = self._epoch_version
@@ -370,15 +388,32 @@ class TrainingPlots(QWidget):
             set_epoch_data(self.train_acc, x, self.series("accuracy"))
             set_epoch_data(self.val_acc, x, self.series("val_accuracy"))
         elif name == "lr":
-            rates = self.series("lr")
-            set_epoch_data(self.lr_curve, x, rates)
-            top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
-            # From 0, so a schedule's decay reads as a shape (a flat rate is not "zoomed in").
-            # No rates yet (a new run): keep the axis, as the next run's rate is often the same.
-            if top > 0:
-                self.lr_plot.setYRange(0, top * 1.15, padding=0)
+            self._draw_rates(x)
         else:
             self._redraw_gradients(x)
+
+    def _set_batch_data(self, x: np.ndarray, y: np.ndarray) -> None:
+        """The batch losses, each with a dot while there are only a few: a line through one
+        point is invisible, and a run that blew up at its second batch showed an empty plot.
+        (Not with a NaN among them: pyqtgraph's bounds of dotted NaNs warn.)"""
+        dotted = 0 < len(x) <= FEW_BATCHES and bool(np.isfinite(y).all())
+        if dotted != (self.batch_curve.opts["symbol"] is not None):
+            self.batch_curve.setSymbol("o" if dotted else None)
+        self.batch_curve.setData(x, y)
+
+    def _draw_rates(self, x: np.ndarray) -> None:
+        """The rate of each epoch; before the first epoch ends, the rate of the batches the
+        loss plot shows (a run that blew up in its first epoch still shows the rate it used).
+        Nothing at all (a new run): the empty axis of a new window, not the last run's."""
+        rates = self.series("lr")
+        if not np.isfinite(rates).any() and self.batch_rates:
+            x, rates = np.array(self.batch_rates, dtype=float).T
+        set_epoch_data(self.lr_curve, x, rates)
+        top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
+        if top > 0:  # from 0, so a schedule's decay reads as a shape (a flat rate is not zoomed)
+            self.lr_plot.setYRange(0, top * 1.15, padding=0)
+        else:
+            self._forget_y_range(self.lr_plot)
 
     def _fit_loss_range(self, *series: np.ndarray) -> None:
         """Auto-range for the loss axis, with slack: the range moves only when a loss leaves it

@@ -68,17 +68,21 @@ class MessageBar(QFrame):
         layout.addLayout(self.buttons)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", actions=(), routine=False) -> None:
+    def show_message(
+        self, text: str, level: str = "info", actions=(), routine=False, until_acted=False
+    ) -> None:
         """Show ``text`` at ``level`` ("info", "warning" or "error"); ``actions`` are
         (label, tooltip, callback) buttons under it, replacing those of the last message.
         A ``routine`` note (not an answer to something the user did) is dropped while a
-        message of higher priority waits for the user."""
+        message of higher priority waits for the user. An error, and a message shown
+        ``until_acted``, stay until the user acts: a dataset arriving does not clear them
+        (a note made as the window opens would go with its first dataset, unread)."""
         if level not in LEVELS:
             raise ValueError(f"message level must be one of {', '.join(LEVELS)}; got {level!r}")
         if routine and self._outranks(level):
             return
         self.level = level
-        self._watch_the_user(level == "error")
+        self._watch_the_user(level == "error" or until_acted)
         # A dynamic property only restyles after the style sheet is applied again.
         self.setProperty("level", level)
         self.style().unpolish(self)
@@ -110,15 +114,17 @@ class MessageBar(QFrame):
 
     def clear_routine(self) -> None:
         """What the message said is over for the window (a dataset arrived): hide it, unless it
-        is an error the user has not acted on since it showed."""
-        if not self._outranks("warning"):
+        is an error (or a message shown ``until_acted``) the user has not acted on since."""
+        if not self._waiting_for_the_user():
             self.hide()
+
+    def _waiting_for_the_user(self) -> bool:
+        return not self.isHidden() and self._watching_the_user
 
     def _outranks(self, level: str) -> bool:
         """True when the message shown is an error still waiting for the user and ``level``
         is lower."""
-        waiting = not self.isHidden() and self._watching_the_user
-        return waiting and LEVELS.index(self.level) > LEVELS.index(level)
+        return self._waiting_for_the_user() and LEVELS.index(self.level) > LEVELS.index(level)
 
     def _watch_the_user(self, watch: bool) -> None:
         app = QApplication.instance()

@@ -56,14 +56,16 @@ class PageScrollArea(QScrollArea):
             self._refit.start()
         return False
 
+    def page_need(self) -> QSize:
+        """The smallest size the page takes without scrolling."""
+        page = self.widget()
+        return page.minimumSizeHint().expandedTo(page.minimumSize())
+
     def fit_page(self) -> None:
         page = self.widget()
         if page is None:
             return
-        need, room = (
-            page.minimumSizeHint().expandedTo(page.minimumSize()),
-            self.maximumViewportSize(),
-        )
+        need, room = self.page_need(), self.maximumViewportSize()
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
         wide, tall = need.width() > room.width(), need.height() > room.height()
         # A scroll bar for one direction takes its width from the other.
@@ -127,6 +129,16 @@ class ScrollingTabWidget(QTabWidget):
     def add_lazy_tab(self, factory: Callable[[], QWidget], *args) -> int:
         """A tab whose page ``factory`` makes when the tab is opened or the page asked for."""
         return super().addTab(LazyPageScrollArea(factory), *args)
+
+    def shortfall(self) -> QSize:
+        """The pixels across and down that the largest page made so far lacks in the room
+        the tabs have now (0 where they fit): how far a page scrolls at its worst."""
+        room = super().currentWidget().maximumViewportSize()  # the same for every page
+        shortfall = QSize(0, 0)
+        for index in range(self.count()):
+            if self.is_built(index):
+                shortfall = shortfall.expandedTo(super().widget(index).page_need() - room)
+        return shortfall
 
     def is_built(self, index: int) -> bool:
         holder = super().widget(index)

@@ -9,7 +9,8 @@
   so the tabs keep the width the Model and Draw tabs need (about 700 pixels).
 
 Only a first launch is arranged this way: the window's saved state (the user's own
-arrangement) wins afterwards. View → Arrange docks for this screen brings it back.
+arrangement) wins afterwards, unless it does not fit the screen the window opens on
+(MainWindow._fit_restored_layout). View → Arrange docks for this screen brings it back.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from PySide6.QtWidgets import QTabBar, QTabWidget
 WIDE = "wide"
 SIDE = "side"
 ONE_COLUMN = "one column"
+
+# Runs and Layer health tabbed under the tabs (WIDE), their tab bar included: room for a
+# doctor's warning of three lines with its fix button whole, also when this layout is restored
+# on a 1366×768 or 1280×720 screen (at 170 the warning had 88 pixels and its button was cut),
+# and no more: there the Training page keeps its whole height above the docks.
+BOTTOM_DOCKS_HEIGHT = 185
 
 _LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 _RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
@@ -60,7 +67,7 @@ def arrange_docks(window, arrangement: str) -> None:
     window.setTabPosition(_RIGHT, position.East if arrangement == SIDE else position.South)
     window.setTabPosition(_BOTTOM, position.South)
     if arrangement == WIDE:
-        window.resizeDocks([runs], [170], Qt.Orientation.Vertical)
+        window.resizeDocks([runs], [BOTTOM_DOCKS_HEIGHT], Qt.Orientation.Vertical)
 
 
 def _tabbed(window, area, docks) -> None:

@@ -86,17 +86,19 @@ class FileController:
         settings.setValue("window/tab", window.tabs.currentIndex())
         settings.setValue("files/recent", self.recent_files)
 
-    def restore_settings(self) -> None:
+    def restore_settings(self) -> bool:
+        """The window's size, docks, tab and recent files as they were last closed; True when
+        a saved dock layout was restored (it may have been made on a larger screen)."""
         window, settings = self.window, QSettings()
         geometry = settings.value("window/geometry", None)
         if geometry is not None:
             window.restoreGeometry(geometry)
         state = settings.value("window/state", None)
-        if state is not None:
-            window.restoreState(state, SETTINGS_VERSION)
+        restored = state is not None and window.restoreState(state, SETTINGS_VERSION)
         window.tabs.setCurrentIndex(settings.value("window/tab", 0, type=int))
         self.recent_files = [str(p) for p in settings.value("files/recent", [], type=list)]
         self._fill_recent_menu()
+        return restored
 
     # -- opening --------------------------------------------------------------------------------
 

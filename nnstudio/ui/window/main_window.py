@@ -17,7 +17,7 @@ has ended.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         events.project_loaded.connect(self._show_empty_project)
         self.setAcceptDrops(True)
         self._fit_to_screen()
-        self.files.restore_settings()
+        self._check_restored_layout = self.files.restore_settings()  # on the first show
         self.training.set_state(RunState.IDLE)
         if load_default:
             self.files.load_default_project()
@@ -320,6 +320,37 @@ class MainWindow(QMainWindow):
         screen = self.screen() or QGuiApplication.primaryScreen()
         return screen.availableGeometry().size() if screen is not None else QSize(1400, 880)
 
+    def _fit_restored_layout(self) -> None:
+        """A dock layout saved on a larger screen can leave the tabs too little room on this
+        one (at 1024×600 the Training page scrolled sideways between docks sized for 1920):
+        then the docks take this screen's arrangement, as on a first launch, and the message
+        bar says so. A saved layout that fits, or that this screen's arrangement would not
+        improve, stays exactly as it was saved."""
+        room = self._screen_room() - QSize(0, TITLE_BAR_ROOM)
+        lacking = self._pixels_lacking(room)
+        if lacking == 0:
+            return
+        saved, size = self.saveState(), self.size()
+        self.arrange_docks_for_screen()
+        self.resize(size.boundedTo(room).expandedTo(self.minimumSizeHint()))
+        if self._pixels_lacking(room) >= lacking:
+            self.restoreState(saved)
+            self.resize(size)
+            return
+        key = self.actionArrangeDocks.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.message_bar.show_message(  # kept when the first dataset arrives
+            f"Docks re-arranged: the saved layout did not fit this screen ({key} does this).",
+            until_acted=True,
+        )
+
+    def _pixels_lacking(self, room: QSize) -> int:
+        """How many pixels the window, laid out as it is now, lacks on a screen with ``room``:
+        what its smallest size is beyond it, and what its pages miss (they scroll)."""
+        self.layout().activate()
+        beyond = (self.minimumSizeHint() - room).expandedTo(QSize(0, 0))
+        missing = self.tabs.shortfall()
+        return beyond.width() + beyond.height() + missing.width() + missing.height()
+
     def _order_tab_keys(self) -> None:
         # Tab follows each panel's rows as they show, not the order the widgets were made in.
         # (The pages made later get theirs when they are made: _ready_page.)
@@ -375,6 +406,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        if self._check_restored_layout:  # laid out on its screen now, not yet painted
+            self._check_restored_layout = False
+            self._fit_restored_layout()
         # Space must reach the Train/Pause shortcut, not a spin box that took the focus.
         if isinstance(QApplication.focusWidget(), QAbstractSpinBox) or not self.focusWidget():
             self.tabs.setFocus()

@@ -423,7 +423,7 @@ class TrainingController:
             self.set_state(RunState.PAUSED, detail)
         if info.get("samples_per_second"):
             self.last_speed = float(info["samples_per_second"])
-        self.plots.add_batches(info.get("losses", ()))
+        self.plots.add_batches(info.get("losses", ()), info.get("lr"))
 
     def _on_epoch_done(self, payload: dict) -> None:
         if self.document.current_run is None:
