@@ -73,7 +73,8 @@ def pytest_report_header(config):
 def pytest_runtest_protocol(item, nextitem):
     """Arm a watchdog over setup, call and teardown: faulthandler's own thread prints every
     thread's stack and ends the process even when the hung code holds the GIL."""
-    seconds = SLOW_HANG_SECONDS if item.get_closest_marker("slow") else HANG_SECONDS
+    long_test = item.get_closest_marker("slow") or item.get_closest_marker("benchmark")
+    seconds = SLOW_HANG_SECONDS if long_test else HANG_SECONDS
     faulthandler.dump_traceback_later(seconds, exit=True, file=item.config._nnstudio_real_stderr)
     qt_test = "qapp" in getattr(item, "fixturenames", ())
     if qt_test:

@@ -80,6 +80,7 @@ def headless_speed(project, dataset, doctor: bool = True, epochs=EPOCHS) -> tupl
         config,
         validation_data=(dataset.x_val, dataset.y_val),
         callbacks=callbacks,
+        augment=project.make_augment(dataset),  # as `nnstudio train` and the window do
     )
     wall = time.perf_counter() - started
     return float(np.mean([e["samples_per_second"] for e in result.history])), wall

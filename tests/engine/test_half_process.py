@@ -79,6 +79,26 @@ def test_the_helper_sees_each_batchs_new_weights(runner_for):
 
 
 @posix_only
+@pytest.mark.parametrize("runner_kind", ["process", "thread"])
+def test_each_half_is_augmented_as_on_one_core(runner_kind, runner_for):
+    from nnstudio.data.augmentation import augment_images
+    from nnstudio.engine.fit.half_process import augmented_in_halves
+
+    x, y = images(40)
+    model = small_cnn()
+    _, expected = whole_batch_gradients(model, augmented_in_halves(augment_images, x, 7), y)
+    if runner_kind == "process":
+        runner = ProcessHalfBatchRunner(model, CE, parallel.HalfBatchRunner, augment_images)
+    else:
+        runner = parallel.HalfBatchRunner(model, CE, augment_images)
+    try:
+        runner.run(x, y, augment_seed=7)
+    finally:
+        runner.close()
+    assert_gradients_are(model, expected)
+
+
+@posix_only
 def test_the_validation_pass_is_split_too_and_sees_the_latest_weights(runner_for):
     x, y, model, runner = after_one_batch(runner_for)
     for weights in model.parameters().values():

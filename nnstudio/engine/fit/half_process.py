@@ -41,6 +41,23 @@ MIN_HALF = 8
 _ALIGN = 64
 
 
+def augmented(augment, x, seed, half: int):
+    """``x`` through ``augment``, part ``half`` (0: the first half, 1: the second) of a batch
+    whose augmentation seed is ``seed``: each half has its own stream, so a batch comes out
+    the same whether its halves are augmented together, on two threads or in two processes."""
+    if augment is None or seed is None or len(x) == 0:
+        return x
+    return augment(x, np.random.default_rng([seed, half]))
+
+
+def augmented_in_halves(augment, x, seed):
+    """The whole batch augmented as its two halves would be (see ``augmented``)."""
+    half = len(x) // 2
+    return np.concatenate(
+        [augmented(augment, x[:half], seed, 0), augmented(augment, x[half:], seed, 1)]
+    )
+
+
 def forward_backward(model, loss, x, y) -> tuple[float, np.ndarray]:
     """One batch's mean loss and outputs; leaves its gradients in the model's."""
     outputs = model.forward(x, training=True)
@@ -133,14 +150,14 @@ class _Twin:
 
     def __init__(self, channel: socket.socket):
         self.channel = channel  # the pipe's socket, for the shared memory's descriptor
-        self.model = self.loss = self.shared = None
+        self.model = self.loss = self.augment = self.shared = None
 
-    def setup(self, config, seed, dtype, input_shape, loss):
+    def setup(self, config, seed, dtype, input_shape, loss, augment):
         from nnstudio.engine.model import Sequential
 
         self.model = Sequential.from_config(config, seed=seed, dtype=dtype)
         self.model.build(tuple(input_shape))
-        self.loss, self.shared = loss, None
+        self.loss, self.augment, self.shared = loss, augment, None
         return ("ready",)
 
     def map(self, layout):
@@ -161,16 +178,17 @@ class _Twin:
                 layer.rng = np.random.default_rng([*words, index])
         return ("reseeded",)
 
-    def run(self, rows, errors):
+    def run(self, rows, errors, augment_seed):
         arrays = self.shared.arrays
         with np.errstate(**errors):
-            outputs = self.model.forward(arrays["x"][:rows], training=True)
+            x = augmented(self.augment, arrays["x"][:rows], augment_seed, 1)
+            outputs = self.model.forward(x, training=True)
             value, grad_outputs = self.loss.value_and_grad(outputs, arrays["y"][:rows])
             self.model.backward(grad_outputs, need_input_grad=False)  # no input gradient
         np.copyto(arrays["outputs"][:rows], outputs)
         return ("done", float(value))
 
-    def forward(self, rows, errors):
+    def forward(self, rows, errors, _augment_seed):
         """Eval-mode outputs only (the validation pass)."""
         arrays = self.shared.arrays
         with np.errstate(**errors):
@@ -367,15 +385,22 @@ class ProcessHalfBatchRunner:
     is replaced by ``make_fallback(model, loss)`` (a twin on a thread) for the rest of the fit.
     """
 
-    def __init__(self, model, loss, make_fallback):
+    def __init__(self, model, loss, make_fallback, augment=None):
         self.model, self.loss, self.make_fallback = model, loss, make_fallback
+        self.augment = augment
         self.helper = take_helper()
         self.shared: SharedArrays | None = None
         self.fallback = None  # a thread runner, once the helper is lost
         self.seed_words = None
         try:
             self.helper.call(
-                "setup", model.config(), model.seed, model.dtype.str, model.input_shape, loss
+                "setup",
+                model.config(),
+                model.seed,
+                model.dtype.str,
+                model.input_shape,
+                loss,
+                augment,
             )
         except Exception:
             self.helper.close()
@@ -399,17 +424,24 @@ class ProcessHalfBatchRunner:
             return
         self._call_or_fall_back("reseed", self.seed_words)
 
-    def run(self, x, y) -> tuple[float, np.ndarray]:
+    def run(self, x, y, augment_seed=None) -> tuple[float, np.ndarray]:
+        """The batch's mean loss and outputs; fills the model's gradients. With an
+        ``augment_seed``, each half is augmented first (``augmented``)."""
         if self.fallback is not None:
-            return self.fallback.run(x, y)
+            return self.fallback.run(x, y, augment_seed)
         n = len(x)
         half = n // 2
         if half < MIN_HALF:
+            x = augmented_in_halves(self.augment, x, augment_seed)
             return forward_backward(self.model, self.loss, x, y)
-        own = lambda: forward_backward(self.model, self.loss, x[:half], y[:half])  # noqa: E731
-        both = self._split("run", x[half:], y[half:], own)
+
+        def own_half():
+            mine = augmented(self.augment, x[:half], augment_seed, 0)
+            return forward_backward(self.model, self.loss, mine, y[:half])
+
+        both = self._split(("run", augment_seed), x[half:], y[half:], own_half)
         if both is None:
-            return self._fall_back().run(x, y)
+            return self._fall_back().run(x, y, augment_seed)
         (value, outputs), twin_value = both
         share = half / n
         self._add_twin_gradients(share)
@@ -425,14 +457,15 @@ class ProcessHalfBatchRunner:
         if half < MIN_HALF or self.shared is None:  # no batch yet: the targets' form unknown
             return self.model.forward(x, training=False)
         own = lambda: self.model.forward(x[:half], training=False)  # noqa: E731
-        both = self._split("forward", x[half:], None, own)
+        both = self._split(("forward", None), x[half:], None, own)
         if both is None:
             return self._fall_back().forward(x)
         outputs, _ = both
         return np.concatenate([outputs, self.shared.arrays["outputs"][: len(x) - half]])
 
-    def _split(self, request: str, x, y, own_half):
-        """Start the helper on ``request`` for ``x`` (and ``y``), run ``own_half()`` here
+    def _split(self, request: tuple, x, y, own_half):
+        """Start the helper on ``request`` (its name and augmentation seed) for ``x`` (and
+        ``y``), run ``own_half()`` here
         meanwhile, and return (its result, the helper's answer); None when the helper is
         lost (nothing of the batch is kept then)."""
         try:
@@ -448,7 +481,7 @@ class ProcessHalfBatchRunner:
                 return None  # noqa: B012 - a lost helper: the caller falls back and redoes it
         return mine, theirs
 
-    def _hand_over(self, request: str, x, y) -> None:
+    def _hand_over(self, request: tuple, x, y) -> None:
         """Give the helper the weights and its half batch, and start it."""
         rows = len(x)
         self._ensure_shared(x, y)
@@ -461,7 +494,8 @@ class ProcessHalfBatchRunner:
         else:
             for view, weights in zip(self._views("weights"), self.params, strict=True):
                 np.copyto(view, weights)
-        self.helper.send(request, rows, np.geterr())
+        name, augment_seed = request
+        self.helper.send(name, rows, np.geterr(), augment_seed)
 
     def _add_twin_gradients(self, share: float) -> None:
         """The model's gradients become the size-weighted mean of both halves' (each half's
@@ -516,7 +550,7 @@ class ProcessHalfBatchRunner:
 
     def _fall_back(self):
         self.helper.close()
-        self.fallback = self.make_fallback(self.model, self.loss)
+        self.fallback = self.make_fallback(self.model, self.loss, self.augment)
         if self.seed_words is not None:
             self.fallback.reseed(self.seed_words)
         return self.fallback

@@ -33,6 +33,7 @@ import numpy as np
 from nnstudio.engine.blas import LoadAwareThreads, single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
 from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
+from nnstudio.engine.fit.half_process import augmented_in_halves
 from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
 from nnstudio.engine.fit.parallel import HalfBatchRunner, half_batch_runner, worth_splitting
 from nnstudio.engine.fit.validation import EarlyStopping, validate
@@ -146,7 +147,7 @@ class _Trainer:
             return
         with single_threaded_blas() as controlled:
             if controlled:
-                self.halves = half_batch_runner(self.model, self.loss)
+                self.halves = half_batch_runner(self.model, self.loss, self.augment)
             try:
                 yield
             finally:
@@ -310,11 +311,14 @@ class _Trainer:
                 index = order[lo : lo + batch_size]
                 # np.take: a fifth faster than x[index] for a batch of MNIST rows
                 xb, yb = np.take(x, index, axis=0), np.take(y, index, axis=0)
-            if augment is not None:
-                xb = augment(xb, augment_rng)
+            # Each half of a batch is augmented with its own stream (half_process.augmented),
+            # so a batch is the same whether or not its halves train on two cores.
+            augment_seed = int(augment_rng.integers(2**63)) if augment is not None else None
             if halves is not None:
-                value, outputs = halves.run(xb, yb)
+                value, outputs = halves.run(xb, yb, augment_seed)
             else:
+                if augment is not None:
+                    xb = augmented_in_halves(augment, xb, augment_seed)
                 outputs = model.forward(xb, training=True)
                 value, grad_outputs = loss.value_and_grad(outputs, yb)
                 # Training never needs d loss / d input (see fit's model contract).
@@ -473,7 +477,8 @@ def fit(
       ``after_update(model)`` called around the optimizer's step every k batches (or every
       ``interval_for(batches)`` batches of each epoch, when it has that method).
     - ``control``: a :class:`TrainingControl` for stop / pause / step / learning-rate changes.
-    - ``augment(x_batch, rng) -> x_batch``: applied to training batches only.
+    - ``augment(x_batch, rng) -> x_batch``: applied to training batches only, each half of a
+      batch with its own ``rng`` (so halves trained on two cores are augmented the same).
     - ``initial_epoch`` and ``history``: resume after ``initial_epoch`` completed epochs (from a
       checkpoint); the shuffle order, schedule and early-stopping state continue as if never
       interrupted.

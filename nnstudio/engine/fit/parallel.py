@@ -28,6 +28,8 @@ from nnstudio.engine.fit.half_process import (
     MIN_HALF,
     ProcessHalfBatchRunner,
     WorkerLost,
+    augmented,
+    augmented_in_halves,
     forward_backward,
 )
 from nnstudio.engine.layers.conv import Conv2D
@@ -56,15 +58,15 @@ def can_split(model) -> bool:
     return not any(layer.buffers for layer in layers)
 
 
-def half_batch_runner(model, loss):
+def half_batch_runner(model, loss, augment=None):
     """The twin in a helper process (half_process.py) where one can be started, else on a
     thread. NNSTUDIO_SPLIT_BATCHES=thread keeps it on a thread."""
     if os.environ.get("NNSTUDIO_SPLIT_BATCHES", "") != "thread":
         try:
-            return ProcessHalfBatchRunner(model, loss, make_fallback=HalfBatchRunner)
+            return ProcessHalfBatchRunner(model, loss, HalfBatchRunner, augment)
         except (WorkerLost, OSError, AssertionError):  # e.g. a daemon process may have no child
             pass
-    return HalfBatchRunner(model, loss)
+    return HalfBatchRunner(model, loss, augment)
 
 
 class HalfBatchRunner:
@@ -76,8 +78,8 @@ class HalfBatchRunner:
     Call ``close()`` when done (it stops the helper thread).
     """
 
-    def __init__(self, model, loss):
-        self.model, self.loss = model, loss
+    def __init__(self, model, loss, augment=None):
+        self.model, self.loss, self.augment = model, loss, augment
         self.twin = type(model).from_config(model.config(), seed=model.seed, dtype=model.dtype)
         self.twin.build(model.input_shape)
         self.share_weights()
@@ -98,17 +100,22 @@ class HalfBatchRunner:
             if isinstance(getattr(layer, "rng", None), np.random.Generator):
                 layer.rng = np.random.default_rng([*words, index])
 
-    def run(self, x, y) -> tuple[float, np.ndarray]:
-        """The batch's mean loss and outputs; fills the model's gradients."""
+    def run(self, x, y, augment_seed=None) -> tuple[float, np.ndarray]:
+        """The batch's mean loss and outputs; fills the model's gradients. With an
+        ``augment_seed``, each half is augmented first (half_process.augmented)."""
         n = len(x)
         half = n // 2
         if half < MIN_HALF:
+            x = augmented_in_halves(self.augment, x, augment_seed)
             return forward_backward(self.model, self.loss, x, y)
         # np.errstate is per thread: the helper must ignore what the caller ignores.
         errors = np.geterr()
-        other = self._helper.submit(self._twin_forward_backward, errors, x[half:], y[half:])
+        other = self._helper.submit(
+            self._twin_forward_backward, errors, x[half:], y[half:], augment_seed
+        )
         try:
-            value, outputs = forward_backward(self.model, self.loss, x[:half], y[:half])
+            mine = augmented(self.augment, x[:half], augment_seed, 0)
+            value, outputs = forward_backward(self.model, self.loss, mine, y[:half])
         finally:
             twin_value, twin_outputs = other.result()
         share = half / n
@@ -136,8 +143,9 @@ class HalfBatchRunner:
         with np.errstate(**errors):
             return self.twin.forward(x, training=False)
 
-    def _twin_forward_backward(self, errors, x, y):
+    def _twin_forward_backward(self, errors, x, y, augment_seed):
         with np.errstate(**errors):
+            x = augmented(self.augment, x, augment_seed, 1)
             return forward_backward(self.twin, self.loss, x, y)
 
     def close(self) -> None:
