@@ -82,7 +82,7 @@ def test_the_helper_sees_each_batchs_new_weights(runner_for):
 @pytest.mark.parametrize("runner_kind", ["process", "thread"])
 def test_each_half_is_augmented_as_on_one_core(runner_kind, runner_for):
     from nnstudio.data.augmentation import augment_images
-    from nnstudio.engine.fit.half_process import augmented_in_halves
+    from nnstudio.engine.fit.halves import augmented_in_halves
 
     x, y = images(40)
     model = small_cnn()

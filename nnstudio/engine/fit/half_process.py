@@ -32,38 +32,16 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from nnstudio.engine.fit.halves import (
+    MIN_HALF,
+    augmented,
+    augmented_in_halves,
+    forward_backward,
+)
 from nnstudio.engine.flat import flat_base, views_like
-
-#: Halves smaller than this are not worth the hand-off to another thread or process.
-MIN_HALF = 8
 
 #: A shared array starts on a 64-byte boundary (a cache line; NumPy's own alignment is 16).
 _ALIGN = 64
-
-
-def augmented(augment, x, seed, half: int):
-    """``x`` through ``augment``, part ``half`` (0: the first half, 1: the second) of a batch
-    whose augmentation seed is ``seed``: each half has its own stream, so a batch comes out
-    the same whether its halves are augmented together, on two threads or in two processes."""
-    if augment is None or seed is None or len(x) == 0:
-        return x
-    return augment(x, np.random.default_rng([seed, half]))
-
-
-def augmented_in_halves(augment, x, seed):
-    """The whole batch augmented as its two halves would be (see ``augmented``)."""
-    half = len(x) // 2
-    return np.concatenate(
-        [augmented(augment, x[:half], seed, 0), augmented(augment, x[half:], seed, 1)]
-    )
-
-
-def forward_backward(model, loss, x, y) -> tuple[float, np.ndarray]:
-    """One batch's mean loss and outputs; leaves its gradients in the model's."""
-    outputs = model.forward(x, training=True)
-    value, grad_outputs = loss.value_and_grad(outputs, y)
-    model.backward(grad_outputs, need_input_grad=False)  # training: no input gradient
-    return float(value), outputs
 
 
 class WorkerLost(RuntimeError):

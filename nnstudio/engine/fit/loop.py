@@ -33,7 +33,7 @@ import numpy as np
 from nnstudio.engine.blas import LoadAwareThreads, single_threaded_blas
 from nnstudio.engine.fit.control import FitConfig, FitResult, TrainingControl, check_int
 from nnstudio.engine.fit.guard import NO_LIMIT_YET, WEIGHTS_PROBLEM, DivergenceGuard
-from nnstudio.engine.fit.half_process import augmented_in_halves
+from nnstudio.engine.fit.halves import augmented_in_halves
 from nnstudio.engine.fit.inputs import model_dtype, prepare_inputs, split_validation
 from nnstudio.engine.fit.parallel import HalfBatchRunner, half_batch_runner, worth_splitting
 from nnstudio.engine.fit.validation import EarlyStopping, validate

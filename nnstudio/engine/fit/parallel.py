@@ -24,10 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nnstudio.engine.blas import blas_controllable, cores_for_this_process
-from nnstudio.engine.fit.half_process import (
+from nnstudio.engine.fit.halves import (
     MIN_HALF,
-    ProcessHalfBatchRunner,
-    WorkerLost,
     augmented,
     augmented_in_halves,
     forward_backward,
@@ -62,6 +60,8 @@ def half_batch_runner(model, loss, augment=None):
     """The twin in a helper process (half_process.py) where one can be started, else on a
     thread. NNSTUDIO_SPLIT_BATCHES=thread keeps it on a thread."""
     if os.environ.get("NNSTUDIO_SPLIT_BATCHES", "") != "thread":
+        from nnstudio.engine.fit.half_process import ProcessHalfBatchRunner, WorkerLost
+
         try:
             return ProcessHalfBatchRunner(model, loss, HalfBatchRunner, augment)
         except (WorkerLost, OSError, AssertionError):  # e.g. a daemon process may have no child
