@@ -4,7 +4,7 @@ import multiprocessing
 import sys
 
 from nnstudio.cli import main
-from nnstudio.engine.fit.half_process import serve_if_asked
+from nnstudio.engine.fit.helper_process import serve_if_asked
 
 if __name__ == "__main__":
     # A sweep's trials run in spawned processes: in a frozen app those start this executable

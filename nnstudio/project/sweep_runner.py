@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nnstudio.engine.fit.half_process import signals_held_back
+from nnstudio.engine.fit.helper_process import signals_held_back
 from nnstudio.project.sweep import SweepError, run_trial
 from nnstudio.safe_read import shorten
 

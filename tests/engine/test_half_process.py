@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnstudio.engine.fit import FitConfig, fit, half_process, parallel
-from nnstudio.engine.fit.half_process import ProcessHalfBatchRunner, SharedArrays
+from nnstudio.engine.fit import FitConfig, fit, half_process, helper_process, parallel
+from nnstudio.engine.fit.half_process import ProcessHalfBatchRunner
+from nnstudio.engine.fit.helper_process import SharedArrays
 from nnstudio.engine.optimizers import Adam
 from tests.engine.test_parallel import (
     CE,
@@ -263,11 +264,11 @@ def test_the_bundled_app_serves_as_a_helper_when_started_as_one():
 
     entry = (Path(__file__).parents[2] / "packaging" / "pyinstaller_entry.py").read_text("utf-8")
     assert "serve_if_asked(sys.argv)" in entry
-    assert not half_process.serve_if_asked(["nnstudio", "train", "project.json"])
+    assert not helper_process.serve_if_asked(["nnstudio", "train", "project.json"])
     ours, theirs = socket.socketpair()
-    code = "import sys; from nnstudio.engine.fit.half_process import serve_if_asked as s; "
+    code = "import sys; from nnstudio.engine.fit.helper_process import serve_if_asked as s; "
     code += "sys.exit(0 if s(sys.argv) else 3)"
-    command = [sys.executable, "-c", code, half_process.HELPER_ARGUMENT, str(theirs.fileno())]
+    command = [sys.executable, "-c", code, helper_process.HELPER_ARGUMENT, str(theirs.fileno())]
     helper = subprocess.Popen(command, pass_fds=(theirs.fileno(),))
     theirs.close()
     connection = Connection(ours.detach())
