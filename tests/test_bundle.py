@@ -71,6 +71,37 @@ def test_the_bundled_model_reads_the_mnist_test_set(bundle):
     assert '"accuracy": 0.99' in result.stdout
 
 
+def test_the_bundle_serves_as_its_own_half_batch_helper(bundle):
+    import socket
+    from multiprocessing.connection import Connection
+
+    from nnstudio.engine.fit.helper_process import HELPER_ARGUMENT
+
+    ours, theirs = socket.socketpair()
+    helper = subprocess.Popen(
+        [str(bundle / "nnstudio"), HELPER_ARGUMENT, str(theirs.fileno())],
+        pass_fds=(theirs.fileno(),),
+        env=no_python_environment(),
+    )
+    theirs.close()
+    connection = Connection(ours.detach())
+    connection.send(("reseed", (1, 2)))  # no model yet: an error, sent back as itself
+    assert connection.recv()[:2] == ("error", "AttributeError")
+    connection.send(("close",))
+    assert helper.wait(timeout=60) == 0
+
+
+def test_the_bundle_trains_a_cnn_on_two_cores(bundle):
+    folder = mnist_dir()
+    if folder is None:
+        pytest.skip("real MNIST not found")
+    result = run_bundle(bundle, "train", "--dataset", "mnist", "--layers",
+                        "Conv2D(4,3,relu),MaxPool2D(2),Flatten,Dense(10)", "--epochs", "1",
+                        "--json", NNSTUDIO_MNIST_DIR=str(folder))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert '"val_accuracy": 0.9' in result.stdout
+
+
 def test_the_bundle_predicts_a_picture(bundle, tmp_path):
     from PIL import Image, ImageDraw
 
