@@ -65,6 +65,9 @@ def _cells(name: str, row: dict) -> list[tuple[str, str]]:
 
 
 WAITING = "The health of each layer appears after the first epoch."
+ENDED_IN_FIRST_EPOCH = (
+    "The run ended inside its first epoch, before any per-layer figures; the warning says why."
+)
 
 
 SHOWN_ON_THE_ACTIVATION = ("dead_relu", "saturated")
@@ -220,6 +223,13 @@ class HealthPanel(QWidget):
         self.set_warnings([])
         self._shown = self._pending = None
         self.title.setText(WAITING)
+
+    def show_final_warnings(self, warnings: list[dict], epochs_reported: int) -> None:
+        """The doctor's words on a run that ended without an epoch report (a blow-up). With
+        no epoch reported at all, the title no longer promises figures after the first one."""
+        if not epochs_reported:
+            self.title.setText(ENDED_IN_FIRST_EPOCH)
+        self.set_warnings(warnings)
 
     def show_epoch(self, epoch: dict) -> None:
         """An epoch report with ``health`` and ``warnings`` (others are ignored). While the

@@ -59,7 +59,9 @@ class DoctorController:
     def _on_training_finished(self, result: dict) -> None:
         """A blow-up has no epoch report: its warning comes with the result."""
         if result.get("warnings"):
-            self.panel.set_warnings(result["warnings"])
+            run = self.document.current_run
+            reported = len(run.history) if run is not None else 0
+            self.panel.show_final_warnings(result["warnings"], reported)
 
     # -- the fixes ------------------------------------------------------------------------------
 
