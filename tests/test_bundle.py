@@ -72,23 +72,11 @@ def test_the_bundled_model_reads_the_mnist_test_set(bundle):
 
 
 def test_the_bundle_serves_as_its_own_half_batch_helper(bundle):
-    import socket
-    from multiprocessing.connection import Connection
-
     from nnstudio.engine.fit.helper_process import HELPER_ARGUMENT
+    from tests.engine.test_half_process import assert_serves_as_a_helper
 
-    ours, theirs = socket.socketpair()
-    helper = subprocess.Popen(
-        [str(bundle / "nnstudio"), HELPER_ARGUMENT, str(theirs.fileno())],
-        pass_fds=(theirs.fileno(),),
-        env=no_python_environment(),
-    )
-    theirs.close()
-    connection = Connection(ours.detach())
-    connection.send(("reseed", (1, 2)))  # no model yet: an error, sent back as itself
-    assert connection.recv()[:2] == ("error", "AttributeError")
-    connection.send(("close",))
-    assert helper.wait(timeout=60) == 0
+    command = [str(bundle / "nnstudio"), HELPER_ARGUMENT]
+    assert_serves_as_a_helper(command, env=no_python_environment())
 
 
 def test_the_bundle_trains_a_cnn_on_two_cores(bundle):

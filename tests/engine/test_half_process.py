@@ -259,20 +259,27 @@ def test_a_script_without_a_main_guard_trains_once_and_leaves_no_helper(tmp_path
 
 @posix_only
 def test_the_bundled_app_serves_as_a_helper_when_started_as_one():
-    import socket
-    from multiprocessing.connection import Connection
-
     entry = (Path(__file__).parents[2] / "packaging" / "pyinstaller_entry.py").read_text("utf-8")
     assert "serve_if_asked(sys.argv)" in entry
     assert not helper_process.serve_if_asked(["nnstudio", "train", "project.json"])
-    ours, theirs = socket.socketpair()
     code = "import sys; from nnstudio.engine.fit.helper_process import serve_if_asked as s; "
     code += "sys.exit(0 if s(sys.argv) else 3)"
-    command = [sys.executable, "-c", code, helper_process.HELPER_ARGUMENT, str(theirs.fileno())]
-    helper = subprocess.Popen(command, pass_fds=(theirs.fileno(),))
+    assert_serves_as_a_helper([sys.executable, "-c", code, helper_process.HELPER_ARGUMENT])
+
+
+def assert_serves_as_a_helper(command: list[str], **popen) -> None:
+    """Started as ``command`` + a socket's descriptor, a program answers as the half-batch
+    helper does (an error sent back as itself) and ends at "close"."""
+    import socket
+    from multiprocessing.connection import Connection
+
+    ours, theirs = socket.socketpair()
+    helper = subprocess.Popen(
+        [*command, str(theirs.fileno())], pass_fds=(theirs.fileno(),), **popen
+    )
     theirs.close()
     connection = Connection(ours.detach())
     connection.send(("reseed", (1, 2)))  # no model yet: an error, sent back as itself
     assert connection.recv()[:2] == ("error", "AttributeError")
     connection.send(("close",))
-    assert helper.wait(timeout=30) == 0
+    assert helper.wait(timeout=60) == 0
