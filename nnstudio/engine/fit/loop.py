@@ -310,7 +310,7 @@ class _Trainer:
             else:
                 index = order[lo : lo + batch_size]
                 xb, yb = x[index], y[index]
-            # Each half of a batch is augmented with its own stream (half_process.augmented),
+            # Each half of a batch is augmented with its own stream (halves.augmented),
             # so a batch is the same whether or not its halves train on two cores.
             augment_seed = int(augment_rng.integers(2**63)) if augment is not None else None
             if halves is not None:
