@@ -91,7 +91,9 @@ class TrainingWorker(QObject):
             doctor = self._job.get("doctor")  # after a blow-up, its words on why
             payload["warnings"] = doctor.final_warnings if doctor is not None else []
             self.finished.emit(payload)
-        except Exception as error:  # noqa: BLE001 - a worker must report, never die silently
+        except BaseException as error:  # noqa: BLE001 - a worker must report, never die silently
+            # BaseException too: a SystemExit inside the loop would otherwise end run() with
+            # no word, its thread would never quit, and the window would wait forever.
             self.failed.emit(failure_message(error))
 
     # -- the fit loop's callbacks (worker thread), handed to the reporter -------------------------

@@ -239,6 +239,23 @@ def test_errors_become_a_failed_message(qtbot, spiral):
     assert record.results == []
 
 
+def test_a_system_exit_inside_the_loop_becomes_a_failed_message(qtbot, spiral, monkeypatch):
+    import nnstudio.training.session as session_module
+
+    def exits(*args, **kwargs):
+        raise SystemExit(3)
+
+    monkeypatch.setattr(session_module, "run_job", exits)
+    session, _ = make_session(spiral, epochs=2)
+    record = Recorder(session)
+    with qtbot.waitSignal(session.failed, timeout=10_000):
+        session.start()
+    assert session.wait(5000)
+    assert record.errors == ["Training stopped because of an unexpected error (SystemExit: 3). "
+                             "Your project is unchanged; please report this."]  # fmt: skip
+    assert record.results == []
+
+
 def test_a_pause_that_lands_after_the_batch_looked_still_gets_its_snapshot(
     qtbot, spiral, monkeypatch
 ):

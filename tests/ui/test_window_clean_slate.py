@@ -13,6 +13,9 @@ def _train(qtbot, window, epochs=1):
     window.hyperparameters.epochs_box.setValue(epochs)
     with qtbot.waitSignal(window.training_finished, timeout=30_000):
         window.actionTrain.trigger()
+        # A press that started nothing would wait out the timeout: fail here, saying why.
+        started = window.training.session is not None or window.training._train_when_ready
+        assert started, (window.actionTrain.isEnabled(), window.document.run_state)
 
 
 @pytest.fixture
