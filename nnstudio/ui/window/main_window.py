@@ -69,7 +69,9 @@ class MainWindow(QMainWindow):
     """The nnstudio window. Built without being shown; call ``show()`` to display it."""
 
     state_changed = Signal(str)
-    training_finished = Signal(dict)
+    # ``object``: the result dict as it is. A ``dict`` signal converts it to a QVariantMap
+    # and back, which silently drops keys that are not strings.
+    training_finished = Signal(object)
 
     def __init__(self, parent=None, *, load_default: bool = True):
         super().__init__(parent)
