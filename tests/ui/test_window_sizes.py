@@ -290,3 +290,25 @@ def test_the_inspector_shows_a_dense_layers_fields_at_1024x600(make_window, qtbo
         w for w in fields if w.mapTo(viewport, QPoint(0, w.height())).y() <= viewport.height()
     ]
     assert len(fields) >= 6 and len(in_view) >= 5, (len(in_view), len(fields))  # was 3
+
+
+def test_the_draw_page_fits_a_first_launch_at_1024x600(make_window, qtbot, monkeypatch):
+    """The Draw page on a first launch at 1024×600, its selector naming the bundled model's
+    accuracy: it needed 690 pixels across of the 683 it had, and scrolled sideways."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1024, 600))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    window.tabs.setCurrentWidget(window.draw)
+    window.draw._bundled_model()  # "Bundled model · 99.2% on MNIST": the selector's widest
+    QApplication.processEvents()
+    holder = window.draw.parentWidget().parentWidget()
+    assert isinstance(holder, QScrollArea)
+    need, room = holder.page_need(), holder.maximumViewportSize()
+    assert need.width() <= room.width() and need.height() <= room.height(), (need, room)
+    assert not holder.horizontalScrollBar().isVisible()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
