@@ -312,3 +312,33 @@ def test_the_draw_page_fits_a_first_launch_at_1024x600(make_window, qtbot, monke
     assert need.width() <= room.width() and need.height() <= room.height(), (need, room)
     assert not holder.horizontalScrollBar().isVisible()
     assert window.tabs.shortfall().toTuple() == (0, 0)
+
+
+def _narrowest_cnn_builder(qtbot):
+    """The Model tab as a 1024×600 screen leaves it, holding the mnist-cnn preset's network."""
+    from nnstudio.project.presets import load_preset
+    from nnstudio.ui.builder.model_builder import QtModelBuilder
+
+    builder = QtModelBuilder()
+    qtbot.addWidget(builder)
+    builder.set_input_spec((1, 28, 28), 10, "classification", "softmax_crossentropy")
+    builder.set_config({"layers": load_preset("mnist-cnn").model["layers"]})
+    builder.resize(builder.minimumSizeHint().width(), 450)
+    builder.show()
+    qtbot.waitExposed(builder)
+    return builder
+
+
+def test_the_inspector_shows_a_conv_layer_whole_in_the_narrowest_model_tab(qtbot):
+    """Its line "→ 32×11×11 · 4,640 parameters" made the inspector wider than its column:
+    it scrolled sideways, the description and the fields cut at the right edge."""
+    from PySide6.QtWidgets import QScrollArea
+
+    builder = _narrowest_cnn_builder(qtbot)
+    builder.stack.select_row(2)  # Conv2D 32 filters
+    QApplication.processEvents()
+    inspector = builder.inspector
+    assert "4,640" in inspector.shape_label.text()
+    scroll = inspector.findChild(QScrollArea)
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
