@@ -352,3 +352,31 @@ def test_conv_cards_in_the_narrowest_model_tab_name_their_layer_whole(qtbot):
     builder.grab()
     cut_cards = [text for where, text in fit_text.ELIDED if where == "layer card"]
     assert not [text for text in cut_cards if text.startswith(("Conv2D", "Dense"))], cut_cards
+
+
+def test_the_model_tab_shares_its_width_as_the_window_has_it(make_window, qtbot, monkeypatch):
+    """The tab was first shown at its size hint (1180 wide), shared out for that, and then
+    fitted to the window: at 1280×720 the cards had 283 pixels and the settings 424. It is
+    shared for the width it has; a handle the user drags stays where it was put."""
+    from PySide6.QtCore import QPoint
+
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1280, 720))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    builder = window.builder
+    palette, stack, settings = builder.splitter.sizes()
+    assert stack > settings > palette, builder.splitter.sizes()
+    assert sum(builder.splitter.sizes()) <= builder.width()
+    handle = builder.splitter.handle(2)  # between the stack and the settings
+    middle = handle.rect().center()
+    qtbot.mousePress(handle, Qt.MouseButton.LeftButton, pos=middle)
+    qtbot.mouseMove(handle, middle - QPoint(60, 0))
+    qtbot.mouseRelease(handle, Qt.MouseButton.LeftButton, pos=middle - QPoint(60, 0))
+    dragged = builder.splitter.sizes()
+    assert dragged[1] < stack  # the handle moved
+    window.resize(window.width() - 40, window.height())
+    QApplication.processEvents()
+    assert builder.splitter.sizes()[2] == dragged[2]  # the settings keep what the user gave
