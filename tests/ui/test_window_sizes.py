@@ -380,3 +380,28 @@ def test_the_model_tab_shares_its_width_as_the_window_has_it(make_window, qtbot,
     window.resize(window.width() - 40, window.height())
     QApplication.processEvents()
     assert builder.splitter.sizes()[2] == dragged[2]  # the settings keep what the user gave
+
+
+def test_lessons_leave_the_pages_their_room_at_1024x600(make_window, qtbot, monkeypatch):
+    """Tabbed into the one column of a 1024×600 screen, the Lessons dock was 8 pixels wider
+    than the others (its three buttons on one row, and "No more hints" is wider still): the
+    column took them from the tabs and the Model page scrolled sideways."""
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1024, 600))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)  # every page made, so each one's need counts
+    window.actionLessons.trigger()
+    panel = window.lessons.panel
+    assert panel.hint_button.isEnabled() and "left" in panel.hint_button.text()
+    QApplication.processEvents()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
+    while panel.hint_button.isEnabled():
+        panel.hint_button.click()
+    assert panel.hint_button.text() == "No more hints"
+    QApplication.processEvents()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
+    assert layout_problems(window.lessons.dock) == []
