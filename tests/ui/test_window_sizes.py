@@ -290,3 +290,118 @@ def test_the_inspector_shows_a_dense_layers_fields_at_1024x600(make_window, qtbo
         w for w in fields if w.mapTo(viewport, QPoint(0, w.height())).y() <= viewport.height()
     ]
     assert len(fields) >= 6 and len(in_view) >= 5, (len(in_view), len(fields))  # was 3
+
+
+def test_the_draw_page_fits_a_first_launch_at_1024x600(make_window, qtbot, monkeypatch):
+    """The Draw page on a first launch at 1024×600, its selector naming the bundled model's
+    accuracy: it needed 690 pixels across of the 683 it had, and scrolled sideways."""
+    from PySide6.QtWidgets import QScrollArea
+
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1024, 600))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    window.tabs.setCurrentWidget(window.draw)
+    window.draw._bundled_model()  # "Bundled model · 99.2% on MNIST": the selector's widest
+    QApplication.processEvents()
+    holder = window.draw.parentWidget().parentWidget()
+    assert isinstance(holder, QScrollArea)
+    need, room = holder.page_need(), holder.maximumViewportSize()
+    assert need.width() <= room.width() and need.height() <= room.height(), (need, room)
+    assert not holder.horizontalScrollBar().isVisible()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
+
+
+def _narrowest_cnn_builder(qtbot):
+    """The Model tab as a 1024×600 screen leaves it, holding the mnist-cnn preset's network."""
+    from nnstudio.project.presets import load_preset
+    from nnstudio.ui.builder.model_builder import QtModelBuilder
+
+    builder = QtModelBuilder()
+    qtbot.addWidget(builder)
+    builder.set_input_spec((1, 28, 28), 10, "classification", "softmax_crossentropy")
+    builder.set_config({"layers": load_preset("mnist-cnn").model["layers"]})
+    builder.resize(builder.minimumSizeHint().width(), 450)
+    builder.show()
+    qtbot.waitExposed(builder)
+    return builder
+
+
+def test_the_inspector_shows_a_conv_layer_whole_in_the_narrowest_model_tab(qtbot):
+    """Its line "→ 32×11×11 · 4,640 parameters" made the inspector wider than its column:
+    it scrolled sideways, the description and the fields cut at the right edge."""
+    from PySide6.QtWidgets import QScrollArea
+
+    builder = _narrowest_cnn_builder(qtbot)
+    builder.stack.select_row(2)  # Conv2D 32 filters
+    QApplication.processEvents()
+    inspector = builder.inspector
+    assert "4,640" in inspector.shape_label.text()
+    scroll = inspector.findChild(QScrollArea)
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+
+
+def test_conv_cards_in_the_narrowest_model_tab_name_their_layer_whole(qtbot):
+    """Beside a shape like 16×26×26, "Conv2D 16 3×3" was cut to "Conv2…" at 1024×600: the
+    card now says "Conv2D" (its filters and kernel read in the inspector and the diagram)."""
+    builder = _narrowest_cnn_builder(qtbot)
+    fit_text.ELIDED.clear()
+    builder.grab()
+    cut_cards = [text for where, text in fit_text.ELIDED if where == "layer card"]
+    assert not [text for text in cut_cards if text.startswith(("Conv2D", "Dense"))], cut_cards
+
+
+def test_the_model_tab_shares_its_width_as_the_window_has_it(make_window, qtbot, monkeypatch):
+    """The tab was first shown at its size hint (1180 wide), shared out for that, and then
+    fitted to the window: at 1280×720 the cards had 283 pixels and the settings 424. It is
+    shared for the width it has; a handle the user drags stays where it was put."""
+    from PySide6.QtCore import QPoint
+
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1280, 720))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    builder = window.builder
+    palette, stack, settings = builder.splitter.sizes()
+    assert stack > settings > palette, builder.splitter.sizes()
+    assert sum(builder.splitter.sizes()) <= builder.width()
+    handle = builder.splitter.handle(2)  # between the stack and the settings
+    middle = handle.rect().center()
+    qtbot.mousePress(handle, Qt.MouseButton.LeftButton, pos=middle)
+    qtbot.mouseMove(handle, middle - QPoint(60, 0))
+    qtbot.mouseRelease(handle, Qt.MouseButton.LeftButton, pos=middle - QPoint(60, 0))
+    dragged = builder.splitter.sizes()
+    assert dragged[1] < stack  # the handle moved
+    window.resize(window.width() - 40, window.height())
+    QApplication.processEvents()
+    assert builder.splitter.sizes()[2] == dragged[2]  # the settings keep what the user gave
+
+
+def test_lessons_leave_the_pages_their_room_at_1024x600(make_window, qtbot, monkeypatch):
+    """Tabbed into the one column of a 1024×600 screen, the Lessons dock was 8 pixels wider
+    than the others (its three buttons on one row, and "No more hints" is wider still): the
+    column took them from the tabs and the Model page scrolled sideways."""
+    from nnstudio.ui.window.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "_screen_room", lambda self: QSize(1024, 600))
+    window = make_window(load_default=False)
+    window.show()
+    qtbot.waitExposed(window)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)  # every page made, so each one's need counts
+    window.actionLessons.trigger()
+    panel = window.lessons.panel
+    assert panel.hint_button.isEnabled() and "left" in panel.hint_button.text()
+    QApplication.processEvents()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
+    while panel.hint_button.isEnabled():
+        panel.hint_button.click()
+    assert panel.hint_button.text() == "No more hints"
+    QApplication.processEvents()
+    assert window.tabs.shortfall().toTuple() == (0, 0)
+    assert layout_problems(window.lessons.dock) == []

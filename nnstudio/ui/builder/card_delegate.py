@@ -182,12 +182,16 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
-        # "Dense 64 · relu", or "Dense 64" in a narrow stack (a scroll bar takes its room):
-        # the activation reads in the inspector and the diagram. Cut only as a last resort.
+        # "Dense 64 · relu", or "Dense 64" in a narrow stack (a scroll bar takes its room),
+        # or only "Conv2D" beside a long shape ("Conv2D 16 3×3" was cut to "Conv2…" at
+        # 1024×600): the settings read in the inspector and the diagram. Cut only as a last
+        # resort.
         full = layer_meta.card_title(config)
         short = full.split(" · ")[0]
         metrics, room = painter.fontMetrics(), title_rect.width()
-        title = fitted(metrics, room, full, short) or main_text(metrics, short, room, "layer card")
+        title = fitted(metrics, room, full, short, type_name) or main_text(
+            metrics, type_name, room, "layer card"
+        )
         painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)

@@ -68,6 +68,9 @@ class QtLayerInspector(QWidget):
         self.subtitle.setWordWrap(True)
         _muted(self.subtitle)
         self.shape_label = QLabel()
+        # Wrapped: on one line "→ 32×11×11  ·  4,640 parameters" was wider than the column
+        # leaves at 1024×600, and the whole inspector scrolled sideways, its fields cut.
+        self.shape_label.setWordWrap(True)
         self.shape_label.setToolTip("What this layer outputs for one example, and its parameters")
         heading = QVBoxLayout()
         heading.setSpacing(2)
@@ -171,7 +174,9 @@ class QtLayerInspector(QWidget):
         if info is None or info.output_shape is None:
             return "Output shape unknown until the layers above fit"
         params = layer_meta.format_count(info.n_params)
-        return f"→ {layer_meta.format_shape(info.output_shape)}  ·  {params} parameters"
+        # Non-breaking spaces inside each half: a narrow column breaks the line at the "·".
+        shape = layer_meta.format_shape(info.output_shape)
+        return f"→\u00a0{shape}  ·  {params}\u00a0parameters"
 
     def focus_first_editor(self) -> bool:
         """Put the keyboard in the first setting (Enter on a card); False if it has none."""

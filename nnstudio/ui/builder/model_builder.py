@@ -248,7 +248,10 @@ class QtModelBuilder(QWidget):
         self.palette_view.setMinimumWidth(150)
         self.stack.setMinimumWidth(280)
         right.setMinimumWidth(240)
-        self._sized = False
+        # Until the user drags a splitter handle, the columns keep their shares of the width.
+        self._user_sized = False
+        for splitter in (self.splitter, self.right_splitter):
+            splitter.splitterMoved.connect(self._note_user_sizes)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -262,20 +265,26 @@ class QtModelBuilder(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(1180, 720)
 
-    def showEvent(self, event):
-        # Share the width out once the real width is known (the splitter would otherwise keep
-        # its construction-time guess, however narrow the tab turns out).
-        if not self._sized and self.width() > 0:
-            self._sized = True
-            width = self.width()
-            palette = max(150, min(230, int(width * 0.19)))
-            right = max(260, int(width * 0.36))
-            self.splitter.setSizes([palette, max(320, width - palette - right), right])
-            # The inspector's fields before the diagram: on a short screen it showed three.
-            height = self.height()
-            diagram = max(180, int(height * 0.35))
-            self.right_splitter.setSizes([height - diagram, diagram])
-        super().showEvent(event)
+    def resizeEvent(self, event):
+        # Shared out at each new size, not once when first shown: the tab is first shown at
+        # its size hint (1180 wide) and only then fitted to the window, and the shrinking came
+        # all out of the stack (at 1280×720: 283 pixels for the cards, 424 for the settings).
+        super().resizeEvent(event)
+        if not self._user_sized:
+            self._share_room()
+
+    def _note_user_sizes(self, *_args) -> None:
+        self._user_sized = True
+
+    def _share_room(self) -> None:
+        width = self.width()
+        palette = max(150, min(230, int(width * 0.19)))
+        right = max(260, int(width * 0.36))
+        self.splitter.setSizes([palette, max(320, width - palette - right), right])
+        # The inspector's fields before the diagram: on a short screen it showed three.
+        height = self.height()
+        diagram = max(180, int(height * 0.35))
+        self.right_splitter.setSizes([height - diagram, diagram])
 
     def _connect(self):
         self.palette_view.layer_activated.connect(self.add_layer_after_selection)

@@ -204,7 +204,10 @@ class DrawPanel(QWidget):
             "the model copes with thinner and thicker strokes too."
         )
         self.penWidth.valueChanged.connect(self.canvas.set_pen_width)
-        self.undoButton = QPushButton("Undo stroke", objectName="digitUndo")
+        # "Undo", not "Undo stroke": this row sets the drawing side's width, and at 1024×600
+        # the 40 pixels the longer name took made the tab scroll sideways. The tooltip says
+        # what it undoes; beside the canvas and "Clear" that is plain anyway.
+        self.undoButton = QPushButton("Undo", objectName="digitUndo")
         self.undoButton.setToolTip("Remove the last stroke (Ctrl+Z in the canvas).")
         self.undoButton.clicked.connect(self.canvas.undo)
         self.clearButton = QPushButton("Clear", objectName="digitClear")

@@ -12,7 +12,7 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -77,9 +77,12 @@ class LessonsPanel(QWidget):
         self.set_up_button.clicked.connect(lambda: self._ask(self.set_up_requested))
         self.hint_button.clicked.connect(self.show_next_hint)
         self.solution_button.clicked.connect(lambda: self._ask(self.solution_requested))
-        buttons = QHBoxLayout()
-        for button in (self.set_up_button, self.hint_button, self.solution_button):
-            buttons.addWidget(button)
+        # Set up above the two kinds of help: on one row the three buttons made the dock the
+        # widest of the column it shares at 1024×600, and the pages beside it scrolled.
+        buttons = QGridLayout()
+        buttons.addWidget(self.set_up_button, 0, 0, 1, 2)
+        buttons.addWidget(self.hint_button, 1, 0)
+        buttons.addWidget(self.solution_button, 1, 1)
         self.answer_label = QLabel(wordWrap=True)
         self.answer = QLineEdit(objectName="lessonAnswer")
         self.answer.textChanged.connect(self.answer_changed)
