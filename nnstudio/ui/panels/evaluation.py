@@ -4,6 +4,12 @@
 (``nnstudio.project.evaluation.evaluate_dataset``, the same numbers as ``nnstudio evaluate``)
 and fills the views when it is done; the ``evaluated`` signal carries the report so tests and
 the window can wait for it.
+
+The page says one thing at a time. Until it has results, a single sentence fills it in place
+of the views (whose own placeholders, "Train a classifier, then evaluate it", would contradict
+"Evaluating…"): not evaluated yet, evaluating, failed, or a run going. While a run trains (or
+is paused) the model is the run's: nothing is evaluated until it ends (``set_run_going``), and
+results from before the run say so under their headline.
 """
 
 from __future__ import annotations
@@ -45,6 +51,14 @@ METRIC_TIPS = [
     "Harmonic mean of precision and recall",
     "Samples of this class in the split",
 ]
+
+
+NOT_EVALUATED = "Not evaluated yet — train a model, then press Evaluate."
+RUN_GOING = "A run is in progress: the model is evaluated here when it ends (Stop ends it now)."
+EVALUATION_FAILED = "Evaluation failed."
+# Under results that a run has made out of date.
+OUTDATED_WHILE_RUNNING = "From before this run: the model is evaluated again when it ends."
+OUTDATED = "From before the last training: press Evaluate for the model as it is now."
 
 
 def plural(count: int, noun: str) -> str:
@@ -93,6 +107,11 @@ class EvaluationPanel(QWidget):
         super().__init__(parent)
         self._model = self._loss = self._dataset = None
         self._result: dict | None = None
+        self._headline = ""  # the numbers of the result, above the views
+        self._about = None  # which model the result is of, when the window says: "Epoch 3"
+        self._failed = False  # the last evaluation failed (the message bar says why)
+        self._run_going = False  # a run trains or is paused: the model is the run's
+        self._outdated = False  # a run started after the result was made
         self._runner = JobRunner(self)
         self._runner.done.connect(self._on_done)
         self._runner.failed.connect(self._on_failed)
@@ -140,7 +159,16 @@ class EvaluationPanel(QWidget):
         body.addWidget(top)
         body.addWidget(self._build_examples())
         body.setSizes([480, 300])
-        layout.addWidget(body, 1)
+        self.body = body
+        # Before there are results: the one sentence that says why (see the module doc).
+        self.state_label = QLabel()
+        self.state_label.setObjectName("placeholder")
+        self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.state_label.setWordWrap(True)
+        self.body_stack = QStackedWidget()
+        self.body_stack.addWidget(self.state_label)
+        self.body_stack.addWidget(body)
+        layout.addWidget(self.body_stack, 1)
 
     def _export_action(self, menu: QMenu, text: str, tip: str, title: str, default: str, save):
         action = menu.addAction(text)
@@ -253,14 +281,24 @@ class EvaluationPanel(QWidget):
         return page
 
     # -- public API ----------------------------------------------------------------------------
-    def evaluate(self, model, loss, dataset) -> None:
+    def evaluate(self, model, loss, dataset, about: str | None = None) -> None:
         """Evaluate on the test split (validation if there is none); ``evaluated`` follows.
-        ``loss`` is a loss or its name."""
+        ``loss`` is a loss or its name; ``about`` names the model in the headline ("Epoch 3",
+        "Untrained model")."""
+        self._forget_result()  # its numbers under "Evaluating…" would be of another model
         self._model, self._loss, self._dataset = model, loss, dataset
+        self._about = about
         self.message.hide()
-        self.summary.setText(f"Evaluating on {dataset.name}…")
-        self.evaluate_button.setEnabled(False)
         self._runner.start(lambda job: evaluate_dataset(model, loss, dataset, job.cancel_event))
+        self._show_state()
+
+    def set_run_going(self, going: bool) -> None:
+        """A run trains or is paused (``going``), or has ended. The page evaluates nothing
+        while one goes, and results from before it say they are out of date."""
+        if going and not self._run_going and self._result is not None:
+            self._outdated = True
+        self._run_going = going
+        self._show_state()
 
     def offer_epoch(self, epoch: int | None) -> None:
         """Offer to evaluate the model of ``epoch`` (the timeline's), or stop offering."""
@@ -276,8 +314,12 @@ class EvaluationPanel(QWidget):
     def clear(self) -> None:
         """Forget the last evaluation (e.g. when the model or the dataset changed)."""
         self._runner.cancel()
-        self._result = None
-        self.summary.setText("Not evaluated yet — train a model, then press Evaluate.")
+        self._forget_result()
+        self._show_state()
+
+    def _forget_result(self) -> None:
+        self._result, self._headline, self._about = None, "", None
+        self._failed = self._outdated = False
         self.metrics.set_columns([])
         self.averages.set_columns([])
         self.confusion.clear()
@@ -285,7 +327,34 @@ class EvaluationPanel(QWidget):
         self.mistakes.clear()
         self.examples_label.setText("")
         self._enable_exports(False)
-        self.evaluate_button.setEnabled(True)
+
+    def _show_state(self) -> None:
+        """The results under their headline, or the one sentence that says why there are
+        none; Evaluate is offered when it can run now."""
+        if self._result is None:
+            self.body_stack.setCurrentWidget(self.state_label)
+            self.summary.setText("")
+            self.state_label.setText(self._waiting_text())
+        else:
+            self.body_stack.setCurrentWidget(self.body)
+            self.summary.setText(self._headline_text())
+        self.evaluate_button.setEnabled(not self._runner.busy() and not self._run_going)
+
+    def _waiting_text(self) -> str:
+        if self._runner.busy():
+            return f"Evaluating on {self._dataset.name}…"
+        if self._failed:
+            return EVALUATION_FAILED
+        return RUN_GOING if self._run_going else NOT_EVALUATED
+
+    def _headline_text(self) -> str:
+        text = self._headline
+        if self._about:
+            text = f"<b>{self._about}</b> · {text}"
+        if self._outdated:
+            note = OUTDATED_WHILE_RUNNING if self._run_going else OUTDATED
+            text = f"{text}<br><i>{note}</i>"
+        return text
 
     def report(self) -> dict | None:
         return None if self._result is None else self._result["report"]
@@ -337,27 +406,28 @@ class EvaluationPanel(QWidget):
         if self.isSignalConnected(QMetaMethod.fromSignal(self.evaluate_requested)):
             self.evaluate_requested.emit()
         elif self._model is not None:
-            self.evaluate(self._model, self._loss, self._dataset)
+            self.evaluate(self._model, self._loss, self._dataset, about=self._about)
 
     def _on_done(self, result: dict) -> None:
         self._result = result
-        self.evaluate_button.setEnabled(True)
+        self.body_stack.setCurrentWidget(self.body)  # shown before its plots are sized
         report = result["report"]
         if result["task"] == "regression":
             self._show_regression(result)
         else:
             self._show_classification(result)
         self._enable_exports(True)
+        self._show_state()
         self.evaluated.emit(report)
 
     def _on_failed(self, error) -> None:
-        self.evaluate_button.setEnabled(True)
-        self.summary.setText("Evaluation failed.")
+        self._failed = True
+        self._show_state()
         self.message.show_message(f"Could not evaluate: {error}", "error")
 
     def _show_classification(self, result: dict) -> None:
         report, names = result["report"], self._dataset.class_names
-        self.summary.setText(
+        self._headline = (
             f"{result['split'].capitalize()} split, {report['samples']:,} samples: accuracy "
             f"<b>{100 * report['accuracy']:.2f} %</b> · loss {report['loss']:.4f} · "
             f"{plural(int((result['y_true'] != result['y_pred']).sum()), 'mistake')}"
@@ -418,7 +488,7 @@ class EvaluationPanel(QWidget):
 
     def _show_regression(self, result: dict) -> None:
         report = result["report"]
-        self.summary.setText(
+        self._headline = (
             f"{result['split'].capitalize()} split, {report['samples']:,} samples: "
             f"R² <b>{report['r2']:.4f}</b> · RMSE {report['rmse']:.4g}"
         )

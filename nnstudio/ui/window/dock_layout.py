@@ -16,7 +16,7 @@ arrangement) wins afterwards, unless it does not fit the screen the window opens
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QTabBar, QTabWidget
+from PySide6.QtWidgets import QApplication, QTabBar, QTabWidget
 
 WIDE = "wide"
 SIDE = "side"
@@ -95,3 +95,59 @@ def lay_out_for_area(dock, panel) -> None:
         panel.set_side_by_side(area in (_BOTTOM, Qt.DockWidgetArea.TopDockWidgetArea))
 
     dock.dockLocationChanged.connect(follow)
+
+
+# -- View → a dock (and its key) ----------------------------------------------------------------
+
+
+def bring_forward_on_toggle(dock, place=None) -> None:
+    """View → ``dock`` (and its key) opens the dock and brings it forward; it closes the dock
+    only when the dock is already in front. ``place()``, when given, puts a closed dock where
+    it belongs before it opens.
+
+    Qt's own toggle closes a dock that is open behind another tab of its group, where the user
+    asked to see it. So that slot is disconnected and this one takes its place: call this
+    before anything else connects to the toggle action's ``triggered``. The action keeps its
+    text, key and check mark (checked = open; Qt sets it when the dock is shown or hidden).
+    """
+    action = dock.toggleViewAction()
+    action.triggered.disconnect()  # Qt's slot: its only connection at this point
+    action.triggered.connect(lambda _checked: _show_or_hide(dock, place))
+
+
+def is_in_front(dock) -> bool:
+    """True when ``dock`` is open and some of it can be seen: not behind another tab of its
+    group (Qt moves those off the window, so nothing of them shows)."""
+    return not dock.isHidden() and not dock.visibleRegion().isEmpty()
+
+
+def _show_or_hide(dock, place) -> None:
+    if is_in_front(dock):
+        dock.close()
+        return
+    if dock.isHidden() and place is not None:
+        place()
+    dock.show()
+    dock.raise_()  # the front tab of its group
+    dock.toggleViewAction().setChecked(True)  # Qt unchecked it on the way here: it is open
+    _focus_inside(dock)
+
+
+def _focus_inside(dock) -> None:
+    """The keyboard goes to the dock's first field (unless it is in the dock already), as
+    when a side bar's key opens a view in an IDE."""
+    focused = QApplication.focusWidget()
+    if focused is not None and dock.isAncestorOf(focused):
+        return
+    widget = dock.widget()
+    candidate = widget.nextInFocusChain()
+    while candidate is not widget and candidate is not dock:
+        if (
+            widget.isAncestorOf(candidate)
+            and candidate.isVisibleTo(dock)
+            and candidate.isEnabled()
+            and candidate.focusPolicy() & Qt.FocusPolicy.TabFocus
+        ):
+            candidate.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return
+        candidate = candidate.nextInFocusChain()

@@ -46,7 +46,8 @@ def shortcut_rows(window) -> list[tuple[str, str]]:
 def _what_it_does(action) -> str:
     text = action.text().replace("&", "").rstrip("…")
     if isinstance(action.parent(), QDockWidget):  # View → Data, Runs…: the dock's toggle
-        return f"Show or hide the {text} dock"
+        # (see dock_layout.bring_forward_on_toggle)
+        return f"Open the {text} dock or bring it forward; hide it when in front"
     return text
 
 

@@ -29,6 +29,7 @@ from nnstudio.project import lessons as lesson_files
 from nnstudio.project.lesson_checks import LessonState, RunRecord, weight_spread
 from nnstudio.project.project_file import save_project
 from nnstudio.ui.panels.lessons import LessonsPanel
+from nnstudio.ui.window import dock_layout
 
 WORK_FOLDER = "lesson-projects"  # the starting projects the window opens, one per lesson
 #: A lesson passed earlier and opened again starts afresh; its ✓ in the list stays.
@@ -77,9 +78,7 @@ class LessonsController:
         # Hidden until Help → Lessons, and tabbed with Hyperparameters only then: a hidden
         # dock in a tab group left Qt's tab bar of the group on screen, over the tabs.
         self.dock.hide()
-        self.dock.toggleViewAction().triggered.connect(
-            lambda shown: shown and self._beside_hyperparameters()
-        )
+        dock_layout.bring_forward_on_toggle(self.dock, place=self._beside_hyperparameters)
         # Shown another way too (View → Lessons, or the window's restored layout): never
         # empty. Tabbed behind another dock it reports "not visible", so any change will do.
         self.dock.visibilityChanged.connect(lambda _visible: self._choose_a_lesson())

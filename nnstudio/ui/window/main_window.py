@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(area, dock)
+        dock_layout.bring_forward_on_toggle(dock)  # behind another tab, its key brings it forward
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 

@@ -47,6 +47,7 @@ class ModelSync:
         self.data_panel.dataset_failed.connect(self._on_dataset_failed)
         self.builder.validity_changed.connect(self._on_validity_changed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        document.events.run_state.connect(self._tell_evaluation_about_the_run)
         # The pages made later take what is current when they are made.
         window.when_page_built("training", self._attach_training_tab)
         window.when_page_built("evaluation", self._attach_evaluation)
@@ -85,6 +86,11 @@ class ModelSync:
     def _attach_evaluation(self, page) -> None:
         self.evaluation = page
         page.evaluate_requested.connect(self._on_evaluate_requested)
+        self._tell_evaluation_about_the_run(self.document.run_state)
+
+    def _tell_evaluation_about_the_run(self, state: RunState) -> None:
+        if self.evaluation is not None:
+            self.evaluation.set_run_going(state != RunState.IDLE)
 
     def _attach_draw(self, page) -> None:
         self.draw = page
@@ -177,22 +183,25 @@ class ModelSync:
         )
 
     def _evaluate(self) -> None:
+        """Evaluate the shared copy; while a run goes, nothing: the copy is from before the
+        run, and the run's end shares the model it made (``share_model``) to evaluate that."""
         model = self._shared_model
-        if model is None or self.dataset is None:
+        if model is None or self.dataset is None or self._is_training():
             return
         self._evaluation_stale = False
+        about = None if self.document.has_trained_weights() else "Untrained model"
         try:
             loss = self.document.to_project().make_loss()
-            self.evaluation.evaluate(model, loss, self.dataset)
+            self.evaluation.evaluate(model, loss, self.dataset, about=about)
         except ValueError as error:
             self.show_message(str(error), "warning")
 
     def _on_evaluate_requested(self) -> None:
         """The Evaluate tab's button: evaluate the current idle model (not one in training)."""
-        if self._is_training():
+        if self._is_training():  # (the button is off then: the page says so)
             self.show_message(
-                "Training owns the model: pause or stop it, then press Evaluate "
-                "(the results show the weights as they are then).",
+                "Training owns the model until the run ends: the Evaluate tab evaluates it "
+                "then (Stop ends the run now).",
                 "info",
             )
             return

@@ -73,7 +73,6 @@ class TimelineController:
         self._runner.done.connect(self._on_replayed)
         self._runner.failed.connect(self._on_replay_failed)
         self.action = self._make_action()
-        self._evaluated_epoch: int | None = None
         events = document.events
         events.runs_changed.connect(self.refresh)
         events.run_state.connect(lambda _state: self.refresh())  # Branch follows Train / Stop
@@ -99,7 +98,6 @@ class TimelineController:
     def _attach_evaluation(self, page) -> None:
         self.evaluation = page
         page.evaluate_epoch_requested.connect(self.evaluate_epoch)
-        page.evaluated.connect(self._name_evaluated_epoch)
         page.offer_epoch(self.scrubbed_epoch)
 
     def _make_action(self) -> QAction:
@@ -329,15 +327,8 @@ class TimelineController:
         evaluated = copy.deepcopy(model)  # the Evaluate tab keeps it; the scrub model moves on
         evaluated.load_state_dict(snapshot.weights)
         loss = self.document.to_project().make_loss()
-        self._evaluated_epoch = epoch
-        self.evaluation.evaluate(evaluated, loss, self.models.dataset)
-
-    def _name_evaluated_epoch(self, _report) -> None:
-        """The headline says which epoch's model it is about."""
-        epoch, self._evaluated_epoch = self._evaluated_epoch, None
-        if epoch is not None:
-            summary = self.evaluation.summary
-            summary.setText(f"<b>Epoch {epoch}</b> · {summary.text()}")
+        # The headline says which epoch's model it is about.
+        self.evaluation.evaluate(evaluated, loss, self.models.dataset, about=f"Epoch {epoch}")
 
     # -- branching ------------------------------------------------------------------------------
 
