@@ -61,37 +61,47 @@ def test_cnn_epoch_time_against_pytorch():
     assert results["models"]["cnn"]["ratio_to_torch"] <= bench.GOALS["cnn"]["ratio_to_torch"]
 
 
-def _on_and_off(monkeypatch, kind, limit, setting, rounds):
-    """Epochs of ``kind`` on ``limit`` images with the engine ``setting`` at 1 ("on") and 0
-    ("off") in turn, the order alternating, so that the machine's drift slows both alike.
-    Returns the two medians (each without its warm-up epochs, as the bench) and the source."""
-    x, y, source = bench.load_training_images(limit=limit)
-    runners = {"on": bench.NnstudioEpochs(kind, x, y), "off": bench.NnstudioEpochs(kind, x, y)}
-    for round_number in range(rounds + bench.WARMUP_EPOCHS):
+def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
+    """Epochs of 20,000 images, fused and apart in turn (the order alternating), so that the
+    machine's drift slows both alike; the ratio of the medians is printed."""
+    x, y, source = bench.load_training_images(limit=20_000)
+    runners = {
+        "fused": bench.NnstudioEpochs("cnn", x, y),
+        "apart": bench.NnstudioEpochs("cnn", x, y),
+    }
+    for round_number in range(6 + bench.WARMUP_EPOCHS):
         names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
         for name in names:
-            monkeypatch.setenv(setting, "1" if name == "on" else "0")
+            monkeypatch.setenv("NNSTUDIO_FUSE_CONV_POOL", "1" if name == "fused" else "0")
             runners[name].run_epoch()
+    # Each runner's median leaves out its warm-up epochs, as the bench does.
     medians = {name: runner.result()["median"] for name, runner in runners.items()}
-    return medians["on"], medians["off"], f"{len(x)} images ({source})"
-
-
-def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
-    """CNN epochs of 20,000 images, fused and apart in turn; the ratio of the medians."""
-    fused, apart, images = _on_and_off(monkeypatch, "cnn", 20_000, "NNSTUDIO_FUSE_CONV_POOL", 6)
-    ratio = fused / apart
-    print(f"\nCNN on {images}: fused {fused:.2f} s, apart {apart:.2f} s per epoch -> {ratio:.2f}x")
+    ratio = medians["fused"] / medians["apart"]
+    print(
+        f"\nCNN on {len(x)} images ({source}): fused {medians['fused']:.2f} s, apart "
+        f"{medians['apart']:.2f} s per epoch -> {ratio:.2f}x"
+    )
     assert ratio < 1.0
 
 
 def test_mlp_steps_on_two_cores_against_one(monkeypatch):
     """MLP epochs of 54,000 images with Adam's steps split over two cores and on one, in
-    turn; the ratio of the medians."""
-    two, one, images = _on_and_off(monkeypatch, "mlp", 54_000, "NNSTUDIO_SPLIT_STEPS", 8)
-    ratio = two / one
+    turn (the order alternating); the ratio of the medians is printed."""
+    x, y, source = bench.load_training_images(limit=54_000)
+    runners = {
+        "two cores": bench.NnstudioEpochs("mlp", x, y),
+        "one": bench.NnstudioEpochs("mlp", x, y),
+    }
+    for round_number in range(8 + bench.WARMUP_EPOCHS):
+        names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
+        for name in names:
+            monkeypatch.setenv("NNSTUDIO_SPLIT_STEPS", "1" if name == "two cores" else "0")
+            runners[name].run_epoch()
+    medians = {name: runner.result()["median"] for name, runner in runners.items()}
+    ratio = medians["two cores"] / medians["one"]
     print(
-        f"\nMLP on {images}: steps on two cores {two:.3f} s, on one {one:.3f} s per epoch "
-        f"-> {ratio:.2f}x"
+        f"\nMLP on {len(x)} images ({source}): steps on two cores {medians['two cores']:.3f} s, "
+        f"on one {medians['one']:.3f} s per epoch -> {ratio:.2f}x"
     )
     assert ratio < 1.0
 
