@@ -9,8 +9,6 @@
   PyTorch's epoch time (issue 22).
 - The fused Conv2D + MaxPool2D training step (layers/fused.py): the CNN's epoch faster with it
   than without (NNSTUDIO_FUSE_CONV_POOL=0), the two interleaved.
-- Optimizer steps on two cores (engine/step_halves.py): the MLP's epoch faster with them than
-  with every step on one core (NNSTUDIO_SPLIT_STEPS=0), the two interleaved.
 - The same-padding CNN (cnn-same) on one thread, whole batches: at most 1.0x PyTorch's CPU
   time per epoch (issue 39), the two interleaved.
 - The optimizer step over one flat buffer (engine/flat.py): a Playground-sized network's
@@ -80,28 +78,6 @@ def test_fused_conv_pool_step_against_the_layers_apart(monkeypatch):
     print(
         f"\nCNN on {len(x)} images ({source}): fused {medians['fused']:.2f} s, apart "
         f"{medians['apart']:.2f} s per epoch -> {ratio:.2f}x"
-    )
-    assert ratio < 1.0
-
-
-def test_mlp_steps_on_two_cores_against_one(monkeypatch):
-    """MLP epochs of 54,000 images with Adam's steps split over two cores and on one, in
-    turn (the order alternating); the ratio of the medians is printed."""
-    x, y, source = bench.load_training_images(limit=54_000)
-    runners = {
-        "two cores": bench.NnstudioEpochs("mlp", x, y),
-        "one": bench.NnstudioEpochs("mlp", x, y),
-    }
-    for round_number in range(8 + bench.WARMUP_EPOCHS):
-        names = list(runners) if round_number % 2 == 0 else list(reversed(runners))
-        for name in names:
-            monkeypatch.setenv("NNSTUDIO_SPLIT_STEPS", "1" if name == "two cores" else "0")
-            runners[name].run_epoch()
-    medians = {name: runner.result()["median"] for name, runner in runners.items()}
-    ratio = medians["two cores"] / medians["one"]
-    print(
-        f"\nMLP on {len(x)} images ({source}): steps on two cores {medians['two cores']:.3f} s, "
-        f"on one {medians['one']:.3f} s per epoch -> {ratio:.2f}x"
     )
     assert ratio < 1.0
 

@@ -91,29 +91,6 @@ def test_an_error_in_either_half_comes_back_and_the_helper_serves_again(halves, 
     assert sorted(done[1:]) == ["fourth", "third"]
 
 
-def test_a_step_never_waits_for_a_helper_that_has_not_started(halves):
-    """A helper whose core is taken (here: still busy with something else) leaves both
-    halves to the caller, who finishes the step alone."""
-    release, busy = threading.Event(), threading.Event()
-
-    def occupy(_):
-        busy.set()
-        release.wait(10)
-
-    blocker = threading.Thread(target=halves.run, args=(occupy, (None,), (None,)))
-    blocker.start()
-    assert busy.wait(5)  # the helper or the other thread is now held in occupy
-    try:
-        done = []
-        step = threading.Thread(target=halves.run, args=(done.append, ("a",), ("b",)))
-        step.start()
-        step.join(5)  # with the helper held, only the caller can have done both halves
-        assert not step.is_alive() and sorted(done) == ["a", "b"]
-    finally:
-        release.set()
-        blocker.join(5)
-
-
 def test_close_ends_the_helper_thread():
     helper = StepHalves()
     helper.close()
