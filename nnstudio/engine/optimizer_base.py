@@ -16,15 +16,11 @@ import functools
 import math
 import operator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnstudio.engine.flat import flat_base, same_layout, views_like
 from nnstudio.engine.settings import Configurable, Setting
-
-if TYPE_CHECKING:
-    from nnstudio.engine.step_halves import StepHalves
 
 __all__ = [
     "CLIP_NORM",
@@ -158,14 +154,8 @@ class Optimizer(Configurable):
         self._arrays: _UpdateArrays | None = None  # what the steps work on (set at a step)
 
     # -- public API ---------------------------------------------------------------------------
-    def step(
-        self,
-        params: dict[str, np.ndarray],
-        grads: dict[str, np.ndarray],
-        halves: StepHalves | None = None,
-    ) -> None:
-        """Update ``params`` in place from ``grads`` (same keys); given ``halves`` (the fit
-        loop's, while two cores are free), a large flat update runs half on each core."""
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
+        """Update ``params`` in place from ``grads`` (same keys)."""
         if self._scratch.keys() != params.keys():
             self._allocate(params, grads)
         if self.clip_norm is not None:
@@ -174,10 +164,7 @@ class Optimizer(Configurable):
         arrays = self._arrays
         if arrays is None or not arrays.serves(params, grads):
             arrays = self._arrays = _UpdateArrays.choose(self, params, grads)
-        if halves is not None and arrays.flat_size and halves.worth_it(arrays.flat_size):
-            halves.run(self._update, *arrays.halves())  # elementwise: the halves are independent
-        else:
-            self._update(arrays.params, arrays.grads, arrays.state, arrays.spares)
+        self._update(arrays.params, arrays.grads, arrays.state, arrays.spares)
         self._flush_tiny_state()
 
     def state_dict(self) -> dict:
@@ -349,28 +336,9 @@ class _UpdateArrays:
     two buffers, with the state and scratch arrays as views of flat buffers laid out alike.
     Then a step is about ten NumPy calls in all instead of about ten per array."""
 
-    def __init__(self, members, params, grads, state, spares, flat_size=0):
+    def __init__(self, members, params, grads, state, spares):
         self._members = members
         self.params, self.grads, self.state, self.spares = params, grads, state, spares
-        self.flat_size = flat_size  # 0: the arrays themselves, not flat buffers
-        self._halves: tuple[tuple, tuple] | None = None
-
-    def halves(self) -> tuple[tuple, tuple]:
-        """``_update``'s arguments for the first and the second half of the flat buffers
-        (views, made once)."""
-        if self._halves is None:
-            middle = self.flat_size // 2
-            parts = (slice(None, middle), slice(middle, None))
-            self._halves = tuple(self._part(part) for part in parts)
-        return self._halves
-
-    def _part(self, part: slice) -> tuple:
-        return (
-            {FLAT: self.params[FLAT][part]},
-            {FLAT: self.grads[FLAT][part]},
-            {slot: {FLAT: buffers[FLAT][part]} for slot, buffers in self.state.items()},
-            {FLAT: self.spares[FLAT][part]},
-        )
 
     @classmethod
     def choose(cls, optimizer, params, grads) -> _UpdateArrays:
@@ -390,14 +358,7 @@ class _UpdateArrays:
             optimizer.state[slot], state[slot] = views, {FLAT: buffer}
         spares = np.empty_like(flat_params)
         optimizer._scratch = views_like(spares, params)
-        return cls(
-            members,
-            {FLAT: flat_params},
-            {FLAT: flat_grads},
-            state,
-            {FLAT: spares},
-            flat_size=flat_params.size,
-        )
+        return cls(members, {FLAT: flat_params}, {FLAT: flat_grads}, state, {FLAT: spares})
 
     def serves(self, params, grads) -> bool:
         """Whether ``params`` and ``grads`` are still the very arrays these were chosen for

@@ -39,7 +39,6 @@ from nnstudio.engine.fit.parallel import HalfBatchRunner, half_batch_runner, wor
 from nnstudio.engine.fit.validation import EarlyStopping, validate
 from nnstudio.engine.metrics import predicted_labels, to_labels
 from nnstudio.engine.schedules import ConstantSchedule
-from nnstudio.engine.step_halves import StepHalves, step_halves_for
 
 __all__ = [
     "FitConfig",
@@ -133,10 +132,6 @@ class _Trainer:
         self._prepare_early_stopping()
         self.halves: HalfBatchRunner | None = None  # set while batches are split over 2 cores
         self.blas_threads: LoadAwareThreads | None = None  # set while not split
-        # Optimizer steps on two cores (engine/step_halves.py): the helper, while not split,
-        # and whether this epoch uses it (only while BLAS has two free cores).
-        self.step_halves: StepHalves | None = None
-        self.steps_on_two_cores = False
 
     @contextmanager
     def on_two_cores(self):
@@ -144,15 +139,11 @@ class _Trainer:
         otherwise BLAS gets the cores that are free (chosen again before every epoch)."""
         if not worth_splitting(self.model, self.config.batch_size):
             self.blas_threads = LoadAwareThreads()
-            self.step_halves = step_halves_for(self.model)
             try:
                 yield
             finally:
                 self.blas_threads.restore()
                 self.blas_threads = None
-                if self.step_halves is not None:
-                    self.step_halves.close()
-                    self.step_halves = None
             return
         with single_threaded_blas() as controlled:
             if controlled:
@@ -244,8 +235,7 @@ class _Trainer:
         self._start_epoch_lr(epoch)
         self._reseed_layers(epoch)
         if self.blas_threads is not None:
-            threads = self.blas_threads.update()  # other programs may have started or ended
-            self.steps_on_two_cores = self.step_halves is not None and (threads or 0) >= 2
+            self.blas_threads.update()  # other programs may have started or ended
         started = time.perf_counter()
         totals = self._train_batches(epoch, started)
         if totals is None:
@@ -289,7 +279,6 @@ class _Trainer:
         params = self.params = model.parameters()
         grads = self.grads = model.gradients()
         halves = self.halves
-        step_halves = self.step_halves if self.steps_on_two_cores else None
         x, y, n, batch_size = self.x, self.y, len(self.x), config.batch_size
         n_batches = self._batches()
         batch_callbacks = [cb.on_batch_end for cb in self.callbacks if hasattr(cb, "on_batch_end")]
@@ -345,7 +334,7 @@ class _Trainer:
             sampled = health_every and (batch == 0 or (batch + 1) % health_every == 0)
             if sampled:
                 health.before_update(model, value)  # this batch's activations, gradients, loss
-            optimizer.step(params, grads, step_halves)
+            optimizer.step(params, grads)
             if sampled:
                 health.after_update(model)  # the step's size against the weights
             size = len(xb)
