@@ -101,10 +101,13 @@ def test_clicking_a_cell_shows_its_examples(qtbot, panel, spiral):
     true_class, predicted_class = np.unravel_index(off.argmax(), off.shape)
     assert off[true_class, predicted_class] > 0, "the fixture model should make some mistakes"
     panel.show()
+    # Before a click the empty grid asks for one, once: no caption line repeats it.
+    assert panel.examples_label.isHidden()
     center = panel.confusion.cell_rect(int(true_class), int(predicted_class)).center()
     with qtbot.waitSignal(panel.cell_selected) as blocker:
         qtbot.mouseClick(panel.confusion, Qt.MouseButton.LeftButton, pos=center)
     assert blocker.args == [int(true_class), int(predicted_class)]
+    assert panel.examples_label.isVisible() and "predicted" in panel.examples_label.text()
     table = panel.examples.table
     assert panel.examples.example_count() == matrix[true_class, predicted_class]
     names = dataset.class_names

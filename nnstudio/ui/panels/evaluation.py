@@ -244,6 +244,7 @@ class EvaluationPanel(QWidget):
     def _build_examples(self) -> QTabWidget:
         self.examples = ExamplesView("Click a cell of the confusion matrix to see its samples.")
         self.examples_label = QLabel()
+        self.examples_label.hide()  # until a cell is chosen (see _caption_examples)
         self.mistakes = ExamplesView("No mistakes to show yet.")
         self.saliency_box = QCheckBox("Show saliency")
         self.saliency_box.setChecked(True)
@@ -325,7 +326,7 @@ class EvaluationPanel(QWidget):
         self.confusion.clear()
         self.examples.clear()
         self.mistakes.clear()
-        self.examples_label.setText("")
+        self._caption_examples("")
         self._enable_exports(False)
 
     def _show_state(self) -> None:
@@ -392,7 +393,7 @@ class EvaluationPanel(QWidget):
         total = int(self._result["report"]["confusion_matrix"][true_class][predicted_class])
         names = self._dataset.class_names
         shown = f" (the {len(indices)} most confident shown)" if total > len(indices) else ""
-        self.examples_label.setText(
+        self._caption_examples(
             f"True <b>{class_label(names, true_class)}</b>, predicted "
             f"<b>{class_label(names, predicted_class)}</b>: {plural(total, 'sample')}{shown}."
         )
@@ -469,8 +470,13 @@ class EvaluationPanel(QWidget):
         self._keep_tables_whole(max(_columns_width(self.metrics), _columns_width(self.averages)))
         self.tabs.show()
         self.examples.clear()
-        self.examples_label.setText("Click a cell of the confusion matrix to see its samples.")
+        self._caption_examples("")  # the empty grid says to click a cell: said once
         self._show_mistakes()
+
+    def _caption_examples(self, text: str) -> None:
+        """The line above a cell's examples; hidden while there is none (no blank line)."""
+        self.examples_label.setText(text)
+        self.examples_label.setVisible(bool(text))
 
     def _keep_tables_whole(self, width: int) -> None:
         self.metrics.parentWidget().setMinimumWidth(width)
