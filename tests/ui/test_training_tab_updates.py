@@ -191,6 +191,34 @@ def test_loss_axis_in_log_mode_is_left_to_pyqtgraph(plots):
     assert view.autoRangeEnabled()[1]
 
 
+def _with_norms(epoch: dict, norms: dict) -> dict:
+    return {**epoch, "grad_norms": norms}
+
+
+def test_gradient_axis_moves_only_when_a_norm_leaves_its_range(plots, epochs):
+    view = plots.grad_plot.getViewBox()
+    first, *more = epochs(5)
+    plots.add_epochs([_with_norms(first, {"0 Dense": 0.3, "1 Dense": 0.05})])
+    plots.redraw_all()
+    bottom, top = view.viewRange()[1]  # log10 units
+    assert bottom < np.log10(0.05) < np.log10(0.3) < top  # both layers in view
+    for epoch, norm in zip(more[:2], (0.25, 0.2), strict=True):  # inside: the axis stays
+        plots.add_epochs([_with_norms(epoch, {"0 Dense": norm, "1 Dense": 0.06})])
+        plots.redraw_all()
+        assert view.viewRange()[1] == [bottom, top]
+    plots.add_epochs([_with_norms(more[2], {"0 Dense": 3.0, "1 Dense": 0.06})])  # outside
+    plots.redraw_all()
+    assert view.viewRange()[1][1] >= np.log10(3.0)
+    view.setYRange(-1.0, 0.0, padding=0)  # the user zooms: their range stays
+    plots.add_epochs([_with_norms(more[3], {"0 Dense": 30.0, "1 Dense": 0.06})])
+    plots.redraw_all()
+    np.testing.assert_allclose(view.viewRange()[1], [-1.0, 0.0])
+    view.enableAutoRange(y=True)  # the "A" button: every norm in view again
+    plots.add_epochs([_with_norms(more[3], {"0 Dense": 30.0, "1 Dense": 0.06})])
+    plots.redraw_all()
+    assert view.viewRange()[1][1] >= np.log10(30.0)
+
+
 def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_them(
     qtbot, clock, monkeypatch
 ):

@@ -171,7 +171,9 @@ class RunsPanel(QWidget):
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, column, item)
-            item.setText(value_text(value))
+            text = value_text(value)
+            if item.text() != text:  # each epoch changes a few cells: only they are redrawn
+                item.setText(text)
         first = self.table.item(row, 0)
         first.setFlags(first.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         if first.data(Qt.ItemDataRole.CheckStateRole) is None:

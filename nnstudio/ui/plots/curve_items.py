@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 from nnstudio.ui import style
 
@@ -18,6 +19,8 @@ LEGEND = {
     "verSpacing": -6,
 }
 MAX_DOTTED_EPOCHS = 30  # epoch curves mark each epoch with a dot up to this many epochs
+# A log axis shows at least this many decades: any half decade holds a labelled 1, 2 or 5.
+MIN_LOG_SPAN = 0.5
 
 
 def pen(color, width=2.0, dashed=False):
@@ -27,10 +30,36 @@ def pen(color, width=2.0, dashed=False):
     return pen
 
 
+def keep_drawn(*items: QGraphicsItem) -> None:
+    """Repaint ``items`` from a pixmap of their last drawing until they change. A plot is
+    repainted whole when one of its curves changes (the batch losses, once a second while a
+    run trains): its title, legend and the curves that did not change are then copied, not
+    drawn again. Qt draws an item again when it calls update() (new data, new text) or when the
+    view's range or size changes."""
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def keep_legend_drawn(plot: pg.PlotWidget) -> None:
+    """keep_drawn for a plot's legend: its box, and each entry's sample and label."""
+    legend = plot.getPlotItem().legend
+    if legend is None:
+        return
+    keep_drawn(legend)
+    for sample, label in legend.items:
+        keep_drawn(sample, label.item)
+
+
+def keep_curve_drawn(curve: pg.PlotDataItem) -> None:
+    """keep_drawn for a curve's line and dots (a PlotDataItem draws nothing itself)."""
+    keep_drawn(curve.curve, curve.scatter)
+
+
 def epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: bool = False):
     """A per-epoch curve with a dot at each epoch: the first epoch is a single point, which a
-    line alone would not show (a slow network would leave the plot empty for a whole epoch)."""
-    return plot.plot(
+    line alone would not show (a slow network would leave the plot empty for a whole epoch).
+    It changes at most once an epoch: drawn from a pixmap in between (keep_drawn)."""
+    curve = plot.plot(
         pen=pen(color, dashed=dashed),
         name=name,
         symbol="o",
@@ -38,6 +67,8 @@ def epoch_curve(plot: pg.PlotWidget, color, name: str | None = None, dashed: boo
         symbolPen=None,
         symbolBrush=pg.mkBrush(color),
     )
+    keep_curve_drawn(curve)
+    return curve
 
 
 def set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
@@ -50,6 +81,20 @@ def set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None
         curve.setData([], [])
         return
     curve.setData(x, y, connect="finite")
+
+
+def steady_log_range(shown: tuple[float, float] | None, low: float, high: float):
+    """The log10 range for values from 10**low to 10**high, or None to keep ``shown``: a range
+    that follows every new value re-renders the axis and its grid at each redraw (several
+    milliseconds of the GUI thread), so it moves only when a value leaves it or the values
+    shrink to under half of it; a new one leaves a fifth of the values' span free each side."""
+    if shown is not None:
+        bottom, top = shown
+        if bottom <= low and high <= top and high - low >= 0.5 * (top - bottom):
+            return None
+    span = max(high - low, MIN_LOG_SPAN)
+    middle = (low + high) / 2
+    return middle - 0.7 * span, middle + 0.7 * span
 
 
 def finite(values) -> np.ndarray:
