@@ -301,7 +301,7 @@ def test_a_run_that_blew_up_in_its_first_epoch_still_shows_the_rate_it_used(plot
     np.testing.assert_allclose(x, plots.batch_curve.getData()[0])  # where the loss is
     np.testing.assert_allclose(y, [10.0])
     assert plots.lr_plot.getViewBox().viewRange()[1] == pytest.approx([0, 11.5])
-    assert plots.lr_curve.opts["symbol"] is not None  # dots: a point is never invisible
+    assert curve_items.dotted(plots.lr_curve)  # dots: a point is never invisible
     assert plots.batch_curve.opts["symbol"] is not None  # the lone finite loss too
 
 
@@ -356,14 +356,14 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
 def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots, epochs):
     plots.add_epochs(epochs(curve_items.MAX_DOTTED_EPOCHS))
     plots.redraw_all()
-    assert plots.val_acc.opts["symbol"] == "o"
+    assert curve_items.dotted(plots.val_acc)
     plots.add_epochs(epochs(1, start=curve_items.MAX_DOTTED_EPOCHS + 1))
     plots.redraw_all()
     curves = [plots.train_loss, plots.val_loss, plots.train_acc, plots.val_acc, plots.lr_curve]
     curves += list(plots._grad_curves.values())
-    assert [curve.opts["symbol"] for curve in curves] == [None] * len(curves)
+    assert [curve_items.dotted(curve) for curve in curves] == [False] * len(curves)
     plots.set_history(epochs(2))  # a short run again: dots again
-    assert plots.train_loss.opts["symbol"] == "o"
+    assert curve_items.dotted(plots.train_loss)
 
 
 def test_gradient_axis_labels_decades_not_every_minor_tick(plots):

@@ -89,9 +89,11 @@ class TrainingPlots(QWidget):
         )
         # Gradient norms span decades: a log axis keeps every layer readable.
         self.grad_plot.setLogMode(y=True)
-        # A loss of 0.8 reads 0.8, never "800" under a "(x0.001)" label.
+        # A loss of 0.8 reads 0.8, never "800" under a "(x0.001)" label; and a range change
+        # does not set the other axes' labels anew (an HTML layout each, the hidden ones too).
         for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.lr_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
+            for axis in ("left", "bottom", "right", "top"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
         self.accuracy_plot.setYRange(0, 1)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
