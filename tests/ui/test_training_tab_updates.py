@@ -377,3 +377,43 @@ def test_gradient_axis_labels_decades_not_every_minor_tick(plots):
     assert labelled(0.005, 30) == ([0.01, 0.1, 1.0, 10.0], 31)  # wide: decades only
     assert labelled(0.07, 3) == ([0.1, 1.0], 13)  # two decades still say enough
     assert labelled(0.2, 3) == ([0.2, 0.5, 1.0, 2.0], 7)  # under two: 1, 2 and 5
+
+
+def _pixel(plot, x: float, y: float):
+    """The colour drawn at the data point (x, y) of ``plot``."""
+    from PySide6.QtCore import QPointF
+
+    image = plot.grab().toImage()  # painted: the view's range is the one drawn
+    point = plot.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(x, y)))
+    return image.pixelColor(point.x(), point.y())
+
+
+def test_a_lone_epoch_is_a_dot_of_its_curves_colour_in_the_plot_and_its_legend(
+    qtbot, plots, epochs
+):
+    """The dots are drawn with the line (DottedLine): the first epoch, a single point that a
+    line alone would not show, is a dot; with many epochs there are none."""
+    from PySide6.QtGui import QColor
+
+    from nnstudio.ui import style
+
+    plots.resize(800, 500)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.add_epochs(epochs(1))  # accuracy 0.5 at epoch 1
+    plots.redraw_all()
+
+    def like_train(color) -> bool:  # within antialiasing's rounding
+        train = QColor(style.TRAIN_COLOR)
+        channels = zip(color.getRgbF()[:3], train.getRgbF()[:3], strict=True)
+        return all(abs(a - b) < 0.15 for a, b in channels)
+
+    assert like_train(_pixel(plots.accuracy_plot, 1, 0.5))  # no dot: the background there
+    sample = plots.accuracy_plot.getPlotItem().legend.items[0][0]
+    image = sample.scene().views()[0].grab().toImage()
+    center = sample.scene().views()[0].mapFromScene(sample.mapToScene(10, 8))  # above the line
+    assert like_train(image.pixelColor(center))  # the legend's sample has its dot too
+    plots.set_history(epochs(curve_items.MAX_DOTTED_EPOCHS + 5))
+    plots.set_planned_epochs(0)
+    qtbot.wait(10)
+    assert not curve_items.dotted(plots.train_acc)
