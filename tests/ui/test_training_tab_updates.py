@@ -417,3 +417,24 @@ def test_a_lone_epoch_is_a_dot_of_its_curves_colour_in_the_plot_and_its_legend(
     plots.set_planned_epochs(0)
     qtbot.wait(10)
     assert not curve_items.dotted(plots.train_acc)
+
+
+def test_a_new_run_keeps_its_layers_gradient_curves_and_drops_another_networks(plots, epochs):
+    plots.add_epochs(epochs(2))
+    plots.redraw_all()
+    legend = plots.grad_plot.getPlotItem().legend
+    kept = dict(plots._grad_curves)
+    plots.clear()  # a new run: nothing shown until its first epoch
+    assert not legend.isVisible()
+    assert all(curve.xData is None or not len(curve.xData) for curve in kept.values())
+    plots.add_epochs(epochs(1))  # the same network: the same curves, the legend back
+    plots.redraw_all()
+    assert plots._grad_curves == kept and legend.isVisible()
+    assert [label.text for _sample, label in legend.items] == list(kept)
+    plots.clear()
+    other = [{**epoch, "grad_norms": {"0 Conv2D": 0.3}} for epoch in epochs(1)]
+    plots.add_epochs(other)  # another network: only its layer
+    plots.redraw_all()
+    assert list(plots._grad_curves) == ["0 Conv2D"]
+    assert [label.text for _sample, label in legend.items] == ["0 Conv2D"]
+    assert all(curve.getViewBox() is None for curve in kept.values())  # off the plot

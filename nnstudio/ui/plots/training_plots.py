@@ -191,10 +191,12 @@ class TrainingPlots(QWidget):
         self._planned_epochs = 0  # the next run sets its own (set_planned_epochs)
         # The per-batch points already converted to arrays: a redraw converts only the new ones.
         self._batch_arrays = (np.empty(0), np.empty(0))
+        # The layers' gradient curves stay, emptied, with their legend hidden: the next run
+        # of the same network uses them again (making one takes milliseconds of its first
+        # epoch); _redraw_gradients drops those of layers that are gone.
         for curve in self._grad_curves.values():
-            self.grad_plot.removeItem(curve)
-            self.grad_plot.getPlotItem().legend.removeItem(curve)
-        self._grad_curves = {}
+            curve.setData([], [])
+        self.grad_plot.getPlotItem().legend.setVisible(False)
         self._loss_range = self._grad_range = None
         self._forget_y_range(self.loss_plot)
         self.grad_plot.getViewBox().enableAutoRange(y=True)  # ours again (_fit_grad_range)
@@ -480,6 +482,8 @@ class TrainingPlots(QWidget):
             for name in epoch.get("grad_norms") or {}:
                 if name not in names:
                     names.append(name)
+        if names:  # none yet (a new run): the last run's curves wait, emptied
+            self._drop_grad_curves_but(names)
         for index, name in enumerate(names):
             curve = self._grad_curves.get(name)
             if curve is None:
@@ -492,7 +496,20 @@ class TrainingPlots(QWidget):
             # Log axis: clamp zeros so the curve stays drawable.
             norms.append(np.maximum(finite(y), 1e-12))
             set_epoch_data(curve, x, norms[-1])
+        self.grad_plot.getPlotItem().legend.setVisible(bool(names))
         self._fit_grad_range(norms)
+
+    def _drop_grad_curves_but(self, names: list[str]) -> None:
+        """Remove the curves (and legend entries) of layers not in ``names`` (another
+        network's, kept from the last run)."""
+        legend = self.grad_plot.getPlotItem().legend
+        gone = [name for name in self._grad_curves if name not in names]
+        for name in gone:
+            curve = self._grad_curves.pop(name)
+            self.grad_plot.removeItem(curve)
+            legend.removeItem(curve)
+        if gone and self._grad_curves:
+            self._grad_legend.fit()  # fewer entries may fit with their full names again
 
     def _fit_grad_range(self, norms: list[np.ndarray]) -> None:
         """The gradient plot's log axis, moved only when a norm leaves it (steady_log_range),
