@@ -88,3 +88,32 @@ def test_a_fix_button_keeps_its_words_on_one_line_where_it_has_room(
     one_line = button.label.fontMetrics().height()
     assert button.label.height() < 2 * one_line  # one line of words
     assert button.label.heightForWidth(button.label.width()) < 2 * one_line
+
+
+def _table(panel):
+    table = panel.table
+    return [
+        [
+            (item.text(), item.background().color().name(), item.foreground().style())
+            for item in (table.item(row, column) for column in range(table.columnCount()))
+        ]
+        for row in range(table.rowCount())
+    ]
+
+
+def test_each_epoch_changes_the_health_table_in_place_to_what_a_fresh_one_shows(qtbot):
+    """Cells are changed where they differ, not made anew: the table after several epochs
+    (a shade that comes and goes, a layer that goes away) is the one a new panel draws."""
+    column, panel = _in_a_side_column(qtbot)
+    second = {"dead_fraction": 0.3, "activation": "relu", "grad_norm": 0.01}
+    reports = [
+        {"0 Dense": HEALTH["0 Dense"], "2 Dense": second},
+        {"0 Dense": {**HEALTH["0 Dense"], "dead_fraction": 0.6}, "2 Dense": second},
+        {"0 Dense": {**HEALTH["0 Dense"], "grad_norm": 0.5}},
+    ]
+    for epoch, health in enumerate(reports, start=1):
+        panel.show_epoch({"epoch": epoch, "health": health, "warnings": []})
+        fresh_column, fresh = _in_a_side_column(qtbot)
+        fresh.show_epoch({"epoch": epoch, "health": health, "warnings": []})
+        assert _table(panel) == _table(fresh)
+    assert panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "0.5"

@@ -191,6 +191,34 @@ def test_loss_axis_in_log_mode_is_left_to_pyqtgraph(plots):
     assert view.autoRangeEnabled()[1]
 
 
+def _with_norms(epoch: dict, norms: dict) -> dict:
+    return {**epoch, "grad_norms": norms}
+
+
+def test_gradient_axis_moves_only_when_a_norm_leaves_its_range(plots, epochs):
+    view = plots.grad_plot.getViewBox()
+    first, *more = epochs(5)
+    plots.add_epochs([_with_norms(first, {"0 Dense": 0.3, "1 Dense": 0.05})])
+    plots.redraw_all()
+    bottom, top = view.viewRange()[1]  # log10 units
+    assert bottom < np.log10(0.05) < np.log10(0.3) < top  # both layers in view
+    for epoch, norm in zip(more[:2], (0.25, 0.2), strict=True):  # inside: the axis stays
+        plots.add_epochs([_with_norms(epoch, {"0 Dense": norm, "1 Dense": 0.06})])
+        plots.redraw_all()
+        assert view.viewRange()[1] == [bottom, top]
+    plots.add_epochs([_with_norms(more[2], {"0 Dense": 3.0, "1 Dense": 0.06})])  # outside
+    plots.redraw_all()
+    assert view.viewRange()[1][1] >= np.log10(3.0)
+    view.setYRange(-1.0, 0.0, padding=0)  # the user zooms: their range stays
+    plots.add_epochs([_with_norms(more[3], {"0 Dense": 30.0, "1 Dense": 0.06})])
+    plots.redraw_all()
+    np.testing.assert_allclose(view.viewRange()[1], [-1.0, 0.0])
+    view.enableAutoRange(y=True)  # the "A" button: every norm in view again
+    plots.add_epochs([_with_norms(more[3], {"0 Dense": 30.0, "1 Dense": 0.06})])
+    plots.redraw_all()
+    assert view.viewRange()[1][1] >= np.log10(30.0)
+
+
 def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_them(
     qtbot, clock, monkeypatch
 ):
@@ -273,7 +301,7 @@ def test_a_run_that_blew_up_in_its_first_epoch_still_shows_the_rate_it_used(plot
     np.testing.assert_allclose(x, plots.batch_curve.getData()[0])  # where the loss is
     np.testing.assert_allclose(y, [10.0])
     assert plots.lr_plot.getViewBox().viewRange()[1] == pytest.approx([0, 11.5])
-    assert plots.lr_curve.opts["symbol"] is not None  # dots: a point is never invisible
+    assert curve_items.dotted(plots.lr_curve)  # dots: a point is never invisible
     assert plots.batch_curve.opts["symbol"] is not None  # the lone finite loss too
 
 
@@ -328,14 +356,14 @@ def test_histogram_x_range_is_round_and_only_moves_when_the_weights_outgrow_it(q
 def test_epoch_dots_give_way_to_a_plain_line_in_long_runs(plots, epochs):
     plots.add_epochs(epochs(curve_items.MAX_DOTTED_EPOCHS))
     plots.redraw_all()
-    assert plots.val_acc.opts["symbol"] == "o"
+    assert curve_items.dotted(plots.val_acc)
     plots.add_epochs(epochs(1, start=curve_items.MAX_DOTTED_EPOCHS + 1))
     plots.redraw_all()
     curves = [plots.train_loss, plots.val_loss, plots.train_acc, plots.val_acc, plots.lr_curve]
     curves += list(plots._grad_curves.values())
-    assert [curve.opts["symbol"] for curve in curves] == [None] * len(curves)
+    assert [curve_items.dotted(curve) for curve in curves] == [False] * len(curves)
     plots.set_history(epochs(2))  # a short run again: dots again
-    assert plots.train_loss.opts["symbol"] == "o"
+    assert curve_items.dotted(plots.train_loss)
 
 
 def test_gradient_axis_labels_decades_not_every_minor_tick(plots):
@@ -349,3 +377,64 @@ def test_gradient_axis_labels_decades_not_every_minor_tick(plots):
     assert labelled(0.005, 30) == ([0.01, 0.1, 1.0, 10.0], 31)  # wide: decades only
     assert labelled(0.07, 3) == ([0.1, 1.0], 13)  # two decades still say enough
     assert labelled(0.2, 3) == ([0.2, 0.5, 1.0, 2.0], 7)  # under two: 1, 2 and 5
+
+
+def _pixel(plot, x: float, y: float):
+    """The colour drawn at the data point (x, y) of ``plot``."""
+    from PySide6.QtCore import QPointF
+
+    image = plot.grab().toImage()  # painted: the view's range is the one drawn
+    point = plot.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(x, y)))
+    return image.pixelColor(point.x(), point.y())
+
+
+def test_a_lone_epoch_is_a_dot_of_its_curves_colour_in_the_plot_and_its_legend(
+    qtbot, plots, epochs
+):
+    """The dots are drawn with the line (DottedLine): the first epoch, a single point that a
+    line alone would not show, is a dot; with many epochs there are none."""
+    from PySide6.QtGui import QColor
+
+    from nnstudio.ui import style
+
+    plots.resize(800, 500)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.add_epochs(epochs(1))  # accuracy 0.5 at epoch 1
+    plots.redraw_all()
+
+    def like_train(color) -> bool:  # within antialiasing's rounding
+        train = QColor(style.TRAIN_COLOR)
+        channels = zip(color.getRgbF()[:3], train.getRgbF()[:3], strict=True)
+        return all(abs(a - b) < 0.15 for a, b in channels)
+
+    assert like_train(_pixel(plots.accuracy_plot, 1, 0.5))  # no dot: the background there
+    sample = plots.accuracy_plot.getPlotItem().legend.items[0][0]
+    image = sample.scene().views()[0].grab().toImage()
+    center = sample.scene().views()[0].mapFromScene(sample.mapToScene(10, 8))  # above the line
+    assert like_train(image.pixelColor(center))  # the legend's sample has its dot too
+    plots.set_history(epochs(curve_items.MAX_DOTTED_EPOCHS + 5))
+    plots.set_planned_epochs(0)
+    qtbot.wait(10)
+    assert not curve_items.dotted(plots.train_acc)
+
+
+def test_a_new_run_keeps_its_layers_gradient_curves_and_drops_another_networks(plots, epochs):
+    plots.add_epochs(epochs(2))
+    plots.redraw_all()
+    legend = plots.grad_plot.getPlotItem().legend
+    kept = dict(plots._grad_curves)
+    plots.clear()  # a new run: nothing shown until its first epoch
+    assert not legend.isVisible()
+    assert all(curve.xData is None or not len(curve.xData) for curve in kept.values())
+    plots.add_epochs(epochs(1))  # the same network: the same curves, the legend back
+    plots.redraw_all()
+    assert plots._grad_curves == kept and legend.isVisible()
+    assert [label.text for _sample, label in legend.items] == list(kept)
+    plots.clear()
+    other = [{**epoch, "grad_norms": {"0 Conv2D": 0.3}} for epoch in epochs(1)]
+    plots.add_epochs(other)  # another network: only its layer
+    plots.redraw_all()
+    assert list(plots._grad_curves) == ["0 Conv2D"]
+    assert [label.text for _sample, label in legend.items] == ["0 Conv2D"]
+    assert all(curve.getViewBox() is None for curve in kept.values())  # off the plot

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDockWidget,
@@ -289,14 +289,28 @@ class HealthPanel(QWidget):
                 self.table.item(row, 0).setBackground(QColor(BAD))
 
     def set_health(self, health: dict) -> None:
-        self.table.setRowCount(len(health))
+        if self.table.rowCount() != len(health):
+            self.table.setRowCount(len(health))
         for row, (name, numbers) in enumerate(health.items()):
             for column, (text, shade) in enumerate(_cells(name, numbers)):
-                item = QTableWidgetItem(text)
-                if shade:
-                    item.setBackground(QColor(shade))
-                    item.setForeground(QColor(style.TEXT))
-                self.table.setItem(row, column, item)
+                self._set_cell(row, column, text, shade)
+
+    def _set_cell(self, row: int, column: int, text: str, shade: str) -> None:
+        """A cell's text and colours, changed in place and only where they differ: each epoch
+        changes a few figures, and every changed cell makes the table measure its columns
+        again (they fit their contents) and repaint."""
+        item = self.table.item(row, column)
+        if item is None:
+            item = QTableWidgetItem()
+            self.table.setItem(row, column, item)
+        if item.text() != text:
+            item.setText(text)
+        background = QBrush(QColor(shade)) if shade else QBrush()
+        if item.background() != background:
+            item.setBackground(background)
+        foreground = QBrush(QColor(style.TEXT)) if shade else QBrush()
+        if item.foreground() != foreground:
+            item.setForeground(foreground)
 
     def set_warnings(self, warnings: list[dict]) -> None:
         if [row.warning for row in self.warning_rows] == list(warnings):

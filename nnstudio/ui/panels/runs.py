@@ -171,12 +171,18 @@ class RunsPanel(QWidget):
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, column, item)
-            item.setText(value_text(value))
+            text = value_text(value)
+            if item.text() != text:  # each epoch changes a few cells: only they are redrawn
+                item.setText(text)
         first = self.table.item(row, 0)
-        first.setFlags(first.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        checkable = first.flags() | Qt.ItemFlag.ItemIsUserCheckable
+        if first.flags() != checkable:  # a new row: every epoch repainted it
+            first.setFlags(checkable)
         if first.data(Qt.ItemDataRole.CheckStateRole) is None:
             first.setCheckState(Qt.CheckState.Unchecked)
-        first.setToolTip("Tick to overlay this run's curves on the Training tab.")
+        tip = "Tick to overlay this run's curves on the Training tab."
+        if first.toolTip() != tip:
+            first.setToolTip(tip)
         self.table.blockSignals(blocked)
 
     def _item_changed(self, item: QTableWidgetItem) -> None:

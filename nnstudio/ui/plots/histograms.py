@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from nnstudio.ui import style
+from nnstudio.ui.plots.curve_items import keep_drawn
 
 COLUMNS = 2
 # Each row takes a title and an axis before its bars: in the Training tab's corner a fourth
@@ -95,6 +96,11 @@ class WeightHistograms(QWidget):
             plot.layout.setRowFixedHeight(0, TITLE_HEIGHT)
             plot.getAxis("bottom").setHeight(AXIS_HEIGHT)
             plot.hideAxis("left")
+            for axis in ("left", "bottom", "right", "top"):
+                # Each new snapshot's counts move the y range: pyqtgraph would then set the
+                # (hidden) axes' labels anew, an HTML layout each, for a prefix never shown.
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            keep_drawn(plot.titleLabel.item)  # the bars change, not the layer's name
             plot.setMouseEnabled(x=False, y=False)
             plot.getAxis("bottom").setStyle(tickLength=-4, hideOverlappingLabels=False)
             # Repainted from a pixmap while its range stays (see _steady_x_range).

@@ -12,8 +12,11 @@ products use), so the redraws are rationed:
 - plots on a hidden tab are not drawn at all: they stay dirty and catch up when shown;
 - the axes (which also draw the grid) are cached as pixmaps, so a new curve point does not
   re-render their text and lines unless the range moved. During a run the epoch axis is fixed
-  to the planned epochs, and the loss axis only moves when the losses leave its range (see
-  ``_fit_loss_range``), not each time the lowest loss drops a little.
+  to the planned epochs, and the loss and gradient axes only move when a value leaves their
+  range (see ``_fit_loss_range``, ``_fit_grad_range``), not each time the lowest value drops a
+  little;
+- titles, legends and the epoch curves are cached as pixmaps too (``keep_drawn``): the loss
+  plot, repainted for its batch losses, copies them instead of drawing them again.
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ from nnstudio.ui.plots.curve_items import (
     HoverReadout,
     epoch_curve,
     finite,
+    keep_curve_drawn,
+    keep_drawn,
+    keep_legend_drawn,
     pen,
     set_epoch_data,
+    steady_log_range,
 )
 from nnstudio.ui.plots.legend_fit import FittingLegend
 
@@ -82,9 +89,11 @@ class TrainingPlots(QWidget):
         )
         # Gradient norms span decades: a log axis keeps every layer readable.
         self.grad_plot.setLogMode(y=True)
-        # A loss of 0.8 reads 0.8, never "800" under a "(x0.001)" label.
+        # A loss of 0.8 reads 0.8, never "800" under a "(x0.001)" label; and a range change
+        # does not set the other axes' labels anew (an HTML layout each, the hidden ones too).
         for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot, self.lr_plot):
-            plot.getAxis("left").enableAutoSIPrefix(False)
+            for axis in ("left", "bottom", "right", "top"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
         self.accuracy_plot.setYRange(0, 1)
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -101,6 +110,7 @@ class TrainingPlots(QWidget):
         self._drawn = dict.fromkeys(PLOT_ORDER, -1e9)  # _now() of each plot's last redraw
         self._epoch_turns = list(PLOT_ORDER[1:])  # the epoch plots, least recently drawn first
         self._loss_range: tuple[float, float] | None = None  # the y range this code last set
+        self._grad_range: tuple[float, float] | None = None  # the same for the gradient norms
         # The loss plot is redrawn for new batches far more often than epochs end: its epoch
         # curves are set again only when self.epochs changed (counted here), since each
         # setData re-lays-out and repaints a curve and its dots.
@@ -122,6 +132,7 @@ class TrainingPlots(QWidget):
         plot = pg.PlotWidget(axisItems={"left": left_axis} if left_axis is not None else None)
         plot.setObjectName(name)
         plot.setTitle(title, color=style.TEXT, size=f"{TITLE_POINT_SIZE}pt")
+        keep_drawn(plot.getPlotItem().titleLabel.item)
         plot.setLabel("bottom", "epoch")
         plot.setLabel("left", y_label)
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -159,6 +170,12 @@ class TrainingPlots(QWidget):
         # As many entries a row as fit, the layers' numbers alone on a small plot.
         self.grad_plot.addLegend(offset=(6, 2), colCount=2, horSpacing=0, **LEGEND)
         self._grad_legend = FittingLegend(self.grad_plot)
+        self._keep_legends_drawn()
+
+    def _keep_legends_drawn(self) -> None:
+        """After entries were added (see keep_drawn)."""
+        for plot in (self.loss_plot, self.accuracy_plot, self.grad_plot):
+            keep_legend_drawn(plot)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -174,12 +191,15 @@ class TrainingPlots(QWidget):
         self._planned_epochs = 0  # the next run sets its own (set_planned_epochs)
         # The per-batch points already converted to arrays: a redraw converts only the new ones.
         self._batch_arrays = (np.empty(0), np.empty(0))
+        # The layers' gradient curves stay, emptied, with their legend hidden: the next run
+        # of the same network uses them again (making one takes milliseconds of its first
+        # epoch); _redraw_gradients drops those of layers that are gone.
         for curve in self._grad_curves.values():
-            self.grad_plot.removeItem(curve)
-            self.grad_plot.getPlotItem().legend.removeItem(curve)
-        self._grad_curves = {}
-        self._loss_range = None
+            curve.setData([], [])
+        self.grad_plot.getPlotItem().legend.setVisible(False)
+        self._loss_range = self._grad_range = None
         self._forget_y_range(self.loss_plot)
+        self.grad_plot.getViewBox().enableAutoRange(y=True)  # ours again (_fit_grad_range)
         self._dirty = set(PLOT_ORDER)
         self.redraw_all()
         self._fit_epoch_axis()  # the epoch axis too: the next run sets its own
@@ -254,6 +274,7 @@ class TrainingPlots(QWidget):
         for index, (label, history) in enumerate(runs):
             color = style.RUN_COLORS[index % len(style.RUN_COLORS)]
             self._add_overlay(label, history, color)
+        self._keep_legends_drawn()
         self._fit_epoch_axis()
         # The loss axis must hold the other runs' curves too, also when no new loss comes.
         self._fit_loss_range(self._batch_data()[1], self.series("loss"), self.series("val_loss"))
@@ -273,6 +294,7 @@ class TrainingPlots(QWidget):
             dashed = key.startswith("val")
             item = pg.PlotDataItem(x, y, pen=pen(color, 1.4, dashed), connect="finite")
             item.setOpacity(0.75)
+            keep_curve_drawn(item)  # another run's curve does not change while this one trains
             item.setToolTip(f"{label}: {key}")
             plot.addItem(item)
             legend = plot.getPlotItem().legend
@@ -455,10 +477,13 @@ class TrainingPlots(QWidget):
 
     def _redraw_gradients(self, x: np.ndarray) -> None:
         names: list[str] = []
+        norms: list[np.ndarray] = []
         for epoch in self.epochs:
             for name in epoch.get("grad_norms") or {}:
                 if name not in names:
                     names.append(name)
+        if names:  # none yet (a new run): the last run's curves wait, emptied
+            self._drop_grad_curves_but(names)
         for index, name in enumerate(names):
             curve = self._grad_curves.get(name)
             if curve is None:
@@ -466,9 +491,48 @@ class TrainingPlots(QWidget):
                 curve = epoch_curve(self.grad_plot, color, name)
                 self._grad_curves[name] = curve
                 self._grad_legend.fit()
+                keep_legend_drawn(self.grad_plot)
             y = [(e.get("grad_norms") or {}).get(name, np.nan) for e in self.epochs]
             # Log axis: clamp zeros so the curve stays drawable.
-            set_epoch_data(curve, x, np.maximum(finite(y), 1e-12))
+            norms.append(np.maximum(finite(y), 1e-12))
+            set_epoch_data(curve, x, norms[-1])
+        self.grad_plot.getPlotItem().legend.setVisible(bool(names))
+        self._fit_grad_range(norms)
+
+    def _drop_grad_curves_but(self, names: list[str]) -> None:
+        """Remove the curves (and legend entries) of layers not in ``names`` (another
+        network's, kept from the last run)."""
+        legend = self.grad_plot.getPlotItem().legend
+        gone = [name for name in self._grad_curves if name not in names]
+        for name in gone:
+            curve = self._grad_curves.pop(name)
+            self.grad_plot.removeItem(curve)
+            legend.removeItem(curve)
+        if gone and self._grad_curves:
+            self._grad_legend.fit()  # fewer entries may fit with their full names again
+
+    def _fit_grad_range(self, norms: list[np.ndarray]) -> None:
+        """The gradient plot's log axis, moved only when a norm leaves it (steady_log_range),
+        while it is ours: auto-range (a new run, or the "A" button) or the range this code
+        set. The user's zoom or pan stays."""
+        view = self.grad_plot.getViewBox()
+        if not self.grad_plot.getPlotItem().ctrl.logYCheck.isChecked():  # made linear: theirs
+            if self._grad_range is not None:
+                self._grad_range = None
+                view.enableAutoRange(y=True)
+            return
+        if view.autoRangeEnabled()[1]:
+            self._grad_range = None
+        elif self._grad_range is None or not np.allclose(view.viewRange()[1], self._grad_range):
+            return
+        values = np.concatenate(norms) if norms else np.empty(0)
+        values = np.log10(values[np.isfinite(values)])
+        if not len(values):
+            return
+        wanted = steady_log_range(self._grad_range, float(values.min()), float(values.max()))
+        if wanted is not None:
+            view.setYRange(*wanted, padding=0)
+            self._grad_range = tuple(view.viewRange()[1])
 
     # -- export ---------------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QLabel, QProgressBar
 from nnstudio.project.document import RunState
 from nnstudio.ui import style
 
+LABEL_WIDTH = 110  # pixels: the least the epoch, speed and time-left labels take
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum size" (not exported by PySide6)
 STATE_WORDS = {RunState.IDLE: "Idle", RunState.TRAINING: "Training", RunState.PAUSED: "Paused"}
 
 
@@ -37,6 +39,16 @@ def time_left_text(epochs_left: int, samples_per_epoch: int, speed: float) -> st
     if seconds < 60:
         return f"{seconds:.0f} s left"
     return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s left"
+
+
+def set_value_with_next_paint(bar: QProgressBar, value: int) -> None:
+    """bar.setValue, painted with the window's next paint instead of at once: setValue
+    repaints the bar on the spot (and with it the toolbar behind it), a paint of its own four
+    times a second while a run trains; update() joins the status bar's labels set in the same
+    refresh."""
+    bar.setUpdatesEnabled(False)
+    bar.setValue(value)
+    bar.setUpdatesEnabled(True)  # which calls update()
 
 
 class StatusView:
@@ -66,7 +78,7 @@ class StatusView:
         bar.addWidget(self.state_label)
         bar.addPermanentWidget(self.next_train)
         for label in (self.status_epoch, self.status_speed, self.status_eta):
-            label.setMinimumWidth(110)
+            label.setMinimumWidth(LABEL_WIDTH)
             bar.addPermanentWidget(label)
         self._timer = QTimer(window, interval=self.REFRESH_MS, timeout=self.refresh)
         document.events.run_state.connect(
@@ -80,7 +92,7 @@ class StatusView:
     def _build_epoch_counter(self) -> None:
         self.epoch_label = QLabel("Epoch 0 / 0")
         self.epoch_label.setObjectName("epochCounter")
-        self.epoch_label.setMinimumWidth(110)
+        self.epoch_label.setMinimumWidth(LABEL_WIDTH)
         self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.epoch_label.setToolTip("Epochs trained in this run / planned.")
         self.epoch_progress = QProgressBar()
@@ -106,7 +118,36 @@ class StatusView:
             self._timer.stop()
         else:
             self._timer.start()
+        self._hold_label_sizes(state != RunState.IDLE)
         self.refresh()
+
+    def _changing_labels(self) -> tuple[QLabel, ...]:
+        """The labels whose text changes while a run goes on (speed and time left at every
+        refresh)."""
+        return (self.epoch_label, self.status_epoch, self.status_speed, self.status_eta)
+
+    def _hold_label_sizes(self, hold: bool) -> None:
+        """While a run goes on, the changing labels keep the size they were laid out with. A
+        label's new text otherwise makes the whole window lay itself out again (the status
+        bar, the toolbar, the docks): about a millisecond of the GUI thread, four times a
+        second, taken from training. A text that needs more width still gets it
+        (``_set_text``). Back to a free size when the run is over."""
+        for label in self._changing_labels():
+            if hold and label.isVisible():
+                label.setFixedSize(label.size())
+            elif not hold:
+                label.setMinimumSize(LABEL_WIDTH, 0)
+                label.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+
+    @staticmethod
+    def _set_text(label: QLabel, text: str) -> None:
+        """setText, widening a label whose size is held when the text would not fit."""
+        if label.text() == text:
+            return
+        label.setText(text)
+        held = label.minimumWidth() == label.maximumWidth()
+        if held and label.sizeHint().width() > label.width():
+            label.setFixedWidth(label.sizeHint().width())
 
     def refresh(self) -> None:
         """Epoch counter, progress, speed and time left as they are now."""
@@ -118,12 +159,13 @@ class StatusView:
         target = training.planned_target()
         running = training.session is not None
         shown, progress = epoch_position(done, target, training.last_batch, running)
-        self.epoch_label.setText(f"Epoch {shown} / {target or self.document.training.epochs}")
+        planned = target or self.document.training.epochs
+        self._set_text(self.epoch_label, f"Epoch {shown} / {planned}")
         self._show_progress(round(100 * progress), 100 * max(target, 1))
-        self.status_epoch.setText(f"Epoch {shown} of {target}" if target else "")
+        self._set_text(self.status_epoch, f"Epoch {shown} of {target}" if target else "")
         speed = training.last_speed if running else 0.0
-        self.status_speed.setText(f"{speed:,.0f} samples/s" if speed else "")
-        self.status_eta.setText(self._time_left(target - done, speed))
+        self._set_text(self.status_speed, f"{speed:,.0f} samples/s" if speed else "")
+        self._set_text(self.status_eta, self._time_left(target - done, speed))
 
     def _show_progress(self, value: int, maximum: int) -> None:
         """QProgressBar.setValue repaints the bar at once, on the GUI thread the training
@@ -133,8 +175,10 @@ class StatusView:
         if bar.maximum() != maximum:
             bar.setRange(0, maximum)
         step = abs(value - bar.value()) * max(bar.width(), 1)
-        if self.document.run_state != RunState.TRAINING or step >= maximum:
+        if self.document.run_state != RunState.TRAINING:
             bar.setValue(value)
+        elif step >= maximum:
+            set_value_with_next_paint(bar, value)
 
     def _time_left(self, epochs_left: int, speed: float) -> str:
         dataset = self.models.dataset
