@@ -219,6 +219,24 @@ def test_gradient_axis_moves_only_when_a_norm_leaves_its_range(plots, epochs):
     assert view.viewRange()[1][1] >= np.log10(30.0)
 
 
+@pytest.mark.parametrize("layers", [2, 6])
+def test_the_gradient_legend_never_hides_a_curve(qtbot, plots, epochs, layers):
+    """The first epochs' norms are the largest: they ran under the legend at the top."""
+    plots.resize(900, 600)
+    plots.show()
+    qtbot.waitExposed(plots)
+    names = [f"{index} Conv2D" for index in range(layers)]
+    for number, epoch in enumerate(epochs(6), start=1):
+        norms = {name: 0.5 / number ** (1 + index / 4) for index, name in enumerate(names)}
+        plots.add_epochs([_with_norms(epoch, norms)])
+        plots.redraw_all()
+        legend = plots.grad_plot.getPlotItem().legend
+        view = plots.grad_plot.getViewBox()
+        # The legend's lower edge in the plot's own units (log10 of a norm).
+        lower_edge = view.mapSceneToView(legend.sceneBoundingRect().bottomLeft()).y()
+        assert np.log10(0.5) < lower_edge - 0.01, (number, lower_edge)  # every curve below it
+
+
 def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_them(
     qtbot, clock, monkeypatch
 ):
@@ -438,3 +456,9 @@ def test_a_new_run_keeps_its_layers_gradient_curves_and_drops_another_networks(p
     assert list(plots._grad_curves) == ["0 Conv2D"]
     assert [label.text for _sample, label in legend.items] == ["0 Conv2D"]
     assert all(curve.getViewBox() is None for curve in kept.values())  # off the plot
+
+
+def test_curve_items_doctests():
+    import doctest
+
+    assert doctest.testmod(curve_items).failed == 0

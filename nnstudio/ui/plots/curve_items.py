@@ -147,18 +147,32 @@ def set_epoch_data(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None
     curve.setData(x, y, connect="finite")
 
 
-def steady_log_range(shown: tuple[float, float] | None, low: float, high: float):
+def steady_log_range(
+    shown: tuple[float, float] | None, low: float, high: float, top_band: float = 0.0
+):
     """The log10 range for values from 10**low to 10**high, or None to keep ``shown``: a range
     that follows every new value re-renders the axis and its grid at each redraw (several
     milliseconds of the GUI thread), so it moves only when a value leaves it or the values
-    shrink to under half of it; a new one leaves a fifth of the values' span free each side."""
+    shrink to under half of it; a new one leaves a fifth of the values' span free each side.
+    ``top_band`` (a fraction of the height) is kept clear of values above that: the legend's
+    row, so that it never hides a curve.
+
+    >>> steady_log_range(None, -2.0, 0.0)
+    (-2.4, 0.4)
+    >>> steady_log_range(None, -2.0, 0.0, top_band=0.2)
+    (-2.4, 1.1)
+    >>> steady_log_range((-2.4, 1.1), -2.0, 0.3, top_band=0.2) is None  # under the band
+    True
+    """
     if shown is not None:
         bottom, top = shown
-        if bottom <= low and high <= top and high - low >= 0.5 * (top - bottom):
+        clear_below = top - top_band * (top - bottom)
+        if bottom <= low and high <= clear_below and high - low >= 0.5 * (clear_below - bottom):
             return None
     span = max(high - low, MIN_LOG_SPAN)
     middle = (low + high) / 2
-    return middle - 0.7 * span, middle + 0.7 * span
+    bottom, top = middle - 0.7 * span, middle + 0.7 * span
+    return bottom, round(bottom + (top - bottom) / (1.0 - top_band), 12)
 
 
 def finite(values) -> np.ndarray:

@@ -529,10 +529,23 @@ class TrainingPlots(QWidget):
         values = np.log10(values[np.isfinite(values)])
         if not len(values):
             return
-        wanted = steady_log_range(self._grad_range, float(values.min()), float(values.max()))
+        wanted = steady_log_range(
+            self._grad_range, float(values.min()), float(values.max()), self._grad_legend_band()
+        )
         if wanted is not None:
             view.setYRange(*wanted, padding=0)
             self._grad_range = tuple(view.viewRange()[1])
+
+    def _grad_legend_band(self) -> float:
+        """The share of the gradient plot's height its legend takes at the top (kept free of
+        curves: the norms of the first epochs are the largest and ran under it), at most
+        half."""
+        legend = self.grad_plot.getPlotItem().legend
+        height = self.grad_plot.getViewBox().height()
+        if legend is None or not legend.isVisible() or height <= 0:
+            return 0.0
+        offset = 2  # the legend's offset from the top (addLegend's offset=(6, 2))
+        return min(0.5, (legend.boundingRect().height() + 2 * offset) / height)
 
     # -- export ---------------------------------------------------------------------------------
 
