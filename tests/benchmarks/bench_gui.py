@@ -178,6 +178,13 @@ def report(window, results, epochs: int):
         f"  against the bare fit loop (no layer health): {np.median(bare_ratios):.1%} (pairs "
         f"{', '.join(f'{r:.0%}' for r in bare_ratios)})"
     )
+    # Two headless runs that differ only by the doctor's ~1 %: how far this machine alone
+    # moves a pair (the floor under the window's pairs).
+    same = [h / b for h, b in zip(headless, bare, strict=True)]
+    print(
+        f"  headless against the bare fit loop, the machine's own scatter: pairs "
+        f"{', '.join(f'{r:.0%}' for r in same)}"
+    )
     print(
         f"  10 ms timer lateness over {len(lateness)} ticks: p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms"
