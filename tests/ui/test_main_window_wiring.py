@@ -245,3 +245,21 @@ def test_clearing_finished_runs_keeps_the_current_one(qtbot, window):
     assert window.runs_panel.runs == window.document.runs == [third]
     assert window.runs_panel.table.rowCount() == 1
     assert not window.training_tab.plots._overlay_items  # the ticked run is gone
+
+
+def test_a_view_that_fails_at_the_end_of_a_run_leaves_the_window_idle(qtbot, window):
+    """The run's end reaches the document, the buttons and whatever waits for it even when a
+    view fails to draw it (else the window believed it still trained, and waited)."""
+    from nnstudio.project.document import RunState
+
+    def broken():
+        raise RuntimeError("a plot failed to draw")
+
+    window.hyperparameters.epochs_box.setValue(1)
+    window.training.tab.plots.redraw_all = broken
+    finished = qtbot.waitSignal(window.training_finished, timeout=30_000)
+    with qtbot.capture_exceptions() as raised, finished:
+        window.actionTrain.trigger()
+    assert {str(error) for _, error, _ in raised} == {"a plot failed to draw"}
+    assert window.document.run_state == RunState.IDLE and window.training.session is None
+    assert window.document.runs[0].history and window.actionTrain.isVisible()

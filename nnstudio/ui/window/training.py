@@ -442,7 +442,15 @@ class TrainingController:
 
     def _on_session_finished(self, result: dict) -> None:
         self._end_session()
-        self.plots.redraw_all()  # idle now: show the final state at once
+        try:
+            self._finish_run(result)
+        finally:  # whatever went wrong above, what waits for the run's end hears of it
+            self.training_finished.emit(result)
+        self.files.autosave_now()
+
+    def _finish_run(self, result: dict) -> None:
+        # The run's end in the document and the window's state first: a view that failed to
+        # draw must not leave the window believing that it still trains.
         reason = result.get("stopped_reason") or "completed"
         self.document.finish_run(reason, result.get("history"))
         self.document.mark_weights_changed()
@@ -455,8 +463,7 @@ class TrainingController:
                 self.show_message(result["message"], "info")
             self.set_state(RunState.IDLE)
         self.models.share_model()
-        self.training_finished.emit(result)
-        self.files.autosave_now()
+        self.plots.redraw_all()  # idle now: show the final state at once
 
     def _on_session_failed(self, message: str) -> None:
         self._end_session()
