@@ -405,3 +405,19 @@ def test_lessons_leave_the_pages_their_room_at_1024x600(make_window, qtbot, monk
     QApplication.processEvents()
     assert window.tabs.shortfall().toTuple() == (0, 0)
     assert layout_problems(window.lessons.dock) == []
+
+
+def test_drop_down_buttons_give_their_arrow_the_room_open_has(make_window):
+    """Presets and Export drew their arrow in the corner, against the text and the border;
+    the Data dock's Open… button leaves it room. Each drop-down button leaves as much."""
+    window = make_window()
+
+    def room_beside_text(button) -> int:
+        icon = 0 if button.icon().isNull() else button.iconSize().width()
+        text = button.fontMetrics().horizontalAdvance(button.text())
+        return button.sizeHint().width() - text - icon
+
+    open_room = room_beside_text(window.data_panel.open_button)
+    for button in (window.builder.presets_button, window.evaluation.export_button):
+        assert button.menu() is not None
+        assert room_beside_text(button) >= open_room - 2, button.text()  # a pixel of rounding
