@@ -40,8 +40,9 @@ def run_color(index: int) -> str:
     return class_color(index)
 
 
-# The Model column last: its text is long ("Conv2D(16) → MaxPool2D → …"). In the middle it
-# was squeezed to a few letters in a narrow dock, and pushed every result out of sight.
+# The Model column last: its text is long ("Conv2D(16) → MaxPool2D → …"). Stretched amid
+# the others it was squeezed to a few letters in a narrow dock; last, it keeps its whole text
+# and the results come into view before it.
 COLUMNS = [
     "Run",
     "Status",
@@ -183,7 +184,7 @@ class RunsPanel(QWidget):
 
     def _fit_model_column(self) -> None:
         """The Model column as wide as its text, and wider to fill the row when there is room.
-        Qt's stretched last section ignores its text: a narrow dock showed "Conv2D(16) →"."""
+        Qt's stretched last section ignores its text: a narrow dock showed "Conv2D(" of it."""
         header = self.table.horizontalHeader()
         others = sum(header.sectionSize(c) for c in range(len(COLUMNS)) if c != MODEL_COLUMN)
         need = max(self.table.sizeHintForColumn(MODEL_COLUMN), header.sectionSizeHint(MODEL_COLUMN))
