@@ -247,6 +247,46 @@ def test_a_deep_networks_histograms_all_keep_room_for_their_bars(qtbot):
         assert inside.contains(view.view.mapFromScene(area).boundingRect()), name
 
 
+def _tick_labels(axis) -> list[QRectF]:
+    """Where ``axis`` draws its tick labels, in scene coordinates."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [axis.mapRectToScene(rect) for rect, _, text in texts if text]
+
+
+@pytest.mark.parametrize(
+    ("size", "reaches"),
+    [((186, 350), (2, 0.5, 0.5, 0.5)), ((245, 190), (0.5,) * 7)],
+    ids=["cnn-at-1024x600", "seven-layers-at-1366x768"],
+)
+def test_neighbouring_histograms_keep_their_tick_labels_apart(qtbot, app_look, size, reaches):  # noqa: F811
+    """At 1024×600 one plot's "0.5" ran into the next one's "-0.5" ("0.5-0.5"), and the
+    left column's "-0.5" began past the widget's edge."""
+    view = WeightHistograms()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_histograms(
+        {f"{i} Dense": (np.ones(10), np.linspace(-r, r, 11)) for i, r in enumerate(reaches)}
+    )
+    qtbot.wait(20)  # the layout settles
+    labels = [_tick_labels(plot.getAxis("bottom")) for plot in view.plots.values()]
+    columns = max(2, -(-len(reaches) // 3))
+    for index in range(1, len(labels)):
+        if index % columns:  # a plot with a neighbour on its left
+            gap = min(r.left() for r in labels[index]) - max(r.right() for r in labels[index - 1])
+            assert gap >= 8, (index, gap)
+    everything = [rect for plot_labels in labels for rect in plot_labels]
+    assert all(rect.left() >= 0 and rect.right() <= size[0] for rect in everything)
+
+
 def _four_layers(plots, epochs):
     history = epochs(3)
     for epoch in history:

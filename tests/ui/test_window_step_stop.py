@@ -56,7 +56,9 @@ def test_a_blow_up_in_the_first_epoch_leaves_the_toolbar_as_any_finished_run(mak
     assert run_actions(window) == not_trained
     assert window.state == "idle"
     assert "blew up" in window.status.state_label.text()
-    assert window.runs_panel.table.item(0, 1).text() == "stopped: blew up"  # not "paused"
+    status = window.runs_panel.table.item(0, 1)
+    assert status.text() == "blew up"  # not "paused"
+    assert status.toolTip().startswith("Stopped: the loss blew up")
     assert "Training stopped" in window.message_bar.text()
     # Train trains again, and Stop can stop that
     window.actionTrain.trigger()

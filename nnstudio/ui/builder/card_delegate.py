@@ -174,14 +174,23 @@ class CardDelegate(QStyledItemDelegate):
         paint_glyph(painter, layout.icon, type_name, str(config.get("function", "")))
         # The numbers are drawn first and the words take what is left, so a narrow stack
         # shortens the description before it ever hides the shape.
-        shape_width, params_width = self._paint_numbers(painter, option, layout, info)
         title_font = QFont(option.font)
         title_font.setPointSizeF(option.font.pointSizeF() * 1.05)
         title_font.setWeight(QFont.Weight.DemiBold)
+        shape = layer_meta.format_shape(info.output_shape if info else None)
+        shape_width = self._shape_width(option, shape)
+        # The shape on the title's line, or on the second line when even the type's name
+        # would not fit beside it ("MaxPo…" beside 16×13×13 at 1024×600): a layer's name
+        # is never cut for its shape.
+        name_room = layout.title.width() - shape_width - 8
+        below = QFontMetricsF(title_font).horizontalAdvance(type_name) > name_room
+        self._paint_shape(painter, option, layout.subtitle if below else layout.title, shape)
+        taken = shape_width + 8 if below else 0.0  # of the second line, by the shape
+        params_width = self._paint_params(painter, option, layout.subtitle, taken, info)
         painter.setFont(title_font)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        title_rect = layout.title.adjusted(0, 0, -shape_width - 8, 0)
+        title_rect = layout.title.adjusted(0, 0, 0 if below else -shape_width - 8, 0)
         # "Dense 64 · relu", or "Dense 64" in a narrow stack (a scroll bar takes its room),
         # or only "Conv2D" beside a long shape ("Conv2D 16 3×3" was cut to "Conv2…" at
         # 1024×600): the settings read in the inspector and the diagram. Cut only as a last
@@ -195,24 +204,33 @@ class CardDelegate(QStyledItemDelegate):
         painter.drawText(title_rect, left, title)
         painter.setFont(small_font(option.font))
         painter.setPen(muted)
-        subtitle_rect = layout.subtitle.adjusted(0, 0, -params_width - 8, 0)
+        subtitle_rect = layout.subtitle.adjusted(0, 0, -taken - params_width - 8, 0)
         description = layer_meta.description_of(type_name)
         # The whole description, or its short form ("Fully connected"), never a cut word.
         subtitle = fitted(painter.fontMetrics(), subtitle_rect.width(), *short_forms(description))
         if subtitle:
             painter.drawText(subtitle_rect, left, subtitle)
 
-    def _paint_numbers(self, painter, option, layout: CardLayout, info) -> tuple[float, float]:
-        """The output shape as a pill (title line) and the parameter count (second line),
-        right-aligned; returns the width each one took."""
-        palette = option.palette
-        shape = layer_meta.format_shape(info.output_shape if info else None)
+    @staticmethod
+    def _shape_font(option) -> QFont:
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSizeF(option.font.pointSizeF() * 0.92)
-        painter.setFont(mono)
+        return mono
+
+    def _shape_width(self, option, shape: str) -> float:
+        """The room the output shape takes: its pill and the arrow before it."""
+        pill_width = QFontMetricsF(self._shape_font(option)).horizontalAdvance(shape) + 14
+        return pill_width + 20
+
+    def _paint_shape(self, painter, option, line: QRectF, shape: str) -> None:
+        """The output shape as a pill, right-aligned on ``line`` (a card's first or second)."""
+        palette = option.palette
+        painter.setFont(self._shape_font(option))
         pill_width = painter.fontMetrics().horizontalAdvance(shape) + 14
-        pill = QRectF(layout.title.right() - pill_width, layout.title.top(), pill_width, 20)
+        # 20 high on either line: on the second (17 high) it still ends 3 px above the card's
+        # bottom edge.
+        pill = QRectF(line.right() - pill_width, line.top(), pill_width, 20)
         fill = QColor(palette.color(QPalette.ColorRole.Highlight))
         fill.setAlphaF(0.12 if shape != "?" else 0.0)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -226,19 +244,20 @@ class CardDelegate(QStyledItemDelegate):
         painter.drawText(
             QRectF(pill.left() - 18, pill.top(), 16, 20), Qt.AlignmentFlag.AlignCenter, "→"
         )
+
+    def _paint_params(self, painter, option, line: QRectF, taken: float, info) -> float:
+        """The parameter count, right-aligned on the second line left of what the shape
+        ``taken`` there; returns the width it took."""
         params = info.n_params if info else None
-        params_width = 0.0
-        if params:
-            label = f"{layer_meta.format_count(params)} params"
-            params_width = painter.fontMetrics().horizontalAdvance(label)
-            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            rect = QRectF(
-                layout.subtitle.right() - params_width, layout.subtitle.top(), params_width, 17
-            )
-            painter.drawText(
-                rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label
-            )
-        return pill_width + 20, params_width
+        if not params:
+            return 0.0
+        painter.setFont(small_font(option.font, 0.82))
+        label = f"{layer_meta.format_count(params)} params"
+        width = painter.fontMetrics().horizontalAdvance(label)
+        painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        rect = QRectF(line.right() - taken - width, line.top(), width, 17)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+        return width
 
     def _paint_problem(self, painter, option, layout: CardLayout, problem: Problem, row: int):
         color = severity_color(problem)

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -203,9 +204,9 @@ class QtModelBuilder(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build_layout(self):
-        self.presets_button = QToolButton()
-        self.presets_button.setText("Presets")
-        self.presets_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # A push button with a menu, as the Data dock's Open…: a tool button's arrow sat
+        # in its corner, against the text and the border.
+        self.presets_button = QPushButton("Presets")
         self.presets_button.setToolTip("Start from a ready-made network (undoable)")
         self.presets_menu = QMenu(self.presets_button)
         self.presets_menu.aboutToShow.connect(self._fill_presets_menu)

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -227,11 +226,9 @@ class EvaluationPanel(QWidget):
             "mistakes.png",
             self.export_mistakes_png,
         )
-        self.export_button = QToolButton()
-        self.export_button.setText("Export")
-        self.export_button.setIcon(style.icon("export"))
-        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # A push button with a menu, as its neighbours and the Data dock's Open…: a tool
+        # button's arrow sat in its corner, against the text and the border.
+        self.export_button = QPushButton(style.icon("export"), "Export")
         self.export_button.setMenu(menu)
         self.export_button.setToolTip("Save the metrics, the confusion matrix or the plots.")
         row = QHBoxLayout()

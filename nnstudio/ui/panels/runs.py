@@ -8,7 +8,7 @@ see their settings side by side, with the rows that differ highlighted. The runs
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from nnstudio.project.runs import STATUS_WORDS, Run, row_label, value_text
 from nnstudio.ui import style
 
-__all__ = ["COLUMNS", "CompareDialog", "Run", "RunsPanel"]
+__all__ = ["COLUMNS", "CompareDialog", "Run", "RunsPanel", "status_text"]
 
 COMPARED_CURVES = [("loss", "Loss"), ("accuracy", "Accuracy")]
 
@@ -40,11 +40,13 @@ def run_color(index: int) -> str:
     return class_color(index)
 
 
+# The Model column last: its text is long ("Conv2D(16) → MaxPool2D → …"). Stretched amid
+# the others it was squeezed to a few letters in a narrow dock; last, it keeps its whole text
+# and the results come into view before it.
 COLUMNS = [
     "Run",
     "Status",
     "Dataset",
-    "Model",
     "Optimizer",
     "LR",
     "Batch",
@@ -53,7 +55,27 @@ COLUMNS = [
     "Val loss",
     "Accuracy",
     "Val acc.",
+    "Model",
 ]
+MODEL_COLUMN = COLUMNS.index("Model")
+
+# A table cell's word for a status where STATUS_WORDS's is too long for a narrow dock, or
+# reads as cut ("training…"); the cell's tooltip says it in full.
+SHORT_STATUS = {"training": "training", "nan": "blew up"}
+STATUS_TIPS = {
+    "training": "Training now.",
+    "paused": "Paused: training can go on from here.",
+    "completed": "Done: every planned epoch trained.",
+    "stopped": "Stopped before its last planned epoch.",
+    "early_stopping": "Early stopping ended it: the validation loss no longer improved.",
+    "nan": "Stopped: the loss blew up (it became NaN or infinite).",
+    "failed": "Failed: training ended with an error.",
+}
+
+
+def status_text(status: str) -> str:
+    """The Status cell's word for a run's status."""
+    return SHORT_STATUS.get(status, STATUS_WORDS.get(status, status))
 
 
 class RunsPanel(QWidget):
@@ -79,9 +101,13 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         self.table.setMinimumHeight(56)  # a header and a row: the dock may be made small
+        # One line a row: a wrapped model summary showed half of its second line.
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
+        # Every column as wide as its text; the last (Model) also takes any room left over
+        # (_fit_model_column). A stretched column got only a few letters once they overflowed.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.viewport().installEventFilter(self)
         self.table.setToolTip(
             "Every training run of this session. Tick a run to overlay its "
             "curves on the Training tab; tick several and press Compare."
@@ -138,6 +164,7 @@ class RunsPanel(QWidget):
             if run in checked:
                 self.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
         self.table.blockSignals(False)
+        self._fit_model_column()
         if added:
             # A new run is the last row: keep it in sight in a short Runs panel.
             self.table.scrollToBottom()
@@ -148,42 +175,64 @@ class RunsPanel(QWidget):
         """Redraw the row of a run whose history or status changed."""
         if run in self.runs:
             self._fill_row(self.runs.index(run), run)
+            self._fit_model_column()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_model_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_model_column(self) -> None:
+        """The Model column as wide as its text, and wider to fill the row when there is room.
+        Qt's stretched last section ignores its text: a narrow dock showed "Conv2D(" of it."""
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(len(COLUMNS)) if c != MODEL_COLUMN)
+        need = max(self.table.sizeHintForColumn(MODEL_COLUMN), header.sectionSizeHint(MODEL_COLUMN))
+        fills = others + need <= self.table.viewport().width()
+        mode = QHeaderView.ResizeMode.Stretch if fills else QHeaderView.ResizeMode.ResizeToContents
+        if header.sectionResizeMode(MODEL_COLUMN) != mode:
+            header.setSectionResizeMode(MODEL_COLUMN, mode)
 
     def _fill_row(self, row: int, run: Run) -> None:
         s = run.settings
-        values = [
-            run.label,
-            STATUS_WORDS.get(run.status, run.status),
-            run.dataset,
-            run.model_summary(),
-            s.get("optimizer"),
-            s.get("learning_rate"),
-            s.get("batch_size"),
-            len(run.history),
-            run.final("loss"),
-            run.final("val_loss"),
-            run.final("accuracy"),
-            run.final("val_accuracy"),
-        ]
+        values = {
+            "Run": run.label,
+            "Status": status_text(run.status),
+            "Dataset": run.dataset,
+            "Optimizer": s.get("optimizer"),
+            "LR": s.get("learning_rate"),
+            "Batch": s.get("batch_size"),
+            "Epochs": len(run.history),
+            "Loss": run.final("loss"),
+            "Val loss": run.final("val_loss"),
+            "Accuracy": run.final("accuracy"),
+            "Val acc.": run.final("val_accuracy"),
+            "Model": run.model_summary(),
+        }
         blocked = self.table.blockSignals(True)
-        for column, value in enumerate(values):
+        for column, name in enumerate(COLUMNS):
             item = self.table.item(row, column)
             if item is None:
                 item = QTableWidgetItem()
                 self.table.setItem(row, column, item)
-            text = value_text(value)
+            text = value_text(values[name])
             if item.text() != text:  # each epoch changes a few cells: only they are redrawn
                 item.setText(text)
+        self._set_tip(row, COLUMNS.index("Status"), STATUS_TIPS.get(run.status, ""))
+        self._set_tip(row, MODEL_COLUMN, values["Model"])  # whole, if the column cuts it
         first = self.table.item(row, 0)
         checkable = first.flags() | Qt.ItemFlag.ItemIsUserCheckable
         if first.flags() != checkable:  # a new row: every epoch repainted it
             first.setFlags(checkable)
         if first.data(Qt.ItemDataRole.CheckStateRole) is None:
             first.setCheckState(Qt.CheckState.Unchecked)
-        tip = "Tick to overlay this run's curves on the Training tab."
-        if first.toolTip() != tip:
-            first.setToolTip(tip)
+        self._set_tip(row, 0, "Tick to overlay this run's curves on the Training tab.")
         self.table.blockSignals(blocked)
+
+    def _set_tip(self, row: int, column: int, tip: str) -> None:
+        item = self.table.item(row, column)
+        if item.toolTip() != tip:  # unchanged cells are not redrawn
+            item.setToolTip(tip)
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == 0:

@@ -23,6 +23,13 @@ TITLE_HEIGHT = 16  # px: an 8 pt title
 AXIS_HEIGHT = 20  # px: the axis line and one row of tick labels
 
 
+def symmetric_ticks(size: float) -> list[tuple[float, str]]:
+    """Ticks at -size, 0 and size, the left one unlabelled: the range is symmetric, and a
+    narrow plot's "-0.5" ran into the "0.5" of the plot beside it (or past the widget's edge).
+    Automatic ticks ran into each other within a plot."""
+    return [(-size, ""), (0.0, "0"), (size, f"{size:g}")]
+
+
 class WeightHistograms(QWidget):
     """Histograms of each layer's weights (objectName ``weightHistograms``)."""
 
@@ -31,13 +38,14 @@ class WeightHistograms(QWidget):
         self.setObjectName("weightHistograms")
         self.setToolTip(
             "How each layer's weights are spread. Healthy training keeps them centred and "
-            "smooth; exploding or all-zero weights show up here first."
+            "smooth; exploding or all-zero weights show up here first. Each x axis is "
+            "symmetric around 0."
         )
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(120)
         self.view.ci.layout.setContentsMargins(2, 2, 2, 2)  # the room goes to the bars
         self.view.ci.layout.setVerticalSpacing(2)
-        self.view.ci.layout.setHorizontalSpacing(10)  # one plot's "0.5" apart from the next "-0.5"
+        self.view.ci.layout.setHorizontalSpacing(10)  # plots apart, each with its own axis
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -79,8 +87,7 @@ class WeightHistograms(QWidget):
         self._reach[name] = size
         plot = self.plots[name]
         plot.setXRange(-size, size, padding=0.12)
-        # Three labelled ticks: a narrow plot's automatic ticks run into each other.
-        plot.getAxis("bottom").setTicks([[(-size, f"{-size:g}"), (0.0, "0"), (size, f"{size:g}")]])
+        plot.getAxis("bottom").setTicks([symmetric_ticks(size)])
 
     def _rebuild(self, names: list[str]) -> None:
         self.clear()
