@@ -117,3 +117,23 @@ def test_each_epoch_changes_the_health_table_in_place_to_what_a_fresh_one_shows(
         fresh.show_epoch({"epoch": epoch, "health": health, "warnings": []})
         assert _table(panel) == _table(fresh)
     assert panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "0.5"
+
+
+def test_the_title_follows_every_epoch_and_gets_the_lines_a_longer_one_needs(qtbot):
+    """The title is held in a box that lays out the dock again only when its size changes
+    (it changes its epoch number every report): a longer title still gets its lines."""
+    column, panel = _in_a_side_column(qtbot, width=200)
+    title = panel.title
+
+    def all_lines_shown() -> bool:
+        return title.height() >= title.heightForWidth(title.width())
+
+    for epoch in (9, 10, 11):
+        panel.show_epoch({"epoch": epoch, "health": HEALTH, "warnings": []})
+        assert title.text() == f"After epoch {epoch}, per layer:"
+    qtbot.waitUntil(all_lines_shown)
+    lines = title.height()
+    panel.clear()
+    panel.show_final_warnings([BLOW_UP], epochs_reported=0)  # a title of several lines
+    qtbot.waitUntil(lambda: all_lines_shown() and title.height() > lines)
+    assert title.width() <= panel.width()

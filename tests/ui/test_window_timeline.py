@@ -39,6 +39,21 @@ def test_the_timeline_keeps_the_start_and_every_epoch(trained):
     assert slider.isEnabled()
 
 
+def test_epochs_trained_alike_share_one_copy_of_the_run_settings(trained):
+    """Each exact epoch keeps the settings a replay from it trains with: a copy, never the
+    run's own dict (a rate changed while training changes that in place), and one copy for
+    all the epochs trained with the same settings rather than a copy an epoch."""
+    run = trained.current_run
+    stored = [run.timeline.get(epoch).settings for epoch in run.timeline.epochs()]
+    stored = [settings for settings in stored if settings is not None]  # compact ones: none
+    assert len(stored) > 2
+    assert all(settings == run.settings and settings is not run.settings for settings in stored)
+    assert len({id(settings) for settings in stored}) == 1
+    rate = run.settings["learning_rate"]
+    run.settings["learning_rate"] = rate * 2
+    assert all(settings["learning_rate"] == rate for settings in stored)
+
+
 def test_scrubbing_shows_the_stored_weights_and_the_end_the_current_ones(qtbot, trained):
     window, timeline = trained, trained.timeline
     tab, diagram = window.training_tab, window.builder.diagram
@@ -235,6 +250,8 @@ def test_a_learning_rate_changed_while_training_starts_an_exact_anchor(qtbot, wi
     rates = {e: run.timeline.get(e).settings["learning_rate"] for e in run.timeline.epochs()}
     first_new = min(e for e, rate in rates.items() if rate == 0.002)
     assert rates[0] == 0.01 and {first_new, first_new + 1} <= run.timeline.anchors
+    # Every epoch before the change kept the old rate, every one after it the new rate.
+    assert all(rate == (0.01 if e < first_new else 0.002) for e, rate in rates.items())
 
 
 def test_reset_weights_shows_the_fresh_weights_boundary_not_the_trained_one(qtbot, trained):

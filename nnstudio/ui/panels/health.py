@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from nnstudio.project.doctor_advice import REMEDIES, offered_fixes
 from nnstudio.ui import style
 from nnstudio.ui.widgets.scroll_area import VerticalScrollArea
+from nnstudio.ui.widgets.steady_box import SteadyBox
 
 COLUMNS = ("Layer", "Dead", "Saturated", "Gradient", "Step", "Mean ± spread")
 GOOD, FAIR, BAD = "#dcfce7", "#fef3c7", "#fee2e2"  # green, amber, red backgrounds
@@ -202,7 +203,8 @@ class HealthPanel(QWidget):
         self.setMinimumHeight(48)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 2, 8, 4)  # its dock's title already says what it is
-        layout.addWidget(self.title)
+        # Its epoch number changes with every report: a box passes on a new size only.
+        layout.addWidget(SteadyBox(self.title))
         layout.addLayout(columns, 1)
         self._shown = None  # (health, warnings) drawn last: identical reports are not redrawn
         self._pending = None  # the latest epoch report, until drawn (see show_epoch)

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSlider, QToolButton, QWidget
 
 from nnstudio.ui import style
+from nnstudio.ui.widgets.steady_box import SteadyBox
 
 
 class TimelineSlider(QSlider):
@@ -111,13 +112,15 @@ class TimelineBar(QWidget):
         layout.setSpacing(8)
         layout.addWidget(title)
         layout.addWidget(self.slider, 1)
-        layout.addWidget(self.position)
+        # The position and the button change their words with every epoch of a run: held
+        # in boxes that pass a new size on, not every new text (see SteadyBox).
+        layout.addWidget(SteadyBox(self.position))
         layout.addWidget(self.note)
         # "Branch from epoch k": the window gives it its action (a new run from there).
         self.branch_button = QToolButton()
         self.branch_button.setObjectName("branchButton")
         self.branch_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        layout.addWidget(self.branch_button)
+        layout.addWidget(SteadyBox(self.branch_button))
         self.show_position(None, None)
 
     def show_position(self, epoch: int | None, last: int | None, note: str = "") -> None:

@@ -135,7 +135,7 @@ class TimelineController:
             return
         optimizer = payload.get("optimizer") or {}
         seed = payload.get("seed")
-        settings = copy.deepcopy(run.settings)  # what a replay from here trains with
+        settings = self._settings_now(run)  # what a replay from here trains with
         snapshot = Snapshot(int(payload["epoch"]), payload["weights"], optimizer, seed, settings)
         # Exact where a replay could not get to: a session's start, and the ends of the two
         # epochs around a learning rate changed while training (its snapshot may be handled
@@ -146,6 +146,16 @@ class TimelineController:
         run.timeline.add(snapshot, anchor=anchor)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
+
+    def _settings_now(self, run) -> dict:
+        """A copy of the run's settings, or the last snapshot's copy while they are the same:
+        snapshots never change their settings, so epochs trained alike share one copy (a deep
+        copy at every epoch was GUI time taken from training). The run's own dict changes in
+        place (a learning rate changed while training), hence a copy when it differs."""
+        last = self._anchor_settings
+        if last is not None and run.settings == last:
+            return last
+        return copy.deepcopy(run.settings)
 
     def hold_live(self, snapshot: dict) -> bool:
         """A live weights snapshot: True when the views show a past epoch (it is kept for the
