@@ -237,6 +237,23 @@ def test_the_gradient_legend_never_hides_a_curve(qtbot, plots, epochs, layers):
         assert np.log10(0.5) < lower_edge - 0.01, (number, lower_edge)  # every curve below it
 
 
+def test_a_gradient_legend_without_room_gives_way_to_the_curves(qtbot, plots, epochs):
+    """On a plot too small for its legend (1024×600) the legend's white box covered the
+    curves; it hides there (the histograms' titles name the layers in the same colours), and
+    shows again when the plot is made large enough."""
+    plots.resize(470, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    names = [f"{index} Dense" for index in range(4)]
+    for number, epoch in enumerate(epochs(3), start=1):
+        plots.add_epochs([_with_norms(epoch, dict.fromkeys(names, 0.5 / number))])
+    plots.redraw_all()
+    legend = plots.grad_plot.getPlotItem().legend
+    assert not legend.isVisible() and plots._grad_legend_band() == 0.0
+    plots.resize(900, 600)
+    qtbot.waitUntil(legend.isVisible)
+
+
 def test_histograms_wait_for_their_turn_and_are_not_lost_by_snapshots_without_them(
     qtbot, clock, monkeypatch
 ):

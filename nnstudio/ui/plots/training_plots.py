@@ -59,6 +59,10 @@ EPOCH_REDRAW_S = 2.0
 DUE_SLACK_S = 0.005  # a coarse QTimer may fire a few ms early: that still counts as due
 PLOT_ORDER = ("loss", "accuracy", "lr", "grad")
 HISTOGRAM_SECONDS = 2.0
+# The gradient legend sits GRAD_LEGEND_OFFSET pixels below the plot's top and shows only while
+# it takes at most LEGEND_SHARE of the plot's height (that band is kept clear of curves).
+GRAD_LEGEND_OFFSET = 2
+LEGEND_SHARE = 0.45
 FEW_BATCHES = 3  # the loss plot dots its batch losses while a run has this many or fewer
 EPOCH_SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 _now = time.monotonic  # the clock the redraw rationing reads (tests replace it)
@@ -168,8 +172,9 @@ class TrainingPlots(QWidget):
         self.val_acc = epoch_curve(self.accuracy_plot, style.VAL_COLOR, "validation", dashed=True)
         self.lr_curve = epoch_curve(self.lr_plot, style.LR_COLOR)
         # As many entries a row as fit, the layers' numbers alone on a small plot.
-        self.grad_plot.addLegend(offset=(6, 2), colCount=2, horSpacing=0, **LEGEND)
+        self.grad_plot.addLegend(offset=(6, GRAD_LEGEND_OFFSET), colCount=2, horSpacing=0, **LEGEND)
         self._grad_legend = FittingLegend(self.grad_plot)
+        self.grad_plot.getViewBox().sigResized.connect(lambda _view: self._show_grad_legend())
         self._keep_legends_drawn()
 
     def _keep_legends_drawn(self) -> None:
@@ -496,7 +501,7 @@ class TrainingPlots(QWidget):
             # Log axis: clamp zeros so the curve stays drawable.
             norms.append(np.maximum(finite(y), 1e-12))
             set_epoch_data(curve, x, norms[-1])
-        self.grad_plot.getPlotItem().legend.setVisible(bool(names))
+        self._show_grad_legend()
         self._fit_grad_range(norms)
 
     def _drop_grad_curves_but(self, names: list[str]) -> None:
@@ -536,16 +541,31 @@ class TrainingPlots(QWidget):
             view.setYRange(*wanted, padding=0)
             self._grad_range = tuple(view.viewRange()[1])
 
+    def _show_grad_legend(self) -> None:
+        """The legend while the plot has curves and room for it: it takes at most
+        LEGEND_SHARE of the height at the top, kept clear of curves (_grad_legend_band). On a
+        plot too small for that (1024×600) it would cover the curves with its white box; the
+        layers' colours are named beside it anyway, by the weight histograms' titles."""
+        legend = self.grad_plot.getPlotItem().legend
+        height = self.grad_plot.getViewBox().height()
+        needed = legend.boundingRect().height() + 2 * GRAD_LEGEND_OFFSET
+        legend.setVisible(
+            bool(self._grad_curves)
+            and self._grad_has_data()
+            and (height > 0 and needed <= LEGEND_SHARE * height)
+        )
+
+    def _grad_has_data(self) -> bool:
+        return any(epoch.get("grad_norms") for epoch in self.epochs)
+
     def _grad_legend_band(self) -> float:
         """The share of the gradient plot's height its legend takes at the top (kept free of
-        curves: the norms of the first epochs are the largest and ran under it), at most
-        half."""
+        curves: the norms of the first epochs are the largest and ran under it)."""
         legend = self.grad_plot.getPlotItem().legend
         height = self.grad_plot.getViewBox().height()
         if legend is None or not legend.isVisible() or height <= 0:
             return 0.0
-        offset = 2  # the legend's offset from the top (addLegend's offset=(6, 2))
-        return min(0.5, (legend.boundingRect().height() + 2 * offset) / height)
+        return (legend.boundingRect().height() + 2 * GRAD_LEGEND_OFFSET) / height
 
     # -- export ---------------------------------------------------------------------------------
 
