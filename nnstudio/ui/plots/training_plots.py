@@ -546,26 +546,24 @@ class TrainingPlots(QWidget):
         LEGEND_SHARE of the height at the top, kept clear of curves (_grad_legend_band). On a
         plot too small for that (1024×600) it would cover the curves with its white box; the
         layers' colours are named beside it anyway, by the weight histograms' titles."""
+        has_curves = any(epoch.get("grad_norms") for epoch in self.epochs)
+        room = 0 < self._grad_legend_share() <= LEGEND_SHARE
+        self.grad_plot.getPlotItem().legend.setVisible(has_curves and room)
+
+    def _grad_legend_share(self) -> float:
+        """The share of the gradient plot's height its legend takes, with its offset above and
+        below (0 while the plot has no height yet)."""
         legend = self.grad_plot.getPlotItem().legend
         height = self.grad_plot.getViewBox().height()
-        needed = legend.boundingRect().height() + 2 * GRAD_LEGEND_OFFSET
-        legend.setVisible(
-            bool(self._grad_curves)
-            and self._grad_has_data()
-            and (height > 0 and needed <= LEGEND_SHARE * height)
-        )
-
-    def _grad_has_data(self) -> bool:
-        return any(epoch.get("grad_norms") for epoch in self.epochs)
-
-    def _grad_legend_band(self) -> float:
-        """The share of the gradient plot's height its legend takes at the top (kept free of
-        curves: the norms of the first epochs are the largest and ran under it)."""
-        legend = self.grad_plot.getPlotItem().legend
-        height = self.grad_plot.getViewBox().height()
-        if legend is None or not legend.isVisible() or height <= 0:
+        if height <= 0:
             return 0.0
         return (legend.boundingRect().height() + 2 * GRAD_LEGEND_OFFSET) / height
+
+    def _grad_legend_band(self) -> float:
+        """The share of the gradient plot's height kept free of curves at the top: the shown
+        legend's (the norms of the first epochs are the largest and ran under it)."""
+        legend = self.grad_plot.getPlotItem().legend
+        return self._grad_legend_share() if legend.isVisible() else 0.0
 
     # -- export ---------------------------------------------------------------------------------
 
