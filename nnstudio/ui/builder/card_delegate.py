@@ -218,16 +218,18 @@ class CardDelegate(QStyledItemDelegate):
         mono.setPointSizeF(option.font.pointSizeF() * 0.92)
         return mono
 
+    def _pill_width(self, option, shape: str) -> float:
+        return QFontMetricsF(self._shape_font(option)).horizontalAdvance(shape) + 14
+
     def _shape_width(self, option, shape: str) -> float:
         """The room the output shape takes: its pill and the arrow before it."""
-        pill_width = QFontMetricsF(self._shape_font(option)).horizontalAdvance(shape) + 14
-        return pill_width + 20
+        return self._pill_width(option, shape) + 20
 
     def _paint_shape(self, painter, option, line: QRectF, shape: str) -> None:
         """The output shape as a pill, right-aligned on ``line`` (a card's first or second)."""
         palette = option.palette
         painter.setFont(self._shape_font(option))
-        pill_width = painter.fontMetrics().horizontalAdvance(shape) + 14
+        pill_width = self._pill_width(option, shape)
         # 20 high on either line: on the second (17 high) it still ends 3 px above the card's
         # bottom edge.
         pill = QRectF(line.right() - pill_width, line.top(), pill_width, 20)
